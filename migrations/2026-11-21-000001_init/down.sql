@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS jobs, whatsapp_events, pending_message_updates, attachments, messages, conversations, teams, contact_inboxes, contacts, inbox_members, inboxes, channel_whatsapp, account_users, users, accounts CASCADE;

@@ -1,0 +1,112 @@
+//! Builds the actix `App`: shared state, routes, JSON error handling and background workers.
+//! `serve` and the tests build the same app through [`configure`].
+
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::jobs;
+use crate::web;
+use actix_web::web as aw;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// State shared by handlers and workers. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: DbPool,
+    pub secrets: Arc<SecretBox>,
+    /// Outbound HTTP client for Graph (30 s timeout).
+    pub http: reqwest::Client,
+    /// Woken after a webhook is journaled, so ingest starts at once.
+    pub ingest_wakeup: Arc<Notify>,
+}
+
+impl AppState {
+    /// Builds the state: a lazily connecting pool and the secret box from `SECRET_KEY_BASE`.
+    pub fn new(config: Config) -> Self {
+        let pool = db::build_pool(&config.database_url, config.database_pool_size, config.database_pool_timeout_ms);
+        let secrets = Arc::new(SecretBox::new(&config.secret_key_base));
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("HTTP client");
+        AppState {
+            config: Arc::new(config),
+            pool,
+            secrets,
+            http,
+            ingest_wakeup: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    /// Errors: 503 when no connection can be had within `DATABASE_POOL_TIMEOUT_MS`.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut db::DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        aw::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// Registers every route and the JSON/query error handlers on `cfg`.
+pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(aw::Data::new(state))
+            .app_data(aw::JsonConfig::default().limit(1024 * 1024).error_handler(|err, _| {
+                AppError::BadRequest(format!("invalid JSON body: {err}")).into()
+            }))
+            .app_data(aw::QueryConfig::default().error_handler(|err, _| {
+                AppError::BadRequest(format!("invalid query string: {err}")).into()
+            }))
+            .app_data(aw::PathConfig::default().error_handler(|err, _| {
+                AppError::NotFound(format!("not found: {err}")).into()
+            }))
+            .configure(web::routes);
+    }
+}
+
+/// Spawns the background workers on the current tokio runtime: `INGEST_WORKERS` ingest loops
+/// and one media download loop.
+pub fn spawn_workers(state: &AppState) {
+    for worker in 0..state.config.ingest_workers {
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                let pool = state.pool.clone();
+                let drained = aw::block(move || -> Result<usize, AppError> {
+                    let mut conn = pool.get()?;
+                    jobs::ingest::drain(&mut conn, 200)
+                })
+                .await;
+                match drained {
+                    Ok(Ok(n)) if n > 0 => continue,
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(worker, error = %e, "ingest worker could not reach the database"),
+                    Err(e) => tracing::error!(worker, error = %e, "ingest worker failed"),
+                }
+                let _ = tokio::time::timeout(jobs::POLL_INTERVAL, state.ingest_wakeup.notified()).await;
+            }
+        });
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            match jobs::media::run_next(&state).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "media worker could not reach the database"),
+            }
+            tokio::time::sleep(jobs::POLL_INTERVAL).await;
+        }
+    });
+}

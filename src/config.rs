@@ -1,0 +1,303 @@
+//! Typed configuration, read from the environment and validated at boot.
+//!
+//! Every variable is documented in the README's configuration table. A missing or invalid
+//! value is a [`ConfigError`] whose message names the variable, and `serve` stops on it.
+//! Variable names follow Chatwoot where Chatwoot has one (`FRONTEND_URL`, `DATABASE_URL`,
+//! `WHATSAPP_CLOUD_BASE_URL`, `WHATSAPP_API_VERSION`, `SECRET_KEY_BASE`).
+
+use std::path::PathBuf;
+
+/// Log line format, from `LOG_FORMAT` (`text`, the default, or `json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The server's configuration. Secrets are redacted from `Debug`.
+#[derive(Clone)]
+pub struct Config {
+    /// `DATABASE_URL`, required: a `postgres://` URL.
+    pub database_url: String,
+    /// `DATABASE_POOL_SIZE`, default 16 connections.
+    pub database_pool_size: u32,
+    /// `DATABASE_POOL_TIMEOUT_MS`, default 5000 milliseconds: how long a request waits for a
+    /// connection before it answers 503.
+    pub database_pool_timeout_ms: u64,
+    /// `FRONTEND_URL`, required: the public base URL (no trailing slash) of every callback
+    /// URL, e.g. `https://support.example.com`.
+    pub frontend_url: String,
+    /// `SECRET_KEY_BASE`, required, at least 32 characters: key material for encryption at
+    /// rest and for signing.
+    pub secret_key_base: String,
+    /// `WHATSAPP_CLOUD_BASE_URL`, default `https://graph.facebook.com` (no trailing slash).
+    pub whatsapp_cloud_base_url: String,
+    /// `WHATSAPP_API_VERSION`, default `v25.0`.
+    pub whatsapp_api_version: String,
+    /// `WHATSAPP_APP_SECRET`, optional: the global Meta app secret used to verify
+    /// X-Hub-Signature-256 when an inbox has no secret of its own.
+    pub whatsapp_app_secret: Option<String>,
+    /// `STORAGE_DIR`, default `./storage`: where downloaded media files are written.
+    pub storage_dir: PathBuf,
+    /// `INACTIVE_WHATSAPP_NUMBERS`, optional comma-separated E.164 numbers whose webhook POSTs
+    /// answer 422 (Chatwoot's setting of the same name).
+    pub inactive_whatsapp_numbers: Vec<String>,
+    /// `HOST`, default `127.0.0.1`.
+    pub host: String,
+    /// `PORT`, default 3000.
+    pub port: u16,
+    /// `LOG_FORMAT`, `text` (default) or `json`. Levels come from `RUST_LOG`.
+    pub log_format: LogFormat,
+    /// `INGEST_WORKERS`, default 2: concurrent ingest workers per process.
+    pub ingest_workers: usize,
+    /// `MEDIA_RETRY_BASE_SECONDS`, default 30: first retry delay of a failed media download,
+    /// doubled on every further attempt.
+    pub media_retry_base_seconds: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("frontend_url", &self.frontend_url)
+            .field("secret_key_base", &"[redacted]")
+            .field("whatsapp_cloud_base_url", &self.whatsapp_cloud_base_url)
+            .field("whatsapp_api_version", &self.whatsapp_api_version)
+            .field(
+                "whatsapp_app_secret",
+                &self.whatsapp_app_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("storage_dir", &self.storage_dir)
+            .field("inactive_whatsapp_numbers", &self.inactive_whatsapp_numbers)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration problem, naming the variable and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+/// Strips the password from a database URL for logs.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "[unparseable]".into(),
+    }
+}
+
+fn parse_http_base(variable: &'static str, raw: &str) -> Result<String, ConfigError> {
+    let parsed = url::Url::parse(raw)
+        .map_err(|e| invalid(variable, format!("is not a valid URL ({e}): {raw:?}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(invalid(
+            variable,
+            format!("must be an http(s) URL with a host, got {raw:?}"),
+        ));
+    }
+    Ok(raw.trim_end_matches('/').to_string())
+}
+
+fn parse_number<T: std::str::FromStr>(
+    variable: &'static str,
+    raw: Option<String>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match raw {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| invalid(variable, format!("must be a positive number, got {v:?}"))),
+    }
+}
+
+impl Config {
+    /// Reads the process environment. Empty values count as unset.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (tests pass a map). Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| {
+            get(name).ok_or_else(|| invalid(name, "is required but not set"))
+        };
+
+        let database_url = required("DATABASE_URL")?;
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "DATABASE_URL",
+                "must start with postgres:// or postgresql://",
+            ));
+        }
+        let frontend_url = parse_http_base("FRONTEND_URL", &required("FRONTEND_URL")?)?;
+        let secret_key_base = required("SECRET_KEY_BASE")?;
+        if secret_key_base.len() < 32 {
+            return Err(invalid(
+                "SECRET_KEY_BASE",
+                "must be at least 32 characters (try `openssl rand -hex 64`)",
+            ));
+        }
+        let whatsapp_cloud_base_url = parse_http_base(
+            "WHATSAPP_CLOUD_BASE_URL",
+            &get("WHATSAPP_CLOUD_BASE_URL").unwrap_or_else(|| "https://graph.facebook.com".into()),
+        )?;
+        let whatsapp_api_version = get("WHATSAPP_API_VERSION").unwrap_or_else(|| "v25.0".into());
+        let version_ok = whatsapp_api_version
+            .strip_prefix('v')
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.'));
+        if !version_ok {
+            return Err(invalid(
+                "WHATSAPP_API_VERSION",
+                format!("must look like v25.0, got {whatsapp_api_version:?}"),
+            ));
+        }
+        let inactive_whatsapp_numbers = get("INACTIVE_WHATSAPP_NUMBERS")
+            .map(|v| {
+                v.split(',')
+                    .map(|n| n.trim())
+                    .filter(|n| !n.is_empty())
+                    .map(|n| {
+                        if n.starts_with('+') {
+                            n.to_string()
+                        } else {
+                            format!("+{n}")
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("must be text or json, got {other:?}"),
+                ))
+            }
+        };
+        let port: u16 = parse_number("PORT", get("PORT"), 3000)?;
+        let database_pool_size: u32 = parse_number("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE"), 16)?;
+        if database_pool_size == 0 {
+            return Err(invalid("DATABASE_POOL_SIZE", "must be at least 1"));
+        }
+        let ingest_workers: usize = parse_number("INGEST_WORKERS", get("INGEST_WORKERS"), 2)?;
+        Ok(Config {
+            database_url,
+            database_pool_size,
+            database_pool_timeout_ms: parse_number(
+                "DATABASE_POOL_TIMEOUT_MS",
+                get("DATABASE_POOL_TIMEOUT_MS"),
+                5000,
+            )?,
+            frontend_url,
+            secret_key_base,
+            whatsapp_cloud_base_url,
+            whatsapp_api_version,
+            whatsapp_app_secret: get("WHATSAPP_APP_SECRET"),
+            storage_dir: PathBuf::from(get("STORAGE_DIR").unwrap_or_else(|| "storage".into())),
+            inactive_whatsapp_numbers,
+            host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            port,
+            log_format,
+            ingest_workers: ingest_workers.max(1),
+            media_retry_base_seconds: parse_number(
+                "MEDIA_RETRY_BASE_SECONDS",
+                get("MEDIA_RETRY_BASE_SECONDS"),
+                30,
+            )?,
+        })
+    }
+
+    /// The callback URL Meta must post to for `phone_number` (E.164 with '+').
+    pub fn webhook_url(&self, phone_number: &str) -> String {
+        format!("{}/webhooks/whatsapp/{}", self.frontend_url, phone_number)
+    }
+
+    /// `{WHATSAPP_CLOUD_BASE_URL}/{WHATSAPP_API_VERSION}/{path}`.
+    pub fn graph_url(&self, path: &str) -> String {
+        format!(
+            "{}/{}/{}",
+            self.whatsapp_cloud_base_url,
+            self.whatsapp_api_version,
+            path.trim_start_matches('/')
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("DATABASE_URL", "postgres://localhost/x"),
+            ("FRONTEND_URL", "https://support.example.com/"),
+            ("SECRET_KEY_BASE", "0123456789abcdef0123456789abcdef"),
+        ])
+    }
+
+    fn load(map: &HashMap<&str, &str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| map.get(k).map(|v| v.to_string()))
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c = load(&base()).unwrap();
+        assert_eq!(c.frontend_url, "https://support.example.com");
+        assert_eq!(c.whatsapp_api_version, "v25.0");
+        assert_eq!(c.port, 3000);
+        assert_eq!(
+            c.webhook_url("+15551234567"),
+            "https://support.example.com/webhooks/whatsapp/+15551234567"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        for (var, value) in [
+            ("DATABASE_URL", ""),
+            ("FRONTEND_URL", "not a url"),
+            ("SECRET_KEY_BASE", "short"),
+            ("PORT", "abc"),
+            ("WHATSAPP_API_VERSION", "25"),
+            ("LOG_FORMAT", "xml"),
+        ] {
+            let mut m = base();
+            m.insert(var, value);
+            let err = load(&m).unwrap_err();
+            assert_eq!(err.variable, var);
+            assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn inactive_numbers_are_normalised() {
+        let mut m = base();
+        m.insert("INACTIVE_WHATSAPP_NUMBERS", "15551234567, +15550000000");
+        let c = load(&m).unwrap();
+        assert_eq!(c.inactive_whatsapp_numbers, vec!["+15551234567", "+15550000000"]);
+    }
+}

@@ -1,0 +1,253 @@
+// @generated-style diesel schema for migrations/ (kept in sync by hand; see migrations/*/up.sql).
+
+diesel::table! {
+    accounts (id) {
+        id -> Int8,
+        name -> Text,
+        last_display_id -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        name -> Text,
+        email -> Text,
+        encrypted_password -> Text,
+        access_token_digest -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    account_users (id) {
+        id -> Int8,
+        account_id -> Int8,
+        user_id -> Int8,
+        role -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    channel_whatsapp (id) {
+        id -> Int8,
+        account_id -> Int8,
+        phone_number -> Text,
+        provider -> Text,
+        phone_number_id -> Text,
+        business_account_id -> Text,
+        api_key_ciphertext -> Text,
+        app_secret_ciphertext -> Nullable<Text>,
+        webhook_verify_token -> Text,
+        source -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    inboxes (id) {
+        id -> Int8,
+        account_id -> Int8,
+        channel_id -> Int8,
+        name -> Text,
+        channel_type -> Text,
+        enable_auto_assignment -> Bool,
+        last_webhook_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Jsonb>,
+        last_error_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    inbox_members (id) {
+        id -> Int8,
+        inbox_id -> Int8,
+        user_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Int8,
+        account_id -> Int8,
+        name -> Text,
+        phone_number -> Nullable<Text>,
+        email -> Nullable<Text>,
+        identifier -> Nullable<Text>,
+        bsuid -> Nullable<Text>,
+        parent_bsuid -> Nullable<Text>,
+        username -> Nullable<Text>,
+        additional_attributes -> Jsonb,
+        custom_attributes -> Jsonb,
+        last_activity_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    contact_inboxes (id) {
+        id -> Int8,
+        contact_id -> Int8,
+        inbox_id -> Int8,
+        source_id -> Text,
+        source_kind -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Int8,
+        account_id -> Int8,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> Int8,
+        account_id -> Int8,
+        inbox_id -> Int8,
+        display_id -> Int4,
+        uuid -> Text,
+        contact_id -> Int8,
+        contact_inbox_id -> Nullable<Int8>,
+        status -> Text,
+        priority -> Nullable<Text>,
+        assignee_id -> Nullable<Int8>,
+        team_id -> Nullable<Int8>,
+        snoozed_until -> Nullable<Timestamptz>,
+        last_incoming_at -> Nullable<Timestamptz>,
+        last_activity_at -> Timestamptz,
+        agent_last_seen_at -> Nullable<Timestamptz>,
+        additional_attributes -> Jsonb,
+        custom_attributes -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Int8,
+        account_id -> Int8,
+        inbox_id -> Int8,
+        conversation_id -> Int8,
+        message_type -> Int2,
+        content -> Nullable<Text>,
+        content_type -> Text,
+        content_attributes -> Jsonb,
+        private -> Bool,
+        status -> Text,
+        source_id -> Nullable<Text>,
+        external_error -> Nullable<Text>,
+        sender_type -> Nullable<Text>,
+        sender_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Int8,
+        message_id -> Int8,
+        account_id -> Int8,
+        file_type -> Text,
+        media_id -> Nullable<Text>,
+        mime_type -> Nullable<Text>,
+        sha256 -> Nullable<Text>,
+        file_size -> Nullable<Int8>,
+        file_name -> Nullable<Text>,
+        storage_path -> Nullable<Text>,
+        download_status -> Text,
+        download_error -> Nullable<Text>,
+        coordinates_lat -> Nullable<Float8>,
+        coordinates_long -> Nullable<Float8>,
+        fallback_title -> Nullable<Text>,
+        external_url -> Nullable<Text>,
+        meta -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    pending_message_updates (id) {
+        id -> Int8,
+        inbox_id -> Int8,
+        source_id -> Text,
+        kind -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    whatsapp_events (id) {
+        id -> Int8,
+        inbox_id -> Nullable<Int8>,
+        phone_number -> Text,
+        raw_body -> Text,
+        status -> Text,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+        unhandled_fields -> Nullable<Array<Text>>,
+        run_after -> Timestamptz,
+        received_at -> Timestamptz,
+        processed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Int8,
+        kind -> Text,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        run_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(account_users -> accounts (account_id));
+diesel::joinable!(account_users -> users (user_id));
+diesel::joinable!(inboxes -> channel_whatsapp (channel_id));
+diesel::joinable!(inbox_members -> inboxes (inbox_id));
+diesel::joinable!(contact_inboxes -> contacts (contact_id));
+diesel::joinable!(conversations -> contacts (contact_id));
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(attachments -> messages (message_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    users,
+    account_users,
+    channel_whatsapp,
+    inboxes,
+    inbox_members,
+    contacts,
+    contact_inboxes,
+    teams,
+    conversations,
+    messages,
+    attachments,
+    pending_message_updates,
+    whatsapp_events,
+    jobs,
+);

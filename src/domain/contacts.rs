@@ -1,0 +1,451 @@
+//! Contacts and contact inboxes, with BSUID-aware identity resolution (DESIGN.md invariant 4).
+//!
+//! A contact inbox row maps one identifier to a contact in one inbox: the phone digits
+//! (`wa_id`, Chatwoot's `source_id`), the BSUID (`user_id`) or the parent BSUID. A contact may
+//! hold all three, so a message with any of them lands on the same contact.
+
+use crate::db::schema::{contact_inboxes, contacts};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+/// A `contacts` row.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = contacts)]
+pub struct Contact {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub phone_number: Option<String>,
+    pub email: Option<String>,
+    pub identifier: Option<String>,
+    pub bsuid: Option<String>,
+    pub parent_bsuid: Option<String>,
+    pub username: Option<String>,
+    pub additional_attributes: serde_json::Value,
+    pub custom_attributes: serde_json::Value,
+    pub last_activity_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A `contact_inboxes` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = contact_inboxes)]
+pub struct ContactInbox {
+    pub id: i64,
+    pub contact_id: i64,
+    pub inbox_id: i64,
+    pub source_id: String,
+    pub source_kind: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The identifiers a payload carries for one WhatsApp user. Any subset may be present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// Phone digits without '+', as Meta's `wa_id`/`from`.
+    pub phone: Option<String>,
+    /// BSUID (`user_id`, `from_user_id`).
+    pub bsuid: Option<String>,
+    /// Parent BSUID (`parent_user_id`).
+    pub parent_bsuid: Option<String>,
+}
+
+impl Identity {
+    /// Builds an identity, dropping empty values and normalising the phone to digits.
+    pub fn new(phone: Option<&str>, bsuid: Option<&str>, parent_bsuid: Option<&str>) -> Self {
+        let clean = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        Identity {
+            phone: clean(phone).map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>()).filter(|p| !p.is_empty()),
+            bsuid: clean(bsuid),
+            parent_bsuid: clean(parent_bsuid),
+        }
+    }
+
+    /// `(source_id, source_kind)` pairs in preference order: phone, BSUID, parent BSUID.
+    pub fn sources(&self) -> Vec<(String, &'static str)> {
+        let mut out = Vec::new();
+        if let Some(p) = &self.phone {
+            out.push((p.clone(), "phone"));
+        }
+        if let Some(b) = &self.bsuid {
+            out.push((b.clone(), "bsuid"));
+        }
+        if let Some(b) = &self.parent_bsuid {
+            out.push((b.clone(), "parent_bsuid"));
+        }
+        out
+    }
+
+    /// True when no identifier is present.
+    pub fn is_empty(&self) -> bool {
+        self.phone.is_none() && self.bsuid.is_none() && self.parent_bsuid.is_none()
+    }
+}
+
+/// Profile details that come with a message.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileInfo {
+    pub name: Option<String>,
+    pub username: Option<String>,
+}
+
+fn lock_sources(conn: &mut PgConnection, inbox_id: i64, identity: &Identity) -> AppResult<()> {
+    let mut keys: Vec<String> = identity
+        .sources()
+        .into_iter()
+        .map(|(s, _)| format!("ci:{inbox_id}:{s}"))
+        .collect();
+    keys.sort();
+    for key in keys {
+        super::xact_lock(conn, &key)?;
+    }
+    Ok(())
+}
+
+fn placeholder_name(identity: &Identity, profile: &ProfileInfo) -> String {
+    profile
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| identity.phone.as_ref().map(|p| format!("+{p}")))
+        .or_else(|| profile.username.clone())
+        .or_else(|| identity.bsuid.clone())
+        .or_else(|| identity.parent_bsuid.clone())
+        .unwrap_or_else(|| "Unknown".into())
+}
+
+/// Finds or creates the contact for `identity` in `inbox_id`, records every identifier as a
+/// contact inbox, and fills in missing phone, BSUID, username and name.
+/// Returns the contact and the contact inbox of its preferred identifier.
+/// Must run inside a transaction (it takes advisory locks). Errors: 422 for an empty identity.
+pub fn resolve(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+    identity: &Identity,
+    profile: &ProfileInfo,
+) -> AppResult<(Contact, ContactInbox)> {
+    if identity.is_empty() {
+        return Err(AppError::invalid("from", "the payload names no phone, BSUID or parent BSUID"));
+    }
+    lock_sources(conn, inbox_id, identity)?;
+    let sources = identity.sources();
+    let ids: Vec<String> = sources.iter().map(|(s, _)| s.clone()).collect();
+    let existing: Vec<ContactInbox> = contact_inboxes::table
+        .filter(contact_inboxes::inbox_id.eq(inbox_id))
+        .filter(contact_inboxes::source_id.eq_any(&ids))
+        .select(ContactInbox::as_select())
+        .load(conn)?;
+    // Preference: the phone's contact, then the BSUID's, then the parent's.
+    let chosen = sources
+        .iter()
+        .find_map(|(s, _)| existing.iter().find(|ci| &ci.source_id == s))
+        .map(|ci| ci.contact_id);
+
+    let contact: Contact = match chosen {
+        Some(id) => contacts::table.find(id).select(Contact::as_select()).first(conn)?,
+        None => diesel::insert_into(contacts::table)
+            .values((
+                contacts::account_id.eq(account_id),
+                contacts::name.eq(placeholder_name(identity, profile)),
+                contacts::phone_number.eq(identity.phone.as_ref().map(|p| format!("+{p}"))),
+                contacts::bsuid.eq(&identity.bsuid),
+                contacts::parent_bsuid.eq(&identity.parent_bsuid),
+                contacts::username.eq(&profile.username),
+            ))
+            .returning(Contact::as_returning())
+            .get_result(conn)?,
+    };
+
+    for (source_id, kind) in &sources {
+        if !existing.iter().any(|ci| &ci.source_id == source_id) {
+            diesel::insert_into(contact_inboxes::table)
+                .values((
+                    contact_inboxes::contact_id.eq(contact.id),
+                    contact_inboxes::inbox_id.eq(inbox_id),
+                    contact_inboxes::source_id.eq(source_id),
+                    contact_inboxes::source_kind.eq(*kind),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+        }
+    }
+
+    let contact = fill_in(conn, contact, identity, profile)?;
+    let primary: ContactInbox = contact_inboxes::table
+        .filter(contact_inboxes::inbox_id.eq(inbox_id))
+        .filter(contact_inboxes::source_id.eq(&sources[0].0))
+        .select(ContactInbox::as_select())
+        .first(conn)?;
+    Ok((contact, primary))
+}
+
+/// Completes what the contact lacks from a newer payload. A name the agent (or the Business
+/// app) set is kept; a placeholder name (the phone, BSUID or username) gives way to the
+/// WhatsApp profile name.
+fn fill_in(
+    conn: &mut PgConnection,
+    contact: Contact,
+    identity: &Identity,
+    profile: &ProfileInfo,
+) -> AppResult<Contact> {
+    let phone = identity.phone.as_ref().map(|p| format!("+{p}"));
+    let name_is_placeholder = contact.name.is_empty()
+        || contact.name == "Unknown"
+        || Some(&contact.name) == contact.phone_number.as_ref()
+        || Some(&contact.name) == contact.bsuid.as_ref()
+        || Some(&contact.name) == contact.username.as_ref();
+    let new_name = profile
+        .name
+        .as_ref()
+        .filter(|n| !n.trim().is_empty() && name_is_placeholder && **n != contact.name);
+    let new_phone = phone.filter(|_| contact.phone_number.is_none());
+    let new_bsuid = identity.bsuid.clone().filter(|_| contact.bsuid.is_none());
+    let new_parent = identity
+        .parent_bsuid
+        .clone()
+        .filter(|_| contact.parent_bsuid.is_none());
+    let new_username = profile
+        .username
+        .clone()
+        .filter(|u| contact.username.as_ref() != Some(u));
+    if new_name.is_none()
+        && new_phone.is_none()
+        && new_bsuid.is_none()
+        && new_parent.is_none()
+        && new_username.is_none()
+    {
+        return Ok(contact);
+    }
+    Ok(diesel::update(contacts::table.find(contact.id))
+        .set((
+            contacts::name.eq(new_name.cloned().unwrap_or(contact.name.clone())),
+            contacts::phone_number.eq(new_phone.or(contact.phone_number.clone())),
+            contacts::bsuid.eq(new_bsuid.or(contact.bsuid.clone())),
+            contacts::parent_bsuid.eq(new_parent.or(contact.parent_bsuid.clone())),
+            contacts::username.eq(new_username.or(contact.username.clone())),
+            contacts::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Contact::as_returning())
+        .get_result(conn)?)
+}
+
+/// Looks up the contact inbox holding `source_id` in `inbox_id`.
+pub fn find_contact_inbox(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    source_id: &str,
+) -> AppResult<Option<ContactInbox>> {
+    Ok(contact_inboxes::table
+        .filter(contact_inboxes::inbox_id.eq(inbox_id))
+        .filter(contact_inboxes::source_id.eq(source_id))
+        .select(ContactInbox::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Re-keys a contact from BSUID `previous` to `current` without splitting its conversations
+/// (`user_changed_user_id`, `user_id_update`). When `previous` is unknown, the contact found by
+/// `phone` (digits) gets the new BSUID. Returns the contact, if any was found.
+pub fn rekey_bsuid(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    previous: Option<&str>,
+    current: &str,
+    phone: Option<&str>,
+) -> AppResult<Option<Contact>> {
+    let identity = Identity::new(phone, previous, None);
+    lock_sources(conn, inbox_id, &identity)?;
+    super::xact_lock(conn, &format!("ci:{inbox_id}:{current}"))?;
+    let old = match previous {
+        Some(p) => find_contact_inbox(conn, inbox_id, p)?,
+        None => None,
+    };
+    let contact_id = match (&old, phone) {
+        (Some(ci), _) => Some(ci.contact_id),
+        (None, Some(p)) => find_contact_inbox(conn, inbox_id, p)?.map(|ci| ci.contact_id),
+        (None, None) => None,
+    };
+    let Some(contact_id) = contact_id else {
+        return Ok(None);
+    };
+    let taken = find_contact_inbox(conn, inbox_id, current)?;
+    match (&old, taken) {
+        (Some(old), None) => {
+            diesel::update(contact_inboxes::table.find(old.id))
+                .set(contact_inboxes::source_id.eq(current))
+                .execute(conn)?;
+        }
+        (None, None) => {
+            diesel::insert_into(contact_inboxes::table)
+                .values((
+                    contact_inboxes::contact_id.eq(contact_id),
+                    contact_inboxes::inbox_id.eq(inbox_id),
+                    contact_inboxes::source_id.eq(current),
+                    contact_inboxes::source_kind.eq("bsuid"),
+                ))
+                .execute(conn)?;
+        }
+        // The new BSUID is already known: keep that row, retire the old one.
+        (Some(old), Some(_)) => {
+            diesel::delete(contact_inboxes::table.find(old.id)).execute(conn)?;
+        }
+        (None, Some(_)) => {}
+    }
+    Ok(Some(
+        diesel::update(contacts::table.find(contact_id))
+            .set((contacts::bsuid.eq(current), contacts::updated_at.eq(diesel::dsl::now)))
+            .returning(Contact::as_returning())
+            .get_result(conn)?,
+    ))
+}
+
+/// Moves a contact to a new phone number (`user_changed_number`): stores `+digits` on the
+/// contact and adds the new number as a contact inbox; the old one stays so late messages
+/// still resolve.
+pub fn change_phone(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    contact_id: i64,
+    new_phone_digits: &str,
+) -> AppResult<Contact> {
+    let digits: String = new_phone_digits.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        return Err(AppError::invalid("system.wa_id", "the new phone number is empty"));
+    }
+    super::xact_lock(conn, &format!("ci:{inbox_id}:{digits}"))?;
+    diesel::insert_into(contact_inboxes::table)
+        .values((
+            contact_inboxes::contact_id.eq(contact_id),
+            contact_inboxes::inbox_id.eq(inbox_id),
+            contact_inboxes::source_id.eq(&digits),
+            contact_inboxes::source_kind.eq("phone"),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    let contact: Contact = contacts::table.find(contact_id).select(Contact::as_select()).first(conn)?;
+    let rename = contact.phone_number.as_ref() == Some(&contact.name);
+    let new_phone = format!("+{digits}");
+    Ok(diesel::update(contacts::table.find(contact_id))
+        .set((
+            contacts::phone_number.eq(&new_phone),
+            contacts::name.eq(if rename { new_phone.clone() } else { contact.name }),
+            contacts::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Contact::as_returning())
+        .get_result(conn)?)
+}
+
+/// Sets a contact's display name (e.g. from the Business app address book).
+pub fn rename(conn: &mut PgConnection, contact_id: i64, name: &str) -> AppResult<()> {
+    diesel::update(contacts::table.find(contact_id))
+        .set((contacts::name.eq(name), contacts::updated_at.eq(diesel::dsl::now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Merges `patch` into a contact's `additional_attributes`.
+pub fn merge_additional_attributes(
+    conn: &mut PgConnection,
+    contact_id: i64,
+    patch: serde_json::Value,
+) -> AppResult<()> {
+    diesel::sql_query(
+        "UPDATE contacts SET additional_attributes = additional_attributes || $1, updated_at = now() WHERE id = $2",
+    )
+    .bind::<diesel::sql_types::Jsonb, _>(patch)
+    .bind::<diesel::sql_types::BigInt, _>(contact_id)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Marks contact activity at `at` (never moves backwards).
+pub fn touch(conn: &mut PgConnection, contact_id: i64, at: DateTime<Utc>) -> AppResult<()> {
+    diesel::sql_query(
+        "UPDATE contacts SET last_activity_at = GREATEST(last_activity_at, $1) WHERE id = $2",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .bind::<diesel::sql_types::BigInt, _>(contact_id)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// One contact of `account_id`. Errors: 404.
+pub fn find(conn: &mut PgConnection, account_id: i64, contact_id: i64) -> AppResult<Contact> {
+    contacts::table
+        .filter(contacts::id.eq(contact_id))
+        .filter(contacts::account_id.eq(account_id))
+        .select(Contact::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("contact {contact_id} not found")))
+}
+
+/// The contact inboxes of a contact, restricted to `only` inboxes when given.
+pub fn contact_inboxes_of(
+    conn: &mut PgConnection,
+    contact_id: i64,
+    only: Option<&[i64]>,
+) -> AppResult<Vec<ContactInbox>> {
+    let mut q = contact_inboxes::table
+        .filter(contact_inboxes::contact_id.eq(contact_id))
+        .select(ContactInbox::as_select())
+        .order(contact_inboxes::id)
+        .into_boxed();
+    if let Some(ids) = only {
+        q = q.filter(contact_inboxes::inbox_id.eq_any(ids.to_vec()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// A page of an account's contacts (newest first), optionally matching `query` against name,
+/// phone, email, BSUID or username (case-insensitive substring), limited to contacts with a
+/// contact inbox in `only` when given. Returns the page and the total count.
+pub fn search(
+    conn: &mut PgConnection,
+    account_id: i64,
+    query: Option<&str>,
+    only: Option<&[i64]>,
+    page: i64,
+    per_page: i64,
+) -> AppResult<(Vec<Contact>, i64)> {
+    let build = || {
+        let mut q = contacts::table
+            .filter(contacts::account_id.eq(account_id))
+            .into_boxed();
+        if let Some(term) = query.map(str::trim).filter(|t| !t.is_empty()) {
+            let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
+            let digits: String = term.chars().filter(char::is_ascii_digit).collect();
+            let phone_pattern = if digits.is_empty() { pattern.clone() } else { format!("%{digits}%") };
+            q = q.filter(
+                contacts::name
+                    .ilike(pattern.clone())
+                    .or(contacts::phone_number.ilike(phone_pattern))
+                    .or(contacts::email.ilike(pattern.clone()))
+                    .or(contacts::bsuid.ilike(pattern.clone()))
+                    .or(contacts::username.ilike(pattern)),
+            );
+        }
+        if let Some(ids) = only {
+            q = q.filter(
+                contacts::id.eq_any(
+                    contact_inboxes::table
+                        .filter(contact_inboxes::inbox_id.eq_any(ids.to_vec()))
+                        .select(contact_inboxes::contact_id),
+                ),
+            );
+        }
+        q
+    };
+    let total: i64 = build().count().get_result(conn)?;
+    let rows = build()
+        .select(Contact::as_select())
+        .order(contacts::id.desc())
+        .limit(per_page)
+        .offset((page.max(1) - 1) * per_page)
+        .load(conn)?;
+    Ok((rows, total))
+}

@@ -1,0 +1,361 @@
+//! WhatsApp Cloud inboxes: an `inboxes` row plus its `channel_whatsapp` row.
+
+use crate::crypto::{self, SecretBox};
+use crate::db::schema::{channel_whatsapp, inbox_members, inboxes};
+use crate::error::{AppError, AppResult};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+/// An `inboxes` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = inboxes)]
+pub struct Inbox {
+    pub id: i64,
+    pub account_id: i64,
+    pub channel_id: i64,
+    pub name: String,
+    pub channel_type: String,
+    pub enable_auto_assignment: bool,
+    pub last_webhook_at: Option<DateTime<Utc>>,
+    pub last_error: Option<serde_json::Value>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A `channel_whatsapp` row. Secrets stay encrypted here; see [`Channel::api_key`].
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = channel_whatsapp)]
+pub struct Channel {
+    pub id: i64,
+    pub account_id: i64,
+    pub phone_number: String,
+    pub provider: String,
+    pub phone_number_id: String,
+    pub business_account_id: String,
+    pub api_key_ciphertext: String,
+    pub app_secret_ciphertext: Option<String>,
+    pub webhook_verify_token: String,
+    pub source: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Channel {
+    /// The decrypted access token (the `api_key`).
+    pub fn api_key(&self, secrets: &SecretBox) -> AppResult<String> {
+        secrets
+            .decrypt(&self.api_key_ciphertext)
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// The decrypted app secret, if the channel has one.
+    pub fn app_secret(&self, secrets: &SecretBox) -> AppResult<Option<String>> {
+        self.app_secret_ciphertext
+            .as_deref()
+            .map(|c| secrets.decrypt(c).map_err(|e| AppError::Internal(e.to_string())))
+            .transpose()
+    }
+
+    /// True when created through Meta's Embedded Signup.
+    pub fn is_embedded_signup(&self) -> bool {
+        self.source.as_deref() == Some("embedded_signup")
+    }
+
+    /// The business number as Meta writes it in payloads: digits without '+'.
+    pub fn display_digits(&self) -> &str {
+        self.phone_number.trim_start_matches('+')
+    }
+}
+
+/// An inbox with its channel.
+pub type InboxWithChannel = (Inbox, Channel);
+
+/// Input of `POST /inboxes` for a WhatsApp Cloud channel.
+#[derive(Debug, Default, Clone)]
+pub struct NewWhatsappInbox {
+    pub name: String,
+    pub phone_number: String,
+    pub phone_number_id: String,
+    pub business_account_id: String,
+    pub api_key: String,
+    pub app_secret: Option<String>,
+    /// `Some("embedded_signup")` for Embedded Signup inboxes.
+    pub source: Option<String>,
+}
+
+/// Changes accepted by `PATCH /inboxes/{id}`; `None` leaves a field alone.
+#[derive(Debug, Default, Clone)]
+pub struct InboxPatch {
+    pub name: Option<String>,
+    pub enable_auto_assignment: Option<bool>,
+    pub phone_number: Option<String>,
+    pub phone_number_id: Option<String>,
+    pub business_account_id: Option<String>,
+    pub api_key: Option<String>,
+    /// `Some("")` removes the app secret.
+    pub app_secret: Option<String>,
+}
+
+/// E.164 as stored and used in webhook paths: '+' then 8 to 15 digits, no leading zero.
+/// Errors: 422 naming `field`.
+pub fn validate_phone_number(field: &str, raw: &str) -> AppResult<String> {
+    let trimmed = raw.trim();
+    let digits = trimmed.strip_prefix('+').ok_or_else(|| {
+        AppError::invalid(
+            field,
+            format!("phone number {trimmed:?} must be in E.164 format with a leading + (e.g. +15551234567)"),
+        )
+    })?;
+    if !(8..=15).contains(&digits.len())
+        || !digits.chars().all(|c| c.is_ascii_digit())
+        || digits.starts_with('0')
+    {
+        return Err(AppError::invalid(
+            field,
+            format!("phone number {trimmed:?} must be E.164: a + followed by 8 to 15 digits"),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+fn require(field: &str, value: &str) -> AppResult<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        Err(AppError::invalid(field, format!("{field} is required")))
+    } else {
+        Ok(v.to_string())
+    }
+}
+
+fn require_numeric_id(field: &str, value: &str) -> AppResult<String> {
+    let v = require(field, value)?;
+    if !v.chars().all(|c| c.is_ascii_digit()) {
+        return Err(AppError::invalid(field, format!("{field} must be the numeric id Meta shows, got {v:?}")));
+    }
+    Ok(v)
+}
+
+fn phone_taken(conn: &mut PgConnection, phone: &str, except_channel: Option<i64>) -> AppResult<bool> {
+    let mut q = channel_whatsapp::table
+        .filter(channel_whatsapp::phone_number.eq(phone))
+        .into_boxed();
+    if let Some(id) = except_channel {
+        q = q.filter(channel_whatsapp::id.ne(id));
+    }
+    Ok(q.count().get_result::<i64>(conn)? > 0)
+}
+
+/// Creates the channel and its inbox with a fresh 32-hex verify token. Secrets are encrypted.
+/// Errors: 422 naming the field for a missing value, a non-E.164 or already used number.
+pub fn create(
+    conn: &mut PgConnection,
+    secrets: &SecretBox,
+    account_id: i64,
+    input: NewWhatsappInbox,
+) -> AppResult<InboxWithChannel> {
+    let name = require("name", &input.name)?;
+    let phone = validate_phone_number("channel.phone_number", &input.phone_number)?;
+    let phone_number_id = require_numeric_id("channel.provider_config.phone_number_id", &input.phone_number_id)?;
+    let waba = require_numeric_id(
+        "channel.provider_config.business_account_id",
+        &input.business_account_id,
+    )?;
+    let api_key = require("channel.provider_config.api_key", &input.api_key)?;
+    let source = match input.source.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("embedded_signup") => Some("embedded_signup".to_string()),
+        Some(other) => {
+            return Err(AppError::invalid(
+                "channel.provider_config.source",
+                format!("source must be \"embedded_signup\" or absent, got {other:?}"),
+            ))
+        }
+    };
+    let app_secret = input
+        .app_secret
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| secrets.encrypt(s));
+    conn.transaction(|conn| {
+        if phone_taken(conn, &phone, None)? {
+            return Err(AppError::invalid(
+                "channel.phone_number",
+                format!("an inbox for {phone} already exists"),
+            ));
+        }
+        let channel: Channel = diesel::insert_into(channel_whatsapp::table)
+            .values((
+                channel_whatsapp::account_id.eq(account_id),
+                channel_whatsapp::phone_number.eq(&phone),
+                channel_whatsapp::phone_number_id.eq(&phone_number_id),
+                channel_whatsapp::business_account_id.eq(&waba),
+                channel_whatsapp::api_key_ciphertext.eq(secrets.encrypt(&api_key)),
+                channel_whatsapp::app_secret_ciphertext.eq(&app_secret),
+                channel_whatsapp::webhook_verify_token.eq(crypto::new_verify_token()),
+                channel_whatsapp::source.eq(&source),
+            ))
+            .returning(Channel::as_returning())
+            .get_result(conn)?;
+        let inbox: Inbox = diesel::insert_into(inboxes::table)
+            .values((
+                inboxes::account_id.eq(account_id),
+                inboxes::channel_id.eq(channel.id),
+                inboxes::name.eq(&name),
+            ))
+            .returning(Inbox::as_returning())
+            .get_result(conn)?;
+        Ok((inbox, channel))
+    })
+}
+
+/// Applies `patch` to an inbox of `account_id`. Errors: 404 when absent; 422 as in [`create`].
+pub fn update(
+    conn: &mut PgConnection,
+    secrets: &SecretBox,
+    account_id: i64,
+    inbox_id: i64,
+    patch: InboxPatch,
+) -> AppResult<InboxWithChannel> {
+    conn.transaction(|conn| {
+        let (inbox, channel) = find(conn, account_id, inbox_id)?;
+        if let Some(name) = &patch.name {
+            let name = require("name", name)?;
+            diesel::update(inboxes::table.find(inbox.id))
+                .set((inboxes::name.eq(name), inboxes::updated_at.eq(diesel::dsl::now)))
+                .execute(conn)?;
+        }
+        if let Some(flag) = patch.enable_auto_assignment {
+            diesel::update(inboxes::table.find(inbox.id))
+                .set(inboxes::enable_auto_assignment.eq(flag))
+                .execute(conn)?;
+        }
+        if let Some(phone) = &patch.phone_number {
+            let phone = validate_phone_number("channel.phone_number", phone)?;
+            if phone_taken(conn, &phone, Some(channel.id))? {
+                return Err(AppError::invalid(
+                    "channel.phone_number",
+                    format!("an inbox for {phone} already exists"),
+                ));
+            }
+            diesel::update(channel_whatsapp::table.find(channel.id))
+                .set(channel_whatsapp::phone_number.eq(phone))
+                .execute(conn)?;
+        }
+        if let Some(v) = &patch.phone_number_id {
+            let v = require_numeric_id("channel.provider_config.phone_number_id", v)?;
+            diesel::update(channel_whatsapp::table.find(channel.id))
+                .set(channel_whatsapp::phone_number_id.eq(v))
+                .execute(conn)?;
+        }
+        if let Some(v) = &patch.business_account_id {
+            let v = require_numeric_id("channel.provider_config.business_account_id", v)?;
+            diesel::update(channel_whatsapp::table.find(channel.id))
+                .set(channel_whatsapp::business_account_id.eq(v))
+                .execute(conn)?;
+        }
+        if let Some(v) = &patch.api_key {
+            let v = require("channel.provider_config.api_key", v)?;
+            diesel::update(channel_whatsapp::table.find(channel.id))
+                .set(channel_whatsapp::api_key_ciphertext.eq(secrets.encrypt(&v)))
+                .execute(conn)?;
+        }
+        if let Some(v) = &patch.app_secret {
+            let v = v.trim();
+            let stored = (!v.is_empty()).then(|| secrets.encrypt(v));
+            diesel::update(channel_whatsapp::table.find(channel.id))
+                .set(channel_whatsapp::app_secret_ciphertext.eq(stored))
+                .execute(conn)?;
+        }
+        diesel::update(channel_whatsapp::table.find(channel.id))
+            .set(channel_whatsapp::updated_at.eq(diesel::dsl::now))
+            .execute(conn)?;
+        find(conn, account_id, inbox_id)
+    })
+}
+
+/// One inbox of `account_id`. Errors: 404.
+pub fn find(conn: &mut PgConnection, account_id: i64, inbox_id: i64) -> AppResult<InboxWithChannel> {
+    inboxes::table
+        .inner_join(channel_whatsapp::table)
+        .filter(inboxes::id.eq(inbox_id))
+        .filter(inboxes::account_id.eq(account_id))
+        .select((Inbox::as_select(), Channel::as_select()))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("inbox {inbox_id} not found")))
+}
+
+/// An inbox by id, whatever its account (for workers).
+pub fn find_by_id(conn: &mut PgConnection, inbox_id: i64) -> AppResult<InboxWithChannel> {
+    inboxes::table
+        .inner_join(channel_whatsapp::table)
+        .filter(inboxes::id.eq(inbox_id))
+        .select((Inbox::as_select(), Channel::as_select()))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("inbox {inbox_id} not found")))
+}
+
+/// The inboxes of an account, filtered to `only` when given (an agent's memberships).
+pub fn list(
+    conn: &mut PgConnection,
+    account_id: i64,
+    only: Option<&[i64]>,
+) -> AppResult<Vec<InboxWithChannel>> {
+    let mut q = inboxes::table
+        .inner_join(channel_whatsapp::table)
+        .filter(inboxes::account_id.eq(account_id))
+        .select((Inbox::as_select(), Channel::as_select()))
+        .order(inboxes::id)
+        .into_boxed();
+    if let Some(ids) = only {
+        q = q.filter(inboxes::id.eq_any(ids.to_vec()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// The inbox whose channel number is exactly `phone_number` (the webhook path segment).
+pub fn find_by_phone(conn: &mut PgConnection, phone_number: &str) -> AppResult<Option<InboxWithChannel>> {
+    Ok(inboxes::table
+        .inner_join(channel_whatsapp::table)
+        .filter(channel_whatsapp::phone_number.eq(phone_number))
+        .select((Inbox::as_select(), Channel::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// Makes `user_id` a member of `inbox_id` (idempotent).
+pub fn add_member(conn: &mut PgConnection, inbox_id: i64, user_id: i64) -> AppResult<()> {
+    diesel::insert_into(inbox_members::table)
+        .values((inbox_members::inbox_id.eq(inbox_id), inbox_members::user_id.eq(user_id)))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records Meta's latest `value.errors` item on the inbox (shown as `last_error`).
+pub fn record_error(conn: &mut PgConnection, inbox_id: i64, error: &serde_json::Value) -> AppResult<()> {
+    diesel::update(inboxes::table.find(inbox_id))
+        .set((
+            inboxes::last_error.eq(Some(error)),
+            inboxes::last_error_at.eq(Some(Utc::now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_validation() {
+        assert!(validate_phone_number("p", "+15551234567").is_ok());
+        assert!(validate_phone_number("p", "+12345678").is_ok());
+        for bad in ["15551234567", "+1234567", "+1234567890123456", "+1555abc4567", "+0155512345", ""] {
+            assert!(validate_phone_number("p", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,449 @@
+//! Messages and attachments: idempotent insert by wamid, forward-only statuses, and updates
+//! (status, reaction, revoke, edit) that wait for a message not stored yet.
+
+use crate::db::schema::{attachments, messages, pending_message_updates};
+use crate::error::AppResult;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Chatwoot's `message_type` integers.
+pub mod message_type {
+    pub const INCOMING: i16 = 0;
+    pub const OUTGOING: i16 = 1;
+    pub const ACTIVITY: i16 = 2;
+    pub const TEMPLATE: i16 = 3;
+}
+
+/// A `messages` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = messages)]
+pub struct Message {
+    pub id: i64,
+    pub account_id: i64,
+    pub inbox_id: i64,
+    pub conversation_id: i64,
+    pub message_type: i16,
+    pub content: Option<String>,
+    pub content_type: String,
+    pub content_attributes: Value,
+    pub private: bool,
+    pub status: String,
+    pub source_id: Option<String>,
+    pub external_error: Option<String>,
+    pub sender_type: Option<String>,
+    pub sender_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An `attachments` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = attachments)]
+pub struct Attachment {
+    pub id: i64,
+    pub message_id: i64,
+    pub account_id: i64,
+    pub file_type: String,
+    pub media_id: Option<String>,
+    pub mime_type: Option<String>,
+    pub sha256: Option<String>,
+    pub file_size: Option<i64>,
+    pub file_name: Option<String>,
+    pub storage_path: Option<String>,
+    pub download_status: String,
+    pub download_error: Option<String>,
+    pub coordinates_lat: Option<f64>,
+    pub coordinates_long: Option<f64>,
+    pub fallback_title: Option<String>,
+    pub external_url: Option<String>,
+    pub meta: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A message to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = messages)]
+pub struct NewMessage {
+    pub account_id: i64,
+    pub inbox_id: i64,
+    pub conversation_id: i64,
+    pub message_type: i16,
+    pub content: Option<String>,
+    pub content_type: String,
+    pub content_attributes: Value,
+    pub private: bool,
+    pub status: String,
+    pub source_id: Option<String>,
+    pub external_error: Option<String>,
+    pub sender_type: Option<String>,
+    pub sender_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An attachment to insert with its message. `media_id` set means a download job is queued.
+#[derive(Debug, Clone, Default)]
+pub struct NewAttachment {
+    pub file_type: String,
+    pub media_id: Option<String>,
+    pub mime_type: Option<String>,
+    pub sha256: Option<String>,
+    pub file_size: Option<i64>,
+    pub file_name: Option<String>,
+    pub coordinates_lat: Option<f64>,
+    pub coordinates_long: Option<f64>,
+    pub fallback_title: Option<String>,
+    pub external_url: Option<String>,
+    pub meta: Value,
+}
+
+/// Delivery statuses in the only order they may move (DESIGN.md invariant 3):
+/// progress → sent → delivered → read → played; `failed` is terminal and kept.
+pub fn status_rank(status: &str) -> i32 {
+    match status {
+        "progress" => 0,
+        "sent" => 1,
+        "delivered" => 2,
+        "read" => 3,
+        "played" => 4,
+        "failed" => 5,
+        _ => -1,
+    }
+}
+
+/// A change to a message identified by wamid, possibly before that message is stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MessageUpdate {
+    /// A delivery status from `value.statuses`.
+    Status {
+        status: String,
+        /// Unix seconds.
+        timestamp: i64,
+        /// `"code: title"` for `failed`.
+        error: Option<String>,
+        /// `error_data.details` for `failed`.
+        error_details: Option<String>,
+    },
+    /// A customer's reaction; `emoji: None` removes it.
+    Reaction {
+        emoji: Option<String>,
+        /// The reaction's own wamid.
+        source_id: Option<String>,
+        /// Unix seconds.
+        timestamp: i64,
+        /// `Contact` (the customer) or `User` (the business, from an echo).
+        #[serde(default = "contact_sender")]
+        sender_type: String,
+    },
+    /// The sender deleted the message (Coexistence `revoke`).
+    Revoke { timestamp: i64 },
+    /// The sender edited the message (Coexistence `edit`).
+    Edit { content: String, timestamp: i64 },
+}
+
+impl MessageUpdate {
+    fn kind(&self) -> &'static str {
+        match self {
+            MessageUpdate::Status { .. } => "status",
+            MessageUpdate::Reaction { .. } => "reaction",
+            MessageUpdate::Revoke { .. } => "revoke",
+            MessageUpdate::Edit { .. } => "edit",
+        }
+    }
+}
+
+fn contact_sender() -> String {
+    "Contact".into()
+}
+
+fn lock_wamid(conn: &mut PgConnection, inbox_id: i64, source_id: &str) -> AppResult<()> {
+    super::xact_lock(conn, &format!("msg:{inbox_id}:{source_id}"))?;
+    Ok(())
+}
+
+/// True when a message with this wamid is already stored in the inbox.
+pub fn exists(conn: &mut PgConnection, inbox_id: i64, source_id: &str) -> AppResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        messages::table
+            .filter(messages::inbox_id.eq(inbox_id))
+            .filter(messages::source_id.eq(source_id)),
+    ))
+    .get_result(conn)?)
+}
+
+/// The message with wamid `source_id` in the inbox.
+pub fn find_by_source(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    source_id: &str,
+) -> AppResult<Option<Message>> {
+    Ok(messages::table
+        .filter(messages::inbox_id.eq(inbox_id))
+        .filter(messages::source_id.eq(source_id))
+        .select(Message::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Inserts `new` unless its wamid is already stored (insert-or-ignore on the unique
+/// `(inbox_id, source_id)` index), then its attachments, then any updates that were waiting
+/// for it. Returns the new message and its attachment ids, or `None` for a duplicate.
+/// Must run in a transaction.
+pub fn insert_if_new(
+    conn: &mut PgConnection,
+    new: &NewMessage,
+    new_attachments: &[NewAttachment],
+) -> AppResult<Option<(Message, Vec<Attachment>)>> {
+    if let Some(sid) = &new.source_id {
+        lock_wamid(conn, new.inbox_id, sid)?;
+    }
+    let inserted: Option<Message> = diesel::insert_into(messages::table)
+        .values(new)
+        .on_conflict_do_nothing()
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .optional()?;
+    let Some(mut message) = inserted else {
+        return Ok(None);
+    };
+    let mut saved = Vec::with_capacity(new_attachments.len());
+    for a in new_attachments {
+        let status = if a.media_id.is_some() { "pending" } else { "none" };
+        saved.push(
+            diesel::insert_into(attachments::table)
+                .values((
+                    attachments::message_id.eq(message.id),
+                    attachments::account_id.eq(message.account_id),
+                    attachments::file_type.eq(&a.file_type),
+                    attachments::media_id.eq(&a.media_id),
+                    attachments::mime_type.eq(&a.mime_type),
+                    attachments::sha256.eq(&a.sha256),
+                    attachments::file_size.eq(a.file_size),
+                    attachments::file_name.eq(&a.file_name),
+                    attachments::download_status.eq(status),
+                    attachments::coordinates_lat.eq(a.coordinates_lat),
+                    attachments::coordinates_long.eq(a.coordinates_long),
+                    attachments::fallback_title.eq(&a.fallback_title),
+                    attachments::external_url.eq(&a.external_url),
+                    attachments::meta.eq(&a.meta),
+                ))
+                .returning(Attachment::as_returning())
+                .get_result(conn)?,
+        );
+    }
+    if let Some(sid) = message.source_id.clone() {
+        let waiting: Vec<(i64, Value)> = pending_message_updates::table
+            .filter(pending_message_updates::inbox_id.eq(message.inbox_id))
+            .filter(pending_message_updates::source_id.eq(&sid))
+            .order(pending_message_updates::id)
+            .select((pending_message_updates::id, pending_message_updates::payload))
+            .load(conn)?;
+        for (id, payload) in waiting {
+            if let Ok(update) = serde_json::from_value::<MessageUpdate>(payload) {
+                message = apply(conn, message, &update)?;
+            }
+            diesel::delete(pending_message_updates::table.find(id)).execute(conn)?;
+        }
+    }
+    Ok(Some((message, saved)))
+}
+
+/// Whether an update was applied now or kept for later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Applied,
+    /// The target wamid is not stored yet; the update waits in `pending_message_updates`.
+    Pending,
+}
+
+/// Applies `update` to the message with wamid `target`, or keeps it until that message
+/// appears. Must run in a transaction.
+pub fn update_by_source(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    target: &str,
+    update: &MessageUpdate,
+) -> AppResult<UpdateOutcome> {
+    lock_wamid(conn, inbox_id, target)?;
+    match find_by_source(conn, inbox_id, target)? {
+        Some(message) => {
+            apply(conn, message, update)?;
+            Ok(UpdateOutcome::Applied)
+        }
+        None => {
+            diesel::insert_into(pending_message_updates::table)
+                .values((
+                    pending_message_updates::inbox_id.eq(inbox_id),
+                    pending_message_updates::source_id.eq(target),
+                    pending_message_updates::kind.eq(update.kind()),
+                    pending_message_updates::payload.eq(serde_json::to_value(update).expect("serialisable")),
+                ))
+                .execute(conn)?;
+            Ok(UpdateOutcome::Pending)
+        }
+    }
+}
+
+fn save(conn: &mut PgConnection, id: i64, content: Option<String>, status: &str, external_error: Option<String>, attrs: Value) -> AppResult<Message> {
+    Ok(diesel::update(messages::table.find(id))
+        .set((
+            messages::content.eq(content),
+            messages::status.eq(status),
+            messages::external_error.eq(external_error),
+            messages::content_attributes.eq(attrs),
+            messages::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Message::as_returning())
+        .get_result(conn)?)
+}
+
+/// Applies one update to a stored message and returns it as saved.
+pub fn apply(conn: &mut PgConnection, message: Message, update: &MessageUpdate) -> AppResult<Message> {
+    // Lock the row: concurrent updates to one message read-modify-write its attributes.
+    let message: Message = messages::table
+        .find(message.id)
+        .for_update()
+        .select(Message::as_select())
+        .first(conn)?;
+    let mut attrs = match message.content_attributes.clone() {
+        Value::Object(m) => m,
+        _ => Default::default(),
+    };
+    match update {
+        MessageUpdate::Status { status, timestamp, error, error_details } => {
+            if status_rank(status) <= status_rank(&message.status) {
+                return Ok(message);
+            }
+            attrs.insert(format!("{status}_at"), json!(timestamp));
+            let external_error = if status == "failed" {
+                if let Some(d) = error_details {
+                    attrs.insert("external_error_details".into(), json!(d));
+                }
+                error.clone().or(Some("failed".into()))
+            } else {
+                message.external_error.clone()
+            };
+            save(conn, message.id, message.content.clone(), status, external_error, Value::Object(attrs))
+        }
+        MessageUpdate::Reaction { emoji, source_id, timestamp, sender_type } => {
+            let mut reactions: Vec<Value> = attrs
+                .get("reactions")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            // One reaction per sender; a newer event replaces it, an older one is ignored.
+            if let Some(prev) = reactions.iter().find(|r| r["sender_type"] == sender_type.as_str()) {
+                if prev["timestamp"].as_i64().unwrap_or(0) > *timestamp {
+                    return Ok(message);
+                }
+            }
+            reactions.retain(|r| r["sender_type"] != sender_type.as_str());
+            if let Some(e) = emoji.as_ref().filter(|e| !e.is_empty()) {
+                reactions.push(json!({"emoji": e, "sender_type": sender_type, "source_id": source_id, "timestamp": timestamp}));
+            }
+            attrs.insert("reactions".into(), Value::Array(reactions));
+            save(conn, message.id, message.content.clone(), &message.status, message.external_error.clone(), Value::Object(attrs))
+        }
+        MessageUpdate::Revoke { timestamp } => {
+            attrs.insert("deleted".into(), json!(true));
+            attrs.insert("deleted_at".into(), json!(timestamp));
+            save(conn, message.id, Some("This message was deleted".into()), &message.status, message.external_error.clone(), Value::Object(attrs))
+        }
+        MessageUpdate::Edit { content, timestamp } => {
+            if attrs.get("edited_at").and_then(Value::as_i64).unwrap_or(0) > *timestamp {
+                return Ok(message);
+            }
+            if let Some(previous) = &message.content {
+                attrs.entry("previous_content").or_insert(json!(previous));
+            }
+            attrs.insert("edited".into(), json!(true));
+            attrs.insert("edited_at".into(), json!(timestamp));
+            save(conn, message.id, Some(content.clone()), &message.status, message.external_error.clone(), Value::Object(attrs))
+        }
+    }
+}
+
+/// A conversation's messages in time order. `before`/`after` are message ids for paging;
+/// at most `limit` messages, the latest ones when paging backwards.
+pub fn for_conversation(
+    conn: &mut PgConnection,
+    conversation_id: i64,
+    before: Option<i64>,
+    after: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<Message>> {
+    let mut q = messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .select(Message::as_select())
+        .into_boxed();
+    if let Some(b) = before {
+        q = q.filter(messages::id.lt(b));
+    }
+    let mut rows: Vec<Message> = if let Some(a) = after {
+        q.filter(messages::id.gt(a))
+            .order((messages::created_at.asc(), messages::id.asc()))
+            .limit(limit)
+            .load(conn)?
+    } else {
+        let mut r: Vec<Message> = q
+            .order((messages::created_at.desc(), messages::id.desc()))
+            .limit(limit)
+            .load(conn)?;
+        r.reverse();
+        r
+    };
+    rows.sort_by_key(|m| (m.created_at, m.id));
+    Ok(rows)
+}
+
+/// The latest message of each conversation in `conversation_ids`.
+pub fn latest_per_conversation(
+    conn: &mut PgConnection,
+    conversation_ids: &[i64],
+) -> AppResult<Vec<Message>> {
+    if conversation_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(messages::table
+        .filter(messages::conversation_id.eq_any(conversation_ids))
+        .distinct_on(messages::conversation_id)
+        .order((messages::conversation_id, messages::created_at.desc(), messages::id.desc()))
+        .select(Message::as_select())
+        .load(conn)?)
+}
+
+/// Attachments of the given messages.
+pub fn attachments_of(conn: &mut PgConnection, message_ids: &[i64]) -> AppResult<Vec<Attachment>> {
+    if message_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(attachments::table
+        .filter(attachments::message_id.eq_any(message_ids))
+        .order(attachments::id)
+        .select(Attachment::as_select())
+        .load(conn)?)
+}
+
+/// One attachment by id.
+pub fn find_attachment(conn: &mut PgConnection, attachment_id: i64) -> AppResult<Option<Attachment>> {
+    Ok(attachments::table
+        .find(attachment_id)
+        .select(Attachment::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Number of incoming messages newer than `since` in a conversation (the unread badge).
+pub fn unread_count(conn: &mut PgConnection, conversation_id: i64, since: Option<DateTime<Utc>>) -> AppResult<i64> {
+    let mut q = messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::message_type.eq(message_type::INCOMING))
+        .into_boxed();
+    if let Some(s) = since {
+        q = q.filter(messages::created_at.gt(s));
+    }
+    Ok(q.count().get_result(conn)?)
+}

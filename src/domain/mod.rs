@@ -1,0 +1,21 @@
+//! The rules of the inbox, callable without HTTP: accounts and users, inboxes, contacts,
+//! conversations and messages. Handlers and the ingest worker both call these.
+
+pub mod accounts;
+pub mod contacts;
+pub mod conversations;
+pub mod inboxes;
+pub mod messages;
+
+use diesel::pg::PgConnection;
+use diesel::sql_types::Text;
+use diesel::RunQueryDsl;
+
+/// Takes a transaction-scoped advisory lock on `key` (hashed to 64 bits by PostgreSQL).
+/// Serialises work on one contact identity or one wamid across workers and processes.
+pub fn xact_lock(conn: &mut PgConnection, key: &str) -> diesel::QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<Text, _>(key)
+        .execute(conn)
+        .map(|_| ())
+}

@@ -1,0 +1,132 @@
+//! The error type every handler returns, rendered as JSON `{"error": "...", "field"?: "..."}`
+//! with the matching HTTP status. Internal details are logged, never sent.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+/// An error a person can act on, with its HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request could not be read (e.g. malformed JSON).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: missing or invalid credentials or signature.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: authenticated but not allowed (e.g. an agent on an admin action).
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such resource, or one the caller may not see.
+    #[error("{0}")]
+    NotFound(String),
+    /// 413: the body is larger than allowed.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 422: the input is understood but invalid; `field` names the offending field.
+    #[error("{message}")]
+    Unprocessable {
+        field: Option<String>,
+        message: String,
+    },
+    /// 503: PostgreSQL cannot be reached; the caller should retry.
+    #[error("the database is unavailable, please retry")]
+    DatabaseUnavailable(String),
+    /// 500: a bug or an unexpected failure. The detail is logged only.
+    #[error("internal server error")]
+    Internal(String),
+}
+
+impl AppError {
+    /// A 422 naming `field`.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Unprocessable {
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => AppError::NotFound("not found".into()),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                AppError::DatabaseUnavailable(info.message().to_string())
+            }
+            Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, info) => {
+                AppError::DatabaseUnavailable(info.message().to_string())
+            }
+            other => {
+                let text = other.to_string();
+                if looks_like_connection_loss(&text) {
+                    AppError::DatabaseUnavailable(text)
+                } else {
+                    AppError::Internal(text)
+                }
+            }
+        }
+    }
+}
+
+fn looks_like_connection_loss(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("server closed the connection")
+        || t.contains("terminating connection")
+        || t.contains("connection refused")
+        || t.contains("no connection to the server")
+        || t.contains("could not connect")
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::DatabaseUnavailable(e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::DatabaseUnavailable(detail) => {
+                tracing::error!(error = %detail, "database unavailable")
+            }
+            AppError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+            _ => {}
+        }
+        let mut body = serde_json::json!({ "error": self.to_string() });
+        if let AppError::Unprocessable {
+            field: Some(field), ..
+        } = self
+        {
+            body["field"] = field.clone().into();
+            body["attributes"] = serde_json::json!([field]);
+        }
+        let mut resp = HttpResponse::build(self.status_code());
+        if matches!(self, AppError::DatabaseUnavailable(_)) {
+            resp.insert_header(("Retry-After", "5"));
+        }
+        resp.json(body)
+    }
+}
+
+/// Result alias for handlers and domain functions.
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,135 @@
+//! The ingest worker: drains the `whatsapp_events` journal into conversations.
+//!
+//! Each event is claimed with `FOR UPDATE SKIP LOCKED` and processed in the same transaction,
+//! so a crash leaves it pending and another worker or process picks it up. A failure rolls
+//! back to a savepoint, records the error and retries with backoff; after
+//! [`MAX_ATTEMPTS`] the event is marked `failed` and kept for inspection.
+
+use crate::db::schema::{inboxes, whatsapp_events};
+use crate::domain::inboxes as inbox_domain;
+use crate::error::{AppError, AppResult};
+use crate::whatsapp::ingest::{self, IngestReport};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+/// Attempts before an event is marked `failed`.
+pub const MAX_ATTEMPTS: i32 = 10;
+
+/// Retry delay base for a failed event, in seconds (doubled per attempt).
+pub const RETRY_BASE_SECONDS: u64 = 5;
+
+/// A journal row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = whatsapp_events)]
+pub struct WhatsappEvent {
+    pub id: i64,
+    pub inbox_id: Option<i64>,
+    pub phone_number: String,
+    pub raw_body: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub unhandled_fields: Option<Vec<String>>,
+    pub run_after: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// Appends a raw body to the journal and returns its id. This insert's commit is what makes
+/// the webhook answer 200 (DESIGN.md invariant 1).
+pub fn journal(conn: &mut PgConnection, inbox_id: i64, phone_number: &str, raw_body: &str) -> AppResult<i64> {
+    Ok(diesel::insert_into(whatsapp_events::table)
+        .values((
+            whatsapp_events::inbox_id.eq(inbox_id),
+            whatsapp_events::phone_number.eq(phone_number),
+            whatsapp_events::raw_body.eq(raw_body),
+        ))
+        .returning(whatsapp_events::id)
+        .get_result(conn)?)
+}
+
+/// Processes the oldest due event, if any. Returns its id and report.
+pub fn process_next(conn: &mut PgConnection) -> AppResult<Option<(i64, Result<IngestReport, String>)>> {
+    conn.transaction(|conn| {
+        let event: Option<WhatsappEvent> = whatsapp_events::table
+            .filter(whatsapp_events::status.eq("pending"))
+            .filter(whatsapp_events::run_after.le(diesel::dsl::now))
+            .order(whatsapp_events::id)
+            .for_update()
+            .skip_locked()
+            .select(WhatsappEvent::as_select())
+            .first(conn)
+            .optional()?;
+        let Some(event) = event else { return Ok(None) };
+        let outcome = event
+            .inbox_id
+            .ok_or_else(|| AppError::NotFound("the inbox of this event was deleted".into()))
+            .and_then(|inbox_id| inbox_domain::find_by_id(conn, inbox_id))
+            .and_then(|(inbox, channel)| {
+                // A savepoint: a failing body rolls back alone, and its failure is recorded.
+                conn.transaction(|conn| ingest::process_body(conn, &inbox, &channel, &event.raw_body))
+            });
+        match outcome {
+            Ok(report) => {
+                diesel::update(whatsapp_events::table.find(event.id))
+                    .set((
+                        whatsapp_events::status.eq("processed"),
+                        whatsapp_events::attempts.eq(event.attempts + 1),
+                        whatsapp_events::processed_at.eq(Some(Utc::now())),
+                        whatsapp_events::unhandled_fields.eq(
+                            Some(report.unhandled_fields.clone()).filter(|f| !f.is_empty()),
+                        ),
+                    ))
+                    .execute(conn)?;
+                if let Some(inbox_id) = event.inbox_id {
+                    diesel::update(inboxes::table.find(inbox_id))
+                        .set(inboxes::last_webhook_at.eq(Some(event.received_at)))
+                        .execute(conn)?;
+                }
+                if !report.skipped.is_empty() {
+                    tracing::warn!(event_id = event.id, skipped = ?report.skipped, "some webhook items were skipped");
+                }
+                Ok(Some((event.id, Ok(report))))
+            }
+            Err(AppError::DatabaseUnavailable(e)) => Err(AppError::DatabaseUnavailable(e)),
+            Err(e) => {
+                let attempts = event.attempts + 1;
+                let message = match &e {
+                    AppError::Internal(detail) => detail.clone(),
+                    other => other.to_string(),
+                };
+                let failed = attempts >= MAX_ATTEMPTS;
+                tracing::error!(event_id = event.id, attempts, error = %message, "webhook event processing failed");
+                diesel::update(whatsapp_events::table.find(event.id))
+                    .set((
+                        whatsapp_events::status.eq(if failed { "failed" } else { "pending" }),
+                        whatsapp_events::attempts.eq(attempts),
+                        whatsapp_events::last_error.eq(Some(&message)),
+                        whatsapp_events::run_after.eq(Utc::now() + super::backoff(RETRY_BASE_SECONDS, attempts)),
+                    ))
+                    .execute(conn)?;
+                Ok(Some((event.id, Err(message))))
+            }
+        }
+    })
+}
+
+/// Processes due events until none is left or `max` were handled. Returns how many.
+pub fn drain(conn: &mut PgConnection, max: usize) -> AppResult<usize> {
+    let mut n = 0;
+    while n < max {
+        match process_next(conn)? {
+            Some(_) => n += 1,
+            None => break,
+        }
+    }
+    Ok(n)
+}
+
+/// Events not yet processed (the ingest backlog).
+pub fn backlog(conn: &mut PgConnection) -> AppResult<i64> {
+    Ok(whatsapp_events::table
+        .filter(whatsapp_events::status.eq("pending"))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,16 @@
+//! Switchboard: a self-hostable shared inbox for the WhatsApp Business Cloud API.
+//!
+//! Layout (see DESIGN.md): `config` (environment), `db` (pool, schema, migrations),
+//! `whatsapp` (everything Meta-specific), `domain` (inbox rules without HTTP), `jobs`
+//! (Postgres queue and workers), `web` (actix handlers), `app` (wiring).
+
+pub mod app;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod jobs;
+pub mod telemetry;
+pub mod web;
+pub mod whatsapp;

@@ -1,0 +1,132 @@
+//! `/api/v1/accounts/{account_id}/conversations`: list with Chatwoot's filters and counts,
+//! show, and the message thread. Addressed by `display_id`.
+
+use super::views;
+use crate::app::AppState;
+use crate::db::DbConn;
+use crate::domain::contacts::{self, Contact};
+use crate::domain::conversations::{self, Conversation, ListFilter};
+use crate::domain::messages;
+use crate::error::AppResult;
+use crate::web::auth;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// `?status=&assignee_type=&inbox_id=&page=`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub assignee_type: Option<String>,
+    pub inbox_id: Option<i64>,
+    pub page: Option<i64>,
+}
+
+fn render(conn: &mut DbConn, state: &AppState, rows: &[Conversation]) -> AppResult<Vec<Value>> {
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let latest = messages::latest_per_conversation(conn, &ids)?;
+    let attachments = messages::attachments_of(conn, &latest.iter().map(|m| m.id).collect::<Vec<_>>())?;
+    let mut out = Vec::with_capacity(rows.len());
+    let now = chrono::Utc::now();
+    for c in rows {
+        let contact = contacts::find(conn, c.account_id, c.contact_id)?;
+        let last = latest.iter().find(|m| m.conversation_id == c.id).map(|m| {
+            let atts: Vec<_> = attachments.iter().filter(|a| a.message_id == m.id).cloned().collect();
+            views::message(&state.config, m, c.display_id, &atts, Some(&contact))
+        });
+        let unread = messages::unread_count(conn, c.id, c.agent_last_seen_at)?;
+        out.push(views::conversation(c, views::contact(&contact, None), last, unread, now));
+    }
+    Ok(out)
+}
+
+/// `GET /conversations` → `{"data":{"meta":{mine_count,unassigned_count,assigned_count,all_count},"payload":[…]}}`.
+pub async fn index(state: web::Data<AppState>, req: HttpRequest, path: web::Path<i64>, q: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
+    let q = q.into_inner();
+    let filter = ListFilter { status: q.status, assignee_type: q.assignee_type, inbox_id: q.inbox_id, page: q.page.unwrap_or(1) };
+    let st = state.get_ref().clone();
+    let (payload, counts) = state
+        .db(move |conn| {
+            let (rows, counts) = conversations::list(conn, &viewer, &filter)?;
+            Ok((render(conn, &st, &rows)?, counts))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"data": {"meta": counts, "payload": payload}})))
+}
+
+/// `GET /conversations/meta` → `{"meta": counts}`.
+pub async fn meta(state: web::Data<AppState>, req: HttpRequest, path: web::Path<i64>, q: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
+    let q = q.into_inner();
+    let filter = ListFilter { status: q.status, assignee_type: q.assignee_type, inbox_id: q.inbox_id, page: 1 };
+    let (_, counts) = state.db(move |conn| conversations::list(conn, &viewer, &filter)).await?;
+    Ok(HttpResponse::Ok().json(json!({"meta": counts})))
+}
+
+/// `GET /conversations/{display_id}`.
+pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(i64, i32)>) -> AppResult<HttpResponse> {
+    let (account_id, display_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    let st = state.get_ref().clone();
+    let mut rendered = state
+        .db(move |conn| {
+            let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
+            render(conn, &st, std::slice::from_ref(&c))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rendered.remove(0)))
+}
+
+/// `?before=&after=` message ids.
+#[derive(Debug, Deserialize)]
+pub struct MessagesQuery {
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+}
+
+/// Messages per page of the thread (Chatwoot's).
+pub const MESSAGES_PER_PAGE: i64 = 20;
+
+/// `GET /conversations/{display_id}/messages` → `{"meta":{…},"payload":[message…]}`, oldest
+/// first, the latest page unless `before`/`after` is given.
+pub async fn messages(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i32)>,
+    q: web::Query<MessagesQuery>,
+) -> AppResult<HttpResponse> {
+    let (account_id, display_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    let q = q.into_inner();
+    let config = state.config.clone();
+    let body = state
+        .db(move |conn| {
+            let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
+            let contact: Contact = contacts::find(conn, account_id, c.contact_id)?;
+            let rows = messages::for_conversation(conn, c.id, q.before, q.after, MESSAGES_PER_PAGE)?;
+            let atts = messages::attachments_of(conn, &rows.iter().map(|m| m.id).collect::<Vec<_>>())?;
+            let mut by_message: HashMap<i64, Vec<_>> = HashMap::new();
+            for a in atts {
+                by_message.entry(a.message_id).or_default().push(a);
+            }
+            let payload: Vec<Value> = rows
+                .iter()
+                .map(|m| views::message(&config, m, c.display_id, by_message.get(&m.id).map(Vec::as_slice).unwrap_or(&[]), Some(&contact)))
+                .collect();
+            Ok(json!({
+                "meta": {
+                    "labels": [],
+                    "additional_attributes": c.additional_attributes,
+                    "contact": views::contact(&contact, None),
+                    "assignee": null,
+                    "agent_last_seen_at": c.agent_last_seen_at.map(|t| t.timestamp()),
+                    "assignee_last_seen_at": c.agent_last_seen_at.map(|t| t.timestamp()),
+                },
+                "payload": payload,
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -1,0 +1,33 @@
+//! The Chatwoot-compatible Application API under `/api/v1`
+//! (`../shared/reference/chatwoot-application-api.json`): same paths, fields and
+//! `api_access_token` header; conversations are addressed by `display_id`.
+
+pub mod contacts;
+pub mod conversations;
+pub mod inboxes;
+pub mod profile;
+pub mod views;
+
+use actix_web::web;
+
+/// Registers `/api/v1/…`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/profile", web::get().to(profile::show))
+            .service(
+                web::scope("/accounts/{account_id}")
+                    .route("/inboxes", web::get().to(inboxes::index))
+                    .route("/inboxes", web::post().to(inboxes::create))
+                    .route("/inboxes/{id}", web::get().to(inboxes::show))
+                    .route("/inboxes/{id}", web::patch().to(inboxes::update))
+                    .route("/conversations", web::get().to(conversations::index))
+                    .route("/conversations/meta", web::get().to(conversations::meta))
+                    .route("/conversations/{display_id}", web::get().to(conversations::show))
+                    .route("/conversations/{display_id}/messages", web::get().to(conversations::messages))
+                    .route("/contacts", web::get().to(contacts::index))
+                    .route("/contacts/search", web::get().to(contacts::search))
+                    .route("/contacts/{id}", web::get().to(contacts::show)),
+            ),
+    );
+}

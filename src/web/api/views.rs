@@ -1,0 +1,235 @@
+//! JSON shapes of the API, field for field as Chatwoot renders them, plus Switchboard's
+//! additions (`webhook_url`, `can_reply`, `bsuid`, …). Times are unix seconds.
+
+use crate::config::Config;
+use crate::crypto::{self, SecretBox};
+use crate::domain::contacts::{Contact, ContactInbox};
+use crate::domain::conversations::Conversation;
+use crate::domain::inboxes::{Channel, Inbox};
+use crate::domain::messages::{Attachment, Message};
+use crate::whatsapp::window;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn ts_opt(t: Option<DateTime<Utc>>) -> Value {
+    t.map(|t| json!(t.timestamp())).unwrap_or(Value::Null)
+}
+
+/// An inbox. Secrets appear masked (`••••1234`), never in full.
+pub fn inbox(config: &Config, secrets: &SecretBox, inbox: &Inbox, channel: &Channel) -> Value {
+    let masked = |c: &str| secrets.decrypt(c).map(|s| crypto::mask(&s)).unwrap_or_else(|_| "••••".into());
+    let mut provider_config = json!({
+        "api_key": masked(&channel.api_key_ciphertext),
+        "phone_number_id": channel.phone_number_id,
+        "business_account_id": channel.business_account_id,
+        "webhook_verify_token": channel.webhook_verify_token,
+    });
+    if let Some(c) = &channel.app_secret_ciphertext {
+        provider_config["app_secret"] = json!(masked(c));
+    }
+    if let Some(s) = &channel.source {
+        provider_config["source"] = json!(s);
+    }
+    let webhook_url = config.webhook_url(&channel.phone_number);
+    let last_error = inbox.last_error.clone().map(|mut e| {
+        e["at"] = ts_opt(inbox.last_error_at);
+        e
+    });
+    json!({
+        "id": inbox.id,
+        "account_id": inbox.account_id,
+        "name": inbox.name,
+        "channel_id": channel.id,
+        "channel_type": inbox.channel_type,
+        "phone_number": channel.phone_number,
+        "provider": channel.provider,
+        "provider_config": provider_config,
+        "webhook_url": webhook_url,
+        "callback_webhook_url": webhook_url,
+        "avatar_url": "",
+        "enable_auto_assignment": inbox.enable_auto_assignment,
+        "greeting_enabled": false,
+        "greeting_message": null,
+        "working_hours_enabled": false,
+        "csat_survey_enabled": false,
+        "allow_messages_after_resolved": true,
+        "lock_to_single_conversation": false,
+        "last_webhook_at": ts_opt(inbox.last_webhook_at),
+        "last_error": last_error,
+        "created_at": ts(inbox.created_at),
+    })
+}
+
+/// A contact, with its contact inboxes when given.
+pub fn contact(c: &Contact, contact_inboxes: Option<&[(ContactInbox, Option<(Inbox, Channel)>)]>) -> Value {
+    let mut additional = c.additional_attributes.clone();
+    if !additional.is_object() {
+        additional = json!({});
+    }
+    if let Some(u) = &c.username {
+        additional["username"] = json!(u);
+    }
+    if let Some(b) = &c.bsuid {
+        additional["bsuid"] = json!(b);
+    }
+    let mut v = json!({
+        "id": c.id,
+        "name": c.name,
+        "email": c.email,
+        "phone_number": c.phone_number,
+        "identifier": c.identifier,
+        "thumbnail": "",
+        "availability_status": "offline",
+        "blocked": false,
+        "bsuid": c.bsuid,
+        "parent_bsuid": c.parent_bsuid,
+        "username": c.username,
+        "additional_attributes": additional,
+        "custom_attributes": c.custom_attributes,
+        "last_activity_at": ts_opt(c.last_activity_at),
+        "created_at": ts(c.created_at),
+    });
+    if let Some(cis) = contact_inboxes {
+        v["contact_inboxes"] = cis
+            .iter()
+            .map(|(ci, ib)| {
+                json!({
+                    "source_id": ci.source_id,
+                    "source_kind": ci.source_kind,
+                    "inbox": ib.as_ref().map(|(i, ch)| json!({
+                        "id": i.id, "name": i.name, "channel_id": ch.id,
+                        "channel_type": i.channel_type, "provider": ch.provider, "avatar_url": "",
+                    })),
+                })
+            })
+            .collect();
+    }
+    v
+}
+
+/// The data URL of a stored media file: `{FRONTEND_URL}/media/attachments/{id}/{name}`.
+pub fn data_url(config: &Config, a: &Attachment) -> Value {
+    match a.file_type.as_str() {
+        "location" => json!(a.external_url),
+        "contact" => Value::Null,
+        _ => {
+            let name = a
+                .storage_path
+                .as_deref()
+                .and_then(|p| p.rsplit('/').next())
+                .map(str::to_string)
+                .or_else(|| a.file_name.clone())
+                .unwrap_or_else(|| "file".into());
+            json!(format!("{}/media/attachments/{}/{}", config.frontend_url, a.id, name))
+        }
+    }
+}
+
+/// An attachment (Chatwoot fields plus `download_status`).
+pub fn attachment(config: &Config, a: &Attachment) -> Value {
+    let extension = a
+        .file_name
+        .as_deref()
+        .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string()))
+        .or_else(|| a.mime_type.as_deref().and_then(|m| m.split(';').next()).and_then(|m| m.split('/').nth(1)).map(str::to_string));
+    json!({
+        "id": a.id,
+        "message_id": a.message_id,
+        "account_id": a.account_id,
+        "file_type": a.file_type,
+        "extension": extension,
+        "data_url": data_url(config, a),
+        "thumb_url": if a.file_type == "image" { data_url(config, a) } else { json!("") },
+        "file_size": a.file_size,
+        "file_name": a.file_name,
+        "mime_type": a.mime_type,
+        "width": null,
+        "height": null,
+        "coordinates_lat": a.coordinates_lat,
+        "coordinates_long": a.coordinates_long,
+        "fallback_title": a.fallback_title,
+        "external_url": a.external_url,
+        "meta": a.meta,
+        "download_status": a.download_status,
+        "download_error": a.download_error,
+    })
+}
+
+/// A message. `conversation_id` is the conversation's `display_id`, as in Chatwoot.
+pub fn message(config: &Config, m: &Message, display_id: i32, attachments: &[Attachment], sender: Option<&Contact>) -> Value {
+    let sender_json = match (m.sender_type.as_deref(), sender) {
+        (Some("Contact"), Some(c)) => json!({
+            "id": c.id, "name": c.name, "phone_number": c.phone_number,
+            "thumbnail": "", "type": "contact",
+        }),
+        _ => Value::Null,
+    };
+    json!({
+        "id": m.id,
+        "content": m.content,
+        "account_id": m.account_id,
+        "inbox_id": m.inbox_id,
+        "conversation_id": display_id,
+        "message_type": m.message_type,
+        "content_type": m.content_type,
+        "content_attributes": m.content_attributes,
+        "created_at": ts(m.created_at),
+        "updated_at": ts(m.updated_at),
+        "private": m.private,
+        "status": m.status,
+        "source_id": m.source_id,
+        "external_error": m.external_error,
+        "sender_type": m.sender_type,
+        "sender_id": m.sender_id,
+        "sender": sender_json,
+        "attachments": attachments.iter().map(|a| attachment(config, a)).collect::<Vec<_>>(),
+    })
+}
+
+/// A conversation with `meta.sender`, the latest message and the window fields.
+pub fn conversation(
+    c: &Conversation,
+    contact_json: Value,
+    last_message: Option<Value>,
+    unread_count: i64,
+    now: DateTime<Utc>,
+) -> Value {
+    json!({
+        "id": c.display_id,
+        "account_id": c.account_id,
+        "inbox_id": c.inbox_id,
+        "uuid": c.uuid,
+        "status": c.status,
+        "priority": c.priority,
+        "assignee_id": c.assignee_id,
+        "team_id": c.team_id,
+        "snoozed_until": ts_opt(c.snoozed_until),
+        "can_reply": window::is_open(c.last_incoming_at, now),
+        "customer_service_window_closes_at": ts_opt(window::closes_at(c.last_incoming_at)),
+        "last_incoming_at": ts_opt(c.last_incoming_at),
+        "agent_last_seen_at": ts_opt(c.agent_last_seen_at),
+        "assignee_last_seen_at": ts_opt(c.agent_last_seen_at),
+        "contact_last_seen_at": 0,
+        "unread_count": unread_count,
+        "muted": false,
+        "labels": [],
+        "additional_attributes": c.additional_attributes,
+        "custom_attributes": c.custom_attributes,
+        "created_at": ts(c.created_at),
+        "updated_at": ts(c.updated_at),
+        "timestamp": ts(c.last_activity_at),
+        "last_activity_at": ts(c.last_activity_at),
+        "messages": last_message.clone().map(|m| vec![m]).unwrap_or_default(),
+        "last_non_activity_message": last_message,
+        "meta": {
+            "sender": contact_json,
+            "channel": "Channel::Whatsapp",
+            "assignee": null,
+            "hmac_verified": false,
+        },
+    })
+}

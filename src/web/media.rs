@@ -1,0 +1,54 @@
+//! `GET /media/attachments/{id}/{file_name}`: a downloaded media file, for authenticated users
+//! who can see the attachment's inbox. This is the attachment's `data_url`.
+
+use crate::app::AppState;
+use crate::db::schema::messages;
+use crate::domain::accounts;
+use crate::domain::messages::find_attachment;
+use crate::error::{AppError, AppResult};
+use actix_web::{web, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+
+/// Serves the file. Errors: 401 unauthenticated; 404 unknown, not visible, or not downloaded.
+pub async fn attachment_file(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+) -> AppResult<HttpResponse> {
+    let (id, _) = path.into_inner();
+    let user = super::auth::current_user(&state, &req).await?;
+    let (attachment, mime) = state
+        .db(move |conn| {
+            let not_found = || AppError::NotFound(format!("attachment {id} not found"));
+            let a = find_attachment(conn, id)?.ok_or_else(not_found)?;
+            let inbox_id: i64 = messages::table.find(a.message_id).select(messages::inbox_id).first(conn)?;
+            let role = accounts::role_in(conn, a.account_id, user.id)?.ok_or_else(not_found)?;
+            let viewer = accounts::Viewer { user_id: user.id, account_id: a.account_id, role };
+            if !viewer.can_see_inbox(conn, inbox_id)? {
+                return Err(not_found());
+            }
+            let mime = a.mime_type.clone();
+            Ok((a, mime))
+        })
+        .await?;
+    let Some(relative) = attachment.storage_path.clone().filter(|_| attachment.download_status == "downloaded") else {
+        return Err(AppError::NotFound(format!(
+            "the media of attachment {id} is not available (download status: {})",
+            attachment.download_status
+        )));
+    };
+    let full = state.config.storage_dir.join(relative);
+    let bytes = tokio::fs::read(&full)
+        .await
+        .map_err(|e| AppError::NotFound(format!("media file missing on disk: {e}")))?;
+    let content_type = mime
+        .as_deref()
+        .and_then(|m| m.split(';').next())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Cache-Control", "private, max-age=3600"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(bytes))
+}

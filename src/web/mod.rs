@@ -1,0 +1,25 @@
+//! actix handlers only: the Meta webhook, the Chatwoot-compatible `/api/v1`, health and
+//! media files. Logic lives in `domain` and `whatsapp`.
+
+pub mod api;
+pub mod auth;
+pub mod health;
+pub mod media;
+pub mod webhooks;
+
+use actix_web::web;
+
+/// Every route of the server.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health::health))
+        .service(
+            web::resource("/webhooks/whatsapp/{phone_number}")
+                .route(web::get().to(webhooks::verify))
+                .route(web::post().to(webhooks::receive)),
+        )
+        .route("/media/attachments/{id}/{file_name}", web::get().to(media::attachment_file))
+        .configure(api::routes)
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(crate::error::AppError::NotFound("no such route".into()))
+        }));
+}

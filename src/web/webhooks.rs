@@ -1,0 +1,81 @@
+//! `GET|POST /webhooks/whatsapp/{phone_number}`: Meta's verify-token handshake and deliveries.
+//! A POST answers 200 only once its body is committed to the journal (DESIGN.md invariant 1;
+//! Meta retries anything else for up to 7 days).
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::whatsapp::receive::{self, MAX_BODY_BYTES};
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+
+/// The GET handshake: 200 with the raw `hub.challenge`, or 401.
+pub async fn verify(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> AppResult<HttpResponse> {
+    let phone = path.into_inner();
+    let q = query.into_inner();
+    let challenge = state
+        .db(move |conn| {
+            receive::verify_handshake(
+                conn,
+                &phone,
+                q.get("hub.mode").map(String::as_str),
+                q.get("hub.verify_token").map(String::as_str),
+                q.get("hub.challenge").map(String::as_str),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(challenge))
+}
+
+/// Reads the body, refusing more than [`MAX_BODY_BYTES`] with 413.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> AppResult<Vec<u8>> {
+    let too_large = || AppError::PayloadTooLarge(format!("webhook bodies are limited to {MAX_BODY_BYTES} bytes (3 MB)"));
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(8 * 1024));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::BadRequest(format!("could not read the body: {e}")))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A delivery: 200 once journaled; 401/404/400/413/422 for bad requests; 503 when the
+/// database cannot take it.
+pub async fn receive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let phone = path.into_inner();
+    if state.config.inactive_whatsapp_numbers.contains(&phone) {
+        return Err(AppError::invalid("phone_number", format!("{phone} is marked inactive (INACTIVE_WHATSAPP_NUMBERS)")));
+    }
+    let body = read_body(&req, payload).await?;
+    let signature = req
+        .headers()
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let config = state.config.clone();
+    let secrets = state.secrets.clone();
+    let accepted = state
+        .db(move |conn| receive::accept_delivery(conn, &config, &secrets, &phone, signature.as_deref(), &body))
+        .await?;
+    state.ingest_wakeup.notify_one();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "received", "event_id": accepted.event_id})))
+}

@@ -1,0 +1,458 @@
+//! Envelope → domain writes. One journal event (a whole POST body) is processed in one
+//! transaction: every entry, change and item (DESIGN.md: a POST may carry up to 1000).
+//!
+//! Idempotent: re-processing an event, or a duplicate delivery, leaves the same rows.
+
+use super::content::{self, Built};
+use super::payload::{self, ChangeValue, ContactInfo, Envelope, Message, Status};
+use crate::domain::contacts::{self, Identity, ProfileInfo};
+use crate::domain::conversations;
+use crate::domain::inboxes::{self, Channel, Inbox};
+use crate::domain::messages::{self, message_type, MessageUpdate, NewMessage};
+use crate::error::{AppError, AppResult};
+use crate::jobs;
+use diesel::pg::PgConnection;
+use serde_json::{json, Map, Value};
+
+/// Change fields this route acts on (DESIGN.md).
+pub const HANDLED_FIELDS: &[&str] = &[
+    "messages",
+    "smb_message_echoes",
+    "history",
+    "smb_app_state_sync",
+    "user_id_update",
+];
+
+/// What processing one body did, for logs and tests.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct IngestReport {
+    pub messages_created: usize,
+    pub duplicates: usize,
+    pub updates_applied: usize,
+    pub updates_pending: usize,
+    /// Fields recorded in the journal but not acted on (e.g. `message_template_status_update`).
+    pub unhandled_fields: Vec<String>,
+    /// Items skipped because they lack what they need (e.g. a message without an id).
+    pub skipped: Vec<String>,
+}
+
+struct Ctx<'a> {
+    inbox: &'a Inbox,
+    channel: &'a Channel,
+    report: IngestReport,
+}
+
+/// Processes one raw webhook body for `inbox`. Must run inside a transaction; any error
+/// rolls the whole body back so the journal retries it.
+pub fn process_body(
+    conn: &mut PgConnection,
+    inbox: &Inbox,
+    channel: &Channel,
+    raw_body: &str,
+) -> AppResult<IngestReport> {
+    let envelope: Envelope = serde_json::from_str(raw_body)
+        .map_err(|e| AppError::BadRequest(format!("body is not a WhatsApp webhook envelope: {e}")))?;
+    let mut ctx = Ctx {
+        inbox,
+        channel,
+        report: IngestReport::default(),
+    };
+    for entry in &envelope.entry {
+        for change in &entry.changes {
+            if !HANDLED_FIELDS.contains(&change.field.as_str()) {
+                tracing::info!(inbox_id = inbox.id, field = %change.field, "webhook field recorded, not handled");
+                ctx.report.unhandled_fields.push(change.field.clone());
+                continue;
+            }
+            let value: ChangeValue = match serde_json::from_value(change.value.clone()) {
+                Ok(v) => v,
+                Err(e) => {
+                    ctx.report.skipped.push(format!("{} change: {e}", change.field));
+                    tracing::warn!(inbox_id = inbox.id, field = %change.field, error = %e, "change value has an unexpected shape");
+                    continue;
+                }
+            };
+            if let Some(id) = value.metadata.as_ref().and_then(|m| m.phone_number_id.as_deref()) {
+                if id != channel.phone_number_id {
+                    ctx.report.skipped.push(format!("change for phone_number_id {id}"));
+                    continue;
+                }
+            }
+            process_change(conn, &mut ctx, &change.field, &value)?;
+        }
+    }
+    Ok(ctx.report)
+}
+
+fn process_change(conn: &mut PgConnection, ctx: &mut Ctx, field: &str, value: &ChangeValue) -> AppResult<()> {
+    for error in &value.errors {
+        let recorded = json!({
+            "code": error.code, "title": error.title, "message": error.message,
+            "details": error.details(), "summary": error.summary(),
+        });
+        inboxes::record_error(conn, ctx.inbox.id, &recorded)?;
+        tracing::warn!(inbox_id = ctx.inbox.id, error = %error.summary(), "Meta reported an error for this number");
+    }
+    match field {
+        "messages" => {
+            for m in &value.messages {
+                incoming(conn, ctx, m, &value.contacts)?;
+            }
+            for s in &value.statuses {
+                status(conn, ctx, s)?;
+            }
+        }
+        "smb_message_echoes" => {
+            for m in &value.message_echoes {
+                echo(conn, ctx, m, &value.contacts)?;
+            }
+        }
+        "history" => {
+            for chunk in &value.history {
+                for thread in &chunk.threads {
+                    let c = thread.context.as_ref();
+                    let thread_id = thread.id.as_deref();
+                    let thread_phone = thread_id.filter(|t| t.chars().all(|c| c.is_ascii_digit()));
+                    let thread_bsuid = thread_id.filter(|t| !t.chars().all(|c| c.is_ascii_digit()));
+                    let identity = Identity::new(
+                        c.and_then(|c| c.wa_id.as_deref()).or(thread_phone),
+                        c.and_then(|c| c.user_id.as_deref()).or(thread_bsuid),
+                        c.and_then(|c| c.parent_user_id.as_deref()),
+                    );
+                    for m in &thread.messages {
+                        history_message(conn, ctx, m, &identity)?;
+                    }
+                }
+            }
+        }
+        "smb_app_state_sync" => {
+            for item in &value.state_sync {
+                state_sync(conn, ctx, item)?;
+            }
+        }
+        "user_id_update" => {
+            for u in &value.user_id_update {
+                let change = u.user_id.as_ref();
+                let Some(current) = change.and_then(|c| c.current.as_deref()) else {
+                    ctx.report.skipped.push("user_id_update without user_id.current".into());
+                    continue;
+                };
+                let previous = change.and_then(|c| c.previous.as_deref());
+                contacts::rekey_bsuid(conn, ctx.inbox.id, previous, current, u.wa_id.as_deref())?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The profile of the user a message is from, found in `value.contacts` by phone or BSUID.
+fn profile_for<'c>(contacts: &'c [ContactInfo], phone: Option<&str>, bsuid: Option<&str>) -> Option<&'c ContactInfo> {
+    contacts
+        .iter()
+        .find(|c| (phone.is_some() && c.wa_id.as_deref() == phone) || (bsuid.is_some() && c.user_id.as_deref() == bsuid))
+        .or(if contacts.len() == 1 { contacts.first() } else { None })
+}
+
+fn identity_and_profile(
+    contacts: &[ContactInfo],
+    phone: Option<&str>,
+    bsuid: Option<&str>,
+    parent: Option<&str>,
+) -> (Identity, ProfileInfo) {
+    let info = profile_for(contacts, phone, bsuid);
+    let identity = Identity::new(
+        phone.or(info.and_then(|c| c.wa_id.as_deref())),
+        bsuid.or(info.and_then(|c| c.user_id.as_deref())),
+        parent.or(info.and_then(|c| c.parent_user_id.as_deref())),
+    );
+    let profile = ProfileInfo {
+        name: info.and_then(|c| c.profile.as_ref()).and_then(|p| p.name.clone()),
+        username: info.and_then(|c| c.profile.as_ref()).and_then(|p| p.username.clone()),
+    };
+    (identity, profile)
+}
+
+fn timestamp_secs(m: &Message) -> i64 {
+    payload::parse_timestamp(m.timestamp.as_deref()).timestamp()
+}
+
+/// Reactions, revokes and edits change another message instead of adding one.
+/// Returns true when `m` was one of them.
+fn message_update(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, reaction_sender: &str) -> AppResult<bool> {
+    let ts = timestamp_secs(m);
+    let (target, update) = match m.kind.as_deref() {
+        Some("reaction") => (
+            m.body_str("message_id"),
+            MessageUpdate::Reaction {
+                emoji: m.body_str("emoji").map(str::to_string).filter(|e| !e.is_empty()),
+                source_id: m.id.clone(),
+                timestamp: ts,
+                sender_type: reaction_sender.to_string(),
+            },
+        ),
+        Some("revoke") => (m.body_str("original_message_id"), MessageUpdate::Revoke { timestamp: ts }),
+        Some("edit") => {
+            let body = m.body_object();
+            let new_text = body
+                .and_then(|b| b.get("message").and_then(|nm| nm.get("text")).or_else(|| b.get("text")))
+                .and_then(|t| t.get("body"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            (m.body_str("original_message_id"), MessageUpdate::Edit { content: new_text, timestamp: ts })
+        }
+        _ => return Ok(false),
+    };
+    let Some(target) = target else {
+        ctx.report.skipped.push(format!("{} without a target message id", m.kind.as_deref().unwrap_or("")));
+        return Ok(true);
+    };
+    match messages::update_by_source(conn, ctx.inbox.id, target, &update)? {
+        messages::UpdateOutcome::Applied => ctx.report.updates_applied += 1,
+        messages::UpdateOutcome::Pending => ctx.report.updates_pending += 1,
+    }
+    Ok(true)
+}
+
+/// Stores one built message in the contact's conversation and queues its media downloads.
+#[allow(clippy::too_many_arguments)]
+fn store(
+    conn: &mut PgConnection,
+    ctx: &mut Ctx,
+    m: &Message,
+    identity: &Identity,
+    profile: &ProfileInfo,
+    kind: i16,
+    status: &str,
+    built: Built,
+    extra_attrs: Map<String, Value>,
+) -> AppResult<()> {
+    let Some(wamid) = m.id.clone() else {
+        ctx.report.skipped.push("message without id".into());
+        return Ok(());
+    };
+    if messages::exists(conn, ctx.inbox.id, &wamid)? {
+        ctx.report.duplicates += 1;
+        return Ok(());
+    }
+    if identity.is_empty() {
+        ctx.report.skipped.push(format!("message {wamid} names no user"));
+        return Ok(());
+    }
+    let at = payload::parse_timestamp(m.timestamp.as_deref());
+    let (contact, contact_inbox) = contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, identity, profile)?;
+    let conversation = conversations::find_or_open(conn, ctx.inbox.account_id, ctx.inbox.id, contact.id, contact_inbox.id, at)?;
+    let mut attrs = built.content_attributes;
+    attrs.extend(extra_attrs);
+    if let Some(reply_to) = attrs.get("in_reply_to_external_id").and_then(Value::as_str) {
+        if let Some(original) = messages::find_by_source(conn, ctx.inbox.id, reply_to)? {
+            attrs.insert("in_reply_to".into(), json!(original.id));
+        }
+    }
+    let incoming = kind == message_type::INCOMING;
+    let new = NewMessage {
+        account_id: ctx.inbox.account_id,
+        inbox_id: ctx.inbox.id,
+        conversation_id: conversation.id,
+        message_type: kind,
+        content: built.content,
+        content_type: built.content_type,
+        content_attributes: Value::Object(attrs),
+        private: false,
+        status: status.to_string(),
+        source_id: Some(wamid),
+        external_error: None,
+        sender_type: incoming.then(|| "Contact".to_string()),
+        sender_id: incoming.then_some(contact.id),
+        created_at: at,
+    };
+    let Some((_, attachments)) = messages::insert_if_new(conn, &new, &built.attachments)? else {
+        ctx.report.duplicates += 1;
+        return Ok(());
+    };
+    ctx.report.messages_created += 1;
+    conversations::record_message(conn, conversation.id, at, incoming)?;
+    contacts::touch(conn, contact.id, at)?;
+    for a in attachments.iter().filter(|a| a.media_id.is_some()) {
+        jobs::enqueue(conn, jobs::MEDIA_DOWNLOAD, json!({"attachment_id": a.id}), 8)?;
+    }
+    Ok(())
+}
+
+fn incoming(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, contacts_info: &[ContactInfo]) -> AppResult<()> {
+    if message_update(conn, ctx, m, "Contact")? {
+        return Ok(());
+    }
+    let (identity, profile) = identity_and_profile(
+        contacts_info,
+        m.from.as_deref(),
+        m.from_user_id.as_deref(),
+        m.from_parent_user_id.as_deref(),
+    );
+    if m.kind.as_deref() == Some("system") {
+        return system(conn, ctx, m, &identity, &profile);
+    }
+    let built = content::build(m);
+    store(conn, ctx, m, &identity, &profile, message_type::INCOMING, "sent", built, Map::new())
+}
+
+fn echo(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, contacts_info: &[ContactInfo]) -> AppResult<()> {
+    if message_update(conn, ctx, m, "User")? {
+        return Ok(());
+    }
+    let (identity, profile) = identity_and_profile(
+        contacts_info,
+        m.to.as_deref(),
+        m.to_user_id.as_deref(),
+        m.to_parent_user_id.as_deref(),
+    );
+    let built = content::build(m);
+    let mut extra = Map::new();
+    extra.insert("external_echo".into(), json!(true));
+    store(conn, ctx, m, &identity, &profile, message_type::OUTGOING, "sent", built, extra)
+}
+
+fn history_message(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, identity: &Identity) -> AppResult<()> {
+    let from_business = m.from.as_deref() == Some(ctx.channel.display_digits());
+    let status = m
+        .rest
+        .get("history_context")
+        .and_then(|h| h.get("status"))
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .filter(|s| messages::status_rank(s) >= 1)
+        .unwrap_or_else(|| "sent".into());
+    let mut extra = Map::new();
+    extra.insert("imported_from_history".into(), json!(true));
+    if let Some(h) = m.rest.get("history_context") {
+        extra.insert("history_context".into(), h.clone());
+    }
+    let built = content::build(m);
+    let (kind, status) = if from_business {
+        (message_type::OUTGOING, status)
+    } else {
+        (message_type::INCOMING, "sent".to_string())
+    };
+    store(conn, ctx, m, identity, &ProfileInfo::default(), kind, &status, built, extra)
+}
+
+fn system(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, identity: &Identity, profile: &ProfileInfo) -> AppResult<()> {
+    let body = m.body_object().cloned().unwrap_or(Value::Null);
+    let system_type = body.get("type").and_then(Value::as_str).unwrap_or_default();
+    let contact = match system_type {
+        "user_changed_user_id" => match body.get("user_id").and_then(Value::as_str) {
+            Some(new_bsuid) => contacts::rekey_bsuid(conn, ctx.inbox.id, identity.bsuid.as_deref(), new_bsuid, identity.phone.as_deref())?,
+            None => None,
+        },
+        "user_changed_number" => {
+            let new_phone = body.get("wa_id").and_then(Value::as_str);
+            match (new_phone, identity.is_empty()) {
+                (Some(new_phone), false) => {
+                    let (c, _) = contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, identity, profile)?;
+                    Some(contacts::change_phone(conn, ctx.inbox.id, c.id, new_phone)?)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    // The notice joins the contact's latest conversation; without one, the contact change is
+    // the whole effect (the raw event stays in the journal).
+    let contact_id = match contact {
+        Some(c) => Some(c.id),
+        None => identity
+            .sources()
+            .into_iter()
+            .find_map(|(s, _)| contacts::find_contact_inbox(conn, ctx.inbox.id, &s).ok().flatten())
+            .map(|ci| ci.contact_id),
+    };
+    let Some(contact_id) = contact_id else {
+        ctx.report.skipped.push(format!("system message {system_type} for an unknown user"));
+        return Ok(());
+    };
+    let Some(conversation) = conversations::latest_for_contact(conn, ctx.inbox.id, contact_id)? else {
+        return Ok(());
+    };
+    let Some(wamid) = m.id.clone() else { return Ok(()) };
+    let at = payload::parse_timestamp(m.timestamp.as_deref());
+    let new = NewMessage {
+        account_id: ctx.inbox.account_id,
+        inbox_id: ctx.inbox.id,
+        conversation_id: conversation.id,
+        message_type: message_type::ACTIVITY,
+        content: body.get("body").and_then(Value::as_str).map(str::to_string).or(Some(format!("System: {system_type}"))),
+        content_type: "text".into(),
+        content_attributes: json!({"system": body}),
+        private: false,
+        status: "sent".into(),
+        source_id: Some(wamid),
+        external_error: None,
+        sender_type: None,
+        sender_id: None,
+        created_at: at,
+    };
+    if messages::insert_if_new(conn, &new, &[])?.is_some() {
+        ctx.report.messages_created += 1;
+        conversations::record_message(conn, conversation.id, at, false)?;
+    }
+    Ok(())
+}
+
+fn status(conn: &mut PgConnection, ctx: &mut Ctx, s: &Status) -> AppResult<()> {
+    let (Some(wamid), Some(state)) = (s.id.as_deref(), s.status.as_deref()) else {
+        ctx.report.skipped.push("status without id or status".into());
+        return Ok(());
+    };
+    if messages::status_rank(state) < 1 {
+        ctx.report.skipped.push(format!("status {state:?} for {wamid}"));
+        tracing::info!(inbox_id = ctx.inbox.id, status = state, "status value not tracked");
+        return Ok(());
+    }
+    let first_error = s.errors.first();
+    let update = MessageUpdate::Status {
+        status: state.to_string(),
+        timestamp: payload::parse_timestamp(s.timestamp.as_deref()).timestamp(),
+        error: first_error.map(|e| e.summary()),
+        error_details: first_error.and_then(|e| e.details().map(str::to_string)),
+    };
+    match messages::update_by_source(conn, ctx.inbox.id, wamid, &update)? {
+        messages::UpdateOutcome::Applied => ctx.report.updates_applied += 1,
+        messages::UpdateOutcome::Pending => ctx.report.updates_pending += 1,
+    }
+    Ok(())
+}
+
+fn state_sync(conn: &mut PgConnection, ctx: &mut Ctx, item: &payload::StateSyncItem) -> AppResult<()> {
+    let Some(c) = item.contact.as_ref().filter(|_| item.kind.as_deref().unwrap_or("contact") == "contact") else {
+        ctx.report.skipped.push(format!("state_sync item of type {:?}", item.kind));
+        return Ok(());
+    };
+    let identity = Identity::new(c.phone_number.as_deref(), c.user_id.as_deref(), None);
+    if identity.is_empty() {
+        ctx.report.skipped.push("state_sync contact without phone or user_id".into());
+        return Ok(());
+    }
+    let name = c.full_name.clone().or_else(|| c.first_name.clone()).filter(|n| !n.trim().is_empty());
+    match item.action.as_deref().unwrap_or("add") {
+        "remove" => {
+            let found = identity
+                .sources()
+                .into_iter()
+                .find_map(|(s, _)| contacts::find_contact_inbox(conn, ctx.inbox.id, &s).ok().flatten());
+            if let Some(ci) = found {
+                // Conversations are kept: the contact only leaves the Business app address book.
+                contacts::merge_additional_attributes(conn, ci.contact_id, json!({"in_business_app_address_book": false}))?;
+            }
+        }
+        _ => {
+            let profile = ProfileInfo { name: name.clone(), username: None };
+            let (contact, _) = contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, &identity, &profile)?;
+            if let Some(n) = &name {
+                contacts::rename(conn, contact.id, n)?;
+            }
+            contacts::merge_additional_attributes(conn, contact.id, json!({"in_business_app_address_book": true}))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! Everything Meta-specific: webhook payload types, signatures, Graph API, ingest and the
+//! 24-hour window.
+
+pub mod content;
+pub mod graph;
+pub mod ingest;
+pub mod payload;
+pub mod receive;
+pub mod signature;
+pub mod window;

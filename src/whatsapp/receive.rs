@@ -1,0 +1,99 @@
+//! The webhook route's decisions, callable without HTTP: the GET verify-token handshake and
+//! the acceptance of a POST (signature, routing, journal). DESIGN.md, "The webhook route".
+
+use super::payload::Envelope;
+use super::signature::{self, ChannelFacts, Decision};
+use crate::config::Config;
+use crate::crypto::{self, SecretBox};
+use crate::domain::inboxes;
+use crate::error::{AppError, AppResult};
+use crate::jobs::ingest::journal;
+use diesel::pg::PgConnection;
+
+/// Largest accepted body: 3 MiB (3 × 1024 × 1024 bytes); larger answers 413.
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// The GET handshake: returns the `hub.challenge` to echo when `hub.mode` is `subscribe` and
+/// `hub.verify_token` equals the channel's token (constant-time). Errors: 401 otherwise,
+/// including for a number with no inbox.
+pub fn verify_handshake(
+    conn: &mut PgConnection,
+    phone_number: &str,
+    mode: Option<&str>,
+    token: Option<&str>,
+    challenge: Option<&str>,
+) -> AppResult<String> {
+    let denied = || AppError::Unauthorized("webhook verification failed: unknown number or wrong verify token".into());
+    let Some((_, channel)) = inboxes::find_by_phone(conn, phone_number)? else {
+        return Err(denied());
+    };
+    let token_ok = token.is_some_and(|t| crypto::secure_eq(t.as_bytes(), channel.webhook_verify_token.as_bytes()));
+    if mode != Some("subscribe") || !token_ok {
+        return Err(denied());
+    }
+    tracing::info!(phone_number, "WhatsApp webhook verified");
+    Ok(challenge.unwrap_or_default().to_string())
+}
+
+/// A POST body that was committed to the journal.
+#[derive(Debug, Clone, Copy)]
+pub struct Accepted {
+    pub event_id: i64,
+    pub inbox_id: i64,
+}
+
+/// Decides whether to accept a POST for `phone_number` and, if so, commits the raw body to
+/// the journal before returning. Errors: 401 bad or missing signature where one is required;
+/// 404 no inbox for the number (after the signature check); 400 not JSON; 422 a change for
+/// another `phone_number_id`; 503 database unreachable.
+pub fn accept_delivery(
+    conn: &mut PgConnection,
+    config: &Config,
+    secrets: &SecretBox,
+    phone_number: &str,
+    signature_header: Option<&str>,
+    body: &[u8],
+) -> AppResult<Accepted> {
+    let found = inboxes::find_by_phone(conn, phone_number)?;
+    let channel_secret = match &found {
+        Some((_, ch)) => ch.app_secret(secrets)?,
+        None => None,
+    };
+    let facts = found.as_ref().map(|(_, ch)| ChannelFacts {
+        provider: &ch.provider,
+        has_app_secret: channel_secret.is_some(),
+        embedded_signup: ch.is_embedded_signup(),
+    });
+    if signature::decide(facts.as_ref()) == Decision::Enforce {
+        let candidates: Vec<&str> = [channel_secret.as_deref(), config.whatsapp_app_secret.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !signature::verify(signature_header, body, &candidates) {
+            let why = if signature_header.is_none() { "missing" } else { "invalid" };
+            return Err(AppError::Unauthorized(format!(
+                "X-Hub-Signature-256 is {why}: this number requires payloads signed with the Meta app secret"
+            )));
+        }
+    }
+    let Some((inbox, channel)) = found else {
+        return Err(AppError::NotFound(format!("no WhatsApp inbox is configured for {phone_number}")));
+    };
+    let text = std::str::from_utf8(body).map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
+    let envelope: Envelope = serde_json::from_str(text)
+        .map_err(|e| AppError::BadRequest(format!("body is not valid webhook JSON: {e}")))?;
+    for change in envelope.entry.iter().flat_map(|e| e.changes.iter()) {
+        let id = change.value.get("metadata").and_then(|m| m.get("phone_number_id"));
+        let id = id.and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
+        if let Some(id) = id {
+            if id != channel.phone_number_id {
+                return Err(AppError::invalid(
+                    "metadata.phone_number_id",
+                    format!("phone_number_id {id} does not belong to {phone_number} (expected {})", channel.phone_number_id),
+                ));
+            }
+        }
+    }
+    let event_id = journal(conn, inbox.id, phone_number, text)?;
+    Ok(Accepted { event_id, inbox_id: inbox.id })
+}

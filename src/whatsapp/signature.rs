@@ -1,0 +1,89 @@
+//! X-Hub-Signature-256 rules for `POST /webhooks/whatsapp/{phone_number}` (DESIGN.md, "The
+//! webhook route"; Meta: webhooks/overview, "Validating payloads").
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// Whether a POST must carry a valid signature, decided in DESIGN.md's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Verify the signature; reject with 401 when it is missing or wrong.
+    Enforce,
+    /// Accept without a signature (manual inbox without an app secret).
+    Skip,
+}
+
+/// What the decision needs to know about the channel the path names.
+pub struct ChannelFacts<'a> {
+    /// `whatsapp_cloud` for every inbox Switchboard creates today.
+    pub provider: &'a str,
+    /// True when the channel carries its own app secret.
+    pub has_app_secret: bool,
+    /// True when the inbox was created through Embedded Signup.
+    pub embedded_signup: bool,
+}
+
+/// The four-step decision:
+/// 1. no channel → enforce; 2. provider not `whatsapp_cloud` → skip;
+/// 3. channel has an app secret → enforce; 4. otherwise enforce only for Embedded Signup.
+pub fn decide(channel: Option<&ChannelFacts<'_>>) -> Decision {
+    match channel {
+        None => Decision::Enforce,
+        Some(c) if c.provider != "whatsapp_cloud" => Decision::Skip,
+        Some(c) if c.has_app_secret => Decision::Enforce,
+        Some(c) if c.embedded_signup => Decision::Enforce,
+        Some(_) => Decision::Skip,
+    }
+}
+
+/// `sha256=<lowercase hex HMAC-SHA256(secret, body)>`, the header value Meta sends.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// True when `header` is a valid signature of the raw `body` under any of `secrets`.
+/// The comparison is constant-time (`Mac::verify_slice` uses `subtle`).
+pub fn verify(header: Option<&str>, body: &[u8], secrets: &[&str]) -> bool {
+    let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Ok(expected) = hex::decode(hex_sig) else {
+        return false;
+    };
+    secrets.iter().filter(|s| !s.is_empty()).any(|secret| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+        mac.update(body);
+        mac.verify_slice(&expected).is_ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decision_order() {
+        let facts = |provider, has_app_secret, embedded_signup| ChannelFacts {
+            provider,
+            has_app_secret,
+            embedded_signup,
+        };
+        assert_eq!(decide(None), Decision::Enforce);
+        assert_eq!(decide(Some(&facts("360dialog", true, true))), Decision::Skip);
+        assert_eq!(decide(Some(&facts("whatsapp_cloud", true, false))), Decision::Enforce);
+        assert_eq!(decide(Some(&facts("whatsapp_cloud", false, true))), Decision::Enforce);
+        assert_eq!(decide(Some(&facts("whatsapp_cloud", false, false))), Decision::Skip);
+    }
+
+    #[test]
+    fn verify_over_raw_bytes() {
+        let body = "{\"a\":\"Olá\"}".as_bytes();
+        let sig = sign("s3cret", body);
+        assert!(verify(Some(&sig), body, &["other", "s3cret"]));
+        assert!(!verify(Some(&sig), b"{\"a\":\"Ola\"}", &["s3cret"]));
+        assert!(!verify(None, body, &["s3cret"]));
+        assert!(!verify(Some("sha256=zz"), body, &["s3cret"]));
+    }
+}
