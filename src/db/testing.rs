@@ -59,9 +59,10 @@ fn ensure_template(admin: &mut PgConnection, base_url: &str) -> String {
     if found.n == 0 {
         let building = format!("{name}_building");
         admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {building} WITH (FORCE); CREATE DATABASE {building}"
-            ))
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .expect("drop half-built template");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {building}"))
             .expect("create template database");
         {
             let mut conn = PgConnection::establish(&with_database(base_url, &building))
@@ -121,9 +122,9 @@ impl TestDatabase {
 
     /// Makes the database refuse connections and drops existing ones: "the database is down".
     pub fn take_offline(&self) {
+        self.admin_execute(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.name));
         self.admin_execute(&format!(
-            "ALTER DATABASE {0} ALLOW_CONNECTIONS false; \
-             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{0}'",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
             self.name
         ));
     }

@@ -1,0 +1,264 @@
+//! Shared test harness: a fresh database per test (cloned from a migrated template), the same
+//! actix app `serve` builds, an administrator with an API token, and fixture helpers.
+#![allow(dead_code)]
+
+use actix_web::{test, App};
+use serde_json::Value;
+use switchboard::app::{self, AppState};
+use switchboard::config::{Config, LogFormat};
+use switchboard::db::testing::TestDatabase;
+use switchboard::domain::accounts::{self, Role};
+use switchboard::whatsapp::signature;
+
+pub const PHONE: &str = "+15551234567";
+pub const PHONE_NUMBER_ID: &str = "106540352242922";
+pub const WABA_ID: &str = "102290129340398";
+pub const MAIN_USER_PHONE: &str = "16505551234";
+pub const MAIN_USER_BSUID: &str = "US.13491208655302741918";
+
+/// Path of a shared Meta webhook fixture.
+pub fn shared_fixture(name: &str) -> String {
+    format!("{}/../shared/fixtures/meta/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Raw bytes of `../shared/fixtures/meta/webhooks/<name>` or, failing that,
+/// `tests/fixtures/webhooks/<name>` (our own additions).
+pub fn webhook_fixture(name: &str) -> Vec<u8> {
+    let shared = shared_fixture(&format!("webhooks/{name}"));
+    std::fs::read(&shared)
+        .or_else(|_| std::fs::read(format!("{}/tests/fixtures/webhooks/{name}", env!("CARGO_MANIFEST_DIR"))))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// Every webhook fixture name: the shared ones and ours.
+pub fn all_webhook_fixtures() -> Vec<String> {
+    let mut names = Vec::new();
+    for dir in [shared_fixture("webhooks"), format!("{}/tests/fixtures/webhooks", env!("CARGO_MANIFEST_DIR"))] {
+        for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")).flatten() {
+            let n = e.file_name().to_string_lossy().to_string();
+            if n.ends_with(".json") {
+                names.push(n);
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Options for [`TestApp::start`].
+#[derive(Default, Clone)]
+pub struct Options {
+    pub graph_base_url: Option<String>,
+    pub global_app_secret: Option<String>,
+    pub inactive_numbers: Vec<String>,
+}
+
+pub struct TestApp {
+    pub db: TestDatabase,
+    pub state: AppState,
+    pub token: String,
+    pub account_id: i64,
+    pub admin_id: i64,
+    pub storage: std::path::PathBuf,
+}
+
+pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Config {
+    Config {
+        database_url: db_url.to_string(),
+        database_pool_size: 6,
+        database_pool_timeout_ms: 1500,
+        frontend_url: "https://support.example.com".into(),
+        secret_key_base: "test-secret-key-base-0123456789abcdef0123456789".into(),
+        whatsapp_cloud_base_url: opts.graph_base_url.clone().unwrap_or_else(|| "http://127.0.0.1:9".into()),
+        whatsapp_api_version: "v25.0".into(),
+        whatsapp_app_secret: opts.global_app_secret.clone(),
+        storage_dir: storage.to_path_buf(),
+        inactive_whatsapp_numbers: opts.inactive_numbers.clone(),
+        host: "127.0.0.1".into(),
+        port: 0,
+        log_format: LogFormat::Text,
+        ingest_workers: 1,
+        media_retry_base_seconds: 0,
+    }
+}
+
+impl TestApp {
+    pub fn start() -> Self {
+        Self::start_with(Options::default())
+    }
+
+    pub fn start_with(opts: Options) -> Self {
+        let db = TestDatabase::create();
+        let storage = std::env::temp_dir().join(format!("switchboard-test-{}", db.name));
+        let state = AppState::new(config_for(&db.url, &storage, &opts));
+        let mut conn = state.pool.get().expect("test db connection");
+        let admin = accounts::create_admin(&mut conn, "Acme", "Ana Admin", "ana@example.com", "correct horse").expect("admin");
+        TestApp { db, state, token: admin.api_access_token, account_id: admin.account_id, admin_id: admin.user_id, storage }
+    }
+
+    pub fn conn(&self) -> switchboard::db::DbConn {
+        self.state.pool.get().expect("connection")
+    }
+
+    /// Creates an agent in the account; returns (user id, token).
+    pub fn create_agent(&self, email: &str) -> (i64, String) {
+        let mut conn = self.conn();
+        let (user, token) = accounts::create_user(&mut conn, self.account_id, "Ben Agent", email, "agent password", Role::Agent).unwrap();
+        (user.id, token)
+    }
+
+    /// Creates the fixtures' inbox (+15551234567) through the API; returns its JSON.
+    pub async fn create_inbox(&self, provider_config_extra: Value) -> Value {
+        let mut config = serde_json::json!({
+            "api_key": "EAAG-test-access-token-1234",
+            "phone_number_id": PHONE_NUMBER_ID,
+            "business_account_id": WABA_ID,
+        });
+        if let Value::Object(extra) = provider_config_extra {
+            for (k, v) in extra {
+                config[k] = v;
+            }
+        }
+        let body = serde_json::json!({
+            "name": "Support",
+            "channel": {"type": "whatsapp", "phone_number": PHONE, "provider": "whatsapp_cloud", "provider_config": config},
+        });
+        let (status, json) = self.api("POST", &format!("/api/v1/accounts/{}/inboxes", self.account_id), Some(body), &self.token.clone()).await;
+        assert_eq!(status, 200, "create inbox: {json}");
+        json
+    }
+
+    /// Calls the API with a token; returns status and JSON (Null when the body is not JSON).
+    pub async fn api(&self, method: &str, path: &str, body: Option<Value>, token: &str) -> (u16, Value) {
+        let svc = test::init_service(App::new().configure(app::configure(self.state.clone()))).await;
+        let mut req = match method {
+            "GET" => test::TestRequest::get(),
+            "POST" => test::TestRequest::post(),
+            "PATCH" => test::TestRequest::patch(),
+            other => panic!("method {other}"),
+        }
+        .uri(path);
+        if !token.is_empty() {
+            req = req.insert_header(("api_access_token", token));
+        }
+        if let Some(b) = body {
+            req = req.set_json(b);
+        }
+        let resp = test::call_service(&svc, req.to_request()).await;
+        let status = resp.status().as_u16();
+        let bytes = test::read_body(resp).await;
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// GET with the admin token.
+    pub async fn get(&self, path: &str) -> Value {
+        let (status, json) = self.api("GET", path, None, &self.token.clone()).await;
+        assert_eq!(status, 200, "GET {path}: {json}");
+        json
+    }
+
+    /// POSTs a raw webhook body; returns status and body text.
+    pub async fn post_webhook(&self, phone: &str, body: &[u8], signature_header: Option<String>) -> (u16, String) {
+        let svc = test::init_service(App::new().configure(app::configure(self.state.clone()))).await;
+        let mut req = test::TestRequest::post()
+            .uri(&format!("/webhooks/whatsapp/{phone}"))
+            .insert_header(("content-type", "application/json"))
+            .set_payload(body.to_vec());
+        if let Some(sig) = signature_header {
+            req = req.insert_header(("x-hub-signature-256", sig));
+        }
+        let resp = test::call_service(&svc, req.to_request()).await;
+        let status = resp.status().as_u16();
+        let bytes = test::read_body(resp).await;
+        (status, String::from_utf8_lossy(&bytes).to_string())
+    }
+
+    /// Posts a fixture to the fixtures' number (unsigned), asserts 200, and ingests it.
+    pub async fn deliver(&self, name: &str) {
+        let body = webhook_fixture(name);
+        self.deliver_bytes(&body).await;
+    }
+
+    /// Posts raw bytes, asserts 200, and ingests.
+    pub async fn deliver_bytes(&self, body: &[u8]) {
+        let (status, text) = self.post_webhook(PHONE, body, None).await;
+        assert_eq!(status, 200, "webhook answered {status}: {text}");
+        self.ingest();
+    }
+
+    /// Runs the ingest worker until the journal is empty; panics on a failed event.
+    pub fn ingest(&self) {
+        let mut conn = self.conn();
+        loop {
+            match switchboard::jobs::ingest::process_next(&mut conn).expect("ingest") {
+                Some((id, Err(e))) => panic!("event {id} failed: {e}"),
+                Some(_) => continue,
+                None => break,
+            }
+        }
+    }
+
+    /// Runs a SQL query returning one JSON value (wrap with `to_jsonb(...)` or `json_agg`).
+    pub fn query_json(&self, sql: &str) -> Value {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+            v: Option<Value>,
+        }
+        let mut conn = self.conn();
+        let row: Row = diesel::sql_query(format!("SELECT ({sql}) AS v")).get_result(&mut conn).expect(sql);
+        row.v.unwrap_or(Value::Null)
+    }
+
+    /// Count of rows matching a SQL `FROM … WHERE …` tail.
+    pub fn count(&self, from_where: &str) -> i64 {
+        self.query_json(&format!("SELECT to_jsonb(count(*)) FROM {from_where}")).as_i64().unwrap()
+    }
+
+    /// All messages as JSON rows, oldest first.
+    pub fn messages(&self) -> Vec<Value> {
+        let v = self.query_json("SELECT coalesce(json_agg(m ORDER BY m.created_at, m.id), '[]')::jsonb FROM messages m");
+        v.as_array().cloned().unwrap_or_default()
+    }
+
+    /// All contacts as JSON rows.
+    pub fn contacts(&self) -> Vec<Value> {
+        let v = self.query_json("SELECT coalesce(json_agg(c ORDER BY c.id), '[]')::jsonb FROM contacts c");
+        v.as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.storage);
+    }
+}
+
+/// `sha256=…` for a body.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    signature::sign(secret, body)
+}
+
+/// Rewrites every `"timestamp"` in a fixture to now (for open-window tests).
+pub fn with_current_timestamps(body: &[u8]) -> Vec<u8> {
+    let now = chrono::Utc::now().timestamp().to_string();
+    let mut v: Value = serde_json::from_slice(body).unwrap();
+    fn walk(v: &mut Value, now: &str) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if k == "timestamp" && x.is_string() {
+                        *x = Value::String(now.to_string());
+                    } else {
+                        walk(x, now);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, now)),
+            _ => {}
+        }
+    }
+    walk(&mut v, &now);
+    serde_json::to_vec(&v).unwrap()
+}
