@@ -1,0 +1,157 @@
+//! The real binary: `create-admin`, configuration errors, and `serve` end to end (migrate,
+//! inbox API, handshake, webhook, ingest worker, read API).
+
+mod common;
+
+use serde_json::{json, Value};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use switchboard::db::testing::TestDatabase;
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+fn base_env(cmd: &mut Command, db: &TestDatabase, port: u16, storage: &std::path::Path) {
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db.url)
+        .env("FRONTEND_URL", format!("http://127.0.0.1:{port}"))
+        .env("SECRET_KEY_BASE", "cli-test-secret-key-base-0123456789abcdef")
+        .env("STORAGE_DIR", storage)
+        .env("PORT", port.to_string())
+        .env("RUST_LOG", "warn");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn create_admin_prints_json_and_refuses_a_taken_email() {
+    let db = TestDatabase::create();
+    let storage = std::env::temp_dir().join(format!("sb-cli-{}", db.name));
+    let run = || {
+        let mut cmd = Command::new(BIN);
+        base_env(&mut cmd, &db, 3999, &storage);
+        cmd.args(["create-admin", "--account-name", "Acme", "--name", "Ana", "--email", "Ana@Example.com", "--password", "correct horse"]);
+        cmd.output().unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let stdout = String::from_utf8(first.stdout).unwrap();
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["email"], "ana@example.com");
+    assert!(last["account_id"].is_i64() && last["user_id"].is_i64());
+    assert_eq!(last["api_access_token"].as_str().unwrap().len(), 48);
+
+    let second = run();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn missing_configuration_names_the_variable() {
+    let db = TestDatabase::create();
+    let mut cmd = Command::new(BIN);
+    base_env(&mut cmd, &db, 3998, std::path::Path::new("/tmp"));
+    cmd.env_remove("FRONTEND_URL").arg("migrate");
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FRONTEND_URL is required"));
+
+    let mut cmd = Command::new(BIN);
+    base_env(&mut cmd, &db, 3998, std::path::Path::new("/tmp"));
+    cmd.env("SECRET_KEY_BASE", "short").arg("serve");
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SECRET_KEY_BASE"));
+}
+
+struct Server(std::process::Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[actix_rt::test]
+async fn serve_end_to_end() {
+    let db = TestDatabase::create();
+    let storage = std::env::temp_dir().join(format!("sb-serve-{}", db.name));
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+
+    let mut admin = Command::new(BIN);
+    base_env(&mut admin, &db, port, &storage);
+    admin.args(["create-admin", "--account-name", "Acme", "--name", "Ana", "--email", "ana@example.com", "--password", "correct horse"]);
+    let out = admin.output().unwrap();
+    let created: Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let token = created["api_access_token"].as_str().unwrap().to_string();
+    let account = created["account_id"].as_i64().unwrap();
+
+    let mut serve = Command::new(BIN);
+    base_env(&mut serve, &db, port, &storage);
+    serve.arg("serve").stdout(Stdio::null()).stderr(Stdio::null());
+    let _server = Server(serve.spawn().unwrap());
+
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("{base}/health")).send().await {
+            if r.status() == 200 {
+                break;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "server did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let inbox: Value = http
+        .post(format!("{base}/api/v1/accounts/{account}/inboxes"))
+        .header("api_access_token", &token)
+        .json(&json!({"name": "Support", "channel": {"type": "whatsapp", "phone_number": "+15551234567", "provider": "whatsapp_cloud",
+            "provider_config": {"api_key": "EAAG-e2e", "phone_number_id": "106540352242922", "business_account_id": "102290129340398"}}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let webhook_url = inbox["webhook_url"].as_str().unwrap().to_string();
+    assert_eq!(webhook_url, format!("{base}/webhooks/whatsapp/+15551234567"));
+    let verify = inbox["provider_config"]["webhook_verify_token"].as_str().unwrap();
+
+    let challenge = http
+        .get(format!("{webhook_url}?hub.mode=subscribe&hub.verify_token={verify}&hub.challenge=424242"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(challenge.status(), 200);
+    assert_eq!(challenge.text().await.unwrap(), "424242");
+
+    let body = common::webhook_fixture("text.json");
+    let ack = http.post(&webhook_url).header("content-type", "application/json").body(body).send().await.unwrap();
+    assert_eq!(ack.status(), 200);
+
+    // The ingest worker picks it up without help.
+    let started = Instant::now();
+    loop {
+        let thread: Value = http
+            .get(format!("{base}/api/v1/accounts/{account}/conversations/1/messages"))
+            .header("api_access_token", &token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(m) = thread["payload"].as_array().and_then(|p| p.first()) {
+            assert_eq!(m["content"], "Hi! Does the blue jacket come in size M?");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "message never appeared: {thread}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = std::fs::remove_dir_all(storage);
+}
