@@ -26,7 +26,11 @@ pub struct AppState {
 impl AppState {
     /// Builds the state: a lazily connecting pool and the secret box from `SECRET_KEY_BASE`.
     pub fn new(config: Config) -> Self {
-        let pool = db::build_pool(&config.database_url, config.database_pool_size, config.database_pool_timeout_ms);
+        let pool = db::build_pool(
+            &config.database_url,
+            config.database_pool_size,
+            config.database_pool_timeout_ms,
+        );
         let secrets = Arc::new(SecretBox::new(&config.secret_key_base));
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
@@ -62,15 +66,20 @@ impl AppState {
 pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
     move |cfg| {
         cfg.app_data(aw::Data::new(state))
-            .app_data(aw::JsonConfig::default().limit(1024 * 1024).error_handler(|err, _| {
-                AppError::BadRequest(format!("invalid JSON body: {err}")).into()
-            }))
+            .app_data(
+                aw::JsonConfig::default()
+                    .limit(1024 * 1024)
+                    .error_handler(|err, _| {
+                        AppError::BadRequest(format!("invalid JSON body: {err}")).into()
+                    }),
+            )
             .app_data(aw::QueryConfig::default().error_handler(|err, _| {
                 AppError::BadRequest(format!("invalid query string: {err}")).into()
             }))
-            .app_data(aw::PathConfig::default().error_handler(|err, _| {
-                AppError::NotFound(format!("not found: {err}")).into()
-            }))
+            .app_data(
+                aw::PathConfig::default()
+                    .error_handler(|err, _| AppError::NotFound(format!("not found: {err}")).into()),
+            )
             .configure(web::routes);
     }
 }
@@ -91,10 +100,13 @@ pub fn spawn_workers(state: &AppState) {
                 match drained {
                     Ok(Ok(n)) if n > 0 => continue,
                     Ok(Ok(_)) => {}
-                    Ok(Err(e)) => tracing::warn!(worker, error = %e, "ingest worker could not reach the database"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(worker, error = %e, "ingest worker could not reach the database")
+                    }
                     Err(e) => tracing::error!(worker, error = %e, "ingest worker failed"),
                 }
-                let _ = tokio::time::timeout(jobs::POLL_INTERVAL, state.ingest_wakeup.notified()).await;
+                let _ =
+                    tokio::time::timeout(jobs::POLL_INTERVAL, state.ingest_wakeup.notified()).await;
             }
         });
     }

@@ -138,13 +138,11 @@ impl Config {
     /// Reads configuration through `lookup` (tests pass a map). Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| {
-            get(name).ok_or_else(|| invalid(name, "is required but not set"))
-        };
+        let required =
+            |name: &'static str| get(name).ok_or_else(|| invalid(name, "is required but not set"));
 
         let database_url = required("DATABASE_URL")?;
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://"))
-        {
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(invalid(
                 "DATABASE_URL",
                 "must start with postgres:// or postgresql://",
@@ -163,9 +161,9 @@ impl Config {
             &get("WHATSAPP_CLOUD_BASE_URL").unwrap_or_else(|| "https://graph.facebook.com".into()),
         )?;
         let whatsapp_api_version = get("WHATSAPP_API_VERSION").unwrap_or_else(|| "v25.0".into());
-        let version_ok = whatsapp_api_version
-            .strip_prefix('v')
-            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.'));
+        let version_ok = whatsapp_api_version.strip_prefix('v').is_some_and(|rest| {
+            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+        });
         if !version_ok {
             return Err(invalid(
                 "WHATSAPP_API_VERSION",
@@ -198,7 +196,8 @@ impl Config {
             }
         };
         let port: u16 = parse_number("PORT", get("PORT"), 3000)?;
-        let database_pool_size: u32 = parse_number("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE"), 16)?;
+        let database_pool_size: u32 =
+            parse_number("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE"), 16)?;
         if database_pool_size == 0 {
             return Err(invalid("DATABASE_POOL_SIZE", "must be at least 1"));
         }
@@ -298,6 +297,9 @@ mod tests {
         let mut m = base();
         m.insert("INACTIVE_WHATSAPP_NUMBERS", "15551234567, +15550000000");
         let c = load(&m).unwrap();
-        assert_eq!(c.inactive_whatsapp_numbers, vec!["+15551234567", "+15550000000"]);
+        assert_eq!(
+            c.inactive_whatsapp_numbers,
+            vec!["+15551234567", "+15550000000"]
+        );
     }
 }

@@ -150,7 +150,9 @@ mod tests {
     fn tokens_and_passwords() {
         let t = new_verify_token();
         assert_eq!(t.len(), 32);
-        assert!(t.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(t
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         let h = hash_password("hunter2!");
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_password("hunter2!", &h));

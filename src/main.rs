@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use switchboard::{app, config::Config, db, domain::accounts, telemetry};
 
 #[derive(Parser)]
-#[command(name = "switchboard", version, about = "Shared inbox for the WhatsApp Business Cloud API")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Shared inbox for the WhatsApp Business Cloud API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -62,7 +66,10 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     migrate(&config)?;
     std::fs::create_dir_all(&config.storage_dir).map_err(|e| {
-        anyhow::anyhow!("STORAGE_DIR {} cannot be created: {e}", config.storage_dir.display())
+        anyhow::anyhow!(
+            "STORAGE_DIR {} cannot be created: {e}",
+            config.storage_dir.display()
+        )
     })?;
     let bind = (config.host.clone(), config.port);
     let state = app::AppState::new(config);
@@ -86,12 +93,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(serve(config)),
         Command::Migrate => migrate(&config),
-        Command::CreateAdmin { account_name, name, email, password } => {
+        Command::CreateAdmin {
+            account_name,
+            name,
+            email,
+            password,
+        } => {
             migrate(&config)?;
             let mut conn = connect(&config)?;
-            let created = accounts::create_admin(&mut conn, &account_name, &name, &email, &password)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("Created account {} with administrator {}.", created.account_id, created.email);
+            let created =
+                accounts::create_admin(&mut conn, &account_name, &name, &email, &password)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "Created account {} with administrator {}.",
+                created.account_id, created.email
+            );
             println!("{}", serde_json::to_string(&created)?);
             Ok(())
         }
@@ -99,8 +115,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             migrate(&config)?;
             let mut conn = connect(&config)?;
             if accounts::user_count(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))? == 0 {
-                let created = accounts::create_admin(&mut conn, "Demo", "Demo Admin", &email, &password)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let created =
+                    accounts::create_admin(&mut conn, "Demo", "Demo Admin", &email, &password)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!("{}", serde_json::to_string(&created)?);
             }
             Ok(())

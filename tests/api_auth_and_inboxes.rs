@@ -21,40 +21,139 @@ async fn tokens_and_membership_gate_the_api() {
     // An agent who is not a member of the inbox sees nothing of it.
     let (agent_id, agent) = app.create_agent("ben@example.com");
     assert_eq!(app.api("GET", &conv, None, &agent).await.0, 404);
-    assert_eq!(app.api("GET", &format!("{conv}/messages"), None, &agent).await.0, 404);
-    let (_, list) = app.api("GET", &format!("/api/v1/accounts/{acc}/conversations"), None, &agent).await;
+    assert_eq!(
+        app.api("GET", &format!("{conv}/messages"), None, &agent)
+            .await
+            .0,
+        404
+    );
+    let (_, list) = app
+        .api(
+            "GET",
+            &format!("/api/v1/accounts/{acc}/conversations"),
+            None,
+            &agent,
+        )
+        .await;
     assert_eq!(list["data"]["meta"]["all_count"], 0);
-    let (_, inboxes) = app.api("GET", &format!("/api/v1/accounts/{acc}/inboxes"), None, &agent).await;
+    let (_, inboxes) = app
+        .api(
+            "GET",
+            &format!("/api/v1/accounts/{acc}/inboxes"),
+            None,
+            &agent,
+        )
+        .await;
     assert_eq!(inboxes["payload"], json!([]));
-    assert_eq!(app.api("GET", &format!("/api/v1/accounts/{acc}/inboxes/1"), None, &agent).await.0, 404);
-    let (_, contacts) = app.api("GET", &format!("/api/v1/accounts/{acc}/contacts"), None, &agent).await;
+    assert_eq!(
+        app.api(
+            "GET",
+            &format!("/api/v1/accounts/{acc}/inboxes/1"),
+            None,
+            &agent
+        )
+        .await
+        .0,
+        404
+    );
+    let (_, contacts) = app
+        .api(
+            "GET",
+            &format!("/api/v1/accounts/{acc}/contacts"),
+            None,
+            &agent,
+        )
+        .await;
     assert_eq!(contacts["meta"]["count"], 0);
 
     // Once a member, the agent sees it; agents still cannot create or edit inboxes.
-    switchboard::domain::inboxes::add_member(&mut app.conn(), inbox["id"].as_i64().unwrap(), agent_id).unwrap();
+    switchboard::domain::inboxes::add_member(
+        &mut app.conn(),
+        inbox["id"].as_i64().unwrap(),
+        agent_id,
+    )
+    .unwrap();
     assert_eq!(app.api("GET", &conv, None, &agent).await.0, 200);
-    let (_, contacts) = app.api("GET", &format!("/api/v1/accounts/{acc}/contacts"), None, &agent).await;
+    let (_, contacts) = app
+        .api(
+            "GET",
+            &format!("/api/v1/accounts/{acc}/contacts"),
+            None,
+            &agent,
+        )
+        .await;
     assert_eq!(contacts["meta"]["count"], 1);
-    let (status, err) = app.api("PATCH", &format!("/api/v1/accounts/{acc}/inboxes/1"), Some(json!({"name": "x"})), &agent).await;
+    let (status, err) = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/accounts/{acc}/inboxes/1"),
+            Some(json!({"name": "x"})),
+            &agent,
+        )
+        .await;
     assert_eq!(status, 403, "{err}");
 
     // Another account's data answers 404, even to its own admin token elsewhere.
-    let other = switchboard::domain::accounts::create_admin(&mut app.conn(), "Other Co", "Olga", "olga@example.com", "password123").unwrap();
-    assert_eq!(app.api("GET", &conv, None, &other.api_access_token).await.0, 404);
-    assert_eq!(app.api("GET", &format!("/api/v1/accounts/{acc}/inboxes"), None, &other.api_access_token).await.0, 404);
-    let (_, own) = app.api("GET", &format!("/api/v1/accounts/{}/conversations", other.account_id), None, &other.api_access_token).await;
+    let other = switchboard::domain::accounts::create_admin(
+        &mut app.conn(),
+        "Other Co",
+        "Olga",
+        "olga@example.com",
+        "password123",
+    )
+    .unwrap();
+    assert_eq!(
+        app.api("GET", &conv, None, &other.api_access_token).await.0,
+        404
+    );
+    assert_eq!(
+        app.api(
+            "GET",
+            &format!("/api/v1/accounts/{acc}/inboxes"),
+            None,
+            &other.api_access_token
+        )
+        .await
+        .0,
+        404
+    );
+    let (_, own) = app
+        .api(
+            "GET",
+            &format!("/api/v1/accounts/{}/conversations", other.account_id),
+            None,
+            &other.api_access_token,
+        )
+        .await;
     assert_eq!(own["data"]["meta"]["all_count"], 0);
     // Authorization: Bearer works like api_access_token.
-    let svc = actix_web::test::init_service(actix_web::App::new().configure(switchboard::app::configure(app.state.clone()))).await;
-    let req = actix_web::test::TestRequest::get().uri("/api/v1/profile").insert_header(("Authorization", format!("Bearer {}", app.token))).to_request();
-    assert_eq!(actix_web::test::call_service(&svc, req).await.status().as_u16(), 200);
+    let svc = actix_web::test::init_service(
+        actix_web::App::new().configure(switchboard::app::configure(app.state.clone())),
+    )
+    .await;
+    let req = actix_web::test::TestRequest::get()
+        .uri("/api/v1/profile")
+        .insert_header(("Authorization", format!("Bearer {}", app.token)))
+        .to_request();
+    assert_eq!(
+        actix_web::test::call_service(&svc, req)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
 }
 
 #[actix_rt::test]
 async fn create_inbox_returns_callback_details_and_hides_secrets() {
     let app = TestApp::start();
-    let inbox = app.create_inbox(json!({"app_secret": "super-secret-app-secret"})).await;
-    assert_eq!(inbox["webhook_url"], "https://support.example.com/webhooks/whatsapp/+15551234567");
+    let inbox = app
+        .create_inbox(json!({"app_secret": "super-secret-app-secret"}))
+        .await;
+    assert_eq!(
+        inbox["webhook_url"],
+        "https://support.example.com/webhooks/whatsapp/+15551234567"
+    );
     assert_eq!(inbox["channel_type"], "Channel::Whatsapp");
     assert_eq!(inbox["phone_number"], PHONE);
     assert_eq!(inbox["provider"], "whatsapp_cloud");
@@ -68,14 +167,32 @@ async fn create_inbox_returns_callback_details_and_hides_secrets() {
     // At rest the secrets are ciphertexts.
     let row = app.query_json("SELECT to_jsonb(c) FROM channel_whatsapp c");
     assert!(!row.to_string().contains("EAAG-test") && !row.to_string().contains("super-secret"));
-    assert!(row["api_key_ciphertext"].as_str().unwrap().starts_with("v1:"));
+    assert!(row["api_key_ciphertext"]
+        .as_str()
+        .unwrap()
+        .starts_with("v1:"));
 
     let acc = app.account_id;
     let list = app.get(&format!("/api/v1/accounts/{acc}/inboxes")).await;
     assert_eq!(list["payload"].as_array().unwrap().len(), 1);
-    let one = app.get(&format!("/api/v1/accounts/{acc}/inboxes/{}", inbox["id"])).await;
-    assert_eq!(one["provider_config"]["webhook_verify_token"], cfg["webhook_verify_token"]);
-    assert_eq!(app.api("GET", &format!("/api/v1/accounts/{acc}/inboxes/999"), None, &app.token.clone()).await.0, 404);
+    let one = app
+        .get(&format!("/api/v1/accounts/{acc}/inboxes/{}", inbox["id"]))
+        .await;
+    assert_eq!(
+        one["provider_config"]["webhook_verify_token"],
+        cfg["webhook_verify_token"]
+    );
+    assert_eq!(
+        app.api(
+            "GET",
+            &format!("/api/v1/accounts/{acc}/inboxes/999"),
+            None,
+            &app.token.clone()
+        )
+        .await
+        .0,
+        404
+    );
 }
 
 #[actix_rt::test]
@@ -92,35 +209,92 @@ async fn create_inbox_validation_names_the_field() {
         b
     };
     let cases = [
-        (with("/channel/phone_number", json!("15551234567")), "channel.phone_number"),
-        (with("/channel/phone_number", json!("+1555")), "channel.phone_number"),
-        (with("/channel/phone_number", json!("+1234567890123456")), "channel.phone_number"),
-        (with("/channel/phone_number", json!("+1555abc4567")), "channel.phone_number"),
+        (
+            with("/channel/phone_number", json!("15551234567")),
+            "channel.phone_number",
+        ),
+        (
+            with("/channel/phone_number", json!("+1555")),
+            "channel.phone_number",
+        ),
+        (
+            with("/channel/phone_number", json!("+1234567890123456")),
+            "channel.phone_number",
+        ),
+        (
+            with("/channel/phone_number", json!("+1555abc4567")),
+            "channel.phone_number",
+        ),
         (with("/name", json!("  ")), "name"),
-        (with("/channel/provider_config/api_key", json!("")), "channel.provider_config.api_key"),
-        (with("/channel/provider_config/phone_number_id", json!("abc")), "channel.provider_config.phone_number_id"),
-        (with("/channel/provider_config/business_account_id", json!(null)), "channel.provider_config.business_account_id"),
-        (with("/channel/provider_config/source", json!("partner")), "channel.provider_config.source"),
+        (
+            with("/channel/provider_config/api_key", json!("")),
+            "channel.provider_config.api_key",
+        ),
+        (
+            with("/channel/provider_config/phone_number_id", json!("abc")),
+            "channel.provider_config.phone_number_id",
+        ),
+        (
+            with("/channel/provider_config/business_account_id", json!(null)),
+            "channel.provider_config.business_account_id",
+        ),
+        (
+            with("/channel/provider_config/source", json!("partner")),
+            "channel.provider_config.source",
+        ),
         (with("/channel/type", json!("telegram")), "channel.type"),
-        (with("/channel/provider", json!("360dialog")), "channel.provider"),
+        (
+            with("/channel/provider", json!("360dialog")),
+            "channel.provider",
+        ),
         (json!({"name": "No channel"}), "channel"),
     ];
     for (body, field) in cases {
-        let (status, err) = app.api("POST", &format!("/api/v1/accounts/{acc}/inboxes"), Some(body), &token).await;
+        let (status, err) = app
+            .api(
+                "POST",
+                &format!("/api/v1/accounts/{acc}/inboxes"),
+                Some(body),
+                &token,
+            )
+            .await;
         assert_eq!(status, 422, "{field}: {err}");
         assert_eq!(err["field"], field, "{err}");
         assert!(err["error"].as_str().is_some_and(|e| !e.is_empty()));
     }
     // Numeric ids given as JSON numbers are accepted.
-    let numeric = with("/channel/provider_config/phone_number_id", json!(106540352242922u64));
-    assert_eq!(app.api("POST", &format!("/api/v1/accounts/{acc}/inboxes"), Some(numeric), &token).await.0, 200);
+    let numeric = with(
+        "/channel/provider_config/phone_number_id",
+        json!(106540352242922u64),
+    );
+    assert_eq!(
+        app.api(
+            "POST",
+            &format!("/api/v1/accounts/{acc}/inboxes"),
+            Some(numeric),
+            &token
+        )
+        .await
+        .0,
+        200
+    );
     // The number must be unique.
-    let (status, err) = app.api("POST", &format!("/api/v1/accounts/{acc}/inboxes"), Some(good.clone()), &token).await;
+    let (status, err) = app
+        .api(
+            "POST",
+            &format!("/api/v1/accounts/{acc}/inboxes"),
+            Some(good.clone()),
+            &token,
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(err["field"], "channel.phone_number");
     assert!(err["error"].as_str().unwrap().contains("already exists"));
     // Malformed JSON is a 400 with a message.
-    let svc = actix_web::test::init_service(actix_web::App::new().configure(switchboard::app::configure(app.state.clone()))).await;
+    let svc = actix_web::test::init_service(
+        actix_web::App::new().configure(switchboard::app::configure(app.state.clone())),
+    )
+    .await;
     let req = actix_web::test::TestRequest::post()
         .uri(&format!("/api/v1/accounts/{acc}/inboxes"))
         .insert_header(("api_access_token", token.as_str()))
@@ -130,7 +304,10 @@ async fn create_inbox_validation_names_the_field() {
     let resp = actix_web::test::call_service(&svc, req).await;
     assert_eq!(resp.status().as_u16(), 400);
     let body: Value = actix_web::test::read_body_json(resp).await;
-    assert!(body["error"].as_str().unwrap().contains("invalid JSON body"));
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("invalid JSON body"));
 }
 
 #[actix_rt::test]
@@ -147,20 +324,44 @@ async fn patch_inbox_updates_name_and_credentials() {
     assert_eq!(updated["name"], "Sales");
     assert_eq!(updated["provider_config"]["api_key"], "••••9876");
     assert_eq!(updated["provider_config"]["app_secret"], "••••cret");
-    assert_eq!(updated["provider_config"]["webhook_verify_token"], inbox["provider_config"]["webhook_verify_token"]);
+    assert_eq!(
+        updated["provider_config"]["webhook_verify_token"],
+        inbox["provider_config"]["webhook_verify_token"]
+    );
     // The new secret is now enforced on the webhook.
     let body = webhook_fixture("text.json");
     assert_eq!(app.post_webhook(PHONE, &body, None).await.0, 401);
-    assert_eq!(app.post_webhook(PHONE, &body, Some(sign("new-app-secret", &body))).await.0, 200);
+    assert_eq!(
+        app.post_webhook(PHONE, &body, Some(sign("new-app-secret", &body)))
+            .await
+            .0,
+        200
+    );
     // Echoing the masked value back changes nothing; a bad number is refused.
-    let (status, _) = app.api("PATCH", &url, Some(json!({"channel": {"provider_config": {"api_key": "••••9876"}}})), &token).await;
+    let (status, _) = app
+        .api(
+            "PATCH",
+            &url,
+            Some(json!({"channel": {"provider_config": {"api_key": "••••9876"}}})),
+            &token,
+        )
+        .await;
     assert_eq!(status, 200);
-    let (status, err) = app.api("PATCH", &url, Some(json!({"channel": {"phone_number": "12345"}})), &token).await;
+    let (status, err) = app
+        .api(
+            "PATCH",
+            &url,
+            Some(json!({"channel": {"phone_number": "12345"}})),
+            &token,
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(err["field"], "channel.phone_number");
     let key: String = {
         let mut conn = app.conn();
-        let (_, ch) = switchboard::domain::inboxes::find_by_id(&mut conn, inbox["id"].as_i64().unwrap()).unwrap();
+        let (_, ch) =
+            switchboard::domain::inboxes::find_by_id(&mut conn, inbox["id"].as_i64().unwrap())
+                .unwrap();
         ch.api_key(&app.state.secrets).unwrap()
     };
     assert_eq!(key, "EAAG-new-token-9876");

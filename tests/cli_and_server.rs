@@ -15,14 +15,21 @@ fn base_env(cmd: &mut Command, db: &TestDatabase, port: u16, storage: &std::path
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", &db.url)
         .env("FRONTEND_URL", format!("http://127.0.0.1:{port}"))
-        .env("SECRET_KEY_BASE", "cli-test-secret-key-base-0123456789abcdef")
+        .env(
+            "SECRET_KEY_BASE",
+            "cli-test-secret-key-base-0123456789abcdef",
+        )
         .env("STORAGE_DIR", storage)
         .env("PORT", port.to_string())
         .env("RUST_LOG", "warn");
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -32,11 +39,25 @@ fn create_admin_prints_json_and_refuses_a_taken_email() {
     let run = || {
         let mut cmd = Command::new(BIN);
         base_env(&mut cmd, &db, 3999, &storage);
-        cmd.args(["create-admin", "--account-name", "Acme", "--name", "Ana", "--email", "Ana@Example.com", "--password", "correct horse"]);
+        cmd.args([
+            "create-admin",
+            "--account-name",
+            "Acme",
+            "--name",
+            "Ana",
+            "--email",
+            "Ana@Example.com",
+            "--password",
+            "correct horse",
+        ]);
         cmd.output().unwrap()
     };
     let first = run();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let stdout = String::from_utf8(first.stdout).unwrap();
     let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["email"], "ana@example.com");
@@ -84,15 +105,35 @@ async fn serve_end_to_end() {
 
     let mut admin = Command::new(BIN);
     base_env(&mut admin, &db, port, &storage);
-    admin.args(["create-admin", "--account-name", "Acme", "--name", "Ana", "--email", "ana@example.com", "--password", "correct horse"]);
+    admin.args([
+        "create-admin",
+        "--account-name",
+        "Acme",
+        "--name",
+        "Ana",
+        "--email",
+        "ana@example.com",
+        "--password",
+        "correct horse",
+    ]);
     let out = admin.output().unwrap();
-    let created: Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap()).unwrap();
+    let created: Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
     let token = created["api_access_token"].as_str().unwrap().to_string();
     let account = created["account_id"].as_i64().unwrap();
 
     let mut serve = Command::new(BIN);
     base_env(&mut serve, &db, port, &storage);
-    serve.arg("serve").stdout(Stdio::null()).stderr(Stdio::null());
+    serve
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let _server = Server(serve.spawn().unwrap());
 
     let http = reqwest::Client::new();
@@ -103,7 +144,10 @@ async fn serve_end_to_end() {
                 break;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "server did not come up");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not come up"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -119,11 +163,18 @@ async fn serve_end_to_end() {
         .await
         .unwrap();
     let webhook_url = inbox["webhook_url"].as_str().unwrap().to_string();
-    assert_eq!(webhook_url, format!("{base}/webhooks/whatsapp/+15551234567"));
-    let verify = inbox["provider_config"]["webhook_verify_token"].as_str().unwrap();
+    assert_eq!(
+        webhook_url,
+        format!("{base}/webhooks/whatsapp/+15551234567")
+    );
+    let verify = inbox["provider_config"]["webhook_verify_token"]
+        .as_str()
+        .unwrap();
 
     let challenge = http
-        .get(format!("{webhook_url}?hub.mode=subscribe&hub.verify_token={verify}&hub.challenge=424242"))
+        .get(format!(
+            "{webhook_url}?hub.mode=subscribe&hub.verify_token={verify}&hub.challenge=424242"
+        ))
         .send()
         .await
         .unwrap();
@@ -131,14 +182,22 @@ async fn serve_end_to_end() {
     assert_eq!(challenge.text().await.unwrap(), "424242");
 
     let body = common::webhook_fixture("text.json");
-    let ack = http.post(&webhook_url).header("content-type", "application/json").body(body).send().await.unwrap();
+    let ack = http
+        .post(&webhook_url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ack.status(), 200);
 
     // The ingest worker picks it up without help.
     let started = Instant::now();
     loop {
         let thread: Value = http
-            .get(format!("{base}/api/v1/accounts/{account}/conversations/1/messages"))
+            .get(format!(
+                "{base}/api/v1/accounts/{account}/conversations/1/messages"
+            ))
             .header("api_access_token", &token)
             .send()
             .await
@@ -150,7 +209,10 @@ async fn serve_end_to_end() {
             assert_eq!(m["content"], "Hi! Does the blue jacket come in size M?");
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "message never appeared: {thread}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "message never appeared: {thread}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = std::fs::remove_dir_all(storage);

@@ -12,7 +12,10 @@ const OUTGOING_WAMID: &str = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJPVVRHT0lOR18wMDAw
 /// will once Graph answers.
 fn store_outgoing(app: &TestApp, wamid: &str) -> i64 {
     let mut conn = app.conn();
-    let conversation_id = app.query_json("SELECT to_jsonb(id) FROM conversations ORDER BY id LIMIT 1").as_i64().unwrap();
+    let conversation_id = app
+        .query_json("SELECT to_jsonb(id) FROM conversations ORDER BY id LIMIT 1")
+        .as_i64()
+        .unwrap();
     let new = NewMessage {
         account_id: app.account_id,
         inbox_id: 1,
@@ -58,17 +61,23 @@ async fn username_user_then_phone_and_bsuid_stays_in_one_conversation() {
         "contacts": [{"profile": {"name": "Pablo Morales", "username": "@pablomorales"}, "wa_id": "5215512345678", "user_id": "US.40011122233344455566"}],
         "messages": [{"from": "5215512345678", "from_user_id": "US.40011122233344455566", "id": "wamid.PABLO2", "timestamp": "1763712100", "type": "text", "text": {"body": "Here is my number too"}}]
     }}]}]});
-    app.deliver_bytes(&serde_json::to_vec(&later).unwrap()).await;
+    app.deliver_bytes(&serde_json::to_vec(&later).unwrap())
+        .await;
     assert_eq!(app.count("contacts"), 1);
     assert_eq!(app.count("conversations"), 1);
     assert_eq!(app.messages().len(), 2);
     let c = &app.contacts()[0];
     assert_eq!(c["phone_number"], "+5215512345678");
     assert_eq!(c["username"], "@pablomorales");
-    assert_eq!(app.count("contact_inboxes"), 3, "phone, BSUID and parent BSUID");
+    assert_eq!(
+        app.count("contact_inboxes"),
+        3,
+        "phone, BSUID and parent BSUID"
+    );
 
     // And a message carrying only the phone still lands there.
-    let phone_only = serde_json::to_string(&later).unwrap()
+    let phone_only = serde_json::to_string(&later)
+        .unwrap()
         .replace(",\"from_user_id\":\"US.40011122233344455566\"", "")
         .replace(",\"user_id\":\"US.40011122233344455566\"", "")
         .replace("wamid.PABLO2", "wamid.PABLO3");
@@ -83,10 +92,17 @@ async fn resolved_conversation_is_not_reused() {
     let app = TestApp::start();
     app.create_inbox(json!({})).await;
     app.deliver("text.json").await;
-    diesel::RunQueryDsl::execute(diesel::sql_query("UPDATE conversations SET status = 'resolved'"), &mut app.conn()).unwrap();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE conversations SET status = 'resolved'"),
+        &mut app.conn(),
+    )
+    .unwrap();
     app.deliver("text_forwarded.json").await;
     assert_eq!(app.count("conversations"), 2);
-    assert_eq!(app.count("conversations WHERE display_id = 2 AND status = 'open'"), 1);
+    assert_eq!(
+        app.count("conversations WHERE display_id = 2 AND status = 'open'"),
+        1
+    );
 }
 
 #[actix_rt::test]
@@ -137,13 +153,27 @@ async fn failed_status_keeps_code_title_and_details() {
     let s = outgoing_status(&app);
     assert_eq!(s["status"], "failed");
     assert_eq!(s["external_error"], "131047: Re-engagement message");
-    assert!(s["attrs"]["external_error_details"].as_str().unwrap().contains("more than 24 hours"));
+    assert!(s["attrs"]["external_error_details"]
+        .as_str()
+        .unwrap()
+        .contains("more than 24 hours"));
     // Failed is kept: a late delivered does not undo it.
     app.deliver("status_delivered.json").await;
     assert_eq!(outgoing_status(&app)["status"], "failed");
     // The API shows it.
-    let thread = app.get(&format!("/api/v1/accounts/{}/conversations/1/messages", app.account_id)).await;
-    let out = thread["payload"].as_array().unwrap().iter().find(|m| m["source_id"] == OUTGOING_WAMID).unwrap().clone();
+    let thread = app
+        .get(&format!(
+            "/api/v1/accounts/{}/conversations/1/messages",
+            app.account_id
+        ))
+        .await;
+    let out = thread["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["source_id"] == OUTGOING_WAMID)
+        .unwrap()
+        .clone();
     assert_eq!(out["status"], "failed");
     assert_eq!(out["message_type"], 1);
     assert_eq!(out["external_error"], "131047: Re-engagement message");
@@ -155,7 +185,10 @@ async fn reaction_before_its_target_is_not_lost() {
     app.create_inbox(json!({})).await;
     app.deliver("reaction.json").await;
     assert_eq!(app.messages().len(), 0);
-    assert_eq!(app.count("pending_message_updates WHERE kind = 'reaction'"), 1);
+    assert_eq!(
+        app.count("pending_message_updates WHERE kind = 'reaction'"),
+        1
+    );
     app.deliver("smb_message_echoes.json").await;
     let m = &app.messages()[0];
     assert_eq!(m["content_attributes"]["reactions"][0]["emoji"], "👍");
@@ -167,10 +200,20 @@ async fn history_chunks_in_any_order_and_resent_do_not_duplicate() {
     app.create_inbox(json!({})).await;
     let chunk1 = webhook_fixture("history.json");
     // A second chunk with an older message, delivered first.
-    let chunk0 = String::from_utf8(chunk1.clone()).unwrap()
-        .replace("HISTORY00000000000000000000000001", "HISTORY00000000000000000000000000")
-        .replace("HISTORY00000000000000000000000002", "HISTORY0000000000000000000000000A")
-        .replace("HISTORY00000000000000000000000003", "HISTORY0000000000000000000000000B")
+    let chunk0 = String::from_utf8(chunk1.clone())
+        .unwrap()
+        .replace(
+            "HISTORY00000000000000000000000001",
+            "HISTORY00000000000000000000000000",
+        )
+        .replace(
+            "HISTORY00000000000000000000000002",
+            "HISTORY0000000000000000000000000A",
+        )
+        .replace(
+            "HISTORY00000000000000000000000003",
+            "HISTORY0000000000000000000000000B",
+        )
         .replace("\"chunk_order\": 1", "\"chunk_order\": 0")
         .replace("17636256", "17635256");
     app.deliver_bytes(&chunk1).await;
@@ -179,5 +222,8 @@ async fn history_chunks_in_any_order_and_resent_do_not_duplicate() {
     let msgs = app.messages();
     assert_eq!(msgs.len(), 6);
     assert_eq!(app.count("conversations"), 1);
-    assert_eq!(msgs[0]["source_id"], "wamid.HISTORY00000000000000000000000000", "ordered by original timestamp");
+    assert_eq!(
+        msgs[0]["source_id"], "wamid.HISTORY00000000000000000000000000",
+        "ordered by original timestamp"
+    );
 }

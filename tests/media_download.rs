@@ -32,7 +32,10 @@ async fn graph_with_media(server: &MockServer, lookup_failures: u64) {
     if lookup_failures > 0 {
         Mock::given(method("GET"))
             .and(path(format!("/v25.0/{MEDIA_ID}")))
-            .respond_with(ResponseTemplate::new(500).set_body_json(json!({"error": {"message": "temporary", "code": 1}})))
+            .respond_with(
+                ResponseTemplate::new(500)
+                    .set_body_json(json!({"error": {"message": "temporary", "code": 1}})),
+            )
             .up_to_n_times(lookup_failures)
             .with_priority(1)
             .mount(server)
@@ -40,15 +43,25 @@ async fn graph_with_media(server: &MockServer, lookup_failures: u64) {
     }
     Mock::given(method("GET"))
         .and(path(format!("/v25.0/{MEDIA_ID}")))
-        .and(header("authorization", "Bearer EAAG-test-access-token-1234"))
+        .and(header(
+            "authorization",
+            "Bearer EAAG-test-access-token-1234",
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(lookup))
         .with_priority(2)
         .mount(server)
         .await;
     Mock::given(method("GET"))
         .and(path(format!("/lookaside/{MEDIA_ID}")))
-        .and(header("authorization", "Bearer EAAG-test-access-token-1234"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(FILE).insert_header("content-type", "image/jpeg"))
+        .and(header(
+            "authorization",
+            "Bearer EAAG-test-access-token-1234",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(FILE)
+                .insert_header("content-type", "image/jpeg"),
+        )
         .mount(server)
         .await;
 }
@@ -58,14 +71,19 @@ fn attachment(app: &TestApp) -> serde_json::Value {
 }
 
 async fn run_media_job(app: &TestApp) -> bool {
-    switchboard::jobs::media::run_next(&app.state).await.expect("media worker")
+    switchboard::jobs::media::run_next(&app.state)
+        .await
+        .expect("media worker")
 }
 
 #[actix_rt::test]
 async fn download_succeeds_and_is_served_to_authenticated_users() {
     let graph = MockServer::start().await;
     graph_with_media(&graph, 0).await;
-    let app = TestApp::start_with(Options { graph_base_url: Some(graph.uri()), ..Default::default() });
+    let app = TestApp::start_with(Options {
+        graph_base_url: Some(graph.uri()),
+        ..Default::default()
+    });
     app.create_inbox(json!({})).await;
     let b64 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(FILE));
     app.deliver_bytes(&image_body(&b64)).await;
@@ -78,9 +96,20 @@ async fn download_succeeds_and_is_served_to_authenticated_users() {
     assert_eq!(app.count("jobs WHERE status = 'done'"), 1);
 
     // The data_url serves the file to the admin, not without a token, not to a non-member agent.
-    let thread = app.get(&format!("/api/v1/accounts/{}/conversations/1/messages", app.account_id)).await;
-    let data_url = thread["payload"][0]["attachments"][0]["data_url"].as_str().unwrap().to_string();
-    let path = data_url.strip_prefix("https://support.example.com").unwrap().to_string();
+    let thread = app
+        .get(&format!(
+            "/api/v1/accounts/{}/conversations/1/messages",
+            app.account_id
+        ))
+        .await;
+    let data_url = thread["payload"][0]["attachments"][0]["data_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = data_url
+        .strip_prefix("https://support.example.com")
+        .unwrap()
+        .to_string();
     let (status, _) = app.api("GET", &path, None, &app.token.clone()).await;
     assert_eq!(status, 200);
     let (status, _) = app.api("GET", &path, None, "").await;
@@ -94,7 +123,10 @@ async fn download_succeeds_and_is_served_to_authenticated_users() {
 async fn one_failure_then_success() {
     let graph = MockServer::start().await;
     graph_with_media(&graph, 1).await;
-    let app = TestApp::start_with(Options { graph_base_url: Some(graph.uri()), ..Default::default() });
+    let app = TestApp::start_with(Options {
+        graph_base_url: Some(graph.uri()),
+        ..Default::default()
+    });
     app.create_inbox(json!({})).await;
     let b64 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(FILE));
     app.deliver_bytes(&image_body(&b64)).await;
@@ -102,7 +134,10 @@ async fn one_failure_then_success() {
     let a = attachment(&app);
     assert_eq!(a["download_status"], "pending");
     assert!(a["download_error"].as_str().unwrap().contains("500"));
-    assert_eq!(app.count("jobs WHERE status = 'pending' AND attempts = 1"), 1);
+    assert_eq!(
+        app.count("jobs WHERE status = 'pending' AND attempts = 1"),
+        1
+    );
     // The message is there meanwhile, readable.
     assert_eq!(app.messages().len(), 1);
     // The retry comes due (MEDIA_RETRY_BASE_SECONDS is 0 in tests) and succeeds.
@@ -115,15 +150,25 @@ async fn one_failure_then_success() {
 async fn sha256_mismatch_marks_the_attachment_failed_and_keeps_the_message() {
     let graph = MockServer::start().await;
     graph_with_media(&graph, 0).await;
-    let app = TestApp::start_with(Options { graph_base_url: Some(graph.uri()), ..Default::default() });
+    let app = TestApp::start_with(Options {
+        graph_base_url: Some(graph.uri()),
+        ..Default::default()
+    });
     app.create_inbox(json!({})).await;
     app.deliver("image.json").await; // the fixture's sha256 is not the stand-in file's
     assert!(run_media_job(&app).await);
     let a = attachment(&app);
     assert_eq!(a["download_status"], "failed");
-    assert!(a["download_error"].as_str().unwrap().contains("sha256 mismatch"));
+    assert!(a["download_error"]
+        .as_str()
+        .unwrap()
+        .contains("sha256 mismatch"));
     assert_eq!(a["storage_path"], serde_json::Value::Null);
-    assert_eq!(app.count("jobs WHERE status = 'failed'"), 1, "a mismatch is not retried");
+    assert_eq!(
+        app.count("jobs WHERE status = 'failed'"),
+        1,
+        "a mismatch is not retried"
+    );
     assert_eq!(app.messages()[0]["content"], "This is the damaged box");
     assert!(!run_media_job(&app).await, "nothing left to run");
 }

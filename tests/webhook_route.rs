@@ -10,35 +10,68 @@ use switchboard::app;
 
 async fn handshake(app: &TestApp, phone: &str, query: &str) -> (u16, String) {
     let svc = test::init_service(App::new().configure(app::configure(app.state.clone()))).await;
-    let req = test::TestRequest::get().uri(&format!("/webhooks/whatsapp/{phone}?{query}")).to_request();
+    let req = test::TestRequest::get()
+        .uri(&format!("/webhooks/whatsapp/{phone}?{query}"))
+        .to_request();
     let resp = test::call_service(&svc, req).await;
     let status = resp.status().as_u16();
-    (status, String::from_utf8_lossy(&test::read_body(resp).await).to_string())
+    (
+        status,
+        String::from_utf8_lossy(&test::read_body(resp).await).to_string(),
+    )
 }
 
 #[actix_rt::test]
 async fn get_handshake_checks_the_verify_token() {
     let app = TestApp::start();
     let inbox = app.create_inbox(json!({})).await;
-    let token = inbox["provider_config"]["webhook_verify_token"].as_str().unwrap().to_string();
+    let token = inbox["provider_config"]["webhook_verify_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(token.len(), 32);
-    assert!(token.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+    assert!(token
+        .chars()
+        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
 
-    let ok = handshake(&app, PHONE, &format!("hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444")).await;
+    let ok = handshake(
+        &app,
+        PHONE,
+        &format!("hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444"),
+    )
+    .await;
     assert_eq!(ok, (200, "1158201444".to_string()));
-    let wrong = handshake(&app, PHONE, "hub.mode=subscribe&hub.verify_token=0123456789abcdef0123456789abcdef&hub.challenge=1").await;
+    let wrong = handshake(
+        &app,
+        PHONE,
+        "hub.mode=subscribe&hub.verify_token=0123456789abcdef0123456789abcdef&hub.challenge=1",
+    )
+    .await;
     assert_eq!(wrong.0, 401);
     assert!(wrong.1.contains("verify token"));
-    let unknown = handshake(&app, "+15550000000", &format!("hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1")).await;
+    let unknown = handshake(
+        &app,
+        "+15550000000",
+        &format!("hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1"),
+    )
+    .await;
     assert_eq!(unknown.0, 401);
-    let bad_mode = handshake(&app, PHONE, &format!("hub.mode=unsubscribe&hub.verify_token={token}&hub.challenge=1")).await;
+    let bad_mode = handshake(
+        &app,
+        PHONE,
+        &format!("hub.mode=unsubscribe&hub.verify_token={token}&hub.challenge=1"),
+    )
+    .await;
     assert_eq!(bad_mode.0, 401);
 }
 
 #[actix_rt::test]
 async fn signature_matrix() {
     let body = webhook_fixture("text_unicode.json");
-    assert!(std::str::from_utf8(&body).unwrap().contains("Olá"), "raw non-ASCII bytes are signed as posted");
+    assert!(
+        std::str::from_utf8(&body).unwrap().contains("Olá"),
+        "raw non-ASCII bytes are signed as posted"
+    );
 
     // Manual inbox without a secret: unsigned → 200.
     let app = TestApp::start();
@@ -47,39 +80,82 @@ async fn signature_matrix() {
 
     // Inbox with app_secret: valid → 200, wrong → 401, missing → 401.
     let app = TestApp::start();
-    app.create_inbox(json!({"app_secret": "inbox-app-secret"})).await;
-    assert_eq!(app.post_webhook(PHONE, &body, Some(sign("inbox-app-secret", &body))).await.0, 200);
-    let (status, text) = app.post_webhook(PHONE, &body, Some(sign("wrong-secret", &body))).await;
+    app.create_inbox(json!({"app_secret": "inbox-app-secret"}))
+        .await;
+    assert_eq!(
+        app.post_webhook(PHONE, &body, Some(sign("inbox-app-secret", &body)))
+            .await
+            .0,
+        200
+    );
+    let (status, text) = app
+        .post_webhook(PHONE, &body, Some(sign("wrong-secret", &body)))
+        .await;
     assert_eq!(status, 401);
     assert!(text.contains("X-Hub-Signature-256 is invalid"), "{text}");
     let (status, text) = app.post_webhook(PHONE, &body, None).await;
     assert_eq!(status, 401);
     assert!(text.contains("missing"), "{text}");
     // A signature over different bytes (re-serialised JSON) fails: the raw body counts.
-    let reserialised = serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(&body).unwrap()).unwrap();
+    let reserialised =
+        serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(&body).unwrap()).unwrap();
     assert_ne!(reserialised, body);
-    assert_eq!(app.post_webhook(PHONE, &body, Some(sign("inbox-app-secret", &reserialised))).await.0, 401);
+    assert_eq!(
+        app.post_webhook(PHONE, &body, Some(sign("inbox-app-secret", &reserialised)))
+            .await
+            .0,
+        401
+    );
     // Other secret key names count as the app secret too.
     let app = TestApp::start();
-    app.create_inbox(json!({"client_secret": "named-client-secret"})).await;
+    app.create_inbox(json!({"client_secret": "named-client-secret"}))
+        .await;
     assert_eq!(app.post_webhook(PHONE, &body, None).await.0, 401);
-    assert_eq!(app.post_webhook(PHONE, &body, Some(sign("named-client-secret", &body))).await.0, 200);
+    assert_eq!(
+        app.post_webhook(PHONE, &body, Some(sign("named-client-secret", &body)))
+            .await
+            .0,
+        200
+    );
 
     // Embedded Signup without a secret: 401 unless the global secret signs it.
-    let app = TestApp::start_with(Options { global_app_secret: Some("global-secret".into()), ..Default::default() });
+    let app = TestApp::start_with(Options {
+        global_app_secret: Some("global-secret".into()),
+        ..Default::default()
+    });
     app.create_inbox(json!({"source": "embedded_signup"})).await;
     assert_eq!(app.post_webhook(PHONE, &body, None).await.0, 401);
-    assert_eq!(app.post_webhook(PHONE, &body, Some(sign("other", &body))).await.0, 401);
-    assert_eq!(app.post_webhook(PHONE, &body, Some(sign("global-secret", &body))).await.0, 200);
+    assert_eq!(
+        app.post_webhook(PHONE, &body, Some(sign("other", &body)))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        app.post_webhook(PHONE, &body, Some(sign("global-secret", &body)))
+            .await
+            .0,
+        200
+    );
     let app = TestApp::start();
     app.create_inbox(json!({"source": "embedded_signup"})).await;
-    assert_eq!(app.post_webhook(PHONE, &body, Some(sign("anything", &body))).await.0, 401);
+    assert_eq!(
+        app.post_webhook(PHONE, &body, Some(sign("anything", &body)))
+            .await
+            .0,
+        401
+    );
 
     // Unknown number: no channel → enforce; unsigned → 401; signed by the global secret → 404.
-    let app = TestApp::start_with(Options { global_app_secret: Some("global-secret".into()), ..Default::default() });
+    let app = TestApp::start_with(Options {
+        global_app_secret: Some("global-secret".into()),
+        ..Default::default()
+    });
     app.create_inbox(json!({})).await;
     assert_eq!(app.post_webhook("+15550000000", &body, None).await.0, 401);
-    let (status, text) = app.post_webhook("+15550000000", &body, Some(sign("global-secret", &body))).await;
+    let (status, text) = app
+        .post_webhook("+15550000000", &body, Some(sign("global-secret", &body)))
+        .await;
     assert_eq!(status, 404);
     assert!(text.contains("no WhatsApp inbox"), "{text}");
     assert_eq!(app.count("whatsapp_events"), 0);
@@ -87,7 +163,10 @@ async fn signature_matrix() {
 
 #[actix_rt::test]
 async fn bad_input_gets_clear_errors_and_nothing_is_stored() {
-    let app = TestApp::start_with(Options { inactive_numbers: vec!["+15557654321".into()], ..Default::default() });
+    let app = TestApp::start_with(Options {
+        inactive_numbers: vec!["+15557654321".into()],
+        ..Default::default()
+    });
     app.create_inbox(json!({})).await;
 
     let mut big = webhook_fixture("text.json");
@@ -105,16 +184,27 @@ async fn bad_input_gets_clear_errors_and_nothing_is_stored() {
         assert!(text.contains("not valid webhook JSON"), "{text}");
     }
 
-    let other_id = String::from_utf8(webhook_fixture("text.json")).unwrap().replace(PHONE_NUMBER_ID, "999999999");
+    let other_id = String::from_utf8(webhook_fixture("text.json"))
+        .unwrap()
+        .replace(PHONE_NUMBER_ID, "999999999");
     let (status, text) = app.post_webhook(PHONE, other_id.as_bytes(), None).await;
     assert_eq!(status, 422);
-    assert!(text.contains("phone_number_id 999999999 does not belong to +15551234567"), "{text}");
+    assert!(
+        text.contains("phone_number_id 999999999 does not belong to +15551234567"),
+        "{text}"
+    );
 
-    let (status, text) = app.post_webhook("+15557654321", &webhook_fixture("text.json"), None).await;
+    let (status, text) = app
+        .post_webhook("+15557654321", &webhook_fixture("text.json"), None)
+        .await;
     assert_eq!(status, 422);
     assert!(text.contains("inactive"), "{text}");
 
-    assert_eq!(app.count("whatsapp_events"), 1, "only the 3 MiB body was journaled");
+    assert_eq!(
+        app.count("whatsapp_events"),
+        1,
+        "only the 3 MiB body was journaled"
+    );
 }
 
 #[actix_rt::test]
@@ -128,7 +218,8 @@ async fn database_down_answers_503_and_the_retry_is_stored_once() {
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("database is unavailable"), "{text}");
     let svc = test::init_service(App::new().configure(app::configure(app.state.clone()))).await;
-    let health = test::call_service(&svc, test::TestRequest::get().uri("/health").to_request()).await;
+    let health =
+        test::call_service(&svc, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(health.status().as_u16(), 503);
 
     app.db.bring_online();
@@ -137,7 +228,8 @@ async fn database_down_answers_503_and_the_retry_is_stored_once() {
     assert_eq!(app.post_webhook(PHONE, &body, None).await.0, 200);
     app.ingest();
     assert_eq!(app.messages().len(), 1);
-    let health = test::call_service(&svc, test::TestRequest::get().uri("/health").to_request()).await;
+    let health =
+        test::call_service(&svc, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(health.status().as_u16(), 200);
 }
 
@@ -167,8 +259,16 @@ async fn twenty_concurrent_duplicates_yield_one_message() {
     assert_eq!(app.count("contacts"), 1);
     assert_eq!(app.count("conversations"), 1);
     assert_eq!(app.count("contact_inboxes"), 2);
-    let conv = app.get(&format!("/api/v1/accounts/{}/conversations/1", app.account_id)).await;
-    assert_eq!(conv["can_reply"], true, "a current message opens the window");
+    let conv = app
+        .get(&format!(
+            "/api/v1/accounts/{}/conversations/1",
+            app.account_id
+        ))
+        .await;
+    assert_eq!(
+        conv["can_reply"], true,
+        "a current message opens the window"
+    );
 }
 
 #[actix_rt::test]
@@ -177,13 +277,18 @@ async fn concurrent_different_messages_from_one_new_user_share_one_conversation(
     app.create_inbox(json!({})).await;
     let base = String::from_utf8(webhook_fixture("text.json")).unwrap();
     for i in 0..12 {
-        let body = base.replace("wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwMQA=", &format!("wamid.CONCURRENT{i}"));
+        let body = base.replace(
+            "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwMQA=",
+            &format!("wamid.CONCURRENT{i}"),
+        );
         assert_eq!(app.post_webhook(PHONE, body.as_bytes(), None).await.0, 200);
     }
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let pool = app.state.pool.clone();
-            std::thread::spawn(move || switchboard::jobs::ingest::drain(&mut pool.get().unwrap(), 100).unwrap())
+            std::thread::spawn(move || {
+                switchboard::jobs::ingest::drain(&mut pool.get().unwrap(), 100).unwrap()
+            })
         })
         .collect();
     handles.into_iter().for_each(|h| {

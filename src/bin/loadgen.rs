@@ -980,8 +980,10 @@ async fn run(args: Args) -> Result<bool> {
     }
 
     println!();
-    println!("waiting up to {} s for ingest …", args.wait_seconds);
-    let deadline = first_post + Duration::from_secs(args.wait_seconds);
+    // When no POST was accepted there is nothing to wait for.
+    let wait = if errors == n { 0 } else { args.wait_seconds };
+    println!("waiting up to {wait} s for ingest …");
+    let deadline = first_post + Duration::from_secs(wait);
     let (visible, done_at) =
         wait_for_count(&api, &run.contact_prefix(), n as i64, deadline).await?;
     let ingest_seconds = done_at.map(|t| t.duration_since(first_post).as_secs_f64());
@@ -990,10 +992,9 @@ async fn run(args: Args) -> Result<bool> {
             "ingest: all {n} deliveries visible {s:.2} s after the first POST = {:.0} messages/s",
             n as f64 / s
         ),
-        None => println!(
-            "ingest: only {visible}/{n} deliveries visible after {} s",
-            args.wait_seconds
-        ),
+        None => {
+            println!("ingest: only {visible}/{n} deliveries visible {wait} s after the first POST")
+        }
     }
 
     let (sampled_kb, samples) = match sampler {

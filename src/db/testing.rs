@@ -122,7 +122,10 @@ impl TestDatabase {
 
     /// Makes the database refuse connections and drops existing ones: "the database is down".
     pub fn take_offline(&self) {
-        self.admin_execute(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.name));
+        self.admin_execute(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+            self.name
+        ));
         self.admin_execute(&format!(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
             self.name

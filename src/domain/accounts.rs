@@ -104,14 +104,20 @@ fn validate_user_input(name: &str, email: &str, password: &str) -> AppResult<()>
         return Err(AppError::invalid("name", "name must not be empty"));
     }
     let email = email.trim();
-    let valid_email = email
-        .split_once('@')
-        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !email.contains(' '));
+    let valid_email = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !email.contains(' ')
+    });
     if !valid_email {
-        return Err(AppError::invalid("email", format!("{email:?} is not an email address")));
+        return Err(AppError::invalid(
+            "email",
+            format!("{email:?} is not an email address"),
+        ));
     }
     if password.chars().count() < 8 {
-        return Err(AppError::invalid("password", "password must be at least 8 characters"));
+        return Err(AppError::invalid(
+            "password",
+            "password must be at least 8 characters",
+        ));
     }
     Ok(())
 }
@@ -171,7 +177,10 @@ pub fn create_admin(
     password: &str,
 ) -> AppResult<CreatedAdmin> {
     if account_name.trim().is_empty() {
-        return Err(AppError::invalid("account_name", "account name must not be empty"));
+        return Err(AppError::invalid(
+            "account_name",
+            "account name must not be empty",
+        ));
     }
     validate_user_input(name, email, password)?;
     conn.transaction(|conn| {
@@ -179,7 +188,8 @@ pub fn create_admin(
             .values(accounts::name.eq(account_name.trim()))
             .returning(accounts::id)
             .get_result(conn)?;
-        let (user, token) = create_user(conn, account_id, name, email, password, Role::Administrator)?;
+        let (user, token) =
+            create_user(conn, account_id, name, email, password, Role::Administrator)?;
         Ok(CreatedAdmin {
             account_id,
             user_id: user.id,

@@ -55,9 +55,15 @@ pub struct Identity {
 impl Identity {
     /// Builds an identity, dropping empty values and normalising the phone to digits.
     pub fn new(phone: Option<&str>, bsuid: Option<&str>, parent_bsuid: Option<&str>) -> Self {
-        let clean = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let clean = |v: Option<&str>| {
+            v.map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
         Identity {
-            phone: clean(phone).map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>()).filter(|p| !p.is_empty()),
+            phone: clean(phone)
+                .map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>())
+                .filter(|p| !p.is_empty()),
             bsuid: clean(bsuid),
             parent_bsuid: clean(parent_bsuid),
         }
@@ -128,7 +134,10 @@ pub fn resolve(
     profile: &ProfileInfo,
 ) -> AppResult<(Contact, ContactInbox)> {
     if identity.is_empty() {
-        return Err(AppError::invalid("from", "the payload names no phone, BSUID or parent BSUID"));
+        return Err(AppError::invalid(
+            "from",
+            "the payload names no phone, BSUID or parent BSUID",
+        ));
     }
     lock_sources(conn, inbox_id, identity)?;
     let sources = identity.sources();
@@ -145,7 +154,10 @@ pub fn resolve(
         .map(|ci| ci.contact_id);
 
     let contact: Contact = match chosen {
-        Some(id) => contacts::table.find(id).select(Contact::as_select()).first(conn)?,
+        Some(id) => contacts::table
+            .find(id)
+            .select(Contact::as_select())
+            .first(conn)?,
         None => diesel::insert_into(contacts::table)
             .values((
                 contacts::account_id.eq(account_id),
@@ -296,7 +308,10 @@ pub fn rekey_bsuid(
     }
     Ok(Some(
         diesel::update(contacts::table.find(contact_id))
-            .set((contacts::bsuid.eq(current), contacts::updated_at.eq(diesel::dsl::now)))
+            .set((
+                contacts::bsuid.eq(current),
+                contacts::updated_at.eq(diesel::dsl::now),
+            ))
             .returning(Contact::as_returning())
             .get_result(conn)?,
     ))
@@ -311,9 +326,15 @@ pub fn change_phone(
     contact_id: i64,
     new_phone_digits: &str,
 ) -> AppResult<Contact> {
-    let digits: String = new_phone_digits.chars().filter(char::is_ascii_digit).collect();
+    let digits: String = new_phone_digits
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
     if digits.is_empty() {
-        return Err(AppError::invalid("system.wa_id", "the new phone number is empty"));
+        return Err(AppError::invalid(
+            "system.wa_id",
+            "the new phone number is empty",
+        ));
     }
     super::xact_lock(conn, &format!("ci:{inbox_id}:{digits}"))?;
     diesel::insert_into(contact_inboxes::table)
@@ -325,13 +346,20 @@ pub fn change_phone(
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;
-    let contact: Contact = contacts::table.find(contact_id).select(Contact::as_select()).first(conn)?;
+    let contact: Contact = contacts::table
+        .find(contact_id)
+        .select(Contact::as_select())
+        .first(conn)?;
     let rename = contact.phone_number.as_ref() == Some(&contact.name);
     let new_phone = format!("+{digits}");
     Ok(diesel::update(contacts::table.find(contact_id))
         .set((
             contacts::phone_number.eq(&new_phone),
-            contacts::name.eq(if rename { new_phone.clone() } else { contact.name }),
+            contacts::name.eq(if rename {
+                new_phone.clone()
+            } else {
+                contact.name
+            }),
             contacts::updated_at.eq(diesel::dsl::now),
         ))
         .returning(Contact::as_returning())
@@ -341,7 +369,10 @@ pub fn change_phone(
 /// Sets a contact's display name (e.g. from the Business app address book).
 pub fn rename(conn: &mut PgConnection, contact_id: i64, name: &str) -> AppResult<()> {
     diesel::update(contacts::table.find(contact_id))
-        .set((contacts::name.eq(name), contacts::updated_at.eq(diesel::dsl::now)))
+        .set((
+            contacts::name.eq(name),
+            contacts::updated_at.eq(diesel::dsl::now),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -416,10 +447,17 @@ pub fn search(
             .filter(contacts::account_id.eq(account_id))
             .into_boxed();
         if let Some(term) = query.map(str::trim).filter(|t| !t.is_empty()) {
-            let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = term
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             let pattern = format!("%{escaped}%");
             let digits: String = term.chars().filter(char::is_ascii_digit).collect();
-            let phone_pattern = if digits.is_empty() { pattern.clone() } else { format!("%{digits}%") };
+            let phone_pattern = if digits.is_empty() {
+                pattern.clone()
+            } else {
+                format!("%{digits}%")
+            };
             q = q.filter(
                 contacts::name
                     .ilike(pattern.clone())

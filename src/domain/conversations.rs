@@ -121,7 +121,9 @@ pub fn find_for_viewer(
         .optional()?;
     match conv {
         Some(c) if viewer.can_see_inbox(conn, c.inbox_id)? => Ok(c),
-        _ => Err(AppError::NotFound(format!("conversation {display_id} not found"))),
+        _ => Err(AppError::NotFound(format!(
+            "conversation {display_id} not found"
+        ))),
     }
 }
 
@@ -158,11 +160,17 @@ pub fn list(
 ) -> AppResult<(Vec<Conversation>, ListCounts)> {
     let status = filter.status.clone().unwrap_or_else(|| "open".into());
     if !["open", "pending", "resolved", "snoozed", "all"].contains(&status.as_str()) {
-        return Err(AppError::invalid("status", format!("unknown status {status:?}; use open, pending, resolved, snoozed or all")));
+        return Err(AppError::invalid(
+            "status",
+            format!("unknown status {status:?}; use open, pending, resolved, snoozed or all"),
+        ));
     }
     let assignee_type = filter.assignee_type.clone().unwrap_or_else(|| "all".into());
     if !["me", "unassigned", "assigned", "all"].contains(&assignee_type.as_str()) {
-        return Err(AppError::invalid("assignee_type", format!("unknown assignee_type {assignee_type:?}; use me, unassigned, assigned or all")));
+        return Err(AppError::invalid(
+            "assignee_type",
+            format!("unknown assignee_type {assignee_type:?}; use me, unassigned, assigned or all"),
+        ));
     }
     let visible = viewer.visible_inbox_ids(conn)?;
     let base = || {
@@ -204,7 +212,10 @@ pub fn list(
     };
     let rows = q
         .select(Conversation::as_select())
-        .order((conversations::last_activity_at.desc(), conversations::id.desc()))
+        .order((
+            conversations::last_activity_at.desc(),
+            conversations::id.desc(),
+        ))
         .limit(PAGE_SIZE)
         .offset((filter.page.max(1) - 1) * PAGE_SIZE)
         .load(conn)?;

@@ -53,7 +53,11 @@ impl Channel {
     pub fn app_secret(&self, secrets: &SecretBox) -> AppResult<Option<String>> {
         self.app_secret_ciphertext
             .as_deref()
-            .map(|c| secrets.decrypt(c).map_err(|e| AppError::Internal(e.to_string())))
+            .map(|c| {
+                secrets
+                    .decrypt(c)
+                    .map_err(|e| AppError::Internal(e.to_string()))
+            })
             .transpose()
     }
 
@@ -131,12 +135,19 @@ fn require(field: &str, value: &str) -> AppResult<String> {
 fn require_numeric_id(field: &str, value: &str) -> AppResult<String> {
     let v = require(field, value)?;
     if !v.chars().all(|c| c.is_ascii_digit()) {
-        return Err(AppError::invalid(field, format!("{field} must be the numeric id Meta shows, got {v:?}")));
+        return Err(AppError::invalid(
+            field,
+            format!("{field} must be the numeric id Meta shows, got {v:?}"),
+        ));
     }
     Ok(v)
 }
 
-fn phone_taken(conn: &mut PgConnection, phone: &str, except_channel: Option<i64>) -> AppResult<bool> {
+fn phone_taken(
+    conn: &mut PgConnection,
+    phone: &str,
+    except_channel: Option<i64>,
+) -> AppResult<bool> {
     let mut q = channel_whatsapp::table
         .filter(channel_whatsapp::phone_number.eq(phone))
         .into_boxed();
@@ -156,7 +167,10 @@ pub fn create(
 ) -> AppResult<InboxWithChannel> {
     let name = require("name", &input.name)?;
     let phone = validate_phone_number("channel.phone_number", &input.phone_number)?;
-    let phone_number_id = require_numeric_id("channel.provider_config.phone_number_id", &input.phone_number_id)?;
+    let phone_number_id = require_numeric_id(
+        "channel.provider_config.phone_number_id",
+        &input.phone_number_id,
+    )?;
     let waba = require_numeric_id(
         "channel.provider_config.business_account_id",
         &input.business_account_id,
@@ -223,7 +237,10 @@ pub fn update(
         if let Some(name) = &patch.name {
             let name = require("name", name)?;
             diesel::update(inboxes::table.find(inbox.id))
-                .set((inboxes::name.eq(name), inboxes::updated_at.eq(diesel::dsl::now)))
+                .set((
+                    inboxes::name.eq(name),
+                    inboxes::updated_at.eq(diesel::dsl::now),
+                ))
                 .execute(conn)?;
         }
         if let Some(flag) = patch.enable_auto_assignment {
@@ -276,7 +293,11 @@ pub fn update(
 }
 
 /// One inbox of `account_id`. Errors: 404.
-pub fn find(conn: &mut PgConnection, account_id: i64, inbox_id: i64) -> AppResult<InboxWithChannel> {
+pub fn find(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+) -> AppResult<InboxWithChannel> {
     inboxes::table
         .inner_join(channel_whatsapp::table)
         .filter(inboxes::id.eq(inbox_id))
@@ -317,7 +338,10 @@ pub fn list(
 }
 
 /// The inbox whose channel number is exactly `phone_number` (the webhook path segment).
-pub fn find_by_phone(conn: &mut PgConnection, phone_number: &str) -> AppResult<Option<InboxWithChannel>> {
+pub fn find_by_phone(
+    conn: &mut PgConnection,
+    phone_number: &str,
+) -> AppResult<Option<InboxWithChannel>> {
     Ok(inboxes::table
         .inner_join(channel_whatsapp::table)
         .filter(channel_whatsapp::phone_number.eq(phone_number))
@@ -329,14 +353,21 @@ pub fn find_by_phone(conn: &mut PgConnection, phone_number: &str) -> AppResult<O
 /// Makes `user_id` a member of `inbox_id` (idempotent).
 pub fn add_member(conn: &mut PgConnection, inbox_id: i64, user_id: i64) -> AppResult<()> {
     diesel::insert_into(inbox_members::table)
-        .values((inbox_members::inbox_id.eq(inbox_id), inbox_members::user_id.eq(user_id)))
+        .values((
+            inbox_members::inbox_id.eq(inbox_id),
+            inbox_members::user_id.eq(user_id),
+        ))
         .on_conflict_do_nothing()
         .execute(conn)?;
     Ok(())
 }
 
 /// Records Meta's latest `value.errors` item on the inbox (shown as `last_error`).
-pub fn record_error(conn: &mut PgConnection, inbox_id: i64, error: &serde_json::Value) -> AppResult<()> {
+pub fn record_error(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    error: &serde_json::Value,
+) -> AppResult<()> {
     diesel::update(inboxes::table.find(inbox_id))
         .set((
             inboxes::last_error.eq(Some(error)),
@@ -354,7 +385,14 @@ mod tests {
     fn phone_validation() {
         assert!(validate_phone_number("p", "+15551234567").is_ok());
         assert!(validate_phone_number("p", "+12345678").is_ok());
-        for bad in ["15551234567", "+1234567", "+1234567890123456", "+1555abc4567", "+0155512345", ""] {
+        for bad in [
+            "15551234567",
+            "+1234567",
+            "+1234567890123456",
+            "+1555abc4567",
+            "+0155512345",
+            "",
+        ] {
             assert!(validate_phone_number("p", bad).is_err(), "{bad}");
         }
     }

@@ -211,7 +211,11 @@ pub fn insert_if_new(
     };
     let mut saved = Vec::with_capacity(new_attachments.len());
     for a in new_attachments {
-        let status = if a.media_id.is_some() { "pending" } else { "none" };
+        let status = if a.media_id.is_some() {
+            "pending"
+        } else {
+            "none"
+        };
         saved.push(
             diesel::insert_into(attachments::table)
                 .values((
@@ -239,7 +243,10 @@ pub fn insert_if_new(
             .filter(pending_message_updates::inbox_id.eq(message.inbox_id))
             .filter(pending_message_updates::source_id.eq(&sid))
             .order(pending_message_updates::id)
-            .select((pending_message_updates::id, pending_message_updates::payload))
+            .select((
+                pending_message_updates::id,
+                pending_message_updates::payload,
+            ))
             .load(conn)?;
         for (id, payload) in waiting {
             if let Ok(update) = serde_json::from_value::<MessageUpdate>(payload) {
@@ -279,7 +286,8 @@ pub fn update_by_source(
                     pending_message_updates::inbox_id.eq(inbox_id),
                     pending_message_updates::source_id.eq(target),
                     pending_message_updates::kind.eq(update.kind()),
-                    pending_message_updates::payload.eq(serde_json::to_value(update).expect("serialisable")),
+                    pending_message_updates::payload
+                        .eq(serde_json::to_value(update).expect("serialisable")),
                 ))
                 .execute(conn)?;
             Ok(UpdateOutcome::Pending)
@@ -287,7 +295,14 @@ pub fn update_by_source(
     }
 }
 
-fn save(conn: &mut PgConnection, id: i64, content: Option<String>, status: &str, external_error: Option<String>, attrs: Value) -> AppResult<Message> {
+fn save(
+    conn: &mut PgConnection,
+    id: i64,
+    content: Option<String>,
+    status: &str,
+    external_error: Option<String>,
+    attrs: Value,
+) -> AppResult<Message> {
     Ok(diesel::update(messages::table.find(id))
         .set((
             messages::content.eq(content),
@@ -301,7 +316,11 @@ fn save(conn: &mut PgConnection, id: i64, content: Option<String>, status: &str,
 }
 
 /// Applies one update to a stored message and returns it as saved.
-pub fn apply(conn: &mut PgConnection, message: Message, update: &MessageUpdate) -> AppResult<Message> {
+pub fn apply(
+    conn: &mut PgConnection,
+    message: Message,
+    update: &MessageUpdate,
+) -> AppResult<Message> {
     // Lock the row: concurrent updates to one message read-modify-write its attributes.
     let message: Message = messages::table
         .find(message.id)
@@ -313,7 +332,12 @@ pub fn apply(conn: &mut PgConnection, message: Message, update: &MessageUpdate) 
         _ => Default::default(),
     };
     match update {
-        MessageUpdate::Status { status, timestamp, error, error_details } => {
+        MessageUpdate::Status {
+            status,
+            timestamp,
+            error,
+            error_details,
+        } => {
             if status_rank(status) <= status_rank(&message.status) {
                 return Ok(message);
             }
@@ -326,16 +350,31 @@ pub fn apply(conn: &mut PgConnection, message: Message, update: &MessageUpdate) 
             } else {
                 message.external_error.clone()
             };
-            save(conn, message.id, message.content.clone(), status, external_error, Value::Object(attrs))
+            save(
+                conn,
+                message.id,
+                message.content.clone(),
+                status,
+                external_error,
+                Value::Object(attrs),
+            )
         }
-        MessageUpdate::Reaction { emoji, source_id, timestamp, sender_type } => {
+        MessageUpdate::Reaction {
+            emoji,
+            source_id,
+            timestamp,
+            sender_type,
+        } => {
             let mut reactions: Vec<Value> = attrs
                 .get("reactions")
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
             // One reaction per sender; a newer event replaces it, an older one is ignored.
-            if let Some(prev) = reactions.iter().find(|r| r["sender_type"] == sender_type.as_str()) {
+            if let Some(prev) = reactions
+                .iter()
+                .find(|r| r["sender_type"] == sender_type.as_str())
+            {
                 if prev["timestamp"].as_i64().unwrap_or(0) > *timestamp {
                     return Ok(message);
                 }
@@ -345,12 +384,26 @@ pub fn apply(conn: &mut PgConnection, message: Message, update: &MessageUpdate) 
                 reactions.push(json!({"emoji": e, "sender_type": sender_type, "source_id": source_id, "timestamp": timestamp}));
             }
             attrs.insert("reactions".into(), Value::Array(reactions));
-            save(conn, message.id, message.content.clone(), &message.status, message.external_error.clone(), Value::Object(attrs))
+            save(
+                conn,
+                message.id,
+                message.content.clone(),
+                &message.status,
+                message.external_error.clone(),
+                Value::Object(attrs),
+            )
         }
         MessageUpdate::Revoke { timestamp } => {
             attrs.insert("deleted".into(), json!(true));
             attrs.insert("deleted_at".into(), json!(timestamp));
-            save(conn, message.id, Some("This message was deleted".into()), &message.status, message.external_error.clone(), Value::Object(attrs))
+            save(
+                conn,
+                message.id,
+                Some("This message was deleted".into()),
+                &message.status,
+                message.external_error.clone(),
+                Value::Object(attrs),
+            )
         }
         MessageUpdate::Edit { content, timestamp } => {
             if attrs.get("edited_at").and_then(Value::as_i64).unwrap_or(0) > *timestamp {
@@ -361,7 +414,14 @@ pub fn apply(conn: &mut PgConnection, message: Message, update: &MessageUpdate) 
             }
             attrs.insert("edited".into(), json!(true));
             attrs.insert("edited_at".into(), json!(timestamp));
-            save(conn, message.id, Some(content.clone()), &message.status, message.external_error.clone(), Value::Object(attrs))
+            save(
+                conn,
+                message.id,
+                Some(content.clone()),
+                &message.status,
+                message.external_error.clone(),
+                Value::Object(attrs),
+            )
         }
     }
 }
@@ -410,7 +470,11 @@ pub fn latest_per_conversation(
     Ok(messages::table
         .filter(messages::conversation_id.eq_any(conversation_ids))
         .distinct_on(messages::conversation_id)
-        .order((messages::conversation_id, messages::created_at.desc(), messages::id.desc()))
+        .order((
+            messages::conversation_id,
+            messages::created_at.desc(),
+            messages::id.desc(),
+        ))
         .select(Message::as_select())
         .load(conn)?)
 }
@@ -428,7 +492,10 @@ pub fn attachments_of(conn: &mut PgConnection, message_ids: &[i64]) -> AppResult
 }
 
 /// One attachment by id.
-pub fn find_attachment(conn: &mut PgConnection, attachment_id: i64) -> AppResult<Option<Attachment>> {
+pub fn find_attachment(
+    conn: &mut PgConnection,
+    attachment_id: i64,
+) -> AppResult<Option<Attachment>> {
     Ok(attachments::table
         .find(attachment_id)
         .select(Attachment::as_select())
@@ -437,7 +504,11 @@ pub fn find_attachment(conn: &mut PgConnection, attachment_id: i64) -> AppResult
 }
 
 /// Number of incoming messages newer than `since` in a conversation (the unread badge).
-pub fn unread_count(conn: &mut PgConnection, conversation_id: i64, since: Option<DateTime<Utc>>) -> AppResult<i64> {
+pub fn unread_count(
+    conn: &mut PgConnection,
+    conversation_id: i64,
+    since: Option<DateTime<Utc>>,
+) -> AppResult<i64> {
     let mut q = messages::table
         .filter(messages::conversation_id.eq(conversation_id))
         .filter(messages::message_type.eq(message_type::INCOMING))

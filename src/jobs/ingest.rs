@@ -37,7 +37,12 @@ pub struct WhatsappEvent {
 
 /// Appends a raw body to the journal and returns its id. This insert's commit is what makes
 /// the webhook answer 200 (DESIGN.md invariant 1).
-pub fn journal(conn: &mut PgConnection, inbox_id: i64, phone_number: &str, raw_body: &str) -> AppResult<i64> {
+pub fn journal(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    phone_number: &str,
+    raw_body: &str,
+) -> AppResult<i64> {
     Ok(diesel::insert_into(whatsapp_events::table)
         .values((
             whatsapp_events::inbox_id.eq(inbox_id),
@@ -49,7 +54,9 @@ pub fn journal(conn: &mut PgConnection, inbox_id: i64, phone_number: &str, raw_b
 }
 
 /// Processes the oldest due event, if any. Returns its id and report.
-pub fn process_next(conn: &mut PgConnection) -> AppResult<Option<(i64, Result<IngestReport, String>)>> {
+pub fn process_next(
+    conn: &mut PgConnection,
+) -> AppResult<Option<(i64, Result<IngestReport, String>)>> {
     conn.transaction(|conn| {
         let event: Option<WhatsappEvent> = whatsapp_events::table
             .filter(whatsapp_events::status.eq("pending"))

@@ -26,11 +26,17 @@ pub struct DownloadError {
 }
 
 fn transient(message: impl Into<String>) -> DownloadError {
-    DownloadError { message: message.into(), permanent: false }
+    DownloadError {
+        message: message.into(),
+        permanent: false,
+    }
 }
 
 fn permanent(message: impl Into<String>) -> DownloadError {
-    DownloadError { message: message.into(), permanent: true }
+    DownloadError {
+        message: message.into(),
+        permanent: true,
+    }
 }
 
 /// True when `digest` matches Meta's `expected` sha256, given as hex or base64.
@@ -48,19 +54,27 @@ pub fn sha256_matches(expected: &str, digest: &[u8]) -> bool {
 fn safe_file_name(a: &Attachment) -> String {
     let from_name = a.file_name.as_deref().map(|n| {
         n.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect::<String>()
     });
-    from_name.filter(|n| !n.is_empty() && n != "." && n != "..").unwrap_or_else(|| {
-        let ext = a
-            .mime_type
-            .as_deref()
-            .and_then(|m| m.split(';').next())
-            .and_then(|m| m.split('/').nth(1))
-            .map(|e| e.trim().replace("jpeg", "jpg").replace("quicktime", "mov"))
-            .unwrap_or_else(|| "bin".into());
-        format!("media-{}.{ext}", a.id)
-    })
+    from_name
+        .filter(|n| !n.is_empty() && n != "." && n != "..")
+        .unwrap_or_else(|| {
+            let ext = a
+                .mime_type
+                .as_deref()
+                .and_then(|m| m.split(';').next())
+                .and_then(|m| m.split('/').nth(1))
+                .map(|e| e.trim().replace("jpeg", "jpg").replace("quicktime", "mov"))
+                .unwrap_or_else(|| "bin".into());
+            format!("media-{}.{ext}", a.id)
+        })
 }
 
 /// Downloads one attachment's media and records the result on the attachment.
@@ -79,8 +93,11 @@ pub async fn download(state: &AppState, attachment_id: i64) -> Result<(), Downlo
             .select(messages::inbox_id)
             .first(&mut conn)
             .map_err(|e| transient(e.to_string()))?;
-        let (_, channel) = inboxes::find_by_id(&mut conn, inbox_id).map_err(|e| permanent(e.to_string()))?;
-        let token = channel.api_key(&secrets).map_err(|e| permanent(e.to_string()))?;
+        let (_, channel) =
+            inboxes::find_by_id(&mut conn, inbox_id).map_err(|e| permanent(e.to_string()))?;
+        let token = channel
+            .api_key(&secrets)
+            .map_err(|e| permanent(e.to_string()))?;
         Ok((attachment, token))
     })
     .await
@@ -91,9 +108,15 @@ pub async fn download(state: &AppState, attachment_id: i64) -> Result<(), Downlo
     };
     let (info, bytes) = graph::fetch_media(&state.http, &state.config, &token, &media_id)
         .await
-        .map_err(|e| DownloadError { permanent: !e.is_transient(), message: e.to_string() })?;
+        .map_err(|e| DownloadError {
+            permanent: !e.is_transient(),
+            message: e.to_string(),
+        })?;
     let digest = Sha256::digest(&bytes);
-    for expected in [attachment.sha256.as_deref(), info.sha256.as_deref()].into_iter().flatten() {
+    for expected in [attachment.sha256.as_deref(), info.sha256.as_deref()]
+        .into_iter()
+        .flatten()
+    {
         if !sha256_matches(expected, &digest) {
             return Err(permanent(format!(
                 "sha256 mismatch: Meta announced {expected}, the downloaded file is {}",
@@ -107,9 +130,13 @@ pub async fn download(state: &AppState, attachment_id: i64) -> Result<(), Downlo
         .join(safe_file_name(&attachment));
     let full = state.config.storage_dir.join(&relative);
     if let Some(dir) = full.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(|e| transient(format!("cannot create {}: {e}", dir.display())))?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| transient(format!("cannot create {}: {e}", dir.display())))?;
     }
-    tokio::fs::write(&full, &bytes).await.map_err(|e| transient(format!("cannot write {}: {e}", full.display())))?;
+    tokio::fs::write(&full, &bytes)
+        .await
+        .map_err(|e| transient(format!("cannot write {}: {e}", full.display())))?;
 
     let pool = state.pool.clone();
     let size = bytes.len() as i64;
@@ -134,7 +161,11 @@ pub async fn download(state: &AppState, attachment_id: i64) -> Result<(), Downlo
 }
 
 /// Records a final failure on the attachment (the message itself is untouched).
-pub fn mark_failed(conn: &mut PgConnection, attachment_id: i64, error: &str) -> crate::error::AppResult<()> {
+pub fn mark_failed(
+    conn: &mut PgConnection,
+    attachment_id: i64,
+    error: &str,
+) -> crate::error::AppResult<()> {
     diesel::update(attachments::table.find(attachment_id))
         .set((
             attachments::download_status.eq("failed"),

@@ -38,7 +38,12 @@ pub struct Job {
 
 /// Queues a job to run now. Call it inside the transaction that creates what it works on, so
 /// both commit together.
-pub fn enqueue(conn: &mut PgConnection, kind: &str, payload: Value, max_attempts: i32) -> AppResult<i64> {
+pub fn enqueue(
+    conn: &mut PgConnection,
+    kind: &str,
+    payload: Value,
+    max_attempts: i32,
+) -> AppResult<i64> {
     Ok(diesel::insert_into(jobs::table)
         .values((
             jobs::kind.eq(kind),
@@ -76,7 +81,11 @@ pub fn claim(conn: &mut PgConnection, kind: &str, lease_seconds: i64) -> AppResu
 /// Marks a job done.
 pub fn complete(conn: &mut PgConnection, job_id: i64) -> AppResult<()> {
     diesel::update(jobs::table.find(job_id))
-        .set((jobs::status.eq("done"), jobs::attempts.eq(jobs::attempts + 1), jobs::updated_at.eq(diesel::dsl::now)))
+        .set((
+            jobs::status.eq("done"),
+            jobs::attempts.eq(jobs::attempts + 1),
+            jobs::updated_at.eq(diesel::dsl::now),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -84,13 +93,21 @@ pub fn complete(conn: &mut PgConnection, job_id: i64) -> AppResult<()> {
 /// Exponential backoff: `base_seconds * 2^(attempt-1)`, capped at 6 hours.
 pub fn backoff(base_seconds: u64, attempt: i32) -> Duration {
     let exp = (attempt.max(1) - 1).min(20) as u32;
-    let secs = base_seconds.saturating_mul(2u64.saturating_pow(exp)).min(6 * 3600);
+    let secs = base_seconds
+        .saturating_mul(2u64.saturating_pow(exp))
+        .min(6 * 3600);
     Duration::seconds(secs as i64)
 }
 
 /// Records a failed attempt. A `permanent` failure, or the last allowed attempt, marks the
 /// job `failed`; otherwise it is retried after [`backoff`]. Returns true when it will retry.
-pub fn fail(conn: &mut PgConnection, job: &Job, error: &str, permanent: bool, base_seconds: u64) -> AppResult<bool> {
+pub fn fail(
+    conn: &mut PgConnection,
+    job: &Job,
+    error: &str,
+    permanent: bool,
+    base_seconds: u64,
+) -> AppResult<bool> {
     let attempts = job.attempts + 1;
     let retry = !permanent && attempts < job.max_attempts;
     diesel::update(jobs::table.find(job.id))

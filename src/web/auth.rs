@@ -23,7 +23,8 @@ fn token_of(req: &HttpRequest) -> Option<String> {
 
 /// The user behind the request's token. Errors: 401 when missing or unknown.
 pub async fn current_user(state: &AppState, req: &HttpRequest) -> AppResult<User> {
-    let token = token_of(req).ok_or_else(|| AppError::Unauthorized("missing api_access_token header".into()))?;
+    let token = token_of(req)
+        .ok_or_else(|| AppError::Unauthorized("missing api_access_token header".into()))?;
     state
         .db(move |conn| accounts::authenticate_token(conn, &token))
         .await?
@@ -39,5 +40,9 @@ pub async fn viewer(state: &AppState, req: &HttpRequest, account_id: i64) -> App
         .db(move |conn| accounts::role_in(conn, account_id, user_id))
         .await?
         .ok_or_else(|| AppError::NotFound(format!("account {account_id} not found")))?;
-    Ok(Viewer { user_id, account_id, role })
+    Ok(Viewer {
+        user_id,
+        account_id,
+        role,
+    })
 }

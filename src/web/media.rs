@@ -21,9 +21,16 @@ pub async fn attachment_file(
         .db(move |conn| {
             let not_found = || AppError::NotFound(format!("attachment {id} not found"));
             let a = find_attachment(conn, id)?.ok_or_else(not_found)?;
-            let inbox_id: i64 = messages::table.find(a.message_id).select(messages::inbox_id).first(conn)?;
+            let inbox_id: i64 = messages::table
+                .find(a.message_id)
+                .select(messages::inbox_id)
+                .first(conn)?;
             let role = accounts::role_in(conn, a.account_id, user.id)?.ok_or_else(not_found)?;
-            let viewer = accounts::Viewer { user_id: user.id, account_id: a.account_id, role };
+            let viewer = accounts::Viewer {
+                user_id: user.id,
+                account_id: a.account_id,
+                role,
+            };
             if !viewer.can_see_inbox(conn, inbox_id)? {
                 return Err(not_found());
             }
@@ -31,7 +38,11 @@ pub async fn attachment_file(
             Ok((a, mime))
         })
         .await?;
-    let Some(relative) = attachment.storage_path.clone().filter(|_| attachment.download_status == "downloaded") else {
+    let Some(relative) = attachment
+        .storage_path
+        .clone()
+        .filter(|_| attachment.download_status == "downloaded")
+    else {
         return Err(AppError::NotFound(format!(
             "the media of attachment {id} is not available (download status: {})",
             attachment.download_status

@@ -17,9 +17,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(webhooks::verify))
                 .route(web::post().to(webhooks::receive)),
         )
-        .route("/media/attachments/{id}/{file_name}", web::get().to(media::attachment_file))
+        .route(
+            "/media/attachments/{id}/{file_name}",
+            web::get().to(media::attachment_file),
+        )
         .configure(api::routes)
         .default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(crate::error::AppError::NotFound("no such route".into()))
+            Err::<actix_web::HttpResponse, _>(crate::error::AppError::NotFound(
+                "no such route".into(),
+            ))
         }));
 }

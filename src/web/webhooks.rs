@@ -28,12 +28,18 @@ pub async fn verify(
             )
         })
         .await?;
-    Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(challenge))
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(challenge))
 }
 
 /// Reads the body, refusing more than [`MAX_BODY_BYTES`] with 413.
 async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> AppResult<Vec<u8>> {
-    let too_large = || AppError::PayloadTooLarge(format!("webhook bodies are limited to {MAX_BODY_BYTES} bytes (3 MB)"));
+    let too_large = || {
+        AppError::PayloadTooLarge(format!(
+            "webhook bodies are limited to {MAX_BODY_BYTES} bytes (3 MB)"
+        ))
+    };
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -44,7 +50,8 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> AppResult<Ve
     }
     let mut body = Vec::with_capacity(declared.unwrap_or(8 * 1024));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::BadRequest(format!("could not read the body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| AppError::BadRequest(format!("could not read the body: {e}")))?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(too_large());
         }
@@ -63,7 +70,10 @@ pub async fn receive(
 ) -> AppResult<HttpResponse> {
     let phone = path.into_inner();
     if state.config.inactive_whatsapp_numbers.contains(&phone) {
-        return Err(AppError::invalid("phone_number", format!("{phone} is marked inactive (INACTIVE_WHATSAPP_NUMBERS)")));
+        return Err(AppError::invalid(
+            "phone_number",
+            format!("{phone} is marked inactive (INACTIVE_WHATSAPP_NUMBERS)"),
+        ));
     }
     let body = read_body(&req, payload).await?;
     let signature = req
@@ -74,8 +84,11 @@ pub async fn receive(
     let config = state.config.clone();
     let secrets = state.secrets.clone();
     let accepted = state
-        .db(move |conn| receive::accept_delivery(conn, &config, &secrets, &phone, signature.as_deref(), &body))
+        .db(move |conn| {
+            receive::accept_delivery(conn, &config, &secrets, &phone, signature.as_deref(), &body)
+        })
         .await?;
     state.ingest_wakeup.notify_one();
-    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "received", "event_id": accepted.event_id})))
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({"status": "received", "event_id": accepted.event_id})))
 }

@@ -23,7 +23,10 @@ pub struct Built {
 pub const UNAVAILABLE: &str = "This message is unavailable.";
 
 fn s(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string).filter(|x| !x.is_empty())
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .filter(|x| !x.is_empty())
 }
 
 /// Builds the readable form. Never fails: an unknown shape becomes the placeholder with the
@@ -52,7 +55,10 @@ pub fn build(m: &Message) -> Built {
             }
             if kind == "sticker" {
                 content_type = "sticker".into();
-                meta.insert("animated".into(), body.get("animated").cloned().unwrap_or(json!(false)));
+                meta.insert(
+                    "animated".into(),
+                    body.get("animated").cloned().unwrap_or(json!(false)),
+                );
             }
             if voice {
                 attrs.insert("is_voice_note".into(), json!(true));
@@ -79,7 +85,11 @@ pub fn build(m: &Message) -> Built {
                 _ => None,
             };
             attrs.insert("location".into(), body.clone());
-            let title = [name.clone(), address.clone()].into_iter().flatten().collect::<Vec<_>>().join(", ");
+            let title = [name.clone(), address.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
             attachments.push(NewAttachment {
                 file_type: "location".into(),
                 coordinates_lat: lat,
@@ -97,27 +107,52 @@ pub fn build(m: &Message) -> Built {
                 .into_iter()
                 .flatten()
                 .collect();
-            Some(format!("📍 {}", if lines.is_empty() { "Location".into() } else { lines.join("\n") }))
+            Some(format!(
+                "📍 {}",
+                if lines.is_empty() {
+                    "Location".into()
+                } else {
+                    lines.join("\n")
+                }
+            ))
         }
         "contacts" => {
-            let cards = m.rest.get("contacts").and_then(Value::as_array).cloned().unwrap_or_default();
+            let cards = m
+                .rest
+                .get("contacts")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             attrs.insert("contacts".into(), Value::Array(cards.clone()));
             let mut lines = Vec::new();
             for card in &cards {
                 let name = card
                     .get("name")
-                    .and_then(|n| s(n, "formatted_name").or_else(|| {
-                        let parts: Vec<String> = ["first_name", "last_name"].iter().filter_map(|k| s(n, k)).collect();
-                        Some(parts.join(" ")).filter(|p| !p.is_empty())
-                    }))
+                    .and_then(|n| {
+                        s(n, "formatted_name").or_else(|| {
+                            let parts: Vec<String> = ["first_name", "last_name"]
+                                .iter()
+                                .filter_map(|k| s(n, k))
+                                .collect();
+                            Some(parts.join(" ")).filter(|p| !p.is_empty())
+                        })
+                    })
                     .unwrap_or_else(|| "Contact".into());
                 let phones: Vec<String> = card
                     .get("phones")
                     .and_then(Value::as_array)
-                    .map(|ps| ps.iter().filter_map(|p| s(p, "phone").or_else(|| s(p, "wa_id"))).collect())
+                    .map(|ps| {
+                        ps.iter()
+                            .filter_map(|p| s(p, "phone").or_else(|| s(p, "wa_id")))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let first_phone = phones.first().cloned();
-                lines.push(if phones.is_empty() { name.clone() } else { format!("{name}: {}", phones.join(", ")) });
+                lines.push(if phones.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{name}: {}", phones.join(", "))
+                });
                 attachments.push(NewAttachment {
                     file_type: "contact".into(),
                     fallback_title: first_phone.or(Some(name)),
@@ -125,7 +160,14 @@ pub fn build(m: &Message) -> Built {
                     ..Default::default()
                 });
             }
-            Some(format!("👤 {}", if lines.is_empty() { "Shared contact".into() } else { lines.join("\n") }))
+            Some(format!(
+                "👤 {}",
+                if lines.is_empty() {
+                    "Shared contact".into()
+                } else {
+                    lines.join("\n")
+                }
+            ))
         }
         "interactive" => {
             let itype = s(&body, "type").unwrap_or_default();
@@ -154,7 +196,10 @@ pub fn build(m: &Message) -> Built {
                     let mut text = s(&reply, "body").unwrap_or_else(|| "Form submitted".into());
                     if let Value::Object(fields) = &response {
                         for (k, v) in fields.iter().filter(|(k, _)| k.as_str() != "flow_token") {
-                            let shown = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                            let shown = v
+                                .as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string());
                             text.push_str(&format!("\n{k}: {shown}"));
                         }
                     }
@@ -172,17 +217,28 @@ pub fn build(m: &Message) -> Built {
         }
         "order" => {
             attrs.insert("order".into(), body.clone());
-            let items = body.get("product_items").and_then(Value::as_array).cloned().unwrap_or_default();
+            let items = body
+                .get("product_items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let mut text = String::from("🛒 Order");
             if let Some(t) = s(&body, "text") {
                 text.push_str(&format!(": {t}"));
             }
             for item in items {
-                let qty = item.get("quantity").map(|q| q.to_string().trim_matches('"').to_string()).unwrap_or_else(|| "1".into());
+                let qty = item
+                    .get("quantity")
+                    .map(|q| q.to_string().trim_matches('"').to_string())
+                    .unwrap_or_else(|| "1".into());
                 let product = s(&item, "product_retailer_id").unwrap_or_else(|| "item".into());
-                let price = item.get("item_price").map(|p| p.to_string().trim_matches('"').to_string()).unwrap_or_default();
+                let price = item
+                    .get("item_price")
+                    .map(|p| p.to_string().trim_matches('"').to_string())
+                    .unwrap_or_default();
                 let currency = s(&item, "currency").unwrap_or_default();
-                text.push_str(&format!("\n• {qty} × {product} @ {price} {currency}").trim_end().to_string().as_str());
+                let line = format!("\n• {qty} × {product} @ {price} {currency}");
+                text.push_str(line.trim_end());
             }
             Some(text)
         }

@@ -15,7 +15,11 @@ pub enum GraphError {
     Network(String),
     /// Graph answered with an error status; `code` is Meta's error code when present.
     #[error("Graph answered HTTP {status}: {message}")]
-    Status { status: u16, code: Option<i64>, message: String },
+    Status {
+        status: u16,
+        code: Option<i64>,
+        message: String,
+    },
     /// The answer was not what the API documents.
     #[error("unexpected Graph response: {0}")]
     Invalid(String),
@@ -56,7 +60,10 @@ async fn error_from(resp: reqwest::Response) -> GraphError {
     GraphError::Status {
         status,
         code: body["error"]["code"].as_i64(),
-        message: body["error"]["message"].as_str().unwrap_or("no error message").to_string(),
+        message: body["error"]["message"]
+            .as_str()
+            .unwrap_or("no error message")
+            .to_string(),
     }
 }
 
@@ -77,7 +84,10 @@ pub async fn fetch_media(
     if !resp.status().is_success() {
         return Err(error_from(resp).await);
     }
-    let info: MediaInfo = resp.json().await.map_err(|e| GraphError::Invalid(e.to_string()))?;
+    let info: MediaInfo = resp
+        .json()
+        .await
+        .map_err(|e| GraphError::Invalid(e.to_string()))?;
     let resp = http
         .get(&info.url)
         .bearer_auth(token)
@@ -87,10 +97,16 @@ pub async fn fetch_media(
     if !resp.status().is_success() {
         return Err(error_from(resp).await);
     }
-    if resp.content_length().is_some_and(|l| l as usize > MAX_MEDIA_BYTES) {
+    if resp
+        .content_length()
+        .is_some_and(|l| l as usize > MAX_MEDIA_BYTES)
+    {
         return Err(GraphError::Invalid("media file larger than 100 MB".into()));
     }
-    let bytes = resp.bytes().await.map_err(|e| GraphError::Network(e.to_string()))?;
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| GraphError::Network(e.to_string()))?;
     if bytes.len() > MAX_MEDIA_BYTES {
         return Err(GraphError::Invalid("media file larger than 100 MB".into()));
     }

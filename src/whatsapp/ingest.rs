@@ -50,8 +50,9 @@ pub fn process_body(
     channel: &Channel,
     raw_body: &str,
 ) -> AppResult<IngestReport> {
-    let envelope: Envelope = serde_json::from_str(raw_body)
-        .map_err(|e| AppError::BadRequest(format!("body is not a WhatsApp webhook envelope: {e}")))?;
+    let envelope: Envelope = serde_json::from_str(raw_body).map_err(|e| {
+        AppError::BadRequest(format!("body is not a WhatsApp webhook envelope: {e}"))
+    })?;
     let mut ctx = Ctx {
         inbox,
         channel,
@@ -67,14 +68,22 @@ pub fn process_body(
             let value: ChangeValue = match serde_json::from_value(change.value.clone()) {
                 Ok(v) => v,
                 Err(e) => {
-                    ctx.report.skipped.push(format!("{} change: {e}", change.field));
+                    ctx.report
+                        .skipped
+                        .push(format!("{} change: {e}", change.field));
                     tracing::warn!(inbox_id = inbox.id, field = %change.field, error = %e, "change value has an unexpected shape");
                     continue;
                 }
             };
-            if let Some(id) = value.metadata.as_ref().and_then(|m| m.phone_number_id.as_deref()) {
+            if let Some(id) = value
+                .metadata
+                .as_ref()
+                .and_then(|m| m.phone_number_id.as_deref())
+            {
                 if id != channel.phone_number_id {
-                    ctx.report.skipped.push(format!("change for phone_number_id {id}"));
+                    ctx.report
+                        .skipped
+                        .push(format!("change for phone_number_id {id}"));
                     continue;
                 }
             }
@@ -84,7 +93,12 @@ pub fn process_body(
     Ok(ctx.report)
 }
 
-fn process_change(conn: &mut PgConnection, ctx: &mut Ctx, field: &str, value: &ChangeValue) -> AppResult<()> {
+fn process_change(
+    conn: &mut PgConnection,
+    ctx: &mut Ctx,
+    field: &str,
+    value: &ChangeValue,
+) -> AppResult<()> {
     for error in &value.errors {
         let recorded = json!({
             "code": error.code, "title": error.title, "message": error.message,
@@ -134,7 +148,9 @@ fn process_change(conn: &mut PgConnection, ctx: &mut Ctx, field: &str, value: &C
             for u in &value.user_id_update {
                 let change = u.user_id.as_ref();
                 let Some(current) = change.and_then(|c| c.current.as_deref()) else {
-                    ctx.report.skipped.push("user_id_update without user_id.current".into());
+                    ctx.report
+                        .skipped
+                        .push("user_id_update without user_id.current".into());
                     continue;
                 };
                 let previous = change.and_then(|c| c.previous.as_deref());
@@ -147,11 +163,22 @@ fn process_change(conn: &mut PgConnection, ctx: &mut Ctx, field: &str, value: &C
 }
 
 /// The profile of the user a message is from, found in `value.contacts` by phone or BSUID.
-fn profile_for<'c>(contacts: &'c [ContactInfo], phone: Option<&str>, bsuid: Option<&str>) -> Option<&'c ContactInfo> {
+fn profile_for<'c>(
+    contacts: &'c [ContactInfo],
+    phone: Option<&str>,
+    bsuid: Option<&str>,
+) -> Option<&'c ContactInfo> {
     contacts
         .iter()
-        .find(|c| (phone.is_some() && c.wa_id.as_deref() == phone) || (bsuid.is_some() && c.user_id.as_deref() == bsuid))
-        .or(if contacts.len() == 1 { contacts.first() } else { None })
+        .find(|c| {
+            (phone.is_some() && c.wa_id.as_deref() == phone)
+                || (bsuid.is_some() && c.user_id.as_deref() == bsuid)
+        })
+        .or(if contacts.len() == 1 {
+            contacts.first()
+        } else {
+            None
+        })
 }
 
 fn identity_and_profile(
@@ -167,8 +194,12 @@ fn identity_and_profile(
         parent.or(info.and_then(|c| c.parent_user_id.as_deref())),
     );
     let profile = ProfileInfo {
-        name: info.and_then(|c| c.profile.as_ref()).and_then(|p| p.name.clone()),
-        username: info.and_then(|c| c.profile.as_ref()).and_then(|p| p.username.clone()),
+        name: info
+            .and_then(|c| c.profile.as_ref())
+            .and_then(|p| p.name.clone()),
+        username: info
+            .and_then(|c| c.profile.as_ref())
+            .and_then(|p| p.username.clone()),
     };
     (identity, profile)
 }
@@ -179,33 +210,57 @@ fn timestamp_secs(m: &Message) -> i64 {
 
 /// Reactions, revokes and edits change another message instead of adding one.
 /// Returns true when `m` was one of them.
-fn message_update(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, reaction_sender: &str) -> AppResult<bool> {
+fn message_update(
+    conn: &mut PgConnection,
+    ctx: &mut Ctx,
+    m: &Message,
+    reaction_sender: &str,
+) -> AppResult<bool> {
     let ts = timestamp_secs(m);
     let (target, update) = match m.kind.as_deref() {
         Some("reaction") => (
             m.body_str("message_id"),
             MessageUpdate::Reaction {
-                emoji: m.body_str("emoji").map(str::to_string).filter(|e| !e.is_empty()),
+                emoji: m
+                    .body_str("emoji")
+                    .map(str::to_string)
+                    .filter(|e| !e.is_empty()),
                 source_id: m.id.clone(),
                 timestamp: ts,
                 sender_type: reaction_sender.to_string(),
             },
         ),
-        Some("revoke") => (m.body_str("original_message_id"), MessageUpdate::Revoke { timestamp: ts }),
+        Some("revoke") => (
+            m.body_str("original_message_id"),
+            MessageUpdate::Revoke { timestamp: ts },
+        ),
         Some("edit") => {
             let body = m.body_object();
             let new_text = body
-                .and_then(|b| b.get("message").and_then(|nm| nm.get("text")).or_else(|| b.get("text")))
+                .and_then(|b| {
+                    b.get("message")
+                        .and_then(|nm| nm.get("text"))
+                        .or_else(|| b.get("text"))
+                })
                 .and_then(|t| t.get("body"))
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            (m.body_str("original_message_id"), MessageUpdate::Edit { content: new_text, timestamp: ts })
+            (
+                m.body_str("original_message_id"),
+                MessageUpdate::Edit {
+                    content: new_text,
+                    timestamp: ts,
+                },
+            )
         }
         _ => return Ok(false),
     };
     let Some(target) = target else {
-        ctx.report.skipped.push(format!("{} without a target message id", m.kind.as_deref().unwrap_or("")));
+        ctx.report.skipped.push(format!(
+            "{} without a target message id",
+            m.kind.as_deref().unwrap_or("")
+        ));
         return Ok(true);
     };
     match messages::update_by_source(conn, ctx.inbox.id, target, &update)? {
@@ -237,12 +292,22 @@ fn store(
         return Ok(());
     }
     if identity.is_empty() {
-        ctx.report.skipped.push(format!("message {wamid} names no user"));
+        ctx.report
+            .skipped
+            .push(format!("message {wamid} names no user"));
         return Ok(());
     }
     let at = payload::parse_timestamp(m.timestamp.as_deref());
-    let (contact, contact_inbox) = contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, identity, profile)?;
-    let conversation = conversations::find_or_open(conn, ctx.inbox.account_id, ctx.inbox.id, contact.id, contact_inbox.id, at)?;
+    let (contact, contact_inbox) =
+        contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, identity, profile)?;
+    let conversation = conversations::find_or_open(
+        conn,
+        ctx.inbox.account_id,
+        ctx.inbox.id,
+        contact.id,
+        contact_inbox.id,
+        at,
+    )?;
     let mut attrs = built.content_attributes;
     attrs.extend(extra_attrs);
     if let Some(reply_to) = attrs.get("in_reply_to_external_id").and_then(Value::as_str) {
@@ -275,12 +340,22 @@ fn store(
     conversations::record_message(conn, conversation.id, at, incoming)?;
     contacts::touch(conn, contact.id, at)?;
     for a in attachments.iter().filter(|a| a.media_id.is_some()) {
-        jobs::enqueue(conn, jobs::MEDIA_DOWNLOAD, json!({"attachment_id": a.id}), 8)?;
+        jobs::enqueue(
+            conn,
+            jobs::MEDIA_DOWNLOAD,
+            json!({"attachment_id": a.id}),
+            8,
+        )?;
     }
     Ok(())
 }
 
-fn incoming(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, contacts_info: &[ContactInfo]) -> AppResult<()> {
+fn incoming(
+    conn: &mut PgConnection,
+    ctx: &mut Ctx,
+    m: &Message,
+    contacts_info: &[ContactInfo],
+) -> AppResult<()> {
     if message_update(conn, ctx, m, "Contact")? {
         return Ok(());
     }
@@ -294,10 +369,25 @@ fn incoming(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, contacts_info: 
         return system(conn, ctx, m, &identity, &profile);
     }
     let built = content::build(m);
-    store(conn, ctx, m, &identity, &profile, message_type::INCOMING, "sent", built, Map::new())
+    store(
+        conn,
+        ctx,
+        m,
+        &identity,
+        &profile,
+        message_type::INCOMING,
+        "sent",
+        built,
+        Map::new(),
+    )
 }
 
-fn echo(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, contacts_info: &[ContactInfo]) -> AppResult<()> {
+fn echo(
+    conn: &mut PgConnection,
+    ctx: &mut Ctx,
+    m: &Message,
+    contacts_info: &[ContactInfo],
+) -> AppResult<()> {
     if message_update(conn, ctx, m, "User")? {
         return Ok(());
     }
@@ -310,10 +400,25 @@ fn echo(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, contacts_info: &[Co
     let built = content::build(m);
     let mut extra = Map::new();
     extra.insert("external_echo".into(), json!(true));
-    store(conn, ctx, m, &identity, &profile, message_type::OUTGOING, "sent", built, extra)
+    store(
+        conn,
+        ctx,
+        m,
+        &identity,
+        &profile,
+        message_type::OUTGOING,
+        "sent",
+        built,
+        extra,
+    )
 }
 
-fn history_message(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, identity: &Identity) -> AppResult<()> {
+fn history_message(
+    conn: &mut PgConnection,
+    ctx: &mut Ctx,
+    m: &Message,
+    identity: &Identity,
+) -> AppResult<()> {
     let from_business = m.from.as_deref() == Some(ctx.channel.display_digits());
     let status = m
         .rest
@@ -334,22 +439,50 @@ fn history_message(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, identity
     } else {
         (message_type::INCOMING, "sent".to_string())
     };
-    store(conn, ctx, m, identity, &ProfileInfo::default(), kind, &status, built, extra)
+    store(
+        conn,
+        ctx,
+        m,
+        identity,
+        &ProfileInfo::default(),
+        kind,
+        &status,
+        built,
+        extra,
+    )
 }
 
-fn system(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, identity: &Identity, profile: &ProfileInfo) -> AppResult<()> {
+fn system(
+    conn: &mut PgConnection,
+    ctx: &mut Ctx,
+    m: &Message,
+    identity: &Identity,
+    profile: &ProfileInfo,
+) -> AppResult<()> {
     let body = m.body_object().cloned().unwrap_or(Value::Null);
     let system_type = body.get("type").and_then(Value::as_str).unwrap_or_default();
     let contact = match system_type {
         "user_changed_user_id" => match body.get("user_id").and_then(Value::as_str) {
-            Some(new_bsuid) => contacts::rekey_bsuid(conn, ctx.inbox.id, identity.bsuid.as_deref(), new_bsuid, identity.phone.as_deref())?,
+            Some(new_bsuid) => contacts::rekey_bsuid(
+                conn,
+                ctx.inbox.id,
+                identity.bsuid.as_deref(),
+                new_bsuid,
+                identity.phone.as_deref(),
+            )?,
             None => None,
         },
         "user_changed_number" => {
             let new_phone = body.get("wa_id").and_then(Value::as_str);
             match (new_phone, identity.is_empty()) {
                 (Some(new_phone), false) => {
-                    let (c, _) = contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, identity, profile)?;
+                    let (c, _) = contacts::resolve(
+                        conn,
+                        ctx.inbox.account_id,
+                        ctx.inbox.id,
+                        identity,
+                        profile,
+                    )?;
                     Some(contacts::change_phone(conn, ctx.inbox.id, c.id, new_phone)?)
                 }
                 _ => None,
@@ -364,24 +497,37 @@ fn system(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, identity: &Identi
         None => identity
             .sources()
             .into_iter()
-            .find_map(|(s, _)| contacts::find_contact_inbox(conn, ctx.inbox.id, &s).ok().flatten())
+            .find_map(|(s, _)| {
+                contacts::find_contact_inbox(conn, ctx.inbox.id, &s)
+                    .ok()
+                    .flatten()
+            })
             .map(|ci| ci.contact_id),
     };
     let Some(contact_id) = contact_id else {
-        ctx.report.skipped.push(format!("system message {system_type} for an unknown user"));
+        ctx.report
+            .skipped
+            .push(format!("system message {system_type} for an unknown user"));
         return Ok(());
     };
-    let Some(conversation) = conversations::latest_for_contact(conn, ctx.inbox.id, contact_id)? else {
+    let Some(conversation) = conversations::latest_for_contact(conn, ctx.inbox.id, contact_id)?
+    else {
         return Ok(());
     };
-    let Some(wamid) = m.id.clone() else { return Ok(()) };
+    let Some(wamid) = m.id.clone() else {
+        return Ok(());
+    };
     let at = payload::parse_timestamp(m.timestamp.as_deref());
     let new = NewMessage {
         account_id: ctx.inbox.account_id,
         inbox_id: ctx.inbox.id,
         conversation_id: conversation.id,
         message_type: message_type::ACTIVITY,
-        content: body.get("body").and_then(Value::as_str).map(str::to_string).or(Some(format!("System: {system_type}"))),
+        content: body
+            .get("body")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or(Some(format!("System: {system_type}"))),
         content_type: "text".into(),
         content_attributes: json!({"system": body}),
         private: false,
@@ -401,12 +547,20 @@ fn system(conn: &mut PgConnection, ctx: &mut Ctx, m: &Message, identity: &Identi
 
 fn status(conn: &mut PgConnection, ctx: &mut Ctx, s: &Status) -> AppResult<()> {
     let (Some(wamid), Some(state)) = (s.id.as_deref(), s.status.as_deref()) else {
-        ctx.report.skipped.push("status without id or status".into());
+        ctx.report
+            .skipped
+            .push("status without id or status".into());
         return Ok(());
     };
     if messages::status_rank(state) < 1 {
-        ctx.report.skipped.push(format!("status {state:?} for {wamid}"));
-        tracing::info!(inbox_id = ctx.inbox.id, status = state, "status value not tracked");
+        ctx.report
+            .skipped
+            .push(format!("status {state:?} for {wamid}"));
+        tracing::info!(
+            inbox_id = ctx.inbox.id,
+            status = state,
+            "status value not tracked"
+        );
         return Ok(());
     }
     let first_error = s.errors.first();
@@ -423,35 +577,69 @@ fn status(conn: &mut PgConnection, ctx: &mut Ctx, s: &Status) -> AppResult<()> {
     Ok(())
 }
 
-fn state_sync(conn: &mut PgConnection, ctx: &mut Ctx, item: &payload::StateSyncItem) -> AppResult<()> {
-    let Some(c) = item.contact.as_ref().filter(|_| item.kind.as_deref().unwrap_or("contact") == "contact") else {
-        ctx.report.skipped.push(format!("state_sync item of type {:?}", item.kind));
+fn state_sync(
+    conn: &mut PgConnection,
+    ctx: &mut Ctx,
+    item: &payload::StateSyncItem,
+) -> AppResult<()> {
+    let Some(c) = item
+        .contact
+        .as_ref()
+        .filter(|_| item.kind.as_deref().unwrap_or("contact") == "contact")
+    else {
+        ctx.report
+            .skipped
+            .push(format!("state_sync item of type {:?}", item.kind));
         return Ok(());
     };
     let identity = Identity::new(c.phone_number.as_deref(), c.user_id.as_deref(), None);
     if identity.is_empty() {
-        ctx.report.skipped.push("state_sync contact without phone or user_id".into());
+        ctx.report
+            .skipped
+            .push("state_sync contact without phone or user_id".into());
         return Ok(());
     }
-    let name = c.full_name.clone().or_else(|| c.first_name.clone()).filter(|n| !n.trim().is_empty());
+    let name = c
+        .full_name
+        .clone()
+        .or_else(|| c.first_name.clone())
+        .filter(|n| !n.trim().is_empty());
     match item.action.as_deref().unwrap_or("add") {
         "remove" => {
-            let found = identity
-                .sources()
-                .into_iter()
-                .find_map(|(s, _)| contacts::find_contact_inbox(conn, ctx.inbox.id, &s).ok().flatten());
+            let found = identity.sources().into_iter().find_map(|(s, _)| {
+                contacts::find_contact_inbox(conn, ctx.inbox.id, &s)
+                    .ok()
+                    .flatten()
+            });
             if let Some(ci) = found {
                 // Conversations are kept: the contact only leaves the Business app address book.
-                contacts::merge_additional_attributes(conn, ci.contact_id, json!({"in_business_app_address_book": false}))?;
+                contacts::merge_additional_attributes(
+                    conn,
+                    ci.contact_id,
+                    json!({"in_business_app_address_book": false}),
+                )?;
             }
         }
         _ => {
-            let profile = ProfileInfo { name: name.clone(), username: None };
-            let (contact, _) = contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, &identity, &profile)?;
+            let profile = ProfileInfo {
+                name: name.clone(),
+                username: None,
+            };
+            let (contact, _) = contacts::resolve(
+                conn,
+                ctx.inbox.account_id,
+                ctx.inbox.id,
+                &identity,
+                &profile,
+            )?;
             if let Some(n) = &name {
                 contacts::rename(conn, contact.id, n)?;
             }
-            contacts::merge_additional_attributes(conn, contact.id, json!({"in_business_app_address_book": true}))?;
+            contacts::merge_additional_attributes(
+                conn,
+                contact.id,
+                json!({"in_business_app_address_book": true}),
+            )?;
         }
     }
     Ok(())

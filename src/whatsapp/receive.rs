@@ -23,11 +23,16 @@ pub fn verify_handshake(
     token: Option<&str>,
     challenge: Option<&str>,
 ) -> AppResult<String> {
-    let denied = || AppError::Unauthorized("webhook verification failed: unknown number or wrong verify token".into());
+    let denied = || {
+        AppError::Unauthorized(
+            "webhook verification failed: unknown number or wrong verify token".into(),
+        )
+    };
     let Some((_, channel)) = inboxes::find_by_phone(conn, phone_number)? else {
         return Err(denied());
     };
-    let token_ok = token.is_some_and(|t| crypto::secure_eq(t.as_bytes(), channel.webhook_verify_token.as_bytes()));
+    let token_ok = token
+        .is_some_and(|t| crypto::secure_eq(t.as_bytes(), channel.webhook_verify_token.as_bytes()));
     if mode != Some("subscribe") || !token_ok {
         return Err(denied());
     }
@@ -65,35 +70,58 @@ pub fn accept_delivery(
         embedded_signup: ch.is_embedded_signup(),
     });
     if signature::decide(facts.as_ref()) == Decision::Enforce {
-        let candidates: Vec<&str> = [channel_secret.as_deref(), config.whatsapp_app_secret.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
+        let candidates: Vec<&str> = [
+            channel_secret.as_deref(),
+            config.whatsapp_app_secret.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if !signature::verify(signature_header, body, &candidates) {
-            let why = if signature_header.is_none() { "missing" } else { "invalid" };
+            let why = if signature_header.is_none() {
+                "missing"
+            } else {
+                "invalid"
+            };
             return Err(AppError::Unauthorized(format!(
                 "X-Hub-Signature-256 is {why}: this number requires payloads signed with the Meta app secret"
             )));
         }
     }
     let Some((inbox, channel)) = found else {
-        return Err(AppError::NotFound(format!("no WhatsApp inbox is configured for {phone_number}")));
+        return Err(AppError::NotFound(format!(
+            "no WhatsApp inbox is configured for {phone_number}"
+        )));
     };
-    let text = std::str::from_utf8(body).map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
     let envelope: Envelope = serde_json::from_str(text)
         .map_err(|e| AppError::BadRequest(format!("body is not valid webhook JSON: {e}")))?;
     for change in envelope.entry.iter().flat_map(|e| e.changes.iter()) {
-        let id = change.value.get("metadata").and_then(|m| m.get("phone_number_id"));
-        let id = id.and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
+        let id = change
+            .value
+            .get("metadata")
+            .and_then(|m| m.get("phone_number_id"));
+        let id = id.and_then(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| v.as_u64().map(|n| n.to_string()))
+        });
         if let Some(id) = id {
             if id != channel.phone_number_id {
                 return Err(AppError::invalid(
                     "metadata.phone_number_id",
-                    format!("phone_number_id {id} does not belong to {phone_number} (expected {})", channel.phone_number_id),
+                    format!(
+                        "phone_number_id {id} does not belong to {phone_number} (expected {})",
+                        channel.phone_number_id
+                    ),
                 ));
             }
         }
     }
     let event_id = journal(conn, inbox.id, phone_number, text)?;
-    Ok(Accepted { event_id, inbox_id: inbox.id })
+    Ok(Accepted {
+        event_id,
+        inbox_id: inbox.id,
+    })
 }

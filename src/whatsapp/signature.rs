@@ -71,10 +71,22 @@ mod tests {
             embedded_signup,
         };
         assert_eq!(decide(None), Decision::Enforce);
-        assert_eq!(decide(Some(&facts("360dialog", true, true))), Decision::Skip);
-        assert_eq!(decide(Some(&facts("whatsapp_cloud", true, false))), Decision::Enforce);
-        assert_eq!(decide(Some(&facts("whatsapp_cloud", false, true))), Decision::Enforce);
-        assert_eq!(decide(Some(&facts("whatsapp_cloud", false, false))), Decision::Skip);
+        assert_eq!(
+            decide(Some(&facts("360dialog", true, true))),
+            Decision::Skip
+        );
+        assert_eq!(
+            decide(Some(&facts("whatsapp_cloud", true, false))),
+            Decision::Enforce
+        );
+        assert_eq!(
+            decide(Some(&facts("whatsapp_cloud", false, true))),
+            Decision::Enforce
+        );
+        assert_eq!(
+            decide(Some(&facts("whatsapp_cloud", false, false))),
+            Decision::Skip
+        );
     }
 
     #[test]

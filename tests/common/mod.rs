@@ -18,7 +18,10 @@ pub const MAIN_USER_BSUID: &str = "US.13491208655302741918";
 
 /// Path of a shared Meta webhook fixture.
 pub fn shared_fixture(name: &str) -> String {
-    format!("{}/../shared/fixtures/meta/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../shared/fixtures/meta/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 /// Raw bytes of `../shared/fixtures/meta/webhooks/<name>` or, failing that,
@@ -26,15 +29,26 @@ pub fn shared_fixture(name: &str) -> String {
 pub fn webhook_fixture(name: &str) -> Vec<u8> {
     let shared = shared_fixture(&format!("webhooks/{name}"));
     std::fs::read(&shared)
-        .or_else(|_| std::fs::read(format!("{}/tests/fixtures/webhooks/{name}", env!("CARGO_MANIFEST_DIR"))))
+        .or_else(|_| {
+            std::fs::read(format!(
+                "{}/tests/fixtures/webhooks/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+        })
         .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
 
 /// Every webhook fixture name: the shared ones and ours.
 pub fn all_webhook_fixtures() -> Vec<String> {
     let mut names = Vec::new();
-    for dir in [shared_fixture("webhooks"), format!("{}/tests/fixtures/webhooks", env!("CARGO_MANIFEST_DIR"))] {
-        for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")).flatten() {
+    for dir in [
+        shared_fixture("webhooks"),
+        format!("{}/tests/fixtures/webhooks", env!("CARGO_MANIFEST_DIR")),
+    ] {
+        for e in std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .flatten()
+        {
             let n = e.file_name().to_string_lossy().to_string();
             if n.ends_with(".json") {
                 names.push(n);
@@ -69,7 +83,10 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         database_pool_timeout_ms: 1500,
         frontend_url: "https://support.example.com".into(),
         secret_key_base: "test-secret-key-base-0123456789abcdef0123456789".into(),
-        whatsapp_cloud_base_url: opts.graph_base_url.clone().unwrap_or_else(|| "http://127.0.0.1:9".into()),
+        whatsapp_cloud_base_url: opts
+            .graph_base_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:9".into()),
         whatsapp_api_version: "v25.0".into(),
         whatsapp_app_secret: opts.global_app_secret.clone(),
         storage_dir: storage.to_path_buf(),
@@ -92,8 +109,22 @@ impl TestApp {
         let storage = std::env::temp_dir().join(format!("switchboard-test-{}", db.name));
         let state = AppState::new(config_for(&db.url, &storage, &opts));
         let mut conn = state.pool.get().expect("test db connection");
-        let admin = accounts::create_admin(&mut conn, "Acme", "Ana Admin", "ana@example.com", "correct horse").expect("admin");
-        TestApp { db, state, token: admin.api_access_token, account_id: admin.account_id, admin_id: admin.user_id, storage }
+        let admin = accounts::create_admin(
+            &mut conn,
+            "Acme",
+            "Ana Admin",
+            "ana@example.com",
+            "correct horse",
+        )
+        .expect("admin");
+        TestApp {
+            db,
+            state,
+            token: admin.api_access_token,
+            account_id: admin.account_id,
+            admin_id: admin.user_id,
+            storage,
+        }
     }
 
     pub fn conn(&self) -> switchboard::db::DbConn {
@@ -103,7 +134,15 @@ impl TestApp {
     /// Creates an agent in the account; returns (user id, token).
     pub fn create_agent(&self, email: &str) -> (i64, String) {
         let mut conn = self.conn();
-        let (user, token) = accounts::create_user(&mut conn, self.account_id, "Ben Agent", email, "agent password", Role::Agent).unwrap();
+        let (user, token) = accounts::create_user(
+            &mut conn,
+            self.account_id,
+            "Ben Agent",
+            email,
+            "agent password",
+            Role::Agent,
+        )
+        .unwrap();
         (user.id, token)
     }
 
@@ -123,14 +162,28 @@ impl TestApp {
             "name": "Support",
             "channel": {"type": "whatsapp", "phone_number": PHONE, "provider": "whatsapp_cloud", "provider_config": config},
         });
-        let (status, json) = self.api("POST", &format!("/api/v1/accounts/{}/inboxes", self.account_id), Some(body), &self.token.clone()).await;
+        let (status, json) = self
+            .api(
+                "POST",
+                &format!("/api/v1/accounts/{}/inboxes", self.account_id),
+                Some(body),
+                &self.token.clone(),
+            )
+            .await;
         assert_eq!(status, 200, "create inbox: {json}");
         json
     }
 
     /// Calls the API with a token; returns status and JSON (Null when the body is not JSON).
-    pub async fn api(&self, method: &str, path: &str, body: Option<Value>, token: &str) -> (u16, Value) {
-        let svc = test::init_service(App::new().configure(app::configure(self.state.clone()))).await;
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: &str,
+    ) -> (u16, Value) {
+        let svc =
+            test::init_service(App::new().configure(app::configure(self.state.clone()))).await;
         let mut req = match method {
             "GET" => test::TestRequest::get(),
             "POST" => test::TestRequest::post(),
@@ -147,7 +200,10 @@ impl TestApp {
         let resp = test::call_service(&svc, req.to_request()).await;
         let status = resp.status().as_u16();
         let bytes = test::read_body(resp).await;
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     /// GET with the admin token.
@@ -158,8 +214,14 @@ impl TestApp {
     }
 
     /// POSTs a raw webhook body; returns status and body text.
-    pub async fn post_webhook(&self, phone: &str, body: &[u8], signature_header: Option<String>) -> (u16, String) {
-        let svc = test::init_service(App::new().configure(app::configure(self.state.clone()))).await;
+    pub async fn post_webhook(
+        &self,
+        phone: &str,
+        body: &[u8],
+        signature_header: Option<String>,
+    ) -> (u16, String) {
+        let svc =
+            test::init_service(App::new().configure(app::configure(self.state.clone()))).await;
         let mut req = test::TestRequest::post()
             .uri(&format!("/webhooks/whatsapp/{phone}"))
             .insert_header(("content-type", "application/json"))
@@ -207,24 +269,31 @@ impl TestApp {
             v: Option<Value>,
         }
         let mut conn = self.conn();
-        let row: Row = diesel::sql_query(format!("SELECT ({sql}) AS v")).get_result(&mut conn).expect(sql);
+        let row: Row = diesel::sql_query(format!("SELECT ({sql}) AS v"))
+            .get_result(&mut conn)
+            .expect(sql);
         row.v.unwrap_or(Value::Null)
     }
 
     /// Count of rows matching a SQL `FROM … WHERE …` tail.
     pub fn count(&self, from_where: &str) -> i64 {
-        self.query_json(&format!("SELECT to_jsonb(count(*)) FROM {from_where}")).as_i64().unwrap()
+        self.query_json(&format!("SELECT to_jsonb(count(*)) FROM {from_where}"))
+            .as_i64()
+            .unwrap()
     }
 
     /// All messages as JSON rows, oldest first.
     pub fn messages(&self) -> Vec<Value> {
-        let v = self.query_json("SELECT coalesce(json_agg(m ORDER BY m.created_at, m.id), '[]')::jsonb FROM messages m");
+        let v = self.query_json(
+            "SELECT coalesce(json_agg(m ORDER BY m.created_at, m.id), '[]')::jsonb FROM messages m",
+        );
         v.as_array().cloned().unwrap_or_default()
     }
 
     /// All contacts as JSON rows.
     pub fn contacts(&self) -> Vec<Value> {
-        let v = self.query_json("SELECT coalesce(json_agg(c ORDER BY c.id), '[]')::jsonb FROM contacts c");
+        let v = self
+            .query_json("SELECT coalesce(json_agg(c ORDER BY c.id), '[]')::jsonb FROM contacts c");
         v.as_array().cloned().unwrap_or_default()
     }
 }

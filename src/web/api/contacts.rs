@@ -21,7 +21,13 @@ pub struct ListQuery {
     pub q: Option<String>,
 }
 
-async fn list(state: web::Data<AppState>, req: HttpRequest, account_id: i64, q: ListQuery, require_query: bool) -> AppResult<HttpResponse> {
+async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    account_id: i64,
+    q: ListQuery,
+    require_query: bool,
+) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, account_id).await?;
     if require_query && q.q.as_deref().map(str::trim).unwrap_or_default().is_empty() {
         return Err(AppError::invalid("q", "the search term q is required"));
@@ -30,7 +36,14 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, account_id: i64, q: 
     let (rows, total) = state
         .db(move |conn| {
             let only = viewer.visible_inbox_ids(conn)?;
-            contacts::search(conn, viewer.account_id, q.q.as_deref(), only.as_deref(), page, PER_PAGE)
+            contacts::search(
+                conn,
+                viewer.account_id,
+                q.q.as_deref(),
+                only.as_deref(),
+                page,
+                PER_PAGE,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -40,17 +53,31 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, account_id: i64, q: 
 }
 
 /// `GET /contacts?page=`.
-pub async fn index(state: web::Data<AppState>, req: HttpRequest, path: web::Path<i64>, q: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+pub async fn index(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    q: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
     list(state, req, path.into_inner(), q.into_inner(), false).await
 }
 
 /// `GET /contacts/search?q=`: name, phone, email, BSUID or username.
-pub async fn search(state: web::Data<AppState>, req: HttpRequest, path: web::Path<i64>, q: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+pub async fn search(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    q: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
     list(state, req, path.into_inner(), q.into_inner(), true).await
 }
 
 /// `GET /contacts/{id}` → `{"payload": contact}` with `contact_inboxes[].source_id`.
-pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(i64, i64)>) -> AppResult<HttpResponse> {
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
     let (account_id, contact_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     let (contact, cis) = state
@@ -59,7 +86,9 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<
             let only = viewer.visible_inbox_ids(conn)?;
             let cis = contacts::contact_inboxes_of(conn, contact_id, only.as_deref())?;
             if only.is_some() && cis.is_empty() {
-                return Err(AppError::NotFound(format!("contact {contact_id} not found")));
+                return Err(AppError::NotFound(format!(
+                    "contact {contact_id} not found"
+                )));
             }
             let mut with_inbox = Vec::with_capacity(cis.len());
             for ci in cis {

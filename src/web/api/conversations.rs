@@ -26,26 +26,47 @@ pub struct ListQuery {
 fn render(conn: &mut DbConn, state: &AppState, rows: &[Conversation]) -> AppResult<Vec<Value>> {
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let latest = messages::latest_per_conversation(conn, &ids)?;
-    let attachments = messages::attachments_of(conn, &latest.iter().map(|m| m.id).collect::<Vec<_>>())?;
+    let attachments =
+        messages::attachments_of(conn, &latest.iter().map(|m| m.id).collect::<Vec<_>>())?;
     let mut out = Vec::with_capacity(rows.len());
     let now = chrono::Utc::now();
     for c in rows {
         let contact = contacts::find(conn, c.account_id, c.contact_id)?;
         let last = latest.iter().find(|m| m.conversation_id == c.id).map(|m| {
-            let atts: Vec<_> = attachments.iter().filter(|a| a.message_id == m.id).cloned().collect();
+            let atts: Vec<_> = attachments
+                .iter()
+                .filter(|a| a.message_id == m.id)
+                .cloned()
+                .collect();
             views::message(&state.config, m, c.display_id, &atts, Some(&contact))
         });
         let unread = messages::unread_count(conn, c.id, c.agent_last_seen_at)?;
-        out.push(views::conversation(c, views::contact(&contact, None), last, unread, now));
+        out.push(views::conversation(
+            c,
+            views::contact(&contact, None),
+            last,
+            unread,
+            now,
+        ));
     }
     Ok(out)
 }
 
 /// `GET /conversations` → `{"data":{"meta":{mine_count,unassigned_count,assigned_count,all_count},"payload":[…]}}`.
-pub async fn index(state: web::Data<AppState>, req: HttpRequest, path: web::Path<i64>, q: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+pub async fn index(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    q: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let q = q.into_inner();
-    let filter = ListFilter { status: q.status, assignee_type: q.assignee_type, inbox_id: q.inbox_id, page: q.page.unwrap_or(1) };
+    let filter = ListFilter {
+        status: q.status,
+        assignee_type: q.assignee_type,
+        inbox_id: q.inbox_id,
+        page: q.page.unwrap_or(1),
+    };
     let st = state.get_ref().clone();
     let (payload, counts) = state
         .db(move |conn| {
@@ -57,16 +78,32 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest, path: web::Path
 }
 
 /// `GET /conversations/meta` → `{"meta": counts}`.
-pub async fn meta(state: web::Data<AppState>, req: HttpRequest, path: web::Path<i64>, q: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+pub async fn meta(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    q: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let q = q.into_inner();
-    let filter = ListFilter { status: q.status, assignee_type: q.assignee_type, inbox_id: q.inbox_id, page: 1 };
-    let (_, counts) = state.db(move |conn| conversations::list(conn, &viewer, &filter)).await?;
+    let filter = ListFilter {
+        status: q.status,
+        assignee_type: q.assignee_type,
+        inbox_id: q.inbox_id,
+        page: 1,
+    };
+    let (_, counts) = state
+        .db(move |conn| conversations::list(conn, &viewer, &filter))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"meta": counts})))
 }
 
 /// `GET /conversations/{display_id}`.
-pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(i64, i32)>) -> AppResult<HttpResponse> {
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i32)>,
+) -> AppResult<HttpResponse> {
     let (account_id, display_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     let st = state.get_ref().clone();
@@ -105,15 +142,25 @@ pub async fn messages(
         .db(move |conn| {
             let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
             let contact: Contact = contacts::find(conn, account_id, c.contact_id)?;
-            let rows = messages::for_conversation(conn, c.id, q.before, q.after, MESSAGES_PER_PAGE)?;
-            let atts = messages::attachments_of(conn, &rows.iter().map(|m| m.id).collect::<Vec<_>>())?;
+            let rows =
+                messages::for_conversation(conn, c.id, q.before, q.after, MESSAGES_PER_PAGE)?;
+            let atts =
+                messages::attachments_of(conn, &rows.iter().map(|m| m.id).collect::<Vec<_>>())?;
             let mut by_message: HashMap<i64, Vec<_>> = HashMap::new();
             for a in atts {
                 by_message.entry(a.message_id).or_default().push(a);
             }
             let payload: Vec<Value> = rows
                 .iter()
-                .map(|m| views::message(&config, m, c.display_id, by_message.get(&m.id).map(Vec::as_slice).unwrap_or(&[]), Some(&contact)))
+                .map(|m| {
+                    views::message(
+                        &config,
+                        m,
+                        c.display_id,
+                        by_message.get(&m.id).map(Vec::as_slice).unwrap_or(&[]),
+                        Some(&contact),
+                    )
+                })
                 .collect();
             Ok(json!({
                 "meta": {

@@ -30,7 +30,12 @@ pub struct ChannelBody {
 }
 
 /// The names under which Meta app secrets arrive (DESIGN.md, signature step 3).
-const APP_SECRET_KEYS: &[&str] = &["app_secret", "app_secret_key", "client_secret", "api_secret"];
+const APP_SECRET_KEYS: &[&str] = &[
+    "app_secret",
+    "app_secret_key",
+    "client_secret",
+    "api_secret",
+];
 
 fn config_str(cfg: &Map<String, Value>, key: &str) -> Option<String> {
     match cfg.get(key) {
@@ -47,19 +52,29 @@ fn app_secret(cfg: &Map<String, Value>) -> Option<String> {
 fn check_channel_kind(channel: &ChannelBody) -> AppResult<()> {
     if let Some(kind) = channel.kind.as_deref() {
         if kind != "whatsapp" {
-            return Err(AppError::invalid("channel.type", format!("channel type {kind:?} is not supported; use \"whatsapp\"")));
+            return Err(AppError::invalid(
+                "channel.type",
+                format!("channel type {kind:?} is not supported; use \"whatsapp\""),
+            ));
         }
     }
     if let Some(provider) = channel.provider.as_deref() {
         if provider != "whatsapp_cloud" {
-            return Err(AppError::invalid("channel.provider", format!("provider {provider:?} is not supported; use \"whatsapp_cloud\"")));
+            return Err(AppError::invalid(
+                "channel.provider",
+                format!("provider {provider:?} is not supported; use \"whatsapp_cloud\""),
+            ));
         }
     }
     Ok(())
 }
 
 /// `GET /inboxes` → `{"payload":[inbox…]}` (agents see their own inboxes only).
-pub async fn index(state: web::Data<AppState>, req: HttpRequest, path: web::Path<i64>) -> AppResult<HttpResponse> {
+pub async fn index(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let rows = state
         .db(move |conn| {
@@ -67,12 +82,19 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest, path: web::Path
             inboxes::list(conn, viewer.account_id, only.as_deref())
         })
         .await?;
-    let payload: Vec<Value> = rows.iter().map(|(i, c)| views::inbox(&state.config, &state.secrets, i, c)).collect();
+    let payload: Vec<Value> = rows
+        .iter()
+        .map(|(i, c)| views::inbox(&state.config, &state.secrets, i, c))
+        .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "payload": payload })))
 }
 
 /// `GET /inboxes/{id}`.
-pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(i64, i64)>) -> AppResult<HttpResponse> {
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
     let (account_id, inbox_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     let (inbox, channel) = state
@@ -83,7 +105,12 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest, path: web::Path<
             inboxes::find(conn, account_id, inbox_id)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(views::inbox(&state.config, &state.secrets, &inbox, &channel)))
+    Ok(HttpResponse::Ok().json(views::inbox(
+        &state.config,
+        &state.secrets,
+        &inbox,
+        &channel,
+    )))
 }
 
 /// `POST /inboxes`: creates a WhatsApp Cloud inbox. Errors: 422 naming the field.
@@ -96,7 +123,9 @@ pub async fn create(
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     viewer.require_admin()?;
     let body = body.into_inner();
-    let channel = body.channel.ok_or_else(|| AppError::invalid("channel", "channel is required"))?;
+    let channel = body
+        .channel
+        .ok_or_else(|| AppError::invalid("channel", "channel is required"))?;
     check_channel_kind(&channel)?;
     let cfg = &channel.provider_config;
     let input = NewWhatsappInbox {
@@ -110,9 +139,16 @@ pub async fn create(
     };
     let secrets = state.secrets.clone();
     let account_id = viewer.account_id;
-    let (inbox, channel) = state.db(move |conn| inboxes::create(conn, &secrets, account_id, input)).await?;
+    let (inbox, channel) = state
+        .db(move |conn| inboxes::create(conn, &secrets, account_id, input))
+        .await?;
     tracing::info!(inbox_id = inbox.id, phone_number = %channel.phone_number, "WhatsApp inbox created");
-    Ok(HttpResponse::Ok().json(views::inbox(&state.config, &state.secrets, &inbox, &channel)))
+    Ok(HttpResponse::Ok().json(views::inbox(
+        &state.config,
+        &state.secrets,
+        &inbox,
+        &channel,
+    )))
 }
 
 /// `PATCH /inboxes/{id}`: name, auto assignment, and the channel's number and credentials.
@@ -145,5 +181,10 @@ pub async fn update(
     let (inbox, channel) = state
         .db(move |conn| inboxes::update(conn, &secrets, account_id, inbox_id, patch))
         .await?;
-    Ok(HttpResponse::Ok().json(views::inbox(&state.config, &state.secrets, &inbox, &channel)))
+    Ok(HttpResponse::Ok().json(views::inbox(
+        &state.config,
+        &state.secrets,
+        &inbox,
+        &channel,
+    )))
 }

@@ -23,8 +23,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route("/inboxes/{id}", web::patch().to(inboxes::update))
                     .route("/conversations", web::get().to(conversations::index))
                     .route("/conversations/meta", web::get().to(conversations::meta))
-                    .route("/conversations/{display_id}", web::get().to(conversations::show))
-                    .route("/conversations/{display_id}/messages", web::get().to(conversations::messages))
+                    .route(
+                        "/conversations/{display_id}",
+                        web::get().to(conversations::show),
+                    )
+                    .route(
+                        "/conversations/{display_id}/messages",
+                        web::get().to(conversations::messages),
+                    )
                     .route("/contacts", web::get().to(contacts::index))
                     .route("/contacts/search", web::get().to(contacts::search))
                     .route("/contacts/{id}", web::get().to(contacts::show)),

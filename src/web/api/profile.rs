@@ -12,7 +12,9 @@ use serde_json::json;
 pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     let user = auth::current_user(&state, &req).await?;
     let user_id = user.id;
-    let memberships = state.db(move |conn| accounts::memberships(conn, user_id)).await?;
+    let memberships = state
+        .db(move |conn| accounts::memberships(conn, user_id))
+        .await?;
     let first = memberships.first().cloned();
     Ok(HttpResponse::Ok().json(json!({
         "id": user.id,

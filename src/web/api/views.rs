@@ -21,7 +21,12 @@ fn ts_opt(t: Option<DateTime<Utc>>) -> Value {
 
 /// An inbox. Secrets appear masked (`••••1234`), never in full.
 pub fn inbox(config: &Config, secrets: &SecretBox, inbox: &Inbox, channel: &Channel) -> Value {
-    let masked = |c: &str| secrets.decrypt(c).map(|s| crypto::mask(&s)).unwrap_or_else(|_| "••••".into());
+    let masked = |c: &str| {
+        secrets
+            .decrypt(c)
+            .map(|s| crypto::mask(&s))
+            .unwrap_or_else(|_| "••••".into())
+    };
     let mut provider_config = json!({
         "api_key": masked(&channel.api_key_ciphertext),
         "phone_number_id": channel.phone_number_id,
@@ -64,8 +69,11 @@ pub fn inbox(config: &Config, secrets: &SecretBox, inbox: &Inbox, channel: &Chan
     })
 }
 
+/// A contact inbox with its inbox, when that inbox is visible.
+pub type ContactInboxView = (ContactInbox, Option<(Inbox, Channel)>);
+
 /// A contact, with its contact inboxes when given.
-pub fn contact(c: &Contact, contact_inboxes: Option<&[(ContactInbox, Option<(Inbox, Channel)>)]>) -> Value {
+pub fn contact(c: &Contact, contact_inboxes: Option<&[ContactInboxView]>) -> Value {
     let mut additional = c.additional_attributes.clone();
     if !additional.is_object() {
         additional = json!({});
@@ -124,7 +132,10 @@ pub fn data_url(config: &Config, a: &Attachment) -> Value {
                 .map(str::to_string)
                 .or_else(|| a.file_name.clone())
                 .unwrap_or_else(|| "file".into());
-            json!(format!("{}/media/attachments/{}/{}", config.frontend_url, a.id, name))
+            json!(format!(
+                "{}/media/attachments/{}/{}",
+                config.frontend_url, a.id, name
+            ))
         }
     }
 }
@@ -135,7 +146,13 @@ pub fn attachment(config: &Config, a: &Attachment) -> Value {
         .file_name
         .as_deref()
         .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string()))
-        .or_else(|| a.mime_type.as_deref().and_then(|m| m.split(';').next()).and_then(|m| m.split('/').nth(1)).map(str::to_string));
+        .or_else(|| {
+            a.mime_type
+                .as_deref()
+                .and_then(|m| m.split(';').next())
+                .and_then(|m| m.split('/').nth(1))
+                .map(str::to_string)
+        });
     json!({
         "id": a.id,
         "message_id": a.message_id,
@@ -160,7 +177,13 @@ pub fn attachment(config: &Config, a: &Attachment) -> Value {
 }
 
 /// A message. `conversation_id` is the conversation's `display_id`, as in Chatwoot.
-pub fn message(config: &Config, m: &Message, display_id: i32, attachments: &[Attachment], sender: Option<&Contact>) -> Value {
+pub fn message(
+    config: &Config,
+    m: &Message,
+    display_id: i32,
+    attachments: &[Attachment],
+    sender: Option<&Contact>,
+) -> Value {
     let sender_json = match (m.sender_type.as_deref(), sender) {
         (Some("Contact"), Some(c)) => json!({
             "id": c.id, "name": c.name, "phone_number": c.phone_number,
