@@ -222,7 +222,8 @@ CREATE TABLE whatsapp_events (
     received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     processed_at TIMESTAMPTZ
 );
-CREATE INDEX whatsapp_events_pending ON whatsapp_events (run_after, id) WHERE status = 'pending';
+-- The ingest claim scans only pending rows, oldest first.
+CREATE INDEX whatsapp_events_pending ON whatsapp_events (id) WHERE status = 'pending';
 
 -- Generic job queue (claimed with FOR UPDATE SKIP LOCKED).
 CREATE TABLE jobs (

@@ -103,10 +103,9 @@ fn lock_sources(conn: &mut PgConnection, inbox_id: i64, identity: &Identity) -> 
         .into_iter()
         .map(|(s, _)| format!("ci:{inbox_id}:{s}"))
         .collect();
+    // A fixed order, so two workers locking overlapping identities cannot deadlock.
     keys.sort();
-    for key in keys {
-        super::xact_lock(conn, &key)?;
-    }
+    super::xact_lock_all(conn, &keys)?;
     Ok(())
 }
 
@@ -171,9 +170,10 @@ pub fn resolve(
             .get_result(conn)?,
     };
 
+    let mut known = existing;
     for (source_id, kind) in &sources {
-        if !existing.iter().any(|ci| &ci.source_id == source_id) {
-            diesel::insert_into(contact_inboxes::table)
+        if !known.iter().any(|ci| &ci.source_id == source_id) {
+            let inserted: Option<ContactInbox> = diesel::insert_into(contact_inboxes::table)
                 .values((
                     contact_inboxes::contact_id.eq(contact.id),
                     contact_inboxes::inbox_id.eq(inbox_id),
@@ -181,16 +181,22 @@ pub fn resolve(
                     contact_inboxes::source_kind.eq(*kind),
                 ))
                 .on_conflict_do_nothing()
-                .execute(conn)?;
+                .returning(ContactInbox::as_returning())
+                .get_result(conn)
+                .optional()?;
+            known.extend(inserted);
         }
     }
 
     let contact = fill_in(conn, contact, identity, profile)?;
-    let primary: ContactInbox = contact_inboxes::table
-        .filter(contact_inboxes::inbox_id.eq(inbox_id))
-        .filter(contact_inboxes::source_id.eq(&sources[0].0))
-        .select(ContactInbox::as_select())
-        .first(conn)?;
+    let primary = match known.into_iter().find(|ci| ci.source_id == sources[0].0) {
+        Some(ci) => ci,
+        None => contact_inboxes::table
+            .filter(contact_inboxes::inbox_id.eq(inbox_id))
+            .filter(contact_inboxes::source_id.eq(&sources[0].0))
+            .select(ContactInbox::as_select())
+            .first(conn)?,
+    };
     Ok((contact, primary))
 }
 

@@ -19,3 +19,16 @@ pub fn xact_lock(conn: &mut PgConnection, key: &str) -> diesel::QueryResult<()> 
         .execute(conn)
         .map(|_| ())
 }
+
+/// Takes several advisory locks in one round trip, in the order given.
+pub fn xact_lock_all(conn: &mut PgConnection, keys: &[String]) -> diesel::QueryResult<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(keys)
+    .execute(conn)
+    .map(|_| ())
+}

@@ -6,11 +6,12 @@
 //! [`MAX_ATTEMPTS`] the event is marked `failed` and kept for inspection.
 
 use crate::db::schema::{inboxes, whatsapp_events};
-use crate::domain::inboxes as inbox_domain;
+use crate::domain::inboxes::{self as inbox_domain, InboxWithChannel};
 use crate::error::{AppError, AppResult};
 use crate::whatsapp::ingest::{self, IngestReport};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use std::collections::HashMap;
 
 /// Attempts before an event is marked `failed`.
 pub const MAX_ATTEMPTS: i32 = 10;
@@ -53,82 +54,127 @@ pub fn journal(
         .get_result(conn)?)
 }
 
-/// Processes the oldest due event, if any. Returns its id and report.
-pub fn process_next(
-    conn: &mut PgConnection,
-) -> AppResult<Option<(i64, Result<IngestReport, String>)>> {
+/// Events claimed per transaction by [`process_batch`].
+pub const BATCH_SIZE: usize = 50;
+
+/// What happened to one event: its report, or the error it will be retried for.
+pub type EventOutcome = (i64, Result<IngestReport, String>);
+
+/// Claims up to `limit` due events (oldest first, `FOR UPDATE SKIP LOCKED`) and processes
+/// them in one transaction, each in a savepoint of its own: a failing body rolls back alone,
+/// its failure is recorded and it is retried with backoff. One commit per batch keeps the
+/// per-event cost low. Errors: only when the database itself fails (nothing is committed).
+pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<EventOutcome>> {
     conn.transaction(|conn| {
-        let event: Option<WhatsappEvent> = whatsapp_events::table
+        let events: Vec<WhatsappEvent> = whatsapp_events::table
             .filter(whatsapp_events::status.eq("pending"))
             .filter(whatsapp_events::run_after.le(diesel::dsl::now))
             .order(whatsapp_events::id)
+            .limit(limit as i64)
             .for_update()
             .skip_locked()
             .select(WhatsappEvent::as_select())
-            .first(conn)
-            .optional()?;
-        let Some(event) = event else { return Ok(None) };
-        let outcome = event
-            .inbox_id
-            .ok_or_else(|| AppError::NotFound("the inbox of this event was deleted".into()))
-            .and_then(|inbox_id| inbox_domain::find_by_id(conn, inbox_id))
-            .and_then(|(inbox, channel)| {
-                // A savepoint: a failing body rolls back alone, and its failure is recorded.
-                conn.transaction(|conn| ingest::process_body(conn, &inbox, &channel, &event.raw_body))
-            });
-        match outcome {
-            Ok(report) => {
-                diesel::update(whatsapp_events::table.find(event.id))
-                    .set((
-                        whatsapp_events::status.eq("processed"),
-                        whatsapp_events::attempts.eq(event.attempts + 1),
-                        whatsapp_events::processed_at.eq(Some(Utc::now())),
-                        whatsapp_events::unhandled_fields.eq(
-                            Some(report.unhandled_fields.clone()).filter(|f| !f.is_empty()),
-                        ),
-                    ))
-                    .execute(conn)?;
-                if let Some(inbox_id) = event.inbox_id {
-                    diesel::update(inboxes::table.find(inbox_id))
-                        .set(inboxes::last_webhook_at.eq(Some(event.received_at)))
-                        .execute(conn)?;
+            .load(conn)?;
+        let mut inbox_cache: HashMap<i64, InboxWithChannel> = HashMap::new();
+        let mut last_seen: HashMap<i64, DateTime<Utc>> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(events.len());
+        for event in events {
+            let outcome = match event.inbox_id {
+                None => Err(AppError::NotFound(
+                    "the inbox of this event was deleted".into(),
+                )),
+                Some(inbox_id) => {
+                    if !inbox_cache.contains_key(&inbox_id) {
+                        if let Ok(found) = inbox_domain::find_by_id(conn, inbox_id) {
+                            inbox_cache.insert(inbox_id, found);
+                        }
+                    }
+                    match inbox_cache.get(&inbox_id) {
+                        None => Err(AppError::NotFound(format!(
+                            "inbox {inbox_id} no longer exists"
+                        ))),
+                        // A savepoint: a failing body rolls back alone.
+                        Some((inbox, channel)) => conn.transaction(|conn| {
+                            ingest::process_body(conn, inbox, channel, &event.raw_body)
+                        }),
+                    }
                 }
-                if !report.skipped.is_empty() {
-                    tracing::warn!(event_id = event.id, skipped = ?report.skipped, "some webhook items were skipped");
-                }
-                Ok(Some((event.id, Ok(report))))
-            }
-            Err(AppError::DatabaseUnavailable(e)) => Err(AppError::DatabaseUnavailable(e)),
-            Err(e) => {
-                let attempts = event.attempts + 1;
-                let message = match &e {
-                    AppError::Internal(detail) => detail.clone(),
-                    other => other.to_string(),
-                };
-                let failed = attempts >= MAX_ATTEMPTS;
-                tracing::error!(event_id = event.id, attempts, error = %message, "webhook event processing failed");
-                diesel::update(whatsapp_events::table.find(event.id))
-                    .set((
-                        whatsapp_events::status.eq(if failed { "failed" } else { "pending" }),
-                        whatsapp_events::attempts.eq(attempts),
-                        whatsapp_events::last_error.eq(Some(&message)),
-                        whatsapp_events::run_after.eq(Utc::now() + super::backoff(RETRY_BASE_SECONDS, attempts)),
-                    ))
-                    .execute(conn)?;
-                Ok(Some((event.id, Err(message))))
-            }
+            };
+            outcomes.push(record_outcome(conn, &event, outcome, &mut last_seen)?);
         }
+        for (inbox_id, at) in last_seen {
+            diesel::update(inboxes::table.find(inbox_id))
+                .set(inboxes::last_webhook_at.eq(Some(at)))
+                .execute(conn)?;
+        }
+        Ok(outcomes)
     })
 }
 
-/// Processes due events until none is left or `max` were handled. Returns how many.
+fn record_outcome(
+    conn: &mut PgConnection,
+    event: &WhatsappEvent,
+    outcome: AppResult<IngestReport>,
+    last_seen: &mut HashMap<i64, DateTime<Utc>>,
+) -> AppResult<EventOutcome> {
+    match outcome {
+        Ok(report) => {
+            diesel::update(whatsapp_events::table.find(event.id))
+                .set((
+                    whatsapp_events::status.eq("processed"),
+                    whatsapp_events::attempts.eq(event.attempts + 1),
+                    whatsapp_events::processed_at.eq(Some(Utc::now())),
+                    whatsapp_events::unhandled_fields
+                        .eq(Some(report.unhandled_fields.clone()).filter(|f| !f.is_empty())),
+                ))
+                .execute(conn)?;
+            if let Some(inbox_id) = event.inbox_id {
+                let seen = last_seen.entry(inbox_id).or_insert(event.received_at);
+                *seen = (*seen).max(event.received_at);
+            }
+            if !report.skipped.is_empty() {
+                tracing::warn!(event_id = event.id, skipped = ?report.skipped, "some webhook items were skipped");
+            }
+            Ok((event.id, Ok(report)))
+        }
+        Err(AppError::DatabaseUnavailable(e)) => Err(AppError::DatabaseUnavailable(e)),
+        Err(e) => {
+            let attempts = event.attempts + 1;
+            let message = match &e {
+                AppError::Internal(detail) => detail.clone(),
+                other => other.to_string(),
+            };
+            let failed = attempts >= MAX_ATTEMPTS;
+            tracing::error!(event_id = event.id, attempts, error = %message, "webhook event processing failed");
+            diesel::update(whatsapp_events::table.find(event.id))
+                .set((
+                    whatsapp_events::status.eq(if failed { "failed" } else { "pending" }),
+                    whatsapp_events::attempts.eq(attempts),
+                    whatsapp_events::last_error.eq(Some(&message)),
+                    whatsapp_events::run_after
+                        .eq(Utc::now() + super::backoff(RETRY_BASE_SECONDS, attempts)),
+                ))
+                .execute(conn)?;
+            Ok((event.id, Err(message)))
+        }
+    }
+}
+
+/// Processes the oldest due event, if any (a batch of one).
+pub fn process_next(conn: &mut PgConnection) -> AppResult<Option<EventOutcome>> {
+    Ok(process_batch(conn, 1)?.pop())
+}
+
+/// Processes due events in batches until none is left or about `max` were handled.
+/// Returns how many.
 pub fn drain(conn: &mut PgConnection, max: usize) -> AppResult<usize> {
     let mut n = 0;
     while n < max {
-        match process_next(conn)? {
-            Some(_) => n += 1,
-            None => break,
+        let done = process_batch(conn, BATCH_SIZE.min(max - n))?.len();
+        if done == 0 {
+            break;
         }
+        n += done;
     }
     Ok(n)
 }
