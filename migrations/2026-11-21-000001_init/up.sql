@@ -3,11 +3,21 @@
 CREATE TABLE accounts (
     id BIGSERIAL PRIMARY KEY,
     name TEXT NOT NULL,
-    -- last display_id handed out; conversations are numbered per account
-    last_display_id INTEGER NOT NULL DEFAULT 0,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+
+-- Conversations are numbered per account (display_id), from a sequence per account as in
+-- Chatwoot (conv_dpid_seq_<account_id>): no hot counter row, so concurrent ingest never waits
+-- on it. Numbers lost to a rolled-back insert leave gaps, which is harmless.
+CREATE FUNCTION accounts_create_display_id_sequence() RETURNS trigger AS $$
+BEGIN
+    EXECUTE format('CREATE SEQUENCE IF NOT EXISTS conv_dpid_seq_%s', NEW.id);
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER accounts_display_id_sequence AFTER INSERT ON accounts
+    FOR EACH ROW EXECUTE FUNCTION accounts_create_display_id_sequence();
 
 CREATE TABLE users (
     id BIGSERIAL PRIMARY KEY,
@@ -137,6 +147,16 @@ CREATE TABLE conversations (
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (account_id, display_id)
 );
+CREATE FUNCTION conversations_set_display_id() RETURNS trigger AS $$
+BEGIN
+    IF NEW.display_id IS NULL THEN
+        NEW.display_id := nextval(format('conv_dpid_seq_%s', NEW.account_id));
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER conversations_display_id BEFORE INSERT ON conversations
+    FOR EACH ROW EXECUTE FUNCTION conversations_set_display_id();
 CREATE INDEX conversations_contact_inbox ON conversations (inbox_id, contact_id, id DESC);
 CREATE INDEX conversations_account_activity ON conversations (account_id, last_activity_at DESC);
 

@@ -4,7 +4,6 @@ diesel::table! {
     accounts (id) {
         id -> Int8,
         name -> Text,
-        last_display_id -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }

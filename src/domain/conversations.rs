@@ -1,7 +1,7 @@
 //! Conversations: which one a message joins, display ids, activity and the list filters.
 
 use super::accounts::Viewer;
-use crate::db::schema::{accounts, conversations};
+use crate::db::schema::conversations;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -53,15 +53,11 @@ pub fn find_or_open(
     if let Some(c) = existing {
         return Ok(c);
     }
-    let display_id: i32 = diesel::update(accounts::table.find(account_id))
-        .set(accounts::last_display_id.eq(accounts::last_display_id + 1))
-        .returning(accounts::last_display_id)
-        .get_result(conn)?;
+    // display_id comes from the account's sequence (trigger conversations_display_id).
     Ok(diesel::insert_into(conversations::table)
         .values((
             conversations::account_id.eq(account_id),
             conversations::inbox_id.eq(inbox_id),
-            conversations::display_id.eq(display_id),
             conversations::contact_id.eq(contact_id),
             conversations::contact_inbox_id.eq(contact_inbox_id),
             conversations::last_activity_at.eq(at),
