@@ -1,0 +1,42 @@
+# Switchboard: one binary, one PostgreSQL.
+#
+#   docker build -t switchboard .
+#   docker run --rm -p 3000:3000 \
+#     -e DATABASE_URL=postgres://user:pass@db:5432/switchboard \
+#     -e FRONTEND_URL=https://support.example.com \
+#     -e SECRET_KEY_BASE="$(openssl rand -hex 64)" \
+#     -v switchboard-data:/data switchboard
+#
+# `serve` runs pending migrations before it listens. Other commands:
+#   docker run --rm -e DATABASE_URL=... -e FRONTEND_URL=... -e SECRET_KEY_BASE=... switchboard migrate
+#   docker run --rm ... switchboard create-admin --account-name Acme --name Ada --email ada@example.com --password '...'
+
+FROM rust:1-bookworm AS builder
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Migrations are embedded at compile time, so they are part of the build context.
+COPY Cargo.toml Cargo.lock ./
+COPY migrations ./migrations
+COPY src ./src
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked --bin switchboard \
+    && install -m 0755 target/release/switchboard /usr/local/bin/switchboard
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq5 ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home-dir /data --shell /usr/sbin/nologin switchboard \
+    && mkdir -p /data/storage \
+    && chown -R switchboard:switchboard /data
+COPY --from=builder /usr/local/bin/switchboard /usr/local/bin/switchboard
+USER switchboard
+WORKDIR /data
+VOLUME ["/data"]
+ENV HOST=0.0.0.0 PORT=3000 STORAGE_DIR=/data/storage
+EXPOSE 3000
+ENTRYPOINT ["switchboard"]
+CMD ["serve"]

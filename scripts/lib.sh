@@ -1,0 +1,247 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/run, scripts/test and .ci/run. Source it; don't execute it.
+#
+#   ensure_packages        installs what the build and the local database need (Debian)
+#   ensure_local_postgres  starts a project-local PostgreSQL in .data/ and exports DATABASE_URL
+#
+# Everything is relative to the project root (SWITCHBOARD_ROOT), whatever the caller's cwd.
+
+SWITCHBOARD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+export SWITCHBOARD_ROOT
+
+# rustup installs into ~/.cargo/bin, which a non-login shell (CI, cron, sudo) may not have.
+if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+    PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+    export PATH
+fi
+
+sb_log() { printf '==> %s\n' "$*" >&2; }
+sb_die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Runs a command as root: directly when we are root, else through sudo when there is one.
+sb_as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        sb_die "need root to run: $* (install sudo or run as root)"
+    fi
+}
+
+# Prints the version of the PostgreSQL binaries in directory $1 (e.g. "15.20"), or nothing.
+sb_pg_dir_version() {
+    [ -x "$1/pg_ctl" ] && [ -x "$1/initdb" ] || return 1
+    "$1/pg_ctl" --version 2>/dev/null | sed -n 's/^pg_ctl (PostgreSQL) \([0-9][0-9.]*\).*/\1/p'
+}
+
+# Prints the directory holding the PostgreSQL server binaries (initdb, pg_ctl) of the highest
+# version found on PATH or under /usr/lib/postgresql/*/bin. With a major version as $1, that
+# version's directory is preferred (an existing cluster must be started by its own version).
+sb_pg_bindir() {
+    local want="${1:-}" candidates=() dir best="" best_version="" version tool
+    if [ -n "$want" ] && [ -x "/usr/lib/postgresql/$want/bin/pg_ctl" ]; then
+        echo "/usr/lib/postgresql/$want/bin"
+        return 0
+    fi
+    for tool in pg_ctl initdb; do
+        if command -v "$tool" >/dev/null 2>&1; then
+            candidates+=("$(dirname "$(readlink -f "$(command -v "$tool")")")")
+        fi
+    done
+    for dir in /usr/lib/postgresql/*/bin; do
+        [ -d "$dir" ] && candidates+=("$dir")
+    done
+    for dir in "${candidates[@]}"; do
+        version="$(sb_pg_dir_version "$dir")" || continue
+        [ -n "$version" ] || continue
+        if [ -z "$best" ] || [ "$(printf '%s\n%s\n' "$best_version" "$version" | sort -V | tail -n1)" != "$best_version" ]; then
+            best="$dir"
+            best_version="$version"
+        fi
+    done
+    [ -n "$best" ] || return 1
+    echo "$best"
+}
+
+# Makes sure cargo, a C toolchain, libpq (headers and pg_config, for diesel) and the PostgreSQL
+# server binaries are present. On Debian/Ubuntu it apt-get installs what is missing; elsewhere
+# it names what is missing. Silent when nothing is needed.
+ensure_packages() {
+    if ! command -v cargo >/dev/null 2>&1; then
+        cat >&2 <<'EOF'
+error: cargo (Rust) is not installed.
+Switchboard needs a Rust toolchain installed with rustup: https://rustup.rs
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh
+then open a new shell (or `. "$HOME/.cargo/env"`) and run this script again.
+EOF
+        exit 1
+    fi
+
+    local missing=() packages=()
+    if ! sb_pg_bindir >/dev/null; then
+        missing+=("PostgreSQL server (initdb, pg_ctl)")
+        packages+=(postgresql)
+    fi
+    if ! command -v pg_config >/dev/null 2>&1 || ! [ -f /usr/include/postgresql/libpq-fe.h ]; then
+        # pg_config alone is enough where libpq lives elsewhere (macOS, custom builds).
+        if ! command -v pg_config >/dev/null 2>&1 || ! [ -f "$(pg_config --includedir 2>/dev/null)/libpq-fe.h" ]; then
+            missing+=("libpq headers and pg_config")
+            packages+=(libpq-dev)
+        fi
+    fi
+    if ! command -v cc >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
+        missing+=("a C compiler and linker")
+        packages+=(gcc libc6-dev)
+    fi
+    [ ${#packages[@]} -eq 0 ] && return 0
+
+    if ! command -v apt-get >/dev/null 2>&1; then
+        sb_die "missing: ${missing[*]}. Install PostgreSQL (server and libpq development files) and a C compiler with your package manager, then run this again."
+    fi
+    sb_log "installing missing packages: ${packages[*]} (for: ${missing[*]})"
+    sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        || sb_die "apt-get update failed"
+    sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null \
+        || sb_die "apt-get install ${packages[*]} failed"
+    if [[ " ${packages[*]} " == *" postgresql "* ]] && ! sb_pg_bindir >/dev/null; then
+        sb_die "PostgreSQL was installed but initdb/pg_ctl were not found under /usr/lib/postgresql/*/bin"
+    fi
+}
+
+# Runs a PostgreSQL server command as the cluster's owner: the `postgres` system user when we
+# are root (initdb and postgres refuse to run as root), else ourselves.
+sb_pg_run() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# Quotes a value for postgresql.conf.
+sb_pg_conf_quote() { printf "'%s'" "${1//\'/\'\'}"; }
+
+# Starts (or reuses) the project's own PostgreSQL cluster and exports DATABASE_URL for its
+# `switchboard` database. Also exports SWITCHBOARD_PG_PORT (the port actually in use) and
+# SWITCHBOARD_PG_ADMIN_URL (the cluster's `postgres` database, for tools that create databases).
+#
+#   data dir   .data/pg            log     .data/pg.log
+#   socket     .data/pg-socket     listen  127.0.0.1:${SWITCHBOARD_PG_PORT:-54329} only
+#   auth       trust (local only)  superuser `postgres`
+#
+# As root, the cluster belongs to the `postgres` system user (initdb refuses to run as root).
+ensure_local_postgres() {
+    local port="${SWITCHBOARD_PG_PORT:-54329}"
+    local base="$SWITCHBOARD_ROOT/.data"
+    local as_root=0 owner
+    if [ "$(id -u)" -eq 0 ]; then
+        as_root=1
+        id postgres >/dev/null 2>&1 \
+            || sb_die "running as root, but there is no 'postgres' system user to own the local database (apt-get install postgresql creates it)"
+        mkdir -p "$base"
+        chmod a+x "$base"
+        # The postgres user must be able to reach .data/ (a checkout under /root is not).
+        if ! runuser -u postgres -- test -x "$base"; then
+            base="${TMPDIR:-/tmp}/switchboard-pg-$(printf '%s' "$SWITCHBOARD_ROOT" | cksum | cut -d' ' -f1)"
+            sb_log "the postgres user cannot reach $SWITCHBOARD_ROOT/.data; keeping the local database in $base"
+        fi
+    fi
+    local data="$base/pg" sock="$base/pg-socket" logfile="$base/pg.log"
+    # A unix socket path must fit in ~107 bytes.
+    if [ $((${#sock} + 20)) -gt 100 ]; then
+        sock="${TMPDIR:-/tmp}/switchboard-pg-socket-$(printf '%s' "$data" | cksum | cut -d' ' -f1)"
+    fi
+
+    mkdir -p "$base" "$data" "$sock"
+    touch "$logfile"
+    chmod 700 "$data"
+    if [ "$as_root" -eq 1 ]; then
+        chown postgres:postgres "$data" "$sock" "$logfile"
+        owner="$(stat -c %U "$data")"
+        [ "$owner" = postgres ] || sb_die "$data must belong to the postgres user"
+    fi
+
+    local major="" bindir
+    [ -f "$data/PG_VERSION" ] && major="$(cat "$data/PG_VERSION")"
+    bindir="$(sb_pg_bindir "$major")" \
+        || sb_die "no PostgreSQL server binaries (initdb, pg_ctl) found; run ensure_packages first"
+
+    if [ ! -f "$data/PG_VERSION" ]; then
+        sb_log "initialising a local PostgreSQL cluster in $data"
+        sb_pg_run "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
+            --locale=C.UTF-8 >>"$logfile" 2>&1 \
+            || sb_pg_run "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
+                --locale=C >>"$logfile" 2>&1 \
+            || sb_die "initdb failed; see $logfile"
+        if ! grep -q "switchboard.conf" "$data/postgresql.conf"; then
+            printf "\ninclude_if_exists = 'switchboard.conf'\n" >>"$data/postgresql.conf"
+        fi
+    fi
+
+    if sb_pg_run "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        # Already running: use the port it listens on (line 4 of postmaster.pid).
+        local running_port
+        running_port="$(sed -n 4p "$data/postmaster.pid" 2>/dev/null)"
+        if [ -n "$running_port" ] && [ "$running_port" != "$port" ]; then
+            sb_log "the local PostgreSQL is already running on port $running_port (not $port); using it. Stop it with: $bindir/pg_ctl -D $data stop"
+            port="$running_port"
+        fi
+    else
+        # Settings are rewritten at every start, so a new SWITCHBOARD_PG_PORT takes effect.
+        {
+            echo "# Written by scripts/lib.sh at every start of the project-local cluster."
+            echo "listen_addresses = '127.0.0.1'"
+            echo "port = $port"
+            echo "unix_socket_directories = $(sb_pg_conf_quote "$sock")"
+            echo "max_connections = 200"
+            # synchronous_commit stays on: a webhook is acknowledged only once it is on disk.
+        } >"$data/switchboard.conf"
+        if [ "$as_root" -eq 1 ]; then chown postgres:postgres "$data/switchboard.conf"; fi
+        sb_log "starting the local PostgreSQL on 127.0.0.1:$port (log: $logfile)"
+        if ! sb_pg_run "$bindir/pg_ctl" -D "$data" -l "$logfile" -w -t 30 start >/dev/null 2>&1; then
+            tail -n 20 "$logfile" >&2 || true
+            sb_die "the local PostgreSQL did not start on port $port; see $logfile (is the port taken? set SWITCHBOARD_PG_PORT)"
+        fi
+    fi
+
+    local isready="$bindir/pg_isready" psql="$bindir/psql" i
+    [ -x "$isready" ] || isready="pg_isready"
+    [ -x "$psql" ] || psql="psql"
+    for i in $(seq 1 60); do
+        "$isready" -q -h 127.0.0.1 -p "$port" && break
+        if [ "$i" -eq 60 ]; then
+            tail -n 20 "$logfile" >&2 || true
+            sb_die "the local PostgreSQL on 127.0.0.1:$port is not ready after 30 s; see $logfile"
+        fi
+        sleep 0.5
+    done
+
+    local exists
+    exists="$("$psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'switchboard'")" \
+        || sb_die "cannot connect to the local PostgreSQL on 127.0.0.1:$port as postgres; see $logfile"
+    if [ "$exists" != 1 ]; then
+        "$psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "CREATE DATABASE switchboard" >/dev/null \
+            || sb_die "cannot create the database 'switchboard' on 127.0.0.1:$port"
+        sb_log "created database 'switchboard'"
+    fi
+
+    export SWITCHBOARD_PG_PORT="$port"
+    export SWITCHBOARD_PG_DATA="$data"
+    export SWITCHBOARD_PG_BINDIR="$bindir"
+    export SWITCHBOARD_PG_ADMIN_URL="postgres://postgres@127.0.0.1:$port/postgres"
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$port/switchboard"
+}
+
+# Stops the project-local cluster, if it runs (for cleanup; nothing calls it by default).
+stop_local_postgres() {
+    local data="${SWITCHBOARD_PG_DATA:-$SWITCHBOARD_ROOT/.data/pg}" major="" bindir
+    [ -f "$data/PG_VERSION" ] || return 0
+    major="$(cat "$data/PG_VERSION")"
+    bindir="$(sb_pg_bindir "$major")" || return 0
+    sb_pg_run "$bindir/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
+}
