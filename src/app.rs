@@ -4,8 +4,10 @@
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::db::{self, DbPool};
+use crate::domain::inboxes::PhoneLookupCache;
 use crate::error::AppError;
 use crate::jobs;
+use crate::jobs::journal_writer::JournalWriter;
 use crate::web;
 use actix_web::web as aw;
 use std::sync::Arc;
@@ -21,10 +23,18 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Woken after a webhook is journaled, so ingest starts at once.
     pub ingest_wakeup: Arc<Notify>,
+    /// Inbox lookups by webhook path number (5 s).
+    pub phone_cache: Arc<PhoneLookupCache>,
+    /// Group commit of accepted webhook bodies.
+    pub journal: JournalWriter,
 }
 
+/// How long the webhook route trusts a cached inbox lookup.
+pub const PHONE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl AppState {
-    /// Builds the state: a lazily connecting pool and the secret box from `SECRET_KEY_BASE`.
+    /// Builds the state: a lazily connecting pool, the secret box from `SECRET_KEY_BASE`, and
+    /// the journal writer tasks (so it must run inside a tokio runtime).
     pub fn new(config: Config) -> Self {
         let pool = db::build_pool(
             &config.database_url,
@@ -37,8 +47,11 @@ impl AppState {
             .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("HTTP client");
+        let journal = JournalWriter::start(pool.clone(), 2);
         AppState {
             config: Arc::new(config),
+            journal,
+            phone_cache: Arc::new(PhoneLookupCache::new(PHONE_CACHE_TTL)),
             pool,
             secrets,
             http,

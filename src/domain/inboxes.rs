@@ -350,6 +350,64 @@ pub fn find_by_phone(
         .optional()?)
 }
 
+/// A short-lived cache of [`find_by_phone`] for the webhook route, so an acknowledged delivery
+/// costs no lookup query. Entries live `ttl`; this process's own inbox changes clear it at
+/// once, another process's within `ttl`. Unknown numbers are cached too (bounded size).
+pub struct PhoneLookupCache {
+    ttl: std::time::Duration,
+    entries: std::sync::RwLock<std::collections::HashMap<String, CachedLookup>>,
+}
+
+type CachedLookup = (std::time::Instant, Option<std::sync::Arc<InboxWithChannel>>);
+
+/// Most numbers the cache holds before it starts over.
+const PHONE_CACHE_CAPACITY: usize = 10_000;
+
+impl PhoneLookupCache {
+    /// An empty cache whose entries live `ttl`.
+    pub fn new(ttl: std::time::Duration) -> Self {
+        PhoneLookupCache {
+            ttl,
+            entries: Default::default(),
+        }
+    }
+
+    /// The cached lookup: `None` on a miss, `Some(None)` for a number known to have no inbox.
+    pub fn get(&self, phone_number: &str) -> Option<Option<std::sync::Arc<InboxWithChannel>>> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(phone_number)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Stores a lookup result.
+    pub fn put(
+        &self,
+        phone_number: &str,
+        found: Option<InboxWithChannel>,
+    ) -> Option<std::sync::Arc<InboxWithChannel>> {
+        let value = found.map(std::sync::Arc::new);
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= PHONE_CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(
+            phone_number.to_string(),
+            (std::time::Instant::now(), value.clone()),
+        );
+        value
+    }
+
+    /// Forgets everything (after an inbox is created or changed).
+    pub fn clear(&self) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
 /// Makes `user_id` a member of `inbox_id` (idempotent).
 pub fn add_member(conn: &mut PgConnection, inbox_id: i64, user_id: i64) -> AppResult<()> {
     diesel::insert_into(inbox_members::table)

@@ -160,6 +160,28 @@ fn record_outcome(
     }
 }
 
+/// Appends several raw bodies in one multi-row insert and one commit; returns their ids in
+/// order. Each entry is `(inbox_id, phone_number, raw_body)`.
+pub fn journal_many(
+    conn: &mut PgConnection,
+    entries: &[(i64, String, String)],
+) -> AppResult<Vec<i64>> {
+    let rows: Vec<_> = entries
+        .iter()
+        .map(|(inbox_id, phone, body)| {
+            (
+                whatsapp_events::inbox_id.eq(*inbox_id),
+                whatsapp_events::phone_number.eq(phone),
+                whatsapp_events::raw_body.eq(body),
+            )
+        })
+        .collect();
+    Ok(diesel::insert_into(whatsapp_events::table)
+        .values(&rows)
+        .returning(whatsapp_events::id)
+        .get_results(conn)?)
+}
+
 /// Processes the oldest due event, if any (a batch of one).
 pub fn process_next(conn: &mut PgConnection) -> AppResult<Option<EventOutcome>> {
     Ok(process_batch(conn, 1)?.pop())

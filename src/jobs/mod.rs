@@ -6,6 +6,7 @@
 //! The webhook journal (`whatsapp_events`) is drained the same way by [`ingest`].
 
 pub mod ingest;
+pub mod journal_writer;
 pub mod media;
 
 use crate::db::schema::jobs;

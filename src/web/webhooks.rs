@@ -3,6 +3,7 @@
 //! Meta retries anything else for up to 7 days).
 
 use crate::app::AppState;
+use crate::domain::inboxes;
 use crate::error::{AppError, AppResult};
 use crate::whatsapp::receive::{self, MAX_BODY_BYTES};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -81,14 +82,27 @@ pub async fn receive(
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let config = state.config.clone();
-    let secrets = state.secrets.clone();
-    let accepted = state
-        .db(move |conn| {
-            receive::accept_delivery(conn, &config, &secrets, &phone, signature.as_deref(), &body)
-        })
-        .await?;
+    let found = match state.phone_cache.get(&phone) {
+        Some(found) => found,
+        None => {
+            let lookup = phone.clone();
+            let found = state
+                .db(move |conn| inboxes::find_by_phone(conn, &lookup))
+                .await?;
+            state.phone_cache.put(&phone, found)
+        }
+    };
+    let inbox_id = receive::check_delivery(
+        &state.config,
+        &state.secrets,
+        found.as_deref(),
+        &phone,
+        signature.as_deref(),
+        &body,
+    )?;
+    let text = String::from_utf8(body)
+        .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
+    let event_id = state.journal.append(inbox_id, phone, text).await?;
     state.ingest_wakeup.notify_one();
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({"status": "received", "event_id": accepted.event_id})))
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "received", "event_id": event_id})))
 }

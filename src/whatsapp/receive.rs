@@ -5,7 +5,7 @@ use super::payload::Envelope;
 use super::signature::{self, ChannelFacts, Decision};
 use crate::config::Config;
 use crate::crypto::{self, SecretBox};
-use crate::domain::inboxes;
+use crate::domain::inboxes::{self, InboxWithChannel};
 use crate::error::{AppError, AppResult};
 use crate::jobs::ingest::journal;
 use diesel::pg::PgConnection;
@@ -47,24 +47,24 @@ pub struct Accepted {
     pub inbox_id: i64,
 }
 
-/// Decides whether to accept a POST for `phone_number` and, if so, commits the raw body to
-/// the journal before returning. Errors: 401 bad or missing signature where one is required;
+/// Decides whether a POST for `phone_number` may be journaled, given the inbox that number
+/// resolves to (`found`). Returns the inbox id. No database access, so the webhook route can
+/// run it on a cached lookup. Errors: 401 bad or missing signature where one is required;
 /// 404 no inbox for the number (after the signature check); 400 not JSON; 422 a change for
-/// another `phone_number_id`; 503 database unreachable.
-pub fn accept_delivery(
-    conn: &mut PgConnection,
+/// another `phone_number_id`.
+pub fn check_delivery(
     config: &Config,
     secrets: &SecretBox,
+    found: Option<&InboxWithChannel>,
     phone_number: &str,
     signature_header: Option<&str>,
     body: &[u8],
-) -> AppResult<Accepted> {
-    let found = inboxes::find_by_phone(conn, phone_number)?;
-    let channel_secret = match &found {
+) -> AppResult<i64> {
+    let channel_secret = match found {
         Some((_, ch)) => ch.app_secret(secrets)?,
         None => None,
     };
-    let facts = found.as_ref().map(|(_, ch)| ChannelFacts {
+    let facts = found.map(|(_, ch)| ChannelFacts {
         provider: &ch.provider,
         has_app_secret: channel_secret.is_some(),
         embedded_signup: ch.is_embedded_signup(),
@@ -93,9 +93,7 @@ pub fn accept_delivery(
             "no WhatsApp inbox is configured for {phone_number}"
         )));
     };
-    let text = std::str::from_utf8(body)
-        .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
-    let envelope: Envelope = serde_json::from_str(text)
+    let envelope: Envelope = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("body is not valid webhook JSON: {e}")))?;
     for change in envelope.entry.iter().flat_map(|e| e.changes.iter()) {
         let id = change
@@ -119,9 +117,32 @@ pub fn accept_delivery(
             }
         }
     }
-    let event_id = journal(conn, inbox.id, phone_number, text)?;
-    Ok(Accepted {
-        event_id,
-        inbox_id: inbox.id,
-    })
+    Ok(inbox.id)
+}
+
+/// Looks the number up, [`check_delivery`], and commits the raw body to the journal before
+/// returning (one delivery, one transaction; the HTTP route batches commits through
+/// [`crate::jobs::journal_writer`] instead). Errors as in [`check_delivery`], plus 503 when the
+/// database is unreachable.
+pub fn accept_delivery(
+    conn: &mut PgConnection,
+    config: &Config,
+    secrets: &SecretBox,
+    phone_number: &str,
+    signature_header: Option<&str>,
+    body: &[u8],
+) -> AppResult<Accepted> {
+    let found = inboxes::find_by_phone(conn, phone_number)?;
+    let inbox_id = check_delivery(
+        config,
+        secrets,
+        found.as_ref(),
+        phone_number,
+        signature_header,
+        body,
+    )?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
+    let event_id = journal(conn, inbox_id, phone_number, text)?;
+    Ok(Accepted { event_id, inbox_id })
 }

@@ -142,6 +142,7 @@ pub async fn create(
     let (inbox, channel) = state
         .db(move |conn| inboxes::create(conn, &secrets, account_id, input))
         .await?;
+    state.phone_cache.clear();
     tracing::info!(inbox_id = inbox.id, phone_number = %channel.phone_number, "WhatsApp inbox created");
     Ok(HttpResponse::Ok().json(views::inbox(
         &state.config,
@@ -181,6 +182,7 @@ pub async fn update(
     let (inbox, channel) = state
         .db(move |conn| inboxes::update(conn, &secrets, account_id, inbox_id, patch))
         .await?;
+    state.phone_cache.clear();
     Ok(HttpResponse::Ok().json(views::inbox(
         &state.config,
         &state.secrets,
