@@ -11,6 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::whatsapp::ingest::{self, IngestReport};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// Attempts before an event is marked `failed`.
@@ -84,20 +85,18 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
                     "the inbox of this event was deleted".into(),
                 )),
                 Some(inbox_id) => {
-                    if !inbox_cache.contains_key(&inbox_id) {
-                        if let Ok(found) = inbox_domain::find_by_id(conn, inbox_id) {
-                            inbox_cache.insert(inbox_id, found);
+                    let cached = match inbox_cache.entry(inbox_id) {
+                        Entry::Occupied(e) => Ok(&*e.into_mut()),
+                        Entry::Vacant(v) => {
+                            inbox_domain::find_by_id(conn, inbox_id).map(|found| &*v.insert(found))
                         }
-                    }
-                    match inbox_cache.get(&inbox_id) {
-                        None => Err(AppError::NotFound(format!(
-                            "inbox {inbox_id} no longer exists"
-                        ))),
-                        // A savepoint: a failing body rolls back alone.
-                        Some((inbox, channel)) => conn.transaction(|conn| {
+                    };
+                    // A savepoint: a failing body rolls back alone.
+                    cached.and_then(|(inbox, channel)| {
+                        conn.transaction(|conn| {
                             ingest::process_body(conn, inbox, channel, &event.raw_body)
-                        }),
-                    }
+                        })
+                    })
                 }
             };
             outcomes.push(record_outcome(conn, &event, outcome, &mut last_seen)?);
