@@ -298,3 +298,48 @@ async fn concurrent_different_messages_from_one_new_user_share_one_conversation(
     assert_eq!(app.count("contacts"), 1);
     assert_eq!(app.count("conversations"), 1);
 }
+
+#[actix_rt::test]
+async fn an_event_that_cannot_be_processed_is_retried_then_kept_as_failed() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    assert_eq!(
+        app.post_webhook(PHONE, &webhook_fixture("text.json"), None)
+            .await
+            .0,
+        200
+    );
+    // The inbox disappears before ingest (its events keep their raw body).
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE whatsapp_events SET inbox_id = NULL"),
+        &mut app.conn(),
+    )
+    .unwrap();
+    let mut conn = app.conn();
+    let (_, outcome) = switchboard::jobs::ingest::process_next(&mut conn)
+        .unwrap()
+        .unwrap();
+    assert!(outcome.unwrap_err().contains("inbox"));
+    assert_eq!(
+        app.count(
+            "whatsapp_events WHERE status = 'pending' AND attempts = 1 AND run_after > now()"
+        ),
+        1
+    );
+    assert!(
+        switchboard::jobs::ingest::process_next(&mut conn)
+            .unwrap()
+            .is_none(),
+        "not due yet"
+    );
+    // On its last allowed attempt it is marked failed, with the error and the body kept.
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE whatsapp_events SET attempts = 9, run_after = now()"),
+        &mut conn,
+    )
+    .unwrap();
+    switchboard::jobs::ingest::process_next(&mut conn)
+        .unwrap()
+        .unwrap();
+    assert_eq!(app.count("whatsapp_events WHERE status = 'failed' AND attempts = 10 AND last_error IS NOT NULL AND raw_body <> ''"), 1);
+}

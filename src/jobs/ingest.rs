@@ -55,7 +55,9 @@ pub fn journal(
         .get_result(conn)?)
 }
 
-/// Events claimed per transaction by [`process_batch`].
+/// Events claimed per transaction by [`process_batch`]. Each event runs in a savepoint, and
+/// PostgreSQL caches at most 64 subtransactions per backend before snapshots get slower for
+/// everyone, so this stays below 64.
 pub const BATCH_SIZE: usize = 50;
 
 /// What happened to one event: its report, or the error it will be retried for.

@@ -16,7 +16,7 @@ pub async fn verify(
     path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> AppResult<HttpResponse> {
-    let phone = path.into_inner();
+    let phone = receive::normalize_path_number(&path.into_inner());
     let q = query.into_inner();
     let challenge = state
         .db(move |conn| {
@@ -69,7 +69,7 @@ pub async fn receive(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let phone = path.into_inner();
+    let phone = receive::normalize_path_number(&path.into_inner());
     if state.config.inactive_whatsapp_numbers.contains(&phone) {
         return Err(AppError::invalid(
             "phone_number",

@@ -67,6 +67,25 @@ async fn error_from(resp: reqwest::Response) -> GraphError {
     }
 }
 
+/// `GET url` with the bearer token; a non-2xx answer becomes [`GraphError::Status`].
+async fn get_ok(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> Result<reqwest::Response, GraphError> {
+    let resp = http
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| GraphError::Network(e.to_string()))?;
+    if resp.status().is_success() {
+        Ok(resp)
+    } else {
+        Err(error_from(resp).await)
+    }
+}
+
 /// Looks up `media_id` and downloads the file, both with `Authorization: Bearer <token>`.
 /// Returns the lookup answer and the file bytes (at most [`MAX_MEDIA_BYTES`]).
 pub async fn fetch_media(
@@ -75,28 +94,12 @@ pub async fn fetch_media(
     token: &str,
     media_id: &str,
 ) -> Result<(MediaInfo, Vec<u8>), GraphError> {
-    let resp = http
-        .get(config.graph_url(media_id))
-        .bearer_auth(token)
-        .send()
-        .await
-        .map_err(|e| GraphError::Network(e.to_string()))?;
-    if !resp.status().is_success() {
-        return Err(error_from(resp).await);
-    }
-    let info: MediaInfo = resp
+    let info: MediaInfo = get_ok(http, &config.graph_url(media_id), token)
+        .await?
         .json()
         .await
         .map_err(|e| GraphError::Invalid(e.to_string()))?;
-    let resp = http
-        .get(&info.url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .map_err(|e| GraphError::Network(e.to_string()))?;
-    if !resp.status().is_success() {
-        return Err(error_from(resp).await);
-    }
+    let resp = get_ok(http, &info.url, token).await?;
     if resp
         .content_length()
         .is_some_and(|l| l as usize > MAX_MEDIA_BYTES)

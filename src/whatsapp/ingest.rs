@@ -473,7 +473,11 @@ fn system(
             None => None,
         },
         "user_changed_number" => {
-            let new_phone = body.get("wa_id").and_then(Value::as_str);
+            // Only a number with digits can be moved to; anything else is skipped below.
+            let new_phone = body
+                .get("wa_id")
+                .and_then(Value::as_str)
+                .filter(|p| p.chars().any(|c| c.is_ascii_digit()));
             match (new_phone, identity.is_empty()) {
                 (Some(new_phone), false) => {
                     let (c, _) = contacts::resolve(

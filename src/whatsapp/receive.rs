@@ -13,6 +13,17 @@ use diesel::pg::PgConnection;
 /// Largest accepted body: 3 MiB (3 × 1024 × 1024 bytes); larger answers 413.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
+/// The number of a webhook path as inboxes store it: `+15551234567`. A path written without
+/// the `+` (some dashboards drop it) means the same number.
+pub fn normalize_path_number(raw: &str) -> String {
+    let trimmed = raw.trim();
+    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()) {
+        format!("+{trimmed}")
+    } else {
+        trimmed.to_string()
+    }
+}
+
 /// The GET handshake: returns the `hub.challenge` to echo when `hub.mode` is `subscribe` and
 /// `hub.verify_token` equals the channel's token (constant-time). Errors: 401 otherwise,
 /// including for a number with no inbox.
@@ -145,4 +156,14 @@ pub fn accept_delivery(
         .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
     let event_id = journal(conn, inbox_id, phone_number, text)?;
     Ok(Accepted { event_id, inbox_id })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn path_numbers() {
+        assert_eq!(super::normalize_path_number("+15551234567"), "+15551234567");
+        assert_eq!(super::normalize_path_number("15551234567"), "+15551234567");
+        assert_eq!(super::normalize_path_number("abc"), "abc");
+    }
 }

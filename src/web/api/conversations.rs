@@ -23,6 +23,17 @@ pub struct ListQuery {
     pub page: Option<i64>,
 }
 
+impl ListQuery {
+    fn into_filter(self) -> ListFilter {
+        ListFilter {
+            status: self.status,
+            assignee_type: self.assignee_type,
+            inbox_id: self.inbox_id,
+            page: self.page.unwrap_or(1),
+        }
+    }
+}
+
 fn render(conn: &mut DbConn, state: &AppState, rows: &[Conversation]) -> AppResult<Vec<Value>> {
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let latest = messages::latest_per_conversation(conn, &ids)?;
@@ -60,13 +71,7 @@ pub async fn index(
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let q = q.into_inner();
-    let filter = ListFilter {
-        status: q.status,
-        assignee_type: q.assignee_type,
-        inbox_id: q.inbox_id,
-        page: q.page.unwrap_or(1),
-    };
+    let filter = q.into_inner().into_filter();
     let st = state.get_ref().clone();
     let (payload, counts) = state
         .db(move |conn| {
@@ -85,13 +90,7 @@ pub async fn meta(
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let q = q.into_inner();
-    let filter = ListFilter {
-        status: q.status,
-        assignee_type: q.assignee_type,
-        inbox_id: q.inbox_id,
-        page: 1,
-    };
+    let filter = q.into_inner().into_filter();
     let (_, counts) = state
         .db(move |conn| conversations::list(conn, &viewer, &filter))
         .await?;
