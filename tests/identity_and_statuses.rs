@@ -227,3 +227,141 @@ async fn history_chunks_in_any_order_and_resent_do_not_duplicate() {
         "ordered by original timestamp"
     );
 }
+
+fn text_from(phone: Option<&str>, bsuid: Option<&str>, name: &str, wamid: &str) -> Vec<u8> {
+    let mut contact = json!({"profile": {"name": name}});
+    let mut message = json!({"id": wamid, "timestamp": "1763712000", "type": "text", "text": {"body": format!("hello from {name}")}});
+    if let Some(p) = phone {
+        contact["wa_id"] = json!(p);
+        message["from"] = json!(p);
+    }
+    if let Some(b) = bsuid {
+        contact["user_id"] = json!(b);
+        message["from_user_id"] = json!(b);
+    }
+    serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15551234567", "phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [contact], "messages": [message]}}]}]}))
+    .unwrap()
+}
+
+#[actix_rt::test]
+async fn a_user_seen_by_phone_and_by_bsuid_separately_is_merged_when_linked() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    app.deliver_bytes(&text_from(Some("16505550001"), None, "Dana", "wamid.M1"))
+        .await;
+    app.deliver_bytes(&text_from(None, Some("US.555"), "Dana", "wamid.M2"))
+        .await;
+    assert_eq!(app.count("contacts"), 2);
+    app.deliver_bytes(&text_from(
+        Some("16505550001"),
+        Some("US.555"),
+        "Dana",
+        "wamid.M3",
+    ))
+    .await;
+    assert_eq!(
+        app.count("contacts"),
+        1,
+        "the payload linking both identifiers merges them"
+    );
+    let c = &app.contacts()[0];
+    assert_eq!(c["phone_number"], "+16505550001");
+    assert_eq!(c["bsuid"], "US.555");
+    assert_eq!(
+        app.count(&format!("contact_inboxes WHERE contact_id = {}", c["id"])),
+        2
+    );
+    assert_eq!(
+        app.count(&format!("conversations WHERE contact_id = {}", c["id"])),
+        2
+    );
+    assert_eq!(
+        app.count(&format!("messages WHERE sender_id = {}", c["id"])),
+        3
+    );
+    // From now on both identifiers land in the same (latest) conversation.
+    app.deliver_bytes(&text_from(Some("16505550001"), None, "Dana", "wamid.M4"))
+        .await;
+    app.deliver_bytes(&text_from(None, Some("US.555"), "Dana", "wamid.M5"))
+        .await;
+    assert_eq!(app.count("contacts"), 1);
+    let convs: Vec<i64> = app
+        .query_json("SELECT jsonb_agg(DISTINCT conversation_id) FROM messages WHERE source_id IN ('wamid.M3','wamid.M4','wamid.M5')")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(convs.len(), 1);
+}
+
+#[actix_rt::test]
+async fn a_recycled_phone_number_with_another_bsuid_is_a_new_contact() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    app.deliver_bytes(&text_from(
+        Some("16505550002"),
+        Some("US.OLDOWNER"),
+        "Old Owner",
+        "wamid.R1",
+    ))
+    .await;
+    app.deliver_bytes(&text_from(
+        Some("16505550002"),
+        Some("US.NEWOWNER"),
+        "New Owner",
+        "wamid.R2",
+    ))
+    .await;
+    assert_eq!(app.count("contacts"), 2);
+    assert_eq!(app.count("conversations"), 2);
+    let new_owner = app.query_json("SELECT to_jsonb(id) FROM contacts WHERE bsuid = 'US.NEWOWNER'");
+    assert_eq!(
+        app.count(&format!(
+            "contact_inboxes WHERE source_id = '16505550002' AND contact_id = {new_owner}"
+        )),
+        1
+    );
+    // A later phone-only message goes to the number's current owner.
+    app.deliver_bytes(&text_from(
+        Some("16505550002"),
+        None,
+        "New Owner",
+        "wamid.R3",
+    ))
+    .await;
+    assert_eq!(
+        app.count(&format!(
+            "messages WHERE source_id = 'wamid.R3' AND sender_id = {new_owner}"
+        )),
+        1
+    );
+}
+
+#[actix_rt::test]
+async fn a_message_under_the_new_bsuid_before_the_rekey_notice_is_merged() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    app.deliver("text.json").await;
+    // The first message under the new BSUID (no phone) arrives before user_id_update.
+    app.deliver_bytes(&text_from(
+        None,
+        Some("US.99990000111122223333"),
+        "Sheena Nelson",
+        "wamid.EARLY",
+    ))
+    .await;
+    assert_eq!(app.count("contacts"), 2);
+    app.deliver("user_id_update.json").await;
+    assert_eq!(app.count("contacts"), 1);
+    assert_eq!(app.contacts()[0]["bsuid"], "US.99990000111122223333");
+    assert_eq!(app.count("messages"), 2);
+    assert_eq!(
+        app.count("contact_inboxes"),
+        3,
+        "phone, old BSUID and new BSUID"
+    );
+}

@@ -174,11 +174,12 @@ async fn check_fixture(name: &str) {
                 app.count("contact_inboxes WHERE source_id = 'US.99990000111122223333'"),
                 1
             );
+            // The old BSUID stays mapped to the same contact, so late messages still land.
             assert_eq!(
                 app.count(&format!(
                     "contact_inboxes WHERE source_id = '{MAIN_USER_BSUID}'"
                 )),
-                0
+                1
             );
             // A later message from the new BSUID alone joins the same conversation.
             let later = String::from_utf8(webhook_fixture("text_username_no_phone.json"))

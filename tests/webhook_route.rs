@@ -338,8 +338,9 @@ async fn an_event_that_cannot_be_processed_is_retried_then_kept_as_failed() {
         &mut conn,
     )
     .unwrap();
-    switchboard::jobs::ingest::process_next(&mut conn)
+    let (_, last) = switchboard::jobs::ingest::process_next(&mut conn)
         .unwrap()
         .unwrap();
+    assert!(last.is_err());
     assert_eq!(app.count("whatsapp_events WHERE status = 'failed' AND attempts = 10 AND last_error IS NOT NULL AND raw_body <> ''"), 1);
 }

@@ -146,17 +146,40 @@ pub fn resolve(
         .filter(contact_inboxes::source_id.eq_any(&ids))
         .select(ContactInbox::as_select())
         .load(conn)?;
-    // Preference: the phone's contact, then the BSUID's, then the parent's.
-    let chosen = sources
-        .iter()
-        .find_map(|(s, _)| existing.iter().find(|ci| &ci.source_id == s))
-        .map(|ci| ci.contact_id);
+    let owner = |source: &Option<String>| {
+        source
+            .as_ref()
+            .and_then(|s| existing.iter().find(|ci| &ci.source_id == s))
+            .map(|ci| ci.contact_id)
+    };
+    let (by_bsuid, by_phone, by_parent) = (
+        owner(&identity.bsuid),
+        owner(&identity.phone),
+        owner(&identity.parent_bsuid),
+    );
+    let candidate_ids: Vec<i64> = [by_bsuid, by_phone, by_parent]
+        .into_iter()
+        .flatten()
+        .collect();
+    let candidates: Vec<Contact> = contacts::table
+        .filter(contacts::id.eq_any(&candidate_ids))
+        .select(Contact::as_select())
+        .load(conn)?;
+    // A contact known by phone or parent BSUID is this user unless it carries another BSUID
+    // (then the phone number was recycled, or belongs to someone else now).
+    let compatible = |id: &i64| {
+        candidates.iter().any(|c| {
+            c.id == *id
+                && (c.bsuid.is_none() || identity.bsuid.is_none() || c.bsuid == identity.bsuid)
+        })
+    };
+    // Preference: the BSUID (stable, business-scoped), then the phone, then the parent BSUID.
+    let chosen = by_bsuid
+        .or(by_phone.filter(compatible))
+        .or(by_parent.filter(compatible));
 
-    let contact: Contact = match chosen {
-        Some(id) => contacts::table
-            .find(id)
-            .select(Contact::as_select())
-            .first(conn)?,
+    let contact: Contact = match chosen.and_then(|id| candidates.iter().find(|c| c.id == id)) {
+        Some(c) => c.clone(),
         None => diesel::insert_into(contacts::table)
             .values((
                 contacts::account_id.eq(account_id),
@@ -169,34 +192,46 @@ pub fn resolve(
             .returning(Contact::as_returning())
             .get_result(conn)?,
     };
+    // The same user seen earlier through one identifier only (say, by phone before BSUIDs,
+    // then by BSUID alone) became two contacts: now that a payload links them, merge.
+    let mut merged = Vec::new();
+    for other in [by_phone, by_parent].into_iter().flatten() {
+        if other != contact.id && compatible(&other) && !merged.contains(&other) {
+            merge_into(conn, other, contact.id)?;
+            merged.push(other);
+        }
+    }
 
-    let mut known = existing;
+    // Point every identifier of this payload at the contact: add the missing ones, and take
+    // over one still held by another contact (a recycled phone number).
+    let mut known = Vec::with_capacity(sources.len());
     for (source_id, kind) in &sources {
-        if !known.iter().any(|ci| &ci.source_id == source_id) {
-            let inserted: Option<ContactInbox> = diesel::insert_into(contact_inboxes::table)
+        let row = match existing.iter().find(|ci| &ci.source_id == source_id) {
+            Some(ci) if ci.contact_id == contact.id || merged.contains(&ci.contact_id) => {
+                ContactInbox {
+                    contact_id: contact.id,
+                    ..ci.clone()
+                }
+            }
+            Some(ci) => diesel::update(contact_inboxes::table.find(ci.id))
+                .set(contact_inboxes::contact_id.eq(contact.id))
+                .returning(ContactInbox::as_returning())
+                .get_result(conn)?,
+            None => diesel::insert_into(contact_inboxes::table)
                 .values((
                     contact_inboxes::contact_id.eq(contact.id),
                     contact_inboxes::inbox_id.eq(inbox_id),
                     contact_inboxes::source_id.eq(source_id),
                     contact_inboxes::source_kind.eq(*kind),
                 ))
-                .on_conflict_do_nothing()
                 .returning(ContactInbox::as_returning())
-                .get_result(conn)
-                .optional()?;
-            known.extend(inserted);
-        }
+                .get_result(conn)?,
+        };
+        known.push(row);
     }
 
     let contact = fill_in(conn, contact, identity, profile)?;
-    let primary = match known.into_iter().find(|ci| ci.source_id == sources[0].0) {
-        Some(ci) => ci,
-        None => contact_inboxes::table
-            .filter(contact_inboxes::inbox_id.eq(inbox_id))
-            .filter(contact_inboxes::source_id.eq(&sources[0].0))
-            .select(ContactInbox::as_select())
-            .first(conn)?,
-    };
+    let primary = known.swap_remove(0);
     Ok((contact, primary))
 }
 
@@ -264,9 +299,33 @@ pub fn find_contact_inbox(
         .optional()?)
 }
 
-/// Re-keys a contact from BSUID `previous` to `current` without splitting its conversations
-/// (`user_changed_user_id`, `user_id_update`). When `previous` is unknown, the contact found by
-/// `phone` (digits) gets the new BSUID. Returns the contact, if any was found.
+/// Merges contact `from` into `into`: its identifiers, conversations and messages move over,
+/// missing details are copied, and `from` is deleted. Must run in a transaction holding the
+/// identity locks of both.
+pub fn merge_into(conn: &mut PgConnection, from: i64, into: i64) -> AppResult<()> {
+    diesel::sql_query(
+        "WITH moved_ci AS (UPDATE contact_inboxes SET contact_id = $2 WHERE contact_id = $1), \
+              moved_conv AS (UPDATE conversations SET contact_id = $2 WHERE contact_id = $1), \
+              moved_msg AS (UPDATE messages SET sender_id = $2 WHERE sender_type = 'Contact' AND sender_id = $1) \
+         UPDATE contacts c SET phone_number = COALESCE(c.phone_number, f.phone_number), \
+                bsuid = COALESCE(c.bsuid, f.bsuid), parent_bsuid = COALESCE(c.parent_bsuid, f.parent_bsuid), \
+                username = COALESCE(c.username, f.username), email = COALESCE(c.email, f.email), \
+                additional_attributes = f.additional_attributes || c.additional_attributes, updated_at = now() \
+         FROM contacts f WHERE c.id = $2 AND f.id = $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(from)
+    .bind::<diesel::sql_types::BigInt, _>(into)
+    .execute(conn)?;
+    diesel::delete(contacts::table.find(from)).execute(conn)?;
+    tracing::info!(from, into, "merged two contacts of the same WhatsApp user");
+    Ok(())
+}
+
+/// Re-keys a contact to BSUID `current` without splitting its conversations
+/// (`user_changed_user_id`, `user_id_update`). The contact is found by BSUID `previous`, else
+/// by `phone` (digits). The old BSUID stays mapped so late messages still land; a contact
+/// already created for `current` (its message arrived first) is merged in.
+/// Returns the contact, if any was found.
 pub fn rekey_bsuid(
     conn: &mut PgConnection,
     inbox_id: i64,
@@ -274,29 +333,25 @@ pub fn rekey_bsuid(
     current: &str,
     phone: Option<&str>,
 ) -> AppResult<Option<Contact>> {
-    let identity = Identity::new(phone, previous, None);
+    let identity = Identity::new(phone, previous, Some(current));
     lock_sources(conn, inbox_id, &identity)?;
-    super::xact_lock(conn, &format!("ci:{inbox_id}:{current}"))?;
-    let old = match previous {
-        Some(p) => find_contact_inbox(conn, inbox_id, p)?,
-        None => None,
-    };
-    let contact_id = match (&old, phone) {
-        (Some(ci), _) => Some(ci.contact_id),
-        (None, Some(p)) => find_contact_inbox(conn, inbox_id, p)?.map(|ci| ci.contact_id),
-        (None, None) => None,
-    };
+    let mut contact_id = None;
+    for source in [identity.bsuid.as_deref(), identity.phone.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(ci) = find_contact_inbox(conn, inbox_id, source)? {
+            contact_id = Some(ci.contact_id);
+            break;
+        }
+    }
     let Some(contact_id) = contact_id else {
         return Ok(None);
     };
-    let taken = find_contact_inbox(conn, inbox_id, current)?;
-    match (&old, taken) {
-        (Some(old), None) => {
-            diesel::update(contact_inboxes::table.find(old.id))
-                .set(contact_inboxes::source_id.eq(current))
-                .execute(conn)?;
-        }
-        (None, None) => {
+    match find_contact_inbox(conn, inbox_id, current)? {
+        Some(ci) if ci.contact_id != contact_id => merge_into(conn, ci.contact_id, contact_id)?,
+        Some(_) => {}
+        None => {
             diesel::insert_into(contact_inboxes::table)
                 .values((
                     contact_inboxes::contact_id.eq(contact_id),
@@ -306,11 +361,6 @@ pub fn rekey_bsuid(
                 ))
                 .execute(conn)?;
         }
-        // The new BSUID is already known: keep that row, retire the old one.
-        (Some(old), Some(_)) => {
-            diesel::delete(contact_inboxes::table.find(old.id)).execute(conn)?;
-        }
-        (None, Some(_)) => {}
     }
     Ok(Some(
         diesel::update(contacts::table.find(contact_id))
@@ -324,8 +374,8 @@ pub fn rekey_bsuid(
 }
 
 /// Moves a contact to a new phone number (`user_changed_number`): stores `+digits` on the
-/// contact and adds the new number as a contact inbox; the old one stays so late messages
-/// still resolve.
+/// contact and maps the new number to it (taking it over from any other contact); the old
+/// number stays mapped so late messages still resolve.
 pub fn change_phone(
     conn: &mut PgConnection,
     inbox_id: i64,
@@ -350,7 +400,9 @@ pub fn change_phone(
             contact_inboxes::source_id.eq(&digits),
             contact_inboxes::source_kind.eq("phone"),
         ))
-        .on_conflict_do_nothing()
+        .on_conflict((contact_inboxes::inbox_id, contact_inboxes::source_id))
+        .do_update()
+        .set(contact_inboxes::contact_id.eq(contact_id))
         .execute(conn)?;
     let contact: Contact = contacts::table
         .find(contact_id)
