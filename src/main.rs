@@ -77,7 +77,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(host = %bind.0, port = bind.1, frontend_url = %state.config.frontend_url, "Switchboard listening");
     actix_web::HttpServer::new(move || {
         actix_web::App::new()
-            .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("switchboard::http"))
+            .wrap(
+                actix_web::middleware::Logger::new("%m %U %s %Dms").log_target("switchboard::http"),
+            )
             .configure(app::configure(state.clone()))
     })
     .bind(bind.clone())

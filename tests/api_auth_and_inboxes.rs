@@ -74,6 +74,21 @@ async fn tokens_and_membership_gate_the_api() {
     )
     .unwrap();
     assert_eq!(app.api("GET", &conv, None, &agent).await.0, 200);
+    let (_, seen) = app
+        .api(
+            "GET",
+            &format!("/api/v1/accounts/{acc}/inboxes/1"),
+            None,
+            &agent,
+        )
+        .await;
+    assert_eq!(seen["phone_number"], PHONE);
+    assert!(
+        seen["provider_config"]
+            .get("webhook_verify_token")
+            .is_none(),
+        "agents do not see the verify token"
+    );
     let (_, contacts) = app
         .api(
             "GET",

@@ -365,3 +365,49 @@ async fn a_message_under_the_new_bsuid_before_the_rekey_notice_is_merged() {
         "phone, old BSUID and new BSUID"
     );
 }
+
+#[actix_rt::test]
+async fn a_removed_reaction_stays_removed_when_the_reaction_is_redelivered() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    app.deliver("smb_message_echoes.json").await;
+    app.deliver("reaction.json").await;
+    app.deliver("reaction_removed.json").await;
+    app.deliver("reaction.json").await; // Meta retries the original reaction
+    let m = &app.messages()[0];
+    assert_eq!(m["content_attributes"]["reactions"], json!([]));
+}
+
+#[actix_rt::test]
+async fn nul_characters_do_not_keep_a_delivery_out() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    let body = String::from_utf8(webhook_fixture("text.json"))
+        .unwrap()
+        .replace("Hi! Does", "Hi!\\u0000 Does")
+        .replace("Sheena Nelson", "Sheena\\u0000 Nelson");
+    app.deliver_bytes(body.as_bytes()).await;
+    let m = &app.messages()[0];
+    assert_eq!(m["content"], "Hi! Does the blue jacket come in size M?");
+    assert_eq!(app.contacts()[0]["name"], "Sheena Nelson");
+}
+
+#[actix_rt::test]
+async fn an_edited_caption_replaces_the_caption() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    app.deliver("image.json").await;
+    let edit = json!({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15551234567", "phone_number_id": PHONE_NUMBER_ID},
+        "messages": [{"from": MAIN_USER_PHONE, "id": "wamid.EDITCAPTION", "timestamp": "1763712100", "type": "edit",
+            "edit": {"original_message_id": "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwNgA=",
+                     "message": {"type": "image", "image": {"caption": "The box, badly dented"}}}}]}}]}]});
+    app.deliver_bytes(&serde_json::to_vec(&edit).unwrap()).await;
+    let m = &app.messages()[0];
+    assert_eq!(m["content"], "The box, badly dented");
+    assert_eq!(
+        m["content_attributes"]["previous_content"],
+        "This is the damaged box"
+    );
+}

@@ -490,7 +490,7 @@ pub fn contact_inboxes_of(
 }
 
 /// A page of an account's contacts (newest first), optionally matching `query` against name,
-/// phone, email, BSUID or username (case-insensitive substring), limited to contacts with a
+/// phone, email, identifier, BSUID or username (case-insensitive substring), limited to contacts with a
 /// contact inbox in `only` when given. Returns the page and the total count.
 pub fn search(
     conn: &mut PgConnection,
@@ -521,6 +521,7 @@ pub fn search(
                     .ilike(pattern.clone())
                     .or(contacts::phone_number.ilike(phone_pattern))
                     .or(contacts::email.ilike(pattern.clone()))
+                    .or(contacts::identifier.ilike(pattern.clone()))
                     .or(contacts::bsuid.ilike(pattern.clone()))
                     .or(contacts::username.ilike(pattern)),
             );
@@ -541,7 +542,7 @@ pub fn search(
         .select(Contact::as_select())
         .order(contacts::id.desc())
         .limit(per_page)
-        .offset((page.max(1) - 1) * per_page)
+        .offset((page.clamp(1, 1_000_000) - 1) * per_page)
         .load(conn)?;
     Ok((rows, total))
 }

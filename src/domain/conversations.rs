@@ -147,6 +147,9 @@ pub struct ListCounts {
 /// Page size of the conversation list (Chatwoot's).
 pub const PAGE_SIZE: i64 = 25;
 
+/// Highest page number honoured (larger ones read as this one, an empty page).
+pub const MAX_PAGE: i64 = 1_000_000;
+
 /// The conversations the viewer may see, newest activity first, and the per-assignee counts.
 /// Errors: 422 for an unknown status or assignee type.
 pub fn list(
@@ -213,7 +216,7 @@ pub fn list(
             conversations::id.desc(),
         ))
         .limit(PAGE_SIZE)
-        .offset((filter.page.max(1) - 1) * PAGE_SIZE)
+        .offset((filter.page.clamp(1, MAX_PAGE) - 1) * PAGE_SIZE)
         .load(conn)?;
     Ok((rows, counts))
 }

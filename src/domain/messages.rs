@@ -370,15 +370,35 @@ pub fn apply(
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            // One reaction per sender; a newer event replaces it, an older one is ignored.
-            if let Some(prev) = reactions
-                .iter()
-                .find(|r| r["sender_type"] == sender_type.as_str())
-            {
-                if prev["timestamp"].as_i64().unwrap_or(0) > *timestamp {
-                    return Ok(message);
-                }
+            // One reaction per sender. `reaction_state` remembers, per sender, the time of the
+            // latest event and the reaction wamids already applied, so an older event or a
+            // retried delivery cannot bring back a removed reaction.
+            let mut state = attrs
+                .get("reaction_state")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let mine = state
+                .get(sender_type.as_str())
+                .cloned()
+                .unwrap_or(json!({}));
+            let mut applied: Vec<Value> = mine["applied"].as_array().cloned().unwrap_or_default();
+            let seen = source_id
+                .as_ref()
+                .is_some_and(|sid| applied.iter().any(|a| a == sid));
+            if seen || mine["timestamp"].as_i64().unwrap_or(i64::MIN) > *timestamp {
+                return Ok(message);
             }
+            if let Some(sid) = source_id {
+                applied.push(json!(sid));
+                let excess = applied.len().saturating_sub(20);
+                applied.drain(..excess);
+            }
+            state.insert(
+                sender_type.clone(),
+                json!({"timestamp": timestamp, "applied": applied}),
+            );
+            attrs.insert("reaction_state".into(), Value::Object(state));
             reactions.retain(|r| r["sender_type"] != sender_type.as_str());
             if let Some(e) = emoji.as_ref().filter(|e| !e.is_empty()) {
                 reactions.push(json!({"emoji": e, "sender_type": sender_type, "source_id": source_id, "timestamp": timestamp}));

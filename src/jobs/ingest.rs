@@ -68,7 +68,7 @@ pub type EventOutcome = (i64, Result<IngestReport, String>);
 /// its failure is recorded and it is retried with backoff. One commit per batch keeps the
 /// per-event cost low. Errors: only when the database itself fails (nothing is committed).
 pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<EventOutcome>> {
-    conn.transaction(|conn| {
+    let (outcomes, last_seen) = conn.transaction(|conn| {
         let events: Vec<WhatsappEvent> = whatsapp_events::table
             .filter(whatsapp_events::status.eq("pending"))
             .filter(whatsapp_events::run_after.le(diesel::dsl::now))
@@ -103,13 +103,15 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
             };
             outcomes.push(record_outcome(conn, &event, outcome, &mut last_seen)?);
         }
-        for (inbox_id, at) in last_seen {
-            diesel::update(inboxes::table.find(inbox_id))
-                .set(inboxes::last_webhook_at.eq(Some(at)))
-                .execute(conn)?;
-        }
-        Ok(outcomes)
-    })
+        Ok::<_, AppError>((outcomes, last_seen))
+    })?;
+    // Outside the batch transaction: a hot inbox row must not be held while events run.
+    for (inbox_id, at) in last_seen {
+        diesel::update(inboxes::table.find(inbox_id))
+            .set(inboxes::last_webhook_at.eq(Some(at)))
+            .execute(conn)?;
+    }
+    Ok(outcomes)
 }
 
 fn record_outcome(
@@ -140,10 +142,18 @@ fn record_outcome(
         }
         Err(AppError::DatabaseUnavailable(e)) => Err(AppError::DatabaseUnavailable(e)),
         Err(e) => {
-            let attempts = event.attempts + 1;
             let message = match &e {
                 AppError::Internal(detail) => detail.clone(),
                 other => other.to_string(),
+            };
+            // Lost a lock race with another worker (PostgreSQL broke a deadlock or a
+            // serialization conflict): not the event's fault, so no attempt is spent.
+            let contention =
+                message.contains("deadlock detected") || message.contains("could not serialize");
+            let attempts = if contention {
+                event.attempts
+            } else {
+                event.attempts + 1
             };
             let failed = attempts >= MAX_ATTEMPTS;
             tracing::error!(event_id = event.id, attempts, error = %message, "webhook event processing failed");
@@ -152,8 +162,11 @@ fn record_outcome(
                     whatsapp_events::status.eq(if failed { "failed" } else { "pending" }),
                     whatsapp_events::attempts.eq(attempts),
                     whatsapp_events::last_error.eq(Some(&message)),
-                    whatsapp_events::run_after
-                        .eq(Utc::now() + super::backoff(RETRY_BASE_SECONDS, attempts)),
+                    whatsapp_events::run_after.eq(if contention {
+                        Utc::now() + chrono::Duration::milliseconds(200)
+                    } else {
+                        Utc::now() + super::backoff(RETRY_BASE_SECONDS, attempts)
+                    }),
                 ))
                 .execute(conn)?;
             Ok((event.id, Err(message)))

@@ -15,6 +15,9 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 /// Most bodies committed together.
 pub const MAX_BATCH: usize = 256;
 
+/// Most body bytes committed together (a batch stops growing past this).
+pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
 /// Bodies waiting for a writer before senders are slowed down.
 pub const QUEUE_CAPACITY: usize = 4096;
 
@@ -45,10 +48,14 @@ impl JournalWriter {
                     let batch = {
                         let mut rx = receiver.lock().await;
                         let Some(first) = rx.recv().await else { return };
+                        let mut bytes = first.raw_body.len();
                         let mut batch = vec![first];
-                        while batch.len() < MAX_BATCH {
+                        while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
                             match rx.try_recv() {
-                                Ok(next) => batch.push(next),
+                                Ok(next) => {
+                                    bytes += next.raw_body.len();
+                                    batch.push(next);
+                                }
                                 Err(_) => break,
                             }
                         }

@@ -93,8 +93,10 @@ pub async fn download(state: &AppState, attachment_id: i64) -> Result<(), Downlo
             .select(messages::inbox_id)
             .first(&mut conn)
             .map_err(|e| transient(e.to_string()))?;
-        let (_, channel) =
-            inboxes::find_by_id(&mut conn, inbox_id).map_err(|e| permanent(e.to_string()))?;
+        let (_, channel) = inboxes::find_by_id(&mut conn, inbox_id).map_err(|e| match e {
+            crate::error::AppError::NotFound(m) => permanent(m),
+            other => transient(other.to_string()),
+        })?;
         let token = channel
             .api_key(&secrets)
             .map_err(|e| permanent(e.to_string()))?;

@@ -49,17 +49,48 @@ pub async fn attachment_file(
         )));
     };
     let full = state.config.storage_dir.join(relative);
-    let bytes = tokio::fs::read(&full)
+    let file = actix_files::NamedFile::open_async(&full)
         .await
         .map_err(|e| AppError::NotFound(format!("media file missing on disk: {e}")))?;
-    let content_type = mime
+    // The sender chose the mime type: only images, audio and video render inline; anything
+    // else (HTML, SVG, PDF…) downloads, and the response is sandboxed either way.
+    let mime: mime::Mime = mime
         .as_deref()
         .and_then(|m| m.split(';').next())
-        .unwrap_or("application/octet-stream")
-        .to_string();
-    Ok(HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header(("Cache-Control", "private, max-age=3600"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(bytes))
+        .and_then(|m| m.trim().parse().ok())
+        .unwrap_or(mime::APPLICATION_OCTET_STREAM);
+    let inline =
+        matches!(mime.type_(), mime::IMAGE | mime::AUDIO | mime::VIDEO) && mime.subtype() != "svg";
+    let disposition = actix_web::http::header::ContentDisposition {
+        disposition: if inline {
+            actix_web::http::header::DispositionType::Inline
+        } else {
+            actix_web::http::header::DispositionType::Attachment
+        },
+        parameters: file
+            .path()
+            .file_name()
+            .map(|n| {
+                actix_web::http::header::DispositionParam::Filename(n.to_string_lossy().into())
+            })
+            .into_iter()
+            .collect(),
+    };
+    let mut resp = file
+        .set_content_type(mime)
+        .set_content_disposition(disposition)
+        .into_response(&req);
+    let headers = resp.headers_mut();
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    for (name, value) in [
+        ("cache-control", "private, max-age=3600"),
+        ("x-content-type-options", "nosniff"),
+        ("content-security-policy", "sandbox; default-src 'none'"),
+    ] {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    Ok(resp)
 }

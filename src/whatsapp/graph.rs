@@ -67,6 +67,26 @@ async fn error_from(resp: reqwest::Response) -> GraphError {
     }
 }
 
+/// True when the access token may be sent to `url`: Meta's own media hosts over https
+/// (`*.fbsbx.com`, `*.facebook.com`, `*.whatsapp.net`), or the configured Graph base URL's
+/// host (a local stand-in in tests). Anything else would leak the token.
+pub fn token_may_go_to(config: &Config, url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let base_host = url::Url::parse(&config.whatsapp_cloud_base_url)
+        .ok()
+        .and_then(|b| b.host_str().map(str::to_string));
+    let host = parsed.host_str().unwrap_or_default();
+    if base_host.as_deref() == Some(host) {
+        return true;
+    }
+    parsed.scheme() == "https"
+        && ["fbsbx.com", "facebook.com", "whatsapp.net"]
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+}
+
 /// `GET url` with the bearer token; a non-2xx answer becomes [`GraphError::Status`].
 async fn get_ok(
     http: &reqwest::Client,
@@ -94,11 +114,22 @@ pub async fn fetch_media(
     token: &str,
     media_id: &str,
 ) -> Result<(MediaInfo, Vec<u8>), GraphError> {
+    if media_id.is_empty() || !media_id.chars().all(|c| c.is_ascii_digit()) {
+        return Err(GraphError::Invalid(format!(
+            "media id {media_id:?} is not numeric"
+        )));
+    }
     let info: MediaInfo = get_ok(http, &config.graph_url(media_id), token)
         .await?
         .json()
         .await
         .map_err(|e| GraphError::Invalid(e.to_string()))?;
+    if !token_may_go_to(config, &info.url) {
+        return Err(GraphError::Invalid(format!(
+            "Graph returned a media URL on an unexpected host ({}); not sending the access token there",
+            info.url
+        )));
+    }
     let resp = get_ok(http, &info.url, token).await?;
     if resp
         .content_length()
@@ -114,4 +145,35 @@ pub async fn fetch_media(
         return Err(GraphError::Invalid("media file larger than 100 MB".into()));
     }
     Ok((info, bytes.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_hosts() {
+        let mut config = crate::config::Config::from_lookup(|k| match k {
+            "DATABASE_URL" => Some("postgres://x/y".into()),
+            "FRONTEND_URL" => Some("https://support.example.com".into()),
+            "SECRET_KEY_BASE" => Some("k".repeat(40)),
+            _ => None,
+        })
+        .unwrap();
+        assert!(token_may_go_to(
+            &config,
+            "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1"
+        ));
+        assert!(!token_may_go_to(&config, "http://lookaside.fbsbx.com/x"));
+        assert!(!token_may_go_to(&config, "https://evil.example/fbsbx.com"));
+        assert!(!token_may_go_to(
+            &config,
+            "https://fbsbx.com.evil.example/x"
+        ));
+        config.whatsapp_cloud_base_url = "http://127.0.0.1:9999".into();
+        assert!(token_may_go_to(
+            &config,
+            "http://127.0.0.1:9999/lookaside/1"
+        ));
+    }
 }

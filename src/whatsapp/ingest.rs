@@ -4,7 +4,7 @@
 //! Idempotent: re-processing an event, or a duplicate delivery, leaves the same rows.
 
 use super::content::{self, Built};
-use super::payload::{self, ChangeValue, ContactInfo, Envelope, Message, Status};
+use super::payload::{self, ChangeValue, ContactInfo, Envelope, Message, MetaError, Status};
 use crate::domain::contacts::{self, Identity, ProfileInfo};
 use crate::domain::conversations;
 use crate::domain::inboxes::{self, Channel, Inbox};
@@ -65,7 +65,9 @@ pub fn process_body(
                 ctx.report.unhandled_fields.push(change.field.clone());
                 continue;
             }
-            let value: ChangeValue = match serde_json::from_value(change.value.clone()) {
+            let mut raw_value = change.value.clone();
+            strip_nul(&mut raw_value);
+            let value: ChangeValue = match serde_json::from_value(raw_value) {
                 Ok(v) => v,
                 Err(e) => {
                     ctx.report
@@ -100,12 +102,7 @@ fn process_change(
     value: &ChangeValue,
 ) -> AppResult<()> {
     for error in &value.errors {
-        let recorded = json!({
-            "code": error.code, "title": error.title, "message": error.message,
-            "details": error.details(), "summary": error.summary(),
-        });
-        inboxes::record_error(conn, ctx.inbox.id, &recorded)?;
-        tracing::warn!(inbox_id = ctx.inbox.id, error = %error.summary(), "Meta reported an error for this number");
+        record_meta_error(conn, ctx, error)?;
     }
     match field {
         "messages" => {
@@ -123,6 +120,10 @@ fn process_change(
         }
         "history" => {
             for chunk in &value.history {
+                // e.g. the business declined to share its history: visible on the inbox.
+                for error in &chunk.errors {
+                    record_meta_error(conn, ctx, error)?;
+                }
                 for thread in &chunk.threads {
                     let c = thread.context.as_ref();
                     let thread_id = thread.id.as_deref();
@@ -160,6 +161,36 @@ fn process_change(
         _ => {}
     }
     Ok(())
+}
+
+/// Records a Meta error on the inbox (its `last_error`) and logs it.
+fn record_meta_error(conn: &mut PgConnection, ctx: &Ctx, error: &MetaError) -> AppResult<()> {
+    let recorded = json!({
+        "code": error.code, "title": error.title, "message": error.message,
+        "details": error.details(), "summary": error.summary(),
+    });
+    inboxes::record_error(conn, ctx.inbox.id, &recorded)?;
+    tracing::warn!(inbox_id = ctx.inbox.id, error = %error.summary(), "Meta reported an error for this number");
+    Ok(())
+}
+
+/// Removes U+0000 from every string: JSON may carry it (`\u0000`) but PostgreSQL text and
+/// jsonb cannot, and one such character must not keep a whole delivery out.
+fn strip_nul(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(strip_nul),
+        Value::Object(map) => {
+            let keys: Vec<String> = map.keys().filter(|k| k.contains('\0')).cloned().collect();
+            for k in keys {
+                if let Some(v) = map.remove(&k) {
+                    map.insert(k.replace('\0', ""), v);
+                }
+            }
+            map.values_mut().for_each(strip_nul);
+        }
+        _ => {}
+    }
 }
 
 /// The profile of the user a message is from, found in `value.contacts` by phone or BSUID.
@@ -236,16 +267,22 @@ fn message_update(
         ),
         Some("edit") => {
             let body = m.body_object();
-            let new_text = body
-                .and_then(|b| {
-                    b.get("message")
-                        .and_then(|nm| nm.get("text"))
-                        .or_else(|| b.get("text"))
-                })
-                .and_then(|t| t.get("body"))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            // The new text: `message.text.body`, or the new caption of an edited media message.
+            let edited = body.map(|b| b.get("message").unwrap_or(b));
+            let new_text = edited.and_then(|nm| {
+                let kind = nm.get("type").and_then(Value::as_str).unwrap_or("text");
+                nm.get(kind)
+                    .or_else(|| nm.get("text"))
+                    .and_then(|t| t.get("body").or_else(|| t.get("caption")))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            });
+            let Some(new_text) = new_text else {
+                ctx.report
+                    .skipped
+                    .push("edit without new text or caption".into());
+                return Ok(true);
+            };
             (
                 m.body_str("original_message_id"),
                 MessageUpdate::Edit {

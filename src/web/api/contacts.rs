@@ -32,7 +32,7 @@ async fn list(
     if require_query && q.q.as_deref().map(str::trim).unwrap_or_default().is_empty() {
         return Err(AppError::invalid("q", "the search term q is required"));
     }
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let (rows, total) = state
         .db(move |conn| {
             let only = viewer.visible_inbox_ids(conn)?;

@@ -122,8 +122,11 @@ pub struct MessagesQuery {
     pub after: Option<i64>,
 }
 
-/// Messages per page of the thread (Chatwoot's).
+/// Messages per page of the thread (Chatwoot's): 20 back from the latest or `before`,
+/// up to 100 forward from `after`.
 pub const MESSAGES_PER_PAGE: i64 = 20;
+/// Messages returned after `after` (Chatwoot's).
+pub const MESSAGES_AFTER_LIMIT: i64 = 100;
 
 /// `GET /conversations/{display_id}/messages` → `{"meta":{…},"payload":[message…]}`, oldest
 /// first, the latest page unless `before`/`after` is given.
@@ -141,8 +144,17 @@ pub async fn messages(
         .db(move |conn| {
             let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
             let contact: Contact = contacts::find(conn, account_id, c.contact_id)?;
-            let rows =
-                messages::for_conversation(conn, c.id, q.before, q.after, MESSAGES_PER_PAGE)?;
+            let rows = messages::for_conversation(
+                conn,
+                c.id,
+                q.before,
+                q.after,
+                if q.after.is_some() {
+                    MESSAGES_AFTER_LIMIT
+                } else {
+                    MESSAGES_PER_PAGE
+                },
+            )?;
             let atts =
                 messages::attachments_of(conn, &rows.iter().map(|m| m.id).collect::<Vec<_>>())?;
             let mut by_message: HashMap<i64, Vec<_>> = HashMap::new();

@@ -76,6 +76,7 @@ pub async fn index(
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
+    let admin = viewer.require_admin().is_ok();
     let rows = state
         .db(move |conn| {
             let only = viewer.visible_inbox_ids(conn)?;
@@ -84,7 +85,7 @@ pub async fn index(
         .await?;
     let payload: Vec<Value> = rows
         .iter()
-        .map(|(i, c)| views::inbox(&state.config, &state.secrets, i, c))
+        .map(|(i, c)| views::inbox(&state.config, &state.secrets, i, c, admin))
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "payload": payload })))
 }
@@ -97,6 +98,7 @@ pub async fn show(
 ) -> AppResult<HttpResponse> {
     let (account_id, inbox_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
+    let admin = viewer.require_admin().is_ok();
     let (inbox, channel) = state
         .db(move |conn| {
             if !viewer.can_see_inbox(conn, inbox_id)? {
@@ -110,6 +112,7 @@ pub async fn show(
         &state.secrets,
         &inbox,
         &channel,
+        admin,
     )))
 }
 
@@ -122,6 +125,7 @@ pub async fn create(
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     viewer.require_admin()?;
+    let admin = true;
     let body = body.into_inner();
     let channel = body
         .channel
@@ -149,6 +153,7 @@ pub async fn create(
         &state.secrets,
         &inbox,
         &channel,
+        admin,
     )))
 }
 
@@ -162,6 +167,7 @@ pub async fn update(
     let (account_id, inbox_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     viewer.require_admin()?;
+    let admin = true;
     let body = body.into_inner();
     let mut patch = InboxPatch {
         name: body.name,
@@ -188,5 +194,6 @@ pub async fn update(
         &state.secrets,
         &inbox,
         &channel,
+        admin,
     )))
 }

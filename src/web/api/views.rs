@@ -19,8 +19,15 @@ fn ts_opt(t: Option<DateTime<Utc>>) -> Value {
     t.map(|t| json!(t.timestamp())).unwrap_or(Value::Null)
 }
 
-/// An inbox. Secrets appear masked (`••••1234`), never in full.
-pub fn inbox(config: &Config, secrets: &SecretBox, inbox: &Inbox, channel: &Channel) -> Value {
+/// An inbox. Secrets appear masked (`••••1234`), never in full; the webhook verify token is
+/// shown to administrators only (`for_admin`).
+pub fn inbox(
+    config: &Config,
+    secrets: &SecretBox,
+    inbox: &Inbox,
+    channel: &Channel,
+    for_admin: bool,
+) -> Value {
     let masked = |c: &str| {
         secrets
             .decrypt(c)
@@ -31,8 +38,10 @@ pub fn inbox(config: &Config, secrets: &SecretBox, inbox: &Inbox, channel: &Chan
         "api_key": masked(&channel.api_key_ciphertext),
         "phone_number_id": channel.phone_number_id,
         "business_account_id": channel.business_account_id,
-        "webhook_verify_token": channel.webhook_verify_token,
     });
+    if for_admin {
+        provider_config["webhook_verify_token"] = json!(channel.webhook_verify_token);
+    }
     if let Some(c) = &channel.app_secret_ciphertext {
         provider_config["app_secret"] = json!(masked(c));
     }
@@ -203,7 +212,9 @@ pub fn message(
         "created_at": ts(m.created_at),
         "updated_at": ts(m.updated_at),
         "private": m.private,
-        "status": m.status,
+        // Chatwoot knows sent/delivered/read/failed: a played voice note reads as read
+        // (`content_attributes.played_at` keeps the difference).
+        "status": if m.status == "played" { "read" } else { m.status.as_str() },
         "source_id": m.source_id,
         "external_error": m.external_error,
         "sender_type": m.sender_type,
