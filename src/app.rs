@@ -83,7 +83,20 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
                 aw::JsonConfig::default()
                     .limit(1024 * 1024)
                     .error_handler(|err, _| {
-                        AppError::BadRequest(format!("invalid JSON body: {err}")).into()
+                        use actix_web::error::JsonPayloadError;
+                        match err {
+                            JsonPayloadError::Overflow { .. }
+                            | JsonPayloadError::OverflowKnownLength { .. } => {
+                                AppError::PayloadTooLarge(
+                                    "API request bodies are limited to 1 MiB".into(),
+                                )
+                            }
+                            JsonPayloadError::ContentType => AppError::BadRequest(
+                                "send the body as JSON with Content-Type: application/json".into(),
+                            ),
+                            other => AppError::BadRequest(format!("invalid JSON body: {other}")),
+                        }
+                        .into()
                     }),
             )
             .app_data(aw::QueryConfig::default().error_handler(|err, _| {

@@ -323,6 +323,34 @@ async fn create_inbox_validation_names_the_field() {
         .as_str()
         .unwrap()
         .contains("invalid JSON body"));
+    // Oversize and non-JSON bodies get their own clear answers.
+    let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let req = actix_web::test::TestRequest::post()
+        .uri(&format!("/api/v1/accounts/{acc}/inboxes"))
+        .insert_header(("api_access_token", token.as_str()))
+        .insert_header(("content-type", "application/json"))
+        .set_payload(huge)
+        .to_request();
+    assert_eq!(
+        actix_web::test::call_service(&svc, req)
+            .await
+            .status()
+            .as_u16(),
+        413
+    );
+    let req = actix_web::test::TestRequest::post()
+        .uri(&format!("/api/v1/accounts/{acc}/inboxes"))
+        .insert_header(("api_access_token", token.as_str()))
+        .insert_header(("content-type", "text/plain"))
+        .set_payload("name=x")
+        .to_request();
+    let resp = actix_web::test::call_service(&svc, req).await;
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = actix_web::test::read_body_json(resp).await;
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("Content-Type: application/json"));
 }
 
 #[actix_rt::test]
