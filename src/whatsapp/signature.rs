@@ -37,6 +37,14 @@ pub fn decide(channel: Option<&ChannelFacts<'_>>) -> Decision {
 }
 
 /// `sha256=<lowercase hex HMAC-SHA256(secret, body)>`, the header value Meta sends.
+///
+/// ```
+/// use switchboard::whatsapp::signature::{sign, verify};
+/// let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
+/// let header = sign("app-secret", body);
+/// assert!(header.starts_with("sha256="));
+/// assert!(verify(Some(&header), body, &["app-secret"]));
+/// ```
 pub fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(body);
