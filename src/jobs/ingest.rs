@@ -37,24 +37,6 @@ pub struct WhatsappEvent {
     pub processed_at: Option<DateTime<Utc>>,
 }
 
-/// Appends a raw body to the journal and returns its id. This insert's commit is what makes
-/// the webhook answer 200 (DESIGN.md invariant 1).
-pub fn journal(
-    conn: &mut PgConnection,
-    inbox_id: i64,
-    phone_number: &str,
-    raw_body: &str,
-) -> AppResult<i64> {
-    Ok(diesel::insert_into(whatsapp_events::table)
-        .values((
-            whatsapp_events::inbox_id.eq(inbox_id),
-            whatsapp_events::phone_number.eq(phone_number),
-            whatsapp_events::raw_body.eq(raw_body),
-        ))
-        .returning(whatsapp_events::id)
-        .get_result(conn)?)
-}
-
 /// Events claimed per transaction by [`process_batch`]. Each event runs in a savepoint, and
 /// PostgreSQL caches at most 64 subtransactions per backend before snapshots get slower for
 /// everyone, so this stays below 64.
@@ -174,8 +156,9 @@ fn record_outcome(
     }
 }
 
-/// Appends several raw bodies in one multi-row insert and one commit; returns their ids in
-/// order. Each entry is `(inbox_id, phone_number, raw_body)`.
+/// Appends raw webhook bodies to the journal in one multi-row insert; returns their ids in
+/// order. Its commit is what lets the webhook answer 200 (DESIGN.md invariant 1; see
+/// [`super::journal_writer`]). Each entry is `(inbox_id, phone_number, raw_body)`.
 pub fn journal_many(
     conn: &mut PgConnection,
     entries: &[(i64, String, String)],

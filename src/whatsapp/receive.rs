@@ -7,7 +7,6 @@ use crate::config::Config;
 use crate::crypto::{self, SecretBox};
 use crate::domain::inboxes::{self, InboxWithChannel};
 use crate::error::{AppError, AppResult};
-use crate::jobs::ingest::journal;
 use diesel::pg::PgConnection;
 
 /// Largest accepted body: 3 MiB (3 × 1024 × 1024 bytes); larger answers 413.
@@ -49,13 +48,6 @@ pub fn verify_handshake(
     }
     tracing::info!(phone_number, "WhatsApp webhook verified");
     Ok(challenge.unwrap_or_default().to_string())
-}
-
-/// A POST body that was committed to the journal.
-#[derive(Debug, Clone, Copy)]
-pub struct Accepted {
-    pub event_id: i64,
-    pub inbox_id: i64,
 }
 
 /// Decides whether a POST for `phone_number` may be journaled, given the inbox that number
@@ -129,33 +121,6 @@ pub fn check_delivery(
         }
     }
     Ok(inbox.id)
-}
-
-/// Looks the number up, [`check_delivery`], and commits the raw body to the journal before
-/// returning (one delivery, one transaction; the HTTP route batches commits through
-/// [`crate::jobs::journal_writer`] instead). Errors as in [`check_delivery`], plus 503 when the
-/// database is unreachable.
-pub fn accept_delivery(
-    conn: &mut PgConnection,
-    config: &Config,
-    secrets: &SecretBox,
-    phone_number: &str,
-    signature_header: Option<&str>,
-    body: &[u8],
-) -> AppResult<Accepted> {
-    let found = inboxes::find_by_phone(conn, phone_number)?;
-    let inbox_id = check_delivery(
-        config,
-        secrets,
-        found.as_ref(),
-        phone_number,
-        signature_header,
-        body,
-    )?;
-    let text = std::str::from_utf8(body)
-        .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
-    let event_id = journal(conn, inbox_id, phone_number, text)?;
-    Ok(Accepted { event_id, inbox_id })
 }
 
 #[cfg(test)]
