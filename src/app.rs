@@ -110,9 +110,15 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
     }
 }
 
-/// Spawns the background workers on the current tokio runtime: `INGEST_WORKERS` ingest loops
-/// and one media download loop.
+/// Spawns the background workers on the current tokio runtime: `INGEST_WORKERS` ingest loops,
+/// one media download loop, and a thread LISTENing for other processes' journal events.
 pub fn spawn_workers(state: &AppState) {
+    let wakeup = state.ingest_wakeup.clone();
+    let database_url = state.config.database_url.clone();
+    std::thread::Builder::new()
+        .name("ingest-listener".into())
+        .spawn(move || jobs::ingest::listen_for_work(&database_url, || wakeup.notify_waiters()))
+        .expect("spawn the ingest listener thread");
     for worker in 0..state.config.ingest_workers {
         let state = state.clone();
         tokio::spawn(async move {

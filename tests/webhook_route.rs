@@ -344,3 +344,26 @@ async fn an_event_that_cannot_be_processed_is_retried_then_kept_as_failed() {
     assert!(last.is_err());
     assert_eq!(app.count("whatsapp_events WHERE status = 'failed' AND attempts = 10 AND last_error IS NOT NULL AND raw_body <> ''"), 1);
 }
+
+#[actix_rt::test]
+async fn journal_commits_wake_listeners_in_other_processes() {
+    let app = TestApp::start();
+    let inbox = app.create_inbox(json!({})).await;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let url = app.db.url.clone();
+    std::thread::spawn(move || {
+        switchboard::jobs::ingest::listen_for_work(&url, move || {
+            let _ = tx.send(());
+        })
+    });
+    // Give the listener time to LISTEN, then commit from another connection.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let body = String::from_utf8(webhook_fixture("text.json")).unwrap();
+    switchboard::jobs::ingest::journal_many(
+        &mut app.conn(),
+        &[(inbox["id"].as_i64().unwrap(), PHONE.into(), body)],
+    )
+    .unwrap();
+    rx.recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the listener was woken");
+}

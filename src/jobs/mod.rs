@@ -2,7 +2,8 @@
 //!
 //! Jobs are rows in `jobs`, claimed with `FOR UPDATE SKIP LOCKED` and leased, so any number of processes can
 //! share one queue and a crash only delays a job until its lease ends.
-//! Workers wake on an in-process signal and otherwise poll every [`POLL_INTERVAL`].
+//! Ingest workers wake on PostgreSQL NOTIFY (any process's new journal events) and otherwise
+//! poll every [`POLL_INTERVAL`]; the media worker polls.
 //! The webhook journal (`whatsapp_events`) is drained the same way by [`ingest`].
 
 pub mod ingest;
@@ -17,6 +18,9 @@ use serde_json::Value;
 
 /// How often idle workers look for work they were not woken for (e.g. retries coming due).
 pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// LISTEN/NOTIFY channel announcing new journal events to every process.
+pub const INGEST_CHANNEL: &str = "switchboard_ingest";
 
 /// Job kind: download one attachment's media from Graph. Payload `{"attachment_id": i64}`.
 pub const MEDIA_DOWNLOAD: &str = "media_download";
