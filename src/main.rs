@@ -1,4 +1,5 @@
-//! The `switchboard` command line: `serve` (default), `migrate`, `create-admin`, `demo-setup`.
+//! The `switchboard` command line: `serve` (default), `migrate`, `create-admin`,
+//! `retry-failed-events`, `demo-setup`.
 
 use clap::{Parser, Subcommand};
 use diesel::Connection;
@@ -33,6 +34,9 @@ enum Command {
         #[arg(long)]
         password: String,
     },
+    /// Put webhook events that failed ingest (after every retry) back in the queue, e.g. after
+    /// upgrading past the bug that failed them. Prints how many.
+    RetryFailedEvents,
     /// Migrate, then create the demo administrator if the database has no user yet.
     /// Prints the created admin as JSON, or nothing when users already exist.
     DemoSetup {
@@ -111,6 +115,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 created.account_id, created.email
             );
             println!("{}", serde_json::to_string(&created)?);
+            Ok(())
+        }
+        Command::RetryFailedEvents => {
+            let mut conn = connect(&config)?;
+            let n = switchboard::jobs::ingest::retry_failed(&mut conn)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{n} failed webhook event(s) queued for ingest again");
             Ok(())
         }
         Command::DemoSetup { email, password } => {

@@ -416,6 +416,7 @@ async fn health_reports_the_database() {
     let (status, body) = app.api("GET", "/health", None, "").await;
     assert_eq!(status, 200);
     assert_eq!(body["database"], "ok");
+    assert_eq!(body["ingest_backlog"], 0);
     let (status, body) = app.api("GET", "/no/such/route", None, "").await;
     assert_eq!(status, 404);
     assert!(body["error"].is_string());

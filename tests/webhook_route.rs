@@ -343,6 +343,19 @@ async fn an_event_that_cannot_be_processed_is_retried_then_kept_as_failed() {
         .unwrap();
     assert!(last.is_err());
     assert_eq!(app.count("whatsapp_events WHERE status = 'failed' AND attempts = 10 AND last_error IS NOT NULL AND raw_body <> ''"), 1);
+    // Once the cause is fixed, `switchboard retry-failed-events` ingests it after all.
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE whatsapp_events SET inbox_id = 1"),
+        &mut conn,
+    )
+    .unwrap();
+    assert_eq!(
+        switchboard::jobs::ingest::retry_failed(&mut conn).unwrap(),
+        1
+    );
+    drop(conn);
+    app.ingest();
+    assert_eq!(app.messages().len(), 1);
 }
 
 #[actix_rt::test]

@@ -234,6 +234,19 @@ pub fn drain(conn: &mut PgConnection, max: usize) -> AppResult<usize> {
     Ok(n)
 }
 
+/// Puts every `failed` event back to `pending` with a fresh attempt count; returns how many.
+pub fn retry_failed(conn: &mut PgConnection) -> AppResult<usize> {
+    Ok(
+        diesel::update(whatsapp_events::table.filter(whatsapp_events::status.eq("failed")))
+            .set((
+                whatsapp_events::status.eq("pending"),
+                whatsapp_events::attempts.eq(0),
+                whatsapp_events::run_after.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?,
+    )
+}
+
 /// Events not yet processed (the ingest backlog).
 pub fn backlog(conn: &mut PgConnection) -> AppResult<i64> {
     Ok(whatsapp_events::table

@@ -1,20 +1,15 @@
-//! `GET /health`: 200 `{"status":"ok","database":"ok"}`, or 503 with `"database":"unavailable"`.
+//! `GET /health`: 200 `{"status":"ok","database":"ok","ingest_backlog":N}` (webhook events
+//! not yet ingested), or 503 with `"database":"unavailable"`.
 
 use crate::app::AppState;
 use actix_web::{web, HttpResponse};
-use diesel::RunQueryDsl;
 
-/// Checks the database with `SELECT 1`.
+/// Checks the database by counting the ingest backlog.
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let ok = state
-        .db(|conn| {
-            diesel::sql_query("SELECT 1").execute(conn)?;
-            Ok(())
-        })
-        .await
-        .is_ok();
-    if ok {
-        HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "ok"}))
+    let backlog = state.db(|conn| crate::jobs::ingest::backlog(conn)).await;
+    if let Ok(backlog) = backlog {
+        HttpResponse::Ok()
+            .json(serde_json::json!({"status": "ok", "database": "ok", "ingest_backlog": backlog}))
     } else {
         HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "error", "database": "unavailable"}))
