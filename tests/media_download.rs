@@ -110,8 +110,27 @@ async fn download_succeeds_and_is_served_to_authenticated_users() {
         .strip_prefix("https://support.example.com")
         .unwrap()
         .to_string();
-    let (status, _) = app.api("GET", &path, None, &app.token.clone()).await;
-    assert_eq!(status, 200);
+    let svc = actix_web::test::init_service(
+        actix_web::App::new().configure(switchboard::app::configure(app.state.clone())),
+    )
+    .await;
+    let req = actix_web::test::TestRequest::get()
+        .uri(&path)
+        .insert_header(("api_access_token", app.token.as_str()))
+        .to_request();
+    let resp = actix_web::test::call_service(&svc, req).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(header("content-type").as_deref(), Some("image/jpeg"));
+    assert!(header("content-disposition").unwrap().starts_with("inline"));
+    assert!(header("content-security-policy")
+        .unwrap()
+        .contains("sandbox"));
+    assert_eq!(actix_web::test::read_body(resp).await.as_ref(), FILE);
     let (status, _) = app.api("GET", &path, None, "").await;
     assert_eq!(status, 401);
     let (_, agent_token) = app.create_agent("ben@example.com");
