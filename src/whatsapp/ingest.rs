@@ -456,7 +456,11 @@ fn history_message(
     m: &Message,
     identity: &Identity,
 ) -> AppResult<()> {
-    let from_business = m.from.as_deref() == Some(ctx.channel.display_digits());
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let from_business = m
+        .from
+        .as_deref()
+        .is_some_and(|f| digits(f) == ctx.channel.display_digits());
     let status = m
         .rest
         .get("history_context")
