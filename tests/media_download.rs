@@ -76,17 +76,27 @@ async fn run_media_job(app: &TestApp) -> bool {
         .expect("media worker")
 }
 
-#[actix_rt::test]
-async fn download_succeeds_and_is_served_to_authenticated_users() {
+/// A Graph stand-in whose media lookup fails `lookup_failures` times, and an app with the
+/// fixtures' inbox pointed at it. Keep the server alive as long as the app.
+async fn app_with_graph(lookup_failures: u64) -> (MockServer, TestApp) {
     let graph = MockServer::start().await;
-    graph_with_media(&graph, 0).await;
+    graph_with_media(&graph, lookup_failures).await;
     let app = TestApp::start_with(Options {
         graph_base_url: Some(graph.uri()),
         ..Default::default()
     });
     app.create_inbox(json!({})).await;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(FILE));
-    app.deliver_bytes(&image_body(&b64)).await;
+    (graph, app)
+}
+
+fn file_sha256_b64() -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(FILE))
+}
+
+#[actix_rt::test]
+async fn download_succeeds_and_is_served_to_authenticated_users() {
+    let (_graph, app) = app_with_graph(0).await;
+    app.deliver_bytes(&image_body(&file_sha256_b64())).await;
     assert!(run_media_job(&app).await);
     let a = attachment(&app);
     assert_eq!(a["download_status"], "downloaded", "{a:#}");
@@ -140,15 +150,8 @@ async fn download_succeeds_and_is_served_to_authenticated_users() {
 
 #[actix_rt::test]
 async fn one_failure_then_success() {
-    let graph = MockServer::start().await;
-    graph_with_media(&graph, 1).await;
-    let app = TestApp::start_with(Options {
-        graph_base_url: Some(graph.uri()),
-        ..Default::default()
-    });
-    app.create_inbox(json!({})).await;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(FILE));
-    app.deliver_bytes(&image_body(&b64)).await;
+    let (_graph, app) = app_with_graph(1).await;
+    app.deliver_bytes(&image_body(&file_sha256_b64())).await;
     assert!(run_media_job(&app).await);
     let a = attachment(&app);
     assert_eq!(a["download_status"], "pending");
@@ -167,13 +170,7 @@ async fn one_failure_then_success() {
 
 #[actix_rt::test]
 async fn sha256_mismatch_marks_the_attachment_failed_and_keeps_the_message() {
-    let graph = MockServer::start().await;
-    graph_with_media(&graph, 0).await;
-    let app = TestApp::start_with(Options {
-        graph_base_url: Some(graph.uri()),
-        ..Default::default()
-    });
-    app.create_inbox(json!({})).await;
+    let (_graph, app) = app_with_graph(0).await;
     app.deliver("image.json").await; // the fixture's sha256 is not the stand-in file's
     assert!(run_media_job(&app).await);
     let a = attachment(&app);
