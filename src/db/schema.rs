@@ -61,6 +61,12 @@ diesel::table! {
         last_error_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        templates_synced_at -> Nullable<Timestamptz>,
+        templates_sync_error -> Nullable<Text>,
+        reauthorization_required -> Bool,
+        reauthorization_error -> Nullable<Text>,
+        webhook_setup_warning -> Nullable<Text>,
+        webhook_setup_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -134,6 +140,7 @@ diesel::table! {
         custom_attributes -> Jsonb,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        labels -> Array<Text>,
     }
 }
 
@@ -221,6 +228,26 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        ordering_key -> Nullable<Text>,
+        started_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    message_templates (id) {
+        id -> Int8,
+        account_id -> Int8,
+        inbox_id -> Int8,
+        external_id -> Nullable<Text>,
+        name -> Text,
+        language -> Text,
+        status -> Text,
+        category -> Nullable<Text>,
+        parameter_format -> Text,
+        components -> Jsonb,
+        synced_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -232,6 +259,7 @@ diesel::joinable!(contact_inboxes -> contacts (contact_id));
 diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(attachments -> messages (message_id));
+diesel::joinable!(message_templates -> inboxes (inbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -249,4 +277,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     pending_message_updates,
     whatsapp_events,
     jobs,
+    message_templates,
 );

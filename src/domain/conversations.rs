@@ -29,6 +29,8 @@ pub struct Conversation {
     pub custom_attributes: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Chatwoot's conversation labels (free tags).
+    pub labels: Vec<String>,
 }
 
 /// The contact's latest unresolved conversation in the inbox, or a new open one with the

@@ -21,6 +21,18 @@ pub struct Inbox {
     pub last_error_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Last successful template sync.
+    pub templates_synced_at: Option<DateTime<Utc>>,
+    /// Why the last template sync failed, if it did.
+    pub templates_sync_error: Option<String>,
+    /// Graph answered #190: the access token expired or was revoked; an admin must paste a new one.
+    pub reauthorization_required: bool,
+    /// Meta's message for the #190 that set `reauthorization_required`.
+    pub reauthorization_error: Option<String>,
+    /// What went wrong in the last `subscribed_apps` webhook setup (`None` = it worked).
+    pub webhook_setup_warning: Option<String>,
+    /// When the webhook setup last ran.
+    pub webhook_setup_at: Option<DateTime<Utc>>,
 }
 
 /// A `channel_whatsapp` row. Secrets stay encrypted here; see [`Channel::api_key`].

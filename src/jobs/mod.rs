@@ -39,6 +39,10 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Jobs with the same key run one at a time, in id order.
+    pub ordering_key: Option<String>,
+    /// Set while an attempt runs; found set on a claim, the previous attempt crashed.
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 /// Queues a job to run now. Call it inside the transaction that creates what it works on, so
