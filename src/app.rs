@@ -27,6 +27,11 @@ pub struct AppState {
     pub phone_cache: Arc<PhoneLookupCache>,
     /// Group commit of accepted webhook bodies.
     pub journal: JournalWriter,
+    /// Woken when a send job is queued (here or, through NOTIFY, by another process) or a
+    /// send finishes.
+    pub send_wakeup: Arc<Notify>,
+    /// Sends per business number per second (`SEND_RATE_PER_SECOND`).
+    pub throttle: Arc<jobs::send::Throttle>,
 }
 
 /// How long the webhook route trusts a cached inbox lookup.
@@ -48,7 +53,10 @@ impl AppState {
             .build()
             .expect("HTTP client");
         let journal = JournalWriter::start(pool.clone(), 2);
+        let throttle = Arc::new(jobs::send::throttle(config.send_rate_per_second));
         AppState {
+            send_wakeup: Arc::new(Notify::new()),
+            throttle,
             config: Arc::new(config),
             journal,
             phone_cache: Arc::new(PhoneLookupCache::new(PHONE_CACHE_TTL)),
@@ -111,14 +119,30 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
 }
 
 /// Spawns the background workers on the current tokio runtime: `INGEST_WORKERS` ingest loops,
-/// one media download loop, and a thread LISTENing for other processes' journal events.
+/// one media download loop, the send dispatcher, the template sync loop, and a thread
+/// LISTENing for other processes' journal events and send jobs.
 pub fn spawn_workers(state: &AppState) {
-    let wakeup = state.ingest_wakeup.clone();
+    let ingest_wakeup = state.ingest_wakeup.clone();
+    let send_wakeup = state.send_wakeup.clone();
     let database_url = state.config.database_url.clone();
     std::thread::Builder::new()
-        .name("ingest-listener".into())
-        .spawn(move || jobs::ingest::listen_for_work(&database_url, || wakeup.notify_waiters()))
-        .expect("spawn the ingest listener thread");
+        .name("job-listener".into())
+        .spawn(move || {
+            jobs::listen_for_work(
+                &database_url,
+                &[jobs::INGEST_CHANNEL, jobs::SEND_CHANNEL],
+                |channel| {
+                    if channel == jobs::SEND_CHANNEL {
+                        send_wakeup.notify_one();
+                    } else {
+                        ingest_wakeup.notify_waiters();
+                    }
+                },
+            )
+        })
+        .expect("spawn the job listener thread");
+    tokio::spawn(jobs::send::run_dispatcher(state.clone()));
+    tokio::spawn(jobs::template_sync::run(state.clone()));
     for worker in 0..state.config.ingest_workers {
         let state = state.clone();
         tokio::spawn(async move {

@@ -53,6 +53,22 @@ pub struct Config {
     /// `MEDIA_RETRY_BASE_SECONDS`, default 30: first retry delay of a failed media download,
     /// doubled on every further attempt.
     pub media_retry_base_seconds: u64,
+    /// `SEND_RATE_PER_SECOND`, default 80: messages per second sent to Graph per business
+    /// phone number (Meta: cloud-api/overview#throughput, 80 messages/s by default).
+    pub send_rate_per_second: u32,
+    /// `SEND_CONCURRENCY`, default 16: Graph send requests in flight per process.
+    pub send_concurrency: usize,
+    /// `SEND_RETRY_BASE_MS`, default 2000 milliseconds: first retry delay of a transient send
+    /// failure, doubled on every further attempt.
+    pub send_retry_base_ms: u64,
+    /// `SEND_MAX_ATTEMPTS`, default 8: attempts before a transiently failing send is `failed`.
+    pub send_max_attempts: i32,
+    /// `SEND_RECONCILE_SECONDS`, default 60: after a crash (or timeout) mid-send, how long to
+    /// wait for Meta's status webhook to identify the message before sending it again.
+    pub send_reconcile_seconds: u64,
+    /// `TEMPLATE_SYNC_INTERVAL_SECONDS`, default 10800 (3 hours): how often each inbox's
+    /// templates are synced from Graph.
+    pub template_sync_interval_seconds: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -226,6 +242,40 @@ impl Config {
                 get("MEDIA_RETRY_BASE_SECONDS"),
                 30,
             )?,
+            send_rate_per_second: parse_number(
+                "SEND_RATE_PER_SECOND",
+                get("SEND_RATE_PER_SECOND"),
+                80u32,
+            )?
+            .max(1),
+            send_concurrency: parse_number::<usize>(
+                "SEND_CONCURRENCY",
+                get("SEND_CONCURRENCY"),
+                16,
+            )?
+            .max(1),
+            send_retry_base_ms: parse_number(
+                "SEND_RETRY_BASE_MS",
+                get("SEND_RETRY_BASE_MS"),
+                2000,
+            )?,
+            send_max_attempts: parse_number::<i32>(
+                "SEND_MAX_ATTEMPTS",
+                get("SEND_MAX_ATTEMPTS"),
+                8,
+            )?
+            .max(1),
+            send_reconcile_seconds: parse_number(
+                "SEND_RECONCILE_SECONDS",
+                get("SEND_RECONCILE_SECONDS"),
+                60,
+            )?,
+            template_sync_interval_seconds: parse_number(
+                "TEMPLATE_SYNC_INTERVAL_SECONDS",
+                get("TEMPLATE_SYNC_INTERVAL_SECONDS"),
+                10800,
+            )?
+            .max(60),
         })
     }
 

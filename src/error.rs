@@ -28,6 +28,9 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    /// 502: an upstream service (Graph API) could not be reached or answered nonsense.
+    #[error("{0}")]
+    BadGateway(String),
     /// 503: PostgreSQL cannot be reached; the caller should retry.
     #[error("the database is unavailable, please retry")]
     DatabaseUnavailable(String),
@@ -99,6 +102,7 @@ impl ResponseError for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -128,9 +128,20 @@ async fn serve_end_to_end() {
     let token = created["api_access_token"].as_str().unwrap().to_string();
     let account = created["account_id"].as_i64().unwrap();
 
+    let graph = wiremock::MockServer::start().await;
+    common::mount_graph_defaults(&graph).await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/v25.0/106540352242922/messages"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_raw(
+            std::fs::read(common::shared_fixture("graph/send_ok_phone.json")).unwrap(),
+            "application/json",
+        ))
+        .mount(&graph)
+        .await;
     let mut serve = Command::new(BIN);
     base_env(&mut serve, &db, port, &storage);
     serve
+        .env("WHATSAPP_CLOUD_BASE_URL", graph.uri())
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -181,7 +192,7 @@ async fn serve_end_to_end() {
     assert_eq!(challenge.status(), 200);
     assert_eq!(challenge.text().await.unwrap(), "424242");
 
-    let body = common::webhook_fixture("text.json");
+    let body = common::with_current_timestamps(&common::webhook_fixture("text.json"));
     let ack = http
         .post(&webhook_url)
         .header("content-type", "application/json")
@@ -212,6 +223,52 @@ async fn serve_end_to_end() {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "message never appeared: {thread}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A reply goes out through the send worker without help.
+    let reply: Value = http
+        .post(format!(
+            "{base}/api/v1/accounts/{account}/conversations/1/messages"
+        ))
+        .header("api_access_token", &token)
+        .json(&json!({"content": "Yes, it does!", "message_type": "outgoing"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reply["status"], "progress", "{reply}");
+    let started = Instant::now();
+    loop {
+        let thread: Value = http
+            .get(format!(
+                "{base}/api/v1/accounts/{account}/conversations/1/messages"
+            ))
+            .header("api_access_token", &token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let sent = thread["payload"]
+            .as_array()
+            .and_then(|p| p.iter().find(|m| m["id"] == reply["id"]))
+            .cloned()
+            .unwrap_or_default();
+        if sent["status"] == "sent" {
+            assert_eq!(
+                sent["source_id"],
+                "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJPVVRHT0lOR18wMDAwMDEA"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "reply never sent: {sent}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -81,6 +81,7 @@ async fn run_media_job(app: &TestApp) -> bool {
 async fn app_with_graph(lookup_failures: u64) -> (MockServer, TestApp) {
     let graph = MockServer::start().await;
     graph_with_media(&graph, lookup_failures).await;
+    common::mount_graph_defaults(&graph).await;
     let app = TestApp::start_with(Options {
         graph_base_url: Some(graph.uri()),
         ..Default::default()

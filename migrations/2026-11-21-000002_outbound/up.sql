@@ -28,6 +28,8 @@ ALTER TABLE inboxes
     -- last successful template sync, and the error of the last failed one
     ADD COLUMN templates_synced_at TIMESTAMPTZ,
     ADD COLUMN templates_sync_error TEXT,
+    -- when the periodic sync next takes this inbox (NULL = now)
+    ADD COLUMN templates_next_sync_at TIMESTAMPTZ,
     -- set when Graph answers #190 (access token expired or invalid)
     ADD COLUMN reauthorization_required BOOLEAN NOT NULL DEFAULT FALSE,
     ADD COLUMN reauthorization_error TEXT,

@@ -63,6 +63,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         templates_synced_at -> Nullable<Timestamptz>,
         templates_sync_error -> Nullable<Text>,
+        templates_next_sync_at -> Nullable<Timestamptz>,
         reauthorization_required -> Bool,
         reauthorization_error -> Nullable<Text>,
         webhook_setup_warning -> Nullable<Text>,

@@ -247,3 +247,24 @@ pub fn account_name(conn: &mut PgConnection, account_id: i64) -> AppResult<Strin
         .select(accounts::name)
         .first(conn)?)
 }
+
+/// One user by id. Errors: 404 when absent.
+pub fn find_user(conn: &mut PgConnection, user_id: i64) -> AppResult<User> {
+    users::table
+        .find(user_id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("user {user_id} not found")))
+}
+
+/// The users with the given ids (missing ids are skipped).
+pub fn users_by_ids(conn: &mut PgConnection, ids: &[i64]) -> AppResult<Vec<User>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select(User::as_select())
+        .load(conn)?)
+}

@@ -68,6 +68,16 @@ pub fn find_or_open(
         .get_result(conn)?)
 }
 
+/// A conversation by its primary key. Errors: 404 when absent.
+pub fn find_by_id(conn: &mut PgConnection, id: i64) -> AppResult<Conversation> {
+    conversations::table
+        .find(id)
+        .select(Conversation::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("conversation {id} not found")))
+}
+
 /// The contact's most recent conversation in the inbox, whatever its status.
 pub fn latest_for_contact(
     conn: &mut PgConnection,

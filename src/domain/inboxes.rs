@@ -25,6 +25,8 @@ pub struct Inbox {
     pub templates_synced_at: Option<DateTime<Utc>>,
     /// Why the last template sync failed, if it did.
     pub templates_sync_error: Option<String>,
+    /// When the periodic template sync next takes this inbox (`None` = as soon as possible).
+    pub templates_next_sync_at: Option<DateTime<Utc>>,
     /// Graph answered #190: the access token expired or was revoked; an admin must paste a new one.
     pub reauthorization_required: bool,
     /// Meta's message for the #190 that set `reauthorization_required`.
@@ -169,14 +171,10 @@ fn phone_taken(
     Ok(q.count().get_result::<i64>(conn)? > 0)
 }
 
-/// Creates the channel and its inbox with a fresh 32-hex verify token. Secrets are encrypted.
-/// Errors: 422 naming the field for a missing value, a non-E.164 or already used number.
-pub fn create(
-    conn: &mut PgConnection,
-    secrets: &SecretBox,
-    account_id: i64,
-    input: NewWhatsappInbox,
-) -> AppResult<InboxWithChannel> {
+/// The fields of a new inbox, checked: (name, phone, phone_number_id, waba id, api_key, source).
+type CheckedNew = (String, String, String, String, String, Option<String>);
+
+fn check_new(input: &NewWhatsappInbox) -> AppResult<CheckedNew> {
     let name = require("name", &input.name)?;
     let phone = validate_phone_number("channel.phone_number", &input.phone_number)?;
     let phone_number_id = require_numeric_id(
@@ -198,6 +196,31 @@ pub fn create(
             ))
         }
     };
+    Ok((name, phone, phone_number_id, waba, api_key, source))
+}
+
+/// Checks a new inbox's fields and that its number is free, without writing anything (run it
+/// before calling Graph). Errors: 422 naming the field, as [`create`].
+pub fn validate_new(conn: &mut PgConnection, input: &NewWhatsappInbox) -> AppResult<()> {
+    let (_, phone, ..) = check_new(input)?;
+    if phone_taken(conn, &phone, None)? {
+        return Err(AppError::invalid(
+            "channel.phone_number",
+            format!("an inbox for {phone} already exists"),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates the channel and its inbox with a fresh 32-hex verify token. Secrets are encrypted.
+/// Errors: 422 naming the field for a missing value, a non-E.164 or already used number.
+pub fn create(
+    conn: &mut PgConnection,
+    secrets: &SecretBox,
+    account_id: i64,
+    input: NewWhatsappInbox,
+) -> AppResult<InboxWithChannel> {
+    let (name, phone, phone_number_id, waba, api_key, source) = check_new(&input)?;
     let app_secret = input
         .app_secret
         .as_deref()
@@ -442,6 +465,61 @@ pub fn record_error(
         .set((
             inboxes::last_error.eq(Some(error)),
             inboxes::last_error_at.eq(Some(Utc::now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Flags the inbox "reauthorization required" after Graph answered #190 (the access token
+/// expired or was revoked), keeping Meta's message. Cleared by [`clear_reauthorization`].
+pub fn mark_reauthorization_required(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    error: &str,
+) -> AppResult<()> {
+    diesel::update(inboxes::table.find(inbox_id))
+        .set((
+            inboxes::reauthorization_required.eq(true),
+            inboxes::reauthorization_error.eq(Some(error)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets when the periodic template sync next takes this inbox.
+pub fn schedule_template_sync(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    diesel::update(inboxes::table.find(inbox_id))
+        .set(inboxes::templates_next_sync_at.eq(Some(at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Clears the reauthorization flag (Graph accepted the inbox's token again).
+pub fn clear_reauthorization(conn: &mut PgConnection, inbox_id: i64) -> AppResult<()> {
+    diesel::update(inboxes::table.find(inbox_id))
+        .set((
+            inboxes::reauthorization_required.eq(false),
+            inboxes::reauthorization_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records the outcome of the webhook setup (`subscribed_apps`): `None` when it worked,
+/// otherwise the warning shown on the inbox.
+pub fn record_webhook_setup(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    warning: Option<&str>,
+) -> AppResult<()> {
+    diesel::update(inboxes::table.find(inbox_id))
+        .set((
+            inboxes::webhook_setup_warning.eq(warning),
+            inboxes::webhook_setup_at.eq(Some(Utc::now())),
         ))
         .execute(conn)?;
     Ok(())

@@ -97,6 +97,9 @@ pub struct NewAttachment {
     pub fallback_title: Option<String>,
     pub external_url: Option<String>,
     pub meta: Value,
+    /// Path under `STORAGE_DIR` of a file already stored locally (an agent's upload); such an
+    /// attachment is saved as `downloaded`.
+    pub storage_path: Option<String>,
 }
 
 /// Delivery statuses in the only order they may move (DESIGN.md invariant 3):
@@ -211,7 +214,9 @@ pub fn insert_if_new(
     };
     let mut saved = Vec::with_capacity(new_attachments.len());
     for a in new_attachments {
-        let status = if a.media_id.is_some() {
+        let status = if a.storage_path.is_some() {
+            "downloaded"
+        } else if a.media_id.is_some() {
             "pending"
         } else {
             "none"
@@ -228,6 +233,7 @@ pub fn insert_if_new(
                     attachments::file_size.eq(a.file_size),
                     attachments::file_name.eq(&a.file_name),
                     attachments::download_status.eq(status),
+                    attachments::storage_path.eq(&a.storage_path),
                     attachments::coordinates_lat.eq(a.coordinates_lat),
                     attachments::coordinates_long.eq(a.coordinates_long),
                     attachments::fallback_title.eq(&a.fallback_title),
@@ -238,24 +244,127 @@ pub fn insert_if_new(
                 .get_result(conn)?,
         );
     }
-    if let Some(sid) = message.source_id.clone() {
-        let waiting: Vec<(i64, Value)> = pending_message_updates::table
-            .filter(pending_message_updates::inbox_id.eq(message.inbox_id))
-            .filter(pending_message_updates::source_id.eq(&sid))
-            .order(pending_message_updates::id)
-            .select((
-                pending_message_updates::id,
-                pending_message_updates::payload,
-            ))
-            .load(conn)?;
-        for (id, payload) in waiting {
-            if let Ok(update) = serde_json::from_value::<MessageUpdate>(payload) {
-                message = apply(conn, message, &update)?;
-            }
-            diesel::delete(pending_message_updates::table.find(id)).execute(conn)?;
-        }
-    }
+    message = apply_waiting(conn, message)?;
     Ok(Some((message, saved)))
+}
+
+/// Applies, in arrival order, the updates that were waiting for this message's wamid, and
+/// deletes them. Returns the message as saved.
+fn apply_waiting(conn: &mut PgConnection, mut message: Message) -> AppResult<Message> {
+    let Some(sid) = message.source_id.clone() else {
+        return Ok(message);
+    };
+    let waiting: Vec<(i64, Value)> = pending_message_updates::table
+        .filter(pending_message_updates::inbox_id.eq(message.inbox_id))
+        .filter(pending_message_updates::source_id.eq(&sid))
+        .order(pending_message_updates::id)
+        .select((
+            pending_message_updates::id,
+            pending_message_updates::payload,
+        ))
+        .load(conn)?;
+    for (id, payload) in waiting {
+        if let Ok(update) = serde_json::from_value::<MessageUpdate>(payload) {
+            message = apply(conn, message, &update)?;
+        }
+        diesel::delete(pending_message_updates::table.find(id)).execute(conn)?;
+    }
+    Ok(message)
+}
+
+/// Records that Graph accepted an outgoing message as `wamid` at `at` (unix seconds): the
+/// wamid becomes its `source_id`, the status moves to `sent` (never backwards), and statuses
+/// that arrived before the send answer are applied. Idempotent; a message that already has a
+/// wamid keeps it. Must run in a transaction.
+pub fn record_sent(
+    conn: &mut PgConnection,
+    message_id: i64,
+    wamid: &str,
+    at: i64,
+) -> AppResult<Message> {
+    let current: Message = messages::table
+        .find(message_id)
+        .select(Message::as_select())
+        .first(conn)?;
+    lock_wamid(conn, current.inbox_id, wamid)?;
+    let message: Message = messages::table
+        .find(message_id)
+        .for_update()
+        .select(Message::as_select())
+        .first(conn)?;
+    if message.source_id.is_some() {
+        return Ok(message);
+    }
+    let message: Message = diesel::update(messages::table.find(message_id))
+        .set((
+            messages::source_id.eq(wamid),
+            messages::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Message::as_returning())
+        .get_result(conn)?;
+    let message = apply(
+        conn,
+        message,
+        &MessageUpdate::Status {
+            status: "sent".into(),
+            timestamp: at,
+            error: None,
+            error_details: None,
+        },
+    )?;
+    apply_waiting(conn, message)
+}
+
+/// Marks an outgoing message `failed` with Graph's error (`"(#code) message"`) and Meta's
+/// `error_data.details`, unless it has already moved past `progress`.
+pub fn record_send_failure(
+    conn: &mut PgConnection,
+    message_id: i64,
+    external_error: &str,
+    details: Option<&str>,
+) -> AppResult<Message> {
+    let message: Message = messages::table
+        .find(message_id)
+        .select(Message::as_select())
+        .first(conn)?;
+    if message.status != "progress" {
+        return Ok(message);
+    }
+    apply(
+        conn,
+        message,
+        &MessageUpdate::Status {
+            status: "failed".into(),
+            timestamp: Utc::now().timestamp(),
+            error: Some(external_error.to_string()),
+            error_details: details.map(str::to_string),
+        },
+    )
+}
+
+/// Remembers the Graph media id an attachment was uploaded as, so a retried send does not
+/// upload it again.
+pub fn set_attachment_media_id(
+    conn: &mut PgConnection,
+    attachment_id: i64,
+    media_id: &str,
+) -> AppResult<()> {
+    diesel::update(attachments::table.find(attachment_id))
+        .set((
+            attachments::media_id.eq(media_id),
+            attachments::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One message by id.
+pub fn find(conn: &mut PgConnection, message_id: i64) -> AppResult<Option<Message>> {
+    Ok(messages::table
+        .find(message_id)
+        .select(Message::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Whether an update was applied now or kept for later.

@@ -6,6 +6,8 @@ pub mod contacts;
 pub mod conversations;
 pub mod inboxes;
 pub mod messages;
+pub mod outbox;
+pub mod templates;
 
 use diesel::pg::PgConnection;
 use diesel::sql_types::Text;

@@ -184,37 +184,6 @@ pub fn journal_many(
     })
 }
 
-/// Blocks the calling thread for good: LISTENs on [`super::INGEST_CHANNEL`] with a connection
-/// of its own and calls `wake` whenever any process commits new journal events, so ingest in
-/// every process starts at once instead of at its next poll. Reconnects after errors.
-pub fn listen_for_work(database_url: &str, wake: impl Fn()) -> ! {
-    use diesel::Connection;
-    loop {
-        let listened: Result<std::convert::Infallible, String> =
-            PgConnection::establish(database_url)
-                .map_err(|e| e.to_string())
-                .and_then(|mut conn| {
-                    diesel::sql_query(format!("LISTEN {}", super::INGEST_CHANNEL))
-                        .execute(&mut conn)
-                        .map_err(|e| e.to_string())?;
-                    loop {
-                        let mut woke = false;
-                        for note in conn.notifications_iter() {
-                            note.map_err(|e| e.to_string())?;
-                            woke = true;
-                        }
-                        if woke {
-                            wake();
-                        }
-                        std::thread::sleep(std::time::Duration::from_millis(25));
-                    }
-                });
-        let Err(e) = listened;
-        tracing::warn!(error = %e, "ingest listener lost its connection; reconnecting");
-        std::thread::sleep(std::time::Duration::from_secs(1));
-    }
-}
-
 /// Processes the oldest due event, if any (a batch of one).
 pub fn process_next(conn: &mut PgConnection) -> AppResult<Option<EventOutcome>> {
     Ok(process_batch(conn, 1)?.pop())

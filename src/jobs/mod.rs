@@ -9,6 +9,8 @@
 pub mod ingest;
 pub mod journal_writer;
 pub mod media;
+pub mod send;
+pub mod template_sync;
 
 use crate::db::schema::jobs;
 use crate::error::AppResult;
@@ -25,8 +27,14 @@ pub const INGEST_CHANNEL: &str = "switchboard_ingest";
 /// Job kind: download one attachment's media from Graph. Payload `{"attachment_id": i64}`.
 pub const MEDIA_DOWNLOAD: &str = "media_download";
 
+/// Job kind: send one outgoing message, or a read receipt, to Graph (see [`send`]).
+pub const WHATSAPP_SEND: &str = "whatsapp_send";
+
+/// LISTEN/NOTIFY channel announcing new send jobs to every process.
+pub const SEND_CHANNEL: &str = "switchboard_send";
+
 /// A claimed job.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = jobs)]
 pub struct Job {
     pub id: i64,
@@ -87,11 +95,108 @@ pub fn claim(conn: &mut PgConnection, kind: &str, lease_seconds: i64) -> AppResu
     })
 }
 
+/// Queues a job that runs after every earlier pending job with the same `ordering_key`
+/// (see [`claim_batch`]). Call it inside the transaction that creates what it works on.
+pub fn enqueue_ordered(
+    conn: &mut PgConnection,
+    kind: &str,
+    payload: Value,
+    max_attempts: i32,
+    ordering_key: &str,
+) -> AppResult<i64> {
+    Ok(diesel::insert_into(jobs::table)
+        .values((
+            jobs::kind.eq(kind),
+            jobs::payload.eq(payload),
+            jobs::max_attempts.eq(max_attempts),
+            jobs::ordering_key.eq(ordering_key),
+        ))
+        .returning(jobs::id)
+        .get_result(conn)?)
+}
+
+/// Claims up to `limit` due jobs of `kind`, leasing each for `lease_seconds` (see [`claim`]).
+/// A job with an `ordering_key` is only claimed when no earlier job with that key is still
+/// pending (running, waiting for a retry or due), so such jobs run one at a time, in order.
+pub fn claim_batch(
+    conn: &mut PgConnection,
+    kind: &str,
+    limit: i64,
+    lease_seconds: i64,
+) -> AppResult<Vec<Job>> {
+    use diesel::sql_types::{BigInt, Text};
+    Ok(diesel::sql_query(
+        "WITH picked AS (            SELECT j.id FROM jobs j            WHERE j.status = 'pending' AND j.kind = $1 AND j.run_at <= now()              AND (j.ordering_key IS NULL OR NOT EXISTS (                SELECT 1 FROM jobs e WHERE e.status = 'pending'                  AND e.ordering_key = j.ordering_key AND e.id < j.id))            ORDER BY j.run_at, j.id LIMIT $2 FOR UPDATE SKIP LOCKED)          UPDATE jobs SET run_at = now() + make_interval(secs => $3)          FROM picked WHERE jobs.id = picked.id          RETURNING jobs.id, jobs.kind, jobs.payload, jobs.status, jobs.attempts,            jobs.max_attempts, jobs.run_at, jobs.last_error, jobs.created_at, jobs.updated_at,            jobs.ordering_key, jobs.started_at",
+    )
+    .bind::<Text, _>(kind)
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(lease_seconds)
+    .load(conn)?)
+}
+
+/// Records that an attempt of the job is about to do something that cannot be undone (e.g. a
+/// Graph send). Found still set on a later claim, it means that attempt crashed.
+pub fn mark_started(conn: &mut PgConnection, job_id: i64) -> AppResult<()> {
+    diesel::update(jobs::table.find(job_id))
+        .set(jobs::started_at.eq(diesel::dsl::now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Puts a claimed job back to run at `run_at` without counting an attempt.
+pub fn postpone(conn: &mut PgConnection, job_id: i64, run_at: DateTime<Utc>) -> AppResult<()> {
+    diesel::update(jobs::table.find(job_id))
+        .set((jobs::run_at.eq(run_at), jobs::updated_at.eq(diesel::dsl::now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt that is retried after `delay` when `retry` is true and attempts
+/// remain; otherwise the job is `failed`. `keep_started` leaves `started_at` set (the
+/// attempt's outcome is unknown). Returns true when it will retry.
+pub fn fail_after(
+    conn: &mut PgConnection,
+    job: &Job,
+    error: &str,
+    retry: bool,
+    delay: Duration,
+    keep_started: bool,
+) -> AppResult<bool> {
+    let attempts = job.attempts + 1;
+    let retry = retry && attempts < job.max_attempts;
+    let started_at: Option<DateTime<Utc>> = if keep_started {
+        Some(job.started_at.unwrap_or_else(Utc::now))
+    } else {
+        None
+    };
+    diesel::update(jobs::table.find(job.id))
+        .set((
+            jobs::status.eq(if retry { "pending" } else { "failed" }),
+            jobs::attempts.eq(attempts),
+            jobs::last_error.eq(error),
+            jobs::run_at.eq(Utc::now() + delay),
+            jobs::started_at.eq(started_at),
+            jobs::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    Ok(retry)
+}
+
+/// Exponential backoff in milliseconds: `base_ms * 2^(attempt-1)`, capped at 1 hour.
+pub fn backoff_ms(base_ms: u64, attempt: i32) -> Duration {
+    let exp = (attempt.max(1) - 1).min(20) as u32;
+    let ms = base_ms
+        .saturating_mul(2u64.saturating_pow(exp))
+        .min(3600 * 1000);
+    Duration::milliseconds(ms as i64)
+}
+
 /// Marks a job done.
 pub fn complete(conn: &mut PgConnection, job_id: i64) -> AppResult<()> {
     diesel::update(jobs::table.find(job_id))
         .set((
             jobs::status.eq("done"),
+            jobs::started_at.eq(None::<DateTime<Utc>>),
             jobs::attempts.eq(jobs::attempts + 1),
             jobs::updated_at.eq(diesel::dsl::now),
         ))
@@ -138,4 +243,40 @@ pub fn pending_count(conn: &mut PgConnection, kind: &str) -> AppResult<i64> {
         .filter(jobs::kind.eq(kind))
         .count()
         .get_result(conn)?)
+}
+
+/// Blocks the calling thread for good: LISTENs on `channels` with a connection of its own
+/// and calls `wake(channel)` whenever any process NOTIFYs one of them (new journal events,
+/// new send jobs), so workers in every process start at once instead of at their next poll.
+/// Reconnects after errors.
+pub fn listen_for_work(database_url: &str, channels: &[&str], wake: impl Fn(&str)) -> ! {
+    use diesel::Connection;
+    loop {
+        let listened: Result<std::convert::Infallible, String> =
+            PgConnection::establish(database_url)
+                .map_err(|e| e.to_string())
+                .and_then(|mut conn| {
+                    for channel in channels {
+                        diesel::sql_query(format!("LISTEN {channel}"))
+                            .execute(&mut conn)
+                            .map_err(|e| e.to_string())?;
+                    }
+                    loop {
+                        let mut woke: Vec<String> = Vec::new();
+                        for note in conn.notifications_iter() {
+                            let note = note.map_err(|e| e.to_string())?;
+                            if !woke.contains(&note.channel) {
+                                woke.push(note.channel);
+                            }
+                        }
+                        for channel in &woke {
+                            wake(channel);
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(25));
+                    }
+                });
+        let Err(e) = listened;
+        tracing::warn!(error = %e, "job listener lost its connection; reconnecting");
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 }

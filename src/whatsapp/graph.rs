@@ -1,5 +1,6 @@
-//! Graph API client (`{WHATSAPP_CLOUD_BASE_URL}/{WHATSAPP_API_VERSION}/…`). This issue uses
-//! the media endpoints; sends, templates and `subscribed_apps` join it with the outbound work.
+//! Graph API client (`{WHATSAPP_CLOUD_BASE_URL}/{WHATSAPP_API_VERSION}/…`): sends, media
+//! download and upload, message templates and `subscribed_apps`. Every call carries
+//! `Authorization: Bearer <access token>`; the token never appears in errors or logs.
 
 use crate::config::Config;
 use serde::Deserialize;
@@ -13,12 +14,14 @@ pub enum GraphError {
     /// Could not connect, timed out, or the body broke off.
     #[error("Graph request failed: {0}")]
     Network(String),
-    /// Graph answered with an error status; `code` is Meta's error code when present.
+    /// Graph answered with an error status; `code` is Meta's error code when present,
+    /// `details` its `error_data.details`.
     #[error("Graph answered HTTP {status}: {message}")]
     Status {
         status: u16,
         code: Option<i64>,
         message: String,
+        details: Option<String>,
     },
     /// The answer was not what the API documents.
     #[error("unexpected Graph response: {0}")]
@@ -38,6 +41,47 @@ impl GraphError {
             }
             GraphError::Invalid(_) => false,
         }
+    }
+
+    /// Meta's error code, when Graph answered with one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            GraphError::Status { code, .. } => *code,
+            _ => None,
+        }
+    }
+
+    /// True for #190: the access token expired or was revoked (Meta: graph-api/guides/error-handling).
+    pub fn is_token_invalid(&self) -> bool {
+        self.code() == Some(190)
+    }
+
+    /// The error as agents see it on a failed message: `"(#code) message"` (Meta's message
+    /// often starts with the code already; it is not repeated).
+    pub fn external_error(&self) -> String {
+        match self {
+            GraphError::Status {
+                code: Some(code),
+                message,
+                ..
+            } if !message.starts_with("(#") => format!("(#{code}) {message}"),
+            GraphError::Status { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Meta's `error_data.details`, if any.
+    pub fn details(&self) -> Option<&str> {
+        match self {
+            GraphError::Status { details, .. } => details.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// True when the request may have reached Meta without us seeing the answer (a timeout or
+    /// a connection that broke off), so a retry could send twice.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, GraphError::Network(_))
     }
 }
 
@@ -64,7 +108,155 @@ async fn error_from(resp: reqwest::Response) -> GraphError {
             .as_str()
             .unwrap_or("no error message")
             .to_string(),
+        details: body["error"]["error_data"]["details"]
+            .as_str()
+            .map(str::to_string),
     }
+}
+
+/// Sends a request and turns a non-2xx answer into [`GraphError::Status`] and a 2xx one into
+/// its JSON body.
+async fn json_ok(req: reqwest::RequestBuilder) -> Result<serde_json::Value, GraphError> {
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
+    if !resp.status().is_success() {
+        return Err(error_from(resp).await);
+    }
+    resp.json()
+        .await
+        .map_err(|e| GraphError::Invalid(format!("answer is not JSON: {e}")))
+}
+
+/// What `POST /{phone_number_id}/messages` answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    /// The new message's wamid.
+    pub wamid: String,
+    /// `message_status` (e.g. `accepted` for templates), when given.
+    pub message_status: Option<String>,
+}
+
+/// `POST /{phone_number_id}/messages` with `body` (Meta: cloud-api/reference/messages).
+/// Used for every send and for read receipts (whose answer carries no wamid: then
+/// `wamid` is empty).
+pub async fn send_message(
+    http: &reqwest::Client,
+    config: &Config,
+    token: &str,
+    phone_number_id: &str,
+    body: &serde_json::Value,
+) -> Result<Sent, GraphError> {
+    let answer = json_ok(
+        http.post(config.graph_url(&format!("{phone_number_id}/messages")))
+            .bearer_auth(token)
+            .json(body),
+    )
+    .await?;
+    let first = &answer["messages"][0];
+    Ok(Sent {
+        wamid: first["id"].as_str().unwrap_or_default().to_string(),
+        message_status: first["message_status"].as_str().map(str::to_string),
+    })
+}
+
+/// `POST /{phone_number_id}/media` (multipart: `messaging_product`, `type`, `file`); returns
+/// the media id to send by (Meta: cloud-api/reference/media#upload-media).
+pub async fn upload_media(
+    http: &reqwest::Client,
+    config: &Config,
+    token: &str,
+    phone_number_id: &str,
+    bytes: Vec<u8>,
+    mime_type: &str,
+    file_name: &str,
+) -> Result<String, GraphError> {
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(file_name.to_string())
+        .mime_str(mime_type)
+        .map_err(|e| GraphError::Invalid(format!("MIME type {mime_type:?}: {e}")))?;
+    let form = reqwest::multipart::Form::new()
+        .text("messaging_product", "whatsapp")
+        .text("type", mime_type.to_string())
+        .part("file", part);
+    let answer = json_ok(
+        http.post(config.graph_url(&format!("{phone_number_id}/media")))
+            .bearer_auth(token)
+            .multipart(form),
+    )
+    .await?;
+    answer["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| GraphError::Invalid("media upload answered without an id".into()))
+}
+
+/// Largest number of template pages followed (100 templates each).
+pub const MAX_TEMPLATE_PAGES: usize = 100;
+
+/// Every template of the WABA: `GET /{waba_id}/message_templates`, following `paging.next`
+/// to the end. The next page is requested from the configured base URL with the `after`
+/// cursor, whatever host `paging.next` names. Returns the raw `data` items.
+pub async fn list_templates(
+    http: &reqwest::Client,
+    config: &Config,
+    token: &str,
+    waba_id: &str,
+) -> Result<Vec<serde_json::Value>, GraphError> {
+    let base = config.graph_url(&format!("{waba_id}/message_templates"));
+    let mut items = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..MAX_TEMPLATE_PAGES {
+        let mut query = vec![("limit", "100".to_string())];
+        if let Some(a) = &after {
+            query.push(("after", a.clone()));
+        }
+        let page = json_ok(http.get(&base).bearer_auth(token).query(&query)).await?;
+        if let Some(data) = page["data"].as_array() {
+            items.extend(data.iter().cloned());
+        }
+        let next_cursor = page["paging"]["next"].as_str().and_then(|next| {
+            url::Url::parse(next).ok().and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "after")
+                    .map(|(_, v)| v.to_string())
+            })
+        });
+        match next_cursor {
+            Some(c) if after.as_deref() != Some(c.as_str()) => after = Some(c),
+            _ => return Ok(items),
+        }
+    }
+    Ok(items)
+}
+
+/// `POST /{waba_id}/subscribed_apps`: subscribes the app to the WABA's webhooks; with
+/// `override_to = Some((callback_uri, verify_token))` it also points this WABA's webhooks at
+/// `callback_uri` (Meta: embedded-signup/webhooks/override).
+pub async fn subscribe_app(
+    http: &reqwest::Client,
+    config: &Config,
+    token: &str,
+    waba_id: &str,
+    override_to: Option<(&str, &str)>,
+) -> Result<(), GraphError> {
+    let mut req = http
+        .post(config.graph_url(&format!("{waba_id}/subscribed_apps")))
+        .bearer_auth(token);
+    if let Some((uri, verify_token)) = override_to {
+        req = req.json(&serde_json::json!({
+            "override_callback_uri": uri,
+            "verify_token": verify_token,
+        }));
+    }
+    let answer = json_ok(req).await?;
+    if answer["success"] == serde_json::Value::Bool(false) {
+        return Err(GraphError::Invalid(
+            "subscribed_apps answered success: false".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// True when the access token may be sent to `url`: Meta's own media hosts over https
@@ -98,7 +290,7 @@ async fn get_ok(
         .bearer_auth(token)
         .send()
         .await
-        .map_err(|e| GraphError::Network(e.to_string()))?;
+        .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
     if resp.status().is_success() {
         Ok(resp)
     } else {

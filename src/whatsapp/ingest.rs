@@ -615,11 +615,37 @@ fn status(conn: &mut PgConnection, ctx: &mut Ctx, s: &Status) -> AppResult<()> {
         error: first_error.map(|e| e.summary()),
         error_details: first_error.and_then(|e| e.details().map(str::to_string)),
     };
+    // A send whose Graph answer was lost (a crash or a timeout) is identified by the
+    // callback data the send job put on it, so it is not sent again.
+    if let Some(message_id) = s
+        .biz_opaque_callback_data
+        .as_deref()
+        .and_then(crate::jobs::send::message_id_from_callback)
+    {
+        if !messages::exists(conn, ctx.inbox.id, wamid)? {
+            if let Some(m) = messages::find(conn, message_id)? {
+                if m.inbox_id == ctx.inbox.id
+                    && m.source_id.is_none()
+                    && m.message_type == message_type::OUTGOING
+                {
+                    messages::record_sent(conn, m.id, wamid, update_timestamp(&update))?;
+                    tracing::info!(message_id, wamid, "status webhook identified a message whose send answer was lost");
+                }
+            }
+        }
+    }
     match messages::update_by_source(conn, ctx.inbox.id, wamid, &update)? {
         messages::UpdateOutcome::Applied => ctx.report.updates_applied += 1,
         messages::UpdateOutcome::Pending => ctx.report.updates_pending += 1,
     }
     Ok(())
+}
+
+fn update_timestamp(update: &MessageUpdate) -> i64 {
+    match update {
+        MessageUpdate::Status { timestamp, .. } => *timestamp,
+        _ => chrono::Utc::now().timestamp(),
+    }
 }
 
 fn state_sync(

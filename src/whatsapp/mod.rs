@@ -4,7 +4,9 @@
 pub mod content;
 pub mod graph;
 pub mod ingest;
+pub mod outbound;
 pub mod payload;
 pub mod receive;
+pub mod setup;
 pub mod signature;
 pub mod window;

@@ -155,6 +155,9 @@ pub struct Status {
     pub recipient_user_id: Option<String>,
     #[serde(default)]
     pub errors: Vec<MetaError>,
+    /// What the send put in `biz_opaque_callback_data` (Switchboard: the message id).
+    #[serde(default)]
+    pub biz_opaque_callback_data: Option<String>,
 }
 
 /// An error object as Meta sends it in `errors[]`.

@@ -9,6 +9,9 @@ use switchboard::config::{Config, LogFormat};
 use switchboard::db::testing::TestDatabase;
 use switchboard::domain::accounts::{self, Role};
 use switchboard::whatsapp::signature;
+use serde_json::json;
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const PHONE: &str = "+15551234567";
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
@@ -74,6 +77,8 @@ pub struct TestApp {
     pub account_id: i64,
     pub admin_id: i64,
     pub storage: std::path::PathBuf,
+    /// The default Graph stand-in, when the test brought none.
+    pub default_graph: Option<DefaultGraph>,
 }
 
 pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Config {
@@ -96,6 +101,59 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         log_format: LogFormat::Text,
         ingest_workers: 1,
         media_retry_base_seconds: 0,
+        send_rate_per_second: 80,
+        send_concurrency: 4,
+        send_retry_base_ms: 0,
+        send_max_attempts: 8,
+        send_reconcile_seconds: 2,
+        template_sync_interval_seconds: 10800,
+    }
+}
+
+/// Mounts what inbox creation needs from Graph, at low priority so a test's own mocks win:
+/// an empty template list and successful `subscribed_apps` calls.
+pub async fn mount_graph_defaults(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/v25\.0/[0-9]+/message_templates$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [], "paging": {}})))
+        .with_priority(10)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/v25\.0/[0-9]+/subscribed_apps$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .with_priority(10)
+        .mount(server)
+        .await;
+}
+
+/// A Graph stand-in with [`mount_graph_defaults`], alive until dropped (for tests that do not
+/// bring their own).
+pub struct DefaultGraph {
+    pub uri: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl DefaultGraph {
+    fn spawn() -> Self {
+        let (uri_tx, uri_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let server = MockServer::start().await;
+                mount_graph_defaults(&server).await;
+                uri_tx.send(server.uri()).expect("send uri");
+                let _ = stop_rx.await;
+            });
+        });
+        DefaultGraph {
+            uri: uri_rx.recv().expect("graph stand-in started"),
+            _stop: stop_tx,
+        }
     }
 }
 
@@ -104,7 +162,14 @@ impl TestApp {
         Self::start_with(Options::default())
     }
 
-    pub fn start_with(opts: Options) -> Self {
+    pub fn start_with(mut opts: Options) -> Self {
+        let default_graph = if opts.graph_base_url.is_none() {
+            let g = DefaultGraph::spawn();
+            opts.graph_base_url = Some(g.uri.clone());
+            Some(g)
+        } else {
+            None
+        };
         let db = TestDatabase::create();
         let storage = std::env::temp_dir().join(format!("switchboard-test-{}", db.name));
         let state = AppState::new(config_for(&db.url, &storage, &opts));
@@ -124,6 +189,7 @@ impl TestApp {
             account_id: admin.account_id,
             admin_id: admin.user_id,
             storage,
+            default_graph,
         }
     }
 
@@ -246,6 +312,29 @@ impl TestApp {
         let (status, text) = self.post_webhook(PHONE, body, None).await;
         assert_eq!(status, 200, "webhook answered {status}: {text}");
         self.ingest();
+    }
+
+    /// Runs due send jobs (sends and read receipts) until none is due, as the dispatcher
+    /// would; retries with `SEND_RETRY_BASE_MS=0` are due at once.
+    pub async fn run_send_jobs(&self) {
+        for _ in 0..100 {
+            let mut conn = self.conn();
+            let batch = switchboard::jobs::claim_batch(
+                &mut conn,
+                switchboard::jobs::WHATSAPP_SEND,
+                16,
+                switchboard::jobs::send::LEASE_SECONDS,
+            )
+            .expect("claim");
+            drop(conn);
+            if batch.is_empty() {
+                return;
+            }
+            for job in batch {
+                switchboard::jobs::send::run_job(&self.state, job).await;
+            }
+        }
+        panic!("send jobs kept coming back");
     }
 
     /// Runs the ingest worker until the journal is empty; panics on a failed event.

@@ -1,9 +1,14 @@
 //! `/api/v1/accounts/{account_id}/inboxes`: list, show, create and update WhatsApp Cloud
-//! inboxes. Creating and updating are for administrators.
+//! inboxes, sync their templates and re-run their webhook setup. Everything but reading is
+//! for administrators. Creating, and changing credentials, checks them against Graph first
+//! (`whatsapp::setup`).
 
 use super::views;
 use crate::app::AppState;
 use crate::domain::inboxes::{self, InboxPatch, NewWhatsappInbox};
+use crate::domain::templates;
+use crate::jobs::template_sync;
+use crate::whatsapp::setup;
 use crate::error::{AppError, AppResult};
 use crate::web::auth;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -69,6 +74,25 @@ fn check_channel_kind(channel: &ChannelBody) -> AppResult<()> {
     Ok(())
 }
 
+/// Renders one inbox with its templates.
+async fn render(state: &AppState, account_id: i64, inbox_id: i64, admin: bool) -> AppResult<Value> {
+    let (inbox, channel, list) = state
+        .db(move |conn| {
+            let (i, c) = inboxes::find(conn, account_id, inbox_id)?;
+            let t = templates::list(conn, inbox_id)?;
+            Ok((i, c, t))
+        })
+        .await?;
+    Ok(views::inbox(
+        &state.config,
+        &state.secrets,
+        &inbox,
+        &channel,
+        admin,
+        &list,
+    ))
+}
+
 /// `GET /inboxes` → `{"payload":[inbox…]}` (agents see their own inboxes only).
 pub async fn index(
     state: web::Data<AppState>,
@@ -80,12 +104,18 @@ pub async fn index(
     let rows = state
         .db(move |conn| {
             let only = viewer.visible_inbox_ids(conn)?;
-            inboxes::list(conn, viewer.account_id, only.as_deref())
+            let rows = inboxes::list(conn, viewer.account_id, only.as_deref())?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (i, c) in rows {
+                let t = templates::list(conn, i.id)?;
+                out.push((i, c, t));
+            }
+            Ok(out)
         })
         .await?;
     let payload: Vec<Value> = rows
         .iter()
-        .map(|(i, c)| views::inbox(&state.config, &state.secrets, i, c, admin))
+        .map(|(i, c, t)| views::inbox(&state.config, &state.secrets, i, c, admin, t))
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "payload": payload })))
 }
@@ -99,24 +129,21 @@ pub async fn show(
     let (account_id, inbox_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     let admin = viewer.require_admin().is_ok();
-    let (inbox, channel) = state
+    state
         .db(move |conn| {
             if !viewer.can_see_inbox(conn, inbox_id)? {
                 return Err(AppError::NotFound(format!("inbox {inbox_id} not found")));
             }
-            inboxes::find(conn, account_id, inbox_id)
+            Ok(())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(views::inbox(
-        &state.config,
-        &state.secrets,
-        &inbox,
-        &channel,
-        admin,
-    )))
+    Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, admin).await?))
 }
 
-/// `POST /inboxes`: creates a WhatsApp Cloud inbox. Errors: 422 naming the field.
+/// `POST /inboxes`: creates a WhatsApp Cloud inbox. The credentials are checked against
+/// Graph first, the templates synced, and the webhook set up (a setup failure is kept on the
+/// inbox as `webhook_setup_warning`). Errors: 422 naming the field, including "Invalid
+/// credentials: <Meta's message>"; 502 when Graph cannot be reached.
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -125,7 +152,6 @@ pub async fn create(
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     viewer.require_admin()?;
-    let admin = true;
     let body = body.into_inner();
     let channel = body
         .channel
@@ -141,6 +167,16 @@ pub async fn create(
         app_secret: app_secret(cfg),
         source: config_str(cfg, "source"),
     };
+    let checked = input.clone();
+    state
+        .db(move |conn| inboxes::validate_new(conn, &checked))
+        .await?;
+    let found_templates = setup::check_credentials(
+        &state,
+        input.api_key.trim(),
+        input.business_account_id.trim(),
+    )
+    .await?;
     let secrets = state.secrets.clone();
     let account_id = viewer.account_id;
     let (inbox, channel) = state
@@ -148,16 +184,13 @@ pub async fn create(
         .await?;
     state.phone_cache.clear();
     tracing::info!(inbox_id = inbox.id, phone_number = %channel.phone_number, "WhatsApp inbox created");
-    Ok(HttpResponse::Ok().json(views::inbox(
-        &state.config,
-        &state.secrets,
-        &inbox,
-        &channel,
-        admin,
-    )))
+    setup::complete_setup(&state, inbox.id, found_templates).await?;
+    Ok(HttpResponse::Ok().json(render(&state, account_id, inbox.id, true).await?))
 }
 
 /// `PATCH /inboxes/{id}`: name, auto assignment, and the channel's number and credentials.
+/// New credentials are checked against Graph before they are saved, then the templates are
+/// synced and the webhook set up again (as on create).
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -167,7 +200,6 @@ pub async fn update(
     let (account_id, inbox_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     viewer.require_admin()?;
-    let admin = true;
     let body = body.into_inner();
     let mut patch = InboxPatch {
         name: body.name,
@@ -184,16 +216,99 @@ pub async fn update(
         patch.api_key = config_str(cfg, "api_key").filter(|k| !k.starts_with("••••"));
         patch.app_secret = app_secret(cfg).filter(|k| !k.starts_with("••••"));
     }
+    let (_, current) = state
+        .db(move |conn| inboxes::find(conn, account_id, inbox_id))
+        .await?;
+    let credentials_changed = patch
+        .api_key
+        .as_deref()
+        .is_some_and(|k| current.api_key(&state.secrets).ok().as_deref() != Some(k.trim()))
+        || patch
+            .business_account_id
+            .as_deref()
+            .is_some_and(|w| w.trim() != current.business_account_id);
+    let webhook_changed = credentials_changed
+        || patch
+            .phone_number
+            .as_deref()
+            .is_some_and(|p| p.trim() != current.phone_number);
+    let mut found_templates = None;
+    if credentials_changed {
+        let token = match &patch.api_key {
+            Some(k) => k.trim().to_string(),
+            None => current.api_key(&state.secrets)?,
+        };
+        let waba = patch
+            .business_account_id
+            .clone()
+            .unwrap_or_else(|| current.business_account_id.clone());
+        let waba = waba.trim();
+        if waba.is_empty() || !waba.chars().all(|c| c.is_ascii_digit()) {
+            return Err(AppError::invalid(
+                "channel.provider_config.business_account_id",
+                format!("channel.provider_config.business_account_id must be the numeric id Meta shows, got {waba:?}"),
+            ));
+        }
+        found_templates = Some(setup::check_credentials(&state, &token, waba).await?);
+    }
     let secrets = state.secrets.clone();
-    let (inbox, channel) = state
+    state
         .db(move |conn| inboxes::update(conn, &secrets, account_id, inbox_id, patch))
         .await?;
     state.phone_cache.clear();
-    Ok(HttpResponse::Ok().json(views::inbox(
-        &state.config,
-        &state.secrets,
-        &inbox,
-        &channel,
-        admin,
-    )))
+    match found_templates {
+        Some(t) => setup::complete_setup(&state, inbox_id, t).await?,
+        None if webhook_changed => setup::register_webhook(&state, inbox_id).await?,
+        None => {}
+    }
+    Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, true).await?))
+}
+
+/// `POST /inboxes/{id}/sync_templates`: syncs the templates from Graph now and answers the
+/// inbox with them. Errors: 422 when Graph refuses (Meta's message; #190 also flags the inbox
+/// "reauthorization required"), 502 when Graph cannot be reached.
+pub async fn sync_templates(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, inbox_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    viewer.require_admin()?;
+    state
+        .db(move |conn| inboxes::find(conn, account_id, inbox_id))
+        .await?;
+    match template_sync::sync_inbox(&state, inbox_id).await {
+        Ok(_) => {}
+        Err(template_sync::SyncError::Graph(e)) if !e.is_transient() => {
+            return Err(AppError::invalid(
+                "message_templates",
+                format!("Template sync failed: {}", e.external_error()),
+            ))
+        }
+        Err(template_sync::SyncError::Graph(e)) => {
+            return Err(AppError::BadGateway(format!(
+                "Could not reach the WhatsApp Cloud API to sync templates ({e}); please try again"
+            )))
+        }
+        Err(template_sync::SyncError::App(e)) => return Err(e),
+    }
+    Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, true).await?))
+}
+
+/// `POST /inboxes/{id}/register_webhook`: runs the `subscribed_apps` setup again and answers
+/// the inbox; its `webhook_setup_warning` says what went wrong, if anything.
+pub async fn register_webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, inbox_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    viewer.require_admin()?;
+    state
+        .db(move |conn| inboxes::find(conn, account_id, inbox_id))
+        .await?;
+    setup::register_webhook(&state, inbox_id).await?;
+    Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, true).await?))
 }

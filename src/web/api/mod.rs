@@ -5,10 +5,20 @@
 pub mod contacts;
 pub mod conversations;
 pub mod inboxes;
+pub mod messages;
 pub mod profile;
 pub mod views;
 
-use actix_web::web;
+use actix_web::{guard, web};
+
+/// True for `multipart/form-data` requests (Chatwoot's attachment upload form).
+fn is_multipart(ctx: &guard::GuardContext) -> bool {
+    ctx.head()
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
 
 /// Registers `/api/v1/…`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -21,6 +31,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route("/inboxes", web::post().to(inboxes::create))
                     .route("/inboxes/{id}", web::get().to(inboxes::show))
                     .route("/inboxes/{id}", web::patch().to(inboxes::update))
+                    .route(
+                        "/inboxes/{id}/sync_templates",
+                        web::post().to(inboxes::sync_templates),
+                    )
+                    .route(
+                        "/inboxes/{id}/register_webhook",
+                        web::post().to(inboxes::register_webhook),
+                    )
                     .route("/conversations", web::get().to(conversations::index))
                     .route("/conversations/meta", web::get().to(conversations::meta))
                     .route(
@@ -30,6 +48,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(
                         "/conversations/{display_id}/messages",
                         web::get().to(conversations::messages),
+                    )
+                    .route(
+                        "/conversations/{display_id}/messages",
+                        web::post()
+                            .guard(guard::fn_guard(is_multipart))
+                            .to(messages::create_multipart),
+                    )
+                    .route(
+                        "/conversations/{display_id}/messages",
+                        web::post().to(messages::create_json),
+                    )
+                    .route(
+                        "/conversations/{display_id}/update_last_seen",
+                        web::post().to(messages::update_last_seen),
                     )
                     .route("/contacts", web::get().to(contacts::index))
                     .route("/contacts/search", web::get().to(contacts::search))

@@ -7,6 +7,7 @@ use crate::domain::contacts::{Contact, ContactInbox};
 use crate::domain::conversations::Conversation;
 use crate::domain::inboxes::{Channel, Inbox};
 use crate::domain::messages::{Attachment, Message};
+use crate::domain::templates::Template;
 use crate::whatsapp::window;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -27,6 +28,7 @@ pub fn inbox(
     inbox: &Inbox,
     channel: &Channel,
     for_admin: bool,
+    templates: &[Template],
 ) -> Value {
     let masked = |c: &str| {
         secrets
@@ -75,6 +77,28 @@ pub fn inbox(
         "last_webhook_at": ts_opt(inbox.last_webhook_at),
         "last_error": last_error,
         "created_at": ts(inbox.created_at),
+        // Chatwoot's names for the synced templates and their sync time.
+        "message_templates": templates.iter().map(template).collect::<Vec<_>>(),
+        "message_templates_last_updated": ts_opt(inbox.templates_synced_at),
+        "templates_sync_error": inbox.templates_sync_error,
+        "reauthorization_required": inbox.reauthorization_required,
+        "reauthorization_error": inbox.reauthorization_error,
+        "webhook_setup_warning": inbox.webhook_setup_warning,
+        "webhook_setup_at": ts_opt(inbox.webhook_setup_at),
+    })
+}
+
+/// A message template as Meta describes it (`id`, `name`, `language`, `status`,
+/// `category`, `parameter_format`, `components`).
+pub fn template(t: &Template) -> Value {
+    json!({
+        "id": t.external_id,
+        "name": t.name,
+        "language": t.language,
+        "status": t.status,
+        "category": t.category,
+        "parameter_format": t.parameter_format,
+        "components": t.components,
     })
 }
 
@@ -221,6 +245,19 @@ pub fn message(
         "sender_id": m.sender_id,
         "sender": sender_json,
         "attachments": attachments.iter().map(|a| attachment(config, a)).collect::<Vec<_>>(),
+    })
+}
+
+/// A message's `sender` when an agent wrote it (Chatwoot's user sender shape).
+pub fn user_sender(u: &crate::domain::accounts::User) -> Value {
+    json!({
+        "id": u.id,
+        "name": u.name,
+        "available_name": u.name,
+        "avatar_url": "",
+        "thumbnail": "",
+        "type": "user",
+        "availability_status": null,
     })
 }
 

@@ -1,0 +1,431 @@
+//! The send job: outgoing messages (and read receipts) from the outbox to Graph
+//! `POST /{phone_number_id}/messages`.
+//!
+//! - A dispatcher claims due jobs in batches and runs up to `SEND_CONCURRENCY` at once. One
+//!   conversation's messages go out one at a time, in order (the job's ordering key).
+//! - Every send waits for its business number's throttle (`SEND_RATE_PER_SECOND`, Meta's
+//!   default throughput is 80 messages/s per number).
+//! - Success stores the wamid as `source_id` and moves the message to `sent`; statuses that
+//!   arrived first are applied then (DESIGN.md invariant 3).
+//! - Transient failures (network, HTTP 5xx/429, #130429, #131000, #131016, #131056, and the
+//!   throttling codes #4 and #80007) retry with backoff; anything else fails the message at
+//!   once with Meta's error. #190 flags the inbox "reauthorization required".
+//! - Crash safety: `jobs.started_at` is committed just before the Graph call. A job claimed
+//!   with it still set crashed mid-send with an unknown outcome; it waits
+//!   `SEND_RECONCILE_SECONDS` for Meta's status webhook, which carries our
+//!   `biz_opaque_callback_data` and so identifies the message (see `whatsapp::ingest`), and
+//!   only sends again if none came. Where Graph answered, the message is not sent twice.
+
+use super::{Job, WHATSAPP_SEND};
+use crate::app::AppState;
+use crate::domain::inboxes::{self, Channel};
+use crate::domain::messages::{self, Attachment, Message, MessageUpdate};
+use crate::domain::{conversations, outbox, templates};
+use crate::error::AppResult;
+use crate::whatsapp::graph::{self, GraphError};
+use crate::whatsapp::outbound::{self, MediaKind, Recipient};
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::Value;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// Seconds a claimed send job is leased: longer than any Graph call (30 s timeout).
+pub const LEASE_SECONDS: i64 = 120;
+
+/// Per business number (`phone_number_id`) send throttle.
+pub type Throttle = DefaultKeyedRateLimiter<String>;
+
+/// A throttle allowing `rate_per_second` sends per number, with a burst of an eighth of that,
+/// so no one-second window carries much more than the rate.
+pub fn throttle(rate_per_second: u32) -> Throttle {
+    let rate = NonZeroU32::new(rate_per_second.max(1)).expect("non-zero");
+    let burst = NonZeroU32::new((rate_per_second / 8).max(1)).expect("non-zero");
+    RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+}
+
+/// The value of `biz_opaque_callback_data` for a message: Meta echoes it in the message's
+/// status webhooks.
+pub fn callback_data(message_id: i64) -> String {
+    format!("switchboard:message:{message_id}")
+}
+
+/// The message id in a `biz_opaque_callback_data` written by [`callback_data`].
+pub fn message_id_from_callback(data: &str) -> Option<i64> {
+    data.strip_prefix("switchboard:message:")?.parse().ok()
+}
+
+/// Runs the send dispatcher forever: claims due send jobs and runs each in its own task, at
+/// most `SEND_CONCURRENCY` at once. Wakes on `state.send_wakeup` and otherwise polls.
+pub async fn run_dispatcher(state: AppState) {
+    let permits = Arc::new(Semaphore::new(state.config.send_concurrency));
+    loop {
+        let free = permits.available_permits();
+        if free == 0 {
+            drop(permits.clone().acquire_owned().await);
+            continue;
+        }
+        let claimed = state
+            .db(move |conn| super::claim_batch(conn, WHATSAPP_SEND, free as i64, LEASE_SECONDS))
+            .await;
+        match claimed {
+            Ok(batch) if !batch.is_empty() => {
+                for job in batch {
+                    let permit = permits.clone().acquire_owned().await.expect("semaphore");
+                    let st = state.clone();
+                    tokio::spawn(async move {
+                        run_job(&st, job).await;
+                        drop(permit);
+                        // The next message of the same conversation may now be due.
+                        st.send_wakeup.notify_one();
+                    });
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "send dispatcher could not reach the database"),
+        }
+        let _ = tokio::time::timeout(super::POLL_INTERVAL, state.send_wakeup.notified()).await;
+    }
+}
+
+/// Runs one claimed send job to its end (sent, retried later, or failed). Database errors
+/// leave the job leased; it runs again when the lease ends.
+pub async fn run_job(state: &AppState, job: Job) {
+    let result = if let Some(id) = job.payload["message_id"].as_i64() {
+        send_message(state, &job, id).await
+    } else if job.payload.get("mark_read").is_some() {
+        send_read_receipt(state, &job).await
+    } else {
+        let id = job.id;
+        state
+            .db(move |conn| {
+                super::fail_after(conn, &job, "unknown send job payload", false, Duration::zero(), false)
+                    .map(|_| ())
+            })
+            .await
+            .map(|_| tracing::error!(job_id = id, "send job with an unknown payload"))
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "send job stopped; it runs again when its lease ends");
+    }
+}
+
+/// What a send needs, loaded in one go.
+struct SendContext {
+    message: Message,
+    channel: Channel,
+    recipient: Recipient,
+    reply_to: Option<String>,
+    attachment: Option<Attachment>,
+    /// The Graph `template` object, rendered now from the stored `template_params`.
+    template: Option<Result<Value, String>>,
+}
+
+fn load_context(conn: &mut PgConnection, message_id: i64) -> AppResult<Option<SendContext>> {
+    let Some(message) = messages::find(conn, message_id)? else {
+        return Ok(None);
+    };
+    if message.status != "progress" || message.source_id.is_some() || message.private {
+        return Ok(None);
+    }
+    let conversation = conversations::find_by_id(conn, message.conversation_id)?;
+    let (_, channel) = inboxes::find_by_id(conn, message.inbox_id)?;
+    let recipient = outbox::recipient_of(conn, &conversation)?;
+    let attachment = messages::attachments_of(conn, &[message.id])?.into_iter().next();
+    let attrs = &message.content_attributes;
+    let template = match attrs.get("template_params") {
+        Some(p) if !p.is_null() => Some(
+            match serde_json::from_value::<templates::TemplateParams>(p.clone()) {
+                Ok(params) => {
+                    match templates::find(conn, message.inbox_id, &params.name, &params.language)? {
+                        Some(t) => templates::render(&t, &params)
+                            .map(|r| r.graph)
+                            .map_err(|e| e.to_string()),
+                        None => Err(templates::not_found_error(&params.name, &params.language)
+                            .to_string()),
+                    }
+                }
+                Err(e) => Err(format!("stored template_params are unreadable: {e}")),
+            },
+        ),
+        _ => None,
+    };
+    let Some(recipient) = recipient else {
+        messages::record_send_failure(
+            conn,
+            message.id,
+            "the contact has neither a phone number nor a WhatsApp user id",
+            None,
+        )?;
+        return Ok(None);
+    };
+    Ok(Some(SendContext {
+        reply_to: attrs["in_reply_to_external_id"].as_str().map(str::to_string),
+        message,
+        channel,
+        recipient,
+        attachment,
+        template,
+    }))
+}
+
+/// The send failed for good before or at Graph: the message is `failed` with `error`.
+async fn fail_message(
+    state: &AppState,
+    job: &Job,
+    message_id: i64,
+    error: String,
+    details: Option<String>,
+) -> AppResult<()> {
+    let job = job.clone();
+    state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                messages::record_send_failure(conn, message_id, &error, details.as_deref())?;
+                super::fail_after(conn, &job, &error, false, Duration::zero(), false)?;
+                Ok(())
+            })
+        })
+        .await
+}
+
+/// A Graph error: retried when transient and attempts remain, otherwise the message fails.
+async fn graph_failed(
+    state: &AppState,
+    job: &Job,
+    message: &Message,
+    error: GraphError,
+) -> AppResult<()> {
+    let external = error.external_error();
+    if error.is_token_invalid() {
+        let inbox_id = message.inbox_id;
+        let text = external.clone();
+        state
+            .db(move |conn| inboxes::mark_reauthorization_required(conn, inbox_id, &text))
+            .await?;
+        tracing::warn!(inbox_id, "Graph rejected the access token (#190); the inbox needs reauthorization");
+    }
+    if error.is_transient() && job.attempts + 1 < job.max_attempts {
+        let delay = super::backoff_ms(state.config.send_retry_base_ms, job.attempts + 1);
+        let keep_started = error.outcome_unknown();
+        let (job2, text) = (job.clone(), external.clone());
+        state
+            .db(move |conn| super::fail_after(conn, &job2, &text, true, delay, keep_started))
+            .await?;
+        tracing::info!(message_id = message.id, attempt = job.attempts + 1, error = %external, "send failed transiently; retrying");
+        return Ok(());
+    }
+    tracing::warn!(message_id = message.id, error = %external, "send failed");
+    fail_message(
+        state,
+        job,
+        message.id,
+        external,
+        error.details().map(str::to_string),
+    )
+    .await
+}
+
+async fn send_message(state: &AppState, job: &Job, message_id: i64) -> AppResult<()> {
+    let Some(ctx) = state.db(move |conn| load_context(conn, message_id)).await? else {
+        // Already sent (e.g. identified by a status webhook), failed, or deleted.
+        let id = job.id;
+        return state.db(move |conn| super::complete(conn, id)).await;
+    };
+    if let Some(started) = job.started_at {
+        let until = started + Duration::seconds(state.config.send_reconcile_seconds as i64);
+        if Utc::now() < until {
+            let id = job.id;
+            return state.db(move |conn| super::postpone(conn, id, until)).await;
+        }
+        tracing::warn!(
+            message_id,
+            "an earlier send attempt ended without an answer and no status webhook identified the message; sending again"
+        );
+    }
+    let token = ctx.channel.api_key(&state.secrets)?;
+    let message = &ctx.message;
+    let callback = callback_data(message.id);
+    let content = message.content.clone().unwrap_or_default();
+    let attrs = &message.content_attributes;
+
+    let body = if let Some(template) = &ctx.template {
+        match template {
+            Ok(t) => outbound::template(
+                &ctx.recipient,
+                t.clone(),
+                ctx.reply_to.as_deref(),
+                Some(&callback),
+            ),
+            Err(e) => return fail_message(state, job, message.id, e.clone(), None).await,
+        }
+    } else if attrs["is_reaction"] == Value::Bool(true) {
+        let Some(target) = ctx.reply_to.as_deref() else {
+            return fail_message(state, job, message.id, "the reacted-to message has no wamid".into(), None).await;
+        };
+        outbound::reaction(&ctx.recipient, target, &content, Some(&callback))
+    } else if let Some(att) = &ctx.attachment {
+        let mime = att
+            .mime_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let kind = MediaKind::for_mime(&mime);
+        let media_id = match &att.media_id {
+            Some(id) => id.clone(),
+            None => {
+                let Some(path) = att.storage_path.as_deref() else {
+                    return fail_message(state, job, message.id, "the attachment's file is missing".into(), None).await;
+                };
+                let bytes = match tokio::fs::read(state.config.storage_dir.join(path)).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        return fail_message(state, job, message.id, format!("the attachment's file cannot be read: {e}"), None).await
+                    }
+                };
+                let name = att.file_name.clone().unwrap_or_else(|| "file".into());
+                match graph::upload_media(
+                    &state.http,
+                    &state.config,
+                    &token,
+                    &ctx.channel.phone_number_id,
+                    bytes,
+                    &mime,
+                    &name,
+                )
+                .await
+                {
+                    Ok(id) => {
+                        let (att_id, id2) = (att.id, id.clone());
+                        state
+                            .db(move |conn| messages::set_attachment_media_id(conn, att_id, &id2))
+                            .await?;
+                        id
+                    }
+                    Err(e) => return graph_failed(state, job, message, e).await,
+                }
+            }
+        };
+        outbound::media(
+            &ctx.recipient,
+            kind,
+            &media_id,
+            Some(&content),
+            att.file_name.as_deref(),
+            ctx.reply_to.as_deref(),
+            Some(&callback),
+        )
+    } else {
+        outbound::text(
+            &ctx.recipient,
+            &content,
+            ctx.reply_to.as_deref(),
+            Some(&callback),
+        )
+    };
+
+    state
+        .throttle
+        .until_key_ready(&ctx.channel.phone_number_id)
+        .await;
+    let job_id = job.id;
+    state
+        .db(move |conn| super::mark_started(conn, job_id))
+        .await?;
+    let sent = graph::send_message(
+        &state.http,
+        &state.config,
+        &token,
+        &ctx.channel.phone_number_id,
+        &body,
+    )
+    .await;
+    match sent {
+        Ok(sent) if !sent.wamid.is_empty() => {
+            let reaction = (attrs["is_reaction"] == Value::Bool(true))
+                .then(|| attrs["in_reply_to"].as_i64())
+                .flatten();
+            let wamid = sent.wamid.clone();
+            state
+                .db(move |conn| {
+                    conn.transaction(|conn| {
+                        let now = Utc::now().timestamp();
+                        messages::record_sent(conn, message_id, &wamid, now)?;
+                        if let Some(target_id) = reaction {
+                            if let Some(target) = messages::find(conn, target_id)? {
+                                messages::apply(
+                                    conn,
+                                    target,
+                                    &MessageUpdate::Reaction {
+                                        emoji: Some(content.clone()).filter(|e| !e.is_empty()),
+                                        source_id: Some(wamid.clone()),
+                                        timestamp: now,
+                                        sender_type: "User".into(),
+                                    },
+                                )?;
+                            }
+                        }
+                        super::complete(conn, job_id)
+                    })
+                })
+                .await?;
+            tracing::info!(message_id, wamid = %sent.wamid, "message sent");
+            Ok(())
+        }
+        Ok(_) => {
+            graph_failed(
+                state,
+                job,
+                message,
+                GraphError::Invalid("Graph accepted the message without returning a wamid".into()),
+            )
+            .await
+        }
+        Err(e) => graph_failed(state, job, message, e).await,
+    }
+}
+
+async fn send_read_receipt(state: &AppState, job: &Job) -> AppResult<()> {
+    let inbox_id = job.payload["mark_read"]["inbox_id"].as_i64().unwrap_or_default();
+    let wamid = job.payload["mark_read"]["wamid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (_, channel) = state.db(move |conn| inboxes::find_by_id(conn, inbox_id)).await?;
+    let token = channel.api_key(&state.secrets)?;
+    state
+        .throttle
+        .until_key_ready(&channel.phone_number_id)
+        .await;
+    let result = graph::send_message(
+        &state.http,
+        &state.config,
+        &token,
+        &channel.phone_number_id,
+        &outbound::mark_read(&wamid),
+    )
+    .await;
+    let job = job.clone();
+    match result {
+        Ok(_) => state.db(move |conn| super::complete(conn, job.id)).await,
+        Err(e) => {
+            if e.is_token_invalid() {
+                let text = e.external_error();
+                state
+                    .db(move |conn| inboxes::mark_reauthorization_required(conn, inbox_id, &text))
+                    .await?;
+            }
+            tracing::info!(inbox_id, error = %e.external_error(), "read receipt failed");
+            let delay = super::backoff_ms(state.config.send_retry_base_ms, job.attempts + 1);
+            let retry = e.is_transient();
+            state
+                .db(move |conn| {
+                    super::fail_after(conn, &job, &e.external_error(), retry, delay, false)
+                })
+                .await
+                .map(|_| ())
+        }
+    }
+}

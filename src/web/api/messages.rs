@@ -1,0 +1,392 @@
+//! `POST /api/v1/accounts/{account_id}/conversations/{display_id}/messages`: Chatwoot's
+//! create-message call, as JSON or as multipart with `attachments[]`; and
+//! `POST …/update_last_seen`, which sends the read receipt. The message is stored and
+//! queued here and sent by the send job (`jobs::send`), never inside the request.
+
+use super::views;
+use crate::app::AppState;
+use crate::domain::outbox::{self, OutgoingInput, StoredUpload};
+use crate::domain::{conversations, templates};
+use crate::error::{AppError, AppResult};
+use crate::web::auth;
+use actix_multipart::Multipart;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+
+/// Largest upload accepted, in bytes (WhatsApp documents go up to 100 MB).
+pub const MAX_UPLOAD_BYTES: usize = 100 * 1024 * 1024;
+/// Largest non-file multipart field, in bytes.
+const MAX_FIELD_BYTES: usize = 1024 * 1024;
+
+/// Chatwoot's body, read from JSON or from multipart fields.
+#[derive(Debug, Default)]
+struct Body {
+    content: Option<String>,
+    message_type: Option<String>,
+    private: bool,
+    content_attributes: Map<String, Value>,
+    template_params: Option<Value>,
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => matches!(s.as_str(), "true" | "1" | "on"),
+        Value::Number(n) => n.as_i64() == Some(1),
+        _ => false,
+    }
+}
+
+fn as_id(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+impl Body {
+    fn from_json(v: Value) -> AppResult<Body> {
+        let Value::Object(mut m) = v else {
+            return Err(AppError::BadRequest("the body must be a JSON object".into()));
+        };
+        let content = match m.remove("content") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return Err(AppError::invalid("content", "content must be a string")),
+        };
+        let content_attributes = match m.remove("content_attributes") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(o)) => o,
+            Some(Value::String(s)) if s.trim().is_empty() => Map::new(),
+            Some(Value::String(s)) => match serde_json::from_str(&s) {
+                Ok(Value::Object(o)) => o,
+                _ => {
+                    return Err(AppError::invalid(
+                        "content_attributes",
+                        "content_attributes must be a JSON object",
+                    ))
+                }
+            },
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "content_attributes",
+                    "content_attributes must be an object",
+                ))
+            }
+        };
+        let template_params = match m.remove("template_params") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(serde_json::from_str(&s).map_err(|e| {
+                AppError::invalid(
+                    "template_params",
+                    format!("template_params is not JSON: {e}"),
+                )
+            })?),
+            Some(v) => Some(v),
+        };
+        Ok(Body {
+            content,
+            message_type: m
+                .remove("message_type")
+                .and_then(|v| v.as_str().map(str::to_string)),
+            private: m.get("private").is_some_and(truthy),
+            content_attributes,
+            template_params,
+        })
+    }
+
+    fn into_input(self, attachments: Vec<StoredUpload>) -> AppResult<OutgoingInput> {
+        match self.message_type.as_deref() {
+            None | Some("outgoing") | Some("1") => {}
+            Some(other) => {
+                return Err(AppError::invalid(
+                    "message_type",
+                    format!(
+                        "message_type {other:?} cannot be created in a WhatsApp inbox; use \"outgoing\""
+                    ),
+                ))
+            }
+        }
+        let mut attrs = self.content_attributes;
+        let in_reply_to = match attrs.remove("in_reply_to") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(as_id(&v).ok_or_else(|| {
+                AppError::invalid(
+                    "content_attributes.in_reply_to",
+                    "in_reply_to must be a message id",
+                )
+            })?),
+        };
+        let is_reaction = attrs.remove("is_reaction").is_some_and(|v| truthy(&v));
+        let template = match self.template_params {
+            None => None,
+            Some(v) => Some(
+                serde_json::from_value::<templates::TemplateParams>(v).map_err(|e| {
+                    AppError::invalid(
+                        "template_params",
+                        format!("template_params needs name, language and processed_params: {e}"),
+                    )
+                })?,
+            ),
+        };
+        Ok(OutgoingInput {
+            content: self.content,
+            private: self.private,
+            in_reply_to,
+            is_reaction,
+            template,
+            attachments,
+            extra_attributes: attrs,
+        })
+    }
+}
+
+/// A file name safe to store: letters, digits, `.`, `-`, `_`; never empty or a dot name.
+fn safe_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(120)
+        .collect();
+    if cleaned.trim_matches('.').is_empty() {
+        "file".into()
+    } else {
+        cleaned
+    }
+}
+
+/// Reads a multipart body: text fields into [`Body`] (`content_attributes[in_reply_to]`
+/// style keys are folded into `content_attributes`), files of `attachments[]` written under
+/// `STORAGE_DIR/outgoing/<random>/`. Errors: 413 over [`MAX_UPLOAD_BYTES`], 400 unreadable.
+async fn read_multipart(
+    state: &AppState,
+    mut form: Multipart,
+) -> AppResult<(Body, Vec<StoredUpload>)> {
+    let mut fields = Map::new();
+    let mut uploads = Vec::new();
+    let mut total = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field =
+            field.map_err(|e| AppError::BadRequest(format!("unreadable multipart body: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .map(str::to_string);
+        if name.starts_with("attachments") || file_name.is_some() {
+            let mime = field
+                .content_type()
+                .map(|m| m.essence_str().to_string())
+                .filter(|m| m != "application/octet-stream")
+                .or_else(|| {
+                    file_name
+                        .as_deref()
+                        .and_then(|n| mime_for_extension(n).map(str::to_string))
+                })
+                .unwrap_or_else(|| "application/octet-stream".into());
+            let stored_name = safe_name(file_name.as_deref().unwrap_or("file"));
+            let relative = format!(
+                "outgoing/{}/{}",
+                crate::crypto::new_verify_token(),
+                stored_name
+            );
+            let full = state.config.storage_dir.join(&relative);
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk
+                    .map_err(|e| AppError::BadRequest(format!("upload broke off: {e}")))?;
+                total += chunk.len();
+                if total > MAX_UPLOAD_BYTES {
+                    return Err(AppError::PayloadTooLarge(
+                        "attachments are limited to 100 MB".into(),
+                    ));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            if bytes.is_empty() {
+                return Err(AppError::invalid(
+                    "attachments",
+                    format!("{stored_name} is empty"),
+                ));
+            }
+            let size = bytes.len() as i64;
+            let dir = full.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(|e| AppError::Internal(format!("creating {}: {e}", dir.display())))?;
+            tokio::fs::write(&full, bytes)
+                .await
+                .map_err(|e| AppError::Internal(format!("writing {}: {e}", full.display())))?;
+            uploads.push(StoredUpload {
+                file_name: file_name.unwrap_or(stored_name),
+                mime_type: mime,
+                file_size: size,
+                storage_path: relative,
+            });
+        } else {
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk
+                    .map_err(|e| AppError::BadRequest(format!("multipart field broke off: {e}")))?;
+                if bytes.len() + chunk.len() > MAX_FIELD_BYTES {
+                    return Err(AppError::PayloadTooLarge(format!(
+                        "the multipart field {name} is larger than 1 MiB"
+                    )));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            let text = String::from_utf8(bytes).map_err(|_| {
+                AppError::BadRequest(format!("the multipart field {name} is not UTF-8 text"))
+            })?;
+            if let Some(inner) = name
+                .strip_prefix("content_attributes[")
+                .and_then(|r| r.strip_suffix(']'))
+            {
+                let attrs = fields
+                    .entry("content_attributes")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(o) = attrs {
+                    o.insert(inner.to_string(), Value::String(text));
+                }
+            } else {
+                fields.insert(name, Value::String(text));
+            }
+        }
+    }
+    Ok((Body::from_json(Value::Object(fields))?, uploads))
+}
+
+fn mime_for_extension(name: &str) -> Option<&'static str> {
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        "mp4" => "video/mp4",
+        "3gp" => "video/3gpp",
+        "ogg" | "opus" => "audio/ogg",
+        "mp3" => "audio/mpeg",
+        "m4a" => "audio/mp4",
+        "aac" => "audio/aac",
+        "amr" => "audio/amr",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        _ => return None,
+    })
+}
+
+async fn create_message(
+    state: &AppState,
+    req: &HttpRequest,
+    account_id: i64,
+    display_id: i32,
+    body: Body,
+    uploads: Vec<StoredUpload>,
+) -> AppResult<HttpResponse> {
+    let viewer = auth::viewer(state, req, account_id).await?;
+    let cleanup: Vec<_> = uploads
+        .iter()
+        .map(|u| state.config.storage_dir.join(&u.storage_path))
+        .collect();
+    let input = match body.into_input(uploads) {
+        Ok(i) => i,
+        Err(e) => {
+            remove_files(&cleanup).await;
+            return Err(e);
+        }
+    };
+    let config = state.config.clone();
+    let max_attempts = state.config.send_max_attempts;
+    let created = state
+        .db(move |conn| {
+            let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
+            let (m, atts) =
+                outbox::create(conn, &c, viewer.user_id, input, max_attempts, chrono::Utc::now())?;
+            let sender = crate::domain::accounts::find_user(conn, viewer.user_id)?;
+            let mut v = views::message(&config, &m, c.display_id, &atts, None);
+            v["sender"] = views::user_sender(&sender);
+            Ok(v)
+        })
+        .await;
+    match created {
+        Ok(v) => {
+            state.send_wakeup.notify_one();
+            Ok(HttpResponse::Ok().json(v))
+        }
+        Err(e) => {
+            remove_files(&cleanup).await;
+            Err(e)
+        }
+    }
+}
+
+async fn remove_files(paths: &[std::path::PathBuf]) {
+    for p in paths {
+        let _ = tokio::fs::remove_file(p).await;
+        if let Some(dir) = p.parent() {
+            let _ = tokio::fs::remove_dir(dir).await;
+        }
+    }
+}
+
+/// JSON `POST …/messages` → the message (status `progress`, or `sent` for a private note).
+/// Errors: 422 naming the field; 404 for a conversation the caller cannot see.
+pub async fn create_json(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i32)>,
+    body: web::Json<Value>,
+) -> AppResult<HttpResponse> {
+    let (account_id, display_id) = path.into_inner();
+    let body = Body::from_json(body.into_inner())?;
+    create_message(&state, &req, account_id, display_id, body, vec![]).await
+}
+
+/// Multipart `POST …/messages` with `attachments[]` files (Chatwoot's `curl -F` form).
+pub async fn create_multipart(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i32)>,
+    form: Multipart,
+) -> AppResult<HttpResponse> {
+    let (account_id, display_id) = path.into_inner();
+    // Authenticate before accepting any file.
+    auth::viewer(&state, &req, account_id).await?;
+    let (body, uploads) = read_multipart(&state, form).await?;
+    create_message(&state, &req, account_id, display_id, body, uploads).await
+}
+
+/// `POST …/conversations/{display_id}/update_last_seen`: the agent has read the
+/// conversation. Sends a read receipt for the latest unread incoming message (Meta shows the
+/// customer blue ticks). Answers `{"agent_last_seen_at": unix seconds, "read_receipt_for": wamid|null}`.
+pub async fn update_last_seen(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i32)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, display_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    let now = chrono::Utc::now();
+    let wamid = state
+        .db(move |conn| {
+            let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
+            outbox::mark_seen(conn, &c, now)
+        })
+        .await?;
+    if wamid.is_some() {
+        state.send_wakeup.notify_one();
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "agent_last_seen_at": now.timestamp(),
+        "read_receipt_for": wamid,
+    })))
+}
