@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod inboxes;
 pub mod messages;
+pub mod templates;
 
 use diesel::pg::PgConnection;
 use diesel::sql_types::Text;
