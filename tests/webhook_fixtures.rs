@@ -139,11 +139,37 @@ async fn check_fixture(name: &str) {
             assert!(inbox["last_error"]["at"].is_i64());
         }
         "message_template_status_update.json" => {
+            // A synced, pending copy of the template the fixture approves.
+            let inbox_id = app
+                .query_json("SELECT to_jsonb(id) FROM inboxes")
+                .as_i64()
+                .unwrap();
+            let pending = switchboard::domain::templates::SyncedTemplate {
+                external_id: Some("1387372356726668".into()),
+                name: "order_update_v1".into(),
+                language: "en_US".into(),
+                status: "PENDING".into(),
+                category: Some("UTILITY".into()),
+                parameter_format: "POSITIONAL".into(),
+                components: json!([]),
+            };
+            switchboard::domain::templates::replace_all(
+                &mut app.conn(),
+                app.account_id,
+                inbox_id,
+                &[pending],
+                chrono::Utc::now(),
+            )
+            .unwrap();
             app.deliver(name).await;
             assert_eq!(app.messages().len(), 0);
             assert_eq!(
+                app.query_json("SELECT to_jsonb(status) FROM message_templates"),
+                json!("APPROVED")
+            );
+            assert_eq!(
                 app.query_json("SELECT to_jsonb(unhandled_fields) FROM whatsapp_events"),
-                json!(["message_template_status_update"])
+                Value::Null
             );
         }
         "system_user_changed_number.json" => {

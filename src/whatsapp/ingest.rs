@@ -21,6 +21,7 @@ pub const HANDLED_FIELDS: &[&str] = &[
     "history",
     "smb_app_state_sync",
     "user_id_update",
+    "message_template_status_update",
 ];
 
 /// What processing one body did, for logs and tests.
@@ -30,7 +31,7 @@ pub struct IngestReport {
     pub duplicates: usize,
     pub updates_applied: usize,
     pub updates_pending: usize,
-    /// Fields recorded in the journal but not acted on (e.g. `message_template_status_update`).
+    /// Fields recorded in the journal but not acted on (e.g. `account_update`).
     pub unhandled_fields: Vec<String>,
     /// Items skipped because they lack what they need (e.g. a message without an id).
     pub skipped: Vec<String>,
@@ -63,6 +64,11 @@ pub fn process_body(
             if !HANDLED_FIELDS.contains(&change.field.as_str()) {
                 tracing::info!(inbox_id = inbox.id, field = %change.field, "webhook field recorded, not handled");
                 ctx.report.unhandled_fields.push(change.field.clone());
+                continue;
+            }
+            if change.field == "message_template_status_update" {
+                // A WABA-level change: no metadata.phone_number_id, and not a ChangeValue.
+                crate::domain::templates::apply_status_update(conn, inbox.id, &change.value)?;
                 continue;
             }
             let mut raw_value = change.value.clone();
