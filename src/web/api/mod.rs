@@ -3,6 +3,7 @@
 //! `api_access_token` header; conversations are addressed by `display_id`.
 
 pub mod contacts;
+pub mod conversation_actions;
 pub mod conversations;
 pub mod inboxes;
 pub mod profile;
@@ -30,6 +31,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(
                         "/conversations/{display_id}/messages",
                         web::get().to(conversations::messages),
+                    )
+                    .route(
+                        "/conversations/{display_id}/toggle_status",
+                        web::post().to(conversation_actions::toggle_status),
+                    )
+                    .route(
+                        "/conversations/{display_id}/toggle_priority",
+                        web::post().to(conversation_actions::toggle_priority),
+                    )
+                    .route(
+                        "/conversations/{display_id}/assignments",
+                        web::post().to(conversation_actions::assign),
+                    )
+                    .route(
+                        "/conversations/{display_id}/labels",
+                        web::get().to(conversation_actions::labels),
+                    )
+                    .route(
+                        "/conversations/{display_id}/labels",
+                        web::post().to(conversation_actions::set_labels),
                     )
                     .route("/contacts", web::get().to(contacts::index))
                     .route("/contacts/search", web::get().to(contacts::search))
