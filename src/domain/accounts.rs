@@ -1,7 +1,7 @@
 //! Accounts, users, roles and `api_access_token` authentication.
 
 use crate::crypto;
-use crate::db::schema::{account_users, accounts, inbox_members, users};
+use crate::db::schema::{account_users, accounts, inbox_members, teams, users};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -267,4 +267,85 @@ pub fn users_by_ids(conn: &mut PgConnection, ids: &[i64]) -> AppResult<Vec<User>
         .filter(users::id.eq_any(ids))
         .select(User::as_select())
         .load(conn)?)
+}
+
+/// A member of an account: the user and their role there.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user: User,
+    /// The account this membership is in.
+    pub account_id: i64,
+    /// The user's role in that account.
+    pub role: Role,
+}
+
+/// The user `user_id` as a member of `account_id`, or `None` when no such user belongs to it.
+pub fn member(conn: &mut PgConnection, account_id: i64, user_id: i64) -> AppResult<Option<Member>> {
+    let row: Option<(User, String)> = users::table
+        .inner_join(account_users::table)
+        .filter(account_users::account_id.eq(account_id))
+        .filter(users::id.eq(user_id))
+        .select((User::as_select(), account_users::role))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(user, role)| Member {
+        user,
+        account_id,
+        role: Role::parse(&role),
+    }))
+}
+
+/// True when `user_id` is a member of `inbox_id` (`inbox_members`).
+pub fn is_inbox_member(conn: &mut PgConnection, inbox_id: i64, user_id: i64) -> AppResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        inbox_members::table
+            .filter(inbox_members::inbox_id.eq(inbox_id))
+            .filter(inbox_members::user_id.eq(user_id)),
+    ))
+    .get_result(conn)?)
+}
+
+/// A `teams` row (Chatwoot's teams: a group a conversation can be assigned to).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = teams)]
+pub struct Team {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The team `team_id` of `account_id`, or `None` (another account's team looks absent).
+pub fn find_team(
+    conn: &mut PgConnection,
+    account_id: i64,
+    team_id: i64,
+) -> AppResult<Option<Team>> {
+    Ok(teams::table
+        .filter(teams::account_id.eq(account_id))
+        .filter(teams::id.eq(team_id))
+        .select(Team::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Creates a team in `account_id`. Errors: 422 when the name is empty.
+pub fn create_team(
+    conn: &mut PgConnection,
+    account_id: i64,
+    name: &str,
+    description: Option<&str>,
+) -> AppResult<Team> {
+    if name.trim().is_empty() {
+        return Err(AppError::invalid("name", "team name must not be empty"));
+    }
+    Ok(diesel::insert_into(teams::table)
+        .values((
+            teams::account_id.eq(account_id),
+            teams::name.eq(name.trim()),
+            teams::description.eq(description),
+        ))
+        .returning(Team::as_returning())
+        .get_result(conn)?)
 }

@@ -1,7 +1,9 @@
-//! Conversations: which one a message joins, display ids, activity and the list filters.
+//! Conversations: which one a message joins, display ids, activity and the list filters, and
+//! the agents' actions (status, priority, assignment, labels) with Chatwoot's activity lines.
 
-use super::accounts::Viewer;
-use crate::db::schema::conversations;
+use super::accounts::{self, Member, Role, Team, Viewer};
+use super::messages::{self, message_type, NewMessage};
+use crate::db::schema::{conversations, users};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -143,6 +145,8 @@ pub struct ListFilter {
     /// `me`, `unassigned`, `assigned` or `all` (default).
     pub assignee_type: Option<String>,
     pub inbox_id: Option<i64>,
+    /// Conversations carrying any of these labels (Chatwoot's `labels[]`); empty = no filter.
+    pub labels: Vec<String>,
     /// 1-based page of 25.
     pub page: i64,
 }
@@ -184,6 +188,12 @@ pub fn list(
         ));
     }
     let visible = viewer.visible_inbox_ids(conn)?;
+    let labels: Vec<String> = filter
+        .labels
+        .iter()
+        .map(|l| l.trim().to_lowercase())
+        .filter(|l| !l.is_empty())
+        .collect();
     let base = || {
         let mut q = conversations::table
             .filter(conversations::account_id.eq(viewer.account_id))
@@ -196,6 +206,9 @@ pub fn list(
         }
         if let Some(ids) = &visible {
             q = q.filter(conversations::inbox_id.eq_any(ids.clone()));
+        }
+        if !labels.is_empty() {
+            q = q.filter(conversations::labels.overlaps_with(labels.clone()));
         }
         q
     };
@@ -231,4 +244,408 @@ pub fn list(
         .offset((filter.page.clamp(1, MAX_PAGE) - 1) * PAGE_SIZE)
         .load(conn)?;
     Ok((rows, counts))
+}
+
+/// The statuses a conversation can have.
+pub const STATUSES: [&str; 4] = ["open", "pending", "resolved", "snoozed"];
+
+/// The priorities a conversation can have (`none` in requests means no priority).
+pub const PRIORITIES: [&str; 4] = ["low", "medium", "high", "urgent"];
+
+/// Longest label, in characters (Chatwoot's).
+pub const MAX_LABEL_CHARS: usize = 255;
+
+/// A conversation's assignee and team, as shown in `meta.assignee` and `meta.team`.
+#[derive(Debug, Clone, Default)]
+pub struct Assignment {
+    /// The assigned user with their role in the account, if any.
+    pub assignee: Option<Member>,
+    /// The assigned team, if any.
+    pub team: Option<Team>,
+}
+
+/// Loads the assignee (with their role in the account) and the team of `c`.
+pub fn assignment_of(conn: &mut PgConnection, c: &Conversation) -> AppResult<Assignment> {
+    Ok(Assignment {
+        assignee: match c.assignee_id {
+            Some(id) => accounts::member(conn, c.account_id, id)?,
+            None => None,
+        },
+        team: match c.team_id {
+            Some(id) => accounts::find_team(conn, c.account_id, id)?,
+            None => None,
+        },
+    })
+}
+
+fn actor_name(conn: &mut PgConnection, viewer: &Viewer) -> AppResult<String> {
+    Ok(users::table
+        .find(viewer.user_id)
+        .select(users::name)
+        .first(conn)?)
+}
+
+/// Locks the conversation row for the rest of the transaction and returns it as stored.
+fn lock(conn: &mut PgConnection, id: i64) -> AppResult<Conversation> {
+    Ok(conversations::table
+        .find(id)
+        .for_update()
+        .select(Conversation::as_select())
+        .first(conn)?)
+}
+
+/// Writes Chatwoot's activity lines (message_type 2, public, status `sent`, no sender) and
+/// moves `last_activity_at`/`updated_at` forward. Must run in a transaction.
+fn add_activities(
+    conn: &mut PgConnection,
+    c: &Conversation,
+    lines: &[String],
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    for line in lines {
+        messages::insert_if_new(
+            conn,
+            &NewMessage {
+                account_id: c.account_id,
+                inbox_id: c.inbox_id,
+                conversation_id: c.id,
+                message_type: message_type::ACTIVITY,
+                content: Some(line.clone()),
+                content_type: "text".into(),
+                content_attributes: serde_json::json!({}),
+                private: false,
+                status: "sent".into(),
+                source_id: None,
+                external_error: None,
+                sender_type: None,
+                sender_id: None,
+                created_at: at,
+            },
+            &[],
+        )?;
+    }
+    if !lines.is_empty() {
+        record_message(conn, c.id, at, false)?;
+    }
+    Ok(())
+}
+
+/// The shared frame of every action on `found` (a conversation the viewer may see): in one
+/// transaction, locks it, lets `change` update the row and name the activity lines (given the
+/// actor's name), writes them, and returns the row as it ends up. `change` returns `None`
+/// when nothing changes: no write, no activity, `updated_at` kept.
+fn act<F>(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    found: &Conversation,
+    change: F,
+) -> AppResult<Conversation>
+where
+    F: FnOnce(&mut PgConnection, &Conversation, &str) -> AppResult<Option<Vec<String>>>,
+{
+    conn.transaction(|conn| {
+        let current = lock(conn, found.id)?;
+        let actor = actor_name(conn, viewer)?;
+        let now = Utc::now();
+        match change(conn, &current, &actor)? {
+            None => Ok(current),
+            Some(lines) => {
+                diesel::update(conversations::table.find(current.id))
+                    .set(conversations::updated_at.eq(now))
+                    .execute(conn)?;
+                add_activities(conn, &current, &lines, now)?;
+                Ok(conversations::table
+                    .find(current.id)
+                    .select(Conversation::as_select())
+                    .first(conn)?)
+            }
+        }
+    })
+}
+
+/// The status `toggle_status` moves to without an explicit one (Chatwoot's
+/// `Conversation#toggle_status`): open → resolved; resolved, pending and snoozed → open.
+pub fn toggled_status(current: &str) -> &'static str {
+    if current == "open" {
+        "resolved"
+    } else {
+        "open"
+    }
+}
+
+/// Chatwoot's activity line for a move to `status` by `actor`.
+pub fn status_activity(status: &str, actor: &str) -> String {
+    match status {
+        "open" => format!("Conversation was reopened by {actor}"),
+        "resolved" => format!("Conversation was marked resolved by {actor}"),
+        "pending" => format!("Conversation was marked as pending by {actor}"),
+        _ => format!("Conversation was snoozed by {actor}"),
+    }
+}
+
+/// Sets the status (`POST …/toggle_status`). `status: None` toggles as [`toggled_status`].
+/// `snoozed_until` is only accepted with `snoozed` and must be in the future (`None` snoozes
+/// until the contact's next message); any other status clears it. One activity line when the
+/// status changes. Errors: 404 when the viewer cannot see the conversation; 422 naming
+/// `status` or `snoozed_until`.
+pub fn toggle_status(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    display_id: i32,
+    status: Option<&str>,
+    snoozed_until: Option<DateTime<Utc>>,
+) -> AppResult<Conversation> {
+    let found = find_for_viewer(conn, viewer, display_id)?;
+    if let Some(s) = status {
+        if !STATUSES.contains(&s) {
+            return Err(AppError::invalid(
+                "status",
+                format!("unknown status {s:?}; use open, pending, resolved or snoozed"),
+            ));
+        }
+    }
+    if let Some(until) = snoozed_until {
+        if status != Some("snoozed") {
+            return Err(AppError::invalid(
+                "snoozed_until",
+                "snoozed_until is only accepted with status snoozed",
+            ));
+        }
+        if until <= Utc::now() {
+            return Err(AppError::invalid(
+                "snoozed_until",
+                "snoozed_until must be in the future",
+            ));
+        }
+    }
+    act(conn, viewer, &found, |conn, current, actor| {
+        let new_status = status.unwrap_or_else(|| toggled_status(&current.status));
+        let new_until = if new_status == "snoozed" {
+            snoozed_until
+        } else {
+            None
+        };
+        if new_status == current.status && new_until == current.snoozed_until {
+            return Ok(None);
+        }
+        diesel::update(conversations::table.find(current.id))
+            .set((
+                conversations::status.eq(new_status),
+                conversations::snoozed_until.eq(new_until),
+            ))
+            .execute(conn)?;
+        Ok(Some(if new_status == current.status {
+            vec![]
+        } else {
+            vec![status_activity(new_status, actor)]
+        }))
+    })
+}
+
+/// Chatwoot's activity line for a priority change, or `None` when it does not change.
+pub fn priority_activity(old: Option<&str>, new: Option<&str>, actor: &str) -> Option<String> {
+    match (old, new) {
+        (a, b) if a == b => None,
+        (None, Some(p)) => Some(format!("{actor} set the priority to {p}")),
+        (Some(_), None) => Some(format!("{actor} removed the priority")),
+        (Some(a), Some(b)) => Some(format!("{actor} changed the priority from {a} to {b}")),
+        (None, None) => None,
+    }
+}
+
+/// Sets the priority (`POST …/toggle_priority`): `urgent`, `high`, `medium`, `low`, or `none`
+/// to remove it. One activity line when it changes. Errors: 404 as [`find_for_viewer`];
+/// 422 naming `priority` for any other value.
+pub fn set_priority(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    display_id: i32,
+    priority: &str,
+) -> AppResult<Conversation> {
+    let found = find_for_viewer(conn, viewer, display_id)?;
+    let new = match priority.trim() {
+        "none" => None,
+        p if PRIORITIES.contains(&p) => Some(p.to_string()),
+        other => {
+            return Err(AppError::invalid(
+                "priority",
+                format!("unknown priority {other:?}; use urgent, high, medium, low or none"),
+            ))
+        }
+    };
+    act(conn, viewer, &found, |conn, current, actor| {
+        let Some(line) = priority_activity(current.priority.as_deref(), new.as_deref(), actor)
+        else {
+            return Ok(None);
+        };
+        diesel::update(conversations::table.find(current.id))
+            .set(conversations::priority.eq(&new))
+            .execute(conn)?;
+        Ok(Some(vec![line]))
+    })
+}
+
+/// What `POST …/assignments` assigns. `None` (JSON `null` or `0`) removes the assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignTo {
+    /// `assignee_id`: a user of the account.
+    Agent(Option<i64>),
+    /// `team_id`: a team of the account.
+    Team(Option<i64>),
+}
+
+/// Assigns the conversation to an agent or a team, or removes that assignment
+/// (`POST …/assignments`). An assignee must belong to the account; an agent (not an
+/// administrator) must also be a member of the conversation's inbox. A team must belong to
+/// the account. One activity line when the assignment changes (Chatwoot's wording,
+/// including "self-assigned"). Returns the conversation and its assignment after the change.
+/// Errors: 404 as [`find_for_viewer`]; 422 naming `assignee_id` or `team_id`.
+pub fn assign(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    display_id: i32,
+    to: AssignTo,
+) -> AppResult<(Conversation, Assignment)> {
+    let found = find_for_viewer(conn, viewer, display_id)?;
+    let c = act(conn, viewer, &found, |conn, current, actor| match to {
+        AssignTo::Agent(id) => {
+            let id = id.filter(|&i| i != 0);
+            let assignee = match id {
+                None => None,
+                Some(id) => {
+                    let m = accounts::member(conn, current.account_id, id)?.ok_or_else(|| {
+                        AppError::invalid(
+                            "assignee_id",
+                            format!("no agent with id {id} in this account"),
+                        )
+                    })?;
+                    if m.role == Role::Agent
+                        && !accounts::is_inbox_member(conn, current.inbox_id, id)?
+                    {
+                        return Err(AppError::invalid(
+                            "assignee_id",
+                            format!("{} (agent {id}) is not a member of this inbox", m.user.name),
+                        ));
+                    }
+                    Some(m)
+                }
+            };
+            if id == current.assignee_id {
+                return Ok(None);
+            }
+            diesel::update(conversations::table.find(current.id))
+                .set(conversations::assignee_id.eq(id))
+                .execute(conn)?;
+            Ok(Some(vec![match assignee {
+                Some(m) if m.user.id == viewer.user_id => {
+                    format!("{actor} self-assigned this conversation")
+                }
+                Some(m) => format!("Assigned to {} by {actor}", m.user.name),
+                None => format!("Conversation unassigned by {actor}"),
+            }]))
+        }
+        AssignTo::Team(id) => {
+            let id = id.filter(|&i| i != 0);
+            let team = match id {
+                None => None,
+                Some(id) => Some(
+                    accounts::find_team(conn, current.account_id, id)?.ok_or_else(|| {
+                        AppError::invalid(
+                            "team_id",
+                            format!("no team with id {id} in this account"),
+                        )
+                    })?,
+                ),
+            };
+            if id == current.team_id {
+                return Ok(None);
+            }
+            let previous = match current.team_id {
+                Some(old) => accounts::find_team(conn, current.account_id, old)?,
+                None => None,
+            };
+            diesel::update(conversations::table.find(current.id))
+                .set(conversations::team_id.eq(id))
+                .execute(conn)?;
+            Ok(Some(vec![match (team, previous) {
+                (Some(t), _) => format!("Assigned to {} by {actor}", t.name),
+                (None, Some(p)) => format!("Unassigned from {} by {actor}", p.name),
+                (None, None) => format!("Conversation unassigned from its team by {actor}"),
+            }]))
+        }
+    })?;
+    let assignment = assignment_of(conn, &c)?;
+    Ok((c, assignment))
+}
+
+/// Normalises labels as Chatwoot stores them: trimmed, lowercased, deduplicated and sorted.
+/// Each must be 1–255 characters of letters, digits, `-` and `_`.
+/// Errors: 422 naming `labels`.
+pub fn normalize_labels<S: AsRef<str>>(raw: &[S]) -> AppResult<Vec<String>> {
+    let mut out = Vec::with_capacity(raw.len());
+    for label in raw {
+        let l = label.as_ref().trim().to_lowercase();
+        let len = l.chars().count();
+        if len == 0 || len > MAX_LABEL_CHARS {
+            return Err(AppError::invalid(
+                "labels",
+                format!("label {l:?} must be 1 to {MAX_LABEL_CHARS} characters"),
+            ));
+        }
+        if !l
+            .chars()
+            .all(|ch| ch.is_alphanumeric() || ch == '-' || ch == '_')
+        {
+            return Err(AppError::invalid(
+                "labels",
+                format!("label {l:?} may contain only letters, digits, - and _"),
+            ));
+        }
+        out.push(l);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Replaces the conversation's labels (`POST …/labels`, Chatwoot's semantics: the given list
+/// becomes the whole list; `[]` removes all). Labels are normalised by [`normalize_labels`].
+/// Writes "`actor` added a, b" and/or "`actor` removed c" when the list changes. Returns the
+/// conversation after the change. Errors: 404 as [`find_for_viewer`]; 422 naming `labels`.
+pub fn set_labels<S: AsRef<str>>(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    display_id: i32,
+    labels: &[S],
+) -> AppResult<Conversation> {
+    let found = find_for_viewer(conn, viewer, display_id)?;
+    let labels = normalize_labels(labels)?;
+    act(conn, viewer, &found, |conn, current, actor| {
+        let added: Vec<&str> = labels
+            .iter()
+            .filter(|l| !current.labels.contains(l))
+            .map(String::as_str)
+            .collect();
+        let mut removed: Vec<&str> = current
+            .labels
+            .iter()
+            .filter(|l| !labels.contains(l))
+            .map(String::as_str)
+            .collect();
+        removed.sort_unstable();
+        if added.is_empty() && removed.is_empty() && current.labels == labels {
+            return Ok(None);
+        }
+        diesel::update(conversations::table.find(current.id))
+            .set(conversations::labels.eq(&labels))
+            .execute(conn)?;
+        let mut lines = vec![];
+        if !added.is_empty() {
+            lines.push(format!("{actor} added {}", added.join(", ")));
+        }
+        if !removed.is_empty() {
+            lines.push(format!("{actor} removed {}", removed.join(", ")));
+        }
+        Ok(Some(lines))
+    })
 }

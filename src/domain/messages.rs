@@ -593,11 +593,35 @@ pub fn latest_per_conversation(
     conn: &mut PgConnection,
     conversation_ids: &[i64],
 ) -> AppResult<Vec<Message>> {
+    latest_of(conn, conversation_ids, true)
+}
+
+/// The latest message of each conversation in `conversation_ids` that is not an activity line
+/// (Chatwoot's `last_non_activity_message`).
+pub fn latest_non_activity_per_conversation(
+    conn: &mut PgConnection,
+    conversation_ids: &[i64],
+) -> AppResult<Vec<Message>> {
+    latest_of(conn, conversation_ids, false)
+}
+
+fn latest_of(
+    conn: &mut PgConnection,
+    conversation_ids: &[i64],
+    with_activity: bool,
+) -> AppResult<Vec<Message>> {
     if conversation_ids.is_empty() {
         return Ok(vec![]);
     }
+    // `<> ALL('{}')` holds for every row: no type is left out.
+    let left_out: Vec<i16> = if with_activity {
+        vec![]
+    } else {
+        vec![message_type::ACTIVITY]
+    };
     Ok(messages::table
         .filter(messages::conversation_id.eq_any(conversation_ids))
+        .filter(messages::message_type.ne_all(left_out))
         .distinct_on(messages::conversation_id)
         .order((
             messages::conversation_id,

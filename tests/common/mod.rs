@@ -240,6 +240,28 @@ impl TestApp {
         json
     }
 
+    /// Creates the fixtures' inbox (+15551234567) directly through the domain, without the
+    /// API (and so without any Graph check); returns it with its channel.
+    pub fn create_inbox_direct(&self) -> switchboard::domain::inboxes::InboxWithChannel {
+        use switchboard::domain::inboxes;
+        let created = inboxes::create(
+            &mut self.conn(),
+            &self.state.secrets,
+            self.account_id,
+            inboxes::NewWhatsappInbox {
+                name: "Support".into(),
+                phone_number: PHONE.into(),
+                phone_number_id: PHONE_NUMBER_ID.into(),
+                business_account_id: WABA_ID.into(),
+                api_key: "EAAG-test-access-token-1234".into(),
+                ..Default::default()
+            },
+        )
+        .expect("create inbox");
+        self.state.phone_cache.clear();
+        created
+    }
+
     /// Calls the API with a token; returns status and JSON (Null when the body is not JSON).
     pub async fn api(
         &self,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-/// `?status=&assignee_type=&inbox_id=&page=`.
+/// `?status=&assignee_type=&inbox_id=&page=` (plus `labels[]=`, read by [`labels_param`]).
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     pub status: Option<String>,
@@ -24,39 +24,65 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn into_filter(self) -> ListFilter {
+    fn into_filter(self, labels: Vec<String>) -> ListFilter {
         ListFilter {
             status: self.status,
             assignee_type: self.assignee_type,
             inbox_id: self.inbox_id,
+            labels,
             page: self.page.unwrap_or(1),
         }
     }
 }
 
+/// The label filter of the list: every `labels[]=` value, and `labels=a,b` split on commas.
+pub fn labels_param(req: &HttpRequest) -> Vec<String> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
+    pairs
+        .into_iter()
+        .filter(|(k, _)| k == "labels[]" || k == "labels")
+        .flat_map(|(_, v)| v.split(',').map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
 fn render(conn: &mut DbConn, state: &AppState, rows: &[Conversation]) -> AppResult<Vec<Value>> {
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let latest = messages::latest_per_conversation(conn, &ids)?;
-    let attachments =
-        messages::attachments_of(conn, &latest.iter().map(|m| m.id).collect::<Vec<_>>())?;
+    let latest_spoken = messages::latest_non_activity_per_conversation(conn, &ids)?;
+    let attachments = messages::attachments_of(
+        conn,
+        &latest
+            .iter()
+            .chain(&latest_spoken)
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+    )?;
     let mut out = Vec::with_capacity(rows.len());
     let now = chrono::Utc::now();
     for c in rows {
         let contact = contacts::find(conn, c.account_id, c.contact_id)?;
-        let last = latest.iter().find(|m| m.conversation_id == c.id).map(|m| {
-            let atts: Vec<_> = attachments
-                .iter()
-                .filter(|a| a.message_id == m.id)
-                .cloned()
-                .collect();
-            views::message(&state.config, m, c.display_id, &atts, Some(&contact))
-        });
+        let show = |list: &[messages::Message]| {
+            list.iter().find(|m| m.conversation_id == c.id).map(|m| {
+                let atts: Vec<_> = attachments
+                    .iter()
+                    .filter(|a| a.message_id == m.id)
+                    .cloned()
+                    .collect();
+                views::message(&state.config, m, c.display_id, &atts, Some(&contact))
+            })
+        };
         let unread = messages::unread_count(conn, c.id, c.agent_last_seen_at)?;
+        let assignment = conversations::assignment_of(conn, c)?;
         out.push(views::conversation(
             c,
             views::contact(&contact, None),
-            last,
+            show(&latest),
+            show(&latest_spoken),
             unread,
+            &assignment,
             now,
         ));
     }
@@ -71,7 +97,7 @@ pub async fn index(
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let filter = q.into_inner().into_filter();
+    let filter = q.into_inner().into_filter(labels_param(&req));
     let st = state.get_ref().clone();
     let (payload, counts) = state
         .db(move |conn| {
@@ -90,7 +116,7 @@ pub async fn meta(
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let filter = q.into_inner().into_filter();
+    let filter = q.into_inner().into_filter(labels_param(&req));
     let (_, counts) = state
         .db(move |conn| conversations::list(conn, &viewer, &filter))
         .await?;
@@ -157,6 +183,7 @@ pub async fn messages(
             )?;
             let atts =
                 messages::attachments_of(conn, &rows.iter().map(|m| m.id).collect::<Vec<_>>())?;
+            let assignment = conversations::assignment_of(conn, &c)?;
             let mut by_message: HashMap<i64, Vec<_>> = HashMap::new();
             for a in atts {
                 by_message.entry(a.message_id).or_default().push(a);
@@ -175,10 +202,10 @@ pub async fn messages(
                 .collect();
             Ok(json!({
                 "meta": {
-                    "labels": [],
+                    "labels": c.labels,
                     "additional_attributes": c.additional_attributes,
                     "contact": views::contact(&contact, None),
-                    "assignee": null,
+                    "assignee": assignment.assignee.as_ref().map(views::member),
                     "agent_last_seen_at": c.agent_last_seen_at.map(|t| t.timestamp()),
                     "assignee_last_seen_at": c.agent_last_seen_at.map(|t| t.timestamp()),
                 },

@@ -3,6 +3,7 @@
 //! `api_access_token` header; conversations are addressed by `display_id`.
 
 pub mod contacts;
+pub mod conversation_actions;
 pub mod conversations;
 pub mod inboxes;
 pub mod messages;
@@ -62,6 +63,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(
                         "/conversations/{display_id}/update_last_seen",
                         web::post().to(messages::update_last_seen),
+                    )
+                    .route(
+                        "/conversations/{display_id}/toggle_status",
+                        web::post().to(conversation_actions::toggle_status),
+                    )
+                    .route(
+                        "/conversations/{display_id}/toggle_priority",
+                        web::post().to(conversation_actions::toggle_priority),
+                    )
+                    .route(
+                        "/conversations/{display_id}/assignments",
+                        web::post().to(conversation_actions::assign),
+                    )
+                    .route(
+                        "/conversations/{display_id}/labels",
+                        web::get().to(conversation_actions::labels),
+                    )
+                    .route(
+                        "/conversations/{display_id}/labels",
+                        web::post().to(conversation_actions::set_labels),
                     )
                     .route("/contacts", web::get().to(contacts::index))
                     .route("/contacts/search", web::get().to(contacts::search))

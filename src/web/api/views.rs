@@ -3,8 +3,9 @@
 
 use crate::config::Config;
 use crate::crypto::{self, SecretBox};
+use crate::domain::accounts::{Member, Role, Team, User};
 use crate::domain::contacts::{Contact, ContactInbox};
-use crate::domain::conversations::Conversation;
+use crate::domain::conversations::{Assignment, Conversation};
 use crate::domain::inboxes::{Channel, Inbox};
 use crate::domain::messages::{Attachment, Message};
 use crate::domain::templates::Template;
@@ -261,12 +262,52 @@ pub fn user_sender(u: &crate::domain::accounts::User) -> Value {
     })
 }
 
-/// A conversation with `meta.sender`, the latest message and the window fields.
+/// A user as Chatwoot's `agent` (the assignee in `meta.assignee`, the answer of
+/// `POST …/assignments`). Switchboard tracks no presence: `availability_status` is `offline`.
+pub fn agent(user: &User, account_id: i64, role: Role) -> Value {
+    json!({
+        "id": user.id,
+        "account_id": account_id,
+        "availability_status": "offline",
+        "auto_offline": true,
+        "confirmed": true,
+        "email": user.email,
+        "provider": "email",
+        "available_name": user.name,
+        "name": user.name,
+        "role": role.as_str(),
+        "thumbnail": "",
+        "custom_role_id": null,
+    })
+}
+
+/// [`agent`] for an account member.
+pub fn member(m: &Member) -> Value {
+    agent(&m.user, m.account_id, m.role)
+}
+
+/// A team as Chatwoot's `team`. Switchboard has no team membership yet: `is_member` is false
+/// and `allow_auto_assign` true (Chatwoot's default).
+pub fn team(t: &Team) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "description": t.description,
+        "allow_auto_assign": true,
+        "account_id": t.account_id,
+        "is_member": false,
+    })
+}
+
+/// A conversation with `meta.sender`, `meta.assignee`, `meta.team`, the labels, the latest
+/// message (`messages`, any kind) and the latest non-activity message, and the window fields.
 pub fn conversation(
     c: &Conversation,
     contact_json: Value,
     last_message: Option<Value>,
+    last_non_activity_message: Option<Value>,
     unread_count: i64,
+    assignment: &Assignment,
     now: DateTime<Utc>,
 ) -> Value {
     json!({
@@ -287,19 +328,20 @@ pub fn conversation(
         "contact_last_seen_at": 0,
         "unread_count": unread_count,
         "muted": false,
-        "labels": [],
+        "labels": c.labels,
         "additional_attributes": c.additional_attributes,
         "custom_attributes": c.custom_attributes,
         "created_at": ts(c.created_at),
         "updated_at": ts(c.updated_at),
         "timestamp": ts(c.last_activity_at),
         "last_activity_at": ts(c.last_activity_at),
-        "messages": last_message.clone().map(|m| vec![m]).unwrap_or_default(),
-        "last_non_activity_message": last_message,
+        "messages": last_message.map(|m| vec![m]).unwrap_or_default(),
+        "last_non_activity_message": last_non_activity_message,
         "meta": {
             "sender": contact_json,
             "channel": "Channel::Whatsapp",
-            "assignee": null,
+            "assignee": assignment.assignee.as_ref().map(member),
+            "team": assignment.team.as_ref().map(team),
             "hmac_verified": false,
         },
     })
