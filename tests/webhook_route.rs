@@ -365,13 +365,9 @@ async fn journal_commits_wake_listeners_in_other_processes() {
     let (tx, rx) = std::sync::mpsc::channel();
     let url = app.db.url.clone();
     std::thread::spawn(move || {
-        switchboard::jobs::listen_for_work(
-            &url,
-            &[switchboard::jobs::INGEST_CHANNEL],
-            move |_| {
-                let _ = tx.send(());
-            },
-        )
+        switchboard::jobs::listen_for_work(&url, &[switchboard::jobs::INGEST_CHANNEL], move |_| {
+            let _ = tx.send(());
+        })
     });
     // Give the listener time to LISTEN, then commit from another connection.
     std::thread::sleep(std::time::Duration::from_millis(300));

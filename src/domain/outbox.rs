@@ -83,7 +83,10 @@ pub fn create(
 
     if input.private {
         if content.trim().is_empty() && upload.is_none() {
-            return Err(AppError::invalid("content", "a private note needs some text"));
+            return Err(AppError::invalid(
+                "content",
+                "a private note needs some text",
+            ));
         }
         return store(
             conn,
@@ -123,8 +126,9 @@ pub fn create(
                 "a template message cannot carry a file; use the template's media header",
             ));
         }
-        let template = templates::find(conn, conversation.inbox_id, &params.name, &params.language)?
-            .ok_or_else(|| templates::not_found_error(&params.name, &params.language))?;
+        let template =
+            templates::find(conn, conversation.inbox_id, &params.name, &params.language)?
+                .ok_or_else(|| templates::not_found_error(&params.name, &params.language))?;
         let rendered = templates::render(&template, params)?;
         stored_content = Some(rendered.content.clone());
         attrs.insert(
@@ -285,7 +289,11 @@ fn store(
 }
 
 /// The message `id` in `conversation`, which must have a wamid to be replied or reacted to.
-fn reply_target(conn: &mut PgConnection, conversation: &Conversation, id: i64) -> AppResult<Message> {
+fn reply_target(
+    conn: &mut PgConnection,
+    conversation: &Conversation,
+    id: i64,
+) -> AppResult<Message> {
     let m = messages::find(conn, id)?
         .filter(|m| m.conversation_id == conversation.id)
         .ok_or_else(|| {

@@ -146,7 +146,10 @@ pub fn mark_started(conn: &mut PgConnection, job_id: i64) -> AppResult<()> {
 /// Puts a claimed job back to run at `run_at` without counting an attempt.
 pub fn postpone(conn: &mut PgConnection, job_id: i64, run_at: DateTime<Utc>) -> AppResult<()> {
     diesel::update(jobs::table.find(job_id))
-        .set((jobs::run_at.eq(run_at), jobs::updated_at.eq(diesel::dsl::now)))
+        .set((
+            jobs::run_at.eq(run_at),
+            jobs::updated_at.eq(diesel::dsl::now),
+        ))
         .execute(conn)?;
     Ok(())
 }

@@ -102,8 +102,15 @@ pub async fn run_job(state: &AppState, job: Job) {
         let id = job.id;
         state
             .db(move |conn| {
-                super::fail_after(conn, &job, "unknown send job payload", false, Duration::zero(), false)
-                    .map(|_| ())
+                super::fail_after(
+                    conn,
+                    &job,
+                    "unknown send job payload",
+                    false,
+                    Duration::zero(),
+                    false,
+                )
+                .map(|_| ())
             })
             .await
             .map(|_| tracing::error!(job_id = id, "send job with an unknown payload"))
@@ -134,7 +141,9 @@ fn load_context(conn: &mut PgConnection, message_id: i64) -> AppResult<Option<Se
     let conversation = conversations::find_by_id(conn, message.conversation_id)?;
     let (_, channel) = inboxes::find_by_id(conn, message.inbox_id)?;
     let recipient = outbox::recipient_of(conn, &conversation)?;
-    let attachment = messages::attachments_of(conn, &[message.id])?.into_iter().next();
+    let attachment = messages::attachments_of(conn, &[message.id])?
+        .into_iter()
+        .next();
     let attrs = &message.content_attributes;
     let template = match attrs.get("template_params") {
         Some(p) if !p.is_null() => Some(
@@ -144,8 +153,10 @@ fn load_context(conn: &mut PgConnection, message_id: i64) -> AppResult<Option<Se
                         Some(t) => templates::render(&t, &params)
                             .map(|r| r.graph)
                             .map_err(|e| e.to_string()),
-                        None => Err(templates::not_found_error(&params.name, &params.language)
-                            .to_string()),
+                        None => {
+                            Err(templates::not_found_error(&params.name, &params.language)
+                                .to_string())
+                        }
                     }
                 }
                 Err(e) => Err(format!("stored template_params are unreadable: {e}")),
@@ -163,7 +174,9 @@ fn load_context(conn: &mut PgConnection, message_id: i64) -> AppResult<Option<Se
         return Ok(None);
     };
     Ok(Some(SendContext {
-        reply_to: attrs["in_reply_to_external_id"].as_str().map(str::to_string),
+        reply_to: attrs["in_reply_to_external_id"]
+            .as_str()
+            .map(str::to_string),
         message,
         channel,
         recipient,
@@ -206,7 +219,10 @@ async fn graph_failed(
         state
             .db(move |conn| inboxes::mark_reauthorization_required(conn, inbox_id, &text))
             .await?;
-        tracing::warn!(inbox_id, "Graph rejected the access token (#190); the inbox needs reauthorization");
+        tracing::warn!(
+            inbox_id,
+            "Graph rejected the access token (#190); the inbox needs reauthorization"
+        );
     }
     if error.is_transient() && job.attempts + 1 < job.max_attempts {
         let delay = super::backoff_ms(state.config.send_retry_base_ms, job.attempts + 1);
@@ -264,7 +280,14 @@ async fn send_message(state: &AppState, job: &Job, message_id: i64) -> AppResult
         }
     } else if attrs["is_reaction"] == Value::Bool(true) {
         let Some(target) = ctx.reply_to.as_deref() else {
-            return fail_message(state, job, message.id, "the reacted-to message has no wamid".into(), None).await;
+            return fail_message(
+                state,
+                job,
+                message.id,
+                "the reacted-to message has no wamid".into(),
+                None,
+            )
+            .await;
         };
         outbound::reaction(&ctx.recipient, target, &content, Some(&callback))
     } else if let Some(att) = &ctx.attachment {
@@ -277,12 +300,26 @@ async fn send_message(state: &AppState, job: &Job, message_id: i64) -> AppResult
             Some(id) => id.clone(),
             None => {
                 let Some(path) = att.storage_path.as_deref() else {
-                    return fail_message(state, job, message.id, "the attachment's file is missing".into(), None).await;
+                    return fail_message(
+                        state,
+                        job,
+                        message.id,
+                        "the attachment's file is missing".into(),
+                        None,
+                    )
+                    .await;
                 };
                 let bytes = match tokio::fs::read(state.config.storage_dir.join(path)).await {
                     Ok(b) => b,
                     Err(e) => {
-                        return fail_message(state, job, message.id, format!("the attachment's file cannot be read: {e}"), None).await
+                        return fail_message(
+                            state,
+                            job,
+                            message.id,
+                            format!("the attachment's file cannot be read: {e}"),
+                            None,
+                        )
+                        .await
                     }
                 };
                 let name = att.file_name.clone().unwrap_or_else(|| "file".into());
@@ -388,12 +425,16 @@ async fn send_message(state: &AppState, job: &Job, message_id: i64) -> AppResult
 }
 
 async fn send_read_receipt(state: &AppState, job: &Job) -> AppResult<()> {
-    let inbox_id = job.payload["mark_read"]["inbox_id"].as_i64().unwrap_or_default();
+    let inbox_id = job.payload["mark_read"]["inbox_id"]
+        .as_i64()
+        .unwrap_or_default();
     let wamid = job.payload["mark_read"]["wamid"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let (_, channel) = state.db(move |conn| inboxes::find_by_id(conn, inbox_id)).await?;
+    let (_, channel) = state
+        .db(move |conn| inboxes::find_by_id(conn, inbox_id))
+        .await?;
     let token = channel.api_key(&state.secrets)?;
     state
         .throttle

@@ -34,10 +34,12 @@ pub async fn sync_inbox(state: &AppState, inbox_id: i64) -> Result<usize, SyncEr
             let synced: Vec<templates::SyncedTemplate> =
                 items.iter().filter_map(templates::from_graph).collect();
             let account_id = inbox.account_id;
-            let next = Utc::now() + Duration::seconds(state.config.template_sync_interval_seconds as i64);
+            let next =
+                Utc::now() + Duration::seconds(state.config.template_sync_interval_seconds as i64);
             let n = state
                 .db(move |conn| {
-                    let n = templates::replace_all(conn, account_id, inbox_id, &synced, Utc::now())?;
+                    let n =
+                        templates::replace_all(conn, account_id, inbox_id, &synced, Utc::now())?;
                     inboxes::schedule_template_sync(conn, inbox_id, next)?;
                     inboxes::clear_reauthorization(conn, inbox_id)?;
                     Ok(n)

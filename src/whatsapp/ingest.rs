@@ -635,7 +635,11 @@ fn status(conn: &mut PgConnection, ctx: &mut Ctx, s: &Status) -> AppResult<()> {
                     && m.message_type == message_type::OUTGOING
                 {
                     messages::record_sent(conn, m.id, wamid, update_timestamp(&update))?;
-                    tracing::info!(message_id, wamid, "status webhook identified a message whose send answer was lost");
+                    tracing::info!(
+                        message_id,
+                        wamid,
+                        "status webhook identified a message whose send answer was lost"
+                    );
                 }
             }
         }

@@ -69,14 +69,19 @@ pub async fn subscribe_webhook(
 /// After an inbox was created or its credentials changed: stores `templates` (the answer of
 /// [`check_credentials`]), clears "reauthorization required", and sets up the webhook,
 /// recording any warning on the inbox.
-pub async fn complete_setup(state: &AppState, inbox_id: i64, templates: Vec<Value>) -> AppResult<()> {
+pub async fn complete_setup(
+    state: &AppState,
+    inbox_id: i64,
+    templates: Vec<Value>,
+) -> AppResult<()> {
     let (inbox, _) = state
         .db(move |conn| inboxes::find_by_id(conn, inbox_id))
         .await?;
     let synced: Vec<templates::SyncedTemplate> =
         templates.iter().filter_map(templates::from_graph).collect();
     let account_id = inbox.account_id;
-    let next_sync = Utc::now() + Duration::seconds(state.config.template_sync_interval_seconds as i64);
+    let next_sync =
+        Utc::now() + Duration::seconds(state.config.template_sync_interval_seconds as i64);
     state
         .db(move |conn| {
             templates::replace_all(conn, account_id, inbox_id, &synced, Utc::now())?;

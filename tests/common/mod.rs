@@ -3,13 +3,13 @@
 #![allow(dead_code)]
 
 use actix_web::{test, App};
+use serde_json::json;
 use serde_json::Value;
 use switchboard::app::{self, AppState};
 use switchboard::config::{Config, LogFormat};
 use switchboard::db::testing::TestDatabase;
 use switchboard::domain::accounts::{self, Role};
 use switchboard::whatsapp::signature;
-use serde_json::json;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

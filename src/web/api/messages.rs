@@ -49,7 +49,9 @@ fn as_id(v: &Value) -> Option<i64> {
 impl Body {
     fn from_json(v: Value) -> AppResult<Body> {
         let Value::Object(mut m) = v else {
-            return Err(AppError::BadRequest("the body must be a JSON object".into()));
+            return Err(AppError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
         };
         let content = match m.remove("content") {
             None | Some(Value::Null) => None,
@@ -202,8 +204,8 @@ async fn read_multipart(
             let full = state.config.storage_dir.join(&relative);
             let mut bytes = Vec::new();
             while let Some(chunk) = field.next().await {
-                let chunk = chunk
-                    .map_err(|e| AppError::BadRequest(format!("upload broke off: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| AppError::BadRequest(format!("upload broke off: {e}")))?;
                 total += chunk.len();
                 if total > MAX_UPLOAD_BYTES {
                     return Err(AppError::PayloadTooLarge(
@@ -309,8 +311,14 @@ async fn create_message(
     let created = state
         .db(move |conn| {
             let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
-            let (m, atts) =
-                outbox::create(conn, &c, viewer.user_id, input, max_attempts, chrono::Utc::now())?;
+            let (m, atts) = outbox::create(
+                conn,
+                &c,
+                viewer.user_id,
+                input,
+                max_attempts,
+                chrono::Utc::now(),
+            )?;
             let sender = crate::domain::accounts::find_user(conn, viewer.user_id)?;
             let mut v = views::message(&config, &m, c.display_id, &atts, None);
             v["sender"] = views::user_sender(&sender);
