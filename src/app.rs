@@ -143,6 +143,21 @@ pub fn spawn_workers(state: &AppState) {
         .expect("spawn the job listener thread");
     tokio::spawn(jobs::send::run_dispatcher(state.clone()));
     tokio::spawn(jobs::template_sync::run(state.clone()));
+    let st = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let now = chrono::Utc::now();
+            match st
+                .db(move |conn| crate::domain::conversations::reopen_due_snoozed(conn, now))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reopened = n, "snoozed conversations reopened"),
+                Err(e) => tracing::warn!(error = %e, "could not reopen snoozed conversations"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        }
+    });
     for worker in 0..state.config.ingest_workers {
         let state = state.clone();
         tokio::spawn(async move {

@@ -554,3 +554,34 @@ async fn only_viewers_of_the_conversation_may_act() {
     let (status, _) = s.post_as("toggle_status", json!({}), "").await;
     assert_eq!(status, 401);
 }
+
+#[actix_rt::test]
+async fn snoozed_conversations_reopen_on_a_reply_or_when_the_time_comes() {
+    let s = setup().await;
+    let until = chrono::Utc::now().timestamp() + 3600;
+    let (status, _) = s
+        .post(
+            "toggle_status",
+            json!({"status": "snoozed", "snoozed_until": until}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The customer writes again: the conversation is open, in the same thread.
+    s.app.deliver("text_reply_context.json").await;
+    let shown = s.show().await;
+    assert_eq!(shown["status"], "open");
+    assert_eq!(shown["snoozed_until"], Value::Null);
+    assert_eq!(s.app.count("conversations"), 1);
+
+    // Snoozed until a time that has passed: the housekeeping pass reopens it.
+    s.post(
+        "toggle_status",
+        json!({"status": "snoozed", "snoozed_until": until}),
+    )
+    .await;
+    let later = chrono::Utc::now() + chrono::Duration::hours(2);
+    let reopened =
+        switchboard::domain::conversations::reopen_due_snoozed(&mut s.app.conn(), later).unwrap();
+    assert_eq!(reopened, 1);
+    assert_eq!(s.show().await["status"], "open");
+}

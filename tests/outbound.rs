@@ -64,6 +64,19 @@ async fn mount_template_pages(server: &MockServer) {
         .await;
 }
 
+/// Makes Graph answer sends with `status` and `body`, `times` times (or always), ahead of
+/// the stand-in's success.
+async fn answer_sends_with(server: &MockServer, status: u16, body: Value, times: Option<u64>) {
+    let mut mock = Mock::given(method("POST"))
+        .and(path(MESSAGES_PATH))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .with_priority(1);
+    if let Some(n) = times {
+        mock = mock.up_to_n_times(n);
+    }
+    mock.mount(server).await;
+}
+
 fn app_for(server: &MockServer) -> TestApp {
     TestApp::start_with(Options {
         graph_base_url: Some(server.uri()),
@@ -184,6 +197,23 @@ async fn text_is_queued_then_sent_with_the_exact_graph_json() {
     let row = message_row(&app, id);
     assert_eq!(row["status"], "sent");
     assert_eq!(row["source_id"], WAMID);
+    // The thread shows who wrote it.
+    let thread = app
+        .get(&format!(
+            "/api/v1/accounts/{}/conversations/{display_id}/messages",
+            app.account_id
+        ))
+        .await;
+    let shown = thread["payload"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(shown["id"], id);
+    assert_eq!(shown["status"], "sent");
+    assert_eq!(shown["sender"]["type"], "user");
+    assert_eq!(shown["sender"]["name"], "Ana Admin");
 }
 
 #[actix_rt::test]
@@ -583,15 +613,7 @@ async fn a_contact_known_only_by_bsuid_gets_recipient() {
 #[actix_rt::test]
 async fn a_500_then_200_is_sent_once() {
     let server = graph().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES_PATH))
-        .respond_with(ResponseTemplate::new(500).set_body_json(
-            json!({"error": {"message": "An unknown error occurred", "code": 1, "type": "OAuthException"}}),
-        ))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    answer_sends_with(&server, 500, json!({"error": {"message": "An unknown error occurred", "code": 1, "type": "OAuthException"}}), Some(1)).await;
     let app = app_for(&server);
     let display_id = open_conversation(&app).await;
     let (_, msg) = post_message(&app, display_id, json!({"content": "Retry me"})).await;
@@ -611,15 +633,13 @@ async fn a_500_then_200_is_sent_once() {
 #[actix_rt::test]
 async fn a_rate_limit_then_200_is_sent() {
     let server = graph().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES_PATH))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_json(graph_fixture("error_130429_rate_limit.json")),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    answer_sends_with(
+        &server,
+        400,
+        graph_fixture("error_130429_rate_limit.json"),
+        Some(1),
+    )
+    .await;
     let app = app_for(&server);
     let display_id = open_conversation(&app).await;
     let (_, msg) = post_message(&app, display_id, json!({"content": "Busy hour"})).await;
@@ -634,15 +654,13 @@ async fn a_rate_limit_then_200_is_sent() {
 #[actix_rt::test]
 async fn a_permanent_error_fails_at_once_and_keeps_metas_error() {
     let server = graph().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES_PATH))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(graph_fixture("error_131047_window_closed.json")),
-        )
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    answer_sends_with(
+        &server,
+        400,
+        graph_fixture("error_131047_window_closed.json"),
+        None,
+    )
+    .await;
     let app = app_for(&server);
     let display_id = open_conversation(&app).await;
     let (_, msg) = post_message(&app, display_id, json!({"content": "Too late?"})).await;
@@ -675,14 +693,13 @@ async fn a_permanent_error_fails_at_once_and_keeps_metas_error() {
 #[actix_rt::test]
 async fn an_expired_token_fails_the_send_and_flags_the_inbox() {
     let server = graph().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES_PATH))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(graph_fixture("error_190_token_expired.json")),
-        )
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    answer_sends_with(
+        &server,
+        401,
+        graph_fixture("error_190_token_expired.json"),
+        None,
+    )
+    .await;
     let app = app_for(&server);
     let display_id = open_conversation(&app).await;
     let (_, msg) = post_message(&app, display_id, json!({"content": "Hello"})).await;

@@ -5,7 +5,7 @@ mod common;
 use chrono::{TimeZone, Utc};
 use common::*;
 use serde_json::{json, Value};
-use switchboard::domain::inboxes::{self, NewWhatsappInbox};
+use switchboard::domain::inboxes;
 use switchboard::domain::templates::{self, SyncedTemplate};
 
 fn graph_items(page: &str) -> Vec<SyncedTemplate> {
@@ -24,22 +24,8 @@ fn graph_items(page: &str) -> Vec<SyncedTemplate> {
 #[actix_rt::test]
 async fn sync_replaces_templates_and_status_updates_apply() {
     let app = TestApp::start();
+    let (inbox, _) = app.create_inbox_direct();
     let mut conn = app.conn();
-    // Directly, not through the API: creating an inbox there talks to Graph.
-    let (inbox, _) = inboxes::create(
-        &mut conn,
-        &app.state.secrets,
-        app.account_id,
-        NewWhatsappInbox {
-            name: "Support".into(),
-            phone_number: PHONE.into(),
-            phone_number_id: PHONE_NUMBER_ID.into(),
-            business_account_id: WABA_ID.into(),
-            api_key: "EAAG-test-access-token-1234".into(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
 
     let mut all = graph_items("message_templates_page1.json");
     all.extend(graph_items("message_templates_page2.json"));

@@ -70,6 +70,21 @@ pub fn find_or_open(
         .get_result(conn)?)
 }
 
+/// Reopens snoozed conversations whose `snoozed_until` has passed; returns how many.
+pub fn reopen_due_snoozed(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<usize> {
+    Ok(diesel::update(
+        conversations::table
+            .filter(conversations::status.eq("snoozed"))
+            .filter(conversations::snoozed_until.le(now)),
+    )
+    .set((
+        conversations::status.eq("open"),
+        conversations::snoozed_until.eq(None::<DateTime<Utc>>),
+        conversations::updated_at.eq(now),
+    ))
+    .execute(conn)?)
+}
+
 /// A conversation by its primary key. Errors: 404 when absent.
 pub fn find_by_id(conn: &mut PgConnection, id: i64) -> AppResult<Conversation> {
     conversations::table
@@ -97,7 +112,8 @@ pub fn latest_for_contact(
 
 /// Records a new message at `at`: `last_activity_at` moves forward, and for incoming messages
 /// `last_incoming_at` too (the customer service window; echoes never call this with
-/// `incoming = true`).
+/// `incoming = true`). A customer's message reopens a snoozed conversation (Chatwoot: snoozed
+/// conversations always reopen on the contact's next reply).
 pub fn record_message(
     conn: &mut PgConnection,
     conversation_id: i64,
@@ -107,6 +123,8 @@ pub fn record_message(
     diesel::sql_query(
         "UPDATE conversations SET last_activity_at = GREATEST(last_activity_at, $1), \
          last_incoming_at = CASE WHEN $2 THEN GREATEST(last_incoming_at, $1) ELSE last_incoming_at END, \
+         status = CASE WHEN $2 AND status = 'snoozed' THEN 'open' ELSE status END, \
+         snoozed_until = CASE WHEN $2 AND status = 'snoozed' THEN NULL ELSE snoozed_until END, \
          updated_at = now() WHERE id = $3",
     )
     .bind::<diesel::sql_types::Timestamptz, _>(at)

@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::domain::inboxes::{self, Channel};
 use crate::domain::messages::{self, Attachment, Message, MessageUpdate};
 use crate::domain::{conversations, outbox, templates};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::whatsapp::graph::{self, GraphError};
 use crate::whatsapp::outbound::{self, MediaKind, Recipient};
 use chrono::{Duration, Utc};
@@ -100,11 +100,12 @@ pub async fn run_job(state: &AppState, job: Job) {
         send_read_receipt(state, &job).await
     } else {
         let id = job.id;
+        let unknown = job.clone();
         state
             .db(move |conn| {
                 super::fail_after(
                     conn,
-                    &job,
+                    &unknown,
                     "unknown send job payload",
                     false,
                     Duration::zero(),
@@ -115,8 +116,27 @@ pub async fn run_job(state: &AppState, job: Job) {
             .await
             .map(|_| tracing::error!(job_id = id, "send job with an unknown payload"))
     };
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "send job stopped; it runs again when its lease ends");
+    match result {
+        Ok(()) => {}
+        // The database is away: the lease runs out and the job runs again.
+        Err(e @ AppError::DatabaseUnavailable(_)) => {
+            tracing::warn!(error = %e, job_id = job.id, "send job stopped; it runs again when its lease ends")
+        }
+        // Anything else (e.g. the inbox was deleted) will not get better by retrying.
+        Err(e) => {
+            tracing::error!(error = %e, job_id = job.id, "send job failed");
+            let message_id = job.payload["message_id"].as_i64();
+            let text = e.to_string();
+            let job = job.clone();
+            let _ = state
+                .db(move |conn| {
+                    if let Some(id) = message_id {
+                        messages::record_send_failure(conn, id, &text, None)?;
+                    }
+                    super::fail_after(conn, &job, &text, false, Duration::zero(), false)
+                })
+                .await;
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use super::views;
 use crate::app::AppState;
 use crate::db::DbConn;
+use crate::domain::accounts;
 use crate::domain::contacts::{self, Contact};
 use crate::domain::conversations::{self, Conversation, ListFilter};
 use crate::domain::messages;
@@ -188,16 +189,31 @@ pub async fn messages(
             for a in atts {
                 by_message.entry(a.message_id).or_default().push(a);
             }
+            let agent_ids: Vec<i64> = rows
+                .iter()
+                .filter(|m| m.sender_type.as_deref() == Some("User"))
+                .filter_map(|m| m.sender_id)
+                .collect();
+            let agents: HashMap<i64, Value> = accounts::users_by_ids(conn, &agent_ids)?
+                .iter()
+                .map(|u| (u.id, views::user_sender(u)))
+                .collect();
             let payload: Vec<Value> = rows
                 .iter()
                 .map(|m| {
-                    views::message(
+                    let mut v = views::message(
                         &config,
                         m,
                         c.display_id,
                         by_message.get(&m.id).map(Vec::as_slice).unwrap_or(&[]),
                         Some(&contact),
-                    )
+                    );
+                    if let Some(agent) = m.sender_id.and_then(|id| agents.get(&id)) {
+                        if m.sender_type.as_deref() == Some("User") {
+                            v["sender"] = agent.clone();
+                        }
+                    }
+                    v
                 })
                 .collect();
             Ok(json!({

@@ -264,6 +264,23 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, true).await?))
 }
 
+/// Checks that the caller administers `account_id` and that the inbox is one of its own.
+/// Errors: 401, 403, or 404.
+async fn require_admin_inbox(
+    state: &AppState,
+    req: &HttpRequest,
+    account_id: i64,
+    inbox_id: i64,
+) -> AppResult<()> {
+    auth::viewer(state, req, account_id)
+        .await?
+        .require_admin()?;
+    state
+        .db(move |conn| inboxes::find(conn, account_id, inbox_id))
+        .await
+        .map(|_| ())
+}
+
 /// `POST /inboxes/{id}/sync_templates`: syncs the templates from Graph now and answers the
 /// inbox with them. Errors: 422 when Graph refuses (Meta's message; #190 also flags the inbox
 /// "reauthorization required"), 502 when Graph cannot be reached.
@@ -273,11 +290,7 @@ pub async fn sync_templates(
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
     let (account_id, inbox_id) = path.into_inner();
-    let viewer = auth::viewer(&state, &req, account_id).await?;
-    viewer.require_admin()?;
-    state
-        .db(move |conn| inboxes::find(conn, account_id, inbox_id))
-        .await?;
+    require_admin_inbox(&state, &req, account_id, inbox_id).await?;
     match template_sync::sync_inbox(&state, inbox_id).await {
         Ok(_) => {}
         Err(template_sync::SyncError::Graph(e)) if !e.is_transient() => {
@@ -304,11 +317,7 @@ pub async fn register_webhook(
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
     let (account_id, inbox_id) = path.into_inner();
-    let viewer = auth::viewer(&state, &req, account_id).await?;
-    viewer.require_admin()?;
-    state
-        .db(move |conn| inboxes::find(conn, account_id, inbox_id))
-        .await?;
+    require_admin_inbox(&state, &req, account_id, inbox_id).await?;
     setup::register_webhook(&state, inbox_id).await?;
     Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, true).await?))
 }
