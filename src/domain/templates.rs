@@ -1035,10 +1035,14 @@ fn render_buttons(
 mod tests {
     use super::*;
 
-    const PAGE1: &str =
-        include_str!("../../../shared/fixtures/meta/graph/message_templates_page1.json");
-    const PAGE2: &str =
-        include_str!("../../../shared/fixtures/meta/graph/message_templates_page2.json");
+    /// A shared Graph fixture (`../shared/fixtures/meta/graph/<name>`), read at run time.
+    fn graph_fixture(name: &str) -> String {
+        let path = format!(
+            "{}/../shared/fixtures/meta/graph/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
 
     fn to_template(s: SyncedTemplate) -> Template {
         let at = Utc::now();
@@ -1060,8 +1064,11 @@ mod tests {
     }
 
     fn fixture(name: &str, language: &str) -> Template {
-        for page in [PAGE1, PAGE2] {
-            let v: Value = serde_json::from_str(page).unwrap();
+        for page in [
+            graph_fixture("message_templates_page1.json"),
+            graph_fixture("message_templates_page2.json"),
+        ] {
+            let v: Value = serde_json::from_str(&page).unwrap();
             for item in v["data"].as_array().unwrap() {
                 let s = from_graph(item).unwrap();
                 if s.name == name && s.language == language {
