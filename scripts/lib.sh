@@ -191,6 +191,16 @@ ensure_local_postgres() {
             port="$running_port"
         fi
     else
+        # Another server (e.g. a second checkout's cluster) may hold the default port: unless
+        # the port was chosen explicitly, take the next free one.
+        if [ -z "${SWITCHBOARD_PG_PORT:-}" ]; then
+            local tries=0
+            while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+                tries=$((tries + 1))
+                [ "$tries" -lt 50 ] || sb_die "no free port for the local PostgreSQL between 54329 and $port; set SWITCHBOARD_PG_PORT"
+                port=$((port + 1))
+            done
+        fi
         # Settings are rewritten at every start, so a new SWITCHBOARD_PG_PORT takes effect.
         {
             echo "# Written by scripts/lib.sh at every start of the project-local cluster."
