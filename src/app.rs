@@ -32,6 +32,8 @@ pub struct AppState {
     pub send_wakeup: Arc<Notify>,
     /// Sends per business number per second (`SEND_RATE_PER_SECOND`).
     pub throttle: Arc<jobs::send::Throttle>,
+    /// Sign-in attempts per IP and per email.
+    pub login_throttle: Arc<web::ui::auth::LoginThrottle>,
 }
 
 /// How long the webhook route trusts a cached inbox lookup.
@@ -55,6 +57,7 @@ impl AppState {
         let journal = JournalWriter::start(pool.clone(), 2);
         let throttle = Arc::new(jobs::send::throttle(config.send_rate_per_second));
         AppState {
+            login_throttle: Arc::default(),
             send_wakeup: Arc::new(Notify::new()),
             throttle,
             config: Arc::new(config),
@@ -86,6 +89,7 @@ impl AppState {
 /// Registers every route and the JSON/query error handlers on `cfg`.
 pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
     move |cfg| {
+        let config = state.config.clone();
         cfg.app_data(aw::Data::new(state))
             .app_data(
                 aw::JsonConfig::default()
@@ -114,7 +118,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
                 aw::PathConfig::default()
                     .error_handler(|err, _| AppError::NotFound(format!("not found: {err}")).into()),
             )
-            .configure(web::routes);
+            .configure(|c| web::routes(c, &config));
     }
 }
 

@@ -349,3 +349,65 @@ pub fn create_team(
         .returning(Team::as_returning())
         .get_result(conn)?)
 }
+
+/// The user with `email` (case-insensitive) when `password` is theirs (argon2id), else
+/// `None`. An unknown email still costs one argon2 verification, so response time does not
+/// reveal which emails exist.
+pub fn verify_password(
+    conn: &mut PgConnection,
+    email: &str,
+    password: &str,
+) -> AppResult<Option<User>> {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let user: Option<User> = users::table
+        .filter(users::email.eq(email.trim().to_lowercase()))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?;
+    match user {
+        Some(u) if crypto::verify_password(password, &u.encrypted_password) => Ok(Some(u)),
+        Some(_) => Ok(None),
+        None => {
+            let dummy = DUMMY.get_or_init(|| crypto::hash_password("not a real password"));
+            let _ = crypto::verify_password(password, dummy);
+            Ok(None)
+        }
+    }
+}
+
+/// The first account (lowest id) the user belongs to, where the UI lands after sign-in.
+pub fn first_account(conn: &mut PgConnection, user_id: i64) -> AppResult<Option<i64>> {
+    Ok(account_users::table
+        .filter(account_users::user_id.eq(user_id))
+        .order(account_users::account_id)
+        .select(account_users::account_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Every member of the account, by name.
+pub fn members_of(conn: &mut PgConnection, account_id: i64) -> AppResult<Vec<Member>> {
+    let rows: Vec<(User, String)> = users::table
+        .inner_join(account_users::table)
+        .filter(account_users::account_id.eq(account_id))
+        .order(users::name)
+        .select((User::as_select(), account_users::role))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, role)| Member {
+            user,
+            account_id,
+            role: Role::parse(&role),
+        })
+        .collect())
+}
+
+/// The account's teams, by name.
+pub fn teams_of(conn: &mut PgConnection, account_id: i64) -> AppResult<Vec<Team>> {
+    Ok(teams::table
+        .filter(teams::account_id.eq(account_id))
+        .order(teams::name)
+        .select(Team::as_select())
+        .load(conn)?)
+}

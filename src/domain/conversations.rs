@@ -667,3 +667,60 @@ pub fn set_labels<S: AsRef<str>>(
         Ok(Some(lines))
     })
 }
+
+/// Counts for the inbox screen's sidebar, over the conversations the viewer may see with
+/// `status` (`all` for any): per inbox `(inbox_id, count)` and per label `(label, count)`.
+pub fn sidebar_counts(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    status: &str,
+) -> AppResult<(Vec<(i64, i64)>, Vec<(String, i64)>)> {
+    use diesel::dsl::count_star;
+    let visible = viewer.visible_inbox_ids(conn)?;
+    let mut by_inbox = conversations::table
+        .filter(conversations::account_id.eq(viewer.account_id))
+        .group_by(conversations::inbox_id)
+        .select((conversations::inbox_id, count_star()))
+        .into_boxed();
+    if status != "all" {
+        by_inbox = by_inbox.filter(conversations::status.eq(status.to_string()));
+    }
+    if let Some(ids) = &visible {
+        by_inbox = by_inbox.filter(conversations::inbox_id.eq_any(ids.clone()));
+    }
+    let inbox_counts: Vec<(i64, i64)> = by_inbox.load(conn)?;
+
+    #[derive(QueryableByName)]
+    struct LabelCount {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        label: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let label_counts: Vec<LabelCount> = diesel::sql_query(
+        "SELECT l AS label, count(*) AS n FROM conversations c, unnest(c.labels) AS l \
+         WHERE c.account_id = $1 AND ($2 = 'all' OR c.status = $2) \
+           AND ($3::bigint[] IS NULL OR c.inbox_id = ANY($3)) \
+         GROUP BY l ORDER BY l",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(viewer.account_id)
+    .bind::<diesel::sql_types::Text, _>(status)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::BigInt>>, _>(
+        visible,
+    )
+    .load(conn)?;
+    Ok((
+        inbox_counts,
+        label_counts.into_iter().map(|l| (l.label, l.n)).collect(),
+    ))
+}
+
+/// All conversations of a contact, newest first (the contact panel's history).
+pub fn for_contact(conn: &mut PgConnection, contact_id: i64) -> AppResult<Vec<Conversation>> {
+    Ok(conversations::table
+        .filter(conversations::contact_id.eq(contact_id))
+        .order(conversations::id.desc())
+        .limit(20)
+        .select(Conversation::as_select())
+        .load(conn)?)
+}

@@ -1,5 +1,6 @@
 //! API authentication: the `api_access_token` header (Chatwoot's), or
-//! `Authorization: Bearer <token>`.
+//! `Authorization: Bearer <token>`, or the agent UI's session cookie (state-changing calls
+//! with the cookie must carry the session's `X-CSRF-Token`).
 
 use crate::app::AppState;
 use crate::domain::accounts::{self, User, Viewer};
@@ -21,10 +22,31 @@ fn token_of(req: &HttpRequest) -> Option<String> {
         .filter(|t| !t.trim().is_empty())
 }
 
-/// The user behind the request's token. Errors: 401 when missing or unknown.
+/// The user behind the request's token, or its session cookie. Errors: 401 when neither
+/// identifies a user; 403 for a state-changing cookie call without the CSRF header.
 pub async fn current_user(state: &AppState, req: &HttpRequest) -> AppResult<User> {
-    let token = token_of(req)
-        .ok_or_else(|| AppError::Unauthorized("missing api_access_token header".into()))?;
+    let Some(token) = token_of(req) else {
+        use actix_session::SessionExt;
+        let session = req.get_session();
+        if let Some(user_id) = super::session::user_id(&session) {
+            if !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
+                let submitted = req
+                    .headers()
+                    .get(super::session::CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok());
+                super::session::check_csrf(&session, submitted)?;
+            }
+            return state
+                .db(move |conn| accounts::find_user(conn, user_id))
+                .await
+                .map_err(|_| {
+                    AppError::Unauthorized("your session has ended; sign in again".into())
+                });
+        }
+        return Err(AppError::Unauthorized(
+            "missing api_access_token header".into(),
+        ));
+    };
     state
         .db(move |conn| accounts::authenticate_token(conn, &token))
         .await?

@@ -5,12 +5,14 @@ pub mod api;
 pub mod auth;
 pub mod health;
 pub mod media;
+pub mod session;
+pub mod ui;
 pub mod webhooks;
 
 use actix_web::web;
 
 /// Every route of the server.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     cfg.route("/health", web::get().to(health::health))
         .service(
             web::resource("/webhooks/whatsapp/{phone_number}")
@@ -21,7 +23,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/media/attachments/{id}/{file_name}",
             web::get().to(media::attachment_file),
         )
-        .configure(api::routes)
+        .configure(|c| api::routes(c, config))
+        .configure(|c| ui::routes(c, config))
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(crate::error::AppError::NotFound(
                 "no such route".into(),

@@ -22,9 +22,11 @@ fn is_multipart(ctx: &guard::GuardContext) -> bool {
 }
 
 /// Registers `/api/v1/…`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     cfg.service(
         web::scope("/api/v1")
+            // The agent UI calls the API with its session cookie (see `web::auth`).
+            .wrap(crate::web::session::middleware(config))
             .route("/profile", web::get().to(profile::show))
             .service(
                 web::scope("/accounts/{account_id}")

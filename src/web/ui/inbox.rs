@@ -1,0 +1,551 @@
+//! The inbox screen: filters on the left, the conversation list in the middle, the thread on
+//! the right, plus the HTML fragments the page's script swaps in on live updates.
+
+use super::view::{self, Bubble, ConversationRow};
+use super::{html, layout, Layout};
+use crate::app::AppState;
+use crate::db::DbConn;
+use crate::domain::accounts::{self, Viewer};
+use crate::domain::contacts::{self, Contact};
+use crate::domain::conversations::{self, Conversation, ListCounts, ListFilter};
+use crate::domain::{inboxes, messages};
+use crate::error::{AppError, AppResult};
+use crate::whatsapp::window;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// The list's filters, as query parameters.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ListQuery {
+    /// `me` (Mine), `unassigned` or `all` (default).
+    pub assignee_type: Option<String>,
+    /// `open` (default), `pending`, `resolved`, `snoozed` or `all`.
+    pub status: Option<String>,
+    pub inbox_id: Option<i64>,
+    pub label: Option<String>,
+    pub page: Option<i64>,
+}
+
+impl ListQuery {
+    fn status(&self) -> &str {
+        self.status.as_deref().unwrap_or("open")
+    }
+
+    fn assignee(&self) -> &str {
+        self.assignee_type.as_deref().unwrap_or("all")
+    }
+
+    /// The query string for a link that keeps these filters, with `page`.
+    pub fn href(&self, page: i64) -> String {
+        let mut parts = vec![
+            format!("assignee_type={}", self.assignee()),
+            format!("status={}", self.status()),
+        ];
+        if let Some(i) = self.inbox_id {
+            parts.push(format!("inbox_id={i}"));
+        }
+        if let Some(l) = &self.label {
+            parts.push(format!("label={}", url_encode(l)));
+        }
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        parts.join("&")
+    }
+
+    fn filter(&self) -> ListFilter {
+        ListFilter {
+            status: Some(self.status().to_string()),
+            assignee_type: Some(self.assignee().to_string()),
+            inbox_id: self.inbox_id,
+            labels: self.label.clone().into_iter().collect(),
+            page: self.page.unwrap_or(1).max(1),
+        }
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A sidebar entry.
+#[derive(Debug, Clone)]
+pub struct SidebarItem {
+    pub label: String,
+    pub href: String,
+    pub count: i64,
+    pub active: bool,
+}
+
+/// The contact panel and the header of an open conversation.
+#[derive(Debug, Clone)]
+pub struct ThreadView {
+    pub display_id: i32,
+    pub inbox_id: i64,
+    pub inbox_name: String,
+    pub contact_name: String,
+    pub contact_initials: String,
+    pub phone: String,
+    pub bsuid: String,
+    pub username: String,
+    pub status: String,
+    pub priority: String,
+    pub can_reply: bool,
+    /// "Window closes at 14:05" or "Closed since …".
+    pub window_note: String,
+    pub assignee_id: i64,
+    pub team_id: i64,
+    pub labels: Vec<String>,
+    pub labels_text: String,
+    pub agents: Vec<(i64, String)>,
+    pub teams: Vec<(i64, String)>,
+    pub bubbles: Vec<Bubble>,
+    pub other_conversations: Vec<(i32, String)>,
+    /// Id of the oldest message shown, for loading earlier ones.
+    pub first_message_id: i64,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    layout: Layout,
+    rows: Vec<ConversationRow>,
+    list_query: ListQuery,
+    filters: Vec<SidebarItem>,
+    inbox_items: Vec<SidebarItem>,
+    label_items: Vec<SidebarItem>,
+    statuses: Vec<SidebarItem>,
+    next_page: Option<String>,
+    thread: Option<ThreadView>,
+}
+
+#[derive(Template)]
+#[template(path = "partials/conversation_list.html")]
+struct ListPartial {
+    layout: Layout,
+    rows: Vec<ConversationRow>,
+    list_query: ListQuery,
+    next_page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "partials/thread_header.html")]
+struct HeaderPartial {
+    layout: Layout,
+    t: ThreadView,
+}
+
+#[derive(Template)]
+#[template(path = "partials/message.html")]
+struct MessagePartial {
+    b: Bubble,
+}
+
+/// Loads the list rows for `q`, marking `active` as the open conversation.
+fn list_rows(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    q: &ListQuery,
+    active: Option<i32>,
+) -> AppResult<(Vec<ConversationRow>, ListCounts, Option<String>)> {
+    let filter = q.filter();
+    let (rows, counts) = conversations::list(conn, viewer, &filter)?;
+    let now = chrono::Utc::now();
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let latest = messages::latest_per_conversation(conn, &ids)?;
+    let atts = messages::attachments_of(conn, &latest.iter().map(|m| m.id).collect::<Vec<_>>())?;
+    let assignee_ids: Vec<i64> = rows.iter().filter_map(|c| c.assignee_id).collect();
+    let assignees: HashMap<i64, accounts::User> = accounts::users_by_ids(conn, &assignee_ids)?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let inbox_names: HashMap<i64, String> = inboxes::list(conn, viewer.account_id, None)?
+        .into_iter()
+        .map(|(i, _)| (i.id, i.name))
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for c in &rows {
+        let contact = contacts::find(conn, c.account_id, c.contact_id)?;
+        let last = latest.iter().find(|m| m.conversation_id == c.id);
+        let last_atts: Vec<_> = last
+            .map(|m| {
+                atts.iter()
+                    .filter(|a| a.message_id == m.id)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let unread = messages::unread_count(conn, c.id, c.agent_last_seen_at)?;
+        out.push(view::conversation_row(
+            c,
+            &contact,
+            last.map(|m| (m, last_atts.as_slice())),
+            unread,
+            c.assignee_id.and_then(|id| assignees.get(&id)),
+            inbox_names
+                .get(&c.inbox_id)
+                .map(String::as_str)
+                .unwrap_or(""),
+            active,
+            now,
+        ));
+    }
+    let page = filter.page;
+    let next = (counts_for(&counts, q.assignee()) > page * conversations::PAGE_SIZE)
+        .then(|| q.href(page + 1));
+    Ok((out, counts, next))
+}
+
+fn counts_for(c: &ListCounts, assignee: &str) -> i64 {
+    match assignee {
+        "me" => c.mine_count,
+        "unassigned" => c.unassigned_count,
+        "assigned" => c.assigned_count,
+        _ => c.all_count,
+    }
+}
+
+/// How many messages the thread shows at first.
+pub const THREAD_MESSAGES: i64 = 50;
+
+/// Renders bubbles for `rows` of one conversation.
+fn bubbles(
+    conn: &mut DbConn,
+    config: &crate::config::Config,
+    contact: &Contact,
+    rows: &[messages::Message],
+) -> AppResult<Vec<Bubble>> {
+    let atts = messages::attachments_of(conn, &rows.iter().map(|m| m.id).collect::<Vec<_>>())?;
+    let agent_ids: Vec<i64> = rows.iter().filter_map(|m| m.sender_id).collect();
+    let agents: HashMap<i64, String> = accounts::users_by_ids(conn, &agent_ids)?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let quote_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|m| m.content_attributes["in_reply_to"].as_i64())
+        .collect();
+    let mut quotes = HashMap::new();
+    for id in quote_ids {
+        if let Some(q) = messages::find(conn, id)? {
+            quotes.insert(id, q.content.unwrap_or_else(|| "(media)".into()));
+        }
+    }
+    let name = view::contact_name(contact);
+    Ok(rows
+        .iter()
+        .map(|m| {
+            let a: Vec<_> = atts
+                .iter()
+                .filter(|a| a.message_id == m.id)
+                .cloned()
+                .collect();
+            view::bubble(config, m, &a, &name, &agents, &quotes)
+        })
+        .collect())
+}
+
+fn thread_view(
+    conn: &mut DbConn,
+    config: &crate::config::Config,
+    viewer: &Viewer,
+    c: &Conversation,
+    with_messages: bool,
+) -> AppResult<ThreadView> {
+    let contact = contacts::find(conn, c.account_id, c.contact_id)?;
+    let (inbox, _) = inboxes::find(conn, c.account_id, c.inbox_id)?;
+    let now = chrono::Utc::now();
+    let can_reply = window::is_open(c.last_incoming_at, now);
+    let window_note = match window::closes_at(c.last_incoming_at) {
+        Some(t) if can_reply => format!(
+            "Customer service window open until {} UTC",
+            t.format("%b %-d, %H:%M")
+        ),
+        Some(t) => format!("Window closed since {} UTC", t.format("%b %-d, %H:%M")),
+        None => "The customer has not written yet".into(),
+    };
+    let rows = if with_messages {
+        messages::for_conversation(conn, c.id, None, None, THREAD_MESSAGES)?
+    } else {
+        vec![]
+    };
+    let agents = accounts::members_of(conn, viewer.account_id)?
+        .into_iter()
+        .map(|m| (m.user.id, m.user.name))
+        .collect();
+    let teams = accounts::teams_of(conn, viewer.account_id)?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    let others = conversations::for_contact(conn, c.contact_id)?
+        .into_iter()
+        .filter(|o| o.id != c.id && viewer.can_see_inbox(conn, o.inbox_id).unwrap_or(false))
+        .map(|o| (o.display_id, o.status))
+        .collect();
+    Ok(ThreadView {
+        display_id: c.display_id,
+        inbox_id: c.inbox_id,
+        inbox_name: inbox.name,
+        contact_name: view::contact_name(&contact),
+        contact_initials: view::initials(&view::contact_name(&contact)),
+        phone: contact.phone_number.clone().unwrap_or_default(),
+        bsuid: contact.bsuid.clone().unwrap_or_default(),
+        username: contact.username.clone().unwrap_or_default(),
+        status: c.status.clone(),
+        priority: c.priority.clone().unwrap_or_default(),
+        can_reply,
+        window_note,
+        assignee_id: c.assignee_id.unwrap_or(0),
+        team_id: c.team_id.unwrap_or(0),
+        labels_text: c.labels.join(", "),
+        labels: c.labels.clone(),
+        agents,
+        teams,
+        first_message_id: rows.first().map(|m| m.id).unwrap_or(0),
+        bubbles: bubbles(conn, config, &contact, &rows)?,
+        other_conversations: others,
+    })
+}
+
+fn sidebar(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    q: &ListQuery,
+    counts: &ListCounts,
+) -> AppResult<(
+    Vec<SidebarItem>,
+    Vec<SidebarItem>,
+    Vec<SidebarItem>,
+    Vec<SidebarItem>,
+)> {
+    let base = format!("/app/accounts/{}/conversations", viewer.account_id);
+    let with = |f: &dyn Fn(&mut ListQuery)| {
+        let mut n = q.clone();
+        n.page = None;
+        f(&mut n);
+        format!("{base}?{}", n.href(1))
+    };
+    let filters = [
+        ("me", "Mine", counts.mine_count),
+        ("unassigned", "Unassigned", counts.unassigned_count),
+        ("all", "All", counts.all_count),
+    ]
+    .into_iter()
+    .map(|(key, label, count)| SidebarItem {
+        label: label.into(),
+        href: with(&|n| n.assignee_type = Some(key.into())),
+        count,
+        active: q.assignee() == key,
+    })
+    .collect();
+    let (by_inbox, by_label) = conversations::sidebar_counts(conn, viewer, q.status())?;
+    let visible = viewer.visible_inbox_ids(conn)?;
+    let inbox_items = inboxes::list(conn, viewer.account_id, visible.as_deref())?
+        .into_iter()
+        .map(|(i, _)| SidebarItem {
+            count: by_inbox
+                .iter()
+                .find(|(id, _)| *id == i.id)
+                .map(|(_, n)| *n)
+                .unwrap_or(0),
+            href: with(&|n| {
+                n.inbox_id = if q.inbox_id == Some(i.id) {
+                    None
+                } else {
+                    Some(i.id)
+                }
+            }),
+            active: q.inbox_id == Some(i.id),
+            label: i.name,
+        })
+        .collect();
+    let label_items = by_label
+        .into_iter()
+        .map(|(label, count)| SidebarItem {
+            href: with(&|n| {
+                n.label = if q.label.as_deref() == Some(label.as_str()) {
+                    None
+                } else {
+                    Some(label.clone())
+                }
+            }),
+            active: q.label.as_deref() == Some(label.as_str()),
+            label,
+            count,
+        })
+        .collect();
+    let statuses = ["open", "pending", "snoozed", "resolved", "all"]
+        .into_iter()
+        .map(|s| SidebarItem {
+            label: s.to_string(),
+            href: with(&|n| n.status = Some(s.into())),
+            count: 0,
+            active: q.status() == s,
+        })
+        .collect();
+    Ok((filters, inbox_items, label_items, statuses))
+}
+
+async fn render_page(
+    state: &AppState,
+    req: &HttpRequest,
+    account_id: i64,
+    display_id: Option<i32>,
+    q: ListQuery,
+) -> HttpResponse {
+    let (layout, viewer) = match layout(state, req, account_id).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let config = state.config.clone();
+    let result = state
+        .db(move |conn| {
+            let thread = match display_id {
+                Some(d) => {
+                    let c = conversations::find_for_viewer(conn, &viewer, d)?;
+                    Some(thread_view(conn, &config, &viewer, &c, true)?)
+                }
+                None => None,
+            };
+            let (rows, counts, next_page) = list_rows(conn, &viewer, &q, display_id)?;
+            let (filters, inbox_items, label_items, statuses) =
+                sidebar(conn, &viewer, &q, &counts)?;
+            Ok(InboxPage {
+                layout,
+                rows,
+                list_query: q,
+                filters,
+                inbox_items,
+                label_items,
+                statuses,
+                next_page,
+                thread,
+            })
+        })
+        .await;
+    match result.and_then(|p| html(&p)) {
+        Ok(r) => r,
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
+}
+
+/// `GET /app/accounts/{id}/conversations`: the inbox screen without an open thread.
+pub async fn page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    q: web::Query<ListQuery>,
+) -> HttpResponse {
+    render_page(&state, &req, path.into_inner(), None, q.into_inner()).await
+}
+
+/// `GET /app/accounts/{id}/conversations/{display_id}`: the inbox screen with the thread.
+pub async fn page_with_thread(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i32)>,
+    q: web::Query<ListQuery>,
+) -> HttpResponse {
+    let (account_id, display_id) = path.into_inner();
+    render_page(&state, &req, account_id, Some(display_id), q.into_inner()).await
+}
+
+/// `?active=` marks the open conversation in a list fragment.
+#[derive(Debug, Deserialize)]
+pub struct ActiveQuery {
+    pub active: Option<i32>,
+}
+
+/// `GET …/partials/conversations?…`: the list fragment (live updates, paging).
+pub async fn list_partial(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    q: web::Query<ListQuery>,
+    active: web::Query<ActiveQuery>,
+) -> HttpResponse {
+    let (layout, viewer) = match layout(&state, &req, path.into_inner()).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let q = q.into_inner();
+    let active = active.active;
+    let result = state
+        .db(move |conn| {
+            let (rows, _, next_page) = list_rows(conn, &viewer, &q, active)?;
+            Ok(ListPartial {
+                layout,
+                rows,
+                list_query: q,
+                next_page,
+            })
+        })
+        .await;
+    match result.and_then(|p| html(&p)) {
+        Ok(r) => r,
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
+}
+
+/// `GET …/partials/conversations/{display_id}/header`: the thread header and contact panel.
+pub async fn header_partial(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i32)>,
+) -> HttpResponse {
+    let (account_id, display_id) = path.into_inner();
+    let (layout, viewer) = match layout(&state, &req, account_id).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let config = state.config.clone();
+    let result = state
+        .db(move |conn| {
+            let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
+            Ok(HeaderPartial {
+                layout,
+                t: thread_view(conn, &config, &viewer, &c, false)?,
+            })
+        })
+        .await;
+    match result.and_then(|p| html(&p)) {
+        Ok(r) => r,
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
+}
+
+/// `GET …/partials/messages/{message_id}`: one bubble (new or updated message).
+pub async fn message_partial(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> HttpResponse {
+    let (account_id, message_id) = path.into_inner();
+    let (_, viewer) = match layout(&state, &req, account_id).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let config = state.config.clone();
+    let result = state
+        .db(move |conn| {
+            let m = messages::find(conn, message_id)?
+                .filter(|m| m.account_id == viewer.account_id)
+                .ok_or_else(|| AppError::NotFound(format!("message {message_id} not found")))?;
+            if !viewer.can_see_inbox(conn, m.inbox_id)? {
+                return Err(AppError::NotFound(format!(
+                    "message {message_id} not found"
+                )));
+            }
+            let c = conversations::find_by_id(conn, m.conversation_id)?;
+            let contact = contacts::find(conn, c.account_id, c.contact_id)?;
+            let b = bubbles(conn, &config, &contact, std::slice::from_ref(&m))?.remove(0);
+            Ok(MessagePartial { b })
+        })
+        .await;
+    match result.and_then(|p| html(&p)) {
+        Ok(r) => r,
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
+}

@@ -1,0 +1,163 @@
+//! The agent web UI under `/app`: server-rendered askama pages with a little hand-written
+//! JavaScript (`static/app.js`), which calls the same `/api/v1` the integrations use (with
+//! the session cookie and the CSRF header) and listens to Server-Sent Events for live updates.
+
+pub mod auth;
+pub mod inbox;
+pub mod view;
+
+use crate::app::AppState;
+use crate::config::Config;
+use crate::domain::accounts::{self, Role, User};
+use crate::error::{AppError, AppResult};
+use actix_session::{Session, SessionExt};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// Content-Security-Policy of every UI page: only our own scripts, styles and media; no
+/// inline script can run, whatever a message contains.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Registers `/`, `/app/…` and `/static/…`.
+pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
+    cfg.route(
+        "/",
+        web::get().to(|| async {
+            HttpResponse::Found()
+                .insert_header((header::LOCATION, "/app"))
+                .finish()
+        }),
+    )
+    .service(
+        actix_files::Files::new("/static", concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
+            .prefer_utf8(true),
+    )
+    .service(
+        web::scope("/app")
+            .wrap(crate::web::session::middleware(config))
+            .route("", web::get().to(auth::home))
+            .route("/login", web::get().to(auth::login_form))
+            .route("/login", web::post().to(auth::login))
+            .route("/logout", web::post().to(auth::logout))
+            .route(
+                "/accounts/{account_id}/conversations",
+                web::get().to(inbox::page),
+            )
+            .route(
+                "/accounts/{account_id}/conversations/{display_id}",
+                web::get().to(inbox::page_with_thread),
+            )
+            .route(
+                "/accounts/{account_id}/partials/conversations",
+                web::get().to(inbox::list_partial),
+            )
+            .route(
+                "/accounts/{account_id}/partials/conversations/{display_id}/header",
+                web::get().to(inbox::header_partial),
+            )
+            .route(
+                "/accounts/{account_id}/partials/messages/{message_id}",
+                web::get().to(inbox::message_partial),
+            ),
+    );
+}
+
+/// Renders an askama template as an HTML page with the UI's security headers.
+pub fn html(t: &impl askama::Template) -> AppResult<HttpResponse> {
+    let body = t
+        .render()
+        .map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", CSP))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "same-origin"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+/// A redirect to `location` (303, so a POST becomes a GET).
+pub fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// What every page's frame needs: who is signed in, where, and the CSRF token.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub user_id: i64,
+    pub user_name: String,
+    pub user_initials: String,
+    pub account_id: i64,
+    pub account_name: String,
+    pub is_admin: bool,
+    pub csrf: String,
+}
+
+/// The signed-in user, or a redirect to the sign-in page.
+pub async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<(User, Session), HttpResponse> {
+    let session = req.get_session();
+    let Some(user_id) = crate::web::session::user_id(&session) else {
+        return Err(redirect("/app/login"));
+    };
+    match state
+        .db(move |conn| accounts::find_user(conn, user_id))
+        .await
+    {
+        Ok(u) => Ok((u, session)),
+        Err(_) => {
+            crate::web::session::sign_out(&session);
+            Err(redirect("/app/login"))
+        }
+    }
+}
+
+/// The page frame for `account_id`, or a redirect (not signed in) / 404 (not a member).
+pub async fn layout(
+    state: &AppState,
+    req: &HttpRequest,
+    account_id: i64,
+) -> Result<(Layout, accounts::Viewer), HttpResponse> {
+    let (user, session) = signed_in(state, req).await?;
+    let user_id = user.id;
+    let found = state
+        .db(move |conn| {
+            let role = accounts::role_in(conn, account_id, user_id)?;
+            let name = match role {
+                Some(_) => accounts::account_name(conn, account_id)?,
+                None => String::new(),
+            };
+            Ok((role, name))
+        })
+        .await;
+    let (role, account_name) = match found {
+        Ok((Some(role), name)) => (role, name),
+        Ok((None, _)) => {
+            return Err(actix_web::ResponseError::error_response(
+                &AppError::NotFound(format!("account {account_id} not found")),
+            ))
+        }
+        Err(e) => return Err(actix_web::ResponseError::error_response(&e)),
+    };
+    let layout = Layout {
+        user_id,
+        user_initials: view::initials(&user.name),
+        user_name: user.name,
+        account_id,
+        account_name,
+        is_admin: role == Role::Administrator,
+        csrf: crate::web::session::csrf_token(&session),
+    };
+    Ok((
+        layout,
+        accounts::Viewer {
+            user_id,
+            account_id,
+            role,
+        },
+    ))
+}

@@ -1,0 +1,329 @@
+//! View models for the agent UI's askama templates: conversation rows and message bubbles,
+//! built from domain rows. Every string here is rendered with askama's HTML escaping, so
+//! customer-supplied text (names, messages, captions) always shows as literal text.
+
+use crate::config::Config;
+use crate::domain::accounts::User;
+use crate::domain::contacts::Contact;
+use crate::domain::conversations::Conversation;
+use crate::domain::messages::{message_type, Attachment, Message};
+use crate::web::api::views;
+use crate::whatsapp::window;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// "3m", "2h", "5d", or a date: how long ago `t` was, at `now`.
+pub fn time_ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - t).num_seconds().max(0);
+    match secs {
+        0..=59 => "now".into(),
+        60..=3599 => format!("{}m", secs / 60),
+        3600..=86_399 => format!("{}h", secs / 3600),
+        86_400..=604_799 => format!("{}d", secs / 86_400),
+        _ => t.format("%b %-d").to_string(),
+    }
+}
+
+/// Up to two initials of a name, for avatars.
+pub fn initials(name: &str) -> String {
+    let mut out: String = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .collect();
+    if out.is_empty() {
+        out.push('?');
+    }
+    out.to_uppercase()
+}
+
+/// A row of the conversation list.
+#[derive(Debug, Clone)]
+pub struct ConversationRow {
+    pub display_id: i32,
+    pub name: String,
+    pub preview: String,
+    pub time_ago: String,
+    /// Unix seconds of the latest activity.
+    pub timestamp: i64,
+    pub unread: i64,
+    pub assignee_name: Option<String>,
+    pub assignee_initials: Option<String>,
+    pub window_closed: bool,
+    pub status: String,
+    pub inbox_name: String,
+    pub active: bool,
+    pub labels: Vec<String>,
+    pub priority: Option<String>,
+}
+
+/// The contact's display name: the profile name, else the phone, else the username or BSUID.
+pub fn contact_name(c: &Contact) -> String {
+    [
+        Some(c.name.clone()),
+        c.phone_number.clone(),
+        c.username.clone(),
+        c.bsuid.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|s| !s.trim().is_empty())
+    .unwrap_or_else(|| format!("Contact {}", c.id))
+}
+
+/// A one-line preview of a message for the list.
+pub fn preview(m: &Message, attachments: &[Attachment]) -> String {
+    let text = m.content.clone().unwrap_or_default();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let body = if !text.is_empty() {
+        text
+    } else if let Some(a) = attachments.first() {
+        match a.file_type.as_str() {
+            "image" => "📷 Photo".into(),
+            "audio" => "🎤 Audio".into(),
+            "video" => "🎬 Video".into(),
+            "location" => "📍 Location".into(),
+            "contact" => "👤 Contact".into(),
+            _ => "📄 File".into(),
+        }
+    } else {
+        String::new()
+    };
+    let prefix = match (m.message_type, m.private) {
+        (_, true) => "Note: ",
+        (message_type::OUTGOING, _) => "You: ",
+        _ => "",
+    };
+    let mut s = format!("{prefix}{body}");
+    if s.chars().count() > 90 {
+        s = s.chars().take(89).collect::<String>() + "…";
+    }
+    s
+}
+
+/// Builds a list row.
+#[allow(clippy::too_many_arguments)]
+pub fn conversation_row(
+    c: &Conversation,
+    contact: &Contact,
+    last: Option<(&Message, &[Attachment])>,
+    unread: i64,
+    assignee: Option<&User>,
+    inbox_name: &str,
+    active: Option<i32>,
+    now: DateTime<Utc>,
+) -> ConversationRow {
+    ConversationRow {
+        display_id: c.display_id,
+        name: contact_name(contact),
+        preview: last.map(|(m, a)| preview(m, a)).unwrap_or_default(),
+        time_ago: time_ago(c.last_activity_at, now),
+        timestamp: c.last_activity_at.timestamp(),
+        unread,
+        assignee_name: assignee.map(|u| u.name.clone()),
+        assignee_initials: assignee.map(|u| initials(&u.name)),
+        window_closed: !window::is_open(c.last_incoming_at, now),
+        status: c.status.clone(),
+        inbox_name: inbox_name.to_string(),
+        active: active == Some(c.display_id),
+        labels: c.labels.clone(),
+        priority: c.priority.clone(),
+    }
+}
+
+/// An attachment as a bubble shows it.
+#[derive(Debug, Clone)]
+pub struct AttachmentView {
+    /// image | audio | video | file | location | contact
+    pub kind: String,
+    pub url: String,
+    pub name: String,
+    /// The file is not downloaded (yet): shown as a placeholder.
+    pub unavailable: bool,
+    pub map_url: String,
+    pub lines: Vec<String>,
+}
+
+/// A message bubble (or an activity line).
+#[derive(Debug, Clone)]
+pub struct Bubble {
+    pub id: i64,
+    /// incoming | outgoing | note | activity
+    pub kind: &'static str,
+    pub sender: String,
+    pub content: String,
+    pub time: String,
+    /// RFC 3339, for the `<time>` element.
+    pub iso: String,
+    pub attachments: Vec<AttachmentView>,
+    /// The quoted message a reply refers to.
+    pub quote: Option<String>,
+    pub reactions: Vec<String>,
+    pub forwarded: bool,
+    pub edited: bool,
+    pub deleted: bool,
+    /// progress | sent | delivered | read | failed
+    pub status: String,
+    /// Meta's error on a failed message, shown on hover.
+    pub error: String,
+    pub template_name: Option<String>,
+    pub footer: Option<String>,
+    pub buttons: Vec<String>,
+    /// A reaction sent by an agent (rendered as a small line, not a bubble).
+    pub is_reaction: bool,
+}
+
+fn attachment_view(config: &Config, a: &Attachment) -> AttachmentView {
+    let url = views::data_url(config, a)
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (lat, long) = (a.coordinates_lat, a.coordinates_long);
+    let map_url = match (lat, long) {
+        (Some(lat), Some(long)) => {
+            format!("https://www.openstreetmap.org/?mlat={lat}&mlon={long}#map=16/{lat}/{long}")
+        }
+        _ => a.external_url.clone().unwrap_or_default(),
+    };
+    let mut lines = Vec::new();
+    if a.file_type == "location" {
+        for k in ["name", "address"] {
+            if let Some(v) = a.meta.get(k).and_then(Value::as_str) {
+                lines.push(v.to_string());
+            }
+        }
+        if lines.is_empty() {
+            lines.push(
+                a.fallback_title
+                    .clone()
+                    .unwrap_or_else(|| "Location".into()),
+            );
+        }
+    }
+    if a.file_type == "contact" {
+        let name = a.meta["name"]["formatted_name"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| a.fallback_title.clone().unwrap_or_else(|| "Contact".into()));
+        lines.push(name);
+        for p in a.meta["phones"].as_array().into_iter().flatten() {
+            if let Some(ph) = p["phone"].as_str() {
+                lines.push(ph.to_string());
+            }
+        }
+    }
+    AttachmentView {
+        kind: a.file_type.clone(),
+        url,
+        name: a
+            .file_name
+            .clone()
+            .unwrap_or_else(|| format!("{} file", a.file_type)),
+        unavailable: matches!(a.file_type.as_str(), "image" | "audio" | "video" | "file")
+            && a.download_status != "downloaded",
+        map_url,
+        lines,
+    }
+}
+
+/// Builds a bubble. `quotes` maps message ids to their content, for reply context;
+/// `agents` maps user ids to names.
+pub fn bubble(
+    config: &Config,
+    m: &Message,
+    attachments: &[Attachment],
+    contact_name: &str,
+    agents: &HashMap<i64, String>,
+    quotes: &HashMap<i64, String>,
+) -> Bubble {
+    let attrs = &m.content_attributes;
+    let kind = match (m.message_type, m.private) {
+        (message_type::ACTIVITY, _) => "activity",
+        (_, true) => "note",
+        (message_type::INCOMING, _) => "incoming",
+        _ => "outgoing",
+    };
+    let sender = match m.sender_type.as_deref() {
+        Some("Contact") => contact_name.to_string(),
+        Some("User") => m
+            .sender_id
+            .and_then(|id| agents.get(&id).cloned())
+            .unwrap_or_else(|| "Agent".into()),
+        _ if attrs["external_echo"] == Value::Bool(true) => "WhatsApp Business app".into(),
+        _ => String::new(),
+    };
+    let quote = attrs["in_reply_to"]
+        .as_i64()
+        .and_then(|id| quotes.get(&id).cloned())
+        .map(|q| {
+            if q.chars().count() > 120 {
+                q.chars().take(119).collect::<String>() + "…"
+            } else {
+                q
+            }
+        });
+    let reactions = attrs["reactions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["emoji"].as_str().map(str::to_string))
+        .collect();
+    let error = [
+        m.external_error.clone(),
+        attrs["external_error_details"].as_str().map(str::to_string),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" — ");
+    let template = attrs.get("template").filter(|t| t.is_object());
+    Bubble {
+        id: m.id,
+        kind,
+        sender,
+        content: m.content.clone().unwrap_or_default(),
+        time: m.created_at.format("%H:%M").to_string(),
+        iso: m.created_at.to_rfc3339(),
+        attachments: attachments
+            .iter()
+            .map(|a| attachment_view(config, a))
+            .collect(),
+        quote,
+        reactions,
+        forwarded: attrs["forwarded"] == Value::Bool(true)
+            || attrs["frequently_forwarded"] == Value::Bool(true),
+        edited: attrs["edited"] == Value::Bool(true),
+        deleted: attrs["deleted"] == Value::Bool(true),
+        status: if m.status == "played" {
+            "read".into()
+        } else {
+            m.status.clone()
+        },
+        error,
+        template_name: template.and_then(|t| t["name"].as_str().map(str::to_string)),
+        footer: template.and_then(|t| t["footer"].as_str().map(str::to_string)),
+        buttons: template
+            .and_then(|t| t["buttons"].as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b["text"].as_str().map(str::to_string))
+            .collect(),
+        is_reaction: attrs["is_reaction"] == Value::Bool(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_and_initials() {
+        let now = Utc::now();
+        assert_eq!(time_ago(now, now), "now");
+        assert_eq!(time_ago(now - chrono::Duration::minutes(5), now), "5m");
+        assert_eq!(time_ago(now - chrono::Duration::hours(3), now), "3h");
+        assert_eq!(initials("Ana Admin"), "AA");
+        assert_eq!(initials("  "), "?");
+    }
+}

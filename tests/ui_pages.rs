@@ -1,0 +1,232 @@
+//! The agent UI's server side without a browser: sign-in (wrong password, rate limit, CSRF),
+//! session-authenticated API calls, and the inbox screen's HTML (escaping, visibility).
+
+mod common;
+
+use actix_web::cookie::Cookie;
+use actix_web::{test, App};
+use common::*;
+use serde_json::{json, Value};
+
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: Vec<Cookie<'static>>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            cookies: vec![],
+        }
+    }
+
+    async fn request(&mut self, req: test::TestRequest) -> (u16, String, Option<String>) {
+        let svc = test::init_service(
+            App::new().configure(switchboard::app::configure(self.app.state.clone())),
+        )
+        .await;
+        let mut req = req;
+        for c in &self.cookies {
+            req = req.cookie(c.clone());
+        }
+        let resp = test::call_service(&svc, req.to_request()).await;
+        for c in resp.response().cookies() {
+            self.cookies.retain(|k| k.name() != c.name());
+            if !c.value().is_empty() {
+                self.cookies.push(c.into_owned());
+            }
+        }
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = String::from_utf8_lossy(&test::read_body(resp).await).to_string();
+        (status, body, location)
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
+        self.request(test::TestRequest::get().uri(path)).await
+    }
+
+    fn csrf_from(html: &str) -> String {
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = html.find(marker).expect("a csrf field") + marker.len();
+        html[start..start + html[start..].find('"').unwrap()].to_string()
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> (u16, String, Option<String>) {
+        let (_, form, _) = self.get("/app/login").await;
+        let csrf = Self::csrf_from(&form);
+        self.request(test::TestRequest::post().uri("/app/login").set_form([
+            ("email", email),
+            ("password", password),
+            ("csrf_token", csrf.as_str()),
+        ]))
+        .await
+    }
+}
+
+#[actix_rt::test]
+async fn sign_in_wrong_then_right_then_out() {
+    let app = TestApp::start();
+    let mut b = Browser::new(&app);
+    let (status, _, location) = b.get("/app").await;
+    assert_eq!((status, location.as_deref()), (303, Some("/app/login")));
+
+    let (status, page, _) = b.sign_in("ana@example.com", "wrong").await;
+    assert_eq!(status, 401);
+    assert!(page.contains("That email and password do not match"));
+    // An unknown email gets the very same message.
+    let (status, page2, _) = b.sign_in("nobody@example.com", "wrong").await;
+    assert_eq!(status, 401);
+    assert!(page2.contains("That email and password do not match"));
+
+    let (status, _, location) = b.sign_in("ANA@example.com", "correct horse").await;
+    assert_eq!((status, location.as_deref()), (303, Some("/app")));
+    let (_, _, location) = b.get("/app").await;
+    assert_eq!(
+        location.unwrap(),
+        format!("/app/accounts/{}/conversations", app.account_id)
+    );
+    let (status, page, _) = b
+        .get(&format!("/app/accounts/{}/conversations", app.account_id))
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Conversations"));
+    let cookie = b
+        .cookies
+        .iter()
+        .find(|c| c.name() == "switchboard_session")
+        .unwrap();
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(cookie.same_site(), Some(actix_web::cookie::SameSite::Lax));
+    assert_eq!(
+        cookie.secure(),
+        Some(true),
+        "FRONTEND_URL is https in tests"
+    );
+
+    // Sign out needs the CSRF token; then the pages send us back to sign in.
+    let csrf = Browser::csrf_from(&page);
+    let (status, _, location) = b
+        .request(
+            test::TestRequest::post()
+                .uri("/app/logout")
+                .set_form([("csrf_token", csrf.as_str())]),
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(location.as_deref(), Some("/app/login?signed_out=1"));
+    let (status, _, location) = b
+        .get(&format!("/app/accounts/{}/conversations", app.account_id))
+        .await;
+    assert_eq!((status, location.as_deref()), (303, Some("/app/login")));
+}
+
+#[actix_rt::test]
+async fn sign_in_needs_the_forms_csrf_token_and_is_rate_limited() {
+    let app = TestApp::start();
+    let mut b = Browser::new(&app);
+    b.get("/app/login").await;
+    let (status, page, _) = b
+        .request(test::TestRequest::post().uri("/app/login").set_form([
+            ("email", "ana@example.com"),
+            ("password", "correct horse"),
+            ("csrf_token", "forged"),
+        ]))
+        .await;
+    assert_eq!(status, 403);
+    assert!(page.contains("This form has expired"));
+
+    let mut last = 0;
+    for _ in 0..7 {
+        last = b.sign_in("ana@example.com", "guess").await.0;
+    }
+    assert_eq!(
+        last, 429,
+        "the sixth attempt for one email within a minute is refused"
+    );
+    let (status, page, _) = b.sign_in("ana@example.com", "correct horse").await;
+    assert_eq!(status, 429);
+    assert!(page.contains("Too many sign-in attempts"));
+}
+
+#[actix_rt::test]
+async fn the_session_calls_the_api_with_the_csrf_header() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    app.deliver_bytes(&with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("ana@example.com", "correct horse").await;
+    let (_, page, _) = b
+        .get(&format!("/app/accounts/{}/conversations/1", app.account_id))
+        .await;
+    let csrf = Browser::csrf_from(&page);
+    let path = format!(
+        "/api/v1/accounts/{}/conversations/1/toggle_status",
+        app.account_id
+    );
+    let (status, _, _) = b
+        .request(
+            test::TestRequest::post()
+                .uri(&path)
+                .set_json(json!({"status": "pending"})),
+        )
+        .await;
+    assert_eq!(
+        status, 403,
+        "a cookie call without the CSRF header is refused"
+    );
+    let (status, body, _) = b
+        .request(
+            test::TestRequest::post()
+                .uri(&path)
+                .insert_header(("x-csrf-token", csrf))
+                .set_json(json!({"status": "pending"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["payload"]["current_status"], "pending");
+}
+
+#[actix_rt::test]
+async fn the_inbox_screen_escapes_customer_text_and_hides_other_inboxes() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    app.deliver_bytes(&with_current_timestamps(&webhook_fixture(
+        "text_unicode.json",
+    )))
+    .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("ana@example.com", "correct horse").await;
+    let (status, page, _) = b
+        .get(&format!("/app/accounts/{}/conversations/1", app.account_id))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(!page.contains("<script>alert"), "customer HTML is escaped");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)") || page.contains("&#60;script&#62;alert(1)"),
+        "customer HTML shows as text"
+    );
+    assert!(
+        page.contains("O&#39;Brien") || page.contains("O&#x27;Brien"),
+        "the name is escaped too"
+    );
+
+    // An agent who is not a member of the inbox sees neither the conversation nor its row.
+    app.create_agent("ben@example.com");
+    let mut ben = Browser::new(&app);
+    ben.sign_in("ben@example.com", "agent password").await;
+    let (status, _, _) = ben
+        .get(&format!("/app/accounts/{}/conversations/1", app.account_id))
+        .await;
+    assert_eq!(status, 404);
+    let (_, list, _) = ben
+        .get(&format!("/app/accounts/{}/conversations", app.account_id))
+        .await;
+    assert!(list.contains("No conversations here."));
+}
