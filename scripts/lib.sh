@@ -112,6 +112,21 @@ EOF
     fi
 }
 
+# Installs Debian's Chromium and ChromeDriver for the browser tests when they are missing
+# (tests/browser.rs drives /usr/bin/chromium through /usr/bin/chromedriver).
+ensure_browser() {
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+        return 0
+    fi
+    command -v apt-get >/dev/null 2>&1 \
+        || sb_die "the browser tests need Chromium and ChromeDriver (Debian: apt-get install chromium chromium-driver)"
+    sb_log "installing chromium and chromium-driver for the browser tests"
+    sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        || sb_die "apt-get update failed"
+    sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null \
+        || sb_die "apt-get install chromium chromium-driver failed"
+}
+
 # Runs a PostgreSQL server command as the cluster's owner: the `postgres` system user when we
 # are root (initdb and postgres refuse to run as root), else ourselves.
 sb_pg_run() {

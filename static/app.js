@@ -458,6 +458,13 @@
   }
 
   // ---------- start ----------
+  const phone = window.matchMedia("(max-width: 760px)");
+  function compactOnPhone() {
+    if (!phone.matches) return;
+    document.querySelectorAll("details.contact-panel[open]").forEach((d) => d.removeAttribute("open"));
+  }
+  compactOnPhone();
+  new MutationObserver(compactOnPhone).observe(document.body, { childList: true, subtree: true });
   applyWindowState();
   scrollToEnd();
   if (activeId()) markSeen();

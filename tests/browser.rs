@@ -1,0 +1,626 @@
+//! The agent UI in headless Chromium (Debian's `chromium` driven through `chromedriver` with
+//! fantoccini), against the real server binary, a real PostgreSQL and a wiremock Graph
+//! stand-in. Each scenario saves its final screen under `target/screenshots/`.
+//!
+//! Scenarios run one at a time (a process-wide lock): two cores cannot host several browsers
+//! and servers at once without timing out.
+
+mod common;
+
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use switchboard::db::testing::TestDatabase;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+const MESSAGES_PATH: &str = "/v25.0/106540352242922/messages";
+const TEMPLATES_PATH: &str = "/v25.0/102290129340398/message_templates";
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn graph_fixture(name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(shared_fixture(&format!("graph/{name}"))).unwrap())
+        .unwrap()
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A running server with its database, Graph stand-in and chromedriver.
+struct Env {
+    db: TestDatabase,
+    base: String,
+    token: String,
+    account_id: i64,
+    graph: MockServer,
+    driver_url: String,
+    http: reqwest::Client,
+    storage: std::path::PathBuf,
+    _server: Killed,
+    _driver: Killed,
+}
+
+async fn wait_for_port(port: u16, what: &str) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{what} did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl Env {
+    async fn start() -> Env {
+        let db = TestDatabase::create();
+        let storage = std::env::temp_dir().join(format!("sb-browser-{}", db.name));
+        let graph = MockServer::start().await;
+        mount_graph_defaults(&graph).await;
+        Mock::given(method("POST"))
+            .and(path(MESSAGES_PATH))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(graph_fixture("send_ok_phone.json")),
+            )
+            .with_priority(9)
+            .mount(&graph)
+            .await;
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let env = |cmd: &mut Command| {
+            cmd.env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("DATABASE_URL", &db.url)
+                .env("FRONTEND_URL", &base)
+                .env("SECRET_KEY_BASE", "browser-test-secret-key-base-0123456789abcdef")
+                .env("STORAGE_DIR", &storage)
+                .env("PORT", port.to_string())
+                .env("WHATSAPP_CLOUD_BASE_URL", graph.uri())
+                .env("SEND_RETRY_BASE_MS", "0")
+                .env("RUST_LOG", "warn");
+        };
+        let mut admin = Command::new(BIN);
+        env(&mut admin);
+        let out = admin
+            .args([
+                "create-admin",
+                "--account-name",
+                "Acme",
+                "--name",
+                "Ana Admin",
+                "--email",
+                "ana@example.com",
+                "--password",
+                "correct horse",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let created: Value =
+            serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap())
+                .unwrap();
+        let mut serve = Command::new(BIN);
+        env(&mut serve);
+        serve.arg("serve").stdout(Stdio::null()).stderr(Stdio::null());
+        let server = Killed(serve.spawn().unwrap());
+        wait_for_port(port, "the server").await;
+
+        let driver_port = free_port();
+        let driver = Killed(
+            Command::new("chromedriver")
+                .arg(format!("--port={driver_port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver (apt-get install chromium-driver; scripts/test installs it)"),
+        );
+        wait_for_port(driver_port, "chromedriver").await;
+        Env {
+            db,
+            base,
+            token: created["api_access_token"].as_str().unwrap().to_string(),
+            account_id: created["account_id"].as_i64().unwrap(),
+            graph,
+            driver_url: format!("http://127.0.0.1:{driver_port}"),
+            http: reqwest::Client::new(),
+            storage,
+            _server: server,
+            _driver: driver,
+        }
+    }
+
+    /// A new headless Chromium at `width`×`height`.
+    async fn browser(&self, width: u32, height: u32) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-dev-shm-usage", format!("--window-size={width},{height}")],
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&self.driver_url)
+            .await
+            .expect("a Chromium session");
+        client.set_window_size(width, height).await.ok();
+        client
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn api(&self, method_: &str, path_: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/api/v1/accounts/{}{path_}", self.base, self.account_id);
+        let mut req = match method_ {
+            "GET" => self.http.get(url),
+            "POST" => self.http.post(url),
+            _ => panic!("{method_}"),
+        }
+        .header("api_access_token", &self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{method_} {path_}: {status} {v}");
+        v
+    }
+
+    async fn create_inbox(&self) -> Value {
+        self.api(
+            "POST",
+            "/inboxes",
+            Some(json!({"name": "Support", "channel": {"type": "whatsapp", "phone_number": PHONE, "provider": "whatsapp_cloud",
+                "provider_config": {"api_key": "EAAG-browser", "phone_number_id": PHONE_NUMBER_ID, "business_account_id": WABA_ID}}})),
+        )
+        .await
+    }
+
+    /// Posts webhook bytes as Meta would.
+    async fn post_webhook(&self, body: Vec<u8>) {
+        let resp = self
+            .http
+            .post(self.url(&format!("/webhooks/whatsapp/{PHONE}")))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+
+    /// Waits until the API shows `n` conversations (ingest is asynchronous).
+    async fn wait_conversations(&self, n: usize) {
+        let started = Instant::now();
+        loop {
+            let v = self.api("GET", "/conversations?status=all", None).await;
+            if v["data"]["payload"].as_array().map(Vec::len) == Some(n) {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "conversations: {v}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn create_agent(&self, email: &str) {
+        use diesel::Connection;
+        let mut conn = diesel::PgConnection::establish(&self.db.url).unwrap();
+        switchboard::domain::accounts::create_user(
+            &mut conn,
+            self.account_id,
+            "Ben Agent",
+            email,
+            "agent password",
+            switchboard::domain::accounts::Role::Agent,
+        )
+        .unwrap();
+    }
+
+    fn add_member(&self, email: &str) {
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::PgConnection::establish(&self.db.url).unwrap();
+        diesel::sql_query(format!(
+            "INSERT INTO inbox_members (inbox_id, user_id) SELECT i.id, u.id FROM inboxes i, users u WHERE u.email = '{email}'"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+
+    async fn sign_in(&self, client: &Client, email: &str, password: &str) {
+        client.goto(&self.url("/app/login")).await.unwrap();
+        client
+            .find(Locator::Id("email"))
+            .await
+            .unwrap()
+            .send_keys(email)
+            .await
+            .unwrap();
+        client
+            .find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys(password)
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css("form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Graph message bodies received so far (read receipts aside).
+    async fn sent(&self) -> Vec<Value> {
+        self.graph
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == MESSAGES_PATH)
+            .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+            .filter(|b| b["status"] != "read")
+            .collect()
+    }
+
+    /// Read receipts Graph received so far.
+    async fn read_receipts(&self) -> Vec<Value> {
+        self.graph
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == MESSAGES_PATH)
+            .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+            .filter(|b| b["status"] == "read")
+            .collect()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.storage);
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// Polls `check` (a JavaScript expression returning a boolean) until true.
+async fn wait_js(client: &Client, check: &str, what: &str) {
+    let started = Instant::now();
+    loop {
+        let v = client
+            .execute(&format!("return !!({check});"), vec![])
+            .await
+            .unwrap_or(Value::Bool(false));
+        if v == Value::Bool(true) {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            screenshot(client, &format!("timeout-{}", what.replace(' ', "-"))).await;
+            panic!("timed out waiting for {what} ({check})");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn js(client: &Client, script: &str) -> Value {
+    client.execute(script, vec![]).await.unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_wrong_then_right() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "not my password").await;
+    wait_js(&c, "document.getElementById('login-error')", "the sign-in error").await;
+    let text = js(&c, "return document.getElementById('login-error').textContent").await;
+    assert!(text.as_str().unwrap().contains("do not match"));
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    wait_js(&c, "location.pathname.endsWith('/conversations')", "the inbox screen").await;
+    wait_js(&c, "document.querySelector('.sidebar')", "the sidebar").await;
+    screenshot(&c, "sign-in").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn reply_from_the_composer_then_ticks_follow_the_statuses() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
+        .await
+        .unwrap();
+    let text = c.find(Locator::Id("composer-text")).await.unwrap();
+    text.send_keys("Yes, size M is in stock.").await.unwrap();
+    text.send_keys("\u{E007}").await.unwrap(); // Enter sends
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('.message.outgoing .content')].some(e => e.textContent.includes('size M'))",
+        "the outgoing bubble",
+    )
+    .await;
+    wait_js(&c, "document.querySelector('.message.outgoing .ticks.sent')", "the sent tick").await;
+    let sent = env.sent().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["text"]["body"], "Yes, size M is in stock.");
+    assert_eq!(sent[0]["to"], "+16505551234");
+    // Opening the conversation sent Meta a read receipt for the customer's message.
+    assert_eq!(env.read_receipts().await.len(), 1);
+
+    // Meta's statuses move the ticks live.
+    for f in ["status_delivered.json", "status_read.json"] {
+        env.post_webhook(webhook_fixture(f)).await;
+    }
+    wait_js(&c, "document.querySelector('.message.outgoing .ticks.read')", "the read ticks").await;
+    screenshot(&c, "reply-read").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_closed_window_disables_the_composer_and_a_template_goes_out() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    Mock::given(method("GET"))
+        .and(path(TEMPLATES_PATH))
+        .and(query_param("after", "QVFIUmFmdGVy"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(graph_fixture("message_templates_page2.json")))
+        .with_priority(1)
+        .mount(&env.graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(TEMPLATES_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(graph_fixture("message_templates_page1.json")))
+        .with_priority(2)
+        .mount(&env.graph)
+        .await;
+    env.create_inbox().await;
+    env.post_webhook(webhook_fixture("text.json")).await; // an old message: window closed
+    env.wait_conversations(1).await;
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
+        .await
+        .unwrap();
+    wait_js(&c, "document.getElementById('composer-text').disabled", "a disabled composer").await;
+    let note = js(&c, "return document.getElementById('window-closed-note').textContent").await;
+    assert!(note
+        .as_str()
+        .unwrap()
+        .contains("More than 24 hours since the customer's last message. Send an approved template."));
+    assert_eq!(
+        js(&c, "return document.getElementById('window-closed-note').hidden").await,
+        false
+    );
+
+    c.find(Locator::Id("open-templates")).await.unwrap().click().await.unwrap();
+    wait_js(&c, "document.querySelectorAll('.template-choice').length >= 3", "approved templates").await;
+    // The PENDING template is not offered.
+    let names = js(&c, "return [...document.querySelectorAll('.template-choice strong')].map(e => e.textContent)").await;
+    assert!(!names.to_string().contains("winter_sale"), "{names}");
+    c.find(Locator::Id("template-search"))
+        .await
+        .unwrap()
+        .send_keys("order is")
+        .await
+        .unwrap();
+    wait_js(&c, "document.querySelectorAll('.template-choice').length === 1", "the search").await;
+    c.find(Locator::Css(".template-choice")).await.unwrap().click().await.unwrap();
+    for (id, value) in [
+        ("tpl-header-1", "#4521"),
+        ("tpl-body-1", "Sheena"),
+        ("tpl-body-2", "on its way"),
+        ("tpl-button-1", "4521"),
+    ] {
+        c.find(Locator::Id(id)).await.unwrap().send_keys(value).await.unwrap();
+    }
+    wait_js(
+        &c,
+        "document.getElementById('template-preview').textContent === 'Hi Sheena, your order is on its way. Reply here if you need anything.'",
+        "the live preview",
+    )
+    .await;
+    screenshot(&c, "template-picker").await;
+    c.find(Locator::Id("template-send")).await.unwrap().click().await.unwrap();
+    wait_js(&c, "document.querySelector('.message.outgoing .template-tag')", "the template bubble").await;
+    let started = Instant::now();
+    let sent = loop {
+        let s = env.sent().await;
+        if !s.is_empty() || started.elapsed() > Duration::from_secs(10) {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0]["template"],
+        json!({"name": "order_update_v1", "language": {"code": "en_US"}, "components": [
+            {"type": "header", "parameters": [{"type": "text", "text": "#4521"}]},
+            {"type": "body", "parameters": [{"type": "text", "text": "Sheena"}, {"type": "text", "text": "on its way"}]},
+            {"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text", "text": "4521"}]}
+        ]})
+    );
+    screenshot(&c, "template-sent").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn customer_html_shows_as_text_and_runs_nothing() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text_unicode.json")))
+        .await;
+    env.wait_conversations(1).await;
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
+        .await
+        .unwrap();
+    wait_js(&c, "document.querySelector('.message.incoming')", "the message").await;
+    // No alert is open (an injected alert(1) would have opened one).
+    assert!(c.get_alert_text().await.is_err(), "an alert is open");
+    let state = js(
+        &c,
+        "return {
+            scripts: document.querySelectorAll('#messages script, .conversations script, .thread-header script').length,
+            bolds: document.querySelectorAll('.contact-name b, .row-name b').length,
+            text: document.querySelector('.message.incoming .content').textContent,
+            name: document.querySelector('.contact-name').textContent,
+            row: document.querySelector('.row-name').textContent,
+        }",
+    )
+    .await;
+    assert_eq!(state["scripts"], 0, "{state}");
+    assert_eq!(state["bolds"], 0, "{state}");
+    assert_eq!(
+        state["text"],
+        "Olá! Preço: 10€ — 👍 <script>alert(1)</script> & \"quotes\""
+    );
+    assert_eq!(state["name"], "Zoë <b>O'Brien</b>");
+    assert_eq!(state["row"], "Zoë <b>O'Brien</b>");
+    screenshot(&c, "escaped-html").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_agent_outside_the_inbox_sees_nothing_of_it() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.create_agent("ben@example.com");
+    let ben = env.browser(1440, 900).await;
+    env.sign_in(&ben, "ben@example.com", "agent password").await;
+    wait_js(&ben, "document.querySelector('.conversations')", "ben's list").await;
+    let admin = env.browser(1440, 900).await;
+    env.sign_in(&admin, "ana@example.com", "correct horse").await;
+    wait_js(&admin, "document.body.dataset.live === 'connected'", "the admin's live connection").await;
+    wait_js(&ben, "document.body.dataset.live === 'connected'", "ben's live connection").await;
+
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    wait_js(&admin, "document.querySelectorAll('.conversation-row').length === 1", "the admin's new row").await;
+    // Ben's list stays empty, and the conversation page is a 404 for him.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        js(&ben, "return document.querySelectorAll('.conversation-row').length").await,
+        0
+    );
+    ben.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
+        .await
+        .unwrap();
+    let body = js(&ben, "return document.body.textContent").await;
+    assert!(body.as_str().unwrap().contains("not found"), "{body}");
+    screenshot(&ben, "agent-outside-inbox").await;
+    ben.close().await.unwrap();
+    admin.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_agents_see_new_conversations_and_ticks_live() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.create_agent("ben@example.com");
+    env.add_member("ben@example.com");
+    let ana = env.browser(1440, 900).await;
+    let ben = env.browser(1440, 900).await;
+    env.sign_in(&ana, "ana@example.com", "correct horse").await;
+    env.sign_in(&ben, "ben@example.com", "agent password").await;
+    for c in [&ana, &ben] {
+        wait_js(c, "document.body.dataset.live === 'connected'", "a live connection").await;
+    }
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    for c in [&ana, &ben] {
+        wait_js(
+            c,
+            "[...document.querySelectorAll('.row-name')].some(e => e.textContent.includes('Sheena'))",
+            "the new conversation",
+        )
+        .await;
+    }
+    // Ben opens it; Ana replies through the API; Ben's thread shows it, then its ticks.
+    ben.find(Locator::Css(".conversation-row a")).await.unwrap().click().await.unwrap();
+    wait_js(&ben, "document.getElementById('thread')", "ben's thread").await;
+    wait_js(&ben, "document.body.dataset.live === 'connected'", "ben's live connection").await;
+    env.api(
+        "POST",
+        "/conversations/1/messages",
+        Some(json!({"content": "On its way!"})),
+    )
+    .await;
+    wait_js(&ben, "document.querySelector('.message.outgoing .ticks.sent')", "the sent tick").await;
+    env.post_webhook(webhook_fixture("status_delivered.json")).await;
+    wait_js(&ben, "document.querySelector('.message.outgoing .ticks.delivered')", "the delivered ticks").await;
+    screenshot(&ana, "live-ana").await;
+    screenshot(&ben, "live-ben").await;
+    ana.close().await.unwrap();
+    ben.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_phone_shows_one_pane_at_a_time() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    let c = env.browser(390, 844).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    wait_js(&c, "document.querySelector('.conversation-row')", "the list").await;
+    let visible = |sel: &str| {
+        format!("(() => {{ const e = document.querySelector('{sel}'); return !!e && e.getBoundingClientRect().width > 0; }})()")
+    };
+    assert_eq!(js(&c, &format!("return {}", visible(".list-pane"))).await, true);
+    assert_eq!(js(&c, &format!("return {}", visible(".thread-pane"))).await, false);
+    assert_eq!(js(&c, &format!("return {}", visible(".sidebar"))).await, false);
+    screenshot(&c, "phone-list").await;
+    c.find(Locator::Css(".conversation-row a")).await.unwrap().click().await.unwrap();
+    wait_js(&c, &visible(".thread-pane"), "the thread").await;
+    assert_eq!(js(&c, &format!("return {}", visible(".list-pane"))).await, false);
+    // Nothing overflows the screen horizontally.
+    let wide = js(&c, "return document.documentElement.scrollWidth <= window.innerWidth + 1").await;
+    assert_eq!(wide, true);
+    screenshot(&c, "phone-thread").await;
+    c.find(Locator::Css("[data-back]")).await.unwrap().click().await.unwrap();
+    wait_js(&c, &visible(".list-pane"), "the list again").await;
+    screenshot(&c, "phone-back").await;
+    c.close().await.unwrap();
+}
