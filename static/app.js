@@ -457,6 +457,25 @@
     });
   }
 
+  // ---------- settings: copy buttons ----------
+  document.addEventListener("click", async (e) => {
+    const btn = e.target.closest("button[data-copy]");
+    if (!btn) return;
+    const source = document.getElementById(btn.dataset.copy);
+    try {
+      await navigator.clipboard.writeText(source.textContent.trim());
+      btn.textContent = "Copied";
+    } catch (_) {
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      btn.textContent = "Selected: press Ctrl+C";
+    }
+    setTimeout(() => { btn.textContent = "Copy"; }, 2000);
+  });
+
   // ---------- start ----------
   const phone = window.matchMedia("(max-width: 760px)");
   function compactOnPhone() {

@@ -455,6 +455,52 @@ pub fn add_member(conn: &mut PgConnection, inbox_id: i64, user_id: i64) -> AppRe
     Ok(())
 }
 
+/// Removes an agent from the inbox.
+pub fn remove_member(conn: &mut PgConnection, inbox_id: i64, user_id: i64) -> AppResult<()> {
+    diesel::delete(
+        inbox_members::table
+            .filter(inbox_members::inbox_id.eq(inbox_id))
+            .filter(inbox_members::user_id.eq(user_id)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The user ids of the inbox's members.
+pub fn member_ids(conn: &mut PgConnection, inbox_id: i64) -> AppResult<Vec<i64>> {
+    Ok(inbox_members::table
+        .filter(inbox_members::inbox_id.eq(inbox_id))
+        .select(inbox_members::user_id)
+        .load(conn)?)
+}
+
+/// Gives the inbox a fresh 32-hex webhook verify token and returns it. Meta (or the Tech
+/// Provider) must be given the new one before its next verification.
+pub fn rotate_verify_token(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+) -> AppResult<String> {
+    let (_, channel) = find(conn, account_id, inbox_id)?;
+    let token = crypto::new_verify_token();
+    diesel::update(channel_whatsapp::table.find(channel.id))
+        .set((
+            channel_whatsapp::webhook_verify_token.eq(&token),
+            channel_whatsapp::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// Deletes the inbox, its channel and everything in it (conversations, messages, templates).
+/// The webhook journal keeps its rows with `inbox_id` cleared.
+pub fn delete(conn: &mut PgConnection, account_id: i64, inbox_id: i64) -> AppResult<()> {
+    let (_, channel) = find(conn, account_id, inbox_id)?;
+    // The channel row cascades to the inbox and on to its conversations and messages.
+    diesel::delete(channel_whatsapp::table.find(channel.id)).execute(conn)?;
+    Ok(())
+}
+
 /// Records Meta's latest `value.errors` item on the inbox (shown as `last_error`).
 pub fn record_error(
     conn: &mut PgConnection,

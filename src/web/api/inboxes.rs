@@ -167,25 +167,9 @@ pub async fn create(
         app_secret: app_secret(cfg),
         source: config_str(cfg, "source"),
     };
-    let checked = input.clone();
-    state
-        .db(move |conn| inboxes::validate_new(conn, &checked))
-        .await?;
-    let found_templates = setup::check_credentials(
-        &state,
-        input.api_key.trim(),
-        input.business_account_id.trim(),
-    )
-    .await?;
-    let secrets = state.secrets.clone();
     let account_id = viewer.account_id;
-    let (inbox, channel) = state
-        .db(move |conn| inboxes::create(conn, &secrets, account_id, input))
-        .await?;
-    state.phone_cache.clear();
-    tracing::info!(inbox_id = inbox.id, phone_number = %channel.phone_number, "WhatsApp inbox created");
-    setup::complete_setup(&state, inbox.id, found_templates).await?;
-    Ok(HttpResponse::Ok().json(render(&state, account_id, inbox.id, true).await?))
+    let inbox_id = setup::create_inbox(&state, account_id, input).await?;
+    Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, true).await?))
 }
 
 /// `PATCH /inboxes/{id}`: name, auto assignment, and the channel's number and credentials.
@@ -216,51 +200,7 @@ pub async fn update(
         patch.api_key = config_str(cfg, "api_key").filter(|k| !k.starts_with("••••"));
         patch.app_secret = app_secret(cfg).filter(|k| !k.starts_with("••••"));
     }
-    let (_, current) = state
-        .db(move |conn| inboxes::find(conn, account_id, inbox_id))
-        .await?;
-    let credentials_changed = patch
-        .api_key
-        .as_deref()
-        .is_some_and(|k| current.api_key(&state.secrets).ok().as_deref() != Some(k.trim()))
-        || patch
-            .business_account_id
-            .as_deref()
-            .is_some_and(|w| w.trim() != current.business_account_id);
-    let webhook_changed = credentials_changed
-        || patch
-            .phone_number
-            .as_deref()
-            .is_some_and(|p| p.trim() != current.phone_number);
-    let mut found_templates = None;
-    if credentials_changed {
-        let token = match &patch.api_key {
-            Some(k) => k.trim().to_string(),
-            None => current.api_key(&state.secrets)?,
-        };
-        let waba = patch
-            .business_account_id
-            .clone()
-            .unwrap_or_else(|| current.business_account_id.clone());
-        let waba = waba.trim();
-        if waba.is_empty() || !waba.chars().all(|c| c.is_ascii_digit()) {
-            return Err(AppError::invalid(
-                "channel.provider_config.business_account_id",
-                format!("channel.provider_config.business_account_id must be the numeric id Meta shows, got {waba:?}"),
-            ));
-        }
-        found_templates = Some(setup::check_credentials(&state, &token, waba).await?);
-    }
-    let secrets = state.secrets.clone();
-    state
-        .db(move |conn| inboxes::update(conn, &secrets, account_id, inbox_id, patch))
-        .await?;
-    state.phone_cache.clear();
-    match found_templates {
-        Some(t) => setup::complete_setup(&state, inbox_id, t).await?,
-        None if webhook_changed => setup::register_webhook(&state, inbox_id).await?,
-        None => {}
-    }
+    setup::update_inbox(&state, account_id, inbox_id, patch).await?;
     Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, true).await?))
 }
 

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod inbox;
+pub mod settings;
 pub mod view;
 
 use crate::app::AppState;
@@ -58,6 +59,26 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/partials/messages/{message_id}",
                 web::get().to(inbox::message_partial),
+            )
+            .route(
+                "/accounts/{account_id}/settings/inboxes",
+                web::get().to(settings::inboxes_index),
+            )
+            .route(
+                "/accounts/{account_id}/settings/inboxes",
+                web::post().to(settings::inbox_create),
+            )
+            .route(
+                "/accounts/{account_id}/settings/inboxes/new",
+                web::get().to(settings::inbox_new),
+            )
+            .route(
+                "/accounts/{account_id}/settings/inboxes/{inbox_id}",
+                web::get().to(settings::inbox_show),
+            )
+            .route(
+                "/accounts/{account_id}/settings/inboxes/{inbox_id}/{action}",
+                web::post().to(settings::inbox_action),
             ),
     );
 }
