@@ -624,3 +624,82 @@ async fn a_phone_shows_one_pane_at_a_time() {
     screenshot(&c, "phone-back").await;
     c.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_admin_creates_an_inbox_through_the_form() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    c.goto(&env.url(&format!(
+        "/app/accounts/{}/settings/inboxes/new",
+        env.account_id
+    )))
+    .await
+    .unwrap();
+    // A bad number is refused next to its field, and nothing else is lost.
+    for (id, value) in [
+        ("name", "Support"),
+        ("phone_number", "15551234567"),
+        ("phone_number_id", PHONE_NUMBER_ID),
+        ("business_account_id", WABA_ID),
+        ("api_key", "EAAG-from-the-form"),
+    ] {
+        c.find(Locator::Id(id)).await.unwrap().send_keys(value).await.unwrap();
+    }
+    c.find(Locator::Css("#new-inbox button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(&c, "document.getElementById('phone_number-error')", "the field error").await;
+    let err = js(&c, "return document.getElementById('phone_number-error').textContent").await;
+    assert!(err.as_str().unwrap().contains("E.164"), "{err}");
+    assert_eq!(
+        js(&c, "return document.getElementById('name').value").await,
+        "Support"
+    );
+    screenshot(&c, "inbox-form-error").await;
+
+    let phone = c.find(Locator::Id("phone_number")).await.unwrap();
+    phone.clear().await.unwrap();
+    phone.send_keys(PHONE).await.unwrap();
+    c.find(Locator::Id("api_key"))
+        .await
+        .unwrap()
+        .send_keys("EAAG-from-the-form")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#new-inbox button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(&c, "document.getElementById('verify-token')", "the webhook details").await;
+    let url = js(&c, "return document.getElementById('webhook-url').textContent").await;
+    let token = js(&c, "return document.getElementById('verify-token').textContent").await;
+    assert_eq!(url, format!("{}/webhooks/whatsapp/{PHONE}", env.base));
+    let page = js(&c, "return document.body.textContent").await;
+    assert!(page
+        .as_str()
+        .unwrap()
+        .contains("Paste both into Meta's webhook configuration or your Tech Provider (e.g. Dualhook). The verify tokens must be identical."));
+    screenshot(&c, "inbox-created").await;
+
+    // Meta's GET handshake with that token answers the challenge.
+    let resp = env
+        .http
+        .get(format!(
+            "{}?hub.mode=subscribe&hub.verify_token={}&hub.challenge=1158201444",
+            url.as_str().unwrap(),
+            token.as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "1158201444");
+    c.close().await.unwrap();
+}
