@@ -123,8 +123,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
 }
 
 /// Spawns the background workers on the current tokio runtime: `INGEST_WORKERS` ingest loops,
-/// one media download loop, the send dispatcher, the template sync loop, and a thread
-/// LISTENing for other processes' journal events and send jobs.
+/// one media download loop, the send dispatcher, the template sync loop, the email worker,
+/// and a thread LISTENing for other processes' journal events and send jobs.
 pub fn spawn_workers(state: &AppState) {
     let ingest_wakeup = state.ingest_wakeup.clone();
     let send_wakeup = state.send_wakeup.clone();
@@ -147,6 +147,7 @@ pub fn spawn_workers(state: &AppState) {
         .expect("spawn the job listener thread");
     tokio::spawn(jobs::send::run_dispatcher(state.clone()));
     tokio::spawn(jobs::template_sync::run(state.clone()));
+    tokio::spawn(jobs::email::run(state.clone()));
     let st = state.clone();
     tokio::spawn(async move {
         loop {

@@ -14,6 +14,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// How the SMTP connection is secured, from `SMTP_TLS` (`starttls`, the default, `tls` or
+/// `none`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which the server must offer (port 587).
+    Starttls,
+    /// TLS from the first byte, "implicit TLS" (port 465).
+    Tls,
+    /// No encryption at all: only for a relay on the same host or network.
+    None,
+}
+
 /// The server's configuration. Secrets are redacted from `Debug`.
 #[derive(Clone)]
 pub struct Config {
@@ -69,6 +81,23 @@ pub struct Config {
     /// `TEMPLATE_SYNC_INTERVAL_SECONDS`, default 10800 (3 hours): how often each inbox's
     /// templates are synced from Graph.
     pub template_sync_interval_seconds: u64,
+    /// `SMTP_ADDRESS`, optional: the SMTP server's host name. Unset, every email is written as
+    /// an `.eml` file into `MAIL_DIR` instead of being sent (Chatwoot's variable names).
+    pub smtp_address: Option<String>,
+    /// `SMTP_PORT`, default 587.
+    pub smtp_port: u16,
+    /// `SMTP_USERNAME`, optional: SMTP login (no authentication when unset).
+    pub smtp_username: Option<String>,
+    /// `SMTP_PASSWORD`, optional: SMTP password. Never logged.
+    pub smtp_password: Option<String>,
+    /// `SMTP_TLS`: `starttls` (default), `tls` or `none`.
+    pub smtp_tls: SmtpTls,
+    /// `MAILER_SENDER_EMAIL`, default `Switchboard <notifications@localhost>`: the `From` of
+    /// every email, a mailbox such as `Acme Support <support@acme.example>`.
+    pub mailer_sender_email: String,
+    /// `MAIL_DIR`, default `storage/mail`: where emails are written as `.eml` files while
+    /// `SMTP_ADDRESS` is unset.
+    pub mail_dir: PathBuf,
 }
 
 impl std::fmt::Debug for Config {
@@ -87,6 +116,16 @@ impl std::fmt::Debug for Config {
             .field("inactive_whatsapp_numbers", &self.inactive_whatsapp_numbers)
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("smtp_address", &self.smtp_address)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_username", &self.smtp_username)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "[redacted]"),
+            )
+            .field("smtp_tls", &self.smtp_tls)
+            .field("mailer_sender_email", &self.mailer_sender_email)
+            .field("mail_dir", &self.mail_dir)
             .finish_non_exhaustive()
     }
 }
@@ -218,6 +257,34 @@ impl Config {
             return Err(invalid("DATABASE_POOL_SIZE", "must be at least 1"));
         }
         let ingest_workers: usize = parse_number("INGEST_WORKERS", get("INGEST_WORKERS"), 2)?;
+        let smtp_tls = match get("SMTP_TLS")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("starttls") => SmtpTls::Starttls,
+            Some("tls") => SmtpTls::Tls,
+            Some("none") => SmtpTls::None,
+            Some(other) => {
+                return Err(invalid(
+                    "SMTP_TLS",
+                    format!("must be starttls, tls or none, got {other:?}"),
+                ))
+            }
+        };
+        let mailer_sender_email = get("MAILER_SENDER_EMAIL")
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| "Switchboard <notifications@localhost>".into());
+        if mailer_sender_email
+            .parse::<lettre::message::Mailbox>()
+            .is_err()
+        {
+            return Err(invalid(
+                "MAILER_SENDER_EMAIL",
+                format!(
+                    "must be an email address or \"Name <address>\", got {mailer_sender_email:?}"
+                ),
+            ));
+        }
         Ok(Config {
             database_url,
             database_pool_size,
@@ -276,6 +343,13 @@ impl Config {
                 10800,
             )?
             .max(60),
+            smtp_address: get("SMTP_ADDRESS").map(|v| v.trim().to_string()),
+            smtp_port: parse_number("SMTP_PORT", get("SMTP_PORT"), 587)?,
+            smtp_username: get("SMTP_USERNAME"),
+            smtp_password: get("SMTP_PASSWORD"),
+            smtp_tls,
+            mailer_sender_email,
+            mail_dir: PathBuf::from(get("MAIL_DIR").unwrap_or_else(|| "storage/mail".into())),
         })
     }
 
@@ -318,6 +392,14 @@ mod tests {
         assert_eq!(c.frontend_url, "https://support.example.com");
         assert_eq!(c.whatsapp_api_version, "v25.0");
         assert_eq!(c.port, 3000);
+        assert_eq!(c.smtp_address, None);
+        assert_eq!(c.smtp_port, 587);
+        assert_eq!(c.smtp_tls, SmtpTls::Starttls);
+        assert_eq!(
+            c.mailer_sender_email,
+            "Switchboard <notifications@localhost>"
+        );
+        assert_eq!(c.mail_dir, PathBuf::from("storage/mail"));
         assert_eq!(
             c.webhook_url("+15551234567"),
             "https://support.example.com/webhooks/whatsapp/+15551234567"
@@ -333,6 +415,9 @@ mod tests {
             ("PORT", "abc"),
             ("WHATSAPP_API_VERSION", "25"),
             ("LOG_FORMAT", "xml"),
+            ("SMTP_TLS", "ssl3"),
+            ("SMTP_PORT", "smtp"),
+            ("MAILER_SENDER_EMAIL", "not an address"),
         ] {
             let mut m = base();
             m.insert(var, value);
@@ -340,6 +425,22 @@ mod tests {
             assert_eq!(err.variable, var);
             assert!(err.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn smtp_settings_and_redaction() {
+        let mut m = base();
+        m.insert("SMTP_ADDRESS", "smtp.example.com");
+        m.insert("SMTP_PORT", "465");
+        m.insert("SMTP_TLS", "TLS");
+        m.insert("SMTP_USERNAME", "mailer");
+        m.insert("SMTP_PASSWORD", "hunter2-smtp");
+        m.insert("MAILER_SENDER_EMAIL", "Acme <support@acme.example>");
+        let c = load(&m).unwrap();
+        assert_eq!(c.smtp_address.as_deref(), Some("smtp.example.com"));
+        assert_eq!(c.smtp_port, 465);
+        assert_eq!(c.smtp_tls, SmtpTls::Tls);
+        assert!(!format!("{c:?}").contains("hunter2-smtp"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod jobs;
+pub mod mail;
 pub mod telemetry;
 pub mod web;
 pub mod whatsapp;

@@ -117,6 +117,32 @@ diesel::table! {
         name -> Text,
         description -> Nullable<Text>,
         created_at -> Timestamptz,
+        allow_auto_assign -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        token_digest -> Text,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    labels (id) {
+        id -> Int8,
+        account_id -> Int8,
+        title -> Text,
+        description -> Text,
+        color -> Text,
+        show_on_sidebar -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -261,6 +287,7 @@ diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(attachments -> messages (message_id));
 diesel::joinable!(message_templates -> inboxes (inbox_id));
+diesel::joinable!(password_reset_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -279,4 +306,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     whatsapp_events,
     jobs,
     message_templates,
+    password_reset_tokens,
+    labels,
 );

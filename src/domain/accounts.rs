@@ -37,6 +37,19 @@ impl Role {
         }
     }
 
+    /// Reads a role from a request (`agent` or `administrator`).
+    /// Errors: 422 naming `role` for anything else.
+    pub fn from_param(s: &str) -> AppResult<Role> {
+        match s.trim() {
+            "administrator" => Ok(Role::Administrator),
+            "agent" => Ok(Role::Agent),
+            other => Err(AppError::invalid(
+                "role",
+                format!("unknown role {other:?}; use agent or administrator"),
+            )),
+        }
+    }
+
     fn parse(s: &str) -> Role {
         if s == "administrator" {
             Role::Administrator
@@ -99,13 +112,40 @@ pub struct CreatedAdmin {
     pub api_access_token: String,
 }
 
-fn validate_user_input(name: &str, email: &str, password: &str) -> AppResult<()> {
-    if name.trim().is_empty() {
-        return Err(AppError::invalid("name", "name must not be empty"));
+/// Fewest characters a password may have (Chatwoot's, from Devise).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Most characters a password may have (Devise's default), which also bounds hashing work.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// Checks a new password's length. Errors: 422 naming `password`.
+pub fn validate_password(password: &str) -> AppResult<()> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(AppError::invalid(
+            "password",
+            format!("password must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
     }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(AppError::invalid(
+            "password",
+            format!("password must be at most {MAX_PASSWORD_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The email trimmed and lowercased, as `users.email` stores it. Errors: 422 naming `email`
+/// unless it looks like `local@domain.tld` without spaces.
+pub fn normalize_email(email: &str) -> AppResult<String> {
     let email = email.trim();
     let valid_email = email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !email.contains(' ')
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && !email.chars().any(char::is_whitespace)
     });
     if !valid_email {
         return Err(AppError::invalid(
@@ -113,13 +153,15 @@ fn validate_user_input(name: &str, email: &str, password: &str) -> AppResult<()>
             format!("{email:?} is not an email address"),
         ));
     }
-    if password.chars().count() < 8 {
-        return Err(AppError::invalid(
-            "password",
-            "password must be at least 8 characters",
-        ));
+    Ok(email.to_lowercase())
+}
+
+fn validate_user_input(name: &str, email: &str, password: &str) -> AppResult<()> {
+    if name.trim().is_empty() {
+        return Err(AppError::invalid("name", "name must not be empty"));
     }
-    Ok(())
+    normalize_email(email)?;
+    validate_password(password)
 }
 
 /// Creates a user with a fresh API token and adds them to `account_id` with `role`.
@@ -314,6 +356,10 @@ pub struct Team {
     pub name: String,
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Chatwoot's `allow_auto_assign` (default true).
+    pub allow_auto_assign: bool,
+    /// Last change through `PATCH /teams/{id}`.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// The team `team_id` of `account_id`, or `None` (another account's team looks absent).
@@ -330,46 +376,351 @@ pub fn find_team(
         .optional()?)
 }
 
-/// Creates a team in `account_id`. Errors: 422 when the name is empty.
+/// Creates a team in `account_id` with `allow_auto_assign` on; see [`super::teams::create`].
+/// Errors: 422 naming `name` when it is empty or already used in the account.
 pub fn create_team(
     conn: &mut PgConnection,
     account_id: i64,
     name: &str,
     description: Option<&str>,
 ) -> AppResult<Team> {
-    if name.trim().is_empty() {
-        return Err(AppError::invalid("name", "team name must not be empty"));
-    }
-    Ok(diesel::insert_into(teams::table)
-        .values((
-            teams::account_id.eq(account_id),
-            teams::name.eq(name.trim()),
-            teams::description.eq(description),
-        ))
-        .returning(Team::as_returning())
-        .get_result(conn)?)
+    super::teams::create(
+        conn,
+        account_id,
+        &super::teams::TeamInput {
+            name: Some(name.to_string()),
+            description: description.map(str::to_string),
+            allow_auto_assign: None,
+        },
+    )
 }
 
-/// The user with `email` (case-insensitive) when `password` is theirs (argon2id), else
-/// `None`. An unknown email still costs one argon2 verification, so response time does not
-/// reveal which emails exist.
+/// What `users.encrypted_password` holds for a user who has not set a password yet (an
+/// invited agent): not a PHC string, so no password ever verifies against it.
+pub const NO_PASSWORD: &str = "!";
+
+/// True when the user has set a password (their `encrypted_password` is an argon2 PHC string).
+pub fn has_password(user: &User) -> bool {
+    user.encrypted_password.starts_with("$argon2")
+}
+
+/// Every member of `account_id` (Chatwoot's agents, administrators included), by name.
+pub fn list_members(conn: &mut PgConnection, account_id: i64) -> AppResult<Vec<Member>> {
+    let rows: Vec<(User, String)> = users::table
+        .inner_join(account_users::table)
+        .filter(account_users::account_id.eq(account_id))
+        .select((User::as_select(), account_users::role))
+        .order((super::lower(users::name), users::id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, role)| Member {
+            user,
+            account_id,
+            role: Role::parse(&role),
+        })
+        .collect())
+}
+
+/// The member `user_id` of `account_id`. Errors: 404 when no such user belongs to it.
+pub fn find_member(conn: &mut PgConnection, account_id: i64, user_id: i64) -> AppResult<Member> {
+    member(conn, account_id, user_id)?
+        .ok_or_else(|| AppError::NotFound(format!("agent {user_id} not found")))
+}
+
+/// The outcome of [`invite_agent`].
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// The new member of the account.
+    pub member: Member,
+    /// True when the user was created; false when an existing user joined the account.
+    pub new_user: bool,
+}
+
+/// Adds an agent to `account_id` (`POST /agents`, Chatwoot's `AgentBuilder`): a user with
+/// this email (trimmed, lowercased) who exists already joins the account with `role`, name
+/// unchanged; otherwise a user is created with `name` and no usable password ([`NO_PASSWORD`]).
+/// In the same transaction an `email` job is queued that sends the invitation (with a 7-day
+/// link to set a password when the user has none; see [`crate::jobs::email`]).
+/// Errors: 422 naming `name` (empty), `email` (malformed, or already a member of the account).
+pub fn invite_agent(
+    conn: &mut PgConnection,
+    account_id: i64,
+    invited_by: i64,
+    name: &str,
+    email: &str,
+    role: Role,
+) -> AppResult<Invitation> {
+    if name.trim().is_empty() {
+        return Err(AppError::invalid("name", "name must not be empty"));
+    }
+    let email = normalize_email(email)?;
+    conn.transaction(|conn| {
+        super::xact_lock(conn, &format!("user-email:{email}"))?;
+        let existing: Option<User> = users::table
+            .filter(users::email.eq(&email))
+            .select(User::as_select())
+            .first(conn)
+            .optional()?;
+        let new_user = existing.is_none();
+        let user = match existing {
+            Some(u) => {
+                if role_in(conn, account_id, u.id)?.is_some() {
+                    return Err(AppError::invalid(
+                        "email",
+                        format!("{email} is already an agent of this account"),
+                    ));
+                }
+                u
+            }
+            None => diesel::insert_into(users::table)
+                .values((
+                    users::name.eq(name.trim()),
+                    users::email.eq(&email),
+                    users::encrypted_password.eq(NO_PASSWORD),
+                    // Every user has an API token; this one is known to nobody.
+                    users::access_token_digest.eq(crypto::token_digest(&crypto::new_api_token())),
+                ))
+                .returning(User::as_returning())
+                .get_result(conn)
+                .map_err(|e| {
+                    super::unique_violation_as(e, "email", "a user with this email already exists")
+                })?,
+        };
+        diesel::insert_into(account_users::table)
+            .values((
+                account_users::account_id.eq(account_id),
+                account_users::user_id.eq(user.id),
+                account_users::role.eq(role.as_str()),
+            ))
+            .execute(conn)
+            .map_err(|e| {
+                super::unique_violation_as(
+                    e,
+                    "email",
+                    "this user is already an agent of this account",
+                )
+            })?;
+        crate::jobs::email::enqueue(
+            conn,
+            &crate::jobs::email::EmailJob::AgentInvitation {
+                user_id: user.id,
+                account_id,
+                invited_by: Some(invited_by),
+            },
+        )?;
+        Ok(Invitation {
+            member: Member {
+                user,
+                account_id,
+                role,
+            },
+            new_user,
+        })
+    })
+}
+
+/// Fails with 422 naming `field` when `user_id` is the account's only administrator. Must
+/// run in a transaction: it takes the account's administrators lock, so two concurrent
+/// demotions or removals cannot both pass.
+fn keep_one_administrator(
+    conn: &mut PgConnection,
+    account_id: i64,
+    user_id: i64,
+    field: &str,
+) -> AppResult<()> {
+    super::xact_lock(conn, &format!("admins:{account_id}"))?;
+    let others: i64 = account_users::table
+        .filter(account_users::account_id.eq(account_id))
+        .filter(account_users::role.eq(Role::Administrator.as_str()))
+        .filter(account_users::user_id.ne(user_id))
+        .count()
+        .get_result(conn)?;
+    if others == 0 {
+        return Err(AppError::invalid(
+            field,
+            "this is the account's last administrator; make another agent an administrator first",
+        ));
+    }
+    Ok(())
+}
+
+/// Changes an agent's name (the user's, in every account) and/or role in `account_id`
+/// (`PATCH /agents/{id}`); `None` leaves a value as it is.
+/// Errors: 404 when the user is not a member; 422 naming `name` when empty, or `role` when
+/// it would demote the account's last administrator.
+pub fn update_agent(
+    conn: &mut PgConnection,
+    account_id: i64,
+    user_id: i64,
+    name: Option<&str>,
+    role: Option<Role>,
+) -> AppResult<Member> {
+    conn.transaction(|conn| {
+        let current = find_member(conn, account_id, user_id)?;
+        if let Some(name) = name {
+            if name.trim().is_empty() {
+                return Err(AppError::invalid("name", "name must not be empty"));
+            }
+            diesel::update(users::table.find(user_id))
+                .set((
+                    users::name.eq(name.trim()),
+                    users::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)?;
+        }
+        if let Some(role) = role.filter(|r| *r != current.role) {
+            if current.role == Role::Administrator {
+                keep_one_administrator(conn, account_id, user_id, "role")?;
+            }
+            diesel::update(
+                account_users::table
+                    .filter(account_users::account_id.eq(account_id))
+                    .filter(account_users::user_id.eq(user_id)),
+            )
+            .set(account_users::role.eq(role.as_str()))
+            .execute(conn)?;
+        }
+        find_member(conn, account_id, user_id)
+    })
+}
+
+/// Removes an agent from `account_id` (`DELETE /agents/{id}`): the membership goes, the user
+/// stays. As Chatwoot's `Agents::DestroyJob`, they also leave the account's inboxes and
+/// their conversations there become unassigned.
+/// Errors: 404 when the user is not a member; 422 naming `id` when they are the account's
+/// last administrator.
+pub fn remove_agent(conn: &mut PgConnection, account_id: i64, user_id: i64) -> AppResult<()> {
+    use crate::db::schema::{conversations, inboxes};
+    conn.transaction(|conn| {
+        let current = find_member(conn, account_id, user_id)?;
+        if current.role == Role::Administrator {
+            keep_one_administrator(conn, account_id, user_id, "id")?;
+        }
+        diesel::delete(
+            account_users::table
+                .filter(account_users::account_id.eq(account_id))
+                .filter(account_users::user_id.eq(user_id)),
+        )
+        .execute(conn)?;
+        diesel::delete(
+            inbox_members::table
+                .filter(inbox_members::user_id.eq(user_id))
+                .filter(
+                    inbox_members::inbox_id.eq_any(
+                        inboxes::table
+                            .filter(inboxes::account_id.eq(account_id))
+                            .select(inboxes::id),
+                    ),
+                ),
+        )
+        .execute(conn)?;
+        diesel::update(
+            conversations::table
+                .filter(conversations::account_id.eq(account_id))
+                .filter(conversations::assignee_id.eq(user_id)),
+        )
+        .set(conversations::assignee_id.eq(None::<i64>))
+        .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// How long an invitation's password link works: 7 days.
+pub const INVITATION_TTL: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// The answer to an unknown, expired or used password link (the same for all three, so the
+/// answer does not tell which).
+pub const EXPIRED_LINK: &str = "This link has expired or was already used";
+
+/// Creates a one-time link token that lets `user_id` set a password within `ttl`. Returns the
+/// token (64 hex characters, 256 random bits); only its SHA-256 digest is stored, in
+/// `password_reset_tokens`.
+pub fn create_password_token(
+    conn: &mut PgConnection,
+    user_id: i64,
+    ttl: chrono::TimeDelta,
+) -> AppResult<String> {
+    use crate::db::schema::password_reset_tokens as t;
+    let token = crypto::random_hex(32);
+    diesel::insert_into(t::table)
+        .values((
+            t::user_id.eq(user_id),
+            t::token_digest.eq(crypto::token_digest(&token)),
+            t::expires_at.eq(Utc::now() + ttl),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// Sets the password of the user a link token belongs to (argon2id), and spends the token and
+/// every other unused token of that user. Returns the user.
+/// Errors: 422 naming `password` when it has fewer than 8 (or more than 128) characters;
+/// 422 naming `token` with [`EXPIRED_LINK`] when the token is unknown, expired or used.
+pub fn reset_password_with_token(
+    conn: &mut PgConnection,
+    token: &str,
+    new_password: &str,
+) -> AppResult<User> {
+    use crate::db::schema::password_reset_tokens as t;
+    validate_password(new_password)?;
+    let digest = crypto::token_digest(token.trim());
+    let hash = crypto::hash_password(new_password);
+    conn.transaction(|conn| {
+        let found: Option<(i64, i64)> = t::table
+            .filter(t::token_digest.eq(&digest))
+            .filter(t::used_at.is_null())
+            .filter(t::expires_at.gt(diesel::dsl::now))
+            .select((t::id, t::user_id))
+            .for_update()
+            .first(conn)
+            .optional()?;
+        let Some((_, user_id)) = found else {
+            return Err(AppError::invalid("token", EXPIRED_LINK));
+        };
+        diesel::update(
+            t::table
+                .filter(t::user_id.eq(user_id))
+                .filter(t::used_at.is_null()),
+        )
+        .set(t::used_at.eq(diesel::dsl::now))
+        .execute(conn)?;
+        Ok(diesel::update(users::table.find(user_id))
+            .set((
+                users::encrypted_password.eq(&hash),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(User::as_returning())
+            .get_result(conn)?)
+    })
+}
+
+/// An argon2id hash of a password nobody has, verified against when the email is unknown or
+/// the user has no password, so the answer takes as long either way.
+fn dummy_password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| crypto::hash_password(&crypto::random_hex(16)))
+}
+
+/// The user with this email (case-insensitive) when `password` is theirs, else `None`.
+/// argon2's verification compares in constant time; an unknown email, or a user without a
+/// password, costs one verification of a dummy hash, so timing does not tell them apart.
 pub fn verify_password(
     conn: &mut PgConnection,
     email: &str,
     password: &str,
 ) -> AppResult<Option<User>> {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let email = email.trim().to_lowercase();
     let user: Option<User> = users::table
-        .filter(users::email.eq(email.trim().to_lowercase()))
+        .filter(users::email.eq(&email))
         .select(User::as_select())
         .first(conn)
         .optional()?;
-    match user {
+    match user.filter(has_password) {
         Some(u) if crypto::verify_password(password, &u.encrypted_password) => Ok(Some(u)),
         Some(_) => Ok(None),
         None => {
-            let dummy = DUMMY.get_or_init(|| crypto::hash_password("not a real password"));
-            let _ = crypto::verify_password(password, dummy);
+            let _ = crypto::verify_password(password, dummy_password_hash());
             Ok(None)
         }
     }

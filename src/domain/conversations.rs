@@ -596,31 +596,36 @@ pub fn assign(
     Ok((c, assignment))
 }
 
-/// Normalises labels as Chatwoot stores them: trimmed, lowercased, deduplicated and sorted.
-/// Each must be 1–255 characters of letters, digits, `-` and `_`.
-/// Errors: 422 naming `labels`.
-pub fn normalize_labels<S: AsRef<str>>(raw: &[S]) -> AppResult<Vec<String>> {
-    let mut out = Vec::with_capacity(raw.len());
-    for label in raw {
-        let l = label.as_ref().trim().to_lowercase();
-        let len = l.chars().count();
-        if len == 0 || len > MAX_LABEL_CHARS {
-            return Err(AppError::invalid(
-                "labels",
-                format!("label {l:?} must be 1 to {MAX_LABEL_CHARS} characters"),
-            ));
-        }
-        if !l
-            .chars()
-            .all(|ch| ch.is_alphanumeric() || ch == '-' || ch == '_')
-        {
-            return Err(AppError::invalid(
-                "labels",
-                format!("label {l:?} may contain only letters, digits, - and _"),
-            ));
-        }
-        out.push(l);
+/// Normalises one label as Chatwoot stores it: trimmed and lowercased, 1–255 characters of
+/// letters, digits, `-` and `_` (Chatwoot's `Label` title format). Errors: 422 naming `field`.
+pub fn normalize_label(field: &str, raw: &str) -> AppResult<String> {
+    let l = raw.trim().to_lowercase();
+    let len = l.chars().count();
+    if len == 0 || len > MAX_LABEL_CHARS {
+        return Err(AppError::invalid(
+            field,
+            format!("label {l:?} must be 1 to {MAX_LABEL_CHARS} characters"),
+        ));
     }
+    if !l
+        .chars()
+        .all(|ch| ch.is_alphanumeric() || ch == '-' || ch == '_')
+    {
+        return Err(AppError::invalid(
+            field,
+            format!("label {l:?} may contain only letters, digits, - and _"),
+        ));
+    }
+    Ok(l)
+}
+
+/// Normalises labels as Chatwoot stores them: each as [`normalize_label`], then deduplicated
+/// and sorted. Errors: 422 naming `labels`.
+pub fn normalize_labels<S: AsRef<str>>(raw: &[S]) -> AppResult<Vec<String>> {
+    let mut out = raw
+        .iter()
+        .map(|label| normalize_label("labels", label.as_ref()))
+        .collect::<AppResult<Vec<String>>>()?;
     out.sort();
     out.dedup();
     Ok(out)

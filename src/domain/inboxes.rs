@@ -501,6 +501,162 @@ pub fn delete(conn: &mut PgConnection, account_id: i64, inbox_id: i64) -> AppRes
     Ok(())
 }
 
+fn require_inbox(conn: &mut PgConnection, account_id: i64, inbox_id: i64) -> AppResult<()> {
+    let found: i64 = inboxes::table
+        .filter(inboxes::id.eq(inbox_id))
+        .filter(inboxes::account_id.eq(account_id))
+        .count()
+        .get_result(conn)?;
+    if found == 0 {
+        return Err(AppError::NotFound(format!("inbox {inbox_id} not found")));
+    }
+    Ok(())
+}
+
+/// The sorted, deduplicated ids, each checked to be a member of `account_id`.
+/// Errors: 422 naming `user_ids` ("User must exist", Chatwoot's) listing the others.
+fn account_user_ids(
+    conn: &mut PgConnection,
+    account_id: i64,
+    user_ids: &[i64],
+) -> AppResult<Vec<i64>> {
+    use crate::db::schema::account_users;
+    let mut ids = user_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let known: Vec<i64> = account_users::table
+        .filter(account_users::account_id.eq(account_id))
+        .filter(account_users::user_id.eq_any(&ids))
+        .select(account_users::user_id)
+        .load(conn)?;
+    let unknown: Vec<String> = ids
+        .iter()
+        .filter(|id| !known.contains(id))
+        .map(i64::to_string)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AppError::invalid(
+            "user_ids",
+            format!(
+                "User must exist: no agent {} in this account",
+                unknown.join(", ")
+            ),
+        ));
+    }
+    Ok(ids)
+}
+
+/// The members of an inbox of `account_id` with their role in the account, by name
+/// (`GET /inbox_members/{inbox_id}`). Errors: 404 when the inbox is not the account's.
+pub fn members(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+) -> AppResult<Vec<crate::domain::accounts::Member>> {
+    require_inbox(conn, account_id, inbox_id)?;
+    let ids: Vec<i64> = inbox_members::table
+        .filter(inbox_members::inbox_id.eq(inbox_id))
+        .select(inbox_members::user_id)
+        .load(conn)?;
+    Ok(crate::domain::accounts::list_members(conn, account_id)?
+        .into_iter()
+        .filter(|m| ids.contains(&m.user.id))
+        .collect())
+}
+
+/// Makes the given agents of the account members of the inbox (`POST /inbox_members`:
+/// adds, keeping the others). Returns every member afterwards.
+/// Errors: 404 for another account's inbox; 422 naming `user_ids` for an id that is not an
+/// agent of the account.
+pub fn add_members(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+    user_ids: &[i64],
+) -> AppResult<Vec<crate::domain::accounts::Member>> {
+    conn.transaction(|conn| {
+        require_inbox(conn, account_id, inbox_id)?;
+        for id in account_user_ids(conn, account_id, user_ids)? {
+            add_member(conn, inbox_id, id)?;
+        }
+        members(conn, account_id, inbox_id)
+    })
+}
+
+/// Makes the given agents the inbox's only members (`PATCH /inbox_members`: "all agents
+/// except the ones passed will be removed"; `[]` removes everyone). Removed agents leave as
+/// in [`remove_members`]. Returns every member afterwards. Errors: as [`add_members`].
+pub fn set_members(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+    user_ids: &[i64],
+) -> AppResult<Vec<crate::domain::accounts::Member>> {
+    conn.transaction(|conn| {
+        require_inbox(conn, account_id, inbox_id)?;
+        let keep = account_user_ids(conn, account_id, user_ids)?;
+        let leaving: Vec<i64> = inbox_members::table
+            .filter(inbox_members::inbox_id.eq(inbox_id))
+            .filter(inbox_members::user_id.ne_all(&keep))
+            .select(inbox_members::user_id)
+            .load(conn)?;
+        remove_member_rows(conn, account_id, inbox_id, &leaving)?;
+        for id in keep {
+            add_member(conn, inbox_id, id)?;
+        }
+        members(conn, account_id, inbox_id)
+    })
+}
+
+/// Takes the given agents out of the inbox (`DELETE /inbox_members`). Their open work there
+/// goes too: conversations of this inbox assigned to a removed agent (not an administrator,
+/// who still sees every inbox) become unassigned, as an assignee must see the conversation.
+/// Errors: as [`add_members`].
+pub fn remove_members(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+    user_ids: &[i64],
+) -> AppResult<()> {
+    conn.transaction(|conn| {
+        require_inbox(conn, account_id, inbox_id)?;
+        let ids = account_user_ids(conn, account_id, user_ids)?;
+        remove_member_rows(conn, account_id, inbox_id, &ids)
+    })
+}
+
+fn remove_member_rows(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+    user_ids: &[i64],
+) -> AppResult<()> {
+    use crate::db::schema::{account_users, conversations};
+    if user_ids.is_empty() {
+        return Ok(());
+    }
+    diesel::delete(
+        inbox_members::table
+            .filter(inbox_members::inbox_id.eq(inbox_id))
+            .filter(inbox_members::user_id.eq_any(user_ids)),
+    )
+    .execute(conn)?;
+    let agents: Vec<i64> = account_users::table
+        .filter(account_users::account_id.eq(account_id))
+        .filter(account_users::user_id.eq_any(user_ids))
+        .filter(account_users::role.eq("agent"))
+        .select(account_users::user_id)
+        .load(conn)?;
+    diesel::update(
+        conversations::table
+            .filter(conversations::inbox_id.eq(inbox_id))
+            .filter(conversations::assignee_id.eq_any(agents)),
+    )
+    .set(conversations::assignee_id.eq(None::<i64>))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Records Meta's latest `value.errors` item on the inbox (shown as `last_error`).
 pub fn record_error(
     conn: &mut PgConnection,

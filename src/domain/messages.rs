@@ -17,7 +17,7 @@ pub mod message_type {
 }
 
 /// A `messages` row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = messages)]
 pub struct Message {
     pub id: i64,

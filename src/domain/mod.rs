@@ -5,9 +5,14 @@ pub mod accounts;
 pub mod contacts;
 pub mod conversations;
 pub mod inboxes;
+pub mod labels;
 pub mod messages;
 pub mod outbox;
+pub mod search;
+pub mod teams;
 pub mod templates;
+
+use crate::error::AppError;
 
 use diesel::pg::PgConnection;
 use diesel::sql_types::Text;
@@ -33,4 +38,22 @@ pub fn xact_lock_all(conn: &mut PgConnection, keys: &[String]) -> diesel::QueryR
     .bind::<diesel::sql_types::Array<Text>, _>(keys)
     .execute(conn)
     .map(|_| ())
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`: case-insensitive comparisons and orderings that match the
+    /// `lower(...)` unique indexes.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Turns a unique-index violation (two writers racing past the same check) into a 422
+/// naming `field` with `message`; any other error converts as usual.
+pub fn unique_violation_as(e: diesel::result::Error, field: &str, message: &str) -> AppError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::invalid(field, message)
+        }
+        other => other.into(),
+    }
 }

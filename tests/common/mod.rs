@@ -107,6 +107,13 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         send_max_attempts: 8,
         send_reconcile_seconds: 2,
         template_sync_interval_seconds: 10800,
+        smtp_address: None,
+        smtp_port: 587,
+        smtp_username: None,
+        smtp_password: None,
+        smtp_tls: switchboard::config::SmtpTls::Starttls,
+        mailer_sender_email: "Switchboard <notifications@localhost>".into(),
+        mail_dir: storage.join("mail"),
     }
 }
 
@@ -276,6 +283,7 @@ impl TestApp {
             "GET" => test::TestRequest::get(),
             "POST" => test::TestRequest::post(),
             "PATCH" => test::TestRequest::patch(),
+            "DELETE" => test::TestRequest::delete(),
             other => panic!("method {other}"),
         }
         .uri(path);
@@ -357,6 +365,33 @@ impl TestApp {
             }
         }
         panic!("send jobs kept coming back");
+    }
+
+    /// Runs every due email job (as the email worker would); returns the `.eml` files written
+    /// to `MAIL_DIR`, in the order the jobs ran.
+    pub async fn run_email_jobs(&self) -> Vec<std::path::PathBuf> {
+        let mut written = Vec::new();
+        for _ in 0..100 {
+            let mut conn = self.conn();
+            let job = switchboard::jobs::claim(
+                &mut conn,
+                switchboard::jobs::email::EMAIL,
+                switchboard::jobs::email::LEASE_SECONDS,
+            )
+            .expect("claim");
+            drop(conn);
+            let Some(job) = job else {
+                return written;
+            };
+            if let Some(switchboard::mail::Delivery::File(path)) =
+                switchboard::jobs::email::run_job(&self.state, job)
+                    .await
+                    .expect("email job")
+            {
+                written.push(path);
+            }
+        }
+        panic!("email jobs kept coming back");
     }
 
     /// Runs the ingest worker until the journal is empty; panics on a failed event.

@@ -30,7 +30,7 @@ fn visible<T>(
 
 /// The request body as a JSON object (an empty or absent body reads as `{}`).
 /// Errors: 400 when it is not a JSON object.
-fn body_object(body: &web::Bytes) -> AppResult<Map<String, Value>> {
+pub(crate) fn body_object(body: &web::Bytes) -> AppResult<Map<String, Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
@@ -44,7 +44,7 @@ fn body_object(body: &web::Bytes) -> AppResult<Map<String, Value>> {
 }
 
 /// A string field; `null` and absent read as `None`. Errors: 422 naming `field` otherwise.
-fn string_field(body: &Map<String, Value>, field: &str) -> AppResult<Option<String>> {
+pub(crate) fn string_field(body: &Map<String, Value>, field: &str) -> AppResult<Option<String>> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -57,7 +57,7 @@ fn string_field(body: &Map<String, Value>, field: &str) -> AppResult<Option<Stri
 
 /// An id field: a JSON integer or a string of digits (Chatwoot's params are strings);
 /// `null` reads as `None`. Errors: 422 naming `field` otherwise.
-fn id_field(value: &Value, field: &str) -> AppResult<Option<i64>> {
+pub(crate) fn id_field(value: &Value, field: &str) -> AppResult<Option<i64>> {
     match value {
         Value::Null => Ok(None),
         Value::Number(n) if n.as_i64().is_some() => Ok(n.as_i64()),

@@ -49,7 +49,13 @@ pub fn labels_param(req: &HttpRequest) -> Vec<String> {
         .collect()
 }
 
-fn render(conn: &mut DbConn, state: &AppState, rows: &[Conversation]) -> AppResult<Vec<Value>> {
+/// Renders conversations as the list shows them: contact, latest messages, unread count,
+/// assignee and team.
+pub(crate) fn render(
+    conn: &mut DbConn,
+    state: &AppState,
+    rows: &[Conversation],
+) -> AppResult<Vec<Value>> {
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let latest = messages::latest_per_conversation(conn, &ids)?;
     let latest_spoken = messages::latest_non_activity_per_conversation(conn, &ids)?;

@@ -2,12 +2,18 @@
 //! (`../shared/reference/chatwoot-application-api.json`): same paths, fields and
 //! `api_access_token` header; conversations are addressed by `display_id`.
 
+pub mod agents;
 pub mod contacts;
 pub mod conversation_actions;
 pub mod conversations;
+pub mod inbox_members;
 pub mod inboxes;
+pub mod labels;
 pub mod messages;
+mod params;
 pub mod profile;
+pub mod search;
+pub mod teams;
 pub mod views;
 
 use actix_web::{guard, web};
@@ -88,7 +94,29 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     )
                     .route("/contacts", web::get().to(contacts::index))
                     .route("/contacts/search", web::get().to(contacts::search))
-                    .route("/contacts/{id}", web::get().to(contacts::show)),
+                    .route("/contacts/{id}", web::get().to(contacts::show))
+                    .route("/agents", web::get().to(agents::index))
+                    .route("/agents", web::post().to(agents::create))
+                    .route("/agents/{id}", web::patch().to(agents::update))
+                    .route("/agents/{id}", web::delete().to(agents::destroy))
+                    .route(
+                        "/inbox_members/{inbox_id}",
+                        web::get().to(inbox_members::show),
+                    )
+                    .route("/inbox_members", web::post().to(inbox_members::create))
+                    .route("/inbox_members", web::patch().to(inbox_members::update))
+                    .route("/inbox_members", web::delete().to(inbox_members::destroy))
+                    .route("/teams", web::get().to(teams::index))
+                    .route("/teams", web::post().to(teams::create))
+                    .route("/teams/{team_id}", web::get().to(teams::show))
+                    .route("/teams/{team_id}", web::patch().to(teams::update))
+                    .route("/teams/{team_id}", web::delete().to(teams::destroy))
+                    .route("/labels", web::get().to(labels::index))
+                    .route("/labels", web::post().to(labels::create))
+                    .route("/labels/{id}", web::get().to(labels::show))
+                    .route("/labels/{id}", web::patch().to(labels::update))
+                    .route("/labels/{id}", web::delete().to(labels::destroy))
+                    .route("/search", web::get().to(search::index)),
             ),
     );
 }

@@ -3,10 +3,11 @@
 
 use crate::config::Config;
 use crate::crypto::{self, SecretBox};
-use crate::domain::accounts::{Member, Role, Team, User};
+use crate::domain::accounts::{self, Member, Role, Team, User};
 use crate::domain::contacts::{Contact, ContactInbox};
 use crate::domain::conversations::{Assignment, Conversation};
 use crate::domain::inboxes::{Channel, Inbox};
+use crate::domain::labels::Label;
 use crate::domain::messages::{Attachment, Message};
 use crate::domain::templates::Template;
 use crate::whatsapp::window;
@@ -264,13 +265,14 @@ pub fn user_sender(u: &crate::domain::accounts::User) -> Value {
 
 /// A user as Chatwoot's `agent` (the assignee in `meta.assignee`, the answer of
 /// `POST …/assignments`). Switchboard tracks no presence: `availability_status` is `offline`.
+/// `confirmed` is false while an invited user has not set a password yet.
 pub fn agent(user: &User, account_id: i64, role: Role) -> Value {
     json!({
         "id": user.id,
         "account_id": account_id,
         "availability_status": "offline",
         "auto_offline": true,
-        "confirmed": true,
+        "confirmed": accounts::has_password(user),
         "email": user.email,
         "provider": "email",
         "available_name": user.name,
@@ -286,16 +288,26 @@ pub fn member(m: &Member) -> Value {
     agent(&m.user, m.account_id, m.role)
 }
 
-/// A team as Chatwoot's `team`. Switchboard has no team membership yet: `is_member` is false
-/// and `allow_auto_assign` true (Chatwoot's default).
+/// A team as Chatwoot's `team`. Switchboard has no team membership yet: `is_member` is false.
 pub fn team(t: &Team) -> Value {
     json!({
         "id": t.id,
         "name": t.name,
         "description": t.description,
-        "allow_auto_assign": true,
+        "allow_auto_assign": t.allow_auto_assign,
         "account_id": t.account_id,
         "is_member": false,
+    })
+}
+
+/// A label as Chatwoot's `label`.
+pub fn label(l: &Label) -> Value {
+    json!({
+        "id": l.id,
+        "title": l.title,
+        "description": l.description,
+        "color": l.color,
+        "show_on_sidebar": l.show_on_sidebar,
     })
 }
 

@@ -1,0 +1,90 @@
+//! `/api/v1/accounts/{account_id}/agents` (Chatwoot's Agents API): every member may list;
+//! only administrators add (an invitation email goes out), change and remove agents.
+
+use super::params::{body_object, required_string, string_field};
+use super::views;
+use crate::app::AppState;
+use crate::domain::accounts::{self, Role};
+use crate::error::AppResult;
+use crate::web::auth;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+
+/// `GET /agents` → an array of Chatwoot's `agent`, administrators included, by name.
+pub async fn index(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
+    let members = state
+        .db(move |conn| accounts::list_members(conn, viewer.account_id))
+        .await?;
+    Ok(HttpResponse::Ok().json(members.iter().map(views::member).collect::<Vec<Value>>()))
+}
+
+/// `POST /agents` `{"name","email","role":"agent|administrator"}` → the new `agent`. A new
+/// user gets no password but an invitation email with a 7-day link to set one; an existing
+/// user (another account's) joins with their name and password unchanged.
+/// Errors: 403 for agents; 422 naming `name`, `email` (malformed, already in the account) or
+/// `role`.
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
+    viewer.require_admin()?;
+    let body = body_object(&body)?;
+    let name = required_string(&body, "name")?;
+    let email = required_string(&body, "email")?;
+    let role = Role::from_param(&required_string(&body, "role")?)?;
+    let invitation = state
+        .db(move |conn| {
+            accounts::invite_agent(conn, viewer.account_id, viewer.user_id, &name, &email, role)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(views::member(&invitation.member)))
+}
+
+/// `PATCH /agents/{id}` `{"name"?, "role"?}` → the `agent`.
+/// Errors: 403 for agents; 404 for a user outside the account; 422 naming `name` (blank) or
+/// `role` (unknown, or demoting the last administrator).
+pub async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let (account_id, user_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    viewer.require_admin()?;
+    let body = body_object(&body)?;
+    let name = string_field(&body, "name")?;
+    let role = string_field(&body, "role")?
+        .map(|r| Role::from_param(&r))
+        .transpose()?;
+    let member = state
+        .db(move |conn| accounts::update_agent(conn, account_id, user_id, name.as_deref(), role))
+        .await?;
+    Ok(HttpResponse::Ok().json(views::member(&member)))
+}
+
+/// `DELETE /agents/{id}` → 200 with an empty body. The user leaves the account (and its
+/// inboxes, and their conversations there are unassigned); the user itself stays.
+/// Errors: 403 for agents; 404 for a user outside the account; 422 naming `id` for the last
+/// administrator.
+pub async fn destroy(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, user_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    viewer.require_admin()?;
+    state
+        .db(move |conn| accounts::remove_agent(conn, account_id, user_id))
+        .await?;
+    Ok(HttpResponse::Ok().finish())
+}

@@ -1,0 +1,104 @@
+//! `/api/v1/accounts/{account_id}/labels` (Chatwoot's Labels API): every member may list and
+//! show; only administrators create, change and delete. Renaming or deleting a label updates
+//! the conversations carrying it.
+
+use super::params::{body_object, bool_field, string_field};
+use super::views;
+use crate::app::AppState;
+use crate::domain::labels::{self, LabelInput};
+use crate::error::AppResult;
+use crate::web::auth;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+/// Reads Chatwoot's `label_create_update_payload`: `title`, `description`, `color`,
+/// `show_on_sidebar`. Errors: 400 for a non-object body; 422 naming a mistyped field.
+fn input(body: &web::Bytes) -> AppResult<LabelInput> {
+    let body = body_object(body)?;
+    Ok(LabelInput {
+        title: string_field(&body, "title")?,
+        description: string_field(&body, "description")?,
+        color: string_field(&body, "color")?,
+        show_on_sidebar: bool_field(&body, "show_on_sidebar")?,
+    })
+}
+
+/// `GET /labels` → `{"payload":[label…]}` by title.
+pub async fn index(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
+    let list = state
+        .db(move |conn| labels::list(conn, viewer.account_id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({ "payload": list.iter().map(views::label).collect::<Vec<_>>() })))
+}
+
+/// `POST /labels` `{"title","description"?,"color"?,"show_on_sidebar"?}` → the `label`.
+/// Errors: 403 for agents; 422 naming `title` (missing, not letters/digits/`-`/`_`, or
+/// taken) or `color` (not `#rgb`/`#rrggbb`).
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
+    viewer.require_admin()?;
+    let input = input(&body)?;
+    let label = state
+        .db(move |conn| labels::create(conn, viewer.account_id, &input))
+        .await?;
+    Ok(HttpResponse::Ok().json(views::label(&label)))
+}
+
+/// `GET /labels/{id}` → the `label`. Errors: 404.
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, id) = path.into_inner();
+    auth::viewer(&state, &req, account_id).await?;
+    let label = state
+        .db(move |conn| labels::find(conn, account_id, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(views::label(&label)))
+}
+
+/// `PATCH /labels/{id}` with any of the create fields → the `label`; a new title replaces
+/// the old one in every conversation. Errors: 403 for agents; 404; 422 as [`create`].
+pub async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let (account_id, id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    viewer.require_admin()?;
+    let input = input(&body)?;
+    let label = state
+        .db(move |conn| labels::update(conn, account_id, id, &input))
+        .await?;
+    Ok(HttpResponse::Ok().json(views::label(&label)))
+}
+
+/// `DELETE /labels/{id}` → 200 with an empty body; the label leaves every conversation.
+/// Errors: 403 for agents; 404.
+pub async fn destroy(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    viewer.require_admin()?;
+    state
+        .db(move |conn| labels::delete(conn, account_id, id))
+        .await?;
+    Ok(HttpResponse::Ok().finish())
+}
