@@ -34,6 +34,9 @@ pub struct AppState {
     pub throttle: Arc<jobs::send::Throttle>,
     /// Sign-in attempts per IP and per email.
     pub login_throttle: Arc<web::ui::auth::LoginThrottle>,
+    /// The realtime hub: domain events of every process, broadcast to this process's SSE
+    /// connections. Fed by the listener [`web::realtime::spawn`] starts.
+    pub realtime: Arc<web::realtime::Hub>,
 }
 
 /// How long the webhook route trusts a cached inbox lookup.
@@ -67,6 +70,7 @@ impl AppState {
             secrets,
             http,
             ingest_wakeup: Arc::new(Notify::new()),
+            realtime: Arc::new(web::realtime::Hub::new()),
         }
     }
 
@@ -122,10 +126,30 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
     }
 }
 
+/// How often old realtime events are pruned: every 10 minutes.
+pub const EVENT_PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Spawns the background workers on the current tokio runtime: `INGEST_WORKERS` ingest loops,
 /// one media download loop, the send dispatcher, the template sync loop, the email worker,
-/// and a thread LISTENing for other processes' journal events and send jobs.
+/// a thread LISTENing for other processes' journal events and send jobs, the realtime listener
+/// ([`web::realtime::spawn`]) and the loop pruning realtime events older than 24 hours.
 pub fn spawn_workers(state: &AppState) {
+    web::realtime::spawn(state);
+    let st = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let cutoff = chrono::Utc::now() - crate::domain::events::RETENTION;
+            match st
+                .db(move |conn| crate::domain::events::prune(conn, cutoff))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, "old realtime events pruned"),
+                Err(e) => tracing::warn!(error = %e, "could not prune realtime events"),
+            }
+            tokio::time::sleep(EVENT_PRUNE_INTERVAL).await;
+        }
+    });
     let ingest_wakeup = state.ingest_wakeup.clone();
     let send_wakeup = state.send_wakeup.clone();
     let database_url = state.config.database_url.clone();

@@ -228,6 +228,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    realtime_events (id) {
+        id -> Int8,
+        account_id -> Int8,
+        inbox_id -> Nullable<Int8>,
+        conversation_id -> Nullable<Int8>,
+        name -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     whatsapp_events (id) {
         id -> Int8,
         inbox_id -> Nullable<Int8>,
@@ -303,6 +315,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     attachments,
     pending_message_updates,
+    realtime_events,
     whatsapp_events,
     jobs,
     message_templates,

@@ -2,11 +2,13 @@
 //! the agents' actions (status, priority, assignment, labels) with Chatwoot's activity lines.
 
 use super::accounts::{self, Member, Role, Team, Viewer};
+use super::events;
 use super::messages::{self, message_type, NewMessage};
 use crate::db::schema::{conversations, users};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use serde_json::json;
 
 /// A `conversations` row. The API addresses it by `display_id`.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -36,7 +38,8 @@ pub struct Conversation {
 }
 
 /// The contact's latest unresolved conversation in the inbox, or a new open one with the
-/// account's next `display_id`. Must run in a transaction (takes a per-contact lock).
+/// account's next `display_id` (emitting `conversation.created`). Must run in a transaction
+/// (takes a per-contact lock).
 pub fn find_or_open(
     conn: &mut PgConnection,
     account_id: i64,
@@ -58,7 +61,7 @@ pub fn find_or_open(
         return Ok(c);
     }
     // display_id comes from the account's sequence (trigger conversations_display_id).
-    Ok(diesel::insert_into(conversations::table)
+    let created: Conversation = diesel::insert_into(conversations::table)
         .values((
             conversations::account_id.eq(account_id),
             conversations::inbox_id.eq(inbox_id),
@@ -67,22 +70,136 @@ pub fn find_or_open(
             conversations::last_activity_at.eq(at),
         ))
         .returning(Conversation::as_returning())
-        .get_result(conn)?)
+        .get_result(conn)?;
+    emit_for(
+        conn,
+        &created,
+        events::CONVERSATION_CREATED,
+        json!({
+            "display_id": created.display_id,
+            "status": created.status,
+            "contact_id": created.contact_id,
+        }),
+    )?;
+    Ok(created)
 }
 
-/// Reopens snoozed conversations whose `snoozed_until` has passed; returns how many.
-pub fn reopen_due_snoozed(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<usize> {
-    Ok(diesel::update(
-        conversations::table
-            .filter(conversations::status.eq("snoozed"))
-            .filter(conversations::snoozed_until.le(now)),
+/// Emits `name` for conversation `c` (its account, inbox and id) with `payload`.
+fn emit_for(
+    conn: &mut PgConnection,
+    c: &Conversation,
+    name: &str,
+    payload: serde_json::Value,
+) -> AppResult<i64> {
+    events::emit(
+        conn,
+        c.account_id,
+        Some(c.inbox_id),
+        Some(c.id),
+        name,
+        payload,
     )
-    .set((
-        conversations::status.eq("open"),
-        conversations::snoozed_until.eq(None::<DateTime<Utc>>),
-        conversations::updated_at.eq(now),
-    ))
-    .execute(conn)?)
+}
+
+/// Emits `conversation.status_changed` for a move from `previous` to `c.status`.
+fn emit_status_changed(
+    conn: &mut PgConnection,
+    c: &Conversation,
+    previous: &str,
+) -> AppResult<i64> {
+    emit_for(
+        conn,
+        c,
+        events::CONVERSATION_STATUS_CHANGED,
+        json!({
+            "display_id": c.display_id,
+            "status": c.status,
+            "previous_status": previous,
+            "snoozed_until": c.snoozed_until.map(|t| t.timestamp()),
+        }),
+    )
+}
+
+/// Emits the events of an agent's change from `before` to `after` (the same conversation):
+/// `conversation.status_changed` for a status, `assignee.changed` for an assignee, and one
+/// `conversation.updated` naming the other fields that changed (priority, team, labels,
+/// snooze time).
+fn emit_changes(
+    conn: &mut PgConnection,
+    before: &Conversation,
+    after: &Conversation,
+) -> AppResult<()> {
+    if before.status != after.status {
+        emit_status_changed(conn, after, &before.status)?;
+    }
+    if before.assignee_id != after.assignee_id {
+        emit_for(
+            conn,
+            after,
+            events::ASSIGNEE_CHANGED,
+            json!({
+                "display_id": after.display_id,
+                "assignee_id": after.assignee_id,
+                "previous_assignee_id": before.assignee_id,
+            }),
+        )?;
+    }
+    let mut payload = serde_json::Map::new();
+    let mut changed = vec![];
+    if before.priority != after.priority {
+        changed.push("priority");
+        payload.insert("priority".into(), json!(after.priority));
+    }
+    if before.team_id != after.team_id {
+        changed.push("team_id");
+        payload.insert("team_id".into(), json!(after.team_id));
+    }
+    if before.labels != after.labels {
+        changed.push("labels");
+    }
+    // A new snooze time without a status change (a status change already carries it).
+    if before.snoozed_until != after.snoozed_until && before.status == after.status {
+        changed.push("snoozed_until");
+        payload.insert(
+            "snoozed_until".into(),
+            json!(after.snoozed_until.map(|t| t.timestamp())),
+        );
+    }
+    if !changed.is_empty() {
+        payload.insert("display_id".into(), json!(after.display_id));
+        payload.insert("changed".into(), json!(changed));
+        emit_for(
+            conn,
+            after,
+            events::CONVERSATION_UPDATED,
+            serde_json::Value::Object(payload),
+        )?;
+    }
+    Ok(())
+}
+
+/// Reopens snoozed conversations whose `snoozed_until` has passed, emitting
+/// `conversation.status_changed` (snoozed → open) for each in the same transaction; returns
+/// how many.
+pub fn reopen_due_snoozed(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<usize> {
+    conn.transaction(|conn| {
+        let reopened: Vec<Conversation> = diesel::update(
+            conversations::table
+                .filter(conversations::status.eq("snoozed"))
+                .filter(conversations::snoozed_until.le(now)),
+        )
+        .set((
+            conversations::status.eq("open"),
+            conversations::snoozed_until.eq(None::<DateTime<Utc>>),
+            conversations::updated_at.eq(now),
+        ))
+        .returning(Conversation::as_returning())
+        .get_results(conn)?;
+        for c in &reopened {
+            emit_status_changed(conn, c, "snoozed")?;
+        }
+        Ok(reopened.len())
+    })
 }
 
 /// A conversation by its primary key. Errors: 404 when absent.
@@ -113,24 +230,38 @@ pub fn latest_for_contact(
 /// Records a new message at `at`: `last_activity_at` moves forward, and for incoming messages
 /// `last_incoming_at` too (the customer service window; echoes never call this with
 /// `incoming = true`). A customer's message reopens a snoozed conversation (Chatwoot: snoozed
-/// conversations always reopen on the contact's next reply).
+/// conversations always reopen on the contact's next reply, emitting
+/// `conversation.status_changed`). Call it inside the transaction that stores the message.
 pub fn record_message(
     conn: &mut PgConnection,
     conversation_id: i64,
     at: DateTime<Utc>,
     incoming: bool,
 ) -> AppResult<()> {
-    diesel::sql_query(
-        "UPDATE conversations SET last_activity_at = GREATEST(last_activity_at, $1), \
-         last_incoming_at = CASE WHEN $2 THEN GREATEST(last_incoming_at, $1) ELSE last_incoming_at END, \
-         status = CASE WHEN $2 AND status = 'snoozed' THEN 'open' ELSE status END, \
-         snoozed_until = CASE WHEN $2 AND status = 'snoozed' THEN NULL ELSE snoozed_until END, \
-         updated_at = now() WHERE id = $3",
+    #[derive(QueryableByName)]
+    struct Recorded {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        previous_status: String,
+    }
+    // One statement: the row is locked by the UPDATE, and `o` is its state before it.
+    let recorded: Option<Recorded> = diesel::sql_query(
+        "UPDATE conversations c SET last_activity_at = GREATEST(c.last_activity_at, $1), \
+         last_incoming_at = CASE WHEN $2 THEN GREATEST(c.last_incoming_at, $1) ELSE c.last_incoming_at END, \
+         status = CASE WHEN $2 AND c.status = 'snoozed' THEN 'open' ELSE c.status END, \
+         snoozed_until = CASE WHEN $2 AND c.status = 'snoozed' THEN NULL ELSE c.snoozed_until END, \
+         updated_at = now() \
+         FROM (SELECT id, status FROM conversations WHERE id = $3 FOR UPDATE) o \
+         WHERE c.id = o.id RETURNING o.status AS previous_status",
     )
     .bind::<diesel::sql_types::Timestamptz, _>(at)
     .bind::<diesel::sql_types::Bool, _>(incoming)
     .bind::<diesel::sql_types::BigInt, _>(conversation_id)
-    .execute(conn)?;
+    .get_result(conn)
+    .optional()?;
+    if incoming && recorded.is_some_and(|r| r.previous_status == "snoozed") {
+        let c = find_by_id(conn, conversation_id)?;
+        emit_status_changed(conn, &c, "snoozed")?;
+    }
     Ok(())
 }
 
@@ -350,8 +481,9 @@ fn add_activities(
 
 /// The shared frame of every action on `found` (a conversation the viewer may see): in one
 /// transaction, locks it, lets `change` update the row and name the activity lines (given the
-/// actor's name), writes them, and returns the row as it ends up. `change` returns `None`
-/// when nothing changes: no write, no activity, `updated_at` kept.
+/// actor's name), emits the events of what changed (see [`emit_changes`]), writes the lines
+/// (each a `message.created`), and returns the row as it ends up. `change` returns `None`
+/// when nothing changes: no write, no activity, no event, `updated_at` kept.
 fn act<F>(
     conn: &mut PgConnection,
     viewer: &Viewer,
@@ -368,9 +500,11 @@ where
         match change(conn, &current, &actor)? {
             None => Ok(current),
             Some(lines) => {
-                diesel::update(conversations::table.find(current.id))
+                let changed: Conversation = diesel::update(conversations::table.find(current.id))
                     .set(conversations::updated_at.eq(now))
-                    .execute(conn)?;
+                    .returning(Conversation::as_returning())
+                    .get_result(conn)?;
+                emit_changes(conn, &current, &changed)?;
                 add_activities(conn, &current, &lines, now)?;
                 Ok(conversations::table
                     .find(current.id)

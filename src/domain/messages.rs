@@ -193,8 +193,9 @@ pub fn find_by_source(
 
 /// Inserts `new` unless its wamid is already stored (insert-or-ignore on the unique
 /// `(inbox_id, source_id)` index), then its attachments, then any updates that were waiting
-/// for it. Returns the new message and its attachment ids, or `None` for a duplicate.
-/// Must run in a transaction.
+/// for it, then emits one `message.created` carrying the message as saved (updates applied
+/// here emit no `message.updated` of their own). Returns the new message and its
+/// attachments, or `None` for a duplicate (no event). Must run in a transaction.
 pub fn insert_if_new(
     conn: &mut PgConnection,
     new: &NewMessage,
@@ -244,16 +245,19 @@ pub fn insert_if_new(
                 .get_result(conn)?,
         );
     }
-    message = apply_waiting(conn, message)?;
+    (message, _) = apply_waiting(conn, message)?;
+    super::events::message_created(conn, &message)?;
     Ok(Some((message, saved)))
 }
 
 /// Applies, in arrival order, the updates that were waiting for this message's wamid, and
-/// deletes them. Returns the message as saved.
-fn apply_waiting(conn: &mut PgConnection, mut message: Message) -> AppResult<Message> {
+/// deletes them. Returns the message as saved and whether any update changed it. Emits no
+/// event: the caller reports the message once.
+fn apply_waiting(conn: &mut PgConnection, mut message: Message) -> AppResult<(Message, bool)> {
     let Some(sid) = message.source_id.clone() else {
-        return Ok(message);
+        return Ok((message, false));
     };
+    let mut changed = false;
     let waiting: Vec<(i64, Value)> = pending_message_updates::table
         .filter(pending_message_updates::inbox_id.eq(message.inbox_id))
         .filter(pending_message_updates::source_id.eq(&sid))
@@ -265,17 +269,20 @@ fn apply_waiting(conn: &mut PgConnection, mut message: Message) -> AppResult<Mes
         .load(conn)?;
     for (id, payload) in waiting {
         if let Ok(update) = serde_json::from_value::<MessageUpdate>(payload) {
-            message = apply(conn, message, &update)?;
+            let (saved, did) = apply_quietly(conn, message, &update)?;
+            message = saved;
+            changed |= did;
         }
         diesel::delete(pending_message_updates::table.find(id)).execute(conn)?;
     }
-    Ok(message)
+    Ok((message, changed))
 }
 
 /// Records that Graph accepted an outgoing message as `wamid` at `at` (unix seconds): the
 /// wamid becomes its `source_id`, the status moves to `sent` (never backwards), and statuses
-/// that arrived before the send answer are applied. Idempotent; a message that already has a
-/// wamid keeps it. Must run in a transaction.
+/// that arrived before the send answer are applied. Emits one `message.updated` (`update:
+/// "sent"`). Idempotent; a message that already has a wamid keeps it and emits nothing.
+/// Must run in a transaction.
 pub fn record_sent(
     conn: &mut PgConnection,
     message_id: i64,
@@ -302,7 +309,7 @@ pub fn record_sent(
         ))
         .returning(Message::as_returning())
         .get_result(conn)?;
-    let message = apply(
+    let (message, _) = apply_quietly(
         conn,
         message,
         &MessageUpdate::Status {
@@ -312,11 +319,14 @@ pub fn record_sent(
             error_details: None,
         },
     )?;
-    apply_waiting(conn, message)
+    let (message, _) = apply_waiting(conn, message)?;
+    super::events::message_updated(conn, &message, "sent")?;
+    Ok(message)
 }
 
 /// Marks an outgoing message `failed` with Graph's error (`"(#code) message"`) and Meta's
-/// `error_data.details`, unless it has already moved past `progress`.
+/// `error_data.details`, unless it has already moved past `progress`. Emits
+/// `message.updated` when it marks the message (through [`apply`]).
 pub fn record_send_failure(
     conn: &mut PgConnection,
     message_id: i64,
@@ -424,12 +434,28 @@ fn save(
         .get_result(conn)?)
 }
 
-/// Applies one update to a stored message and returns it as saved.
+/// Applies one update to a stored message and returns it as saved. Emits `message.updated`
+/// (its `update` is the update's kind) when the message changed; an update that changes
+/// nothing (an older status, a replayed reaction, an older edit) emits nothing.
+/// Call it inside the transaction of the change.
 pub fn apply(
     conn: &mut PgConnection,
     message: Message,
     update: &MessageUpdate,
 ) -> AppResult<Message> {
+    let (message, changed) = apply_quietly(conn, message, update)?;
+    if changed {
+        super::events::message_updated(conn, &message, update.kind())?;
+    }
+    Ok(message)
+}
+
+/// [`apply`] without the event; also says whether the message changed.
+fn apply_quietly(
+    conn: &mut PgConnection,
+    message: Message,
+    update: &MessageUpdate,
+) -> AppResult<(Message, bool)> {
     // Lock the row: concurrent updates to one message read-modify-write its attributes.
     let message: Message = messages::table
         .find(message.id)
@@ -448,7 +474,7 @@ pub fn apply(
             error_details,
         } => {
             if status_rank(status) <= status_rank(&message.status) {
-                return Ok(message);
+                return Ok((message, false));
             }
             attrs.insert(format!("{status}_at"), json!(timestamp));
             let external_error = if status == "failed" {
@@ -467,6 +493,7 @@ pub fn apply(
                 external_error,
                 Value::Object(attrs),
             )
+            .map(|m| (m, true))
         }
         MessageUpdate::Reaction {
             emoji,
@@ -496,7 +523,7 @@ pub fn apply(
                 .as_ref()
                 .is_some_and(|sid| applied.iter().any(|a| a == sid));
             if seen || mine["timestamp"].as_i64().unwrap_or(i64::MIN) > *timestamp {
-                return Ok(message);
+                return Ok((message, false));
             }
             if let Some(sid) = source_id {
                 applied.push(json!(sid));
@@ -521,6 +548,7 @@ pub fn apply(
                 message.external_error.clone(),
                 Value::Object(attrs),
             )
+            .map(|m| (m, true))
         }
         MessageUpdate::Revoke { timestamp } => {
             attrs.insert("deleted".into(), json!(true));
@@ -533,10 +561,11 @@ pub fn apply(
                 message.external_error.clone(),
                 Value::Object(attrs),
             )
+            .map(|m| (m, true))
         }
         MessageUpdate::Edit { content, timestamp } => {
             if attrs.get("edited_at").and_then(Value::as_i64).unwrap_or(0) > *timestamp {
-                return Ok(message);
+                return Ok((message, false));
             }
             if let Some(previous) = &message.content {
                 attrs.entry("previous_content").or_insert(json!(previous));
@@ -551,6 +580,7 @@ pub fn apply(
                 message.external_error.clone(),
                 Value::Object(attrs),
             )
+            .map(|m| (m, true))
         }
     }
 }

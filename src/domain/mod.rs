@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod contacts;
 pub mod conversations;
+pub mod events;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;

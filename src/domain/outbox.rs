@@ -58,7 +58,8 @@ pub fn send_job_payload(message_id: i64) -> Value {
 }
 
 /// Validates and stores an outgoing message by user `sender_user_id` in `conversation`, and
-/// queues its send unless it is a private note. Returns the stored message and attachments.
+/// queues its send unless it is a private note; emits `message.created` in the same
+/// transaction (private notes too). Returns the stored message and attachments.
 /// Errors: 422 naming the field (`content`, `attachments`, `content_attributes.in_reply_to`,
 /// `template_params…`) with a message a person understands.
 pub fn create(
@@ -325,7 +326,9 @@ pub fn recipient_of(
 
 /// What an agent opening a conversation does: moves `agent_last_seen_at` to `now` and, when
 /// incoming messages arrived since the last visit, queues a read receipt for the latest one
-/// (Meta marks earlier messages read too). Returns the wamid receipted, if any.
+/// (Meta marks earlier messages read too) and emits `conversation.updated` (`changed:
+/// ["agent_last_seen_at"]`: the unread count dropped to 0). Returns the wamid receipted, if
+/// any.
 pub fn mark_seen(
     conn: &mut PgConnection,
     conversation: &Conversation,
@@ -350,6 +353,20 @@ pub fn mark_seen(
             .set(conv::agent_last_seen_at.eq(now))
             .execute(conn)?;
         let wamid = wamid.flatten();
+        if wamid.is_some() {
+            // Unread incoming messages became read: other agents' badges change.
+            super::events::emit(
+                conn,
+                conversation.account_id,
+                Some(conversation.inbox_id),
+                Some(conversation.id),
+                super::events::CONVERSATION_UPDATED,
+                json!({
+                    "display_id": conversation.display_id,
+                    "changed": ["agent_last_seen_at"],
+                }),
+            )?;
+        }
         if let Some(w) = &wamid {
             jobs::enqueue(
                 conn,

@@ -252,35 +252,75 @@ pub fn pending_count(conn: &mut PgConnection, kind: &str) -> AppResult<i64> {
 /// Blocks the calling thread for good: LISTENs on `channels` with a connection of its own
 /// and calls `wake(channel)` whenever any process NOTIFYs one of them (new journal events,
 /// new send jobs), so workers in every process start at once instead of at their next poll.
-/// Reconnects after errors.
+/// Reconnects after errors (see [`listen`]).
 pub fn listen_for_work(database_url: &str, channels: &[&str], wake: impl Fn(&str)) -> ! {
+    listen(
+        database_url,
+        channels,
+        || false,
+        |_| Ok(()),
+        |_, notes| {
+            let mut woke: Vec<&str> = Vec::new();
+            for note in notes {
+                if !woke.contains(&note.channel.as_str()) {
+                    woke.push(&note.channel);
+                }
+            }
+            for channel in woke {
+                wake(channel);
+            }
+            Ok(())
+        },
+    );
+    unreachable!("listen only returns when asked to stop")
+}
+
+/// How often [`listen`] drains its connection's notifications.
+pub const LISTEN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Blocks the calling thread: LISTENs on `channels` with a connection of its own, then every
+/// [`LISTEN_INTERVAL`] hands the notifications received since the last round (in arrival
+/// order, possibly none skipped) to `on_notes` together with that connection, which it may
+/// use for queries. `on_connect` runs after each (re)connection has LISTENed, before any
+/// notification is handed on: notifications sent while disconnected are lost, so that is
+/// where a caller catches up. An error from either callback, or a lost connection, drops the
+/// connection and reconnects after 1 s. Returns once `stop()` is true (checked every round).
+pub fn listen(
+    database_url: &str,
+    channels: &[&str],
+    stop: impl Fn() -> bool,
+    mut on_connect: impl FnMut(&mut PgConnection) -> AppResult<()>,
+    mut on_notes: impl FnMut(&mut PgConnection, &[diesel::pg::PgNotification]) -> AppResult<()>,
+) {
     use diesel::Connection;
-    loop {
-        let listened: Result<std::convert::Infallible, String> =
-            PgConnection::establish(database_url)
-                .map_err(|e| e.to_string())
-                .and_then(|mut conn| {
-                    for channel in channels {
-                        diesel::sql_query(format!("LISTEN {channel}"))
-                            .execute(&mut conn)
-                            .map_err(|e| e.to_string())?;
+    while !stop() {
+        let listened: Result<(), String> = PgConnection::establish(database_url)
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| {
+                for channel in channels {
+                    diesel::sql_query(format!("LISTEN {channel}"))
+                        .execute(&mut conn)
+                        .map_err(|e| e.to_string())?;
+                }
+                on_connect(&mut conn).map_err(|e| e.to_string())?;
+                while !stop() {
+                    let notes = conn
+                        .notifications_iter()
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| e.to_string())?;
+                    if !notes.is_empty() {
+                        on_notes(&mut conn, &notes).map_err(|e| e.to_string())?;
                     }
-                    loop {
-                        let mut woke: Vec<String> = Vec::new();
-                        for note in conn.notifications_iter() {
-                            let note = note.map_err(|e| e.to_string())?;
-                            if !woke.contains(&note.channel) {
-                                woke.push(note.channel);
-                            }
-                        }
-                        for channel in &woke {
-                            wake(channel);
-                        }
-                        std::thread::sleep(std::time::Duration::from_millis(25));
-                    }
-                });
-        let Err(e) = listened;
-        tracing::warn!(error = %e, "job listener lost its connection; reconnecting");
-        std::thread::sleep(std::time::Duration::from_secs(1));
+                    std::thread::sleep(LISTEN_INTERVAL);
+                }
+                Ok(())
+            });
+        if let Err(e) = listened {
+            if stop() {
+                return;
+            }
+            tracing::warn!(error = %e, channels = ?channels, "listener lost its connection; reconnecting");
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
     }
 }

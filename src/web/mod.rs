@@ -1,5 +1,5 @@
-//! actix handlers only: the Meta webhook, the Chatwoot-compatible `/api/v1`, health and
-//! media files. Logic lives in `domain` and `whatsapp`.
+//! actix handlers only: the Meta webhook, the Chatwoot-compatible `/api/v1`, health, media
+//! files and the realtime event stream. Logic lives in `domain` and `whatsapp`.
 
 pub mod api;
 pub mod auth;
@@ -7,6 +7,7 @@ pub mod health;
 pub mod media;
 pub mod session;
 pub mod ui;
+pub mod realtime;
 pub mod webhooks;
 
 use actix_web::web;

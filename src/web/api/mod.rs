@@ -36,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .route("/profile", web::get().to(profile::show))
             .service(
                 web::scope("/accounts/{account_id}")
+                    .route("/events", web::get().to(crate::web::realtime::stream))
                     .route("/inboxes", web::get().to(inboxes::index))
                     .route("/inboxes", web::post().to(inboxes::create))
                     .route("/inboxes/{id}", web::get().to(inboxes::show))

@@ -1,0 +1,263 @@
+//! Domain events: a durable, ordered record of what changed for agents, written in the
+//! transaction of the change and announced to every process with PostgreSQL NOTIFY.
+//!
+//! The realtime hub (`web::realtime`) streams them to browsers over SSE, and later the
+//! integration webhooks deliver the same rows. Names are Chatwoot's (`Events::Types` in
+//! chatwoot `lib/events/types.rb`): `message.created`, `message.updated`,
+//! `conversation.created`, `conversation.status_changed`, `conversation.updated`,
+//! `assignee.changed`. A team change is reported as `conversation.updated` (Chatwoot's
+//! separate `team.changed` is not used).
+//!
+//! A payload is small (a few ids and fields, well under a few hundred bytes): clients fetch
+//! the details through `/api/v1`. Payload shapes, besides the envelope fields every event has
+//! (`event`, `id`, `account_id`, `inbox_id`, `conversation_id`, see [`Event::to_json`]):
+//!
+//! | name | payload |
+//! |---|---|
+//! | `message.created` | `message_id`, `display_id` (the conversation's), `message_type` (0 incoming, 1 outgoing, 2 activity, 3 template), `private`, `status` |
+//! | `message.updated` | `message_id`, `display_id`, `status`, `update` (`status`, `reaction`, `revoke`, `edit` or `sent`: Graph accepted the send) |
+//! | `conversation.created` | `display_id`, `status`, `contact_id` |
+//! | `conversation.status_changed` | `display_id`, `status`, `previous_status`, `snoozed_until` (unix seconds or null) |
+//! | `assignee.changed` | `display_id`, `assignee_id`, `previous_assignee_id` (user ids or null) |
+//! | `conversation.updated` | `display_id`, `changed` (list of `priority`, `team_id`, `labels`, `snoozed_until`, `agent_last_seen_at`), plus `priority` and `team_id` when they changed |
+
+use crate::db::schema::realtime_events;
+use crate::error::AppResult;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Jsonb, Nullable, Text};
+use serde_json::{json, Map, Value};
+
+/// The LISTEN/NOTIFY channel announcing new events; the notification payload is the event id
+/// as decimal text.
+pub const CHANNEL: &str = "switchboard_events";
+
+/// How long events are kept for replay (`prune` deletes older ones): 24 hours.
+pub const RETENTION: chrono::Duration = chrono::Duration::hours(24);
+
+/// A message was stored: incoming, echo, history import, outgoing, private note or activity
+/// line.
+pub const MESSAGE_CREATED: &str = "message.created";
+/// A stored message changed: delivery status, reaction, revoke, edit, or Graph accepted it.
+pub const MESSAGE_UPDATED: &str = "message.updated";
+/// A conversation was opened (the contact's first message, or the first after a resolve).
+pub const CONVERSATION_CREATED: &str = "conversation.created";
+/// A conversation's status changed (an agent's action, a snooze running out, or the
+/// contact's reply reopening a snoozed conversation).
+pub const CONVERSATION_STATUS_CHANGED: &str = "conversation.status_changed";
+/// A conversation's priority, labels, team, snooze time or last-seen time changed.
+pub const CONVERSATION_UPDATED: &str = "conversation.updated";
+/// A conversation's assignee changed.
+pub const ASSIGNEE_CHANGED: &str = "assignee.changed";
+
+/// Every event name, for documentation and subscription filters.
+pub const ALL: [&str; 6] = [
+    MESSAGE_CREATED,
+    MESSAGE_UPDATED,
+    CONVERSATION_CREATED,
+    CONVERSATION_STATUS_CHANGED,
+    CONVERSATION_UPDATED,
+    ASSIGNEE_CHANGED,
+];
+
+/// A `realtime_events` row.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = realtime_events)]
+pub struct Event {
+    /// Increasing with insertion (not strictly with commit order).
+    pub id: i64,
+    pub account_id: i64,
+    /// `None` for account-wide events, which every member of the account may see.
+    pub inbox_id: Option<i64>,
+    /// `conversations.id` (the API's `display_id` is in the payload).
+    pub conversation_id: Option<i64>,
+    /// One of the names above.
+    pub name: String,
+    /// A JSON object of a few fields (see the module documentation).
+    pub payload: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Event {
+    /// The event as clients and webhooks receive it: `{"event", "id", "account_id",
+    /// "inbox_id", "conversation_id", "created_at" (unix seconds)}` with the payload's fields
+    /// merged in (the envelope wins on a name clash).
+    pub fn to_json(&self) -> Value {
+        let mut out = match &self.payload {
+            Value::Object(m) => m.clone(),
+            _ => Map::new(),
+        };
+        out.insert("event".into(), json!(self.name));
+        out.insert("id".into(), json!(self.id));
+        out.insert("account_id".into(), json!(self.account_id));
+        out.insert("inbox_id".into(), json!(self.inbox_id));
+        out.insert("conversation_id".into(), json!(self.conversation_id));
+        out.insert("created_at".into(), json!(self.created_at.timestamp()));
+        Value::Object(out)
+    }
+
+    /// True when a viewer who sees `visible_inboxes` (`None`: every inbox, as for
+    /// administrators; see `Viewer::visible_inbox_ids`) in `account_id` may receive it.
+    pub fn visible_to(&self, account_id: i64, visible_inboxes: Option<&[i64]>) -> bool {
+        self.account_id == account_id
+            && match (self.inbox_id, visible_inboxes) {
+                (None, _) | (_, None) => true,
+                (Some(inbox), Some(ids)) => ids.contains(&inbox),
+            }
+    }
+}
+
+#[derive(QueryableByName)]
+struct EmittedId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Records event `name` with `payload` (a JSON object) and announces it with
+/// `pg_notify('switchboard_events', '<id>')`, in one statement on `conn`. Call it inside the
+/// transaction of the change it describes: a rollback then emits nothing, and PostgreSQL
+/// delivers the notification exactly when the change commits. Returns the event id.
+pub fn emit(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: Option<i64>,
+    conversation_id: Option<i64>,
+    name: &str,
+    payload: Value,
+) -> AppResult<i64> {
+    insert(
+        conn,
+        account_id,
+        inbox_id,
+        conversation_id,
+        name,
+        payload,
+        false,
+    )
+}
+
+/// The one statement behind [`emit`]; with `add_display_id`, the conversation's
+/// `display_id` is merged into the payload by the same statement (no extra round trip).
+fn insert(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: Option<i64>,
+    conversation_id: Option<i64>,
+    name: &str,
+    payload: Value,
+    add_display_id: bool,
+) -> AppResult<i64> {
+    let row: EmittedId = diesel::sql_query(
+        "WITH e AS (INSERT INTO realtime_events (account_id, inbox_id, conversation_id, name, payload) \
+         VALUES ($1, $2, $3, $4, CASE WHEN $6 THEN $5 || jsonb_build_object('display_id', \
+           (SELECT display_id FROM conversations WHERE id = $3)) ELSE $5 END) RETURNING id) \
+         SELECT e.id FROM e CROSS JOIN LATERAL pg_notify('switchboard_events', e.id::text) AS n",
+    )
+    .bind::<BigInt, _>(account_id)
+    .bind::<Nullable<BigInt>, _>(inbox_id)
+    .bind::<Nullable<BigInt>, _>(conversation_id)
+    .bind::<Text, _>(name)
+    .bind::<Jsonb, _>(payload)
+    .bind::<Bool, _>(add_display_id)
+    .get_result(conn)?;
+    Ok(row.id)
+}
+
+/// The account's events with id greater than `after_id`, oldest first, at most `limit`.
+pub fn since(
+    conn: &mut PgConnection,
+    account_id: i64,
+    after_id: i64,
+    limit: i64,
+) -> AppResult<Vec<Event>> {
+    Ok(realtime_events::table
+        .filter(realtime_events::account_id.eq(account_id))
+        .filter(realtime_events::id.gt(after_id))
+        .order(realtime_events::id)
+        .limit(limit)
+        .select(Event::as_select())
+        .load(conn)?)
+}
+
+/// Events of every account with id greater than `after_id`, oldest first, at most `limit`
+/// (the hub's catch-up after its LISTEN connection was lost).
+pub fn after(conn: &mut PgConnection, after_id: i64, limit: i64) -> AppResult<Vec<Event>> {
+    Ok(realtime_events::table
+        .filter(realtime_events::id.gt(after_id))
+        .order(realtime_events::id)
+        .limit(limit)
+        .select(Event::as_select())
+        .load(conn)?)
+}
+
+/// The events with these ids that exist, in id order (what a batch of notifications names).
+pub fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> AppResult<Vec<Event>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(realtime_events::table
+        .filter(realtime_events::id.eq_any(ids))
+        .order(realtime_events::id)
+        .select(Event::as_select())
+        .load(conn)?)
+}
+
+/// The highest event id so far (0 when there is none).
+pub fn max_id(conn: &mut PgConnection) -> AppResult<i64> {
+    Ok(realtime_events::table
+        .select(diesel::dsl::max(realtime_events::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+/// Deletes events created before `older_than`; returns how many. The periodic loop in
+/// `app::spawn_workers` keeps [`RETENTION`] (24 hours).
+pub fn prune(conn: &mut PgConnection, older_than: DateTime<Utc>) -> AppResult<usize> {
+    Ok(
+        diesel::delete(realtime_events::table.filter(realtime_events::created_at.lt(older_than)))
+            .execute(conn)?,
+    )
+}
+
+/// Emits `message.created` for a stored message (see the module documentation).
+pub fn message_created(
+    conn: &mut PgConnection,
+    message: &super::messages::Message,
+) -> AppResult<i64> {
+    insert(
+        conn,
+        message.account_id,
+        Some(message.inbox_id),
+        Some(message.conversation_id),
+        MESSAGE_CREATED,
+        json!({
+            "message_id": message.id,
+            "message_type": message.message_type,
+            "private": message.private,
+            "status": message.status,
+        }),
+        true,
+    )
+}
+
+/// Emits `message.updated` for a changed message; `update` names what changed (`status`,
+/// `reaction`, `revoke`, `edit`, `sent`).
+pub fn message_updated(
+    conn: &mut PgConnection,
+    message: &super::messages::Message,
+    update: &str,
+) -> AppResult<i64> {
+    insert(
+        conn,
+        message.account_id,
+        Some(message.inbox_id),
+        Some(message.conversation_id),
+        MESSAGE_UPDATED,
+        json!({
+            "message_id": message.id,
+            "status": message.status,
+            "update": update,
+        }),
+        true,
+    )
+}
