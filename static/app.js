@@ -47,13 +47,14 @@
   const thread = () => document.getElementById("thread");
   const activeId = () => (thread() ? thread().dataset.displayId : "");
   const listQuery = () => (app ? app.dataset.listQuery : "");
+  const activeParam = () => (activeId() ? `&active=${activeId()}` : "");
 
   // ---------- conversation list ----------
   async function refreshList() {
     const list = document.getElementById("conversation-list");
     if (!list) return;
     try {
-      const frag = await fragment(`/partials/conversations?${listQuery()}&active=${activeId()}`);
+      const frag = await fragment(`/partials/conversations?${listQuery()}${activeParam()}`);
       list.replaceChildren(frag);
     } catch (_) { /* the next event or reconnect refreshes it */ }
   }
@@ -64,7 +65,7 @@
     if (!more) return;
     e.preventDefault();
     try {
-      const frag = await fragment(`/partials/conversations?${more.dataset.more}&active=${activeId()}`);
+      const frag = await fragment(`/partials/conversations?${more.dataset.more}${activeParam()}`);
       const ul = document.querySelector("#conversation-list ul.conversations");
       const newRows = frag.querySelectorAll("li.conversation-row");
       newRows.forEach((li) => ul.appendChild(li));

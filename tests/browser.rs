@@ -89,7 +89,10 @@ impl Env {
                 .env("PATH", std::env::var("PATH").unwrap_or_default())
                 .env("DATABASE_URL", &db.url)
                 .env("FRONTEND_URL", &base)
-                .env("SECRET_KEY_BASE", "browser-test-secret-key-base-0123456789abcdef")
+                .env(
+                    "SECRET_KEY_BASE",
+                    "browser-test-secret-key-base-0123456789abcdef",
+                )
                 .env("STORAGE_DIR", &storage)
                 .env("PORT", port.to_string())
                 .env("WHATSAPP_CLOUD_BASE_URL", graph.uri())
@@ -112,13 +115,25 @@ impl Env {
             ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let created: Value =
-            serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap())
-                .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let created: Value = serde_json::from_str(
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .last()
+                .unwrap(),
+        )
+        .unwrap();
         let mut serve = Command::new(BIN);
         env(&mut serve);
-        serve.arg("serve").stdout(Stdio::null()).stderr(Stdio::null());
+        serve
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         let server = Killed(serve.spawn().unwrap());
         wait_for_port(port, "the server").await;
 
@@ -220,7 +235,10 @@ impl Env {
             if v["data"]["payload"].as_array().map(Vec::len) == Some(n) {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(15), "conversations: {v}");
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "conversations: {v}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -343,11 +361,25 @@ async fn sign_in_wrong_then_right() {
     let env = Env::start().await;
     let c = env.browser(1440, 900).await;
     env.sign_in(&c, "ana@example.com", "not my password").await;
-    wait_js(&c, "document.getElementById('login-error')", "the sign-in error").await;
-    let text = js(&c, "return document.getElementById('login-error').textContent").await;
+    wait_js(
+        &c,
+        "document.getElementById('login-error')",
+        "the sign-in error",
+    )
+    .await;
+    let text = js(
+        &c,
+        "return document.getElementById('login-error').textContent",
+    )
+    .await;
     assert!(text.as_str().unwrap().contains("do not match"));
     env.sign_in(&c, "ana@example.com", "correct horse").await;
-    wait_js(&c, "location.pathname.endsWith('/conversations')", "the inbox screen").await;
+    wait_js(
+        &c,
+        "location.pathname.endsWith('/conversations')",
+        "the inbox screen",
+    )
+    .await;
     wait_js(&c, "document.querySelector('.sidebar')", "the sidebar").await;
     screenshot(&c, "sign-in").await;
     c.close().await.unwrap();
@@ -375,19 +407,37 @@ async fn reply_from_the_composer_then_ticks_follow_the_statuses() {
         "the outgoing bubble",
     )
     .await;
-    wait_js(&c, "document.querySelector('.message.outgoing .ticks.sent')", "the sent tick").await;
+    wait_js(
+        &c,
+        "document.querySelector('.message.outgoing .ticks.sent')",
+        "the sent tick",
+    )
+    .await;
     let sent = env.sent().await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["text"]["body"], "Yes, size M is in stock.");
     assert_eq!(sent[0]["to"], "+16505551234");
     // Opening the conversation sent Meta a read receipt for the customer's message.
+    let started = Instant::now();
+    while env.read_receipts().await.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no read receipt"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(env.read_receipts().await.len(), 1);
 
     // Meta's statuses move the ticks live.
     for f in ["status_delivered.json", "status_read.json"] {
         env.post_webhook(webhook_fixture(f)).await;
     }
-    wait_js(&c, "document.querySelector('.message.outgoing .ticks.read')", "the read ticks").await;
+    wait_js(
+        &c,
+        "document.querySelector('.message.outgoing .ticks.read')",
+        "the read ticks",
+    )
+    .await;
     screenshot(&c, "reply-read").await;
     c.close().await.unwrap();
 }
@@ -399,13 +449,17 @@ async fn a_closed_window_disables_the_composer_and_a_template_goes_out() {
     Mock::given(method("GET"))
         .and(path(TEMPLATES_PATH))
         .and(query_param("after", "QVFIUmFmdGVy"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(graph_fixture("message_templates_page2.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(graph_fixture("message_templates_page2.json")),
+        )
         .with_priority(1)
         .mount(&env.graph)
         .await;
     Mock::given(method("GET"))
         .and(path(TEMPLATES_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_json(graph_fixture("message_templates_page1.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(graph_fixture("message_templates_page1.json")),
+        )
         .with_priority(2)
         .mount(&env.graph)
         .await;
@@ -417,21 +471,47 @@ async fn a_closed_window_disables_the_composer_and_a_template_goes_out() {
     c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
         .await
         .unwrap();
-    wait_js(&c, "document.getElementById('composer-text').disabled", "a disabled composer").await;
-    let note = js(&c, "return document.getElementById('window-closed-note').textContent").await;
-    assert!(note
-        .as_str()
-        .unwrap()
-        .contains("More than 24 hours since the customer's last message. Send an approved template."));
+    wait_js(
+        &c,
+        "document.getElementById('composer-text').disabled",
+        "a disabled composer",
+    )
+    .await;
+    let note = js(
+        &c,
+        "return document.getElementById('window-closed-note').textContent",
+    )
+    .await;
+    assert!(note.as_str().unwrap().contains(
+        "More than 24 hours since the customer's last message. Send an approved template."
+    ));
     assert_eq!(
-        js(&c, "return document.getElementById('window-closed-note').hidden").await,
+        js(
+            &c,
+            "return document.getElementById('window-closed-note').hidden"
+        )
+        .await,
         false
     );
 
-    c.find(Locator::Id("open-templates")).await.unwrap().click().await.unwrap();
-    wait_js(&c, "document.querySelectorAll('.template-choice').length >= 3", "approved templates").await;
+    c.find(Locator::Id("open-templates"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelectorAll('.template-choice').length >= 3",
+        "approved templates",
+    )
+    .await;
     // The PENDING template is not offered.
-    let names = js(&c, "return [...document.querySelectorAll('.template-choice strong')].map(e => e.textContent)").await;
+    let names = js(
+        &c,
+        "return [...document.querySelectorAll('.template-choice strong')].map(e => e.textContent)",
+    )
+    .await;
     assert!(!names.to_string().contains("winter_sale"), "{names}");
     c.find(Locator::Id("template-search"))
         .await
@@ -439,15 +519,30 @@ async fn a_closed_window_disables_the_composer_and_a_template_goes_out() {
         .send_keys("order is")
         .await
         .unwrap();
-    wait_js(&c, "document.querySelectorAll('.template-choice').length === 1", "the search").await;
-    c.find(Locator::Css(".template-choice")).await.unwrap().click().await.unwrap();
+    wait_js(
+        &c,
+        "document.querySelectorAll('.template-choice').length === 1",
+        "the search",
+    )
+    .await;
+    c.find(Locator::Css(".template-choice"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     for (id, value) in [
         ("tpl-header-1", "#4521"),
         ("tpl-body-1", "Sheena"),
         ("tpl-body-2", "on its way"),
         ("tpl-button-1", "4521"),
     ] {
-        c.find(Locator::Id(id)).await.unwrap().send_keys(value).await.unwrap();
+        c.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
     }
     wait_js(
         &c,
@@ -456,8 +551,18 @@ async fn a_closed_window_disables_the_composer_and_a_template_goes_out() {
     )
     .await;
     screenshot(&c, "template-picker").await;
-    c.find(Locator::Id("template-send")).await.unwrap().click().await.unwrap();
-    wait_js(&c, "document.querySelector('.message.outgoing .template-tag')", "the template bubble").await;
+    c.find(Locator::Id("template-send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('.message.outgoing .template-tag')",
+        "the template bubble",
+    )
+    .await;
     let started = Instant::now();
     let sent = loop {
         let s = env.sent().await;
@@ -484,15 +589,22 @@ async fn customer_html_shows_as_text_and_runs_nothing() {
     let _one = SERIAL.lock().await;
     let env = Env::start().await;
     env.create_inbox().await;
-    env.post_webhook(with_current_timestamps(&webhook_fixture("text_unicode.json")))
-        .await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture(
+        "text_unicode.json",
+    )))
+    .await;
     env.wait_conversations(1).await;
     let c = env.browser(1440, 900).await;
     env.sign_in(&c, "ana@example.com", "correct horse").await;
     c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
         .await
         .unwrap();
-    wait_js(&c, "document.querySelector('.message.incoming')", "the message").await;
+    wait_js(
+        &c,
+        "document.querySelector('.message.incoming')",
+        "the message",
+    )
+    .await;
     // No alert is open (an injected alert(1) would have opened one).
     assert!(c.get_alert_text().await.is_err(), "an alert is open");
     let state = js(
@@ -526,19 +638,44 @@ async fn an_agent_outside_the_inbox_sees_nothing_of_it() {
     env.create_agent("ben@example.com");
     let ben = env.browser(1440, 900).await;
     env.sign_in(&ben, "ben@example.com", "agent password").await;
-    wait_js(&ben, "document.querySelector('.conversations')", "ben's list").await;
+    wait_js(
+        &ben,
+        "document.querySelector('.conversations')",
+        "ben's list",
+    )
+    .await;
     let admin = env.browser(1440, 900).await;
-    env.sign_in(&admin, "ana@example.com", "correct horse").await;
-    wait_js(&admin, "document.body.dataset.live === 'connected'", "the admin's live connection").await;
-    wait_js(&ben, "document.body.dataset.live === 'connected'", "ben's live connection").await;
+    env.sign_in(&admin, "ana@example.com", "correct horse")
+        .await;
+    wait_js(
+        &admin,
+        "document.body.dataset.live === 'connected'",
+        "the admin's live connection",
+    )
+    .await;
+    wait_js(
+        &ben,
+        "document.body.dataset.live === 'connected'",
+        "ben's live connection",
+    )
+    .await;
 
     env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
         .await;
-    wait_js(&admin, "document.querySelectorAll('.conversation-row').length === 1", "the admin's new row").await;
+    wait_js(
+        &admin,
+        "document.querySelectorAll('.conversation-row').length === 1",
+        "the admin's new row",
+    )
+    .await;
     // Ben's list stays empty, and the conversation page is a 404 for him.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(
-        js(&ben, "return document.querySelectorAll('.conversation-row').length").await,
+        js(
+            &ben,
+            "return document.querySelectorAll('.conversation-row').length"
+        )
+        .await,
         0
     );
     ben.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
@@ -563,7 +700,12 @@ async fn two_agents_see_new_conversations_and_ticks_live() {
     env.sign_in(&ana, "ana@example.com", "correct horse").await;
     env.sign_in(&ben, "ben@example.com", "agent password").await;
     for c in [&ana, &ben] {
-        wait_js(c, "document.body.dataset.live === 'connected'", "a live connection").await;
+        wait_js(
+            c,
+            "document.body.dataset.live === 'connected'",
+            "a live connection",
+        )
+        .await;
     }
     env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
         .await;
@@ -576,18 +718,39 @@ async fn two_agents_see_new_conversations_and_ticks_live() {
         .await;
     }
     // Ben opens it; Ana replies through the API; Ben's thread shows it, then its ticks.
-    ben.find(Locator::Css(".conversation-row a")).await.unwrap().click().await.unwrap();
+    ben.find(Locator::Css(".conversation-row a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_js(&ben, "document.getElementById('thread')", "ben's thread").await;
-    wait_js(&ben, "document.body.dataset.live === 'connected'", "ben's live connection").await;
+    wait_js(
+        &ben,
+        "document.body.dataset.live === 'connected'",
+        "ben's live connection",
+    )
+    .await;
     env.api(
         "POST",
         "/conversations/1/messages",
         Some(json!({"content": "On its way!"})),
     )
     .await;
-    wait_js(&ben, "document.querySelector('.message.outgoing .ticks.sent')", "the sent tick").await;
-    env.post_webhook(webhook_fixture("status_delivered.json")).await;
-    wait_js(&ben, "document.querySelector('.message.outgoing .ticks.delivered')", "the delivered ticks").await;
+    wait_js(
+        &ben,
+        "document.querySelector('.message.outgoing .ticks.sent')",
+        "the sent tick",
+    )
+    .await;
+    env.post_webhook(webhook_fixture("status_delivered.json"))
+        .await;
+    wait_js(
+        &ben,
+        "document.querySelector('.message.outgoing .ticks.delivered')",
+        "the delivered ticks",
+    )
+    .await;
     screenshot(&ana, "live-ana").await;
     screenshot(&ben, "live-ben").await;
     ana.close().await.unwrap();
@@ -604,22 +767,53 @@ async fn a_phone_shows_one_pane_at_a_time() {
     env.wait_conversations(1).await;
     let c = env.browser(390, 844).await;
     env.sign_in(&c, "ana@example.com", "correct horse").await;
-    wait_js(&c, "document.querySelector('.conversation-row')", "the list").await;
+    wait_js(
+        &c,
+        "document.querySelector('.conversation-row')",
+        "the list",
+    )
+    .await;
     let visible = |sel: &str| {
         format!("(() => {{ const e = document.querySelector('{sel}'); return !!e && e.getBoundingClientRect().width > 0; }})()")
     };
-    assert_eq!(js(&c, &format!("return {}", visible(".list-pane"))).await, true);
-    assert_eq!(js(&c, &format!("return {}", visible(".thread-pane"))).await, false);
-    assert_eq!(js(&c, &format!("return {}", visible(".sidebar"))).await, false);
+    assert_eq!(
+        js(&c, &format!("return {}", visible(".list-pane"))).await,
+        true
+    );
+    assert_eq!(
+        js(&c, &format!("return {}", visible(".thread-pane"))).await,
+        false
+    );
+    assert_eq!(
+        js(&c, &format!("return {}", visible(".sidebar"))).await,
+        false
+    );
     screenshot(&c, "phone-list").await;
-    c.find(Locator::Css(".conversation-row a")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css(".conversation-row a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_js(&c, &visible(".thread-pane"), "the thread").await;
-    assert_eq!(js(&c, &format!("return {}", visible(".list-pane"))).await, false);
+    assert_eq!(
+        js(&c, &format!("return {}", visible(".list-pane"))).await,
+        false
+    );
     // Nothing overflows the screen horizontally.
-    let wide = js(&c, "return document.documentElement.scrollWidth <= window.innerWidth + 1").await;
+    let wide = js(
+        &c,
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
     assert_eq!(wide, true);
     screenshot(&c, "phone-thread").await;
-    c.find(Locator::Css("[data-back]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("[data-back]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_js(&c, &visible(".list-pane"), "the list again").await;
     screenshot(&c, "phone-back").await;
     c.close().await.unwrap();
@@ -645,7 +839,12 @@ async fn an_admin_creates_an_inbox_through_the_form() {
         ("business_account_id", WABA_ID),
         ("api_key", "EAAG-from-the-form"),
     ] {
-        c.find(Locator::Id(id)).await.unwrap().send_keys(value).await.unwrap();
+        c.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
     }
     c.find(Locator::Css("#new-inbox button[type=submit]"))
         .await
@@ -653,8 +852,17 @@ async fn an_admin_creates_an_inbox_through_the_form() {
         .click()
         .await
         .unwrap();
-    wait_js(&c, "document.getElementById('phone_number-error')", "the field error").await;
-    let err = js(&c, "return document.getElementById('phone_number-error').textContent").await;
+    wait_js(
+        &c,
+        "document.getElementById('phone_number-error')",
+        "the field error",
+    )
+    .await;
+    let err = js(
+        &c,
+        "return document.getElementById('phone_number-error').textContent",
+    )
+    .await;
     assert!(err.as_str().unwrap().contains("E.164"), "{err}");
     assert_eq!(
         js(&c, "return document.getElementById('name').value").await,
@@ -677,9 +885,22 @@ async fn an_admin_creates_an_inbox_through_the_form() {
         .click()
         .await
         .unwrap();
-    wait_js(&c, "document.getElementById('verify-token')", "the webhook details").await;
-    let url = js(&c, "return document.getElementById('webhook-url').textContent").await;
-    let token = js(&c, "return document.getElementById('verify-token').textContent").await;
+    wait_js(
+        &c,
+        "document.getElementById('verify-token')",
+        "the webhook details",
+    )
+    .await;
+    let url = js(
+        &c,
+        "return document.getElementById('webhook-url').textContent",
+    )
+    .await;
+    let token = js(
+        &c,
+        "return document.getElementById('verify-token').textContent",
+    )
+    .await;
     assert_eq!(url, format!("{}/webhooks/whatsapp/{PHONE}", env.base));
     let page = js(&c, "return document.body.textContent").await;
     assert!(page

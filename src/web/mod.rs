@@ -5,9 +5,9 @@ pub mod api;
 pub mod auth;
 pub mod health;
 pub mod media;
+pub mod realtime;
 pub mod session;
 pub mod ui;
-pub mod realtime;
 pub mod webhooks;
 
 use actix_web::web;

@@ -105,7 +105,12 @@ pub async fn create_inbox(
     state
         .db(move |conn| inboxes::validate_new(conn, &checked))
         .await?;
-    let found = check_credentials(state, input.api_key.trim(), input.business_account_id.trim()).await?;
+    let found = check_credentials(
+        state,
+        input.api_key.trim(),
+        input.business_account_id.trim(),
+    )
+    .await?;
     let secrets = state.secrets.clone();
     let (inbox, channel) = state
         .db(move |conn| inboxes::create(conn, &secrets, account_id, input))

@@ -287,7 +287,10 @@ async fn detail(state: &AppState, account_id: i64, inbox_id: i64) -> Result<Inbo
                     .map(|e| {
                         format!(
                             "{} {} {}",
-                            e["code"].as_i64().map(|c| format!("#{c}")).unwrap_or_default(),
+                            e["code"]
+                                .as_i64()
+                                .map(|c| format!("#{c}"))
+                                .unwrap_or_default(),
                             e["title"].as_str().unwrap_or_default(),
                             e["message"].as_str().unwrap_or_default()
                         )
@@ -400,9 +403,10 @@ pub async fn inbox_action(
             .await
             .map(|n| format!("Synced {n} templates."))
             .map_err(|e| match e {
-                template_sync::SyncError::Graph(g) => {
-                    AppError::invalid("templates", format!("Template sync failed: {}", g.external_error()))
-                }
+                template_sync::SyncError::Graph(g) => AppError::invalid(
+                    "templates",
+                    format!("Template sync failed: {}", g.external_error()),
+                ),
                 template_sync::SyncError::App(a) => a,
             }),
         "register_webhook" => setup::register_webhook(&state, inbox_id)
@@ -411,12 +415,16 @@ pub async fn inbox_action(
         "rotate_token" => state
             .db(move |conn| inboxes::rotate_verify_token(conn, account_id, inbox_id))
             .await
-            .map(|_| "A new verify token was generated. Paste it into Meta or your Tech Provider.".to_string()),
+            .map(|_| {
+                "A new verify token was generated. Paste it into Meta or your Tech Provider."
+                    .to_string()
+            }),
         "add_member" => match form.user_id {
             Some(user_id) => state
                 .db(move |conn| {
-                    accounts::role_in(conn, account_id, user_id)?
-                        .ok_or_else(|| AppError::invalid("user_id", "no such agent in this account"))?;
+                    accounts::role_in(conn, account_id, user_id)?.ok_or_else(|| {
+                        AppError::invalid("user_id", "no such agent in this account")
+                    })?;
                     inboxes::add_member(conn, inbox_id, user_id)
                 })
                 .await
@@ -432,7 +440,10 @@ pub async fn inbox_action(
         },
         "delete" => {
             if form.confirm.as_deref() != Some("yes") {
-                Err(AppError::invalid("confirm", "tick the box to confirm deleting this inbox"))
+                Err(AppError::invalid(
+                    "confirm",
+                    "tick the box to confirm deleting this inbox",
+                ))
             } else {
                 return match state
                     .db(move |conn| inboxes::delete(conn, account_id, inbox_id))
