@@ -230,3 +230,23 @@ async fn the_inbox_screen_escapes_customer_text_and_hides_other_inboxes() {
         .await;
     assert!(list.contains("No conversations here."));
 }
+
+#[actix_rt::test]
+async fn search_finds_contacts_and_message_text_and_links_to_the_conversation() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    app.deliver("text.json").await;
+    let mut b = Browser::new(&app);
+    b.sign_in("ana@example.com", "correct horse").await;
+    let base = format!("/app/accounts/{}/search", app.account_id);
+    let (status, page, _) = b.get(&format!("{base}?q=sheena")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Sheena Nelson"), "{page}");
+    assert!(page.contains(&format!("/app/accounts/{}/conversations/1", app.account_id)));
+    let (_, page, _) = b.get(&format!("{base}?q=blue+jacket")).await;
+    assert!(page.contains("Does the blue jacket come in size M?"));
+    let (_, page, _) = b.get(&format!("{base}?q=US.1349120865")).await;
+    assert!(page.contains("Sheena Nelson"), "BSUID search");
+    let (_, page, _) = b.get(&format!("{base}?q=zzzz-nothing")).await;
+    assert!(page.contains("No contact matches.") && page.contains("No message matches."));
+}

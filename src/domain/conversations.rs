@@ -807,13 +807,16 @@ pub fn set_labels<S: AsRef<str>>(
     })
 }
 
+/// Conversation counts per inbox `(inbox_id, count)` and per label `(label, count)`.
+pub type SidebarCounts = (Vec<(i64, i64)>, Vec<(String, i64)>);
+
 /// Counts for the inbox screen's sidebar, over the conversations the viewer may see with
 /// `status` (`all` for any): per inbox `(inbox_id, count)` and per label `(label, count)`.
 pub fn sidebar_counts(
     conn: &mut PgConnection,
     viewer: &Viewer,
     status: &str,
-) -> AppResult<(Vec<(i64, i64)>, Vec<(String, i64)>)> {
+) -> AppResult<SidebarCounts> {
     use diesel::dsl::count_star;
     let visible = viewer.visible_inbox_ids(conn)?;
     let mut by_inbox = conversations::table

@@ -79,6 +79,14 @@ pub struct SidebarItem {
     pub active: bool,
 }
 
+/// The sidebar's four lists: Mine/Unassigned/All, inboxes, labels, statuses.
+struct Sidebar {
+    filters: Vec<SidebarItem>,
+    inbox_items: Vec<SidebarItem>,
+    label_items: Vec<SidebarItem>,
+    statuses: Vec<SidebarItem>,
+}
+
 /// The contact panel and the header of an open conversation.
 #[derive(Debug, Clone)]
 pub struct ThreadView {
@@ -314,12 +322,7 @@ fn sidebar(
     viewer: &Viewer,
     q: &ListQuery,
     counts: &ListCounts,
-) -> AppResult<(
-    Vec<SidebarItem>,
-    Vec<SidebarItem>,
-    Vec<SidebarItem>,
-    Vec<SidebarItem>,
-)> {
+) -> AppResult<Sidebar> {
     let base = format!("/app/accounts/{}/conversations", viewer.account_id);
     let with = |f: &dyn Fn(&mut ListQuery)| {
         let mut n = q.clone();
@@ -385,7 +388,12 @@ fn sidebar(
             active: q.status() == s,
         })
         .collect();
-    Ok((filters, inbox_items, label_items, statuses))
+    Ok(Sidebar {
+        filters,
+        inbox_items,
+        label_items,
+        statuses,
+    })
 }
 
 async fn render_page(
@@ -410,16 +418,15 @@ async fn render_page(
                 None => None,
             };
             let (rows, counts, next_page) = list_rows(conn, &viewer, &q, display_id)?;
-            let (filters, inbox_items, label_items, statuses) =
-                sidebar(conn, &viewer, &q, &counts)?;
+            let side = sidebar(conn, &viewer, &q, &counts)?;
             Ok(InboxPage {
                 layout,
                 rows,
                 list_query: q,
-                filters,
-                inbox_items,
-                label_items,
-                statuses,
+                filters: side.filters,
+                inbox_items: side.inbox_items,
+                label_items: side.label_items,
+                statuses: side.statuses,
                 next_page,
                 thread,
             })

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod inbox;
+pub mod search;
 pub mod settings;
 pub mod view;
 
@@ -60,6 +61,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 "/accounts/{account_id}/partials/messages/{message_id}",
                 web::get().to(inbox::message_partial),
             )
+            .route("/accounts/{account_id}/search", web::get().to(search::page))
             .route(
                 "/accounts/{account_id}/settings/inboxes",
                 web::get().to(settings::inboxes_index),
