@@ -53,7 +53,9 @@ struct Env {
     driver_url: String,
     http: reqwest::Client,
     storage: std::path::PathBuf,
-    _server: Killed,
+    server_env: Vec<(String, String)>,
+    port: u16,
+    server: std::sync::Mutex<Option<Killed>>,
     _driver: Killed,
 }
 
@@ -66,6 +68,17 @@ async fn wait_for_port(port: u16, what: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+fn spawn_server(server_env: &[(String, String)]) -> Killed {
+    let mut serve = Command::new(BIN);
+    serve
+        .env_clear()
+        .envs(server_env.iter().map(|(k, v)| (k, v)))
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Killed(serve.spawn().unwrap())
 }
 
 impl Env {
@@ -84,20 +97,22 @@ impl Env {
             .await;
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
+        let server_env: Vec<(String, String)> = vec![
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("DATABASE_URL".into(), db.url.clone()),
+            ("FRONTEND_URL".into(), base.clone()),
+            (
+                "SECRET_KEY_BASE".into(),
+                "browser-test-secret-key-base-0123456789abcdef".into(),
+            ),
+            ("STORAGE_DIR".into(), storage.to_string_lossy().to_string()),
+            ("PORT".into(), port.to_string()),
+            ("WHATSAPP_CLOUD_BASE_URL".into(), graph.uri()),
+            ("SEND_RETRY_BASE_MS".into(), "0".into()),
+            ("RUST_LOG".into(), "warn".into()),
+        ];
         let env = |cmd: &mut Command| {
-            cmd.env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("DATABASE_URL", &db.url)
-                .env("FRONTEND_URL", &base)
-                .env(
-                    "SECRET_KEY_BASE",
-                    "browser-test-secret-key-base-0123456789abcdef",
-                )
-                .env("STORAGE_DIR", &storage)
-                .env("PORT", port.to_string())
-                .env("WHATSAPP_CLOUD_BASE_URL", graph.uri())
-                .env("SEND_RETRY_BASE_MS", "0")
-                .env("RUST_LOG", "warn");
+            cmd.env_clear().envs(server_env.iter().map(|(k, v)| (k, v)));
         };
         let mut admin = Command::new(BIN);
         env(&mut admin);
@@ -156,9 +171,19 @@ impl Env {
             driver_url: format!("http://127.0.0.1:{driver_port}"),
             http: reqwest::Client::new(),
             storage,
-            _server: server,
+            server_env,
+            port,
+            server: std::sync::Mutex::new(Some(server)),
             _driver: driver,
         }
+    }
+
+    /// Stops the server process and starts a new one on the same port and database.
+    async fn restart_server(&self) {
+        drop(self.server.lock().unwrap().take());
+        let next = spawn_server(&self.server_env);
+        *self.server.lock().unwrap() = Some(next);
+        wait_for_port(self.port, "the restarted server").await;
     }
 
     /// A new headless Chromium at `width`×`height`.
@@ -922,5 +947,38 @@ async fn an_admin_creates_an_inbox_through_the_form() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), "1158201444");
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_page_reconnects_after_a_server_restart() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    wait_js(
+        &c,
+        "document.body.dataset.live === 'connected'",
+        "the live connection",
+    )
+    .await;
+    env.restart_server().await;
+    wait_js(
+        &c,
+        "document.body.dataset.live === 'connected' && window.performance.now() > 0",
+        "the reconnection",
+    )
+    .await;
+    // A delivery after the restart shows up without a reload.
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('.row-name')].some(e => e.textContent.includes('Sheena'))",
+        "the conversation after the restart",
+    )
+    .await;
+    screenshot(&c, "after-restart").await;
     c.close().await.unwrap();
 }

@@ -866,3 +866,18 @@ pub fn for_contact(conn: &mut PgConnection, contact_id: i64) -> AppResult<Vec<Co
         .select(Conversation::as_select())
         .load(conn)?)
 }
+
+/// How many conversations the viewer may see in each status, as `(status, count)`.
+pub fn status_counts(conn: &mut PgConnection, viewer: &Viewer) -> AppResult<Vec<(String, i64)>> {
+    use diesel::dsl::count_star;
+    let visible = viewer.visible_inbox_ids(conn)?;
+    let mut q = conversations::table
+        .filter(conversations::account_id.eq(viewer.account_id))
+        .group_by(conversations::status)
+        .select((conversations::status, count_star()))
+        .into_boxed();
+    if let Some(ids) = &visible {
+        q = q.filter(conversations::inbox_id.eq_any(ids.clone()));
+    }
+    Ok(q.load(conn)?)
+}

@@ -379,12 +379,17 @@ fn sidebar(
             count,
         })
         .collect();
+    let by_status = conversations::status_counts(conn, viewer)?;
     let statuses = ["open", "pending", "snoozed", "resolved", "all"]
         .into_iter()
         .map(|s| SidebarItem {
             label: s.to_string(),
             href: with(&|n| n.status = Some(s.into())),
-            count: 0,
+            count: by_status
+                .iter()
+                .filter(|(status, _)| s == "all" || status == s)
+                .map(|(_, n)| n)
+                .sum(),
             active: q.status() == s,
         })
         .collect();
