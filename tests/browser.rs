@@ -463,6 +463,13 @@ async fn reply_from_the_composer_then_ticks_follow_the_statuses() {
         "the read ticks",
     )
     .await;
+    // The open conversation's unread badge clears once the page marks it seen.
+    wait_js(
+        &c,
+        "!document.querySelector('.conversation-row .unread-badge')",
+        "no unread badge",
+    )
+    .await;
     screenshot(&c, "reply-read").await;
     c.close().await.unwrap();
 }

@@ -250,3 +250,36 @@ async fn search_finds_contacts_and_message_text_and_links_to_the_conversation() 
     let (_, page, _) = b.get(&format!("{base}?q=zzzz-nothing")).await;
     assert!(page.contains("No contact matches.") && page.contains("No message matches."));
 }
+
+#[actix_rt::test]
+async fn opening_a_conversation_clears_its_unread_badge() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    app.deliver_bytes(&with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("ana@example.com", "correct horse").await;
+    let list = format!(
+        "/app/accounts/{}/partials/conversations?status=open",
+        app.account_id
+    );
+    let (_, before, _) = b.get(&list).await;
+    assert!(before.contains("unread-badge"), "{before}");
+    let (_, page, _) = b
+        .get(&format!("/app/accounts/{}/conversations/1", app.account_id))
+        .await;
+    let csrf = Browser::csrf_from(&page);
+    let (status, _, _) = b
+        .request(
+            test::TestRequest::post()
+                .uri(&format!(
+                    "/api/v1/accounts/{}/conversations/1/update_last_seen",
+                    app.account_id
+                ))
+                .insert_header(("x-csrf-token", csrf)),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, after, _) = b.get(&list).await;
+    assert!(!after.contains("unread-badge"), "{after}");
+}
