@@ -809,6 +809,7 @@ pub fn set_labels<S: AsRef<str>>(
 
 /// Counts for the inbox screen's sidebar, over the conversations the viewer may see with
 /// `status` (`all` for any): per inbox `(inbox_id, count)` and per label `(label, count)`.
+#[allow(clippy::type_complexity)]
 pub fn sidebar_counts(
     conn: &mut PgConnection,
     viewer: &Viewer,

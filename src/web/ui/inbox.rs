@@ -309,6 +309,7 @@ fn thread_view(
     })
 }
 
+#[allow(clippy::type_complexity)]
 fn sidebar(
     conn: &mut DbConn,
     viewer: &Viewer,
