@@ -109,6 +109,10 @@ impl Env {
             ("PORT".into(), port.to_string()),
             ("WHATSAPP_CLOUD_BASE_URL".into(), graph.uri()),
             ("SEND_RETRY_BASE_MS".into(), "0".into()),
+            (
+                "MAIL_DIR".into(),
+                storage.join("mail").to_string_lossy().to_string(),
+            ),
             ("RUST_LOG".into(), "warn".into()),
         ];
         let env = |cmd: &mut Command| {
@@ -330,6 +334,32 @@ impl Env {
             .collect()
     }
 
+    /// Waits for the first `.eml` the server's email worker writes into `MAIL_DIR`; returns
+    /// it with its quoted-printable parts decoded.
+    async fn wait_for_mail(&self) -> String {
+        let dir = self.storage.join("mail");
+        let started = Instant::now();
+        loop {
+            let found = std::fs::read_dir(&dir).ok().and_then(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .find(|p| p.extension().is_some_and(|x| x == "eml"))
+            });
+            if let Some(path) = found {
+                // The file transport writes the whole file at once; give it a moment anyway.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return decode_quoted_printable(&std::fs::read_to_string(path).unwrap());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no email in {}",
+                dir.display()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Read receipts Graph received so far.
     async fn read_receipts(&self) -> Vec<Value> {
         self.graph
@@ -348,6 +378,31 @@ impl Drop for Env {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.storage);
     }
+}
+
+/// An email's text with quoted-printable soft line breaks joined and `=XX` bytes restored.
+fn decode_quoted_printable(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
 }
 
 async fn screenshot(client: &Client, name: &str) {
@@ -988,4 +1043,201 @@ async fn the_page_reconnects_after_a_server_restart() {
     .await;
     screenshot(&c, "after-restart").await;
     c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_invited_agent_sets_a_password_from_the_email() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    let admin = env.browser(1280, 900).await;
+    env.sign_in(&admin, "ana@example.com", "correct horse")
+        .await;
+    wait_js(
+        &admin,
+        "location.pathname.endsWith('/conversations')",
+        "the inbox screen",
+    )
+    .await;
+    let settings =
+        |page: &str| env.url(&format!("/app/accounts/{}/settings/{page}", env.account_id));
+    admin.goto(&settings("agents")).await.unwrap();
+    for (id, value) in [
+        ("agent-name", "Cara Agent"),
+        ("agent-email", "cara@example.com"),
+    ] {
+        admin
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    admin
+        .find(Locator::Css("#invite-agent button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &admin,
+        "document.querySelector('.notice') && document.querySelector('.notice').textContent.includes('cara@example.com')",
+        "the invitation notice",
+    )
+    .await;
+    let pending = js(
+        &admin,
+        "return [...document.querySelectorAll('#agents tbody tr')].filter(r => r.textContent.includes('cara@example.com')).map(r => r.textContent.includes('invitation pending'))",
+    )
+    .await;
+    assert_eq!(pending, json!([true]));
+    screenshot(&admin, "agents-invite").await;
+
+    // A team and a label, so their pages have rows to lay out.
+    {
+        use diesel::Connection;
+        use switchboard::domain::{labels, teams};
+        let mut conn = diesel::PgConnection::establish(&env.db.url).unwrap();
+        teams::create(
+            &mut conn,
+            env.account_id,
+            &teams::TeamInput {
+                name: Some("Sales Europe".into()),
+                description: Some("Quotes and orders from the European shops".into()),
+                allow_auto_assign: None,
+            },
+        )
+        .unwrap();
+        labels::create(
+            &mut conn,
+            env.account_id,
+            &labels::LabelInput {
+                title: Some("follow-up".into()),
+                description: Some("Waiting for the customer's reply".into()),
+                color: Some("#e11d48".into()),
+                show_on_sidebar: Some(true),
+            },
+        )
+        .unwrap();
+    }
+    for page in ["teams", "labels"] {
+        admin.goto(&settings(page)).await.unwrap();
+        wait_js(
+            &admin,
+            "document.querySelector('table.rows tbody input')",
+            page,
+        )
+        .await;
+        screenshot(&admin, &format!("settings-{page}")).await;
+    }
+
+    // At phone width the settings pages fit the screen, and every field has a label.
+    admin.set_window_size(390, 844).await.unwrap();
+    for page in ["agents", "teams", "labels", "inboxes"] {
+        admin.goto(&settings(page)).await.unwrap();
+        wait_js(&admin, "document.querySelector('.settings-nav')", page).await;
+        let fits = js(
+            &admin,
+            "return window.innerWidth <= 420 && document.documentElement.scrollWidth <= window.innerWidth + 1",
+        )
+        .await;
+        assert_eq!(fits, true, "{page} overflows at 390 px");
+        let unlabelled = js(
+            &admin,
+            "return [...document.querySelectorAll('input:not([type=hidden]), select')].filter(e => !e.labels || e.labels.length === 0).map(e => e.outerHTML)",
+        )
+        .await;
+        assert_eq!(unlabelled, json!([]), "{page}");
+        screenshot(&admin, &format!("settings-{page}-phone")).await;
+    }
+
+    // The server's email worker writes the invitation; its link opens in another browser.
+    let eml = env.wait_for_mail().await;
+    let prefix = format!("{}/app/password/reset?token=", env.base);
+    let start = eml.find(&prefix).expect("a password link in the email");
+    let token: String = eml[start + prefix.len()..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    assert_eq!(token.len(), 64, "{eml}");
+    let cara = env.browser(390, 844).await;
+    cara.goto(&format!("{prefix}{token}")).await.unwrap();
+    wait_js(
+        &cara,
+        "document.getElementById('password')",
+        "the password form",
+    )
+    .await;
+    let fits = js(
+        &cara,
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+    assert_eq!(fits, true, "the password page overflows at 390 px");
+    // Two different passwords are refused next to the repetition.
+    for (id, value) in [
+        ("password", "cara's password"),
+        ("password_confirmation", "cara's pasword"),
+    ] {
+        cara.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    cara.find(Locator::Css("#password-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &cara,
+        "document.getElementById('password_confirmation-error')",
+        "the repetition error",
+    )
+    .await;
+    for (id, value) in [
+        ("password", "cara's password"),
+        ("password_confirmation", "cara's password"),
+    ] {
+        cara.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    screenshot(&cara, "password-form").await;
+    cara.find(Locator::Css("#password-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &cara,
+        "location.pathname.endsWith('/conversations') && document.querySelector('.list-pane')",
+        "the inbox screen",
+    )
+    .await;
+    let me = js(&cara, "return document.querySelector('.me').title").await;
+    assert_eq!(me, "Cara Agent");
+    screenshot(&cara, "password-set").await;
+
+    // The admin's list no longer shows the invitation as pending.
+    admin.goto(&settings("agents")).await.unwrap();
+    let page = js(
+        &admin,
+        "return document.getElementById('agents').textContent",
+    )
+    .await;
+    assert!(
+        !page.as_str().unwrap().contains("invitation pending"),
+        "{page}"
+    );
+    cara.close().await.unwrap();
+    admin.close().await.unwrap();
 }

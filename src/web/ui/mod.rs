@@ -4,8 +4,10 @@
 
 pub mod auth;
 pub mod inbox;
+pub mod password;
 pub mod search;
 pub mod settings;
+pub mod settings_people;
 pub mod view;
 
 use crate::app::AppState;
@@ -81,7 +83,57 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/settings/inboxes/{inbox_id}/{action}",
                 web::post().to(settings::inbox_action),
-            ),
+            )
+            .route(
+                "/accounts/{account_id}/settings/agents",
+                web::get().to(settings_people::agents_index),
+            )
+            .route(
+                "/accounts/{account_id}/settings/agents",
+                web::post().to(settings_people::agent_invite),
+            )
+            .route(
+                "/accounts/{account_id}/settings/agents/{user_id}/update",
+                web::post().to(settings_people::agent_update),
+            )
+            .route(
+                "/accounts/{account_id}/settings/agents/{user_id}/remove",
+                web::post().to(settings_people::agent_remove),
+            )
+            .route(
+                "/accounts/{account_id}/settings/teams",
+                web::get().to(settings_people::teams_index),
+            )
+            .route(
+                "/accounts/{account_id}/settings/teams",
+                web::post().to(settings_people::team_create),
+            )
+            .route(
+                "/accounts/{account_id}/settings/teams/{team_id}/update",
+                web::post().to(settings_people::team_update),
+            )
+            .route(
+                "/accounts/{account_id}/settings/teams/{team_id}/delete",
+                web::post().to(settings_people::team_delete),
+            )
+            .route(
+                "/accounts/{account_id}/settings/labels",
+                web::get().to(settings_people::labels_index),
+            )
+            .route(
+                "/accounts/{account_id}/settings/labels",
+                web::post().to(settings_people::label_create),
+            )
+            .route(
+                "/accounts/{account_id}/settings/labels/{label_id}/update",
+                web::post().to(settings_people::label_update),
+            )
+            .route(
+                "/accounts/{account_id}/settings/labels/{label_id}/delete",
+                web::post().to(settings_people::label_delete),
+            )
+            .route("/password/reset", web::get().to(password::form))
+            .route("/password/reset", web::post().to(password::submit)),
     );
 }
 

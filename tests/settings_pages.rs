@@ -1,0 +1,730 @@
+//! The administrator settings pages without a browser: agents (invitation email, password
+//! link, roles, removal, last-administrator protection), teams and labels, who may open
+//! them, and setting a password from an invitation link.
+
+mod common;
+
+use actix_web::cookie::Cookie;
+use actix_web::{test, App};
+use common::*;
+use switchboard::domain::accounts;
+
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: Vec<Cookie<'static>>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            cookies: vec![],
+        }
+    }
+
+    async fn request(&mut self, req: test::TestRequest) -> (u16, String, Option<String>) {
+        let svc = test::init_service(
+            App::new().configure(switchboard::app::configure(self.app.state.clone())),
+        )
+        .await;
+        let mut req = req;
+        for c in &self.cookies {
+            req = req.cookie(c.clone());
+        }
+        let resp = test::call_service(&svc, req.to_request()).await;
+        for c in resp.response().cookies() {
+            self.cookies.retain(|k| k.name() != c.name());
+            if !c.value().is_empty() {
+                self.cookies.push(c.into_owned());
+            }
+        }
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = String::from_utf8_lossy(&test::read_body(resp).await).to_string();
+        (status, body, location)
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
+        self.request(test::TestRequest::get().uri(path)).await
+    }
+
+    fn csrf_from(html: &str) -> String {
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = html.find(marker).expect("a csrf field") + marker.len();
+        html[start..start + html[start..].find('"').unwrap()].to_string()
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> (u16, String, Option<String>) {
+        let (_, form, _) = self.get("/app/login").await;
+        let csrf = Self::csrf_from(&form);
+        self.request(test::TestRequest::post().uri("/app/login").set_form([
+            ("email", email),
+            ("password", password),
+            ("csrf_token", csrf.as_str()),
+        ]))
+        .await
+    }
+
+    /// Opens `page` for its CSRF token, then posts `fields` (and the token) to `action`.
+    async fn submit(
+        &mut self,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, String, Option<String>) {
+        let (status, html, _) = self.get(page).await;
+        assert_eq!(status, 200, "{page}: {html}");
+        let csrf = Self::csrf_from(&html);
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", csrf.as_str()));
+        self.request(test::TestRequest::post().uri(action).set_form(form))
+            .await
+    }
+}
+
+/// The email file with its quoted-printable parts decoded.
+fn read_eml(path: &std::path::Path) -> String {
+    let raw = std::fs::read_to_string(path).unwrap();
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// The path and query of the password link in an invitation email.
+fn link_in(eml: &str) -> String {
+    let start = eml
+        .find("/app/password/reset?token=")
+        .expect("a password link in the email");
+    let prefix = "/app/password/reset?token=";
+    let token: String = eml[start + prefix.len()..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    assert_eq!(token.len(), 64, "{eml}");
+    format!("{prefix}{token}")
+}
+
+/// Every visible `<input>`/`<select>` has a label: `<label for=id>` or a wrapping `<label>`.
+fn assert_every_input_labelled(html: &str) {
+    for tag in ["<input", "<select"] {
+        let mut from = 0;
+        while let Some(pos) = html[from..].find(tag).map(|p| p + from) {
+            from = pos + tag.len();
+            let end = pos + html[pos..].find('>').unwrap();
+            let element = &html[pos..=end];
+            if element.contains("type=\"hidden\"") {
+                continue;
+            }
+            let before = &html[..pos];
+            let wrapped = before.rfind("<label").map(|o| o as i64).unwrap_or(-1)
+                > before.rfind("</label>").map(|c| c as i64).unwrap_or(-1);
+            let labelled_by_id = element
+                .split("id=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .is_some_and(|id| html.contains(&format!("for=\"{id}\"")));
+            assert!(wrapped || labelled_by_id, "no label for {element}");
+        }
+    }
+}
+
+/// The `aria-current` link of the settings navigation.
+fn current_section(html: &str) -> String {
+    let pos = html
+        .find("aria-current=\"page\">")
+        .expect("a current settings link");
+    let rest = &html[pos + "aria-current=\"page\">".len()..];
+    rest[..rest.find('<').unwrap()].to_string()
+}
+
+#[actix_rt::test]
+async fn an_invited_agent_sets_a_password_from_the_email_and_signs_in() {
+    let app = TestApp::start();
+    let agents = format!("/app/accounts/{}/settings/agents", app.account_id);
+    let mut admin = Browser::new(&app);
+    admin.sign_in("ana@example.com", "correct horse").await;
+    let (status, page, _) = admin.get(&agents).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(current_section(&page), "Agents");
+    assert!(page.contains("ana@example.com"));
+    assert!(page.contains("Add agent"));
+    assert_every_input_labelled(&page);
+    // The navigation keeps Inboxes first.
+    let inboxes = page.find("/settings/inboxes\"").unwrap();
+    for other in [
+        "/settings/agents\"",
+        "/settings/teams\"",
+        "/settings/labels\"",
+    ] {
+        assert!(inboxes < page.find(other).unwrap(), "{other}");
+    }
+
+    // Domain errors come back next to their field, with what was typed.
+    let (status, page, _) = admin
+        .submit(
+            &agents,
+            &agents,
+            &[
+                ("name", "Cara Agent"),
+                ("email", "cara at example"),
+                ("role", "agent"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"agent-email-error\""), "{page}");
+    assert!(page.contains("is not an email address"));
+    assert!(page.contains("value=\"Cara Agent\""));
+    let (status, page, _) = admin
+        .submit(
+            &agents,
+            &agents,
+            &[
+                ("name", " "),
+                ("email", "cara@example.com"),
+                ("role", "agent"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"agent-name-error\""), "{page}");
+    assert_eq!(app.count("jobs WHERE kind = 'email'"), 0);
+
+    let (status, _, location) = admin
+        .submit(
+            &agents,
+            &agents,
+            &[
+                ("name", "Cara Agent"),
+                ("email", "Cara@Example.com"),
+                ("role", "agent"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let location = location.unwrap();
+    assert!(
+        location.starts_with(&format!("{agents}?notice=")),
+        "{location}"
+    );
+    let (_, page, _) = admin.get(&location).await;
+    assert!(page.contains("class=\"notice\""), "{page}");
+    assert!(page.contains("cara@example.com"));
+    assert!(page.contains("invitation pending"));
+    // Inviting the same email again is refused next to the email field.
+    let (status, page, _) = admin
+        .submit(
+            &agents,
+            &agents,
+            &[
+                ("name", "Cara Again"),
+                ("email", "cara@example.com"),
+                ("role", "agent"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("already an agent of this account"), "{page}");
+
+    // The email job writes the invitation with its link.
+    let files = app.run_email_jobs().await;
+    assert_eq!(files.len(), 1);
+    let eml = read_eml(&files[0]);
+    assert!(eml.contains("To: cara@example.com"), "{eml}");
+    let link = link_in(&eml);
+
+    // A link without a token says it does not work, and offers nothing to fill in.
+    let mut cara = Browser::new(&app);
+    let (status, page, _) = cara.get("/app/password/reset").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(accounts::EXPIRED_LINK));
+    assert!(!page.contains("name=\"password\""));
+
+    let (status, page, _) = cara.get(&link).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(!page.contains(accounts::EXPIRED_LINK));
+    assert_every_input_labelled(&page);
+    let token = &link[link.find('=').unwrap() + 1..];
+    assert!(page.contains(&format!("name=\"token\" value=\"{token}\"")));
+    let post = |password: &'static str, again: &'static str| {
+        let token = token.to_string();
+        move |csrf: String| {
+            test::TestRequest::post()
+                .uri("/app/password/reset")
+                .set_form([
+                    ("token", token.as_str()),
+                    ("password", password),
+                    ("password_confirmation", again),
+                    ("csrf_token", csrf.as_str()),
+                ])
+        }
+    };
+    let csrf = Browser::csrf_from(&page);
+    // A forged form is refused without spending the link.
+    let (status, page, _) = cara
+        .request(post("a good password", "a good password")("forged".into()))
+        .await;
+    assert_eq!(status, 403);
+    assert!(page.contains("This form has expired"), "{page}");
+    let (status, page, _) = cara.request(post("short", "short")(csrf.clone())).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"password-field-error\""), "{page}");
+    assert!(page.contains("at least 8 characters"));
+    let (status, page, _) = cara
+        .request(post("a good password", "a good passw0rd")(csrf.clone()))
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("id=\"password_confirmation-error\""),
+        "{page}"
+    );
+    let (status, _, location) = cara
+        .request(post("a good password", "a good password")(csrf.clone()))
+        .await;
+    assert_eq!((status, location.as_deref()), (303, Some("/app")));
+    // Signed in: /app leads to the inbox screen.
+    let (_, _, location) = cara.get("/app").await;
+    let conversations = format!("/app/accounts/{}/conversations", app.account_id);
+    assert_eq!(location.as_deref(), Some(conversations.as_str()));
+    let (status, page, _) = cara.get(&conversations).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Cara Agent"));
+
+    // Later, the password signs in; the invitation is no longer pending.
+    let mut later = Browser::new(&app);
+    let (status, _, location) = later.sign_in("cara@example.com", "a good password").await;
+    assert_eq!((status, location.as_deref()), (303, Some("/app")));
+    let (_, page, _) = admin.get(&agents).await;
+    assert!(!page.contains("invitation pending"), "{page}");
+
+    // The link is spent: the same answer as an unknown one, and the password stays.
+    let mut again = Browser::new(&app);
+    let (_, page, _) = again.get(&link).await;
+    let csrf = Browser::csrf_from(&page);
+    let (status, page, _) = again
+        .request(post("another password", "another password")(csrf))
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains(accounts::EXPIRED_LINK), "{page}");
+    let mut unknown = Browser::new(&app);
+    let (_, page, _) = unknown.get("/app/password/reset?token=0123abcd").await;
+    let csrf = Browser::csrf_from(&page);
+    let (status, unknown_page, _) = unknown
+        .request(
+            test::TestRequest::post()
+                .uri("/app/password/reset")
+                .set_form([
+                    ("token", "0123abcd"),
+                    ("password", "another password"),
+                    ("password_confirmation", "another password"),
+                    ("csrf_token", csrf.as_str()),
+                ]),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(unknown_page.contains(accounts::EXPIRED_LINK));
+    assert!(
+        accounts::verify_password(&mut app.conn(), "cara@example.com", "another password")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        accounts::verify_password(&mut app.conn(), "cara@example.com", "a good password")
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[actix_rt::test]
+async fn roles_change_members_leave_and_the_last_administrator_stays() {
+    let app = TestApp::start();
+    let acc = app.account_id;
+    let agents = format!("/app/accounts/{acc}/settings/agents");
+    let (ben_id, _) = app.create_agent("ben@example.com");
+    let mut admin = Browser::new(&app);
+    admin.sign_in("ana@example.com", "correct horse").await;
+
+    // Ana is the only administrator: she can neither demote nor remove herself.
+    let (status, page, _) = admin
+        .submit(
+            &agents,
+            &format!("{agents}/{}/update", app.admin_id),
+            &[("role", "agent")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains(&format!("id=\"role-{}-error\"", app.admin_id)),
+        "{page}"
+    );
+    assert!(
+        page.contains("this is the account&#39;s last administrator")
+            || page.contains("this is the account&#x27;s last administrator")
+    );
+    let (status, page, _) = admin
+        .submit(
+            &agents,
+            &format!("{agents}/{}/remove", app.admin_id),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains(&format!("id=\"remove-{}-error\"", app.admin_id)),
+        "{page}"
+    );
+    assert!(page.contains("last administrator"));
+    assert_eq!(
+        accounts::role_in(&mut app.conn(), acc, app.admin_id).unwrap(),
+        Some(accounts::Role::Administrator)
+    );
+
+    // Ben becomes an administrator.
+    let (status, _, location) = admin
+        .submit(
+            &agents,
+            &format!("{agents}/{ben_id}/update"),
+            &[("role", "administrator")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = admin.get(&location.unwrap()).await;
+    assert!(
+        page.contains("Ben Agent is now an administrator."),
+        "{page}"
+    );
+    assert_eq!(
+        accounts::role_in(&mut app.conn(), acc, ben_id).unwrap(),
+        Some(accounts::Role::Administrator)
+    );
+    // An unknown role is refused on the row.
+    let (status, page, _) = admin
+        .submit(
+            &agents,
+            &format!("{agents}/{ben_id}/update"),
+            &[("role", "owner")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains(&format!("id=\"role-{ben_id}-error\"")),
+        "{page}"
+    );
+
+    // Removing needs the confirmation box.
+    let (status, page, _) = admin
+        .submit(&agents, &format!("{agents}/{ben_id}/remove"), &[])
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains(&format!("id=\"confirm-{ben_id}-error\"")),
+        "{page}"
+    );
+    assert!(page.contains("Tick the box"));
+    let (status, _, location) = admin
+        .submit(
+            &agents,
+            &format!("{agents}/{ben_id}/remove"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = admin.get(&location.unwrap()).await;
+    assert!(page.contains("Ben Agent was removed from the account."));
+    assert!(!page.contains("ben@example.com"));
+    assert_eq!(
+        accounts::role_in(&mut app.conn(), acc, ben_id).unwrap(),
+        None
+    );
+    // Ben's user stays; another account's member is a 404 here.
+    assert_eq!(app.count(&format!("users WHERE id = {ben_id}")), 1);
+    let (status, _, _) = admin
+        .submit(
+            &agents,
+            &format!("{agents}/{ben_id}/update"),
+            &[("role", "agent")],
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[actix_rt::test]
+async fn teams_are_created_edited_and_deleted() {
+    let app = TestApp::start();
+    let teams = format!("/app/accounts/{}/settings/teams", app.account_id);
+    let mut admin = Browser::new(&app);
+    admin.sign_in("ana@example.com", "correct horse").await;
+    let (status, page, _) = admin.get(&teams).await;
+    assert_eq!(status, 200);
+    assert_eq!(current_section(&page), "Teams");
+    assert!(page.contains("No team yet"));
+
+    let (status, _, location) = admin
+        .submit(
+            &teams,
+            &teams,
+            &[("name", "Sales"), ("description", "Deals & quotes")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = admin.get(&location.unwrap()).await;
+    assert!(page.contains("Team Sales created."));
+    assert!(
+        page.contains("value=\"Deals &#38; quotes\"")
+            || page.contains("value=\"Deals &amp; quotes\""),
+        "{page}"
+    );
+    assert_every_input_labelled(&page);
+    admin
+        .submit(&teams, &teams, &[("name", "Support"), ("description", "")])
+        .await;
+    let id = |name: &str| {
+        app.query_json(&format!(
+            "SELECT to_jsonb(id) FROM teams WHERE name = '{name}'"
+        ))
+        .as_i64()
+        .unwrap()
+    };
+    let (sales, support) = (id("Sales"), id("Support"));
+
+    // A name in use (any case) is refused next to the field, with what was typed.
+    let (status, page, _) = admin
+        .submit(&teams, &teams, &[("name", "sales"), ("description", "x")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"team-name-error\""), "{page}");
+    assert!(page.contains("already exists"));
+    assert!(page.contains("value=\"sales\""));
+
+    // Editing in place: renaming onto another team is refused on that row.
+    let (status, page, _) = admin
+        .submit(
+            &teams,
+            &format!("{teams}/{support}/update"),
+            &[("name", "SALES"), ("description", "Help")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains(&format!("id=\"team-{support}-name-error\"")),
+        "{page}"
+    );
+    assert!(page.contains("value=\"SALES\""));
+    let (status, _, location) = admin
+        .submit(
+            &teams,
+            &format!("{teams}/{sales}/update"),
+            &[("name", "Sales EU"), ("description", "Europe")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = admin.get(&location.unwrap()).await;
+    assert!(page.contains("Team Sales EU saved."));
+    assert_eq!(
+        app.query_json(&format!(
+            "SELECT to_jsonb(description) FROM teams WHERE id = {sales}"
+        )),
+        "Europe"
+    );
+
+    // Deleting needs the confirmation box.
+    let (status, page, _) = admin
+        .submit(&teams, &format!("{teams}/{sales}/delete"), &[])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("Tick the box"));
+    assert_eq!(app.count(&format!("teams WHERE id = {sales}")), 1);
+    let (status, _, location) = admin
+        .submit(
+            &teams,
+            &format!("{teams}/{sales}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = admin.get(&location.unwrap()).await;
+    assert!(page.contains("Team Sales EU deleted."));
+    assert!(!page.contains("value=\"Sales EU\""));
+    assert_eq!(app.count("teams"), 1);
+}
+
+#[actix_rt::test]
+async fn labels_are_created_edited_and_deleted() {
+    let app = TestApp::start();
+    let labels = format!("/app/accounts/{}/settings/labels", app.account_id);
+    let mut admin = Browser::new(&app);
+    admin.sign_in("ana@example.com", "correct horse").await;
+    let (status, page, _) = admin.get(&labels).await;
+    assert_eq!(status, 200);
+    assert_eq!(current_section(&page), "Labels");
+    assert!(page.contains("No label yet"));
+    assert!(!page.contains("style="), "no inline style (CSP)");
+
+    let (status, _, location) = admin
+        .submit(
+            &labels,
+            &labels,
+            &[
+                ("title", "VIP"),
+                ("description", "Big customers"),
+                ("color", "#FF0000"),
+                ("show_on_sidebar", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = admin.get(&location.unwrap()).await;
+    assert!(page.contains("Label vip created."), "{page}");
+    assert!(page.contains("value=\"vip\""));
+    assert!(page.contains("type=\"color\""));
+    assert!(page.contains("#FF0000"), "the color shows as text");
+    assert!(
+        page.contains("value=\"#ff0000\""),
+        "the color input's value"
+    );
+    assert!(!page.contains("style="), "no inline style (CSP)");
+    assert_every_input_labelled(&page);
+    let vip = app
+        .query_json("SELECT to_jsonb(id) FROM labels WHERE title = 'vip'")
+        .as_i64()
+        .unwrap();
+
+    // A bad title is refused next to its field.
+    let (status, page, _) = admin
+        .submit(
+            &labels,
+            &labels,
+            &[("title", "not ok!"), ("color", "#00ff00")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"label-title-error\""), "{page}");
+    assert!(page.contains("may contain only letters"));
+    assert!(page.contains("value=\"#00ff00\""), "the color is kept");
+
+    // Edit: rename, recolor, take it off the sidebar (an unticked box sends nothing).
+    let (status, _, location) = admin
+        .submit(
+            &labels,
+            &format!("{labels}/{vip}/update"),
+            &[
+                ("title", "vip-gold"),
+                ("description", "Biggest"),
+                ("color", "#abcdef"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = admin.get(&location.unwrap()).await;
+    assert!(page.contains("Label vip-gold saved."));
+    let row = app.query_json(&format!(
+        "SELECT to_jsonb(l) FROM labels l WHERE id = {vip}"
+    ));
+    assert_eq!(row["title"], "vip-gold");
+    assert_eq!(row["description"], "Biggest");
+    assert_eq!(row["color"], "#abcdef");
+    assert_eq!(row["show_on_sidebar"], false);
+    let (status, page, _) = admin
+        .submit(
+            &labels,
+            &format!("{labels}/{vip}/update"),
+            &[("title", ""), ("color", "#abcdef")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains(&format!("id=\"label-{vip}-title-error\"")),
+        "{page}"
+    );
+
+    // Delete, confirmed.
+    let (status, _, _) = admin
+        .submit(&labels, &format!("{labels}/{vip}/delete"), &[])
+        .await;
+    assert_eq!(status, 422);
+    let (status, _, location) = admin
+        .submit(
+            &labels,
+            &format!("{labels}/{vip}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = admin.get(&location.unwrap()).await;
+    assert!(page.contains("Label vip-gold deleted."));
+    assert_eq!(app.count("labels"), 0);
+}
+
+#[actix_rt::test]
+async fn agents_get_403_on_administrator_settings() {
+    let app = TestApp::start();
+    let acc = app.account_id;
+    app.create_agent("ben@example.com");
+    let mut guest = Browser::new(&app);
+    let (status, _, location) = guest
+        .get(&format!("/app/accounts/{acc}/settings/agents"))
+        .await;
+    assert_eq!((status, location.as_deref()), (303, Some("/app/login")));
+
+    let mut ben = Browser::new(&app);
+    ben.sign_in("ben@example.com", "agent password").await;
+    for page in ["agents", "teams", "labels"] {
+        let (status, _, _) = ben
+            .get(&format!("/app/accounts/{acc}/settings/{page}"))
+            .await;
+        assert_eq!(status, 403, "{page}");
+    }
+    // Posting straight to the forms is refused too, whatever the CSRF token.
+    let (_, conversations, _) = ben.get(&format!("/app/accounts/{acc}/conversations")).await;
+    let csrf = Browser::csrf_from(&conversations);
+    for (path, fields) in [
+        (
+            "agents",
+            vec![
+                ("name", "Eve"),
+                ("email", "eve@example.com"),
+                ("role", "administrator"),
+            ],
+        ),
+        ("agents/1/update", vec![("role", "agent")]),
+        ("agents/1/remove", vec![("confirm", "yes")]),
+        ("teams", vec![("name", "Mine")]),
+        ("labels", vec![("title", "mine")]),
+    ] {
+        let mut form = fields.clone();
+        form.push(("csrf_token", csrf.as_str()));
+        let (status, _, _) = ben
+            .request(
+                test::TestRequest::post()
+                    .uri(&format!("/app/accounts/{acc}/settings/{path}"))
+                    .set_form(form),
+            )
+            .await;
+        assert_eq!(status, 403, "{path}");
+    }
+    assert_eq!(app.count("users WHERE email = 'eve@example.com'"), 0);
+    assert_eq!(app.count("teams"), 0);
+    assert_eq!(app.count("labels"), 0);
+    assert_eq!(app.count("jobs WHERE kind = 'email'"), 0);
+}
