@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod inbox;
+pub mod profile;
 pub mod search;
 pub mod settings;
 pub mod view;
@@ -81,6 +82,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/settings/inboxes/{inbox_id}/{action}",
                 web::post().to(settings::inbox_action),
+            )
+            .route(
+                "/accounts/{account_id}/profile",
+                web::get().to(profile::show),
+            )
+            .route(
+                "/accounts/{account_id}/profile",
+                web::post().to(profile::update),
             ),
     );
 }
