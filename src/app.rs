@@ -90,7 +90,8 @@ impl AppState {
     }
 }
 
-/// Registers every route and the JSON/query error handlers on `cfg`.
+/// Registers every route (timed by [`web::metrics::track`]) and the JSON/query error
+/// handlers on `cfg`.
 pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
     move |cfg| {
         let config = state.config.clone();
@@ -122,7 +123,13 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
                 aw::PathConfig::default()
                     .error_handler(|err, _| AppError::NotFound(format!("not found: {err}")).into()),
             )
-            .configure(|c| web::routes(c, &config));
+            // Every route inside one unprefixed scope, so the metrics middleware times them
+            // all wherever the `App` is built (`serve`, the tests).
+            .service(
+                aw::scope("")
+                    .wrap(actix_web::middleware::from_fn(web::metrics::track))
+                    .configure(|c| web::routes(c, &config)),
+            );
     }
 }
 

@@ -98,6 +98,13 @@ pub struct Config {
     /// `MAIL_DIR`, default `storage/mail`: where emails are written as `.eml` files while
     /// `SMTP_ADDRESS` is unset.
     pub mail_dir: PathBuf,
+    /// `METRICS_TOKEN`, optional: when set, `GET /metrics` on the main listener answers with
+    /// `Authorization: Bearer <METRICS_TOKEN>` (401 without it). Unset, `/metrics` there is
+    /// 404. Never logged.
+    pub metrics_token: Option<String>,
+    /// `METRICS_ADDRESS`, optional, e.g. `127.0.0.1:9464`: a separate listener serving only
+    /// `GET /metrics` (requiring `METRICS_TOKEN` too when set). Unset, no such listener.
+    pub metrics_address: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -126,6 +133,11 @@ impl std::fmt::Debug for Config {
             .field("smtp_tls", &self.smtp_tls)
             .field("mailer_sender_email", &self.mailer_sender_email)
             .field("mail_dir", &self.mail_dir)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("metrics_address", &self.metrics_address)
             .finish_non_exhaustive()
     }
 }
@@ -285,6 +297,26 @@ impl Config {
                 ),
             ));
         }
+        let metrics_token = get("METRICS_TOKEN")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(invalid(
+                "METRICS_TOKEN",
+                "must be at least 16 characters (e.g. `openssl rand -hex 32`)",
+            ));
+        }
+        let metrics_address = get("METRICS_ADDRESS")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        if let Some(addr) = &metrics_address {
+            if addr.parse::<std::net::SocketAddr>().is_err() {
+                return Err(invalid(
+                    "METRICS_ADDRESS",
+                    format!("must be IP:PORT such as 127.0.0.1:9464, got {addr:?}"),
+                ));
+            }
+        }
         Ok(Config {
             database_url,
             database_pool_size,
@@ -350,6 +382,8 @@ impl Config {
             smtp_tls,
             mailer_sender_email,
             mail_dir: PathBuf::from(get("MAIL_DIR").unwrap_or_else(|| "storage/mail".into())),
+            metrics_token,
+            metrics_address,
         })
     }
 

@@ -79,7 +79,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let state = app::AppState::new(config);
     app::spawn_workers(&state);
     tracing::info!(host = %bind.0, port = bind.1, frontend_url = %state.config.frontend_url, "Switchboard listening");
-    actix_web::HttpServer::new(move || {
+    let metrics_server = match state.config.metrics_address.clone() {
+        None => None,
+        Some(address) => {
+            let st = state.clone();
+            let server = actix_web::HttpServer::new(move || {
+                actix_web::App::new().configure(switchboard::web::metrics::listener_app(st.clone()))
+            })
+            .workers(1)
+            .bind(address.as_str())
+            .map_err(|e| anyhow::anyhow!("cannot listen on {address} (METRICS_ADDRESS): {e}"))?
+            .run();
+            tracing::info!(%address, "Prometheus metrics served at http://{address}/metrics");
+            Some(server)
+        }
+    };
+    let main_server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .wrap(
                 actix_web::middleware::Logger::new("%m %U %s %Dms").log_target("switchboard::http"),
@@ -88,8 +103,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     })
     .bind(bind.clone())
     .map_err(|e| anyhow::anyhow!("cannot listen on {}:{} (HOST/PORT): {e}", bind.0, bind.1))?
-    .run()
-    .await?;
+    .run();
+    match metrics_server {
+        None => main_server.await?,
+        // Both stop together on a signal; whichever ends first ends `serve`.
+        Some(metrics) => {
+            tokio::select! {
+                r = main_server => r?,
+                r = metrics => r?,
+            }
+        }
+    }
     Ok(())
 }
 

@@ -38,7 +38,9 @@ pub struct Conversation {
 }
 
 /// The contact's latest unresolved conversation in the inbox, or a new open one with the
-/// account's next `display_id` (emitting `conversation.created`). Must run in a transaction
+/// account's next `display_id` (emitting `conversation.created` and, with `notify`, queuing
+/// the inbox members' "new conversation" emails, see `notifications`; a history import passes
+/// false). Must run in a transaction
 /// (takes a per-contact lock).
 pub fn find_or_open(
     conn: &mut PgConnection,
@@ -47,6 +49,7 @@ pub fn find_or_open(
     contact_id: i64,
     contact_inbox_id: i64,
     at: DateTime<Utc>,
+    notify: bool,
 ) -> AppResult<Conversation> {
     super::xact_lock(conn, &format!("conv:{inbox_id}:{contact_id}"))?;
     let existing = conversations::table
@@ -81,6 +84,14 @@ pub fn find_or_open(
             "contact_id": created.contact_id,
         }),
     )?;
+    if notify {
+        super::notifications::conversation_created(
+            conn,
+            created.account_id,
+            created.inbox_id,
+            created.id,
+        )?;
+    }
     Ok(created)
 }
 
@@ -650,7 +661,9 @@ pub enum AssignTo {
 /// (`POST …/assignments`). An assignee must belong to the account; an agent (not an
 /// administrator) must also be a member of the conversation's inbox. A team must belong to
 /// the account. One activity line when the assignment changes (Chatwoot's wording,
-/// including "self-assigned"). Returns the conversation and its assignment after the change.
+/// including "self-assigned"). Assigning an agent other than the viewer queues their
+/// "assigned to you" email in the same transaction (`notifications::conversation_assigned`).
+/// Returns the conversation and its assignment after the change.
 /// Errors: 404 as [`find_for_viewer`]; 422 naming `assignee_id` or `team_id`.
 pub fn assign(
     conn: &mut PgConnection,
@@ -688,6 +701,15 @@ pub fn assign(
             diesel::update(conversations::table.find(current.id))
                 .set(conversations::assignee_id.eq(id))
                 .execute(conn)?;
+            if let Some(assignee) = id {
+                super::notifications::conversation_assigned(
+                    conn,
+                    current.account_id,
+                    current.id,
+                    assignee,
+                    Some(viewer.user_id),
+                )?;
+            }
             Ok(Some(vec![match assignee {
                 Some(m) if m.user.id == viewer.user_id => {
                     format!("{actor} self-assigned this conversation")

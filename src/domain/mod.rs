@@ -8,6 +8,7 @@ pub mod events;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;
+pub mod notifications;
 pub mod outbox;
 pub mod search;
 pub mod teams;

@@ -41,6 +41,33 @@ pub enum EmailJob {
         /// Who added them, named in the email when known.
         invited_by: Option<i64>,
     },
+    /// "Conversation #N was assigned to you" (see [`crate::domain::notifications`]).
+    ConversationAssigned {
+        /// The new assignee, who receives the email.
+        user_id: i64,
+        /// `conversations.id` (not the display id).
+        conversation_id: i64,
+        /// Who assigned it, named in the email when known.
+        assigned_by: Option<i64>,
+    },
+    /// "New conversation #N in <inbox>", to one member of the inbox.
+    ConversationCreated {
+        /// The inbox member who receives the email.
+        user_id: i64,
+        /// `conversations.id` (not the display id).
+        conversation_id: i64,
+    },
+    /// "Webhook <name> was disabled", to one administrator.
+    WebhookDisabled {
+        /// The administrator who receives the email.
+        user_id: i64,
+        /// The webhook's account.
+        account_id: i64,
+        /// The webhook's name, as given to `notifications::webhook_disabled`.
+        webhook_name: String,
+        /// Why it was disabled.
+        reason: String,
+    },
     /// A ready-made email.
     Message {
         /// Recipient: `address` or `Name <address>`.
@@ -99,6 +126,11 @@ pub fn render(
             text: text.clone(),
             html: html.clone(),
         })),
+        EmailJob::ConversationAssigned { .. }
+        | EmailJob::ConversationCreated { .. }
+        | EmailJob::WebhookDisabled { .. } => {
+            crate::domain::notifications::render(conn, config, job)
+        }
         EmailJob::AgentInvitation {
             user_id,
             account_id,

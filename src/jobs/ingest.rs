@@ -113,6 +113,8 @@ fn record_outcome(
                         .eq(Some(report.unhandled_fields.clone()).filter(|f| !f.is_empty())),
                 ))
                 .execute(conn)?;
+            let lag = (Utc::now() - event.received_at).num_milliseconds() as f64 / 1000.0;
+            crate::metrics::observe_ingest_lag(lag);
             if let Some(inbox_id) = event.inbox_id {
                 let seen = last_seen.entry(inbox_id).or_insert(event.received_at);
                 *seen = (*seen).max(event.received_at);

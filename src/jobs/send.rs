@@ -126,6 +126,9 @@ pub async fn run_job(state: &AppState, job: Job) {
         Err(e) => {
             tracing::error!(error = %e, job_id = job.id, "send job failed");
             let message_id = job.payload["message_id"].as_i64();
+            if message_id.is_some() {
+                crate::metrics::record_send(crate::metrics::SEND_FAILED);
+            }
             let text = e.to_string();
             let job = job.clone();
             let _ = state
@@ -213,6 +216,7 @@ async fn fail_message(
     error: String,
     details: Option<String>,
 ) -> AppResult<()> {
+    crate::metrics::record_send(crate::metrics::SEND_FAILED);
     let job = job.clone();
     state
         .db(move |conn| {
@@ -251,6 +255,7 @@ async fn graph_failed(
         state
             .db(move |conn| super::fail_after(conn, &job2, &text, true, delay, keep_started))
             .await?;
+        crate::metrics::record_send(crate::metrics::SEND_RETRY);
         tracing::info!(message_id = message.id, attempt = job.attempts + 1, error = %external, "send failed transiently; retrying");
         return Ok(());
     }
@@ -428,6 +433,7 @@ async fn send_message(state: &AppState, job: &Job, message_id: i64) -> AppResult
                     })
                 })
                 .await?;
+            crate::metrics::record_send(crate::metrics::SEND_SENT);
             tracing::info!(message_id, wamid = %sent.wamid, "message sent");
             Ok(())
         }

@@ -1,10 +1,11 @@
 //! actix handlers only: the Meta webhook, the Chatwoot-compatible `/api/v1`, health, media
-//! files and the realtime event stream. Logic lives in `domain` and `whatsapp`.
+//! files, the realtime event stream and `/metrics`. Logic lives in `domain` and `whatsapp`.
 
 pub mod api;
 pub mod auth;
 pub mod health;
 pub mod media;
+pub mod metrics;
 pub mod realtime;
 pub mod session;
 pub mod ui;
@@ -15,6 +16,7 @@ use actix_web::web;
 /// Every route of the server.
 pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     cfg.route("/health", web::get().to(health::health))
+        .route("/metrics", web::get().to(metrics::scrape))
         .service(
             web::resource("/webhooks/whatsapp/{phone_number}")
                 .route(web::get().to(webhooks::verify))

@@ -62,12 +62,69 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> AppResult<Ve
 }
 
 /// A delivery: 200 once journaled; 401/404/400/413/422 for bad requests; 503 when the
-/// database cannot take it.
+/// database cannot take it. Counted in `switchboard_webhooks_received_total` by change field
+/// and result (see [`result_label`]).
 pub async fn receive(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let mut field = String::from("unknown");
+    let result = receive_inner(state, req, path, payload, &mut field).await;
+    crate::metrics::record_webhook_received(&field, result_label(&result));
+    result
+}
+
+/// The `result` label of a webhook delivery: `accepted`, `unauthorized` (401, a bad
+/// signature), `not_found` (404), `invalid` (400/422), `too_large` (413), `unavailable` (503)
+/// or `error`.
+pub fn result_label(result: &AppResult<HttpResponse>) -> &'static str {
+    let status = match result {
+        Ok(_) => return "accepted",
+        Err(e) => actix_web::ResponseError::status_code(e).as_u16(),
+    };
+    match status {
+        401 | 403 => "unauthorized",
+        404 => "not_found",
+        400 | 422 => "invalid",
+        413 => "too_large",
+        503 => "unavailable",
+        _ => "error",
+    }
+}
+
+/// The first change's `field` of a delivery body (`entry[0].changes[0].field`), or "" when
+/// it has none or is not such JSON.
+fn first_field(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Change {
+        #[serde(default)]
+        field: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(default)]
+        changes: Vec<Change>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        #[serde(default)]
+        entry: Vec<Entry>,
+    }
+    serde_json::from_slice::<Envelope>(body)
+        .ok()
+        .and_then(|e| e.entry.into_iter().flat_map(|e| e.changes).next())
+        .map(|c| c.field)
+        .unwrap_or_default()
+}
+
+async fn receive_inner(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    field: &mut String,
 ) -> AppResult<HttpResponse> {
     let phone = receive::normalize_path_number(&path.into_inner());
     if state.config.inactive_whatsapp_numbers.contains(&phone) {
@@ -100,6 +157,8 @@ pub async fn receive(
         signature.as_deref(),
         &body,
     )?;
+    // Only once the delivery is known to be genuine: the label comes from a fixed list anyway.
+    *field = first_field(&body);
     let text = String::from_utf8(body)
         .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
     let event_id = state.journal.append(inbox_id, phone, text).await?;

@@ -343,6 +343,8 @@ fn store(
     let at = payload::parse_timestamp(m.timestamp.as_deref());
     let (contact, contact_inbox) =
         contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, identity, profile)?;
+    // A history import opens many old conversations at once: no email for those.
+    let notify = !extra_attrs.contains_key("imported_from_history");
     let conversation = conversations::find_or_open(
         conn,
         ctx.inbox.account_id,
@@ -350,6 +352,7 @@ fn store(
         contact.id,
         contact_inbox.id,
         at,
+        notify,
     )?;
     let mut attrs = built.content_attributes;
     attrs.extend(extra_attrs);

@@ -114,6 +114,8 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         smtp_tls: switchboard::config::SmtpTls::Starttls,
         mailer_sender_email: "Switchboard <notifications@localhost>".into(),
         mail_dir: storage.join("mail"),
+        metrics_token: None,
+        metrics_address: None,
     }
 }
 

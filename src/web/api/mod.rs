@@ -10,6 +10,7 @@ pub mod inbox_members;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;
+pub mod notification_settings;
 mod params;
 pub mod profile;
 pub mod search;
@@ -117,7 +118,15 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route("/labels/{id}", web::get().to(labels::show))
                     .route("/labels/{id}", web::patch().to(labels::update))
                     .route("/labels/{id}", web::delete().to(labels::destroy))
-                    .route("/search", web::get().to(search::index)),
+                    .route("/search", web::get().to(search::index))
+                    .route(
+                        "/notification_settings",
+                        web::get().to(notification_settings::show),
+                    )
+                    .route(
+                        "/notification_settings",
+                        web::patch().to(notification_settings::update),
+                    ),
             ),
     );
 }

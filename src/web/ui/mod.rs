@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod inbox;
 pub mod password;
+pub mod profile;
 pub mod search;
 pub mod settings;
 pub mod settings_people;
@@ -133,7 +134,15 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 web::post().to(settings_people::label_delete),
             )
             .route("/password/reset", web::get().to(password::form))
-            .route("/password/reset", web::post().to(password::submit)),
+            .route("/password/reset", web::post().to(password::submit))
+            .route(
+                "/accounts/{account_id}/profile",
+                web::get().to(profile::show),
+            )
+            .route(
+                "/accounts/{account_id}/profile",
+                web::post().to(profile::update),
+            ),
     );
 }
 

@@ -1,0 +1,479 @@
+//! Email notifications to agents and their per-agent, per-account preferences.
+//!
+//! Three kinds, each of which an agent can turn off on their profile
+//! (`/app/accounts/{id}/profile`) or through `…/notification_settings`:
+//!
+//! | kind | who is emailed | queued by |
+//! |---|---|---|
+//! | conversation assigned | the new assignee, unless they assigned it to themselves | [`conversation_assigned`], from `conversations::assign` |
+//! | conversation created | every member of the conversation's inbox (Chatwoot's rule) | [`conversation_created`], from `conversations::find_or_open` |
+//! | webhook disabled | every administrator of the account | [`webhook_disabled`], for the outgoing webhooks to call |
+//!
+//! Every function here only *queues* `email` jobs ([`crate::jobs::email`]), on the
+//! connection it is given: call it inside the transaction of the change, so the emails
+//! commit (or roll back) with it. Mail is rendered and sent by the email worker, which retries
+//! SMTP failures. A missing `notification_settings` row means every kind is on.
+
+use super::accounts::{self, User};
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::jobs::email::{self, EmailJob, Rendered};
+use crate::mail::escape_html;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text};
+use serde::{Deserialize, Serialize};
+
+/// One of the three kinds of notification email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A conversation was assigned to the agent by someone else.
+    ConversationAssigned,
+    /// A new conversation started in an inbox the agent is a member of.
+    ConversationCreated,
+    /// An outgoing webhook of the account was disabled after repeated failures
+    /// (administrators only).
+    WebhookDisabled,
+}
+
+impl Kind {
+    /// The `notification_settings` column (and API field) of this kind.
+    pub fn column(self) -> &'static str {
+        match self {
+            Kind::ConversationAssigned => "email_conversation_assigned",
+            Kind::ConversationCreated => "email_conversation_created",
+            Kind::WebhookDisabled => "email_webhook_disabled",
+        }
+    }
+
+    /// Chatwoot's name of the flag in `selected_email_flags` (Chatwoot has no webhook flag;
+    /// ours is `email_webhook_disabled`).
+    pub fn chatwoot_flag(self) -> &'static str {
+        match self {
+            Kind::ConversationAssigned => "email_conversation_assignment",
+            Kind::ConversationCreated => "email_conversation_creation",
+            Kind::WebhookDisabled => "email_webhook_disabled",
+        }
+    }
+
+    /// Every kind, in display order.
+    pub const ALL: [Kind; 3] = [
+        Kind::ConversationAssigned,
+        Kind::ConversationCreated,
+        Kind::WebhookDisabled,
+    ];
+}
+
+/// An agent's email preferences in one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, QueryableByName)]
+pub struct Settings {
+    /// Email me when a conversation is assigned to me.
+    #[diesel(sql_type = Bool)]
+    pub email_conversation_assigned: bool,
+    /// Email me when a new conversation starts in one of my inboxes.
+    #[diesel(sql_type = Bool)]
+    pub email_conversation_created: bool,
+    /// Email me when an outgoing webhook is disabled (administrators).
+    #[diesel(sql_type = Bool)]
+    pub email_webhook_disabled: bool,
+}
+
+impl Default for Settings {
+    /// Every kind on.
+    fn default() -> Self {
+        Settings {
+            email_conversation_assigned: true,
+            email_conversation_created: true,
+            email_webhook_disabled: true,
+        }
+    }
+}
+
+impl Settings {
+    /// Whether emails of `kind` are on.
+    pub fn get(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::ConversationAssigned => self.email_conversation_assigned,
+            Kind::ConversationCreated => self.email_conversation_created,
+            Kind::WebhookDisabled => self.email_webhook_disabled,
+        }
+    }
+
+    /// Turns emails of `kind` on or off.
+    pub fn set(&mut self, kind: Kind, on: bool) {
+        match kind {
+            Kind::ConversationAssigned => self.email_conversation_assigned = on,
+            Kind::ConversationCreated => self.email_conversation_created = on,
+            Kind::WebhookDisabled => self.email_webhook_disabled = on,
+        }
+    }
+}
+
+/// The user's preferences in the account (every kind on when never saved).
+pub fn settings(conn: &mut PgConnection, user_id: i64, account_id: i64) -> AppResult<Settings> {
+    let found: Option<Settings> = diesel::sql_query(
+        "SELECT email_conversation_assigned, email_conversation_created, email_webhook_disabled \
+         FROM notification_settings WHERE user_id = $1 AND account_id = $2",
+    )
+    .bind::<BigInt, _>(user_id)
+    .bind::<BigInt, _>(account_id)
+    .get_result(conn)
+    .optional()?;
+    Ok(found.unwrap_or_default())
+}
+
+/// Saves the user's preferences in the account; returns them.
+pub fn save_settings(
+    conn: &mut PgConnection,
+    user_id: i64,
+    account_id: i64,
+    s: &Settings,
+) -> AppResult<Settings> {
+    Ok(diesel::sql_query(
+        "INSERT INTO notification_settings (user_id, account_id, email_conversation_assigned, \
+           email_conversation_created, email_webhook_disabled) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (user_id, account_id) DO UPDATE SET \
+           email_conversation_assigned = EXCLUDED.email_conversation_assigned, \
+           email_conversation_created = EXCLUDED.email_conversation_created, \
+           email_webhook_disabled = EXCLUDED.email_webhook_disabled, updated_at = now() \
+         RETURNING email_conversation_assigned, email_conversation_created, email_webhook_disabled",
+    )
+    .bind::<BigInt, _>(user_id)
+    .bind::<BigInt, _>(account_id)
+    .bind::<Bool, _>(s.email_conversation_assigned)
+    .bind::<Bool, _>(s.email_conversation_created)
+    .bind::<Bool, _>(s.email_webhook_disabled)
+    .get_result(conn)?)
+}
+
+/// True when the user wants emails of `kind` in the account.
+pub fn wants(
+    conn: &mut PgConnection,
+    user_id: i64,
+    account_id: i64,
+    kind: Kind,
+) -> AppResult<bool> {
+    Ok(settings(conn, user_id, account_id)?.get(kind))
+}
+
+/// Queues "Conversation #N was assigned to you" to `assignee_id` when someone else
+/// (`assigned_by`, `None` for the system) assigned conversation `conversation_id` of
+/// `account_id` to them and they have not turned the email off. Returns whether an email was
+/// queued. Call it in the transaction of the assignment.
+pub fn conversation_assigned(
+    conn: &mut PgConnection,
+    account_id: i64,
+    conversation_id: i64,
+    assignee_id: i64,
+    assigned_by: Option<i64>,
+) -> AppResult<bool> {
+    if assigned_by == Some(assignee_id)
+        || !wants(conn, assignee_id, account_id, Kind::ConversationAssigned)?
+    {
+        return Ok(false);
+    }
+    email::enqueue(
+        conn,
+        &EmailJob::ConversationAssigned {
+            user_id: assignee_id,
+            conversation_id,
+            assigned_by,
+        },
+    )?;
+    Ok(true)
+}
+
+/// Queues "New conversation #N in <inbox>" to every member of the inbox of the new
+/// conversation `conversation_id` (who still belongs to the account and has not turned the
+/// email off), in one statement. Returns how many emails were queued. Call it in the
+/// transaction that opened the conversation.
+pub fn conversation_created(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+    conversation_id: i64,
+) -> AppResult<usize> {
+    Ok(diesel::sql_query(
+        "INSERT INTO jobs (kind, payload, max_attempts) \
+         SELECT $1, jsonb_build_object('type', 'conversation_created', 'user_id', im.user_id, \
+           'conversation_id', $2::bigint), $3 \
+         FROM inbox_members im \
+         JOIN account_users au ON au.user_id = im.user_id AND au.account_id = $4 \
+         LEFT JOIN notification_settings ns ON ns.user_id = im.user_id AND ns.account_id = $4 \
+         WHERE im.inbox_id = $5 AND COALESCE(ns.email_conversation_created, TRUE) \
+         ORDER BY im.user_id",
+    )
+    .bind::<Text, _>(email::EMAIL)
+    .bind::<BigInt, _>(conversation_id)
+    .bind::<diesel::sql_types::Integer, _>(email::MAX_ATTEMPTS)
+    .bind::<BigInt, _>(account_id)
+    .bind::<BigInt, _>(inbox_id)
+    .execute(conn)?)
+}
+
+/// Queues "Webhook <name> was disabled" to every administrator of `account_id` who has not
+/// turned the email off. `webhook_name` names the webhook (its name, or its URL's host when
+/// unnamed: never a URL with credentials) and `reason` says why, e.g. "10 deliveries in a row
+/// failed; the last one: HTTP 500". Both are plain text; the email escapes them. Returns how
+/// many emails were queued. Call it in the transaction that disables the webhook.
+pub fn webhook_disabled(
+    conn: &mut PgConnection,
+    account_id: i64,
+    webhook_name: &str,
+    reason: &str,
+) -> AppResult<usize> {
+    Ok(diesel::sql_query(
+        "INSERT INTO jobs (kind, payload, max_attempts) \
+         SELECT $1, jsonb_build_object('type', 'webhook_disabled', 'user_id', au.user_id, \
+           'account_id', $2::bigint, 'webhook_name', $3::text, 'reason', $4::text), $5 \
+         FROM account_users au \
+         LEFT JOIN notification_settings ns ON ns.user_id = au.user_id AND ns.account_id = $2 \
+         WHERE au.account_id = $2 AND au.role = 'administrator' \
+           AND COALESCE(ns.email_webhook_disabled, TRUE) \
+         ORDER BY au.user_id",
+    )
+    .bind::<Text, _>(email::EMAIL)
+    .bind::<BigInt, _>(account_id)
+    .bind::<Text, _>(webhook_name)
+    .bind::<Text, _>(reason)
+    .bind::<diesel::sql_types::Integer, _>(email::MAX_ATTEMPTS)
+    .execute(conn)?)
+}
+
+#[derive(QueryableByName)]
+struct ConversationInfo {
+    #[diesel(sql_type = BigInt)]
+    account_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    display_id: i32,
+    #[diesel(sql_type = Text)]
+    inbox_name: String,
+    #[diesel(sql_type = Text)]
+    contact_name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    first_message: Option<String>,
+}
+
+fn conversation_info(
+    conn: &mut PgConnection,
+    conversation_id: i64,
+) -> AppResult<Option<ConversationInfo>> {
+    Ok(diesel::sql_query(
+        "SELECT c.account_id, c.display_id, i.name AS inbox_name, \
+           COALESCE(NULLIF(ct.name, ''), ct.phone_number, 'A contact') AS contact_name, \
+           (SELECT m.content FROM messages m WHERE m.conversation_id = c.id \
+              AND m.message_type = 0 AND m.content IS NOT NULL ORDER BY m.id LIMIT 1) AS first_message \
+         FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
+         JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = $1",
+    )
+    .bind::<BigInt, _>(conversation_id)
+    .get_result(conn)
+    .optional()?)
+}
+
+/// The link to a conversation in the agent UI:
+/// `{FRONTEND_URL}/app/accounts/{account_id}/conversations/{display_id}`.
+pub fn conversation_link(config: &Config, account_id: i64, display_id: i32) -> String {
+    format!(
+        "{}/app/accounts/{account_id}/conversations/{display_id}",
+        config.frontend_url
+    )
+}
+
+/// The link to the outgoing webhooks settings:
+/// `{FRONTEND_URL}/app/accounts/{account_id}/settings/webhooks`.
+pub fn webhooks_link(config: &Config, account_id: i64) -> String {
+    format!(
+        "{}/app/accounts/{account_id}/settings/webhooks",
+        config.frontend_url
+    )
+}
+
+/// The link to the agent's profile, where notifications are turned on or off:
+/// `{FRONTEND_URL}/app/accounts/{account_id}/profile`.
+pub fn profile_link(config: &Config, account_id: i64) -> String {
+    format!("{}/app/accounts/{account_id}/profile", config.frontend_url)
+}
+
+/// Shortens `s` to at most `max` characters, adding "…" when cut.
+fn preview(s: &str, max: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(max).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
+/// Assembles the plain-text and HTML bodies: a greeting, `lines` (plain text, escaped for
+/// HTML), a call to action with `link`, and a footer pointing to the profile.
+fn compose(
+    config: &Config,
+    account_id: i64,
+    to: &User,
+    subject: String,
+    lines: &[String],
+    action: &str,
+    link: &str,
+) -> Rendered {
+    let profile = profile_link(config, account_id);
+    let mut text = format!("Hi {},\n\n", to.name);
+    let mut html = format!("<p>Hi {},</p>\n", escape_html(&to.name));
+    for line in lines {
+        text.push_str(line);
+        text.push_str("\n\n");
+        html.push_str(&format!("<p>{}</p>\n", escape_html(line)));
+    }
+    text.push_str(&format!(
+        "{action}: {link}\n\n-- \nSwitchboard. Turn these emails off on your profile: {profile}\n"
+    ));
+    html.push_str(&format!(
+        "<p><a href=\"{link}\">{action}</a></p>\n<hr>\n<p style=\"color:#666;font-size:12px\">Switchboard. \
+         Turn these emails off on <a href=\"{profile}\">your profile</a>.</p>\n",
+        link = escape_html(link),
+        action = escape_html(action),
+        profile = escape_html(&profile),
+    ));
+    Rendered {
+        to: to.email.clone(),
+        subject,
+        text,
+        html: Some(html),
+    }
+}
+
+/// Renders a notification email job (`ConversationAssigned`, `ConversationCreated`,
+/// `WebhookDisabled`). `Ok(None)` when there is nothing to send any more: the recipient,
+/// conversation or account is gone, the recipient left the account, or turned this kind off
+/// since it was queued. Other [`EmailJob`] variants render to `None` here.
+/// Errors: database errors only.
+pub fn render(
+    conn: &mut PgConnection,
+    config: &Config,
+    job: &EmailJob,
+) -> AppResult<Option<Rendered>> {
+    let (user_id, account_id, kind, info) = match job {
+        EmailJob::ConversationAssigned {
+            user_id,
+            conversation_id,
+            ..
+        } => {
+            let Some(info) = conversation_info(conn, *conversation_id)? else {
+                return Ok(None);
+            };
+            (
+                *user_id,
+                info.account_id,
+                Kind::ConversationAssigned,
+                Some(info),
+            )
+        }
+        EmailJob::ConversationCreated {
+            user_id,
+            conversation_id,
+        } => {
+            let Some(info) = conversation_info(conn, *conversation_id)? else {
+                return Ok(None);
+            };
+            (
+                *user_id,
+                info.account_id,
+                Kind::ConversationCreated,
+                Some(info),
+            )
+        }
+        EmailJob::WebhookDisabled {
+            user_id,
+            account_id,
+            ..
+        } => (*user_id, *account_id, Kind::WebhookDisabled, None),
+        _ => return Ok(None),
+    };
+    let Some(member) = accounts::member(conn, account_id, user_id)? else {
+        return Ok(None);
+    };
+    if !wants(conn, user_id, account_id, kind)? {
+        return Ok(None);
+    }
+    let account = accounts::account_name(conn, account_id)?;
+    let to = &member.user;
+    Ok(Some(match (job, info) {
+        (EmailJob::ConversationAssigned { assigned_by, .. }, Some(info)) => {
+            let by = match assigned_by {
+                Some(id) => accounts::users_by_ids(conn, &[*id])?.pop().map(|u| u.name),
+                None => None,
+            };
+            let mut lines = vec![match by {
+                Some(by) => format!(
+                    "{by} assigned conversation #{} with {} ({}, {account}) to you.",
+                    info.display_id, info.contact_name, info.inbox_name
+                ),
+                None => format!(
+                    "Conversation #{} with {} ({}, {account}) was assigned to you.",
+                    info.display_id, info.contact_name, info.inbox_name
+                ),
+            }];
+            if let Some(first) = info.first_message.as_deref().filter(|m| !m.trim().is_empty()) {
+                lines.push(format!("It started with: \"{}\"", preview(first, 200)));
+            }
+            compose(
+                config,
+                account_id,
+                to,
+                format!("Conversation #{} was assigned to you", info.display_id),
+                &lines,
+                "Open the conversation",
+                &conversation_link(config, account_id, info.display_id),
+            )
+        }
+        (EmailJob::ConversationCreated { .. }, Some(info)) => {
+            let mut lines = vec![format!(
+                "{} started conversation #{} in {} ({account}).",
+                info.contact_name, info.display_id, info.inbox_name
+            )];
+            if let Some(first) = info.first_message.as_deref().filter(|m| !m.trim().is_empty()) {
+                lines.push(format!("\"{}\"", preview(first, 200)));
+            }
+            compose(
+                config,
+                account_id,
+                to,
+                format!(
+                    "New conversation #{} in {}",
+                    info.display_id, info.inbox_name
+                ),
+                &lines,
+                "Open the conversation",
+                &conversation_link(config, account_id, info.display_id),
+            )
+        }
+        (
+            EmailJob::WebhookDisabled {
+                webhook_name,
+                reason,
+                ..
+            },
+            _,
+        ) => compose(
+            config,
+            account_id,
+            to,
+            format!(
+                "Webhook {} was disabled",
+                webhook_name.replace(['\r', '\n'], " ")
+            ),
+            &[
+                format!(
+                    "The webhook {webhook_name} of {account} was disabled and receives no more events."
+                ),
+                format!("Reason: {reason}"),
+                "Check the receiving end, then enable the webhook again in the settings."
+                    .to_string(),
+            ],
+            "Open the webhook settings",
+            &webhooks_link(config, account_id),
+        ),
+        _ => return Ok(None),
+    }))
+}
