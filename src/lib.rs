@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod jobs;
 pub mod mail;
+pub mod net_guard;
 pub mod telemetry;
 pub mod web;
 pub mod whatsapp;

@@ -68,6 +68,10 @@ pub struct Options {
     pub graph_base_url: Option<String>,
     pub global_app_secret: Option<String>,
     pub inactive_numbers: Vec<String>,
+    /// Sets `WEBHOOKS_ALLOW_HTTP` and `WEBHOOKS_ALLOW_PRIVATE_TARGETS` (a local receiver).
+    pub webhooks_allow_local: bool,
+    /// `WEBHOOK_DISABLE_AFTER_FAILURES` (default 10).
+    pub webhook_disable_after_failures: Option<i32>,
 }
 
 pub struct TestApp {
@@ -114,6 +118,10 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         smtp_tls: switchboard::config::SmtpTls::Starttls,
         mailer_sender_email: "Switchboard <notifications@localhost>".into(),
         mail_dir: storage.join("mail"),
+        webhooks_allow_http: opts.webhooks_allow_local,
+        webhooks_allow_private_targets: opts.webhooks_allow_local,
+        webhook_retry_base_seconds: 0,
+        webhook_disable_after_failures: opts.webhook_disable_after_failures.unwrap_or(10),
     }
 }
 

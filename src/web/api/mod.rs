@@ -15,6 +15,7 @@ pub mod profile;
 pub mod search;
 pub mod teams;
 pub mod views;
+pub mod webhooks;
 
 use actix_web::{guard, web};
 
@@ -117,7 +118,15 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route("/labels/{id}", web::get().to(labels::show))
                     .route("/labels/{id}", web::patch().to(labels::update))
                     .route("/labels/{id}", web::delete().to(labels::destroy))
-                    .route("/search", web::get().to(search::index)),
+                    .route("/search", web::get().to(search::index))
+                    .route("/webhooks", web::get().to(webhooks::index))
+                    .route("/webhooks", web::post().to(webhooks::create))
+                    .route("/webhooks/{id}", web::patch().to(webhooks::update))
+                    .route("/webhooks/{id}", web::delete().to(webhooks::destroy))
+                    .route(
+                        "/webhooks/{id}/deliveries",
+                        web::get().to(webhooks::deliveries),
+                    ),
             ),
     );
 }
