@@ -137,7 +137,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
 pub const EVENT_PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Spawns the background workers on the current tokio runtime: `INGEST_WORKERS` ingest loops,
-/// one media download loop, the send dispatcher, the template sync loop, the email worker,
+/// one media download loop, the send dispatcher, the integration webhook delivery dispatcher,
+/// the template sync loop, the email worker,
 /// a thread LISTENing for other processes' journal events and send jobs, the realtime listener
 /// ([`web::realtime::spawn`]) and the loop pruning realtime events older than 24 hours.
 pub fn spawn_workers(state: &AppState) {
@@ -179,6 +180,7 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(jobs::send::run_dispatcher(state.clone()));
     tokio::spawn(jobs::template_sync::run(state.clone()));
     tokio::spawn(jobs::email::run(state.clone()));
+    tokio::spawn(jobs::webhook_delivery::run_dispatcher(state.clone()));
     let st = state.clone();
     tokio::spawn(async move {
         loop {

@@ -105,6 +105,19 @@ pub struct Config {
     /// `METRICS_ADDRESS`, optional, e.g. `127.0.0.1:9464`: a separate listener serving only
     /// `GET /metrics` (requiring `METRICS_TOKEN` too when set). Unset, no such listener.
     pub metrics_address: Option<String>,
+    /// `WEBHOOKS_ALLOW_HTTP`, default false: accept `http://` integration webhook URLs (for
+    /// local development). Off, only `https://` URLs are saved.
+    pub webhooks_allow_http: bool,
+    /// `WEBHOOKS_ALLOW_PRIVATE_TARGETS`, default false: let integration webhooks reach
+    /// loopback, private, link-local, CGNAT and metadata addresses (for local tests). Off,
+    /// such targets are refused at save time and at connect time.
+    pub webhooks_allow_private_targets: bool,
+    /// `WEBHOOK_RETRY_BASE_SECONDS`, default 60: first retry delay of a failed webhook
+    /// delivery, doubled on every further retry (60 s, 120 s, 240 s).
+    pub webhook_retry_base_seconds: u64,
+    /// `WEBHOOK_DISABLE_AFTER_FAILURES`, default 10: failed deliveries in a row (each after
+    /// all its retries) that disable a webhook and email the account's administrators.
+    pub webhook_disable_after_failures: i32,
 }
 
 impl std::fmt::Debug for Config {
@@ -138,6 +151,11 @@ impl std::fmt::Debug for Config {
                 &self.metrics_token.as_ref().map(|_| "[redacted]"),
             )
             .field("metrics_address", &self.metrics_address)
+            .field("webhooks_allow_http", &self.webhooks_allow_http)
+            .field(
+                "webhooks_allow_private_targets",
+                &self.webhooks_allow_private_targets,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -180,6 +198,17 @@ fn parse_http_base(variable: &'static str, raw: &str) -> Result<String, ConfigEr
         ));
     }
     Ok(raw.trim_end_matches('/').to_string())
+}
+
+fn parse_bool(variable: &'static str, raw: Option<String>) -> Result<bool, ConfigError> {
+    match raw.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("false" | "0" | "no" | "off") => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some(other) => Err(invalid(
+            variable,
+            format!("must be true or false, got {other:?}"),
+        )),
+    }
 }
 
 fn parse_number<T: std::str::FromStr>(
@@ -384,6 +413,22 @@ impl Config {
             mail_dir: PathBuf::from(get("MAIL_DIR").unwrap_or_else(|| "storage/mail".into())),
             metrics_token,
             metrics_address,
+            webhooks_allow_http: parse_bool("WEBHOOKS_ALLOW_HTTP", get("WEBHOOKS_ALLOW_HTTP"))?,
+            webhooks_allow_private_targets: parse_bool(
+                "WEBHOOKS_ALLOW_PRIVATE_TARGETS",
+                get("WEBHOOKS_ALLOW_PRIVATE_TARGETS"),
+            )?,
+            webhook_retry_base_seconds: parse_number(
+                "WEBHOOK_RETRY_BASE_SECONDS",
+                get("WEBHOOK_RETRY_BASE_SECONDS"),
+                60,
+            )?,
+            webhook_disable_after_failures: parse_number::<i32>(
+                "WEBHOOK_DISABLE_AFTER_FAILURES",
+                get("WEBHOOK_DISABLE_AFTER_FAILURES"),
+                10,
+            )?
+            .max(1),
         })
     }
 
@@ -434,6 +479,9 @@ mod tests {
             "Switchboard <notifications@localhost>"
         );
         assert_eq!(c.mail_dir, PathBuf::from("storage/mail"));
+        assert!(!c.webhooks_allow_http && !c.webhooks_allow_private_targets);
+        assert_eq!(c.webhook_retry_base_seconds, 60);
+        assert_eq!(c.webhook_disable_after_failures, 10);
         assert_eq!(
             c.webhook_url("+15551234567"),
             "https://support.example.com/webhooks/whatsapp/+15551234567"
@@ -452,6 +500,7 @@ mod tests {
             ("SMTP_TLS", "ssl3"),
             ("SMTP_PORT", "smtp"),
             ("MAILER_SENDER_EMAIL", "not an address"),
+            ("WEBHOOKS_ALLOW_HTTP", "maybe"),
         ] {
             let mut m = base();
             m.insert(var, value);

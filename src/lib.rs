@@ -13,6 +13,7 @@ pub mod error;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
+pub mod net_guard;
 pub mod telemetry;
 pub mod web;
 pub mod whatsapp;

@@ -290,6 +290,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Int8,
+        account_id -> Int8,
+        inbox_id -> Nullable<Int8>,
+        url -> Text,
+        name -> Nullable<Text>,
+        subscriptions -> Array<Text>,
+        secret_ciphertext -> Text,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        consecutive_failures -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        webhook_id -> Int8,
+        delivery_id -> Text,
+        event -> Text,
+        attempt -> Int4,
+        status_code -> Nullable<Int4>,
+        duration_ms -> Int8,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(account_users -> accounts (account_id));
 diesel::joinable!(account_users -> users (user_id));
 diesel::joinable!(inboxes -> channel_whatsapp (channel_id));
@@ -300,6 +331,7 @@ diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(attachments -> messages (message_id));
 diesel::joinable!(message_templates -> inboxes (inbox_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -321,4 +353,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     message_templates,
     password_reset_tokens,
     labels,
+    webhooks,
+    webhook_deliveries,
 );

@@ -178,19 +178,23 @@ pub fn resolve(
         .or(by_phone.filter(compatible))
         .or(by_parent.filter(compatible));
 
+    let mut created = false;
     let contact: Contact = match chosen.and_then(|id| candidates.iter().find(|c| c.id == id)) {
         Some(c) => c.clone(),
-        None => diesel::insert_into(contacts::table)
-            .values((
-                contacts::account_id.eq(account_id),
-                contacts::name.eq(placeholder_name(identity, profile)),
-                contacts::phone_number.eq(identity.phone.as_ref().map(|p| format!("+{p}"))),
-                contacts::bsuid.eq(&identity.bsuid),
-                contacts::parent_bsuid.eq(&identity.parent_bsuid),
-                contacts::username.eq(&profile.username),
-            ))
-            .returning(Contact::as_returning())
-            .get_result(conn)?,
+        None => {
+            created = true;
+            diesel::insert_into(contacts::table)
+                .values((
+                    contacts::account_id.eq(account_id),
+                    contacts::name.eq(placeholder_name(identity, profile)),
+                    contacts::phone_number.eq(identity.phone.as_ref().map(|p| format!("+{p}"))),
+                    contacts::bsuid.eq(&identity.bsuid),
+                    contacts::parent_bsuid.eq(&identity.parent_bsuid),
+                    contacts::username.eq(&profile.username),
+                ))
+                .returning(Contact::as_returning())
+                .get_result(conn)?
+        }
     };
     // The same user seen earlier through one identifier only (say, by phone before BSUIDs,
     // then by BSUID alone) became two contacts: now that a payload links them, merge.
@@ -230,7 +234,11 @@ pub fn resolve(
         known.push(row);
     }
 
+    let before = contact.updated_at;
     let contact = fill_in(conn, contact, identity, profile)?;
+    if created || contact.updated_at != before {
+        super::events::contact_changed(conn, account_id, Some(inbox_id), contact.id, created)?;
+    }
     let primary = known.swap_remove(0);
     Ok((contact, primary))
 }
@@ -425,13 +433,23 @@ pub fn change_phone(
 }
 
 /// Sets a contact's display name (e.g. from the Business app address book).
+/// Announces `contact_updated` to the integration webhooks when the name changed.
 pub fn rename(conn: &mut PgConnection, contact_id: i64, name: &str) -> AppResult<()> {
-    diesel::update(contacts::table.find(contact_id))
-        .set((
-            contacts::name.eq(name),
-            contacts::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)?;
+    let changed: Option<i64> = diesel::update(
+        contacts::table
+            .find(contact_id)
+            .filter(contacts::name.ne(name)),
+    )
+    .set((
+        contacts::name.eq(name),
+        contacts::updated_at.eq(diesel::dsl::now),
+    ))
+    .returning(contacts::account_id)
+    .get_result(conn)
+    .optional()?;
+    if let Some(account_id) = changed {
+        super::events::contact_changed(conn, account_id, None, contact_id, false)?;
+    }
     Ok(())
 }
 

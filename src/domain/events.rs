@@ -50,7 +50,13 @@ pub const CONVERSATION_UPDATED: &str = "conversation.updated";
 /// A conversation's assignee changed.
 pub const ASSIGNEE_CHANGED: &str = "assignee.changed";
 
-/// Every event name, for documentation and subscription filters.
+/// A contact was created (by ingest). Not recorded for realtime clients: it only feeds the
+/// integration webhooks (`contact_created`), see [`contact_changed`].
+pub const CONTACT_CREATED: &str = "contact.created";
+/// A contact's name, phone, BSUID or username changed. Webhooks only (`contact_updated`).
+pub const CONTACT_UPDATED: &str = "contact.updated";
+
+/// Every event name recorded for realtime clients, for documentation and subscription filters.
 pub const ALL: [&str; 6] = [
     MESSAGE_CREATED,
     MESSAGE_UPDATED,
@@ -138,6 +144,8 @@ pub fn emit(
 
 /// The one statement behind [`emit`]; with `add_display_id`, the conversation's
 /// `display_id` is merged into the payload by the same statement (no extra round trip).
+/// Then, on the same connection and so in the same transaction, queues the integration
+/// webhook deliveries of the event (`webhooks::enqueue_for_event`).
 fn insert(
     conn: &mut PgConnection,
     account_id: i64,
@@ -147,6 +155,7 @@ fn insert(
     payload: Value,
     add_display_id: bool,
 ) -> AppResult<i64> {
+    let payload_copy = payload.clone();
     let row: EmittedId = diesel::sql_query(
         "WITH e AS (INSERT INTO realtime_events (account_id, inbox_id, conversation_id, name, payload) \
          VALUES ($1, $2, $3, $4, CASE WHEN $6 THEN $5 || jsonb_build_object('display_id', \
@@ -160,6 +169,14 @@ fn insert(
     .bind::<Jsonb, _>(payload)
     .bind::<Bool, _>(add_display_id)
     .get_result(conn)?;
+    super::webhooks::enqueue_for_event(
+        conn,
+        account_id,
+        inbox_id,
+        conversation_id,
+        name,
+        &payload_copy,
+    )?;
     Ok(row.id)
 }
 
@@ -259,5 +276,30 @@ pub fn message_updated(
             "update": update,
         }),
         true,
+    )
+}
+
+/// Announces a created (`created`) or changed contact to the integration webhooks
+/// (`contact_created` / `contact_updated`, payload `{"contact_id"}`), in the caller's
+/// transaction. Contact events are not recorded in `realtime_events`: agents' screens learn
+/// of contacts through their conversations. Returns how many deliveries were queued.
+pub fn contact_changed(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: Option<i64>,
+    contact_id: i64,
+    created: bool,
+) -> AppResult<usize> {
+    super::webhooks::enqueue_for_event(
+        conn,
+        account_id,
+        inbox_id,
+        None,
+        if created {
+            CONTACT_CREATED
+        } else {
+            CONTACT_UPDATED
+        },
+        &json!({ "contact_id": contact_id }),
     )
 }

@@ -13,6 +13,8 @@ pub mod outbox;
 pub mod search;
 pub mod teams;
 pub mod templates;
+pub mod webhook_payloads;
+pub mod webhooks;
 
 use crate::error::AppError;
 

@@ -12,6 +12,7 @@ pub mod journal_writer;
 pub mod media;
 pub mod send;
 pub mod template_sync;
+pub mod webhook_delivery;
 
 use crate::db::schema::jobs;
 use crate::error::AppResult;

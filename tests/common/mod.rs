@@ -68,6 +68,12 @@ pub struct Options {
     pub graph_base_url: Option<String>,
     pub global_app_secret: Option<String>,
     pub inactive_numbers: Vec<String>,
+    /// Sets `WEBHOOKS_ALLOW_HTTP` and `WEBHOOKS_ALLOW_PRIVATE_TARGETS` (a local receiver).
+    pub webhooks_allow_local: bool,
+    /// `WEBHOOK_DISABLE_AFTER_FAILURES` (default 10).
+    pub webhook_disable_after_failures: Option<i32>,
+    /// An SMTP server on 127.0.0.1 at this port, without TLS (unset: `.eml` files).
+    pub smtp_port: Option<u16>,
 }
 
 pub struct TestApp {
@@ -107,15 +113,23 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         send_max_attempts: 8,
         send_reconcile_seconds: 2,
         template_sync_interval_seconds: 10800,
-        smtp_address: None,
-        smtp_port: 587,
+        smtp_address: opts.smtp_port.map(|_| "127.0.0.1".to_string()),
+        smtp_port: opts.smtp_port.unwrap_or(587),
         smtp_username: None,
         smtp_password: None,
-        smtp_tls: switchboard::config::SmtpTls::Starttls,
+        smtp_tls: if opts.smtp_port.is_some() {
+            switchboard::config::SmtpTls::None
+        } else {
+            switchboard::config::SmtpTls::Starttls
+        },
         mailer_sender_email: "Switchboard <notifications@localhost>".into(),
         mail_dir: storage.join("mail"),
         metrics_token: None,
         metrics_address: None,
+        webhooks_allow_http: opts.webhooks_allow_local,
+        webhooks_allow_private_targets: opts.webhooks_allow_local,
+        webhook_retry_base_seconds: 0,
+        webhook_disable_after_failures: opts.webhook_disable_after_failures.unwrap_or(10),
     }
 }
 
@@ -344,6 +358,15 @@ impl TestApp {
         let (status, text) = self.post_webhook(PHONE, body, None).await;
         assert_eq!(status, 200, "webhook answered {status}: {text}");
         self.ingest();
+    }
+
+    /// Runs due integration webhook deliveries until none is due, one at a time, as the
+    /// dispatcher would; retries are due at once (`WEBHOOK_RETRY_BASE_SECONDS=0`). Returns
+    /// how many attempts ran.
+    pub async fn run_webhook_jobs(&self) -> usize {
+        switchboard::jobs::webhook_delivery::run_due(&self.state)
+            .await
+            .expect("webhook deliveries")
     }
 
     /// Runs due send jobs (sends and read receipts) until none is due, as the dispatcher

@@ -16,6 +16,7 @@ pub mod profile;
 pub mod search;
 pub mod teams;
 pub mod views;
+pub mod webhooks;
 
 use actix_web::{guard, web};
 
@@ -126,6 +127,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route(
                         "/notification_settings",
                         web::patch().to(notification_settings::update),
+                    )
+                    .route("/webhooks", web::get().to(webhooks::index))
+                    .route("/webhooks", web::post().to(webhooks::create))
+                    .route("/webhooks/{id}", web::patch().to(webhooks::update))
+                    .route("/webhooks/{id}", web::delete().to(webhooks::destroy))
+                    .route(
+                        "/webhooks/{id}/deliveries",
+                        web::get().to(webhooks::deliveries),
                     ),
             ),
     );
