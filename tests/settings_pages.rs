@@ -728,3 +728,75 @@ async fn agents_get_403_on_administrator_settings() {
     assert_eq!(app.count("labels"), 0);
     assert_eq!(app.count("jobs WHERE kind = 'email'"), 0);
 }
+
+#[actix_rt::test]
+async fn webhooks_are_added_shown_and_deleted_in_settings() {
+    let app = TestApp::start_with(Options {
+        webhooks_allow_local: false,
+        ..Default::default()
+    });
+    let mut b = Browser::new(&app);
+    b.sign_in("ana@example.com", "correct horse").await;
+    let page = format!("/app/accounts/{}/settings/webhooks", app.account_id);
+    let (status, html, _) = b.get(&page).await;
+    assert_eq!(status, 200);
+    assert_every_input_labelled(&html);
+    assert_eq!(current_section(&html), "Webhooks");
+
+    // A private target is refused with the reason on the page.
+    let (status, html, _) = b
+        .submit(
+            &page,
+            &page,
+            &[
+                ("url", "https://127.0.0.1/hook"),
+                ("subscriptions", "message_created"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("must not point to a private or local address"),
+        "{html}"
+    );
+    let (status, html, _) = b
+        .submit(
+            &page,
+            &page,
+            &[
+                ("url", "http://crm.example.com/hook"),
+                ("subscriptions", "message_created"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("Webhook URL must use HTTPS"));
+
+    // A good one is listed with its secret (DNS is not needed for the IP literal).
+    let (status, _, location) = b
+        .submit(
+            &page,
+            &page,
+            &[
+                ("url", "https://93.184.215.14/hook"),
+                ("name", "CRM"),
+                ("subscriptions", "message_created"),
+                ("subscriptions", "conversation_created"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{location:?}");
+    let (_, html, _) = b.get(&page).await;
+    assert!(html.contains("CRM") && html.contains("message_created, conversation_created"));
+    let secret = app.query_json("SELECT to_jsonb(count(*)) FROM webhooks");
+    assert_eq!(secret, 1);
+    let id = app
+        .query_json("SELECT to_jsonb(id) FROM webhooks LIMIT 1")
+        .as_i64()
+        .unwrap();
+    let (status, _, _) = b
+        .submit(&page, &format!("{page}/{id}/delete"), &[("confirm", "yes")])
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(app.count("webhooks"), 0);
+}

@@ -9,6 +9,7 @@ pub mod profile;
 pub mod search;
 pub mod settings;
 pub mod settings_people;
+pub mod settings_webhooks;
 pub mod view;
 
 use crate::app::AppState;
@@ -142,6 +143,18 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/profile",
                 web::post().to(profile::update),
+            )
+            .route(
+                "/accounts/{account_id}/settings/webhooks",
+                web::get().to(settings_webhooks::index),
+            )
+            .route(
+                "/accounts/{account_id}/settings/webhooks",
+                web::post().to(settings_webhooks::create),
+            )
+            .route(
+                "/accounts/{account_id}/settings/webhooks/{id}/{action}",
+                web::post().to(settings_webhooks::action),
             ),
     );
 }
