@@ -11,33 +11,6 @@ fn field(v: &Value) -> &str {
     v["field"].as_str().unwrap_or("")
 }
 
-/// The email file with its quoted-printable parts decoded (soft line breaks joined, `=XX`
-/// bytes restored), as a mail client shows it.
-fn read_eml(path: &std::path::Path) -> String {
-    let raw = std::fs::read_to_string(path).unwrap();
-    let joined = raw.replace("=\r\n", "").replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'=', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
 /// The password token in an invitation email (`…/app/password/reset?token=<hex>`).
 fn token_in(eml: &str) -> String {
     let start = eml

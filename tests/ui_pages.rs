@@ -3,70 +3,10 @@
 
 mod common;
 
-use actix_web::cookie::Cookie;
-use actix_web::{test, App};
+use actix_web::test;
+use common::session::Browser;
 use common::*;
 use serde_json::{json, Value};
-
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: Vec<Cookie<'static>>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Browser {
-            app,
-            cookies: vec![],
-        }
-    }
-
-    async fn request(&mut self, req: test::TestRequest) -> (u16, String, Option<String>) {
-        let svc = test::init_service(
-            App::new().configure(switchboard::app::configure(self.app.state.clone())),
-        )
-        .await;
-        let mut req = req;
-        for c in &self.cookies {
-            req = req.cookie(c.clone());
-        }
-        let resp = test::call_service(&svc, req.to_request()).await;
-        for c in resp.response().cookies() {
-            self.cookies.retain(|k| k.name() != c.name());
-            if !c.value().is_empty() {
-                self.cookies.push(c.into_owned());
-            }
-        }
-        let status = resp.status().as_u16();
-        let location = resp
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string());
-        let body = String::from_utf8_lossy(&test::read_body(resp).await).to_string();
-        (status, body, location)
-    }
-
-    async fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
-        self.request(test::TestRequest::get().uri(path)).await
-    }
-
-    fn csrf_from(html: &str) -> String {
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = html.find(marker).expect("a csrf field") + marker.len();
-        html[start..start + html[start..].find('"').unwrap()].to_string()
-    }
-
-    async fn sign_in(&mut self, email: &str, password: &str) -> (u16, String, Option<String>) {
-        let (_, form, _) = self.get("/app/login").await;
-        let csrf = Self::csrf_from(&form);
-        self.request(test::TestRequest::post().uri("/app/login").set_form([
-            ("email", email),
-            ("password", password),
-            ("csrf_token", csrf.as_str()),
-        ]))
-        .await
-    }
-}
 
 #[actix_rt::test]
 async fn sign_in_wrong_then_right_then_out() {

@@ -2,6 +2,8 @@
 //! actix app `serve` builds, an administrator with an API token, and fixture helpers.
 #![allow(dead_code)]
 
+pub mod session;
+
 use actix_web::{test, App};
 use serde_json::json;
 use serde_json::Value;
@@ -501,4 +503,31 @@ pub fn with_current_timestamps(body: &[u8]) -> Vec<u8> {
     }
     walk(&mut v, &now);
     serde_json::to_vec(&v).unwrap()
+}
+
+/// The email file with its quoted-printable parts decoded (soft line breaks joined, `=XX`
+/// bytes restored), as a mail client shows it.
+pub fn read_eml(path: &std::path::Path) -> String {
+    let raw = std::fs::read_to_string(path).unwrap();
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
 }
