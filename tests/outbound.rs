@@ -1249,3 +1249,39 @@ async fn new_credentials_are_checked_before_they_are_saved() {
     assert_eq!(status, 200);
     assert_eq!(server.received_requests().await.unwrap().len(), before);
 }
+
+#[actix_rt::test]
+async fn malformed_and_oversize_message_bodies_get_clear_errors_and_store_nothing() {
+    use actix_web::{test, App};
+    let server = graph().await;
+    let app = app_for(&server);
+    let display_id = open_conversation(&app).await;
+    let before = app.count("messages");
+    let svc =
+        test::init_service(App::new().configure(switchboard::app::configure(app.state.clone())))
+            .await;
+    let uri = format!(
+        "/api/v1/accounts/{}/conversations/{display_id}/messages",
+        app.account_id
+    );
+    for (body, expected) in [
+        (b"{\"content\": ".to_vec(), 400),
+        (b"[1, 2]".to_vec(), 400),
+        (vec![b'x'; 2 * 1024 * 1024], 413),
+    ] {
+        let req = test::TestRequest::post()
+            .uri(&uri)
+            .insert_header(("api_access_token", app.token.clone()))
+            .insert_header(("content-type", "application/json"))
+            .set_payload(body)
+            .to_request();
+        let resp = test::call_service(&svc, req).await;
+        let status = resp.status().as_u16();
+        let json: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+        assert_eq!(status, expected, "{json}");
+        assert!(!json["error"].as_str().unwrap().is_empty());
+    }
+    let (status, err) = post_message(&app, display_id, json!({})).await;
+    assert_eq!((status, err["field"].as_str()), (422, Some("content")));
+    assert_eq!(app.count("messages"), before);
+}
