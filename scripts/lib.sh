@@ -270,3 +270,47 @@ stop_local_postgres() {
     bindir="$(sb_pg_bindir "$major")" || return 0
     sb_pg_run "$bindir/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
 }
+
+# Sets up the environment `switchboard` runs with locally, keeping every local file under
+# .data/: the project-local PostgreSQL (unless DATABASE_URL is set), SECRET_KEY_BASE
+# generated once into .data/secret_key_base, FRONTEND_URL, media in .data/storage and emails
+# in .data/mail. Variables already set win. Sets SB_DATABASE_DESC for banners.
+sb_runtime_env() {
+    SB_DATABASE_DESC="DATABASE_URL as set"
+    if [ -z "${DATABASE_URL:-}" ]; then
+        ensure_local_postgres
+        SB_DATABASE_DESC="local PostgreSQL, 127.0.0.1:$SWITCHBOARD_PG_PORT/switchboard"
+    fi
+    # .data/ stays traversable: as root, the local cluster in .data/pg belongs to the postgres
+    # user. The secrets in it are files of mode 600.
+    mkdir -p "$SWITCHBOARD_ROOT/.data"
+    export FRONTEND_URL="${FRONTEND_URL:-http://127.0.0.1:${PORT:-3000}}"
+    if [ -z "${SECRET_KEY_BASE:-}" ]; then
+        local keyfile="$SWITCHBOARD_ROOT/.data/secret_key_base"
+        if [ ! -s "$keyfile" ]; then
+            (
+                umask 077
+                if command -v openssl >/dev/null 2>&1; then
+                    openssl rand -hex 64
+                else
+                    head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n'
+                    echo
+                fi >"$keyfile.tmp"
+            )
+            mv "$keyfile.tmp" "$keyfile"
+            sb_log "generated SECRET_KEY_BASE in .data/secret_key_base"
+        fi
+        chmod 600 "$keyfile"
+        SECRET_KEY_BASE="$(tr -d ' \n' <"$keyfile")"
+        export SECRET_KEY_BASE
+    fi
+    export STORAGE_DIR="${STORAGE_DIR:-$SWITCHBOARD_ROOT/.data/storage}"
+    export MAIL_DIR="${MAIL_DIR:-$SWITCHBOARD_ROOT/.data/mail}"
+}
+
+# Builds the release binary (incrementally) and prints its path.
+sb_release_binary() {
+    sb_log "building switchboard (release)"
+    (cd "$SWITCHBOARD_ROOT" && cargo build --release --bin switchboard >&2)
+    printf '%s\n' "$SWITCHBOARD_ROOT/target/release/switchboard"
+}

@@ -1,5 +1,6 @@
 //! The `switchboard` command line: `serve` (default), `migrate`, `create-admin`,
-//! `retry-failed-events`, `demo-setup`.
+//! `retry-failed-events`, and for trying it without Meta `demo-setup`, `demo-graph` and
+//! `demo-message` (see `switchboard::demo`).
 
 use clap::{Parser, Subcommand};
 use diesel::Connection;
@@ -44,6 +45,35 @@ enum Command {
         email: String,
         #[arg(long, default_value = "switchboard-demo")]
         password: String,
+        /// Also create the demo inbox "Demo" for this number in the first account, when no
+        /// inbox has it (no Graph check: run it with the stand-in of `demo-graph`).
+        #[arg(long)]
+        demo_inbox: Option<String>,
+    },
+    /// Serve a local Graph API stand-in (accepts any token, lists demo templates, answers
+    /// sends with fresh wamids) until stopped. Point `WHATSAPP_CLOUD_BASE_URL` at it.
+    DemoGraph {
+        #[arg(long, default_value = "127.0.0.1:3191")]
+        listen: String,
+        /// Milliseconds each answer waits.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+    },
+    /// Post a fresh customer text message (new wamid, current time) to a local inbox's
+    /// webhook URL, as Meta would, signed when the inbox has an app secret.
+    DemoMessage {
+        /// The text the customer writes.
+        #[arg(default_value = "Hi! Does the blue jacket come in size M?")]
+        text: String,
+        /// The inbox's number (E.164), i.e. the webhook path.
+        #[arg(long, default_value = "+15551234567")]
+        to: String,
+        /// The customer's number (digits, as Meta's `wa_id`).
+        #[arg(long, default_value = "16505551234")]
+        from: String,
+        /// The customer's profile name.
+        #[arg(long, default_value = "Sheena Nelson")]
+        name: String,
     },
 }
 
@@ -117,7 +147,136 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn demo_graph(listen: &str, latency_ms: u64) -> anyhow::Result<()> {
+    let ready = || {
+        println!(
+            "Graph stand-in ready at http://{listen} (set WHATSAPP_CLOUD_BASE_URL=http://{listen})"
+        );
+    };
+    actix_web::rt::System::new().block_on(switchboard::demo::graph::serve(
+        listen,
+        std::time::Duration::from_millis(latency_ms),
+        Default::default(),
+        ready,
+    ))
+}
+
+fn demo_inbox(config: &Config, conn: &mut diesel::PgConnection, phone: &str) -> anyhow::Result<()> {
+    use switchboard::domain::inboxes;
+    let phone =
+        inboxes::validate_phone_number("demo_inbox", phone).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if inboxes::find_by_phone(conn, &phone)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let Some(account_id) = accounts::first_account_id(conn).map_err(|e| anyhow::anyhow!("{e}"))?
+    else {
+        anyhow::bail!("no account yet: run demo-setup without --demo-inbox first");
+    };
+    let secrets = switchboard::crypto::SecretBox::new(&config.secret_key_base);
+    let (inbox, _) = inboxes::create(
+        conn,
+        &secrets,
+        account_id,
+        inboxes::NewWhatsappInbox {
+            name: "Demo".into(),
+            phone_number: phone.clone(),
+            phone_number_id: "106540352242922".into(),
+            business_account_id: "102290129340398".into(),
+            api_key: "demo-access-token".into(),
+            app_secret: None,
+            source: None,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    inboxes::schedule_template_sync(conn, inbox.id, chrono::Utc::now())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "Created the demo inbox {phone} (inbox {}) in account {account_id}.",
+        inbox.id
+    );
+    Ok(())
+}
+
+fn demo_message(
+    config: &Config,
+    to: &str,
+    from: &str,
+    name: &str,
+    text: &str,
+) -> anyhow::Result<()> {
+    use switchboard::demo::message::{fresh_wamid, text_delivery, DemoCustomer};
+    use switchboard::domain::inboxes;
+    let mut conn = connect(config)?;
+    let Some(inbox) = inboxes::find_by_phone(&mut conn, to).map_err(|e| anyhow::anyhow!("{e}"))?
+    else {
+        anyhow::bail!("no inbox has the number {to}; create one first (scripts/run --demo creates +15551234567)");
+    };
+    let channel = &inbox.1;
+    let customer = DemoCustomer {
+        wa_id: from.trim_start_matches('+').to_string(),
+        name: name.to_string(),
+    };
+    let body = text_delivery(
+        &channel.business_account_id,
+        &channel.phone_number_id,
+        &channel.phone_number,
+        &customer,
+        text,
+        &fresh_wamid(),
+        chrono::Utc::now().timestamp(),
+    );
+    let body = serde_json::to_vec(&body)?;
+    let secrets = switchboard::crypto::SecretBox::new(&config.secret_key_base);
+    let secret = channel
+        .app_secret(&secrets)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .or_else(|| config.whatsapp_app_secret.clone());
+    let url = format!(
+        "{}/webhooks/whatsapp/{}",
+        config.frontend_url.trim_end_matches('/'),
+        channel.phone_number
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (status, answer) = rt
+        .block_on(async {
+            let mut req = reqwest::Client::new()
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body.clone());
+            if let Some(secret) = secret {
+                req = req.header(
+                    "x-hub-signature-256",
+                    switchboard::whatsapp::signature::sign(&secret, &body),
+                );
+            }
+            let resp = req.send().await?;
+            let status = resp.status();
+            anyhow::Ok((status, resp.text().await.unwrap_or_default()))
+        })
+        .map_err(|e| anyhow::anyhow!("cannot reach {url} (is the server running?): {e}"))?;
+    if !status.is_success() {
+        anyhow::bail!("{url} answered {status}: {answer}");
+    }
+    println!(
+        "Posted \"{text}\" from +{} to {url}: {status} {answer}",
+        customer.wa_id
+    );
+    println!(
+        "Open {}/app to see it.",
+        config.frontend_url.trim_end_matches('/')
+    );
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::DemoGraph { listen, latency_ms }) = &cli.command {
+        return demo_graph(listen, *latency_ms);
+    }
     let config = Config::from_env()?;
     telemetry::init(config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
@@ -148,7 +307,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{n} failed webhook event(s) queued for ingest again");
             Ok(())
         }
-        Command::DemoSetup { email, password } => {
+        Command::DemoSetup {
+            email,
+            password,
+            demo_inbox: inbox_number,
+        } => {
             migrate(&config)?;
             let mut conn = connect(&config)?;
             if accounts::user_count(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))? == 0 {
@@ -157,8 +320,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!("{}", serde_json::to_string(&created)?);
             }
+            if let Some(number) = inbox_number {
+                demo_inbox(&config, &mut conn, &number)?;
+            }
             Ok(())
         }
+        Command::DemoGraph { .. } => unreachable!("handled before the configuration is read"),
+        Command::DemoMessage {
+            text,
+            to,
+            from,
+            name,
+        } => demo_message(&config, &to, &from, &name, &text),
     }
 }
 

@@ -12,7 +12,7 @@
 //! credentials). `run` serves the stand-in too; the server under test must have
 //! `WHATSAPP_CLOUD_BASE_URL` pointing at `--graph-listen`. A run:
 //!
-//! 1. creates the inbox through the API (the stand-in accepts any token and lists no
+//! 1. creates the inbox through the API (the stand-in accepts any token and lists demo
 //!    templates) and opens `--conversations` conversations with a webhook delivery each, so
 //!    every customer service window is open;
 //! 2. posts `-n` text replies through `POST …/conversations/{id}/messages` with `-c` requests
@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,63 +87,10 @@ struct RunArgs {
     offered_rate: f64,
 }
 
-/// What the stand-in saw: the arrival time (ms since the epoch) of every message send.
-#[derive(Default)]
-struct Seen {
-    sends_ms: Mutex<Vec<u64>>,
-    counter: AtomicU64,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as u64
-}
+use switchboard::demo::graph::{now_ms, Seen};
 
 async fn serve_graph(listen: String, latency_ms: u64, seen: Arc<Seen>) -> Result<()> {
-    use actix_web::{web, App, HttpResponse, HttpServer};
-    let latency = Duration::from_millis(latency_ms);
-    let server = HttpServer::new(move || {
-        let seen = seen.clone();
-        App::new()
-            .app_data(web::PayloadConfig::new(128 * 1024 * 1024))
-            .route(
-                "/{version}/{id}/messages",
-                web::post().to(move || {
-                    let seen = seen.clone();
-                    async move {
-                        seen.sends_ms.lock().expect("lock").push(now_ms());
-                        tokio::time::sleep(latency).await;
-                        let n = seen.counter.fetch_add(1, Ordering::Relaxed);
-                        HttpResponse::Ok().json(json!({
-                            "messaging_product": "whatsapp",
-                            "messages": [{"id": format!("wamid.SENDBENCH{}_{n}", now_ms())}],
-                        }))
-                    }
-                }),
-            )
-            .route(
-                "/{version}/{id}/message_templates",
-                web::get().to(move || async move {
-                    tokio::time::sleep(latency).await;
-                    HttpResponse::Ok().json(json!({"data": [], "paging": {}}))
-                }),
-            )
-            .route(
-                "/{version}/{id}/subscribed_apps",
-                web::post().to(move || async move {
-                    tokio::time::sleep(latency).await;
-                    HttpResponse::Ok().json(json!({"success": true}))
-                }),
-            )
-    })
-    .workers(2)
-    .bind(&listen)
-    .with_context(|| format!("binding the Graph stand-in to {listen}"))?
-    .run();
-    server.await?;
-    Ok(())
+    switchboard::demo::graph::serve(&listen, Duration::from_millis(latency_ms), seen, || {}).await
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

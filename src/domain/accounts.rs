@@ -282,6 +282,13 @@ pub fn user_count(conn: &mut PgConnection) -> AppResult<i64> {
     Ok(users::table.count().get_result(conn)?)
 }
 
+/// The oldest account's id (the demo's), or `None` before any account exists.
+pub fn first_account_id(conn: &mut PgConnection) -> AppResult<Option<i64>> {
+    Ok(accounts::table
+        .select(diesel::dsl::min(accounts::id))
+        .first::<Option<i64>>(conn)?)
+}
+
 /// Account name by id.
 pub fn account_name(conn: &mut PgConnection, account_id: i64) -> AppResult<String> {
     Ok(accounts::table
