@@ -79,7 +79,8 @@ impl MediaFile {
     fn webhook(&self) -> Vec<u8> {
         use base64::Engine;
         use sha2::Digest;
-        let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(self.bytes));
+        let sha =
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(self.bytes));
         let body = String::from_utf8(webhook_fixture(self.fixture))
             .unwrap()
             .replace(self.fixture_sha256, &sha)
@@ -120,7 +121,8 @@ impl MediaFile {
 /// and video element has loaded its metadata (`readyState >= 1`); each one is scrolled into
 /// view first, as lazy images load only near the viewport. Returns how many were checked.
 async fn assert_media_loaded(client: &Client) -> u64 {
-    let pending = "[...document.querySelectorAll('#messages img, #messages audio, #messages video')]\
+    let pending =
+        "[...document.querySelectorAll('#messages img, #messages audio, #messages video')]\
         .filter(e => e.tagName === 'IMG' ? !(e.complete && e.naturalWidth > 0) : e.readyState < 1)";
     let started = Instant::now();
     loop {
@@ -141,11 +143,14 @@ async fn assert_media_loaded(client: &Client) -> u64 {
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    js(client, "const m = document.getElementById('messages'); if (m) m.scrollTop = m.scrollHeight; \
-        return document.querySelectorAll('#messages img, #messages audio, #messages video').length")
-        .await
-        .as_u64()
-        .unwrap()
+    js(
+        client,
+        "const m = document.getElementById('messages'); if (m) m.scrollTop = m.scrollHeight; \
+        return document.querySelectorAll('#messages img, #messages audio, #messages video').length",
+    )
+    .await
+    .as_u64()
+    .unwrap()
 }
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -609,6 +614,7 @@ async fn reply_from_the_composer_then_ticks_follow_the_statuses() {
     c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
         .await
         .unwrap();
+    assert_media_loaded(&c).await;
     let text = c.find(Locator::Id("composer-text")).await.unwrap();
     text.send_keys("Yes, size M is in stock.").await.unwrap();
     text.send_keys("\u{E007}").await.unwrap(); // Enter sends
@@ -695,6 +701,7 @@ async fn a_closed_window_disables_the_composer_and_a_template_goes_out() {
         "a disabled composer",
     )
     .await;
+    assert_media_loaded(&c).await;
     let note = js(
         &c,
         "return document.getElementById('window-closed-note').textContent",
@@ -823,6 +830,7 @@ async fn customer_html_shows_as_text_and_runs_nothing() {
         "the message",
     )
     .await;
+    assert_media_loaded(&c).await;
     // No alert is open (an injected alert(1) would have opened one).
     assert!(c.get_alert_text().await.is_err(), "an alert is open");
     let state = js(
@@ -943,6 +951,7 @@ async fn two_agents_see_new_conversations_and_ticks_live() {
         .await
         .unwrap();
     wait_js(&ben, "document.getElementById('thread')", "ben's thread").await;
+    assert_media_loaded(&ben).await;
     wait_js(
         &ben,
         "document.body.dataset.live === 'connected'",
@@ -982,6 +991,7 @@ async fn a_phone_shows_one_pane_at_a_time() {
     env.create_inbox().await;
     env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
         .await;
+    env.post_webhook(MEDIA[0].webhook()).await;
     env.wait_conversations(1).await;
     let c = env.browser(390, 844).await;
     env.sign_in(&c, "ana@example.com", "correct horse").await;
@@ -1014,6 +1024,8 @@ async fn a_phone_shows_one_pane_at_a_time() {
         .await
         .unwrap();
     wait_js(&c, &visible(".thread-pane"), "the thread").await;
+    wait_js(&c, "document.querySelector('#messages img')", "the photo").await;
+    assert_eq!(assert_media_loaded(&c).await, 1);
     assert_eq!(
         js(&c, &format!("return {}", visible(".list-pane"))).await,
         false
@@ -1385,7 +1397,10 @@ fn text_message(wamid: &str, body: &str) -> Vec<u8> {
             "\"body\": \"Hi! Does the blue jacket come in size M?\"",
             &format!("\"body\": {}", serde_json::to_string(body).unwrap()),
         );
-    assert!(raw.contains(wamid) && raw.contains(&body[..4]), "text.json changed");
+    assert!(
+        raw.contains(wamid) && raw.contains(&body[..4]),
+        "text.json changed"
+    );
     with_current_timestamps(raw.as_bytes())
 }
 
@@ -1402,7 +1417,9 @@ async fn wait_downloads(env: &Env) -> Vec<Value> {
             .unwrap()
             .iter()
             .flat_map(|m| m["attachments"].as_array().cloned().unwrap_or_default())
-            .filter(|a| ["image", "audio", "video", "file"].contains(&a["file_type"].as_str().unwrap()))
+            .filter(|a| {
+                ["image", "audio", "video", "file"].contains(&a["file_type"].as_str().unwrap())
+            })
             .collect();
         if atts.len() == 5 && atts.iter().all(|a| a["download_status"] != "pending") {
             return atts;
@@ -1463,7 +1480,8 @@ async fn a_thread_shows_media_cards_links_and_rtl_and_a_failed_download_retries(
             .await;
     }
     env.post_webhook(text_message("wamid.rtl", ARABIC)).await;
-    env.post_webhook(text_message("wamid.link", LINK_TEXT)).await;
+    env.post_webhook(text_message("wamid.link", LINK_TEXT))
+        .await;
     env.wait_conversations(1).await;
     let atts = wait_downloads(&env).await;
     let failed: Vec<&Value> = atts
@@ -1510,10 +1528,19 @@ async fn a_thread_shows_media_cards_links_and_rtl_and_a_failed_download_retries(
         assert_eq!(text.matches(needle).count(), times, "{needle}: {text}");
     }
     let failed_text = state["failed"].as_str().unwrap();
-    assert!(failed_text.contains("Photo could not be downloaded"), "{failed_text}");
-    assert!(failed_text.contains("Graph answered HTTP 404: Media not found or expired"), "{failed_text}");
+    assert!(
+        failed_text.contains("Photo could not be downloaded"),
+        "{failed_text}"
+    );
+    assert!(
+        failed_text.contains("Graph answered HTTP 404: Media not found or expired"),
+        "{failed_text}"
+    );
     assert_eq!(state["retry"], true);
-    assert!(state["file"].as_str().unwrap().contains("/media/attachments/"));
+    assert!(state["file"]
+        .as_str()
+        .unwrap()
+        .contains("/media/attachments/"));
     assert_eq!(
         state["link"],
         json!({"href": "https://track.example.com/parcel/4521?lang=en", "rel": "noopener noreferrer",
@@ -1533,12 +1560,18 @@ async fn a_thread_shows_media_cards_links_and_rtl_and_a_failed_download_retries(
 
     // The same thread on a phone: nothing overflows, the media still loads.
     let phone = env.browser(390, 844).await;
-    env.sign_in(&phone, "ana@example.com", "correct horse").await;
+    env.sign_in(&phone, "ana@example.com", "correct horse")
+        .await;
     phone
         .goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
         .await
         .unwrap();
-    wait_js(&phone, "document.getElementById('messages')", "the phone thread").await;
+    wait_js(
+        &phone,
+        "document.getElementById('messages')",
+        "the phone thread",
+    )
+    .await;
     assert_eq!(assert_media_loaded(&phone).await, 3);
     let fits = js(
         &phone,
@@ -1551,7 +1584,12 @@ async fn a_thread_shows_media_cards_links_and_rtl_and_a_failed_download_retries(
     phone.close().await.unwrap();
 
     // Retry: the stand-in serves the photo now; the bubble shows it without a reload.
-    wait_js(&c, "document.body.dataset.live === 'connected'", "the live connection").await;
+    wait_js(
+        &c,
+        "document.body.dataset.live === 'connected'",
+        "the live connection",
+    )
+    .await;
     c.find(Locator::Css("button[data-retry-download]"))
         .await
         .unwrap()

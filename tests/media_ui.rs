@@ -163,9 +163,7 @@ async fn the_media_file_is_served_to_a_session_cookie_that_may_see_the_inbox() {
     olga.sign_in("olga@example.com", "other password").await;
     let (status, body, _) = olga.get(&media).await;
     assert_eq!(status, 404, "{body}");
-    let (status, _) = app
-        .api("GET", &media, None, &other.api_access_token)
-        .await;
+    let (status, _) = app.api("GET", &media, None, &other.api_access_token).await;
     assert_eq!(status, 404);
 
     // API tokens still work; nothing at all is still a 401.
@@ -332,8 +330,18 @@ async fn location_and_contact_cards_show_once() {
     assert_eq!(thread.matches("1 Hacker Way").count(), 1, "{thread}");
     assert_eq!(thread.matches("Barbara J. Johnson").count(), 1, "{thread}");
     assert_eq!(thread.matches("+1 (415) 555-0829").count(), 1, "{thread}");
-    assert_eq!(thread.matches("class=\"attachment location\"").count(), 1);
-    assert_eq!(thread.matches("class=\"attachment contact-card\"").count(), 1);
+    assert_eq!(
+        thread
+            .matches("class=\"attachment attachment-card location\"")
+            .count(),
+        1
+    );
+    assert_eq!(
+        thread
+            .matches("class=\"attachment attachment-card contact-card\"")
+            .count(),
+        1
+    );
     // The stored content (previews, search, API clients) is unchanged.
     let m = app.messages();
     assert!(m[0]["content"]
@@ -361,8 +369,12 @@ async fn links_are_clickable_and_text_direction_follows_the_message() {
     let first = text("See https://shop.example.com/item?id=1&size=m. Or javascript:alert(1) and JavaScript://x/%0aalert(1)");
     assert!(first.contains("shop.example.com"), "text.json changed");
     app.deliver_bytes(first.as_bytes()).await;
-    let second = text("مرحبا، هل القميص الأزرق متوفر؟ http://example.org/\"><script>alert(1)</script>")
-        .replace("wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwMQA=", "wamid.second");
+    let second =
+        text("مرحبا، هل القميص الأزرق متوفر؟ http://example.org/\"><script>alert(1)</script>")
+            .replace(
+                "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwMQA=",
+                "wamid.second",
+            );
     app.deliver_bytes(second.as_bytes()).await;
     assert_eq!(app.messages().len(), 2);
 
@@ -382,7 +394,10 @@ async fn links_are_clickable_and_text_direction_follows_the_message() {
         "{thread}"
     );
     assert!(!thread.contains("<script>"));
-    assert_eq!(thread.matches("<p class=\"content\" dir=\"auto\">").count(), 2);
+    assert_eq!(
+        thread.matches("<p class=\"content\" dir=\"auto\">").count(),
+        2
+    );
 }
 
 #[actix_rt::test]

@@ -75,9 +75,7 @@ pub fn retry_download(conn: &mut PgConnection, viewer: &Viewer, id: i64) -> AppR
         if status != "failed" {
             return Err(AppError::invalid(
                 "download_status",
-                format!(
-                    "only a failed download can be retried; this one is {status}"
-                ),
+                format!("only a failed download can be retried; this one is {status}"),
             ));
         }
         if a.media_id.is_none() {

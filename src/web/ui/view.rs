@@ -143,6 +143,9 @@ pub struct AttachmentView {
     pub name: String,
     /// What the file is, for people: "Photo", "Voice message", "Video", or the file name.
     pub label: String,
+    /// A file's type in a few capitals for its badge ("PDF", "DOCX"), from the file name's
+    /// extension or the mime subtype; "FILE" when neither says.
+    pub badge: String,
     /// The file is not downloaded yet: "downloading…" is shown.
     pub pending: bool,
     /// The download failed for good: the reason and a Retry button are shown.
@@ -319,6 +322,20 @@ fn attachment_view(config: &Config, a: &Attachment) -> AttachmentView {
         "video" => "Video".into(),
         _ => name.clone(),
     };
+    let badge = a
+        .file_name
+        .as_deref()
+        .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string()))
+        .or_else(|| {
+            a.mime_type
+                .as_deref()
+                .and_then(|m| m.split(';').next())
+                .and_then(|m| m.split('/').nth(1))
+                .map(str::to_string)
+        })
+        .filter(|e| (1..=5).contains(&e.len()) && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|e| e.to_ascii_uppercase())
+        .unwrap_or_else(|| "FILE".into());
     let is_media = matches!(a.file_type.as_str(), "image" | "audio" | "video" | "file");
     AttachmentView {
         id: a.id,
@@ -326,6 +343,7 @@ fn attachment_view(config: &Config, a: &Attachment) -> AttachmentView {
         url,
         name,
         label,
+        badge,
         failed: is_media && a.download_status == "failed",
         pending: is_media && !matches!(a.download_status.as_str(), "downloaded" | "failed"),
         error: a.download_error.clone().unwrap_or_default(),
@@ -469,7 +487,11 @@ mod tests {
         assert_eq!(links(""), vec![]);
         assert_eq!(
             links("See https://example.com/a?b=1&c=2."),
-            vec![plain("See "), link("https://example.com/a?b=1&c=2"), plain(".")]
+            vec![
+                plain("See "),
+                link("https://example.com/a?b=1&c=2"),
+                plain(".")
+            ]
         );
         assert_eq!(
             links("(http://example.com/x) and HTTPS://Example.com/Y!"),
@@ -477,7 +499,10 @@ mod tests {
                 plain("("),
                 link("http://example.com/x"),
                 plain(") and "),
-                ("HTTPS://Example.com/Y".into(), Some("https://example.com/Y".into())),
+                (
+                    "HTTPS://Example.com/Y".into(),
+                    Some("https://example.com/Y".into())
+                ),
                 plain("!"),
             ]
         );
@@ -506,7 +531,10 @@ mod tests {
             links("مرحبا https://example.com/ü שלום"),
             vec![
                 plain("مرحبا "),
-                ("https://example.com/ü".into(), Some("https://example.com/%C3%BC".into())),
+                (
+                    "https://example.com/ü".into(),
+                    Some("https://example.com/%C3%BC".into())
+                ),
                 plain(" שלום"),
             ]
         );
