@@ -401,7 +401,7 @@ async fn links_are_clickable_and_text_direction_follows_the_message() {
 }
 
 #[actix_rt::test]
-async fn the_list_preview_and_the_conversation_json_show_the_last_message_someone_wrote() {
+async fn the_list_preview_shows_the_last_message_someone_wrote_not_activity() {
     let app = TestApp::start();
     app.create_inbox_direct();
     app.deliver("text.json").await;
@@ -442,8 +442,24 @@ async fn the_list_preview_and_the_conversation_json_show_the_last_message_someon
         .await;
     assert!(list.contains("Note: Checking the stock now"), "{list}");
     assert!(!list.contains("reopened"), "{list}");
+}
 
-    // The conversation JSON names the agent who wrote it.
+#[actix_rt::test]
+async fn last_non_activity_message_names_the_agent_who_wrote_it() {
+    let app = TestApp::start();
+    app.create_inbox_direct();
+    app.deliver("text.json").await;
+    let account = app.account_id;
+    let token = app.token.clone();
+    let (status, body) = app
+        .api(
+            "POST",
+            &format!("/api/v1/accounts/{account}/conversations/1/messages"),
+            Some(json!({"content": "Checking the stock now", "private": true})),
+            &token,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let c = app
         .get(&format!("/api/v1/accounts/{account}/conversations/1"))
         .await;
