@@ -20,6 +20,139 @@ const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 const MESSAGES_PATH: &str = "/v25.0/106540352242922/messages";
 const TEMPLATES_PATH: &str = "/v25.0/102290129340398/message_templates";
 
+/// Real, decodable media the Graph stand-in serves (`tests/fixtures/media/`): Chromium must
+/// be able to show them, so a broken media route cannot pass unnoticed.
+struct MediaFile {
+    /// The shared webhook fixture announcing it.
+    fixture: &'static str,
+    /// Its media id in that fixture.
+    media_id: &'static str,
+    /// The fixture's sha256 (replaced by the file's).
+    fixture_sha256: &'static str,
+    /// The fixture's mime type, and the file's.
+    fixture_mime: &'static str,
+    mime: &'static str,
+    bytes: &'static [u8],
+}
+
+const MEDIA: [MediaFile; 4] = [
+    MediaFile {
+        fixture: "image.json",
+        media_id: "1003383421387256",
+        fixture_sha256: "SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=",
+        fixture_mime: "image/jpeg",
+        mime: "image/png",
+        bytes: include_bytes!("fixtures/media/box.png"),
+    },
+    MediaFile {
+        fixture: "audio_voice.json",
+        media_id: "1234567890987654",
+        fixture_sha256: "m04pFf2ERdaopTyFkGPA0+bX3i+YY2dYgVFwOgDLSDI=",
+        fixture_mime: "audio/ogg; codecs=opus",
+        mime: "audio/ogg; codecs=opus",
+        bytes: include_bytes!("fixtures/media/voice.ogg"),
+    },
+    MediaFile {
+        fixture: "video.json",
+        media_id: "765756756123456",
+        fixture_sha256: "Jh+2ij6PzUv/J2y+grrtegr/ZMzRxkEPwc24Oyib4s0=",
+        fixture_mime: "video/mp4",
+        mime: "video/webm",
+        bytes: include_bytes!("fixtures/media/unboxing.webm"),
+    },
+    MediaFile {
+        fixture: "document.json",
+        media_id: "622684793477189",
+        fixture_sha256: "V5OPpLD/gEG6Xjg0MbmQDLFgcKsL+j5LfY4ny/pZ4MY=",
+        fixture_mime: "application/pdf",
+        mime: "application/pdf",
+        bytes: include_bytes!("fixtures/media/receipt.pdf"),
+    },
+];
+
+/// Media id of a second photo, whose first lookup fails for good (Meta's 404).
+const EXPIRED_MEDIA_ID: &str = "1003383421387999";
+
+impl MediaFile {
+    /// The fixture's webhook body announcing this file (its sha256 and mime type), with
+    /// current timestamps.
+    fn webhook(&self) -> Vec<u8> {
+        use base64::Engine;
+        use sha2::Digest;
+        let sha =
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(self.bytes));
+        let body = String::from_utf8(webhook_fixture(self.fixture))
+            .unwrap()
+            .replace(self.fixture_sha256, &sha)
+            .replace(self.fixture_mime, self.mime);
+        with_current_timestamps(body.as_bytes())
+    }
+
+    /// Mounts Graph's media lookup and the file download for `media_id`.
+    async fn mount(&self, graph: &MockServer, media_id: &str) {
+        use sha2::Digest;
+        Mock::given(method("GET"))
+            .and(path(format!("/v25.0/{media_id}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "messaging_product": "whatsapp",
+                "url": format!("{}/lookaside/{media_id}", graph.uri()),
+                "mime_type": self.mime,
+                "sha256": hex::encode(sha2::Sha256::digest(self.bytes)),
+                "file_size": self.bytes.len(),
+                "id": media_id,
+            })))
+            .with_priority(5)
+            .mount(graph)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/lookaside/{media_id}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_bytes(self.bytes)
+                    .insert_header("content-type", self.mime),
+            )
+            .with_priority(5)
+            .mount(graph)
+            .await;
+    }
+}
+
+/// Waits until every image in the thread has decoded (`naturalWidth > 0`) and every audio
+/// and video element has loaded its metadata (`readyState >= 1`); each one is scrolled into
+/// view first, as lazy images load only near the viewport. Returns how many were checked.
+async fn assert_media_loaded(client: &Client) -> u64 {
+    let pending =
+        "[...document.querySelectorAll('#messages img, #messages audio, #messages video')]\
+        .filter(e => e.tagName === 'IMG' ? !(e.complete && e.naturalWidth > 0) : e.readyState < 1)";
+    let started = Instant::now();
+    loop {
+        let left = js(
+            client,
+            &format!(
+                "const left = {pending}; left.forEach(e => e.scrollIntoView({{block: 'nearest'}})); \
+                 return left.map(e => e.tagName + ' ' + (e.currentSrc || e.src) + (e.error ? ' error ' + e.error.code : ''));"
+            ),
+        )
+        .await;
+        if left.as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            screenshot(client, "timeout-media").await;
+            panic!("media did not load: {left}");
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    js(
+        client,
+        "const m = document.getElementById('messages'); if (m) m.scrollTop = m.scrollHeight; \
+        return document.querySelectorAll('#messages img, #messages audio, #messages video').length",
+    )
+    .await
+    .as_u64()
+    .unwrap()
+}
+
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn free_port() -> u16 {
@@ -87,6 +220,9 @@ impl Env {
         let storage = std::env::temp_dir().join(format!("sb-browser-{}", db.name));
         let graph = MockServer::start().await;
         mount_graph_defaults(&graph).await;
+        for m in &MEDIA {
+            m.mount(&graph, m.media_id).await;
+        }
         Mock::given(method("POST"))
             .and(path(MESSAGES_PATH))
             .respond_with(
@@ -478,6 +614,7 @@ async fn reply_from_the_composer_then_ticks_follow_the_statuses() {
     c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
         .await
         .unwrap();
+    assert_media_loaded(&c).await;
     let text = c.find(Locator::Id("composer-text")).await.unwrap();
     text.send_keys("Yes, size M is in stock.").await.unwrap();
     text.send_keys("\u{E007}").await.unwrap(); // Enter sends
@@ -564,6 +701,7 @@ async fn a_closed_window_disables_the_composer_and_a_template_goes_out() {
         "a disabled composer",
     )
     .await;
+    assert_media_loaded(&c).await;
     let note = js(
         &c,
         "return document.getElementById('window-closed-note').textContent",
@@ -692,6 +830,7 @@ async fn customer_html_shows_as_text_and_runs_nothing() {
         "the message",
     )
     .await;
+    assert_media_loaded(&c).await;
     // No alert is open (an injected alert(1) would have opened one).
     assert!(c.get_alert_text().await.is_err(), "an alert is open");
     let state = js(
@@ -812,6 +951,7 @@ async fn two_agents_see_new_conversations_and_ticks_live() {
         .await
         .unwrap();
     wait_js(&ben, "document.getElementById('thread')", "ben's thread").await;
+    assert_media_loaded(&ben).await;
     wait_js(
         &ben,
         "document.body.dataset.live === 'connected'",
@@ -851,6 +991,7 @@ async fn a_phone_shows_one_pane_at_a_time() {
     env.create_inbox().await;
     env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
         .await;
+    env.post_webhook(MEDIA[0].webhook()).await;
     env.wait_conversations(1).await;
     let c = env.browser(390, 844).await;
     env.sign_in(&c, "ana@example.com", "correct horse").await;
@@ -883,6 +1024,8 @@ async fn a_phone_shows_one_pane_at_a_time() {
         .await
         .unwrap();
     wait_js(&c, &visible(".thread-pane"), "the thread").await;
+    wait_js(&c, "document.querySelector('#messages img')", "the photo").await;
+    assert_eq!(assert_media_loaded(&c).await, 1);
     assert_eq!(
         js(&c, &format!("return {}", visible(".list-pane"))).await,
         false
@@ -1240,4 +1383,226 @@ async fn an_invited_agent_sets_a_password_from_the_email() {
     );
     cara.close().await.unwrap();
     admin.close().await.unwrap();
+}
+
+/// `text.json` with another wamid and `body`, with current timestamps.
+fn text_message(wamid: &str, body: &str) -> Vec<u8> {
+    let raw = String::from_utf8(webhook_fixture("text.json"))
+        .unwrap()
+        .replace(
+            "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwMQA=",
+            wamid,
+        )
+        .replace(
+            "\"body\": \"Hi! Does the blue jacket come in size M?\"",
+            &format!("\"body\": {}", serde_json::to_string(body).unwrap()),
+        );
+    assert!(
+        raw.contains(wamid) && raw.contains(&body[..4]),
+        "text.json changed"
+    );
+    with_current_timestamps(raw.as_bytes())
+}
+
+const ARABIC: &str = "مرحبا، طلبت القميص الأزرق بمقاس متوسط الأسبوع الماضي ولم يصل بعد. هل يمكنكم إخباري متى سيصل الطلب رقم ٤٥٢١؟ شكرا جزيلا";
+const LINK_TEXT: &str = "The tracking page says delivered: https://track.example.com/parcel/4521?lang=en. Can you check?";
+
+/// Waits until no attachment of conversation 1 is still downloading (per the API).
+async fn wait_downloads(env: &Env) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let thread = env.api("GET", "/conversations/1/messages", None).await;
+        let atts: Vec<Value> = thread["payload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|m| m["attachments"].as_array().cloned().unwrap_or_default())
+            .filter(|a| {
+                ["image", "audio", "video", "file"].contains(&a["file_type"].as_str().unwrap())
+            })
+            .collect();
+        if atts.len() == 5 && atts.iter().all(|a| a["download_status"] != "pending") {
+            return atts;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "downloads: {atts:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Takes the thread's screenshots at the top, the middle and the end of the messages.
+async fn thread_screenshots(client: &Client, name: &str) {
+    for (suffix, at) in [("top", "0"), ("middle", "0.5"), ("end", "1")] {
+        js(
+            client,
+            &format!(
+                "const m = document.getElementById('messages'); m.scrollTop = (m.scrollHeight - m.clientHeight) * {at}; return 0"
+            ),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        screenshot(client, &format!("{name}-{suffix}")).await;
+    }
+}
+
+#[tokio::test]
+async fn a_thread_shows_media_cards_links_and_rtl_and_a_failed_download_retries() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    // A second photo whose media Meta no longer has, at first: the download fails for good.
+    Mock::given(method("GET"))
+        .and(path(format!("/v25.0/{EXPIRED_MEDIA_ID}")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"error": {"message": "Media not found or expired", "code": 100}}),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&env.graph)
+        .await;
+    MEDIA[0].mount(&env.graph, EXPIRED_MEDIA_ID).await;
+    env.create_inbox().await;
+    for m in &MEDIA {
+        env.post_webhook(m.webhook()).await;
+    }
+    let expired = String::from_utf8(MEDIA[0].webhook())
+        .unwrap()
+        .replace(MEDIA[0].media_id, EXPIRED_MEDIA_ID)
+        .replace(
+            "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwNgA=",
+            "wamid.expired-photo",
+        )
+        .replace("This is the damaged box", "And the label, close up");
+    env.post_webhook(expired.into_bytes()).await;
+    for f in ["location.json", "contacts.json"] {
+        env.post_webhook(with_current_timestamps(&webhook_fixture(f)))
+            .await;
+    }
+    env.post_webhook(text_message("wamid.rtl", ARABIC)).await;
+    env.post_webhook(text_message("wamid.link", LINK_TEXT))
+        .await;
+    env.wait_conversations(1).await;
+    let atts = wait_downloads(&env).await;
+    let failed: Vec<&Value> = atts
+        .iter()
+        .filter(|a| a["download_status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{atts:#?}");
+
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
+        .await
+        .unwrap();
+    wait_js(&c, "document.getElementById('messages')", "the thread").await;
+    // The session cookie alone loads every photo, voice note and video.
+    assert_eq!(assert_media_loaded(&c).await, 3);
+    let state = js(
+        &c,
+        "const t = document.getElementById('messages');
+         const failed = t.querySelector('.download-failed');
+         const link = t.querySelector('.content a');
+         const rtl = [...t.querySelectorAll('.content')].find(p => p.textContent.startsWith('مرحبا'));
+         return {
+            text: t.textContent,
+            failed: failed ? failed.textContent : null,
+            retry: !!(failed && failed.querySelector('button[data-retry-download]')),
+            file: t.querySelector('a.attachment.file').getAttribute('href'),
+            link: link ? {href: link.href, rel: link.rel, target: link.target, text: link.textContent} : null,
+            rtl: rtl ? {dir: rtl.dir, direction: getComputedStyle(rtl).direction} : null,
+            ltr: getComputedStyle(link.closest('.content')).direction,
+         }",
+    )
+    .await;
+    let text = state["text"].as_str().unwrap();
+    for (needle, times) in [
+        ("Main Street Store", 1),
+        ("1 Hacker Way", 1),
+        ("Barbara J. Johnson", 1),
+        ("+1 (415) 555-0829", 1),
+        ("This is the damaged box", 1),
+        ("receipt.pdf", 1),
+        ("downloading…", 0),
+    ] {
+        assert_eq!(text.matches(needle).count(), times, "{needle}: {text}");
+    }
+    let failed_text = state["failed"].as_str().unwrap();
+    assert!(
+        failed_text.contains("Photo could not be downloaded"),
+        "{failed_text}"
+    );
+    assert!(
+        failed_text.contains("Graph answered HTTP 404: Media not found or expired"),
+        "{failed_text}"
+    );
+    assert_eq!(state["retry"], true);
+    assert!(state["file"]
+        .as_str()
+        .unwrap()
+        .contains("/media/attachments/"));
+    assert_eq!(
+        state["link"],
+        json!({"href": "https://track.example.com/parcel/4521?lang=en", "rel": "noopener noreferrer",
+               "target": "_blank", "text": "https://track.example.com/parcel/4521?lang=en"})
+    );
+    assert_eq!(state["rtl"], json!({"dir": "auto", "direction": "rtl"}));
+    assert_eq!(state["ltr"], "ltr");
+    // The PDF downloads with the cookie too (fetched by the page, as a click would).
+    let pdf = js(
+        &c,
+        "const a = document.querySelector('a.attachment.file');
+         return fetch(a.href, {credentials: 'same-origin'}).then(r => r.status + ' ' + r.headers.get('content-type'));",
+    )
+    .await;
+    assert_eq!(pdf, "200 application/pdf");
+    thread_screenshots(&c, "media-thread-1440").await;
+
+    // The same thread on a phone: nothing overflows, the media still loads.
+    let phone = env.browser(390, 844).await;
+    env.sign_in(&phone, "ana@example.com", "correct horse")
+        .await;
+    phone
+        .goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
+        .await
+        .unwrap();
+    wait_js(
+        &phone,
+        "document.getElementById('messages')",
+        "the phone thread",
+    )
+    .await;
+    assert_eq!(assert_media_loaded(&phone).await, 3);
+    let fits = js(
+        &phone,
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1
+            && [...document.querySelectorAll('#messages .bubble')].every(b => b.getBoundingClientRect().right <= window.innerWidth + 1)",
+    )
+    .await;
+    assert_eq!(fits, true, "the thread overflows at 390 px");
+    thread_screenshots(&phone, "media-thread-390").await;
+    phone.close().await.unwrap();
+
+    // Retry: the stand-in serves the photo now; the bubble shows it without a reload.
+    wait_js(
+        &c,
+        "document.body.dataset.live === 'connected'",
+        "the live connection",
+    )
+    .await;
+    c.find(Locator::Css("button[data-retry-download]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "!document.querySelector('.download-failed') && document.querySelectorAll('#messages img').length === 2",
+        "the retried photo",
+    )
+    .await;
+    assert_eq!(assert_media_loaded(&c).await, 4);
+    screenshot(&c, "media-thread-1440-retried").await;
+    c.close().await.unwrap();
 }

@@ -15,7 +15,7 @@
 //! | name | payload |
 //! |---|---|
 //! | `message.created` | `message_id`, `display_id` (the conversation's), `message_type` (0 incoming, 1 outgoing, 2 activity, 3 template), `private`, `status` |
-//! | `message.updated` | `message_id`, `display_id`, `status`, `update` (`status`, `reaction`, `revoke`, `edit` or `sent`: Graph accepted the send) |
+//! | `message.updated` | `message_id`, `display_id`, `status`, `update` (`status`, `reaction`, `revoke`, `edit`, `sent`: Graph accepted the send, or `attachment`: a media download finished, failed for good or was queued again) |
 //! | `conversation.created` | `display_id`, `status`, `contact_id` |
 //! | `conversation.status_changed` | `display_id`, `status`, `previous_status`, `snoozed_until` (unix seconds or null) |
 //! | `assignee.changed` | `display_id`, `assignee_id`, `previous_assignee_id` (user ids or null) |
@@ -38,7 +38,8 @@ pub const RETENTION: chrono::Duration = chrono::Duration::hours(24);
 /// A message was stored: incoming, echo, history import, outgoing, private note or activity
 /// line.
 pub const MESSAGE_CREATED: &str = "message.created";
-/// A stored message changed: delivery status, reaction, revoke, edit, or Graph accepted it.
+/// A stored message changed: delivery status, reaction, revoke, edit, Graph accepted it, or
+/// its media download finished, failed or was retried.
 pub const MESSAGE_UPDATED: &str = "message.updated";
 /// A conversation was opened (the contact's first message, or the first after a resolve).
 pub const CONVERSATION_CREATED: &str = "conversation.created";
@@ -258,7 +259,7 @@ pub fn message_created(
 }
 
 /// Emits `message.updated` for a changed message; `update` names what changed (`status`,
-/// `reaction`, `revoke`, `edit`, `sent`).
+/// `reaction`, `revoke`, `edit`, `sent`, `attachment`).
 pub fn message_updated(
     conn: &mut PgConnection,
     message: &super::messages::Message,

@@ -2,6 +2,7 @@
 //! conversations and messages. Handlers and the ingest worker both call these.
 
 pub mod accounts;
+pub mod attachments;
 pub mod contacts;
 pub mod conversations;
 pub mod events;

@@ -145,37 +145,49 @@ pub async fn download(state: &AppState, attachment_id: i64) -> Result<(), Downlo
     let mime = attachment.mime_type.clone().or(info.mime_type.clone());
     actix_web::web::block(move || -> Result<(), DownloadError> {
         let mut conn = pool.get().map_err(|e| transient(e.to_string()))?;
-        diesel::update(attachments::table.find(attachment_id))
-            .set((
-                attachments::storage_path.eq(Some(relative.to_string_lossy().to_string())),
-                attachments::download_status.eq("downloaded"),
-                attachments::download_error.eq(None::<String>),
-                attachments::file_size.eq(Some(size)),
-                attachments::mime_type.eq(mime),
-                attachments::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(&mut conn)
-            .map_err(|e| transient(e.to_string()))?;
-        Ok(())
+        conn.transaction(|conn| -> crate::error::AppResult<()> {
+            diesel::update(attachments::table.find(attachment_id))
+                .set((
+                    attachments::storage_path.eq(Some(relative.to_string_lossy().to_string())),
+                    attachments::download_status.eq("downloaded"),
+                    attachments::download_error.eq(None::<String>),
+                    attachments::file_size.eq(Some(size)),
+                    attachments::mime_type.eq(mime),
+                    attachments::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)?;
+            // Open threads swap "downloading…" for the file.
+            crate::domain::attachments::announce(conn, attachment.message_id)
+        })
+        .map_err(|e| transient(e.to_string()))
     })
     .await
     .map_err(|e| transient(e.to_string()))?
 }
 
-/// Records a final failure on the attachment (the message itself is untouched).
+/// Records a final failure on the attachment (the message itself is untouched) and emits
+/// `message.updated` (`update: "attachment"`) so open threads show the failure, its reason
+/// and the Retry button ([`crate::domain::attachments::retry_download`]).
 pub fn mark_failed(
     conn: &mut PgConnection,
     attachment_id: i64,
     error: &str,
 ) -> crate::error::AppResult<()> {
-    diesel::update(attachments::table.find(attachment_id))
-        .set((
-            attachments::download_status.eq("failed"),
-            attachments::download_error.eq(Some(error)),
-            attachments::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    conn.transaction(|conn| {
+        let message_id: Option<i64> = diesel::update(attachments::table.find(attachment_id))
+            .set((
+                attachments::download_status.eq("failed"),
+                attachments::download_error.eq(Some(error)),
+                attachments::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(attachments::message_id)
+            .get_result(conn)
+            .optional()?;
+        match message_id {
+            Some(m) => crate::domain::attachments::announce(conn, m),
+            None => Ok(()),
+        }
+    })
 }
 
 /// Claims and runs one due media job. Returns false when none was due.

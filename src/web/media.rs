@@ -1,15 +1,16 @@
-//! `GET /media/attachments/{id}/{file_name}`: a downloaded media file, for authenticated users
-//! who can see the attachment's inbox. This is the attachment's `data_url`.
+//! `GET /media/attachments/{id}/{file_name}`: a downloaded media file, for users who can see
+//! the attachment's inbox, signed in with an API token or the agent UI's session cookie (the
+//! route sits inside the session middleware, see `web::routes`). This is the attachment's
+//! `data_url`, which the thread's `<img>`, `<audio>` and `<video>` elements load.
 
 use crate::app::AppState;
-use crate::db::schema::messages;
-use crate::domain::accounts;
-use crate::domain::messages::find_attachment;
+use crate::domain::attachments;
 use crate::error::{AppError, AppResult};
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
 
-/// Serves the file. Errors: 401 unauthenticated; 404 unknown, not visible, or not downloaded.
+/// Serves the file. Errors: 401 with neither a token nor a session; 404 when the attachment
+/// is unknown, not visible to the caller (another account, an inbox the agent is not a member
+/// of), or not downloaded.
 pub async fn attachment_file(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -17,27 +18,10 @@ pub async fn attachment_file(
 ) -> AppResult<HttpResponse> {
     let (id, _) = path.into_inner();
     let user = super::auth::current_user(&state, &req).await?;
-    let (attachment, mime) = state
-        .db(move |conn| {
-            let not_found = || AppError::NotFound(format!("attachment {id} not found"));
-            let a = find_attachment(conn, id)?.ok_or_else(not_found)?;
-            let inbox_id: i64 = messages::table
-                .find(a.message_id)
-                .select(messages::inbox_id)
-                .first(conn)?;
-            let role = accounts::role_in(conn, a.account_id, user.id)?.ok_or_else(not_found)?;
-            let viewer = accounts::Viewer {
-                user_id: user.id,
-                account_id: a.account_id,
-                role,
-            };
-            if !viewer.can_see_inbox(conn, inbox_id)? {
-                return Err(not_found());
-            }
-            let mime = a.mime_type.clone();
-            Ok((a, mime))
-        })
+    let attachment = state
+        .db(move |conn| attachments::visible_to_user(conn, user.id, id))
         .await?;
+    let mime = attachment.mime_type.clone();
     let Some(relative) = attachment
         .storage_path
         .clone()

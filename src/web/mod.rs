@@ -22,9 +22,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                 .route(web::get().to(webhooks::verify))
                 .route(web::post().to(webhooks::receive)),
         )
-        .route(
-            "/media/attachments/{id}/{file_name}",
-            web::get().to(media::attachment_file),
+        .service(
+            // The agent UI's `<img>`/`<audio>`/`<video>` carry the session cookie, not a token.
+            web::scope("/media")
+                .wrap(session::middleware(config))
+                .route(
+                    "/attachments/{id}/{file_name}",
+                    web::get().to(media::attachment_file),
+                ),
         )
         .configure(|c| api::routes(c, config))
         .configure(|c| ui::routes(c, config))

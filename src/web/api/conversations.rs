@@ -67,6 +67,17 @@ pub(crate) fn render(
             .map(|m| m.id)
             .collect::<Vec<_>>(),
     )?;
+    // Agents who wrote these messages: their `sender` is the user, as in the thread.
+    let agent_ids: Vec<i64> = latest
+        .iter()
+        .chain(&latest_spoken)
+        .filter(|m| m.sender_type.as_deref() == Some("User"))
+        .filter_map(|m| m.sender_id)
+        .collect();
+    let agents: HashMap<i64, Value> = accounts::users_by_ids(conn, &agent_ids)?
+        .iter()
+        .map(|u| (u.id, views::user_sender(u)))
+        .collect();
     let mut out = Vec::with_capacity(rows.len());
     let now = chrono::Utc::now();
     for c in rows {
@@ -78,7 +89,9 @@ pub(crate) fn render(
                     .filter(|a| a.message_id == m.id)
                     .cloned()
                     .collect();
-                views::message(&state.config, m, c.display_id, &atts, Some(&contact))
+                let mut v = views::message(&state.config, m, c.display_id, &atts, Some(&contact));
+                views::set_user_sender(&mut v, m, &agents);
+                v
             })
         };
         let unread = messages::unread_count(conn, c.id, c.agent_last_seen_at)?;

@@ -3,6 +3,7 @@
 //! `api_access_token` header; conversations are addressed by `display_id`.
 
 pub mod agents;
+pub mod attachments;
 pub mod contacts;
 pub mod conversation_actions;
 pub mod conversations;
@@ -94,6 +95,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route(
                         "/conversations/{display_id}/labels",
                         web::post().to(conversation_actions::set_labels),
+                    )
+                    .route(
+                        "/attachments/{id}/retry_download",
+                        web::post().to(attachments::retry_download),
                     )
                     .route("/contacts", web::get().to(contacts::index))
                     .route("/contacts/search", web::get().to(contacts::search))

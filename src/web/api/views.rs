@@ -263,6 +263,17 @@ pub fn user_sender(u: &crate::domain::accounts::User) -> Value {
     })
 }
 
+/// Sets a rendered message's `sender` to its agent (`agents` maps user ids to
+/// [`user_sender`] values) when an agent wrote it; [`message`] alone only knows contacts.
+/// A message whose agent is not in `agents` (e.g. a deleted user) keeps `sender: null`.
+pub fn set_user_sender(v: &mut Value, m: &Message, agents: &std::collections::HashMap<i64, Value>) {
+    if m.sender_type.as_deref() == Some("User") {
+        if let Some(agent) = m.sender_id.and_then(|id| agents.get(&id)) {
+            v["sender"] = agent.clone();
+        }
+    }
+}
+
 /// A user as Chatwoot's `agent` (the assignee in `meta.assignee`, the answer of
 /// `POST …/assignments`). Switchboard tracks no presence: `availability_status` is `offline`.
 /// `confirmed` is false while an invited user has not set a password yet.

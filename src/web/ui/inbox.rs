@@ -162,7 +162,10 @@ fn list_rows(
     let (rows, counts) = conversations::list(conn, viewer, &filter)?;
     let now = chrono::Utc::now();
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-    let latest = messages::latest_per_conversation(conn, &ids)?;
+    // The preview is the last message someone wrote (the customer, an agent, or a private
+    // note), never an activity line such as "Conversation was reopened by…": Chatwoot's
+    // `last_non_activity_message`.
+    let latest = messages::latest_non_activity_per_conversation(conn, &ids)?;
     let atts = messages::attachments_of(conn, &latest.iter().map(|m| m.id).collect::<Vec<_>>())?;
     let assignee_ids: Vec<i64> = rows.iter().filter_map(|c| c.assignee_id).collect();
     let assignees: HashMap<i64, accounts::User> = accounts::users_by_ids(conn, &assignee_ids)?

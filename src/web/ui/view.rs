@@ -135,14 +135,108 @@ pub fn conversation_row(
 /// An attachment as a bubble shows it.
 #[derive(Debug, Clone)]
 pub struct AttachmentView {
+    /// The attachment's id (the Retry button's target).
+    pub id: i64,
     /// image | audio | video | file | location | contact
     pub kind: String,
     pub url: String,
     pub name: String,
-    /// The file is not downloaded (yet): shown as a placeholder.
-    pub unavailable: bool,
+    /// What the file is, for people: "Photo", "Voice message", "Video", or the file name.
+    pub label: String,
+    /// A file's type in a few capitals for its badge ("PDF", "DOCX"), from the file name's
+    /// extension or the mime subtype; "FILE" when neither says.
+    pub badge: String,
+    /// The file is not downloaded yet: "downloading…" is shown.
+    pub pending: bool,
+    /// The download failed for good: the reason and a Retry button are shown.
+    pub failed: bool,
+    /// The stored download error (`attachments.download_error`): why it failed, or why the
+    /// last attempt of a pending download failed. Empty when there is none.
+    pub error: String,
     pub map_url: String,
     pub lines: Vec<String>,
+}
+
+/// A run of message text: plain, or a link (`href` set) to show as `<a>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextPart {
+    pub text: String,
+    /// The URL to link to: always `http:` or `https:`, as parsed and re-serialised by the
+    /// `url` crate (so never `javascript:`). `None` for plain text.
+    pub href: Option<String>,
+}
+
+/// Splits `text` into plain runs and `http(s)://` links, for clickable links in bubbles.
+/// A link starts at `http://` or `https://` (any case) not preceded by a letter or digit, runs
+/// to the next whitespace, `<`, `>` or `"`, and leaves out trailing punctuation (`.,;:!?'`
+/// and a closing `)` or `]` without its opening one), as chat apps do. A candidate that does
+/// not parse as a URL with a host stays text. Concatenating every part's `text` gives `text`
+/// back.
+pub fn linkify(text: &str) -> Vec<TextPart> {
+    // ASCII lowercasing keeps byte offsets, so positions found in `lower` index `text`.
+    let lower = text.to_ascii_lowercase();
+    let mut parts = Vec::new();
+    let mut plain_from = 0;
+    let mut at = 0;
+    while at < text.len() {
+        let rest = &lower[at..];
+        let Some(offset) = [rest.find("http://"), rest.find("https://")]
+            .into_iter()
+            .flatten()
+            .min()
+        else {
+            break;
+        };
+        let start = at + offset;
+        let after_word = text[..start]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric);
+        let end = text[start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
+            .map_or(text.len(), |e| start + e);
+        let mut candidate = &text[start..end];
+        while let Some(last) = candidate.chars().next_back() {
+            let unbalanced = |open: char, close: char| {
+                last == close && candidate.matches(open).count() < candidate.matches(close).count()
+            };
+            if matches!(last, '.' | ',' | ';' | ':' | '!' | '?' | '\'')
+                || unbalanced('(', ')')
+                || unbalanced('[', ']')
+            {
+                candidate = &candidate[..candidate.len() - last.len_utf8()];
+            } else {
+                break;
+            }
+        }
+        let href = url::Url::parse(candidate).ok().filter(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+        });
+        match href {
+            Some(u) if !after_word => {
+                if plain_from < start {
+                    parts.push(TextPart {
+                        text: text[plain_from..start].to_string(),
+                        href: None,
+                    });
+                }
+                parts.push(TextPart {
+                    text: candidate.to_string(),
+                    href: Some(u.to_string()),
+                });
+                plain_from = start + candidate.len();
+                at = plain_from;
+            }
+            _ => at = start + "http".len(),
+        }
+    }
+    if plain_from < text.len() {
+        parts.push(TextPart {
+            text: text[plain_from..].to_string(),
+            href: None,
+        });
+    }
+    parts
 }
 
 /// A message bubble (or an activity line).
@@ -152,7 +246,11 @@ pub struct Bubble {
     /// incoming | outgoing | note | activity
     pub kind: &'static str,
     pub sender: String,
+    /// The text shown in the bubble. Empty for a location or a shared contact, whose card
+    /// (an attachment) already shows what the stored content summarises.
     pub content: String,
+    /// `content` split into text and clickable links ([`linkify`]).
+    pub content_parts: Vec<TextPart>,
     pub time: String,
     /// RFC 3339, for the `<time>` element.
     pub iso: String,
@@ -213,15 +311,42 @@ fn attachment_view(config: &Config, a: &Attachment) -> AttachmentView {
             }
         }
     }
+    let name = a
+        .file_name
+        .clone()
+        .unwrap_or_else(|| format!("{} file", a.file_type));
+    let label = match a.file_type.as_str() {
+        "image" => "Photo".to_string(),
+        "audio" if a.meta["is_recorded_audio"] == Value::Bool(true) => "Voice message".into(),
+        "audio" => "Audio".into(),
+        "video" => "Video".into(),
+        _ => name.clone(),
+    };
+    let badge = a
+        .file_name
+        .as_deref()
+        .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string()))
+        .or_else(|| {
+            a.mime_type
+                .as_deref()
+                .and_then(|m| m.split(';').next())
+                .and_then(|m| m.split('/').nth(1))
+                .map(str::to_string)
+        })
+        .filter(|e| (1..=5).contains(&e.len()) && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|e| e.to_ascii_uppercase())
+        .unwrap_or_else(|| "FILE".into());
+    let is_media = matches!(a.file_type.as_str(), "image" | "audio" | "video" | "file");
     AttachmentView {
+        id: a.id,
         kind: a.file_type.clone(),
         url,
-        name: a
-            .file_name
-            .clone()
-            .unwrap_or_else(|| format!("{} file", a.file_type)),
-        unavailable: matches!(a.file_type.as_str(), "image" | "audio" | "video" | "file")
-            && a.download_status != "downloaded",
+        name,
+        label,
+        badge,
+        failed: is_media && a.download_status == "failed",
+        pending: is_media && !matches!(a.download_status.as_str(), "downloaded" | "failed"),
+        error: a.download_error.clone().unwrap_or_default(),
         map_url,
         lines,
     }
@@ -278,11 +403,22 @@ pub fn bubble(
     .collect::<Vec<_>>()
     .join(" — ");
     let template = attrs.get("template").filter(|t| t.is_object());
+    // A location or a shared contact is stored with a text summary as its content (for
+    // previews, search and API clients) and shown by its card: showing both doubled it.
+    let has_card = |kind: &str| attachments.iter().any(|a| a.file_type == kind);
+    let summarised_by_card = (attrs["location"].is_object() && has_card("location"))
+        || (attrs["contacts"].is_array() && has_card("contact"));
+    let content = if summarised_by_card {
+        String::new()
+    } else {
+        m.content.clone().unwrap_or_default()
+    };
     Bubble {
         id: m.id,
         kind,
         sender,
-        content: m.content.clone().unwrap_or_default(),
+        content_parts: linkify(&content),
+        content,
         time: m.created_at.format("%H:%M").to_string(),
         iso: m.created_at.to_rfc3339(),
         attachments: attachments
@@ -325,5 +461,82 @@ mod tests {
         assert_eq!(time_ago(now - chrono::Duration::hours(3), now), "3h");
         assert_eq!(initials("Ana Admin"), "AA");
         assert_eq!(initials("  "), "?");
+    }
+
+    fn links(text: &str) -> Vec<(String, Option<String>)> {
+        let parts = linkify(text);
+        assert_eq!(
+            parts.iter().map(|p| p.text.as_str()).collect::<String>(),
+            text,
+            "the parts give the text back"
+        );
+        parts.into_iter().map(|p| (p.text, p.href)).collect()
+    }
+
+    fn link(text: &str) -> (String, Option<String>) {
+        (text.to_string(), Some(text.to_string()))
+    }
+
+    fn plain(text: &str) -> (String, Option<String>) {
+        (text.to_string(), None)
+    }
+
+    #[test]
+    fn http_links_become_parts_and_nothing_else_does() {
+        assert_eq!(links("no link here"), vec![plain("no link here")]);
+        assert_eq!(links(""), vec![]);
+        assert_eq!(
+            links("See https://example.com/a?b=1&c=2."),
+            vec![
+                plain("See "),
+                link("https://example.com/a?b=1&c=2"),
+                plain(".")
+            ]
+        );
+        assert_eq!(
+            links("(http://example.com/x) and HTTPS://Example.com/Y!"),
+            vec![
+                plain("("),
+                link("http://example.com/x"),
+                plain(") and "),
+                (
+                    "HTTPS://Example.com/Y".into(),
+                    Some("https://example.com/Y".into())
+                ),
+                plain("!"),
+            ]
+        );
+        assert_eq!(
+            links("https://en.wikipedia.org/wiki/Rust_(language)"),
+            vec![link("https://en.wikipedia.org/wiki/Rust_(language)")]
+        );
+        // Only http(s): javascript:, data: and the like stay text.
+        for t in [
+            "javascript:alert(1)",
+            "JavaScript://example.com/%0aalert(1)",
+            "data:text/html,<b>x</b>",
+            "xhttps://example.com",
+            "https://",
+            "http:// spaced",
+        ] {
+            assert!(links(t).iter().all(|(_, h)| h.is_none()), "{t}");
+        }
+        // A link ends at a quote or an angle bracket; the rest stays text (escaped later).
+        assert_eq!(
+            links("http://example.org/\"><script>"),
+            vec![link("http://example.org/"), plain("\"><script>")]
+        );
+        // Multibyte text around links keeps its characters.
+        assert_eq!(
+            links("مرحبا https://example.com/ü שלום"),
+            vec![
+                plain("مرحبا "),
+                (
+                    "https://example.com/ü".into(),
+                    Some("https://example.com/%C3%BC".into())
+                ),
+                plain(" שלום"),
+            ]
+        );
     }
 }

@@ -1,0 +1,26 @@
+//! `POST /api/v1/accounts/{account_id}/attachments/{id}/retry_download`: queues a failed media
+//! download again (Switchboard's addition; Chatwoot has no such route). Token or session
+//! cookie with the CSRF header, like every API call of the agent UI.
+
+use super::views;
+use crate::app::AppState;
+use crate::domain::attachments;
+use crate::error::AppResult;
+use crate::web::auth;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// Answers the attachment (`download_status: "pending"`, as [`views::attachment`]).
+/// Errors: 401 unauthenticated; 403 cookie without CSRF header; 404 an attachment the caller
+/// cannot see; 422 (`field: "download_status"`) when its download has not failed.
+pub async fn retry_download(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    let a = state
+        .db(move |conn| attachments::retry_download(conn, &viewer, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(views::attachment(&state.config, &a)))
+}
