@@ -480,17 +480,20 @@
   // follow the live events: the server renders the sidebar again for the list's filters.
   const SIDEBAR_EVENTS = ["conversation.created", "conversation.status_changed",
     "conversation.updated", "assignee.changed", "message.created"];
+  // Both copies are refreshed: the sidebar, and the phone's "Filters" panel above the list.
   async function refreshSidebar() {
-    const nav = document.querySelector("nav.sidebar");
-    if (!nav) return;
+    const navs = Array.from(document.querySelectorAll("[data-sidebar]"));
+    if (!navs.length) return;
     try {
       const frag = await fragment(`/partials/sidebar?${listQuery()}`);
-      const focused = nav.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
-      nav.replaceChildren(frag);
-      if (focused) {
-        const again = Array.from(nav.querySelectorAll("a")).find((a) => a.getAttribute("href") === focused);
-        if (again) again.focus();
-      }
+      navs.forEach((nav) => {
+        const focused = nav.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
+        nav.replaceChildren(frag.cloneNode(true));
+        if (focused) {
+          const again = Array.from(nav.querySelectorAll("a")).find((a) => a.getAttribute("href") === focused);
+          if (again) again.focus();
+        }
+      });
     } catch (_) { /* the next event or reconnect refreshes it */ }
   }
   const refreshSidebarSoon = debounce(refreshSidebar, 300);

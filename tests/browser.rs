@@ -1423,10 +1423,45 @@ async fn sidebar_counts_follow_a_new_conversation_and_a_snooze() {
     .await;
     assert_eq!(active, json!(["All conversations 0", "Open 0"]));
     screenshot(&c, "sidebar-after-snooze").await;
+    // A phone has no room for the sidebar: the same filters and counts fold above the list.
     c.set_window_size(390, 844).await.unwrap();
     c.refresh().await.unwrap();
     wait_js(&c, "document.querySelector('.list-pane')", "the phone list").await;
+    let summary = js(
+        &c,
+        "return document.querySelector('.phone-filters summary').textContent.trim()",
+    )
+    .await;
+    assert_eq!(summary, "Filters: All conversations · Open");
+    c.find(Locator::Css(".phone-filters summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let phone_entry =
+        "[...document.querySelectorAll('.phone-filters a')].find(a => a.textContent.trim().startsWith('Snoozed'))";
+    wait_js(
+        &c,
+        &format!("{phone_entry} && {phone_entry}.getBoundingClientRect().width > 0 && {phone_entry}.textContent.replace(/\\s+/g, ' ').trim() === 'Snoozed 1'"),
+        "the phone's Snoozed filter",
+    )
+    .await;
+    let fits = js(
+        &c,
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+    assert_eq!(fits, true, "the phone filters overflow at 390 px");
     screenshot(&c, "sidebar-phone").await;
+    js(&c, &format!("{phone_entry}.click(); return true")).await;
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('.row-name')].some(e => e.textContent.includes('Sheena'))",
+        "the snoozed conversation on the phone",
+    )
+    .await;
+    screenshot(&c, "sidebar-phone-snoozed").await;
     c.close().await.unwrap();
 }
 
