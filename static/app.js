@@ -427,6 +427,7 @@
     const display = String(d.display_id ?? d.conversation_display_id ?? (d.conversation && d.conversation.display_id) ?? "");
     const messageId = d.message_id ?? (d.message && d.message.id);
     refreshListSoon();
+    if (SIDEBAR_EVENTS.includes(e.type)) refreshSidebarSoon();
     if (!display || display !== activeId()) return;
     if ((e.type === "message.created" || e.type === "message.updated") && messageId) {
       upsertMessage(messageId);
@@ -449,6 +450,7 @@
         hadError = false;
         refreshList();
         refreshHeader();
+        refreshSidebar();
       }
     });
     source.addEventListener("error", () => {
@@ -457,6 +459,44 @@
       connection.textContent = "Reconnecting…";
     });
   }
+
+  // ---------- live updates: the back/forward cache ----------
+  // Chromium keeps earlier pages, with their open event streams, in its back/forward cache.
+  // Each stream holds one of the browser's six HTTP/1.1 connections to this host, so after a
+  // few pages the next page's requests would hang. A page that is hidden closes its stream;
+  // a page restored from the cache opens a new one and catches up (as after a network break).
+  function closeStream() {
+    if (source) { source.close(); source = null; }
+  }
+  window.addEventListener("pagehide", closeStream);
+  window.addEventListener("pageshow", (e) => {
+    if (!e.persisted || source) return;
+    hadError = true; // refresh the list, header and sidebar once the stream is open
+    connect();
+  });
+
+  // ---------- sidebar counts ----------
+  // The sidebar's counts (Mine, Unassigned, All conversations, inboxes, labels, statuses)
+  // follow the live events: the server renders the sidebar again for the list's filters.
+  const SIDEBAR_EVENTS = ["conversation.created", "conversation.status_changed",
+    "conversation.updated", "assignee.changed", "message.created"];
+  // Both copies are refreshed: the sidebar, and the phone's "Filters" panel above the list.
+  async function refreshSidebar() {
+    const navs = Array.from(document.querySelectorAll("[data-sidebar]"));
+    if (!navs.length) return;
+    try {
+      const frag = await fragment(`/partials/sidebar?${listQuery()}`);
+      navs.forEach((nav) => {
+        const focused = nav.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
+        nav.replaceChildren(frag.cloneNode(true));
+        if (focused) {
+          const again = Array.from(nav.querySelectorAll("a")).find((a) => a.getAttribute("href") === focused);
+          if (again) again.focus();
+        }
+      });
+    } catch (_) { /* the next event or reconnect refreshes it */ }
+  }
+  const refreshSidebarSoon = debounce(refreshSidebar, 300);
 
   // ---------- settings: copy buttons ----------
   document.addEventListener("click", async (e) => {

@@ -1606,3 +1606,324 @@ async fn a_thread_shows_media_cards_links_and_rtl_and_a_failed_download_retries(
     screenshot(&c, "media-thread-1440-retried").await;
     c.close().await.unwrap();
 }
+
+/// The sidebar's entries as shown ("Mine 0", "All conversations 1", …).
+async fn sidebar_entries(c: &Client) -> Vec<String> {
+    let v = js(
+        c,
+        "return [...document.querySelectorAll('nav.sidebar a')].map(a => a.textContent.trim().replace(/\\s+/g, ' '))",
+    )
+    .await;
+    serde_json::from_value(v).unwrap()
+}
+
+/// A check (JavaScript) that the sidebar shows `entry` ("Open 1").
+fn sidebar_shows(entry: &str) -> String {
+    format!(
+        "[...document.querySelectorAll('nav.sidebar a')].some(a => a.textContent.trim().replace(/\\s+/g, ' ') === '{entry}')"
+    )
+}
+
+#[tokio::test]
+async fn live_updates_keep_flowing_after_ten_pages_and_back_and_forward() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    wait_js(
+        &c,
+        "document.body.dataset.live === 'connected'",
+        "the live connection",
+    )
+    .await;
+    let acc = env.account_id;
+    let page = |p: &str| env.url(&format!("/app/accounts/{acc}/{p}"));
+    // Ten pages: links followed, and the browser's back and forward buttons, each page with
+    // its own event stream while it is shown.
+    for p in [
+        "conversations?assignee_type=all&status=all",
+        "settings/inboxes",
+        "conversations?assignee_type=me&status=open",
+        "profile",
+        "conversations?assignee_type=unassigned&status=open",
+    ] {
+        let started = Instant::now();
+        c.goto(&page(p)).await.unwrap();
+        wait_js(&c, "document.body.dataset.live === 'connected'", p).await;
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(3), "{p} took {took:?}");
+    }
+    for step in ["back", "back", "forward", "back", "forward"] {
+        let started = Instant::now();
+        if step == "back" {
+            c.back().await.unwrap();
+        } else {
+            c.forward().await.unwrap();
+        }
+        wait_js(
+            &c,
+            "document.readyState === 'complete' && document.body.dataset.live === 'connected'",
+            step,
+        )
+        .await;
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(3), "{step} took {took:?}");
+    }
+    let started = Instant::now();
+    c.goto(&page("conversations")).await.unwrap();
+    wait_js(
+        &c,
+        "document.body.dataset.live === 'connected'",
+        "the live connection after ten pages",
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "the eleventh page took {took:?}"
+    );
+    let started = Instant::now();
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('.row-name')].some(e => e.textContent.includes('Sheena'))",
+        "the customer's message, live",
+    )
+    .await;
+    let took = started.elapsed();
+    screenshot(&c, "live-after-ten-pages").await;
+    assert!(
+        took < Duration::from_secs(1),
+        "the message took {took:?} to appear"
+    );
+    // And sending still works from this page.
+    c.find(Locator::Css(".conversation-row a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.getElementById('composer-text')",
+        "the composer",
+    )
+    .await;
+    c.find(Locator::Id("composer-text"))
+        .await
+        .unwrap()
+        .send_keys("Right away!\u{E007}")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('.message.outgoing')].some(m => m.textContent.includes('Right away!'))",
+        "the reply",
+    )
+    .await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn sidebar_counts_follow_a_new_conversation_and_a_snooze() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    wait_js(
+        &c,
+        "document.body.dataset.live === 'connected'",
+        "the live connection",
+    )
+    .await;
+    let entries = sidebar_entries(&c).await;
+    for e in [
+        "Mine 0",
+        "Unassigned 0",
+        "All conversations 0",
+        "Support 0",
+        "Open 0",
+        "Snoozed 0",
+        "All statuses 0",
+    ] {
+        assert!(entries.contains(&e.to_string()), "{e} in {entries:?}");
+    }
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.starts_with("All ") && e.len() <= 6),
+        "an entry is still called just \"All\": {entries:?}"
+    );
+    // No reload from here on: the marker would be gone.
+    js(&c, "window.__noReload = true; return true").await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    for e in ["All conversations 1", "Unassigned 1", "Support 1", "Open 1"] {
+        wait_js(&c, &sidebar_shows(e), e).await;
+    }
+    screenshot(&c, "sidebar-new-conversation").await;
+    env.api(
+        "POST",
+        "/conversations/1/toggle_status",
+        Some(json!({"status": "snoozed"})),
+    )
+    .await;
+    for e in [
+        "Open 0",
+        "Snoozed 1",
+        "All statuses 1",
+        "All conversations 0",
+    ] {
+        wait_js(&c, &sidebar_shows(e), e).await;
+    }
+    assert_eq!(js(&c, "return window.__noReload === true").await, true);
+    // The current filters stay marked after the swap.
+    let active = js(
+        &c,
+        "return [...document.querySelectorAll('nav.sidebar a.active')].map(a => a.textContent.trim().replace(/\\s+/g, ' '))",
+    )
+    .await;
+    assert_eq!(active, json!(["All conversations 0", "Open 0"]));
+    screenshot(&c, "sidebar-after-snooze").await;
+    // A phone has no room for the sidebar: the same filters and counts fold above the list.
+    c.set_window_size(390, 844).await.unwrap();
+    c.refresh().await.unwrap();
+    wait_js(&c, "document.querySelector('.list-pane')", "the phone list").await;
+    let summary = js(
+        &c,
+        "return document.querySelector('.phone-filters summary').textContent.trim()",
+    )
+    .await;
+    assert_eq!(summary, "Filters: All conversations · Open");
+    c.find(Locator::Css(".phone-filters summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let phone_entry =
+        "[...document.querySelectorAll('.phone-filters a')].find(a => a.textContent.trim().startsWith('Snoozed'))";
+    wait_js(
+        &c,
+        &format!("{phone_entry} && {phone_entry}.getBoundingClientRect().width > 0 && {phone_entry}.textContent.replace(/\\s+/g, ' ').trim() === 'Snoozed 1'"),
+        "the phone's Snoozed filter",
+    )
+    .await;
+    let fits = js(
+        &c,
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+    assert_eq!(fits, true, "the phone filters overflow at 390 px");
+    screenshot(&c, "sidebar-phone").await;
+    js(&c, &format!("{phone_entry}.click(); return true")).await;
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('.row-name')].some(e => e.textContent.includes('Sheena'))",
+        "the snoozed conversation on the phone",
+    )
+    .await;
+    screenshot(&c, "sidebar-phone-snoozed").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_admin_copies_an_invitation_link_for_a_pending_agent() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    let admin = env.browser(1440, 900).await;
+    env.sign_in(&admin, "ana@example.com", "correct horse")
+        .await;
+    wait_js(
+        &admin,
+        "location.pathname.endsWith('/conversations')",
+        "the inbox screen",
+    )
+    .await;
+    let agents = env.url(&format!("/app/accounts/{}/settings/agents", env.account_id));
+    admin.goto(&agents).await.unwrap();
+    for (id, value) in [
+        ("agent-name", "Cara Agent"),
+        ("agent-email", "cara.with.a.rather.long.address@example.com"),
+    ] {
+        admin
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    admin
+        .find(Locator::Css("#invite-agent button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &admin,
+        "document.querySelector('.invite-link-form')",
+        "the link button",
+    )
+    .await;
+    admin
+        .find(Locator::Css(".invite-link-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &admin,
+        "document.querySelector('.invite-link code')",
+        "the link",
+    )
+    .await;
+    let link = js(
+        &admin,
+        "return document.querySelector('.invite-link code').textContent.trim()",
+    )
+    .await;
+    let link = link.as_str().unwrap().to_string();
+    assert!(
+        link.starts_with(&format!("{}/app/password/reset?token=", env.base)),
+        "{link}"
+    );
+    admin
+        .find(Locator::Css(".invite-link button[data-copy]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &admin,
+        "document.querySelector('.invite-link button[data-copy]').textContent !== 'Copy'",
+        "the copy feedback",
+    )
+    .await;
+    screenshot(&admin, "agents-invitation-link").await;
+    admin.set_window_size(390, 844).await.unwrap();
+    let fits = js(
+        &admin,
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+    assert_eq!(fits, true, "the Agents page overflows at 390 px");
+    screenshot(&admin, "agents-invitation-link-phone").await;
+    // The link works in another browser.
+    let cara = env.browser(390, 844).await;
+    cara.goto(&link).await.unwrap();
+    wait_js(
+        &cara,
+        "document.getElementById('password')",
+        "the password form",
+    )
+    .await;
+    cara.close().await.unwrap();
+    admin.close().await.unwrap();
+}

@@ -698,3 +698,536 @@ async fn webhooks_are_added_shown_and_deleted_in_settings() {
     assert_eq!(status, 303);
     assert_eq!(app.count("webhooks"), 0);
 }
+
+/// Every row of every table of the public schema, as JSON (to show nothing changed).
+fn whole_database(app: &TestApp) -> serde_json::Value {
+    let tables = app.query_json(
+        "SELECT coalesce(jsonb_agg(tablename::text ORDER BY tablename), '[]') FROM pg_tables WHERE schemaname = 'public'",
+    );
+    let mut out = serde_json::Map::new();
+    for t in tables.as_array().unwrap() {
+        let t = t.as_str().unwrap();
+        out.insert(
+            t.to_string(),
+            app.query_json(&format!(
+                "SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY to_jsonb(x)::text), '[]') FROM \"{t}\" x"
+            )),
+        );
+    }
+    serde_json::Value::Object(out)
+}
+
+#[actix_rt::test]
+async fn every_settings_action_refuses_another_accounts_objects() {
+    use switchboard::domain::{inboxes, labels, teams, webhooks};
+    use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
+    // Graph must hear nothing: no template sync, no webhook setup with the other account's token.
+    let graph = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&graph)
+        .await;
+    let app = TestApp::start_with(Options {
+        graph_base_url: Some(graph.uri()),
+        ..Default::default()
+    });
+    let a = app.account_id;
+    // Account B, administered by Olga, with one of everything.
+    let mut conn = app.conn();
+    let other = accounts::create_admin(
+        &mut conn,
+        "Other Co",
+        "Olga Other",
+        "olga@example.com",
+        "olga password",
+    )
+    .unwrap();
+    let b = other.account_id;
+    let (b_inbox, _) = inboxes::create(
+        &mut conn,
+        &app.state.secrets,
+        b,
+        inboxes::NewWhatsappInbox {
+            name: "Other support".into(),
+            phone_number: "+15559876543".into(),
+            phone_number_id: "999000111222333".into(),
+            business_account_id: "888000111222333".into(),
+            api_key: "EAAG-other-accounts-secret-token".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let b_inbox = b_inbox.id;
+    inboxes::add_member(&mut conn, b_inbox, other.user_id).unwrap();
+    let (bea, _) = accounts::create_user(
+        &mut conn,
+        b,
+        "Bea Other",
+        "bea@example.com",
+        "bea password",
+        accounts::Role::Agent,
+    )
+    .unwrap();
+    let bea = bea.id;
+    let pending = accounts::invite_agent(
+        &mut conn,
+        b,
+        other.user_id,
+        "Pat Pending",
+        "pat@example.com",
+        accounts::Role::Agent,
+    )
+    .unwrap()
+    .member
+    .user
+    .id;
+    let team = teams::create(
+        &mut conn,
+        b,
+        &teams::TeamInput {
+            name: Some("Other team".into()),
+            description: None,
+            allow_auto_assign: None,
+        },
+    )
+    .unwrap()
+    .id;
+    let label = labels::create(
+        &mut conn,
+        b,
+        &labels::LabelInput {
+            title: Some("other-label".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .id;
+    let hook = webhooks::create(
+        &mut conn,
+        &app.state.secrets,
+        b,
+        &webhooks::WebhookInput {
+            url: Some("https://93.184.215.14/hook".into()),
+            name: Some("Other CRM".into()),
+            subscriptions: Some(vec!["message_created".into()]),
+            inbox_id: None,
+        },
+    )
+    .unwrap()
+    .id;
+    // Olga's hook is disabled, so "enable" would change it.
+    {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "UPDATE webhooks SET enabled = false, disabled_reason = 'failing' WHERE id = {hook}"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    drop(conn);
+
+    // Ana administers account A only; she uses her own session and CSRF token.
+    let mut ana = Browser::new(&app);
+    ana.sign_in("ana@example.com", "correct horse").await;
+    let (status, page, _) = ana
+        .get(&format!("/app/accounts/{a}/settings/inboxes"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let csrf = Browser::csrf_from(&page);
+    let before = whole_database(&app);
+
+    let ana_id = app.admin_id.to_string();
+    let olga_id = other.user_id.to_string();
+    let inbox_form = [
+        ("name", "Stolen"),
+        ("phone_number", "+15550001111"),
+        ("api_key", "EAAG-attacker"),
+    ];
+    let mut posts: Vec<(String, Vec<(&str, &str)>)> = vec![];
+    // Another account's objects through Ana's own account's URLs …
+    for action in [
+        "update",
+        "sync_templates",
+        "register_webhook",
+        "rotate_token",
+        "delete",
+    ] {
+        let fields = match action {
+            "update" => inbox_form.to_vec(),
+            "delete" => vec![("confirm", "yes")],
+            _ => vec![],
+        };
+        posts.push((
+            format!("/app/accounts/{a}/settings/inboxes/{b_inbox}/{action}"),
+            fields,
+        ));
+    }
+    posts.push((
+        format!("/app/accounts/{a}/settings/inboxes/{b_inbox}/add_member"),
+        vec![("user_id", ana_id.as_str())],
+    ));
+    posts.push((
+        format!("/app/accounts/{a}/settings/inboxes/{b_inbox}/remove_member"),
+        vec![("user_id", olga_id.as_str())],
+    ));
+    for user in [bea, pending, other.user_id] {
+        posts.push((
+            format!("/app/accounts/{a}/settings/agents/{user}/update"),
+            vec![("role", "administrator")],
+        ));
+        posts.push((
+            format!("/app/accounts/{a}/settings/agents/{user}/remove"),
+            vec![("confirm", "yes")],
+        ));
+        posts.push((
+            format!("/app/accounts/{a}/settings/agents/{user}/invitation_link"),
+            vec![],
+        ));
+    }
+    posts.push((
+        format!("/app/accounts/{a}/settings/teams/{team}/update"),
+        vec![("name", "Taken over")],
+    ));
+    posts.push((
+        format!("/app/accounts/{a}/settings/teams/{team}/delete"),
+        vec![("confirm", "yes")],
+    ));
+    posts.push((
+        format!("/app/accounts/{a}/settings/labels/{label}/update"),
+        vec![("title", "taken-over"), ("color", "#000000")],
+    ));
+    posts.push((
+        format!("/app/accounts/{a}/settings/labels/{label}/delete"),
+        vec![("confirm", "yes")],
+    ));
+    posts.push((
+        format!("/app/accounts/{a}/settings/webhooks/{hook}/enable"),
+        vec![],
+    ));
+    posts.push((
+        format!("/app/accounts/{a}/settings/webhooks/{hook}/delete"),
+        vec![("confirm", "yes")],
+    ));
+    // … and the other account's own URLs, where Ana is no member.
+    for (page, fields) in [
+        ("settings/inboxes", inbox_form.to_vec()),
+        (
+            "settings/agents",
+            vec![
+                ("name", "Mallory"),
+                ("email", "mallory@example.com"),
+                ("role", "administrator"),
+            ],
+        ),
+        ("settings/teams", vec![("name", "Mallory's")]),
+        ("settings/labels", vec![("title", "mallory")]),
+        (
+            "settings/webhooks",
+            vec![
+                ("url", "https://93.184.215.14/steal"),
+                ("subscriptions", "message_created"),
+            ],
+        ),
+        ("profile", vec![("email_conversation_created", "on")]),
+    ] {
+        posts.push((format!("/app/accounts/{b}/{page}"), fields));
+    }
+    for action in ["sync_templates", "register_webhook", "add_member"] {
+        posts.push((
+            format!("/app/accounts/{b}/settings/inboxes/{b_inbox}/{action}"),
+            vec![("user_id", ana_id.as_str())],
+        ));
+    }
+    posts.push((
+        format!("/app/accounts/{b}/settings/agents/{bea}/update"),
+        vec![("role", "administrator")],
+    ));
+    posts.push((
+        format!("/app/accounts/{b}/settings/teams/{team}/delete"),
+        vec![("confirm", "yes")],
+    ));
+    posts.push((
+        format!("/app/accounts/{b}/settings/labels/{label}/delete"),
+        vec![("confirm", "yes")],
+    ));
+    posts.push((
+        format!("/app/accounts/{b}/settings/webhooks/{hook}/enable"),
+        vec![],
+    ));
+    for (path, fields) in &posts {
+        let mut form = fields.clone();
+        form.push(("csrf_token", csrf.as_str()));
+        let (status, body, location) = ana
+            .request(test::TestRequest::post().uri(path).set_form(form))
+            .await;
+        assert_eq!(status, 404, "POST {path}: {location:?} {body}");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("a JSON error");
+        assert!(json["error"].as_str().is_some(), "{path}: {json}");
+        assert!(!body.contains("EAAG-other"), "{path}: {body}");
+    }
+    for path in [
+        format!("/app/accounts/{a}/settings/inboxes/{b_inbox}"),
+        format!("/app/accounts/{b}/settings/inboxes/{b_inbox}"),
+        format!("/app/accounts/{b}/settings/inboxes"),
+        format!("/app/accounts/{b}/settings/inboxes/new"),
+        format!("/app/accounts/{b}/settings/agents"),
+        format!("/app/accounts/{b}/settings/teams"),
+        format!("/app/accounts/{b}/settings/labels"),
+        format!("/app/accounts/{b}/settings/webhooks"),
+        format!("/app/accounts/{b}/profile"),
+        format!("/app/accounts/{b}/partials/sidebar"),
+    ] {
+        let (status, body, _) = ana.get(&path).await;
+        assert_eq!(status, 404, "GET {path}: {body}");
+        assert!(!body.contains("Other support") && !body.contains("EAAG-other"));
+    }
+    // Non-numeric ids are 404 too, never a 5xx.
+    let (status, _, _) = ana
+        .request(
+            test::TestRequest::post()
+                .uri(&format!("/app/accounts/{a}/settings/teams/abc/delete"))
+                .set_form([("confirm", "yes"), ("csrf_token", csrf.as_str())]),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(whole_database(&app), before, "something changed");
+    // Ana's own inbox actions still work (the boundary is not a wall for her own account).
+    let (status, _, location) = ana
+        .request(
+            test::TestRequest::post()
+                .uri(&format!("/app/accounts/{a}/settings/teams"))
+                .set_form([("name", "Own team"), ("csrf_token", csrf.as_str())]),
+        )
+        .await;
+    assert_eq!(status, 303, "{location:?}");
+    let own = app
+        .query_json("SELECT to_jsonb(id) FROM teams WHERE name = 'Own team'")
+        .as_i64()
+        .unwrap();
+    let (status, _, _) = ana
+        .request(
+            test::TestRequest::post()
+                .uri(&format!("/app/accounts/{a}/settings/teams/{own}/delete"))
+                .set_form([("confirm", "yes"), ("csrf_token", csrf.as_str())]),
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(app.count("teams"), 1, "only Olga's team is left");
+    graph.verify().await;
+}
+
+#[actix_rt::test]
+async fn an_administrator_creates_an_invitation_link_for_a_pending_agent() {
+    let app = TestApp::start();
+    let acc = app.account_id;
+    let agents = format!("/app/accounts/{acc}/settings/agents");
+    let mut admin = Browser::new(&app);
+    admin.sign_in("ana@example.com", "correct horse").await;
+    let (status, _, _) = admin
+        .submit(
+            &agents,
+            &agents,
+            &[
+                ("name", "Cara Agent"),
+                ("email", "cara@example.com"),
+                ("role", "agent"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let cara = app
+        .query_json("SELECT to_jsonb(id) FROM users WHERE email = 'cara@example.com'")
+        .as_i64()
+        .unwrap();
+    // Only the pending row offers a link; Ana's own (with a password) does not.
+    let (_, page, _) = admin.get(&agents).await;
+    let action = |id: i64| format!("/settings/agents/{id}/invitation_link\"");
+    assert!(page.contains(&action(cara)), "{page}");
+    assert!(!page.contains(&action(app.admin_id)));
+    assert_every_input_labelled(&page);
+
+    // A forged form creates nothing.
+    let (status, _, _) = admin
+        .request(
+            test::TestRequest::post()
+                .uri(&format!("{agents}/{cara}/invitation_link"))
+                .set_form([("csrf_token", "forged")]),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(app.count("password_reset_tokens"), 0);
+
+    let (status, page, location) = admin
+        .submit(&agents, &format!("{agents}/{cara}/invitation_link"), &[])
+        .await;
+    assert_eq!(status, 200, "{location:?} {page}");
+    assert!(
+        page.contains(&format!("id=\"invite-link-{cara}\"")),
+        "{page}"
+    );
+    assert!(page.contains("data-copy=\"invite-link-"));
+    let prefix = "https://support.example.com/app/password/reset?token=";
+    assert!(page.contains(prefix), "{page}");
+    let link = link_in(&page);
+    let token = &link[link.find('=').unwrap() + 1..];
+    // One token, stored as its digest only, valid 7 days.
+    assert_eq!(
+        app.count(&format!(
+            "password_reset_tokens WHERE user_id = {cara} AND used_at IS NULL \
+             AND expires_at BETWEEN now() + interval '6 days 23 hours' AND now() + interval '7 days 1 minute'"
+        )),
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "password_reset_tokens WHERE token_digest LIKE '%{token}%'"
+        )),
+        0
+    );
+
+    // The link sets Cara's password once.
+    let mut visitor = Browser::new(&app);
+    let (status, form, _) = visitor.get(&link).await;
+    assert_eq!(status, 200);
+    let csrf = Browser::csrf_from(&form);
+    let post = |csrf: &str| {
+        test::TestRequest::post()
+            .uri("/app/password/reset")
+            .set_form([
+                ("token", token),
+                ("password", "cara's password"),
+                ("password_confirmation", "cara's password"),
+                ("csrf_token", csrf),
+            ])
+    };
+    let (status, _, location) = visitor.request(post(&csrf)).await;
+    assert_eq!((status, location.as_deref()), (303, Some("/app")));
+    let mut again = Browser::new(&app);
+    let (_, form, _) = again.get(&link).await;
+    let csrf = Browser::csrf_from(&form);
+    let (status, page, _) = again.request(post(&csrf)).await;
+    assert_eq!(status, 422);
+    assert!(page.contains(accounts::EXPIRED_LINK));
+
+    // Now she has a password: no more links for her (it would take over her account).
+    let tokens = app.count("password_reset_tokens");
+    let (status, page, _) = admin
+        .submit(&agents, &format!("{agents}/{cara}/invitation_link"), &[])
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains(&format!("id=\"invitation-{cara}-error\"")),
+        "{page}"
+    );
+    assert!(!page.contains("?token="));
+    assert_eq!(app.count("password_reset_tokens"), tokens);
+
+    // Someone pending in another account too is that account's to invite: refused.
+    let mut conn = app.conn();
+    let other = accounts::create_admin(
+        &mut conn,
+        "Other Co",
+        "Olga",
+        "olga@example.com",
+        "olga pass",
+    )
+    .unwrap();
+    let dan = accounts::invite_agent(
+        &mut conn,
+        other.account_id,
+        other.user_id,
+        "Dan Double",
+        "dan@example.com",
+        accounts::Role::Agent,
+    )
+    .unwrap()
+    .member
+    .user
+    .id;
+    accounts::invite_agent(
+        &mut conn,
+        acc,
+        app.admin_id,
+        "Dan Double",
+        "dan@example.com",
+        accounts::Role::Agent,
+    )
+    .unwrap();
+    drop(conn);
+    let (status, page, _) = admin
+        .submit(&agents, &format!("{agents}/{dan}/invitation_link"), &[])
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("invited to another account too"), "{page}");
+    assert_eq!(app.count("password_reset_tokens"), tokens);
+}
+
+#[actix_rt::test]
+async fn the_sidebar_tells_its_two_alls_apart_and_its_counts_follow_the_data() {
+    let app = TestApp::start();
+    let acc = app.account_id;
+    app.create_inbox_direct();
+    let mut ana = Browser::new(&app);
+    ana.sign_in("ana@example.com", "correct horse").await;
+    let (status, page, _) = ana.get(&format!("/app/accounts/{acc}/conversations")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(">All conversations <span class=\"count\">0<"),
+        "{page}"
+    );
+    assert!(
+        page.contains(">All statuses <span class=\"count\">0<"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(">All <span"),
+        "an entry is still called just \"All\""
+    );
+
+    // The fragment the page's script swaps in follows new data without a reload.
+    let sidebar = format!("/app/accounts/{acc}/partials/sidebar?assignee_type=all&status=open");
+    app.deliver("text.json").await;
+    let (status, part, _) = ana.get(&sidebar).await;
+    assert_eq!(status, 200, "{part}");
+    assert!(
+        part.contains(">All conversations <span class=\"count\">1<"),
+        "{part}"
+    );
+    assert!(
+        part.contains(">Unassigned <span class=\"count\">1<"),
+        "{part}"
+    );
+    assert!(part.contains(">Open <span class=\"count\">1<"), "{part}");
+    assert!(part.contains(">Support <span class=\"count\">1<"), "{part}");
+    // The active filters stay marked.
+    assert!(part.contains("aria-current=\"page\" class=\"active\">All conversations"));
+    let (status, _) = app
+        .api(
+            "POST",
+            &format!("/api/v1/accounts/{acc}/conversations/1/toggle_status"),
+            Some(serde_json::json!({"status": "snoozed"})),
+            &app.token.clone(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, part, _) = ana.get(&sidebar).await;
+    assert!(part.contains(">Open <span class=\"count\">0<"), "{part}");
+    assert!(part.contains(">Snoozed <span class=\"count\">1<"), "{part}");
+    assert!(
+        part.contains(">All statuses <span class=\"count\">1<"),
+        "{part}"
+    );
+    assert!(
+        part.contains(">All conversations <span class=\"count\">0<"),
+        "{part}"
+    );
+    // An unknown status is a 422 naming it, not a 5xx.
+    let (status, body, _) = ana
+        .get(&format!(
+            "/app/accounts/{acc}/partials/sidebar?status=bogus"
+        ))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("\"field\":\"status\""), "{body}");
+}

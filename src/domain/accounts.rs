@@ -660,6 +660,42 @@ pub fn create_password_token(
     Ok(token)
 }
 
+/// Issues a fresh invitation link token for `user_id`, a member of `account_id` who has not
+/// set a password yet (the Agents page's "Create invitation link", for when the email cannot
+/// be read). The token follows the invitation's rules: one-time, valid
+/// [`INVITATION_TTL`] (7 days), only its digest stored ([`create_password_token`]); earlier
+/// links keep working until one of them is used. Returns the token.
+/// Errors: 404 when the user is not a member of the account; 422 naming `id` when they have
+/// set a password already (the link would take over their account), or when they belong to
+/// another account too (that account's administrators invited them, so this account's must
+/// not set their password).
+pub fn issue_invitation_token(
+    conn: &mut PgConnection,
+    account_id: i64,
+    user_id: i64,
+) -> AppResult<String> {
+    conn.transaction(|conn| {
+        let member = find_member(conn, account_id, user_id)?;
+        if has_password(&member.user) {
+            return Err(AppError::invalid(
+                "id",
+                "this agent has accepted the invitation already; they can reset their password from the sign-in page",
+            ));
+        }
+        let accounts: i64 = account_users::table
+            .filter(account_users::user_id.eq(user_id))
+            .count()
+            .get_result(conn)?;
+        if accounts > 1 {
+            return Err(AppError::invalid(
+                "id",
+                "this person was invited to another account too; they must use the link in their invitation email",
+            ));
+        }
+        create_password_token(conn, user_id, INVITATION_TTL)
+    })
+}
+
 /// Sets the password of the user a link token belongs to (argon2id), and spends the token and
 /// every other unused token of that user. Returns the user.
 /// Errors: 422 naming `password` when it has fewer than 8 (or more than 128) characters;

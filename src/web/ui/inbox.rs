@@ -79,12 +79,12 @@ pub struct SidebarItem {
     pub active: bool,
 }
 
-/// The sidebar's four lists: Mine/Unassigned/All, inboxes, labels, statuses.
-struct Sidebar {
-    filters: Vec<SidebarItem>,
-    inbox_items: Vec<SidebarItem>,
-    label_items: Vec<SidebarItem>,
-    statuses: Vec<SidebarItem>,
+/// The sidebar's four lists: Mine/Unassigned/All conversations, inboxes, labels, statuses.
+pub(super) struct Sidebar {
+    pub(super) filters: Vec<SidebarItem>,
+    pub(super) inbox_items: Vec<SidebarItem>,
+    pub(super) label_items: Vec<SidebarItem>,
+    pub(super) statuses: Vec<SidebarItem>,
 }
 
 /// The contact panel and the header of an open conversation.
@@ -333,10 +333,12 @@ fn sidebar(
         f(&mut n);
         format!("{base}?{}", n.href(1))
     };
+    // "All conversations" (any assignee) and "All statuses" are two different filters, so
+    // they are not both called "All" (issue 9).
     let filters = [
         ("me", "Mine", counts.mine_count),
         ("unassigned", "Unassigned", counts.unassigned_count),
-        ("all", "All", counts.all_count),
+        ("all", "All conversations", counts.all_count),
     ]
     .into_iter()
     .map(|(key, label, count)| SidebarItem {
@@ -383,25 +385,37 @@ fn sidebar(
         })
         .collect();
     let by_status = conversations::status_counts(conn, viewer)?;
-    let statuses = ["open", "pending", "snoozed", "resolved", "all"]
-        .into_iter()
-        .map(|s| SidebarItem {
-            label: s.to_string(),
-            href: with(&|n| n.status = Some(s.into())),
-            count: by_status
-                .iter()
-                .filter(|(status, _)| s == "all" || status == s)
-                .map(|(_, n)| n)
-                .sum(),
-            active: q.status() == s,
-        })
-        .collect();
+    let statuses = [
+        ("open", "Open"),
+        ("pending", "Pending"),
+        ("snoozed", "Snoozed"),
+        ("resolved", "Resolved"),
+        ("all", "All statuses"),
+    ]
+    .into_iter()
+    .map(|(s, label)| SidebarItem {
+        label: label.to_string(),
+        href: with(&|n| n.status = Some(s.into())),
+        count: by_status
+            .iter()
+            .filter(|(status, _)| s == "all" || status == s)
+            .map(|(_, n)| n)
+            .sum(),
+        active: q.status() == s,
+    })
+    .collect();
     Ok(Sidebar {
         filters,
         inbox_items,
         label_items,
         statuses,
     })
+}
+
+/// The sidebar for `q` as `viewer` sees it now (the live-update partial).
+pub(super) fn sidebar_now(conn: &mut DbConn, viewer: &Viewer, q: &ListQuery) -> AppResult<Sidebar> {
+    let (_, counts) = conversations::list(conn, viewer, &q.filter())?;
+    sidebar(conn, viewer, q, &counts)
 }
 
 async fn render_page(

@@ -6,10 +6,12 @@ pub mod auth;
 pub mod inbox;
 pub mod password;
 pub mod profile;
+pub mod scope;
 pub mod search;
 pub mod settings;
 pub mod settings_people;
 pub mod settings_webhooks;
+pub mod sidebar;
 pub mod view;
 
 use crate::app::AppState;
@@ -65,6 +67,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 "/accounts/{account_id}/partials/messages/{message_id}",
                 web::get().to(inbox::message_partial),
             )
+            .route(
+                "/accounts/{account_id}/partials/sidebar",
+                web::get().to(sidebar::partial),
+            )
             .route("/accounts/{account_id}/search", web::get().to(search::page))
             .route(
                 "/accounts/{account_id}/settings/inboxes",
@@ -101,6 +107,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/settings/agents/{user_id}/remove",
                 web::post().to(settings_people::agent_remove),
+            )
+            .route(
+                "/accounts/{account_id}/settings/agents/{user_id}/invitation_link",
+                web::post().to(settings_people::agent_invitation_link),
             )
             .route(
                 "/accounts/{account_id}/settings/teams",

@@ -2,7 +2,8 @@
 //! they receive in this account (three checkboxes). A plain HTML form with the CSRF token,
 //! posted and redirected (POST → 303 → GET).
 
-use super::{html, layout, redirect, Layout};
+use super::scope::AccountMember;
+use super::{html, redirect, Layout};
 use crate::app::AppState;
 use crate::domain::notifications::{self, Settings};
 use crate::web::session;
@@ -60,14 +61,10 @@ fn error_response(e: crate::error::AppError) -> HttpResponse {
 /// `GET /app/accounts/{id}/profile`: the notification checkboxes, ticked as saved.
 pub async fn show(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<i64>,
+    member: AccountMember,
     query: web::Query<ProfileQuery>,
 ) -> HttpResponse {
-    let (layout, viewer) = match layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let AccountMember { layout, viewer } = member;
     let (user_id, account_id) = (viewer.user_id, viewer.account_id);
     let found = state
         .db(move |conn| {
@@ -93,13 +90,10 @@ pub async fn show(
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<i64>,
+    member: AccountMember,
     form: web::Form<ProfileForm>,
 ) -> HttpResponse {
-    let (_, viewer) = match layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let viewer = member.viewer;
     let form = form.into_inner();
     if let Err(e) = session::check_csrf(&req.get_session(), Some(&form.csrf_token)) {
         return error_response(e);

@@ -2,10 +2,11 @@
 //! URL and verify token, templates, health, agents, rotate the token, delete).
 //! Plain HTML forms with the CSRF token, posted and redirected (POST → 303 → GET).
 
-use super::{html, layout, redirect, Layout};
+use super::scope::{Admin, Scoped};
+use super::{html, redirect, Layout};
 use crate::app::AppState;
 use crate::domain::accounts;
-use crate::domain::inboxes::{self, InboxPatch, NewWhatsappInbox};
+use crate::domain::inboxes::{self, InboxPatch, InboxWithChannel, NewWhatsappInbox};
 use crate::domain::templates;
 use crate::error::AppError;
 use crate::jobs::template_sync;
@@ -110,29 +111,13 @@ fn ts(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
         .unwrap_or_default()
 }
 
-fn forbidden() -> HttpResponse {
-    actix_web::ResponseError::error_response(&AppError::Forbidden(
-        "Only administrators can change settings.".into(),
-    ))
-}
-
 fn error_response(e: AppError) -> HttpResponse {
     actix_web::ResponseError::error_response(&e)
 }
 
 /// `GET /app/accounts/{id}/settings/inboxes`.
-pub async fn inboxes_index(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<i64>,
-) -> HttpResponse {
-    let (layout, _) = match layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    if !layout.is_admin {
-        return forbidden();
-    }
+pub async fn inboxes_index(state: web::Data<AppState>, admin: Admin) -> HttpResponse {
+    let layout = admin.layout;
     let account_id = layout.account_id;
     let rows = state
         .db(move |conn| inboxes::list(conn, account_id, None))
@@ -158,20 +143,9 @@ pub async fn inboxes_index(
 }
 
 /// `GET …/settings/inboxes/new`: Add inbox → WhatsApp → WhatsApp Cloud.
-pub async fn inbox_new(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<i64>,
-) -> HttpResponse {
-    let (layout, _) = match layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    if !layout.is_admin {
-        return forbidden();
-    }
+pub async fn inbox_new(admin: Admin) -> HttpResponse {
     html(&NewInboxPage {
-        layout,
+        layout: admin.layout,
         form: InboxForm::default(),
         errors: HashMap::new(),
         general_error: String::new(),
@@ -190,16 +164,10 @@ fn form_field(field: &str) -> String {
 pub async fn inbox_create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<i64>,
+    admin: Admin,
     form: web::Form<InboxForm>,
 ) -> HttpResponse {
-    let (layout, _) = match layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    if !layout.is_admin {
-        return forbidden();
-    }
+    let layout = admin.layout;
     let form = form.into_inner();
     if let Err(e) = session::check_csrf(&req.get_session(), Some(&form.csrf_token)) {
         return error_response(e);
@@ -331,18 +299,11 @@ pub struct ShowQuery {
 /// `GET …/settings/inboxes/{inbox_id}`.
 pub async fn inbox_show(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(i64, i64)>,
+    scoped: Scoped<InboxWithChannel>,
     q: web::Query<ShowQuery>,
 ) -> HttpResponse {
-    let (account_id, inbox_id) = path.into_inner();
-    let (layout, _) = match layout(&state, &req, account_id).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    if !layout.is_admin {
-        return forbidden();
-    }
+    let layout = scoped.admin.layout;
+    let (account_id, inbox_id) = (layout.account_id, scoped.object.0.id);
     match detail(&state, account_id, inbox_id).await {
         Ok(inbox) => html(&InboxPage {
             layout,
@@ -373,20 +334,21 @@ pub struct ActionForm {
 
 /// `POST …/settings/inboxes/{inbox_id}/{action}`: `update`, `sync_templates`,
 /// `register_webhook`, `rotate_token`, `add_member`, `remove_member`, `delete`.
+/// The inbox is resolved within the signed-in administrator's account ([`Scoped`]): another
+/// account's inbox answers 404 and nothing runs (no Graph call with its token).
 pub async fn inbox_action(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<(i64, i64, String)>,
+    scoped: Scoped<InboxWithChannel>,
     form: web::Form<ActionForm>,
 ) -> HttpResponse {
-    let (account_id, inbox_id, action) = path.into_inner();
-    let (layout, _) = match layout(&state, &req, account_id).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    if !layout.is_admin {
-        return forbidden();
-    }
+    let layout = scoped.admin.layout;
+    let (account_id, inbox_id) = (layout.account_id, scoped.object.0.id);
+    let action = req
+        .match_info()
+        .get("action")
+        .unwrap_or_default()
+        .to_string();
     let form = form.into_inner();
     if let Err(e) = session::check_csrf(&req.get_session(), Some(&form.csrf_token)) {
         return error_response(e);

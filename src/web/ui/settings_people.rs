@@ -3,10 +3,11 @@
 //! redirected (POST → 303 → GET with `?notice=`); a refused change re-renders the page with
 //! the error's status and its message next to the field it is about.
 
-use super::{html, layout, redirect, Layout};
+use super::scope::{Admin, Scoped};
+use super::{html, redirect, Layout};
 use crate::app::AppState;
-use crate::domain::accounts::{self, Role};
-use crate::domain::labels::{self, LabelInput};
+use crate::domain::accounts::{self, Member, Role, Team};
+use crate::domain::labels::{self, Label, LabelInput};
 use crate::domain::teams::{self, TeamInput};
 use crate::error::AppError;
 use crate::web::session;
@@ -29,26 +30,6 @@ pub struct NoticeQuery {
 
 fn error_response(e: AppError) -> HttpResponse {
     actix_web::ResponseError::error_response(&e)
-}
-
-fn forbidden() -> HttpResponse {
-    error_response(AppError::Forbidden(
-        "Only administrators can change settings.".into(),
-    ))
-}
-
-/// The page frame when the signed-in user administers the account; otherwise the response
-/// to send (sign-in redirect, 404 for a non-member, 403 for an agent).
-async fn admin_layout(
-    state: &AppState,
-    req: &HttpRequest,
-    account_id: i64,
-) -> Result<Layout, HttpResponse> {
-    let (layout, _) = layout(state, req, account_id).await?;
-    if !layout.is_admin {
-        return Err(forbidden());
-    }
-    Ok(layout)
 }
 
 /// The 403 to send when the submitted CSRF token is not the session's.
@@ -113,8 +94,10 @@ pub struct AgentRow {
     pub pending: bool,
     /// True for the signed-in administrator's own row.
     pub is_self: bool,
-    /// Errors of this row's forms (`role`, `confirm`, `id`).
+    /// Errors of this row's forms (`role`, `confirm`, `id`, `invitation`).
     pub errors: FieldErrors,
+    /// An invitation link just created for this pending member, `""` otherwise.
+    pub invitation_link: String,
 }
 
 /// The "Add agent" form (also what is re-shown after an error).
@@ -182,6 +165,7 @@ async fn agent_rows(state: &AppState, layout: &Layout) -> Result<Vec<AgentRow>, 
             email: m.user.email,
             role: m.role.as_str(),
             errors: FieldErrors::new(),
+            invitation_link: String::new(),
         })
         .collect())
 }
@@ -203,6 +187,7 @@ async fn agents_page(
     failure: AgentFailure,
     notice: String,
     status: StatusCode,
+    invitation: Option<(i64, String)>,
 ) -> HttpResponse {
     let mut rows = match agent_rows(state, &layout).await {
         Ok(rows) => rows,
@@ -211,6 +196,11 @@ async fn agents_page(
     if let Some((id, errs)) = failure.row {
         if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
             row.errors = errs;
+        }
+    }
+    if let Some((id, link)) = invitation {
+        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
+            row.invitation_link = link;
         }
     }
     let (form, errors) = failure.invite.unwrap_or_else(|| {
@@ -240,14 +230,10 @@ async fn agents_page(
 /// and the "Add agent" form.
 pub async fn agents_index(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<i64>,
+    admin: Admin,
     q: web::Query<NoticeQuery>,
 ) -> HttpResponse {
-    let layout = match admin_layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = admin.layout;
     let notice = q.into_inner().notice.unwrap_or_default();
     agents_page(
         &state,
@@ -255,6 +241,7 @@ pub async fn agents_index(
         AgentFailure::default(),
         notice,
         StatusCode::OK,
+        None,
     )
     .await
 }
@@ -264,13 +251,10 @@ pub async fn agents_index(
 pub async fn agent_invite(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<i64>,
+    admin: Admin,
     form: web::Form<InviteForm>,
 ) -> HttpResponse {
-    let layout = match admin_layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = admin.layout;
     let form = form.into_inner();
     if let Some(r) = csrf_refusal(&req, &form.csrf_token) {
         return r;
@@ -310,7 +294,7 @@ pub async fn agent_invite(
                 general,
                 ..AgentFailure::default()
             };
-            agents_page(&state, layout, failure, String::new(), status).await
+            agents_page(&state, layout, failure, String::new(), status, None).await
         }
     }
 }
@@ -320,14 +304,11 @@ pub async fn agent_invite(
 pub async fn agent_update(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<(i64, i64)>,
+    scoped: Scoped<Member>,
     form: web::Form<RoleForm>,
 ) -> HttpResponse {
-    let (account_id, user_id) = path.into_inner();
-    let layout = match admin_layout(&state, &req, account_id).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = scoped.admin.layout;
+    let (account_id, user_id) = (layout.account_id, scoped.object.user.id);
     let form = form.into_inner();
     if let Some(r) = csrf_refusal(&req, &form.csrf_token) {
         return r;
@@ -368,7 +349,7 @@ async fn row_failure(state: &AppState, layout: Layout, user_id: i64, e: AppError
         general,
         ..AgentFailure::default()
     };
-    agents_page(state, layout, failure, String::new(), status).await
+    agents_page(state, layout, failure, String::new(), status, None).await
 }
 
 /// `POST …/settings/agents/{user_id}/remove` (with `confirm=yes`): removes a member from
@@ -376,14 +357,11 @@ async fn row_failure(state: &AppState, layout: Layout, user_id: i64, e: AppError
 pub async fn agent_remove(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<(i64, i64)>,
+    scoped: Scoped<Member>,
     form: web::Form<ConfirmForm>,
 ) -> HttpResponse {
-    let (account_id, user_id) = path.into_inner();
-    let layout = match admin_layout(&state, &req, account_id).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = scoped.admin.layout;
+    let (account_id, user_id) = (layout.account_id, scoped.object.user.id);
     let form = form.into_inner();
     if let Some(r) = csrf_refusal(&req, &form.csrf_token) {
         return r;
@@ -406,6 +384,65 @@ pub async fn agent_remove(
             "agents",
             &format!("{} was removed from the account.", m.user.name),
         ),
+        Err(e) => row_failure(&state, layout, user_id, e).await,
+    }
+}
+
+/// A form that only carries the CSRF token.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CsrfForm {
+    /// The session's CSRF token.
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+/// `POST …/settings/agents/{user_id}/invitation_link`: creates a fresh one-time, 7-day
+/// invitation link for a member who has not set a password yet
+/// ([`accounts::issue_invitation_token`]) and shows it once on their row, with a Copy button,
+/// so an administrator can pass it on when the invitation email cannot be read (no SMTP: a
+/// quoted-printable `.eml` file). The answer is the page itself (200, `no-store`), never a
+/// redirect, so the link is in no URL or history entry. Refusals come back on the row (422).
+pub async fn agent_invitation_link(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    scoped: Scoped<Member>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let layout = scoped.admin.layout;
+    let (account_id, user_id) = (layout.account_id, scoped.object.user.id);
+    if let Some(r) = csrf_refusal(&req, &form.csrf_token) {
+        return r;
+    }
+    match state
+        .db(move |conn| accounts::issue_invitation_token(conn, account_id, user_id))
+        .await
+    {
+        Ok(token) => {
+            let link = crate::jobs::email::password_link(&state.config, &token);
+            let notice = format!(
+                "A new invitation link for {} is below. It works once, for 7 days.",
+                scoped.object.user.name
+            );
+            agents_page(
+                &state,
+                layout,
+                AgentFailure::default(),
+                notice,
+                StatusCode::OK,
+                Some((user_id, link)),
+            )
+            .await
+        }
+        // The refusal goes next to the row's invitation button.
+        Err(AppError::Unprocessable { message, .. }) => {
+            row_failure(
+                &state,
+                layout,
+                user_id,
+                AppError::invalid("invitation", message),
+            )
+            .await
+        }
         Err(e) => row_failure(&state, layout, user_id, e).await,
     }
 }
@@ -507,14 +544,10 @@ async fn teams_page(
 /// to create one.
 pub async fn teams_index(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<i64>,
+    admin: Admin,
     q: web::Query<NoticeQuery>,
 ) -> HttpResponse {
-    let layout = match admin_layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = admin.layout;
     let notice = q.into_inner().notice.unwrap_or_default();
     teams_page(
         &state,
@@ -531,13 +564,10 @@ pub async fn teams_index(
 pub async fn team_create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<i64>,
+    admin: Admin,
     form: web::Form<TeamForm>,
 ) -> HttpResponse {
-    let layout = match admin_layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = admin.layout;
     let form = form.into_inner();
     if let Some(r) = csrf_refusal(&req, &form.csrf_token) {
         return r;
@@ -570,14 +600,11 @@ pub async fn team_create(
 pub async fn team_update(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<(i64, i64)>,
+    scoped: Scoped<Team>,
     form: web::Form<TeamForm>,
 ) -> HttpResponse {
-    let (account_id, team_id) = path.into_inner();
-    let layout = match admin_layout(&state, &req, account_id).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = scoped.admin.layout;
+    let (account_id, team_id) = (layout.account_id, scoped.object.id);
     let form = form.into_inner();
     if let Some(r) = csrf_refusal(&req, &form.csrf_token) {
         return r;
@@ -609,14 +636,11 @@ pub async fn team_update(
 pub async fn team_delete(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<(i64, i64)>,
+    scoped: Scoped<Team>,
     form: web::Form<ConfirmForm>,
 ) -> HttpResponse {
-    let (account_id, team_id) = path.into_inner();
-    let layout = match admin_layout(&state, &req, account_id).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = scoped.admin.layout;
+    let (account_id, team_id) = (layout.account_id, scoped.object.id);
     let form = form.into_inner();
     if let Some(r) = csrf_refusal(&req, &form.csrf_token) {
         return r;
@@ -807,14 +831,10 @@ async fn labels_page(
 /// place, and the form to create one.
 pub async fn labels_index(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<i64>,
+    admin: Admin,
     q: web::Query<NoticeQuery>,
 ) -> HttpResponse {
-    let layout = match admin_layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = admin.layout;
     let notice = q.into_inner().notice.unwrap_or_default();
     labels_page(
         &state,
@@ -831,13 +851,10 @@ pub async fn labels_index(
 pub async fn label_create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<i64>,
+    admin: Admin,
     form: web::Form<LabelForm>,
 ) -> HttpResponse {
-    let layout = match admin_layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = admin.layout;
     let form = form.into_inner();
     if let Some(r) = csrf_refusal(&req, &form.csrf_token) {
         return r;
@@ -866,14 +883,11 @@ pub async fn label_create(
 pub async fn label_update(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<(i64, i64)>,
+    scoped: Scoped<Label>,
     form: web::Form<LabelForm>,
 ) -> HttpResponse {
-    let (account_id, label_id) = path.into_inner();
-    let layout = match admin_layout(&state, &req, account_id).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = scoped.admin.layout;
+    let (account_id, label_id) = (layout.account_id, scoped.object.id);
     let form = form.into_inner();
     if let Some(r) = csrf_refusal(&req, &form.csrf_token) {
         return r;
@@ -901,14 +915,11 @@ pub async fn label_update(
 pub async fn label_delete(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<(i64, i64)>,
+    scoped: Scoped<Label>,
     form: web::Form<ConfirmForm>,
 ) -> HttpResponse {
-    let (account_id, label_id) = path.into_inner();
-    let layout = match admin_layout(&state, &req, account_id).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+    let layout = scoped.admin.layout;
+    let (account_id, label_id) = (layout.account_id, scoped.object.id);
     let form = form.into_inner();
     if let Some(r) = csrf_refusal(&req, &form.csrf_token) {
         return r;

@@ -2,10 +2,11 @@
 //! subscriptions, whether they were disabled for failing and why, and the last delivery
 //! attempts (status code, duration, error). Forms post and redirect like the other settings.
 
-use super::{html, layout, redirect, Layout};
+use super::scope::{Admin, Scoped};
+use super::{html, redirect, Layout};
 use crate::app::AppState;
 use crate::domain::inboxes;
-use crate::domain::webhooks::{self, UrlPolicy, WebhookInput, DELIVERED};
+use crate::domain::webhooks::{self, UrlPolicy, Webhook, WebhookInput, DELIVERED};
 use crate::error::AppError;
 use crate::web::session;
 use actix_session::SessionExt;
@@ -130,17 +131,10 @@ pub struct NoticeQuery {
 /// `GET /app/accounts/{id}/settings/webhooks`.
 pub async fn index(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<i64>,
+    admin: Admin,
     q: web::Query<NoticeQuery>,
 ) -> HttpResponse {
-    let (layout, _) = match layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    if !layout.is_admin {
-        return forbidden();
-    }
+    let layout = admin.layout;
     let notice = q.into_inner().notice.unwrap_or_default();
     render(
         &state,
@@ -153,33 +147,20 @@ pub async fn index(
     .await
 }
 
-fn forbidden() -> HttpResponse {
-    actix_web::ResponseError::error_response(&AppError::Forbidden(
-        "Only administrators can change settings.".into(),
-    ))
-}
-
 fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
 
-/// `POST …/settings/webhooks` (add) and `POST …/settings/webhooks/{id}/{enable|delete}`.
-/// Errors re-render the page with the message (422).
+/// `POST …/settings/webhooks` (add). Errors re-render the page with the message (422).
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<i64>,
+    admin: Admin,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let (layout, _) = match layout(&state, &req, path.into_inner()).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    if !layout.is_admin {
-        return forbidden();
-    }
+    let layout = admin.layout;
     let form = form.into_inner();
     if let Err(e) = session::check_csrf(&req.get_session(), field(&form, "csrf_token")) {
         return actix_web::ResponseError::error_response(&e);
@@ -235,21 +216,21 @@ pub async fn create(
 }
 
 /// `POST …/settings/webhooks/{id}/enable` (save again: enables a disabled webhook) or
-/// `…/delete` (needs the confirmation box).
+/// `…/delete` (needs the confirmation box). The webhook is resolved within the signed-in
+/// administrator's account ([`Scoped`]): another account's answers 404.
 pub async fn action(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<(i64, i64, String)>,
+    scoped: Scoped<Webhook>,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let (account_id, id, action) = path.into_inner();
-    let (layout, _) = match layout(&state, &req, account_id).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    if !layout.is_admin {
-        return forbidden();
-    }
+    let layout = scoped.admin.layout;
+    let (account_id, id) = (layout.account_id, scoped.object.id);
+    let action = req
+        .match_info()
+        .get("action")
+        .unwrap_or_default()
+        .to_string();
     let form = form.into_inner();
     if let Err(e) = session::check_csrf(&req.get_session(), field(&form, "csrf_token")) {
         return actix_web::ResponseError::error_response(&e);
