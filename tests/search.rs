@@ -133,10 +133,10 @@ async fn finds_contacts_and_messages_in_visible_inboxes_only() {
         account_id: acc,
         role: Role::Agent,
     };
-    let results = search::search(&mut app.conn(), &viewer, "jacket", 10).unwrap();
+    let results = search::search(&mut app.conn(), &viewer, "jacket", None, 10).unwrap();
     assert_eq!(results.messages.len(), 1);
-    assert_eq!(results.messages[0].1, 1);
-    let results = search::search(&mut app.conn(), &viewer, "Nelson", 10).unwrap();
+    assert_eq!(results.messages[0].display_id, 1);
+    let results = search::search(&mut app.conn(), &viewer, "Nelson", None, 10).unwrap();
     assert_eq!(results.contacts.len(), 1);
     assert_eq!(results.contacts[0].1, vec![1]);
 }
@@ -182,7 +182,7 @@ async fn message_search_uses_the_trigram_index() {
     for viewer in [&admin, &agent] {
         let plan = plan_of(&mut conn, viewer);
         assert!(
-            plan.contains("Bitmap Index Scan on messages_content_trgm"),
+            plan.contains("Bitmap Index Scan on messages_content_fold_trgm"),
             "{plan}"
         );
         assert!(!plan.contains("Seq Scan on messages"), "{plan}");
@@ -194,7 +194,7 @@ async fn message_search_uses_the_trigram_index() {
     for viewer in [&admin, &agent] {
         let plan = plan_of(&mut conn, viewer);
         assert!(
-            plan.contains("Bitmap Index Scan on messages_content_trgm"),
+            plan.contains("Bitmap Index Scan on messages_content_fold_trgm"),
             "{plan}"
         );
     }
@@ -202,8 +202,8 @@ async fn message_search_uses_the_trigram_index() {
         .execute(&mut conn)
         .unwrap();
     // And the query finds what it should among the 20000.
-    let found = search::search(&mut conn, &admin, "shipped", 15).unwrap();
+    let found = search::search(&mut conn, &admin, "shipped", None, 15).unwrap();
     assert_eq!(found.messages.len(), 15);
-    let found = search::search(&mut conn, &agent, "blue jacket", 15).unwrap();
+    let found = search::search(&mut conn, &agent, "blue jacket", None, 15).unwrap();
     assert_eq!(found.messages.len(), 1);
 }

@@ -148,11 +148,28 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(rendered.remove(0)))
 }
 
-/// `?before=&after=` message ids.
+/// `?before=&after=` message ids (Chatwoot's shape). Each is resolved to its message's
+/// `(created_at, id)` and the thread is paged on that pair (see
+/// [`messages::thread_page`]).
 #[derive(Debug, Deserialize)]
 pub struct MessagesQuery {
-    pub before: Option<i64>,
-    pub after: Option<i64>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A message id query parameter: absent or empty reads as `None`. Errors: 422 naming `field`
+/// when it is not a positive integer.
+pub(crate) fn message_id_param(raw: Option<&str>, field: &str) -> AppResult<Option<i64>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => match s.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(Some(id)),
+            _ => Err(crate::error::AppError::invalid(
+                field,
+                format!("{field} must be a message id, not {s:?}"),
+            )),
+        },
+    }
 }
 
 /// Messages per page of the thread (Chatwoot's): 20 back from the latest or `before`,
@@ -172,6 +189,8 @@ pub async fn messages(
     let (account_id, display_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     let q = q.into_inner();
+    let before = message_id_param(q.before.as_deref(), "before")?;
+    let after = message_id_param(q.after.as_deref(), "after")?;
     let config = state.config.clone();
     let body = state
         .db(move |conn| {
@@ -180,9 +199,9 @@ pub async fn messages(
             let rows = messages::for_conversation(
                 conn,
                 c.id,
-                q.before,
-                q.after,
-                if q.after.is_some() {
+                before,
+                after,
+                if after.is_some() {
                     MESSAGES_AFTER_LIMIT
                 } else {
                     MESSAGES_PER_PAGE
