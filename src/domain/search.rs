@@ -556,6 +556,50 @@ mod tests {
     }
 
     #[test]
+    fn folding_matches_unaccent() {
+        assert_eq!(fold("Zoë ÆSIR Straße Łódź"), "zoe aesir strasse lodz");
+        assert_eq!(fold("ZOE"), "zoe");
+        assert_eq!(fold("e\u{0308}"), "e");
+        assert_eq!(fold("Ĳssel Œuvre ſ"), "ijssel oeuvre s");
+    }
+
+    #[test]
+    fn words_are_folded_deduplicated_and_limited() {
+        assert_eq!(words("  Zoë  zoe ZOE bär ").unwrap(), vec!["zoe", "bar"]);
+        assert!(words("a b c d e f g h i").is_err());
+        assert!(words("\u{0308}").is_err());
+    }
+
+    #[test]
+    fn snippets_escape_then_mark_and_cut_around_the_first_match() {
+        let w = words("zoe <b>").unwrap();
+        assert_eq!(
+            snippet_html("Hi Zoë, <b>bold</b> & 'x'", &w),
+            "Hi <mark>Zoë</mark>, <mark>&lt;b&gt;</mark>bold&lt;/b&gt; &amp; &#39;x&#39;"
+        );
+        let long = format!("{} needle {}", "a".repeat(300), "b".repeat(300));
+        let s = snippet_html(&long, &words("NEEDLE").unwrap());
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.contains("<mark>needle</mark>"), "{s}");
+        assert_eq!(
+            s.replace("<mark>", "")
+                .replace("</mark>", "")
+                .chars()
+                .count(),
+            SNIPPET_CHARS + 2
+        );
+        // No match (say, the term matched through a character folded only by PostgreSQL):
+        // the start of the text.
+        let s = snippet_html(&long, &words("zzz").unwrap());
+        assert!(s.starts_with("aaa") && s.ends_with('…'), "{s}");
+        // Overlapping matches merge into one mark.
+        assert_eq!(
+            snippet_html("abcdef", &words("abc cde").unwrap()),
+            "<mark>abcde</mark>f"
+        );
+    }
+
+    #[test]
     fn blank_and_long_terms_are_refused() {
         assert!(checked_term("  ").is_err());
         assert!(checked_term(&"x".repeat(MAX_QUERY_CHARS + 1)).is_err());
