@@ -183,7 +183,24 @@ pub fn snippet_html(text: &str, words: &[String]) -> String {
         let first = ranges.first().map(|r| r.start).unwrap_or(0);
         let start = first.saturating_sub(SNIPPET_CHARS / 3);
         let end = (start + SNIPPET_CHARS).min(chars.len());
-        (end.saturating_sub(SNIPPET_CHARS).min(start), end)
+        let mut start = end.saturating_sub(SNIPPET_CHARS).min(start);
+        let mut end = end;
+        // Cut between words where a space is near: at most 20 characters in from each edge,
+        // never into the first match.
+        if start > 0 {
+            if let Some(i) = (start..(start + 20).min(first)).find(|&i| chars[i].is_whitespace()) {
+                start = i + 1;
+            }
+        }
+        if end < chars.len() {
+            if let Some(i) = (end.saturating_sub(20).max(first + 1)..end)
+                .rev()
+                .find(|&i| chars[i].is_whitespace())
+            {
+                end = i;
+            }
+        }
+        (start, end)
     };
     let piece = |a: usize, b: usize| escape_html(&chars[a..b].iter().collect::<String>());
     let mut out = String::new();

@@ -127,7 +127,11 @@ pub async fn page(
                             _ => "Agent",
                         },
                         snippet_html: r.snippet_html,
-                        when: r.message.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                        when: r
+                            .message
+                            .created_at
+                            .format("%Y-%m-%d %H:%M UTC")
+                            .to_string(),
                         iso: r.message.created_at.to_rfc3339(),
                     })
                     .collect();
