@@ -152,7 +152,7 @@ pub fn match_ranges(text: &str, words: &[String]) -> Vec<std::ops::Range<usize>>
     for (i, c) in text.chars().enumerate() {
         let before = folded.len();
         fold_char(c, &mut folded);
-        origin.extend(std::iter::repeat(i).take(folded.len() - before));
+        origin.extend(std::iter::repeat_n(i, folded.len() - before));
     }
     let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
     for w in words.iter().filter(|w| !w.is_empty()) {
