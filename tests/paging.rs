@@ -224,3 +224,113 @@ async fn conversation_and_contact_pages_never_overlap_when_sort_keys_tie() {
     }
     assert_eq!(seen.len(), 120, "every contact once in each list");
 }
+
+#[actix_rt::test]
+async fn the_conversation_list_cursor_neither_repeats_nor_skips_when_activity_moves_rows() {
+    let app = TestApp::start();
+    let (inbox, _) = app.create_inbox_direct();
+    let mut conn = app.conn();
+    // 30 conversations: activity one minute apart, and pairs tied on the same minute.
+    diesel::sql_query(format!(
+        "WITH new_contacts AS ( \
+           INSERT INTO contacts (account_id, name) \
+           SELECT {acc}, 'Row ' || k FROM generate_series(1, 30) AS k RETURNING id) \
+         INSERT INTO conversations (account_id, inbox_id, contact_id, status, last_activity_at) \
+         SELECT {acc}, {inbox}, id, 'open', \
+                timestamptz '2026-01-01 00:00:00+00' + ((row_number() OVER (ORDER BY id)) / 2) * interval '1 minute' \
+         FROM new_contacts",
+        acc = app.account_id,
+        inbox = inbox.id,
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let list = |extra: &str| {
+        format!(
+            "/api/v1/accounts/{}/conversations?status=all{extra}",
+            app.account_id
+        )
+    };
+    let display_ids = |v: &Value| -> Vec<i64> {
+        v["data"]["payload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let first = app.get(&list("")).await;
+    let first_ids = display_ids(&first);
+    assert_eq!(first_ids.len(), 25);
+    let cursor = first["data"]["meta"]["next_cursor"]
+        .as_str()
+        .expect("a next cursor")
+        .to_string();
+    // Before the next page is asked for, the 28th conversation gets new activity and moves
+    // to the top.
+    let all_before = display_ids(&app.get(&list("&page=2")).await);
+    let moved = all_before[2];
+    diesel::sql_query(format!(
+        "UPDATE conversations SET last_activity_at = now() WHERE display_id = {moved}"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    // Offset paging would now show the 25th conversation again; the cursor does not.
+    let by_offset = display_ids(&app.get(&list("&page=2")).await);
+    assert!(
+        by_offset.iter().any(|id| first_ids.contains(id)),
+        "offset paging repeats a row: {by_offset:?}"
+    );
+    let second = app.get(&list(&format!("&cursor={cursor}"))).await;
+    let second_ids = display_ids(&second);
+    assert_eq!(second["data"]["meta"]["next_cursor"], Value::Null);
+    assert!(second_ids.iter().all(|id| !first_ids.contains(id)));
+    let expected: Vec<i64> = all_before
+        .iter()
+        .copied()
+        .filter(|id| *id != moved)
+        .collect();
+    assert_eq!(second_ids, expected);
+
+    // A bad cursor is a 422 naming it.
+    for bad in ["abc", "12", "1_x", "99999999999999999999_1"] {
+        let (status, body) = app
+            .api("GET", &list(&format!("&cursor={bad}")), None, &app.token)
+            .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (422, Some("cursor")),
+            "{bad}"
+        );
+    }
+
+    // The UI's "Load more" carries the cursor and loads the rest.
+    let mut b = common::session::Browser::new(&app);
+    b.sign_in("ana@example.com", "correct horse").await;
+    let (_, page, _) = b
+        .get(&format!(
+            "/app/accounts/{}/conversations?status=all",
+            app.account_id
+        ))
+        .await;
+    let more = page
+        .split("data-more=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a Load more link")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    assert!(more.contains("cursor="), "{more}");
+    let (status, rest, _) = b
+        .get(&format!(
+            "/app/accounts/{}/partials/conversations?{more}",
+            app.account_id
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        rest.matches("class=\"conversation-row").count(),
+        5,
+        "{rest}"
+    );
+    assert!(!rest.contains("data-more"), "{rest}");
+}

@@ -15,24 +15,34 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-/// `?status=&assignee_type=&inbox_id=&page=` (plus `labels[]=`, read by [`labels_param`]).
+/// `?status=&assignee_type=&inbox_id=&page=&cursor=` (plus `labels[]=`, read by
+/// [`labels_param`]). `cursor` (the `meta.next_cursor` of the previous page) pages on
+/// `(last_activity_at, id)` and wins over `page`.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     pub status: Option<String>,
     pub assignee_type: Option<String>,
     pub inbox_id: Option<i64>,
     pub page: Option<i64>,
+    pub cursor: Option<String>,
 }
 
 impl ListQuery {
-    fn into_filter(self, labels: Vec<String>) -> ListFilter {
-        ListFilter {
+    /// Errors: 422 naming `cursor` when it is not a cursor.
+    fn into_filter(self, labels: Vec<String>) -> AppResult<ListFilter> {
+        Ok(ListFilter {
             status: self.status,
             assignee_type: self.assignee_type,
             inbox_id: self.inbox_id,
             labels,
             page: self.page.unwrap_or(1),
-        }
+            cursor: self
+                .cursor
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())
+                .map(conversations::ListCursor::parse)
+                .transpose()?,
+        })
     }
 }
 
@@ -96,7 +106,9 @@ pub(crate) fn render(
     Ok(out)
 }
 
-/// `GET /conversations` → `{"data":{"meta":{mine_count,unassigned_count,assigned_count,all_count},"payload":[…]}}`.
+/// `GET /conversations` → `{"data":{"meta":{mine_count,unassigned_count,assigned_count,all_count,next_cursor},"payload":[…]}}`,
+/// 25 per page ordered by `(last_activity_at, id)` newest first; `next_cursor` (null on the
+/// last page) is the `cursor=` of the next page.
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -104,15 +116,21 @@ pub async fn index(
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let filter = q.into_inner().into_filter(labels_param(&req));
+    let filter = q.into_inner().into_filter(labels_param(&req))?;
     let st = state.get_ref().clone();
-    let (payload, counts) = state
+    let (payload, counts, next) = state
         .db(move |conn| {
-            let (rows, counts) = conversations::list(conn, &viewer, &filter)?;
-            Ok((render(conn, &st, &rows)?, counts))
+            let page = conversations::list_page(conn, &viewer, &filter)?;
+            Ok((
+                render(conn, &st, &page.rows)?,
+                page.counts,
+                page.next_cursor,
+            ))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"data": {"meta": counts, "payload": payload}})))
+    let mut meta = json!(counts);
+    meta["next_cursor"] = json!(next.map(|c| c.to_param()));
+    Ok(HttpResponse::Ok().json(json!({"data": {"meta": meta, "payload": payload}})))
 }
 
 /// `GET /conversations/meta` → `{"meta": counts}`.
@@ -123,7 +141,7 @@ pub async fn meta(
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let filter = q.into_inner().into_filter(labels_param(&req));
+    let filter = q.into_inner().into_filter(labels_param(&req))?;
     let (_, counts) = state
         .db(move |conn| conversations::list(conn, &viewer, &filter))
         .await?;

@@ -26,6 +26,8 @@ pub struct ListQuery {
     pub inbox_id: Option<i64>,
     pub label: Option<String>,
     pub page: Option<i64>,
+    /// Keyset paging of "Load more": `ListCursor::to_param` of the last row shown.
+    pub cursor: Option<String>,
 }
 
 impl ListQuery {
@@ -55,14 +57,26 @@ impl ListQuery {
         parts.join("&")
     }
 
-    fn filter(&self) -> ListFilter {
-        ListFilter {
+    /// The query string of the page after `cursor`, keeping these filters.
+    pub fn href_after(&self, cursor: &conversations::ListCursor) -> String {
+        format!("{}&cursor={}", self.href(1), cursor.to_param())
+    }
+
+    /// Errors: 422 naming `cursor` when it is not a cursor.
+    fn filter(&self) -> AppResult<ListFilter> {
+        Ok(ListFilter {
             status: Some(self.status().to_string()),
             assignee_type: Some(self.assignee().to_string()),
             inbox_id: self.inbox_id,
             labels: self.label.clone().into_iter().collect(),
             page: self.page.unwrap_or(1).max(1),
-        }
+            cursor: self
+                .cursor
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())
+                .map(conversations::ListCursor::parse)
+                .transpose()?,
+        })
     }
 }
 
@@ -170,8 +184,12 @@ fn list_rows(
     q: &ListQuery,
     active: Option<i32>,
 ) -> AppResult<(Vec<ConversationRow>, ListCounts, Option<String>)> {
-    let filter = q.filter();
-    let (rows, counts) = conversations::list(conn, viewer, &filter)?;
+    let filter = q.filter()?;
+    let conversations::ListPage {
+        rows,
+        counts,
+        next_cursor,
+    } = conversations::list_page(conn, viewer, &filter)?;
     let now = chrono::Utc::now();
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let latest = messages::latest_per_conversation(conn, &ids)?;
@@ -212,19 +230,10 @@ fn list_rows(
             now,
         ));
     }
-    let page = filter.page;
-    let next = (counts_for(&counts, q.assignee()) > page * conversations::PAGE_SIZE)
-        .then(|| q.href(page + 1));
+    // "Load more" pages on (last_activity_at, id): a conversation that moves to the top
+    // meanwhile neither repeats nor hides another one.
+    let next = next_cursor.map(|c| q.href_after(&c));
     Ok((out, counts, next))
-}
-
-fn counts_for(c: &ListCounts, assignee: &str) -> i64 {
-    match assignee {
-        "me" => c.mine_count,
-        "unassigned" => c.unassigned_count,
-        "assigned" => c.assigned_count,
-        _ => c.all_count,
-    }
 }
 
 /// How many messages the thread shows at first.
@@ -341,6 +350,7 @@ fn sidebar(
     let with = |f: &dyn Fn(&mut ListQuery)| {
         let mut n = q.clone();
         n.page = None;
+        n.cursor = None;
         f(&mut n);
         format!("{base}?{}", n.href(1))
     };
