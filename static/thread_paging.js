@@ -61,6 +61,39 @@
     }, { root: list });
     observer.observe(control);
   }
+  // A message that arrives live is appended at the bottom; one whose time is older (imported
+  // history, a late delivery) moves to its place in (created_at, id) order, or, when it
+  // belongs before the oldest message shown while earlier ones are not loaded yet, leaves
+  // the screen: the earlier page brings it.
+  const key = (li) => {
+    const time = li.querySelector("time[datetime]");
+    return [time ? Date.parse(time.getAttribute("datetime")) : 0, Number(li.dataset.messageId)];
+  };
+  const before = (a, b) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+  function place(li) {
+    const list = li.parentElement;
+    if (!list || !li.dataset.messageId) return;
+    const prev = li.previousElementSibling;
+    const next = li.nextElementSibling;
+    const mine = key(li);
+    const prevOk = !prev || !prev.dataset.messageId || !before(mine, key(prev));
+    const nextOk = !next || !next.dataset.messageId || before(mine, key(next));
+    if (prevOk && nextOk) return;
+    const shown = [...list.querySelectorAll(":scope > li[data-message-id]")].filter((x) => x !== li);
+    const after = shown.filter((x) => before(key(x), mine)).pop();
+    if (after) { after.after(li); return; }
+    if (document.getElementById("load-earlier")) { li.remove(); return; }
+    if (shown.length) shown[0].before(li);
+  }
+  function watchArrivals() {
+    const list = document.getElementById("messages");
+    if (!list || !window.MutationObserver) return;
+    new MutationObserver((records) => {
+      records.forEach((r) => r.addedNodes.forEach((n) => { if (n.nodeType === 1 && n.matches("li[data-message-id]")) place(n); }));
+    }).observe(list, { childList: true });
+  }
+  watchArrivals();
+
   document.addEventListener("scroll", (e) => {
     if (e.target && e.target.id === "messages") e.target.dataset.scrolled = "1";
   }, true);

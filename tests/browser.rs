@@ -1306,12 +1306,13 @@ async fn load_earlier_and_scrolling_back_show_shuffled_history_once_in_order() {
     )
     .await;
     assert_eq!(at_bottom, true);
-    c.find(Locator::Css("#load-earlier button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // Clicked where it is (a WebDriver click would first scroll it into view, which already
+    // loads the earlier page by itself).
+    js(
+        &c,
+        "document.querySelector('#load-earlier button').click(); return true",
+    )
+    .await;
     wait_js(&c, &format!("{shown} === 100"), "the earlier page").await;
     // The reader keeps their place: the control scrolled out of view above.
     let control_hidden = js(
@@ -1346,6 +1347,23 @@ async fn load_earlier_and_scrolling_back_show_shuffled_history_once_in_order() {
         in_dom, expected,
         "each message once, in (created_at, id) order"
     );
+    // Imported history arriving live (older than everything shown) takes its place at the
+    // top, in order, instead of the bottom.
+    env.post_webhook(webhook_fixture("history.json")).await;
+    wait_js(&c, &format!("{shown} === 123"), "the imported history").await;
+    let in_dom: Vec<i64> = js(
+        &c,
+        "return [...document.querySelectorAll('#messages li[data-message-id]')].map(li => Number(li.dataset.messageId))",
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|v| v.as_i64().unwrap())
+    .collect();
+    let expected = env.thread_order();
+    assert_eq!(expected.len(), 123);
+    assert_eq!(in_dom, expected, "live history in (created_at, id) order");
     screenshot(&c, "thread-load-earlier").await;
     c.close().await.unwrap();
 }
