@@ -1927,3 +1927,179 @@ async fn an_admin_copies_an_invitation_link_for_a_pending_agent() {
     cara.close().await.unwrap();
     admin.close().await.unwrap();
 }
+
+impl Env {
+    /// Runs SQL on the server's database.
+    fn sql(&self, sql: &str) {
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::PgConnection::establish(&self.db.url).unwrap();
+        diesel::sql_query(sql).execute(&mut conn).unwrap();
+    }
+
+    /// Message ids of conversation 1 in the thread's `(created_at, id)` order.
+    fn thread_order(&self) -> Vec<i64> {
+        use diesel::{Connection, RunQueryDsl};
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+        }
+        let mut conn = diesel::PgConnection::establish(&self.db.url).unwrap();
+        diesel::sql_query(
+            "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+             WHERE c.display_id = 1 ORDER BY m.created_at, m.id",
+        )
+        .load::<Row>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+    }
+}
+
+#[tokio::test]
+async fn load_earlier_and_scrolling_back_show_shuffled_history_once_in_order() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    // 119 imported messages whose timestamps run against their ids, two per timestamp.
+    env.sql(
+        "INSERT INTO messages (account_id, inbox_id, conversation_id, message_type, content, created_at) \
+         SELECT c.account_id, c.inbox_id, c.id, (k % 2)::smallint, 'history ' || k, \
+                now() - interval '2 days' + (((k * 37) % 119) / 2) * interval '1 minute' \
+         FROM conversations c, generate_series(1, 119) AS k",
+    );
+    let expected = env.thread_order();
+    assert_eq!(expected.len(), 120);
+    let mut by_id = expected.clone();
+    by_id.sort();
+    assert_ne!(by_id, expected, "timestamps run against ids");
+
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
+        .await
+        .unwrap();
+    let shown = "document.querySelectorAll('#messages li[data-message-id]').length";
+    wait_js(&c, &format!("{shown} === 50"), "the latest 50 messages").await;
+    // The first screen is the newest messages; the control waits at the top.
+    let at_bottom = js(
+        &c,
+        "const l = document.getElementById('messages'); return l.scrollHeight - l.scrollTop - l.clientHeight < 5",
+    )
+    .await;
+    assert_eq!(at_bottom, true);
+    // Clicked where it is (a WebDriver click would first scroll it into view, which already
+    // loads the earlier page by itself).
+    js(
+        &c,
+        "document.querySelector('#load-earlier button').click(); return true",
+    )
+    .await;
+    wait_js(&c, &format!("{shown} === 100"), "the earlier page").await;
+    // The reader keeps their place: the control scrolled out of view above.
+    let control_hidden = js(
+        &c,
+        "const l = document.getElementById('messages'); return l.scrollTop > 0",
+    )
+    .await;
+    assert_eq!(control_hidden, true);
+    // Scrolling back to the top loads the rest by itself.
+    js(
+        &c,
+        "document.getElementById('messages').scrollTop = 0; return true",
+    )
+    .await;
+    wait_js(
+        &c,
+        &format!("{shown} === 120 && !document.getElementById('load-earlier')"),
+        "the oldest page",
+    )
+    .await;
+    let in_dom: Vec<i64> = js(
+        &c,
+        "return [...document.querySelectorAll('#messages li[data-message-id]')].map(li => Number(li.dataset.messageId))",
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|v| v.as_i64().unwrap())
+    .collect();
+    assert_eq!(
+        in_dom, expected,
+        "each message once, in (created_at, id) order"
+    );
+    // Imported history arriving live (older than everything shown) takes its place at the
+    // top, in order, instead of the bottom.
+    env.post_webhook(webhook_fixture("history.json")).await;
+    wait_js(&c, &format!("{shown} === 123"), "the imported history").await;
+    let in_dom: Vec<i64> = js(
+        &c,
+        "return [...document.querySelectorAll('#messages li[data-message-id]')].map(li => Number(li.dataset.messageId))",
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|v| v.as_i64().unwrap())
+    .collect();
+    let expected = env.thread_order();
+    assert_eq!(expected.len(), 123);
+    assert_eq!(in_dom, expected, "live history in (created_at, id) order");
+    screenshot(&c, "thread-load-earlier").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn search_shows_contact_conversation_and_highlighted_match_on_desktop_and_phone() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    for f in ["text_unicode.json", "text.json"] {
+        env.post_webhook(with_current_timestamps(&webhook_fixture(f)))
+            .await;
+    }
+    env.wait_conversations(2).await;
+    env.sql(
+        "INSERT INTO messages (account_id, inbox_id, conversation_id, message_type, content, created_at) \
+         SELECT c.account_id, c.inbox_id, c.id, 1, \
+                'Hi Zoë! Your order #4411 left our warehouse this morning; the courier will text you a delivery window. Reply here if the address changed: we can still reroute it before noon.', now() \
+         FROM conversations c WHERE c.display_id = 1",
+    );
+    for (w, h, name) in [(1440, 900, "search"), (390, 844, "search-phone")] {
+        let c = env.browser(w, h).await;
+        env.sign_in(&c, "ana@example.com", "correct horse").await;
+        wait_js(&c, "document.querySelector('.sidebar')", "the inbox").await;
+        c.goto(&env.url(&format!("/app/accounts/{}/search?q=ZOE", env.account_id)))
+            .await
+            .unwrap();
+        wait_js(
+            &c,
+            "document.querySelector('.message-result')",
+            "the results",
+        )
+        .await;
+        let state = js(
+            &c,
+            "return {
+                marks: [...document.querySelectorAll('mark')].map(m => m.textContent),
+                contact: document.querySelector('.contact-result .result-title').textContent,
+                who: document.querySelector('.message-result .result-title').textContent,
+                scripts: document.querySelectorAll('main script, main b').length,
+                wide: document.documentElement.scrollWidth <= window.innerWidth + 1,
+            }",
+        )
+        .await;
+        assert_eq!(state["contact"], "Zoë <b>O'Brien</b>", "{state}");
+        assert_eq!(state["who"], "Zoë <b>O'Brien</b>", "{state}");
+        assert_eq!(state["marks"], json!(["Zoë", "Zoë"]), "{state}");
+        assert_eq!(state["scripts"], 0, "{state}");
+        assert_eq!(state["wide"], true, "{state}");
+        screenshot(&c, name).await;
+        c.close().await.unwrap();
+    }
+}

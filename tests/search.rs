@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::session::Browser;
 use common::*;
 use diesel::RunQueryDsl;
 use serde_json::{json, Value};
@@ -133,10 +134,10 @@ async fn finds_contacts_and_messages_in_visible_inboxes_only() {
         account_id: acc,
         role: Role::Agent,
     };
-    let results = search::search(&mut app.conn(), &viewer, "jacket", 10).unwrap();
+    let results = search::search(&mut app.conn(), &viewer, "jacket", None, 10).unwrap();
     assert_eq!(results.messages.len(), 1);
-    assert_eq!(results.messages[0].1, 1);
-    let results = search::search(&mut app.conn(), &viewer, "Nelson", 10).unwrap();
+    assert_eq!(results.messages[0].display_id, 1);
+    let results = search::search(&mut app.conn(), &viewer, "Nelson", None, 10).unwrap();
     assert_eq!(results.contacts.len(), 1);
     assert_eq!(results.contacts[0].1, vec![1]);
 }
@@ -182,7 +183,7 @@ async fn message_search_uses_the_trigram_index() {
     for viewer in [&admin, &agent] {
         let plan = plan_of(&mut conn, viewer);
         assert!(
-            plan.contains("Bitmap Index Scan on messages_content_trgm"),
+            plan.contains("Bitmap Index Scan on messages_content_fold_trgm"),
             "{plan}"
         );
         assert!(!plan.contains("Seq Scan on messages"), "{plan}");
@@ -194,7 +195,7 @@ async fn message_search_uses_the_trigram_index() {
     for viewer in [&admin, &agent] {
         let plan = plan_of(&mut conn, viewer);
         assert!(
-            plan.contains("Bitmap Index Scan on messages_content_trgm"),
+            plan.contains("Bitmap Index Scan on messages_content_fold_trgm"),
             "{plan}"
         );
     }
@@ -202,8 +203,235 @@ async fn message_search_uses_the_trigram_index() {
         .execute(&mut conn)
         .unwrap();
     // And the query finds what it should among the 20000.
-    let found = search::search(&mut conn, &admin, "shipped", 15).unwrap();
+    let found = search::search(&mut conn, &admin, "shipped", None, 15).unwrap();
     assert_eq!(found.messages.len(), 15);
-    let found = search::search(&mut conn, &agent, "blue jacket", 15).unwrap();
+    let found = search::search(&mut conn, &agent, "blue jacket", None, 15).unwrap();
     assert_eq!(found.messages.len(), 1);
+}
+
+fn enc(q: &str) -> String {
+    url::form_urlencoded::byte_serialize(q.as_bytes()).collect()
+}
+
+#[actix_rt::test]
+async fn search_ignores_case_and_accents_wants_every_word_and_highlights_safely() {
+    let app = TestApp::start();
+    let acc = app.account_id;
+    app.create_inbox_direct();
+    app.deliver("text_unicode.json").await;
+    app.deliver("text.json").await;
+    let zoe = app
+        .contacts()
+        .iter()
+        .find(|c| c["name"] == "Zoë <b>O'Brien</b>")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // Contacts: "zoe", "ZOE", "Zoë" and "zOË" all find Zoë, in the global search and in
+    // /contacts/search; words in any order.
+    for q in ["zoe", "ZOE", "Zoë", "zOË", "o'brien zoe"] {
+        let found = app
+            .get(&format!("/api/v1/accounts/{acc}/search?q={}", enc(q)))
+            .await;
+        assert_eq!(ids(&found, "contacts"), vec![zoe], "{q}: {found}");
+        let listed = app
+            .get(&format!(
+                "/api/v1/accounts/{acc}/contacts/search?q={}",
+                enc(q)
+            ))
+            .await;
+        let listed: Vec<i64> = listed["payload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(listed, vec![zoe], "{q}");
+    }
+
+    // Messages: every word must appear, in any order, whatever the case and accents.
+    for q in ["preco ola", "OLA PREÇO", "quotes preço", "Olá"] {
+        let found = app
+            .get(&format!("/api/v1/accounts/{acc}/search?q={}", enc(q)))
+            .await;
+        let messages = found["payload"]["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 1, "{q}: {found}");
+        assert_eq!(messages[0]["contact_id"], zoe);
+        assert_eq!(messages[0]["contact_name"], "Zoë <b>O'Brien</b>");
+        assert_eq!(messages[0]["conversation_id"], 1);
+    }
+    for q in ["ola jacket", "preco nowhere"] {
+        let found = app
+            .get(&format!("/api/v1/accounts/{acc}/search?q={}", enc(q)))
+            .await;
+        assert_eq!(found["payload"]["messages"], json!([]), "{q}");
+    }
+
+    // The snippet: escaped first, then each match wrapped in <mark>.
+    let found = app
+        .get(&format!(
+            "/api/v1/accounts/{acc}/search?q={}",
+            enc("preco ola")
+        ))
+        .await;
+    assert_eq!(
+        found["payload"]["messages"][0]["snippet"],
+        "<mark>Olá</mark>! <mark>Preço</mark>: 10€ — 👍 &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;"
+    );
+    // HTML in the message is text, even where it matches.
+    let found = app
+        .get(&format!(
+            "/api/v1/accounts/{acc}/search?q={}",
+            enc("script alert")
+        ))
+        .await;
+    let snippet = found["payload"]["messages"][0]["snippet"].as_str().unwrap();
+    assert!(
+        snippet.contains(
+            "&lt;<mark>script</mark>&gt;<mark>alert</mark>(1)&lt;/<mark>script</mark>&gt;"
+        ),
+        "{snippet}"
+    );
+    assert!(!snippet.contains("<script"), "{snippet}");
+    // The text.json message of the other contact carries its own contact.
+    let found = app
+        .get(&format!(
+            "/api/v1/accounts/{acc}/search?q={}",
+            enc("JACKET blue")
+        ))
+        .await;
+    assert_eq!(
+        found["payload"]["messages"][0]["contact_name"],
+        "Sheena Nelson"
+    );
+    assert_eq!(
+        found["payload"]["messages"][0]["snippet"],
+        "Hi! Does the <mark>blue</mark> <mark>jacket</mark> come in size M?"
+    );
+
+    // Bad input: 422 naming the field.
+    let many = "a b c d e f g h i";
+    for (query, field) in [
+        (format!("q={}", enc(many)), "q"),
+        ("q=ola&before=abc".to_string(), "before"),
+        ("q=ola&before=999999".to_string(), "before"),
+    ] {
+        let (status, body) = app
+            .api(
+                "GET",
+                &format!("/api/v1/accounts/{acc}/search?{query}"),
+                None,
+                &app.token,
+            )
+            .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (422, Some(field)),
+            "{query}: {body}"
+        );
+    }
+
+    // The UI search page shows the contact, the conversation and the highlighted match,
+    // with the customer's HTML as text.
+    let mut b = Browser::new(&app);
+    b.sign_in("ana@example.com", "correct horse").await;
+    let (status, page, _) = b
+        .get(&format!(
+            "/app/accounts/{acc}/search?q={}",
+            enc("preco ola")
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<mark>Preço</mark>"), "{page}");
+    // The contact's name, escaped (askama writes `<` as `&#60;`).
+    assert!(
+        page.contains("<span class=\"result-title\">Zoë &#60;b&#62;O&#39;Brien"),
+        "{page}"
+    );
+    assert!(!page.contains("<b>O'Brien"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(
+        page.contains(&format!("/app/accounts/{acc}/conversations/1?")),
+        "{page}"
+    );
+    let (_, page, _) = b.get(&format!("/app/accounts/{acc}/search?q=zoe")).await;
+    assert!(page.contains("<mark>Zoë</mark>"), "{page}");
+    let (status, page, _) = b
+        .get(&format!("/app/accounts/{acc}/search?q={}", enc(many)))
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("at most 8 words"), "{page}");
+}
+
+#[actix_rt::test]
+async fn message_results_page_on_created_at_and_id_without_overlaps() {
+    let app = TestApp::start();
+    let acc = app.account_id;
+    app.create_inbox_direct();
+    app.deliver("text.json").await;
+    // 40 matching messages whose timestamps run against their ids, two per timestamp.
+    diesel::sql_query(
+        "INSERT INTO messages (account_id, inbox_id, conversation_id, message_type, content, created_at) \
+         SELECT c.account_id, c.inbox_id, c.id, 0, 'Parcel ' || k || ' left the depot', \
+                timestamptz '2026-01-01 00:00:00+00' + (((k * 17) % 40) / 2) * interval '1 minute' \
+         FROM conversations c, generate_series(1, 40) AS k",
+    )
+    .execute(&mut app.conn())
+    .unwrap();
+    let expected: Vec<i64> = app
+        .query_json(
+            "SELECT jsonb_agg(id ORDER BY created_at DESC, id DESC) FROM messages WHERE content LIKE 'Parcel %'",
+        )
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let mut seen: Vec<i64> = Vec::new();
+    let mut before: Option<i64> = None;
+    let mut pages = 0;
+    loop {
+        let cursor = before.map(|b| format!("&before={b}")).unwrap_or_default();
+        let found = app
+            .get(&format!(
+                "/api/v1/accounts/{acc}/search?q=depot+PARCEL{cursor}"
+            ))
+            .await;
+        pages += 1;
+        let page = ids(&found, "messages");
+        assert!(page.len() <= 15);
+        seen.extend(page);
+        match found["meta"]["next_before"].as_i64() {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+        assert!(pages < 10, "paging never ends");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(
+        seen, expected,
+        "each result once, newest first by (created_at, id)"
+    );
+
+    // The domain function gives the same pages.
+    let viewer = Viewer {
+        user_id: app.admin_id,
+        account_id: acc,
+        role: Role::Administrator,
+    };
+    let first = search::search(&mut app.conn(), &viewer, "parcel", None, 25).unwrap();
+    let second = search::search(&mut app.conn(), &viewer, "parcel", first.next_before, 25).unwrap();
+    let all: Vec<i64> = first
+        .messages
+        .iter()
+        .chain(&second.messages)
+        .map(|r| r.message.id)
+        .collect();
+    assert_eq!(all, expected);
+    assert_eq!(second.next_before, None);
 }

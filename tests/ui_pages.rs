@@ -181,10 +181,14 @@ async fn search_finds_contacts_and_message_text_and_links_to_the_conversation() 
     let base = format!("/app/accounts/{}/search", app.account_id);
     let (status, page, _) = b.get(&format!("{base}?q=sheena")).await;
     assert_eq!(status, 200);
-    assert!(page.contains("Sheena Nelson"), "{page}");
+    // The matching part of the name is highlighted.
+    assert!(page.contains("<mark>Sheena</mark> Nelson"), "{page}");
     assert!(page.contains(&format!("/app/accounts/{}/conversations/1", app.account_id)));
     let (_, page, _) = b.get(&format!("{base}?q=blue+jacket")).await;
-    assert!(page.contains("Does the blue jacket come in size M?"));
+    assert!(
+        page.contains("Does the <mark>blue</mark> <mark>jacket</mark> come in size M?"),
+        "{page}"
+    );
     let (_, page, _) = b.get(&format!("{base}?q=US.1349120865")).await;
     assert!(page.contains("Sheena Nelson"), "BSUID search");
     let (_, page, _) = b.get(&format!("{base}?q=zzzz-nothing")).await;

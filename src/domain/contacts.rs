@@ -507,9 +507,12 @@ pub fn contact_inboxes_of(
     Ok(q.load(conn)?)
 }
 
-/// A page of an account's contacts (newest first), optionally matching `query` against name,
-/// phone, email, identifier, BSUID or username (case-insensitive substring), limited to contacts with a
-/// contact inbox in `only` when given. Returns the page and the total count.
+/// A page of an account's contacts, newest first (`id` descending: unique, so pages never
+/// overlap), optionally matching `query` as [`super::search::contact_condition`] does with
+/// [`super::search::ContactFields::All`]: every word, in any order, ignoring case and
+/// accents, in the name, phone, email, identifier, BSUID or username. Limited to contacts
+/// with a contact inbox in `only` when given. Returns the page and the total count.
+/// Errors: 422 naming `q` for a term that is too long or has too many words.
 pub fn search(
     conn: &mut PgConnection,
     account_id: i64,
@@ -518,31 +521,16 @@ pub fn search(
     page: i64,
     per_page: i64,
 ) -> AppResult<(Vec<Contact>, i64)> {
-    let build = || {
+    let term = query.map(str::trim).filter(|t| !t.is_empty());
+    let build = || -> AppResult<_> {
         let mut q = contacts::table
             .filter(contacts::account_id.eq(account_id))
             .into_boxed();
-        if let Some(term) = query.map(str::trim).filter(|t| !t.is_empty()) {
-            let escaped = term
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            let pattern = format!("%{escaped}%");
-            let digits: String = term.chars().filter(char::is_ascii_digit).collect();
-            let phone_pattern = if digits.is_empty() {
-                pattern.clone()
-            } else {
-                format!("%{digits}%")
-            };
-            q = q.filter(
-                contacts::name
-                    .ilike(pattern.clone())
-                    .or(contacts::phone_number.ilike(phone_pattern))
-                    .or(contacts::email.ilike(pattern.clone()))
-                    .or(contacts::identifier.ilike(pattern.clone()))
-                    .or(contacts::bsuid.ilike(pattern.clone()))
-                    .or(contacts::username.ilike(pattern)),
-            );
+        if let Some(term) = term {
+            q = q.filter(super::search::contact_condition(
+                term,
+                super::search::ContactFields::All,
+            )?);
         }
         if let Some(ids) = only {
             q = q.filter(
@@ -553,10 +541,10 @@ pub fn search(
                 ),
             );
         }
-        q
+        Ok(q)
     };
-    let total: i64 = build().count().get_result(conn)?;
-    let rows = build()
+    let total: i64 = build()?.count().get_result(conn)?;
+    let rows = build()?
         .select(Contact::as_select())
         .order(contacts::id.desc())
         .limit(per_page)

@@ -307,8 +307,63 @@ pub struct ListFilter {
     pub inbox_id: Option<i64>,
     /// Conversations carrying any of these labels (Chatwoot's `labels[]`); empty = no filter.
     pub labels: Vec<String>,
-    /// 1-based page of 25.
+    /// 1-based page of 25 (offset paging, Chatwoot's `page=`), when `cursor` is not given.
     pub page: i64,
+    /// Keyset paging: the conversations after this one in list order (see [`ListCursor`]).
+    /// Unlike `page`, a conversation whose activity moves it to the top between two pages
+    /// shifts nothing: no conversation is shown twice or skipped among those that stay put.
+    pub cursor: Option<ListCursor>,
+}
+
+/// A place in the conversation list, which is ordered by `(last_activity_at, id)` newest
+/// first: the pair of the last conversation of a page. As a parameter it reads
+/// `<last_activity_at in unix microseconds>_<id>` (e.g. `1764504000000000_42`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCursor {
+    pub last_activity_at: DateTime<Utc>,
+    pub id: i64,
+}
+
+impl ListCursor {
+    /// The cursor just after `c`.
+    pub fn after(c: &Conversation) -> Self {
+        ListCursor {
+            last_activity_at: c.last_activity_at,
+            id: c.id,
+        }
+    }
+
+    /// Reads `<micros>_<id>`. Errors: 422 naming `cursor` otherwise.
+    pub fn parse(raw: &str) -> AppResult<Self> {
+        let bad = || {
+            AppError::invalid(
+                "cursor",
+                "cursor must be the next_cursor of a previous page (<microseconds>_<id>)",
+            )
+        };
+        let (micros, id) = raw.trim().split_once('_').ok_or_else(bad)?;
+        let micros: i64 = micros.parse().map_err(|_| bad())?;
+        let id: i64 = id.parse().map_err(|_| bad())?;
+        let last_activity_at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+        Ok(ListCursor {
+            last_activity_at,
+            id,
+        })
+    }
+
+    /// The parameter form `<micros>_<id>`.
+    pub fn to_param(&self) -> String {
+        format!("{}_{}", self.last_activity_at.timestamp_micros(), self.id)
+    }
+}
+
+/// A page of the conversation list with the counts of `data.meta`.
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    pub rows: Vec<Conversation>,
+    pub counts: ListCounts,
+    /// Where the next page starts, when there is one.
+    pub next_cursor: Option<ListCursor>,
 }
 
 /// Counts for `data.meta` of the list response.
@@ -326,13 +381,28 @@ pub const PAGE_SIZE: i64 = 25;
 /// Highest page number honoured (larger ones read as this one, an empty page).
 pub const MAX_PAGE: i64 = 1_000_000;
 
-/// The conversations the viewer may see, newest activity first, and the per-assignee counts.
+/// The conversations the viewer may see, newest activity first, and the per-assignee counts
+/// ([`list_page`] without the next cursor).
 /// Errors: 422 for an unknown status or assignee type.
 pub fn list(
     conn: &mut PgConnection,
     viewer: &Viewer,
     filter: &ListFilter,
 ) -> AppResult<(Vec<Conversation>, ListCounts)> {
+    let page = list_page(conn, viewer, filter)?;
+    Ok((page.rows, page.counts))
+}
+
+/// One page of the conversations the viewer may see, ordered by `(last_activity_at, id)`
+/// newest first (a unique order, so pages never overlap), [`PAGE_SIZE`] per page: after
+/// `filter.cursor` when given, else page `filter.page`. Served by the index
+/// `conversations_account_activity (account_id, last_activity_at DESC, id DESC)`.
+/// Errors: 422 for an unknown status or assignee type.
+pub fn list_page(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    filter: &ListFilter,
+) -> AppResult<ListPage> {
     let status = filter.status.clone().unwrap_or_else(|| "open".into());
     if !["open", "pending", "resolved", "snoozed", "all"].contains(&status.as_str()) {
         return Err(AppError::invalid(
@@ -394,16 +464,38 @@ pub fn list(
         "assigned" => q.filter(conversations::assignee_id.is_not_null()),
         _ => q,
     };
-    let rows = q
+    let mut q = q
         .select(Conversation::as_select())
         .order((
             conversations::last_activity_at.desc(),
             conversations::id.desc(),
         ))
-        .limit(PAGE_SIZE)
-        .offset((filter.page.clamp(1, MAX_PAGE) - 1) * PAGE_SIZE)
-        .load(conn)?;
-    Ok((rows, counts))
+        .limit(PAGE_SIZE + 1);
+    q = match filter.cursor {
+        Some(c) => q.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "(conversations.last_activity_at, conversations.id) < (",
+            )
+            .bind::<diesel::sql_types::Timestamptz, _>(c.last_activity_at)
+            .sql(", ")
+            .bind::<diesel::sql_types::BigInt, _>(c.id)
+            .sql(")"),
+        ),
+        None => q.offset((filter.page.clamp(1, MAX_PAGE) - 1) * PAGE_SIZE),
+    };
+    let mut rows: Vec<Conversation> = q.load(conn)?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let next_cursor = if more {
+        rows.last().map(ListCursor::after)
+    } else {
+        None
+    };
+    Ok(ListPage {
+        rows,
+        counts,
+        next_cursor,
+    })
 }
 
 /// The statuses a conversation can have.

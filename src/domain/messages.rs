@@ -585,8 +585,113 @@ fn apply_quietly(
     }
 }
 
-/// A conversation's messages in time order. `before`/`after` are message ids for paging;
-/// at most `limit` messages, the latest ones when paging backwards.
+/// A message's place in its conversation's thread: the pair `(created_at, id)` the thread is
+/// ordered by. `created_at` alone is not unique (and, for imported history or late deliveries,
+/// does not follow `id`), so paging compares the whole pair, ties broken by `id`.
+pub type ThreadKey = (DateTime<Utc>, i64);
+
+/// One page of a conversation's thread, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct ThreadPage {
+    /// The messages of the page in `(created_at, id)` order.
+    pub messages: Vec<Message>,
+    /// Whether messages older than the first one of the page exist.
+    pub has_earlier: bool,
+}
+
+/// The `(created_at, id)` of message `message_id` when it belongs to `conversation_id`.
+/// Errors: 422 naming `field` (`before` or `after`) when it does not: the paging cursor must
+/// be one of the thread's own messages.
+pub fn thread_key(
+    conn: &mut PgConnection,
+    conversation_id: i64,
+    message_id: i64,
+    field: &str,
+) -> AppResult<ThreadKey> {
+    messages::table
+        .filter(messages::id.eq(message_id))
+        .filter(messages::conversation_id.eq(conversation_id))
+        .select((messages::created_at, messages::id))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            crate::error::AppError::invalid(
+                field,
+                format!("{field} must be the id of a message in this conversation"),
+            )
+        })
+}
+
+/// SQL `(messages.created_at, messages.id) <op> ($at, $id)`: a row comparison the index
+/// `messages_conversation (conversation_id, created_at, id)` serves as a range.
+fn thread_key_cmp(
+    op: &'static str,
+    key: ThreadKey,
+) -> Box<dyn BoxableExpression<messages::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>
+{
+    Box::new(
+        diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "(messages.created_at, messages.id) {op} ("
+        ))
+        .bind::<diesel::sql_types::Timestamptz, _>(key.0)
+        .sql(", ")
+        .bind::<diesel::sql_types::BigInt, _>(key.1)
+        .sql(")"),
+    )
+}
+
+/// A page of a conversation's thread, paged on `(created_at, id)` (Chatwoot's
+/// `before`/`after` take message ids; each is resolved to its message's pair, so a message
+/// whose timestamp is older than its id suggests is neither skipped nor repeated).
+/// Without `after`: the latest `limit` messages older than `before` (or the latest overall).
+/// With `after`: the first `limit` messages newer than `after` (and older than `before`).
+/// Errors: 422 naming `before`/`after` when that id is not a message of the conversation.
+pub fn thread_page(
+    conn: &mut PgConnection,
+    conversation_id: i64,
+    before: Option<i64>,
+    after: Option<i64>,
+    limit: i64,
+) -> AppResult<ThreadPage> {
+    let limit = limit.max(1);
+    let before = before
+        .map(|id| thread_key(conn, conversation_id, id, "before"))
+        .transpose()?;
+    let after = after
+        .map(|id| thread_key(conn, conversation_id, id, "after"))
+        .transpose()?;
+    let mut q = messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .select(Message::as_select())
+        .into_boxed();
+    if let Some(b) = before {
+        q = q.filter(thread_key_cmp("<", b));
+    }
+    if let Some(a) = after {
+        let messages = q
+            .filter(thread_key_cmp(">", a))
+            .order((messages::created_at.asc(), messages::id.asc()))
+            .limit(limit)
+            .load(conn)?;
+        return Ok(ThreadPage {
+            messages,
+            has_earlier: true,
+        });
+    }
+    let mut rows: Vec<Message> = q
+        .order((messages::created_at.desc(), messages::id.desc()))
+        .limit(limit + 1)
+        .load(conn)?;
+    let has_earlier = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    rows.reverse();
+    Ok(ThreadPage {
+        messages: rows,
+        has_earlier,
+    })
+}
+
+/// The messages of [`thread_page`] alone.
 pub fn for_conversation(
     conn: &mut PgConnection,
     conversation_id: i64,
@@ -594,28 +699,7 @@ pub fn for_conversation(
     after: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<Message>> {
-    let mut q = messages::table
-        .filter(messages::conversation_id.eq(conversation_id))
-        .select(Message::as_select())
-        .into_boxed();
-    if let Some(b) = before {
-        q = q.filter(messages::id.lt(b));
-    }
-    let mut rows: Vec<Message> = if let Some(a) = after {
-        q.filter(messages::id.gt(a))
-            .order((messages::created_at.asc(), messages::id.asc()))
-            .limit(limit)
-            .load(conn)?
-    } else {
-        let mut r: Vec<Message> = q
-            .order((messages::created_at.desc(), messages::id.desc()))
-            .limit(limit)
-            .load(conn)?;
-        r.reverse();
-        r
-    };
-    rows.sort_by_key(|m| (m.created_at, m.id));
-    Ok(rows)
+    Ok(thread_page(conn, conversation_id, before, after, limit)?.messages)
 }
 
 /// The latest message of each conversation in `conversation_ids`.

@@ -329,11 +329,15 @@ pub fn delete(conn: &mut PgConnection, account_id: i64, id: i64) -> AppResult<()
     Ok(())
 }
 
-/// The webhook's kept delivery attempts, newest first.
+/// The webhook's kept delivery attempts, newest first: ordered by `(created_at, id)`
+/// descending (a unique order, served by `webhook_deliveries_webhook_created`).
 pub fn deliveries(conn: &mut PgConnection, webhook_id: i64) -> AppResult<Vec<DeliveryAttempt>> {
     Ok(webhook_deliveries::table
         .filter(webhook_deliveries::webhook_id.eq(webhook_id))
-        .order(webhook_deliveries::id.desc())
+        .order((
+            webhook_deliveries::created_at.desc(),
+            webhook_deliveries::id.desc(),
+        ))
         .limit(DELIVERIES_KEPT)
         .select(DeliveryAttempt::as_select())
         .load(conn)?)
@@ -361,7 +365,7 @@ pub fn record_attempt(
         .execute(conn)?;
     diesel::sql_query(
         "DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND id NOT IN \
-         (SELECT id FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2)",
+         (SELECT id FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)",
     )
     .bind::<diesel::sql_types::BigInt, _>(job.webhook_id)
     .bind::<diesel::sql_types::BigInt, _>(DELIVERIES_KEPT)

@@ -15,24 +15,34 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-/// `?status=&assignee_type=&inbox_id=&page=` (plus `labels[]=`, read by [`labels_param`]).
+/// `?status=&assignee_type=&inbox_id=&page=&cursor=` (plus `labels[]=`, read by
+/// [`labels_param`]). `cursor` (the `meta.next_cursor` of the previous page) pages on
+/// `(last_activity_at, id)` and wins over `page`.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     pub status: Option<String>,
     pub assignee_type: Option<String>,
     pub inbox_id: Option<i64>,
     pub page: Option<i64>,
+    pub cursor: Option<String>,
 }
 
 impl ListQuery {
-    fn into_filter(self, labels: Vec<String>) -> ListFilter {
-        ListFilter {
+    /// Errors: 422 naming `cursor` when it is not a cursor.
+    fn into_filter(self, labels: Vec<String>) -> AppResult<ListFilter> {
+        Ok(ListFilter {
             status: self.status,
             assignee_type: self.assignee_type,
             inbox_id: self.inbox_id,
             labels,
             page: self.page.unwrap_or(1),
-        }
+            cursor: self
+                .cursor
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())
+                .map(conversations::ListCursor::parse)
+                .transpose()?,
+        })
     }
 }
 
@@ -109,7 +119,9 @@ pub(crate) fn render(
     Ok(out)
 }
 
-/// `GET /conversations` → `{"data":{"meta":{mine_count,unassigned_count,assigned_count,all_count},"payload":[…]}}`.
+/// `GET /conversations` → `{"data":{"meta":{mine_count,unassigned_count,assigned_count,all_count,next_cursor},"payload":[…]}}`,
+/// 25 per page ordered by `(last_activity_at, id)` newest first; `next_cursor` (null on the
+/// last page) is the `cursor=` of the next page.
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -117,15 +129,21 @@ pub async fn index(
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let filter = q.into_inner().into_filter(labels_param(&req));
+    let filter = q.into_inner().into_filter(labels_param(&req))?;
     let st = state.get_ref().clone();
-    let (payload, counts) = state
+    let (payload, counts, next) = state
         .db(move |conn| {
-            let (rows, counts) = conversations::list(conn, &viewer, &filter)?;
-            Ok((render(conn, &st, &rows)?, counts))
+            let page = conversations::list_page(conn, &viewer, &filter)?;
+            Ok((
+                render(conn, &st, &page.rows)?,
+                page.counts,
+                page.next_cursor,
+            ))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"data": {"meta": counts, "payload": payload}})))
+    let mut meta = json!(counts);
+    meta["next_cursor"] = json!(next.map(|c| c.to_param()));
+    Ok(HttpResponse::Ok().json(json!({"data": {"meta": meta, "payload": payload}})))
 }
 
 /// `GET /conversations/meta` → `{"meta": counts}`.
@@ -136,7 +154,7 @@ pub async fn meta(
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let filter = q.into_inner().into_filter(labels_param(&req));
+    let filter = q.into_inner().into_filter(labels_param(&req))?;
     let (_, counts) = state
         .db(move |conn| conversations::list(conn, &viewer, &filter))
         .await?;
@@ -161,11 +179,28 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(rendered.remove(0)))
 }
 
-/// `?before=&after=` message ids.
+/// `?before=&after=` message ids (Chatwoot's shape). Each is resolved to its message's
+/// `(created_at, id)` and the thread is paged on that pair (see
+/// [`messages::thread_page`]).
 #[derive(Debug, Deserialize)]
 pub struct MessagesQuery {
-    pub before: Option<i64>,
-    pub after: Option<i64>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A message id query parameter: absent or empty reads as `None`. Errors: 422 naming `field`
+/// when it is not a positive integer.
+pub(crate) fn message_id_param(raw: Option<&str>, field: &str) -> AppResult<Option<i64>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => match s.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(Some(id)),
+            _ => Err(crate::error::AppError::invalid(
+                field,
+                format!("{field} must be a message id, not {s:?}"),
+            )),
+        },
+    }
 }
 
 /// Messages per page of the thread (Chatwoot's): 20 back from the latest or `before`,
@@ -185,6 +220,8 @@ pub async fn messages(
     let (account_id, display_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     let q = q.into_inner();
+    let before = message_id_param(q.before.as_deref(), "before")?;
+    let after = message_id_param(q.after.as_deref(), "after")?;
     let config = state.config.clone();
     let body = state
         .db(move |conn| {
@@ -193,9 +230,9 @@ pub async fn messages(
             let rows = messages::for_conversation(
                 conn,
                 c.id,
-                q.before,
-                q.after,
-                if q.after.is_some() {
+                before,
+                after,
+                if after.is_some() {
                     MESSAGES_AFTER_LIMIT
                 } else {
                     MESSAGES_PER_PAGE

@@ -16,18 +16,25 @@ use std::collections::HashMap;
 /// Results of each kind per search.
 pub const RESULTS_PER_KIND: i64 = 15;
 
-/// `?q=`.
+/// `?q=&before=`.
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {
-    /// The term: part of a contact's name, phone number or BSUID, of a message's text, or a
+    /// The term: words of a contact's name, phone number or BSUID, of a message's text, or a
     /// conversation number.
     pub q: Option<String>,
+    /// The next page of messages: `meta.next_before` of the previous answer (a message id).
+    pub before: Option<String>,
 }
 
-/// `GET /search?q=` → contacts (Chatwoot's contact plus `conversation_ids`, the display ids
-/// of their visible conversations), conversations (as the conversation list renders them)
-/// and messages (incoming and outgoing, with `conversation_id` the display id), at most
-/// [`RESULTS_PER_KIND`] of each, newest first. Errors: 422 naming `q` when blank.
+/// `GET /search?q=&before=` → contacts (Chatwoot's contact plus `conversation_ids`, the
+/// display ids of their visible conversations), conversations (as the conversation list
+/// renders them) and messages (incoming and outgoing, with `conversation_id` the display id,
+/// plus `contact_id`, `contact_name` and `snippet`: safe HTML of the text around the match,
+/// escaped, matches in `<mark>`), at most [`RESULTS_PER_KIND`] of each, newest first.
+/// `meta.next_before` is the message id to pass as `before` for the next page of messages
+/// (`null` on the last page). Matching ignores case and accents and wants every word
+/// (see [`crate::domain::search`]). Errors: 422 naming `q` when blank, too long or too many
+/// words; 422 naming `before` when it is not a message id of the account.
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -35,11 +42,13 @@ pub async fn index(
     q: web::Query<SearchQuery>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let term = q.into_inner().q.unwrap_or_default();
+    let q = q.into_inner();
+    let before = super::conversations::message_id_param(q.before.as_deref(), "before")?;
+    let term = q.q.unwrap_or_default();
     let st = state.get_ref().clone();
     let body = state
         .db(move |conn| {
-            let found = search::search(conn, &viewer, &term, RESULTS_PER_KIND)?;
+            let found = search::search(conn, &viewer, &term, before, RESULTS_PER_KIND)?;
             let contacts_json: Vec<Value> = found
                 .contacts
                 .iter()
@@ -50,14 +59,14 @@ pub async fn index(
                 })
                 .collect();
             let conversations_json = conversations::render(conn, &st, &found.conversations)?;
-            let ids: Vec<i64> = found.messages.iter().map(|(m, _)| m.id).collect();
+            let ids: Vec<i64> = found.messages.iter().map(|r| r.message.id).collect();
             let mut atts: HashMap<i64, Vec<_>> = HashMap::new();
             for a in messages::attachments_of(conn, &ids)? {
                 atts.entry(a.message_id).or_default().push(a);
             }
             let mut senders = HashMap::new();
             let mut agents = HashMap::new();
-            for (m, _) in &found.messages {
+            for m in found.messages.iter().map(|r| &r.message) {
                 match (m.sender_type.as_deref(), m.sender_id) {
                     (Some("Contact"), Some(id)) if !senders.contains_key(&id) => {
                         if let Ok(c) = contacts::find(conn, m.account_id, id) {
@@ -78,12 +87,13 @@ pub async fn index(
             let messages_json: Vec<Value> = found
                 .messages
                 .iter()
-                .map(|(m, display_id)| {
+                .map(|r| {
+                    let m = &r.message;
                     let sender = m.sender_id.and_then(|id| senders.get(&id));
                     let mut v = views::message(
                         &st.config,
                         m,
-                        *display_id,
+                        r.display_id,
                         atts.get(&m.id).map(Vec::as_slice).unwrap_or(&[]),
                         sender,
                     );
@@ -92,10 +102,14 @@ pub async fn index(
                             v["sender"] = u.clone();
                         }
                     }
+                    v["contact_id"] = json!(r.contact.id);
+                    v["contact_name"] = json!(contact_name(&r.contact));
+                    v["snippet"] = json!(r.snippet_html);
                     v
                 })
                 .collect();
             Ok(json!({
+                "meta": {"next_before": found.next_before},
                 "payload": {
                     "contacts": contacts_json,
                     "conversations": conversations_json,
@@ -105,4 +119,9 @@ pub async fn index(
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// What a result shows as the contact: the name, else the phone number, username or BSUID.
+fn contact_name(c: &contacts::Contact) -> String {
+    crate::web::ui::view::contact_name(c)
 }

@@ -26,6 +26,8 @@ pub struct ListQuery {
     pub inbox_id: Option<i64>,
     pub label: Option<String>,
     pub page: Option<i64>,
+    /// Keyset paging of "Load more": `ListCursor::to_param` of the last row shown.
+    pub cursor: Option<String>,
 }
 
 impl ListQuery {
@@ -55,14 +57,26 @@ impl ListQuery {
         parts.join("&")
     }
 
-    fn filter(&self) -> ListFilter {
-        ListFilter {
+    /// The query string of the page after `cursor`, keeping these filters.
+    pub fn href_after(&self, cursor: &conversations::ListCursor) -> String {
+        format!("{}&cursor={}", self.href(1), cursor.to_param())
+    }
+
+    /// Errors: 422 naming `cursor` when it is not a cursor.
+    fn filter(&self) -> AppResult<ListFilter> {
+        Ok(ListFilter {
             status: Some(self.status().to_string()),
             assignee_type: Some(self.assignee().to_string()),
             inbox_id: self.inbox_id,
             labels: self.label.clone().into_iter().collect(),
             page: self.page.unwrap_or(1).max(1),
-        }
+            cursor: self
+                .cursor
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())
+                .map(conversations::ListCursor::parse)
+                .transpose()?,
+        })
     }
 }
 
@@ -113,6 +127,8 @@ pub struct ThreadView {
     pub other_conversations: Vec<(i32, String)>,
     /// Id of the oldest message shown, for loading earlier ones.
     pub first_message_id: i64,
+    /// Whether messages older than the oldest one shown exist (the "Load earlier" control).
+    pub has_earlier: bool,
 }
 
 #[derive(Template)]
@@ -151,6 +167,16 @@ struct MessagePartial {
     b: Bubble,
 }
 
+/// The earlier page of a thread: its bubbles, oldest first, under a new "Load earlier"
+/// control when still earlier messages exist.
+#[derive(Template)]
+#[template(path = "partials/earlier_messages.html")]
+struct EarlierPartial {
+    bubbles: Vec<Bubble>,
+    has_earlier: bool,
+    first_message_id: i64,
+}
+
 /// Loads the list rows for `q`, marking `active` as the open conversation.
 fn list_rows(
     conn: &mut DbConn,
@@ -158,8 +184,12 @@ fn list_rows(
     q: &ListQuery,
     active: Option<i32>,
 ) -> AppResult<(Vec<ConversationRow>, ListCounts, Option<String>)> {
-    let filter = q.filter();
-    let (rows, counts) = conversations::list(conn, viewer, &filter)?;
+    let filter = q.filter()?;
+    let conversations::ListPage {
+        rows,
+        counts,
+        next_cursor,
+    } = conversations::list_page(conn, viewer, &filter)?;
     let now = chrono::Utc::now();
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     // The preview is the last message someone wrote (the customer, an agent, or a private
@@ -203,19 +233,10 @@ fn list_rows(
             now,
         ));
     }
-    let page = filter.page;
-    let next = (counts_for(&counts, q.assignee()) > page * conversations::PAGE_SIZE)
-        .then(|| q.href(page + 1));
+    // "Load more" pages on (last_activity_at, id): a conversation that moves to the top
+    // meanwhile neither repeats nor hides another one.
+    let next = next_cursor.map(|c| q.href_after(&c));
     Ok((out, counts, next))
-}
-
-fn counts_for(c: &ListCounts, assignee: &str) -> i64 {
-    match assignee {
-        "me" => c.mine_count,
-        "unassigned" => c.unassigned_count,
-        "assigned" => c.assigned_count,
-        _ => c.all_count,
-    }
 }
 
 /// How many messages the thread shows at first.
@@ -277,11 +298,12 @@ fn thread_view(
         Some(t) => format!("Window closed since {} UTC", t.format("%b %-d, %H:%M")),
         None => "The customer has not written yet".into(),
     };
-    let rows = if with_messages {
-        messages::for_conversation(conn, c.id, None, None, THREAD_MESSAGES)?
+    let page = if with_messages {
+        messages::thread_page(conn, c.id, None, None, THREAD_MESSAGES)?
     } else {
-        vec![]
+        messages::ThreadPage::default()
     };
+    let rows = page.messages;
     let agents = accounts::members_of(conn, viewer.account_id)?
         .into_iter()
         .map(|m| (m.user.id, m.user.name))
@@ -315,6 +337,7 @@ fn thread_view(
         agents,
         teams,
         first_message_id: rows.first().map(|m| m.id).unwrap_or(0),
+        has_earlier: page.has_earlier,
         bubbles: bubbles(conn, config, &contact, &rows)?,
         other_conversations: others,
     })
@@ -330,6 +353,7 @@ fn sidebar(
     let with = |f: &dyn Fn(&mut ListQuery)| {
         let mut n = q.clone();
         n.page = None;
+        n.cursor = None;
         f(&mut n);
         format!("{base}?{}", n.href(1))
     };
@@ -571,6 +595,56 @@ pub async fn message_partial(
             let contact = contacts::find(conn, c.account_id, c.contact_id)?;
             let b = bubbles(conn, &config, &contact, std::slice::from_ref(&m))?.remove(0);
             Ok(MessagePartial { b })
+        })
+        .await;
+    match result.and_then(|p| html(&p)) {
+        Ok(r) => r,
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
+}
+
+/// `?before=` (a message id) of the earlier-messages fragment.
+#[derive(Debug, Deserialize)]
+pub struct EarlierQuery {
+    pub before: Option<String>,
+}
+
+/// `GET …/partials/conversations/{display_id}/messages?before={message id}`: the
+/// [`THREAD_MESSAGES`] messages before that one in `(created_at, id)` order (what "Load
+/// earlier" and scrolling back to the top of the thread insert). Errors: 422 when `before` is
+/// missing, not an id, or not a message of this conversation; 404 for a conversation the
+/// viewer does not see.
+pub async fn earlier_partial(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i32)>,
+    q: web::Query<EarlierQuery>,
+) -> HttpResponse {
+    let (account_id, display_id) = path.into_inner();
+    let (_, viewer) = match layout(&state, &req, account_id).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let before = match q.before.as_deref().map(str::trim).map(str::parse::<i64>) {
+        Some(Ok(id)) if id > 0 => id,
+        _ => {
+            return actix_web::ResponseError::error_response(&AppError::invalid(
+                "before",
+                "before must be the id of a message in this conversation",
+            ))
+        }
+    };
+    let config = state.config.clone();
+    let result = state
+        .db(move |conn| {
+            let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
+            let page = messages::thread_page(conn, c.id, Some(before), None, THREAD_MESSAGES)?;
+            let contact = contacts::find(conn, c.account_id, c.contact_id)?;
+            Ok(EarlierPartial {
+                first_message_id: page.messages.first().map(|m| m.id).unwrap_or(0),
+                has_earlier: page.has_earlier,
+                bubbles: bubbles(conn, &config, &contact, &page.messages)?,
+            })
         })
         .await;
     match result.and_then(|p| html(&p)) {

@@ -64,6 +64,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 web::get().to(inbox::header_partial),
             )
             .route(
+                "/accounts/{account_id}/partials/conversations/{display_id}/messages",
+                web::get().to(inbox::earlier_partial),
+            )
+            .route(
                 "/accounts/{account_id}/partials/messages/{message_id}",
                 web::get().to(inbox::message_partial),
             )
