@@ -133,6 +133,12 @@ async fn receive_inner(
             format!("{phone} is marked inactive (INACTIVE_WHATSAPP_NUMBERS)"),
         ));
     }
+    // Meta retries a 503 later: say so at once while the database is known to be down.
+    if state.db_breaker.is_open() {
+        return Err(AppError::DatabaseUnavailable(
+            "the database was unreachable at the last attempt (circuit open)".into(),
+        ));
+    }
     let body = read_body(&req, payload).await?;
     let signature = req
         .headers()
@@ -161,7 +167,15 @@ async fn receive_inner(
     *field = first_field(&body);
     let text = String::from_utf8(body)
         .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
-    let event_id = state.journal.append(inbox_id, phone, text).await?;
+    let event_id = match state.journal.append(inbox_id, phone, text).await {
+        Ok(id) => id,
+        Err(e) => {
+            if let AppError::DatabaseUnavailable(detail) = &e {
+                state.db_breaker.record_unavailable(&state.pool, detail);
+            }
+            return Err(e);
+        }
+    };
     state.ingest_wakeup.notify_one();
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "received", "event_id": event_id})))
 }
