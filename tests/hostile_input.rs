@@ -265,10 +265,15 @@ const HOSTILE_VALUES: &[&str] = &[
     "%FF%FE",
     "%C3%28",
     "99999999999999999999",
+    "9223372036854775807",
+    "2147483648",
+    "-2147483649",
     "-1",
     "-9223372036854775808",
     "0",
     "1",
+    "1e308",
+    "NaN",
     "true",
     "open",
     "resolved",
@@ -342,7 +347,7 @@ const JSON_KEYS: &[&str] = &[
 ];
 
 fn hostile_json_value(rng: &mut Rng, depth: usize) -> Value {
-    match rng.below(if depth > 2 { 14 } else { 17 }) {
+    match rng.below(if depth > 2 { 14 } else { 23 }) {
         0 => Value::Null,
         1 => json!(true),
         2 => json!(-1),
@@ -363,6 +368,11 @@ fn hostile_json_value(rng: &mut Rng, depth: usize) -> Value {
                 .collect(),
         ),
         15 => hostile_object(rng, depth + 1),
+        17 => json!(i64::MAX),
+        18 => json!(i64::MIN),
+        19 => json!("9223372036854775807"),
+        20 => json!(2147483648i64),
+        21 => json!(-1e308),
         _ => json!([99999999999999999999u128 as f64, -1, "x"]),
     }
 }
@@ -586,7 +596,7 @@ fn fill(rng: &mut Rng, pattern: &str, accounts: &[String]) -> String {
     out
 }
 
-/// Throws ~1,500 generated hostile requests at every route (API with a token, the UI with a
+/// Throws 6,000 generated hostile requests at every route (API with a token, the UI with a
 /// session cookie and CSRF token, the webhooks unauthenticated or signed wrongly) and
 /// collects every 5xx. `HOSTILE_SEED` and `HOSTILE_CASES` override the defaults.
 #[actix_rt::test]
@@ -603,6 +613,20 @@ async fn no_hostile_request_answers_5xx() {
         "other password",
     )
     .unwrap();
+    // Give the other account rows of its own, so generated ids hit them too.
+    {
+        let mut conn = app.conn();
+        use diesel::RunQueryDsl;
+        for sql in [
+            "INSERT INTO teams (account_id, name) VALUES ($1, 'theirs')",
+            "INSERT INTO labels (account_id, title, description, color) VALUES ($1, 'theirs', '', '#1f93ff')",
+        ] {
+            diesel::sql_query(sql)
+                .bind::<diesel::sql_types::BigInt, _>(other.account_id)
+                .execute(&mut conn)
+                .expect(sql);
+        }
+    }
     let accounts = vec![app.account_id.to_string(), other.account_id.to_string()];
     let mut browser = Browser::new(&app);
     browser.sign_in("ana@example.com", "correct horse").await;
@@ -619,7 +643,7 @@ async fn no_hostile_request_answers_5xx() {
     let cases: usize = std::env::var("HOSTILE_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1500);
+        .unwrap_or(6000);
     let mut rng = Rng(seed);
     let svc = test::init_service(App::new().configure(app::configure(app.state.clone()))).await;
     let started = std::time::Instant::now();
@@ -693,6 +717,35 @@ async fn no_hostile_request_answers_5xx() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Found by the generator (seed 4): the inbox list multiplied a hostile `page` and
+/// overflowed (500).
+#[actix_rt::test]
+async fn huge_page_numbers_do_not_overflow() {
+    let app = TestApp::start();
+    app.create_inbox_direct();
+    app.deliver("text.json").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("ana@example.com", "correct horse").await;
+    let a = app.account_id;
+    for page in [
+        "9223372036854775807",
+        "-9223372036854775808",
+        "0",
+        "1000001",
+    ] {
+        for uri in [
+            format!("/app/accounts/{a}/partials/conversations?page={page}"),
+            format!("/app/accounts/{a}/conversations?page={page}"),
+        ] {
+            let (status, body, _) = browser.get(&uri).await;
+            assert_eq!(status, 200, "{uri}: {body}");
+        }
+        let uri = format!("/api/v1/accounts/{a}/conversations?page={page}");
+        let (status, body) = app.api("GET", &uri, None, &app.token.clone()).await;
+        assert_eq!(status, 200, "{uri}: {body}");
+    }
 }
 
 /// A `MakeWriter` collecting log output.

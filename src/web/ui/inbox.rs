@@ -200,7 +200,8 @@ fn list_rows(
             now,
         ));
     }
-    let page = filter.page;
+    // The page the domain listed (it clamps too): a hostile `page=` must not overflow here.
+    let page = filter.page.clamp(1, conversations::MAX_PAGE);
     let next = (counts_for(&counts, q.assignee()) > page * conversations::PAGE_SIZE)
         .then(|| q.href(page + 1));
     Ok((out, counts, next))
