@@ -87,9 +87,7 @@ impl AppState {
         T: Send + 'static,
     {
         if self.db_breaker.is_open() {
-            return Err(AppError::DatabaseUnavailable(
-                "the database was unreachable at the last attempt (circuit open)".into(),
-            ));
+            return Err(db::Breaker::open_error());
         }
         let pool = self.pool.clone();
         let breaker = self.db_breaker.clone();

@@ -57,6 +57,13 @@ impl Breaker {
         Arc::new(Breaker::default())
     }
 
+    /// The 503 answered while the breaker is open.
+    pub fn open_error() -> crate::error::AppError {
+        crate::error::AppError::DatabaseUnavailable(
+            "the database was unreachable at the last attempt (circuit open)".into(),
+        )
+    }
+
     /// True while the database is known to be unreachable.
     pub fn is_open(&self) -> bool {
         self.open.load(Ordering::Acquire)
@@ -97,9 +104,7 @@ impl Breaker {
     /// looks unreachable (see the type's doc).
     pub fn checkout(self: &Arc<Self>, pool: &DbPool) -> Result<DbConn, crate::error::AppError> {
         if self.is_open() {
-            return Err(crate::error::AppError::DatabaseUnavailable(
-                "the database was unreachable at the last attempt (circuit open)".into(),
-            ));
+            return Err(Breaker::open_error());
         }
         pool.get().map_err(|e| {
             let text = e.to_string();

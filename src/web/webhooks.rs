@@ -62,7 +62,8 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> AppResult<Ve
 }
 
 /// A delivery: 200 once journaled; 401/404/400/413/422 for bad requests; 503 when the
-/// database cannot take it. Counted in `switchboard_webhooks_received_total` by change field
+/// database cannot take it (at once, before reading the body, while the database circuit
+/// breaker is open). Counted in `switchboard_webhooks_received_total` by change field
 /// and result (see [`result_label`]).
 pub async fn receive(
     state: web::Data<AppState>,
@@ -135,9 +136,7 @@ async fn receive_inner(
     }
     // Meta retries a 503 later: say so at once while the database is known to be down.
     if state.db_breaker.is_open() {
-        return Err(AppError::DatabaseUnavailable(
-            "the database was unreachable at the last attempt (circuit open)".into(),
-        ));
+        return Err(crate::db::Breaker::open_error());
     }
     let body = read_body(&req, payload).await?;
     let signature = req
