@@ -18,6 +18,8 @@ use tokio::sync::Notify;
 pub struct AppState {
     pub config: Arc<Config>,
     pub pool: DbPool,
+    /// Opened when the database is unreachable: requests then answer 503 at once.
+    pub db_breaker: Arc<db::Breaker>,
     pub secrets: Arc<SecretBox>,
     /// Outbound HTTP client for Graph (30 s timeout).
     pub http: reqwest::Client,
@@ -67,6 +69,7 @@ impl AppState {
             journal,
             phone_cache: Arc::new(PhoneLookupCache::new(PHONE_CACHE_TTL)),
             pool,
+            db_breaker: db::Breaker::new(),
             secrets,
             http,
             ingest_wakeup: Arc::new(Notify::new()),
@@ -75,16 +78,26 @@ impl AppState {
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
-    /// Errors: 503 when no connection can be had within `DATABASE_POOL_TIMEOUT_MS`.
+    /// Errors: 503 at once while [`AppState::db_breaker`] is open; 503 when no connection can
+    /// be had within `DATABASE_POOL_TIMEOUT_MS` or the connection is lost (both may open the
+    /// breaker, see [`db::Breaker`]).
     pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut db::DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        if self.db_breaker.is_open() {
+            return Err(db::Breaker::open_error());
+        }
         let pool = self.pool.clone();
+        let breaker = self.db_breaker.clone();
         aw::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
+            let mut conn = breaker.checkout(&pool)?;
+            let result = f(&mut conn);
+            if let Err(AppError::DatabaseUnavailable(detail)) = &result {
+                breaker.record_unavailable(&pool, detail);
+            }
+            result
         })
         .await?
     }
@@ -123,10 +136,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
                 aw::PathConfig::default()
                     .error_handler(|err, _| AppError::NotFound(format!("not found: {err}")).into()),
             )
-            // Every route inside one unprefixed scope, so the metrics middleware times them
-            // all wherever the `App` is built (`serve`, the tests).
+            // Every route inside one unprefixed scope, so the metrics middleware (outermost:
+            // it also times and logs the guard's refusals) and the input guard cover them all
+            // wherever the `App` is built (`serve`, the tests).
             .service(
                 aw::scope("")
+                    .wrap(actix_web::middleware::from_fn(web::input_guard::guard))
                     .wrap(actix_web::middleware::from_fn(web::metrics::track))
                     .configure(|c| web::routes(c, &config)),
             );

@@ -10,6 +10,10 @@ pub enum AppError {
     /// 400: the request could not be read (e.g. malformed JSON).
     #[error("{0}")]
     BadRequest(String),
+    /// 400 naming the offending part of the request in `field` (e.g. a query parameter, a
+    /// JSON key, `path` or `body`), for input refused before any handler reads it.
+    #[error("{message}")]
+    BadField { field: String, message: String },
     /// 401: missing or invalid credentials or signature.
     #[error("{0}")]
     Unauthorized(String),
@@ -40,6 +44,14 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A 400 naming `field` (see [`AppError::BadField`]).
+    pub fn bad_field(field: &str, message: impl Into<String>) -> Self {
+        AppError::BadField {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
     /// A 422 naming `field`.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         AppError::Unprocessable {
@@ -96,7 +108,7 @@ impl From<actix_web::error::BlockingError> for AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::BadField { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -119,7 +131,8 @@ impl ResponseError for AppError {
         let mut body = serde_json::json!({ "error": self.to_string() });
         if let AppError::Unprocessable {
             field: Some(field), ..
-        } = self
+        }
+        | AppError::BadField { field, .. } = self
         {
             body["field"] = field.clone().into();
             body["attributes"] = serde_json::json!([field]);

@@ -125,11 +125,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     let main_server = actix_web::HttpServer::new(move || {
-        actix_web::App::new()
-            .wrap(
-                actix_web::middleware::Logger::new("%m %U %s %Dms").log_target("switchboard::http"),
-            )
-            .configure(app::configure(state.clone()))
+        // The access log is written by `web::metrics::track`, inside `configure`.
+        actix_web::App::new().configure(app::configure(state.clone()))
     })
     .bind(bind.clone())
     .map_err(|e| anyhow::anyhow!("cannot listen on {}:{} (HOST/PORT): {e}", bind.0, bind.1))?

@@ -223,6 +223,21 @@ async fn database_down_answers_503_and_the_retry_is_stored_once() {
     assert_eq!(health.status().as_u16(), 503);
 
     app.db.bring_online();
+    // The circuit breaker closes once its background probe reaches the database (about a
+    // second); until then the route keeps answering 503 at once.
+    let back = std::time::Instant::now();
+    while test::call_service(&svc, test::TestRequest::get().uri("/health").to_request())
+        .await
+        .status()
+        .as_u16()
+        != 200
+    {
+        assert!(
+            back.elapsed() < std::time::Duration::from_secs(15),
+            "no recovery"
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     // Meta retries the same delivery (twice, say): stored once.
     assert_eq!(app.post_webhook(PHONE, &body, None).await.0, 200);
     assert_eq!(app.post_webhook(PHONE, &body, None).await.0, 200);

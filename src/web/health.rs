@@ -1,5 +1,7 @@
 //! `GET /health`: 200 `{"status":"ok","database":"ok","ingest_backlog":N}` (webhook events
-//! not yet ingested), or 503 with `"database":"unavailable"`.
+//! not yet ingested), or 503 with `"database":"unavailable"`: at once while the database
+//! circuit breaker is open ([`crate::db::Breaker`]), so load balancers see an outage without
+//! waiting for `DATABASE_POOL_TIMEOUT_MS`.
 
 use crate::app::AppState;
 use actix_web::{web, HttpResponse};

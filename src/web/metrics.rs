@@ -15,14 +15,16 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::time::Instant;
 
-/// Times the request and records it in `switchboard_http_request_duration_seconds` with its
-/// method, matched route pattern (`unmatched` when no route matched) and status.
+/// Times the request, records it in `switchboard_http_request_duration_seconds` with its
+/// method, matched route pattern (`unmatched` when no route matched) and status, and writes
+/// the access-log line ([`crate::telemetry::access_line`], target `switchboard::http`).
 pub async fn track(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().as_str().to_string();
+    let path = req.path().to_string();
     // The pattern, never the path: path segments may hold tokens or phone numbers.
     let route = req
         .match_pattern()
@@ -32,7 +34,13 @@ pub async fn track(
         Ok(res) => res.status().as_u16(),
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
-    crate::metrics::observe_http(&method, &route, status, started.elapsed().as_secs_f64());
+    let elapsed = started.elapsed();
+    crate::metrics::observe_http(&method, &route, status, elapsed.as_secs_f64());
+    tracing::info!(
+        target: crate::telemetry::ACCESS_LOG_TARGET,
+        "{}",
+        crate::telemetry::access_line(&method, &path, status, elapsed)
+    );
     result
 }
 

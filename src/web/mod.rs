@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod health;
+pub mod input_guard;
 pub mod media;
 pub mod metrics;
 pub mod realtime;

@@ -62,7 +62,8 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> AppResult<Ve
 }
 
 /// A delivery: 200 once journaled; 401/404/400/413/422 for bad requests; 503 when the
-/// database cannot take it. Counted in `switchboard_webhooks_received_total` by change field
+/// database cannot take it (at once, before reading the body, while the database circuit
+/// breaker is open). Counted in `switchboard_webhooks_received_total` by change field
 /// and result (see [`result_label`]).
 pub async fn receive(
     state: web::Data<AppState>,
@@ -133,6 +134,10 @@ async fn receive_inner(
             format!("{phone} is marked inactive (INACTIVE_WHATSAPP_NUMBERS)"),
         ));
     }
+    // Meta retries a 503 later: say so at once while the database is known to be down.
+    if state.db_breaker.is_open() {
+        return Err(crate::db::Breaker::open_error());
+    }
     let body = read_body(&req, payload).await?;
     let signature = req
         .headers()
@@ -161,7 +166,15 @@ async fn receive_inner(
     *field = first_field(&body);
     let text = String::from_utf8(body)
         .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
-    let event_id = state.journal.append(inbox_id, phone, text).await?;
+    let event_id = match state.journal.append(inbox_id, phone, text).await {
+        Ok(id) => id,
+        Err(e) => {
+            if let AppError::DatabaseUnavailable(detail) = &e {
+                state.db_breaker.record_unavailable(&state.pool, detail);
+            }
+            return Err(e);
+        }
+    };
     state.ingest_wakeup.notify_one();
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "received", "event_id": event_id})))
 }

@@ -73,13 +73,10 @@ pub fn check_delivery(
         embedded_signup: ch.is_embedded_signup(),
     });
     if signature::decide(facts.as_ref()) == Decision::Enforce {
-        let candidates: Vec<&str> = [
+        let candidates = signature::signing_secrets(
             channel_secret.as_deref(),
             config.whatsapp_app_secret.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        );
         if !signature::verify(signature_header, body, &candidates) {
             let why = if signature_header.is_none() {
                 "missing"

@@ -51,12 +51,35 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The secrets that may sign a POST for a channel (DESIGN.md, "The webhook route"): where
+/// the channel carries its own app secret, only that one; otherwise (Embedded Signup, or no
+/// channel at all) the global `WHATSAPP_APP_SECRET`. Empty when neither exists, so nothing
+/// verifies.
+pub fn signing_secrets<'a>(
+    channel_secret: Option<&'a str>,
+    global: Option<&'a str>,
+) -> Vec<&'a str> {
+    match channel_secret.filter(|s| !s.is_empty()) {
+        Some(own) => vec![own],
+        None => global.filter(|s| !s.is_empty()).into_iter().collect(),
+    }
+}
+
 /// True when `header` is a valid signature of the raw `body` under any of `secrets`.
-/// The comparison is constant-time (`Mac::verify_slice` uses `subtle`).
+/// The header must be `sha256=` and 64 **lowercase** hex digits, as Meta sends it; any other
+/// spelling (uppercase hex, a wrong length) is invalid. The comparison is constant-time
+/// (`Mac::verify_slice` uses `subtle`).
 pub fn verify(header: Option<&str>, body: &[u8], secrets: &[&str]) -> bool {
     let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
         return false;
     };
+    if hex_sig.len() != 64
+        || !hex_sig
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return false;
+    }
     let Ok(expected) = hex::decode(hex_sig) else {
         return false;
     };
@@ -105,5 +128,23 @@ mod tests {
         assert!(!verify(Some(&sig), b"{\"a\":\"Ola\"}", &["s3cret"]));
         assert!(!verify(None, body, &["s3cret"]));
         assert!(!verify(Some("sha256=zz"), body, &["s3cret"]));
+    }
+
+    #[test]
+    fn uppercase_hex_is_refused() {
+        let body = b"{}";
+        let sig = sign("s3cret", body);
+        assert!(verify(Some(&sig), body, &["s3cret"]));
+        let upper = format!("sha256={}", sig["sha256=".len()..].to_ascii_uppercase());
+        assert!(!verify(Some(&upper), body, &["s3cret"]));
+        assert!(!verify(Some(&sig[..sig.len() - 2]), body, &["s3cret"]));
+    }
+
+    #[test]
+    fn the_channel_secret_alone_signs_for_its_channel() {
+        assert_eq!(signing_secrets(Some("own"), Some("global")), vec!["own"]);
+        assert_eq!(signing_secrets(None, Some("global")), vec!["global"]);
+        assert_eq!(signing_secrets(Some(""), Some("global")), vec!["global"]);
+        assert!(signing_secrets(None, None).is_empty());
     }
 }

@@ -166,24 +166,109 @@ fn safe_name(raw: &str) -> String {
     }
 }
 
+/// Largest multipart request accepted by its declared `Content-Length`: the attachments
+/// ([`MAX_UPLOAD_BYTES`]) plus 256 KiB for text fields and multipart framing.
+pub const MAX_MULTIPART_REQUEST_BYTES: u64 = MAX_UPLOAD_BYTES as u64 + 256 * 1024;
+
+fn upload_too_large() -> AppError {
+    AppError::PayloadTooLarge("attachments are limited to 100 MB".into())
+}
+
+/// 413 when the request declares a `Content-Length` over [`MAX_MULTIPART_REQUEST_BYTES`],
+/// so an oversize upload is refused before any of it is read. A body without a declared
+/// length (chunked) is limited while it streams ([`read_multipart`]).
+fn refuse_declared_oversize(req: &HttpRequest) -> AppResult<()> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_MULTIPART_REQUEST_BYTES) {
+        return Err(upload_too_large());
+    }
+    Ok(())
+}
+
 /// Reads a multipart body: text fields into [`Body`] (`content_attributes[in_reply_to]`
-/// style keys are folded into `content_attributes`), files of `attachments[]` written under
-/// `STORAGE_DIR/outgoing/<random>/`. Errors: 413 over [`MAX_UPLOAD_BYTES`], 400 unreadable.
-async fn read_multipart(
+/// style keys are folded into `content_attributes`), files of `attachments[]` streamed to
+/// `STORAGE_DIR/outgoing/<random>/` chunk by chunk (never held in memory), with a running
+/// total. Errors: 413 when the files pass [`MAX_UPLOAD_BYTES`] (or a text field 1 MiB),
+/// 400 unreadable or a text field holding NUL, 422 an empty file; on any error the files
+/// written so far are removed.
+async fn read_multipart(state: &AppState, form: Multipart) -> AppResult<(Body, Vec<StoredUpload>)> {
+    let mut uploads = Vec::new();
+    let result = read_multipart_into(state, form, &mut uploads).await;
+    if result.is_err() {
+        let written: Vec<_> = uploads
+            .iter()
+            .map(|u: &StoredUpload| state.config.storage_dir.join(&u.storage_path))
+            .collect();
+        remove_files(&written).await;
+    }
+    result.map(|body| (body, uploads))
+}
+
+/// Streams one file field to `full`, adding its size to `total`. Returns the bytes written.
+/// Removes the partial file on error.
+async fn stream_to_file(
+    field: &mut actix_multipart::Field,
+    full: &std::path::Path,
+    total: &mut usize,
+) -> AppResult<usize> {
+    use tokio::io::AsyncWriteExt;
+    let dir = full.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| AppError::Internal(format!("creating {}: {e}", dir.display())))?;
+    let mut file = tokio::fs::File::create(full)
+        .await
+        .map_err(|e| AppError::Internal(format!("creating {}: {e}", full.display())))?;
+    let mut written = 0usize;
+    let outcome: AppResult<()> = async {
+        while let Some(chunk) = field.next().await {
+            let chunk =
+                chunk.map_err(|e| AppError::BadRequest(format!("upload broke off: {e}")))?;
+            *total += chunk.len();
+            if *total > MAX_UPLOAD_BYTES {
+                return Err(upload_too_large());
+            }
+            written += chunk.len();
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| AppError::Internal(format!("writing {}: {e}", full.display())))?;
+        }
+        file.flush()
+            .await
+            .map_err(|e| AppError::Internal(format!("writing {}: {e}", full.display())))
+    }
+    .await;
+    drop(file);
+    if let Err(e) = outcome {
+        remove_files(&[full.to_path_buf()]).await;
+        return Err(e);
+    }
+    Ok(written)
+}
+
+async fn read_multipart_into(
     state: &AppState,
     mut form: Multipart,
-) -> AppResult<(Body, Vec<StoredUpload>)> {
+    uploads: &mut Vec<StoredUpload>,
+) -> AppResult<Body> {
     let mut fields = Map::new();
-    let mut uploads = Vec::new();
     let mut total = 0usize;
     while let Some(field) = form.next().await {
         let mut field =
             field.map_err(|e| AppError::BadRequest(format!("unreadable multipart body: {e}")))?;
         let name = field.name().unwrap_or_default().to_string();
+        crate::web::input_guard::check_text("name", &name)?;
         let file_name = field
             .content_disposition()
             .and_then(|d| d.get_filename())
             .map(str::to_string);
+        if let Some(f) = &file_name {
+            crate::web::input_guard::check_text("attachments", f)?;
+        }
         if name.starts_with("attachments") || file_name.is_some() {
             let mime = field
                 .content_type()
@@ -202,36 +287,18 @@ async fn read_multipart(
                 stored_name
             );
             let full = state.config.storage_dir.join(&relative);
-            let mut bytes = Vec::new();
-            while let Some(chunk) = field.next().await {
-                let chunk =
-                    chunk.map_err(|e| AppError::BadRequest(format!("upload broke off: {e}")))?;
-                total += chunk.len();
-                if total > MAX_UPLOAD_BYTES {
-                    return Err(AppError::PayloadTooLarge(
-                        "attachments are limited to 100 MB".into(),
-                    ));
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            if bytes.is_empty() {
+            let size = stream_to_file(&mut field, &full, &mut total).await?;
+            if size == 0 {
+                remove_files(&[full]).await;
                 return Err(AppError::invalid(
                     "attachments",
                     format!("{stored_name} is empty"),
                 ));
             }
-            let size = bytes.len() as i64;
-            let dir = full.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-            tokio::fs::create_dir_all(&dir)
-                .await
-                .map_err(|e| AppError::Internal(format!("creating {}: {e}", dir.display())))?;
-            tokio::fs::write(&full, bytes)
-                .await
-                .map_err(|e| AppError::Internal(format!("writing {}: {e}", full.display())))?;
             uploads.push(StoredUpload {
                 file_name: file_name.unwrap_or(stored_name),
                 mime_type: mime,
-                file_size: size,
+                file_size: size as i64,
                 storage_path: relative,
             });
         } else {
@@ -249,6 +316,7 @@ async fn read_multipart(
             let text = String::from_utf8(bytes).map_err(|_| {
                 AppError::BadRequest(format!("the multipart field {name} is not UTF-8 text"))
             })?;
+            crate::web::input_guard::check_text(&name, &text)?;
             if let Some(inner) = name
                 .strip_prefix("content_attributes[")
                 .and_then(|r| r.strip_suffix(']'))
@@ -264,7 +332,7 @@ async fn read_multipart(
             }
         }
     }
-    Ok((Body::from_json(Value::Object(fields))?, uploads))
+    Body::from_json(Value::Object(fields))
 }
 
 fn mime_for_extension(name: &str) -> Option<&'static str> {
@@ -360,6 +428,9 @@ pub async fn create_json(
 }
 
 /// Multipart `POST …/messages` with `attachments[]` files (Chatwoot's `curl -F` form).
+/// Errors: 413 at once when `Content-Length` declares more than
+/// [`MAX_MULTIPART_REQUEST_BYTES`], or as soon as the streamed files pass
+/// [`MAX_UPLOAD_BYTES`]; 401 before any file is accepted without credentials.
 pub async fn create_multipart(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -367,6 +438,7 @@ pub async fn create_multipart(
     form: Multipart,
 ) -> AppResult<HttpResponse> {
     let (account_id, display_id) = path.into_inner();
+    refuse_declared_oversize(&req)?;
     // Authenticate before accepting any file.
     auth::viewer(&state, &req, account_id).await?;
     let (body, uploads) = read_multipart(&state, form).await?;
