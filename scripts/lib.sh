@@ -314,3 +314,23 @@ sb_release_binary() {
     (cd "$SWITCHBOARD_ROOT" && cargo build --release --bin switchboard >&2)
     printf '%s\n' "$SWITCHBOARD_ROOT/target/release/switchboard"
 }
+
+# Installs the npm packages of package-lock.json (test tooling: axe-core for the browser
+# tests' accessibility checks) with `npm ci` when node_modules/ is missing or older than the
+# lockfile; installs Debian's nodejs and npm first when there is no npm.
+ensure_node_modules() {
+    if ! command -v npm >/dev/null 2>&1; then
+        command -v apt-get >/dev/null 2>&1 \
+            || sb_die "the browser tests need Node.js and npm for axe-core (Debian: apt-get install nodejs npm)"
+        sb_log "installing nodejs and npm for the test tooling"
+        sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+            || sb_die "apt-get update failed"
+        sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null \
+            || sb_die "apt-get install nodejs npm failed"
+    fi
+    local stamp="$SWITCHBOARD_ROOT/node_modules/.package-lock.json"
+    if [ ! -f "$stamp" ] || [ "$SWITCHBOARD_ROOT/package-lock.json" -nt "$stamp" ]; then
+        sb_log "installing npm packages from package-lock.json (npm ci)"
+        (cd "$SWITCHBOARD_ROOT" && npm ci --no-audit --no-fund >&2) || sb_die "npm ci failed"
+    fi
+}

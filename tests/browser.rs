@@ -2103,3 +2103,114 @@ async fn search_shows_contact_conversation_and_highlighted_match_on_desktop_and_
         c.close().await.unwrap();
     }
 }
+
+/// axe-core (from npm, `package-lock.json`; `scripts/test` runs `npm ci`) in the page:
+/// the WCAG 2.1 A and AA rules' violations, as `"rule (impact): help — targets"` lines.
+async fn axe_violations(c: &Client) -> Vec<String> {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js"),
+    )
+    .expect("node_modules/axe-core: run `npm ci` (scripts/test does)");
+    c.execute(&format!("{source}\nreturn true;"), vec![])
+        .await
+        .unwrap();
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — '
+                    + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+/// The main pages pass axe-core's WCAG 2.1 AA rules at desktop and phone width, signed in
+/// with a session cookie, and at phone width the main navigation (Settings, Profile) is
+/// still reachable.
+#[tokio::test]
+async fn the_main_pages_pass_axe_at_desktop_and_phone_width() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    let account = env.account_id;
+    let pages = [
+        (
+            "conversations",
+            format!("/app/accounts/{account}/conversations"),
+        ),
+        ("thread", format!("/app/accounts/{account}/conversations/1")),
+        ("search", format!("/app/accounts/{account}/search?q=jacket")),
+        (
+            "inboxes",
+            format!("/app/accounts/{account}/settings/inboxes"),
+        ),
+        (
+            "inbox",
+            format!("/app/accounts/{account}/settings/inboxes/1"),
+        ),
+        (
+            "new-inbox",
+            format!("/app/accounts/{account}/settings/inboxes/new"),
+        ),
+        ("agents", format!("/app/accounts/{account}/settings/agents")),
+        ("teams", format!("/app/accounts/{account}/settings/teams")),
+        ("labels", format!("/app/accounts/{account}/settings/labels")),
+        (
+            "webhooks",
+            format!("/app/accounts/{account}/settings/webhooks"),
+        ),
+        ("profile", format!("/app/accounts/{account}/profile")),
+    ];
+    let mut report = vec![];
+    for (width, height) in [(1440, 900), (390, 844)] {
+        let c = env.browser(width, height).await;
+        c.goto(&env.url("/app/login")).await.unwrap();
+        wait_js(&c, "document.getElementById('email')", "the login form").await;
+        for v in axe_violations(&c).await {
+            report.push(format!("login@{width}: {v}"));
+        }
+        env.sign_in(&c, "ana@example.com", "correct horse").await;
+        wait_js(
+            &c,
+            "document.querySelector('.conversation-row')",
+            "the list",
+        )
+        .await;
+        for (name, path) in &pages {
+            c.goto(&env.url(path)).await.unwrap();
+            wait_js(&c, "document.readyState === 'complete'", name).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            for v in axe_violations(&c).await {
+                report.push(format!("{name}@{width}: {v}"));
+            }
+        }
+        // Every place stays reachable at phone width.
+        c.goto(&env.url(&pages[0].1)).await.unwrap();
+        wait_js(
+            &c,
+            "document.querySelector('.conversation-row')",
+            "the list",
+        )
+        .await;
+        for link in ["Settings", "Profile", "Conversations"] {
+            let shown = js(
+                &c,
+                &format!(
+                    "return [...document.querySelectorAll('.topnav a')].some(a => a.textContent.trim() === '{link}' && a.getBoundingClientRect().width > 0 && a.getBoundingClientRect().right <= window.innerWidth + 1)"
+                ),
+            )
+            .await;
+            assert_eq!(shown, true, "{link} is not reachable at {width}px");
+        }
+        screenshot(&c, &format!("a11y-conversations-{width}")).await;
+        c.close().await.unwrap();
+    }
+    assert!(report.is_empty(), "axe-core found:\n{}", report.join("\n"));
+}

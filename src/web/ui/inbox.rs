@@ -438,7 +438,7 @@ fn sidebar(
 
 /// The sidebar for `q` as `viewer` sees it now (the live-update partial).
 pub(super) fn sidebar_now(conn: &mut DbConn, viewer: &Viewer, q: &ListQuery) -> AppResult<Sidebar> {
-    let (_, counts) = conversations::list(conn, viewer, &q.filter())?;
+    let (_, counts) = conversations::list(conn, viewer, &q.filter()?)?;
     sidebar(conn, viewer, q, &counts)
 }
 
