@@ -187,7 +187,7 @@ fn huge_body(tag: &str, n: usize) -> Vec<u8> {
     body
 }
 
-const HUGE_MESSAGES: usize = 2000;
+const HUGE_MESSAGES: usize = 1200;
 
 #[actix_rt::test]
 async fn an_ordinary_message_is_not_queued_behind_two_huge_deliveries() {

@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Timestamptz};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// Attempts before an event is marked `failed`.
@@ -76,11 +77,11 @@ struct Planned {
 }
 
 /// Processes one unit: claims the oldest due event (by `run_after`, `FOR UPDATE SKIP
-/// LOCKED`) and, when it is small (see [`SMALL_EVENT_BYTES`]), up to `limit - 1` further small
-/// ones, and processes at
-/// most [`UNIT_ITEMS`] of their items in one transaction, each event in a savepoint of its
-/// own: a failing body rolls back alone, its failure is recorded and it is retried with
-/// backoff. An event with items left keeps `pending`, records `items_done` and is due again
+/// LOCKED`) and, when it is small (see [`SMALL_EVENT_BYTES`]), up to `limit - 1` further
+/// small ones, takes the advisory locks of everything their items name (one global order),
+/// and processes at most [`UNIT_ITEMS`] items in one transaction, each event in a savepoint
+/// of its own: a failing body rolls back alone, its failure is recorded and it is retried
+/// with backoff. An event with items left keeps `pending`, records `items_done` and is due again
 /// at once, behind what is already queued. Returns one outcome per event touched (empty when
 /// nothing is due). Errors: only when the database itself fails (nothing is committed).
 pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<EventOutcome>> {
@@ -210,11 +211,10 @@ fn cached_inbox<'c>(
     cache: &'c mut HashMap<i64, InboxWithChannel>,
     inbox_id: i64,
 ) -> AppResult<&'c InboxWithChannel> {
-    if !cache.contains_key(&inbox_id) {
-        let found = inbox_domain::find_by_id(conn, inbox_id)?;
-        cache.insert(inbox_id, found);
-    }
-    Ok(&cache[&inbox_id])
+    Ok(match cache.entry(inbox_id) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(v) => v.insert(inbox_domain::find_by_id(conn, inbox_id)?),
+    })
 }
 
 /// Records a unit's outcome for `event`. `progress` is `(items_done, finished)` after a

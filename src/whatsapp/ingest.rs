@@ -85,7 +85,10 @@ enum ParsedChange {
     /// A change for another `phone_number_id`: one item, skipped.
     Foreign(String),
     /// A change this route acts on, item by item.
-    Value { field: String, value: ChangeValue },
+    Value {
+        field: String,
+        value: Box<ChangeValue>,
+    },
 }
 
 /// One item of a body.
@@ -216,7 +219,10 @@ pub fn parse_body(inbox: &Inbox, channel: &Channel, raw_body: &str) -> AppResult
                     continue;
                 }
             }
-            parsed.changes.push(ParsedChange::Value { field, value });
+            parsed.changes.push(ParsedChange::Value {
+                field,
+                value: Box::new(value),
+            });
         }
     }
     Ok(parsed)
