@@ -111,8 +111,9 @@ pub struct Args {
     /// one POST. Needs `--database-url`.
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
-    /// Distinct customers the messages come from (batched mode; default: `--batch`, so each
-    /// delivery carries one message from every customer, in its own order).
+    /// Distinct customers the messages come from (default: `--batch` when batched, so each
+    /// delivery carries one message from every customer, in its own order; otherwise one
+    /// customer per delivery).
     #[arg(long)]
     pub customers: Option<usize>,
     /// Paced mode: post this many deliveries per second (on a fixed schedule, up to `-c` in
@@ -1258,7 +1259,11 @@ mod tracked {
     pub async fn run(args: Args) -> Result<bool> {
         let n = args.deliveries;
         let batch = args.batch.max(1);
-        let customers = args.customers.unwrap_or(batch).max(1);
+        // One-message deliveries come from a customer each, batches from `batch` customers.
+        let customers = args
+            .customers
+            .unwrap_or(if batch > 1 { batch } else { n })
+            .max(1);
         let c = args.concurrency.max(1);
         let url = args
             .database_url
