@@ -37,6 +37,25 @@
 //!
 //! The report is human-readable lines followed by one JSON line with every figure. The exit
 //! status is non-zero when any POST was not answered 200 or any check failed.
+//!
+//! **Batched and paced modes** (`--batch B`, `--customers K`, `--rate R`, both need
+//! `--database-url` of the server's database, read only):
+//!
+//! ```text
+//! loadgen … --database-url URL -n 200 --batch 100 --customers 100   # Meta-style batches
+//! loadgen … --database-url URL -n 10000 --rate 500 -c 256           # paced, 1 message each
+//! ```
+//!
+//! Delivery `i` carries `B` text messages from customers `(i + j·stride) % K` (the stride
+//! varies per delivery, so deliveries name overlapping customers in different orders), with
+//! wamids `wamid.LOADGEN<run>_<i>_<j>`. With `--rate`, delivery `i` is posted `i / R` seconds
+//! after the start (at most `-c` in flight), otherwise as fast as `-c` allows. The run's
+//! messages are polled from the database every 50 ms while posting and after; the report
+//! gives deliveries acknowledged per second, messages visible per second (all messages over
+//! the time from the first POST to the last one visible, i.e. while the journal drains) and
+//! the webhook-to-visible latency per delivery (its POST sent → its last message visible,
+//! p50/p90/p99, ±50 ms), then checks that every message is stored exactly once and the run
+//! made exactly `K` contacts.
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
@@ -88,6 +107,24 @@ pub struct Args {
     /// Longest wait, in seconds, for ingest to make all N deliveries visible.
     #[arg(long, default_value_t = 300)]
     pub wait_seconds: u64,
+    /// Messages per delivery (batched mode when above 1): Meta batches many messages into
+    /// one POST. Needs `--database-url`.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Distinct customers the messages come from (default: `--batch` when batched, so each
+    /// delivery carries one message from every customer, in its own order; otherwise one
+    /// customer per delivery).
+    #[arg(long)]
+    pub customers: Option<usize>,
+    /// Paced mode: post this many deliveries per second (on a fixed schedule, up to `-c` in
+    /// flight) instead of as fast as possible, and report webhook-to-visible latency.
+    /// Needs `--database-url`.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    /// The server's database (read only: polled for the run's messages in the batched and
+    /// paced modes).
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 /// Deliveries re-posted by the duplicate check.
@@ -903,6 +940,9 @@ async fn duplicate_check(
 // ---------------------------------------------------------------------------------------------
 
 async fn run(args: Args) -> Result<bool> {
+    if args.batch > 1 || args.rate > 0.0 {
+        return tracked::run(args).await;
+    }
     let n = args.deliveries;
     let c = args.concurrency.max(1);
     if n == 0 || n > 999_999 {
@@ -1109,5 +1149,312 @@ async fn main() -> ExitCode {
             eprintln!("loadgen: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batched and paced modes
+// ---------------------------------------------------------------------------------------------
+
+/// `--batch` and `--rate`: deliveries of several messages each, posted as fast as `-c`
+/// allows or on a fixed schedule, with every message's visibility tracked in the database.
+mod tracked {
+    use super::*;
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Text};
+
+    /// How often the database is polled for newly visible messages.
+    const POLL: Duration = Duration::from_millis(50);
+    /// Ids below the highest seen minus this are never looked at again: a message committed
+    /// that late would be missed (ingest units hold at most a few hundred uncommitted ids).
+    const ID_MARGIN: i64 = 5000;
+
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Text)]
+        source_id: String,
+    }
+
+    /// The body of delivery `i`: `batch` text messages from customers `(i + j * stride) %
+    /// customers`, each with its own wamid `wamid.LOADGEN<run>_<i>_<j>` and contact
+    /// `lg<run>c<customer:06>x`.
+    fn body(run: &Run, i: usize, batch: usize, customers: usize) -> Vec<u8> {
+        // Every delivery names its customers in another order.
+        let stride = [1, 7, 11, 13, 17, 19, 23, 29][i % 8];
+        let mut contacts = Vec::with_capacity(batch);
+        let mut messages = Vec::with_capacity(batch);
+        for j in 0..batch {
+            let c = (i + j * stride) % customers;
+            let wa_id = format!("2{:05}{c:06}", run.wa_prefix);
+            contacts.push(
+                json!({"profile": {"name": format!("lg{}c{c:06}x", run.id)}, "wa_id": wa_id}),
+            );
+            messages.push(json!({
+                "from": wa_id, "id": format!("wamid.LOADGEN{}_{i}_{j}", run.id),
+                "timestamp": run.timestamp, "type": "text",
+                "text": {"body": format!("load test message {i}/{j}")},
+            }));
+        }
+        serde_json::to_vec(&json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": run.display_phone, "phone_number_id": run.phone_number_id},
+                "contacts": contacts, "messages": messages}}]}],
+        }))
+        .expect("a JSON value serializes")
+    }
+
+    fn delivery_of(source_id: &str) -> Option<usize> {
+        source_id
+            .rsplit_once('_')?
+            .0
+            .rsplit_once('_')?
+            .1
+            .parse()
+            .ok()
+    }
+
+    /// Polls the database until every message is visible or `deadline`; returns, per
+    /// delivery, when its messages were last seen becoming visible, and how many were seen.
+    fn track(
+        url: &str,
+        inbox_id: i64,
+        prefix: String,
+        expected: usize,
+        deliveries: usize,
+        stop: Arc<AtomicBool>,
+    ) -> Result<(Vec<Vec<Instant>>, usize)> {
+        let mut conn = PgConnection::establish(url).context("connecting to --database-url")?;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut at: Vec<Vec<Instant>> = vec![Vec::new(); deliveries];
+        let mut floor = 0i64;
+        let mut max_id = 0i64;
+        while seen.len() < expected && !stop.load(Ordering::Relaxed) {
+            let rows: Vec<Row> = diesel::sql_query(
+                "SELECT id, source_id FROM messages WHERE inbox_id = $1 AND id > $2 \
+                 AND source_id LIKE $3",
+            )
+            .bind::<BigInt, _>(inbox_id)
+            .bind::<BigInt, _>(floor)
+            .bind::<Text, _>(format!("{prefix}%"))
+            .load(&mut conn)?;
+            let now = Instant::now();
+            for r in rows {
+                max_id = max_id.max(r.id);
+                if seen.insert(r.source_id.clone()) {
+                    if let Some(d) = delivery_of(&r.source_id).filter(|d| *d < deliveries) {
+                        at[d].push(now);
+                    }
+                }
+            }
+            floor = floor.max(max_id - ID_MARGIN);
+            std::thread::sleep(POLL);
+        }
+        Ok((at, seen.len()))
+    }
+
+    pub async fn run(args: Args) -> Result<bool> {
+        let n = args.deliveries;
+        let batch = args.batch.max(1);
+        // One-message deliveries come from a customer each, batches from `batch` customers.
+        let customers = args
+            .customers
+            .unwrap_or(if batch > 1 { batch } else { n })
+            .max(1);
+        let c = args.concurrency.max(1);
+        let url = args
+            .database_url
+            .clone()
+            .ok_or_else(|| anyhow!("--batch and --rate need --database-url"))?;
+        let base = args.base_url.trim_end_matches('/').to_string();
+        let client = reqwest::Client::builder()
+            .http1_only()
+            .pool_max_idle_per_host(c + 8)
+            .timeout(Duration::from_secs(120))
+            .build()?;
+        let api = Api {
+            client: client.clone(),
+            base: base.clone(),
+            token: args.api_token.clone(),
+            account_id: args.account_id,
+        };
+        let inbox = ensure_inbox(&api, &args.phone, args.app_secret.as_deref()).await?;
+        let run = Arc::new(Run::new(&args.phone, &inbox.phone_number_id));
+        let expected = n * batch;
+        println!(
+            "run {}: {n} deliveries × {batch} messages from {customers} customers = {expected} messages, {}",
+            run.id,
+            if args.rate > 0.0 {
+                format!("paced at {} deliveries/s (up to {c} in flight)", args.rate)
+            } else {
+                format!("{c} in flight")
+            }
+        );
+        let poster = Poster {
+            client,
+            url: format!("{base}/webhooks/whatsapp/{}", args.phone),
+            app_secret: args.app_secret.clone(),
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let tracker = {
+            let (url, prefix, stop) = (
+                url.clone(),
+                format!("wamid.LOADGEN{}_", run.id),
+                stop.clone(),
+            );
+            let inbox_id = inbox.id;
+            tokio::task::spawn_blocking(move || track(&url, inbox_id, prefix, expected, n, stop))
+        };
+        // Bodies are built before the clock starts.
+        let bodies: Arc<Vec<Vec<u8>>> =
+            Arc::new((0..n).map(|i| body(&run, i, batch, customers)).collect());
+        let started = Instant::now();
+        let posted_at: Arc<Vec<AtomicU64>> = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect());
+        let next = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..c)
+            .map(|_| {
+                let (poster, bodies, posted_at, next) = (
+                    poster.clone(),
+                    bodies.clone(),
+                    posted_at.clone(),
+                    next.clone(),
+                );
+                let rate = args.rate;
+                tokio::spawn(async move {
+                    let mut stats = LoadStats::default();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= bodies.len() {
+                            break;
+                        }
+                        if rate > 0.0 {
+                            tokio::time::sleep_until(
+                                (started + Duration::from_secs_f64(i as f64 / rate)).into(),
+                            )
+                            .await;
+                        }
+                        posted_at[i].store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                        stats.record(poster.post(bodies[i].clone()).await);
+                    }
+                    stats
+                })
+            })
+            .collect();
+        let mut stats = LoadStats::default();
+        for t in join_all(tasks).await {
+            stats.merge(t?);
+        }
+        stats.wall = started.elapsed();
+        stats.latencies.sort_unstable();
+        let errors = stats.error_count();
+        let acks_per_sec = n as f64 / stats.wall.as_secs_f64();
+        println!(
+            "posting: {n} deliveries in {:.2} s = {acks_per_sec:.0} deliveries/s ({:.0} messages/s); ack p50 {:.2} ms, p99 {:.2} ms; errors {errors}",
+            stats.wall.as_secs_f64(),
+            expected as f64 / stats.wall.as_secs_f64(),
+            stats.quantile_ms(0.5),
+            stats.quantile_ms(0.99)
+        );
+        for s in &stats.error_samples {
+            println!("  e.g. {s}");
+        }
+        let waiter = {
+            let stop = stop.clone();
+            let wait = Duration::from_secs(args.wait_seconds);
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                stop.store(true, Ordering::Relaxed);
+            })
+        };
+        let (at, seen) = tracker.await??;
+        waiter.abort();
+        let last = at.iter().flatten().max().copied();
+        let drain_seconds = last.map(|t| t.duration_since(started).as_secs_f64());
+        // Webhook-to-visible: from a delivery's POST to its last message becoming visible.
+        let mut latencies: Vec<f64> = at
+            .iter()
+            .enumerate()
+            .filter_map(|(i, times)| {
+                let visible = times.iter().max()?;
+                let posted = Duration::from_micros(posted_at[i].load(Ordering::Relaxed));
+                Some(ms(visible.duration_since(started).saturating_sub(posted)))
+            })
+            .collect();
+        latencies.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            if latencies.is_empty() {
+                return 0.0;
+            }
+            latencies[((p * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len()) - 1]
+        };
+        let per_sec = drain_seconds.map(|s| seen as f64 / s);
+        println!(
+            "visible: {seen}/{expected} messages, the last {} after the first POST = {} messages/s",
+            drain_seconds
+                .map(|s| format!("{s:.2} s"))
+                .unwrap_or_else(|| "?".into()),
+            per_sec
+                .map(|r| format!("{r:.0}"))
+                .unwrap_or_else(|| "?".into())
+        );
+        println!(
+            "webhook-to-visible (POST sent → last message of the delivery visible, ±{} ms): p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            POLL.as_millis(),
+            q(0.5),
+            q(0.9),
+            q(0.99),
+            latencies.last().copied().unwrap_or(0.0)
+        );
+        #[derive(QueryableByName)]
+        struct Counts {
+            #[diesel(sql_type = BigInt)]
+            messages: i64,
+            #[diesel(sql_type = BigInt)]
+            distinct_ids: i64,
+            #[diesel(sql_type = BigInt)]
+            contacts: i64,
+        }
+        let counts: Counts = {
+            let mut conn = PgConnection::establish(&url)?;
+            diesel::sql_query(
+                "SELECT (SELECT count(*) FROM messages WHERE inbox_id = $1 AND source_id LIKE $2) AS messages, \
+                        (SELECT count(DISTINCT source_id) FROM messages WHERE inbox_id = $1 AND source_id LIKE $2) AS distinct_ids, \
+                        (SELECT count(*) FROM contacts WHERE name LIKE $3) AS contacts",
+            )
+            .bind::<BigInt, _>(inbox.id)
+            .bind::<Text, _>(format!("wamid.LOADGEN{}_%", run.id))
+            .bind::<Text, _>(format!("lg{}c%", run.id))
+            .get_result(&mut conn)?
+        };
+        let verified = errors == 0
+            && counts.messages == expected as i64
+            && counts.distinct_ids == expected as i64
+            && counts.contacts == customers.min(expected) as i64;
+        println!(
+            "check: {} messages ({} distinct wamids), {} contacts (expected {expected}, {expected}, {}): {}",
+            counts.messages,
+            counts.distinct_ids,
+            counts.contacts,
+            customers.min(expected),
+            if verified { "PASS" } else { "FAIL" }
+        );
+        let round = |x: f64| (x * 100.0).round() / 100.0;
+        println!(
+            "{}",
+            json!({
+                "run_id": run.id.to_string(), "deliveries": n, "batch": batch,
+                "customers": customers, "rate": args.rate, "concurrency": c,
+                "acks_per_sec": round(acks_per_sec), "ack_p99_ms": round(stats.quantile_ms(0.99)),
+                "errors": errors, "messages_visible": seen,
+                "drain_seconds": drain_seconds.map(round),
+                "visible_per_sec": per_sec.map(round),
+                "visible_p50_ms": round(q(0.5)), "visible_p99_ms": round(q(0.99)),
+                "verified": verified,
+            })
+        );
+        Ok(verified)
     }
 }

@@ -252,6 +252,7 @@ diesel::table! {
         run_after -> Timestamptz,
         received_at -> Timestamptz,
         processed_at -> Nullable<Timestamptz>,
+        items_done -> Int4,
     }
 }
 

@@ -97,13 +97,22 @@ pub struct ProfileInfo {
     pub username: Option<String>,
 }
 
+/// The advisory-lock key guarding one identifier (`source_id`: phone digits, BSUID or parent
+/// BSUID) of inbox `inbox_id`: `ci:{inbox_id}:{source_id}`. Contact resolution takes it; the
+/// ingest worker takes the keys of a whole unit of work up front, in one global order
+/// (see `crate::jobs::ingest`), so workers never wait on each other in a cycle.
+pub fn identity_lock_key(inbox_id: i64, source_id: &str) -> String {
+    format!("ci:{inbox_id}:{source_id}")
+}
+
 fn lock_sources(conn: &mut PgConnection, inbox_id: i64, identity: &Identity) -> AppResult<()> {
     let mut keys: Vec<String> = identity
         .sources()
         .into_iter()
-        .map(|(s, _)| format!("ci:{inbox_id}:{s}"))
+        .map(|(s, _)| identity_lock_key(inbox_id, &s))
         .collect();
-    // A fixed order, so two workers locking overlapping identities cannot deadlock.
+    // One global order (see `xact_lock_all`): workers locking overlapping identities, or a
+    // whole ingest unit's identities, cannot deadlock.
     keys.sort();
     super::xact_lock_all(conn, &keys)?;
     Ok(())
@@ -400,7 +409,7 @@ pub fn change_phone(
             "the new phone number is empty",
         ));
     }
-    super::xact_lock(conn, &format!("ci:{inbox_id}:{digits}"))?;
+    super::xact_lock(conn, &identity_lock_key(inbox_id, &digits))?;
     diesel::insert_into(contact_inboxes::table)
         .values((
             contact_inboxes::contact_id.eq(contact_id),

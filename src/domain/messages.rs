@@ -162,8 +162,15 @@ fn contact_sender() -> String {
     "Contact".into()
 }
 
+/// The advisory-lock key guarding wamid `source_id` in inbox `inbox_id`:
+/// `msg:{inbox_id}:{source_id}` (taken before a message with it is stored or updated; the
+/// ingest worker takes a unit's keys up front, see `crate::jobs::ingest`).
+pub fn wamid_lock_key(inbox_id: i64, source_id: &str) -> String {
+    format!("msg:{inbox_id}:{source_id}")
+}
+
 fn lock_wamid(conn: &mut PgConnection, inbox_id: i64, source_id: &str) -> AppResult<()> {
-    super::xact_lock(conn, &format!("msg:{inbox_id}:{source_id}"))?;
+    super::xact_lock(conn, &wamid_lock_key(inbox_id, source_id))?;
     Ok(())
 }
 

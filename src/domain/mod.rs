@@ -32,13 +32,19 @@ pub fn xact_lock(conn: &mut PgConnection, key: &str) -> diesel::QueryResult<()> 
         .map(|_| ())
 }
 
-/// Takes several advisory locks in one round trip, in the order given.
+/// Takes several advisory locks in one round trip, in one global order: ascending lock id
+/// (the 64-bit hash [`xact_lock`] uses), each distinct lock once, whatever the order of
+/// `keys`. Every caller that holds more than one such lock at a time takes them this way, so
+/// two transactions never wait on each other in a cycle (PostgreSQL's deadlock detector
+/// would otherwise abort one of them).
 pub fn xact_lock_all(conn: &mut PgConnection, keys: &[String]) -> diesel::QueryResult<()> {
     if keys.is_empty() {
         return Ok(());
     }
+    // The ordered subquery fixes the order the locks are taken in.
     diesel::sql_query(
-        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+        "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h \
+         FROM unnest($1::text[]) AS t(k) ORDER BY h) AS ordered",
     )
     .bind::<diesel::sql_types::Array<Text>, _>(keys)
     .execute(conn)

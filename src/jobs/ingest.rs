@@ -1,16 +1,29 @@
 //! The ingest worker: drains the `whatsapp_events` journal into conversations.
 //!
-//! Each event is claimed with `FOR UPDATE SKIP LOCKED` and processed in the same transaction,
-//! so a crash leaves it pending and another worker or process picks it up. A failure rolls
-//! back to a savepoint, records the error and retries with backoff; after
-//! [`MAX_ATTEMPTS`] the event is marked `failed` and kept for inspection.
+//! Work is done in *units*, each one short transaction: [`process_batch`] claims due events
+//! (`FOR UPDATE SKIP LOCKED`, oldest `run_after` first) and processes at most [`UNIT_ITEMS`]
+//! of their items (messages, statuses…; see `crate::whatsapp::ingest`). An event with more
+//! items (Meta batches up to thousands into one POST) records how far it got (`items_done`,
+//! committed with the items) and goes to the back of the queue (`run_after = now()`), so an
+//! ordinary delivery waits behind at most one unit per worker, never behind a whole 3 MiB
+//! body; a crash loses only the uncommitted unit, and the next claim resumes after the last
+//! committed one (the `(inbox_id, source_id)` unique index makes a repeat harmless anyway).
+//!
+//! Before touching anything, a unit takes the advisory locks of every identity and wamid its
+//! items name, all at once and in one global order (`domain::xact_lock_all`), so concurrent
+//! units serialise on shared customers instead of deadlocking.
+//!
+//! A failing event rolls back to a savepoint, records the error and is retried with backoff;
+//! after [`MAX_ATTEMPTS`] it is marked `failed` and kept for inspection.
 
 use crate::db::schema::{inboxes, whatsapp_events};
 use crate::domain::inboxes::{self as inbox_domain, InboxWithChannel};
 use crate::error::{AppError, AppResult};
-use crate::whatsapp::ingest::{self, IngestReport};
+use crate::whatsapp::ingest::{self, IngestReport, ItemRange, ParsedBody};
 use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Timestamptz};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
@@ -35,59 +48,156 @@ pub struct WhatsappEvent {
     pub run_after: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
     pub processed_at: Option<DateTime<Utc>>,
+    /// Items of the body already committed (see the module docs).
+    pub items_done: i32,
 }
 
-/// Events claimed per transaction by [`process_batch`]. Each event runs in a savepoint, and
+/// Most events claimed into one unit by [`drain`]. Each event runs in a savepoint, and
 /// PostgreSQL caches at most 64 subtransactions per backend before snapshots get slower for
 /// everyone, so this stays below 64.
 pub const BATCH_SIZE: usize = 50;
 
-/// What happened to one event: its report, or the error it will be retried for.
+/// Most items (messages, statuses, echoes…) one unit processes: bounds how long a unit holds
+/// its locks and how long a delivery can wait behind another worker's unit. An event with
+/// more is processed over several units.
+pub const UNIT_ITEMS: usize = 100;
+
+/// Bodies up to this many bytes (2 KiB: a delivery of one or a few messages) are claimed
+/// together, up to [`BATCH_SIZE`] in one unit; a larger body is claimed alone.
+pub const SMALL_EVENT_BYTES: i32 = 2048;
+
+/// What happened to one event in a unit: its report (for an event with items left, the
+/// report of the part processed), or the error it will be retried for.
 pub type EventOutcome = (i64, Result<IngestReport, String>);
 
-/// Claims up to `limit` due events (oldest first, `FOR UPDATE SKIP LOCKED`) and processes
-/// them in one transaction, each in a savepoint of its own: a failing body rolls back alone,
-/// its failure is recorded and it is retried with backoff. One commit per batch keeps the
-/// per-event cost low. Errors: only when the database itself fails (nothing is committed).
+/// One claimed event, parsed, with the range of items this unit processes.
+struct Planned {
+    event: WhatsappEvent,
+    work: AppResult<(ParsedBody, ItemRange, usize)>,
+}
+
+/// Processes one unit: claims the oldest due event (by `run_after`, `FOR UPDATE SKIP
+/// LOCKED`) and, when it is small (see [`SMALL_EVENT_BYTES`]), up to `limit - 1` further
+/// small ones, takes the advisory locks of everything their items name (one global order),
+/// and processes at most [`UNIT_ITEMS`] items in one transaction, each event in a savepoint
+/// of its own: a failing body rolls back alone, its failure is recorded and it is retried
+/// with backoff. An event with items left keeps `pending`, records `items_done` and is due again
+/// at once, behind what is already queued. Returns one outcome per event touched (empty when
+/// nothing is due). Errors: only when the database itself fails (nothing is committed).
 pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<EventOutcome>> {
     let (outcomes, last_seen) = conn.transaction(|conn| {
-        let events: Vec<WhatsappEvent> = whatsapp_events::table
+        // The first due event, whatever its size; then, when it is small, more small ones.
+        // Only what the unit will process is locked: other workers take the rest.
+        let first: Option<(i64, DateTime<Utc>, i32)> = whatsapp_events::table
             .filter(whatsapp_events::status.eq("pending"))
             .filter(whatsapp_events::run_after.le(diesel::dsl::now))
-            .order(whatsapp_events::id)
-            .limit(limit as i64)
+            .order((whatsapp_events::run_after, whatsapp_events::id))
+            .limit(1)
             .for_update()
             .skip_locked()
+            .select((
+                whatsapp_events::id,
+                whatsapp_events::run_after,
+                sql::<Integer>("octet_length(raw_body)"),
+            ))
+            .first(conn)
+            .optional()?;
+        let Some((first_id, first_run_after, first_bytes)) = first else {
+            return Ok((Vec::new(), HashMap::new()));
+        };
+        let mut ids = vec![first_id];
+        if limit > 1 && first_bytes <= SMALL_EVENT_BYTES {
+            let more: Vec<i64> = whatsapp_events::table
+                .filter(whatsapp_events::status.eq("pending"))
+                .filter(whatsapp_events::run_after.le(diesel::dsl::now))
+                .filter(
+                    sql::<Bool>("(run_after, id) > (")
+                        .bind::<Timestamptz, _>(first_run_after)
+                        .sql(", ")
+                        .bind::<BigInt, _>(first_id)
+                        .sql(")"),
+                )
+                .filter(
+                    sql::<Bool>("octet_length(raw_body) <= ").bind::<Integer, _>(SMALL_EVENT_BYTES),
+                )
+                .order((whatsapp_events::run_after, whatsapp_events::id))
+                .limit(limit as i64 - 1)
+                .for_update()
+                .skip_locked()
+                .select(whatsapp_events::id)
+                .load(conn)?;
+            ids.extend(more);
+        }
+        let events: Vec<WhatsappEvent> = whatsapp_events::table
+            .filter(whatsapp_events::id.eq_any(&ids))
+            .order((whatsapp_events::run_after, whatsapp_events::id))
             .select(WhatsappEvent::as_select())
             .load(conn)?;
+
         let mut inbox_cache: HashMap<i64, InboxWithChannel> = HashMap::new();
-        let mut last_seen: HashMap<i64, DateTime<Utc>> = HashMap::new();
-        let mut outcomes = Vec::with_capacity(events.len());
+        let mut budget = UNIT_ITEMS;
+        let mut planned: Vec<Planned> = Vec::with_capacity(events.len());
         for event in events {
-            let outcome = match event.inbox_id {
+            if budget == 0 {
+                break;
+            }
+            let work = match event.inbox_id {
                 None => Err(AppError::NotFound(
                     "the inbox of this event was deleted".into(),
                 )),
                 Some(inbox_id) => {
-                    let cached = match inbox_cache.entry(inbox_id) {
-                        Entry::Occupied(e) => Ok(&*e.into_mut()),
-                        Entry::Vacant(v) => {
-                            inbox_domain::find_by_id(conn, inbox_id).map(|found| &*v.insert(found))
-                        }
-                    };
-                    // A savepoint: a failing body rolls back alone.
-                    cached.and_then(|(inbox, channel)| {
-                        conn.transaction(|conn| {
-                            ingest::process_body(conn, inbox, channel, &event.raw_body)
-                        })
+                    cached_inbox(conn, &mut inbox_cache, inbox_id).and_then(|(inbox, channel)| {
+                        let parsed = ingest::parse_body(inbox, channel, &event.raw_body)?;
+                        let total = parsed.item_count();
+                        let from = (event.items_done.max(0) as usize).min(total);
+                        let count = budget.min(total - from);
+                        budget = budget.saturating_sub(count.max(1));
+                        Ok((parsed, ItemRange { from, count }, total))
                     })
                 }
             };
-            outcomes.push(record_outcome(conn, &event, outcome, &mut last_seen)?);
+            planned.push(Planned { event, work });
+        }
+
+        // Every lock the unit needs, up front, in one global order.
+        let mut keys = Vec::new();
+        for p in &planned {
+            if let (Ok((parsed, range, _)), Some(inbox_id)) = (&p.work, p.event.inbox_id) {
+                if let Some((inbox, _)) = inbox_cache.get(&inbox_id) {
+                    keys.extend(ingest::lock_keys(inbox, parsed, *range));
+                }
+            }
+        }
+        crate::domain::xact_lock_all(conn, &keys)?;
+
+        let mut last_seen: HashMap<i64, DateTime<Utc>> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(planned.len());
+        for Planned { event, work } in planned {
+            let (outcome, progress) = match work {
+                Err(e) => (Err(e), None),
+                Ok((parsed, range, total)) => {
+                    let (inbox, channel) = inbox_cache
+                        .get(&event.inbox_id.unwrap_or_default())
+                        .expect("planned events have a cached inbox");
+                    // A savepoint: a failing body rolls back alone.
+                    let outcome = conn.transaction(|conn| {
+                        ingest::process_items(conn, inbox, channel, &parsed, range)
+                    });
+                    let done = range.from + range.count;
+                    (outcome, Some((done, done >= total)))
+                }
+            };
+            outcomes.push(record_outcome(
+                conn,
+                &event,
+                outcome,
+                progress,
+                &mut last_seen,
+            )?);
         }
         Ok::<_, AppError>((outcomes, last_seen))
     })?;
-    // Outside the batch transaction: a hot inbox row must not be held while events run.
+    // Outside the unit's transaction: a hot inbox row must not be held while events run.
     for (inbox_id, at) in last_seen {
         diesel::update(inboxes::table.find(inbox_id))
             .set(inboxes::last_webhook_at.eq(Some(at)))
@@ -96,18 +206,48 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
     Ok(outcomes)
 }
 
+fn cached_inbox<'c>(
+    conn: &mut PgConnection,
+    cache: &'c mut HashMap<i64, InboxWithChannel>,
+    inbox_id: i64,
+) -> AppResult<&'c InboxWithChannel> {
+    Ok(match cache.entry(inbox_id) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(v) => v.insert(inbox_domain::find_by_id(conn, inbox_id)?),
+    })
+}
+
+/// Records a unit's outcome for `event`. `progress` is `(items_done, finished)` after a
+/// successful range.
 fn record_outcome(
     conn: &mut PgConnection,
     event: &WhatsappEvent,
     outcome: AppResult<IngestReport>,
+    progress: Option<(usize, bool)>,
     last_seen: &mut HashMap<i64, DateTime<Utc>>,
 ) -> AppResult<EventOutcome> {
     match outcome {
+        Ok(report) if matches!(progress, Some((_, false))) => {
+            // Items left: commit the progress and queue the rest behind what is waiting.
+            let done = progress.map_or(0, |(d, _)| d);
+            diesel::update(whatsapp_events::table.find(event.id))
+                .set((
+                    whatsapp_events::items_done.eq(i32::try_from(done).unwrap_or(i32::MAX)),
+                    // The wall clock, not `now()` (this transaction's start): deliveries
+                    // journaled while the unit ran must come first.
+                    whatsapp_events::run_after.eq(sql::<Timestamptz>("clock_timestamp()")),
+                ))
+                .execute(conn)?;
+            Ok((event.id, Ok(report)))
+        }
         Ok(report) => {
             diesel::update(whatsapp_events::table.find(event.id))
                 .set((
                     whatsapp_events::status.eq("processed"),
                     whatsapp_events::attempts.eq(event.attempts + 1),
+                    whatsapp_events::items_done.eq(progress.map_or(event.items_done, |(d, _)| {
+                        i32::try_from(d).unwrap_or(i32::MAX)
+                    })),
                     whatsapp_events::processed_at.eq(Some(Utc::now())),
                     whatsapp_events::unhandled_fields
                         .eq(Some(report.unhandled_fields.clone()).filter(|f| !f.is_empty())),
@@ -186,13 +326,14 @@ pub fn journal_many(
     })
 }
 
-/// Processes the oldest due event, if any (a batch of one).
+/// Processes one unit of the oldest due event, if any (a batch of one): the whole event
+/// unless it has more than [`UNIT_ITEMS`] items.
 pub fn process_next(conn: &mut PgConnection) -> AppResult<Option<EventOutcome>> {
     Ok(process_batch(conn, 1)?.pop())
 }
 
-/// Processes due events in batches until none is left or about `max` were handled.
-/// Returns how many.
+/// Processes due events unit by unit (see [`process_batch`]) until none is left or about
+/// `max` event outcomes were recorded (a large event counts once per unit). Returns how many.
 pub fn drain(conn: &mut PgConnection, max: usize) -> AppResult<usize> {
     let mut n = 0;
     while n < max {

@@ -1,10 +1,19 @@
-//! Envelope → domain writes. One journal event (a whole POST body) is processed in one
-//! transaction: every entry, change and item (DESIGN.md: a POST may carry up to 1000).
+//! Envelope → domain writes.
+//!
+//! A body (one POST, up to thousands of items: DESIGN.md) is split into *items* in document
+//! order: each Meta error, message, status, echo, history message, state-sync contact, BSUID
+//! change and template status update is one item. [`process_items`] processes a range of
+//! them, so the ingest worker (`crate::jobs::ingest`) can commit a large body in bounded
+//! units and resume after a crash where the last committed unit ended; [`lock_keys`] names
+//! the advisory locks a range needs, so a unit can take them all up front in one global order.
 //!
 //! Idempotent: re-processing an event, or a duplicate delivery, leaves the same rows.
 
 use super::content::{self, Built};
-use super::payload::{self, ChangeValue, ContactInfo, Envelope, Message, MetaError, Status};
+use super::payload::{
+    self, ChangeValue, ContactInfo, Envelope, Message, MetaError, StateSyncItem, Status,
+    UserIdUpdate,
+};
 use crate::domain::contacts::{self, Identity, ProfileInfo};
 use crate::domain::conversations;
 use crate::domain::inboxes::{self, Channel, Inbox};
@@ -24,17 +33,39 @@ pub const HANDLED_FIELDS: &[&str] = &[
     "message_template_status_update",
 ];
 
-/// What processing one body did, for logs and tests.
+/// What processing one body (or a range of its items) did, for logs and tests.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct IngestReport {
     pub messages_created: usize,
     pub duplicates: usize,
     pub updates_applied: usize,
     pub updates_pending: usize,
-    /// Fields recorded in the journal but not acted on (e.g. `account_update`).
+    /// Fields recorded in the journal but not acted on (e.g. `account_update`). Always the
+    /// whole body's, whatever range was processed.
     pub unhandled_fields: Vec<String>,
     /// Items skipped because they lack what they need (e.g. a message without an id).
     pub skipped: Vec<String>,
+}
+
+/// Items `[from, from + count)` of a body, in document order (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemRange {
+    /// Index of the first item to process (items before it were committed earlier).
+    pub from: usize,
+    /// Most items to process.
+    pub count: usize,
+}
+
+impl ItemRange {
+    /// Every item of the body.
+    pub const ALL: ItemRange = ItemRange {
+        from: 0,
+        count: usize::MAX,
+    };
+
+    fn contains(&self, index: usize) -> bool {
+        index >= self.from && index - self.from < self.count
+    }
 }
 
 struct Ctx<'a> {
@@ -43,43 +74,138 @@ struct Ctx<'a> {
     report: IngestReport,
 }
 
-/// Processes one raw webhook body for `inbox`. Must run inside a transaction; any error
-/// rolls the whole body back so the journal retries it.
-pub fn process_body(
-    conn: &mut PgConnection,
-    inbox: &Inbox,
-    channel: &Channel,
-    raw_body: &str,
-) -> AppResult<IngestReport> {
+/// One change of a body, parsed once.
+enum ParsedChange {
+    /// A field this route records but does not act on: no item.
+    Unhandled,
+    /// `message_template_status_update` (WABA-level, not a [`ChangeValue`]): one item.
+    Template(Value),
+    /// A value of an unexpected shape: one item, skipped.
+    Malformed { field: String, error: String },
+    /// A change for another `phone_number_id`: one item, skipped.
+    Foreign(String),
+    /// A change this route acts on, item by item.
+    Value {
+        field: String,
+        value: Box<ChangeValue>,
+    },
+}
+
+/// One item of a body.
+enum Item<'a> {
+    Template(&'a Value),
+    Malformed { field: &'a str, error: &'a str },
+    Foreign(&'a str),
+    MetaError(&'a MetaError),
+    Incoming(&'a Message, &'a [ContactInfo]),
+    Status(&'a Status),
+    Echo(&'a Message, &'a [ContactInfo]),
+    History(&'a Message, Identity),
+    StateSync(&'a StateSyncItem),
+    UserIdUpdate(&'a UserIdUpdate),
+}
+
+/// A parsed body: its changes, and the fields recorded but not handled.
+pub struct ParsedBody {
+    changes: Vec<ParsedChange>,
+    unhandled_fields: Vec<String>,
+}
+
+impl ParsedBody {
+    /// Number of items in the body (see the module docs).
+    pub fn item_count(&self) -> usize {
+        self.items().len()
+    }
+
+    fn items(&self) -> Vec<Item<'_>> {
+        let mut items = Vec::new();
+        for change in &self.changes {
+            match change {
+                ParsedChange::Unhandled => {}
+                ParsedChange::Template(v) => items.push(Item::Template(v)),
+                ParsedChange::Malformed { field, error } => {
+                    items.push(Item::Malformed { field, error })
+                }
+                ParsedChange::Foreign(id) => items.push(Item::Foreign(id)),
+                ParsedChange::Value { field, value } => {
+                    items.extend(value.errors.iter().map(Item::MetaError));
+                    match field.as_str() {
+                        "messages" => {
+                            items.extend(
+                                value
+                                    .messages
+                                    .iter()
+                                    .map(|m| Item::Incoming(m, &value.contacts)),
+                            );
+                            items.extend(value.statuses.iter().map(Item::Status));
+                        }
+                        "smb_message_echoes" => items.extend(
+                            value
+                                .message_echoes
+                                .iter()
+                                .map(|m| Item::Echo(m, &value.contacts)),
+                        ),
+                        "history" => {
+                            for chunk in &value.history {
+                                items.extend(chunk.errors.iter().map(Item::MetaError));
+                                for thread in &chunk.threads {
+                                    let identity = thread_identity(thread);
+                                    items.extend(
+                                        thread
+                                            .messages
+                                            .iter()
+                                            .map(|m| Item::History(m, identity.clone())),
+                                    );
+                                }
+                            }
+                        }
+                        "smb_app_state_sync" => {
+                            items.extend(value.state_sync.iter().map(Item::StateSync))
+                        }
+                        "user_id_update" => {
+                            items.extend(value.user_id_update.iter().map(Item::UserIdUpdate))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        items
+    }
+}
+
+/// Parses a raw body for `channel`'s number. No database access. Errors: 400 when the body is
+/// not a webhook envelope (the event is retried, then kept as failed).
+pub fn parse_body(inbox: &Inbox, channel: &Channel, raw_body: &str) -> AppResult<ParsedBody> {
     let envelope: Envelope = serde_json::from_str(raw_body).map_err(|e| {
         AppError::BadRequest(format!("body is not a WhatsApp webhook envelope: {e}"))
     })?;
-    let mut ctx = Ctx {
-        inbox,
-        channel,
-        report: IngestReport::default(),
+    let mut parsed = ParsedBody {
+        changes: Vec::new(),
+        unhandled_fields: Vec::new(),
     };
-    for entry in &envelope.entry {
-        for change in &entry.changes {
-            if !HANDLED_FIELDS.contains(&change.field.as_str()) {
-                tracing::info!(inbox_id = inbox.id, field = %change.field, "webhook field recorded, not handled");
-                ctx.report.unhandled_fields.push(change.field.clone());
+    for entry in envelope.entry {
+        for change in entry.changes {
+            let field = change.field;
+            if !HANDLED_FIELDS.contains(&field.as_str()) {
+                parsed.unhandled_fields.push(field);
+                parsed.changes.push(ParsedChange::Unhandled);
                 continue;
             }
-            if change.field == "message_template_status_update" {
-                // A WABA-level change: no metadata.phone_number_id, and not a ChangeValue.
-                crate::domain::templates::apply_status_update(conn, inbox.id, &change.value)?;
+            if field == "message_template_status_update" {
+                parsed.changes.push(ParsedChange::Template(change.value));
                 continue;
             }
-            let mut raw_value = change.value.clone();
+            let mut raw_value = change.value;
             strip_nul(&mut raw_value);
             let value: ChangeValue = match serde_json::from_value(raw_value) {
                 Ok(v) => v,
                 Err(e) => {
-                    ctx.report
-                        .skipped
-                        .push(format!("{} change: {e}", change.field));
-                    tracing::warn!(inbox_id = inbox.id, field = %change.field, error = %e, "change value has an unexpected shape");
+                    tracing::warn!(inbox_id = inbox.id, field = %field, error = %e, "change value has an unexpected shape");
+                    parsed.changes.push(ParsedChange::Malformed {
+                        field,
+                        error: e.to_string(),
+                    });
                     continue;
                 }
             };
@@ -89,84 +215,206 @@ pub fn process_body(
                 .and_then(|m| m.phone_number_id.as_deref())
             {
                 if id != channel.phone_number_id {
-                    ctx.report
-                        .skipped
-                        .push(format!("change for phone_number_id {id}"));
+                    parsed.changes.push(ParsedChange::Foreign(id.to_string()));
                     continue;
                 }
             }
-            process_change(conn, &mut ctx, &change.field, &value)?;
+            parsed.changes.push(ParsedChange::Value {
+                field,
+                value: Box::new(value),
+            });
         }
+    }
+    Ok(parsed)
+}
+
+/// Processes one raw body for `inbox`, every item. Must run inside a transaction; any error
+/// rolls the whole body back so the journal retries it.
+pub fn process_body(
+    conn: &mut PgConnection,
+    inbox: &Inbox,
+    channel: &Channel,
+    raw_body: &str,
+) -> AppResult<IngestReport> {
+    let parsed = parse_body(inbox, channel, raw_body)?;
+    process_items(conn, inbox, channel, &parsed, ItemRange::ALL)
+}
+
+/// Processes the items of `parsed` in `range` (items outside it are not touched; a range past
+/// the end processes nothing). Must run inside a transaction; an error rolls the range back.
+/// The report's `unhandled_fields` are the whole body's, logged only with the first item.
+pub fn process_items(
+    conn: &mut PgConnection,
+    inbox: &Inbox,
+    channel: &Channel,
+    parsed: &ParsedBody,
+    range: ItemRange,
+) -> AppResult<IngestReport> {
+    let mut ctx = Ctx {
+        inbox,
+        channel,
+        report: IngestReport {
+            unhandled_fields: parsed.unhandled_fields.clone(),
+            ..IngestReport::default()
+        },
+    };
+    if range.from == 0 {
+        for field in &parsed.unhandled_fields {
+            tracing::info!(inbox_id = inbox.id, field = %field, "webhook field recorded, not handled");
+        }
+    }
+    for (index, item) in parsed.items().into_iter().enumerate() {
+        if !range.contains(index) {
+            continue;
+        }
+        process_item(conn, &mut ctx, item)?;
     }
     Ok(ctx.report)
 }
 
-fn process_change(
-    conn: &mut PgConnection,
-    ctx: &mut Ctx,
-    field: &str,
-    value: &ChangeValue,
-) -> AppResult<()> {
-    for error in &value.errors {
-        record_meta_error(conn, ctx, error)?;
-    }
-    match field {
-        "messages" => {
-            for m in &value.messages {
-                incoming(conn, ctx, m, &value.contacts)?;
-            }
-            for s in &value.statuses {
-                status(conn, ctx, s)?;
-            }
+/// The advisory-lock keys (see `contacts::identity_lock_key`, `messages::wamid_lock_key`)
+/// that processing `range` of `parsed` takes: the identifiers of every user named and every
+/// wamid stored or updated. Unsorted, possibly repeated. No database access.
+pub fn lock_keys(inbox: &Inbox, parsed: &ParsedBody, range: ItemRange) -> Vec<String> {
+    let inbox_id = inbox.id;
+    let mut keys = Vec::new();
+    let identity_keys = |keys: &mut Vec<String>, identity: &Identity| {
+        keys.extend(
+            identity
+                .sources()
+                .iter()
+                .map(|(s, _)| contacts::identity_lock_key(inbox_id, s)),
+        )
+    };
+    let wamid = |keys: &mut Vec<String>, id: Option<&str>| {
+        if let Some(id) = id {
+            keys.push(messages::wamid_lock_key(inbox_id, id));
         }
-        "smb_message_echoes" => {
-            for m in &value.message_echoes {
-                echo(conn, ctx, m, &value.contacts)?;
-            }
+    };
+    for (index, item) in parsed.items().into_iter().enumerate() {
+        if !range.contains(index) {
+            continue;
         }
-        "history" => {
-            for chunk in &value.history {
-                // e.g. the business declined to share its history: visible on the inbox.
-                for error in &chunk.errors {
-                    record_meta_error(conn, ctx, error)?;
+        let message = match &item {
+            Item::Incoming(m, contacts_info) => {
+                let (identity, _) = identity_and_profile(
+                    contacts_info,
+                    m.from.as_deref(),
+                    m.from_user_id.as_deref(),
+                    m.from_parent_user_id.as_deref(),
+                );
+                identity_keys(&mut keys, &identity);
+                Some(*m)
+            }
+            Item::Echo(m, contacts_info) => {
+                let (identity, _) = identity_and_profile(
+                    contacts_info,
+                    m.to.as_deref(),
+                    m.to_user_id.as_deref(),
+                    m.to_parent_user_id.as_deref(),
+                );
+                identity_keys(&mut keys, &identity);
+                Some(*m)
+            }
+            Item::History(m, identity) => {
+                identity_keys(&mut keys, identity);
+                Some(*m)
+            }
+            Item::Status(s) => {
+                wamid(&mut keys, s.id.as_deref());
+                None
+            }
+            Item::StateSync(item) => {
+                if let Some(c) = &item.contact {
+                    let identity =
+                        Identity::new(c.phone_number.as_deref(), c.user_id.as_deref(), None);
+                    identity_keys(&mut keys, &identity);
                 }
-                for thread in &chunk.threads {
-                    let c = thread.context.as_ref();
-                    let thread_id = thread.id.as_deref();
-                    let thread_phone = thread_id.filter(|t| t.chars().all(|c| c.is_ascii_digit()));
-                    let thread_bsuid = thread_id.filter(|t| !t.chars().all(|c| c.is_ascii_digit()));
-                    let identity = Identity::new(
-                        c.and_then(|c| c.wa_id.as_deref()).or(thread_phone),
-                        c.and_then(|c| c.user_id.as_deref()).or(thread_bsuid),
-                        c.and_then(|c| c.parent_user_id.as_deref()),
-                    );
-                    for m in &thread.messages {
-                        history_message(conn, ctx, m, &identity)?;
+                None
+            }
+            Item::UserIdUpdate(u) => {
+                let change = u.user_id.as_ref();
+                let identity = Identity::new(
+                    u.wa_id.as_deref(),
+                    change.and_then(|c| c.previous.as_deref()),
+                    change.and_then(|c| c.current.as_deref()),
+                );
+                identity_keys(&mut keys, &identity);
+                None
+            }
+            Item::Template(_) | Item::Malformed { .. } | Item::Foreign(_) | Item::MetaError(_) => {
+                None
+            }
+        };
+        if let Some(m) = message {
+            wamid(&mut keys, m.id.as_deref());
+            // Reactions, revokes and edits lock their target; a system message may name a new
+            // BSUID or number.
+            for field in ["message_id", "original_message_id"] {
+                wamid(&mut keys, m.body_str(field));
+            }
+            for field in ["user_id", "wa_id"] {
+                if let Some(v) = m.body_str(field) {
+                    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+                    keys.push(contacts::identity_lock_key(inbox_id, v));
+                    if !digits.is_empty() {
+                        keys.push(contacts::identity_lock_key(inbox_id, &digits));
                     }
                 }
             }
         }
-        "smb_app_state_sync" => {
-            for item in &value.state_sync {
-                state_sync(conn, ctx, item)?;
-            }
-        }
-        "user_id_update" => {
-            for u in &value.user_id_update {
-                let change = u.user_id.as_ref();
-                let Some(current) = change.and_then(|c| c.current.as_deref()) else {
-                    ctx.report
-                        .skipped
-                        .push("user_id_update without user_id.current".into());
-                    continue;
-                };
-                let previous = change.and_then(|c| c.previous.as_deref());
-                contacts::rekey_bsuid(conn, ctx.inbox.id, previous, current, u.wa_id.as_deref())?;
-            }
-        }
-        _ => {}
     }
-    Ok(())
+    keys
+}
+
+fn thread_identity(thread: &payload::HistoryThread) -> Identity {
+    let c = thread.context.as_ref();
+    let thread_id = thread.id.as_deref();
+    let thread_phone = thread_id.filter(|t| t.chars().all(|c| c.is_ascii_digit()));
+    let thread_bsuid = thread_id.filter(|t| !t.chars().all(|c| c.is_ascii_digit()));
+    Identity::new(
+        c.and_then(|c| c.wa_id.as_deref()).or(thread_phone),
+        c.and_then(|c| c.user_id.as_deref()).or(thread_bsuid),
+        c.and_then(|c| c.parent_user_id.as_deref()),
+    )
+}
+
+fn process_item(conn: &mut PgConnection, ctx: &mut Ctx, item: Item) -> AppResult<()> {
+    match item {
+        Item::Template(value) => {
+            crate::domain::templates::apply_status_update(conn, ctx.inbox.id, value)?;
+            Ok(())
+        }
+        Item::Malformed { field, error } => {
+            ctx.report.skipped.push(format!("{field} change: {error}"));
+            Ok(())
+        }
+        Item::Foreign(id) => {
+            ctx.report
+                .skipped
+                .push(format!("change for phone_number_id {id}"));
+            Ok(())
+        }
+        // e.g. the business declined to share its history: visible on the inbox.
+        Item::MetaError(error) => record_meta_error(conn, ctx, error),
+        Item::Incoming(m, contacts_info) => incoming(conn, ctx, m, contacts_info),
+        Item::Status(s) => status(conn, ctx, s),
+        Item::Echo(m, contacts_info) => echo(conn, ctx, m, contacts_info),
+        Item::History(m, identity) => history_message(conn, ctx, m, &identity),
+        Item::StateSync(item) => state_sync(conn, ctx, item),
+        Item::UserIdUpdate(u) => {
+            let change = u.user_id.as_ref();
+            let Some(current) = change.and_then(|c| c.current.as_deref()) else {
+                ctx.report
+                    .skipped
+                    .push("user_id_update without user_id.current".into());
+                return Ok(());
+            };
+            let previous = change.and_then(|c| c.previous.as_deref());
+            contacts::rekey_bsuid(conn, ctx.inbox.id, previous, current, u.wa_id.as_deref())?;
+            Ok(())
+        }
+    }
 }
 
 /// Records a Meta error on the inbox (its `last_error`) and logs it.
@@ -661,11 +909,7 @@ fn update_timestamp(update: &MessageUpdate) -> i64 {
     }
 }
 
-fn state_sync(
-    conn: &mut PgConnection,
-    ctx: &mut Ctx,
-    item: &payload::StateSyncItem,
-) -> AppResult<()> {
+fn state_sync(conn: &mut PgConnection, ctx: &mut Ctx, item: &StateSyncItem) -> AppResult<()> {
     let Some(c) = item
         .contact
         .as_ref()
