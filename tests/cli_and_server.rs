@@ -148,19 +148,7 @@ async fn serve_end_to_end() {
     let _server = Server(serve.spawn().unwrap());
 
     let http = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = http.get(format!("{base}/health")).send().await {
-            if r.status() == 200 {
-                break;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_healthy(&http, &base).await;
 
     let inbox: Value = http
         .post(format!("{base}/api/v1/accounts/{account}/inboxes"))

@@ -333,6 +333,14 @@ impl ListCursor {
         }
     }
 
+    /// Reads an optional `cursor=` parameter: absent or blank is no cursor. Errors: as
+    /// [`ListCursor::parse`].
+    pub fn parse_optional(raw: Option<&str>) -> AppResult<Option<Self>> {
+        raw.filter(|c| !c.trim().is_empty())
+            .map(Self::parse)
+            .transpose()
+    }
+
     /// Reads `<micros>_<id>`. Errors: 422 naming `cursor` otherwise.
     pub fn parse(raw: &str) -> AppResult<Self> {
         let bad = || {

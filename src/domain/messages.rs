@@ -63,6 +63,23 @@ pub struct Attachment {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Attachment {
+    /// The file's extension (`"pdf"`), from its file name or else its MIME subtype; `None`
+    /// when neither gives one.
+    pub fn extension(&self) -> Option<String> {
+        self.file_name
+            .as_deref()
+            .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string()))
+            .or_else(|| {
+                self.mime_type
+                    .as_deref()
+                    .and_then(|m| m.split(';').next())
+                    .and_then(|m| m.split('/').nth(1))
+                    .map(str::to_string)
+            })
+    }
+}
+
 /// A message to insert.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = messages)]

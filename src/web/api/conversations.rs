@@ -36,12 +36,7 @@ impl ListQuery {
             inbox_id: self.inbox_id,
             labels,
             page: self.page.unwrap_or(1),
-            cursor: self
-                .cursor
-                .as_deref()
-                .filter(|c| !c.trim().is_empty())
-                .map(conversations::ListCursor::parse)
-                .transpose()?,
+            cursor: conversations::ListCursor::parse_optional(self.cursor.as_deref())?,
         })
     }
 }

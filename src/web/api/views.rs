@@ -177,17 +177,7 @@ pub fn data_url(config: &Config, a: &Attachment) -> Value {
 
 /// An attachment (Chatwoot fields plus `download_status`).
 pub fn attachment(config: &Config, a: &Attachment) -> Value {
-    let extension = a
-        .file_name
-        .as_deref()
-        .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string()))
-        .or_else(|| {
-            a.mime_type
-                .as_deref()
-                .and_then(|m| m.split(';').next())
-                .and_then(|m| m.split('/').nth(1))
-                .map(str::to_string)
-        });
+    let extension = a.extension();
     json!({
         "id": a.id,
         "message_id": a.message_id,

@@ -70,12 +70,7 @@ impl ListQuery {
             inbox_id: self.inbox_id,
             labels: self.label.clone().into_iter().collect(),
             page: self.page.unwrap_or(1).max(1),
-            cursor: self
-                .cursor
-                .as_deref()
-                .filter(|c| !c.trim().is_empty())
-                .map(conversations::ListCursor::parse)
-                .transpose()?,
+            cursor: conversations::ListCursor::parse_optional(self.cursor.as_deref())?,
         })
     }
 }

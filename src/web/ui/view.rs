@@ -323,16 +323,7 @@ fn attachment_view(config: &Config, a: &Attachment) -> AttachmentView {
         _ => name.clone(),
     };
     let badge = a
-        .file_name
-        .as_deref()
-        .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string()))
-        .or_else(|| {
-            a.mime_type
-                .as_deref()
-                .and_then(|m| m.split(';').next())
-                .and_then(|m| m.split('/').nth(1))
-                .map(str::to_string)
-        })
+        .extension()
         .filter(|e| (1..=5).contains(&e.len()) && e.chars().all(|c| c.is_ascii_alphanumeric()))
         .map(|e| e.to_ascii_uppercase())
         .unwrap_or_else(|| "FILE".into());
