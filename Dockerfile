@@ -16,9 +16,12 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libpq-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Migrations are embedded at compile time, so they are part of the build context.
+# Migrations and the askama page templates are embedded at compile time, so they are part
+# of the build context; the UI's static files are served from /src/static at run time.
 COPY Cargo.toml Cargo.lock ./
 COPY migrations ./migrations
+COPY templates ./templates
+COPY static ./static
 COPY src ./src
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
@@ -33,10 +36,11 @@ RUN apt-get update \
     && mkdir -p /data/storage \
     && chown -R switchboard:switchboard /data
 COPY --from=builder /usr/local/bin/switchboard /usr/local/bin/switchboard
+COPY --from=builder /src/static /src/static
 USER switchboard
 WORKDIR /data
 VOLUME ["/data"]
-ENV HOST=0.0.0.0 PORT=3000 STORAGE_DIR=/data/storage
+ENV HOST=0.0.0.0 PORT=3000 STORAGE_DIR=/data/storage MAIL_DIR=/data/mail
 EXPOSE 3000
 ENTRYPOINT ["switchboard"]
 CMD ["serve"]
