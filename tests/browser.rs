@@ -328,14 +328,25 @@ impl Env {
 
     /// A new headless Chromium at `width`×`height`.
     async fn browser(&self, width: u32, height: u32) -> Client {
+        self.browser_with(width, height, &[]).await
+    }
+
+    /// A Chromium session with extra command-line switches (e.g. `--force-dark-mode`, which
+    /// makes `prefers-color-scheme: dark` match).
+    async fn browser_with(&self, width: u32, height: u32, extra: &[&str]) -> Client {
+        let mut args = vec![
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-background-networking".into(),
+            "--disable-dev-shm-usage".into(),
+            format!("--window-size={width},{height}"),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
-            json!({
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                         "--disable-dev-shm-usage", format!("--window-size={width},{height}")],
-            }),
+            json!({"binary": "/usr/bin/chromium", "args": args}),
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
@@ -2128,9 +2139,9 @@ async fn axe_violations(c: &Client) -> Vec<String> {
     serde_json::from_value(found).unwrap()
 }
 
-/// The main pages pass axe-core's WCAG 2.1 AA rules at desktop and phone width, signed in
-/// with a session cookie, and at phone width the main navigation (Settings, Profile) is
-/// still reachable.
+/// The main pages pass axe-core's WCAG 2.1 AA rules at desktop and phone width and in the
+/// dark theme (the system's `prefers-color-scheme: dark`), signed in with a session cookie,
+/// and at phone width the main navigation (Settings, Profile) is still reachable.
 #[tokio::test]
 async fn the_main_pages_pass_axe_at_desktop_and_phone_width() {
     let _one = SERIAL.lock().await;
@@ -2169,8 +2180,20 @@ async fn the_main_pages_pass_axe_at_desktop_and_phone_width() {
         ("profile", format!("/app/accounts/{account}/profile")),
     ];
     let mut report = vec![];
-    for (width, height) in [(1440, 900), (390, 844)] {
-        let c = env.browser(width, height).await;
+    for (width, height, dark) in [(1440, 900, false), (390, 844, false), (1440, 900, true)] {
+        let c = if dark {
+            env.browser_with(width, height, &["--force-dark-mode"])
+                .await
+        } else {
+            env.browser(width, height).await
+        };
+        let is_dark = js(
+            &c,
+            "return matchMedia('(prefers-color-scheme: dark)').matches",
+        )
+        .await;
+        assert_eq!(is_dark, dark);
+        let width = format!("{width}{}", if dark { "-dark" } else { "" });
         c.goto(&env.url("/app/login")).await.unwrap();
         wait_js(&c, "document.getElementById('email')", "the login form").await;
         for v in axe_violations(&c).await {
@@ -2189,6 +2212,9 @@ async fn the_main_pages_pass_axe_at_desktop_and_phone_width() {
             tokio::time::sleep(Duration::from_millis(300)).await;
             for v in axe_violations(&c).await {
                 report.push(format!("{name}@{width}: {v}"));
+            }
+            if dark {
+                screenshot(&c, &format!("dark-{name}")).await;
             }
         }
         // Every place stays reachable at phone width.

@@ -1231,3 +1231,40 @@ async fn the_sidebar_tells_its_two_alls_apart_and_its_counts_follow_the_data() {
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("\"field\":\"status\""), "{body}");
 }
+
+/// Meta only calls public HTTPS URLs: the inbox page says so when `FRONTEND_URL` (and so the
+/// webhook URL it shows) is plain http, and says nothing when it is https.
+#[actix_rt::test]
+async fn the_inbox_page_warns_when_the_webhook_url_is_not_https() {
+    for (frontend, warned) in [
+        ("http://127.0.0.1:3000", true),
+        ("https://support.example.com", false),
+    ] {
+        let app = TestApp::start_with(Options {
+            frontend_url: Some(frontend.into()),
+            ..Options::default()
+        });
+        let (inbox, _) = app.create_inbox_direct();
+        let mut admin = Browser::new(&app);
+        admin.sign_in("ana@example.com", "correct horse").await;
+        let (status, html, _) = admin
+            .get(&format!(
+                "/app/accounts/{}/settings/inboxes/{}",
+                app.account_id, inbox.id
+            ))
+            .await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains(&format!("{frontend}/webhooks/whatsapp/")),
+            "{html}"
+        );
+        assert_eq!(
+            html.contains("id=\"webhook-url-warning\""),
+            warned,
+            "{frontend}"
+        );
+        if warned {
+            assert!(html.contains("Meta only calls a public HTTPS address"));
+        }
+    }
+}

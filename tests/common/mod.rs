@@ -76,6 +76,8 @@ pub struct Options {
     pub webhook_disable_after_failures: Option<i32>,
     /// An SMTP server on 127.0.0.1 at this port, without TLS (unset: `.eml` files).
     pub smtp_port: Option<u16>,
+    /// `FRONTEND_URL` (default `https://support.example.com`).
+    pub frontend_url: Option<String>,
 }
 
 pub struct TestApp {
@@ -94,7 +96,10 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         database_url: db_url.to_string(),
         database_pool_size: 6,
         database_pool_timeout_ms: 1500,
-        frontend_url: "https://support.example.com".into(),
+        frontend_url: opts
+            .frontend_url
+            .clone()
+            .unwrap_or_else(|| "https://support.example.com".into()),
         secret_key_base: "test-secret-key-base-0123456789abcdef0123456789".into(),
         whatsapp_cloud_base_url: opts
             .graph_base_url
