@@ -443,6 +443,33 @@ impl Env {
         .unwrap();
     }
 
+    /// Invites `name` <`email`> as an agent through Settings → Agents.
+    async fn invite_agent(&self, admin: &Client, name: &str, email: &str) {
+        admin
+            .goto(&self.url(&format!(
+                "/app/accounts/{}/settings/agents",
+                self.account_id
+            )))
+            .await
+            .unwrap();
+        for (id, value) in [("agent-name", name), ("agent-email", email)] {
+            admin
+                .find(Locator::Id(id))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        admin
+            .find(Locator::Css("#invite-agent button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
     async fn sign_in(&self, client: &Client, email: &str, password: &str) {
         client.goto(&self.url("/app/login")).await.unwrap();
         client
@@ -1214,26 +1241,8 @@ async fn an_invited_agent_sets_a_password_from_the_email() {
     .await;
     let settings =
         |page: &str| env.url(&format!("/app/accounts/{}/settings/{page}", env.account_id));
-    admin.goto(&settings("agents")).await.unwrap();
-    for (id, value) in [
-        ("agent-name", "Cara Agent"),
-        ("agent-email", "cara@example.com"),
-    ] {
-        admin
-            .find(Locator::Id(id))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
-    }
-    admin
-        .find(Locator::Css("#invite-agent button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    env.invite_agent(&admin, "Cara Agent", "cara@example.com")
+        .await;
     wait_js(
         &admin,
         "document.querySelector('.notice') && document.querySelector('.notice').textContent.includes('cara@example.com')",
@@ -1854,27 +1863,12 @@ async fn an_admin_copies_an_invitation_link_for_a_pending_agent() {
         "the inbox screen",
     )
     .await;
-    let agents = env.url(&format!("/app/accounts/{}/settings/agents", env.account_id));
-    admin.goto(&agents).await.unwrap();
-    for (id, value) in [
-        ("agent-name", "Cara Agent"),
-        ("agent-email", "cara.with.a.rather.long.address@example.com"),
-    ] {
-        admin
-            .find(Locator::Id(id))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
-    }
-    admin
-        .find(Locator::Css("#invite-agent button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    env.invite_agent(
+        &admin,
+        "Cara Agent",
+        "cara.with.a.rather.long.address@example.com",
+    )
+    .await;
     wait_js(
         &admin,
         "document.querySelector('.invite-link-form')",
