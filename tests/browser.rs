@@ -2073,7 +2073,7 @@ async fn search_shows_contact_conversation_and_highlighted_match_on_desktop_and_
         "INSERT INTO messages (account_id, inbox_id, conversation_id, message_type, content, created_at) \
          SELECT c.account_id, c.inbox_id, c.id, 1, \
                 'Hi Zoë! Your order #4411 left our warehouse this morning; the courier will text you a delivery window. Reply here if the address changed: we can still reroute it before noon.', now() \
-         FROM conversations c WHERE c.display_id = 1",
+         FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE k.name LIKE 'Zo%'",
     );
     for (w, h, name) in [(1440, 900, "search"), (390, 844, "search-phone")] {
         let c = env.browser(w, h).await;

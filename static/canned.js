@@ -1,0 +1,2 @@
+// Canned responses: /shortcode in the composer (issue 10).
+"use strict";

@@ -1,0 +1,2 @@
+// Notification centre behind the bell, and @mentions in private notes (issue 10).
+"use strict";

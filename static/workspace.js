@@ -1,0 +1,2 @@
+// Workspace layout: contact panel, phone menu, keyboard help and command palette (issue 10).
+"use strict";
