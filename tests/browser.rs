@@ -2219,6 +2219,15 @@ async fn the_main_pages_pass_axe_at_desktop_and_phone_width() {
             "the list",
         )
         .await;
+        // On a phone the main links are behind the Menu button.
+        if width.starts_with("390") {
+            c.find(Locator::Id("menu-button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
         for link in ["Settings", "Profile", "Conversations"] {
             let shown = js(
                 &c,
@@ -2233,4 +2242,546 @@ async fn the_main_pages_pass_axe_at_desktop_and_phone_width() {
         c.close().await.unwrap();
     }
     assert!(report.is_empty(), "axe-core found:\n{}", report.join("\n"));
+}
+
+// ---------- issue 10: the workspace frame, contact panel, snooze presets, keyboard ----------
+
+/// Presses `key` with `modifiers` held (WebDriver key codes: Alt `\u{E00A}`, Control
+/// `\u{E009}`, Enter `\u{E007}`), as a person at the keyboard would.
+async fn press(c: &Client, modifiers: &[char], key: char) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut a = KeyActions::new("keyboard".into());
+    for m in modifiers {
+        a = a.then(KeyAction::Down { value: *m });
+    }
+    a = a
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    for m in modifiers.iter().rev() {
+        a = a.then(KeyAction::Up { value: *m });
+    }
+    c.perform_actions(a).await.unwrap();
+}
+
+/// Clicks the element `sel`, again when a live update replaced it meanwhile.
+async fn click(c: &Client, sel: &str) {
+    for _ in 0..20 {
+        if let Ok(e) = c.find(Locator::Css(sel)).await {
+            if e.click().await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    panic!("could not click {sel}");
+}
+
+/// Types `text` into whatever has the focus.
+async fn type_keys(c: &Client, text: &str) {
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// `text.json` from another customer (`wa_id`, `name`), so it starts another conversation.
+fn text_from(wa_id: &str, name: &str, wamid: &str, body: &str) -> Vec<u8> {
+    let raw = String::from_utf8(text_message(wamid, body))
+        .unwrap()
+        .replace("16505551234", wa_id)
+        .replace("US.13491208655302741918", &format!("US.{wa_id}0"))
+        .replace("Sheena Nelson", name);
+    raw.into_bytes()
+}
+
+/// A check (JavaScript) that the element `sel` is laid out on screen.
+fn shown(sel: &str) -> String {
+    let sel = serde_json::to_string(sel).unwrap();
+    format!("(() => {{ const e = document.querySelector({sel}); return !!e && e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().height > 0; }})()")
+}
+
+const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
+
+/// The four regions at 1440×900 (rail, sidebar with teams and coloured labels, list, thread
+/// with the contact panel); the panel collapses and stays collapsed after a reload; labels
+/// are chips added from the searchable picker and removed from the chip; a snooze preset
+/// shows "Snoozed until" and a Reopen button.
+#[tokio::test]
+async fn the_workspace_has_four_regions_label_chips_and_snooze_presets() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.api(
+        "POST",
+        "/labels",
+        Some(json!({"title": "vip", "color": "#e11d48"})),
+    )
+    .await;
+    env.api(
+        "POST",
+        "/labels",
+        Some(json!({"title": "billing", "color": "#0891b2"})),
+    )
+    .await;
+    env.api("POST", "/teams", Some(json!({"name": "Escalations"})))
+        .await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    // An earlier, resolved conversation of the same customer shows in the panel.
+    let account = env.account_id;
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    c.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
+        .await
+        .unwrap();
+    wait_js(&c, "document.body.dataset.live === 'connected'", "live").await;
+    for sel in [
+        ".rail",
+        ".topnav a[data-nav='conversations']",
+        "nav.sidebar",
+        ".list-pane",
+        "#thread .thread-header",
+        "#messages",
+        "#composer",
+        ".contact-panel",
+    ] {
+        assert_eq!(
+            js(&c, &format!("return {}", shown(sel))).await,
+            true,
+            "{sel}"
+        );
+    }
+    // The regions sit side by side, left to right.
+    let order = js(
+        &c,
+        "return ['.rail', 'nav.sidebar', '.list-pane', '#messages', '.contact-panel'].map(s => Math.round(document.querySelector(s).getBoundingClientRect().left))",
+    )
+    .await;
+    let lefts: Vec<i64> = order
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert!(lefts.windows(2).all(|w| w[0] < w[1]), "{lefts:?}");
+    let teams = js(
+        &c,
+        "return [...document.querySelectorAll('nav.sidebar .teams a')].map(a => a.textContent.trim().replace(/\\s+/g, ' '))",
+    )
+    .await;
+    assert_eq!(teams, json!(["Escalations 0"]));
+    let panel = js(
+        &c,
+        "return document.querySelector('.contact-panel').textContent.replace(/\\s+/g, ' ')",
+    )
+    .await;
+    let panel = panel.as_str().unwrap();
+    for text in [
+        "Sheena Nelson",
+        "16505551234",
+        "US.13491208655302741918",
+        "Conversation actions",
+        "Conversation details",
+        "Previous conversations",
+        "Waiting since",
+    ] {
+        assert!(
+            panel.contains(text),
+            "{text} missing from the panel: {panel}"
+        );
+    }
+    assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, true);
+    screenshot(&c, "workspace-1440").await;
+
+    // Labels: type to filter the picker, Enter adds the chip in the label's colour.
+    // (A live header swap may land meanwhile: the panel keeps the focus and the text.)
+    js(
+        &c,
+        "document.getElementById('label-search').focus(); return true",
+    )
+    .await;
+    type_keys(&c, "vi").await;
+    wait_js(
+        &c,
+        "!document.getElementById('label-options').hidden && [...document.querySelectorAll('#label-options [role=option]')].filter(o => !o.hidden).map(o => o.dataset.label).join() === 'vip'",
+        "the filtered label picker",
+    )
+    .await;
+    screenshot(&c, "workspace-label-picker").await;
+    type_keys(&c, "\u{E007}").await;
+    let chip = "document.querySelector('#label-chips .chip[data-label=\"vip\"]')";
+    wait_js(&c, chip, "the vip chip").await;
+    assert_eq!(
+        js(
+            &c,
+            &format!("return {chip}.querySelector('circle').getAttribute('fill')")
+        )
+        .await,
+        "#e11d48"
+    );
+    let conv = env.api("GET", "/conversations/1", None).await;
+    assert_eq!(conv["labels"], json!(["vip"]));
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('nav.sidebar .labels a')].some(a => a.textContent.includes('vip') && a.querySelector('circle[fill=\"#e11d48\"]'))",
+        "the coloured label in the sidebar",
+    )
+    .await;
+    screenshot(&c, "workspace-label-chip").await;
+    click(&c, "#label-chips [data-remove-label='vip']").await;
+    wait_js(&c, &format!("!{chip}"), "the chip removed").await;
+    let conv = env.api("GET", "/conversations/1", None).await;
+    assert_eq!(conv["labels"], json!([]));
+
+    // Snooze with a preset: the header says until when, and offers Reopen.
+    click(&c, ".snooze .menu-trigger").await;
+    wait_js(
+        &c,
+        &shown("[data-snooze-preset='tomorrow']"),
+        "the snooze menu",
+    )
+    .await;
+    screenshot(&c, "workspace-snooze-menu").await;
+    click(&c, "[data-snooze-preset='tomorrow']").await;
+    wait_js(
+        &c,
+        "document.querySelector('.snoozed-until') && document.querySelector('.snoozed-until').textContent.startsWith('Snoozed until') && document.querySelector('button[data-action=status][data-status=open]')",
+        "Snoozed until",
+    )
+    .await;
+    let conv = env.api("GET", "/conversations/1", None).await;
+    assert_eq!(conv["status"], "snoozed");
+    let until = conv["snoozed_until"].as_i64().unwrap();
+    let ahead = until - chrono::Utc::now().timestamp();
+    assert!(
+        (0..=48 * 3600).contains(&ahead),
+        "tomorrow 09:00 is {ahead}s away"
+    );
+    screenshot(&c, "workspace-snoozed").await;
+
+    // Collapse the panel: the thread takes its room, and a reload keeps the choice.
+    click(&c, "[data-panel-toggle]").await;
+    wait_js(
+        &c,
+        &format!("!{}", shown(".contact-panel")),
+        "the collapsed panel",
+    )
+    .await;
+    c.refresh().await.unwrap();
+    wait_js(&c, &shown("#messages"), "the thread after a reload").await;
+    wait_js(
+        &c,
+        "document.body.dataset.live === 'connected'",
+        "live after the reload",
+    )
+    .await;
+    assert_eq!(
+        js(&c, &format!("return {}", shown(".contact-panel"))).await,
+        false
+    );
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('[data-panel-toggle]').getAttribute('aria-expanded')"
+        )
+        .await,
+        "false"
+    );
+    // A live header swap (a status change) keeps it collapsed.
+    env.api(
+        "POST",
+        "/conversations/1/toggle_status",
+        Some(json!({"status": "open"})),
+    )
+    .await;
+    wait_js(
+        &c,
+        "document.querySelector('.thread-header').dataset.status === 'open'",
+        "the live header",
+    )
+    .await;
+    assert_eq!(
+        js(&c, &format!("return {}", shown(".contact-panel"))).await,
+        false
+    );
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('[data-panel-toggle]').getAttribute('aria-expanded')"
+        )
+        .await,
+        "false"
+    );
+    screenshot(&c, "workspace-panel-collapsed").await;
+    click(&c, "[data-panel-toggle]").await;
+    wait_js(&c, &shown(".contact-panel"), "the panel again").await;
+    c.close().await.unwrap();
+
+    // The same screens in the dark theme.
+    let d = env.browser_with(1440, 900, &["--force-dark-mode"]).await;
+    env.sign_in(&d, "ana@example.com", "correct horse").await;
+    d.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
+        .await
+        .unwrap();
+    wait_js(&d, &shown(".contact-panel"), "the dark panel").await;
+    screenshot(&d, "workspace-1440-dark").await;
+    d.close().await.unwrap();
+}
+
+/// At 390×844: one pane at a time, the Menu button reaches Conversations, Contacts,
+/// Settings, Profile and sign-out, the filters fold above the list, and the contact panel
+/// opens as a sheet from the thread header (Escape closes it). Nothing overflows.
+#[tokio::test]
+async fn a_phone_reaches_every_place_through_the_menu_and_opens_the_panel_as_a_sheet() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    let account = env.account_id;
+    for dark in [false, true] {
+        let c = if dark {
+            env.browser_with(390, 844, &["--force-dark-mode"]).await
+        } else {
+            env.browser(390, 844).await
+        };
+        let suffix = if dark { "-dark" } else { "" };
+        env.sign_in(&c, "ana@example.com", "correct horse").await;
+        wait_js(&c, &shown(".conversation-row"), "the list").await;
+        assert_eq!(
+            js(
+                &c,
+                &format!("return {}", shown(".topnav a[data-nav='settings']"))
+            )
+            .await,
+            false
+        );
+        assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, true);
+        screenshot(&c, &format!("phone-workspace-list{suffix}")).await;
+        click(&c, "#menu-button").await;
+        for nav in ["conversations", "search", "settings", "profile"] {
+            wait_js(&c, &shown(&format!(".topnav a[data-nav='{nav}']")), nav).await;
+        }
+        assert_eq!(
+            js(&c, &format!("return {}", shown(".logout button"))).await,
+            true
+        );
+        assert_eq!(
+            js(
+                &c,
+                "return document.getElementById('menu-button').getAttribute('aria-expanded')"
+            )
+            .await,
+            "true"
+        );
+        assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, true);
+        screenshot(&c, &format!("phone-workspace-menu{suffix}")).await;
+        click(&c, ".topnav a[data-nav='settings']").await;
+        wait_js(&c, "location.pathname.includes('/settings/')", "Settings").await;
+        assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, true);
+        screenshot(&c, &format!("phone-workspace-settings{suffix}")).await;
+        click(&c, "#menu-button").await;
+        wait_js(
+            &c,
+            &shown(".topnav a[data-nav='profile']"),
+            "Profile in the menu",
+        )
+        .await;
+        click(&c, ".topnav a[data-nav='profile']").await;
+        wait_js(&c, "location.pathname.endsWith('/profile')", "Profile").await;
+        assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, true);
+        screenshot(&c, &format!("phone-workspace-profile{suffix}")).await;
+
+        // The thread, and the contact panel as a sheet.
+        c.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
+            .await
+            .unwrap();
+        wait_js(&c, &shown("#messages"), "the thread").await;
+        assert_eq!(
+            js(&c, &format!("return {}", shown(".list-pane"))).await,
+            false
+        );
+        assert_eq!(
+            js(&c, &format!("return {}", shown(".contact-panel"))).await,
+            false
+        );
+        assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, true);
+        screenshot(&c, &format!("phone-workspace-thread{suffix}")).await;
+        click(&c, "[data-panel-toggle]").await;
+        wait_js(&c, &shown(".contact-panel"), "the contact sheet").await;
+        let sheet = js(
+            &c,
+            "const r = document.querySelector('.contact-panel').getBoundingClientRect(); return [Math.round(r.left), Math.round(r.right)]",
+        )
+        .await;
+        assert_eq!(sheet, json!([0, 390]));
+        assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, true);
+        screenshot(&c, &format!("phone-workspace-sheet{suffix}")).await;
+        press(&c, &[], '\u{E00C}').await; // Escape
+        wait_js(
+            &c,
+            &format!("!{}", shown(".contact-panel")),
+            "the sheet closed",
+        )
+        .await;
+        c.close().await.unwrap();
+    }
+}
+
+/// Keyboard only: Alt+J opens the first conversation with the cursor in the reply box,
+/// Enter sends, Alt+E resolves; `?` lists the shortcuts; Ctrl+K "#2" Enter opens
+/// conversation 2; the palette also resolves and reopens.
+#[tokio::test]
+async fn keyboard_only_reply_and_resolve_with_shortcut_help_and_command_palette() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    env.post_webhook(text_from(
+        "447700900123",
+        "Omar Haddad",
+        "wamid.SECOND-CONVERSATION",
+        "Where is my parcel?",
+    ))
+    .await;
+    env.wait_conversations(2).await;
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    wait_js(&c, &shown(".conversation-row"), "the list").await;
+    wait_js(&c, "document.body.dataset.live === 'connected'", "live").await;
+
+    // `?` shows every shortcut; Escape closes it.
+    press(&c, &[], '?').await;
+    wait_js(
+        &c,
+        "document.getElementById('shortcuts-dialog').open",
+        "the shortcut list",
+    )
+    .await;
+    let listed = js(
+        &c,
+        "return document.querySelector('.shortcuts').textContent",
+    )
+    .await;
+    for k in ["Alt", "J", "K", "E", "Ctrl"] {
+        assert!(listed.as_str().unwrap().contains(k), "{k}");
+    }
+    screenshot(&c, "keyboard-shortcuts").await;
+    press(&c, &[], '\u{E00C}').await;
+    wait_js(
+        &c,
+        "!document.getElementById('shortcuts-dialog').open",
+        "the list closed",
+    )
+    .await;
+
+    // Alt+J opens the first (newest) conversation, Alt+J again the next one; the reply box
+    // has the focus.
+    press(&c, &['\u{E00A}'], 'j').await;
+    wait_js(
+        &c,
+        "document.getElementById('thread') && document.getElementById('thread').dataset.displayId === '2' && document.activeElement.id === 'composer-text'",
+        "conversation 2 with the composer focused",
+    )
+    .await;
+    press(&c, &['\u{E00A}'], 'j').await;
+    wait_js(
+        &c,
+        "document.getElementById('thread') && document.getElementById('thread').dataset.displayId === '1' && document.activeElement.id === 'composer-text'",
+        "conversation 1 with the composer focused",
+    )
+    .await;
+    let open = js(
+        &c,
+        "return document.getElementById('thread').dataset.displayId",
+    )
+    .await;
+    type_keys(&c, "Sent from the keyboard\u{E007}").await;
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('.message.outgoing .content')].some(e => e.textContent === 'Sent from the keyboard')",
+        "the sent reply",
+    )
+    .await;
+    press(&c, &['\u{E00A}'], 'e').await;
+    let open = open.as_str().unwrap().to_string();
+    wait_js(
+        &c,
+        "document.querySelector('.thread-header').dataset.status === 'resolved'",
+        "resolved with Alt+E",
+    )
+    .await;
+    let conv = env
+        .api("GET", &format!("/conversations/{open}"), None)
+        .await;
+    assert_eq!(conv["status"], "resolved");
+    screenshot(&c, "keyboard-resolved").await;
+
+    // Ctrl+K, "#2", Enter opens conversation 2.
+    press(&c, &['\u{E009}'], 'k').await;
+    wait_js(
+        &c,
+        "document.getElementById('palette').open && document.activeElement.id === 'palette-input'",
+        "the command palette",
+    )
+    .await;
+    screenshot(&c, "keyboard-palette").await;
+    type_keys(&c, "#2").await;
+    wait_js(
+        &c,
+        "document.querySelector('#palette-list [aria-selected=true]').textContent.includes('#2')",
+        "the #2 command",
+    )
+    .await;
+    type_keys(&c, "\u{E007}").await;
+    wait_js(
+        &c,
+        "location.pathname.endsWith('/conversations/2') && document.getElementById('thread')",
+        "conversation 2",
+    )
+    .await;
+    // The palette resolves the open conversation, and finds a contact by name.
+    press(&c, &['\u{E009}'], 'k').await;
+    wait_js(
+        &c,
+        "document.getElementById('palette').open",
+        "the palette again",
+    )
+    .await;
+    type_keys(&c, "resolve").await;
+    wait_js(
+        &c,
+        "document.querySelector('#palette-list [aria-selected=true]').textContent.startsWith('Resolve')",
+        "the resolve command",
+    )
+    .await;
+    type_keys(&c, "\u{E007}").await;
+    wait_js(
+        &c,
+        "document.querySelector('.thread-header').dataset.status === 'resolved'",
+        "resolved from the palette",
+    )
+    .await;
+    press(&c, &['\u{E009}'], 'k').await;
+    wait_js(
+        &c,
+        "document.getElementById('palette').open",
+        "the palette a third time",
+    )
+    .await;
+    type_keys(&c, "Omar").await;
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('#palette-list [role=option]')].some(o => o.textContent.includes('Omar Haddad'))",
+        "the contact in the palette",
+    )
+    .await;
+    screenshot(&c, "keyboard-palette-contact").await;
+    c.close().await.unwrap();
 }

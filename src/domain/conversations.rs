@@ -305,6 +305,8 @@ pub struct ListFilter {
     /// `me`, `unassigned`, `assigned` or `all` (default).
     pub assignee_type: Option<String>,
     pub inbox_id: Option<i64>,
+    /// Conversations of this team only (the sidebar's Teams, Chatwoot's `team_id`).
+    pub team_id: Option<i64>,
     /// Conversations carrying any of these labels (Chatwoot's `labels[]`); empty = no filter.
     pub labels: Vec<String>,
     /// 1-based page of 25 (offset paging, Chatwoot's `page=`), when `cursor` is not given.
@@ -441,6 +443,9 @@ pub fn list_page(
         }
         if let Some(inbox) = filter.inbox_id {
             q = q.filter(conversations::inbox_id.eq(inbox));
+        }
+        if let Some(team) = filter.team_id {
+            q = q.filter(conversations::team_id.eq(team));
         }
         if let Some(ids) = &visible {
             q = q.filter(conversations::inbox_id.eq_any(ids.clone()));
@@ -977,6 +982,53 @@ pub fn sidebar_counts(
         inbox_counts,
         label_counts.into_iter().map(|l| (l.label, l.n)).collect(),
     ))
+}
+
+/// Conversation counts per team `(team_id, count)` for the sidebar's Teams, over the
+/// conversations the viewer may see with `status` (`all` for any): one grouped query.
+pub fn team_counts(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    status: &str,
+) -> AppResult<Vec<(i64, i64)>> {
+    use diesel::dsl::count_star;
+    let visible = viewer.visible_inbox_ids(conn)?;
+    let mut q = conversations::table
+        .filter(conversations::account_id.eq(viewer.account_id))
+        .filter(conversations::team_id.is_not_null())
+        .group_by(conversations::team_id)
+        .select((conversations::team_id.assume_not_null(), count_star()))
+        .into_boxed();
+    if status != "all" {
+        q = q.filter(conversations::status.eq(status.to_string()));
+    }
+    if let Some(ids) = &visible {
+        q = q.filter(conversations::inbox_id.eq_any(ids.clone()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Reply times of one conversation, for the contact panel's details (Chatwoot's
+/// `first_reply_created_at` and "waiting since").
+#[derive(Debug, Clone, Default, QueryableByName)]
+pub struct ReplyTimes {
+    /// When an agent first answered the customer (the first outgoing, non-private message,
+    /// templates included); `None` before any reply.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub first_reply_at: Option<DateTime<Utc>>,
+    /// The customer's first message after the last agent reply (so: unanswered since);
+    /// `None` when the last word was the agent's.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub waiting_since: Option<DateTime<Utc>>,
+}
+
+/// [`ReplyTimes`] of the conversation `conversation_id`, in one statement.
+pub fn reply_times(conn: &mut PgConnection, conversation_id: i64) -> AppResult<ReplyTimes> {
+    Ok(diesel::sql_query(
+        "WITH replies AS (SELECT min(created_at) AS first_at, max(created_at) AS last_at            FROM messages WHERE conversation_id = $1 AND message_type IN (1, 3) AND NOT private)          SELECT (SELECT first_at FROM replies) AS first_reply_at,                 (SELECT min(m.created_at) FROM messages m WHERE m.conversation_id = $1                    AND m.message_type = 0                    AND m.created_at > COALESCE((SELECT last_at FROM replies), '-infinity'))                 AS waiting_since",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(conversation_id)
+    .get_result(conn)?)
 }
 
 /// All conversations of a contact, newest first (the contact panel's history).

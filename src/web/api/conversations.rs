@@ -23,6 +23,8 @@ pub struct ListQuery {
     pub status: Option<String>,
     pub assignee_type: Option<String>,
     pub inbox_id: Option<i64>,
+    /// Conversations of this team only (Chatwoot's `team_id`).
+    pub team_id: Option<i64>,
     pub page: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -34,6 +36,7 @@ impl ListQuery {
             status: self.status,
             assignee_type: self.assignee_type,
             inbox_id: self.inbox_id,
+            team_id: self.team_id,
             labels,
             page: self.page.unwrap_or(1),
             cursor: conversations::ListCursor::parse_optional(self.cursor.as_deref())?,

@@ -24,6 +24,8 @@ pub struct ListQuery {
     /// `open` (default), `pending`, `resolved`, `snoozed` or `all`.
     pub status: Option<String>,
     pub inbox_id: Option<i64>,
+    /// The sidebar's team filter (`teams.id`).
+    pub team_id: Option<i64>,
     pub label: Option<String>,
     pub page: Option<i64>,
     /// Keyset paging of "Load more": `ListCursor::to_param` of the last row shown.
@@ -48,6 +50,9 @@ impl ListQuery {
         if let Some(i) = self.inbox_id {
             parts.push(format!("inbox_id={i}"));
         }
+        if let Some(t) = self.team_id {
+            parts.push(format!("team_id={t}"));
+        }
         if let Some(l) = &self.label {
             parts.push(format!("label={}", url_encode(l)));
         }
@@ -68,6 +73,7 @@ impl ListQuery {
             status: Some(self.status().to_string()),
             assignee_type: Some(self.assignee().to_string()),
             inbox_id: self.inbox_id,
+            team_id: self.team_id,
             labels: self.label.clone().into_iter().collect(),
             page: self.page.unwrap_or(1).max(1),
             cursor: conversations::ListCursor::parse_optional(self.cursor.as_deref())?,
@@ -86,12 +92,16 @@ pub struct SidebarItem {
     pub href: String,
     pub count: i64,
     pub active: bool,
+    /// A label's colour (`labels.color`, `#rgb` or `#rrggbb`), drawn as a dot; empty for
+    /// other entries and for a label used on conversations but not defined.
+    pub color: String,
 }
 
-/// The sidebar's four lists: Mine/Unassigned/All conversations, inboxes, labels, statuses.
+/// The sidebar's lists: Mine/Unassigned/All conversations, inboxes, teams, labels, statuses.
 pub(super) struct Sidebar {
     pub(super) filters: Vec<SidebarItem>,
     pub(super) inbox_items: Vec<SidebarItem>,
+    pub(super) team_items: Vec<SidebarItem>,
     pub(super) label_items: Vec<SidebarItem>,
     pub(super) statuses: Vec<SidebarItem>,
 }
@@ -124,6 +134,56 @@ pub struct ThreadView {
     pub first_message_id: i64,
     /// Whether messages older than the oldest one shown exist (the "Load earlier" control).
     pub has_earlier: bool,
+    /// The contact's email, empty when none (contact panel).
+    pub email: String,
+    /// The assigned agent's name, empty when unassigned (command palette, panel).
+    pub assignee_name: String,
+    /// `snoozed_until` as RFC 3339 and as "Dec 1, 09:00 UTC" (the script shows it in the
+    /// browser's time zone); both empty when the conversation is not snoozed to a time.
+    pub snoozed_until_iso: String,
+    pub snoozed_until_text: String,
+    /// Contact panel details, each as (RFC 3339, "Dec 1, 09:00 UTC"); empty when unknown.
+    pub created: (String, String),
+    pub first_reply: (String, String),
+    pub waiting_since: (String, String),
+    /// The conversation's labels with their colours, as chips.
+    pub label_chips: Vec<LabelChip>,
+    /// Every label of the account (the label picker's choices).
+    pub label_choices: Vec<LabelChip>,
+    /// The contact's other conversations the viewer sees, newest first.
+    pub previous: Vec<PreviousConversation>,
+}
+
+/// A label with its colour (`labels.color`; [`crate::domain::labels::DEFAULT_COLOR`] for a
+/// title used on a conversation but not defined as a label).
+#[derive(Debug, Clone)]
+pub struct LabelChip {
+    pub title: String,
+    pub color: String,
+    /// Whether the open conversation carries it (the picker marks it selected).
+    pub on: bool,
+}
+
+/// One of the contact's other conversations in the contact panel.
+#[derive(Debug, Clone)]
+pub struct PreviousConversation {
+    pub display_id: i32,
+    pub status: String,
+    pub inbox_name: String,
+    /// Last activity as RFC 3339 and as "3h" / "Nov 2".
+    pub last_activity_iso: String,
+    pub last_activity_ago: String,
+}
+
+/// "Dec 1, 09:00 UTC" and RFC 3339 of `t`, for `<time>` elements the script localises.
+fn stamp(t: Option<chrono::DateTime<chrono::Utc>>) -> (String, String) {
+    t.map(|t| {
+        (
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            t.format("%b %-d, %H:%M UTC").to_string(),
+        )
+    })
+    .unwrap_or_default()
 }
 
 #[derive(Template)]
@@ -134,6 +194,7 @@ struct InboxPage {
     list_query: ListQuery,
     filters: Vec<SidebarItem>,
     inbox_items: Vec<SidebarItem>,
+    team_items: Vec<SidebarItem>,
     label_items: Vec<SidebarItem>,
     statuses: Vec<SidebarItem>,
     next_page: Option<String>,
@@ -299,19 +360,80 @@ fn thread_view(
         messages::ThreadPage::default()
     };
     let rows = page.messages;
-    let agents = accounts::members_of(conn, viewer.account_id)?
+    let agents: Vec<(i64, String)> = accounts::members_of(conn, viewer.account_id)?
         .into_iter()
         .map(|m| (m.user.id, m.user.name))
         .collect();
+    let assignee_name = agents
+        .iter()
+        .find(|(id, _)| Some(*id) == c.assignee_id)
+        .map(|(_, n)| n.clone())
+        .unwrap_or_default();
     let teams = accounts::teams_of(conn, viewer.account_id)?
         .into_iter()
         .map(|t| (t.id, t.name))
         .collect();
-    let others = conversations::for_contact(conn, c.contact_id)?
+    // The contact's other conversations, filtered by the inboxes the viewer sees (one query
+    // for the whole list, not one per conversation).
+    let visible = viewer.visible_inbox_ids(conn)?;
+    let other_rows: Vec<Conversation> = conversations::for_contact(conn, c.contact_id)?
         .into_iter()
-        .filter(|o| o.id != c.id && viewer.can_see_inbox(conn, o.inbox_id).unwrap_or(false))
-        .map(|o| (o.display_id, o.status))
+        .filter(|o| o.id != c.id && visible.as_ref().is_none_or(|ids| ids.contains(&o.inbox_id)))
         .collect();
+    let others = other_rows
+        .iter()
+        .map(|o| (o.display_id, o.status.clone()))
+        .collect();
+    let inbox_names: HashMap<i64, String> = inboxes::list(conn, viewer.account_id, None)?
+        .into_iter()
+        .map(|(i, _)| (i.id, i.name))
+        .collect();
+    let previous = other_rows
+        .iter()
+        .map(|o| PreviousConversation {
+            display_id: o.display_id,
+            status: o.status.clone(),
+            inbox_name: inbox_names.get(&o.inbox_id).cloned().unwrap_or_default(),
+            last_activity_iso: stamp(Some(o.last_activity_at)).0,
+            last_activity_ago: view::time_ago(o.last_activity_at, now),
+        })
+        .collect();
+    let defined = crate::domain::labels::list(conn, viewer.account_id)?;
+    let color_of = |title: &str| {
+        defined
+            .iter()
+            .find(|l| l.title.eq_ignore_ascii_case(title))
+            .map(|l| l.color.clone())
+            .unwrap_or_else(|| crate::domain::labels::DEFAULT_COLOR.to_string())
+    };
+    let label_chips = c
+        .labels
+        .iter()
+        .map(|l| LabelChip {
+            title: l.clone(),
+            color: color_of(l),
+            on: true,
+        })
+        .collect();
+    let label_choices = defined
+        .iter()
+        .map(|l| LabelChip {
+            on: c.labels.iter().any(|x| x.eq_ignore_ascii_case(&l.title)),
+            title: l.title.clone(),
+            color: l.color.clone(),
+        })
+        .collect();
+    let times = conversations::reply_times(conn, c.id)?;
+    let waiting = if c.status == "resolved" {
+        None
+    } else {
+        times.waiting_since
+    };
+    let (snoozed_until_iso, snoozed_until_text) = if c.status == "snoozed" {
+        stamp(c.snoozed_until)
+    } else {
+        Default::default()
+    };
     Ok(ThreadView {
         display_id: c.display_id,
         inbox_id: c.inbox_id,
@@ -335,6 +457,16 @@ fn thread_view(
         has_earlier: page.has_earlier,
         bubbles: bubbles(conn, config, &contact, &rows)?,
         other_conversations: others,
+        email: contact.email.clone().unwrap_or_default(),
+        assignee_name,
+        snoozed_until_iso,
+        snoozed_until_text,
+        created: stamp(Some(c.created_at)),
+        first_reply: stamp(times.first_reply_at),
+        waiting_since: stamp(waiting),
+        label_chips,
+        label_choices,
+        previous,
     })
 }
 
@@ -361,6 +493,7 @@ fn sidebar(
     ]
     .into_iter()
     .map(|(key, label, count)| SidebarItem {
+        color: String::new(),
         label: label.into(),
         href: with(&|n| n.assignee_type = Some(key.into())),
         count,
@@ -372,6 +505,7 @@ fn sidebar(
     let inbox_items = inboxes::list(conn, viewer.account_id, visible.as_deref())?
         .into_iter()
         .map(|(i, _)| SidebarItem {
+            color: String::new(),
             count: by_inbox
                 .iter()
                 .find(|(id, _)| *id == i.id)
@@ -388,9 +522,38 @@ fn sidebar(
             label: i.name,
         })
         .collect();
+    let by_team = conversations::team_counts(conn, viewer, q.status())?;
+    let team_items = accounts::teams_of(conn, viewer.account_id)?
+        .into_iter()
+        .map(|t| SidebarItem {
+            color: String::new(),
+            count: by_team
+                .iter()
+                .find(|(id, _)| *id == t.id)
+                .map(|(_, n)| *n)
+                .unwrap_or(0),
+            href: with(&|n| {
+                n.team_id = if q.team_id == Some(t.id) {
+                    None
+                } else {
+                    Some(t.id)
+                }
+            }),
+            active: q.team_id == Some(t.id),
+            label: t.name,
+        })
+        .collect();
+    let colors: HashMap<String, String> = crate::domain::labels::list(conn, viewer.account_id)?
+        .into_iter()
+        .map(|l| (l.title.to_lowercase(), l.color))
+        .collect();
     let label_items = by_label
         .into_iter()
         .map(|(label, count)| SidebarItem {
+            color: colors
+                .get(&label.to_lowercase())
+                .cloned()
+                .unwrap_or_default(),
             href: with(&|n| {
                 n.label = if q.label.as_deref() == Some(label.as_str()) {
                     None
@@ -413,6 +576,7 @@ fn sidebar(
     ]
     .into_iter()
     .map(|(s, label)| SidebarItem {
+        color: String::new(),
         label: label.to_string(),
         href: with(&|n| n.status = Some(s.into())),
         count: by_status
@@ -426,6 +590,7 @@ fn sidebar(
     Ok(Sidebar {
         filters,
         inbox_items,
+        team_items,
         label_items,
         statuses,
     })
@@ -466,6 +631,7 @@ async fn render_page(
                 list_query: q,
                 filters: side.filters,
                 inbox_items: side.inbox_items,
+                team_items: side.team_items,
                 label_items: side.label_items,
                 statuses: side.statuses,
                 next_page,

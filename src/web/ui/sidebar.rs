@@ -17,6 +17,7 @@ struct SidebarPartial {
     layout: Layout,
     filters: Vec<SidebarItem>,
     inbox_items: Vec<SidebarItem>,
+    team_items: Vec<SidebarItem>,
     label_items: Vec<SidebarItem>,
     statuses: Vec<SidebarItem>,
 }
@@ -39,6 +40,7 @@ pub async fn partial(
                 layout,
                 filters: side.filters,
                 inbox_items: side.inbox_items,
+                team_items: side.team_items,
                 label_items: side.label_items,
                 statuses: side.statuses,
             })
