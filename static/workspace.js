@@ -565,12 +565,29 @@
       list.setAttribute("aria-busy", "true");
       skeleton.hidden = false;
     }
+    const pane = document.getElementById("main");
+    if (link.closest(".conversation-row") && pane && !pane.querySelector(".thread-skeleton")) {
+      // Skeleton bubbles over the thread until the next page arrives.
+      const sk = document.createElement("div");
+      sk.className = "thread-skeleton";
+      sk.setAttribute("aria-hidden", "true");
+      ["in", "out", "in"].forEach((side) => {
+        const b = document.createElement("span");
+        b.className = `skeleton skeleton-bubble ${side}`;
+        sk.append(b);
+      });
+      pane.setAttribute("aria-busy", "true");
+      pane.append(sk);
+    }
   });
   window.addEventListener("pageshow", () => {
     const list = document.getElementById("conversation-list");
     const skeleton = document.getElementById("list-skeleton");
     if (list) list.setAttribute("aria-busy", "false");
     if (skeleton) skeleton.hidden = true;
+    document.querySelectorAll(".thread-skeleton").forEach((sk) => sk.remove());
+    const pane = document.getElementById("main");
+    if (pane) pane.removeAttribute("aria-busy");
   });
 
   // ---------- start ----------

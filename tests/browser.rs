@@ -2232,7 +2232,7 @@ async fn the_main_pages_pass_axe_at_desktop_and_phone_width() {
             let shown = js(
                 &c,
                 &format!(
-                    "return [...document.querySelectorAll('.topnav a')].some(a => a.textContent.trim() === '{link}' && a.getBoundingClientRect().width > 0 && a.getBoundingClientRect().right <= window.innerWidth + 1)"
+                    "return [...document.querySelectorAll('.topnav a')].some(a => (a.querySelector('.nav-label') || a).textContent.trim() === '{link}' && a.getBoundingClientRect().width > 0 && a.getBoundingClientRect().right <= window.innerWidth + 1)"
                 ),
             )
             .await;
