@@ -121,7 +121,9 @@
   sheetWidth.addEventListener("change", () => { if (app) app.classList.remove("sheet-open"); syncPanel(); });
 
   // ---------- dropdown menus (snooze) ----------
+  let openMenuId = null; // re-opened after a live header swap
   function closeMenus(except) {
+    if (!except) openMenuId = null;
     document.querySelectorAll("[data-menu]").forEach((wrap) => {
       if (wrap === except) return;
       const menu = wrap.querySelector(".menu");
@@ -136,6 +138,7 @@
     const menu = wrap.querySelector(".menu");
     const trigger = wrap.querySelector(".menu-trigger");
     closeMenus(wrap);
+    openMenuId = menu.id || null;
     menu.hidden = false;
     trigger.setAttribute("aria-expanded", "true");
     fillPresetHints(menu);
@@ -340,6 +343,8 @@
     syncPanel();
     localTimes(document.getElementById("thread-header"));
     const lost = !document.activeElement || document.activeElement === body;
+    const menu = openMenuId && document.getElementById(openMenuId);
+    if (menu && menu.hidden) { openMenu(menu.closest("[data-menu]")); return; }
     if (lost && focused && !refocusLabels) {
       const again = document.getElementById(focused.id);
       if (again) {

@@ -2348,11 +2348,7 @@ async fn the_workspace_has_four_regions_label_chips_and_snooze_presets() {
         "#composer",
         ".contact-panel",
     ] {
-        assert_eq!(
-            js(&c, &format!("return {}", shown(sel))).await,
-            true,
-            "{sel}"
-        );
+        wait_js(&c, &shown(sel), sel).await;
     }
     // The regions sit side by side, left to right.
     let order = js(
