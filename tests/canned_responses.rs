@@ -558,3 +558,230 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Posts a multipart settings form (the page's CSRF token added unless `csrf` is given).
+async fn post_form(
+    b: &mut common::session::Browser<'_>,
+    action: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &[u8])],
+) -> (u16, String, Option<String>) {
+    let mut all: Vec<(&str, &str)> = vec![("csrf_token", csrf)];
+    all.extend_from_slice(fields);
+    let (content_type, body) = multipart(&all, files);
+    b.request(
+        test::TestRequest::post()
+            .uri(action)
+            .insert_header(("content-type", content_type))
+            .set_payload(body),
+    )
+    .await
+}
+
+#[actix_rt::test]
+async fn the_settings_page_creates_edits_and_deletes_with_errors_next_to_the_field() {
+    use common::session::Browser;
+    let app = TestApp::start();
+    let acc = app.account_id;
+    let page = format!("/app/accounts/{acc}/settings/canned_responses");
+    app.create_agent("ben@example.com");
+    let (_, admins) = app
+        .api(
+            "POST",
+            &format!("/api/v1/accounts/{acc}/canned_responses"),
+            Some(json!({"short_code": "policy", "content": "Our <b>policy</b>"})),
+            &app.token,
+        )
+        .await;
+
+    // Agents open the page (and see only this settings section); HTML in content is text.
+    let mut ben = Browser::new(&app);
+    ben.sign_in("ben@example.com", "agent password").await;
+    let (status, html, _) = ben.get(&page).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Our &#60;b&#62;policy") || html.contains("Our &lt;b&gt;policy"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>policy"));
+    assert!(
+        !html.contains("/settings/agents\""),
+        "agents see no admin section"
+    );
+    assert!(html.contains("Created by another agent"));
+    let csrf = Browser::csrf_from(&html);
+
+    // Create with a file; an empty file input (filename="") is no file.
+    let (status, _, location) = post_form(
+        &mut ben,
+        &page,
+        &csrf,
+        &[
+            ("short_code", "hello"),
+            ("content", "Hello {{contact.first_name}}"),
+        ],
+        &[
+            ("hours.txt", "text/plain", b"9-5"),
+            ("", "application/octet-stream", b""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(location.unwrap().contains("notice="));
+    let list = app
+        .get(&format!("/api/v1/accounts/{acc}/canned_responses"))
+        .await;
+    let hello = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["short_code"] == "hello")
+        .unwrap()
+        .clone();
+    assert_eq!(hello["content"], "Hello {{contact.first_name}}");
+    assert_eq!(hello["attachments"].as_array().unwrap().len(), 1);
+
+    // Errors are shown next to their field, with the submitted values kept.
+    let (status, html, _) = post_form(
+        &mut ben,
+        &page,
+        &csrf,
+        &[("short_code", "POLICY"), ("content", "Mine")],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"canned-short-code-error\""), "{html}");
+    assert!(html.contains("already exists"));
+    assert!(html.contains(">Mine</textarea>"));
+    let (status, html, _) = post_form(
+        &mut ben,
+        &page,
+        &csrf,
+        &[("short_code", "x"), ("content", "  ")],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"canned-content-error\""), "{html}");
+    // A wrong CSRF token is refused and stores nothing.
+    let (status, _, _) = post_form(
+        &mut ben,
+        &page,
+        "wrong",
+        &[("short_code", "sneaky"), ("content", "x")],
+        &[("s.txt", "text/plain", b"s")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(app.count("canned_responses"), 2);
+    assert_eq!(app.count("canned_response_attachments"), 1);
+
+    // Edit: change the content and remove the file.
+    let hello_id = hello["id"].as_i64().unwrap();
+    let att = hello["attachments"][0]["id"].as_i64().unwrap();
+    let (status, html, _) = ben.get(&format!("{page}?edit={hello_id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("name=\"remove_attachment_{att}\"")));
+    let (status, _, _) = post_form(
+        &mut ben,
+        &format!("{page}/{hello_id}/update"),
+        &csrf,
+        &[
+            ("short_code", "hello"),
+            ("content", "Hello again"),
+            (&format!("remove_attachment_{att}"), "yes"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(app.count("canned_response_attachments"), 0);
+
+    // Another's response: the agent may neither edit nor delete it.
+    let policy_id = admins["id"].as_i64().unwrap();
+    assert_eq!(ben.get(&format!("{page}?edit={policy_id}")).await.0, 403);
+    let (status, _, _) = post_form(
+        &mut ben,
+        &format!("{page}/{policy_id}/update"),
+        &csrf,
+        &[("content", "hijack")],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = ben
+        .request(
+            test::TestRequest::post()
+                .uri(&format!("{page}/{policy_id}/delete"))
+                .set_form([("csrf_token", csrf.as_str()), ("confirm", "yes")]),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // Delete needs the confirmation box.
+    let (status, html, _) = ben
+        .request(
+            test::TestRequest::post()
+                .uri(&format!("{page}/{hello_id}/delete"))
+                .set_form([("csrf_token", csrf.as_str())]),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("Tick the box"));
+    let (status, _, _) = ben
+        .request(
+            test::TestRequest::post()
+                .uri(&format!("{page}/{hello_id}/delete"))
+                .set_form([("csrf_token", csrf.as_str()), ("confirm", "yes")]),
+        )
+        .await;
+    assert_eq!(status, 303);
+
+    // Another account's id is a 404 on every route.
+    let other = accounts::create_admin(
+        &mut app.conn(),
+        "Else",
+        "Eve",
+        "eve@example.com",
+        "password1",
+    )
+    .unwrap();
+    let (_, theirs) = app
+        .api(
+            "POST",
+            &format!("/api/v1/accounts/{}/canned_responses", other.account_id),
+            Some(json!({"short_code": "x", "content": "y"})),
+            &other.api_access_token,
+        )
+        .await;
+    let mut ana = Browser::new(&app);
+    ana.sign_in("ana@example.com", "correct horse").await;
+    let their = theirs["id"].as_i64().unwrap();
+    assert_eq!(ana.get(&format!("{page}?edit={their}")).await.0, 404);
+    let ana_csrf = csrf_of(&mut ana, &page).await;
+    let (status, _, _) = post_form(
+        &mut ana,
+        &format!("{page}/{their}/update"),
+        &ana_csrf,
+        &[("content", "mine")],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        ana.get(&format!(
+            "/app/accounts/{}/settings/canned_responses",
+            other.account_id
+        ))
+        .await
+        .0,
+        404
+    );
+}
+
+async fn csrf_of(b: &mut common::session::Browser<'_>, page: &str) -> String {
+    let (_, html, _) = b.get(page).await;
+    common::session::Browser::csrf_from(&html)
+}

@@ -292,6 +292,13 @@ async fn read_multipart_into(
         if let Some(f) = &file_name {
             crate::web::input_guard::check_text("attachments", f)?;
         }
+        // A browser's file input left empty sends a part with an empty file name: no file.
+        if file_name.as_deref() == Some("") {
+            while let Some(chunk) = field.next().await {
+                chunk.map_err(|e| AppError::BadRequest(format!("upload broke off: {e}")))?;
+            }
+            continue;
+        }
         if name.starts_with("attachments") || file_name.is_some() {
             let mime = field
                 .content_type()
