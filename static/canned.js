@@ -49,7 +49,7 @@
 
   // ---- variables -------------------------------------------------------------------------
 
-  const contexts = new Map(); // display id -> Promise<values>
+  const contexts = new Map(); // display id -> {at, values: Promise<values>}
   let profile = null;
 
   function threadInfo() {
@@ -67,7 +67,8 @@
     const info = threadInfo();
     if (!info || !info.displayId) return Promise.resolve({});
     if (!profile) profile = getJSON("/api/v1/profile").catch(() => ({}));
-    if (!contexts.has(info.displayId)) {
+    const cached = contexts.get(info.displayId);
+    if (!cached || Date.now() - cached.at > STALE_MS) {
       const conv = getJSON(`${base()}/conversations/${encodeURIComponent(info.displayId)}`).catch(() => ({}));
       const inbox = info.inboxId
         ? getJSON(`${base()}/inboxes/${encodeURIComponent(info.inboxId)}`).catch(() => ({}))
@@ -98,9 +99,9 @@
           "inbox.name": i.name || "",
         };
       });
-      contexts.set(info.displayId, p);
+      contexts.set(info.displayId, { at: Date.now(), values: p });
     }
-    return contexts.get(info.displayId);
+    return contexts.get(info.displayId).values;
   }
 
   // {{ key }} → its value; unknown keys stay as typed.

@@ -373,12 +373,15 @@ pub async fn create(
     save(state, req, member, None, form).await
 }
 
-/// The `{canned_id}` of the path. Errors: 404 when not a number.
-fn path_id(req: &HttpRequest) -> Result<i64, HttpResponse> {
+/// The `{canned_id}` of the path; `None` when not a number (answered 404).
+fn path_id(req: &HttpRequest) -> Option<i64> {
     req.match_info()
         .get("canned_id")
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| error_response(AppError::NotFound("canned response not found".into())))
+}
+
+fn no_such_response() -> HttpResponse {
+    error_response(AppError::NotFound("canned response not found".into()))
 }
 
 /// `POST …/settings/canned_responses/{canned_id}/update` (multipart as [`create`], plus
@@ -391,9 +394,8 @@ pub async fn update(
     member: AccountMember,
     form: Multipart,
 ) -> HttpResponse {
-    let id = match path_id(&req) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = path_id(&req) else {
+        return no_such_response();
     };
     save(state, req, member, Some(id), form).await
 }
@@ -407,9 +409,8 @@ pub async fn delete(
     member: AccountMember,
     form: web::Form<DeleteForm>,
 ) -> HttpResponse {
-    let id = match path_id(&req) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = path_id(&req) else {
+        return no_such_response();
     };
     let form = form.into_inner();
     if let Err(e) = session::check_csrf(&req.get_session(), Some(&form.csrf_token)) {
