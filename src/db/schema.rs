@@ -357,3 +357,28 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
 );
+
+diesel::table! {
+    canned_responses (id) {
+        id -> Int8,
+        account_id -> Int8,
+        short_code -> Text,
+        content -> Text,
+        created_by_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    canned_response_attachments (id) {
+        id -> Int8,
+        canned_response_id -> Int8,
+        account_id -> Int8,
+        file_name -> Text,
+        mime_type -> Text,
+        file_size -> Int8,
+        storage_path -> Text,
+        created_at -> Timestamptz,
+    }
+}

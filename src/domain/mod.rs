@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod attachments;
+pub mod canned_responses;
 pub mod contacts;
 pub mod conversations;
 pub mod events;

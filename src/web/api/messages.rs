@@ -177,7 +177,7 @@ fn upload_too_large() -> AppError {
 /// 413 when the request declares a `Content-Length` over [`MAX_MULTIPART_REQUEST_BYTES`],
 /// so an oversize upload is refused before any of it is read. A body without a declared
 /// length (chunked) is limited while it streams ([`read_multipart`]).
-fn refuse_declared_oversize(req: &HttpRequest) -> AppResult<()> {
+pub(crate) fn refuse_declared_oversize(req: &HttpRequest) -> AppResult<()> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -196,16 +196,39 @@ fn refuse_declared_oversize(req: &HttpRequest) -> AppResult<()> {
 /// 400 unreadable or a text field holding NUL, 422 an empty file; on any error the files
 /// written so far are removed.
 async fn read_multipart(state: &AppState, form: Multipart) -> AppResult<(Body, Vec<StoredUpload>)> {
+    let (fields, uploads) = read_form(state, form).await?;
+    match Body::from_json(Value::Object(fields)) {
+        Ok(body) => Ok((body, uploads)),
+        Err(e) => {
+            remove_uploads(state, &uploads).await;
+            Err(e)
+        }
+    }
+}
+
+/// Reads a multipart form as [`read_multipart`] does, for other upload forms (canned
+/// responses): the text fields by name (`content_attributes[…]` folded into
+/// `content_attributes`) and the files, stored under `STORAGE_DIR/outgoing/<random>/`.
+/// Errors as [`read_multipart`]'s; on any error the files written so far are removed.
+pub(crate) async fn read_form(
+    state: &AppState,
+    form: Multipart,
+) -> AppResult<(Map<String, Value>, Vec<StoredUpload>)> {
     let mut uploads = Vec::new();
     let result = read_multipart_into(state, form, &mut uploads).await;
     if result.is_err() {
-        let written: Vec<_> = uploads
-            .iter()
-            .map(|u: &StoredUpload| state.config.storage_dir.join(&u.storage_path))
-            .collect();
-        remove_files(&written).await;
+        remove_uploads(state, &uploads).await;
     }
-    result.map(|body| (body, uploads))
+    result.map(|fields| (fields, uploads))
+}
+
+/// Removes stored uploads (and their emptied directories) from `STORAGE_DIR`.
+pub(crate) async fn remove_uploads(state: &AppState, uploads: &[StoredUpload]) {
+    let written: Vec<_> = uploads
+        .iter()
+        .map(|u| state.config.storage_dir.join(&u.storage_path))
+        .collect();
+    remove_files(&written).await;
 }
 
 /// Streams one file field to `full`, adding its size to `total`. Returns the bytes written.
@@ -254,7 +277,7 @@ async fn read_multipart_into(
     state: &AppState,
     mut form: Multipart,
     uploads: &mut Vec<StoredUpload>,
-) -> AppResult<Body> {
+) -> AppResult<Map<String, Value>> {
     let mut fields = Map::new();
     let mut total = 0usize;
     while let Some(field) = form.next().await {
@@ -268,6 +291,13 @@ async fn read_multipart_into(
             .map(str::to_string);
         if let Some(f) = &file_name {
             crate::web::input_guard::check_text("attachments", f)?;
+        }
+        // A browser's file input left empty sends a part with an empty file name: no file.
+        if file_name.as_deref() == Some("") {
+            while let Some(chunk) = field.next().await {
+                chunk.map_err(|e| AppError::BadRequest(format!("upload broke off: {e}")))?;
+            }
+            continue;
         }
         if name.starts_with("attachments") || file_name.is_some() {
             let mime = field
@@ -332,7 +362,7 @@ async fn read_multipart_into(
             }
         }
     }
-    Body::from_json(Value::Object(fields))
+    Ok(fields)
 }
 
 fn mime_for_extension(name: &str) -> Option<&'static str> {
@@ -405,7 +435,7 @@ async fn create_message(
     }
 }
 
-async fn remove_files(paths: &[std::path::PathBuf]) {
+pub(crate) async fn remove_files(paths: &[std::path::PathBuf]) {
     for p in paths {
         let _ = tokio::fs::remove_file(p).await;
         if let Some(dir) = p.parent() {

@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod attachments;
+pub mod canned_responses;
 pub mod contacts;
 pub mod conversation_actions;
 pub mod conversations;
@@ -125,6 +126,35 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route("/labels/{id}", web::patch().to(labels::update))
                     .route("/labels/{id}", web::delete().to(labels::destroy))
                     .route("/search", web::get().to(search::index))
+                    .route("/canned_responses", web::get().to(canned_responses::index))
+                    .route(
+                        "/canned_responses",
+                        web::post()
+                            .guard(guard::fn_guard(is_multipart))
+                            .to(canned_responses::create_multipart),
+                    )
+                    .route(
+                        "/canned_responses",
+                        web::post().to(canned_responses::create_json),
+                    )
+                    .route(
+                        "/canned_responses/{id}",
+                        web::patch()
+                            .guard(guard::fn_guard(is_multipart))
+                            .to(canned_responses::update_multipart),
+                    )
+                    .route(
+                        "/canned_responses/{id}",
+                        web::patch().to(canned_responses::update_json),
+                    )
+                    .route(
+                        "/canned_responses/{id}",
+                        web::delete().to(canned_responses::destroy),
+                    )
+                    .route(
+                        "/canned_responses/{id}/attachments/{attachment_id}",
+                        web::get().to(canned_responses::attachment_file),
+                    )
                     .route(
                         "/notification_settings",
                         web::get().to(notification_settings::show),

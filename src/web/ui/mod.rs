@@ -9,6 +9,7 @@ pub mod profile;
 pub mod scope;
 pub mod search;
 pub mod settings;
+pub mod settings_canned;
 pub mod settings_people;
 pub mod settings_webhooks;
 pub mod sidebar;
@@ -157,6 +158,22 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/profile",
                 web::post().to(profile::update),
+            )
+            .route(
+                "/accounts/{account_id}/settings/canned_responses",
+                web::get().to(settings_canned::index),
+            )
+            .route(
+                "/accounts/{account_id}/settings/canned_responses",
+                web::post().to(settings_canned::create),
+            )
+            .route(
+                "/accounts/{account_id}/settings/canned_responses/{canned_id}/update",
+                web::post().to(settings_canned::update),
+            )
+            .route(
+                "/accounts/{account_id}/settings/canned_responses/{canned_id}/delete",
+                web::post().to(settings_canned::delete),
             )
             .route(
                 "/accounts/{account_id}/settings/webhooks",

@@ -1,0 +1,2 @@
+DROP TABLE canned_response_attachments;
+DROP TABLE canned_responses;
