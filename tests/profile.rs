@@ -54,10 +54,9 @@ fn multipart_type() -> String {
 
 /// Any API call with a token: status, JSON (Null when not JSON) and the raw body.
 async fn call(app: &TestApp, req: test::TestRequest, token: &str) -> (u16, Value, Vec<u8>) {
-    let svc = test::init_service(App::new().configure(switchboard::app::configure(
-        app.state.clone(),
-    )))
-    .await;
+    let svc =
+        test::init_service(App::new().configure(switchboard::app::configure(app.state.clone())))
+            .await;
     let req = if token.is_empty() {
         req
     } else {
@@ -76,7 +75,9 @@ async fn call(app: &TestApp, req: test::TestRequest, token: &str) -> (u16, Value
 async fn put_json(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     let (s, v, _) = call(
         app,
-        test::TestRequest::put().uri("/api/v1/profile").set_json(body),
+        test::TestRequest::put()
+            .uri("/api/v1/profile")
+            .set_json(body),
         token,
     )
     .await;
@@ -138,7 +139,10 @@ async fn names_and_display_name_on_the_page_and_through_the_api() {
     assert!(html.contains("value=\"Benjamin Agent\""), "{html}");
     assert!(html.contains("value=\"Ben\""), "{html}");
     // Colleagues see the display name: in the navigation too.
-    assert!(html.contains("<span class=\"me-name\">Ben</span>"), "{html}");
+    assert!(
+        html.contains("<span class=\"me-name\">Ben</span>"),
+        "{html}"
+    );
 
     let me = app.get("/api/v1/profile").await;
     assert_eq!(me["name"], "Ana Admin");
@@ -168,7 +172,11 @@ async fn names_and_display_name_on_the_page_and_through_the_api() {
     assert_eq!(me["display_name"], Value::Null);
     assert_eq!(me["available_name"], "Ben Agent");
     let (status, err) = put_json(&app, &ben_token, json!({"profile": {"name": ""}})).await;
-    assert_eq!((status, err["field"].as_str()), (422, Some("name")), "{err}");
+    assert_eq!(
+        (status, err["field"].as_str()),
+        (422, Some("name")),
+        "{err}"
+    );
     let (status, err) = put_json(
         &app,
         &ben_token,
@@ -188,7 +196,11 @@ async fn names_and_display_name_on_the_page_and_through_the_api() {
         json!({"profile": {"email": "someone@else.example"}}),
     )
     .await;
-    assert_eq!((status, err["field"].as_str()), (422, Some("email")), "{err}");
+    assert_eq!(
+        (status, err["field"].as_str()),
+        (422, Some("email")),
+        "{err}"
+    );
     assert!(err["error"].as_str().unwrap().contains("not supported"));
     let (status, _) = put_json(
         &app,
@@ -219,11 +231,19 @@ async fn avatar_upload_checks_type_and_size_and_is_served_only_within_the_accoun
 
     // Not an image (whatever the name says), and too large: 422 naming avatar.
     let (status, err) = put_avatar(&app, &ben_token, "me.png", b"<svg onload=alert(1)>").await;
-    assert_eq!((status, err["field"].as_str()), (422, Some("avatar")), "{err}");
+    assert_eq!(
+        (status, err["field"].as_str()),
+        (422, Some("avatar")),
+        "{err}"
+    );
     let mut big = PNG.to_vec();
     big.resize(2 * 1024 * 1024 + 1, 0);
     let (status, err) = put_avatar(&app, &ben_token, "big.png", &big).await;
-    assert_eq!((status, err["field"].as_str()), (422, Some("avatar")), "{err}");
+    assert_eq!(
+        (status, err["field"].as_str()),
+        (422, Some("avatar")),
+        "{err}"
+    );
     assert!(err["error"].as_str().unwrap().contains("2 MiB"), "{err}");
     let (status, me, _) = call(
         &app,
@@ -297,7 +317,10 @@ async fn avatar_upload_checks_type_and_size_and_is_served_only_within_the_accoun
     assert_eq!(b.sign_in("ben@example.com", "agent password").await.0, 303);
     let page = format!("/app/accounts/{acc}/profile");
     let (_, html, _) = b.get(&page).await;
-    assert!(html.contains(&format!("<img class=\"avatar avatar-img\" src=\"{path}\"")), "{html}");
+    assert!(
+        html.contains(&format!("<img class=\"avatar avatar-img\" src=\"{path}\"")),
+        "{html}"
+    );
     let csrf = Browser::csrf_from(&html);
     let (status, html, _) = b
         .request(
@@ -326,7 +349,10 @@ async fn avatar_upload_checks_type_and_size_and_is_served_only_within_the_accoun
             test::TestRequest::post()
                 .uri(&format!("{page}/avatar"))
                 .insert_header(("content-type", multipart_type()))
-                .set_payload(multipart(&[("csrf_token", &csrf)], Some(("avatar", "a.png", PNG)))),
+                .set_payload(multipart(
+                    &[("csrf_token", &csrf)],
+                    Some(("avatar", "a.png", PNG)),
+                )),
         )
         .await;
     assert_eq!(status, 303);
@@ -337,12 +363,12 @@ async fn avatar_upload_checks_type_and_size_and_is_served_only_within_the_accoun
     let stored = stored.as_str().unwrap().to_string();
     assert!(app.storage.join(&stored).exists());
     assert!(
-        !app.storage.join(path.trim_start_matches("/media/")).exists(),
+        !app.storage
+            .join(path.trim_start_matches("/media/"))
+            .exists(),
         "the previous file is removed"
     );
-    let (status, _, _) = b
-        .submit(&page, &format!("{page}/avatar/remove"), &[])
-        .await;
+    let (status, _, _) = b.submit(&page, &format!("{page}/avatar/remove"), &[]).await;
     assert_eq!(status, 303);
     assert!(!app.storage.join(&stored).exists());
     let (_, html, _) = b.get(&page).await;
@@ -358,8 +384,14 @@ async fn password_change_needs_the_current_password_and_signs_out_other_sessions
     let action = format!("{page}/password");
     let mut here = Browser::new(&app);
     let mut there = Browser::new(&app);
-    assert_eq!(here.sign_in("ben@example.com", "agent password").await.0, 303);
-    assert_eq!(there.sign_in("ben@example.com", "agent password").await.0, 303);
+    assert_eq!(
+        here.sign_in("ben@example.com", "agent password").await.0,
+        303
+    );
+    assert_eq!(
+        there.sign_in("ben@example.com", "agent password").await.0,
+        303
+    );
 
     // Wrong current password: 422 next to current_password, on the page and in the API.
     let (status, html, _) = here
@@ -392,7 +424,11 @@ async fn password_change_needs_the_current_password_and_signs_out_other_sessions
         json!({"profile": {"current_password": "agent password", "password": "short", "password_confirmation": "short"}}),
     )
     .await;
-    assert_eq!((status, err["field"].as_str()), (422, Some("password")), "{err}");
+    assert_eq!(
+        (status, err["field"].as_str()),
+        (422, Some("password")),
+        "{err}"
+    );
     let (status, html, _) = here
         .submit(
             &page,
@@ -405,7 +441,10 @@ async fn password_change_needs_the_current_password_and_signs_out_other_sessions
         )
         .await;
     assert_eq!(status, 422);
-    assert!(html.contains("id=\"password_confirmation-error\""), "{html}");
+    assert!(
+        html.contains("id=\"password_confirmation-error\""),
+        "{html}"
+    );
 
     let (status, _, location) = here
         .submit(
@@ -419,7 +458,10 @@ async fn password_change_needs_the_current_password_and_signs_out_other_sessions
         )
         .await;
     assert_eq!(status, 303);
-    assert_eq!(location.as_deref(), Some(&*format!("{page}?saved=password")));
+    assert_eq!(
+        location.as_deref(),
+        Some(&*format!("{page}?saved=password"))
+    );
     // This session stays; the other one is signed out (page and cookie API calls).
     let (status, html, _) = here.get(&format!("{page}?saved=password")).await;
     assert_eq!(status, 200);
@@ -430,8 +472,14 @@ async fn password_change_needs_the_current_password_and_signs_out_other_sessions
     assert_eq!(status, 401);
 
     let mut again = Browser::new(&app);
-    assert_eq!(again.sign_in("ben@example.com", "agent password").await.0, 401);
-    assert_eq!(again.sign_in("ben@example.com", "a new password").await.0, 303);
+    assert_eq!(
+        again.sign_in("ben@example.com", "agent password").await.0,
+        401
+    );
+    assert_eq!(
+        again.sign_in("ben@example.com", "a new password").await.0,
+        303
+    );
     assert_eq!(again.get(&page).await.0, 200);
 
     // Through the API with the token (which keeps working).
@@ -442,7 +490,11 @@ async fn password_change_needs_the_current_password_and_signs_out_other_sessions
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(again.get(&page).await.0, 303, "signed out by the API change");
+    assert_eq!(
+        again.get(&page).await.0,
+        303,
+        "signed out by the API change"
+    );
 }
 
 #[actix_rt::test]
@@ -450,7 +502,12 @@ async fn availability_is_per_account_validated_and_announced() {
     let app = TestApp::start();
     let acc = app.account_id;
     let (ben, ben_token) = app.create_agent("ben@example.com");
-    let (status, err) = put_json(&app, &ben_token, json!({"profile": {"availability": "away"}})).await;
+    let (status, err) = put_json(
+        &app,
+        &ben_token,
+        json!({"profile": {"availability": "away"}}),
+    )
+    .await;
     assert_eq!(
         (status, err["field"].as_str()),
         (422, Some("availability")),
@@ -494,16 +551,27 @@ async fn availability_is_per_account_validated_and_announced() {
         "{html}"
     );
     let (status, html, _) = b
-        .submit(&page, &format!("{page}/availability"), &[("availability", "sleeping")])
+        .submit(
+            &page,
+            &format!("{page}/availability"),
+            &[("availability", "sleeping")],
+        )
         .await;
     assert_eq!(status, 422);
     assert!(html.contains("id=\"availability-error\""), "{html}");
     let (status, _, _) = b
-        .submit(&page, &format!("{page}/availability"), &[("availability", "offline")])
+        .submit(
+            &page,
+            &format!("{page}/availability"),
+            &[("availability", "offline")],
+        )
         .await;
     assert_eq!(status, 303);
     let mut admin = Browser::new(&app);
-    assert_eq!(admin.sign_in("ana@example.com", "correct horse").await.0, 303);
+    assert_eq!(
+        admin.sign_in("ana@example.com", "correct horse").await.0,
+        303
+    );
     let (_, html, _) = admin
         .get(&format!("/app/accounts/{acc}/settings/agents"))
         .await;
@@ -611,7 +679,11 @@ const ANSWER: &str = "If an account exists for that address, we have emailed a l
 
 async fn forgot(b: &mut Browser<'_>, email: &str) -> String {
     let (status, html, _) = b
-        .submit("/app/password/forgot", "/app/password/forgot", &[("email", email)])
+        .submit(
+            "/app/password/forgot",
+            "/app/password/forgot",
+            &[("email", email)],
+        )
         .await;
     assert_eq!(status, 200, "{html}");
     html
@@ -643,7 +715,10 @@ async fn forgot_password_emails_a_one_time_link_and_never_tells_who_exists() {
     app.create_agent("ben@example.com");
     let mut other_session = Browser::new(&app);
     assert_eq!(
-        other_session.sign_in("ben@example.com", "agent password").await.0,
+        other_session
+            .sign_in("ben@example.com", "agent password")
+            .await
+            .0,
         303
     );
     let mut b = Browser::new(&app);
@@ -657,10 +732,15 @@ async fn forgot_password_emails_a_one_time_link_and_never_tells_who_exists() {
     let got = sink.take();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].rcpt, vec!["ben@example.com".to_string()]);
-    assert!(got[0].text().contains("Subject: Set a new Switchboard password"));
+    assert!(got[0]
+        .text()
+        .contains("Subject: Set a new Switchboard password"));
     let first = got[0].token();
     let stored = app.query_json("SELECT jsonb_agg(token_digest) FROM password_reset_tokens");
-    assert!(!stored.to_string().contains(&first), "only the digest is stored");
+    assert!(
+        !stored.to_string().contains(&first),
+        "only the digest is stored"
+    );
 
     // An unknown address: the same page (bar the CSRF token), no email.
     let unknown = forgot(&mut b, "nobody@example.com").await;
@@ -670,7 +750,11 @@ async fn forgot_password_emails_a_one_time_link_and_never_tells_who_exists() {
     assert!(sink.take().is_empty());
     // Not an email: 422, with the form.
     let (status, _, _) = b
-        .submit("/app/password/forgot", "/app/password/forgot", &[("email", "nope")])
+        .submit(
+            "/app/password/forgot",
+            "/app/password/forgot",
+            &[("email", "nope")],
+        )
         .await;
     assert_eq!(status, 422);
 
@@ -688,8 +772,14 @@ async fn forgot_password_emails_a_one_time_link_and_never_tells_who_exists() {
     assert_eq!(status, 422, "the link works once");
     // The new password signs in; the session from before the reset is over.
     let mut c = Browser::new(&app);
-    assert_eq!(c.sign_in("ben@example.com", "brand new secret").await.0, 303);
-    assert_eq!(other_session.get("/app").await.2.as_deref(), Some("/app/login"));
+    assert_eq!(
+        c.sign_in("ben@example.com", "brand new secret").await.0,
+        303
+    );
+    assert_eq!(
+        other_session.get("/app").await.2.as_deref(),
+        Some("/app/login")
+    );
 
     // Rate limit, per address, counted in the database: 5 an hour (2 used above), then the
     // same answer and no email.
@@ -723,7 +813,11 @@ async fn forgot_password_is_rate_limited_per_ip_across_addresses() {
         switchboard::domain::profile::RESETS_PER_IP_PER_HOUR
     );
     let mut conn = app.conn();
-    switchboard::domain::profile::request_password_reset(&mut conn, "user0@example.com", "198.51.100.1")
-        .unwrap();
+    switchboard::domain::profile::request_password_reset(
+        &mut conn,
+        "user0@example.com",
+        "198.51.100.1",
+    )
+    .unwrap();
     assert_eq!(app.count("password_reset_requests"), 21);
 }

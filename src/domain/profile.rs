@@ -129,7 +129,10 @@ pub fn update_names(
     conn.transaction(|conn| {
         if let Some(n) = name {
             diesel::update(users::table.find(user_id))
-                .set((users::name.eq(n.trim()), users::updated_at.eq(diesel::dsl::now)))
+                .set((
+                    users::name.eq(n.trim()),
+                    users::updated_at.eq(diesel::dsl::now),
+                ))
                 .execute(conn)?;
         }
         if let Some(d) = display_name {
@@ -259,7 +262,9 @@ pub fn set_availability(
             .first(conn)
             .optional()?;
         let Some(previous) = previous else {
-            return Err(AppError::NotFound(format!("account {account_id} not found")));
+            return Err(AppError::NotFound(format!(
+                "account {account_id} not found"
+            )));
         };
         if previous == value.as_str() {
             return Ok(());
@@ -434,7 +439,10 @@ pub fn request_password_reset(conn: &mut PgConnection, email: &str, ip: &str) ->
     conn.transaction(|conn| {
         super::xact_lock_all(
             conn,
-            &[format!("pwreset-email:{digest}"), format!("pwreset-ip:{ip}")],
+            &[
+                format!("pwreset-email:{digest}"),
+                format!("pwreset-ip:{ip}"),
+            ],
         )?;
         let hour_ago = chrono::Utc::now() - chrono::TimeDelta::hours(1);
         let by_email: i64 = password_reset_requests::table
@@ -451,11 +459,9 @@ pub fn request_password_reset(conn: &mut PgConnection, email: &str, ip: &str) ->
             tracing::info!("forgot-password request over the rate limit; no email");
             return Ok(());
         }
-        diesel::delete(
-            password_reset_requests::table.filter(
-                password_reset_requests::created_at.lt(chrono::Utc::now() - chrono::TimeDelta::days(1)),
-            ),
-        )
+        diesel::delete(password_reset_requests::table.filter(
+            password_reset_requests::created_at.lt(chrono::Utc::now() - chrono::TimeDelta::days(1)),
+        ))
         .execute(conn)?;
         diesel::insert_into(password_reset_requests::table)
             .values((
@@ -506,7 +512,10 @@ mod tests {
 
     #[test]
     fn availability_values() {
-        assert_eq!(Availability::from_param("busy").unwrap(), Availability::Busy);
+        assert_eq!(
+            Availability::from_param("busy").unwrap(),
+            Availability::Busy
+        );
         assert!(Availability::from_param("away").is_err());
     }
 }

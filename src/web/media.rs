@@ -94,9 +94,7 @@ pub async fn avatar_file(
     let viewer = super::auth::current_user(&state, &req).await?;
     let lookup = file.clone();
     let relative = state
-        .db(move |conn| {
-            crate::domain::profile::avatar_file_for(conn, viewer.id, user_id, &lookup)
-        })
+        .db(move |conn| crate::domain::profile::avatar_file_for(conn, viewer.id, user_id, &lookup))
         .await?;
     let full = state.config.storage_dir.join(relative);
     let named = actix_files::NamedFile::open_async(&full)

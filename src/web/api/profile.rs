@@ -112,7 +112,9 @@ impl ProfileChange {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| AppError::BadRequest(format!("the body is not JSON: {e}")))?;
         let Value::Object(top) = value else {
-            return Err(AppError::BadRequest("the body must be a JSON object".into()));
+            return Err(AppError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
         };
         let obj: Map<String, Value> = match top.get("profile") {
             Some(Value::Object(p)) => p.clone(),
@@ -157,7 +159,9 @@ pub fn refuse_declared_oversize(req: &HttpRequest) -> AppResult<()> {
 /// A file field with no file chosen (empty name and body) counts as absent.
 /// Errors: 422 naming `avatar` when too large; 400 unreadable body, text field over 64 KiB or
 /// not UTF-8; 422 a text field holding NUL.
-pub async fn read_form(mut form: Multipart) -> AppResult<(HashMap<String, String>, Option<Vec<u8>>)> {
+pub async fn read_form(
+    mut form: Multipart,
+) -> AppResult<(HashMap<String, String>, Option<Vec<u8>>)> {
     let mut fields = HashMap::new();
     let mut avatar = None;
     while let Some(field) = form.next().await {
@@ -199,9 +203,8 @@ pub async fn read_form(mut form: Multipart) -> AppResult<(HashMap<String, String
                 avatar = Some(bytes);
             }
         } else {
-            let text = String::from_utf8(bytes).map_err(|_| {
-                AppError::BadRequest(format!("the field {name} is not UTF-8 text"))
-            })?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| AppError::BadRequest(format!("the field {name} is not UTF-8 text")))?;
             crate::web::input_guard::check_text(&name, &text)?;
             fields.insert(name, text);
         }
@@ -296,8 +299,7 @@ pub async fn apply(state: &AppState, user_id: i64, change: ProfileChange) -> App
 fn keep_session(req: &HttpRequest, applied: &Applied) -> AppResult<()> {
     use actix_session::SessionExt;
     let session = req.get_session();
-    if applied.password_changed && crate::web::session::user_id(&session) == Some(applied.user.id)
-    {
+    if applied.password_changed && crate::web::session::user_id(&session) == Some(applied.user.id) {
         crate::web::session::set_epoch(&session, applied.user.session_epoch)?;
     }
     Ok(())
@@ -356,7 +358,10 @@ pub async fn availability(
     let user = auth::current_user(&state, &req).await?;
     let change = ProfileChange::from_json(&body)?;
     if change.availability.is_none() {
-        return Err(AppError::invalid("availability", "availability is required"));
+        return Err(AppError::invalid(
+            "availability",
+            "availability is required",
+        ));
     }
     let change = ProfileChange {
         availability: change.availability,

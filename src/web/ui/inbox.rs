@@ -229,7 +229,8 @@ fn list_rows(
         ));
     }
     // Availability dots: one query for every assignee of the page.
-    let availability = crate::domain::profile::availabilities(conn, viewer.account_id, &assignee_ids)?;
+    let availability =
+        crate::domain::profile::availabilities(conn, viewer.account_id, &assignee_ids)?;
     for row in &mut out {
         if let Some(av) = row.assignee.as_mut() {
             av.availability = availability.get(&av.user_id).cloned().unwrap_or_default();

@@ -127,7 +127,8 @@ pub async fn submit(
     {
         Ok(user) => {
             if let Err(e) = session::sign_in(&session, user.id)
-                .and_then(|_| session::set_epoch(&session, user.session_epoch)) {
+                .and_then(|_| session::set_epoch(&session, user.session_epoch))
+            {
                 return actix_web::ResponseError::error_response(&e);
             }
             tracing::info!(user_id = user.id, "password set from a link; signed in");

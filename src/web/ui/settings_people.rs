@@ -167,7 +167,10 @@ async fn agent_rows(state: &AppState, layout: &Layout) -> Result<Vec<AgentRow>, 
         .map(|m| AgentRow {
             avatar: super::view::AvatarView::of(
                 &m.user,
-                availability.get(&m.user.id).map(String::as_str).unwrap_or("online"),
+                availability
+                    .get(&m.user.id)
+                    .map(String::as_str)
+                    .unwrap_or("online"),
                 true,
             ),
             id: m.user.id,
