@@ -442,6 +442,8 @@
     source = new EventSource(`/api/v1/accounts/${accountId}/events`);
     ["message.created", "message.updated", "conversation.created", "conversation.status_changed",
       "conversation.updated", "assignee.changed", "conversation.read"].forEach((name) => source.addEventListener(name, onEvent));
+    // Availability changes: static/profile.js updates the avatar dots.
+    source.addEventListener("presence.update", (e) => document.dispatchEvent(new CustomEvent("switchboard:presence", { detail: e.data })));
     source.addEventListener("open", () => {
       connection.textContent = "";
       body.dataset.live = "connected";

@@ -2848,6 +2848,248 @@ async fn keyboard_only_reply_and_resolve_with_shortcut_help_and_command_palette(
         }
         admin
             .find(Locator::Css("#canned-edit button[type=submit]"))
+/// Fills the input `id` with `value` (clearing it first).
+async fn fill(c: &Client, id: &str, value: &str) {
+    let e = c.find(Locator::Id(id)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+/// The first `.eml` in `MAIL_DIR` that holds `needle`, decoded (other emails may be there too).
+async fn wait_for_mail_with(env: &Env, needle: &str) -> String {
+    let dir = env.storage.join("mail");
+    let started = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let found = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .filter_map(|p| std::fs::read_to_string(p).ok())
+                    .map(|raw| decode_quoted_printable(&raw))
+                    .find(|text| text.contains(needle))
+            })
+            .ok()
+            .flatten();
+        if let Some(text) = found {
+            return text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no email with {needle} in {}",
+            dir.display()
+        );
+    }
+}
+
+/// The profile (issue 10): an agent uploads an avatar (it loads in the navigation and on their
+/// assigned conversation's row), sets "busy" (their dot says busy, and a colleague's open list
+/// follows live), changes their password and signs in with it; then "Forgot your password?"
+/// from the sign-in page → email → link → new password → signed in. Screenshots of the
+/// profile and forgot-password pages at 1440×900 and 390×844.
+#[tokio::test]
+async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_one() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    env.create_agent("ben@example.com");
+    env.add_member("ben@example.com");
+    let agents = env.api("GET", "/agents", None).await;
+    let ben = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "ben@example.com")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    env.api(
+        "POST",
+        "/conversations/1/assignments",
+        Some(json!({"assignee_id": ben})),
+    )
+    .await;
+    let account = env.account_id;
+    let profile = env.url(&format!("/app/accounts/{account}/profile"));
+    let conversations = env.url(&format!("/app/accounts/{account}/conversations"));
+
+    // A colleague has the list open: Ben's row avatar, online.
+    let ana = env.browser(1440, 900).await;
+    env.sign_in(&ana, "ana@example.com", "correct horse").await;
+    wait_js(
+        &ana,
+        "document.querySelector('.conversation-row')",
+        "Ana's list",
+    )
+    .await;
+    let dot = format!(".conversation-row .avatar-wrap[data-user-id='{ben}'] .presence");
+    wait_js(
+        &ana,
+        &format!("document.querySelector(\"{dot}\") && document.querySelector(\"{dot}\").dataset.presence === 'online'"),
+        "Ben online on Ana's list",
+    )
+    .await;
+    wait_js(
+        &ana,
+        "document.body.dataset.live === 'connected'",
+        "Ana's live stream",
+    )
+    .await;
+
+    // Ben uploads an avatar: it loads in the navigation and on his conversation's row.
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ben@example.com", "agent password").await;
+    wait_js(
+        &c,
+        "location.pathname.endsWith('/conversations')",
+        "Ben's inbox",
+    )
+    .await;
+    c.goto(&profile).await.unwrap();
+    let png = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media/box.png");
+    c.find(Locator::Id("avatar-file"))
+        .await
+        .unwrap()
+        .send_keys(&png.to_string_lossy())
+        .await
+        .unwrap();
+    c.find(Locator::Css("#avatar-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.getElementById('profile-saved') && document.getElementById('profile-saved').textContent.includes('avatar')",
+        "the avatar saved",
+    )
+    .await;
+    wait_js(
+        &c,
+        "document.querySelector('.me img.avatar-img') && document.querySelector('.me img.avatar-img').complete && document.querySelector('.me img.avatar-img').naturalWidth > 0",
+        "the avatar in the navigation",
+    )
+    .await;
+    wait_js(
+        &c,
+        "document.querySelector('.avatar-large img') && document.querySelector('.avatar-large img').naturalWidth > 0",
+        "the avatar on the profile",
+    )
+    .await;
+    c.goto(&conversations).await.unwrap();
+    wait_js(
+        &c,
+        &format!("(() => {{ const i = document.querySelector(\".conversation-row .avatar-wrap[data-user-id='{ben}'] img\"); return i && i.complete && i.naturalWidth > 0; }})()"),
+        "the avatar on the assigned row",
+    )
+    .await;
+
+    // Busy: his own dot says so, and Ana's list follows without a reload.
+    c.goto(&profile).await.unwrap();
+    c.find(Locator::Css("input[name=availability][value=busy]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#availability-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('.me .presence') && document.querySelector('.me .presence').dataset.presence === 'busy' && document.querySelector('.me .presence').textContent.trim() === 'busy'",
+        "Ben's dot says busy",
+    )
+    .await;
+    js(&ana, "window.__sameAna = true; return true").await;
+    wait_js(
+        &ana,
+        &format!("document.querySelector(\"{dot}\").dataset.presence === 'busy' && document.querySelector(\"{dot}\").textContent.trim() === 'busy'"),
+        "Ben busy on Ana's list, live",
+    )
+    .await;
+    assert_eq!(
+        js(&ana, "return window.__sameAna === true").await,
+        json!(true),
+        "no reload"
+    );
+    screenshot(&ana, "profile-busy-on-colleague-list").await;
+    screenshot(&c, "profile-1440").await;
+    js(
+        &c,
+        "document.getElementById('avatar-title').scrollIntoView(); return true",
+    )
+    .await;
+    screenshot(&c, "profile-1440-lower").await;
+
+    // Password change, then sign out and in with the new one.
+    fill(&c, "current_password", "agent password").await;
+    fill(&c, "new_password", "ben's new password").await;
+    fill(&c, "password_confirmation", "ben's new password").await;
+    c.find(Locator::Css("#password-change-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.getElementById('profile-saved') && document.getElementById('profile-saved').textContent.includes('password')",
+        "the password changed",
+    )
+    .await;
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&profile).await.unwrap();
+    wait_js(
+        &c,
+        "document.readyState === 'complete'",
+        "the profile at phone width",
+    )
+    .await;
+    let wide = js(
+        &c,
+        "const p = document.querySelector('main'); return p.scrollWidth <= p.clientWidth + 1 && document.documentElement.scrollWidth <= window.innerWidth + 1 ? [] : [...p.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > p.clientWidth + 1).map(e => e.outerHTML.slice(0, 120))",
+    )
+    .await;
+    assert_eq!(wide, json!([]), "the profile overflows at 390 px");
+    screenshot(&c, "profile-390").await;
+    js(
+        &c,
+        "document.getElementById('availability-title').scrollIntoView(); return true",
+    )
+    .await;
+    screenshot(&c, "profile-390-lower").await;
+    c.find(Locator::Css(".logout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(&c, "location.pathname === '/app/login'", "signed out").await;
+    env.sign_in(&c, "ben@example.com", "ben's new password")
+        .await;
+    wait_js(
+        &c,
+        "location.pathname.endsWith('/conversations')",
+        "signed in with the new password",
+    )
+    .await;
+    c.close().await.unwrap();
+
+    // Forgot password, at both widths for the screenshots; the phone one follows the link.
+    for (width, height) in [(1440, 900), (390, 844)] {
+        let f = env.browser(width, height).await;
+        f.goto(&env.url("/app/login")).await.unwrap();
+        f.find(Locator::Id("forgot-password"))
             .await
             .unwrap()
             .click()
@@ -3051,4 +3293,65 @@ async fn keyboard_only_reply_and_resolve_with_shortcut_help_and_command_palette(
     .await;
     screenshot(&phone, "canned-popup-390").await;
     phone.close().await.unwrap();
+        wait_js(
+            &f,
+            "document.getElementById('forgot-form')",
+            "the forgot-password form",
+        )
+        .await;
+        screenshot(&f, &format!("forgot-password-{width}")).await;
+        if width == 1440 {
+            f.close().await.unwrap();
+            continue;
+        }
+        fill(&f, "email", "ben@example.com").await;
+        f.find(Locator::Css("#forgot-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_js(
+            &f,
+            "document.getElementById('forgot-notice') && document.getElementById('forgot-notice').textContent.includes('If an account exists')",
+            "the answer",
+        )
+        .await;
+        screenshot(&f, "forgot-password-sent-390").await;
+        let eml = wait_for_mail_with(&env, "Set a new password").await;
+        let prefix = format!("{}/app/password/reset?token=", env.base);
+        let start = eml.find(&prefix).expect("a password link in the email");
+        let token: String = eml[start + prefix.len()..]
+            .chars()
+            .take_while(char::is_ascii_hexdigit)
+            .collect();
+        assert_eq!(token.len(), 64, "{eml}");
+        f.goto(&format!("{prefix}{token}")).await.unwrap();
+        fill(&f, "password", "forgotten and reset").await;
+        fill(&f, "password_confirmation", "forgotten and reset").await;
+        f.find(Locator::Css("#password-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_js(
+            &f,
+            "location.pathname.endsWith('/conversations')",
+            "signed in after the reset",
+        )
+        .await;
+        f.close().await.unwrap();
+    }
+    let again = env.browser(1440, 900).await;
+    env.sign_in(&again, "ben@example.com", "forgotten and reset")
+        .await;
+    wait_js(
+        &again,
+        "location.pathname.endsWith('/conversations')",
+        "the reset password signs in",
+    )
+    .await;
+    again.close().await.unwrap();
+    ana.close().await.unwrap();
 }

@@ -18,6 +18,9 @@ diesel::table! {
         access_token_digest -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        display_name -> Nullable<Text>,
+        avatar_path -> Nullable<Text>,
+        session_epoch -> Int4,
     }
 }
 
@@ -28,6 +31,7 @@ diesel::table! {
         user_id -> Int8,
         role -> Text,
         created_at -> Timestamptz,
+        availability -> Text,
     }
 }
 
@@ -322,6 +326,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    password_reset_requests (id) {
+        id -> Int8,
+        email_digest -> Text,
+        ip -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(account_users -> accounts (account_id));
 diesel::joinable!(account_users -> users (user_id));
 diesel::joinable!(inboxes -> channel_whatsapp (channel_id));
@@ -353,6 +366,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     message_templates,
     password_reset_tokens,
+    password_reset_requests,
     labels,
     webhooks,
     webhook_deliveries,

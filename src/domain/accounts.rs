@@ -18,6 +18,31 @@ pub struct User {
     pub access_token_digest: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Chatwoot's `display_name`: the name colleagues see; `None` means [`User::name`].
+    pub display_name: Option<String>,
+    /// The uploaded avatar, relative to `STORAGE_DIR` (`avatars/{user_id}/{random}.{ext}`),
+    /// or `None` (initials are shown). See [`super::profile::set_avatar`].
+    pub avatar_path: Option<String>,
+    /// Bumped by every password change; a session cookie holding an older epoch is signed out
+    /// (see `web::session::epoch`).
+    pub session_epoch: i32,
+}
+
+impl User {
+    /// Chatwoot's `available_name`: the display name when set, else the name.
+    pub fn available_name(&self) -> &str {
+        self.display_name
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or(&self.name)
+    }
+
+    /// Path of the avatar image (`/media/avatars/{user_id}/{file}`, served to members of a
+    /// shared account), or `None` without an avatar.
+    pub fn avatar_url(&self) -> Option<String> {
+        let file = self.avatar_path.as_deref()?.rsplit('/').next()?;
+        Some(format!("/media/avatars/{}/{file}", self.id))
+    }
 }
 
 /// A user's role in one account (Chatwoot's two roles).
@@ -261,6 +286,22 @@ pub fn role_in(conn: &mut PgConnection, account_id: i64, user_id: i64) -> AppRes
         .first(conn)
         .optional()?;
     Ok(role.as_deref().map(Role::parse))
+}
+
+/// The user's role and availability (`online`/`busy`/`offline`) in `account_id`, in one
+/// query, or `None` when they do not belong to it (the page frame's membership check).
+pub fn membership_of(
+    conn: &mut PgConnection,
+    account_id: i64,
+    user_id: i64,
+) -> AppResult<Option<(Role, String)>> {
+    let row: Option<(String, String)> = account_users::table
+        .filter(account_users::account_id.eq(account_id))
+        .filter(account_users::user_id.eq(user_id))
+        .select((account_users::role, account_users::availability))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(role, availability)| (Role::parse(&role), availability)))
 }
 
 /// Every `(account id, account name, role)` of a user, for `GET /api/v1/profile`.
@@ -696,8 +737,9 @@ pub fn issue_invitation_token(
     })
 }
 
-/// Sets the password of the user a link token belongs to (argon2id), and spends the token and
-/// every other unused token of that user. Returns the user.
+/// Sets the password of the user a link token belongs to (argon2id), spends the token and
+/// every other unused token of that user, and bumps `session_epoch` (signing out every other
+/// session). Returns the user.
 /// Errors: 422 naming `password` when it has fewer than 8 (or more than 128) characters;
 /// 422 naming `token` with [`EXPIRED_LINK`] when the token is unknown, expired or used.
 pub fn reset_password_with_token(
@@ -731,6 +773,8 @@ pub fn reset_password_with_token(
         Ok(diesel::update(users::table.find(user_id))
             .set((
                 users::encrypted_password.eq(&hash),
+                // Whoever had the old password is signed out everywhere.
+                users::session_epoch.eq(users::session_epoch + 1),
                 users::updated_at.eq(diesel::dsl::now),
             ))
             .returning(User::as_returning())

@@ -20,6 +20,7 @@
 //! | `conversation.status_changed` | `display_id`, `status`, `previous_status`, `snoozed_until` (unix seconds or null) |
 //! | `assignee.changed` | `display_id`, `assignee_id`, `previous_assignee_id` (user ids or null) |
 //! | `conversation.updated` | `display_id`, `changed` (list of `priority`, `team_id`, `labels`, `snoozed_until`, `agent_last_seen_at`), plus `priority` and `team_id` when they changed |
+//! | `presence.update` | `user_id`, `availability` (`online`/`busy`/`offline`): an agent's availability in the account changed (account-wide; see `domain::profile`) |
 
 use crate::db::schema::realtime_events;
 use crate::error::AppResult;

@@ -12,6 +12,7 @@ pub mod labels;
 pub mod messages;
 pub mod notifications;
 pub mod outbox;
+pub mod profile;
 pub mod search;
 pub mod teams;
 pub mod templates;

@@ -68,6 +68,13 @@ pub enum EmailJob {
         /// Why it was disabled.
         reason: String,
     },
+    /// "Set a new password": the forgot-password link (`{FRONTEND_URL}/app/password/reset?token=…`,
+    /// one-time, valid [`crate::domain::profile::RESET_TTL`]); rendering it spends the user's
+    /// older links, so only the newest works.
+    PasswordReset {
+        /// The user who asked (by their email, on the sign-in page).
+        user_id: i64,
+    },
     /// A ready-made email.
     Message {
         /// Recipient: `address` or `Name <address>`.
@@ -130,6 +137,37 @@ pub fn render(
         | EmailJob::ConversationCreated { .. }
         | EmailJob::WebhookDisabled { .. } => {
             crate::domain::notifications::render(conn, config, job)
+        }
+        EmailJob::PasswordReset { user_id } => {
+            let Some(user) = accounts::users_by_ids(conn, &[*user_id])?.pop() else {
+                return Ok(None);
+            };
+            crate::domain::profile::spend_links(conn, user.id)?;
+            let ttl = crate::domain::profile::RESET_TTL;
+            let token = accounts::create_password_token(conn, user.id, ttl)?;
+            let link = password_link(config, &token);
+            let subject = "Set a new Switchboard password".to_string();
+            let text = format!(
+                "Hi {name},\n\nSomeone (hopefully you) asked to set a new password for your \
+                 Switchboard account.\n\nSet a new password:\n{link}\n\nThis link works once and \
+                 expires in one hour. If you did not ask, you can ignore this email; your \
+                 password stays as it is.\n",
+                name = user.name,
+            );
+            let html = format!(
+                "<p>Hi {name},</p><p>Someone (hopefully you) asked to set a new password for your \
+                 Switchboard account.</p><p><a href=\"{link}\">Set a new password</a></p>\
+                 <p>This link works once and expires in one hour. If you did not ask, you can \
+                 ignore this email; your password stays as it is.</p>",
+                name = escape_html(&user.name),
+                link = escape_html(&link),
+            );
+            Ok(Some(Rendered {
+                to: user.email,
+                subject,
+                text,
+                html: Some(html),
+            }))
         }
         EmailJob::AgentInvitation {
             user_id,

@@ -36,12 +36,16 @@ pub async fn current_user(state: &AppState, req: &HttpRequest) -> AppResult<User
                     .and_then(|v| v.to_str().ok());
                 super::session::check_csrf(&session, submitted)?;
             }
-            return state
+            let ended = || AppError::Unauthorized("your session has ended; sign in again".into());
+            let user = state
                 .db(move |conn| accounts::find_user(conn, user_id))
                 .await
-                .map_err(|_| {
-                    AppError::Unauthorized("your session has ended; sign in again".into())
-                });
+                .map_err(|_| ended())?;
+            // A password change since sign-in ends the session (see `session::is_current`).
+            if !super::session::is_current(&session, user.session_epoch) {
+                return Err(ended());
+            }
+            return Ok(user);
         }
         return Err(AppError::Unauthorized(
             "missing api_access_token header".into(),

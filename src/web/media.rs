@@ -78,3 +78,43 @@ pub async fn attachment_file(
     }
     Ok(resp)
 }
+
+/// `GET /media/avatars/{user_id}/{file}`: an agent's uploaded avatar (the profile's
+/// `avatar_url`), for signed-in members of an account the agent belongs to (session cookie or
+/// API token). The content type comes from the extension the upload got after its content
+/// was sniffed ([`crate::domain::profile::set_avatar`]).
+/// Errors: 401 unauthenticated; 404 for a caller sharing no account with the user, or a file
+/// that is not the user's current avatar.
+pub async fn avatar_file(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, String)>,
+) -> AppResult<HttpResponse> {
+    let (user_id, file) = path.into_inner();
+    let viewer = super::auth::current_user(&state, &req).await?;
+    let lookup = file.clone();
+    let relative = state
+        .db(move |conn| crate::domain::profile::avatar_file_for(conn, viewer.id, user_id, &lookup))
+        .await?;
+    let full = state.config.storage_dir.join(relative);
+    let named = actix_files::NamedFile::open_async(&full)
+        .await
+        .map_err(|_| AppError::NotFound("avatar not found".into()))?;
+    let mime: mime::Mime = crate::domain::profile::avatar_mime(&file)
+        .parse()
+        .unwrap_or(mime::APPLICATION_OCTET_STREAM);
+    let mut resp = named.set_content_type(mime).into_response(&req);
+    let headers = resp.headers_mut();
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    for (name, value) in [
+        ("cache-control", "private, max-age=3600"),
+        ("x-content-type-options", "nosniff"),
+        ("content-security-policy", "sandbox; default-src 'none'"),
+    ] {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    Ok(resp)
+}

@@ -30,6 +30,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                 .route(
                     "/attachments/{id}/{file_name}",
                     web::get().to(media::attachment_file),
+                )
+                .route(
+                    "/avatars/{user_id}/{file}",
+                    web::get().to(media::avatar_file),
                 ),
         )
         .configure(|c| api::routes(c, config))

@@ -22,6 +22,7 @@ pub const SESSION_DAYS: i64 = 14;
 
 const USER_KEY: &str = "user_id";
 const CSRF_KEY: &str = "csrf";
+const EPOCH_KEY: &str = "epoch";
 
 /// The session middleware for the UI and for cookie-authenticated API calls.
 pub fn middleware(config: &Config) -> SessionMiddleware<CookieSessionStore> {
@@ -49,6 +50,28 @@ pub fn sign_in(session: &Session, user_id: i64) -> AppResult<()> {
         .insert(USER_KEY, user_id)
         .and_then(|_| session.insert(CSRF_KEY, crypto::new_api_token()))
         .map_err(|e| AppError::Internal(format!("session: {e}")))
+}
+
+/// Records the user's `session_epoch` in the session, right after [`sign_in`] (and after a
+/// password change, for the session that changed it).
+pub fn set_epoch(session: &Session, epoch: i32) -> AppResult<()> {
+    session
+        .insert(EPOCH_KEY, epoch)
+        .map_err(|e| AppError::Internal(format!("session: {e}")))
+}
+
+/// The `session_epoch` recorded at sign-in (0 for sessions older than the column). A session
+/// whose epoch differs from `users.session_epoch` ended with a password change: callers sign
+/// it out ([`is_current`]).
+pub fn epoch(session: &Session) -> i32 {
+    session.get::<i32>(EPOCH_KEY).ok().flatten().unwrap_or(0)
+}
+
+/// True when the session was signed in under the user's current `session_epoch`, i.e. no
+/// password change happened since (the cookie store keeps no server-side session list, so
+/// this is how other sessions are signed out).
+pub fn is_current(session: &Session, user_epoch: i32) -> bool {
+    epoch(session) == user_epoch
 }
 
 /// Signs out: the session cookie is removed.

@@ -17,10 +17,28 @@ pub async fn index(
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let members = state
-        .db(move |conn| accounts::list_members(conn, viewer.account_id))
+    let (members, availability) = state
+        .db(move |conn| {
+            let members = accounts::list_members(conn, viewer.account_id)?;
+            let ids: Vec<i64> = members.iter().map(|m| m.user.id).collect();
+            let availability =
+                crate::domain::profile::availabilities(conn, viewer.account_id, &ids)?;
+            Ok((members, availability))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(members.iter().map(views::member).collect::<Vec<Value>>()))
+    let host = state.config.frontend_url.as_str();
+    Ok(HttpResponse::Ok().json(
+        members
+            .iter()
+            .map(|m| {
+                let a = availability
+                    .get(&m.user.id)
+                    .map(String::as_str)
+                    .unwrap_or("online");
+                views::member_with(m, a, host)
+            })
+            .collect::<Vec<Value>>(),
+    ))
 }
 
 /// `POST /agents` `{"name","email","role":"agent|administrator"}` → the new `agent`. A new

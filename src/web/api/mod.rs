@@ -38,6 +38,18 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             // The agent UI calls the API with its session cookie (see `web::auth`).
             .wrap(crate::web::session::middleware(config))
             .route("/profile", web::get().to(profile::show))
+            .route(
+                "/profile",
+                web::put()
+                    .guard(guard::fn_guard(is_multipart))
+                    .to(profile::update_multipart),
+            )
+            .route("/profile", web::put().to(profile::update_json))
+            .route("/profile/avatar", web::delete().to(profile::destroy_avatar))
+            .route(
+                "/profile/availability",
+                web::post().to(profile::availability),
+            )
             .service(
                 web::scope("/accounts/{account_id}")
                     .route("/events", web::get().to(crate::web::realtime::stream))

@@ -1,36 +1,373 @@
-//! `GET /api/v1/profile`: the caller and their accounts (Chatwoot's `user` shape; the
-//! `access_token` is not returned because only its digest is stored).
+//! `/api/v1/profile` (Chatwoot's Profile API): `GET` the caller and their accounts (Chatwoot's
+//! `user` shape; the `access_token` is not returned because only its digest is stored),
+//! `PUT` to change it (JSON `{"profile": {…}}` or multipart `profile[…]` fields with a
+//! `profile[avatar]` file), `DELETE /profile/avatar`, and `POST /profile/availability`
+//! (Chatwoot's route, `{"profile": {"availability", "account_id"}}`).
 
 use crate::app::AppState;
-use crate::domain::accounts;
-use crate::error::AppResult;
+use crate::domain::accounts::{self, User};
+use crate::domain::profile::{self, Availability};
+use crate::error::{AppError, AppResult};
 use crate::web::auth;
+use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
-/// The profile.
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
-    let user = auth::current_user(&state, &req).await?;
+/// Largest non-file field of a profile form, in bytes.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// The user as Chatwoot's `user`: `display_name`, `available_name`, `avatar_url` (absolute,
+/// `{FRONTEND_URL}/media/avatars/…`, or "" without one) and, per account, the configured
+/// `availability` and the effective `availability_status` (the same here: Switchboard has no
+/// auto-offline presence tracking yet).
+pub async fn profile_json(state: &AppState, user: User) -> AppResult<Value> {
     let user_id = user.id;
-    let memberships = state
-        .db(move |conn| accounts::memberships(conn, user_id))
+    let (memberships, availability) = state
+        .db(move |conn| {
+            Ok((
+                accounts::memberships(conn, user_id)?,
+                profile::availability_per_account(conn, user_id)?,
+            ))
+        })
         .await?;
     let first = memberships.first().cloned();
-    Ok(HttpResponse::Ok().json(json!({
+    let avatar_url = user
+        .avatar_url()
+        .map(|p| format!("{}{p}", state.config.frontend_url))
+        .unwrap_or_default();
+    Ok(json!({
         "id": user.id,
         "name": user.name,
-        "display_name": user.name,
-        "available_name": user.name,
+        "display_name": user.display_name,
+        "available_name": user.available_name(),
         "email": user.email,
         "uid": user.email,
         "provider": "email",
         "confirmed": true,
-        "avatar_url": "",
+        "avatar_url": avatar_url,
+        "thumbnail": avatar_url,
         "account_id": first.as_ref().map(|m| m.0),
         "role": first.as_ref().map(|m| m.2.as_str()),
-        "accounts": memberships.iter().map(|(id, name, role)| json!({
-            "id": id, "name": name, "role": role.as_str(), "status": "active",
-            "availability": "online", "availability_status": "online", "auto_offline": true,
-        })).collect::<Vec<_>>(),
-    })))
+        "accounts": memberships.iter().map(|(id, name, role)| {
+            let a = availability.get(id).map(String::as_str).unwrap_or("online");
+            json!({
+                "id": id, "name": name, "role": role.as_str(), "status": "active",
+                "availability": a, "availability_status": a, "auto_offline": false,
+            })
+        }).collect::<Vec<_>>(),
+    }))
+}
+
+/// `GET /api/v1/profile`.
+pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+    let user = auth::current_user(&state, &req).await?;
+    Ok(HttpResponse::Ok().json(profile_json(&state, user).await?))
+}
+
+/// What a profile form or body asks to change; `None` leaves a value as it is.
+#[derive(Debug, Default, Clone)]
+pub struct ProfileChange {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub current_password: Option<String>,
+    pub password: Option<String>,
+    pub password_confirmation: Option<String>,
+    pub availability: Option<String>,
+    /// The account the availability is for (default: the caller's first account).
+    pub account_id: Option<i64>,
+    /// The uploaded avatar file's bytes (at most [`profile::MAX_AVATAR_BYTES`]).
+    pub avatar: Option<Vec<u8>>,
+}
+
+impl ProfileChange {
+    /// Reads the fields of a flat map whose keys are `name` or `profile[name]`.
+    fn from_fields(fields: &HashMap<String, String>) -> AppResult<ProfileChange> {
+        let get = |k: &str| fields.get(k).cloned();
+        let account_id = match get("account_id") {
+            None => None,
+            Some(s) if s.trim().is_empty() => None,
+            Some(s) => Some(s.trim().parse::<i64>().map_err(|_| {
+                AppError::invalid("account_id", format!("{s:?} is not an account id"))
+            })?),
+        };
+        Ok(ProfileChange {
+            name: get("name"),
+            display_name: get("display_name"),
+            email: get("email"),
+            current_password: get("current_password"),
+            password: get("password"),
+            password_confirmation: get("password_confirmation"),
+            availability: get("availability"),
+            account_id,
+            avatar: None,
+        })
+    }
+
+    /// Reads a JSON body: `{"profile": {…}}` (Chatwoot's) or the same fields at the top level.
+    /// Errors: 400 when not a JSON object; 422 naming a field that is not a string.
+    pub fn from_json(body: &[u8]) -> AppResult<ProfileChange> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| AppError::BadRequest(format!("the body is not JSON: {e}")))?;
+        let Value::Object(top) = value else {
+            return Err(AppError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
+        };
+        let obj: Map<String, Value> = match top.get("profile") {
+            Some(Value::Object(p)) => p.clone(),
+            _ => top,
+        };
+        let mut fields = HashMap::new();
+        for (k, v) in obj {
+            let s = match v {
+                Value::Null => continue,
+                Value::String(s) => s,
+                Value::Number(n) if k == "account_id" => n.to_string(),
+                other => {
+                    return Err(AppError::invalid(
+                        &k,
+                        format!("{k} must be a string, not {other}"),
+                    ))
+                }
+            };
+            crate::web::input_guard::check_text(&k, &s)?;
+            fields.insert(k, s);
+        }
+        Self::from_fields(&fields)
+    }
+}
+
+/// 422 naming `avatar` before any byte is read when the request declares a `Content-Length`
+/// over the avatar cap plus 64 KiB of fields and framing.
+pub fn refuse_declared_oversize(req: &HttpRequest) -> AppResult<()> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > (profile::MAX_AVATAR_BYTES + 64 * 1024) as u64) {
+        return Err(profile::too_large());
+    }
+    Ok(())
+}
+
+/// Reads a multipart profile form: text fields (keys `profile[x]` read as `x`) into a map and
+/// the `avatar` file (its bytes, stopped as soon as they pass [`profile::MAX_AVATAR_BYTES`]).
+/// A file field with no file chosen (empty name and body) counts as absent.
+/// Errors: 422 naming `avatar` when too large; 400 unreadable body, text field over 64 KiB or
+/// not UTF-8; 422 a text field holding NUL.
+pub async fn read_form(
+    mut form: Multipart,
+) -> AppResult<(HashMap<String, String>, Option<Vec<u8>>)> {
+    let mut fields = HashMap::new();
+    let mut avatar = None;
+    while let Some(field) = form.next().await {
+        let mut field =
+            field.map_err(|e| AppError::BadRequest(format!("unreadable multipart body: {e}")))?;
+        let raw = field.name().unwrap_or_default().to_string();
+        let name = raw
+            .strip_prefix("profile[")
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(&raw)
+            .to_string();
+        crate::web::input_guard::check_text("name", &name)?;
+        let file_name = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .map(str::to_string);
+        let is_file = name == "avatar" || file_name.is_some();
+        let cap = if is_file {
+            profile::MAX_AVATAR_BYTES
+        } else {
+            MAX_FIELD_BYTES
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk =
+                chunk.map_err(|e| AppError::BadRequest(format!("upload broke off: {e}")))?;
+            if bytes.len() + chunk.len() > cap {
+                return Err(if is_file {
+                    profile::too_large()
+                } else {
+                    AppError::BadRequest(format!("the field {name} is larger than 64 KiB"))
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if is_file {
+            let nothing_chosen = bytes.is_empty() && file_name.as_deref().unwrap_or("").is_empty();
+            if name == "avatar" && !nothing_chosen {
+                avatar = Some(bytes);
+            }
+        } else {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| AppError::BadRequest(format!("the field {name} is not UTF-8 text")))?;
+            crate::web::input_guard::check_text(&name, &text)?;
+            fields.insert(name, text);
+        }
+    }
+    Ok((fields, avatar))
+}
+
+/// What [`apply`] did: the user after the change, and whether the password changed (the
+/// calling session then records the new `session_epoch`).
+pub struct Applied {
+    pub user: User,
+    pub password_changed: bool,
+}
+
+/// Applies a [`ProfileChange`] for `user_id`: the inputs are checked first (availability,
+/// email, avatar type and size), then the password (when `password` or `current_password` is
+/// given), names, avatar and availability change.
+/// Errors: 422 naming `availability` (unknown value), `email` (a different address: changing
+/// it needs a confirmation email to the new address, which Switchboard does not send yet),
+/// `avatar`, `current_password`, `password`, `password_confirmation`, `name`,
+/// `display_name`; 404 for an `account_id` the user is not a member of.
+pub async fn apply(state: &AppState, user_id: i64, change: ProfileChange) -> AppResult<Applied> {
+    let availability = change
+        .availability
+        .as_deref()
+        .map(Availability::from_param)
+        .transpose()?;
+    if let Some(avatar) = &change.avatar {
+        if avatar.len() > profile::MAX_AVATAR_BYTES {
+            return Err(profile::too_large());
+        }
+        if profile::sniff_image(avatar).is_none() {
+            return Err(AppError::invalid(
+                "avatar",
+                "the avatar must be a PNG, JPEG, WebP or GIF image",
+            ));
+        }
+    }
+    let storage = state.config.storage_dir.clone();
+    state
+        .db(move |conn| {
+            let user = accounts::find_user(conn, user_id)?;
+            if let Some(email) = change.email.as_deref().filter(|e| !e.trim().is_empty()) {
+                if accounts::normalize_email(email)? != user.email {
+                    return Err(AppError::invalid(
+                        "email",
+                        "changing the email address is not supported yet (it needs a confirmation email to the new address); ask an administrator",
+                    ));
+                }
+            }
+            let mut password_changed = false;
+            if change.password.is_some() || change.current_password.is_some() {
+                profile::change_password(
+                    conn,
+                    user_id,
+                    change.current_password.as_deref().unwrap_or(""),
+                    change.password.as_deref().unwrap_or(""),
+                    change.password_confirmation.as_deref().unwrap_or(""),
+                )?;
+                password_changed = true;
+            }
+            if change.name.is_some() || change.display_name.is_some() {
+                profile::update_names(
+                    conn,
+                    user_id,
+                    change.name.as_deref(),
+                    change.display_name.as_deref(),
+                )?;
+            }
+            if let Some(bytes) = &change.avatar {
+                profile::set_avatar(conn, &storage, user_id, bytes)?;
+            }
+            if let Some(a) = availability {
+                let account_id = match change.account_id {
+                    Some(id) => id,
+                    None => accounts::first_account(conn, user_id)?.ok_or_else(|| {
+                        AppError::invalid("account_id", "you belong to no account")
+                    })?,
+                };
+                profile::set_availability(conn, account_id, user_id, a)?;
+            }
+            Ok(Applied {
+                user: accounts::find_user(conn, user_id)?,
+                password_changed,
+            })
+        })
+        .await
+}
+
+/// Keeps the calling browser session signed in after its own password change (other
+/// sessions end: see `session::is_current`).
+fn keep_session(req: &HttpRequest, applied: &Applied) -> AppResult<()> {
+    use actix_session::SessionExt;
+    let session = req.get_session();
+    if applied.password_changed && crate::web::session::user_id(&session) == Some(applied.user.id) {
+        crate::web::session::set_epoch(&session, applied.user.session_epoch)?;
+    }
+    Ok(())
+}
+
+/// `PUT /api/v1/profile` with JSON → the updated `user`. Errors: see [`apply`].
+pub async fn update_json(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let user = auth::current_user(&state, &req).await?;
+    let change = ProfileChange::from_json(&body)?;
+    let applied = apply(&state, user.id, change).await?;
+    keep_session(&req, &applied)?;
+    Ok(HttpResponse::Ok().json(profile_json(&state, applied.user).await?))
+}
+
+/// `PUT /api/v1/profile` as multipart (`profile[name]`, …, `profile[avatar]` file) → the
+/// updated `user`. Errors: see [`apply`] and [`read_form`].
+pub async fn update_multipart(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Multipart,
+) -> AppResult<HttpResponse> {
+    let user = auth::current_user(&state, &req).await?;
+    refuse_declared_oversize(&req)?;
+    let (fields, avatar) = read_form(form).await?;
+    let mut change = ProfileChange::from_fields(&fields)?;
+    change.avatar = avatar;
+    let applied = apply(&state, user.id, change).await?;
+    keep_session(&req, &applied)?;
+    Ok(HttpResponse::Ok().json(profile_json(&state, applied.user).await?))
+}
+
+/// `DELETE /api/v1/profile/avatar` → the `user`, without an avatar.
+pub async fn destroy_avatar(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let user = auth::current_user(&state, &req).await?;
+    let storage = state.config.storage_dir.clone();
+    let user = state
+        .db(move |conn| profile::remove_avatar(conn, &storage, user.id))
+        .await?;
+    Ok(HttpResponse::Ok().json(profile_json(&state, user).await?))
+}
+
+/// `POST /api/v1/profile/availability` `{"profile": {"availability", "account_id"}}`
+/// (Chatwoot's) → the `user`. Errors: 422 naming `availability`; 404 for another account.
+pub async fn availability(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let user = auth::current_user(&state, &req).await?;
+    let change = ProfileChange::from_json(&body)?;
+    if change.availability.is_none() {
+        return Err(AppError::invalid(
+            "availability",
+            "availability is required",
+        ));
+    }
+    let change = ProfileChange {
+        availability: change.availability,
+        account_id: change.account_id,
+        ..Default::default()
+    };
+    let applied = apply(&state, user.id, change).await?;
+    Ok(HttpResponse::Ok().json(profile_json(&state, applied.user).await?))
 }

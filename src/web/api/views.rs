@@ -268,25 +268,46 @@ pub fn set_user_sender(v: &mut Value, m: &Message, agents: &std::collections::Ha
 /// `POST …/assignments`). Switchboard tracks no presence: `availability_status` is `offline`.
 /// `confirmed` is false while an invited user has not set a password yet.
 pub fn agent(user: &User, account_id: i64, role: Role) -> Value {
+    agent_with(user, account_id, role, "online", "")
+}
+
+/// Chatwoot's `agent` with the member's `availability_status` (`online`/`busy`/`offline`,
+/// `account_users.availability`) and `thumbnail` (absolute avatar URL under `frontend_url`,
+/// "" without an avatar).
+pub fn agent_with(
+    user: &User,
+    account_id: i64,
+    role: Role,
+    availability: &str,
+    frontend_url: &str,
+) -> Value {
     json!({
         "id": user.id,
         "account_id": account_id,
-        "availability_status": "offline",
-        "auto_offline": true,
+        "availability_status": availability,
+        "availability": availability,
+        "auto_offline": false,
         "confirmed": accounts::has_password(user),
         "email": user.email,
         "provider": "email",
-        "available_name": user.name,
+        "available_name": user.available_name(),
+        "display_name": user.display_name,
         "name": user.name,
         "role": role.as_str(),
-        "thumbnail": "",
+        "thumbnail": user.avatar_url().map(|p| format!("{frontend_url}{p}")).unwrap_or_default(),
         "custom_role_id": null,
     })
 }
 
-/// [`agent`] for an account member.
+/// [`agent`] for an account member (availability `online` and no thumbnail host: use
+/// [`member_with`] where those matter).
 pub fn member(m: &Member) -> Value {
     agent(&m.user, m.account_id, m.role)
+}
+
+/// [`agent_with`] for an account member.
+pub fn member_with(m: &Member, availability: &str, frontend_url: &str) -> Value {
+    agent_with(&m.user, m.account_id, m.role, availability, frontend_url)
 }
 
 /// A team as Chatwoot's `team`. Switchboard has no team membership yet: `is_member` is false.

@@ -156,7 +156,9 @@ pub async fn login(
         .await
     {
         Ok(Some(user)) => {
-            if let Err(e) = session::sign_in(&session, user.id) {
+            if let Err(e) = session::sign_in(&session, user.id)
+                .and_then(|_| session::set_epoch(&session, user.session_epoch))
+            {
                 return actix_web::ResponseError::error_response(&e);
             }
             tracing::info!(user_id = user.id, "signed in");

@@ -289,6 +289,14 @@ fn list_rows(
             now,
         ));
     }
+    // Availability dots: one query for every assignee of the page.
+    let availability =
+        crate::domain::profile::availabilities(conn, viewer.account_id, &assignee_ids)?;
+    for row in &mut out {
+        if let Some(av) = row.assignee.as_mut() {
+            av.availability = availability.get(&av.user_id).cloned().unwrap_or_default();
+        }
+    }
     // "Load more" pages on (last_activity_at, id): a conversation that moves to the top
     // meanwhile neither repeats nor hides another one.
     let next = next_cursor.map(|c| q.href_after(&c));

@@ -151,6 +151,28 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             )
             .route("/password/reset", web::get().to(password::form))
             .route("/password/reset", web::post().to(password::submit))
+            .route("/password/forgot", web::get().to(password::forgot_form))
+            .route("/password/forgot", web::post().to(password::forgot_submit))
+            .route(
+                "/accounts/{account_id}/profile/names",
+                web::post().to(profile::names),
+            )
+            .route(
+                "/accounts/{account_id}/profile/avatar",
+                web::post().to(profile::avatar),
+            )
+            .route(
+                "/accounts/{account_id}/profile/avatar/remove",
+                web::post().to(profile::avatar_remove),
+            )
+            .route(
+                "/accounts/{account_id}/profile/availability",
+                web::post().to(profile::availability),
+            )
+            .route(
+                "/accounts/{account_id}/profile/password",
+                web::post().to(profile::password),
+            )
             .route(
                 "/accounts/{account_id}/profile",
                 web::get().to(profile::show),
@@ -221,6 +243,24 @@ pub struct Layout {
     pub account_name: String,
     pub is_admin: bool,
     pub csrf: String,
+    /// The signed-in user's avatar image (`/media/avatars/…`), `None` for initials.
+    pub user_avatar_url: Option<String>,
+    /// The signed-in user's availability in this account: `online`, `busy` or `offline`.
+    pub user_availability: String,
+}
+
+impl Layout {
+    /// The signed-in user's avatar for `templates/partials/avatar.html` (as `av`).
+    pub fn avatar(&self) -> view::AvatarView {
+        view::AvatarView {
+            user_id: self.user_id,
+            title: String::new(),
+            initials: self.user_initials.clone(),
+            url: self.user_avatar_url.clone(),
+            availability: self.user_availability.clone(),
+            small: false,
+        }
+    }
 }
 
 /// The signed-in user, or a redirect to the sign-in page.
@@ -236,8 +276,9 @@ pub async fn signed_in(
         .db(move |conn| accounts::find_user(conn, user_id))
         .await
     {
-        Ok(u) => Ok((u, session)),
-        Err(_) => {
+        Ok(u) if crate::web::session::is_current(&session, u.session_epoch) => Ok((u, session)),
+        // Unknown user, or a password change since this session signed in.
+        _ => {
             crate::web::session::sign_out(&session);
             Err(redirect("/app/login"))
         }
@@ -254,16 +295,16 @@ pub async fn layout(
     let user_id = user.id;
     let found = state
         .db(move |conn| {
-            let role = accounts::role_in(conn, account_id, user_id)?;
-            let name = match role {
+            let membership = accounts::membership_of(conn, account_id, user_id)?;
+            let name = match membership {
                 Some(_) => accounts::account_name(conn, account_id)?,
                 None => String::new(),
             };
-            Ok((role, name))
+            Ok((membership, name))
         })
         .await;
-    let (role, account_name) = match found {
-        Ok((Some(role), name)) => (role, name),
+    let ((role, availability), account_name) = match found {
+        Ok((Some(membership), name)) => (membership, name),
         Ok((None, _)) => {
             return Err(actix_web::ResponseError::error_response(
                 &AppError::NotFound(format!("account {account_id} not found")),
@@ -273,8 +314,10 @@ pub async fn layout(
     };
     let layout = Layout {
         user_id,
-        user_initials: view::initials(&user.name),
-        user_name: user.name,
+        user_initials: view::initials(user.available_name()),
+        user_avatar_url: user.avatar_url(),
+        user_availability: availability,
+        user_name: user.available_name().to_string(),
         account_id,
         account_name,
         is_admin: role == Role::Administrator,

@@ -126,7 +126,9 @@ pub async fn submit(
         .await
     {
         Ok(user) => {
-            if let Err(e) = session::sign_in(&session, user.id) {
+            if let Err(e) = session::sign_in(&session, user.id)
+                .and_then(|_| session::set_epoch(&session, user.session_epoch))
+            {
                 return actix_web::ResponseError::error_response(&e);
             }
             tracing::info!(user_id = user.id, "password set from a link; signed in");
@@ -142,6 +144,90 @@ pub async fn submit(
                 page.errors.insert(field, message);
             }
             render(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "password_forgot.html")]
+struct ForgotPage {
+    csrf: String,
+    email: String,
+    notice: String,
+    error: String,
+}
+
+/// `GET /app/password/forgot`: the "Forgot your password?" form (email only).
+pub async fn forgot_form(req: HttpRequest) -> HttpResponse {
+    let session = req.get_session();
+    let page = ForgotPage {
+        csrf: session::csrf_token(&session),
+        email: String::new(),
+        notice: String::new(),
+        error: String::new(),
+    };
+    render_forgot(&page, StatusCode::OK)
+}
+
+fn render_forgot(page: &ForgotPage, status: StatusCode) -> HttpResponse {
+    let mut resp = html(page).unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
+    if resp.status().is_success() {
+        *resp.status_mut() = status;
+    }
+    resp
+}
+
+/// The forgot-password form.
+#[derive(Debug, Default, Deserialize)]
+pub struct ForgotForm {
+    /// The address the link goes to, when a user has it.
+    #[serde(default)]
+    pub email: String,
+    /// The session's CSRF token.
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+/// `POST /app/password/forgot`: answers [`profile::RESET_ANSWER`] (200) whether or not the
+/// address is known, within the rate limits or over them
+/// ([`profile::request_password_reset`]: per address and per IP, in the database).
+/// Errors re-render the form: 403 for a stale form; 422 when the text is not an email address.
+pub async fn forgot_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<ForgotForm>,
+) -> HttpResponse {
+    use crate::domain::profile;
+    let session = req.get_session();
+    let form = form.into_inner();
+    let mut page = ForgotPage {
+        csrf: session::csrf_token(&session),
+        email: form.email.clone(),
+        notice: String::new(),
+        error: String::new(),
+    };
+    if session::check_csrf(&session, Some(&form.csrf_token)).is_err() {
+        page.error = "This form has expired. Enter your email again.".into();
+        return render_forgot(&page, StatusCode::FORBIDDEN);
+    }
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let email = form.email.clone();
+    match state
+        .db(move |conn| profile::request_password_reset(conn, &email, &ip))
+        .await
+    {
+        Ok(()) => {
+            page.notice = profile::RESET_ANSWER.into();
+            page.email = String::new();
+            render_forgot(&page, StatusCode::OK)
+        }
+        Err(AppError::Unprocessable { message, .. }) => {
+            page.error = format!("{message}. Check the address and try again.");
+            render_forgot(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => actix_web::ResponseError::error_response(&e),
     }

@@ -98,6 +98,8 @@ pub struct AgentRow {
     pub errors: FieldErrors,
     /// An invitation link just created for this pending member, `""` otherwise.
     pub invitation_link: String,
+    /// Their avatar with the availability dot.
+    pub avatar: super::view::AvatarView,
 }
 
 /// The "Add agent" form (also what is re-shown after an error).
@@ -152,12 +154,25 @@ struct AgentsPage {
 async fn agent_rows(state: &AppState, layout: &Layout) -> Result<Vec<AgentRow>, AppError> {
     let account_id = layout.account_id;
     let me = layout.user_id;
-    let members = state
-        .db(move |conn| accounts::list_members(conn, account_id))
+    let (members, availability) = state
+        .db(move |conn| {
+            let members = accounts::list_members(conn, account_id)?;
+            let ids: Vec<i64> = members.iter().map(|m| m.user.id).collect();
+            let availability = crate::domain::profile::availabilities(conn, account_id, &ids)?;
+            Ok((members, availability))
+        })
         .await?;
     Ok(members
         .into_iter()
         .map(|m| AgentRow {
+            avatar: super::view::AvatarView::of(
+                &m.user,
+                availability
+                    .get(&m.user.id)
+                    .map(String::as_str)
+                    .unwrap_or("online"),
+                true,
+            ),
             id: m.user.id,
             pending: !accounts::has_password(&m.user),
             is_self: m.user.id == me,

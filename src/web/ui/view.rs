@@ -38,6 +38,39 @@ pub fn initials(name: &str) -> String {
     out.to_uppercase()
 }
 
+/// An agent's avatar as `templates/partials/avatar.html` draws it: the uploaded image (an
+/// `img` from `/media/avatars/…`) or the initials, with the availability dot (a coloured dot
+/// with the value as text for screen readers and as `title`). The partial reads it as `av`.
+#[derive(Debug, Clone, Default)]
+pub struct AvatarView {
+    /// The agent's user id (`data-user-id`, which `static/profile.js` updates live).
+    pub user_id: i64,
+    /// Shown as the wrapper's `title` (e.g. "Assigned to Ben"); `""` for none.
+    pub title: String,
+    /// Up to two initials, the fallback when there is no image.
+    pub initials: String,
+    /// `/media/avatars/{user_id}/{file}` when an avatar was uploaded.
+    pub url: Option<String>,
+    /// `online`, `busy` or `offline`; `""` draws no dot.
+    pub availability: String,
+    /// The small size (list rows).
+    pub small: bool,
+}
+
+impl AvatarView {
+    /// The avatar of `user` (the name colleagues see is their `available_name`).
+    pub fn of(user: &User, availability: &str, small: bool) -> AvatarView {
+        AvatarView {
+            user_id: user.id,
+            title: String::new(),
+            initials: initials(user.available_name()),
+            url: user.avatar_url(),
+            availability: availability.to_string(),
+            small,
+        }
+    }
+}
+
 /// A row of the conversation list.
 #[derive(Debug, Clone)]
 pub struct ConversationRow {
@@ -50,6 +83,9 @@ pub struct ConversationRow {
     pub unread: i64,
     pub assignee_name: Option<String>,
     pub assignee_initials: Option<String>,
+    /// The assignee's avatar (image or initials, availability dot filled in by the caller
+    /// from one batch query).
+    pub assignee: Option<AvatarView>,
     pub window_closed: bool,
     pub status: String,
     pub inbox_name: String,
@@ -123,6 +159,10 @@ pub fn conversation_row(
         unread,
         assignee_name: assignee.map(|u| u.name.clone()),
         assignee_initials: assignee.map(|u| initials(&u.name)),
+        assignee: assignee.map(|u| AvatarView {
+            title: format!("Assigned to {}", u.available_name()),
+            ..AvatarView::of(u, "", true)
+        }),
         window_closed: !window::is_open(c.last_incoming_at, now),
         status: c.status.clone(),
         inbox_name: inbox_name.to_string(),
