@@ -1563,7 +1563,7 @@ async fn a_thread_shows_media_cards_links_and_rtl_and_a_failed_download_retries(
         .contains("/media/attachments/"));
     assert_eq!(
         state["link"],
-        json!({"href": "https://track.example.com/parcel/4521?lang=en", "rel": "noopener noreferrer",
+        json!({"href": "https://track.example.com/parcel/4521?lang=en", "rel": "noopener noreferrer nofollow",
                "target": "_blank", "text": "https://track.example.com/parcel/4521?lang=en"})
     );
     assert_eq!(state["rtl"], json!({"dir": "auto", "direction": "rtl"}));
@@ -2532,21 +2532,6 @@ async fn the_workspace_has_four_regions_label_chips_and_snooze_presets() {
 /// opens as a sheet from the thread header (Escape closes it). Nothing overflows.
 #[tokio::test]
 async fn a_phone_reaches_every_place_through_the_menu_and_opens_the_panel_as_a_sheet() {
-/// Axe-core's serious and critical violations on the current page.
-async fn serious_axe_violations(c: &Client) -> Vec<String> {
-    axe_violations(c)
-        .await
-        .into_iter()
-        .filter(|v| v.contains("(serious)") || v.contains("(critical)"))
-        .collect()
-}
-
-/// Canned responses (issue 10): an administrator creates one with `{{contact.name}}` in
-/// Settings (and one with an attachment); an agent types `/gre` in the composer, the list
-/// shows it, Enter inserts it with the contact's real name and Enter again sends it to the
-/// Graph stand-in; a response with a file hands the file to the composer as a `File`.
-#[tokio::test]
-async fn an_agent_inserts_a_canned_response_with_the_contacts_name_and_sends_it() {
     let _one = SERIAL.lock().await;
     let env = Env::start().await;
     env.create_inbox().await;
@@ -2795,6 +2780,29 @@ async fn keyboard_only_reply_and_resolve_with_shortcut_help_and_command_palette(
     .await;
     screenshot(&c, "keyboard-palette-contact").await;
     c.close().await.unwrap();
+}
+
+/// Axe-core's serious and critical violations on the current page.
+async fn serious_axe_violations(c: &Client) -> Vec<String> {
+    axe_violations(c)
+        .await
+        .into_iter()
+        .filter(|v| v.contains("(serious)") || v.contains("(critical)"))
+        .collect()
+}
+
+/// Canned responses (issue 10): an administrator creates one with `{{contact.name}}` in
+/// Settings (and one with an attachment); an agent types `/gre` in the composer, the list
+/// shows it, Enter inserts it with the contact's real name and Enter again sends it to the
+/// Graph stand-in; a response with a file hands the file to the composer as a `File`.
+#[tokio::test]
+async fn an_agent_inserts_a_canned_response_with_the_contacts_name_and_sends_it() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
     env.create_agent("ben@example.com");
     env.add_member("ben@example.com");
     let settings = env.url(&format!(
@@ -2848,6 +2856,211 @@ async fn keyboard_only_reply_and_resolve_with_shortcut_help_and_command_palette(
         }
         admin
             .find(Locator::Css("#canned-edit button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        if code == "GREETING" {
+            wait_js(
+                &admin,
+                "document.getElementById('canned-short-code-error')",
+                "the short code error",
+            )
+            .await;
+        } else {
+            wait_js(
+                &admin,
+                &format!("document.querySelector('.notice') && document.querySelector('.notice').textContent.includes('/{code} created')"),
+                "the created notice",
+            )
+            .await;
+        }
+    }
+    let error = js(
+        &admin,
+        "return document.getElementById('canned-short-code-error').textContent",
+    )
+    .await;
+    assert!(
+        error.as_str().unwrap().contains("already exists"),
+        "{error}"
+    );
+    let list = env.api("GET", "/canned_responses", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    assert_eq!(list[0]["content"], content, "stored verbatim");
+    assert_eq!(list[1]["attachments"][0]["file_name"], "menu.txt");
+    admin.goto(&settings).await.unwrap();
+    wait_js(&admin, "document.getElementById('canned-greeting') || document.querySelector('#canned-responses tbody tr')", "the list").await;
+    let violations = serious_axe_violations(&admin).await;
+    assert!(violations.is_empty(), "settings: {violations:?}");
+    screenshot(&admin, "canned-settings-1440").await;
+    admin.close().await.unwrap();
+
+    // The agent inserts it with "/gre" and Enter, then sends it with Enter.
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ben@example.com", "agent password").await;
+    wait_js(&c, "document.querySelector('.sidebar')", "the inbox").await;
+    c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.getElementById('composer-text')",
+        "the composer",
+    )
+    .await;
+    let text = c.find(Locator::Id("composer-text")).await.unwrap();
+    text.send_keys("/gre").await.unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('.canned-popup:not([hidden]) [role=option][aria-selected=true]')",
+        "the canned list",
+    )
+    .await;
+    let options = js(
+        &c,
+        "return [...document.querySelectorAll('#canned-listbox [role=option]')].map(o => o.querySelector('.canned-opt-code').textContent)",
+    )
+    .await;
+    assert_eq!(options, json!(["/greeting"]));
+    let aria = js(
+        &c,
+        "const t = document.getElementById('composer-text'); return [t.getAttribute('aria-activedescendant'), t.getAttribute('aria-expanded'), document.getElementById(t.getAttribute('aria-activedescendant')).getAttribute('role')]",
+    )
+    .await;
+    assert_eq!(aria[1], "true");
+    assert_eq!(aria[2], "option");
+    let violations = serious_axe_violations(&c).await;
+    assert!(
+        violations.is_empty(),
+        "thread with the list: {violations:?}"
+    );
+    screenshot(&c, "canned-popup-1440").await;
+    text.send_keys("\u{E007}").await.unwrap(); // Enter inserts, does not send
+    wait_js(
+        &c,
+        &format!(
+            "document.getElementById('composer-text').value === {}",
+            serde_json::to_string(expected).unwrap()
+        ),
+        "the inserted text",
+    )
+    .await;
+    assert_eq!(
+        js(&c, "return document.querySelector('.canned-popup').hidden").await,
+        true
+    );
+    assert!(
+        env.sent().await.is_empty(),
+        "Enter in the list sent a message"
+    );
+    text.send_keys("\u{E007}").await.unwrap(); // Enter sends
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('.message.outgoing .content')].some(e => e.textContent.includes('Sheena Nelson'))",
+        "the outgoing bubble",
+    )
+    .await;
+    let started = Instant::now();
+    while env.sent().await.is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(15), "nothing sent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent = env.sent().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["text"]["body"], expected);
+
+    // A response with a file hands it to the composer as a File; Escape closes the list.
+    js(
+        &c,
+        "window.__attached = null; document.addEventListener('composer:attach', e => { window.__attached = e.detail.files.map(f => f.name + ':' + f.size + ':' + (f instanceof File)); }); return true;",
+    )
+    .await;
+    text.send_keys("/men").await.unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('.canned-popup:not([hidden]) [role=option]')",
+        "the menu option",
+    )
+    .await;
+    text.send_keys("\u{E004}").await.unwrap(); // Tab inserts too
+    wait_js(&c, "window.__attached", "the attached file").await;
+    let attached = js(&c, "return window.__attached").await;
+    assert_eq!(
+        attached,
+        json!([format!("menu.txt:{}:true", "Soup 4€, salad 5€".len())])
+    );
+    text.send_keys(" /gr").await.unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('.canned-popup:not([hidden])')",
+        "the list again",
+    )
+    .await;
+    text.send_keys("\u{E00C}").await.unwrap(); // Escape
+    wait_js(
+        &c,
+        "document.querySelector('.canned-popup').hidden",
+        "the list closed",
+    )
+    .await;
+    assert!(
+        js(&c, "return document.getElementById('composer-text').value")
+            .await
+            .as_str()
+            .unwrap()
+            .starts_with("Our menu is attached. /gr")
+    );
+    c.close().await.unwrap();
+
+    // Phone width: the settings page and the list.
+    let phone = env.browser(390, 844).await;
+    env.sign_in(&phone, "ben@example.com", "agent password")
+        .await;
+    wait_js(
+        &phone,
+        "document.querySelector('.sidebar, .conversation-row')",
+        "the inbox",
+    )
+    .await;
+    phone.goto(&settings).await.unwrap();
+    wait_js(
+        &phone,
+        "document.querySelector('#canned-responses tbody tr')",
+        "the list",
+    )
+    .await;
+    screenshot(&phone, "canned-settings-390").await;
+    phone
+        .goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
+        .await
+        .unwrap();
+    wait_js(
+        &phone,
+        "document.getElementById('composer-text')",
+        "the composer",
+    )
+    .await;
+    let text = phone.find(Locator::Id("composer-text")).await.unwrap();
+    text.send_keys("/").await.unwrap();
+    wait_js(
+        &phone,
+        "document.querySelectorAll('.canned-popup:not([hidden]) [role=option]').length === 2",
+        "both responses",
+    )
+    .await;
+    text.send_keys("\u{E015}").await.unwrap(); // ArrowDown
+    wait_js(
+        &phone,
+        "document.querySelector('#canned-listbox [aria-selected=true] .canned-opt-code').textContent === '/menu'",
+        "the second option selected",
+    )
+    .await;
+    screenshot(&phone, "canned-popup-390").await;
+    phone.close().await.unwrap();
+}
+
 /// Fills the input `id` with `value` (clearing it first).
 async fn fill(c: &Client, id: &str, value: &str) {
     let e = c.find(Locator::Id(id)).await.unwrap();
@@ -3095,204 +3308,6 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
             .click()
             .await
             .unwrap();
-        if code == "GREETING" {
-            wait_js(
-                &admin,
-                "document.getElementById('canned-short-code-error')",
-                "the short code error",
-            )
-            .await;
-        } else {
-            wait_js(
-                &admin,
-                &format!("document.querySelector('.notice') && document.querySelector('.notice').textContent.includes('/{code} created')"),
-                "the created notice",
-            )
-            .await;
-        }
-    }
-    let error = js(
-        &admin,
-        "return document.getElementById('canned-short-code-error').textContent",
-    )
-    .await;
-    assert!(
-        error.as_str().unwrap().contains("already exists"),
-        "{error}"
-    );
-    let list = env.api("GET", "/canned_responses", None).await;
-    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
-    assert_eq!(list[0]["content"], content, "stored verbatim");
-    assert_eq!(list[1]["attachments"][0]["file_name"], "menu.txt");
-    admin.goto(&settings).await.unwrap();
-    wait_js(&admin, "document.getElementById('canned-greeting') || document.querySelector('#canned-responses tbody tr')", "the list").await;
-    let violations = serious_axe_violations(&admin).await;
-    assert!(violations.is_empty(), "settings: {violations:?}");
-    screenshot(&admin, "canned-settings-1440").await;
-    admin.close().await.unwrap();
-
-    // The agent inserts it with "/gre" and Enter, then sends it with Enter.
-    let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ben@example.com", "agent password").await;
-    wait_js(&c, "document.querySelector('.sidebar')", "the inbox").await;
-    c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
-        .await
-        .unwrap();
-    wait_js(
-        &c,
-        "document.getElementById('composer-text')",
-        "the composer",
-    )
-    .await;
-    let text = c.find(Locator::Id("composer-text")).await.unwrap();
-    text.send_keys("/gre").await.unwrap();
-    wait_js(
-        &c,
-        "document.querySelector('.canned-popup:not([hidden]) [role=option][aria-selected=true]')",
-        "the canned list",
-    )
-    .await;
-    let options = js(
-        &c,
-        "return [...document.querySelectorAll('#canned-listbox [role=option]')].map(o => o.querySelector('.canned-opt-code').textContent)",
-    )
-    .await;
-    assert_eq!(options, json!(["/greeting"]));
-    let aria = js(
-        &c,
-        "const t = document.getElementById('composer-text'); return [t.getAttribute('aria-activedescendant'), t.getAttribute('aria-expanded'), document.getElementById(t.getAttribute('aria-activedescendant')).getAttribute('role')]",
-    )
-    .await;
-    assert_eq!(aria[1], "true");
-    assert_eq!(aria[2], "option");
-    let violations = serious_axe_violations(&c).await;
-    assert!(
-        violations.is_empty(),
-        "thread with the list: {violations:?}"
-    );
-    screenshot(&c, "canned-popup-1440").await;
-    text.send_keys("\u{E007}").await.unwrap(); // Enter inserts, does not send
-    wait_js(
-        &c,
-        &format!(
-            "document.getElementById('composer-text').value === {}",
-            serde_json::to_string(expected).unwrap()
-        ),
-        "the inserted text",
-    )
-    .await;
-    assert_eq!(
-        js(&c, "return document.querySelector('.canned-popup').hidden").await,
-        true
-    );
-    assert!(
-        env.sent().await.is_empty(),
-        "Enter in the list sent a message"
-    );
-    text.send_keys("\u{E007}").await.unwrap(); // Enter sends
-    wait_js(
-        &c,
-        "[...document.querySelectorAll('.message.outgoing .content')].some(e => e.textContent.includes('Sheena Nelson'))",
-        "the outgoing bubble",
-    )
-    .await;
-    let started = Instant::now();
-    while env.sent().await.is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(15), "nothing sent");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let sent = env.sent().await;
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0]["text"]["body"], expected);
-
-    // A response with a file hands it to the composer as a File; Escape closes the list.
-    js(
-        &c,
-        "window.__attached = null; document.addEventListener('composer:attach', e => { window.__attached = e.detail.files.map(f => f.name + ':' + f.size + ':' + (f instanceof File)); }); return true;",
-    )
-    .await;
-    text.send_keys("/men").await.unwrap();
-    wait_js(
-        &c,
-        "document.querySelector('.canned-popup:not([hidden]) [role=option]')",
-        "the menu option",
-    )
-    .await;
-    text.send_keys("\u{E004}").await.unwrap(); // Tab inserts too
-    wait_js(&c, "window.__attached", "the attached file").await;
-    let attached = js(&c, "return window.__attached").await;
-    assert_eq!(
-        attached,
-        json!([format!("menu.txt:{}:true", "Soup 4€, salad 5€".len())])
-    );
-    text.send_keys(" /gr").await.unwrap();
-    wait_js(
-        &c,
-        "document.querySelector('.canned-popup:not([hidden])')",
-        "the list again",
-    )
-    .await;
-    text.send_keys("\u{E00C}").await.unwrap(); // Escape
-    wait_js(
-        &c,
-        "document.querySelector('.canned-popup').hidden",
-        "the list closed",
-    )
-    .await;
-    assert!(
-        js(&c, "return document.getElementById('composer-text').value")
-            .await
-            .as_str()
-            .unwrap()
-            .starts_with("Our menu is attached. /gr")
-    );
-    c.close().await.unwrap();
-
-    // Phone width: the settings page and the list.
-    let phone = env.browser(390, 844).await;
-    env.sign_in(&phone, "ben@example.com", "agent password")
-        .await;
-    wait_js(
-        &phone,
-        "document.querySelector('.sidebar, .conversation-row')",
-        "the inbox",
-    )
-    .await;
-    phone.goto(&settings).await.unwrap();
-    wait_js(
-        &phone,
-        "document.querySelector('#canned-responses tbody tr')",
-        "the list",
-    )
-    .await;
-    screenshot(&phone, "canned-settings-390").await;
-    phone
-        .goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
-        .await
-        .unwrap();
-    wait_js(
-        &phone,
-        "document.getElementById('composer-text')",
-        "the composer",
-    )
-    .await;
-    let text = phone.find(Locator::Id("composer-text")).await.unwrap();
-    text.send_keys("/").await.unwrap();
-    wait_js(
-        &phone,
-        "document.querySelectorAll('.canned-popup:not([hidden]) [role=option]').length === 2",
-        "both responses",
-    )
-    .await;
-    text.send_keys("\u{E015}").await.unwrap(); // ArrowDown
-    wait_js(
-        &phone,
-        "document.querySelector('#canned-listbox [aria-selected=true] .canned-opt-code').textContent === '/menu'",
-        "the second option selected",
-    )
-    .await;
-    screenshot(&phone, "canned-popup-390").await;
-    phone.close().await.unwrap();
         wait_js(
             &f,
             "document.getElementById('forgot-form')",
