@@ -2614,6 +2614,11 @@ async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries(
     )
     .await;
     let failed = message_id_with(&c, "This one fails").await;
+    js(
+        &c,
+        "const m = document.getElementById('messages'); m.scrollTop = m.scrollHeight; return 0",
+    )
+    .await;
     screenshot(&c, "composer-failed-1440").await;
     focus_click(&c, &format!("#m-{failed} [data-msg-action=retry]")).await;
     wait_js(
