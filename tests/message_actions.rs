@@ -395,6 +395,21 @@ async fn the_emoji_data_is_served_from_one_fixed_route() {
     let data: Value = serde_json::from_slice(&body).expect("JSON");
     assert!(data.as_array().unwrap().len() > 1000);
     assert!(data[0]["emoji"].is_string() && data[0]["annotation"].is_string());
+    // Compressed for browsers (440 KB of JSON, about 75 KB gzipped).
+    let req = actix_web::test::TestRequest::get()
+        .uri("/static/vendor/emoji-data.json")
+        .insert_header(("accept-encoding", "gzip"))
+        .to_request();
+    let resp = actix_web::test::call_service(&srv, req).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers().get("content-encoding").unwrap(), "gzip");
+    let zipped = actix_web::test::read_body(resp).await;
+    assert!(
+        zipped.len() < body.len() / 4,
+        "{} of {}",
+        zipped.len(),
+        body.len()
+    );
     for bad in [
         "/static/vendor/",
         "/static/vendor/../package.json",

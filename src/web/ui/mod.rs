@@ -39,8 +39,9 @@ const EMOJI_DATA_FILE: &str = concat!(
 );
 
 /// `GET /static/vendor/emoji-data.json`: the emoji data (JSON array of `{annotation, emoji,
-/// group, order, shortcodes, tags, …}`, about 440 KB, 75 KB gzipped), with ETag and
-/// Last-Modified so the browser revalidates instead of downloading again. 404 when
+/// group, order, shortcodes, tags, …}`, about 440 KB; compressed for browsers that accept
+/// it, about 75 KB gzipped), with ETag and Last-Modified so the browser revalidates instead
+/// of downloading again. 404 when
 /// `npm ci` has not been run (the picker then says it has no emoji).
 async fn emoji_data(req: HttpRequest) -> AppResult<HttpResponse> {
     let file = actix_files::NamedFile::open_async(EMOJI_DATA_FILE)
@@ -62,7 +63,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         }),
     )
     // Before `/static`: the one npm file the composer's emoji picker loads (lazily).
-    .route(EMOJI_DATA_ROUTE, web::get().to(emoji_data))
+    .service(
+        web::resource(EMOJI_DATA_ROUTE)
+            .wrap(actix_web::middleware::Compress::default())
+            .route(web::get().to(emoji_data)),
+    )
     .service(
         actix_files::Files::new("/static", concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
             .prefer_utf8(true),
