@@ -11,6 +11,13 @@
 #   docker run --rm -e DATABASE_URL=... -e FRONTEND_URL=... -e SECRET_KEY_BASE=... switchboard migrate
 #   docker run --rm ... switchboard create-admin --account-name Acme --name Ada --email ada@example.com --password '...'
 
+# npm packages the server serves (package-lock.json, production dependencies only): the
+# composer's emoji list. Installed here, never committed, never fetched from a CDN.
+FROM node:22-bookworm-slim AS web
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM rust:1-bookworm AS builder
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpq-dev \
@@ -37,6 +44,7 @@ RUN apt-get update \
     && chown -R switchboard:switchboard /data
 COPY --from=builder /usr/local/bin/switchboard /usr/local/bin/switchboard
 COPY --from=builder /src/static /src/static
+COPY --from=web /src/node_modules/emoji-picker-element-data/en/emojibase/data.json /src/node_modules/emoji-picker-element-data/en/emojibase/data.json
 USER switchboard
 WORKDIR /data
 VOLUME ["/data"]

@@ -145,25 +145,40 @@
     const sendButton = document.getElementById("composer-send");
     error.textContent = "";
     const content = text.value;
-    const hasFile = file && file.files && file.files.length > 0;
-    if (!content.trim() && !hasFile) return;
+    const files = file && file.files ? Array.from(file.files) : [];
+    if (!content.trim() && !files.length) return;
     if (text.disabled) return;
     sendButton.disabled = true;
-    try {
-      let payload;
-      if (hasFile) {
-        payload = new FormData();
-        payload.append("content", content);
-        payload.append("message_type", "outgoing");
-        payload.append("private", mode() === "note" ? "true" : "false");
-        payload.append("attachments[]", file.files[0]);
-      } else {
-        payload = { content, message_type: "outgoing", private: mode() === "note" };
+    // A reply quoting a message (static/composer.js sets it): Chatwoot's in_reply_to.
+    const composer = document.getElementById("composer");
+    const replyTo = composer.dataset.inReplyTo && mode() === "reply" ? composer.dataset.inReplyTo : null;
+    // One WhatsApp message carries one file: a lone file takes the text as its caption,
+    // several files go out one by one after the text.
+    const payloadFor = (words, f, quoting) => {
+      if (!f) {
+        const p = { content: words, message_type: "outgoing", private: mode() === "note" };
+        if (quoting) p.content_attributes = { in_reply_to: Number(quoting) };
+        return p;
       }
-      const msg = await api("POST", `/conversations/${activeId()}/messages`, payload);
+      const p = new FormData();
+      p.append("content", words);
+      p.append("message_type", "outgoing");
+      p.append("private", mode() === "note" ? "true" : "false");
+      if (quoting) p.append("content_attributes[in_reply_to]", quoting);
+      p.append("attachments[]", f);
+      return p;
+    };
+    const payloads = files.length <= 1
+      ? [payloadFor(content, files[0], replyTo)]
+      : [...(content.trim() ? [payloadFor(content, null, replyTo)] : []),
+        ...files.map((f, i) => payloadFor("", f, !content.trim() && i === 0 ? replyTo : null))];
+    try {
+      const sent = [];
+      for (const payload of payloads) sent.push(await api("POST", `/conversations/${activeId()}/messages`, payload));
       text.value = "";
       if (file) { file.value = ""; document.getElementById("composer-file-name").textContent = ""; }
-      await upsertMessage(msg.id);
+      document.dispatchEvent(new CustomEvent("composer:sent", { detail: { messages: sent } }));
+      for (const msg of sent) await upsertMessage(msg.id);
       refreshListSoon();
     } catch (err) {
       error.textContent = err.message;
@@ -208,10 +223,6 @@
 
   document.addEventListener("change", (e) => {
     if (e.target.name === "mode") applyWindowState();
-    if (e.target.id === "composer-file") {
-      const f = e.target.files[0];
-      document.getElementById("composer-file-name").textContent = f ? f.name : "";
-    }
     const action = e.target.dataset ? e.target.dataset.action : null;
     if (action === "assign") {
       const id = Number(e.target.value);

@@ -3369,4 +3369,452 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
     .await;
     again.close().await.unwrap();
     ana.close().await.unwrap();
+// ---- The thread and the composer (issue 10) ----
+
+const CUSTOMER_WAMID: &str = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwMQA=";
+
+/// Clicks the element `css` matches with JavaScript after focusing it (the hover toolbar shows
+/// on keyboard focus, as for a keyboard user).
+async fn focus_click(c: &Client, css: &str) {
+    let found = js(
+        c,
+        &format!(
+            "const e = document.querySelector({}); if (!e) return false; e.focus(); e.click(); return true;",
+            serde_json::to_string(css).unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(found, Value::Bool(true), "nothing matches {css}");
+}
+
+/// Graph `messages` bodies matching `pred`, waited for (the send job is asynchronous).
+async fn wait_sent(env: &Env, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        if let Some(b) = env.sent().await.into_iter().find(|b| pred(b)) {
+            return b;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "Graph never received {what}: {:#?}",
+            env.sent().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The message id of the bubble whose text contains `text`.
+async fn message_id_with(c: &Client, text: &str) -> i64 {
+    let v = js(
+        c,
+        &format!(
+            "const li = [...document.querySelectorAll('#messages li[data-message-id]')].find(l => l.textContent.includes({})); return li ? Number(li.dataset.messageId) : null;",
+            serde_json::to_string(text).unwrap()
+        ),
+    )
+    .await;
+    v.as_i64()
+        .unwrap_or_else(|| panic!("no message with {text}"))
+}
+
+async fn open_conversation(c: &Client, env: &Env, display_id: i64) {
+    c.goto(&env.url(&format!(
+        "/app/accounts/{}/conversations/{display_id}",
+        env.account_id
+    )))
+    .await
+    .unwrap();
+    wait_js(
+        c,
+        &format!("document.getElementById('thread') && document.getElementById('thread').dataset.displayId === '{display_id}'"),
+        "the thread",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    // Every send gets its own wamid; "This one fails" fails once with Meta's #131047.
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    Mock::given(method("POST"))
+        .and(path(MESSAGES_PATH))
+        .respond_with(move |_: &wiremock::Request| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json(json!({
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": "+16505551234", "wa_id": "16505551234"}],
+                "messages": [{"id": format!("wamid.COMPOSER.{n}")}]
+            }))
+        })
+        .with_priority(5)
+        .mount(&env.graph)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(MESSAGES_PATH))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"text": {"body": "This one fails"}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(graph_fixture("error_131047_window_closed.json")),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&env.graph)
+        .await;
+    env.create_inbox().await;
+    // Two days ago, then today: the thread shows two date separators.
+    let two_days_ago = (chrono::Utc::now() - chrono::Duration::days(2)).timestamp();
+    let mut old: Value =
+        serde_json::from_slice(&text_message("wamid.old", "Ordered the blue jacket")).unwrap();
+    old["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] =
+        json!(two_days_ago.to_string());
+    env.post_webhook(serde_json::to_vec(&old).unwrap()).await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.post_webhook(MEDIA[0].webhook()).await;
+    let second_photo = String::from_utf8(MEDIA[0].webhook())
+        .unwrap()
+        .replace(
+            "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwNgA=",
+            "wamid.second-photo",
+        )
+        .replace("This is the damaged box", "The other side");
+    env.post_webhook(second_photo.into_bytes()).await;
+    env.wait_conversations(1).await;
+    // A second customer: conversation 2.
+    let other = String::from_utf8(with_current_timestamps(&webhook_fixture("text.json")))
+        .unwrap()
+        .replace("16505551234", "16505550199")
+        .replace("US.13491208655302741918", "US.20000000000000000002")
+        .replace("Sheena Nelson", "Omar Other")
+        .replace(CUSTOMER_WAMID, "wamid.other-customer");
+    env.post_webhook(other.into_bytes()).await;
+    env.wait_conversations(2).await;
+
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    open_conversation(&c, &env, 1).await;
+    assert_eq!(assert_media_loaded(&c).await, 2);
+
+    // Date separators: the day two days ago, then Today.
+    wait_js(
+        &c,
+        "document.querySelectorAll('#messages .day-separator').length === 2",
+        "two date separators",
+    )
+    .await;
+    let days = js(
+        &c,
+        "return [...document.querySelectorAll('#messages .day-separator')].map(s => s.textContent)",
+    )
+    .await;
+    assert_eq!(days[1], "Today", "{days}");
+    assert_ne!(days[0], "Today", "{days}");
+    // Every message text reads in its own direction.
+    assert_eq!(
+        js(
+            &c,
+            "return [...document.querySelectorAll('#messages .content')].every(p => p.dir === 'auto')"
+        )
+        .await,
+        Value::Bool(true)
+    );
+
+    // The hover toolbar, reached by keyboard focus.
+    let customer = message_id_with(&c, "blue jacket come in size M").await;
+    js(
+        &c,
+        &format!(
+            "document.querySelector('#m-{customer} [data-msg-action=reply]').focus(); return 0"
+        ),
+    )
+    .await;
+    wait_js(
+        &c,
+        &format!("getComputedStyle(document.querySelector('#m-{customer} .message-actions')).opacity === '1'"),
+        "the toolbar on focus",
+    )
+    .await;
+    screenshot(&c, "composer-toolbar-1440").await;
+
+    // React 👍: Graph gets the reaction, the bubble shows it.
+    focus_click(&c, &format!("#m-{customer} [data-msg-action=react]")).await;
+    wait_js(
+        &c,
+        "document.querySelector('#emoji-popover .react-menu')",
+        "the reaction menu",
+    )
+    .await;
+    focus_click(
+        &c,
+        "#emoji-popover .react-menu button[aria-label='React 👍']",
+    )
+    .await;
+    let reaction = wait_sent(&env, "the reaction", |b| b["type"] == "reaction").await;
+    assert_eq!(
+        reaction["reaction"],
+        json!({"message_id": CUSTOMER_WAMID, "emoji": "👍"})
+    );
+    wait_js(
+        &c,
+        &format!(
+            "(document.querySelector('#m-{customer} .reactions') || {{}}).textContent === '👍'"
+        ),
+        "the reaction on the bubble",
+    )
+    .await;
+
+    // Reply quoting it: the composer shows the quote; Graph gets the context.
+    focus_click(&c, &format!("#m-{customer} [data-msg-action=reply]")).await;
+    wait_js(
+        &c,
+        "!document.getElementById('composer-reply').hidden && document.getElementById('composer-reply-text').textContent.includes('size M')",
+        "the quoted message in the composer",
+    )
+    .await;
+    let text = c.find(Locator::Id("composer-text")).await.unwrap();
+    text.send_keys("Yes, size M is in stock").await.unwrap();
+    text.send_keys("\u{E007}").await.unwrap();
+    let reply = wait_sent(&env, "the reply", |b| {
+        b["text"]["body"] == "Yes, size M is in stock"
+    })
+    .await;
+    assert_eq!(reply["context"], json!({"message_id": CUSTOMER_WAMID}));
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('#messages .message.outgoing')].some(li => li.querySelector('blockquote.quote') && li.textContent.includes('Yes, size M is in stock'))",
+        "the quote above the outgoing bubble",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &c,
+            "return document.getElementById('composer-reply').hidden"
+        )
+        .await,
+        Value::Bool(true)
+    );
+
+    // The emoji picker: search, then Enter inserts the first result.
+    text.send_keys("Draft: checking the stock ").await.unwrap();
+    focus_click(&c, "#composer-emoji").await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('#emoji-popover .emoji-grid .emoji-cell').length > 50",
+        "the emoji picker",
+    )
+    .await;
+    c.find(Locator::Id("emoji-search"))
+        .await
+        .unwrap()
+        .send_keys("thumbs up")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('#emoji-popover .emoji-cell')].some(b => b.textContent.startsWith('👍'))",
+        "the search results",
+    )
+    .await;
+    screenshot(&c, "composer-emoji-picker-1440").await;
+    c.find(Locator::Id("emoji-search"))
+        .await
+        .unwrap()
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.getElementById('emoji-popover').hidden && document.getElementById('composer-text').value.startsWith('Draft: checking the stock 👍')",
+        "the emoji in the draft",
+    )
+    .await;
+
+    // The draft survives switching to conversation 2 and back.
+    focus_click(&c, ".conversation-row a[href*='/conversations/2?']").await;
+    wait_js(
+        &c,
+        "document.getElementById('thread') && document.getElementById('thread').dataset.displayId === '2'",
+        "conversation 2",
+    )
+    .await;
+    assert_eq!(
+        js(&c, "return document.getElementById('composer-text').value").await,
+        ""
+    );
+    focus_click(&c, ".conversation-row a[href*='/conversations/1?']").await;
+    wait_js(
+        &c,
+        "document.getElementById('thread') && document.getElementById('thread').dataset.displayId === '1' && document.getElementById('composer-text').value.startsWith('Draft: checking the stock 👍')",
+        "the draft back in conversation 1",
+    )
+    .await;
+
+    // Paste a file and drop another: two chips; each can be removed before sending.
+    js(
+        &c,
+        "const file = (name) => new File(['hello ' + name], name, {type: 'text/plain'});
+         const paste = new DataTransfer(); paste.items.add(file('pasted.txt'));
+         document.getElementById('composer-text').dispatchEvent(new ClipboardEvent('paste', {clipboardData: paste, bubbles: true, cancelable: true}));
+         const drop = new DataTransfer(); drop.items.add(file('dropped.txt'));
+         document.getElementById('messages').dispatchEvent(new DragEvent('drop', {dataTransfer: drop, bubbles: true, cancelable: true}));
+         return 0",
+    )
+    .await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('#composer-files .file-chip').length === 2 && document.getElementById('composer-file').files.length === 2",
+        "two attachment chips",
+    )
+    .await;
+    focus_click(&c, "#composer-files button[aria-label='Remove pasted.txt']").await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('#composer-files .file-chip').length === 1 && document.getElementById('composer-file').files[0].name === 'dropped.txt'",
+        "one chip left",
+    )
+    .await;
+    focus_click(
+        &c,
+        "#composer-files button[aria-label='Remove dropped.txt']",
+    )
+    .await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('#composer-files .file-chip').length === 0 && document.getElementById('composer-file').files.length === 0",
+        "no chip left",
+    )
+    .await;
+
+    // The lightbox: the photo loads; the arrow key goes to the other one; Escape closes and
+    // gives the focus back.
+    focus_click(&c, "#messages a[data-lightbox]").await;
+    wait_js(
+        &c,
+        "document.getElementById('lightbox').open && document.getElementById('lightbox-img').complete && document.getElementById('lightbox-img').naturalWidth > 0",
+        "the photo in the lightbox",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &c,
+            "return document.getElementById('lightbox-count').textContent"
+        )
+        .await,
+        "1 / 2"
+    );
+    screenshot(&c, "composer-lightbox-1440").await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E014}")
+        .await
+        .unwrap(); // ArrowRight
+    wait_js(
+        &c,
+        "document.getElementById('lightbox-count').textContent === '2 / 2'",
+        "the next photo",
+    )
+    .await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap(); // Escape
+    wait_js(
+        &c,
+        "!document.getElementById('lightbox').open && document.activeElement.matches('a[data-lightbox]')",
+        "the lightbox closed, focus back on the photo",
+    )
+    .await;
+
+    // A failed message shows Meta's error; Retry sends it again.
+    js(
+        &c,
+        "document.getElementById('composer-text').value = ''; return 0",
+    )
+    .await;
+    let text = c.find(Locator::Id("composer-text")).await.unwrap();
+    text.send_keys("This one fails").await.unwrap();
+    text.send_keys("\u{E007}").await.unwrap();
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('#messages .message.outgoing')].some(li => li.dataset.status === 'failed' && li.querySelector('.send-failure') && li.querySelector('.send-failure').textContent.includes('131047'))",
+        "the failed message with Meta's error",
+    )
+    .await;
+    let failed = message_id_with(&c, "This one fails").await;
+    js(
+        &c,
+        "const m = document.getElementById('messages'); m.scrollTop = m.scrollHeight; return 0",
+    )
+    .await;
+    screenshot(&c, "composer-failed-1440").await;
+    focus_click(&c, &format!("#m-{failed} [data-msg-action=retry]")).await;
+    wait_js(
+        &c,
+        &format!("document.querySelector('#m-{failed}') && document.querySelector('#m-{failed}').dataset.status === 'sent'"),
+        "the retried message sent",
+    )
+    .await;
+    let tries = env
+        .sent()
+        .await
+        .into_iter()
+        .filter(|b| b["text"]["body"] == "This one fails")
+        .count();
+    assert_eq!(tries, 2);
+    c.close().await.unwrap();
+
+    // At phone width: the toolbar, the picker and the lightbox fit.
+    let p = env.browser(390, 844).await;
+    env.sign_in(&p, "ana@example.com", "correct horse").await;
+    open_conversation(&p, &env, 1).await;
+    assert_media_loaded(&p).await;
+    js(
+        &p,
+        &format!("const b = document.querySelector('#m-{customer} [data-msg-action=reply]'); b.scrollIntoView({{block: 'center'}}); b.focus(); return 0"),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    screenshot(&p, "composer-toolbar-390").await;
+    focus_click(&p, "#composer-emoji").await;
+    wait_js(
+        &p,
+        "document.querySelectorAll('#emoji-popover .emoji-grid .emoji-cell').length > 50",
+        "the emoji picker on the phone",
+    )
+    .await;
+    let fits = js(
+        &p,
+        "const r = document.getElementById('emoji-popover').getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth && r.top >= 0 && r.bottom <= window.innerHeight",
+    )
+    .await;
+    screenshot(&p, "composer-emoji-picker-390").await;
+    assert_eq!(fits, Value::Bool(true), "the picker fits the phone screen");
+    p.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap();
+    wait_js(
+        &p,
+        "document.getElementById('emoji-popover').hidden",
+        "the picker closed",
+    )
+    .await;
+    focus_click(&p, "#messages a[data-lightbox]").await;
+    wait_js(
+        &p,
+        "document.getElementById('lightbox').open && document.getElementById('lightbox-img').naturalWidth > 0",
+        "the lightbox on the phone",
+    )
+    .await;
+    screenshot(&p, "composer-lightbox-390").await;
+    p.close().await.unwrap();
 }

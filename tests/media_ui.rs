@@ -384,13 +384,13 @@ async fn links_are_clickable_and_text_direction_follows_the_message() {
     let thread = &page[page.find("id=\"messages\"").unwrap()..];
     assert!(
         thread.contains(
-            "<p class=\"content\" dir=\"auto\">See <a href=\"https://shop.example.com/item?id=1&#38;size=m\" rel=\"noopener noreferrer\" target=\"_blank\">https://shop.example.com/item?id=1&#38;size=m</a>. Or javascript:alert(1) and JavaScript://x/%0aalert(1)</p>"
+            "<p class=\"content\" dir=\"auto\">See <a href=\"https://shop.example.com/item?id=1&#38;size=m\" rel=\"noopener noreferrer nofollow\" target=\"_blank\">https://shop.example.com/item?id=1&#38;size=m</a>. Or javascript:alert(1) and JavaScript://x/%0aalert(1)</p>"
         ),
         "{thread}"
     );
     assert!(!thread.to_lowercase().contains("href=\"javascript"));
     assert!(
-        thread.contains("<a href=\"http://example.org/\" rel=\"noopener noreferrer\" target=\"_blank\">http://example.org/</a>&#34;&#62;&#60;script&#62;"),
+        thread.contains("<a href=\"http://example.org/\" rel=\"noopener noreferrer nofollow\" target=\"_blank\">http://example.org/</a>&#34;&#62;&#60;script&#62;"),
         "{thread}"
     );
     assert!(!thread.contains("<script>"));

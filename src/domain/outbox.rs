@@ -379,3 +379,95 @@ pub fn mark_seen(
         Ok(wamid)
     })
 }
+
+/// Sends a failed outgoing message again: `POST …/conversations/{id}/messages/{message_id}/retry`
+/// (Switchboard's own route; Chatwoot's UI offers the same "retry" on a failed message).
+///
+/// The same message row goes back to `progress` (its wamid, Meta's error and
+/// `content_attributes.external_error_details` are cleared; the previous error is kept in
+/// `content_attributes.previous_errors`) and a new send job is queued on the conversation's
+/// ordering key, in one transaction that also emits `message.updated` (`update: "retry"`).
+/// The send job then applies its usual rules (attachment reuse, reply context, reaction).
+///
+/// Errors: 404 when `message_id` is not in `conversation` (another account's or another
+/// conversation's id); 422 `message_id` when the message is not a failed outgoing WhatsApp
+/// message (private notes, incoming, sending or sent messages); 422 `content` with
+/// [`WINDOW_CLOSED`] when the 24-hour window is closed and the message is not a template
+/// (DESIGN.md invariant 6, as for a new message).
+pub fn retry(
+    conn: &mut PgConnection,
+    conversation: &Conversation,
+    message_id: i64,
+    max_attempts: i32,
+    now: DateTime<Utc>,
+) -> AppResult<Message> {
+    conn.transaction(|conn| {
+        let m: Message = messages_table::table
+            .find(message_id)
+            .filter(messages_table::conversation_id.eq(conversation.id))
+            .select(Message::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| AppError::NotFound(format!("message {message_id} not found")))?;
+        if m.message_type != message_type::OUTGOING || m.private {
+            return Err(AppError::invalid(
+                "message_id",
+                "only an outgoing WhatsApp message can be retried",
+            ));
+        }
+        if m.status != "failed" {
+            return Err(AppError::invalid(
+                "message_id",
+                format!(
+                    "only a failed message can be retried; this one is {}",
+                    m.status
+                ),
+            ));
+        }
+        let mut attrs = m
+            .content_attributes
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let is_template = attrs.get("template_params").is_some_and(|p| !p.is_null());
+        if !is_template && !window::is_open(conversation.last_incoming_at, now) {
+            return Err(AppError::invalid("content", WINDOW_CLOSED));
+        }
+        let details = attrs.remove("external_error_details");
+        let mut previous = attrs
+            .get("previous_errors")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        previous.push(json!({
+            "external_error": m.external_error,
+            "details": details,
+            "source_id": m.source_id,
+            "retried_at": now.timestamp(),
+        }));
+        let excess = previous.len().saturating_sub(10);
+        previous.drain(..excess);
+        attrs.insert("previous_errors".into(), Value::Array(previous));
+        let updated: Message = diesel::update(messages_table::table.find(m.id))
+            .set((
+                messages_table::status.eq("progress"),
+                messages_table::source_id.eq(None::<String>),
+                messages_table::external_error.eq(None::<String>),
+                messages_table::content_attributes.eq(Value::Object(attrs)),
+                messages_table::updated_at.eq(now),
+            ))
+            .returning(Message::as_returning())
+            .get_result(conn)?;
+        jobs::enqueue_ordered(
+            conn,
+            jobs::WHATSAPP_SEND,
+            send_job_payload(updated.id),
+            max_attempts,
+            &format!("conversation:{}", conversation.id),
+        )?;
+        diesel::sql_query(format!("NOTIFY {}", jobs::SEND_CHANNEL)).execute(conn)?;
+        super::events::message_updated(conn, &updated, "retry")?;
+        Ok(updated)
+    })
+}

@@ -500,3 +500,30 @@ pub async fn update_last_seen(
         "read_receipt_for": wamid,
     })))
 }
+
+/// `POST …/conversations/{display_id}/messages/{message_id}/retry`: sends a failed outgoing
+/// message again through the send job ([`outbox::retry`]). Answers the message (status
+/// `progress`). Errors: 404 for a conversation or message the caller cannot see (another
+/// account's ids too); 422 `message_id` when the message has not failed or is not an
+/// outgoing WhatsApp message; 422 `content` when the 24-hour window is closed (templates
+/// excepted).
+pub async fn retry(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i32, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, display_id, message_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    let config = state.config.clone();
+    let max_attempts = state.config.send_max_attempts;
+    let v = state
+        .db(move |conn| {
+            let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
+            let m = outbox::retry(conn, &c, message_id, max_attempts, chrono::Utc::now())?;
+            let atts = crate::domain::messages::attachments_of(conn, &[m.id])?;
+            Ok(views::message(&config, &m, c.display_id, &atts, None))
+        })
+        .await?;
+    state.send_wakeup.notify_one();
+    Ok(HttpResponse::Ok().json(v))
+}

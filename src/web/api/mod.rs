@@ -86,6 +86,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                         web::post().to(messages::create_json),
                     )
                     .route(
+                        "/conversations/{display_id}/messages/{message_id}/retry",
+                        web::post().to(messages::retry),
+                    )
+                    .route(
                         "/conversations/{display_id}/update_last_seen",
                         web::post().to(messages::update_last_seen),
                     )

@@ -27,6 +27,32 @@ use actix_web::{web, HttpRequest, HttpResponse};
 /// inline script can run, whatever a message contains.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// Where the emoji picker (`static/emoji_picker.js`) fetches its data: one fixed URL.
+pub const EMOJI_DATA_ROUTE: &str = "/static/vendor/emoji-data.json";
+
+/// The emoji list served at [`EMOJI_DATA_ROUTE`]: the npm package `emoji-picker-element-data`
+/// (English, emojibase; installed from `package-lock.json` by `npm ci`, never committed).
+/// Only this one file is reachable: the route has no path parameter, so nothing else under
+/// `node_modules` can be named (no listing, no traversal).
+const EMOJI_DATA_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/node_modules/emoji-picker-element-data/en/emojibase/data.json"
+);
+
+/// `GET /static/vendor/emoji-data.json`: the emoji data (JSON array of `{annotation, emoji,
+/// group, order, shortcodes, tags, …}`, about 440 KB; compressed for browsers that accept
+/// it, about 75 KB gzipped), with ETag and Last-Modified so the browser revalidates instead
+/// of downloading again. 404 when
+/// `npm ci` has not been run (the picker then says it has no emoji).
+async fn emoji_data(req: HttpRequest) -> AppResult<HttpResponse> {
+    let file = actix_files::NamedFile::open_async(EMOJI_DATA_FILE)
+        .await
+        .map_err(|_| AppError::NotFound("emoji data is not installed (npm ci)".into()))?;
+    Ok(file
+        .set_content_type("application/json".parse().expect("mime"))
+        .into_response(&req))
+}
+
 /// Registers `/`, `/app/…` and `/static/…`.
 pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
     cfg.route(
@@ -36,6 +62,12 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 .insert_header((header::LOCATION, "/app"))
                 .finish()
         }),
+    )
+    // Before `/static`: the one npm file the composer's emoji picker loads (lazily).
+    .service(
+        web::resource(EMOJI_DATA_ROUTE)
+            .wrap(actix_web::middleware::Compress::default())
+            .route(web::get().to(emoji_data)),
     )
     .service(
         actix_files::Files::new("/static", concat!(env!("CARGO_MANIFEST_DIR"), "/static"))

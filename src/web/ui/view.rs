@@ -297,6 +297,20 @@ pub struct Bubble {
     pub attachments: Vec<AttachmentView>,
     /// The quoted message a reply refers to.
     pub quote: Option<String>,
+    /// The id of the quoted message (`content_attributes.in_reply_to`), for jumping to it.
+    pub quote_id: Option<i64>,
+    /// The message can be replied to or reacted to on WhatsApp: it has a wamid, is not a
+    /// private note, an activity line or a reaction (Meta: messages API `context`).
+    pub can_quote: bool,
+    /// The agent's own reaction on this message (`content_attributes.reactions` entry with
+    /// `sender_type: "User"`), empty when none: reacting with it again removes it.
+    pub my_reaction: String,
+    /// A failed outgoing WhatsApp message: the Retry action is offered.
+    pub can_retry: bool,
+    /// Meta's error on a failed message as stored in `external_error`: `"(#code) title"`.
+    pub error_title: String,
+    /// Meta's `error_data.details` (`content_attributes.external_error_details`); may be empty.
+    pub error_details: String,
     pub reactions: Vec<String>,
     pub forwarded: bool,
     pub edited: bool,
@@ -409,6 +423,9 @@ pub fn bubble(
         _ if attrs["external_echo"] == Value::Bool(true) => "WhatsApp Business app".into(),
         _ => String::new(),
     };
+    let quote_id = attrs["in_reply_to"]
+        .as_i64()
+        .filter(|id| quotes.contains_key(id));
     let quote = attrs["in_reply_to"]
         .as_i64()
         .and_then(|id| quotes.get(&id).cloned())
@@ -425,6 +442,26 @@ pub fn bubble(
         .flatten()
         .filter_map(|r| r["emoji"].as_str().map(str::to_string))
         .collect();
+    let my_reaction = attrs["reactions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["sender_type"] == "User")
+        .filter_map(|r| r["emoji"].as_str().map(str::to_string))
+        .next_back()
+        .unwrap_or_default();
+    let is_reaction = attrs["is_reaction"] == Value::Bool(true);
+    let deleted = attrs["deleted"] == Value::Bool(true);
+    let can_quote = m.source_id.is_some()
+        && !m.private
+        && !is_reaction
+        && !deleted
+        && matches!(kind, "incoming" | "outgoing");
+    let error_title = m.external_error.clone().unwrap_or_default();
+    let error_details = attrs["external_error_details"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let error = [
         m.external_error.clone(),
         attrs["external_error_details"].as_str().map(str::to_string),
@@ -457,11 +494,17 @@ pub fn bubble(
             .map(|a| attachment_view(config, a))
             .collect(),
         quote,
+        quote_id,
+        can_quote,
+        my_reaction,
+        can_retry: kind == "outgoing" && m.status == "failed",
+        error_title,
+        error_details,
         reactions,
         forwarded: attrs["forwarded"] == Value::Bool(true)
             || attrs["frequently_forwarded"] == Value::Bool(true),
         edited: attrs["edited"] == Value::Bool(true),
-        deleted: attrs["deleted"] == Value::Bool(true),
+        deleted,
         status: if m.status == "played" {
             "read".into()
         } else {
@@ -476,7 +519,7 @@ pub fn bubble(
             .flatten()
             .filter_map(|b| b["text"].as_str().map(str::to_string))
             .collect(),
-        is_reaction: attrs["is_reaction"] == Value::Bool(true),
+        is_reaction,
     }
 }
 
