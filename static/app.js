@@ -144,7 +144,8 @@
     const error = document.getElementById("composer-error");
     const sendButton = document.getElementById("composer-send");
     error.textContent = "";
-    const content = text.value;
+    // Content transformers of other modules (e.g. @mentions → Chatwoot's mention markup).
+    const content = (window.switchboardComposeHooks || []).reduce((c, hook) => hook(c, mode()), text.value);
     const hasFile = file && file.files && file.files.length > 0;
     if (!content.trim() && !hasFile) return;
     if (text.disabled) return;
@@ -442,6 +443,9 @@
     source = new EventSource(`/api/v1/accounts/${accountId}/events`);
     ["message.created", "message.updated", "conversation.created", "conversation.status_changed",
       "conversation.updated", "assignee.changed", "conversation.read"].forEach((name) => source.addEventListener(name, onEvent));
+    // The bell (static/notifications.js) hears this user's own notification events.
+    ["notification.created", "notification.updated"].forEach((name) => source.addEventListener(name, (e) =>
+      document.dispatchEvent(new CustomEvent("switchboard:notification", { detail: { type: e.type, data: e.data } }))));
     source.addEventListener("open", () => {
       connection.textContent = "";
       body.dataset.live = "connected";

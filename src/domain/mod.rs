@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod contacts;
 pub mod conversations;
 pub mod events;
+pub mod inbox_notifications;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;

@@ -68,6 +68,15 @@ pub enum EmailJob {
         /// Why it was disabled.
         reason: String,
     },
+    /// The email of an in-app notification: a mention, or a new customer message in a
+    /// conversation the user is assigned to or takes part in (see
+    /// [`crate::domain::inbox_notifications`]).
+    Notification {
+        /// Who receives it (the notification's user).
+        user_id: i64,
+        /// `notifications.id`.
+        notification_id: i64,
+    },
     /// A ready-made email.
     Message {
         /// Recipient: `address` or `Name <address>`.
@@ -128,9 +137,8 @@ pub fn render(
         })),
         EmailJob::ConversationAssigned { .. }
         | EmailJob::ConversationCreated { .. }
-        | EmailJob::WebhookDisabled { .. } => {
-            crate::domain::notifications::render(conn, config, job)
-        }
+        | EmailJob::WebhookDisabled { .. }
+        | EmailJob::Notification { .. } => crate::domain::notifications::render(conn, config, job),
         EmailJob::AgentInvitation {
             user_id,
             account_id,

@@ -124,6 +124,8 @@ pub struct ThreadView {
     pub first_message_id: i64,
     /// Whether messages older than the oldest one shown exist (the "Load earlier" control).
     pub has_earlier: bool,
+    /// The conversation's participants as (user id, name), by name (issue 10; one query).
+    pub participants: Vec<(i64, String)>,
 }
 
 #[derive(Template)]
@@ -335,6 +337,7 @@ fn thread_view(
         has_earlier: page.has_earlier,
         bubbles: bubbles(conn, config, &contact, &rows)?,
         other_conversations: others,
+        participants: crate::domain::inbox_notifications::participant_names(conn, c)?,
     })
 }
 

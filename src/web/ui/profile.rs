@@ -1,5 +1,5 @@
 //! The agent's profile page, `GET|POST /app/accounts/{id}/profile`: which notification emails
-//! they receive in this account (three checkboxes). A plain HTML form with the CSRF token,
+//! they receive in this account (one checkbox per kind). A plain HTML form with the CSRF token,
 //! posted and redirected (POST → 303 → GET).
 
 use super::scope::AccountMember;
@@ -24,6 +24,12 @@ pub struct ProfileForm {
     pub email_conversation_created: Option<String>,
     /// "Email me when an outgoing webhook is disabled".
     pub email_webhook_disabled: Option<String>,
+    /// "Email me when I am @mentioned in a private note".
+    pub email_conversation_mention: Option<String>,
+    /// "Email me for each new customer message in a conversation assigned to me".
+    pub email_assigned_conversation_new_message: Option<String>,
+    /// "Email me for each new customer message in a conversation I take part in".
+    pub email_participating_conversation_new_message: Option<String>,
 }
 
 impl ProfileForm {
@@ -33,6 +39,13 @@ impl ProfileForm {
             email_conversation_assigned: self.email_conversation_assigned.is_some(),
             email_conversation_created: self.email_conversation_created.is_some(),
             email_webhook_disabled: self.email_webhook_disabled.is_some(),
+            email_conversation_mention: self.email_conversation_mention.is_some(),
+            email_assigned_conversation_new_message: self
+                .email_assigned_conversation_new_message
+                .is_some(),
+            email_participating_conversation_new_message: self
+                .email_participating_conversation_new_message
+                .is_some(),
         }
     }
 }
