@@ -2255,7 +2255,12 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
     let conversation = env.url(&format!("/app/accounts/{}/conversations/1", env.account_id));
     ana.goto(&conversation).await.unwrap();
     for c in [&ana, &ben] {
-        wait_js(c, "document.body.dataset.live === 'connected'", "a live connection").await;
+        wait_js(
+            c,
+            "document.body.dataset.live === 'connected'",
+            "a live connection",
+        )
+        .await;
     }
     wait_js(
         &ben,
@@ -2272,7 +2277,9 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
         .await
         .unwrap();
     let text = ana.find(Locator::Id("composer-text")).await.unwrap();
-    text.send_keys("Could you check the size chart @Be").await.unwrap();
+    text.send_keys("Could you check the size chart @Be")
+        .await
+        .unwrap();
     wait_js(
         &ana,
         "!document.getElementById('mention-options').hidden && document.querySelector('#mention-options [role=option]')?.textContent.includes('Ben Agent')",
@@ -2280,7 +2287,11 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
     )
     .await;
     assert_eq!(
-        js(&ana, "return document.getElementById('composer-text').getAttribute('aria-expanded')").await,
+        js(
+            &ana,
+            "return document.getElementById('composer-text').getAttribute('aria-expanded')"
+        )
+        .await,
         json!("true")
     );
     screenshot(&ana, "mention-picker-desktop").await;
@@ -2300,7 +2311,11 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
     )
     .await;
     assert_eq!(
-        js(&ana, "return document.querySelector('.message.note .content').textContent").await,
+        js(
+            &ana,
+            "return document.querySelector('.message.note .content').textContent"
+        )
+        .await,
         json!("Could you check the size chart @Ben Agent please")
     );
 
@@ -2377,7 +2392,11 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
     )
     .await;
     assert_eq!(
-        js(&ben, "return document.documentElement.scrollWidth <= window.innerWidth").await,
+        js(
+            &ben,
+            "return document.documentElement.scrollWidth <= window.innerWidth"
+        )
+        .await,
         json!(true)
     );
     screenshot(&ben, "bell-panel-phone").await;

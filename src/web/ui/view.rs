@@ -506,6 +506,22 @@ mod tests {
     }
 
     #[test]
+    fn mentions_are_chips_in_notes_only() {
+        let t = "Hi [@Bo](mention://user/4/Bo) see https://example.com/x [x](mention://nope)";
+        let parts = message_parts(t, true);
+        let chips: Vec<&str> = parts
+            .iter()
+            .filter(|p| p.mention)
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(chips, vec!["@Bo"]);
+        assert!(parts.iter().any(|p| p.href.is_some()), "links still work");
+        assert!(parts.iter().all(|p| !(p.mention && p.href.is_some())));
+        // A reply's markup stays text: mentions are never parsed outside notes.
+        assert!(message_parts(t, false).iter().all(|p| !p.mention));
+    }
+
+    #[test]
     fn http_links_become_parts_and_nothing_else_does() {
         assert_eq!(links("no link here"), vec![plain("no link here")]);
         assert_eq!(links(""), vec![]);
