@@ -2359,6 +2359,43 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
     )
     .await;
 
+    // The participants picker: remove Ana, then add her back by keyboard.
+    js(
+        &ben,
+        "document.querySelector('#participant-list .participant-remove').click()",
+    )
+    .await;
+    wait_js(
+        &ben,
+        "[...document.querySelectorAll('#participant-list .participant-name')].map(e => e.textContent).join(',') === 'Ben Agent'",
+        "ana removed",
+    )
+    .await;
+    ben.find(Locator::Id("participant-add"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &ben,
+        "document.querySelector('#participant-options [role=option]')?.textContent.includes('Ana Admin')",
+        "ana in the picker",
+    )
+    .await;
+    ben.find(Locator::Id("participant-search"))
+        .await
+        .unwrap()
+        .send_keys("An\u{E007}")
+        .await
+        .unwrap();
+    wait_js(
+        &ben,
+        "[...document.querySelectorAll('#participant-list .participant-name')].map(e => e.textContent).join(',') === 'Ana Admin,Ben Agent' && document.getElementById('participant-picker').hidden",
+        "ana added back",
+    )
+    .await;
+
     // Phone width: the picker and the panel fit.
     for c in [&ana, &ben] {
         c.set_window_size(390, 844).await.unwrap();
