@@ -144,7 +144,8 @@
     const error = document.getElementById("composer-error");
     const sendButton = document.getElementById("composer-send");
     error.textContent = "";
-    const content = text.value;
+    // Content transformers of other modules (e.g. @mentions → Chatwoot's mention markup).
+    const content = (window.switchboardComposeHooks || []).reduce((c, hook) => hook(c, mode()), text.value);
     const files = file && file.files ? Array.from(file.files) : [];
     if (!content.trim() && !files.length) return;
     if (text.disabled) return;
@@ -455,6 +456,9 @@
       "conversation.updated", "assignee.changed", "conversation.read"].forEach((name) => source.addEventListener(name, onEvent));
     // Availability changes: static/profile.js updates the avatar dots.
     source.addEventListener("presence.update", (e) => document.dispatchEvent(new CustomEvent("switchboard:presence", { detail: e.data })));
+    // The bell (static/notifications.js) hears this user's own notification events.
+    ["notification.created", "notification.updated"].forEach((name) => source.addEventListener(name, (e) =>
+      document.dispatchEvent(new CustomEvent("switchboard:notification", { detail: { type: e.type, data: e.data } }))));
     source.addEventListener("open", () => {
       connection.textContent = "";
       body.dataset.live = "connected";

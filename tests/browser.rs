@@ -3172,6 +3172,42 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
         .await
         .unwrap();
     c.find(Locator::Css("#avatar-form button[type=submit]"))
+/// Issue 10 (notification centre): agent A mentions agent B in a private note through the `@`
+/// picker; B's bell, in B's own session, shows 1 without a reload; B opens the panel, clicks
+/// the notification, lands on the conversation and the count drops to 0.
+#[tokio::test]
+async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.create_agent("ben@example.com");
+    env.add_member("ben@example.com");
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    let ana = env.browser(1440, 900).await;
+    let ben = env.browser(1440, 900).await;
+    env.sign_in(&ana, "ana@example.com", "correct horse").await;
+    env.sign_in(&ben, "ben@example.com", "agent password").await;
+    let conversation = env.url(&format!("/app/accounts/{}/conversations/1", env.account_id));
+    ana.goto(&conversation).await.unwrap();
+    for c in [&ana, &ben] {
+        wait_js(
+            c,
+            "document.body.dataset.live === 'connected'",
+            "a live connection",
+        )
+        .await;
+    }
+    wait_js(
+        &ben,
+        "document.getElementById('bell-button').getAttribute('aria-label') === 'Notifications, 0 unread'",
+        "ben's bell at 0",
+    )
+    .await;
+
+    // Ana switches to a private note and types "@Be": the picker lists Ben.
+    ana.find(Locator::Css("input[name=mode][value=note]"))
         .await
         .unwrap()
         .click()
@@ -3249,6 +3285,57 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
     fill(&c, "new_password", "ben's new password").await;
     fill(&c, "password_confirmation", "ben's new password").await;
     c.find(Locator::Css("#password-change-form button[type=submit]"))
+    let text = ana.find(Locator::Id("composer-text")).await.unwrap();
+    text.send_keys("Could you check the size chart @Be")
+        .await
+        .unwrap();
+    wait_js(
+        &ana,
+        "!document.getElementById('mention-options').hidden && document.querySelector('#mention-options [role=option]')?.textContent.includes('Ben Agent')",
+        "the mention picker",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &ana,
+            "return document.getElementById('composer-text').getAttribute('aria-expanded')"
+        )
+        .await,
+        json!("true")
+    );
+    screenshot(&ana, "mention-picker-desktop").await;
+    // Enter inserts (it must not send), then Enter sends the note.
+    text.send_keys("\u{E007}").await.unwrap();
+    wait_js(
+        &ana,
+        "document.getElementById('composer-text').value === 'Could you check the size chart @Ben Agent ' && document.getElementById('mention-options').hidden",
+        "the inserted mention",
+    )
+    .await;
+    text.send_keys("please\u{E007}").await.unwrap();
+    wait_js(
+        &ana,
+        "document.querySelector('.message.note .mention')?.textContent === '@Ben Agent'",
+        "the mention chip in the note",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &ana,
+            "return document.querySelector('.message.note .content').textContent"
+        )
+        .await,
+        json!("Could you check the size chart @Ben Agent please")
+    );
+
+    // Ben's bell shows 1, live, in his own session.
+    wait_js(
+        &ben,
+        "document.getElementById('bell-button').getAttribute('aria-label') === 'Notifications, 1 unread' && document.getElementById('bell-count').textContent === '1' && !document.getElementById('bell-count').hidden",
+        "ben's bell at 1",
+    )
+    .await;
+    ben.find(Locator::Id("bell-button"))
         .await
         .unwrap()
         .click()
@@ -3282,6 +3369,13 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
     .await;
     screenshot(&c, "profile-390-lower").await;
     c.find(Locator::Css(".logout button"))
+        &ben,
+        "document.querySelector('#bell-list .bell-item.unread .bell-title')?.textContent === 'Ana Admin mentioned you in conversation #1'",
+        "the notification in the panel",
+    )
+    .await;
+    screenshot(&ben, "bell-panel-desktop").await;
+    ben.find(Locator::Css("#bell-list .bell-link"))
         .await
         .unwrap()
         .click()
@@ -3817,4 +3911,98 @@ async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries(
     .await;
     screenshot(&p, "composer-lightbox-390").await;
     p.close().await.unwrap();
+    wait_js(
+        &ben,
+        "document.getElementById('thread')?.dataset.displayId === '1' && document.getElementById('bell-button').getAttribute('aria-label') === 'Notifications, 0 unread' && document.getElementById('bell-count').hidden",
+        "the conversation with the bell at 0",
+    )
+    .await;
+    // Ben took part now that he was mentioned: the contact panel lists him.
+    wait_js(
+        &ben,
+        "[...document.querySelectorAll('#participant-list .participant-name')].map(e => e.textContent).join(',') === 'Ana Admin,Ben Agent'",
+        "the participants",
+    )
+    .await;
+
+    // The participants picker: remove Ana, then add her back by keyboard.
+    js(
+        &ben,
+        "document.querySelector('#participant-list .participant-remove').click()",
+    )
+    .await;
+    wait_js(
+        &ben,
+        "[...document.querySelectorAll('#participant-list .participant-name')].map(e => e.textContent).join(',') === 'Ben Agent'",
+        "ana removed",
+    )
+    .await;
+    ben.find(Locator::Id("participant-add"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &ben,
+        "document.querySelector('#participant-options [role=option]')?.textContent.includes('Ana Admin')",
+        "ana in the picker",
+    )
+    .await;
+    ben.find(Locator::Id("participant-search"))
+        .await
+        .unwrap()
+        .send_keys("An\u{E007}")
+        .await
+        .unwrap();
+    wait_js(
+        &ben,
+        "[...document.querySelectorAll('#participant-list .participant-name')].map(e => e.textContent).join(',') === 'Ana Admin,Ben Agent' && document.getElementById('participant-picker').hidden",
+        "ana added back",
+    )
+    .await;
+
+    // Phone width: the picker and the panel fit.
+    for c in [&ana, &ben] {
+        c.set_window_size(390, 844).await.unwrap();
+    }
+    let text = ana.find(Locator::Id("composer-text")).await.unwrap();
+    text.send_keys("@Be").await.unwrap();
+    wait_js(
+        &ana,
+        "!document.getElementById('mention-options').hidden",
+        "the phone mention picker",
+    )
+    .await;
+    screenshot(&ana, "mention-picker-phone").await;
+    text.send_keys("\u{E00C}").await.unwrap(); // Escape closes it
+    wait_js(
+        &ana,
+        "document.getElementById('mention-options').hidden",
+        "the closed picker",
+    )
+    .await;
+    ben.find(Locator::Id("bell-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &ben,
+        "document.querySelector('#bell-list .bell-item')",
+        "the phone panel",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &ben,
+            "return document.documentElement.scrollWidth <= window.innerWidth"
+        )
+        .await,
+        json!(true)
+    );
+    screenshot(&ben, "bell-panel-phone").await;
+    ana.close().await.unwrap();
+    ben.close().await.unwrap();
 }

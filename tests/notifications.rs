@@ -209,7 +209,8 @@ async fn assignment_email_reaches_the_assignee_unless_self_assigned_or_opted_out
         json!([
             "email_conversation_assignment",
             "email_conversation_creation",
-            "email_webhook_disabled"
+            "email_webhook_disabled",
+            "email_conversation_mention"
         ])
     );
     let (status, after) = app

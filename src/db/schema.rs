@@ -396,3 +396,45 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+// Issue 10: the notification centre (migration 2026-12-01-000300_notification_centre).
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        account_id -> Int8,
+        user_id -> Int8,
+        notification_type -> Text,
+        primary_actor_type -> Text,
+        primary_actor_id -> Int8,
+        secondary_actor_type -> Nullable<Text>,
+        secondary_actor_id -> Nullable<Int8>,
+        read_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    conversation_participants (id) {
+        id -> Int8,
+        account_id -> Int8,
+        conversation_id -> Int8,
+        user_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    team_members (id) {
+        id -> Int8,
+        team_id -> Int8,
+        user_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    notifications,
+    conversation_participants,
+    team_members,
+);

@@ -21,6 +21,8 @@
 //! | `assignee.changed` | `display_id`, `assignee_id`, `previous_assignee_id` (user ids or null) |
 //! | `conversation.updated` | `display_id`, `changed` (list of `priority`, `team_id`, `labels`, `snoozed_until`, `agent_last_seen_at`), plus `priority` and `team_id` when they changed |
 //! | `presence.update` | `user_id`, `availability` (`online`/`busy`/`offline`): an agent's availability in the account changed (account-wide; see `domain::profile`) |
+//! | `notification.created` | `user_id`, `notification_id`, `notification_type`, `display_id`: delivered to that user only (see [`Event::recipient`]) |
+//! | `notification.updated` | `user_id`, `notification_id` (null for all), `unread_count`: that user only |
 
 use crate::db::schema::realtime_events;
 use crate::error::AppResult;
@@ -102,6 +104,17 @@ impl Event {
         out.insert("conversation_id".into(), json!(self.conversation_id));
         out.insert("created_at".into(), json!(self.created_at.timestamp()));
         Value::Object(out)
+    }
+
+    /// The only user who may receive this event, for a user's own events (names starting
+    /// with `notification.`: the bell, see `inbox_notifications`): the payload's `user_id`,
+    /// or `Some(0)` (nobody) when it is missing. `None` for every other event.
+    pub fn recipient(&self) -> Option<i64> {
+        if self.name.starts_with("notification.") {
+            Some(self.payload["user_id"].as_i64().unwrap_or(0))
+        } else {
+            None
+        }
     }
 
     /// True when a viewer who sees `visible_inboxes` (`None`: every inbox, as for

@@ -7,6 +7,7 @@ pub mod canned_responses;
 pub mod contacts;
 pub mod conversations;
 pub mod events;
+pub mod inbox_notifications;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;

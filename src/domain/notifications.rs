@@ -1,11 +1,14 @@
 //! Email notifications to agents and their per-agent, per-account preferences.
 //!
-//! Three kinds, each of which an agent can turn off on their profile
+//! Six kinds, each of which an agent can turn on or off on their profile
 //! (`/app/accounts/{id}/profile`) or through `…/notification_settings`:
 //!
 //! | kind | who is emailed | queued by |
 //! |---|---|---|
 //! | conversation assigned | the new assignee, unless they assigned it to themselves | [`conversation_assigned`], from `conversations::assign` |
+//! | mentioned in a private note | the mentioned agent (Chatwoot's `conversation_mention`) | `inbox_notifications`, with the in-app notification |
+//! | new message in a conversation assigned to me | the assignee (off by default) | `inbox_notifications::customer_message` |
+//! | new message in a conversation I take part in | each participant (off by default) | `inbox_notifications::customer_message` |
 //! | conversation created | every member of the conversation's inbox (Chatwoot's rule) | [`conversation_created`], from `conversations::find_or_open` |
 //! | webhook disabled | every administrator of the account | [`webhook_disabled`], for the outgoing webhooks to call |
 //!
@@ -23,7 +26,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 use serde::{Deserialize, Serialize};
 
-/// One of the three kinds of notification email.
+/// One of the kinds of notification email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -34,6 +37,12 @@ pub enum Kind {
     /// An outgoing webhook of the account was disabled after repeated failures
     /// (administrators only).
     WebhookDisabled,
+    /// The agent was @mentioned (or their team was) in a private note.
+    ConversationMention,
+    /// A customer wrote in a conversation assigned to the agent.
+    AssignedNewMessage,
+    /// A customer wrote in a conversation the agent takes part in.
+    ParticipatingNewMessage,
 }
 
 impl Kind {
@@ -43,6 +52,9 @@ impl Kind {
             Kind::ConversationAssigned => "email_conversation_assigned",
             Kind::ConversationCreated => "email_conversation_created",
             Kind::WebhookDisabled => "email_webhook_disabled",
+            Kind::ConversationMention => "email_conversation_mention",
+            Kind::AssignedNewMessage => "email_assigned_conversation_new_message",
+            Kind::ParticipatingNewMessage => "email_participating_conversation_new_message",
         }
     }
 
@@ -53,14 +65,33 @@ impl Kind {
             Kind::ConversationAssigned => "email_conversation_assignment",
             Kind::ConversationCreated => "email_conversation_creation",
             Kind::WebhookDisabled => "email_webhook_disabled",
+            Kind::ConversationMention => "email_conversation_mention",
+            Kind::AssignedNewMessage => "email_assigned_conversation_new_message",
+            Kind::ParticipatingNewMessage => "email_participating_conversation_new_message",
         }
     }
 
-    /// Every kind, in display order.
-    pub const ALL: [Kind; 3] = [
+    /// The kind of email of an in-app notification type (Chatwoot's `notification_type`);
+    /// `None` for an unknown type.
+    pub fn for_notification_type(t: &str) -> Option<Kind> {
+        Some(match t {
+            "conversation_assignment" => Kind::ConversationAssigned,
+            "conversation_creation" => Kind::ConversationCreated,
+            "conversation_mention" => Kind::ConversationMention,
+            "assigned_conversation_new_message" => Kind::AssignedNewMessage,
+            "participating_conversation_new_message" => Kind::ParticipatingNewMessage,
+            _ => return None,
+        })
+    }
+
+    /// Every kind (the API's flag order).
+    pub const ALL: [Kind; 6] = [
         Kind::ConversationAssigned,
         Kind::ConversationCreated,
         Kind::WebhookDisabled,
+        Kind::ConversationMention,
+        Kind::AssignedNewMessage,
+        Kind::ParticipatingNewMessage,
     ];
 }
 
@@ -76,15 +107,29 @@ pub struct Settings {
     /// Email me when an outgoing webhook is disabled (administrators).
     #[diesel(sql_type = Bool)]
     pub email_webhook_disabled: bool,
+    /// Email me when I am @mentioned in a private note (on by default).
+    #[diesel(sql_type = Bool)]
+    pub email_conversation_mention: bool,
+    /// Email me for each new customer message in a conversation assigned to me (off by
+    /// default: one email per message).
+    #[diesel(sql_type = Bool)]
+    pub email_assigned_conversation_new_message: bool,
+    /// Email me for each new customer message in a conversation I take part in (off by
+    /// default).
+    #[diesel(sql_type = Bool)]
+    pub email_participating_conversation_new_message: bool,
 }
 
 impl Default for Settings {
-    /// Every kind on.
+    /// Every kind on except the two new-message kinds (one email per customer message).
     fn default() -> Self {
         Settings {
             email_conversation_assigned: true,
             email_conversation_created: true,
             email_webhook_disabled: true,
+            email_conversation_mention: true,
+            email_assigned_conversation_new_message: false,
+            email_participating_conversation_new_message: false,
         }
     }
 }
@@ -96,6 +141,9 @@ impl Settings {
             Kind::ConversationAssigned => self.email_conversation_assigned,
             Kind::ConversationCreated => self.email_conversation_created,
             Kind::WebhookDisabled => self.email_webhook_disabled,
+            Kind::ConversationMention => self.email_conversation_mention,
+            Kind::AssignedNewMessage => self.email_assigned_conversation_new_message,
+            Kind::ParticipatingNewMessage => self.email_participating_conversation_new_message,
         }
     }
 
@@ -105,16 +153,23 @@ impl Settings {
             Kind::ConversationAssigned => self.email_conversation_assigned = on,
             Kind::ConversationCreated => self.email_conversation_created = on,
             Kind::WebhookDisabled => self.email_webhook_disabled = on,
+            Kind::ConversationMention => self.email_conversation_mention = on,
+            Kind::AssignedNewMessage => self.email_assigned_conversation_new_message = on,
+            Kind::ParticipatingNewMessage => self.email_participating_conversation_new_message = on,
         }
     }
 }
 
-/// The user's preferences in the account (every kind on when never saved).
+/// The columns of [`Settings`], in its order.
+const SETTINGS_COLUMNS: &str = "email_conversation_assigned, email_conversation_created, \
+     email_webhook_disabled, email_conversation_mention, email_assigned_conversation_new_message, \
+     email_participating_conversation_new_message";
+
+/// The user's preferences in the account ([`Settings::default`] when never saved).
 pub fn settings(conn: &mut PgConnection, user_id: i64, account_id: i64) -> AppResult<Settings> {
-    let found: Option<Settings> = diesel::sql_query(
-        "SELECT email_conversation_assigned, email_conversation_created, email_webhook_disabled \
-         FROM notification_settings WHERE user_id = $1 AND account_id = $2",
-    )
+    let found: Option<Settings> = diesel::sql_query(format!(
+        "SELECT {SETTINGS_COLUMNS} FROM notification_settings WHERE user_id = $1 AND account_id = $2"
+    ))
     .bind::<BigInt, _>(user_id)
     .bind::<BigInt, _>(account_id)
     .get_result(conn)
@@ -129,20 +184,27 @@ pub fn save_settings(
     account_id: i64,
     s: &Settings,
 ) -> AppResult<Settings> {
-    Ok(diesel::sql_query(
-        "INSERT INTO notification_settings (user_id, account_id, email_conversation_assigned, \
-           email_conversation_created, email_webhook_disabled) VALUES ($1, $2, $3, $4, $5) \
+    Ok(diesel::sql_query(format!(
+        "INSERT INTO notification_settings (user_id, account_id, {SETTINGS_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (user_id, account_id) DO UPDATE SET \
            email_conversation_assigned = EXCLUDED.email_conversation_assigned, \
            email_conversation_created = EXCLUDED.email_conversation_created, \
-           email_webhook_disabled = EXCLUDED.email_webhook_disabled, updated_at = now() \
-         RETURNING email_conversation_assigned, email_conversation_created, email_webhook_disabled",
-    )
+           email_webhook_disabled = EXCLUDED.email_webhook_disabled, \
+           email_conversation_mention = EXCLUDED.email_conversation_mention, \
+           email_assigned_conversation_new_message = EXCLUDED.email_assigned_conversation_new_message, \
+           email_participating_conversation_new_message = \
+             EXCLUDED.email_participating_conversation_new_message, updated_at = now() \
+         RETURNING {SETTINGS_COLUMNS}"
+    ))
     .bind::<BigInt, _>(user_id)
     .bind::<BigInt, _>(account_id)
     .bind::<Bool, _>(s.email_conversation_assigned)
     .bind::<Bool, _>(s.email_conversation_created)
     .bind::<Bool, _>(s.email_webhook_disabled)
+    .bind::<Bool, _>(s.email_conversation_mention)
+    .bind::<Bool, _>(s.email_assigned_conversation_new_message)
+    .bind::<Bool, _>(s.email_participating_conversation_new_message)
     .get_result(conn)?)
 }
 
@@ -156,7 +218,9 @@ pub fn wants(
     Ok(settings(conn, user_id, account_id)?.get(kind))
 }
 
-/// Queues "Conversation #N was assigned to you" to `assignee_id` when someone else
+/// Records the in-app `conversation_assignment` notification
+/// ([`super::inbox_notifications::conversation_assigned`]) and queues
+/// "Conversation #N was assigned to you" to `assignee_id` when someone else
 /// (`assigned_by`, `None` for the system) assigned conversation `conversation_id` of
 /// `account_id` to them and they have not turned the email off. Returns whether an email was
 /// queued. Call it in the transaction of the assignment.
@@ -167,6 +231,13 @@ pub fn conversation_assigned(
     assignee_id: i64,
     assigned_by: Option<i64>,
 ) -> AppResult<bool> {
+    // The bell's `conversation_assignment` (in-app, whatever the email setting).
+    super::inbox_notifications::conversation_assigned(
+        conn,
+        conversation_id,
+        assignee_id,
+        assigned_by,
+    )?;
     if assigned_by == Some(assignee_id)
         || !wants(conn, assignee_id, account_id, Kind::ConversationAssigned)?
     {
@@ -344,7 +415,7 @@ fn compose(
 }
 
 /// Renders a notification email job (`ConversationAssigned`, `ConversationCreated`,
-/// `WebhookDisabled`). `Ok(None)` when there is nothing to send any more: the recipient,
+/// `WebhookDisabled`, `Notification`). `Ok(None)` when there is nothing to send any more: the recipient,
 /// conversation or account is gone, the recipient left the account, or turned this kind off
 /// since it was queued. Other [`EmailJob`] variants render to `None` here.
 /// Errors: database errors only.
@@ -353,6 +424,13 @@ pub fn render(
     config: &Config,
     job: &EmailJob,
 ) -> AppResult<Option<Rendered>> {
+    if let EmailJob::Notification {
+        user_id,
+        notification_id,
+    } = job
+    {
+        return render_notification(conn, config, *user_id, *notification_id);
+    }
     let (user_id, account_id, kind, info) = match job {
         EmailJob::ConversationAssigned {
             user_id,
@@ -476,4 +554,88 @@ pub fn render(
         ),
         _ => return Ok(None),
     }))
+}
+
+/// Renders the email of in-app notification `notification_id` for `user_id`: "Ana mentioned
+/// you in conversation #12" with the note, or "New message in conversation #12" with the
+/// customer's message. `Ok(None)` when the notification, the user or their membership is
+/// gone, it was read already (the bell showed it), or they turned this kind off since.
+fn render_notification(
+    conn: &mut PgConnection,
+    config: &Config,
+    user_id: i64,
+    notification_id: i64,
+) -> AppResult<Option<Rendered>> {
+    #[derive(QueryableByName)]
+    struct Owner {
+        #[diesel(sql_type = BigInt)]
+        account_id: i64,
+    }
+    let owner: Option<Owner> =
+        diesel::sql_query("SELECT account_id FROM notifications WHERE id = $1 AND user_id = $2")
+            .bind::<BigInt, _>(notification_id)
+            .bind::<BigInt, _>(user_id)
+            .get_result(conn)
+            .optional()?;
+    let Some(Owner { account_id }) = owner else {
+        return Ok(None);
+    };
+    let Some(member) = accounts::member(conn, account_id, user_id)? else {
+        return Ok(None);
+    };
+    let viewer = accounts::Viewer {
+        user_id,
+        account_id,
+        role: member.role,
+    };
+    let n = match super::inbox_notifications::find(conn, &viewer, notification_id) {
+        Ok(n) => n,
+        Err(crate::error::AppError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(kind) = Kind::for_notification_type(&n.notification_type) else {
+        return Ok(None);
+    };
+    if n.read_at.is_some() || !wants(conn, user_id, account_id, kind)? {
+        return Ok(None);
+    }
+    let account = accounts::account_name(conn, account_id)?;
+    let note = n.message_content.clone();
+    let mut lines = vec![match kind {
+        Kind::ConversationMention => format!(
+            "{} mentioned you in a private note on conversation #{} with {} ({account}).",
+            n.actor_name.as_deref().unwrap_or("A colleague"),
+            n.display_id,
+            n.contact_name
+        ),
+        _ => format!(
+            "{} wrote in conversation #{} ({account}).",
+            n.contact_name, n.display_id
+        ),
+    }];
+    if let Some(text) = note.as_deref().map(super::inbox_notifications::plain_text) {
+        if !text.trim().is_empty() {
+            lines.push(format!("\"{}\"", preview(&text, 300)));
+        }
+    }
+    let subject = match kind {
+        Kind::ConversationMention => format!(
+            "{} mentioned you in conversation #{}",
+            n.actor_name
+                .as_deref()
+                .unwrap_or("A colleague")
+                .replace(['\r', '\n'], " "),
+            n.display_id
+        ),
+        _ => format!("New message in conversation #{}", n.display_id),
+    };
+    Ok(Some(compose(
+        config,
+        account_id,
+        &member.user,
+        subject,
+        &lines,
+        "Open the conversation",
+        &conversation_link(config, account_id, n.display_id),
+    )))
 }

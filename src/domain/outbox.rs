@@ -275,6 +275,8 @@ fn store(
         let (message, saved) = messages::insert_if_new(conn, &new, &attachments)?
             .ok_or_else(|| AppError::Internal("outgoing message was not inserted".into()))?;
         conversations::record_message(conn, conversation.id, now, false)?;
+        // The sender takes part; a note's @mentions notify (issue 10).
+        super::inbox_notifications::agent_message(conn, conversation, &message, sender_user_id)?;
         if !private {
             jobs::enqueue_ordered(
                 conn,

@@ -74,6 +74,14 @@ pub enum EmailJob {
     PasswordReset {
         /// The user who asked (by their email, on the sign-in page).
         user_id: i64,
+    /// The email of an in-app notification: a mention, or a new customer message in a
+    /// conversation the user is assigned to or takes part in (see
+    /// [`crate::domain::inbox_notifications`]).
+    Notification {
+        /// Who receives it (the notification's user).
+        user_id: i64,
+        /// `notifications.id`.
+        notification_id: i64,
     },
     /// A ready-made email.
     Message {
@@ -135,7 +143,8 @@ pub fn render(
         })),
         EmailJob::ConversationAssigned { .. }
         | EmailJob::ConversationCreated { .. }
-        | EmailJob::WebhookDisabled { .. } => {
+        | EmailJob::WebhookDisabled { .. }
+        | EmailJob::Notification { .. } => {
             crate::domain::notifications::render(conn, config, job)
         }
         EmailJob::PasswordReset { user_id } => {

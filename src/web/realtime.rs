@@ -275,7 +275,8 @@ pub fn sse_message(event: &Event) -> Bytes {
 
 /// `GET /api/v1/accounts/{account_id}/events`: a `text/event-stream` of the account's
 /// events in inboxes the caller may see (all for administrators, member inboxes for agents;
-/// events without an inbox go to every member).
+/// events without an inbox go to every member). `notification.*` events go only to the
+/// connections of the user they name (`Event::recipient`).
 ///
 /// The stream opens with `retry: 2000`; each event is `id: <id>`, `event: <name>`,
 /// `data: {"event","id","account_id","inbox_id","conversation_id","created_at",…payload}`
@@ -415,7 +416,9 @@ impl Connection {
         if event.account_id != self.viewer.account_id || !self.seen.insert(event.id) {
             return Ok(());
         }
-        if event.visible_to(self.viewer.account_id, self.visible.as_deref()) {
+        // A user's own events (the bell) go to that user's connections only.
+        let for_viewer = event.recipient().is_none_or(|u| u == self.viewer.user_id);
+        if for_viewer && event.visible_to(self.viewer.account_id, self.visible.as_deref()) {
             self.send(sse_message(event)).await?;
         }
         Ok(())

@@ -626,12 +626,17 @@ fn store(
         sender_id: incoming.then_some(contact.id),
         created_at: at,
     };
-    let Some((_, attachments)) = messages::insert_if_new(conn, &new, &built.attachments)? else {
+    let Some((stored, attachments)) = messages::insert_if_new(conn, &new, &built.attachments)?
+    else {
         ctx.report.duplicates += 1;
         return Ok(());
     };
     ctx.report.messages_created += 1;
     conversations::record_message(conn, conversation.id, at, incoming)?;
+    if incoming && notify {
+        // The assignee's and participants' bells (one statement; nothing when nobody).
+        crate::domain::inbox_notifications::customer_message(conn, conversation.id, stored.id)?;
+    }
     contacts::touch(conn, contact.id, at)?;
     for a in attachments.iter().filter(|a| a.media_id.is_some()) {
         jobs::enqueue(

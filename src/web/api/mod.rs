@@ -13,6 +13,7 @@ pub mod inboxes;
 pub mod labels;
 pub mod messages;
 pub mod notification_settings;
+pub mod notifications;
 mod params;
 pub mod profile;
 pub mod search;
@@ -178,6 +179,64 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route(
                         "/notification_settings",
                         web::patch().to(notification_settings::update),
+                    )
+                    // Issue 10: the notification centre, participants, team members.
+                    .route("/notifications", web::get().to(notifications::index))
+                    .route(
+                        "/notifications/unread_count",
+                        web::get().to(notifications::unread_count),
+                    )
+                    .route(
+                        "/notifications/read_all",
+                        web::post().to(notifications::read_all),
+                    )
+                    .route(
+                        "/notifications/{id}",
+                        web::patch().to(notifications::update),
+                    )
+                    .route(
+                        "/notifications/{id}/unread",
+                        web::post().to(notifications::unread),
+                    )
+                    .route(
+                        "/notifications/{id}",
+                        web::delete().to(notifications::destroy),
+                    )
+                    .route(
+                        "/conversations/{display_id}/participants",
+                        web::get().to(notifications::participants),
+                    )
+                    .route(
+                        "/conversations/{display_id}/participants",
+                        web::post().to(notifications::add_participants),
+                    )
+                    .route(
+                        "/conversations/{display_id}/participants",
+                        web::patch().to(notifications::replace_participants),
+                    )
+                    .route(
+                        "/conversations/{display_id}/participants",
+                        web::delete().to(notifications::remove_participants),
+                    )
+                    .route(
+                        "/assignable_agents",
+                        web::get().to(notifications::assignable_agents),
+                    )
+                    .route(
+                        "/teams/{team_id}/team_members",
+                        web::get().to(notifications::team_members),
+                    )
+                    .route(
+                        "/teams/{team_id}/team_members",
+                        web::post().to(notifications::add_team_members),
+                    )
+                    .route(
+                        "/teams/{team_id}/team_members",
+                        web::patch().to(notifications::replace_team_members),
+                    )
+                    .route(
+                        "/teams/{team_id}/team_members",
+                        web::delete().to(notifications::remove_team_members),
                     )
                     .route("/webhooks", web::get().to(webhooks::index))
                     .route("/webhooks", web::post().to(webhooks::create))

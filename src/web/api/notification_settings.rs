@@ -1,8 +1,11 @@
 //! `GET|PATCH /api/v1/accounts/{account_id}/notification_settings`: the caller's email
 //! notification preferences in the account, as Chatwoot's notification settings
-//! (`selected_email_flags`), with our three kinds also as booleans.
+//! (`selected_email_flags`), with our kinds also as booleans.
 //!
 //! Flags: `email_conversation_assignment` (a conversation was assigned to me),
+//! `email_conversation_mention` (I was @mentioned in a private note),
+//! `email_assigned_conversation_new_message` / `email_participating_conversation_new_message`
+//! (a customer wrote in a conversation assigned to me / I take part in),
 //! `email_conversation_creation` (a new conversation in one of my inboxes) and
 //! `email_webhook_disabled` (an outgoing webhook was disabled; administrators). Push flags are
 //! accepted and ignored (Switchboard sends no push notifications).
@@ -18,7 +21,9 @@ use serde_json::{json, Value};
 
 /// The JSON of a user's settings: Chatwoot's `id`, `user_id`, `account_id`,
 /// `all_email_flags`, `selected_email_flags`, `all_push_flags`, `selected_push_flags`, plus
-/// `email_conversation_assigned`, `email_conversation_created`, `email_webhook_disabled`.
+/// each kind's boolean (`email_conversation_assigned`, `email_conversation_created`,
+/// `email_webhook_disabled`, `email_conversation_mention`,
+/// `email_assigned_conversation_new_message`, `email_participating_conversation_new_message`).
 pub fn view(viewer: &Viewer, s: &Settings) -> Value {
     json!({
         "id": viewer.user_id,
@@ -35,6 +40,10 @@ pub fn view(viewer: &Viewer, s: &Settings) -> Value {
         "email_conversation_assigned": s.email_conversation_assigned,
         "email_conversation_created": s.email_conversation_created,
         "email_webhook_disabled": s.email_webhook_disabled,
+        "email_conversation_mention": s.email_conversation_mention,
+        "email_assigned_conversation_new_message": s.email_assigned_conversation_new_message,
+        "email_participating_conversation_new_message":
+            s.email_participating_conversation_new_message,
     })
 }
 
@@ -53,7 +62,7 @@ pub async fn show(
 }
 
 /// Applies a PATCH body's `notification_settings` object to `s`: `selected_email_flags`
-/// (Chatwoot: the complete list of flags that are on) and/or the three booleans (which win).
+/// (Chatwoot: the complete list of flags that are on) and/or the booleans (which win).
 /// Errors: 422 naming the field.
 pub fn apply(s: &mut Settings, body: &serde_json::Map<String, Value>) -> AppResult<()> {
     let inner = match body.get("notification_settings") {
@@ -73,7 +82,7 @@ pub fn apply(s: &mut Settings, body: &serde_json::Map<String, Value>) -> AppResu
                 let name = f.as_str().ok_or_else(|| {
                     AppError::invalid("selected_email_flags", "flags must be strings")
                 })?;
-                // Chatwoot's other flags (mentions, new messages…) are accepted and ignored.
+                // Chatwoot's other flags (SLA…) are accepted and ignored.
                 names.push(name.to_string());
             }
             for kind in Kind::ALL {

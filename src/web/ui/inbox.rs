@@ -152,6 +152,8 @@ pub struct ThreadView {
     pub label_choices: Vec<LabelChip>,
     /// The contact's other conversations the viewer sees, newest first.
     pub previous: Vec<PreviousConversation>,
+    /// The conversation's participants as (user id, name), by name (issue 10; one query).
+    pub participants: Vec<(i64, String)>,
 }
 
 /// A label with its colour (`labels.color`; [`crate::domain::labels::DEFAULT_COLOR`] for a
@@ -475,6 +477,7 @@ fn thread_view(
         label_chips,
         label_choices,
         previous,
+        participants: crate::domain::inbox_notifications::participant_names(conn, c)?,
     })
 }
 

@@ -38,6 +38,12 @@ pub struct ProfileForm {
     pub email_conversation_created: Option<String>,
     /// "Email me when an outgoing webhook is disabled".
     pub email_webhook_disabled: Option<String>,
+    /// "Email me when I am @mentioned in a private note".
+    pub email_conversation_mention: Option<String>,
+    /// "Email me for each new customer message in a conversation assigned to me".
+    pub email_assigned_conversation_new_message: Option<String>,
+    /// "Email me for each new customer message in a conversation I take part in".
+    pub email_participating_conversation_new_message: Option<String>,
 }
 
 impl ProfileForm {
@@ -47,6 +53,13 @@ impl ProfileForm {
             email_conversation_assigned: self.email_conversation_assigned.is_some(),
             email_conversation_created: self.email_conversation_created.is_some(),
             email_webhook_disabled: self.email_webhook_disabled.is_some(),
+            email_conversation_mention: self.email_conversation_mention.is_some(),
+            email_assigned_conversation_new_message: self
+                .email_assigned_conversation_new_message
+                .is_some(),
+            email_participating_conversation_new_message: self
+                .email_participating_conversation_new_message
+                .is_some(),
         }
     }
 }

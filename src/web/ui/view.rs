@@ -110,7 +110,11 @@ pub fn contact_name(c: &Contact) -> String {
 
 /// A one-line preview of a message for the list.
 pub fn preview(m: &Message, attachments: &[Attachment]) -> String {
-    let text = m.content.clone().unwrap_or_default();
+    let mut text = m.content.clone().unwrap_or_default();
+    if m.private {
+        // Mention markup reads as `@Name` (issue 10).
+        text = crate::domain::inbox_notifications::plain_text(&text);
+    }
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let body = if !text.is_empty() {
         text
@@ -197,13 +201,39 @@ pub struct AttachmentView {
     pub lines: Vec<String>,
 }
 
-/// A run of message text: plain, or a link (`href` set) to show as `<a>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A run of message text: plain, a link (`href` set) to show as `<a>`, or an @mention
+/// (`mention` set) to show as a chip.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TextPart {
     pub text: String,
     /// The URL to link to: always `http:` or `https:`, as parsed and re-serialised by the
     /// `url` crate (so never `javascript:`). `None` for plain text.
     pub href: Option<String>,
+    /// True for an @mention in a private note: `text` is its `@Name` label (a chip, not a
+    /// link; see `inbox_notifications::parse_mentions`).
+    pub mention: bool,
+}
+
+/// [`linkify`] for a private note, whose Chatwoot mention markup
+/// (`[@Name](mention://user/ID/Name)`) becomes `@Name` chips; other messages are only
+/// linkified (mentions are never parsed from replies).
+pub fn message_parts(text: &str, private: bool) -> Vec<TextPart> {
+    if !private {
+        return linkify(text);
+    }
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for m in crate::domain::inbox_notifications::parse_mentions(text) {
+        parts.extend(linkify(&text[at..m.start]));
+        parts.push(TextPart {
+            text: m.label,
+            href: None,
+            mention: true,
+        });
+        at = m.end;
+    }
+    parts.extend(linkify(&text[at..]));
+    parts
 }
 
 /// Splits `text` into plain runs and `http(s)://` links, for clickable links in bubbles.
@@ -258,11 +288,13 @@ pub fn linkify(text: &str) -> Vec<TextPart> {
                     parts.push(TextPart {
                         text: text[plain_from..start].to_string(),
                         href: None,
+                        mention: false,
                     });
                 }
                 parts.push(TextPart {
                     text: candidate.to_string(),
                     href: Some(u.to_string()),
+                    mention: false,
                 });
                 plain_from = start + candidate.len();
                 at = plain_from;
@@ -274,6 +306,7 @@ pub fn linkify(text: &str) -> Vec<TextPart> {
         parts.push(TextPart {
             text: text[plain_from..].to_string(),
             href: None,
+            mention: false,
         });
     }
     parts
@@ -485,7 +518,7 @@ pub fn bubble(
         id: m.id,
         kind,
         sender,
-        content_parts: linkify(&content),
+        content_parts: message_parts(&content, m.private),
         content,
         time: m.created_at.format("%H:%M").to_string(),
         iso: m.created_at.to_rfc3339(),
@@ -553,6 +586,22 @@ mod tests {
 
     fn plain(text: &str) -> (String, Option<String>) {
         (text.to_string(), None)
+    }
+
+    #[test]
+    fn mentions_are_chips_in_notes_only() {
+        let t = "Hi [@Bo](mention://user/4/Bo) see https://example.com/x [x](mention://nope)";
+        let parts = message_parts(t, true);
+        let chips: Vec<&str> = parts
+            .iter()
+            .filter(|p| p.mention)
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(chips, vec!["@Bo"]);
+        assert!(parts.iter().any(|p| p.href.is_some()), "links still work");
+        assert!(parts.iter().all(|p| !(p.mention && p.href.is_some())));
+        // A reply's markup stays text: mentions are never parsed outside notes.
+        assert!(message_parts(t, false).iter().all(|p| !p.mention));
     }
 
     #[test]
