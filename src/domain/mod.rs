@@ -4,7 +4,10 @@
 pub mod accounts;
 pub mod attachments;
 pub mod contacts;
+pub mod conversation_filter;
+pub mod bulk_actions;
 pub mod conversations;
+pub mod custom_filters;
 pub mod events;
 pub mod inboxes;
 pub mod labels;

@@ -276,6 +276,7 @@ fn store(
             .ok_or_else(|| AppError::Internal("outgoing message was not inserted".into()))?;
         conversations::record_message(conn, conversation.id, now, false)?;
         if !private {
+            conversations::clear_waiting(conn, conversation.id)?;
             jobs::enqueue_ordered(
                 conn,
                 jobs::WHATSAPP_SEND,

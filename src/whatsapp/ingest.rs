@@ -632,6 +632,10 @@ fn store(
     };
     ctx.report.messages_created += 1;
     conversations::record_message(conn, conversation.id, at, incoming)?;
+    if !incoming {
+        // An echo of a reply sent from the business's phone answers the customer.
+        conversations::clear_waiting(conn, conversation.id)?;
+    }
     contacts::touch(conn, contact.id, at)?;
     for a in attachments.iter().filter(|a| a.media_id.is_some()) {
         jobs::enqueue(

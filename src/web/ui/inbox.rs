@@ -71,6 +71,7 @@ impl ListQuery {
             labels: self.label.clone().into_iter().collect(),
             page: self.page.unwrap_or(1).max(1),
             cursor: conversations::ListCursor::parse_optional(self.cursor.as_deref())?,
+            ..Default::default()
         })
     }
 }
