@@ -278,20 +278,42 @@ pub fn apply(
         }
         emit_all(conn, viewer.account_id, &events)?;
 
-        // "Assigned to you" emails, as `conversations::assign` queues them.
+        // "Assigned to you" emails, as `conversations::assign` queues them (one job per
+        // conversation, queued in one statement).
         if let Some(m) = &assignee {
-            if m.user.id != viewer.user_id {
-                for p in plans.iter().filter(|p| p.before.assignee_id != Some(m.user.id)) {
-                    if !super::notifications::conversation_assigned(
-                        conn,
-                        viewer.account_id,
-                        p.before.id,
-                        m.user.id,
-                        Some(viewer.user_id),
-                    )? {
-                        break; // they turned the email off: the same answer for the rest
-                    }
-                }
+            let newly: Vec<i64> = plans
+                .iter()
+                .filter(|p| p.before.assignee_id != Some(m.user.id))
+                .map(|p| p.before.id)
+                .collect();
+            if m.user.id != viewer.user_id
+                && !newly.is_empty()
+                && super::notifications::wants(
+                    conn,
+                    m.user.id,
+                    viewer.account_id,
+                    super::notifications::Kind::ConversationAssigned,
+                )?
+            {
+                let jobs = newly
+                    .iter()
+                    .map(|&conversation_id| {
+                        serde_json::to_value(crate::jobs::email::EmailJob::ConversationAssigned {
+                            user_id: m.user.id,
+                            conversation_id,
+                            assigned_by: Some(viewer.user_id),
+                        })
+                        .map_err(|e| AppError::Internal(e.to_string()))
+                    })
+                    .collect::<AppResult<Vec<Value>>>()?;
+                diesel::sql_query(
+                    "INSERT INTO jobs (kind, payload, max_attempts) \
+                     SELECT $1, p, $2 FROM unnest($3::jsonb[]) AS p",
+                )
+                .bind::<Text, _>(crate::jobs::email::EMAIL)
+                .bind::<diesel::sql_types::Integer, _>(crate::jobs::email::MAX_ATTEMPTS)
+                .bind::<Array<Jsonb>, _>(jobs)
+                .execute(conn)?;
             }
         }
         Ok(BulkOutcome {

@@ -19,6 +19,7 @@ struct SidebarPartial {
     inbox_items: Vec<SidebarItem>,
     label_items: Vec<SidebarItem>,
     statuses: Vec<SidebarItem>,
+    saved_views: Vec<SidebarItem>,
 }
 
 /// `GET …/partials/sidebar?assignee_type=…&status=…[&inbox_id=…][&label=…]`: the sidebar for
@@ -41,6 +42,7 @@ pub async fn partial(
                 inbox_items: side.inbox_items,
                 label_items: side.label_items,
                 statuses: side.statuses,
+                saved_views: side.saved_views,
             })
         })
         .await;
