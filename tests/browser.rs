@@ -2254,8 +2254,12 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
            CASE WHEN k IN (1, 3) THEN ARRAY['vip'] ELSE ARRAY[]::text[] END, now() - k * interval '1 minute', now() \
          FROM conversations c, generate_series(1, 5) AS k WHERE c.display_id = 1",
     );
-    env.api("POST", "/labels", Some(json!({"title": "vip", "color": "#d97706"})))
-        .await;
+    env.api(
+        "POST",
+        "/labels",
+        Some(json!({"title": "vip", "color": "#d97706"})),
+    )
+    .await;
     env.create_agent("ben@example.com");
     env.add_member("ben@example.com");
     let agents = env.api("GET", "/agents", None).await;
@@ -2270,7 +2274,12 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
 
     let c = env.browser(1440, 900).await;
     env.sign_in(&c, "ben@example.com", "agent password").await;
-    wait_js(&c, "document.querySelector('.conversation-row')", "the list").await;
+    wait_js(
+        &c,
+        "document.querySelector('.conversation-row')",
+        "the list",
+    )
+    .await;
     // Unassigned, from the sidebar.
     js(
         &c,
@@ -2358,7 +2367,12 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
         .click()
         .await
         .unwrap();
-    wait_js(&c, "document.querySelector('[data-filter-dialog]').open", "the filter dialog").await;
+    wait_js(
+        &c,
+        "document.querySelector('[data-filter-dialog]').open",
+        "the filter dialog",
+    )
+    .await;
     c.find(Locator::Css("[data-add-condition]"))
         .await
         .unwrap()
@@ -2418,7 +2432,12 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
         .unwrap();
     wait_js(&c, "document.getElementById('email')", "the sign-in page").await;
     env.sign_in(&c, "ben@example.com", "agent password").await;
-    wait_js(&c, "document.querySelector('.saved-views a')", "the saved view in the sidebar").await;
+    wait_js(
+        &c,
+        "document.querySelector('.saved-views a')",
+        "the saved view in the sidebar",
+    )
+    .await;
     let views = js(
         &c,
         "return [...document.querySelectorAll('nav.sidebar .saved-views a')].map(a => a.textContent.trim())",
@@ -2443,23 +2462,47 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
         "const s = document.querySelector('[data-sort]'); s.value = 'created_at_asc'; s.dispatchEvent(new Event('change')); return true",
     )
     .await;
-    wait_js(&c, "location.search.includes('sort_by=created_at_asc') && location.search.includes('view=')", "the sorted view").await;
+    wait_js(
+        &c,
+        "location.search.includes('sort_by=created_at_asc') && location.search.includes('view=')",
+        "the sorted view",
+    )
+    .await;
     expect_rows(&c).await;
     c.close().await.unwrap();
 
     // A phone: the same tools fit at 390 px.
     let p = env.browser(390, 844).await;
     env.sign_in(&p, "ben@example.com", "agent password").await;
-    wait_js(&p, "document.querySelector('.conversation-row .row-select')", "the phone list").await;
+    wait_js(
+        &p,
+        "document.querySelector('.conversation-row .row-select')",
+        "the phone list",
+    )
+    .await;
     p.find(Locator::Css(".conversation-row:nth-child(1) .row-select"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    wait_js(&p, "!document.querySelector('[data-bulk-bar]').hidden", "the phone bulk bar").await;
-    wait_js(&p, "document.querySelector('[data-bulk-agent]').options.length > 2", "the agents on the phone").await;
-    let fits = js(&p, "return document.documentElement.scrollWidth <= window.innerWidth + 1").await;
+    wait_js(
+        &p,
+        "!document.querySelector('[data-bulk-bar]').hidden",
+        "the phone bulk bar",
+    )
+    .await;
+    wait_js(
+        &p,
+        "document.querySelector('[data-bulk-agent]').options.length > 2",
+        "the agents on the phone",
+    )
+    .await;
+    let fits = js(
+        &p,
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
     assert_eq!(fits, true, "the bulk bar overflows at 390 px");
     screenshot(&p, "bulk-bar-390").await;
     p.find(Locator::Css("[data-open-filter]"))
@@ -2468,7 +2511,12 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
         .click()
         .await
         .unwrap();
-    wait_js(&p, "document.querySelector('[data-filter-dialog]').open", "the phone filter dialog").await;
+    wait_js(
+        &p,
+        "document.querySelector('[data-filter-dialog]').open",
+        "the phone filter dialog",
+    )
+    .await;
     p.find(Locator::Css("[data-add-condition]"))
         .await
         .unwrap()
@@ -2484,6 +2532,11 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
         .send_keys("\u{e00c}")
         .await
         .unwrap();
-    wait_js(&p, "!document.querySelector('[data-filter-dialog]').open", "the dialog closed by Escape").await;
+    wait_js(
+        &p,
+        "!document.querySelector('[data-filter-dialog]').open",
+        "the dialog closed by Escape",
+    )
+    .await;
     p.close().await.unwrap();
 }

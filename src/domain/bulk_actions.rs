@@ -70,7 +70,10 @@ pub fn apply(
     action: &BulkAction,
 ) -> AppResult<BulkOutcome> {
     if action.ids.is_empty() {
-        return Err(AppError::invalid("ids", "ids must hold at least one conversation"));
+        return Err(AppError::invalid(
+            "ids",
+            "ids must hold at least one conversation",
+        ));
     }
     let mut ids: Vec<i32> = action.ids.clone();
     ids.sort_unstable();
@@ -78,7 +81,10 @@ pub fn apply(
     if ids.len() > MAX_IDS {
         return Err(AppError::invalid(
             "ids",
-            format!("at most {MAX_IDS} conversations per bulk action, not {}", ids.len()),
+            format!(
+                "at most {MAX_IDS} conversations per bulk action, not {}",
+                ids.len()
+            ),
         ));
     }
     if let Some(s) = &action.status {
@@ -339,7 +345,11 @@ fn plan(
     // Status, as `toggle_status`.
     let (status, snoozed_until) = match &action.status {
         Some(s) => {
-            let until = if s == "snoozed" { action.snoozed_until } else { None };
+            let until = if s == "snoozed" {
+                action.snoozed_until
+            } else {
+                None
+            };
             if *s != c.status {
                 lines.push(conversations::status_activity(s, actor));
             }

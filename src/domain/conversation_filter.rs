@@ -334,8 +334,7 @@ impl Condition {
                     let mut out = vec![];
                     for t in texts {
                         let t = t.to_lowercase();
-                        if t != "none" && !super::conversations::PRIORITIES.contains(&t.as_str())
-                        {
+                        if t != "none" && !super::conversations::PRIORITIES.contains(&t.as_str()) {
                             return Err(bad(format!(
                                 "unknown priority {t:?}; use urgent, high, medium, low or none"
                             )));

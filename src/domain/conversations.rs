@@ -682,7 +682,11 @@ type BoxedList<'a> = conversations::BoxedQuery<
 /// Orders the list query `q` by `sort` and, with a cursor, keeps the rows after it (a row
 /// comparison on the sort's unique key). Errors: 422 naming `cursor` when the cursor has the
 /// shape of another sort's.
-fn ordered_after(q: BoxedList<'_>, sort: ListSort, cursor: Option<ListCursor>) -> AppResult<BoxedList<'_>> {
+fn ordered_after(
+    q: BoxedList<'_>,
+    sort: ListSort,
+    cursor: Option<ListCursor>,
+) -> AppResult<BoxedList<'_>> {
     use diesel::dsl::sql;
     use diesel::sql_types::{BigInt, Bool, Timestamptz};
     if let Some(c) = cursor {
@@ -724,13 +728,15 @@ fn ordered_after(q: BoxedList<'_>, sort: ListSort, cursor: Option<ListCursor>) -
         ListSort::WaitingLongest => (WAITING_KEY, ">"),
         ListSort::Priority => {
             return Ok(q.filter(
-                sql::<Bool>(&format!("({PRIORITY_RANK}, conversations.last_activity_at, conversations.id) < ("))
-                    .bind::<BigInt, _>(c.rank.unwrap_or(0))
-                    .sql(", ")
-                    .bind::<Timestamptz, _>(c.at())
-                    .sql(", ")
-                    .bind::<BigInt, _>(c.id)
-                    .sql(")"),
+                sql::<Bool>(&format!(
+                    "({PRIORITY_RANK}, conversations.last_activity_at, conversations.id) < ("
+                ))
+                .bind::<BigInt, _>(c.rank.unwrap_or(0))
+                .sql(", ")
+                .bind::<Timestamptz, _>(c.at())
+                .sql(", ")
+                .bind::<BigInt, _>(c.id)
+                .sql(")"),
             ))
         }
     };

@@ -3,9 +3,9 @@
 
 pub mod accounts;
 pub mod attachments;
+pub mod bulk_actions;
 pub mod contacts;
 pub mod conversation_filter;
-pub mod bulk_actions;
 pub mod conversations;
 pub mod custom_filters;
 pub mod events;
