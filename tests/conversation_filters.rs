@@ -788,3 +788,38 @@ async fn bulk_actions_refuse_invisible_ids_and_bad_fields_changing_nothing() {
     assert_eq!(app.count("messages"), messages_before);
     assert_eq!(app.count("realtime_events"), events_before);
 }
+
+#[actix_rt::test]
+async fn bulk_actions_feed_the_integration_webhooks_like_single_actions() {
+    let app = TestApp::start_with(Options {
+        webhooks_allow_local: true,
+        ..Default::default()
+    });
+    app.create_inbox_direct();
+    app.deliver("text.json").await;
+    let (status, hook) = app
+        .api(
+            "POST",
+            &format!("/api/v1/accounts/{}/webhooks", app.account_id),
+            Some(json!({"url": "http://127.0.0.1:9/hook", "subscriptions": ["conversation_status_changed", "conversation_updated"]})),
+            &app.token,
+        )
+        .await;
+    assert_eq!(status, 200, "{hook}");
+    let (status, resp) = bulk(
+        &app,
+        json!({"ids": [1], "fields": {"status": "resolved"}, "labels": {"add": ["vip"]}}),
+        &app.token,
+    )
+    .await;
+    assert_eq!(status, 200, "{resp}");
+    // One delivery per subscribed event: the status change and the labels update.
+    assert_eq!(app.count("jobs WHERE kind = 'webhook_delivery'"), 2);
+    let events = app.query_json(
+        "SELECT jsonb_agg(payload->>'event' ORDER BY id) FROM jobs WHERE kind = 'webhook_delivery'",
+    );
+    assert_eq!(
+        events,
+        json!(["conversation_status_changed", "conversation_updated"])
+    );
+}
