@@ -3110,6 +3110,31 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
     env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
         .await;
     env.wait_conversations(1).await;
+/// Conversation list (issue 10): an agent filters to Unassigned, selects three conversations
+/// (a click, then a shift-click), bulk-assigns them to themself, builds a filter (status open
+/// and a label), saves it as a view, signs out and in again, and opens the view from the
+/// sidebar. Screenshots of the bulk bar and the filter dialog at 1440×900 and 390×844.
+#[tokio::test]
+async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_signing_in_again() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    // Five more unassigned conversations; #2 and #4 carry the label `vip`, #5 is pending.
+    env.sql(
+        "INSERT INTO conversations (account_id, inbox_id, contact_id, contact_inbox_id, status, labels, last_activity_at, last_incoming_at) \
+         SELECT c.account_id, c.inbox_id, c.contact_id, c.contact_inbox_id, CASE WHEN k = 4 THEN 'pending' ELSE 'open' END, \
+           CASE WHEN k IN (1, 3) THEN ARRAY['vip'] ELSE ARRAY[]::text[] END, now() - k * interval '1 minute', now() \
+         FROM conversations c, generate_series(1, 5) AS k WHERE c.display_id = 1",
+    );
+    env.api(
+        "POST",
+        "/labels",
+        Some(json!({"title": "vip", "color": "#d97706"})),
+    )
+    .await;
     env.create_agent("ben@example.com");
     env.add_member("ben@example.com");
     let agents = env.api("GET", "/agents", None).await;
@@ -3155,6 +3180,7 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
     .await;
 
     // Ben uploads an avatar: it loads in the navigation and on his conversation's row.
+
     let c = env.browser(1440, 900).await;
     env.sign_in(&c, "ben@example.com", "agent password").await;
     wait_js(
@@ -3336,6 +3362,31 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
     )
     .await;
     ben.find(Locator::Id("bell-button"))
+        "document.querySelector('.conversation-row')",
+        "the list",
+    )
+    .await;
+    // Unassigned, from the sidebar.
+    js(
+        &c,
+        "[...document.querySelectorAll('nav.sidebar a')].find(a => a.textContent.trim().startsWith('Unassigned')).click(); return true",
+    )
+    .await;
+    wait_js(
+        &c,
+        "location.search.includes('assignee_type=unassigned') && document.querySelectorAll('.conversation-row .row-select').length === 5",
+        "the unassigned list",
+    )
+    .await;
+    // Every checkbox is labelled and reachable by keyboard.
+    let labelled = js(
+        &c,
+        "return [...document.querySelectorAll('.row-select')].every(b => b.getAttribute('aria-label').startsWith('Select conversation #') && b.tabIndex >= 0)",
+    )
+    .await;
+    assert_eq!(labelled, true);
+    // A click on the first row's box, then a shift-click on the third: three selected.
+    c.find(Locator::Css(".conversation-row:nth-child(1) .row-select"))
         .await
         .unwrap()
         .click()
@@ -3624,6 +3675,37 @@ async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries(
         &format!(
             "document.querySelector('#m-{customer} [data-msg-action=reply]').focus(); return 0"
         ),
+    js(
+        &c,
+        "document.querySelector('.conversation-row:nth-child(3) .row-select').dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true, shiftKey: true})); return true",
+    )
+    .await;
+    wait_js(
+        &c,
+        "!document.querySelector('[data-bulk-bar]').hidden && document.querySelector('[data-bulk-count]').textContent === '3'",
+        "three selected",
+    )
+    .await;
+    let chosen: Vec<i64> = serde_json::from_value(
+        js(
+            &c,
+            "return [...document.querySelectorAll('.row-select:checked')].map(b => Number(b.dataset.select))",
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(chosen.len(), 3);
+    wait_js(
+        &c,
+        &format!("document.querySelector('[data-bulk-agent] option[value=\"{ben}\"]')"),
+        "the agents in the bulk bar",
+    )
+    .await;
+    screenshot(&c, "bulk-bar-1440").await;
+    // Assign them to me, in one request.
+    js(
+        &c,
+        &format!("const s = document.querySelector('[data-bulk-agent]'); s.value = '{ben}'; s.dispatchEvent(new Event('change')); return true"),
     )
     .await;
     wait_js(
@@ -3705,6 +3787,30 @@ async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries(
         .await
         .unwrap()
         .send_keys("thumbs up")
+        "document.querySelectorAll('.conversation-row .row-select').length === 2 && document.querySelector('[data-bulk-bar]').hidden",
+        "the list without the three assigned conversations",
+    )
+    .await;
+    let mine = env
+        .api("GET", "/conversations?assignee_type=all&status=all", None)
+        .await;
+    let mut assigned: Vec<i64> = mine["data"]["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["meta"]["assignee"]["id"] == ben)
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assigned.sort();
+    let mut chosen_sorted = chosen.clone();
+    chosen_sorted.sort();
+    assert_eq!(assigned, chosen_sorted);
+
+    // The filter builder: status open AND label vip, saved as a view.
+    c.find(Locator::Css("[data-open-filter]"))
+        .await
+        .unwrap()
+        .click()
         .await
         .unwrap();
     wait_js(
@@ -3756,6 +3862,19 @@ async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries(
          const drop = new DataTransfer(); drop.items.add(file('dropped.txt'));
          document.getElementById('messages').dispatchEvent(new DragEvent('drop', {dataTransfer: drop, bubbles: true, cancelable: true}));
          return 0",
+        "document.querySelector('[data-filter-dialog]').open",
+        "the filter dialog",
+    )
+    .await;
+    c.find(Locator::Css("[data-add-condition]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    js(
+        &c,
+        "const row = document.querySelectorAll('.filter-condition')[1]; const a = row.querySelector('[data-attribute]'); a.value = 'labels'; a.dispatchEvent(new Event('change')); return true",
     )
     .await;
     wait_js(
@@ -3881,6 +4000,116 @@ async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries(
         &p,
         "document.querySelectorAll('#emoji-popover .emoji-grid .emoji-cell').length > 50",
         "the emoji picker on the phone",
+        "document.querySelectorAll('.filter-condition')[1].querySelector('[data-value-select] option[value=\"vip\"]')",
+        "the labels in the filter",
+    )
+    .await;
+    let first_value = js(
+        &c,
+        "const r = document.querySelectorAll('.filter-condition')[0]; return [r.querySelector('[data-attribute]').value, r.querySelector('[data-operator]').value, r.querySelector('[data-value-select]').value]",
+    )
+    .await;
+    assert_eq!(first_value, json!(["status", "equal_to", "open"]));
+    c.find(Locator::Id("view-name"))
+        .await
+        .unwrap()
+        .send_keys("Open VIP")
+        .await
+        .unwrap();
+    screenshot(&c, "filter-dialog-1440").await;
+    c.find(Locator::Css("[data-save-view]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(&c, "location.search.includes('view=')", "the saved view").await;
+    let expect_rows = |c: &Client| {
+        let c = c.clone();
+        async move {
+            wait_js(
+                &c,
+                "document.querySelectorAll('.conversation-row').length === 2 && [...document.querySelectorAll('.row-meta')].every(m => m.textContent.includes('#vip'))",
+                "the open vip conversations",
+            )
+            .await;
+        }
+    };
+    expect_rows(&c).await;
+
+    // Sign out, sign in again: the view is in the sidebar and opens the same list.
+    c.find(Locator::Css("form.logout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(&c, "document.getElementById('email')", "the sign-in page").await;
+    env.sign_in(&c, "ben@example.com", "agent password").await;
+    wait_js(
+        &c,
+        "document.querySelector('.saved-views a')",
+        "the saved view in the sidebar",
+    )
+    .await;
+    let views = js(
+        &c,
+        "return [...document.querySelectorAll('nav.sidebar .saved-views a')].map(a => a.textContent.trim())",
+    )
+    .await;
+    assert_eq!(views, json!(["▤Open VIP"]));
+    c.find(Locator::Css("nav.sidebar .saved-views a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(&c, "location.search.includes('view=')", "the view's page").await;
+    expect_rows(&c).await;
+    assert_eq!(
+        js(&c, "return document.querySelector('nav.sidebar .saved-views a').getAttribute('aria-current')").await,
+        json!("page")
+    );
+    // Sorting keeps the view.
+    js(
+        &c,
+        "const s = document.querySelector('[data-sort]'); s.value = 'created_at_asc'; s.dispatchEvent(new Event('change')); return true",
+    )
+    .await;
+    wait_js(
+        &c,
+        "location.search.includes('sort_by=created_at_asc') && location.search.includes('view=')",
+        "the sorted view",
+    )
+    .await;
+    expect_rows(&c).await;
+    c.close().await.unwrap();
+
+    // A phone: the same tools fit at 390 px.
+    let p = env.browser(390, 844).await;
+    env.sign_in(&p, "ben@example.com", "agent password").await;
+    wait_js(
+        &p,
+        "document.querySelector('.conversation-row .row-select')",
+        "the phone list",
+    )
+    .await;
+    p.find(Locator::Css(".conversation-row:nth-child(1) .row-select"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &p,
+        "!document.querySelector('[data-bulk-bar]').hidden",
+        "the phone bulk bar",
+    )
+    .await;
+    wait_js(
+        &p,
+        "document.querySelector('[data-bulk-agent]').options.length > 2",
+        "the agents on the phone",
     )
     .await;
     let fits = js(
@@ -3894,6 +4123,36 @@ async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries(
         .await
         .unwrap()
         .send_keys("\u{E00C}")
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+    assert_eq!(fits, true, "the bulk bar overflows at 390 px");
+    screenshot(&p, "bulk-bar-390").await;
+    p.find(Locator::Css("[data-open-filter]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &p,
+        "document.querySelector('[data-filter-dialog]').open",
+        "the phone filter dialog",
+    )
+    .await;
+    p.find(Locator::Css("[data-add-condition]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    screenshot(&p, "filter-dialog-390").await;
+    // Escape closes it.
+    p.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{e00c}")
         .await
         .unwrap();
     wait_js(
@@ -4005,4 +4264,9 @@ async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries(
     screenshot(&ben, "bell-panel-phone").await;
     ana.close().await.unwrap();
     ben.close().await.unwrap();
+        "!document.querySelector('[data-filter-dialog]').open",
+        "the dialog closed by Escape",
+    )
+    .await;
+    p.close().await.unwrap();
 }

@@ -172,6 +172,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         labels -> Array<Text>,
+        waiting_since -> Nullable<Timestamptz>,
     }
 }
 
@@ -335,6 +336,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    custom_filters (id) {
+        id -> Int8,
+        account_id -> Int8,
+        user_id -> Int8,
+        name -> Text,
+        filter_type -> Text,
+        query -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(account_users -> accounts (account_id));
 diesel::joinable!(account_users -> users (user_id));
 diesel::joinable!(inboxes -> channel_whatsapp (channel_id));
@@ -370,6 +384,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     labels,
     webhooks,
     webhook_deliveries,
+    custom_filters,
 );
 
 diesel::table! {

@@ -35,6 +35,10 @@ pub struct Conversation {
     pub updated_at: DateTime<Utc>,
     /// Chatwoot's conversation labels (free tags).
     pub labels: Vec<String>,
+    /// Chatwoot's `waiting_since`: when the customer's oldest unanswered message arrived
+    /// (set by an incoming message, cleared by a reply, see [`clear_waiting`]); `None` when
+    /// nobody waits. The list's "waiting longest" sort orders on it.
+    pub waiting_since: Option<DateTime<Utc>>,
 }
 
 /// The contact's latest unresolved conversation in the inbox, or a new open one with the
@@ -131,29 +135,48 @@ fn emit_status_changed(
     )
 }
 
-/// Emits the events of an agent's change from `before` to `after` (the same conversation):
-/// `conversation.status_changed` for a status, `assignee.changed` for an assignee, and one
-/// `conversation.updated` naming the other fields that changed (priority, team, labels,
-/// snooze time).
+/// Emits the events of an agent's change from `before` to `after` (the same conversation),
+/// as [`change_events`] lists them.
 fn emit_changes(
     conn: &mut PgConnection,
     before: &Conversation,
     after: &Conversation,
 ) -> AppResult<()> {
+    for (name, payload) in change_events(before, after) {
+        emit_for(conn, after, name, payload)?;
+    }
+    Ok(())
+}
+
+/// The events of an agent's change from `before` to `after` (the same conversation), as
+/// `(name, payload)`: `conversation.status_changed` for a status, `assignee.changed` for an
+/// assignee, and one `conversation.updated` naming the other fields that changed (priority,
+/// team, labels, snooze time). Bulk actions emit the same list in one statement.
+pub(crate) fn change_events(
+    before: &Conversation,
+    after: &Conversation,
+) -> Vec<(&'static str, serde_json::Value)> {
+    let mut out = vec![];
     if before.status != after.status {
-        emit_status_changed(conn, after, &before.status)?;
+        out.push((
+            events::CONVERSATION_STATUS_CHANGED,
+            json!({
+                "display_id": after.display_id,
+                "status": after.status,
+                "previous_status": before.status,
+                "snoozed_until": after.snoozed_until.map(|t| t.timestamp()),
+            }),
+        ));
     }
     if before.assignee_id != after.assignee_id {
-        emit_for(
-            conn,
-            after,
+        out.push((
             events::ASSIGNEE_CHANGED,
             json!({
                 "display_id": after.display_id,
                 "assignee_id": after.assignee_id,
                 "previous_assignee_id": before.assignee_id,
             }),
-        )?;
+        ));
     }
     let mut payload = serde_json::Map::new();
     let mut changed = vec![];
@@ -179,14 +202,12 @@ fn emit_changes(
     if !changed.is_empty() {
         payload.insert("display_id".into(), json!(after.display_id));
         payload.insert("changed".into(), json!(changed));
-        emit_for(
-            conn,
-            after,
+        out.push((
             events::CONVERSATION_UPDATED,
             serde_json::Value::Object(payload),
-        )?;
+        ));
     }
-    Ok(())
+    out
 }
 
 /// Reopens snoozed conversations whose `snoozed_until` has passed, emitting
@@ -259,6 +280,7 @@ pub fn record_message(
         "UPDATE conversations c SET last_activity_at = GREATEST(c.last_activity_at, $1), \
          last_incoming_at = CASE WHEN $2 THEN GREATEST(c.last_incoming_at, $1) ELSE c.last_incoming_at END, \
          status = CASE WHEN $2 AND c.status = 'snoozed' THEN 'open' ELSE c.status END, \
+         waiting_since = CASE WHEN $2 THEN COALESCE(c.waiting_since, $1) ELSE c.waiting_since END, \
          snoozed_until = CASE WHEN $2 AND c.status = 'snoozed' THEN NULL ELSE c.snoozed_until END, \
          updated_at = now() \
          FROM (SELECT id, status FROM conversations WHERE id = $3 FOR UPDATE) o \
@@ -273,6 +295,20 @@ pub fn record_message(
         let c = find_by_id(conn, conversation_id)?;
         emit_status_changed(conn, &c, "snoozed")?;
     }
+    Ok(())
+}
+
+/// Clears `waiting_since`: a reply (an agent's outgoing message or template, or an echo of
+/// one sent from the business's phone) answers the customer. Activity lines and private
+/// notes do not call this. Call it inside the transaction that stores the reply.
+pub fn clear_waiting(conn: &mut PgConnection, conversation_id: i64) -> AppResult<()> {
+    diesel::update(
+        conversations::table
+            .find(conversation_id)
+            .filter(conversations::waiting_since.is_not_null()),
+    )
+    .set(conversations::waiting_since.eq(None::<DateTime<Utc>>))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -315,24 +351,151 @@ pub struct ListFilter {
     /// Unlike `page`, a conversation whose activity moves it to the top between two pages
     /// shifts nothing: no conversation is shown twice or skipped among those that stay put.
     pub cursor: Option<ListCursor>,
+    /// The order of the list (Chatwoot's `sort_by`), latest activity by default.
+    pub sort: ListSort,
+    /// The conditions of `POST /conversations/filter` or of a saved view, on top of the
+    /// filters above (give `status: "all"` to let them decide the status).
+    pub conditions: Option<super::conversation_filter::Filter>,
+    /// Rows per page: [`PAGE_SIZE`] when `None`, at most [`MAX_PAGE_ROWS`] (the UI's
+    /// "select all matching" asks for every id at once).
+    pub limit: Option<i64>,
 }
 
-/// A place in the conversation list, which is ordered by `(last_activity_at, id)` newest
-/// first: the pair of the last conversation of a page. As a parameter it reads
-/// `<last_activity_at in unix microseconds>_<id>` (e.g. `1764504000000000_42`).
+/// Most rows [`list_page`] returns at once (`ListFilter::limit`).
+pub const MAX_PAGE_ROWS: i64 = 500;
+
+/// The orders of the conversation list: Chatwoot's `sort_by` values. Each is a unique key
+/// ending in `id`, all in one direction, so [`ListCursor`] pages it without repeats or gaps,
+/// and each has an index in that order (migration `2026-12-01-000400_views`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListSort {
+    /// `last_activity_at_desc` (also `latest`, the default): `(last_activity_at, id)` newest
+    /// first.
+    #[default]
+    LatestActivity,
+    /// `created_at_desc`: `(created_at, id)` newest first.
+    CreatedNewest,
+    /// `created_at_asc` (also `sort_on_created_at`): `(created_at, id)` oldest first.
+    CreatedOldest,
+    /// `waiting_since_asc` (also `sort_on_waiting_since`): the customer who has waited
+    /// longest for a reply first, `(waiting_since, id)` ascending; conversations where nobody
+    /// waits (`waiting_since` NULL, read as 9999-12-31) come last, oldest first.
+    WaitingLongest,
+    /// `priority_desc` (also `sort_on_priority`): urgent, high, medium, low, none, then
+    /// latest activity: `(priority rank 4..0, last_activity_at, id)` descending.
+    Priority,
+}
+
+/// SQL of the priority rank (urgent 4 … low 1, none 0).
+const PRIORITY_RANK: &str = "(CASE conversations.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 \
+     WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END)";
+/// SQL of the waiting-longest key: `waiting_since`, NULL read as [`NOBODY_WAITING`] (the
+/// index `conversations_account_waiting` repeats it word for word).
+const WAITING_KEY: &str =
+    "COALESCE(conversations.waiting_since, '9999-12-31 00:00:00+00'::timestamptz)";
+
+/// The waiting-longest key of a conversation where nobody waits: 9999-12-31T00:00:00Z.
+pub fn nobody_waiting() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_214_400, 0).expect("a valid time")
+}
+
+impl ListSort {
+    /// Reads `sort_by` (absent or blank: the default). Errors: 422 naming `sort_by`.
+    pub fn parse(raw: Option<&str>) -> AppResult<Self> {
+        Ok(match raw.map(str::trim).unwrap_or("") {
+            "" | "latest" | "last_activity_at_desc" => ListSort::LatestActivity,
+            "created_at_desc" => ListSort::CreatedNewest,
+            "created_at_asc" | "sort_on_created_at" => ListSort::CreatedOldest,
+            "waiting_since_asc" | "sort_on_waiting_since" => ListSort::WaitingLongest,
+            "priority_desc" | "sort_on_priority" => ListSort::Priority,
+            other => {
+                return Err(AppError::invalid(
+                    "sort_by",
+                    format!(
+                        "unknown sort_by {other:?}; use last_activity_at_desc, created_at_desc, \
+                         created_at_asc, waiting_since_asc or priority_desc"
+                    ),
+                ))
+            }
+        })
+    }
+
+    /// The canonical `sort_by` value.
+    pub fn as_param(self) -> &'static str {
+        match self {
+            ListSort::LatestActivity => "last_activity_at_desc",
+            ListSort::CreatedNewest => "created_at_desc",
+            ListSort::CreatedOldest => "created_at_asc",
+            ListSort::WaitingLongest => "waiting_since_asc",
+            ListSort::Priority => "priority_desc",
+        }
+    }
+
+    /// Every sort with its label, in the order the list's picker offers them.
+    pub const ALL: [(ListSort, &'static str); 5] = [
+        (ListSort::LatestActivity, "Latest activity"),
+        (ListSort::CreatedNewest, "Newest"),
+        (ListSort::CreatedOldest, "Oldest"),
+        (ListSort::WaitingLongest, "Waiting longest"),
+        (ListSort::Priority, "Priority"),
+    ];
+
+    /// How many key parts precede the id in this sort's cursor.
+    fn key_count(self) -> usize {
+        if self == ListSort::Priority {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// Priority rank as [`PRIORITY_RANK`] computes it.
+fn priority_rank(p: Option<&str>) -> i64 {
+    match p {
+        Some("urgent") => 4,
+        Some("high") => 3,
+        Some("medium") => 2,
+        Some("low") => 1,
+        _ => 0,
+    }
+}
+
+/// A place in the conversation list: the sort key of the last conversation of a page, then
+/// its id. As a parameter it reads `<key>_<id>`, or `<rank>_<key>_<id>` for the priority
+/// sort, where times are unix microseconds (e.g. `1764504000000000_42` for the default
+/// `(last_activity_at, id)` order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListCursor {
-    pub last_activity_at: DateTime<Utc>,
+    /// The priority rank (priority sort only), else `None`.
+    pub rank: Option<i64>,
+    /// The time of the sort key, in unix microseconds.
+    pub micros: i64,
     pub id: i64,
 }
 
 impl ListCursor {
-    /// The cursor just after `c`.
-    pub fn after(c: &Conversation) -> Self {
+    /// The cursor just after `c` in `sort` order.
+    pub fn after_in(c: &Conversation, sort: ListSort) -> Self {
+        let (rank, at) = match sort {
+            ListSort::LatestActivity => (None, c.last_activity_at),
+            ListSort::CreatedNewest | ListSort::CreatedOldest => (None, c.created_at),
+            ListSort::WaitingLongest => (None, c.waiting_since.unwrap_or_else(nobody_waiting)),
+            ListSort::Priority => (
+                Some(priority_rank(c.priority.as_deref())),
+                c.last_activity_at,
+            ),
+        };
         ListCursor {
-            last_activity_at: c.last_activity_at,
+            rank,
+            micros: at.timestamp_micros(),
             id: c.id,
         }
+    }
+
+    /// The cursor just after `c` in the default (latest activity) order.
+    pub fn after(c: &Conversation) -> Self {
+        Self::after_in(c, ListSort::LatestActivity)
     }
 
     /// Reads an optional `cursor=` parameter: absent or blank is no cursor. Errors: as
@@ -343,7 +506,8 @@ impl ListCursor {
             .transpose()
     }
 
-    /// Reads `<micros>_<id>`. Errors: 422 naming `cursor` otherwise.
+    /// Reads `<micros>_<id>` or `<rank>_<micros>_<id>`. Errors: 422 naming `cursor`
+    /// otherwise.
     pub fn parse(raw: &str) -> AppResult<Self> {
         let bad = || {
             AppError::invalid(
@@ -351,19 +515,30 @@ impl ListCursor {
                 "cursor must be the next_cursor of a previous page (<microseconds>_<id>)",
             )
         };
-        let (micros, id) = raw.trim().split_once('_').ok_or_else(bad)?;
-        let micros: i64 = micros.parse().map_err(|_| bad())?;
-        let id: i64 = id.parse().map_err(|_| bad())?;
-        let last_activity_at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
-        Ok(ListCursor {
-            last_activity_at,
-            id,
-        })
+        let parts = raw
+            .trim()
+            .split('_')
+            .map(|p| p.parse::<i64>().map_err(|_| bad()))
+            .collect::<AppResult<Vec<i64>>>()?;
+        let (rank, micros, id) = match parts[..] {
+            [micros, id] => (None, micros, id),
+            [rank, micros, id] if (0..=4).contains(&rank) => (Some(rank), micros, id),
+            _ => return Err(bad()),
+        };
+        DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+        Ok(ListCursor { rank, micros, id })
     }
 
-    /// The parameter form `<micros>_<id>`.
+    /// The parameter form `<micros>_<id>` (or `<rank>_<micros>_<id>`).
     pub fn to_param(&self) -> String {
-        format!("{}_{}", self.last_activity_at.timestamp_micros(), self.id)
+        match self.rank {
+            Some(r) => format!("{r}_{}_{}", self.micros, self.id),
+            None => format!("{}_{}", self.micros, self.id),
+        }
+    }
+
+    fn at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_micros(self.micros).unwrap_or_default()
     }
 }
 
@@ -428,6 +603,7 @@ pub fn list_page(
         ));
     }
     let visible = viewer.visible_inbox_ids(conn)?;
+    let now = Utc::now();
     let labels: Vec<String> = filter
         .labels
         .iter()
@@ -453,6 +629,9 @@ pub fn list_page(
         if !labels.is_empty() {
             q = q.filter(conversations::labels.overlaps_with(labels.clone()));
         }
+        if let Some(f) = &filter.conditions {
+            q = q.filter(f.expression(now));
+        }
         q
     };
     let counts = ListCounts {
@@ -477,30 +656,18 @@ pub fn list_page(
         "assigned" => q.filter(conversations::assignee_id.is_not_null()),
         _ => q,
     };
-    let mut q = q
-        .select(Conversation::as_select())
-        .order((
-            conversations::last_activity_at.desc(),
-            conversations::id.desc(),
-        ))
-        .limit(PAGE_SIZE + 1);
-    q = match filter.cursor {
-        Some(c) => q.filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>(
-                "(conversations.last_activity_at, conversations.id) < (",
-            )
-            .bind::<diesel::sql_types::Timestamptz, _>(c.last_activity_at)
-            .sql(", ")
-            .bind::<diesel::sql_types::BigInt, _>(c.id)
-            .sql(")"),
-        ),
-        None => q.offset((filter.page.clamp(1, MAX_PAGE) - 1) * PAGE_SIZE),
+    let size = filter.limit.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_ROWS);
+    let q = q.select(Conversation::as_select()).limit(size + 1);
+    let q = ordered_after(q, filter.sort, filter.cursor)?;
+    let q = match filter.cursor {
+        Some(_) => q,
+        None => q.offset((filter.page.clamp(1, MAX_PAGE) - 1) * size),
     };
     let mut rows: Vec<Conversation> = q.load(conn)?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
+    let more = rows.len() as i64 > size;
+    rows.truncate(size as usize);
     let next_cursor = if more {
-        rows.last().map(ListCursor::after)
+        rows.last().map(|c| ListCursor::after_in(c, filter.sort))
     } else {
         None
     };
@@ -509,6 +676,82 @@ pub fn list_page(
         counts,
         next_cursor,
     })
+}
+
+type BoxedList<'a> = conversations::BoxedQuery<
+    'a,
+    diesel::pg::Pg,
+    diesel::dsl::AsSelect<Conversation, diesel::pg::Pg>,
+>;
+
+/// Orders the list query `q` by `sort` and, with a cursor, keeps the rows after it (a row
+/// comparison on the sort's unique key). Errors: 422 naming `cursor` when the cursor has the
+/// shape of another sort's.
+fn ordered_after(
+    q: BoxedList<'_>,
+    sort: ListSort,
+    cursor: Option<ListCursor>,
+) -> AppResult<BoxedList<'_>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Bool, Timestamptz};
+    if let Some(c) = cursor {
+        if c.rank.is_some() != (sort.key_count() == 2) {
+            return Err(AppError::invalid(
+                "cursor",
+                "cursor belongs to another sort_by; start again without it",
+            ));
+        }
+    }
+    let q = match sort {
+        ListSort::LatestActivity => q.order((
+            conversations::last_activity_at.desc(),
+            conversations::id.desc(),
+        )),
+        ListSort::CreatedNewest => {
+            q.order((conversations::created_at.desc(), conversations::id.desc()))
+        }
+        ListSort::CreatedOldest => {
+            q.order((conversations::created_at.asc(), conversations::id.asc()))
+        }
+        ListSort::WaitingLongest => q.order((
+            sql::<Timestamptz>(WAITING_KEY).asc(),
+            conversations::id.asc(),
+        )),
+        ListSort::Priority => q.order((
+            sql::<BigInt>(PRIORITY_RANK).desc(),
+            conversations::last_activity_at.desc(),
+            conversations::id.desc(),
+        )),
+    };
+    let Some(c) = cursor else {
+        return Ok(q);
+    };
+    let (key, cmp) = match sort {
+        ListSort::LatestActivity => ("conversations.last_activity_at", "<"),
+        ListSort::CreatedNewest => ("conversations.created_at", "<"),
+        ListSort::CreatedOldest => ("conversations.created_at", ">"),
+        ListSort::WaitingLongest => (WAITING_KEY, ">"),
+        ListSort::Priority => {
+            return Ok(q.filter(
+                sql::<Bool>(&format!(
+                    "({PRIORITY_RANK}, conversations.last_activity_at, conversations.id) < ("
+                ))
+                .bind::<BigInt, _>(c.rank.unwrap_or(0))
+                .sql(", ")
+                .bind::<Timestamptz, _>(c.at())
+                .sql(", ")
+                .bind::<BigInt, _>(c.id)
+                .sql(")"),
+            ))
+        }
+    };
+    Ok(q.filter(
+        sql::<Bool>(&format!("({key}, conversations.id) {cmp} ("))
+            .bind::<Timestamptz, _>(c.at())
+            .sql(", ")
+            .bind::<BigInt, _>(c.id)
+            .sql(")"),
+    ))
 }
 
 /// The statuses a conversation can have.
@@ -543,7 +786,7 @@ pub fn assignment_of(conn: &mut PgConnection, c: &Conversation) -> AppResult<Ass
     })
 }
 
-fn actor_name(conn: &mut PgConnection, viewer: &Viewer) -> AppResult<String> {
+pub(crate) fn actor_name(conn: &mut PgConnection, viewer: &Viewer) -> AppResult<String> {
     Ok(users::table
         .find(viewer.user_id)
         .select(users::name)

@@ -4,8 +4,11 @@
 pub mod accounts;
 pub mod attachments;
 pub mod canned_responses;
+pub mod bulk_actions;
 pub mod contacts;
+pub mod conversation_filter;
 pub mod conversations;
+pub mod custom_filters;
 pub mod events;
 pub mod inbox_notifications;
 pub mod inboxes;

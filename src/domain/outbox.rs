@@ -278,6 +278,7 @@ fn store(
         // The sender takes part; a note's @mentions notify (issue 10).
         super::inbox_notifications::agent_message(conn, conversation, &message, sender_user_id)?;
         if !private {
+            conversations::clear_waiting(conn, conversation.id)?;
             jobs::enqueue_ordered(
                 conn,
                 jobs::WHATSAPP_SEND,

@@ -637,6 +637,10 @@ fn store(
         // The assignee's and participants' bells (one statement; nothing when nobody).
         crate::domain::inbox_notifications::customer_message(conn, conversation.id, stored.id)?;
     }
+    if !incoming {
+        // An echo of a reply sent from the business's phone answers the customer.
+        conversations::clear_waiting(conn, conversation.id)?;
+    }
     contacts::touch(conn, contact.id, at)?;
     for a in attachments.iter().filter(|a| a.media_id.is_some()) {
         jobs::enqueue(

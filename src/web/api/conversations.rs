@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-/// `?status=&assignee_type=&inbox_id=&page=&cursor=` (plus `labels[]=`, read by
+/// `?status=&assignee_type=&inbox_id=&page=&cursor=&sort_by=` (plus `labels[]=`, read by
 /// [`labels_param`]). `cursor` (the `meta.next_cursor` of the previous page) pages on
 /// `(last_activity_at, id)` and wins over `page`.
 #[derive(Debug, Deserialize)]
@@ -27,6 +27,9 @@ pub struct ListQuery {
     pub team_id: Option<i64>,
     pub page: Option<i64>,
     pub cursor: Option<String>,
+    /// The order (Chatwoot's `sort_by`, see `ListSort::parse`): `last_activity_at_desc`
+    /// (default), `created_at_desc`, `created_at_asc`, `waiting_since_asc`, `priority_desc`.
+    pub sort_by: Option<String>,
 }
 
 impl ListQuery {
@@ -40,6 +43,8 @@ impl ListQuery {
             labels,
             page: self.page.unwrap_or(1),
             cursor: conversations::ListCursor::parse_optional(self.cursor.as_deref())?,
+            sort: conversations::ListSort::parse(self.sort_by.as_deref())?,
+            ..Default::default()
         })
     }
 }

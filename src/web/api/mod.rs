@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod canned_responses;
 pub mod contacts;
 pub mod conversation_actions;
+pub mod conversation_filters;
 pub mod conversations;
 pub mod inbox_members;
 pub mod inboxes;
@@ -68,6 +69,31 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     )
                     .route("/conversations", web::get().to(conversations::index))
                     .route("/conversations/meta", web::get().to(conversations::meta))
+                    .route(
+                        "/conversations/filter",
+                        web::post().to(conversation_filters::filter),
+                    )
+                    .route(
+                        "/custom_filters",
+                        web::get().to(conversation_filters::custom_filters_index),
+                    )
+                    .route(
+                        "/custom_filters",
+                        web::post().to(conversation_filters::custom_filters_create),
+                    )
+                    .route(
+                        "/custom_filters/{id}",
+                        web::get().to(conversation_filters::custom_filters_show),
+                    )
+                    .route(
+                        "/custom_filters/{id}",
+                        web::patch().to(conversation_filters::custom_filters_update),
+                    )
+                    .route(
+                        "/custom_filters/{id}",
+                        web::delete().to(conversation_filters::custom_filters_destroy),
+                    )
+                    .route("/bulk_actions", web::post().to(conversation_filters::bulk))
                     .route(
                         "/conversations/{display_id}",
                         web::get().to(conversations::show),

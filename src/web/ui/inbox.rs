@@ -8,7 +8,7 @@ use crate::db::DbConn;
 use crate::domain::accounts::{self, Viewer};
 use crate::domain::contacts::{self, Contact};
 use crate::domain::conversations::{self, Conversation, ListCounts, ListFilter};
-use crate::domain::{inboxes, messages};
+use crate::domain::{custom_filters, inboxes, messages};
 use crate::error::{AppError, AppResult};
 use crate::whatsapp::window;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -30,11 +30,31 @@ pub struct ListQuery {
     pub page: Option<i64>,
     /// Keyset paging of "Load more": `ListCursor::to_param` of the last row shown.
     pub cursor: Option<String>,
+    /// The order (`ListSort::parse`); the default is latest activity.
+    pub sort_by: Option<String>,
+    /// A saved view of the viewer (`custom_filters.id`): the list shows its conditions.
+    pub view: Option<i64>,
+    /// An unsaved filter from the filter builder: a `POST /conversations/filter` body as JSON.
+    pub filter: Option<String>,
 }
 
 impl ListQuery {
+    /// The status filter: `open` by default, `all` under a saved view or a built filter
+    /// (their conditions decide).
     fn status(&self) -> &str {
-        self.status.as_deref().unwrap_or("open")
+        let default = if self.view.is_some() || self.filter.is_some() {
+            "all"
+        } else {
+            "open"
+        };
+        self.status.as_deref().unwrap_or(default)
+    }
+
+    /// The sort's `sort_by` value (for the list's sort picker).
+    pub fn sort_param(&self) -> &str {
+        conversations::ListSort::parse(self.sort_by.as_deref())
+            .unwrap_or_default()
+            .as_param()
     }
 
     fn assignee(&self) -> &str {
@@ -55,6 +75,15 @@ impl ListQuery {
         }
         if let Some(l) = &self.label {
             parts.push(format!("label={}", url_encode(l)));
+        }
+        if let Some(s) = self.sort_by.as_deref().filter(|s| !s.is_empty()) {
+            parts.push(format!("sort_by={}", url_encode(s)));
+        }
+        if let Some(v) = self.view {
+            parts.push(format!("view={v}"));
+        }
+        if let Some(f) = &self.filter {
+            parts.push(format!("filter={}", url_encode(f)));
         }
         if page > 1 {
             parts.push(format!("page={page}"));
@@ -77,7 +106,24 @@ impl ListQuery {
             labels: self.label.clone().into_iter().collect(),
             page: self.page.unwrap_or(1).max(1),
             cursor: conversations::ListCursor::parse_optional(self.cursor.as_deref())?,
+            sort: conversations::ListSort::parse(self.sort_by.as_deref())?,
+            ..Default::default()
         })
+    }
+
+    /// [`Self::filter`] plus the conditions of the saved view or the built filter.
+    /// Errors: 404 for a view that is not the viewer's; 422 naming `filter` for a filter that
+    /// is not a valid `POST /conversations/filter` body.
+    pub(super) fn list_filter(&self, conn: &mut DbConn, viewer: &Viewer) -> AppResult<ListFilter> {
+        let mut f = self.filter()?;
+        if let Some(id) = self.view {
+            f.conditions = Some(custom_filters::find(conn, viewer, id)?.filter()?);
+        } else if let Some(raw) = self.filter.as_deref().filter(|r| !r.trim().is_empty()) {
+            let body: serde_json::Value = serde_json::from_str(raw)
+                .map_err(|e| AppError::invalid("filter", format!("filter is not JSON: {e}")))?;
+            f.conditions = Some(crate::domain::conversation_filter::Filter::parse(&body)?);
+        }
+        Ok(f)
     }
 }
 
@@ -104,6 +150,8 @@ pub(super) struct Sidebar {
     pub(super) team_items: Vec<SidebarItem>,
     pub(super) label_items: Vec<SidebarItem>,
     pub(super) statuses: Vec<SidebarItem>,
+    /// The viewer's saved views (no counts).
+    pub(super) saved_views: Vec<SidebarItem>,
 }
 
 /// The contact panel and the header of an open conversation.
@@ -199,8 +247,11 @@ struct InboxPage {
     team_items: Vec<SidebarItem>,
     label_items: Vec<SidebarItem>,
     statuses: Vec<SidebarItem>,
+    saved_views: Vec<SidebarItem>,
     next_page: Option<String>,
     thread: Option<ThreadView>,
+    /// The list's sorts `(sort_by, label)` for the picker.
+    sorts: Vec<(&'static str, &'static str)>,
 }
 
 #[derive(Template)]
@@ -242,7 +293,7 @@ fn list_rows(
     q: &ListQuery,
     active: Option<i32>,
 ) -> AppResult<(Vec<ConversationRow>, ListCounts, Option<String>)> {
-    let filter = q.filter()?;
+    let filter = q.list_filter(conn, viewer)?;
     let conversations::ListPage {
         rows,
         counts,
@@ -492,6 +543,9 @@ fn sidebar(
         let mut n = q.clone();
         n.page = None;
         n.cursor = None;
+        // The fixed filters leave a saved view or a built filter.
+        n.view = None;
+        n.filter = None;
         f(&mut n);
         format!("{base}?{}", n.href(1))
     };
@@ -598,18 +652,36 @@ fn sidebar(
         active: q.status() == s,
     })
     .collect();
+    let saved_views = custom_filters::list(conn, viewer)?
+        .into_iter()
+        .map(|v| SidebarItem {
+            href: format!(
+                "{base}?assignee_type=all&view={}{}",
+                v.id,
+                q.sort_by
+                    .as_deref()
+                    .map(|s| format!("&sort_by={}", url_encode(s)))
+                    .unwrap_or_default()
+            ),
+            active: q.view == Some(v.id),
+            label: v.name,
+            count: 0,
+        })
+        .collect();
     Ok(Sidebar {
         filters,
         inbox_items,
         team_items,
         label_items,
         statuses,
+        saved_views,
     })
 }
 
 /// The sidebar for `q` as `viewer` sees it now (the live-update partial).
 pub(super) fn sidebar_now(conn: &mut DbConn, viewer: &Viewer, q: &ListQuery) -> AppResult<Sidebar> {
-    let (_, counts) = conversations::list(conn, viewer, &q.filter()?)?;
+    let filter = q.list_filter(conn, viewer)?;
+    let (_, counts) = conversations::list(conn, viewer, &filter)?;
     sidebar(conn, viewer, q, &counts)
 }
 
@@ -645,8 +717,13 @@ async fn render_page(
                 team_items: side.team_items,
                 label_items: side.label_items,
                 statuses: side.statuses,
+                saved_views: side.saved_views,
                 next_page,
                 thread,
+                sorts: conversations::ListSort::ALL
+                    .iter()
+                    .map(|(s, label)| (s.as_param(), *label))
+                    .collect(),
             })
         })
         .await;
@@ -821,6 +898,46 @@ pub async fn earlier_partial(
         .await;
     match result.and_then(|p| html(&p)) {
         Ok(r) => r,
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
+}
+
+/// `GET …/partials/conversation_ids?…` (the list's query): `{"ids":[display_id…]}`, every
+/// conversation of the list's current filter in list order, at most
+/// `conversations::MAX_PAGE_ROWS` (the bulk bar's "select all matching"), and `"total"`, how
+/// many match. Answers as the list fragment otherwise.
+pub async fn matching_ids(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    q: web::Query<ListQuery>,
+) -> HttpResponse {
+    let (_, viewer) = match layout(&state, &req, path.into_inner()).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let q = q.into_inner();
+    let result = state
+        .db(move |conn| {
+            let mut f = q.list_filter(conn, &viewer)?;
+            f.limit = Some(conversations::MAX_PAGE_ROWS);
+            f.cursor = None;
+            f.page = 1;
+            let page = conversations::list_page(conn, &viewer, &f)?;
+            let total = match q.assignee() {
+                "me" => page.counts.mine_count,
+                "unassigned" => page.counts.unassigned_count,
+                "assigned" => page.counts.assigned_count,
+                _ => page.counts.all_count,
+            };
+            Ok(serde_json::json!({
+                "ids": page.rows.iter().map(|c| c.display_id).collect::<Vec<_>>(),
+                "total": total,
+            }))
+        })
+        .await;
+    match result {
+        Ok(v) => HttpResponse::Ok().json(v),
         Err(e) => actix_web::ResponseError::error_response(&e),
     }
 }

@@ -108,6 +108,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 "/accounts/{account_id}/partials/sidebar",
                 web::get().to(sidebar::partial),
             )
+            .route(
+                "/accounts/{account_id}/partials/conversation_ids",
+                web::get().to(inbox::matching_ids),
+            )
             .route("/accounts/{account_id}/search", web::get().to(search::page))
             .route(
                 "/accounts/{account_id}/settings/inboxes",

@@ -20,6 +20,7 @@ struct SidebarPartial {
     team_items: Vec<SidebarItem>,
     label_items: Vec<SidebarItem>,
     statuses: Vec<SidebarItem>,
+    saved_views: Vec<SidebarItem>,
 }
 
 /// `GET …/partials/sidebar?assignee_type=…&status=…[&inbox_id=…][&label=…]`: the sidebar for
@@ -43,6 +44,7 @@ pub async fn partial(
                 team_items: side.team_items,
                 label_items: side.label_items,
                 statuses: side.statuses,
+                saved_views: side.saved_views,
             })
         })
         .await;
