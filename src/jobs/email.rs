@@ -74,6 +74,7 @@ pub enum EmailJob {
     PasswordReset {
         /// The user who asked (by their email, on the sign-in page).
         user_id: i64,
+    },
     /// The email of an in-app notification: a mention, or a new customer message in a
     /// conversation the user is assigned to or takes part in (see
     /// [`crate::domain::inbox_notifications`]).

@@ -666,6 +666,7 @@ fn sidebar(
             active: q.view == Some(v.id),
             label: v.name,
             count: 0,
+            color: String::new(),
         })
         .collect();
     Ok(Sidebar {
