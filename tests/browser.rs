@@ -3281,6 +3281,13 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
     )
     .await;
     screenshot(&c, "profile-390-lower").await;
+    // On a phone, Sign out is in the navigation menu.
+    c.find(Locator::Id("menu-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.find(Locator::Css(".logout button"))
         .await
         .unwrap()

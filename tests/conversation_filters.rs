@@ -323,9 +323,11 @@ async fn the_filter_payload_translates_every_operator() {
             json!([cond(
                 "last_activity_at",
                 "is_less_than",
-                json!([(chrono::Utc::now() - chrono::Duration::minutes(20)).timestamp()])
+                // Half a minute off the seeded whole minutes: no row sits on the boundary, which
+                // the whole seconds of a unix time would otherwise cut differently from now().
+                json!([(chrono::Utc::now() - chrono::Duration::seconds(20 * 60 + 30)).timestamp()])
             )]),
-            "last_activity_at < now() - interval '20 minutes'".to_string(),
+            "last_activity_at < now() - interval '20 minutes 30 seconds'".to_string(),
         ),
         (
             json!([cond("customer_service_window", "equal_to", json!(["open"]))]),

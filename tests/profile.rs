@@ -140,7 +140,7 @@ async fn names_and_display_name_on_the_page_and_through_the_api() {
     assert!(html.contains("value=\"Ben\""), "{html}");
     // Colleagues see the display name: in the navigation too.
     assert!(
-        html.contains("<span class=\"me-name\">Ben</span>"),
+        html.contains("class=\"me\" title=\"Ben\""),
         "{html}"
     );
 

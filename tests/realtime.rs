@@ -645,7 +645,16 @@ async fn each_conversation_action_emits_its_event() {
     .await;
     let got = events_after(&app, mark);
     let names: Vec<&str> = got.iter().map(|e| e.0.as_str()).collect();
-    assert_eq!(names, ["message.created", "conversation.status_changed"]);
+    // The assignee (the admin, above) hears of the customer's message on their bell too.
+    assert_eq!(
+        names,
+        [
+            "message.created",
+            "conversation.status_changed",
+            "notification.created"
+        ]
+    );
+    assert_eq!(got[2].1["user_id"], app.admin_id);
     assert_eq!(got[1].1["status"], "open");
     assert_eq!(got[1].1["previous_status"], "snoozed");
 
