@@ -22,7 +22,7 @@ FROM generate_series(1, 20) a;
 INSERT INTO account_users (account_id, user_id, role)
 SELECT :acc, u.id, 'agent' FROM users u WHERE u.email LIKE 'agent%@bench.example';
 
--- Three WhatsApp inboxes (fake credentials; the template sync never takes them).
+-- Three WhatsApp inboxes (fake credentials; the template sync takes them in 100 years).
 INSERT INTO channel_whatsapp (account_id, phone_number, phone_number_id, business_account_id,
                               api_key_ciphertext, webhook_verify_token)
 SELECT :acc, format('+1555000%s%s', :acc, i), format('bench-pnid-%s-%s', :acc, i),
@@ -30,7 +30,7 @@ SELECT :acc, format('+1555000%s%s', :acc, i), format('bench-pnid-%s-%s', :acc, i
 FROM generate_series(1, 3) i;
 INSERT INTO inboxes (account_id, channel_id, name, templates_next_sync_at)
 SELECT :acc, c.id, (ARRAY['Sales', 'Support', 'Billing'])[row_number() OVER (ORDER BY c.id)],
-       'infinity'
+       now() + interval '100 years'
 FROM channel_whatsapp c WHERE c.account_id = :acc;
 CREATE TEMP TABLE bench_inbox AS
 SELECT row_number() OVER (ORDER BY id)::int AS n, id FROM inboxes WHERE account_id = :acc;
