@@ -361,6 +361,20 @@ diesel::joinable!(message_templates -> inboxes (inbox_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
+diesel::table! {
+    /// Signed deltas of conversation counts, written by triggers on `conversations`
+    /// (migration 2026-12-01-000100_workspace_speed; read by `conversations::count_snapshot`).
+    conversation_counts (id) {
+        id -> Int8,
+        account_id -> Int8,
+        inbox_id -> Int8,
+        status -> Text,
+        assignee_id -> Int8,
+        label -> Text,
+        n -> Int8,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     users,

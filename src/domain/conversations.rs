@@ -627,27 +627,44 @@ pub fn list_page(
             q = q.filter(conversations::inbox_id.eq_any(ids.clone()));
         }
         if !labels.is_empty() {
-            q = q.filter(conversations::labels.overlaps_with(labels.clone()));
+            // `labels <> '{}'` changes nothing (an overlap needs a label) but lets the
+            // planner use the partial index `conversations_labels`.
+            q = q
+                .filter(conversations::labels.overlaps_with(labels.clone()))
+                .filter(conversations::labels.ne(Vec::<String>::new()));
         }
         if let Some(f) = &filter.conditions {
             q = q.filter(f.expression(now));
         }
         q
     };
-    let counts = ListCounts {
-        mine_count: base()
-            .filter(conversations::assignee_id.eq(viewer.user_id))
-            .count()
-            .get_result(conn)?,
-        unassigned_count: base()
+    let counts = if filter.team_id.is_some() || filter.conditions.is_some() {
+        // A team or arbitrary conditions: the maintained counts do not split by them, so
+        // count the matching rows (served by the same indexes as the page).
+        let all_count: i64 = base().count().get_result(conn)?;
+        let unassigned_count: i64 = base()
             .filter(conversations::assignee_id.is_null())
             .count()
-            .get_result(conn)?,
-        assigned_count: base()
-            .filter(conversations::assignee_id.is_not_null())
+            .get_result(conn)?;
+        let mine_count: i64 = base()
+            .filter(conversations::assignee_id.eq(viewer.user_id))
             .count()
-            .get_result(conn)?,
-        all_count: base().count().get_result(conn)?,
+            .get_result(conn)?;
+        ListCounts {
+            mine_count,
+            unassigned_count,
+            assigned_count: all_count - unassigned_count,
+            all_count,
+        }
+    } else {
+        counts_of(
+            conn,
+            viewer,
+            &status,
+            filter.inbox_id,
+            visible.as_deref(),
+            &labels,
+        )?
     };
     let mut q = base();
     q = match assignee_type.as_str() {
@@ -1181,49 +1198,18 @@ pub fn set_labels<S: AsRef<str>>(
 pub type SidebarCounts = (Vec<(i64, i64)>, Vec<(String, i64)>);
 
 /// Counts for the inbox screen's sidebar, over the conversations the viewer may see with
-/// `status` (`all` for any): per inbox `(inbox_id, count)` and per label `(label, count)`.
+/// `status` (`all` for any): per inbox `(inbox_id, count)` and per label `(label, count)`,
+/// from the maintained counts ([`count_snapshot`]; no scan of `conversations`).
 pub fn sidebar_counts(
     conn: &mut PgConnection,
     viewer: &Viewer,
     status: &str,
 ) -> AppResult<SidebarCounts> {
-    use diesel::dsl::count_star;
     let visible = viewer.visible_inbox_ids(conn)?;
-    let mut by_inbox = conversations::table
-        .filter(conversations::account_id.eq(viewer.account_id))
-        .group_by(conversations::inbox_id)
-        .select((conversations::inbox_id, count_star()))
-        .into_boxed();
-    if status != "all" {
-        by_inbox = by_inbox.filter(conversations::status.eq(status.to_string()));
-    }
-    if let Some(ids) = &visible {
-        by_inbox = by_inbox.filter(conversations::inbox_id.eq_any(ids.clone()));
-    }
-    let inbox_counts: Vec<(i64, i64)> = by_inbox.load(conn)?;
-
-    #[derive(QueryableByName)]
-    struct LabelCount {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        label: String,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let label_counts: Vec<LabelCount> = diesel::sql_query(
-        "SELECT l AS label, count(*) AS n FROM conversations c, unnest(c.labels) AS l \
-         WHERE c.account_id = $1 AND ($2 = 'all' OR c.status = $2) \
-           AND ($3::bigint[] IS NULL OR c.inbox_id = ANY($3)) \
-         GROUP BY l ORDER BY l",
-    )
-    .bind::<diesel::sql_types::BigInt, _>(viewer.account_id)
-    .bind::<diesel::sql_types::Text, _>(status)
-    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::BigInt>>, _>(
-        visible,
-    )
-    .load(conn)?;
+    let snapshot = count_snapshot(conn, viewer.account_id)?;
     Ok((
-        inbox_counts,
-        label_counts.into_iter().map(|l| (l.label, l.n)).collect(),
+        snapshot.by_inbox(visible.as_deref(), status),
+        snapshot.by_label(visible.as_deref(), status),
     ))
 }
 
@@ -1275,26 +1261,433 @@ pub fn reply_times(conn: &mut PgConnection, conversation_id: i64) -> AppResult<R
 }
 
 /// All conversations of a contact, newest first (the contact panel's history).
+/// Served by the index `conversations_contact_inbox (inbox_id, contact_id, id DESC)` once per
+/// inbox of the contact's account (the inbox condition holds for every conversation of the
+/// contact; without it the index cannot be used and the table is scanned).
 pub fn for_contact(conn: &mut PgConnection, contact_id: i64) -> AppResult<Vec<Conversation>> {
+    use crate::db::schema::{contacts, inboxes};
+    let account_inboxes = inboxes::table
+        .inner_join(contacts::table.on(contacts::account_id.eq(inboxes::account_id)))
+        .filter(contacts::id.eq(contact_id))
+        .select(inboxes::id);
     Ok(conversations::table
         .filter(conversations::contact_id.eq(contact_id))
+        .filter(conversations::inbox_id.eq_any(account_inboxes))
         .order(conversations::id.desc())
         .limit(20)
         .select(Conversation::as_select())
         .load(conn)?)
 }
 
-/// How many conversations the viewer may see in each status, as `(status, count)`.
+/// How many conversations the viewer may see in each status, as `(status, count)`, from the
+/// maintained counts ([`count_snapshot`]).
 pub fn status_counts(conn: &mut PgConnection, viewer: &Viewer) -> AppResult<Vec<(String, i64)>> {
-    use diesel::dsl::count_star;
     let visible = viewer.visible_inbox_ids(conn)?;
-    let mut q = conversations::table
-        .filter(conversations::account_id.eq(viewer.account_id))
-        .group_by(conversations::status)
-        .select((conversations::status, count_star()))
-        .into_boxed();
-    if let Some(ids) = &visible {
-        q = q.filter(conversations::inbox_id.eq_any(ids.clone()));
+    Ok(count_snapshot(conn, viewer.account_id)?.by_status(visible.as_deref()))
+}
+
+// ---- Counts and list rows without scans or per-row queries (issue 10, "Speed") ----
+
+/// One group of the maintained conversation counts: how many conversations of an inbox have
+/// a status, an assignee and (unless `label` is empty) a label. Summed from the delta rows of
+/// `conversation_counts`, which triggers on `conversations` write in the transaction of every
+/// insert, delete and change of status, assignee, inbox or labels (migration
+/// `2026-12-01-000100_workspace_speed`): exact across server processes and concurrent
+/// updates, and never a scan of `conversations`.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct CountGroup {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub inbox_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status: String,
+    /// The assignee's user id; 0 for unassigned conversations.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub assignee_id: i64,
+    /// `""`: every conversation of the group once; otherwise the conversations carrying
+    /// this label.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub label: String,
+    /// Conversations in the group.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
+/// The account's conversation counts at one moment (see [`CountGroup`]), from which every
+/// count of the list meta and the sidebar is computed in memory.
+#[derive(Debug, Clone, Default)]
+pub struct CountSnapshot {
+    pub groups: Vec<CountGroup>,
+}
+
+/// Delta rows of an account beyond which a read folds them ([`fold_counts`]): more than
+/// twice the number of groups plus this many.
+pub const FOLD_SLACK: i64 = 1000;
+
+/// The account's conversation counts: one statement summing its `conversation_counts` rows
+/// (a few thousand at most: inboxes × statuses × assignees × labels, plus the deltas written
+/// since the last fold). When the deltas pile up, they are folded first ([`fold_counts`]).
+pub fn count_snapshot(conn: &mut PgConnection, account_id: i64) -> AppResult<CountSnapshot> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(embed)]
+        group: CountGroup,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        raw: i64,
     }
-    Ok(q.load(conn)?)
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT inbox_id, status, assignee_id, label, sum(n)::bigint AS n, count(*) AS raw \
+         FROM conversation_counts WHERE account_id = $1 GROUP BY 1, 2, 3, 4",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(account_id)
+    .load(conn)?;
+    let raw: i64 = rows.iter().map(|r| r.raw).sum();
+    if raw > 2 * rows.len() as i64 + FOLD_SLACK {
+        fold_counts(conn, account_id)?;
+    }
+    Ok(CountSnapshot {
+        groups: rows
+            .into_iter()
+            .map(|r| r.group)
+            .filter(|g| g.n != 0)
+            .collect(),
+    })
+}
+
+/// Folds the account's `conversation_counts` rows into one row per group (dropping groups
+/// that sum to 0), in one transaction, unless another process is folding them (then it
+/// returns false at once). Rows that concurrent transactions insert meanwhile are not in the
+/// DELETE's snapshot and stay as they are, so no change is lost or counted twice.
+pub fn fold_counts(conn: &mut PgConnection, account_id: i64) -> AppResult<bool> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+    }
+    conn.transaction(|conn| {
+        let got: Locked = diesel::sql_query(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended('conversation_counts:' || $1, 0)) \
+             AS locked",
+        )
+        .bind::<diesel::sql_types::Text, _>(account_id.to_string())
+        .get_result(conn)?;
+        if !got.locked {
+            return Ok(false);
+        }
+        diesel::sql_query(
+            "WITH gone AS (DELETE FROM conversation_counts WHERE account_id = $1 \
+                RETURNING account_id, inbox_id, status, assignee_id, label, n) \
+             INSERT INTO conversation_counts (account_id, inbox_id, status, assignee_id, label, n) \
+             SELECT account_id, inbox_id, status, assignee_id, label, sum(n) FROM gone \
+             GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(account_id)
+        .execute(conn)?;
+        Ok(true)
+    })
+}
+
+impl CountSnapshot {
+    fn matching<'a>(
+        &'a self,
+        visible: Option<&'a [i64]>,
+        status: &'a str,
+        label: &'a str,
+    ) -> impl Iterator<Item = &'a CountGroup> + 'a {
+        self.groups.iter().filter(move |g| {
+            g.label == label
+                && (status == "all" || g.status == status)
+                && visible.is_none_or(|v| v.contains(&g.inbox_id))
+        })
+    }
+
+    /// `data.meta` of the list: conversations with `status` (`all` for any), in `inbox_id`
+    /// when given, carrying `label` when not empty, among the `visible` inboxes (`None`:
+    /// all), split by assignee as seen by `user_id`.
+    pub fn list_counts(
+        &self,
+        user_id: i64,
+        visible: Option<&[i64]>,
+        status: &str,
+        inbox_id: Option<i64>,
+        label: &str,
+    ) -> ListCounts {
+        let mut counts = ListCounts::default();
+        for g in self
+            .matching(visible, status, label)
+            .filter(|g| inbox_id.is_none_or(|i| g.inbox_id == i))
+        {
+            counts.all_count += g.n;
+            if g.assignee_id == 0 {
+                counts.unassigned_count += g.n;
+            } else {
+                counts.assigned_count += g.n;
+                if g.assignee_id == user_id {
+                    counts.mine_count += g.n;
+                }
+            }
+        }
+        counts
+    }
+
+    /// Conversations with `status` per visible inbox, `(inbox_id, count)` by inbox id, only
+    /// inboxes that have some.
+    pub fn by_inbox(&self, visible: Option<&[i64]>, status: &str) -> Vec<(i64, i64)> {
+        let mut out = std::collections::BTreeMap::new();
+        for g in self.matching(visible, status, "") {
+            *out.entry(g.inbox_id).or_insert(0) += g.n;
+        }
+        out.into_iter().filter(|(_, n)| *n > 0).collect()
+    }
+
+    /// Conversations with `status` in the visible inboxes per label, `(label, count)` by
+    /// label, only labels that some conversation carries.
+    pub fn by_label(&self, visible: Option<&[i64]>, status: &str) -> Vec<(String, i64)> {
+        let mut out = std::collections::BTreeMap::new();
+        for g in self.groups.iter().filter(|g| {
+            !g.label.is_empty()
+                && (status == "all" || g.status == status)
+                && visible.is_none_or(|v| v.contains(&g.inbox_id))
+        }) {
+            *out.entry(g.label.clone()).or_insert(0) += g.n;
+        }
+        out.into_iter().filter(|(_, n)| *n > 0).collect()
+    }
+
+    /// Conversations in the visible inboxes per status, `(status, count)`, only statuses
+    /// that have some.
+    pub fn by_status(&self, visible: Option<&[i64]>) -> Vec<(String, i64)> {
+        let mut out = std::collections::BTreeMap::new();
+        for g in self.matching(visible, "all", "") {
+            *out.entry(g.status.clone()).or_insert(0) += g.n;
+        }
+        out.into_iter().filter(|(_, n)| *n > 0).collect()
+    }
+}
+
+/// The list's `data.meta` counts for a filter already checked by the caller: from the
+/// maintained counts with no label or one label (one statement); with several labels
+/// ("any of", which per-label counts cannot add up) by counting the matching conversations.
+fn counts_of(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    status: &str,
+    inbox_id: Option<i64>,
+    visible: Option<&[i64]>,
+    labels: &[String],
+) -> AppResult<ListCounts> {
+    if labels.len() <= 1 {
+        let label = labels.first().map(String::as_str).unwrap_or("");
+        return Ok(count_snapshot(conn, viewer.account_id)?.list_counts(
+            viewer.user_id,
+            visible,
+            status,
+            inbox_id,
+            label,
+        ));
+    }
+    #[derive(QueryableByName)]
+    struct Counted {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        mine: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        unassigned: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        total: i64,
+    }
+    use diesel::sql_types::{Array, BigInt, Nullable, Text};
+    let c: Counted = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE assignee_id = $1) AS mine, \
+                count(*) FILTER (WHERE assignee_id IS NULL) AS unassigned, count(*) AS total \
+         FROM conversations WHERE account_id = $2 AND ($3 = 'all' OR status = $3) \
+           AND ($4::bigint IS NULL OR inbox_id = $4) \
+           AND ($5::bigint[] IS NULL OR inbox_id = ANY($5)) \
+           AND labels && $6 AND labels <> '{}'",
+    )
+    .bind::<BigInt, _>(viewer.user_id)
+    .bind::<BigInt, _>(viewer.account_id)
+    .bind::<Text, _>(status)
+    .bind::<Nullable<BigInt>, _>(inbox_id)
+    .bind::<Nullable<Array<BigInt>>, _>(visible.map(<[i64]>::to_vec))
+    .bind::<Array<Text>, _>(labels)
+    .get_result(conn)?;
+    Ok(ListCounts {
+        mine_count: c.mine,
+        unassigned_count: c.unassigned,
+        assigned_count: c.total - c.unassigned,
+        all_count: c.total,
+    })
+}
+
+/// Only the counts of [`list_page`] (`GET /conversations/meta`, the sidebar partial), with
+/// the same checks. Errors: 422 for an unknown status or assignee type.
+pub fn list_counts(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    filter: &ListFilter,
+) -> AppResult<ListCounts> {
+    let status = filter.status.as_deref().unwrap_or("open");
+    if !["open", "pending", "resolved", "snoozed", "all"].contains(&status) {
+        return Err(AppError::invalid(
+            "status",
+            format!("unknown status {status:?}; use open, pending, resolved, snoozed or all"),
+        ));
+    }
+    let assignee_type = filter.assignee_type.as_deref().unwrap_or("all");
+    if !["me", "unassigned", "assigned", "all"].contains(&assignee_type) {
+        return Err(AppError::invalid(
+            "assignee_type",
+            format!("unknown assignee_type {assignee_type:?}; use me, unassigned, assigned or all"),
+        ));
+    }
+    if filter.team_id.is_some() || filter.conditions.is_some() {
+        // Counted over the matching rows (see `list_page`); one row of page, unused.
+        let one = ListFilter {
+            limit: Some(1),
+            ..filter.clone()
+        };
+        return Ok(list_page(conn, viewer, &one)?.counts);
+    }
+    let visible = viewer.visible_inbox_ids(conn)?;
+    let labels: Vec<String> = filter
+        .labels
+        .iter()
+        .map(|l| l.trim().to_lowercase())
+        .filter(|l| !l.is_empty())
+        .collect();
+    counts_of(
+        conn,
+        viewer,
+        status,
+        filter.inbox_id,
+        visible.as_deref(),
+        &labels,
+    )
+}
+
+/// What list rows show besides the conversation itself, loaded for a whole page at once
+/// (one statement each, never one per row): contacts by id, unread counts by conversation
+/// id, assignees (with their role) by user id, teams by id.
+#[derive(Debug, Clone, Default)]
+pub struct RowDetails {
+    pub contacts: std::collections::HashMap<i64, super::contacts::Contact>,
+    /// Incoming messages newer than `agent_last_seen_at` (all of them when never seen), as
+    /// [`messages::unread_count`] counts them.
+    pub unread: std::collections::HashMap<i64, i64>,
+    pub assignees: std::collections::HashMap<i64, Member>,
+    pub teams: std::collections::HashMap<i64, Team>,
+}
+
+impl RowDetails {
+    /// The contact of `c`. Errors: 404 when it is gone (as `contacts::find`).
+    pub fn contact(&self, c: &Conversation) -> AppResult<&super::contacts::Contact> {
+        self.contacts
+            .get(&c.contact_id)
+            .ok_or_else(|| AppError::NotFound(format!("contact {} not found", c.contact_id)))
+    }
+
+    /// The unread count of `c`.
+    pub fn unread(&self, c: &Conversation) -> i64 {
+        self.unread.get(&c.id).copied().unwrap_or(0)
+    }
+
+    /// The assignee and team of `c`, as [`assignment_of`] loads them.
+    pub fn assignment(&self, c: &Conversation) -> Assignment {
+        Assignment {
+            assignee: c
+                .assignee_id
+                .and_then(|id| self.assignees.get(&id).cloned()),
+            team: c.team_id.and_then(|id| self.teams.get(&id).cloned()),
+        }
+    }
+}
+
+/// Loads the [`RowDetails`] of `rows` (conversations of `account_id`): at most four
+/// statements whatever the number of rows.
+pub fn row_details(
+    conn: &mut PgConnection,
+    account_id: i64,
+    rows: &[Conversation],
+) -> AppResult<RowDetails> {
+    use crate::db::schema::{account_users, contacts, teams};
+    use diesel::sql_types::{Array, BigInt};
+    let mut out = RowDetails::default();
+    if rows.is_empty() {
+        return Ok(out);
+    }
+    let mut contact_ids: Vec<i64> = rows.iter().map(|c| c.contact_id).collect();
+    contact_ids.sort_unstable();
+    contact_ids.dedup();
+    out.contacts = contacts::table
+        .filter(contacts::account_id.eq(account_id))
+        .filter(contacts::id.eq_any(&contact_ids))
+        .select(super::contacts::Contact::as_select())
+        .load::<super::contacts::Contact>(conn)?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+
+    #[derive(QueryableByName)]
+    struct Unread {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    // One index range per conversation on messages_conversation (conversation_id,
+    // created_at, id).
+    let unread: Vec<Unread> = diesel::sql_query(
+        "SELECT c.id, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id \
+           AND m.created_at > coalesce(c.agent_last_seen_at, '-infinity') \
+           AND m.message_type = $2) AS n \
+         FROM conversations c WHERE c.id = ANY($1)",
+    )
+    .bind::<Array<BigInt>, _>(&ids)
+    .bind::<diesel::sql_types::SmallInt, _>(message_type::INCOMING)
+    .load(conn)?;
+    out.unread = unread.into_iter().map(|u| (u.id, u.n)).collect();
+
+    let mut assignee_ids: Vec<i64> = rows.iter().filter_map(|c| c.assignee_id).collect();
+    assignee_ids.sort_unstable();
+    assignee_ids.dedup();
+    if !assignee_ids.is_empty() {
+        let found: Vec<(accounts::User, String)> = users::table
+            .inner_join(account_users::table)
+            .filter(account_users::account_id.eq(account_id))
+            .filter(users::id.eq_any(&assignee_ids))
+            .select((accounts::User::as_select(), account_users::role))
+            .load(conn)?;
+        out.assignees = found
+            .into_iter()
+            .map(|(user, role)| {
+                (
+                    user.id,
+                    Member {
+                        user,
+                        account_id,
+                        // As accounts::member reads it (Role::parse).
+                        role: if role == "administrator" {
+                            Role::Administrator
+                        } else {
+                            Role::Agent
+                        },
+                    },
+                )
+            })
+            .collect();
+    }
+    let mut team_ids: Vec<i64> = rows.iter().filter_map(|c| c.team_id).collect();
+    team_ids.sort_unstable();
+    team_ids.dedup();
+    if !team_ids.is_empty() {
+        out.teams = teams::table
+            .filter(teams::account_id.eq(account_id))
+            .filter(teams::id.eq_any(&team_ids))
+            .select(Team::as_select())
+            .load::<Team>(conn)?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+    }
+    Ok(out)
 }

@@ -809,3 +809,18 @@ pub fn unread_count(
     }
     Ok(q.count().get_result(conn)?)
 }
+
+/// The `content` of each of these messages that exists, by id, in one statement (the quotes
+/// of a thread's replies).
+pub fn contents_by_ids(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> AppResult<Vec<(i64, Option<String>)>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(messages::table
+        .filter(messages::id.eq_any(ids))
+        .select((messages::id, messages::content))
+        .load(conn)?)
+}

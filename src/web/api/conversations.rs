@@ -91,10 +91,15 @@ pub(crate) fn render(
         .iter()
         .map(|u| (u.id, views::user_sender(u)))
         .collect();
+    // Contacts, unread counts, assignees and teams of all rows: one statement each.
+    let details = match rows.first() {
+        Some(first) => conversations::row_details(conn, first.account_id, rows)?,
+        None => Default::default(),
+    };
     let mut out = Vec::with_capacity(rows.len());
     let now = chrono::Utc::now();
     for c in rows {
-        let contact = contacts::find(conn, c.account_id, c.contact_id)?;
+        let contact = details.contact(c)?;
         let show = |list: &[messages::Message]| {
             list.iter().find(|m| m.conversation_id == c.id).map(|m| {
                 let atts: Vec<_> = attachments
@@ -102,16 +107,16 @@ pub(crate) fn render(
                     .filter(|a| a.message_id == m.id)
                     .cloned()
                     .collect();
-                let mut v = views::message(&state.config, m, c.display_id, &atts, Some(&contact));
+                let mut v = views::message(&state.config, m, c.display_id, &atts, Some(contact));
                 views::set_user_sender(&mut v, m, &agents);
                 v
             })
         };
-        let unread = messages::unread_count(conn, c.id, c.agent_last_seen_at)?;
-        let assignment = conversations::assignment_of(conn, c)?;
+        let unread = details.unread(c);
+        let assignment = details.assignment(c);
         out.push(views::conversation(
             c,
-            views::contact(&contact, None),
+            views::contact(contact, None),
             show(&latest),
             show(&latest_spoken),
             unread,
@@ -159,7 +164,7 @@ pub async fn meta(
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let filter = q.into_inner().into_filter(labels_param(&req))?;
     let (_, counts) = state
-        .db(move |conn| conversations::list(conn, &viewer, &filter))
+        .db(move |conn| Ok(((), conversations::list_counts(conn, &viewer, &filter)?)))
         .await?;
     Ok(HttpResponse::Ok().json(json!({"meta": counts})))
 }

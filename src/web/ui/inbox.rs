@@ -306,19 +306,19 @@ fn list_rows(
     // `last_non_activity_message`.
     let latest = messages::latest_non_activity_per_conversation(conn, &ids)?;
     let atts = messages::attachments_of(conn, &latest.iter().map(|m| m.id).collect::<Vec<_>>())?;
-    let assignee_ids: Vec<i64> = rows.iter().filter_map(|c| c.assignee_id).collect();
-    let assignees: HashMap<i64, accounts::User> = accounts::users_by_ids(conn, &assignee_ids)?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    // Contacts, unread counts and assignees of the whole page: one statement each, never
+    // one per row (issue 10).
+    let details = conversations::row_details(conn, viewer.account_id, &rows)?;
     let inbox_names: HashMap<i64, String> = inboxes::list(conn, viewer.account_id, None)?
         .into_iter()
         .map(|(i, _)| (i.id, i.name))
         .collect();
+    let latest_by_conversation: HashMap<i64, &messages::Message> =
+        latest.iter().map(|m| (m.conversation_id, m)).collect();
     let mut out = Vec::with_capacity(rows.len());
     for c in &rows {
-        let contact = contacts::find(conn, c.account_id, c.contact_id)?;
-        let last = latest.iter().find(|m| m.conversation_id == c.id);
+        let contact = details.contact(c)?;
+        let last = latest_by_conversation.get(&c.id).copied();
         let last_atts: Vec<_> = last
             .map(|m| {
                 atts.iter()
@@ -327,13 +327,14 @@ fn list_rows(
                     .collect()
             })
             .unwrap_or_default();
-        let unread = messages::unread_count(conn, c.id, c.agent_last_seen_at)?;
         out.push(view::conversation_row(
             c,
-            &contact,
+            contact,
             last.map(|m| (m, last_atts.as_slice())),
-            unread,
-            c.assignee_id.and_then(|id| assignees.get(&id)),
+            details.unread(c),
+            c.assignee_id
+                .and_then(|id| details.assignees.get(&id))
+                .map(|m| &m.user),
             inbox_names
                 .get(&c.inbox_id)
                 .map(String::as_str)
@@ -343,6 +344,7 @@ fn list_rows(
         ));
     }
     // Availability dots: one query for every assignee of the page.
+    let assignee_ids: Vec<i64> = rows.iter().filter_map(|c| c.assignee_id).collect();
     let availability =
         crate::domain::profile::availabilities(conn, viewer.account_id, &assignee_ids)?;
     for row in &mut out {
@@ -376,12 +378,11 @@ fn bubbles(
         .iter()
         .filter_map(|m| m.content_attributes["in_reply_to"].as_i64())
         .collect();
-    let mut quotes = HashMap::new();
-    for id in quote_ids {
-        if let Some(q) = messages::find(conn, id)? {
-            quotes.insert(id, q.content.unwrap_or_else(|| "(media)".into()));
-        }
-    }
+    // The quoted messages, in one statement.
+    let quotes: HashMap<i64, String> = messages::contents_by_ids(conn, &quote_ids)?
+        .into_iter()
+        .map(|(id, content)| (id, content.unwrap_or_else(|| "(media)".into())))
+        .collect();
     let name = view::contact_name(contact);
     Ok(rows
         .iter()
@@ -565,8 +566,11 @@ fn sidebar(
         active: q.assignee() == key,
     })
     .collect();
-    let (by_inbox, by_label) = conversations::sidebar_counts(conn, viewer, q.status())?;
+    // Every count from one read of the maintained counts (no scan of conversations).
     let visible = viewer.visible_inbox_ids(conn)?;
+    let snapshot = conversations::count_snapshot(conn, viewer.account_id)?;
+    let by_inbox = snapshot.by_inbox(visible.as_deref(), q.status());
+    let by_label = snapshot.by_label(visible.as_deref(), q.status());
     let inbox_items = inboxes::list(conn, viewer.account_id, visible.as_deref())?
         .into_iter()
         .map(|(i, _)| SidebarItem {
@@ -631,7 +635,7 @@ fn sidebar(
             count,
         })
         .collect();
-    let by_status = conversations::status_counts(conn, viewer)?;
+    let by_status = snapshot.by_status(visible.as_deref());
     let statuses = [
         ("open", "Open"),
         ("pending", "Pending"),
@@ -682,7 +686,7 @@ fn sidebar(
 /// The sidebar for `q` as `viewer` sees it now (the live-update partial).
 pub(super) fn sidebar_now(conn: &mut DbConn, viewer: &Viewer, q: &ListQuery) -> AppResult<Sidebar> {
     let filter = q.list_filter(conn, viewer)?;
-    let (_, counts) = conversations::list(conn, viewer, &filter)?;
+    let counts = conversations::list_counts(conn, viewer, &filter)?;
     sidebar(conn, viewer, q, &counts)
 }
 

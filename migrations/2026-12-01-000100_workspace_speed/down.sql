@@ -1,0 +1,11 @@
+DROP INDEX IF EXISTS conversations_labels;
+DROP INDEX IF EXISTS conversations_assignee_activity;
+DROP TRIGGER IF EXISTS conversation_counts_truncated ON conversations;
+DROP TRIGGER IF EXISTS conversation_counts_updated ON conversations;
+DROP TRIGGER IF EXISTS conversation_counts_deleted ON conversations;
+DROP TRIGGER IF EXISTS conversation_counts_inserted ON conversations;
+DROP FUNCTION IF EXISTS conversation_counts_truncated();
+DROP FUNCTION IF EXISTS conversation_counts_updated();
+DROP FUNCTION IF EXISTS conversation_counts_deleted();
+DROP FUNCTION IF EXISTS conversation_counts_inserted();
+DROP TABLE IF EXISTS conversation_counts;
