@@ -139,10 +139,7 @@ async fn names_and_display_name_on_the_page_and_through_the_api() {
     assert!(html.contains("value=\"Benjamin Agent\""), "{html}");
     assert!(html.contains("value=\"Ben\""), "{html}");
     // Colleagues see the display name: in the navigation too.
-    assert!(
-        html.contains("class=\"me\" title=\"Ben\""),
-        "{html}"
-    );
+    assert!(html.contains("class=\"me\" title=\"Ben\""), "{html}");
 
     let me = app.get("/api/v1/profile").await;
     assert_eq!(me["name"], "Ana Admin");

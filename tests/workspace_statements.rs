@@ -104,6 +104,8 @@ async fn pages_issue_the_same_statements_for_3_rows_as_for_25() {
         "statements per request for {paths:?}: 3 conversations {few:?}, 43 conversations {many:?}"
     );
     for (path, n) in paths.iter().zip(&many) {
-        assert!(*n <= 30, "{path} issued {n} statements");
+        // The thread page is the largest: the thread, the contact panel (participants, reply
+        // times, labels, previous conversations) and the sidebar (counts, teams, saved views).
+        assert!(*n <= 45, "{path} issued {n} statements");
     }
 }

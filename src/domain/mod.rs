@@ -3,8 +3,8 @@
 
 pub mod accounts;
 pub mod attachments;
-pub mod canned_responses;
 pub mod bulk_actions;
+pub mod canned_responses;
 pub mod contacts;
 pub mod conversation_filter;
 pub mod conversations;

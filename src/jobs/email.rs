@@ -145,9 +145,7 @@ pub fn render(
         EmailJob::ConversationAssigned { .. }
         | EmailJob::ConversationCreated { .. }
         | EmailJob::WebhookDisabled { .. }
-        | EmailJob::Notification { .. } => {
-            crate::domain::notifications::render(conn, config, job)
-        }
+        | EmailJob::Notification { .. } => crate::domain::notifications::render(conn, config, job),
         EmailJob::PasswordReset { user_id } => {
             let Some(user) = accounts::users_by_ids(conn, &[*user_id])?.pop() else {
                 return Ok(None);
