@@ -33,6 +33,8 @@
   }
 
   function announce(text) {
+    // The workspace's one toast component (static/workspace.js) when it is there.
+    if (window.switchboardToast) { window.switchboardToast(text, "success"); return; }
     const toast = $("composer-toast");
     if (!toast) return;
     toast.textContent = text;
