@@ -4483,6 +4483,10 @@ async fn work_a_morning(width: u32, height: u32) {
         .collect();
     mine.sort();
     assert_eq!(mine, vec![2, 3, 4]);
+    // The sidebar counts follow, live.
+    for e in ["Mine 3", "Unassigned 1", "All conversations 4"] {
+        wait_js(&c, &sidebar_shows(e), e).await;
+    }
 
     // Opens Sheena's conversation from Mine.
     js(
@@ -4643,6 +4647,9 @@ async fn work_a_morning(width: u32, height: u32) {
     assert_eq!(conv["status"], "snoozed");
     let ahead = conv["snoozed_until"].as_i64().unwrap() - chrono::Utc::now().timestamp();
     assert!((3000..=3700).contains(&ahead), "an hour is {ahead}s away");
+    for e in ["Snoozed 1", "Open 3", "Mine 2"] {
+        wait_js(&c, &sidebar_shows(e), e).await;
+    }
     screenshot(&c, &shot("snoozed")).await;
 
     // Saves a view: open conversations (the builder's first condition).
