@@ -4339,3 +4339,395 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
     .await;
     p.close().await.unwrap();
 }
+
+/// An agent works a morning (issue 10), end to end in one session at `width`×`height`: Ana
+/// filters to Unassigned, selects three conversations (a click, then a shift-click) and
+/// bulk-assigns them to herself in one request, opens one from Mine, inserts the canned
+/// response `/thanks` (its `{{contact.name}}` filled in) and sends it, reacts 👍 to the
+/// customer's message (a Graph `reaction`), quotes it in a reply (`context.message_id`),
+/// mentions Ben in a private note (Ben's bell shows 1 live in his own browser session),
+/// snoozes with the "An hour" preset, saves a view, signs out and in again and finds the view
+/// in the sidebar with the same conversations. Screenshots `morning-<width>-*.png`.
+async fn work_a_morning(width: u32, height: u32) {
+    let env = Env::start().await;
+    // Every send gets its own wamid.
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    Mock::given(method("POST"))
+        .and(path(MESSAGES_PATH))
+        .respond_with(move |_: &wiremock::Request| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json(json!({
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": "+16505551234", "wa_id": "16505551234"}],
+                "messages": [{"id": format!("wamid.MORNING.{n}")}]
+            }))
+        })
+        .with_priority(5)
+        .mount(&env.graph)
+        .await;
+    env.create_inbox().await;
+    // Three other customers first (#1–#3), then Sheena (#4), each a minute later.
+    for (n, (wa_id, name)) in [
+        ("16505550101", "Omar Other"),
+        ("16505550102", "Lena Lang"),
+        ("16505550103", "Kofi Mensah"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        env.post_webhook(text_from(
+            wa_id,
+            name,
+            &format!("wamid.morning-{n}"),
+            "Where is my parcel?",
+        ))
+        .await;
+        env.wait_conversations(n + 1).await;
+    }
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(4).await;
+    env.sql(
+        "UPDATE conversations SET last_activity_at = now() - (5 - display_id) * interval '1 minute'",
+    );
+    env.api(
+        "POST",
+        "/canned_responses",
+        Some(json!({"short_code": "thanks", "content": "Thanks {{contact.name}}, I am on it (#{{conversation.display_id}})."})),
+    )
+    .await;
+    let expected = "Thanks Sheena Nelson, I am on it (#4).";
+    env.create_agent("ben@example.com");
+    env.add_member("ben@example.com");
+    let agents = env.api("GET", "/agents", None).await;
+    let ana = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "ana@example.com")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let shot = |name: &str| format!("morning-{width}-{name}");
+
+    // Ben is at work too, in his own browser.
+    let ben = env.browser(width, height).await;
+    env.sign_in(&ben, "ben@example.com", "agent password").await;
+    wait_js(
+        &ben,
+        "document.body.dataset.live === 'connected' && document.getElementById('bell-button').getAttribute('aria-label') === 'Notifications, 0 unread'",
+        "ben's live page with the bell at 0",
+    )
+    .await;
+
+    // Ana filters to Unassigned.
+    let c = env.browser(width, height).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    wait_js(
+        &c,
+        "document.querySelector('.conversation-row')",
+        "the list",
+    )
+    .await;
+    js(
+        &c,
+        "[...document.querySelectorAll('nav.sidebar a')].find(a => a.textContent.trim().startsWith('Unassigned')).click(); return true",
+    )
+    .await;
+    wait_js(
+        &c,
+        "location.search.includes('assignee_type=unassigned') && document.querySelectorAll('.conversation-row .row-select').length === 4",
+        "the four unassigned conversations",
+    )
+    .await;
+    let order = js(
+        &c,
+        "return [...document.querySelectorAll('.conversation-row')].map(r => Number(r.dataset.displayId))",
+    )
+    .await;
+    assert_eq!(order, json!([4, 3, 2, 1]), "latest activity first");
+
+    // Selects the first three (a click, a shift-click) and assigns them to herself at once.
+    js(
+        &c,
+        "document.querySelector('.conversation-row:nth-child(1) .row-select').click(); document.querySelector('.conversation-row:nth-child(3) .row-select').dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true, shiftKey: true})); return true",
+    )
+    .await;
+    wait_js(
+        &c,
+        &format!("!document.querySelector('[data-bulk-bar]').hidden && document.querySelector('[data-bulk-count]').textContent === '3' && document.querySelector('[data-bulk-agent] option[value=\"{ana}\"]')"),
+        "three selected and the agents in the bulk bar",
+    )
+    .await;
+    screenshot(&c, &shot("bulk")).await;
+    js(
+        &c,
+        &format!("const s = document.querySelector('[data-bulk-agent]'); s.value = '{ana}'; s.dispatchEvent(new Event('change')); return true"),
+    )
+    .await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('.conversation-row').length === 1 && document.querySelector('.conversation-row').dataset.displayId === '1' && document.querySelector('[data-bulk-bar]').hidden",
+        "only #1 left unassigned",
+    )
+    .await;
+    let all = env
+        .api("GET", "/conversations?assignee_type=all&status=all", None)
+        .await;
+    let mut mine: Vec<i64> = all["data"]["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["meta"]["assignee"]["id"] == ana)
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    mine.sort();
+    assert_eq!(mine, vec![2, 3, 4]);
+    // The sidebar counts follow, live.
+    for e in ["Mine 3", "Unassigned 1", "All conversations 4"] {
+        wait_js(&c, &sidebar_shows(e), e).await;
+    }
+
+    // Opens Sheena's conversation from Mine.
+    js(
+        &c,
+        "[...document.querySelectorAll('nav.sidebar a')].find(a => a.textContent.trim().startsWith('Mine')).click(); return true",
+    )
+    .await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('.conversation-row').length === 3",
+        "mine: three conversations",
+    )
+    .await;
+    js(
+        &c,
+        "document.querySelector('.conversation-row[data-display-id=\"4\"] a').click(); return true",
+    )
+    .await;
+    wait_js(
+        &c,
+        "document.getElementById('thread')?.dataset.displayId === '4' && document.getElementById('composer-text') && document.body.dataset.live === 'connected'",
+        "the thread of #4",
+    )
+    .await;
+
+    // "/tha", Enter inserts the response with the contact's name, Enter sends it.
+    let text = c.find(Locator::Id("composer-text")).await.unwrap();
+    text.send_keys("/tha").await.unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('.canned-popup:not([hidden]) [role=option][aria-selected=true]')",
+        "the canned list",
+    )
+    .await;
+    screenshot(&c, &shot("canned")).await;
+    text.send_keys("\u{E007}").await.unwrap();
+    wait_js(
+        &c,
+        &format!(
+            "document.getElementById('composer-text').value === {}",
+            serde_json::to_string(expected).unwrap()
+        ),
+        "the inserted response",
+    )
+    .await;
+    text.send_keys("\u{E007}").await.unwrap();
+    wait_sent(&env, "the canned response", |b| {
+        b["text"]["body"] == expected
+    })
+    .await;
+
+    // Reacts 👍 to the customer's message.
+    let customer = message_id_with(&c, "blue jacket come in size M").await;
+    focus_click(&c, &format!("#m-{customer} [data-msg-action=react]")).await;
+    wait_js(
+        &c,
+        "document.querySelector('#emoji-popover .react-menu')",
+        "the reaction menu",
+    )
+    .await;
+    focus_click(
+        &c,
+        "#emoji-popover .react-menu button[aria-label='React 👍']",
+    )
+    .await;
+    let reaction = wait_sent(&env, "the reaction", |b| b["type"] == "reaction").await;
+    assert_eq!(
+        reaction["reaction"],
+        json!({"message_id": CUSTOMER_WAMID, "emoji": "👍"})
+    );
+    wait_js(
+        &c,
+        &format!(
+            "(document.querySelector('#m-{customer} .reactions') || {{}}).textContent === '👍'"
+        ),
+        "the reaction on the bubble",
+    )
+    .await;
+
+    // Quotes it in a reply.
+    focus_click(&c, &format!("#m-{customer} [data-msg-action=reply]")).await;
+    wait_js(
+        &c,
+        "!document.getElementById('composer-reply').hidden && document.getElementById('composer-reply-text').textContent.includes('size M')",
+        "the quote in the composer",
+    )
+    .await;
+    let text = c.find(Locator::Id("composer-text")).await.unwrap();
+    text.send_keys("Size M is back in stock tomorrow")
+        .await
+        .unwrap();
+    screenshot(&c, &shot("quote")).await;
+    text.send_keys("\u{E007}").await.unwrap();
+    let reply = wait_sent(&env, "the quoting reply", |b| {
+        b["text"]["body"] == "Size M is back in stock tomorrow"
+    })
+    .await;
+    assert_eq!(reply["context"], json!({"message_id": CUSTOMER_WAMID}));
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('#messages .message.outgoing')].some(li => li.querySelector('blockquote.quote') && li.textContent.includes('back in stock'))",
+        "the quote above the outgoing bubble",
+    )
+    .await;
+
+    // Mentions Ben in a private note: his bell shows 1, live.
+    focus_click(&c, "input[name=mode][value=note]").await;
+    let text = c.find(Locator::Id("composer-text")).await.unwrap();
+    text.send_keys("Can you hold one for her @Be")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "!document.getElementById('mention-options').hidden && document.querySelector('#mention-options [role=option]')?.textContent.includes('Ben Agent')",
+        "the mention picker",
+    )
+    .await;
+    screenshot(&c, &shot("mention")).await;
+    text.send_keys("\u{E007}").await.unwrap();
+    wait_js(
+        &c,
+        "document.getElementById('composer-text').value === 'Can you hold one for her @Ben Agent '",
+        "the inserted mention",
+    )
+    .await;
+    text.send_keys("please\u{E007}").await.unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('.message.note .mention')?.textContent === '@Ben Agent'",
+        "the mention in the note",
+    )
+    .await;
+    wait_js(
+        &ben,
+        "document.getElementById('bell-button').getAttribute('aria-label') === 'Notifications, 1 unread' && document.getElementById('bell-count').textContent === '1' && !document.getElementById('bell-count').hidden",
+        "ben's bell at 1",
+    )
+    .await;
+    screenshot(&ben, &shot("ben-bell")).await;
+    ben.close().await.unwrap();
+
+    // Snoozes it for an hour: the header says until when and offers Reopen.
+    focus_click(&c, ".snooze .menu-trigger").await;
+    wait_js(
+        &c,
+        "document.querySelector(\"[data-snooze-preset='hour']\")",
+        "the snooze menu",
+    )
+    .await;
+    focus_click(&c, "[data-snooze-preset='hour']").await;
+    wait_js(
+        &c,
+        "document.querySelector('.snoozed-until')?.textContent.startsWith('Snoozed until') && document.querySelector('button[data-action=status][data-status=open]')",
+        "Snoozed until",
+    )
+    .await;
+    let conv = env.api("GET", "/conversations/4", None).await;
+    assert_eq!(conv["status"], "snoozed");
+    let ahead = conv["snoozed_until"].as_i64().unwrap() - chrono::Utc::now().timestamp();
+    assert!((3000..=3700).contains(&ahead), "an hour is {ahead}s away");
+    for e in ["Snoozed 1", "Open 3", "Mine 2"] {
+        wait_js(&c, &sidebar_shows(e), e).await;
+    }
+    screenshot(&c, &shot("snoozed")).await;
+
+    // Saves a view: open conversations (the builder's first condition).
+    c.goto(&env.url(&format!("/app/accounts/{}/conversations", env.account_id)))
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('[data-open-filter]')",
+        "the list",
+    )
+    .await;
+    focus_click(&c, "[data-open-filter]").await;
+    wait_js(
+        &c,
+        "document.querySelector('[data-filter-dialog]').open && document.querySelector('.filter-condition [data-attribute]')?.value === 'status'",
+        "the filter dialog",
+    )
+    .await;
+    c.find(Locator::Id("view-name"))
+        .await
+        .unwrap()
+        .send_keys("Open this morning")
+        .await
+        .unwrap();
+    screenshot(&c, &shot("filter")).await;
+    focus_click(&c, "[data-save-view]").await;
+    wait_js(&c, "location.search.includes('view=')", "the saved view").await;
+    let rows = "return [...document.querySelectorAll('.conversation-row')].map(r => Number(r.dataset.displayId)).sort()";
+    wait_js(
+        &c,
+        "document.querySelectorAll('.conversation-row').length === 3",
+        "the open conversations",
+    )
+    .await;
+    assert_eq!(
+        js(&c, rows).await,
+        json!([1, 2, 3]),
+        "the snoozed #4 is not open"
+    );
+
+    // Signs out and in again: the view is in the sidebar and opens the same list.
+    focus_click(&c, "form.logout button").await;
+    wait_js(&c, "document.getElementById('email')", "the sign-in page").await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    wait_js(
+        &c,
+        "document.querySelector('nav.sidebar .saved-views a')",
+        "the saved view in the sidebar",
+    )
+    .await;
+    let views = js(
+        &c,
+        "return [...document.querySelectorAll('nav.sidebar .saved-views a')].map(a => a.textContent.trim())",
+    )
+    .await;
+    assert_eq!(views, json!(["▤Open this morning"]));
+    focus_click(&c, "nav.sidebar .saved-views a").await;
+    wait_js(
+        &c,
+        "location.search.includes('view=') && document.querySelectorAll('.conversation-row').length === 3",
+        "the view's page",
+    )
+    .await;
+    assert_eq!(js(&c, rows).await, json!([1, 2, 3]));
+    assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, json!(true));
+    screenshot(&c, &shot("view")).await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_agent_works_a_morning_at_desktop_width() {
+    let _one = SERIAL.lock().await;
+    work_a_morning(1440, 900).await;
+}
+
+#[tokio::test]
+async fn an_agent_works_a_morning_at_phone_width() {
+    let _one = SERIAL.lock().await;
+    work_a_morning(390, 844).await;
+}
