@@ -2276,14 +2276,21 @@ async fn click(c: &Client, sel: &str) {
     panic!("could not click {sel}");
 }
 
-/// Types `text` into whatever has the focus.
+/// Types `text` into whatever has the focus; again when a live update replaced the focused
+/// element between finding it and typing (a stale element takes no keys at all).
 async fn type_keys(c: &Client, text: &str) {
-    c.active_element()
-        .await
-        .unwrap()
-        .send_keys(text)
-        .await
-        .unwrap();
+    for _ in 0..20 {
+        if let Ok(e) = c.active_element().await {
+            match e.send_keys(text).await {
+                Ok(()) => return,
+                Err(fantoccini::error::CmdError::Standard(w))
+                    if w.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
+                Err(e) => panic!("typing {text:?}: {e}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    panic!("could not type {text:?}: the focused element kept changing");
 }
 
 /// `text.json` from another customer (`wa_id`, `name`), so it starts another conversation.
