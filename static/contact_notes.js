@@ -41,8 +41,9 @@
     li.appendChild(p);
     const meta = el("p", "muted small", `${(note.user && note.user.name) || body.dataset.userName || ""} · `);
     const when = new Date((note.created_at || 0) * 1000);
-    const t = el("time", "", when.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }));
+    const t = el("time", "", when.toLocaleString(undefined, { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }));
     t.dateTime = when.toISOString();
+    t.setAttribute("data-local-time", "");
     meta.appendChild(t);
     li.appendChild(meta);
     return li;
@@ -75,6 +76,14 @@
       error.textContent = e.message;
     } finally {
       button.disabled = false;
+    }
+  });
+
+  // Typing clears a stale error.
+  document.addEventListener("input", (ev) => {
+    if (ev.target instanceof HTMLTextAreaElement && ev.target.id === "contact-note-input") {
+      const error = document.getElementById("contact-note-error");
+      if (error) error.textContent = "";
     }
   });
 
