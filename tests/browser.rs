@@ -4738,3 +4738,74 @@ async fn an_agent_works_a_morning_at_phone_width() {
     let _one = SERIAL.lock().await;
     work_a_morning(390, 844).await;
 }
+
+#[tokio::test]
+async fn an_agent_adds_a_contact_note_in_the_panel_and_reads_it_after_a_reload() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    for (w, h, name) in [(1440, 900, "desktop"), (390, 844, "phone")] {
+        let c = env.browser(w, h).await;
+        env.sign_in(&c, "ana@example.com", "correct horse").await;
+        open_conversation(&c, &env, 1).await;
+        if w < 760 {
+            focus_click(&c, "[data-panel-toggle]").await;
+        }
+        let note = format!("يفضل العربية <b>VIP</b> ({name})");
+        focus_click(&c, "#contact-note-input").await;
+        c.find(Locator::Id("contact-note-input"))
+            .await
+            .unwrap()
+            .send_keys(&note)
+            .await
+            .unwrap();
+        focus_click(&c, "#contact-note-form button[type=submit]").await;
+        wait_js(
+            &c,
+            &format!(
+                "document.querySelector('#contact-note-list .contact-note-text')?.textContent === {} && document.getElementById('contact-note-input').value === '' && document.getElementById('contact-notes-empty').hidden",
+                serde_json::to_string(&note).unwrap()
+            ),
+            "the new note at the top",
+        )
+        .await;
+        // Text, never markup; right-to-left text reads right.
+        assert_eq!(
+            js(
+                &c,
+                "return [document.querySelectorAll('#contact-note-list b').length, document.querySelector('#contact-note-list .contact-note-text').dir]"
+            )
+            .await,
+            json!([0, "auto"])
+        );
+        // A blank note says so and posts nothing.
+        focus_click(&c, "#contact-note-form button[type=submit]").await;
+        wait_js(
+            &c,
+            "document.getElementById('contact-note-error').textContent !== ''",
+            "the blank-note error",
+        )
+        .await;
+        focus_click(&c, "#contact-note-input").await;
+        js(
+            &c,
+            "document.getElementById('contact-note-list').scrollIntoView({block: 'end'}); return true",
+        )
+        .await;
+        screenshot(&c, &format!("contact-notes-{name}")).await;
+        c.refresh().await.unwrap();
+        wait_js(
+            &c,
+            &format!(
+                "[...document.querySelectorAll('#contact-note-list .contact-note-text')].some(p => p.textContent === {})",
+                serde_json::to_string(&note).unwrap()
+            ),
+            "the note after a reload",
+        )
+        .await;
+        c.close().await.unwrap();
+    }
+}

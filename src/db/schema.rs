@@ -467,3 +467,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversation_participants,
     team_members,
 );
+
+diesel::table! {
+    /// Notes agents keep about a contact (Chatwoot's contact notes; migration
+    /// 2026-12-01-000900_contact_notes).
+    contact_notes (id) {
+        id -> Int8,
+        account_id -> Int8,
+        contact_id -> Int8,
+        user_id -> Nullable<Int8>,
+        content -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(contact_notes, users);

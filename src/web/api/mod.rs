@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod attachments;
 pub mod canned_responses;
+pub mod contact_notes;
 pub mod contacts;
 pub mod conversation_actions;
 pub mod conversation_filters;
@@ -147,6 +148,19 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route("/contacts", web::get().to(contacts::index))
                     .route("/contacts/search", web::get().to(contacts::search))
                     .route("/contacts/{id}", web::get().to(contacts::show))
+                    .route("/contacts/{id}/notes", web::get().to(contact_notes::index))
+                    .route(
+                        "/contacts/{id}/notes",
+                        web::post().to(contact_notes::create),
+                    )
+                    .route(
+                        "/contacts/{id}/notes/{note_id}",
+                        web::patch().to(contact_notes::update),
+                    )
+                    .route(
+                        "/contacts/{id}/notes/{note_id}",
+                        web::delete().to(contact_notes::destroy),
+                    )
                     .route("/agents", web::get().to(agents::index))
                     .route("/agents", web::post().to(agents::create))
                     .route("/agents/{id}", web::patch().to(agents::update))

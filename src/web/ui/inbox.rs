@@ -202,6 +202,22 @@ pub struct ThreadView {
     pub previous: Vec<PreviousConversation>,
     /// The conversation's participants as (user id, name), by name (issue 10; one query).
     pub participants: Vec<(i64, String)>,
+    /// The contact's id (`/contacts/{id}/notes`, which `static/contact_notes.js` posts to).
+    pub contact_id: i64,
+    /// The contact's newest notes, newest first (at most
+    /// [`crate::domain::contact_notes::PANEL_NOTES`]; one query).
+    pub notes: Vec<PanelNote>,
+}
+
+/// A contact note in the contact panel.
+#[derive(Debug, Clone)]
+pub struct PanelNote {
+    /// The note's text (escaped by askama, shown with `dir="auto"`).
+    pub content: String,
+    /// Its author's name, "A deleted user" when the author is gone.
+    pub author: String,
+    /// When it was written, as (RFC 3339, "Dec 1, 09:00 UTC").
+    pub written: (String, String),
 }
 
 /// A label with its colour (`labels.color`; [`crate::domain::labels::DEFAULT_COLOR`] for a
@@ -530,6 +546,20 @@ fn thread_view(
         label_choices,
         previous,
         participants: crate::domain::inbox_notifications::participant_names(conn, c)?,
+        contact_id: c.contact_id,
+        notes: crate::domain::contact_notes::newest(
+            conn,
+            c.account_id,
+            c.contact_id,
+            crate::domain::contact_notes::PANEL_NOTES,
+        )?
+        .into_iter()
+        .map(|n| PanelNote {
+            content: n.note.content,
+            author: n.author_name.unwrap_or_else(|| "A deleted user".into()),
+            written: stamp(Some(n.note.created_at)),
+        })
+        .collect(),
     })
 }
 
