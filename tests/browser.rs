@@ -486,6 +486,12 @@ impl Env {
             .send_keys(password)
             .await
             .unwrap();
+        // Marks this document, so the wait below sees the answer's page (the inbox, or the
+        // form again) replace it; a test's next `goto` could otherwise race the redirect.
+        client
+            .execute("window.__beforeSignIn = true; return true", vec![])
+            .await
+            .unwrap();
         client
             .find(Locator::Css("form button[type=submit]"))
             .await
@@ -493,6 +499,12 @@ impl Env {
             .click()
             .await
             .unwrap();
+        wait_js(
+            client,
+            "!window.__beforeSignIn && document.readyState === 'complete'",
+            "the sign-in answer",
+        )
+        .await;
     }
 
     /// Graph message bodies received so far (read receipts aside).
@@ -3434,6 +3446,14 @@ async fn message_id_with(c: &Client, text: &str) -> i64 {
 }
 
 async fn open_conversation(c: &Client, env: &Env, display_id: i64) {
+    // A sign-in just submitted is still redirecting: let it land first, or its redirect
+    // would replace the conversation opened below.
+    wait_js(
+        c,
+        "!location.pathname.endsWith('/login') && document.readyState === 'complete'",
+        "the sign-in to land",
+    )
+    .await;
     c.goto(&env.url(&format!(
         "/app/accounts/{}/conversations/{display_id}",
         env.account_id
