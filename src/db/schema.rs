@@ -483,3 +483,24 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(contact_notes, users);
+
+// == custom-attrs ==
+diesel::table! {
+    /// Custom attribute definitions (Chatwoot's `custom_attribute_definitions`; migration
+    /// 2026-12-02-000400_custom_attributes).
+    custom_attribute_definitions (id) {
+        id -> Int8,
+        account_id -> Int8,
+        attribute_key -> Text,
+        attribute_display_name -> Text,
+        attribute_display_type -> Text,
+        attribute_description -> Nullable<Text>,
+        attribute_model -> Text,
+        attribute_values -> Array<Text>,
+        regex_pattern -> Nullable<Text>,
+        regex_cue -> Nullable<Text>,
+        default_value -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}

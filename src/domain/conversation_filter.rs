@@ -17,10 +17,15 @@
 //! | `priority` | `equal_to`, `not_equal_to`, `is_present`, `is_not_present` | `urgent`, `high`, `medium`, `low`, `none` |
 //! | `created_at`, `last_activity_at` | `is_greater_than`, `is_less_than` (one date `YYYY-MM-DD` = its midnight UTC, RFC 3339, or unix seconds), `days_before` (one whole number N: before now − N days) | |
 //! | `customer_service_window` (ours) | `equal_to`, `not_equal_to` | `open` (the contact wrote in the last 24 hours, so a free-form reply may be sent) or `closed` |
+//! | a conversation custom attribute's `attribute_key` (Chatwoot sends `custom_attribute_type` `conversation_attribute` with it) | by its type, see [`custom_attributes::operators_of`] | values of its type |
+//!
+//! Custom attribute keys are known only with the account's definitions: [`Filter::parse_for`]
+//! loads them ([`Filter::parse`] knows the standard keys only).
 //!
 //! Anything else is a 422 naming `payload[i].attribute_key`, `payload[i].filter_operator`,
 //! `payload[i].values` or `payload[i].query_operator`.
 
+use super::custom_attributes::{self, CustomCondition, Definition, Model};
 use crate::db::schema::conversations;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -51,6 +56,8 @@ pub enum Attribute {
     LastActivityAt,
     /// Ours: whether the 24-hour customer service window is `open` or `closed`.
     CustomerServiceWindow,
+    /// A conversation custom attribute (its key and type are in [`Values::Custom`]).
+    Custom,
 }
 
 /// A `filter_operator`.
@@ -75,6 +82,8 @@ pub enum Values {
     Ids(Vec<i64>),
     Time(DateTime<Utc>),
     Days(i64),
+    /// The condition of a custom attribute.
+    Custom(CustomCondition),
 }
 
 /// One validated condition.
@@ -144,6 +153,7 @@ fn operators_of(a: Attribute) -> &'static [&'static str] {
             "is_not_present",
         ],
         CreatedAt | LastActivityAt => &["is_greater_than", "is_less_than", "days_before"],
+        Custom => &[],
     }
 }
 
@@ -179,6 +189,34 @@ impl Filter {
     /// Reads and validates a filter body: `{"payload":[…]}` or the bare array.
     /// Errors: 422 naming `payload` or `payload[i].<key>` (see the module documentation).
     pub fn parse(body: &Value) -> AppResult<Filter> {
+        Filter::parse_with(body, &[])
+    }
+
+    /// [`Filter::parse`], also accepting the conversation custom attributes of `account_id`
+    /// by key (their definitions are loaded only when a condition names a key that is not a
+    /// standard one). Errors as [`Filter::parse`].
+    pub fn parse_for(conn: &mut PgConnection, account_id: i64, body: &Value) -> AppResult<Filter> {
+        let items = match body {
+            Value::Array(a) => Some(a),
+            Value::Object(o) => o.get("payload").and_then(Value::as_array),
+            _ => None,
+        };
+        let needs = items.is_some_and(|items| {
+            items.iter().take(MAX_CONDITIONS).any(|i| {
+                let key = i.get("attribute_key").and_then(Value::as_str).unwrap_or("");
+                attribute(key.trim()).is_none()
+            })
+        });
+        let definitions = if needs {
+            custom_attributes::list(conn, account_id, Some(Model::Conversation))?
+        } else {
+            vec![]
+        };
+        Filter::parse_with(body, &definitions)
+    }
+
+    /// [`Filter::parse`] with the account's conversation attribute `definitions`.
+    pub fn parse_with(body: &Value, definitions: &[Definition]) -> AppResult<Filter> {
         let items = match body {
             Value::Array(a) => a,
             Value::Object(o) => match o.get("payload") {
@@ -212,7 +250,7 @@ impl Filter {
         let conditions = items
             .iter()
             .enumerate()
-            .map(|(i, item)| Condition::parse(i, item))
+            .map(|(i, item)| Condition::parse_with(i, item, definitions))
             .collect::<AppResult<Vec<_>>>()?;
         Ok(Filter { conditions })
     }
@@ -247,20 +285,19 @@ impl Filter {
 impl Condition {
     /// Validates the `i`th condition. Errors: 422 naming `payload[i].<key>`.
     pub fn parse(i: usize, item: &Value) -> AppResult<Condition> {
+        Condition::parse_with(i, item, &[])
+    }
+
+    /// [`Condition::parse`], also accepting the keys of `definitions` (conversation custom
+    /// attributes). Errors: 422 naming `payload[i].<key>`.
+    pub fn parse_with(i: usize, item: &Value, definitions: &[Definition]) -> AppResult<Condition> {
         let field = |k: &str| format!("payload[{i}].{k}");
         let get_str = |k: &str| item.get(k).and_then(Value::as_str).map(str::trim);
         let key = get_str("attribute_key").unwrap_or("");
-        let attribute = attribute(key).ok_or_else(|| {
-            AppError::invalid(
-                &field("attribute_key"),
-                format!(
-                    "unknown attribute_key {key:?}; use status, inbox_id, team_id, assignee_id, \
-                     display_id, labels, priority, created_at, last_activity_at or \
-                     customer_service_window"
-                ),
-            )
-        })?;
         let op_key = get_str("filter_operator").unwrap_or("");
+        let Some(attribute) = attribute(key) else {
+            return Condition::parse_custom(i, item, key, op_key, definitions);
+        };
         let allowed = operators_of(attribute);
         let operator = operator(op_key)
             .filter(|_| allowed.contains(&op_key))
@@ -385,6 +422,7 @@ impl Condition {
                         })?)
                     }
                 }
+                Custom => Values::None,
                 CustomerServiceWindow => {
                     let t = texts[0].to_lowercase();
                     if texts.len() != 1 || (t != "open" && t != "closed") {
@@ -404,11 +442,79 @@ impl Condition {
         })
     }
 
+    /// A condition on a conversation custom attribute `key` (see [`Condition::parse_with`]).
+    fn parse_custom(
+        i: usize,
+        item: &Value,
+        key: &str,
+        op_key: &str,
+        definitions: &[Definition],
+    ) -> AppResult<Condition> {
+        let field = format!("payload[{i}]");
+        let raw: Vec<Value> = match item.get("values") {
+            None | Some(Value::Null) => vec![],
+            Some(Value::Array(a)) => a.iter().take(MAX_VALUES + 1).cloned().collect(),
+            Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => vec![v.clone()],
+            Some(other) => {
+                return Err(AppError::invalid(
+                    &format!("{field}.values"),
+                    format!("values must be an array, not {other}"),
+                ))
+            }
+        };
+        if raw.len() > MAX_VALUES {
+            return Err(AppError::invalid(
+                &format!("{field}.values"),
+                format!("values may hold at most {MAX_VALUES} items"),
+            ));
+        }
+        let Some(custom) =
+            custom_attributes::parse_condition(definitions, &field, key, op_key, &raw)?
+        else {
+            let shown: String = key.chars().take(64).collect();
+            return Err(AppError::invalid(
+                &format!("{field}.attribute_key"),
+                format!(
+                    "unknown attribute_key {shown:?}; use status, inbox_id, team_id, \
+                     assignee_id, display_id, labels, priority, created_at, last_activity_at, \
+                     customer_service_window or a conversation custom attribute's key"
+                ),
+            ));
+        };
+        let or_next = match item.get("query_operator") {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("or") => true,
+            Some(Value::String(s))
+                if s.trim().eq_ignore_ascii_case("and") || s.trim().is_empty() =>
+            {
+                false
+            }
+            Some(other) => {
+                return Err(AppError::invalid(
+                    &format!("{field}.query_operator"),
+                    format!("query_operator must be AND or OR, not {other}"),
+                ))
+            }
+        };
+        Ok(Condition {
+            attribute: Attribute::Custom,
+            operator: operator(op_key).unwrap_or(Operator::EqualTo),
+            values: Values::Custom(custom),
+            or_next,
+        })
+    }
+
     /// This condition as a parameterised predicate (NULL-safe: a conversation without an
     /// assignee is "not equal to" any assignee).
     pub fn expression(&self, now: DateTime<Utc>) -> Predicate {
         use Attribute::*;
         use Operator::*;
+        if let Values::Custom(c) = &self.values {
+            return custom_attributes::predicate::<conversations::table>(
+                "conversations.custom_attributes",
+                c,
+            );
+        }
         let negate = matches!(self.operator, NotEqualTo | DoesNotContain);
         let not = if negate { "NOT " } else { "" };
         let column = match self.attribute {
@@ -422,6 +528,7 @@ impl Condition {
             CreatedAt => "conversations.created_at",
             LastActivityAt => "conversations.last_activity_at",
             CustomerServiceWindow => "conversations.last_incoming_at",
+            Custom => "conversations.custom_attributes",
         };
         match (&self.values, self.operator) {
             (_, IsPresent) if self.attribute == Labels => Box::new(sql::<Nullable<Bool>>(
@@ -490,7 +597,7 @@ impl Condition {
                     .bind::<Timestamptz, _>(now - chrono::Duration::days(*n))
                     .sql(")"),
             ),
-            (Values::None, _) => Box::new(sql::<Nullable<Bool>>("TRUE")),
+            (Values::None | Values::Custom(_), _) => Box::new(sql::<Nullable<Bool>>("TRUE")),
         }
     }
 }

@@ -191,6 +191,9 @@ pub(crate) fn change_events(
     if before.labels != after.labels {
         changed.push("labels");
     }
+    if before.custom_attributes != after.custom_attributes {
+        changed.push("custom_attributes");
+    }
     // A new snooze time without a status change (a status change already carries it).
     if before.snoozed_until != after.snoozed_until && before.status == after.status {
         changed.push("snoozed_until");
@@ -1191,6 +1194,29 @@ pub fn set_labels<S: AsRef<str>>(
             lines.push(format!("{actor} removed {}", removed.join(", ")));
         }
         Ok(Some(lines))
+    })
+}
+
+/// Merges an already validated patch into the conversation's `custom_attributes` (a `null`
+/// value removes the key; see [`super::custom_attributes::set_for_conversation`], which
+/// validates). No activity line (as Chatwoot); `conversation.updated` naming
+/// `custom_attributes` when the map changed. Errors: 404 as [`find_for_viewer`].
+pub fn set_custom_attributes(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    display_id: i32,
+    patch: &serde_json::Map<String, serde_json::Value>,
+) -> AppResult<Conversation> {
+    let found = find_for_viewer(conn, viewer, display_id)?;
+    act(conn, viewer, &found, |conn, current, _actor| {
+        let merged = super::custom_attributes::merge(&current.custom_attributes, patch);
+        if merged == current.custom_attributes {
+            return Ok(None);
+        }
+        diesel::update(conversations::table.find(current.id))
+            .set(conversations::custom_attributes.eq(&merged))
+            .execute(conn)?;
+        Ok(Some(vec![]))
     })
 }
 

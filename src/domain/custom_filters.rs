@@ -34,9 +34,10 @@ pub struct CustomFilter {
 }
 
 impl CustomFilter {
-    /// The saved conditions. Errors: 422 naming `query` when they no longer validate.
-    pub fn filter(&self) -> AppResult<Filter> {
-        Filter::parse(&self.query)
+    /// The saved conditions (custom attribute keys read with the account's definitions).
+    /// Errors: 422 naming `query` when they no longer validate.
+    pub fn filter(&self, conn: &mut PgConnection) -> AppResult<Filter> {
+        Filter::parse_for(conn, self.account_id, &self.query)
     }
 }
 
@@ -49,7 +50,7 @@ pub struct CustomFilterInput {
     pub query: Option<Value>,
 }
 
-fn validate(input: &CustomFilterInput) -> AppResult<()> {
+fn validate(conn: &mut PgConnection, account_id: i64, input: &CustomFilterInput) -> AppResult<()> {
     if let Some(name) = &input.name {
         let n = name.trim().chars().count();
         if n == 0 || n > MAX_NAME_CHARS {
@@ -68,7 +69,7 @@ fn validate(input: &CustomFilterInput) -> AppResult<()> {
         }
     }
     if let Some(q) = &input.query {
-        Filter::parse(q).map_err(|e| match e {
+        Filter::parse_for(conn, account_id, q).map_err(|e| match e {
             AppError::Unprocessable { field, message } => AppError::invalid(
                 "query",
                 format!("query.{}: {message}", field.unwrap_or_default()),
@@ -117,7 +118,7 @@ pub fn create(
             "query is required: {\"payload\":[…conditions]}",
         ));
     };
-    validate(input)?;
+    validate(conn, viewer.account_id, input)?;
     conn.transaction(|conn| {
         super::xact_lock(
             conn,
@@ -155,7 +156,7 @@ pub fn update(
     input: &CustomFilterInput,
 ) -> AppResult<CustomFilter> {
     let current = find(conn, viewer, id)?;
-    validate(input)?;
+    validate(conn, viewer.account_id, input)?;
     Ok(diesel::update(custom_filters::table.find(current.id))
         .set((
             custom_filters::name.eq(input

@@ -19,7 +19,7 @@
 //! | `conversation.created` | `display_id`, `status`, `contact_id` |
 //! | `conversation.status_changed` | `display_id`, `status`, `previous_status`, `snoozed_until` (unix seconds or null) |
 //! | `assignee.changed` | `display_id`, `assignee_id`, `previous_assignee_id` (user ids or null) |
-//! | `conversation.updated` | `display_id`, `changed` (list of `priority`, `team_id`, `labels`, `snoozed_until`, `agent_last_seen_at`), plus `priority` and `team_id` when they changed |
+//! | `conversation.updated` | `display_id`, `changed` (list of `priority`, `team_id`, `labels`, `custom_attributes`, `snoozed_until`, `agent_last_seen_at`), plus `priority` and `team_id` when they changed |
 //! | `presence.update` | `user_id`, `availability` (`online`/`busy`/`offline`): an agent's availability in the account changed (account-wide; see `domain::profile`) |
 //! | `notification.created` | `user_id`, `notification_id`, `notification_type`, `display_id`: delivered to that user only (see [`Event::recipient`]) |
 //! | `notification.updated` | `user_id`, `notification_id` (null for all), `unread_count`: that user only |

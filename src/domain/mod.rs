@@ -9,6 +9,7 @@ pub mod contact_fields;
 pub mod contact_notes;
 pub mod contacts;
 pub mod conversation_filter;
+pub mod custom_attributes;
 pub mod conversations;
 pub mod custom_filters;
 pub mod events;

@@ -50,12 +50,13 @@ pub async fn filter(
         page: q.page.unwrap_or(1),
         cursor: ListCursor::parse_optional(q.cursor.as_deref())?,
         sort: ListSort::parse(q.sort_by.as_deref())?,
-        conditions: Some(Filter::parse(&body)?),
         ..Default::default()
     };
+    let mut list = list;
     let st = state.get_ref().clone();
     let (payload, counts, next) = state
         .db(move |conn| {
+            list.conditions = Some(Filter::parse_for(conn, viewer.account_id, &body)?);
             let page = conversations::list_page(conn, &viewer, &list)?;
             Ok((
                 render(conn, &st, &page.rows)?,

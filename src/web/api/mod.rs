@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod conversation_actions;
 pub mod conversation_filters;
 pub mod conversations;
+pub mod custom_attributes;
 pub mod inbox_members;
 pub mod inboxes;
 pub mod labels;
@@ -219,6 +220,35 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route(
                         "/notification_settings",
                         web::patch().to(notification_settings::update),
+                    )
+                    // Issue 11 (custom-attrs): custom attribute definitions and values.
+                    .route(
+                        "/custom_attribute_definitions",
+                        web::get().to(custom_attributes::index),
+                    )
+                    .route(
+                        "/custom_attribute_definitions",
+                        web::post().to(custom_attributes::create),
+                    )
+                    .route(
+                        "/custom_attribute_definitions/{id}",
+                        web::get().to(custom_attributes::show),
+                    )
+                    .route(
+                        "/custom_attribute_definitions/{id}",
+                        web::patch().to(custom_attributes::update),
+                    )
+                    .route(
+                        "/custom_attribute_definitions/{id}",
+                        web::delete().to(custom_attributes::destroy),
+                    )
+                    .route(
+                        "/conversations/{display_id}/custom_attributes",
+                        web::post().to(custom_attributes::set_for_conversation),
+                    )
+                    .route(
+                        "/contacts/{id}/custom_attributes",
+                        web::post().to(custom_attributes::set_for_contact),
                     )
                     // Issue 10: the notification centre, participants, team members.
                     .route("/notifications", web::get().to(notifications::index))

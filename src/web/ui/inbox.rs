@@ -117,11 +117,15 @@ impl ListQuery {
     pub(super) fn list_filter(&self, conn: &mut DbConn, viewer: &Viewer) -> AppResult<ListFilter> {
         let mut f = self.filter()?;
         if let Some(id) = self.view {
-            f.conditions = Some(custom_filters::find(conn, viewer, id)?.filter()?);
+            f.conditions = Some(custom_filters::find(conn, viewer, id)?.filter(conn)?);
         } else if let Some(raw) = self.filter.as_deref().filter(|r| !r.trim().is_empty()) {
             let body: serde_json::Value = serde_json::from_str(raw)
                 .map_err(|e| AppError::invalid("filter", format!("filter is not JSON: {e}")))?;
-            f.conditions = Some(crate::domain::conversation_filter::Filter::parse(&body)?);
+            f.conditions = Some(crate::domain::conversation_filter::Filter::parse_for(
+                conn,
+                viewer.account_id,
+                &body,
+            )?);
         }
         Ok(f)
     }
