@@ -211,6 +211,9 @@ pub struct ThreadView {
     /// The contact's newest notes, newest first (at most
     /// [`crate::domain::contact_notes::PANEL_NOTES`]; one query).
     pub notes: Vec<PanelNote>,
+    /// The conversation's and the contact's custom attributes with their editors (issue 11;
+    /// `templates/partials/custom_attributes.html`, one query for the definitions).
+    pub custom_attribute_blocks: Vec<super::custom_attributes::AttributeBlock>,
 }
 
 /// A contact note in the contact panel.
@@ -564,6 +567,24 @@ fn thread_view(
             written: stamp(Some(n.note.created_at)),
         })
         .collect(),
+        custom_attribute_blocks: {
+            use crate::domain::custom_attributes::{self as ca, Model};
+            let definitions = ca::list(conn, c.account_id, None)?;
+            vec![
+                super::custom_attributes::block(
+                    &definitions,
+                    Model::Conversation,
+                    c.display_id.into(),
+                    &c.custom_attributes,
+                ),
+                super::custom_attributes::block(
+                    &definitions,
+                    Model::Contact,
+                    c.contact_id,
+                    &contact.custom_attributes,
+                ),
+            ]
+        },
     })
 }
 

@@ -3,6 +3,7 @@
 //! the session cookie and the CSRF header) and listens to Server-Sent Events for live updates.
 
 pub mod auth;
+pub mod custom_attributes;
 pub mod inbox;
 pub mod password;
 pub mod profile;
@@ -232,6 +233,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/settings/canned_responses/{canned_id}/delete",
                 web::post().to(settings_canned::delete),
+            )
+            // Issue 11 (custom-attrs): Settings → Custom attributes.
+            .route(
+                "/accounts/{account_id}/settings/custom_attributes",
+                web::get().to(custom_attributes::settings_index),
             )
             .route(
                 "/accounts/{account_id}/settings/webhooks",

@@ -1,0 +1,306 @@
+mod common;
+#[path = "common/browser.rs"]
+mod browser_kit;
+use browser_kit::*;
+use common::*;
+
+// Custom attributes in the browser (issue 11): an administrator defines a list attribute in
+// Settings → Custom attributes (values typed as chips), sets it in the conversation's contact
+// panel, and a bad number is refused inline with the server's message. Axe on the settings
+// page; screenshots at 1440×900, 390×844 and in the dark theme.
+
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// axe-core's WCAG 2.1 A/AA violations in the page (as `tests/browser.rs` runs it).
+async fn axe_violations(c: &Client) -> Vec<String> {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js"),
+    )
+    .expect("node_modules/axe-core: run `npm ci` (scripts/test does)");
+    c.execute(&format!("{source}\nreturn true;"), vec![])
+        .await
+        .unwrap();
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — '
+                    + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+async fn focus_click(c: &Client, css: &str) {
+    let found = js(
+        c,
+        &format!(
+            "const e = document.querySelector({}); if (!e) return false; e.scrollIntoView({{block: 'center'}}); e.focus(); e.click(); return true;",
+            serde_json::to_string(css).unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(found, Value::Bool(true), "nothing matches {css}");
+}
+
+async fn type_into(c: &Client, id: &str, text: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
+
+#[tokio::test]
+async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refused() {
+    let env = Env::start().await;
+    env.create_inbox().await;
+    env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
+        .await;
+    env.wait_conversations(1).await;
+    let account = env.account_id;
+    let settings = env.url(&format!("/app/accounts/{account}/settings/custom_attributes"));
+
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    c.goto(&settings).await.unwrap();
+    wait_js(&c, "document.getElementById('ca-form')", "the settings page").await;
+    assert_eq!(
+        js(&c, "return document.querySelector('.settings-nav a.active').textContent").await,
+        json!("Custom attributes")
+    );
+
+    // A contact attribute of type list, its values typed as chips.
+    focus_click(&c, "[data-ca-add='contact_attribute']").await;
+    type_into(&c, "ca-name", "Plan tier").await;
+    assert_eq!(
+        js(&c, "return document.getElementById('ca-key').value").await,
+        json!("plan_tier"),
+        "the key follows the name"
+    );
+    c.find(Locator::Id("ca-type"))
+        .await
+        .unwrap()
+        .select_by_value("list")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "!document.querySelector('[data-ca-only=list]').hidden && document.querySelector('[data-ca-only=text]').hidden",
+        "the list values field",
+    )
+    .await;
+    focus_click(&c, "#ca-value-input").await;
+    type_into(&c, "ca-value-input", "Gold\u{E007}Silver,Bronze\u{E007}").await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('#ca-value-chips .chip').length === 3",
+        "three chips",
+    )
+    .await;
+    // A chip's × removes it.
+    focus_click(&c, "#ca-value-chips .chip:last-child .chip-remove").await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('#ca-value-chips .chip').length === 2",
+        "two chips",
+    )
+    .await;
+    screenshot(&c, "custom-attributes-form-1440").await;
+    focus_click(&c, "[data-ca-submit]").await;
+    wait_js(
+        &c,
+        "document.querySelector('#ca-contact_attribute .ca-rows tbody tr code')?.textContent === 'plan_tier'",
+        "the new attribute listed",
+    )
+    .await;
+    assert!(js(&c, "return document.querySelector('.notice').textContent")
+        .await
+        .as_str()
+        .unwrap()
+        .contains("Plan tier added"));
+
+    // The same key again is refused next to the key field.
+    focus_click(&c, "[data-ca-add='contact_attribute']").await;
+    type_into(&c, "ca-name", "Plan tier").await;
+    focus_click(&c, "[data-ca-submit]").await;
+    wait_js(
+        &c,
+        "!document.getElementById('ca-error-attribute_key').hidden",
+        "the key error",
+    )
+    .await;
+    assert!(js(&c, "return document.getElementById('ca-error-attribute_key').textContent")
+        .await
+        .as_str()
+        .unwrap()
+        .contains("already exists"));
+
+    // A conversation attribute of type number (through the API) and a text with a regex.
+    env.api(
+        "POST",
+        "/custom_attribute_definitions",
+        Some(json!({"attribute_display_name": "Seats", "attribute_key": "seats",
+                    "attribute_display_type": "number", "attribute_model": 0})),
+    )
+    .await;
+    env.api(
+        "POST",
+        "/custom_attribute_definitions",
+        Some(json!({"attribute_display_name": "Order number", "attribute_key": "order_number",
+                    "attribute_display_type": "text", "attribute_model": 0,
+                    "regex_pattern": "^ORD-[0-9]+$", "regex_cue": "Use the form ORD-123",
+                    "attribute_description": "From the shop"})),
+    )
+    .await;
+    c.refresh().await.unwrap();
+    wait_js(&c, "document.querySelectorAll('.ca-rows tbody tr[id]').length === 3", "three rows").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let violations = axe_violations(&c).await;
+    assert!(violations.is_empty(), "axe on the settings page: {violations:#?}");
+    assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, json!(true));
+    js(&c, "window.scrollTo(0, 0); return true").await;
+    screenshot(&c, "custom-attributes-settings-1440").await;
+
+    // Edit: the key and model are fixed, the rest changes.
+    focus_click(&c, "#ca-contact_attribute [data-ca-edit]").await;
+    wait_js(
+        &c,
+        "document.getElementById('ca-key').disabled && document.querySelectorAll('#ca-value-chips .chip').length === 2",
+        "the edit form",
+    )
+    .await;
+    focus_click(&c, "[data-ca-cancel]").await;
+
+    // The contact panel: set the plan from its select.
+    c.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
+        .await
+        .unwrap();
+    wait_js(&c, "document.getElementById('ca-contact-plan_tier')", "the contact attribute editor").await;
+    c.find(Locator::Id("ca-contact-plan_tier"))
+        .await
+        .unwrap()
+        .select_by_value("Gold")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('[data-ca-key=plan_tier] [data-ca-status]').textContent === 'Saved'",
+        "the plan saved",
+    )
+    .await;
+    let conv = env.api("GET", "/conversations/1", None).await;
+    let contact_id = conv["meta"]["sender"]["id"].as_i64().expect("the contact's id");
+    let contact = env.api("GET", &format!("/contacts/{contact_id}"), None).await;
+    assert_eq!(contact["payload"]["custom_attributes"]["plan_tier"], "Gold", "{contact}");
+
+    // A bad number is refused inline with the server's message; a good one is saved.
+    focus_click(&c, "#ca-conv-seats").await;
+    type_into(&c, "ca-conv-seats", "a dozen\u{E007}").await;
+    wait_js(
+        &c,
+        "!document.getElementById('ca-conv-seats-error').hidden",
+        "the number error",
+    )
+    .await;
+    // A live re-render of the panel (the list and header refresh after events) keeps it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        js(
+            &c,
+            "return [document.getElementById('ca-conv-seats-error').textContent, document.getElementById('ca-conv-seats').getAttribute('aria-invalid')]"
+        )
+        .await,
+        json!(["Seats must be a number", "true"])
+    );
+    js(&c, "document.querySelector('[data-ca-block]').scrollIntoView({block: 'start'}); return true").await;
+    screenshot(&c, "custom-attributes-panel-error-1440").await;
+    js(&c, "const e = document.getElementById('ca-conv-seats'); e.value = ''; return true").await;
+    type_into(&c, "ca-conv-seats", "12\u{E007}").await;
+    wait_js(
+        &c,
+        "document.getElementById('ca-conv-seats-error').hidden",
+        "the error gone",
+    )
+    .await;
+    for _ in 0..50 {
+        let conv = env.api("GET", "/conversations/1", None).await;
+        if conv["custom_attributes"]["seats"] == json!(12) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The regex cue shows as the hint and as the refusal.
+    focus_click(&c, "#ca-conv-order_number").await;
+    type_into(&c, "ca-conv-order_number", "7\u{E007}").await;
+    wait_js(
+        &c,
+        "document.getElementById('ca-conv-order_number-error').textContent.includes('Use the form ORD-123')",
+        "the regex cue",
+    )
+    .await;
+    let conv = env.api("GET", "/conversations/1", None).await;
+    assert_eq!(conv["custom_attributes"], json!({"seats": 12}), "{conv}");
+    assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, json!(true));
+    screenshot(&c, "custom-attributes-panel-1440").await;
+    c.close().await.unwrap();
+
+    // Phone width: the settings page and the panel sheet.
+    let p = env.browser(390, 844).await;
+    env.sign_in(&p, "ana@example.com", "correct horse").await;
+    p.goto(&settings).await.unwrap();
+    wait_js(&p, "document.getElementById('ca-form')", "the settings page").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(js(&p, &format!("return {NO_OVERFLOW}")).await, json!(true));
+    let violations = axe_violations(&p).await;
+    assert!(violations.is_empty(), "axe at phone width: {violations:#?}");
+    screenshot(&p, "custom-attributes-settings-390").await;
+    focus_click(&p, "[data-ca-add='conversation_attribute']").await;
+    p.find(Locator::Id("ca-type"))
+        .await
+        .unwrap()
+        .select_by_value("text")
+        .await
+        .unwrap();
+    focus_click(&p, "#ca-regex-on").await;
+    wait_js(&p, "!document.querySelector('[data-ca-regex]').hidden", "the regex fields").await;
+    screenshot(&p, "custom-attributes-form-390").await;
+    p.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
+        .await
+        .unwrap();
+    wait_js(&p, "document.querySelector('[data-panel-toggle]')", "the thread").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    focus_click(&p, "[data-panel-toggle]").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    js(&p, "document.querySelector('[data-ca-block]').scrollIntoView({block: 'start'}); return true").await;
+    assert_eq!(js(&p, &format!("return {NO_OVERFLOW}")).await, json!(true));
+    screenshot(&p, "custom-attributes-panel-390").await;
+    p.close().await.unwrap();
+
+    // Dark theme.
+    let d = env
+        .browser_with(1440, 900, &["--force-dark-mode"])
+        .await;
+    env.sign_in(&d, "ana@example.com", "correct horse").await;
+    d.goto(&settings).await.unwrap();
+    wait_js(&d, "document.getElementById('ca-form')", "the settings page").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let violations = axe_violations(&d).await;
+    assert!(violations.is_empty(), "axe in the dark theme: {violations:#?}");
+    screenshot(&d, "custom-attributes-settings-dark").await;
+    d.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
+        .await
+        .unwrap();
+    wait_js(&d, "document.getElementById('ca-conv-seats')", "the panel").await;
+    js(&d, "document.querySelector('[data-ca-block]').scrollIntoView({block: 'start'}); return true").await;
+    screenshot(&d, "custom-attributes-panel-dark").await;
+    d.close().await.unwrap();
+}
