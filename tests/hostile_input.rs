@@ -344,6 +344,13 @@ const JSON_KEYS: &[&str] = &[
     "availability",
     "password",
     "display_name",
+    "custom_attributes",
+    "attribute_key",
+    "attribute_display_name",
+    "attribute_display_type",
+    "attribute_model",
+    "attribute_values",
+    "regex_pattern",
 ];
 
 fn hostile_json_value(rng: &mut Rng, depth: usize) -> Value {
@@ -507,6 +514,17 @@ const API_ROUTES: &[(&str, &str)] = &[
         "POST",
         "/api/v1/accounts/{a}/conversations/{id}/participants",
     ),
+    // Issue 11 (custom-attrs).
+    ("GET", "/api/v1/accounts/{a}/custom_attribute_definitions"),
+    ("POST", "/api/v1/accounts/{a}/custom_attribute_definitions"),
+    ("GET", "/api/v1/accounts/{a}/custom_attribute_definitions/{id}"),
+    ("PATCH", "/api/v1/accounts/{a}/custom_attribute_definitions/{id}"),
+    ("DELETE", "/api/v1/accounts/{a}/custom_attribute_definitions/{id}"),
+    (
+        "POST",
+        "/api/v1/accounts/{a}/conversations/{id}/custom_attributes",
+    ),
+    ("POST", "/api/v1/accounts/{a}/contacts/{id}/custom_attributes"),
     ("GET", "/media/attachments/{id}/{id}"),
     ("GET", "/webhooks/whatsapp/{phone}"),
     ("POST", "/webhooks/whatsapp/{phone}"),
@@ -555,6 +573,7 @@ const UI_ROUTES: &[(&str, &str)] = &[
     ("POST", "/app/password/reset"),
     ("GET", "/app/accounts/{a}/profile"),
     ("POST", "/app/accounts/{a}/profile"),
+    ("GET", "/app/accounts/{a}/settings/custom_attributes"),
     ("GET", "/app/accounts/{a}/settings/webhooks"),
     ("POST", "/app/accounts/{a}/settings/webhooks"),
     ("POST", "/app/accounts/{a}/settings/webhooks/{id}/{action}"),
@@ -660,11 +679,41 @@ async fn no_hostile_request_answers_5xx() {
         for sql in [
             "INSERT INTO teams (account_id, name) VALUES ($1, 'theirs')",
             "INSERT INTO labels (account_id, title, description, color) VALUES ($1, 'theirs', '', '#1f93ff')",
+            "INSERT INTO custom_attribute_definitions (account_id, attribute_key, attribute_display_name, attribute_display_type, attribute_model) VALUES ($1, 'content', 'Theirs', 'number', 'conversation_attribute')",
         ] {
             diesel::sql_query(sql)
                 .bind::<diesel::sql_types::BigInt, _>(other.account_id)
                 .execute(&mut conn)
                 .expect(sql);
+        }
+    }
+    // Custom attributes of every type, under keys the generator sends inside
+    // `custom_attributes`, so values reach each type's check.
+    {
+        let mut conn = app.conn();
+        use diesel::RunQueryDsl;
+        for (key, kind, model, extra) in [
+            ("content", "number", "conversation_attribute", ""),
+            ("url", "link", "conversation_attribute", ""),
+            ("title", "date", "conversation_attribute", ""),
+            ("private", "checkbox", "contact_attribute", ""),
+            ("color", "list", "contact_attribute", "{Gold,Silver}"),
+            ("description", "text", "contact_attribute", "^[a-z]+$"),
+        ] {
+            diesel::sql_query(
+                "INSERT INTO custom_attribute_definitions (account_id, attribute_key, \
+                 attribute_display_name, attribute_display_type, attribute_model, \
+                 attribute_values, regex_pattern) VALUES ($1, $2, $2, $3, $4, \
+                 CASE WHEN $3 = 'list' THEN $5::text[] ELSE '{}' END, \
+                 CASE WHEN $3 = 'text' THEN $5 END)",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(app.account_id)
+            .bind::<diesel::sql_types::Text, _>(key)
+            .bind::<diesel::sql_types::Text, _>(kind)
+            .bind::<diesel::sql_types::Text, _>(model)
+            .bind::<diesel::sql_types::Text, _>(extra)
+            .execute(&mut conn)
+            .expect(key);
         }
     }
     let accounts = vec![app.account_id.to_string(), other.account_id.to_string()];
