@@ -42,12 +42,14 @@
   function accountOptions() {
     if (!optionsPromise) {
       const get = (p) => api("GET", p).catch(() => null);
-      optionsPromise = Promise.all([get("/agents"), get("/teams"), get("/inboxes"), get("/labels")]).then(
-        ([agents, teams, inboxes, labels]) => ({
+      optionsPromise = Promise.all([get("/agents"), get("/teams"), get("/inboxes"), get("/labels"),
+        get("/custom_attribute_definitions?attribute_model=conversation_attribute")]).then(
+        ([agents, teams, inboxes, labels, custom]) => ({
           agents: (agents || []).map((a) => [String(a.id), a.available_name || a.name]),
           teams: (teams || []).map((t) => [String(t.id), t.name]),
           inboxes: ((inboxes && inboxes.payload) || []).map((i) => [String(i.id), i.name]),
           labels: ((labels && labels.payload) || []).map((l) => [l.title, l.title]),
+          custom: Array.isArray(custom) ? custom : [],
         }),
       );
     }
@@ -212,8 +214,37 @@
     customer_service_window: [["open", "Open (a free reply may be sent)"], ["closed", "Closed (templates only)"]],
   };
 
+  // Conversation custom attributes (issue 11): operators and values by their type.
+  let customDefs = [];
+  const SET = [["is_present", "is set"], ["is_not_present", "is not set"]];
+  const CUSTOM_OPERATORS = {
+    text: [["equal_to", "is"], ["not_equal_to", "is not"], ["contains", "contains"], ["does_not_contain", "does not contain"], ...SET],
+    link: [["equal_to", "is"], ["not_equal_to", "is not"], ["contains", "contains"], ["does_not_contain", "does not contain"], ...SET],
+    list: [["equal_to", "is"], ["not_equal_to", "is not"], ...SET],
+    number: [["equal_to", "="], ["not_equal_to", "≠"], ["is_greater_than", "greater than"], ["is_less_than", "less than"], ...SET],
+    date: [["equal_to", "on"], ["is_greater_than", "after"], ["is_less_than", "before"], ...SET],
+    checkbox: [["equal_to", "is"]],
+  };
+  CUSTOM_OPERATORS.currency = CUSTOM_OPERATORS.number;
+  CUSTOM_OPERATORS.percent = CUSTOM_OPERATORS.number;
+  const customDef = (attribute) => customDefs.find((d) => d.attribute_key === attribute);
+  const operatorsFor = (attribute) => {
+    const d = customDef(attribute);
+    return OPERATORS[attribute] || (d && CUSTOM_OPERATORS[d.attribute_display_type]) || [["equal_to", "is"]];
+  };
+  function addCustomOptions(select) {
+    if (!customDefs.length || select.querySelector("optgroup")) return;
+    const group = document.createElement("optgroup");
+    group.label = "Custom attributes";
+    customDefs.forEach((d) => group.appendChild(new Option(d.attribute_display_name, d.attribute_key)));
+    select.appendChild(group);
+  }
+
   async function valuesFor(attribute) {
     if (STATIC_VALUES[attribute]) return STATIC_VALUES[attribute];
+    const d = customDef(attribute);
+    if (d && d.attribute_display_type === "list") return d.attribute_values.map((v) => [v, v]);
+    if (d && d.attribute_display_type === "checkbox") return [["true", "Yes"], ["false", "No"]];
     const o = await accountOptions();
     return { assignee_id: o.agents, inbox_id: o.inboxes, team_id: o.teams, labels: o.labels }[attribute] || [];
   }
@@ -222,18 +253,26 @@
     const attribute = li.querySelector("[data-attribute]").value;
     const opSel = li.querySelector("[data-operator]");
     const previousOp = keep && keep.op ? keep.op : opSel.value;
-    fill(opSel, OPERATORS[attribute].map(([v, t]) => [v, t]), 0);
-    if (OPERATORS[attribute].some(([v]) => v === previousOp)) opSel.value = previousOp;
+    const ops = operatorsFor(attribute);
+    fill(opSel, ops.map(([v, t]) => [v, t]), 0);
+    if (ops.some(([v]) => v === previousOp)) opSel.value = previousOp;
     const op = opSel.value;
     const valueSel = li.querySelector("[data-value-select]");
     const date = li.querySelector("[data-value-date]");
     const days = li.querySelector("[data-value-days]");
-    const isDate = attribute === "created_at" || attribute === "last_activity_at";
+    const text = li.querySelector("[data-value-text]");
+    const d = customDef(attribute);
+    const kind = d ? d.attribute_display_type : null;
+    const isDate = attribute === "created_at" || attribute === "last_activity_at" || kind === "date";
+    const isText = !!kind && kind !== "list" && kind !== "checkbox" && kind !== "date";
     const noValue = op === "is_present" || op === "is_not_present";
-    valueSel.hidden = isDate || noValue;
-    date.hidden = !isDate || op === "days_before";
+    valueSel.hidden = isDate || isText || noValue;
+    date.hidden = !isDate || noValue || op === "days_before";
     days.hidden = !isDate || op !== "days_before";
-    if (!isDate && !noValue) {
+    text.hidden = !isText || noValue;
+    text.inputMode = kind === "number" || kind === "currency" || kind === "percent" ? "decimal" : "text";
+    if (isText && keep && keep.value !== undefined) text.value = String(keep.value);
+    if (!isDate && !isText && !noValue) {
       const previous = keep && keep.value !== undefined ? String(keep.value) : valueSel.value;
       fill(valueSel, await valuesFor(attribute), 0);
       if (Array.from(valueSel.options).some((o) => o.value === previous)) valueSel.value = previous;
@@ -247,6 +286,7 @@
     const li = template.content.firstElementChild.cloneNode(true);
     conditionsEl.appendChild(li);
     li.querySelector("[data-join]").value = join || "AND";
+    addCustomOptions(li.querySelector("[data-attribute]"));
     if (condition) li.querySelector("[data-attribute]").value = condition.attribute_key;
     li.querySelector("[data-attribute]").addEventListener("change", () => syncRow(li));
     li.querySelector("[data-operator]").addEventListener("change", () => syncRow(li));
@@ -266,17 +306,23 @@
     return rows.map((li, i) => {
       const attribute = li.querySelector("[data-attribute]").value;
       const op = li.querySelector("[data-operator]").value;
+      const d = customDef(attribute);
+      const kind = d ? d.attribute_display_type : null;
       let values = [];
-      if (op === "days_before") values = [li.querySelector("[data-value-days]").value];
-      else if (attribute === "created_at" || attribute === "last_activity_at") values = [li.querySelector("[data-value-date]").value];
-      else if (op !== "is_present" && op !== "is_not_present") values = [li.querySelector("[data-value-select]").value];
+      if (op === "is_present" || op === "is_not_present") values = [];
+      else if (op === "days_before") values = [li.querySelector("[data-value-days]").value];
+      else if (attribute === "created_at" || attribute === "last_activity_at" || kind === "date") values = [li.querySelector("[data-value-date]").value];
+      else if (kind && kind !== "list" && kind !== "checkbox") values = [li.querySelector("[data-value-text]").value];
+      else values = [li.querySelector("[data-value-select]").value];
       const next = rows[i + 1];
-      return {
+      const condition = {
         attribute_key: attribute,
         filter_operator: op,
         values,
         query_operator: next ? next.querySelector("[data-join]").value : null,
       };
+      if (d) condition.custom_attribute_type = "conversation_attribute";
+      return condition;
     });
   }
 
@@ -292,6 +338,7 @@
   tools.querySelector("[data-open-filter]").addEventListener("click", async () => {
     filterError.textContent = "";
     conditionsEl.replaceChildren();
+    customDefs = (await accountOptions()).custom;
     const existing = await currentConditions();
     if (existing.length === 0) addRow();
     existing.forEach((c, i) => addRow(c, i > 0 ? (existing[i - 1].query_operator || "AND").toUpperCase() : "AND"));

@@ -48,13 +48,18 @@ async fn focus_click(c: &Client, css: &str) {
     assert_eq!(found, Value::Bool(true), "nothing matches {css}");
 }
 
+/// Types into element `id`; again when a live update replaced it just before (the contact
+/// panel is re-rendered on events).
 async fn type_into(c: &Client, id: &str, text: &str) {
-    c.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .send_keys(text)
-        .await
-        .unwrap();
+    for _ in 0..10 {
+        if let Ok(e) = c.find(Locator::Id(id)).await {
+            if e.send_keys(text).await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("could not type into #{id}");
 }
 
 const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
@@ -221,7 +226,7 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
         .await,
         json!(["Seats must be a number", "true"])
     );
-    js(&c, "document.querySelector('[data-ca-block]').scrollIntoView({block: 'start'}); return true").await;
+    js(&c, "const b = document.querySelector('[data-ca-block]'); b.closest('.contact-panel').scrollTop = b.offsetTop - 16; return true").await;
     screenshot(&c, "custom-attributes-panel-error-1440").await;
     js(&c, "const e = document.getElementById('ca-conv-seats'); e.value = ''; return true").await;
     type_into(&c, "ca-conv-seats", "12\u{E007}").await;
@@ -251,6 +256,51 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
     assert_eq!(conv["custom_attributes"], json!({"seats": 12}), "{conv}");
     assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, json!(true));
     screenshot(&c, "custom-attributes-panel-1440").await;
+
+    // The filter builder offers conversation attributes, with their type's operators.
+    c.goto(&env.url(&format!("/app/accounts/{account}/conversations")))
+        .await
+        .unwrap();
+    wait_js(&c, "document.querySelector('.conversation-row')", "the list").await;
+    focus_click(&c, "[data-open-filter]").await;
+    wait_js(
+        &c,
+        "document.querySelector('[data-filter-dialog]').open && document.querySelector('[data-conditions] [data-attribute] optgroup option[value=seats]')",
+        "the custom attributes in the filter",
+    )
+    .await;
+    c.find(Locator::Css("[data-conditions] [data-attribute]"))
+        .await
+        .unwrap()
+        .select_by_value("seats")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('[data-conditions] [data-operator] option')].some(o => o.value === 'is_greater_than') && !document.querySelector('[data-conditions] [data-value-text]').hidden",
+        "the number operators",
+    )
+    .await;
+    c.find(Locator::Css("[data-conditions] [data-operator]"))
+        .await
+        .unwrap()
+        .select_by_value("is_greater_than")
+        .await
+        .unwrap();
+    c.find(Locator::Css("[data-conditions] [data-value-text]"))
+        .await
+        .unwrap()
+        .send_keys("10")
+        .await
+        .unwrap();
+    screenshot(&c, "custom-attributes-filter-1440").await;
+    focus_click(&c, "[data-apply-filter]").await;
+    wait_js(
+        &c,
+        "location.search.includes('seats') && document.querySelectorAll('.conversation-row').length === 1",
+        "the filtered list",
+    )
+    .await;
     c.close().await.unwrap();
 
     // Phone width: the settings page and the panel sheet.
