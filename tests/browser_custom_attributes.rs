@@ -1,6 +1,6 @@
-mod common;
 #[path = "common/browser.rs"]
 mod browser_kit;
+mod common;
 use browser_kit::*;
 use common::*;
 
@@ -72,14 +72,25 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
         .await;
     env.wait_conversations(1).await;
     let account = env.account_id;
-    let settings = env.url(&format!("/app/accounts/{account}/settings/custom_attributes"));
+    let settings = env.url(&format!(
+        "/app/accounts/{account}/settings/custom_attributes"
+    ));
 
     let c = env.browser(1440, 900).await;
     env.sign_in(&c, "ana@example.com", "correct horse").await;
     c.goto(&settings).await.unwrap();
-    wait_js(&c, "document.getElementById('ca-form')", "the settings page").await;
+    wait_js(
+        &c,
+        "document.getElementById('ca-form')",
+        "the settings page",
+    )
+    .await;
     assert_eq!(
-        js(&c, "return document.querySelector('.settings-nav a.active').textContent").await,
+        js(
+            &c,
+            "return document.querySelector('.settings-nav a.active').textContent"
+        )
+        .await,
         json!("Custom attributes")
     );
 
@@ -127,11 +138,13 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
         "the new attribute listed",
     )
     .await;
-    assert!(js(&c, "return document.querySelector('.notice').textContent")
-        .await
-        .as_str()
-        .unwrap()
-        .contains("Plan tier added"));
+    assert!(
+        js(&c, "return document.querySelector('.notice').textContent")
+            .await
+            .as_str()
+            .unwrap()
+            .contains("Plan tier added")
+    );
 
     // The same key again is refused next to the key field.
     focus_click(&c, "[data-ca-add='contact_attribute']").await;
@@ -143,34 +156,49 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
         "the key error",
     )
     .await;
-    assert!(js(&c, "return document.getElementById('ca-error-attribute_key').textContent")
-        .await
-        .as_str()
-        .unwrap()
-        .contains("already exists"));
+    assert!(js(
+        &c,
+        "return document.getElementById('ca-error-attribute_key').textContent"
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .contains("already exists"));
 
     // A conversation attribute of type number (through the API) and a text with a regex.
     env.api(
         "POST",
         "/custom_attribute_definitions",
-        Some(json!({"attribute_display_name": "Seats", "attribute_key": "seats",
-                    "attribute_display_type": "number", "attribute_model": 0})),
+        Some(
+            json!({"attribute_display_name": "Seats", "attribute_key": "seats",
+                    "attribute_display_type": "number", "attribute_model": 0}),
+        ),
     )
     .await;
     env.api(
         "POST",
         "/custom_attribute_definitions",
-        Some(json!({"attribute_display_name": "Order number", "attribute_key": "order_number",
+        Some(
+            json!({"attribute_display_name": "Order number", "attribute_key": "order_number",
                     "attribute_display_type": "text", "attribute_model": 0,
                     "regex_pattern": "^ORD-[0-9]+$", "regex_cue": "Use the form ORD-123",
-                    "attribute_description": "From the shop"})),
+                    "attribute_description": "From the shop"}),
+        ),
     )
     .await;
     c.refresh().await.unwrap();
-    wait_js(&c, "document.querySelectorAll('.ca-rows tbody tr[id]').length === 3", "three rows").await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('.ca-rows tbody tr[id]').length === 3",
+        "three rows",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let violations = axe_violations(&c).await;
-    assert!(violations.is_empty(), "axe on the settings page: {violations:#?}");
+    assert!(
+        violations.is_empty(),
+        "axe on the settings page: {violations:#?}"
+    );
     assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, json!(true));
     js(&c, "window.scrollTo(0, 0); return true").await;
     screenshot(&c, "custom-attributes-settings-1440").await;
@@ -189,7 +217,12 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
     c.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
         .await
         .unwrap();
-    wait_js(&c, "document.getElementById('ca-contact-plan_tier')", "the contact attribute editor").await;
+    wait_js(
+        &c,
+        "document.getElementById('ca-contact-plan_tier')",
+        "the contact attribute editor",
+    )
+    .await;
     c.find(Locator::Id("ca-contact-plan_tier"))
         .await
         .unwrap()
@@ -203,9 +236,16 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
     )
     .await;
     let conv = env.api("GET", "/conversations/1", None).await;
-    let contact_id = conv["meta"]["sender"]["id"].as_i64().expect("the contact's id");
-    let contact = env.api("GET", &format!("/contacts/{contact_id}"), None).await;
-    assert_eq!(contact["payload"]["custom_attributes"]["plan_tier"], "Gold", "{contact}");
+    let contact_id = conv["meta"]["sender"]["id"]
+        .as_i64()
+        .expect("the contact's id");
+    let contact = env
+        .api("GET", &format!("/contacts/{contact_id}"), None)
+        .await;
+    assert_eq!(
+        contact["payload"]["custom_attributes"]["plan_tier"], "Gold",
+        "{contact}"
+    );
 
     // A bad number is refused inline with the server's message; a good one is saved.
     focus_click(&c, "#ca-conv-seats").await;
@@ -228,7 +268,11 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
     );
     js(&c, "const b = document.querySelector('[data-ca-block]'); b.closest('.contact-panel').scrollTop = b.offsetTop - 16; return true").await;
     screenshot(&c, "custom-attributes-panel-error-1440").await;
-    js(&c, "const e = document.getElementById('ca-conv-seats'); e.value = ''; return true").await;
+    js(
+        &c,
+        "const e = document.getElementById('ca-conv-seats'); e.value = ''; return true",
+    )
+    .await;
     type_into(&c, "ca-conv-seats", "12\u{E007}").await;
     wait_js(
         &c,
@@ -261,7 +305,12 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
     c.goto(&env.url(&format!("/app/accounts/{account}/conversations")))
         .await
         .unwrap();
-    wait_js(&c, "document.querySelector('.conversation-row')", "the list").await;
+    wait_js(
+        &c,
+        "document.querySelector('.conversation-row')",
+        "the list",
+    )
+    .await;
     focus_click(&c, "[data-open-filter]").await;
     wait_js(
         &c,
@@ -307,7 +356,12 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
     let p = env.browser(390, 844).await;
     env.sign_in(&p, "ana@example.com", "correct horse").await;
     p.goto(&settings).await.unwrap();
-    wait_js(&p, "document.getElementById('ca-form')", "the settings page").await;
+    wait_js(
+        &p,
+        "document.getElementById('ca-form')",
+        "the settings page",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(js(&p, &format!("return {NO_OVERFLOW}")).await, json!(true));
     let violations = axe_violations(&p).await;
@@ -321,36 +375,60 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
         .await
         .unwrap();
     focus_click(&p, "#ca-regex-on").await;
-    wait_js(&p, "!document.querySelector('[data-ca-regex]').hidden", "the regex fields").await;
+    wait_js(
+        &p,
+        "!document.querySelector('[data-ca-regex]').hidden",
+        "the regex fields",
+    )
+    .await;
     screenshot(&p, "custom-attributes-form-390").await;
     p.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
         .await
         .unwrap();
-    wait_js(&p, "document.querySelector('[data-panel-toggle]')", "the thread").await;
+    wait_js(
+        &p,
+        "document.querySelector('[data-panel-toggle]')",
+        "the thread",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     focus_click(&p, "[data-panel-toggle]").await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    js(&p, "document.querySelector('[data-ca-block]').scrollIntoView({block: 'start'}); return true").await;
+    js(
+        &p,
+        "document.querySelector('[data-ca-block]').scrollIntoView({block: 'start'}); return true",
+    )
+    .await;
     assert_eq!(js(&p, &format!("return {NO_OVERFLOW}")).await, json!(true));
     screenshot(&p, "custom-attributes-panel-390").await;
     p.close().await.unwrap();
 
     // Dark theme.
-    let d = env
-        .browser_with(1440, 900, &["--force-dark-mode"])
-        .await;
+    let d = env.browser_with(1440, 900, &["--force-dark-mode"]).await;
     env.sign_in(&d, "ana@example.com", "correct horse").await;
     d.goto(&settings).await.unwrap();
-    wait_js(&d, "document.getElementById('ca-form')", "the settings page").await;
+    wait_js(
+        &d,
+        "document.getElementById('ca-form')",
+        "the settings page",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let violations = axe_violations(&d).await;
-    assert!(violations.is_empty(), "axe in the dark theme: {violations:#?}");
+    assert!(
+        violations.is_empty(),
+        "axe in the dark theme: {violations:#?}"
+    );
     screenshot(&d, "custom-attributes-settings-dark").await;
     d.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
         .await
         .unwrap();
     wait_js(&d, "document.getElementById('ca-conv-seats')", "the panel").await;
-    js(&d, "document.querySelector('[data-ca-block]').scrollIntoView({block: 'start'}); return true").await;
+    js(
+        &d,
+        "document.querySelector('[data-ca-block]').scrollIntoView({block: 'start'}); return true",
+    )
+    .await;
     screenshot(&d, "custom-attributes-panel-dark").await;
     d.close().await.unwrap();
 }

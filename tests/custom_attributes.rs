@@ -99,7 +99,12 @@ async fn definitions_crud_in_chatwoots_shape() {
 
     // Listing by model.
     let (status, contact_list) = app
-        .api("GET", &format!("{base}?attribute_model=1"), None, &app.token)
+        .api(
+            "GET",
+            &format!("{base}?attribute_model=1"),
+            None,
+            &app.token,
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(contact_list.as_array().unwrap().len(), 1);
@@ -115,9 +120,17 @@ async fn definitions_crud_in_chatwoots_shape() {
     let (_, all) = app.api("GET", &base, None, &app.token).await;
     assert_eq!(all.as_array().unwrap().len(), 3);
     let (status, err) = app
-        .api("GET", &format!("{base}?attribute_model=7"), None, &app.token)
+        .api(
+            "GET",
+            &format!("{base}?attribute_model=7"),
+            None,
+            &app.token,
+        )
         .await;
-    assert_eq!((status, err["field"].clone()), (422, json!("attribute_model")));
+    assert_eq!(
+        (status, err["field"].clone()),
+        (422, json!("attribute_model"))
+    );
 
     // Show and update.
     let id = plan["id"].as_i64().unwrap();
@@ -135,7 +148,10 @@ async fn definitions_crud_in_chatwoots_shape() {
         )
         .await;
     assert_eq!(status, 200, "{changed}");
-    assert_eq!(changed["attribute_values"], json!(["Gold", "Silver", "Bronze"]));
+    assert_eq!(
+        changed["attribute_values"],
+        json!(["Gold", "Silver", "Bronze"])
+    );
     assert_eq!(changed["attribute_display_name"], "Plan tier");
 
     // 422 naming the field.
@@ -204,7 +220,10 @@ async fn definitions_crud_in_chatwoots_shape() {
             &app.token,
         )
         .await;
-    assert_eq!((status, err["field"].clone()), (422, json!("attribute_key")));
+    assert_eq!(
+        (status, err["field"].clone()),
+        (422, json!("attribute_key"))
+    );
 
     // Agents read but do not change.
     let (_, ben) = app.create_agent("ben@example.com");
@@ -214,21 +233,26 @@ async fn definitions_crud_in_chatwoots_shape() {
         .api(
             "POST",
             &base,
-            Some(json!({"attribute_display_name": "Y", "attribute_display_type": 0,
-                        "attribute_key": "y", "attribute_model": 1})),
+            Some(
+                json!({"attribute_display_name": "Y", "attribute_display_type": 0,
+                        "attribute_key": "y", "attribute_model": 1}),
+            ),
             &ben,
         )
         .await;
     assert_eq!(status, 403);
-    let (status, _) = app
-        .api("DELETE", &format!("{base}/{id}"), None, &ben)
-        .await;
+    let (status, _) = app.api("DELETE", &format!("{base}/{id}"), None, &ben).await;
     assert_eq!(status, 403);
 
     // Another account: 404 for our ids.
-    let other =
-        accounts::create_admin(&mut app.conn(), "Else", "Eve", "eve@example.com", "password1")
-            .unwrap();
+    let other = accounts::create_admin(
+        &mut app.conn(),
+        "Else",
+        "Eve",
+        "eve@example.com",
+        "password1",
+    )
+    .unwrap();
     let theirs = format!(
         "/api/v1/accounts/{}/custom_attribute_definitions",
         other.account_id
@@ -248,9 +272,7 @@ async fn definitions_crud_in_chatwoots_shape() {
             .await;
         assert_eq!(status, 404, "{method}");
     }
-    let (_, theirs_list) = app
-        .api("GET", &theirs, None, &other.api_access_token)
-        .await;
+    let (_, theirs_list) = app.api("GET", &theirs, None, &other.api_access_token).await;
     assert_eq!(theirs_list, json!([]));
     // Our token on their account: 404 or 401, never data.
     let (status, _) = app.api("GET", &theirs, None, &app.token).await;
@@ -293,7 +315,11 @@ async fn values_validated_per_type_merged_and_announced() {
     assert_eq!(status, 200, "{hook}");
 
     for (key, kind, extra) in [
-        ("plan", "list", json!({"attribute_values": ["Gold", "Silver"]})),
+        (
+            "plan",
+            "list",
+            json!({"attribute_values": ["Gold", "Silver"]}),
+        ),
         ("seats", "number", json!({})),
         ("website", "link", json!({})),
         ("renewal", "date", json!({})),
@@ -349,7 +375,10 @@ async fn values_validated_per_type_merged_and_announced() {
     } else {
         &body["conversation"]["custom_attributes"]
     };
-    assert_eq!(carried["plan"], "Gold", "the webhook body carries them: {body}");
+    assert_eq!(
+        carried["plan"], "Gold",
+        "the webhook body carries them: {body}"
+    );
 
     // Merge: other keys stay, null removes; the same values again change nothing.
     let (status, out) = app
@@ -393,15 +422,27 @@ async fn values_validated_per_type_merged_and_announced() {
     // A 422 per type, naming custom_attributes.<key>, with the reason.
     let cases = [
         (json!({"seats": "many"}), "seats", "must be a number"),
-        (json!({"plan": "Bronze"}), "plan", "must be one of: Gold, Silver"),
-        (json!({"renewal": "30/11/2026"}), "renewal", "must be a date like 2026-11-30"),
+        (
+            json!({"plan": "Bronze"}),
+            "plan",
+            "must be one of: Gold, Silver",
+        ),
+        (
+            json!({"renewal": "30/11/2026"}),
+            "renewal",
+            "must be a date like 2026-11-30",
+        ),
         (
             json!({"website": "example.com"}),
             "website",
             "must be a URL starting with http(s)://",
         ),
         (json!({"vip": "maybe"}), "vip", "must be true or false"),
-        (json!({"order_number": "7"}), "order_number", "Use the form ORD-123"),
+        (
+            json!({"order_number": "7"}),
+            "order_number",
+            "Use the form ORD-123",
+        ),
         (json!({"nonsense": 1}), "nonsense", "no custom attribute"),
     ];
     for (patch, key, why) in cases {
@@ -419,7 +460,10 @@ async fn values_validated_per_type_merged_and_announced() {
     }
     for body in [json!({}), json!({"custom_attributes": [1]})] {
         let (status, err) = app.api("POST", &conv, Some(body), &app.token).await;
-        assert_eq!((status, err["field"].clone()), (422, json!("custom_attributes")));
+        assert_eq!(
+            (status, err["field"].clone()),
+            (422, json!("custom_attributes"))
+        );
     }
 
     // Contacts: the domain function and the route validate, merge and announce.
@@ -430,9 +474,12 @@ async fn values_validated_per_type_merged_and_announced() {
         &json!({"plan": "silver", "seats": 2}),
     )
     .unwrap();
-    assert_eq!(saved.custom_attributes, json!({"plan": "Silver", "seats": 2}));
-    let err = ca::set_for_contact(&mut app.conn(), acc, contact_id, &json!({"seats": "x"}))
-        .unwrap_err();
+    assert_eq!(
+        saved.custom_attributes,
+        json!({"plan": "Silver", "seats": 2})
+    );
+    let err =
+        ca::set_for_contact(&mut app.conn(), acc, contact_id, &json!({"seats": "x"})).unwrap_err();
     assert!(err.to_string().contains("must be a number"), "{err}");
     let contact_route = format!("/api/v1/accounts/{acc}/contacts/{contact_id}/custom_attributes");
     let (status, out) = app
@@ -444,7 +491,10 @@ async fn values_validated_per_type_merged_and_announced() {
         )
         .await;
     assert_eq!(status, 200, "{out}");
-    assert_eq!(out["custom_attributes"], json!({"plan": "Silver", "vip": true}));
+    assert_eq!(
+        out["custom_attributes"],
+        json!({"plan": "Silver", "vip": true})
+    );
     let (status, err) = app
         .api(
             "POST",
@@ -453,7 +503,10 @@ async fn values_validated_per_type_merged_and_announced() {
             &app.token,
         )
         .await;
-    assert_eq!((status, err["field"].clone()), (422, json!("custom_attributes.plan")));
+    assert_eq!(
+        (status, err["field"].clone()),
+        (422, json!("custom_attributes.plan"))
+    );
     assert!(
         app.count(
             "jobs WHERE kind = 'webhook_delivery' AND payload->>'event' = 'contact_updated' \
@@ -472,9 +525,14 @@ async fn values_validated_per_type_merged_and_announced() {
     assert_eq!(contact["payload"]["custom_attributes"]["plan"], "Silver");
 
     // Another account and an agent outside the inbox: 404.
-    let other =
-        accounts::create_admin(&mut app.conn(), "Else", "Eve", "eve@example.com", "password1")
-            .unwrap();
+    let other = accounts::create_admin(
+        &mut app.conn(),
+        "Else",
+        "Eve",
+        "eve@example.com",
+        "password1",
+    )
+    .unwrap();
     let theirs = format!(
         "/api/v1/accounts/{}/conversations/{display_id}/custom_attributes",
         other.account_id
@@ -519,13 +577,16 @@ async fn values_validated_per_type_merged_and_announced() {
         )
         .await;
     assert_eq!(status, 404);
-    assert_eq!(
-        ca::validate(&mut app.conn(), other.account_id, Model::Contact, &json!({"plan": "Gold"}))
-            .unwrap_err()
-            .to_string()
-            .contains("no custom attribute"),
-        true,
-        "definitions are per account"
+    let err = ca::validate(
+        &mut app.conn(),
+        other.account_id,
+        Model::Contact,
+        &json!({"plan": "Gold"}),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("no custom attribute"),
+        "definitions are per account: {err}"
     );
 }
 
@@ -540,7 +601,11 @@ async fn conversations_filter_by_custom_attribute() {
         .as_i64()
         .unwrap();
     for (key, kind, extra) in [
-        ("plan", "list", json!({"attribute_values": ["Gold", "Silver"]})),
+        (
+            "plan",
+            "list",
+            json!({"attribute_values": ["Gold", "Silver"]}),
+        ),
         ("seats", "number", json!({})),
         ("renewal", "date", json!({})),
         ("vip", "checkbox", json!({})),
@@ -594,8 +659,10 @@ async fn conversations_filter_by_custom_attribute() {
     app.api(
         "POST",
         &format!("/api/v1/accounts/{acc}/conversations/{display_id}/custom_attributes"),
-        Some(json!({"custom_attributes": {"plan": "Gold", "seats": 12, "renewal": "2026-11-30",
-                                          "vip": true, "note": "Wants a Callback"}})),
+        Some(
+            json!({"custom_attributes": {"plan": "Gold", "seats": 12, "renewal": "2026-11-30",
+                                          "vip": true, "note": "Wants a Callback"}}),
+        ),
         &app.token,
     )
     .await;

@@ -517,14 +517,26 @@ const API_ROUTES: &[(&str, &str)] = &[
     // Issue 11 (custom-attrs).
     ("GET", "/api/v1/accounts/{a}/custom_attribute_definitions"),
     ("POST", "/api/v1/accounts/{a}/custom_attribute_definitions"),
-    ("GET", "/api/v1/accounts/{a}/custom_attribute_definitions/{id}"),
-    ("PATCH", "/api/v1/accounts/{a}/custom_attribute_definitions/{id}"),
-    ("DELETE", "/api/v1/accounts/{a}/custom_attribute_definitions/{id}"),
+    (
+        "GET",
+        "/api/v1/accounts/{a}/custom_attribute_definitions/{id}",
+    ),
+    (
+        "PATCH",
+        "/api/v1/accounts/{a}/custom_attribute_definitions/{id}",
+    ),
+    (
+        "DELETE",
+        "/api/v1/accounts/{a}/custom_attribute_definitions/{id}",
+    ),
     (
         "POST",
         "/api/v1/accounts/{a}/conversations/{id}/custom_attributes",
     ),
-    ("POST", "/api/v1/accounts/{a}/contacts/{id}/custom_attributes"),
+    (
+        "POST",
+        "/api/v1/accounts/{a}/contacts/{id}/custom_attributes",
+    ),
     ("GET", "/media/attachments/{id}/{id}"),
     ("GET", "/webhooks/whatsapp/{phone}"),
     ("POST", "/webhooks/whatsapp/{phone}"),

@@ -319,7 +319,10 @@ fn opt_text(body: &Map<String, Value>, field: &str) -> AppResult<Option<String>>
         Some(Value::Bool(b)) => Ok(Some(b.to_string())),
         Some(other) => Err(AppError::invalid(
             field,
-            format!("{field} must be a string, not {}", short(&other.to_string())),
+            format!(
+                "{field} must be a string, not {}",
+                short(&other.to_string())
+            ),
         )),
     }
 }
@@ -490,22 +493,21 @@ fn checked(
     current: Option<&Definition>,
     input: &DefinitionInput,
 ) -> AppResult<(String, String, DisplayType, Model, Vec<String>, Fields)> {
-    let model = match (input.attribute_model, current) {
-        (Some(m), Some(c)) if m != c.model() => {
-            return Err(AppError::invalid(
-                "attribute_model",
-                "attribute_model cannot be changed; create a new attribute instead",
-            ))
-        }
-        (Some(m), _) => m,
-        (None, Some(c)) => c.model(),
-        (None, None) => {
-            return Err(AppError::invalid(
+    let model =
+        match (input.attribute_model, current) {
+            (Some(m), Some(c)) if m != c.model() => {
+                return Err(AppError::invalid(
+                    "attribute_model",
+                    "attribute_model cannot be changed; create a new attribute instead",
+                ))
+            }
+            (Some(m), _) => m,
+            (None, Some(c)) => c.model(),
+            (None, None) => return Err(AppError::invalid(
                 "attribute_model",
                 "attribute_model is required: conversation_attribute (0) or contact_attribute (1)",
-            ))
-        }
-    };
+            )),
+        };
     let name = match (&input.attribute_display_name, current) {
         (Some(n), _) => n.trim().to_string(),
         (None, Some(c)) => c.attribute_display_name.clone(),
@@ -602,7 +604,9 @@ fn checked(
     {
         return Err(AppError::invalid(
             "attribute_description",
-            format!("attribute_description is too long (at most {MAX_DESCRIPTION_CHARS} characters)"),
+            format!(
+                "attribute_description is too long (at most {MAX_DESCRIPTION_CHARS} characters)"
+            ),
         ));
     }
     let mut pattern = pick(&input.regex_pattern, current.map(|c| &c.regex_pattern));
@@ -623,7 +627,10 @@ fn checked(
             let last = detail.lines().last().unwrap_or("").trim().to_string();
             return Err(AppError::invalid(
                 "regex_pattern",
-                format!("regex_pattern is not a valid regular expression: {}", short(&last)),
+                format!(
+                    "regex_pattern is not a valid regular expression: {}",
+                    short(&last)
+                ),
             ));
         }
     }
@@ -1065,17 +1072,16 @@ pub fn operators_of(kind: DisplayType) -> &'static [&'static str] {
             "is_not_present",
         ],
         DisplayType::List => &["equal_to", "not_equal_to", "is_present", "is_not_present"],
-        DisplayType::Number
-        | DisplayType::Currency
-        | DisplayType::Percent
-        | DisplayType::Date => &[
-            "equal_to",
-            "not_equal_to",
-            "is_greater_than",
-            "is_less_than",
-            "is_present",
-            "is_not_present",
-        ],
+        DisplayType::Number | DisplayType::Currency | DisplayType::Percent | DisplayType::Date => {
+            &[
+                "equal_to",
+                "not_equal_to",
+                "is_greater_than",
+                "is_less_than",
+                "is_present",
+                "is_not_present",
+            ]
+        }
         DisplayType::Checkbox => &["equal_to", "not_equal_to"],
     }
 }
@@ -1222,18 +1228,12 @@ pub fn predicate<QS: 'static>(
             .sql(")::float8 END ");
             let first = c.numbers.first().copied().unwrap_or_default();
             match c.operator.as_str() {
-                "is_greater_than" => Box::new(
-                    value
-                        .sql("> ")
-                        .bind::<Double, _>(first)
-                        .sql(", FALSE))"),
-                ),
-                "is_less_than" => Box::new(
-                    value
-                        .sql("< ")
-                        .bind::<Double, _>(first)
-                        .sql(", FALSE))"),
-                ),
+                "is_greater_than" => {
+                    Box::new(value.sql("> ").bind::<Double, _>(first).sql(", FALSE))"))
+                }
+                "is_less_than" => {
+                    Box::new(value.sql("< ").bind::<Double, _>(first).sql(", FALSE))"))
+                }
                 _ => Box::new(
                     value
                         .sql("= ANY(")
@@ -1325,7 +1325,10 @@ mod tests {
 
     #[test]
     fn keys() {
-        assert_eq!(validate_key(" plan_tier ", Model::Contact).unwrap(), "plan_tier");
+        assert_eq!(
+            validate_key(" plan_tier ", Model::Contact).unwrap(),
+            "plan_tier"
+        );
         for bad in ["", "Plan", "1abc", "a-b", "a b", "email", "é"] {
             assert!(validate_key(bad, Model::Contact).is_err(), "{bad:?}");
         }
@@ -1340,7 +1343,10 @@ mod tests {
         let n = def("number", &[], None);
         assert_eq!(check_value(&n, &json!("42")).unwrap(), json!(42));
         assert_eq!(check_value(&n, &json!(1.5)).unwrap(), json!(1.5));
-        assert_eq!(check_value(&n, &json!("x")).unwrap_err(), "Plan must be a number");
+        assert_eq!(
+            check_value(&n, &json!("x")).unwrap_err(),
+            "Plan must be a number"
+        );
         assert_eq!(check_value(&n, &json!(null)).unwrap(), Value::Null);
         let l = def("list", &["Gold", "Silver"], None);
         assert_eq!(check_value(&l, &json!("gold")).unwrap(), json!("Gold"));
@@ -1349,7 +1355,10 @@ mod tests {
             "Plan must be one of: Gold, Silver"
         );
         let d = def("date", &[], None);
-        assert_eq!(check_value(&d, &json!("2026-11-30")).unwrap(), json!("2026-11-30"));
+        assert_eq!(
+            check_value(&d, &json!("2026-11-30")).unwrap(),
+            json!("2026-11-30")
+        );
         assert_eq!(
             check_value(&d, &json!("2026-11-30T10:00:00Z")).unwrap(),
             json!("2026-11-30")
@@ -1364,13 +1373,18 @@ mod tests {
         assert!(check_value(&c, &json!("maybe")).is_err());
         let t = def("text", &[], Some("^[A-Z]{3}-\\d+$"));
         assert!(check_value(&t, &json!("ABC-12")).is_ok());
-        assert!(check_value(&t, &json!("abc")).unwrap_err().contains("must match"));
+        assert!(check_value(&t, &json!("abc"))
+            .unwrap_err()
+            .contains("must match"));
     }
 
     #[test]
     fn merging() {
         let cur = json!({"a": 1, "b": 2});
         let patch = json!({"a": null, "c": 3});
-        assert_eq!(merge(&cur, patch.as_object().unwrap()), json!({"b": 2, "c": 3}));
+        assert_eq!(
+            merge(&cur, patch.as_object().unwrap()),
+            json!({"b": 2, "c": 3})
+        );
     }
 }

@@ -91,7 +91,11 @@ pub async fn settings_index(
         model: model.as_str(),
         title,
         hint,
-        rows: list.iter().filter(|d| d.model() == model).map(row).collect(),
+        rows: list
+            .iter()
+            .filter(|d| d.model() == model)
+            .map(row)
+            .collect(),
     };
     let page = SettingsPage {
         layout: admin.layout,
@@ -165,7 +169,12 @@ fn text_of(v: Option<&Value>) -> String {
 /// The block of `model` for a record whose `custom_attributes` are `values`, given the
 /// account's definitions (any model; the others are skipped). `object_id` is the
 /// conversation's `display_id` or the contact's id.
-pub fn block(definitions: &[Definition], model: Model, object_id: i64, values: &Value) -> AttributeBlock {
+pub fn block(
+    definitions: &[Definition],
+    model: Model,
+    object_id: i64,
+    values: &Value,
+) -> AttributeBlock {
     let prefix = match model {
         Model::Conversation => "conv",
         Model::Contact => "contact",
