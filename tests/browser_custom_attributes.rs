@@ -420,6 +420,34 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
         "axe in the dark theme: {violations:#?}"
     );
     screenshot(&d, "custom-attributes-settings-dark").await;
+    // Delete, after the confirmation dialog.
+    focus_click(
+        &d,
+        "#ca-conversation_attribute tr:last-child [data-ca-delete]",
+    )
+    .await;
+    wait_js(
+        &d,
+        "document.querySelector('[data-ca-confirm]').open",
+        "the confirmation",
+    )
+    .await;
+    assert!(js(
+        &d,
+        "return document.querySelector('[data-ca-confirm-text]').textContent"
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .starts_with("Order number"));
+    screenshot(&d, "custom-attributes-delete-dark").await;
+    focus_click(&d, "[data-ca-confirm-delete]").await;
+    wait_js(
+        &d,
+        "document.querySelector('.notice')?.textContent === 'Attribute deleted.' && document.querySelectorAll('.ca-rows tbody tr[id]').length === 2",
+        "the attribute deleted",
+    )
+    .await;
     d.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
         .await
         .unwrap();

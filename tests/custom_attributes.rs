@@ -524,6 +524,48 @@ async fn values_validated_per_type_merged_and_announced() {
         .await;
     assert_eq!(contact["payload"]["custom_attributes"]["plan"], "Silver");
 
+    // The contacts filter's building blocks: a condition on a contact attribute as a
+    // predicate on `contacts`.
+    {
+        use diesel::prelude::*;
+        use switchboard::db::schema::contacts;
+        let mut conn = app.conn();
+        let count = |conn: &mut diesel::PgConnection, op: &str, values: Value| -> i64 {
+            let c = ca::parse_contact_condition(
+                conn,
+                acc,
+                "payload[0]",
+                "plan",
+                op,
+                values.as_array().unwrap(),
+            )
+            .unwrap()
+            .expect("plan is a contact attribute");
+            contacts::table
+                .filter(contacts::account_id.eq(acc))
+                .filter(ca::predicate::<contacts::table>(
+                    "contacts.custom_attributes",
+                    &c,
+                ))
+                .count()
+                .get_result(conn)
+                .unwrap()
+        };
+        assert_eq!(count(&mut conn, "equal_to", json!(["Silver"])), 1);
+        assert_eq!(count(&mut conn, "equal_to", json!(["Gold"])), 0);
+        assert_eq!(count(&mut conn, "is_present", json!([])), 1);
+        assert!(ca::parse_contact_condition(
+            &mut conn,
+            acc,
+            "payload[0]",
+            "nope",
+            "equal_to",
+            &[json!("x")]
+        )
+        .unwrap()
+        .is_none());
+    }
+
     // Another account and an agent outside the inbox: 404.
     let other = accounts::create_admin(
         &mut app.conn(),

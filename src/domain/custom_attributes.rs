@@ -1194,6 +1194,22 @@ pub fn parse_condition(
     Ok(Some(cond))
 }
 
+/// [`parse_condition`] for a contacts filter (`POST /contacts/filter`): loads the account's
+/// contact attribute definitions. Use the result with
+/// `predicate::<contacts::table>("contacts.custom_attributes", &c)`. `Ok(None)`: `key` is
+/// not a contact attribute of the account. Errors as [`parse_condition`].
+pub fn parse_contact_condition(
+    conn: &mut PgConnection,
+    account_id: i64,
+    field: &str,
+    key: &str,
+    operator: &str,
+    raw: &[Value],
+) -> AppResult<Option<CustomCondition>> {
+    let definitions = list(conn, account_id, Some(Model::Contact))?;
+    parse_condition(&definitions, field, key, operator, raw)
+}
+
 /// Condition `c` as a parameterised SQL predicate on `column` (the `custom_attributes` JSONB
 /// column, e.g. `conversations.custom_attributes`; a fixed string, never input). Null-safe: a
 /// record without the key is "not equal to" anything; values of another JSON type (stored
