@@ -266,7 +266,7 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
         .await,
         json!(["Seats must be a number", "true"])
     );
-    js(&c, "const b = document.querySelector('[data-ca-block]'); b.closest('.contact-panel').scrollTop = b.offsetTop - 16; return true").await;
+    js(&c, "const b = document.querySelector('[data-ca-block]'); const p = b.closest('.contact-panel'); p.scrollTop += b.getBoundingClientRect().top - p.getBoundingClientRect().top - 16; return true").await;
     screenshot(&c, "custom-attributes-panel-error-1440").await;
     js(
         &c,
@@ -396,7 +396,7 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
     tokio::time::sleep(Duration::from_millis(400)).await;
     js(
         &p,
-        "document.querySelector('[data-ca-block]').scrollIntoView({block: 'start'}); return true",
+        "const b = document.querySelector('[data-ca-block]'); const p = b.closest('.contact-panel'); p.scrollTop += b.getBoundingClientRect().top - p.getBoundingClientRect().top - 16; return true",
     )
     .await;
     assert_eq!(js(&p, &format!("return {NO_OVERFLOW}")).await, json!(true));
@@ -454,7 +454,7 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
     wait_js(&d, "document.getElementById('ca-conv-seats')", "the panel").await;
     js(
         &d,
-        "document.querySelector('[data-ca-block]').scrollIntoView({block: 'start'}); return true",
+        "const b = document.querySelector('[data-ca-block]'); const p = b.closest('.contact-panel'); p.scrollTop += b.getBoundingClientRect().top - p.getBoundingClientRect().top - 16; return true",
     )
     .await;
     screenshot(&d, "custom-attributes-panel-dark").await;
