@@ -225,8 +225,29 @@ async fn definitions_crud_in_chatwoots_shape() {
         (422, json!("attribute_key"))
     );
 
+    // The Settings page lists them for administrators; agents are refused it.
+    let mut ana = common::session::Browser::new(&app);
+    ana.sign_in("ana@example.com", "correct horse").await;
+    let (status, html, _) = ana
+        .get(&format!("/app/accounts/{acc}/settings/custom_attributes"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Order number") && html.contains("order_number"),
+        "{html}"
+    );
+    assert!(html.contains("/static/custom_attributes.js"));
+
     // Agents read but do not change.
     let (_, ben) = app.create_agent("ben@example.com");
+    let mut ben_browser = common::session::Browser::new(&app);
+    ben_browser
+        .sign_in("ben@example.com", "agent password")
+        .await;
+    let (status, _, _) = ben_browser
+        .get(&format!("/app/accounts/{acc}/settings/custom_attributes"))
+        .await;
+    assert_eq!(status, 403, "administrators only");
     let (status, _) = app.api("GET", &base, None, &ben).await;
     assert_eq!(status, 200);
     let (status, _) = app
