@@ -172,6 +172,13 @@
   let keyTouched = false;
   let values = [];
 
+  // Scrolls the page's own scroller (main.page) to `el` and focuses `target` without letting
+  // the browser scroll the window as well.
+  function reveal(el, target) {
+    page.scrollTop += el.getBoundingClientRect().top - page.getBoundingClientRect().top - 16;
+    if (target) target.focus({ preventScroll: true });
+  }
+
   function snake(text) {
     let out = text.trim().toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
       .replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
@@ -259,14 +266,13 @@
     submit.textContent = "Save attribute";
     cancel.hidden = false;
     syncType();
-    form.scrollIntoView({ block: "start" });
-    name.focus();
+    reveal(form.closest(".card"), name);
   }
 
   name.addEventListener("input", () => { if (!keyTouched && !editing) key.value = snake(name.value); });
   key.addEventListener("input", () => { keyTouched = key.value !== ""; });
   type.addEventListener("change", syncType);
-  regexOn.addEventListener("change", () => { syncType(); if (regexOn.checked) regex.focus(); });
+  regexOn.addEventListener("change", () => { syncType(); if (regexOn.checked) regex.focus({ preventScroll: true }); });
   valueInput.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" || ev.key === ",") {
       ev.preventDefault();
@@ -284,8 +290,7 @@
     if (!t) return;
     if (t.dataset.caAdd) {
       reset(t.dataset.caAdd);
-      form.scrollIntoView({ block: "start" });
-      name.focus();
+      reveal(form.closest(".card"), name);
     } else if (t.dataset.caEdit) {
       try { edit(JSON.parse(t.dataset.caEdit)); } catch (_) { /* a broken row: ignore */ }
     } else if (t.dataset.caDelete) {

@@ -45,7 +45,7 @@ async fn focus_click(c: &Client, css: &str) {
     let found = js(
         c,
         &format!(
-            "const e = document.querySelector({}); if (!e) return false; e.scrollIntoView({{block: 'center'}}); e.focus(); e.click(); return true;",
+            "const e = document.querySelector({}); if (!e) return false; e.focus(); e.click(); return true;",
             serde_json::to_string(css).unwrap()
         ),
     )
