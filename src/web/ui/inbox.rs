@@ -433,7 +433,7 @@ fn thread_view(
         None => "The customer has not written yet".into(),
     };
     let page = if with_messages {
-        messages::thread_page(conn, c.id, None, None, THREAD_MESSAGES)?
+        messages::shown_thread_page(conn, c.id, None, THREAD_MESSAGES)?
     } else {
         messages::ThreadPage::default()
     };
@@ -853,7 +853,9 @@ pub async fn header_partial(
     }
 }
 
-/// `GET …/partials/messages/{message_id}`: one bubble (new or updated message).
+/// `GET …/partials/messages/{message_id}`: one bubble (new or updated message); empty for a
+/// reaction, which shows only as a badge on the message it reacts to (that message's own
+/// `message.updated` redraws it).
 pub async fn message_partial(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -875,13 +877,21 @@ pub async fn message_partial(
                     "message {message_id} not found"
                 )));
             }
+            if messages::is_reaction(&m) {
+                return Ok(None);
+            }
             let c = conversations::find_by_id(conn, m.conversation_id)?;
             let contact = contacts::find(conn, c.account_id, c.contact_id)?;
             let b = bubbles(conn, &config, &contact, std::slice::from_ref(&m))?.remove(0);
-            Ok(MessagePartial { b })
+            Ok(Some(MessagePartial { b }))
         })
         .await;
-    match result.and_then(|p| html(&p)) {
+    match result.and_then(|p| match p {
+        Some(p) => html(&p),
+        None => Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body("")),
+    }) {
         Ok(r) => r,
         Err(e) => actix_web::ResponseError::error_response(&e),
     }
@@ -922,7 +932,7 @@ pub async fn earlier_partial(
     let result = state
         .db(move |conn| {
             let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
-            let page = messages::thread_page(conn, c.id, Some(before), None, THREAD_MESSAGES)?;
+            let page = messages::shown_thread_page(conn, c.id, Some(before), THREAD_MESSAGES)?;
             let contact = contacts::find(conn, c.account_id, c.contact_id)?;
             Ok(EarlierPartial {
                 first_message_id: page.messages.first().map(|m| m.id).unwrap_or(0),

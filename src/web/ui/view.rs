@@ -355,8 +355,6 @@ pub struct Bubble {
     pub template_name: Option<String>,
     pub footer: Option<String>,
     pub buttons: Vec<String>,
-    /// A reaction sent by an agent (rendered as a small line, not a bubble).
-    pub is_reaction: bool,
 }
 
 fn attachment_view(config: &Config, a: &Attachment) -> AttachmentView {
@@ -552,7 +550,6 @@ pub fn bubble(
             .flatten()
             .filter_map(|b| b["text"].as_str().map(str::to_string))
             .collect(),
-        is_reaction,
     }
 }
 
