@@ -268,6 +268,9 @@ struct InboxPage {
     thread: Option<ThreadView>,
     /// The list's sorts `(sort_by, label)` for the picker.
     sorts: Vec<(&'static str, &'static str)>,
+    /// The name of the saved view the list shows (`?view=`), which the list's filter summary
+    /// and the phone's filter marker name ("View: Hot leads").
+    active_view: Option<String>,
 }
 
 #[derive(Template)]
@@ -743,7 +746,13 @@ async fn render_page(
             };
             let (rows, counts, next_page) = list_rows(conn, &viewer, &q, display_id)?;
             let side = sidebar(conn, &viewer, &q, &counts)?;
+            let active_view = side
+                .saved_views
+                .iter()
+                .find(|v| v.active)
+                .map(|v| v.label.clone());
             Ok(InboxPage {
+                active_view,
                 layout,
                 rows,
                 list_query: q,
