@@ -168,8 +168,12 @@ pub struct ThreadView {
     pub status: String,
     pub priority: String,
     pub can_reply: bool,
-    /// "Window closes at 14:05" or "Closed since …".
+    /// "Customer service window open until", "Window closed since" or "The customer has not
+    /// written yet", followed by `window_at` when there is one.
     pub window_note: String,
+    /// When the customer service window closes or closed, as (RFC 3339, "Dec 1, 09:00 UTC");
+    /// empty when the customer has not written. A `<time>` the browser localises.
+    pub window_at: (String, String),
     pub assignee_id: i64,
     pub team_id: i64,
     pub labels: Vec<String>,
@@ -427,14 +431,14 @@ fn thread_view(
     let (inbox, _) = inboxes::find(conn, c.account_id, c.inbox_id)?;
     let now = chrono::Utc::now();
     let can_reply = window::is_open(c.last_incoming_at, now);
-    let window_note = match window::closes_at(c.last_incoming_at) {
-        Some(t) if can_reply => format!(
-            "Customer service window open until {} UTC",
-            t.format("%b %-d, %H:%M")
-        ),
-        Some(t) => format!("Window closed since {} UTC", t.format("%b %-d, %H:%M")),
-        None => "The customer has not written yet".into(),
-    };
+    let closes_at = window::closes_at(c.last_incoming_at);
+    let window_note = match closes_at {
+        Some(_) if can_reply => "Customer service window open until",
+        Some(_) => "Window closed since",
+        None => "The customer has not written yet",
+    }
+    .to_string();
+    let window_at = stamp(closes_at);
     let page = if with_messages {
         messages::shown_thread_page(conn, c.id, None, THREAD_MESSAGES)?
     } else {
@@ -528,6 +532,7 @@ fn thread_view(
         priority: c.priority.clone().unwrap_or_default(),
         can_reply,
         window_note,
+        window_at,
         assignee_id: c.assignee_id.unwrap_or(0),
         team_id: c.team_id.unwrap_or(0),
         labels_text: c.labels.join(", "),
