@@ -1327,6 +1327,13 @@ pub const FOLD_SLACK: i64 = 1000;
 /// (a few thousand at most: inboxes × statuses × assignees × labels, plus the deltas written
 /// since the last fold). When the deltas pile up, they are folded first ([`fold_counts`]).
 pub fn count_snapshot(conn: &mut PgConnection, account_id: i64) -> AppResult<CountSnapshot> {
+    // Once per request inside a memo scope (the list's meta and the sidebar read the same).
+    super::request_memo::cached("count_snapshot", account_id, || {
+        load_count_snapshot(conn, account_id)
+    })
+}
+
+fn load_count_snapshot(conn: &mut PgConnection, account_id: i64) -> AppResult<CountSnapshot> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(embed)]

@@ -428,7 +428,15 @@ fn thread_view(
     with_messages: bool,
 ) -> AppResult<ThreadView> {
     let contact = contacts::find(conn, c.account_id, c.contact_id)?;
-    let (inbox, _) = inboxes::find(conn, c.account_id, c.inbox_id)?;
+    // The account's inboxes, read once per request (the list and the sidebar read them too).
+    let inbox_names: HashMap<i64, String> = inboxes::list(conn, viewer.account_id, None)?
+        .into_iter()
+        .map(|(i, _)| (i.id, i.name))
+        .collect();
+    let inbox_name = match inbox_names.get(&c.inbox_id) {
+        Some(name) => name.clone(),
+        None => inboxes::find(conn, c.account_id, c.inbox_id)?.0.name,
+    };
     let now = chrono::Utc::now();
     let can_reply = window::is_open(c.last_incoming_at, now);
     let closes_at = window::closes_at(c.last_incoming_at);
@@ -468,10 +476,6 @@ fn thread_view(
     let others = other_rows
         .iter()
         .map(|o| (o.display_id, o.status.clone()))
-        .collect();
-    let inbox_names: HashMap<i64, String> = inboxes::list(conn, viewer.account_id, None)?
-        .into_iter()
-        .map(|(i, _)| (i.id, i.name))
         .collect();
     let previous = other_rows
         .iter()
@@ -522,7 +526,7 @@ fn thread_view(
     Ok(ThreadView {
         display_id: c.display_id,
         inbox_id: c.inbox_id,
-        inbox_name: inbox.name,
+        inbox_name,
         contact_name: view::contact_name(&contact),
         contact_initials: view::initials(&view::contact_name(&contact)),
         phone: contact.phone_number.clone().unwrap_or_default(),
@@ -742,6 +746,8 @@ async fn render_page(
     let config = state.config.clone();
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let thread = match display_id {
                 Some(d) => {
                     let c = conversations::find_for_viewer(conn, &viewer, d)?;
@@ -825,6 +831,8 @@ pub async fn list_partial(
     let active = active.active;
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let (rows, _, next_page) = list_rows(conn, &viewer, &q, active)?;
             Ok(ListPartial {
                 layout,
@@ -854,6 +862,8 @@ pub async fn header_partial(
     let config = state.config.clone();
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
             Ok(HeaderPartial {
                 layout,
@@ -883,6 +893,8 @@ pub async fn message_partial(
     let config = state.config.clone();
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let m = messages::find(conn, message_id)?
                 .filter(|m| m.account_id == viewer.account_id)
                 .ok_or_else(|| AppError::NotFound(format!("message {message_id} not found")))?;
@@ -945,6 +957,8 @@ pub async fn earlier_partial(
     let config = state.config.clone();
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
             let page = messages::shown_thread_page(conn, c.id, Some(before), THREAD_MESSAGES)?;
             let contact = contacts::find(conn, c.account_id, c.contact_id)?;
@@ -978,6 +992,8 @@ pub async fn matching_ids(
     let q = q.into_inner();
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let mut f = q.list_filter(conn, &viewer)?;
             f.limit = Some(conversations::MAX_PAGE_ROWS);
             f.cursor = None;
