@@ -463,7 +463,9 @@ async fn a_sent_reaction_is_a_badge_not_a_bubble_nor_the_preview() {
     );
     // The live-update fragment of the reaction is empty (the target's own update redraws it).
     let (status, frag, _) = ana
-        .get(&format!("/app/accounts/{acc}/partials/messages/{reaction_id}"))
+        .get(&format!(
+            "/app/accounts/{acc}/partials/messages/{reaction_id}"
+        ))
         .await;
     assert_eq!(status, 200);
     assert!(frag.trim().is_empty(), "{frag}");

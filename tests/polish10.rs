@@ -49,9 +49,7 @@ async fn the_active_saved_view_is_named_in_the_list_and_the_phone_marker() {
     assert!(phone.contains("View: Hot leads"), "{phone}");
 
     // Without a view: the generic summary, and no view line.
-    let (_, page, _) = ana
-        .get(&format!("/app/accounts/{acc}/conversations"))
-        .await;
+    let (_, page, _) = ana.get(&format!("/app/accounts/{acc}/conversations")).await;
     assert!(!page.contains("data-view-summary"));
     assert!(page.contains("<summary>Filters: "), "phone marker");
 }
@@ -107,7 +105,10 @@ async fn the_bell_pages_on_a_cursor_and_chatwoots_page_still_works() {
     let second_ids = ids(&second);
     assert_eq!(second_ids.len(), 5, "{second}");
     assert!(second_ids.iter().all(|id| *id < next));
-    assert_eq!(second["data"]["meta"]["next_before"], serde_json::Value::Null);
+    assert_eq!(
+        second["data"]["meta"]["next_before"],
+        serde_json::Value::Null
+    );
     let mut all: Vec<i64> = first_ids.iter().chain(&second_ids).copied().collect();
     all.sort();
     all.dedup();

@@ -109,6 +109,9 @@ async fn pages_issue_the_same_statements_for_3_rows_as_for_25() {
     // once (`domain::request_memo`; polish10: the thread page went from 40 statements to 28).
     let bounds = [18, 28, 14, 11, 14];
     for ((path, n), bound) in paths.iter().zip(&many).zip(bounds) {
-        assert!(*n <= bound, "{path} issued {n} statements (at most {bound})");
+        assert!(
+            *n <= bound,
+            "{path} issued {n} statements (at most {bound})"
+        );
     }
 }

@@ -193,8 +193,7 @@ pub fn delete(
     check_contact(conn, viewer, contact_id)?;
     one(conn, viewer, contact_id, note_id)?;
     conn.transaction(|conn| {
-        diesel::delete(contact_notes::table.filter(contact_notes::id.eq(note_id)))
-            .execute(conn)?;
+        diesel::delete(contact_notes::table.filter(contact_notes::id.eq(note_id))).execute(conn)?;
         super::events::contact_note_changed(
             conn,
             viewer.account_id,
