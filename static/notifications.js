@@ -100,7 +100,7 @@
       const read = el("button", "bell-read", "Mark read");
       read.type = "button";
       read.dataset.readNotification = n.id;
-      read.setAttribute("aria-label", `Mark “${n.push_message_title || "notification"}” read`);
+      read.setAttribute("aria-label", `Mark read: “${n.push_message_title || "notification"}”`);
       li.append(read);
     }
     return li;

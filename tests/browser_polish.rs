@@ -300,6 +300,11 @@ async fn a_note_appears_in_another_browser_and_the_bell_loads_more() {
     )
     .await;
     assert_eq!(note_time[0], note_time[1], "{note_time}");
+    js(
+        &b,
+        "document.getElementById('contact-notes').scrollIntoView(); return 0",
+    )
+    .await;
     screenshot(&b, "polish-note-live-1440").await;
 
     // 20 notifications: the bell shows 15, then "Load more" the other 5.

@@ -454,6 +454,9 @@ async fn a_sent_reaction_is_a_badge_not_a_bubble_nor_the_preview() {
         "the reaction has no bubble of its own"
     );
     assert!(!page.contains("Reacted"), "no 'Reacted 👍' line");
+    // A reaction is no answer: the panel still says the customer waits.
+    assert!(page.contains("no reply yet"), "first reply");
+    assert!(!page.contains("not waiting"), "waiting since");
     let badge = format!(r#"id="m-{incoming}""#);
     let bubble = &page[page.find(&badge).expect("the customer's bubble")..];
     let bubble = &bubble[..bubble.find("</li>").unwrap()];
