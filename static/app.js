@@ -456,6 +456,9 @@
       "conversation.updated", "assignee.changed", "conversation.read"].forEach((name) => source.addEventListener(name, onEvent));
     // Availability changes: static/profile.js updates the avatar dots.
     source.addEventListener("presence.update", (e) => document.dispatchEvent(new CustomEvent("switchboard:presence", { detail: e.data })));
+    // Contact notes written elsewhere: static/contact_notes.js refreshes the open panel.
+    source.addEventListener("contact_note.changed", (e) =>
+      document.dispatchEvent(new CustomEvent("switchboard:contact-note", { detail: e.data })));
     // The bell (static/notifications.js) hears this user's own notification events.
     ["notification.created", "notification.updated"].forEach((name) => source.addEventListener(name, (e) =>
       document.dispatchEvent(new CustomEvent("switchboard:notification", { detail: { type: e.type, data: e.data } }))));

@@ -70,12 +70,7 @@
       if (!time) return;
       const d = new Date(time.getAttribute("datetime"));
       if (Number.isNaN(d.getTime())) return;
-      if (!time.dataset.local) {
-        // The server renders UTC; agents read their own clock.
-        time.dataset.local = "1";
-        time.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-        time.title = d.toLocaleString();
-      }
+      // The time itself is shown in the viewer's zone by static/local_time.js.
       const key = dayKey(d);
       if (key === last) return;
       last = key;

@@ -39,10 +39,11 @@
     const p = el("p", "contact-note-text", note.content);
     p.dir = "auto";
     li.appendChild(p);
-    const meta = el("p", "muted small", `${(note.user && note.user.name) || body.dataset.userName || ""} · `);
+    const meta = el("p", "muted small", `${(note.user && note.user.name) || "A deleted user"} · `);
     const when = new Date((note.created_at || 0) * 1000);
-    const t = el("time", "", when.toLocaleString(undefined, { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }));
+    const t = el("time", "", when.toISOString());
     t.dateTime = when.toISOString();
+    if (window.switchboardTime) window.switchboardTime.format(t); // static/local_time.js
     t.setAttribute("data-local-time", "");
     meta.appendChild(t);
     li.appendChild(meta);
@@ -77,6 +78,28 @@
     } finally {
       button.disabled = false;
     }
+  });
+
+  // ---------- live: a note added, changed or deleted elsewhere (polish10) ----------
+  // app.js hands on the stream's `contact_note.changed` events ({contact_id, note_id,
+  // action}); the open panel of that contact reads its notes again (the API checks who may
+  // see the contact) and shows the newest ones, as the server renders them.
+  const PANEL_NOTES = 20; // crate::domain::contact_notes::PANEL_NOTES
+  async function reloadNotes(section) {
+    try {
+      const notes = await api("GET", `/contacts/${section.dataset.contactId}/notes`);
+      if (!section.isConnected) return;
+      const list = section.querySelector("#contact-note-list");
+      list.replaceChildren(...(notes || []).slice(0, PANEL_NOTES).map(noteItem));
+      const empty = section.querySelector("#contact-notes-empty");
+      if (empty) empty.hidden = list.children.length > 0;
+    } catch (_) { /* the next event or a reload shows them */ }
+  }
+  document.addEventListener("switchboard:contact-note", (ev) => {
+    let d = {};
+    try { d = JSON.parse(ev.detail); } catch (_) { return; }
+    const section = document.getElementById("contact-notes");
+    if (section && String(d.contact_id) === section.dataset.contactId) reloadNotes(section);
   });
 
   // Typing clears a stale error.

@@ -100,10 +100,19 @@
       const read = el("button", "bell-read", "Mark read");
       read.type = "button";
       read.dataset.readNotification = n.id;
-      read.setAttribute("aria-label", `Mark “${n.push_message_title || "notification"}” read`);
+      read.setAttribute("aria-label", `Mark read: “${n.push_message_title || "notification"}”`);
       li.append(read);
     }
     return li;
+  }
+
+  // "Load more" under the list: the next 15, older than the last one shown (a cursor on the
+  // notification id, `meta.next_before`), so new notifications never shift the pages.
+  const bellMore = document.getElementById("bell-more");
+  function setMore(nextBefore) {
+    if (!bellMore) return;
+    bellMore.hidden = nextBefore === null || nextBefore === undefined;
+    bellMore.dataset.before = bellMore.hidden ? "" : String(nextBefore);
   }
 
   async function loadList() {
@@ -114,11 +123,34 @@
       const data = res.data;
       setCount(data.meta.unread_count);
       bellList.replaceChildren(...data.payload.map(item));
+      setMore(data.meta.next_before);
       document.getElementById("bell-empty").hidden = data.payload.length > 0;
     } catch (err) {
       error.textContent = err.message;
     }
   }
+
+  async function loadMore() {
+    const error = document.getElementById("bell-error");
+    error.textContent = "";
+    const before = bellMore.dataset.before;
+    if (!before) return;
+    bellMore.disabled = true;
+    try {
+      const data = (await api("GET", `/notifications?before=${encodeURIComponent(before)}`)).data;
+      const added = data.payload.map(item);
+      bellList.append(...added);
+      setMore(data.meta.next_before);
+      // Keyboard users carry on from the first one added.
+      const first = added.length && added[0].querySelector(".bell-link");
+      if (first && (bellMore.hidden || document.activeElement === bellMore)) first.focus();
+    } catch (err) {
+      error.textContent = err.message;
+    } finally {
+      bellMore.disabled = false;
+    }
+  }
+  if (bellMore) bellMore.addEventListener("click", loadMore);
 
   function bellOpen() { return bellPanel && !bellPanel.hidden; }
 

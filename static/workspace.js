@@ -71,12 +71,9 @@
   });
 
   // ---------- local times ----------
-  const timeFormat = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  // One formatting for every <time datetime>: static/local_time.js.
   function localTimes(root) {
-    (root || document).querySelectorAll("time[data-local-time]").forEach((t) => {
-      const d = new Date(t.getAttribute("datetime"));
-      if (!Number.isNaN(d.getTime())) { t.textContent = timeFormat.format(d); t.title = d.toString(); }
-    });
+    if (window.switchboardTime) window.switchboardTime.formatAll(root || document);
   }
 
   // ---------- contact panel ----------
@@ -201,12 +198,11 @@
     }
     return null;
   }
-  const hintFormat = new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
   function fillPresetHints(root) {
     const now = new Date();
     root.querySelectorAll("[data-preset-hint]").forEach((span) => {
       const t = presetTime(span.dataset.presetHint, now);
-      span.textContent = t ? hintFormat.format(t) : "";
+      span.textContent = t && window.switchboardTime ? window.switchboardTime.text(t, "weekday") : "";
       const item = span.closest("[data-snooze-preset]");
       if (item) item.disabled = !t;
     });

@@ -421,3 +421,88 @@ async fn the_emoji_data_is_served_from_one_fixed_route() {
         assert_ne!(resp.status(), 200, "{bad}");
     }
 }
+
+/// polish10 item 1: an agent's reaction shows only as a badge on the message it reacts to:
+/// no bubble of its own in the thread or through the live-update fragment, and never the
+/// list's preview or `last_non_activity_message`; the API still lists it as a message with
+/// `content_attributes.is_reaction` (as Chatwoot does).
+#[actix_rt::test]
+async fn a_sent_reaction_is_a_badge_not_a_bubble_nor_the_preview() {
+    let server = graph(false).await;
+    let app = app_for(&server);
+    let display_id = open_conversation(&app).await;
+    let incoming = incoming_id(&app);
+    let (status, m) = post(
+        &app,
+        &messages_url(&app, display_id),
+        Some(json!({"content": "👍", "content_attributes": {"in_reply_to": incoming, "is_reaction": true}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{m}");
+    let reaction_id = m["id"].as_i64().unwrap();
+    app.run_send_jobs().await;
+
+    let acc = app.account_id;
+    let mut ana = Browser::new(&app);
+    ana.sign_in("ana@example.com", "correct horse").await;
+    let (status, page, _) = ana
+        .get(&format!("/app/accounts/{acc}/conversations/{display_id}"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        !page.contains(&format!(r#"id="m-{reaction_id}""#)),
+        "the reaction has no bubble of its own"
+    );
+    assert!(!page.contains("Reacted"), "no 'Reacted 👍' line");
+    // A reaction is no answer: the panel still says the customer waits.
+    assert!(page.contains("no reply yet"), "first reply");
+    assert!(!page.contains("not waiting"), "waiting since");
+    let badge = format!(r#"id="m-{incoming}""#);
+    let bubble = &page[page.find(&badge).expect("the customer's bubble")..];
+    let bubble = &bubble[..bubble.find("</li>").unwrap()];
+    assert!(
+        bubble.contains(r#"<span class="reactions" aria-label="Reactions">👍</span>"#),
+        "{bubble}"
+    );
+    // The live-update fragment of the reaction is empty (the target's own update redraws it).
+    let (status, frag, _) = ana
+        .get(&format!(
+            "/app/accounts/{acc}/partials/messages/{reaction_id}"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(frag.trim().is_empty(), "{frag}");
+    let (_, frag, _) = ana
+        .get(&format!("/app/accounts/{acc}/partials/messages/{incoming}"))
+        .await;
+    assert!(frag.contains("👍"), "{frag}");
+
+    // The list's preview stays the customer's message.
+    let (_, list, _) = ana
+        .get(&format!(
+            "/app/accounts/{acc}/partials/conversations?assignee_type=all&status=all"
+        ))
+        .await;
+    assert!(!list.contains("👍"), "{list}");
+    assert!(list.contains("Does the blue jacket"), "{list}");
+    let conversations = app
+        .get(&format!("/api/v1/accounts/{acc}/conversations?status=all"))
+        .await;
+    let last = &conversations["data"]["payload"][0]["last_non_activity_message"];
+    assert_eq!(last["id"], incoming, "{last}");
+
+    // The API keeps the reaction as a message, as Chatwoot does.
+    let listed = app
+        .get(&format!(
+            "/api/v1/accounts/{acc}/conversations/{display_id}/messages"
+        ))
+        .await;
+    let found = listed["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == reaction_id)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(found["content_attributes"]["is_reaction"], true, "{listed}");
+}

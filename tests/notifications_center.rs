@@ -119,7 +119,8 @@ async fn the_notifications_api_speaks_chatwoot_and_only_to_the_owner() {
     let body = list(&app, &ben_token).await;
     assert_eq!(
         body["data"]["meta"],
-        json!({"unread_count": 1, "count": 1, "current_page": 1})
+        // `next_before`: the bell's "Load more" cursor (null: no older page).
+        json!({"unread_count": 1, "count": 1, "current_page": 1, "next_before": null})
     );
     let n = &body["data"]["payload"][0];
     let id = n["id"].as_i64().unwrap();

@@ -94,17 +94,20 @@ pub struct Viewer {
 
 impl Viewer {
     /// Inbox ids this viewer may see: `None` means all (administrators), otherwise the inboxes
-    /// the agent is a member of.
+    /// the agent is a member of. Read once per request inside a
+    /// [`super::request_memo::Scope`].
     pub fn visible_inbox_ids(&self, conn: &mut PgConnection) -> AppResult<Option<Vec<i64>>> {
         if self.role == Role::Administrator {
             return Ok(None);
         }
-        Ok(Some(
-            inbox_members::table
-                .filter(inbox_members::user_id.eq(self.user_id))
-                .select(inbox_members::inbox_id)
-                .load(conn)?,
-        ))
+        super::request_memo::cached("visible_inbox_ids", self.user_id, || {
+            Ok(Some(
+                inbox_members::table
+                    .filter(inbox_members::user_id.eq(self.user_id))
+                    .select(inbox_members::inbox_id)
+                    .load(conn)?,
+            ))
+        })
     }
 
     /// True when this viewer may see `inbox_id`.
@@ -302,6 +305,27 @@ pub fn membership_of(
         .first(conn)
         .optional()?;
     Ok(row.map(|(role, availability)| (Role::parse(&role), availability)))
+}
+
+/// [`membership_of`] with the account's name, in one statement (every page's frame):
+/// `None` when the user is not a member of the account.
+pub fn membership_with_account_name(
+    conn: &mut PgConnection,
+    account_id: i64,
+    user_id: i64,
+) -> AppResult<Option<((Role, String), String)>> {
+    let row: Option<(String, String, String)> = account_users::table
+        .inner_join(accounts::table.on(accounts::id.eq(account_users::account_id)))
+        .filter(account_users::account_id.eq(account_id))
+        .filter(account_users::user_id.eq(user_id))
+        .select((
+            account_users::role,
+            account_users::availability,
+            accounts::name,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(role, availability, name)| ((Role::parse(&role), availability), name)))
 }
 
 /// Every `(account id, account name, role)` of a user, for `GET /api/v1/profile`.
@@ -843,9 +867,11 @@ pub fn members_of(conn: &mut PgConnection, account_id: i64) -> AppResult<Vec<Mem
 
 /// The account's teams, by name.
 pub fn teams_of(conn: &mut PgConnection, account_id: i64) -> AppResult<Vec<Team>> {
-    Ok(teams::table
-        .filter(teams::account_id.eq(account_id))
-        .order(teams::name)
-        .select(Team::as_select())
-        .load(conn)?)
+    super::request_memo::cached("teams_of", account_id, || {
+        Ok(teams::table
+            .filter(teams::account_id.eq(account_id))
+            .order(teams::name)
+            .select(Team::as_select())
+            .load(conn)?)
+    })
 }

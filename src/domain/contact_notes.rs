@@ -137,16 +137,20 @@ pub fn create(
 ) -> AppResult<NoteWithAuthor> {
     let content = valid_content(content)?;
     check_contact(conn, viewer, contact_id)?;
-    let id: i64 = diesel::insert_into(contact_notes::table)
-        .values((
-            contact_notes::account_id.eq(viewer.account_id),
-            contact_notes::contact_id.eq(contact_id),
-            contact_notes::user_id.eq(Some(viewer.user_id)),
-            contact_notes::content.eq(&content),
-        ))
-        .returning(contact_notes::id)
-        .get_result(conn)?;
-    one(conn, viewer, contact_id, id)
+    conn.transaction(|conn| {
+        let id: i64 = diesel::insert_into(contact_notes::table)
+            .values((
+                contact_notes::account_id.eq(viewer.account_id),
+                contact_notes::contact_id.eq(contact_id),
+                contact_notes::user_id.eq(Some(viewer.user_id)),
+                contact_notes::content.eq(&content),
+            ))
+            .returning(contact_notes::id)
+            .get_result(conn)?;
+        // Open contact panels in other browsers show it (static/contact_notes.js).
+        super::events::contact_note_changed(conn, viewer.account_id, contact_id, id, "created")?;
+        one(conn, viewer, contact_id, id)
+    })
 }
 
 /// Changes a note's content. Errors: 404 (note of another contact or account too); 422
@@ -161,13 +165,22 @@ pub fn update(
     check_contact(conn, viewer, contact_id)?;
     one(conn, viewer, contact_id, note_id)?;
     let content = valid_content(content)?;
-    diesel::update(contact_notes::table.filter(contact_notes::id.eq(note_id)))
-        .set((
-            contact_notes::content.eq(&content),
-            contact_notes::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)?;
-    one(conn, viewer, contact_id, note_id)
+    conn.transaction(|conn| {
+        diesel::update(contact_notes::table.filter(contact_notes::id.eq(note_id)))
+            .set((
+                contact_notes::content.eq(&content),
+                contact_notes::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        super::events::contact_note_changed(
+            conn,
+            viewer.account_id,
+            contact_id,
+            note_id,
+            "updated",
+        )?;
+        one(conn, viewer, contact_id, note_id)
+    })
 }
 
 /// Deletes a note. Errors: 404 (note of another contact or account too).
@@ -179,8 +192,17 @@ pub fn delete(
 ) -> AppResult<()> {
     check_contact(conn, viewer, contact_id)?;
     one(conn, viewer, contact_id, note_id)?;
-    diesel::delete(contact_notes::table.filter(contact_notes::id.eq(note_id))).execute(conn)?;
-    Ok(())
+    conn.transaction(|conn| {
+        diesel::delete(contact_notes::table.filter(contact_notes::id.eq(note_id))).execute(conn)?;
+        super::events::contact_note_changed(
+            conn,
+            viewer.account_id,
+            contact_id,
+            note_id,
+            "deleted",
+        )?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]

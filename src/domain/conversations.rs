@@ -1268,7 +1268,7 @@ pub fn team_counts(
 #[derive(Debug, Clone, Default, QueryableByName)]
 pub struct ReplyTimes {
     /// When an agent first answered the customer (the first outgoing, non-private message,
-    /// templates included); `None` before any reply.
+    /// templates included; a reaction is no answer); `None` before any reply.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
     pub first_reply_at: Option<DateTime<Utc>>,
     /// The customer's first message after the last agent reply (so: unanswered since);
@@ -1280,7 +1280,8 @@ pub struct ReplyTimes {
 /// [`ReplyTimes`] of the conversation `conversation_id`, in one statement.
 pub fn reply_times(conn: &mut PgConnection, conversation_id: i64) -> AppResult<ReplyTimes> {
     Ok(diesel::sql_query(
-        "WITH replies AS (SELECT min(created_at) AS first_at, max(created_at) AS last_at            FROM messages WHERE conversation_id = $1 AND message_type IN (1, 3) AND NOT private)          SELECT (SELECT first_at FROM replies) AS first_reply_at,                 (SELECT min(m.created_at) FROM messages m WHERE m.conversation_id = $1                    AND m.message_type = 0                    AND m.created_at > COALESCE((SELECT last_at FROM replies), '-infinity'))                 AS waiting_since",
+        "WITH replies AS (SELECT min(created_at) AS first_at, max(created_at) AS last_at            FROM messages WHERE conversation_id = $1 AND message_type IN (1, 3) AND NOT private \
+                AND NOT (content_attributes @> '{\"is_reaction\": true}'))          SELECT (SELECT first_at FROM replies) AS first_reply_at,                 (SELECT min(m.created_at) FROM messages m WHERE m.conversation_id = $1                    AND m.message_type = 0                    AND m.created_at > COALESCE((SELECT last_at FROM replies), '-infinity'))                 AS waiting_since",
     )
     .bind::<diesel::sql_types::BigInt, _>(conversation_id)
     .get_result(conn)?)
@@ -1353,6 +1354,13 @@ pub const FOLD_SLACK: i64 = 1000;
 /// (a few thousand at most: inboxes × statuses × assignees × labels, plus the deltas written
 /// since the last fold). When the deltas pile up, they are folded first ([`fold_counts`]).
 pub fn count_snapshot(conn: &mut PgConnection, account_id: i64) -> AppResult<CountSnapshot> {
+    // Once per request inside a memo scope (the list's meta and the sidebar read the same).
+    super::request_memo::cached("count_snapshot", account_id, || {
+        load_count_snapshot(conn, account_id)
+    })
+}
+
+fn load_count_snapshot(conn: &mut PgConnection, account_id: i64) -> AppResult<CountSnapshot> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(embed)]

@@ -23,6 +23,7 @@
 //! | `presence.update` | `user_id`, `availability` (`online`/`busy`/`offline`): an agent's availability in the account changed (account-wide; see `domain::profile`) |
 //! | `notification.created` | `user_id`, `notification_id`, `notification_type`, `display_id`: delivered to that user only (see [`Event::recipient`]) |
 //! | `notification.updated` | `user_id`, `notification_id` (null for all), `unread_count`: that user only |
+//! | `contact_note.changed` | `contact_id`, `note_id`, `action` (`created`, `updated`, `deleted`): account-wide, ids only (clients read the notes through `/contacts/{id}/notes`, which checks who may see the contact) |
 
 use crate::db::schema::realtime_events;
 use crate::error::AppResult;
@@ -59,6 +60,10 @@ pub const ASSIGNEE_CHANGED: &str = "assignee.changed";
 pub const CONTACT_CREATED: &str = "contact.created";
 /// A contact's name, phone, BSUID or username changed. Webhooks only (`contact_updated`).
 pub const CONTACT_UPDATED: &str = "contact.updated";
+
+/// A contact note was added, changed or deleted (the contact panel of every open browser
+/// follows). Account-wide, ids only; no integration webhook (Chatwoot has none for notes).
+pub const CONTACT_NOTE_CHANGED: &str = "contact_note.changed";
 
 /// Every event name recorded for realtime clients, for documentation and subscription filters.
 pub const ALL: [&str; 6] = [
@@ -316,5 +321,24 @@ pub fn contact_changed(
             CONTACT_UPDATED
         },
         &json!({ "contact_id": contact_id }),
+    )
+}
+
+/// Emits [`CONTACT_NOTE_CHANGED`] for note `note_id` of contact `contact_id`; `action` is
+/// `created`, `updated` or `deleted`. Call it in the transaction of the change.
+pub fn contact_note_changed(
+    conn: &mut PgConnection,
+    account_id: i64,
+    contact_id: i64,
+    note_id: i64,
+    action: &str,
+) -> AppResult<i64> {
+    emit(
+        conn,
+        account_id,
+        None,
+        None,
+        CONTACT_NOTE_CHANGED,
+        json!({ "contact_id": contact_id, "note_id": note_id, "action": action }),
     )
 }

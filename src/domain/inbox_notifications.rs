@@ -446,6 +446,9 @@ pub struct Page {
     pub count: i64,
     /// 1-based.
     pub current_page: i64,
+    /// The id to pass as `before` for the next (older) page when there is one (the bell's
+    /// "Load more"): notifications page on `id`, unique and increasing with creation.
+    pub next_before: Option<i64>,
 }
 
 #[derive(QueryableByName)]
@@ -459,7 +462,24 @@ struct Two {
 /// Page `page` (1-based, [`PER_PAGE`] each) of the viewer's notifications, newest first, with
 /// the unread and total counts (Chatwoot's `GET /notifications`).
 pub fn list(conn: &mut PgConnection, viewer: &Viewer, page: i64) -> AppResult<Page> {
-    let page = page.max(1);
+    list_page(conn, viewer, page, None)
+}
+
+/// The [`PER_PAGE`] notifications of the viewer older than notification `before` (by id,
+/// unique and increasing with creation), newest first: a keyset page ("Load more" in the
+/// bell) that neither skips nor repeats one when new notifications arrive meanwhile.
+/// `current_page` is 0 (not an offset page).
+pub fn list_before(conn: &mut PgConnection, viewer: &Viewer, before: i64) -> AppResult<Page> {
+    list_page(conn, viewer, 0, Some(before))
+}
+
+fn list_page(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    page: i64,
+    before: Option<i64>,
+) -> AppResult<Page> {
+    let page = if before.is_some() { 0 } else { page.max(1) };
     let counts: Two = diesel::sql_query(
         "SELECT count(*) FILTER (WHERE read_at IS NULL) AS unread, count(*) AS total \
          FROM notifications WHERE user_id = $1 AND account_id = $2",
@@ -467,20 +487,26 @@ pub fn list(conn: &mut PgConnection, viewer: &Viewer, page: i64) -> AppResult<Pa
     .bind::<BigInt, _>(viewer.user_id)
     .bind::<BigInt, _>(viewer.account_id)
     .get_result(conn)?;
-    let notifications = diesel::sql_query(format!(
-        "{ROW_SELECT} WHERE n.user_id = $1 AND n.account_id = $2 \
+    // One more than a page tells whether an older page exists.
+    let mut notifications: Vec<NotificationRow> = diesel::sql_query(format!(
+        "{ROW_SELECT} WHERE n.user_id = $1 AND n.account_id = $2 AND n.id < $5 \
          ORDER BY n.id DESC LIMIT $3 OFFSET $4"
     ))
     .bind::<BigInt, _>(viewer.user_id)
     .bind::<BigInt, _>(viewer.account_id)
-    .bind::<BigInt, _>(PER_PAGE)
-    .bind::<BigInt, _>((page - 1).saturating_mul(PER_PAGE))
+    .bind::<BigInt, _>(PER_PAGE + 1)
+    .bind::<BigInt, _>((page.max(1) - 1).saturating_mul(PER_PAGE))
+    .bind::<BigInt, _>(before.unwrap_or(i64::MAX))
     .load(conn)?;
+    let more = notifications.len() as i64 > PER_PAGE;
+    notifications.truncate(PER_PAGE as usize);
+    let next_before = more.then(|| notifications.last().map(|n| n.id)).flatten();
     Ok(Page {
         notifications,
         unread_count: counts.unread,
         count: counts.total,
         current_page: page,
+        next_before,
     })
 }
 

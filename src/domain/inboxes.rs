@@ -360,6 +360,24 @@ pub fn list(
     account_id: i64,
     only: Option<&[i64]>,
 ) -> AppResult<Vec<InboxWithChannel>> {
+    // Within a request's memo scope: the account's inboxes once, filtered here.
+    if super::request_memo::active() {
+        let all = super::request_memo::cached("inboxes", account_id, || {
+            load_list(conn, account_id, None)
+        })?;
+        return Ok(all
+            .into_iter()
+            .filter(|(i, _)| only.is_none_or(|ids| ids.contains(&i.id)))
+            .collect());
+    }
+    load_list(conn, account_id, only)
+}
+
+fn load_list(
+    conn: &mut PgConnection,
+    account_id: i64,
+    only: Option<&[i64]>,
+) -> AppResult<Vec<InboxWithChannel>> {
     let mut q = inboxes::table
         .inner_join(channel_whatsapp::table)
         .filter(inboxes::account_id.eq(account_id))

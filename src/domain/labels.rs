@@ -87,11 +87,13 @@ fn checked_title(
 
 /// The labels of `account_id`, by title.
 pub fn list(conn: &mut PgConnection, account_id: i64) -> AppResult<Vec<Label>> {
-    Ok(labels::table
-        .filter(labels::account_id.eq(account_id))
-        .select(Label::as_select())
-        .order((labels::title, labels::id))
-        .load(conn)?)
+    super::request_memo::cached("labels", account_id, || {
+        Ok(labels::table
+            .filter(labels::account_id.eq(account_id))
+            .select(Label::as_select())
+            .order((labels::title, labels::id))
+            .load(conn)?)
+    })
 }
 
 /// The label `id` of `account_id`. Errors: 404 when absent (another account's too).

@@ -677,6 +677,45 @@ pub fn thread_page(
     after: Option<i64>,
     limit: i64,
 ) -> AppResult<ThreadPage> {
+    page_of(conn, conversation_id, before, after, limit, false)
+}
+
+/// [`thread_page`] without an agent's reactions (`content_attributes.is_reaction`): the
+/// workspace shows a reaction only as an emoji badge on the message it reacts to
+/// (`content_attributes.reactions`), never as a bubble of its own. The API keeps them, as
+/// Chatwoot lists reactions as messages.
+pub fn shown_thread_page(
+    conn: &mut PgConnection,
+    conversation_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<ThreadPage> {
+    page_of(conn, conversation_id, before, None, limit, true)
+}
+
+/// SQL: the message is not a reaction (`content_attributes.is_reaction` is not `true`).
+fn not_a_reaction(
+) -> Box<dyn BoxableExpression<messages::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>
+{
+    Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "NOT (messages.content_attributes @> '{\"is_reaction\": true}')",
+    ))
+}
+
+/// True when `m` is a reaction (`content_attributes.is_reaction`), which the workspace shows
+/// only as a badge on the message it reacts to.
+pub fn is_reaction(m: &Message) -> bool {
+    m.content_attributes["is_reaction"] == Value::Bool(true)
+}
+
+fn page_of(
+    conn: &mut PgConnection,
+    conversation_id: i64,
+    before: Option<i64>,
+    after: Option<i64>,
+    limit: i64,
+    skip_reactions: bool,
+) -> AppResult<ThreadPage> {
     let limit = limit.max(1);
     let before = before
         .map(|id| thread_key(conn, conversation_id, id, "before"))
@@ -688,6 +727,9 @@ pub fn thread_page(
         .filter(messages::conversation_id.eq(conversation_id))
         .select(Message::as_select())
         .into_boxed();
+    if skip_reactions {
+        q = q.filter(not_a_reaction());
+    }
     if let Some(b) = before {
         q = q.filter(thread_key_cmp("<", b));
     }
@@ -734,8 +776,9 @@ pub fn latest_per_conversation(
     latest_of(conn, conversation_ids, true)
 }
 
-/// The latest message of each conversation in `conversation_ids` that is not an activity line
-/// (Chatwoot's `last_non_activity_message`).
+/// The latest message of each conversation in `conversation_ids` that is neither an activity
+/// line nor a reaction (Chatwoot's `last_non_activity_message`; a reaction is a badge on the
+/// message it reacts to, so "You: 👍" never becomes a conversation's preview).
 pub fn latest_non_activity_per_conversation(
     conn: &mut PgConnection,
     conversation_ids: &[i64],
@@ -757,9 +800,15 @@ fn latest_of(
     } else {
         vec![message_type::ACTIVITY]
     };
+    let reactions = if with_activity {
+        Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE"))
+    } else {
+        not_a_reaction()
+    };
     Ok(messages::table
         .filter(messages::conversation_id.eq_any(conversation_ids))
         .filter(messages::message_type.ne_all(left_out))
+        .filter(reactions)
         .distinct_on(messages::conversation_id)
         .order((
             messages::conversation_id,

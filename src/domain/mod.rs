@@ -20,6 +20,7 @@ pub mod messages;
 pub mod notifications;
 pub mod outbox;
 pub mod profile;
+pub mod request_memo;
 pub mod search;
 pub mod teams;
 pub mod templates;

@@ -3,7 +3,8 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET …/notifications?page=N` | `{"data": {"meta": {"unread_count", "count", "current_page"}, "payload": [notification…]}}`, newest first, 15 a page |
+//! | `GET …/notifications?page=N` | `{"data": {"meta": {"unread_count", "count", "current_page", "next_before"}, "payload": [notification…]}}`, newest first, 15 a page |
+//! | `GET …/notifications?before=ID` | the same, the 15 older than notification `ID` (a keyset page: nothing skipped or repeated when new ones arrive); `next_before` is the `before` of the next page, `null` on the last; `current_page` is 0 |
 //! | `GET …/notifications/unread_count` | the unread count, a bare JSON integer (as Chatwoot) |
 //! | `POST …/notifications/read_all` | marks all read (or, with `primary_actor_type: "Conversation"` and `primary_actor_id: <display_id>`, those of one conversation) → 200, empty body |
 //! | `PATCH …/notifications/{id}` | marks it read → the notification |
@@ -67,14 +68,16 @@ pub fn view(n: &NotificationRow) -> Value {
     })
 }
 
-/// Query of the list: `page` (1-based, default 1).
+/// Query of the list: `page` (1-based, default 1), or `before` (a notification id: the page
+/// after it, for "Load more").
 #[derive(Debug, serde::Deserialize)]
 pub struct PageQuery {
     pub page: Option<String>,
+    pub before: Option<String>,
 }
 
 /// `GET …/notifications` → Chatwoot's `{"data": {"meta", "payload"}}`.
-/// Errors: 422 naming `page` when it is not a positive number.
+/// Errors: 422 naming `page` or `before` when it is not a positive number.
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -90,8 +93,17 @@ pub async fn index(
             .filter(|p| (1..=1_000_000).contains(p))
             .ok_or_else(|| AppError::invalid("page", "page must be a number from 1"))?,
     };
+    let before = match query.before.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(b) => Some(b.parse::<i64>().ok().filter(|b| *b > 0).ok_or_else(|| {
+            AppError::invalid("before", "before must be the id of a notification")
+        })?),
+    };
     let page = state
-        .db(move |conn| inbox::list(conn, &viewer, page))
+        .db(move |conn| match before {
+            Some(b) => inbox::list_before(conn, &viewer, b),
+            None => inbox::list(conn, &viewer, page),
+        })
         .await?;
     Ok(HttpResponse::Ok().json(json!({
         "data": {
@@ -99,6 +111,7 @@ pub async fn index(
                 "unread_count": page.unread_count,
                 "count": page.count,
                 "current_page": page.current_page,
+                "next_before": page.next_before,
             },
             "payload": page.notifications.iter().map(view).collect::<Vec<_>>(),
         }

@@ -172,8 +172,12 @@ pub struct ThreadView {
     pub status: String,
     pub priority: String,
     pub can_reply: bool,
-    /// "Window closes at 14:05" or "Closed since …".
+    /// "Customer service window open until", "Window closed since" or "The customer has not
+    /// written yet", followed by `window_at` when there is one.
     pub window_note: String,
+    /// When the customer service window closes or closed, as (RFC 3339, "Dec 1, 09:00 UTC");
+    /// empty when the customer has not written. A `<time>` the browser localises.
+    pub window_at: (String, String),
     pub assignee_id: i64,
     pub team_id: i64,
     pub labels: Vec<String>,
@@ -275,6 +279,9 @@ struct InboxPage {
     thread: Option<ThreadView>,
     /// The list's sorts `(sort_by, label)` for the picker.
     sorts: Vec<(&'static str, &'static str)>,
+    /// The name of the saved view the list shows (`?view=`), which the list's filter summary
+    /// and the phone's filter marker name ("View: Hot leads").
+    active_view: Option<String>,
 }
 
 #[derive(Template)]
@@ -428,19 +435,27 @@ fn thread_view(
     with_messages: bool,
 ) -> AppResult<ThreadView> {
     let contact = contacts::find(conn, c.account_id, c.contact_id)?;
-    let (inbox, _) = inboxes::find(conn, c.account_id, c.inbox_id)?;
+    // The account's inboxes, read once per request (the list and the sidebar read them too).
+    let inbox_names: HashMap<i64, String> = inboxes::list(conn, viewer.account_id, None)?
+        .into_iter()
+        .map(|(i, _)| (i.id, i.name))
+        .collect();
+    let inbox_name = match inbox_names.get(&c.inbox_id) {
+        Some(name) => name.clone(),
+        None => inboxes::find(conn, c.account_id, c.inbox_id)?.0.name,
+    };
     let now = chrono::Utc::now();
     let can_reply = window::is_open(c.last_incoming_at, now);
-    let window_note = match window::closes_at(c.last_incoming_at) {
-        Some(t) if can_reply => format!(
-            "Customer service window open until {} UTC",
-            t.format("%b %-d, %H:%M")
-        ),
-        Some(t) => format!("Window closed since {} UTC", t.format("%b %-d, %H:%M")),
-        None => "The customer has not written yet".into(),
-    };
+    let closes_at = window::closes_at(c.last_incoming_at);
+    let window_note = match closes_at {
+        Some(_) if can_reply => "Customer service window open until",
+        Some(_) => "Window closed since",
+        None => "The customer has not written yet",
+    }
+    .to_string();
+    let window_at = stamp(closes_at);
     let page = if with_messages {
-        messages::thread_page(conn, c.id, None, None, THREAD_MESSAGES)?
+        messages::shown_thread_page(conn, c.id, None, THREAD_MESSAGES)?
     } else {
         messages::ThreadPage::default()
     };
@@ -468,10 +483,6 @@ fn thread_view(
     let others = other_rows
         .iter()
         .map(|o| (o.display_id, o.status.clone()))
-        .collect();
-    let inbox_names: HashMap<i64, String> = inboxes::list(conn, viewer.account_id, None)?
-        .into_iter()
-        .map(|(i, _)| (i.id, i.name))
         .collect();
     let previous = other_rows
         .iter()
@@ -522,7 +533,7 @@ fn thread_view(
     Ok(ThreadView {
         display_id: c.display_id,
         inbox_id: c.inbox_id,
-        inbox_name: inbox.name,
+        inbox_name,
         contact_name: view::contact_name(&contact),
         contact_initials: view::initials(&view::contact_name(&contact)),
         phone: contact.phone_number.clone().unwrap_or_default(),
@@ -532,6 +543,7 @@ fn thread_view(
         priority: c.priority.clone().unwrap_or_default(),
         can_reply,
         window_note,
+        window_at,
         assignee_id: c.assignee_id.unwrap_or(0),
         team_id: c.team_id.unwrap_or(0),
         labels_text: c.labels.join(", "),
@@ -759,6 +771,8 @@ async fn render_page(
     let config = state.config.clone();
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let thread = match display_id {
                 Some(d) => {
                     let c = conversations::find_for_viewer(conn, &viewer, d)?;
@@ -768,7 +782,13 @@ async fn render_page(
             };
             let (rows, counts, next_page) = list_rows(conn, &viewer, &q, display_id)?;
             let side = sidebar(conn, &viewer, &q, &counts)?;
+            let active_view = side
+                .saved_views
+                .iter()
+                .find(|v| v.active)
+                .map(|v| v.label.clone());
             Ok(InboxPage {
+                active_view,
                 layout,
                 rows,
                 list_query: q,
@@ -836,6 +856,8 @@ pub async fn list_partial(
     let active = active.active;
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let (rows, _, next_page) = list_rows(conn, &viewer, &q, active)?;
             Ok(ListPartial {
                 layout,
@@ -865,6 +887,8 @@ pub async fn header_partial(
     let config = state.config.clone();
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
             Ok(HeaderPartial {
                 layout,
@@ -878,7 +902,9 @@ pub async fn header_partial(
     }
 }
 
-/// `GET …/partials/messages/{message_id}`: one bubble (new or updated message).
+/// `GET …/partials/messages/{message_id}`: one bubble (new or updated message); empty for a
+/// reaction, which shows only as a badge on the message it reacts to (that message's own
+/// `message.updated` redraws it).
 pub async fn message_partial(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -892,6 +918,8 @@ pub async fn message_partial(
     let config = state.config.clone();
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let m = messages::find(conn, message_id)?
                 .filter(|m| m.account_id == viewer.account_id)
                 .ok_or_else(|| AppError::NotFound(format!("message {message_id} not found")))?;
@@ -900,13 +928,21 @@ pub async fn message_partial(
                     "message {message_id} not found"
                 )));
             }
+            if messages::is_reaction(&m) {
+                return Ok(None);
+            }
             let c = conversations::find_by_id(conn, m.conversation_id)?;
             let contact = contacts::find(conn, c.account_id, c.contact_id)?;
             let b = bubbles(conn, &config, &contact, std::slice::from_ref(&m))?.remove(0);
-            Ok(MessagePartial { b })
+            Ok(Some(MessagePartial { b }))
         })
         .await;
-    match result.and_then(|p| html(&p)) {
+    match result.and_then(|p| match p {
+        Some(p) => html(&p),
+        None => Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body("")),
+    }) {
         Ok(r) => r,
         Err(e) => actix_web::ResponseError::error_response(&e),
     }
@@ -946,8 +982,10 @@ pub async fn earlier_partial(
     let config = state.config.clone();
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
-            let page = messages::thread_page(conn, c.id, Some(before), None, THREAD_MESSAGES)?;
+            let page = messages::shown_thread_page(conn, c.id, Some(before), THREAD_MESSAGES)?;
             let contact = contacts::find(conn, c.account_id, c.contact_id)?;
             Ok(EarlierPartial {
                 first_message_id: page.messages.first().map(|m| m.id).unwrap_or(0),
@@ -979,6 +1017,8 @@ pub async fn matching_ids(
     let q = q.into_inner();
     let result = state
         .db(move |conn| {
+            // One read of membership, inboxes, teams, labels and counts per request.
+            let _memo = crate::domain::request_memo::scope();
             let mut f = q.list_filter(conn, &viewer)?;
             f.limit = Some(conversations::MAX_PAGE_ROWS);
             f.cursor = None;

@@ -333,26 +333,34 @@ pub async fn layout(
     req: &HttpRequest,
     account_id: i64,
 ) -> Result<(Layout, accounts::Viewer), HttpResponse> {
-    let (user, session) = signed_in(state, req).await?;
-    let user_id = user.id;
+    // The user, their membership and the account's name: one connection, two statements
+    // (as `signed_in`, then the membership).
+    let session = req.get_session();
+    let Some(user_id) = crate::web::session::user_id(&session) else {
+        return Err(redirect("/app/login"));
+    };
     let found = state
         .db(move |conn| {
-            let membership = accounts::membership_of(conn, account_id, user_id)?;
-            let name = match membership {
-                Some(_) => accounts::account_name(conn, account_id)?,
-                None => String::new(),
-            };
-            Ok((membership, name))
+            let user = accounts::find_user(conn, user_id)?;
+            let membership = accounts::membership_with_account_name(conn, account_id, user_id)?;
+            Ok((user, membership))
         })
         .await;
-    let ((role, availability), account_name) = match found {
-        Ok((Some(membership), name)) => (membership, name),
-        Ok((None, _)) => {
-            return Err(actix_web::ResponseError::error_response(
-                &AppError::NotFound(format!("account {account_id} not found")),
-            ))
+    let (user, membership) = match found {
+        Ok((u, membership)) if crate::web::session::is_current(&session, u.session_epoch) => {
+            (u, membership)
+        }
+        // Unknown user, or a password change since this session signed in.
+        Err(AppError::NotFound(_)) | Ok(_) => {
+            crate::web::session::sign_out(&session);
+            return Err(redirect("/app/login"));
         }
         Err(e) => return Err(actix_web::ResponseError::error_response(&e)),
+    };
+    let Some(((role, availability), account_name)) = membership else {
+        return Err(actix_web::ResponseError::error_response(
+            &AppError::NotFound(format!("account {account_id} not found")),
+        ));
     };
     let layout = Layout {
         user_id,

@@ -36,6 +36,7 @@ pub async fn partial(
     let q = q.into_inner();
     let result = state
         .db(move |conn| {
+            let _memo = crate::domain::request_memo::scope();
             let side = inbox::sidebar_now(conn, &viewer, &q)?;
             Ok(SidebarPartial {
                 layout,

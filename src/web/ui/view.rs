@@ -324,6 +324,8 @@ pub struct Bubble {
     pub content: String,
     /// `content` split into text and clickable links ([`linkify`]).
     pub content_parts: Vec<TextPart>,
+    /// The time as "14:05 UTC": the fallback text of its `<time>`, which
+    /// `static/local_time.js` shows in the viewer's time zone and locale.
     pub time: String,
     /// RFC 3339, for the `<time>` element.
     pub iso: String,
@@ -355,8 +357,6 @@ pub struct Bubble {
     pub template_name: Option<String>,
     pub footer: Option<String>,
     pub buttons: Vec<String>,
-    /// A reaction sent by an agent (rendered as a small line, not a bubble).
-    pub is_reaction: bool,
 }
 
 fn attachment_view(config: &Config, a: &Attachment) -> AttachmentView {
@@ -520,7 +520,7 @@ pub fn bubble(
         sender,
         content_parts: message_parts(&content, m.private),
         content,
-        time: m.created_at.format("%H:%M").to_string(),
+        time: m.created_at.format("%H:%M UTC").to_string(),
         iso: m.created_at.to_rfc3339(),
         attachments: attachments
             .iter()
@@ -552,7 +552,6 @@ pub fn bubble(
             .flatten()
             .filter_map(|b| b["text"].as_str().map(str::to_string))
             .collect(),
-        is_reaction,
     }
 }
 
