@@ -180,16 +180,35 @@ pub(crate) fn change_events(
     }
     let mut payload = serde_json::Map::new();
     let mut changed = vec![];
+    // `changes`: `{attr: [previous, current]}` of each changed attribute, as Chatwoot's
+    // `previous_changes` (times ISO 8601), for the webhooks' `changed_attributes`.
+    let mut changes = serde_json::Map::new();
+    let iso = |t: Option<DateTime<Utc>>| {
+        json!(t.map(crate::domain::webhook_payloads::iso))
+    };
     if before.priority != after.priority {
         changed.push("priority");
         payload.insert("priority".into(), json!(after.priority));
+        changes.insert(
+            "priority".into(),
+            json!([before.priority, after.priority]),
+        );
     }
     if before.team_id != after.team_id {
         changed.push("team_id");
         payload.insert("team_id".into(), json!(after.team_id));
+        changes.insert("team_id".into(), json!([before.team_id, after.team_id]));
     }
     if before.labels != after.labels {
         changed.push("labels");
+        changes.insert("labels".into(), json!([before.labels, after.labels]));
+    }
+    if before.custom_attributes != after.custom_attributes {
+        changed.push("custom_attributes");
+        changes.insert(
+            "custom_attributes".into(),
+            json!([before.custom_attributes, after.custom_attributes]),
+        );
     }
     // A new snooze time without a status change (a status change already carries it).
     if before.snoozed_until != after.snoozed_until && before.status == after.status {
@@ -198,10 +217,15 @@ pub(crate) fn change_events(
             "snoozed_until".into(),
             json!(after.snoozed_until.map(|t| t.timestamp())),
         );
+        changes.insert(
+            "snoozed_until".into(),
+            json!([iso(before.snoozed_until), iso(after.snoozed_until)]),
+        );
     }
     if !changed.is_empty() {
         payload.insert("display_id".into(), json!(after.display_id));
         payload.insert("changed".into(), json!(changed));
+        payload.insert("changes".into(), serde_json::Value::Object(changes));
         out.push((
             events::CONVERSATION_UPDATED,
             serde_json::Value::Object(payload),

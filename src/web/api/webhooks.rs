@@ -3,8 +3,10 @@
 //! agents get 403, a missing or wrong token 401.
 //!
 //! Bodies are `{"webhook":{"url","name","subscriptions":[…],"inbox_id"?}}` (the fields at the
-//! top level are accepted too). Responses are webhook objects (`domain::webhooks::to_json`):
-//! `id, url, name, subscriptions, account_id, inbox_id, secret, enabled, disabled_reason, …`.
+//! top level are accepted too). Responses wrap webhook objects (`domain::webhooks::to_json`:
+//! `id, url, name, subscriptions, account_id, inbox_id, secret, enabled, disabled_reason, …`)
+//! as Chatwoot's server does (`app/views/api/v1/accounts/webhooks/*.json.jbuilder`):
+//! `GET` → `{"payload": {"webhooks": [...]}}`, `POST`/`PATCH` → `{"payload": {"webhook": {...}}}`.
 //! Errors are exactly Chatwoot's: `{"error":"Webhook URL must use HTTPS"}` (422),
 //! `{"error":"Invalid subscription event type"}` (422), `{"error":"Webhook not found"}` (404);
 //! plus `{"error":"Webhook URL must not point to a private or local address"}` (422, the SSRF
@@ -69,7 +71,12 @@ fn render(state: &AppState, hook: &webhooks::Webhook) -> AppResult<Value> {
     Ok(webhooks::to_json(hook, &secret))
 }
 
-/// `GET /webhooks` → an array of webhook objects, oldest first. Errors: 401, 403 for agents.
+/// `{"payload": {"webhook": <the webhook>}}` (Chatwoot's create/update answer).
+fn wrapped(state: &AppState, hook: &webhooks::Webhook) -> AppResult<Value> {
+    Ok(serde_json::json!({"payload": {"webhook": render(state, hook)?}}))
+}
+
+/// `GET /webhooks` → `{"payload": {"webhooks": [...]}}`, oldest first. Errors: 401, 403 for agents.
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -84,10 +91,10 @@ pub async fn index(
         .iter()
         .map(|h| render(&state, h))
         .collect::<AppResult<Vec<_>>>()?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(serde_json::json!({"payload": {"webhooks": out}})))
 }
 
-/// `POST /webhooks` → the new webhook, with its `secret`. `subscriptions` defaults to every
+/// `POST /webhooks` → `{"payload": {"webhook": {...}}}`, the new webhook with its `secret`. `subscriptions` defaults to every
 /// event Switchboard delivers. Errors: 401, 403; 422 (HTTPS, subscription, SSRF, missing
 /// `url`, another account's `inbox_id`).
 pub async fn create(
@@ -103,10 +110,10 @@ pub async fn create(
     let hook = state
         .db(move |conn| webhooks::create(conn, &secrets, viewer.account_id, &input))
         .await?;
-    Ok(HttpResponse::Ok().json(render(&state, &hook)?))
+    Ok(HttpResponse::Ok().json(wrapped(&state, &hook)?))
 }
 
-/// `PATCH /webhooks/{id}` with any create field → the webhook. Saving also enables a
+/// `PATCH /webhooks/{id}` with any create field → `{"payload": {"webhook": {...}}}`. Saving also enables a
 /// disabled webhook again. Errors: 401, 403, 404 `Webhook not found`, 422 as [`create`].
 pub async fn update(
     state: web::Data<AppState>,
@@ -124,7 +131,7 @@ pub async fn update(
     let hook = state
         .db(move |conn| webhooks::update(conn, account_id, id, &input))
         .await?;
-    Ok(HttpResponse::Ok().json(render(&state, &hook)?))
+    Ok(HttpResponse::Ok().json(wrapped(&state, &hook)?))
 }
 
 /// `DELETE /webhooks/{id}` → 200 with an empty body. Errors: 401, 403, 404.
