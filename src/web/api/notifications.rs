@@ -17,6 +17,7 @@
 //! changes for administrators); and `GET …/assignable_agents?inbox_ids[]=N` (who may be
 //! mentioned or added: administrators and the inbox's members) → `{"payload": [agent…]}`.
 
+use super::wrapped::Wrapped;
 use super::params::{body_object, required_ids, string_field};
 use super::views;
 use crate::app::AppState;
@@ -125,7 +126,7 @@ pub async fn read_all(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let body = body_object(&body)?;
@@ -218,7 +219,7 @@ async fn change_participants(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
-    body: web::Bytes,
+    body: Wrapped,
     change: ParticipantChange,
 ) -> AppResult<Vec<Member>> {
     let (account_id, display_id) = path.into_inner();
@@ -240,7 +241,7 @@ pub async fn add_participants(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let members = change_participants(state, req, path, body, ParticipantChange::Add).await?;
     Ok(HttpResponse::Ok().json(agents(&members)))
@@ -252,7 +253,7 @@ pub async fn replace_participants(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let members = change_participants(state, req, path, body, ParticipantChange::Replace).await?;
     Ok(HttpResponse::Ok().json(agents(&members)))
@@ -264,7 +265,7 @@ pub async fn remove_participants(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     change_participants(state, req, path, body, ParticipantChange::Remove).await?;
     Ok(HttpResponse::Ok().finish())
@@ -324,7 +325,7 @@ async fn change_team(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
     change: ParticipantChange,
 ) -> AppResult<Vec<Member>> {
     let (account_id, team_id) = path.into_inner();
@@ -345,7 +346,7 @@ pub async fn add_team_members(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let m = change_team(state, req, path, body, ParticipantChange::Add).await?;
     Ok(HttpResponse::Ok().json(agents(&m)))
@@ -357,7 +358,7 @@ pub async fn replace_team_members(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let m = change_team(state, req, path, body, ParticipantChange::Replace).await?;
     Ok(HttpResponse::Ok().json(agents(&m)))
@@ -369,7 +370,7 @@ pub async fn remove_team_members(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     change_team(state, req, path, body, ParticipantChange::Remove).await?;
     Ok(HttpResponse::Ok().finish())

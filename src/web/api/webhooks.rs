@@ -12,6 +12,7 @@
 //! plus `{"error":"Webhook URL must not point to a private or local address"}` (422, the SSRF
 //! guard) and `{"error":"Webhook URL is invalid"}` (422, unparseable or unresolvable).
 
+use super::wrapped::Wrapped;
 use super::params::{body_object, id_field, string_field};
 use crate::app::AppState;
 use crate::domain::webhooks::{self, UrlPolicy, WebhookInput};
@@ -23,7 +24,7 @@ use serde_json::{Map, Value};
 /// Reads and checks a create/update body: the URL against the HTTPS rule and the SSRF guard
 /// (resolving its host), the subscriptions against Chatwoot's names. Errors: 400 for a
 /// non-object body; 422 as the module documentation lists, or naming a mistyped field.
-async fn input(body: &web::Bytes, policy: UrlPolicy) -> AppResult<WebhookInput> {
+async fn input(body: &Wrapped, policy: UrlPolicy) -> AppResult<WebhookInput> {
     let outer = body_object(body)?;
     let body: Map<String, Value> = match outer.get("webhook") {
         Some(Value::Object(inner)) => inner.clone(),
@@ -101,7 +102,7 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     viewer.require_admin()?;
@@ -119,7 +120,7 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
