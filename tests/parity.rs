@@ -65,7 +65,12 @@ fn check_golden(name: &str, body: &Value) {
         return;
     }
     let want: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(got, want, "{name}: body differs from {}:\n{pretty}", path.display());
+    assert_eq!(
+        got,
+        want,
+        "{name}: body differs from {}:\n{pretty}",
+        path.display()
+    );
 }
 
 fn app() -> TestApp {
@@ -206,7 +211,10 @@ async fn webhook_bodies_match_the_golden_files() {
     // A few facts spelled out (the golden files hold the rest).
     assert_eq!(all[2]["sender"]["type"], "contact");
     assert_eq!(all[3]["sender"]["type"], "user");
-    assert_eq!(all[3]["status"], "sent", "progress reads as Chatwoot's sent");
+    assert_eq!(
+        all[3]["status"], "sent",
+        "progress reads as Chatwoot's sent"
+    );
     assert!(all[1]["contact_inbox"]["source_id"].as_str().is_some());
     assert_eq!(
         all[4]["changed_attributes"],
@@ -267,7 +275,11 @@ async fn patch_conversation() {
         assert_eq!(err["message"], err["error"], "{err}");
     }
     let c = app.get(&conv_path(&app, "")).await;
-    assert_eq!(c["priority"], Value::Null, "a refused PATCH changed nothing");
+    assert_eq!(
+        c["priority"],
+        Value::Null,
+        "a refused PATCH changed nothing"
+    );
     // Another account's conversation: 404.
     let other = switchboard::domain::accounts::create_admin(
         &mut app.conn(),
@@ -424,9 +436,7 @@ async fn slashes_route_as_rails_routes_them() {
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["priority"], "low");
     // Outside /api/ nothing is rewritten: Meta's webhook route and health keep their paths.
-    let (status, _) = app
-        .post_webhook("+15551234567/", b"{}", None)
-        .await;
+    let (status, _) = app.post_webhook("+15551234567/", b"{}", None).await;
     assert_eq!(status, 404);
     let (status, _) = app.api("GET", "/health", None, "").await;
     assert_eq!(status, 200);
@@ -535,7 +545,10 @@ async fn last_seen_timestamps_are_numbers() {
     assert_eq!(c["agent_last_seen_at"], 0);
     assert!(c["waiting_since"].as_i64().unwrap() > 0);
     let list = app
-        .get(&format!("/api/v1/accounts/{}/conversations", app.account_id))
+        .get(&format!(
+            "/api/v1/accounts/{}/conversations",
+            app.account_id
+        ))
         .await;
     assert_eq!(list["data"]["payload"][0]["assignee_last_seen_at"], 0);
 }

@@ -183,16 +183,11 @@ pub(crate) fn change_events(
     // `changes`: `{attr: [previous, current]}` of each changed attribute, as Chatwoot's
     // `previous_changes` (times ISO 8601), for the webhooks' `changed_attributes`.
     let mut changes = serde_json::Map::new();
-    let iso = |t: Option<DateTime<Utc>>| {
-        json!(t.map(crate::domain::webhook_payloads::iso))
-    };
+    let iso = |t: Option<DateTime<Utc>>| json!(t.map(crate::domain::webhook_payloads::iso));
     if before.priority != after.priority {
         changed.push("priority");
         payload.insert("priority".into(), json!(after.priority));
-        changes.insert(
-            "priority".into(),
-            json!([before.priority, after.priority]),
-        );
+        changes.insert("priority".into(), json!([before.priority, after.priority]));
     }
     if before.team_id != after.team_id {
         changed.push("team_id");

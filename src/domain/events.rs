@@ -339,4 +339,3 @@ pub fn contact_updated_with(
         &json!({ "contact_id": contact_id, "changes": changes }),
     )
 }
-

@@ -1,9 +1,9 @@
 //! `/api/v1/accounts/{account_id}/agents` (Chatwoot's Agents API): every member may list;
 //! only administrators add (an invitation email goes out), change and remove agents.
 
-use super::wrapped::Wrapped;
 use super::params::{body_object, required_string, string_field};
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::accounts::{self, Role};
 use crate::error::AppResult;

@@ -8,9 +8,9 @@
 //! Every member lists and creates; administrators change and delete any, agents their own
 //! (see [`crate::domain::canned_responses`]).
 
-use super::wrapped::Wrapped;
 use super::messages::{read_form, refuse_declared_oversize, remove_uploads};
 use super::params::string_field;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::canned_responses::{self as canned, CannedInput, CannedWithAttachments};
 use crate::domain::outbox::StoredUpload;

@@ -4,8 +4,8 @@
 //! "created_at", "updated_at"}` with times in Unix seconds, as Chatwoot's note view.
 //! Errors: 404 for another account's (or an unseen) contact or note, 422 `content`.
 
-use super::wrapped::Wrapped;
 use super::conversation_actions::{body_object, string_field};
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::contact_notes::{self, NoteWithAuthor};
 use crate::error::AppResult;

@@ -3,8 +3,8 @@
 //! The rules live in [`crate::domain::conversations`]; these handlers read the body and
 //! shape the answer.
 
-use super::wrapped::Wrapped;
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::accounts::Viewer;
 use crate::domain::conversations::{self, AssignTo};

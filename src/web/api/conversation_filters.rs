@@ -3,9 +3,9 @@
 //! `POST …/bulk_actions`. The rules live in [`crate::domain::conversation_filter`],
 //! [`crate::domain::custom_filters`] and [`crate::domain::bulk_actions`].
 
-use super::wrapped::Wrapped;
 use super::conversations::render;
 use super::params::{body_object, id_field, string_field};
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::bulk_actions::{self, BulkAction};
 use crate::domain::conversation_filter::Filter;

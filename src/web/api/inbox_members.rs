@@ -3,9 +3,9 @@
 //! changes are for administrators. `POST` adds, `PATCH` replaces the whole list, `DELETE`
 //! removes.
 
-use super::wrapped::Wrapped;
 use super::params::{body_object, required_id, required_ids};
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::accounts::Member;
 use crate::domain::inboxes;

@@ -2,9 +2,9 @@
 //! show; only administrators create, change and delete. Renaming or deleting a label updates
 //! the conversations carrying it.
 
-use super::wrapped::Wrapped;
 use super::params::{body_object, bool_field, string_field};
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::labels::{self, LabelInput};
 use crate::error::AppResult;

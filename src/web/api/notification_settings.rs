@@ -10,8 +10,8 @@
 //! `email_webhook_disabled` (an outgoing webhook was disabled; administrators). Push flags are
 //! accepted and ignored (Switchboard sends no push notifications).
 
-use super::wrapped::Wrapped;
 use super::params::{body_object, bool_field};
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::accounts::Viewer;
 use crate::domain::notifications::{self, Kind, Settings};

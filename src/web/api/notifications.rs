@@ -17,9 +17,9 @@
 //! changes for administrators); and `GET …/assignable_agents?inbox_ids[]=N` (who may be
 //! mentioned or added: administrators and the inbox's members) → `{"payload": [agent…]}`.
 
-use super::wrapped::Wrapped;
 use super::params::{body_object, required_ids, string_field};
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::accounts::Member;
 use crate::domain::conversations;

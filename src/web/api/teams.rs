@@ -1,9 +1,9 @@
 //! `/api/v1/accounts/{account_id}/teams` (Chatwoot's Teams API): every member may list and
 //! show; only administrators create, change and delete.
 
-use super::wrapped::Wrapped;
 use super::params::{body_object, bool_field, string_field};
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::teams::{self, TeamInput};
 use crate::error::AppResult;

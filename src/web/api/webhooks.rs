@@ -12,8 +12,8 @@
 //! plus `{"error":"Webhook URL must not point to a private or local address"}` (422, the SSRF
 //! guard) and `{"error":"Webhook URL is invalid"}` (422, unparseable or unresolvable).
 
-use super::wrapped::Wrapped;
 use super::params::{body_object, id_field, string_field};
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::webhooks::{self, UrlPolicy, WebhookInput};
 use crate::error::{AppError, AppResult};
