@@ -300,7 +300,8 @@ async fn crud_and_every_error() {
         assert_eq!(status, 422, "{url}: {json}");
         assert_eq!(
             json,
-            json!({"error": "Webhook URL must not point to a private or local address"}),
+            json!({"error": "Webhook URL must not point to a private or local address",
+                "message": "Webhook URL must not point to a private or local address"}),
             "{url}"
         );
     }
@@ -328,7 +329,7 @@ async fn crud_and_every_error() {
         .await;
     assert_eq!((status, json), (200, Value::Null));
     let (_, list) = app.api("GET", &base, None, &token).await;
-    assert_eq!(list, json!([]));
+    assert_eq!(list, json!({"payload": {"webhooks": []}}));
 }
 
 #[actix_rt::test]
@@ -685,6 +686,7 @@ async fn repeated_failures_disable_the_webhook_and_email_administrators() {
     assert_eq!(broken.requests().len(), 8);
     let base = format!("/api/v1/accounts/{}/webhooks", app.account_id);
     let (_, list) = app.api("GET", &base, None, &app.token.clone()).await;
+    let list = &list["payload"]["webhooks"];
     assert_eq!(list[0]["enabled"], false);
     assert_eq!(
         list[0]["disabled_reason"],

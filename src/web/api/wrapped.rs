@@ -11,6 +11,9 @@
 //! outside) and the wrapper key is dropped; the innermost resource is tried first. Anything
 //! else is read as it is.
 //!
+//! A body sent with a `Content-Type` that is not JSON answers 400 ("send the body as JSON
+//! with Content-Type: application/json"); a body without one is read as JSON.
+//!
 //! Reading the body never fails in the extractor (except a body over
 //! [`MAX_BODY_BYTES`], 413): an unreadable body becomes a 400 when the handler asks for it
 //! ([`RawBody::object`]), so a 404 for a resource the caller cannot see still comes first.
@@ -33,6 +36,8 @@ pub struct Wrapped {
     pub bytes: actix_web::web::Bytes,
     /// Accepted wrapper keys, innermost resource first.
     pub names: Vec<String>,
+    /// The request declared a `Content-Type` that is not JSON (`text/plain`, a form…).
+    pub not_json: bool,
 }
 
 /// Something a JSON object can be read from: raw bytes (no unwrapping) or a [`Wrapped`] body.
@@ -50,6 +55,11 @@ impl RawBody for actix_web::web::Bytes {
 
 impl RawBody for Wrapped {
     fn object(&self) -> AppResult<Map<String, Value>> {
+        if self.not_json && !self.bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(AppError::BadRequest(
+                "send the body as JSON with Content-Type: application/json".into(),
+            ));
+        }
         Ok(unwrap(parse_object(&self.bytes)?, &self.names))
     }
 }
@@ -137,6 +147,20 @@ impl FromRequest for Wrapped {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let names = wrapper_names(&req.match_pattern().unwrap_or_else(|| req.path().into()));
+        // No content type is read as JSON (several clients send none); a declared one must
+        // be JSON (`application/json`, `…+json`).
+        let not_json = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|t| !t.is_empty() && t != "application/json" && !t.ends_with("+json"));
         let mut payload = payload.take();
         Box::pin(async move {
             let mut body = actix_web::web::BytesMut::new();
@@ -157,6 +181,7 @@ impl FromRequest for Wrapped {
             Ok(Wrapped {
                 bytes: body.freeze(),
                 names,
+                not_json,
             })
         })
     }
