@@ -398,6 +398,12 @@ async fn delete_message() {
         )),
         2
     );
+    // Deleted before the send job ran: never sent to WhatsApp.
+    app.run_send_jobs().await;
+    assert_eq!(
+        app.count("messages WHERE message_type = 1 AND source_id IS NOT NULL"),
+        0
+    );
     let thread = app.get(&conv_path(&app, "/messages")).await;
     let shown = thread["payload"]
         .as_array()
