@@ -723,6 +723,7 @@ async fn repeated_failures_disable_the_webhook_and_email_administrators() {
         )
         .await;
     assert_eq!(status, 200);
+    let saved = &saved["payload"]["webhook"];
     assert_eq!(saved["enabled"], true);
     assert_eq!(saved["disabled_reason"], Value::Null);
 }
