@@ -393,9 +393,9 @@ async fn delete_message() {
     let (status, m) = app.api("DELETE", &del(admin_msg), None, &token).await;
     assert_eq!(status, 200, "{m}");
     assert_eq!(
-        app.count(&format!(
+        app.count(
             "realtime_events WHERE name = 'message.updated' AND payload->>'update' = 'delete'"
-        )),
+        ),
         2
     );
     // Deleted before the send job ran: never sent to WhatsApp.
