@@ -141,6 +141,9 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut aw::ServiceConfig) {
             // wherever the `App` is built (`serve`, the tests).
             .service(
                 aw::scope("")
+                    // Innermost: `/api/…` paths with a trailing or doubled slash route as
+                    // Rails routes them (`web::api_path`).
+                    .wrap(actix_web::middleware::from_fn(web::api_path::normalize))
                     .wrap(actix_web::middleware::from_fn(web::input_guard::guard))
                     .wrap(actix_web::middleware::from_fn(web::metrics::track))
                     .configure(|c| web::routes(c, &config)),

@@ -1,5 +1,8 @@
-//! The error type every handler returns, rendered as JSON `{"error": "...", "field"?: "..."}`
-//! with the matching HTTP status. Internal details are logged, never sent.
+//! The error type every handler returns, rendered as JSON
+//! `{"error": "...", "message": "...", "field"?: "...", "attributes"?: ["..."]}` with the
+//! matching HTTP status: `message` repeats `error` (a sentence a person understands) for
+//! client libraries written for Chatwoot, which print `message`. Internal details are logged,
+//! never sent.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -128,7 +131,8 @@ impl ResponseError for AppError {
             AppError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
             _ => {}
         }
-        let mut body = serde_json::json!({ "error": self.to_string() });
+        let text = self.to_string();
+        let mut body = serde_json::json!({ "error": text, "message": text });
         if let AppError::Unprocessable {
             field: Some(field), ..
         }

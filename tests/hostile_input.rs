@@ -482,6 +482,13 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/api/v1/accounts/{a}/webhooks/{id}"),
     ("DELETE", "/api/v1/accounts/{a}/webhooks/{id}"),
     ("GET", "/api/v1/accounts/{a}/webhooks/{id}/deliveries"),
+    // Issue 11 (parity): PATCH a conversation, DELETE a message, slashes.
+    ("PATCH", "/api/v1/accounts/{a}/conversations/{id}"),
+    (
+        "DELETE",
+        "/api/v1/accounts/{a}/conversations/{id}/messages/{id}",
+    ),
+    ("GET", "/api/v1/accounts/{a}//conversations/{id}/"),
     // Issue 10: the workspace's routes.
     ("PUT", "/api/v1/profile"),
     ("POST", "/api/v1/profile/availability"),

@@ -180,16 +180,30 @@ pub(crate) fn change_events(
     }
     let mut payload = serde_json::Map::new();
     let mut changed = vec![];
+    // `changes`: `{attr: [previous, current]}` of each changed attribute, as Chatwoot's
+    // `previous_changes` (times ISO 8601), for the webhooks' `changed_attributes`.
+    let mut changes = serde_json::Map::new();
+    let iso = |t: Option<DateTime<Utc>>| json!(t.map(crate::domain::webhook_payloads::iso));
     if before.priority != after.priority {
         changed.push("priority");
         payload.insert("priority".into(), json!(after.priority));
+        changes.insert("priority".into(), json!([before.priority, after.priority]));
     }
     if before.team_id != after.team_id {
         changed.push("team_id");
         payload.insert("team_id".into(), json!(after.team_id));
+        changes.insert("team_id".into(), json!([before.team_id, after.team_id]));
     }
     if before.labels != after.labels {
         changed.push("labels");
+        changes.insert("labels".into(), json!([before.labels, after.labels]));
+    }
+    if before.custom_attributes != after.custom_attributes {
+        changed.push("custom_attributes");
+        changes.insert(
+            "custom_attributes".into(),
+            json!([before.custom_attributes, after.custom_attributes]),
+        );
     }
     if before.custom_attributes != after.custom_attributes {
         changed.push("custom_attributes");
@@ -201,10 +215,15 @@ pub(crate) fn change_events(
             "snoozed_until".into(),
             json!(after.snoozed_until.map(|t| t.timestamp())),
         );
+        changes.insert(
+            "snoozed_until".into(),
+            json!([iso(before.snoozed_until), iso(after.snoozed_until)]),
+        );
     }
     if !changed.is_empty() {
         payload.insert("display_id".into(), json!(after.display_id));
         payload.insert("changed".into(), json!(changed));
+        payload.insert("changes".into(), serde_json::Value::Object(changes));
         out.push((
             events::CONVERSATION_UPDATED,
             serde_json::Value::Object(payload),
@@ -1724,4 +1743,74 @@ pub fn row_details(
             .collect();
     }
     Ok(out)
+}
+
+/// Replaces the conversation's `custom_attributes` with `attrs` (a JSON object, stored as
+/// given; Chatwoot's `custom_attributes` update). No activity line; emits
+/// `conversation.updated` naming `custom_attributes` when they change. Errors: 404 as
+/// [`find_for_viewer`]; 422 naming `custom_attributes` when `attrs` is not an object.
+pub fn set_custom_attributes(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    display_id: i32,
+    attrs: serde_json::Value,
+) -> AppResult<Conversation> {
+    let found = find_for_viewer(conn, viewer, display_id)?;
+    if !attrs.is_object() {
+        return Err(AppError::invalid(
+            "custom_attributes",
+            "custom_attributes must be a JSON object of names and values",
+        ));
+    }
+    act(conn, viewer, &found, |conn, current, _actor| {
+        if current.custom_attributes == attrs {
+            return Ok(None);
+        }
+        diesel::update(conversations::table.find(current.id))
+            .set(conversations::custom_attributes.eq(&attrs))
+            .execute(conn)?;
+        Ok(Some(vec![]))
+    })
+}
+
+/// What `PATCH /conversations/{display_id}` changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConversationPatch {
+    /// `urgent`, `high`, `medium`, `low`, or `none` to remove it (as `toggle_priority`).
+    pub priority: Option<String>,
+    /// Replaces the custom attributes (a JSON object).
+    pub custom_attributes: Option<serde_json::Value>,
+    /// `Some(None)` unassigns (as `POST …/assignments`).
+    pub assignee_id: Option<Option<i64>>,
+    /// `Some(None)` removes the team.
+    pub team_id: Option<Option<i64>>,
+}
+
+/// Applies `patch` in one transaction (Chatwoot's `conversations#update`, which takes
+/// `priority`; Switchboard also takes `custom_attributes`, `assignee_id` and `team_id`,
+/// with the rules of [`set_priority`], [`set_custom_attributes`] and [`assign`], their
+/// activity lines and events). Returns the conversation as it ends up. Errors: 404 as
+/// [`find_for_viewer`]; 422 naming the first invalid field (nothing is changed then).
+pub fn update(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    display_id: i32,
+    patch: ConversationPatch,
+) -> AppResult<Conversation> {
+    let found = find_for_viewer(conn, viewer, display_id)?;
+    conn.transaction(|conn| {
+        if let Some(p) = &patch.priority {
+            set_priority(conn, viewer, display_id, p)?;
+        }
+        if let Some(attrs) = patch.custom_attributes.clone() {
+            set_custom_attributes(conn, viewer, display_id, attrs)?;
+        }
+        if let Some(id) = patch.assignee_id {
+            assign(conn, viewer, display_id, AssignTo::Agent(id))?;
+        }
+        if let Some(id) = patch.team_id {
+            assign(conn, viewer, display_id, AssignTo::Team(id))?;
+        }
+        find_by_id(conn, found.id)
+    })
 }

@@ -19,7 +19,7 @@
 //! | `conversation.created` | `display_id`, `status`, `contact_id` |
 //! | `conversation.status_changed` | `display_id`, `status`, `previous_status`, `snoozed_until` (unix seconds or null) |
 //! | `assignee.changed` | `display_id`, `assignee_id`, `previous_assignee_id` (user ids or null) |
-//! | `conversation.updated` | `display_id`, `changed` (list of `priority`, `team_id`, `labels`, `custom_attributes`, `snoozed_until`, `agent_last_seen_at`), plus `priority` and `team_id` when they changed |
+//! | `conversation.updated` | `display_id`, `changed` (list of `priority`, `team_id`, `labels`, `custom_attributes`, `snoozed_until`, `agent_last_seen_at`), plus `priority` and `team_id` when they changed, and `changes` `{attr: [previous, current]}` for an agent's change (times ISO 8601; what the webhooks' `changed_attributes` carry) |
 //! | `presence.update` | `user_id`, `availability` (`online`/`busy`/`offline`): an agent's availability in the account changed (account-wide; see `domain::profile`) |
 //! | `notification.created` | `user_id`, `notification_id`, `notification_type`, `display_id`: delivered to that user only (see [`Event::recipient`]) |
 //! | `notification.updated` | `user_id`, `notification_id` (null for all), `unread_count`: that user only |
@@ -303,6 +303,7 @@ pub fn message_updated(
 /// (`contact_created` / `contact_updated`, payload `{"contact_id"}`), in the caller's
 /// transaction. Contact events are not recorded in `realtime_events`: agents' screens learn
 /// of contacts through their conversations. Returns how many deliveries were queued.
+/// [`contact_updated_with`] also names what changed.
 pub fn contact_changed(
     conn: &mut PgConnection,
     account_id: i64,
@@ -310,16 +311,15 @@ pub fn contact_changed(
     contact_id: i64,
     created: bool,
 ) -> AppResult<usize> {
+    if !created {
+        return contact_updated_with(conn, account_id, inbox_id, contact_id, Value::Null);
+    }
     super::webhooks::enqueue_for_event(
         conn,
         account_id,
         inbox_id,
         None,
-        if created {
-            CONTACT_CREATED
-        } else {
-            CONTACT_UPDATED
-        },
+        CONTACT_CREATED,
         &json!({ "contact_id": contact_id }),
     )
 }
@@ -340,5 +340,26 @@ pub fn contact_note_changed(
         None,
         CONTACT_NOTE_CHANGED,
         json!({ "contact_id": contact_id, "note_id": note_id, "action": action }),
+    )
+}
+
+/// Announces a changed contact (`contact_updated`) with `changes`, a JSON object
+/// `{"<attribute>": [previous, current]}` (Chatwoot's `previous_changes`, e.g.
+/// `{"name": ["Ann", "Ann Lee"]}`), which the webhook body carries as `changed_attributes`;
+/// `Value::Null` when unknown (the body's `changed_attributes` is then `null`).
+pub fn contact_updated_with(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: Option<i64>,
+    contact_id: i64,
+    changes: Value,
+) -> AppResult<usize> {
+    super::webhooks::enqueue_for_event(
+        conn,
+        account_id,
+        inbox_id,
+        None,
+        CONTACT_UPDATED,
+        &json!({ "contact_id": contact_id, "changes": changes }),
     )
 }

@@ -873,3 +873,70 @@ pub fn contents_by_ids(
         .select((messages::id, messages::content))
         .load(conn)?)
 }
+
+/// Chatwoot's text of a deleted message (`conversations.messages.deleted`).
+pub const DELETED_CONTENT: &str = "This message was deleted";
+
+/// Deletes a message as Chatwoot's `DELETE …/messages/{id}` does (`MessagesController#destroy`):
+/// the row stays, its `content` becomes [`DELETED_CONTENT`], `content_type` `text`,
+/// `content_attributes` `{"deleted": true}`, and its attachments are removed; emits
+/// `message.updated` (`update` `delete`) in the same transaction. Only the agent who wrote
+/// it (or an administrator, as Chatwoot's `MessagePolicy`) may delete an outgoing message,
+/// template or private note. Deleting again changes nothing and answers the message.
+///
+/// WhatsApp has no delete-for-everyone in the Cloud API: the message stays on the
+/// customer's phone; only Switchboard's copy (and what integrators see) changes.
+///
+/// Returns the message after the change and the `storage_path` of each removed attachment
+/// file (for the caller to delete once committed). Errors: 404 when the message is not in
+/// the conversation `conversation_id`; 403 for another agent's message; 422 naming
+/// `message_id` for a customer's message or an activity line.
+pub fn delete_by_agent(
+    conn: &mut PgConnection,
+    viewer: &super::accounts::Viewer,
+    conversation_id: i64,
+    message_id: i64,
+) -> AppResult<(Message, Vec<String>)> {
+    use crate::error::AppError;
+    conn.transaction(|conn| {
+        let m: Message = messages::table
+            .filter(messages::id.eq(message_id))
+            .filter(messages::conversation_id.eq(conversation_id))
+            .for_update()
+            .select(Message::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| AppError::NotFound(format!("message {message_id} not found")))?;
+        if m.message_type == message_type::INCOMING || m.message_type == message_type::ACTIVITY
+        {
+            return Err(AppError::invalid(
+                "message_id",
+                "only an agent's own outgoing message can be deleted, not a customer's message or an activity line",
+            ));
+        }
+        let own = m.sender_type.as_deref() == Some("User") && m.sender_id == Some(viewer.user_id);
+        if !own && viewer.role != super::accounts::Role::Administrator {
+            return Err(AppError::Forbidden(
+                "only the agent who sent this message or an administrator can delete it".into(),
+            ));
+        }
+        if m.content_attributes["deleted"] == json!(true) {
+            return Ok((m, vec![]));
+        }
+        let files: Vec<Option<String>> =
+            diesel::delete(attachments::table.filter(attachments::message_id.eq(m.id)))
+                .returning(attachments::storage_path)
+                .get_results(conn)?;
+        let updated: Message = diesel::update(messages::table.find(m.id))
+            .set((
+                messages::content.eq(DELETED_CONTENT),
+                messages::content_type.eq("text"),
+                messages::content_attributes.eq(json!({"deleted": true})),
+                messages::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Message::as_returning())
+            .get_result(conn)?;
+        super::events::message_updated(conn, &updated, "delete")?;
+        Ok((updated, files.into_iter().flatten().collect()))
+    })
+}

@@ -161,6 +161,10 @@ fn load_context(conn: &mut PgConnection, message_id: i64) -> AppResult<Option<Se
     if message.status != "progress" || message.source_id.is_some() || message.private {
         return Ok(None);
     }
+    // Deleted by its agent before it went out (`messages::delete_by_agent`): never sent.
+    if message.content_attributes["deleted"] == serde_json::Value::Bool(true) {
+        return Ok(None);
+    }
     let conversation = conversations::find_by_id(conn, message.conversation_id)?;
     let (_, channel) = inboxes::find_by_id(conn, message.inbox_id)?;
     let recipient = outbox::recipient_of(conn, &conversation)?;

@@ -2,6 +2,8 @@
 //! files, the realtime event stream and `/metrics`. Logic lives in `domain` and `whatsapp`.
 
 pub mod api;
+/// Parity (issue 11): Rails-style trailing and doubled slashes under `/api/`.
+pub mod api_path;
 pub mod auth;
 pub mod health;
 pub mod input_guard;

@@ -3,6 +3,7 @@
 
 use super::params::{body_object, required_string, string_field};
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::accounts::{self, Role};
 use crate::error::AppResult;
@@ -50,7 +51,7 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     viewer.require_admin()?;
@@ -73,7 +74,7 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, user_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;

@@ -10,6 +10,7 @@
 
 use super::messages::{read_form, refuse_declared_oversize, remove_uploads};
 use super::params::string_field;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::canned_responses::{self as canned, CannedInput, CannedWithAttachments};
 use crate::domain::outbox::StoredUpload;
@@ -189,7 +190,7 @@ pub async fn remove_stored(state: &AppState, paths: &[String]) {
     super::messages::remove_files(&full).await;
 }
 
-fn json_body(body: &web::Bytes) -> AppResult<Map<String, Value>> {
+fn json_body(body: &Wrapped) -> AppResult<Map<String, Value>> {
     super::params::body_object(body)
 }
 
@@ -200,7 +201,7 @@ pub async fn create_json(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let body = json_body(&body)?;
     save(&state, &req, path.into_inner(), None, body, vec![]).await
@@ -229,7 +230,7 @@ pub async fn update_json(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, id) = path.into_inner();
     let body = json_body(&body)?;

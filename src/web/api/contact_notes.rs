@@ -5,6 +5,7 @@
 //! Errors: 404 for another account's (or an unseen) contact or note, 422 `content`.
 
 use super::conversation_actions::{body_object, string_field};
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::contact_notes::{self, NoteWithAuthor};
 use crate::error::AppResult;
@@ -61,7 +62,7 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, contact_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -77,7 +78,7 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, contact_id, note_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;

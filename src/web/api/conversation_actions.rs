@@ -4,6 +4,7 @@
 //! shape the answer.
 
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::accounts::Viewer;
 use crate::domain::conversations::{self, AssignTo};
@@ -28,19 +29,11 @@ fn visible<T>(
     input
 }
 
-/// The request body as a JSON object (an empty or absent body reads as `{}`).
+/// The request body as a JSON object (an empty or absent body reads as `{}`), a Rails
+/// wrapper lifted when `body` is a [`Wrapped`](super::wrapped::Wrapped) body.
 /// Errors: 400 when it is not a JSON object.
-pub(crate) fn body_object(body: &web::Bytes) -> AppResult<Map<String, Value>> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(AppError::BadRequest(
-            "the request body must be a JSON object".into(),
-        )),
-        Err(e) => Err(AppError::BadRequest(format!("invalid JSON body: {e}"))),
-    }
+pub(crate) fn body_object(body: &impl super::wrapped::RawBody) -> AppResult<Map<String, Value>> {
+    body.object()
 }
 
 /// A string field; `null` and absent read as `None`. Errors: 422 naming `field` otherwise.
@@ -98,7 +91,7 @@ pub async fn toggle_status(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: ConversationPath,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, display_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -136,7 +129,7 @@ pub async fn toggle_priority(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: ConversationPath,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, display_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -164,7 +157,7 @@ pub async fn assign(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: ConversationPath,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, display_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -213,7 +206,7 @@ pub async fn set_labels(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: ConversationPath,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, display_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -240,4 +233,65 @@ pub async fn set_labels(
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "payload": c.labels })))
+}
+
+/// Reads a `PATCH /conversations/{display_id}` body (bare or `{"conversation": {…}}`):
+/// `priority` (a string, `null` or `none` removes it), `custom_attributes` (an object),
+/// `assignee_id`, `team_id` (ids; `null` or `0` unassigns). Unknown fields are ignored, as
+/// Rails' permitted params do. Errors: 422 naming the field.
+fn patch_input(body: &Map<String, Value>) -> AppResult<conversations::ConversationPatch> {
+    let priority = match body.get("priority") {
+        None => None,
+        Some(Value::Null) => Some("none".to_string()),
+        Some(_) => Some(string_field(body, "priority")?.unwrap_or_default()),
+    };
+    let custom_attributes = match body.get("custom_attributes") {
+        None => None,
+        Some(v @ Value::Object(_)) => Some(v.clone()),
+        Some(Value::Null) => Some(json!({})),
+        Some(other) => {
+            return Err(AppError::invalid(
+                "custom_attributes",
+                format!("custom_attributes must be a JSON object, not {other}"),
+            ))
+        }
+    };
+    let assignee_id = match body.get("assignee_id") {
+        None => None,
+        Some(v) => Some(id_field(v, "assignee_id")?),
+    };
+    let team_id = match body.get("team_id") {
+        None => None,
+        Some(v) => Some(id_field(v, "team_id")?),
+    };
+    Ok(conversations::ConversationPatch {
+        priority,
+        custom_attributes,
+        assignee_id,
+        team_id,
+    })
+}
+
+/// `PATCH /conversations/{display_id}` (Chatwoot: `conversations#update`) with `priority`,
+/// `custom_attributes`, `assignee_id`, `team_id` (see [`conversations::update`]) → the
+/// conversation as `GET` renders it. Errors: 404 for a conversation the caller cannot see
+/// (before any 422); 422 naming the field.
+pub async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: ConversationPath,
+    body: Wrapped,
+) -> AppResult<HttpResponse> {
+    let (account_id, display_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    let input = body_object(&body).and_then(|b| patch_input(&b));
+    let st = state.get_ref().clone();
+    let mut rendered = state
+        .db(move |conn| {
+            let patch = visible(conn, &viewer, display_id, input)?;
+            let c = conversations::update(conn, &viewer, display_id, patch)?;
+            super::conversations::render(conn, &st, std::slice::from_ref(&c))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rendered.remove(0)))
 }

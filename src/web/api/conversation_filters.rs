@@ -5,6 +5,7 @@
 
 use super::conversations::render;
 use super::params::{body_object, id_field, string_field};
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::bulk_actions::{self, BulkAction};
 use crate::domain::conversation_filter::Filter;
@@ -39,7 +40,7 @@ pub async fn filter(
     req: HttpRequest,
     path: web::Path<i64>,
     q: web::Query<FilterQuery>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let q = q.into_inner();
@@ -84,7 +85,7 @@ pub fn custom_filter_view(f: &CustomFilter) -> Value {
 
 /// Reads `{"custom_filter":{name, filter_type|type, query}}` or the same keys unwrapped.
 /// Errors: 400 for a non-object body; 422 naming a mistyped field.
-fn custom_filter_input(body: &web::Bytes) -> AppResult<CustomFilterInput> {
+fn custom_filter_input(body: &Wrapped) -> AppResult<CustomFilterInput> {
     let mut body = body_object(body)?;
     if let Some(Value::Object(inner)) = body.remove("custom_filter") {
         body = inner;
@@ -144,7 +145,7 @@ pub async fn custom_filters_create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let input = custom_filter_input(&body)?;
@@ -174,7 +175,7 @@ pub async fn custom_filters_update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -327,7 +328,7 @@ pub async fn bulk(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let action = bulk_input(&body_object(&body)?)?;

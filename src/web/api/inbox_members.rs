@@ -5,6 +5,7 @@
 
 use super::params::{body_object, required_id, required_ids};
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::accounts::Member;
 use crate::domain::inboxes;
@@ -42,7 +43,7 @@ async fn admin_input(
     state: &AppState,
     req: &HttpRequest,
     account_id: i64,
-    body: &web::Bytes,
+    body: &Wrapped,
 ) -> AppResult<(i64, Vec<i64>)> {
     let viewer = auth::viewer(state, req, account_id).await?;
     viewer.require_admin()?;
@@ -61,7 +62,7 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let account_id = path.into_inner();
     let (inbox_id, ids) = admin_input(&state, &req, account_id, &body).await?;
@@ -77,7 +78,7 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let account_id = path.into_inner();
     let (inbox_id, ids) = admin_input(&state, &req, account_id, &body).await?;
@@ -93,7 +94,7 @@ pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let account_id = path.into_inner();
     let (inbox_id, ids) = admin_input(&state, &req, account_id, &body).await?;

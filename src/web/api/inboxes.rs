@@ -148,11 +148,11 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Json<InboxBody>,
+    body: super::wrapped::Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     viewer.require_admin()?;
-    let body = body.into_inner();
+    let body: InboxBody = body.typed()?;
     let channel = body
         .channel
         .ok_or_else(|| AppError::invalid("channel", "channel is required"))?;
@@ -179,12 +179,12 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Json<InboxBody>,
+    body: super::wrapped::Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, inbox_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     viewer.require_admin()?;
-    let body = body.into_inner();
+    let body: InboxBody = body.typed()?;
     let mut patch = InboxPatch {
         name: body.name,
         enable_auto_assignment: body.enable_auto_assignment,

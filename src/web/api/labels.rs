@@ -4,6 +4,7 @@
 
 use super::params::{body_object, bool_field, string_field};
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::labels::{self, LabelInput};
 use crate::error::AppResult;
@@ -13,7 +14,7 @@ use serde_json::json;
 
 /// Reads Chatwoot's `label_create_update_payload`: `title`, `description`, `color`,
 /// `show_on_sidebar`. Errors: 400 for a non-object body; 422 naming a mistyped field.
-fn input(body: &web::Bytes) -> AppResult<LabelInput> {
+fn input(body: &Wrapped) -> AppResult<LabelInput> {
     let body = body_object(body)?;
     Ok(LabelInput {
         title: string_field(&body, "title")?,
@@ -44,7 +45,7 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     viewer.require_admin()?;
@@ -75,7 +76,7 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;

@@ -450,10 +450,10 @@ pub async fn create_json(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
-    body: web::Json<Value>,
+    body: super::wrapped::Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, display_id) = path.into_inner();
-    let body = Body::from_json(body.into_inner())?;
+    let body = Body::from_json(Value::Object(body.json_object()?))?;
     create_message(&state, &req, account_id, display_id, body, vec![]).await
 }
 
@@ -525,5 +525,35 @@ pub async fn retry(
         })
         .await?;
     state.send_wakeup.notify_one();
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// `DELETE …/conversations/{display_id}/messages/{message_id}` (Chatwoot:
+/// `messages#destroy`): the agent's own outgoing message (any message for an administrator)
+/// is marked deleted, its content replaced with "This message was deleted" and its
+/// attachments removed ([`crate::domain::messages::delete_by_agent`]); answers the message.
+/// WhatsApp's Cloud API has no delete-for-everyone: the customer still has the message.
+/// Errors: 404 for a conversation or message the caller cannot see (another account's ids
+/// too); 403 for another agent's message; 422 `message_id` for a customer's message or an
+/// activity line.
+pub async fn destroy(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i32, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, display_id, message_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    let config = state.config.clone();
+    let (v, files) = state
+        .db(move |conn| {
+            let c = conversations::find_for_viewer(conn, &viewer, display_id)?;
+            let (m, files) =
+                crate::domain::messages::delete_by_agent(conn, &viewer, c.id, message_id)?;
+            Ok((views::message(&config, &m, c.display_id, &[], None), files))
+        })
+        .await?;
+    for f in files {
+        let _ = tokio::fs::remove_file(state.config.storage_dir.join(f)).await;
+    }
     Ok(HttpResponse::Ok().json(v))
 }

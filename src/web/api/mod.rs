@@ -23,6 +23,8 @@ pub mod search;
 pub mod teams;
 pub mod views;
 pub mod webhooks;
+// Parity (issue 11): one extractor for bare and Rails-wrapped JSON bodies.
+pub mod wrapped;
 
 use actix_web::{guard, web};
 
@@ -99,6 +101,15 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route(
                         "/conversations/{display_id}",
                         web::get().to(conversations::show),
+                    )
+                    // Parity (issue 11): PATCH a conversation, DELETE a message.
+                    .route(
+                        "/conversations/{display_id}",
+                        web::patch().to(conversation_actions::update),
+                    )
+                    .route(
+                        "/conversations/{display_id}/messages/{message_id}",
+                        web::delete().to(messages::destroy),
                     )
                     .route(
                         "/conversations/{display_id}/messages",

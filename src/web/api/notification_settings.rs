@@ -11,6 +11,7 @@
 //! accepted and ignored (Switchboard sends no push notifications).
 
 use super::params::{body_object, bool_field};
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::accounts::Viewer;
 use crate::domain::notifications::{self, Kind, Settings};
@@ -61,18 +62,21 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(view(&viewer, &s)))
 }
 
-/// Applies a PATCH body's `notification_settings` object to `s`: `selected_email_flags`
+/// Applies a PATCH body's `notification_settings` object (or the same fields bare) to `s`: `selected_email_flags`
 /// (Chatwoot: the complete list of flags that are on) and/or the booleans (which win).
 /// Errors: 422 naming the field.
 pub fn apply(s: &mut Settings, body: &serde_json::Map<String, Value>) -> AppResult<()> {
+    // The PATCH handler's `Wrapped` body has already lifted the `notification_settings`
+    // wrapper; the bare form (the fields at the top) is read the same way.
     let inner = match body.get("notification_settings") {
         Some(Value::Object(m)) => m,
-        _ => {
+        Some(_) => {
             return Err(AppError::invalid(
                 "notification_settings",
                 "send {\"notification_settings\": {\"selected_email_flags\": [...]}}",
             ))
         }
+        None => body,
     };
     match inner.get("selected_email_flags") {
         None | Some(Value::Null) => {}
@@ -112,7 +116,7 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let body = body_object(&body)?;

@@ -20,6 +20,7 @@
 
 use super::params::{body_object, required_ids, string_field};
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::accounts::Member;
 use crate::domain::conversations;
@@ -138,7 +139,7 @@ pub async fn read_all(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let body = body_object(&body)?;
@@ -231,7 +232,7 @@ async fn change_participants(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
-    body: web::Bytes,
+    body: Wrapped,
     change: ParticipantChange,
 ) -> AppResult<Vec<Member>> {
     let (account_id, display_id) = path.into_inner();
@@ -253,7 +254,7 @@ pub async fn add_participants(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let members = change_participants(state, req, path, body, ParticipantChange::Add).await?;
     Ok(HttpResponse::Ok().json(agents(&members)))
@@ -265,7 +266,7 @@ pub async fn replace_participants(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let members = change_participants(state, req, path, body, ParticipantChange::Replace).await?;
     Ok(HttpResponse::Ok().json(agents(&members)))
@@ -277,7 +278,7 @@ pub async fn remove_participants(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     change_participants(state, req, path, body, ParticipantChange::Remove).await?;
     Ok(HttpResponse::Ok().finish())
@@ -337,7 +338,7 @@ async fn change_team(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
     change: ParticipantChange,
 ) -> AppResult<Vec<Member>> {
     let (account_id, team_id) = path.into_inner();
@@ -358,7 +359,7 @@ pub async fn add_team_members(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let m = change_team(state, req, path, body, ParticipantChange::Add).await?;
     Ok(HttpResponse::Ok().json(agents(&m)))
@@ -370,7 +371,7 @@ pub async fn replace_team_members(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let m = change_team(state, req, path, body, ParticipantChange::Replace).await?;
     Ok(HttpResponse::Ok().json(agents(&m)))
@@ -382,7 +383,7 @@ pub async fn remove_team_members(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     change_team(state, req, path, body, ParticipantChange::Remove).await?;
     Ok(HttpResponse::Ok().finish())

@@ -4,6 +4,7 @@
 //! `profile[avatar]` file), `DELETE /profile/avatar`, and `POST /profile/availability`
 //! (Chatwoot's route, `{"profile": {"availability", "account_id"}}`).
 
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::accounts::{self, User};
 use crate::domain::profile::{self, Availability};
@@ -309,10 +310,10 @@ fn keep_session(req: &HttpRequest, applied: &Applied) -> AppResult<()> {
 pub async fn update_json(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let user = auth::current_user(&state, &req).await?;
-    let change = ProfileChange::from_json(&body)?;
+    let change = ProfileChange::from_json(&body.bytes)?;
     let applied = apply(&state, user.id, change).await?;
     keep_session(&req, &applied)?;
     Ok(HttpResponse::Ok().json(profile_json(&state, applied.user).await?))
@@ -353,10 +354,10 @@ pub async fn destroy_avatar(
 pub async fn availability(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let user = auth::current_user(&state, &req).await?;
-    let change = ProfileChange::from_json(&body)?;
+    let change = ProfileChange::from_json(&body.bytes)?;
     if change.availability.is_none() {
         return Err(AppError::invalid(
             "availability",

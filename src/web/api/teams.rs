@@ -3,6 +3,7 @@
 
 use super::params::{body_object, bool_field, string_field};
 use super::views;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::teams::{self, TeamInput};
 use crate::error::AppResult;
@@ -12,7 +13,7 @@ use serde_json::Value;
 
 /// Reads Chatwoot's `team_create_update_payload`: `name`, `description`,
 /// `allow_auto_assign`. Errors: 400 for a non-object body; 422 naming a mistyped field.
-fn input(body: &web::Bytes) -> AppResult<TeamInput> {
+fn input(body: &Wrapped) -> AppResult<TeamInput> {
     let body = body_object(body)?;
     Ok(TeamInput {
         name: string_field(&body, "name")?,
@@ -40,7 +41,7 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     viewer.require_admin()?;
@@ -71,7 +72,7 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, team_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;

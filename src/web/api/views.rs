@@ -22,6 +22,13 @@ fn ts_opt(t: Option<DateTime<Utc>>) -> Value {
     t.map(|t| json!(t.timestamp())).unwrap_or(Value::Null)
 }
 
+/// Unix seconds, `0` when never: Chatwoot renders `agent_last_seen_at`,
+/// `assignee_last_seen_at`, `contact_last_seen_at` and `waiting_since` with Ruby's `nil.to_i`
+/// (`app/views/api/v1/conversations/partials/_conversation.json.jbuilder`), never `null`.
+pub fn ts_or_zero(t: Option<DateTime<Utc>>) -> i64 {
+    t.map(|t| t.timestamp()).unwrap_or(0)
+}
+
 /// An inbox. Secrets appear masked (`••••1234`), never in full; the webhook verify token is
 /// shown to administrators only (`for_admin`).
 pub fn inbox(
@@ -357,9 +364,10 @@ pub fn conversation(
         "can_reply": window::is_open(c.last_incoming_at, now),
         "customer_service_window_closes_at": ts_opt(window::closes_at(c.last_incoming_at)),
         "last_incoming_at": ts_opt(c.last_incoming_at),
-        "agent_last_seen_at": ts_opt(c.agent_last_seen_at),
-        "assignee_last_seen_at": ts_opt(c.agent_last_seen_at),
+        "agent_last_seen_at": ts_or_zero(c.agent_last_seen_at),
+        "assignee_last_seen_at": ts_or_zero(c.agent_last_seen_at),
         "contact_last_seen_at": 0,
+        "waiting_since": ts_or_zero(c.waiting_since),
         "unread_count": unread_count,
         "muted": false,
         "labels": c.labels,

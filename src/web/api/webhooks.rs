@@ -3,14 +3,17 @@
 //! agents get 403, a missing or wrong token 401.
 //!
 //! Bodies are `{"webhook":{"url","name","subscriptions":[…],"inbox_id"?}}` (the fields at the
-//! top level are accepted too). Responses are webhook objects (`domain::webhooks::to_json`):
-//! `id, url, name, subscriptions, account_id, inbox_id, secret, enabled, disabled_reason, …`.
+//! top level are accepted too). Responses wrap webhook objects (`domain::webhooks::to_json`:
+//! `id, url, name, subscriptions, account_id, inbox_id, secret, enabled, disabled_reason, …`)
+//! as Chatwoot's server does (`app/views/api/v1/accounts/webhooks/*.json.jbuilder`):
+//! `GET` → `{"payload": {"webhooks": [...]}}`, `POST`/`PATCH` → `{"payload": {"webhook": {...}}}`.
 //! Errors are exactly Chatwoot's: `{"error":"Webhook URL must use HTTPS"}` (422),
 //! `{"error":"Invalid subscription event type"}` (422), `{"error":"Webhook not found"}` (404);
 //! plus `{"error":"Webhook URL must not point to a private or local address"}` (422, the SSRF
 //! guard) and `{"error":"Webhook URL is invalid"}` (422, unparseable or unresolvable).
 
 use super::params::{body_object, id_field, string_field};
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::webhooks::{self, UrlPolicy, WebhookInput};
 use crate::error::{AppError, AppResult};
@@ -21,7 +24,7 @@ use serde_json::{Map, Value};
 /// Reads and checks a create/update body: the URL against the HTTPS rule and the SSRF guard
 /// (resolving its host), the subscriptions against Chatwoot's names. Errors: 400 for a
 /// non-object body; 422 as the module documentation lists, or naming a mistyped field.
-async fn input(body: &web::Bytes, policy: UrlPolicy) -> AppResult<WebhookInput> {
+async fn input(body: &Wrapped, policy: UrlPolicy) -> AppResult<WebhookInput> {
     let outer = body_object(body)?;
     let body: Map<String, Value> = match outer.get("webhook") {
         Some(Value::Object(inner)) => inner.clone(),
@@ -69,7 +72,12 @@ fn render(state: &AppState, hook: &webhooks::Webhook) -> AppResult<Value> {
     Ok(webhooks::to_json(hook, &secret))
 }
 
-/// `GET /webhooks` → an array of webhook objects, oldest first. Errors: 401, 403 for agents.
+/// `{"payload": {"webhook": <the webhook>}}` (Chatwoot's create/update answer).
+fn wrapped(state: &AppState, hook: &webhooks::Webhook) -> AppResult<Value> {
+    Ok(serde_json::json!({"payload": {"webhook": render(state, hook)?}}))
+}
+
+/// `GET /webhooks` → `{"payload": {"webhooks": [...]}}`, oldest first. Errors: 401, 403 for agents.
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -84,17 +92,17 @@ pub async fn index(
         .iter()
         .map(|h| render(&state, h))
         .collect::<AppResult<Vec<_>>>()?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(serde_json::json!({"payload": {"webhooks": out}})))
 }
 
-/// `POST /webhooks` → the new webhook, with its `secret`. `subscriptions` defaults to every
+/// `POST /webhooks` → `{"payload": {"webhook": {...}}}`, the new webhook with its `secret`. `subscriptions` defaults to every
 /// event Switchboard delivers. Errors: 401, 403; 422 (HTTPS, subscription, SSRF, missing
 /// `url`, another account's `inbox_id`).
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     viewer.require_admin()?;
@@ -103,16 +111,16 @@ pub async fn create(
     let hook = state
         .db(move |conn| webhooks::create(conn, &secrets, viewer.account_id, &input))
         .await?;
-    Ok(HttpResponse::Ok().json(render(&state, &hook)?))
+    Ok(HttpResponse::Ok().json(wrapped(&state, &hook)?))
 }
 
-/// `PATCH /webhooks/{id}` with any create field → the webhook. Saving also enables a
+/// `PATCH /webhooks/{id}` with any create field → `{"payload": {"webhook": {...}}}`. Saving also enables a
 /// disabled webhook again. Errors: 401, 403, 404 `Webhook not found`, 422 as [`create`].
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -124,7 +132,7 @@ pub async fn update(
     let hook = state
         .db(move |conn| webhooks::update(conn, account_id, id, &input))
         .await?;
-    Ok(HttpResponse::Ok().json(render(&state, &hook)?))
+    Ok(HttpResponse::Ok().json(wrapped(&state, &hook)?))
 }
 
 /// `DELETE /webhooks/{id}` → 200 with an empty body. Errors: 401, 403, 404.
