@@ -554,3 +554,50 @@ async fn merge_keeps_everything_and_the_mergees_next_message_lands_on_the_base()
     assert_eq!(app.count(&format!("conversations WHERE contact_id = {base_id}")), 2);
     assert_eq!(app.count("messages"), messages_before + 1);
 }
+
+#[actix_rt::test]
+async fn a_typed_in_contact_is_adopted_by_the_first_message_from_its_phone() {
+    let app = TestApp::start();
+    app.create_inbox(json!({})).await;
+    let id = create(&app, json!({"name": "Sheena (CRM)", "phone_number": "+16505551234"})).await;
+    app.deliver("text.json").await;
+    assert_eq!(app.count("contacts"), 1, "no duplicate contact");
+    assert_eq!(app.count(&format!("conversations WHERE contact_id = {id}")), 1);
+    let c = &app.contacts()[0];
+    assert_eq!(c["name"], "Sheena (CRM)", "the typed name is kept");
+    assert_eq!(c["bsuid"], "US.13491208655302741918");
+}
+
+#[actix_rt::test]
+async fn concurrent_creates_with_one_phone_make_one_contact() {
+    use switchboard::domain::accounts::{Role, Viewer};
+    use switchboard::domain::contact_writes::{self, ContactInput};
+    let app = TestApp::start();
+    let viewer = Viewer {
+        user_id: app.admin_id,
+        account_id: app.account_id,
+        role: Role::Administrator,
+    };
+    let results: Vec<Result<i64, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|i| {
+                let viewer = viewer.clone();
+                let app = &app;
+                s.spawn(move || {
+                    let body = json!({"name": format!("Twin {i}"), "phone_number": "+14155550123", "email": format!("TWIN@example.com")});
+                    let input = ContactInput::from_json(body.as_object().unwrap()).unwrap();
+                    contact_writes::create(&mut app.conn(), &viewer, &input)
+                        .map(|(c, _)| c.id)
+                        .map_err(|e| format!("{e:?}"))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 1, "{results:?}");
+    for r in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(r.contains("already belongs to Twin"), "{r}");
+    }
+    assert_eq!(app.count("contacts"), 1);
+}

@@ -187,9 +187,33 @@ pub fn resolve(
         .or(by_phone.filter(compatible))
         .or(by_parent.filter(compatible));
 
+    // A contact typed in by an agent or imported (no contact inbox yet) with this phone
+    // number is this user: the first message adopts it instead of starting a duplicate.
+    let adopted: Option<Contact> = match (&chosen, &identity.phone) {
+        (None, Some(p)) => {
+            let mut q = contacts::table
+                .filter(contacts::account_id.eq(account_id))
+                .filter(contacts::phone_number.eq(format!("+{p}")))
+                .filter(diesel::dsl::not(diesel::dsl::exists(
+                    contact_inboxes::table.filter(contact_inboxes::contact_id.eq(contacts::id)),
+                )))
+                .select(Contact::as_select())
+                .order(contacts::id)
+                .into_boxed();
+            if let Some(b) = &identity.bsuid {
+                q = q.filter(contacts::bsuid.is_null().or(contacts::bsuid.eq(b.clone())));
+            }
+            q.first(conn).optional()?
+        }
+        _ => None,
+    };
     let mut created = false;
-    let contact: Contact = match chosen.and_then(|id| candidates.iter().find(|c| c.id == id)) {
-        Some(c) => c.clone(),
+    let contact: Contact = match chosen
+        .and_then(|id| candidates.iter().find(|c| c.id == id))
+        .cloned()
+        .or(adopted)
+    {
+        Some(c) => c,
         None => {
             created = true;
             diesel::insert_into(contacts::table)
