@@ -601,3 +601,78 @@ async fn concurrent_creates_with_one_phone_make_one_contact() {
     }
     assert_eq!(app.count("contacts"), 1);
 }
+
+#[actix_rt::test]
+async fn contact_webhooks_and_label_renames_follow_the_api() {
+    let app = TestApp::start();
+    let acc = app.account_id;
+    let (status, hook) = app
+        .api(
+            "POST",
+            &format!("/api/v1/accounts/{acc}/webhooks"),
+            Some(json!({"webhook": {"url": "https://93.184.216.34/hook",
+                "subscriptions": ["contact_created", "contact_updated"]}})),
+            &app.token,
+        )
+        .await;
+    assert_eq!(status, 200, "{hook}");
+    let id = create(&app, json!({"name": "Ana", "email": "ana@example.com"})).await;
+    let bruno = create(&app, json!({"name": "Bruno"})).await;
+    let base = format!("/api/v1/accounts/{acc}/contacts");
+    app.api("PATCH", &format!("{base}/{id}"), Some(json!({"name": "Ana Lima"})), &app.token)
+        .await;
+    app.api(
+        "POST",
+        &format!("/api/v1/accounts/{acc}/actions/contact_merge"),
+        Some(json!({"base_contact_id": id, "mergee_contact_id": bruno})),
+        &app.token,
+    )
+    .await;
+    let events: Vec<String> = app
+        .query_json(
+            "SELECT coalesce(jsonb_agg(payload->>'event' ORDER BY id), '[]') FROM jobs WHERE kind = 'webhook_delivery'",
+        )
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        events,
+        ["contact_created", "contact_created", "contact_updated", "contact_updated"],
+        "create, create, update, merge (for the base)"
+    );
+    let body = app.query_json(
+        "SELECT payload->'body' FROM jobs WHERE kind = 'webhook_delivery' ORDER BY id DESC LIMIT 1",
+    );
+    assert_eq!(body["id"], id, "{body}");
+
+    // Renaming or deleting an account label rewrites contact labels as conversation labels.
+    let (status, label) = app
+        .api(
+            "POST",
+            &format!("/api/v1/accounts/{acc}/labels"),
+            Some(json!({"title": "vip"})),
+            &app.token,
+        )
+        .await;
+    assert_eq!(status, 200, "{label}");
+    app.api("POST", &format!("{base}/{id}/labels"), Some(json!({"labels": ["vip", "lead"]})), &app.token)
+        .await;
+    let label_id = label["id"].as_i64().unwrap();
+    let (status, _) = app
+        .api(
+            "PATCH",
+            &format!("/api/v1/accounts/{acc}/labels/{label_id}"),
+            Some(json!({"title": "gold"})),
+            &app.token,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let out = app.get(&format!("{base}/{id}/labels")).await;
+    assert_eq!(out, json!({"payload": ["gold", "lead"]}));
+    app.api("DELETE", &format!("/api/v1/accounts/{acc}/labels/{label_id}"), None, &app.token)
+        .await;
+    let out = app.get(&format!("{base}/{id}/labels")).await;
+    assert_eq!(out, json!({"payload": ["lead"]}));
+}
