@@ -63,7 +63,10 @@ async fn create_update_and_refuse_bad_or_duplicate_input() {
     assert_eq!(c["phone_number"], "+16505550100");
     assert_eq!(c["identifier"], "crm-42");
     assert_eq!(c["additional_attributes"]["city"], "Lisbon");
-    assert_eq!(c["additional_attributes"]["avatar_url"], "https://example.com/ana.png");
+    assert_eq!(
+        c["additional_attributes"]["avatar_url"],
+        "https://example.com/ana.png"
+    );
     assert_eq!(c["custom_attributes"]["plan"], "gold");
     assert_eq!(c["contact_inboxes"][0]["source_id"], "16505550100");
     assert_eq!(out["payload"]["contact_inbox"]["source_id"], "16505550100");
@@ -89,15 +92,30 @@ async fn create_update_and_refuse_bad_or_duplicate_input() {
 
     // Bad input: 422 naming the field.
     for (body, field) in [
-        (json!({"name": "X", "phone_number": "16505550100"}), "phone_number"),
-        (json!({"name": "X", "phone_number": "+1 650 CALL ME"}), "phone_number"),
+        (
+            json!({"name": "X", "phone_number": "16505550100"}),
+            "phone_number",
+        ),
+        (
+            json!({"name": "X", "phone_number": "+1 650 CALL ME"}),
+            "phone_number",
+        ),
         (json!({"name": "X", "email": "not an email"}), "email"),
         (json!({"name": ""}), "name"),
         (json!({}), "name"),
         (json!({"name": "x".repeat(300)}), "name"),
-        (json!({"name": "X", "avatar_url": "javascript:alert(1)"}), "avatar_url"),
-        (json!({"name": "X", "additional_attributes": "city"}), "additional_attributes"),
-        (json!({"name": "X", "custom_attributes": [1]}), "custom_attributes"),
+        (
+            json!({"name": "X", "avatar_url": "javascript:alert(1)"}),
+            "avatar_url",
+        ),
+        (
+            json!({"name": "X", "additional_attributes": "city"}),
+            "additional_attributes",
+        ),
+        (
+            json!({"name": "X", "custom_attributes": [1]}),
+            "custom_attributes",
+        ),
         (json!({"name": "X", "inbox_id": "abc"}), "inbox_id"),
         (json!({"name": "X", "inbox_id": inbox_id}), "phone_number"),
         (json!({"name": 12}), "name"),
@@ -122,7 +140,10 @@ async fn create_update_and_refuse_bad_or_duplicate_input() {
 
     // Duplicates: 422 naming the field and the contact holding it.
     for (body, field) in [
-        (json!({"name": "Dup", "phone_number": "+16505550100"}), "phone_number"),
+        (
+            json!({"name": "Dup", "phone_number": "+16505550100"}),
+            "phone_number",
+        ),
         (json!({"name": "Dup", "email": "ANA@example.com"}), "email"),
         (json!({"name": "Dup", "identifier": "crm-42"}), "identifier"),
     ] {
@@ -152,14 +173,19 @@ async fn create_update_and_refuse_bad_or_duplicate_input() {
         .api(
             "PUT",
             &format!("{base}/{bruno}"),
-            Some(json!({"name": "Bruno Costa", "custom_attributes": {"tier": null}, "email": null})),
+            Some(
+                json!({"name": "Bruno Costa", "custom_attributes": {"tier": null}, "email": null}),
+            ),
             &app.token,
         )
         .await;
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["payload"]["name"], "Bruno Costa");
     assert_eq!(out["payload"]["email"], Value::Null, "null clears");
-    assert_eq!(out["payload"]["custom_attributes"], json!({"plan": "silver"}));
+    assert_eq!(
+        out["payload"]["custom_attributes"],
+        json!({"plan": "silver"})
+    );
     assert!(app.count("realtime_events WHERE name = 'contact.updated'") >= 2);
 
     // A duplicate on update names the holder; the contact's own value is no duplicate.
@@ -173,7 +199,10 @@ async fn create_update_and_refuse_bad_or_duplicate_input() {
         .await;
     assert_eq!(status, 422, "{out}");
     assert_eq!(field_of(&out), "phone_number");
-    assert!(out["error"].as_str().unwrap().contains(&format!("(contact {ana})")));
+    assert!(out["error"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("(contact {ana})")));
     let (status, out) = app
         .api(
             "PATCH",
@@ -239,23 +268,49 @@ async fn create_update_and_refuse_bad_or_duplicate_input() {
         .await;
     assert_eq!(status, 404, "another account's contact id");
     for (method, path) in [
-        ("DELETE", format!("/api/v1/accounts/{}/contacts/{ana}", other.account_id)),
-        ("GET", format!("/api/v1/accounts/{}/contacts/{ana}/labels", other.account_id)),
-        ("POST", format!("/api/v1/accounts/{}/contacts/{ana}/labels", other.account_id)),
+        (
+            "DELETE",
+            format!("/api/v1/accounts/{}/contacts/{ana}", other.account_id),
+        ),
         (
             "GET",
-            format!("/api/v1/accounts/{}/contacts/{ana}/conversations", other.account_id),
+            format!(
+                "/api/v1/accounts/{}/contacts/{ana}/labels",
+                other.account_id
+            ),
+        ),
+        (
+            "POST",
+            format!(
+                "/api/v1/accounts/{}/contacts/{ana}/labels",
+                other.account_id
+            ),
+        ),
+        (
+            "GET",
+            format!(
+                "/api/v1/accounts/{}/contacts/{ana}/conversations",
+                other.account_id
+            ),
         ),
     ] {
         let (status, out) = app
-            .api(method, &path, Some(json!({"labels": ["x"]})), &other.api_access_token)
+            .api(
+                method,
+                &path,
+                Some(json!({"labels": ["x"]})),
+                &other.api_access_token,
+            )
             .await;
         assert_eq!(status, 404, "{method} {path}: {out}");
     }
     let (status, out) = app
         .api(
             "POST",
-            &format!("/api/v1/accounts/{}/actions/contact_merge", other.account_id),
+            &format!(
+                "/api/v1/accounts/{}/actions/contact_merge",
+                other.account_id
+            ),
             Some(json!({"base_contact_id": ana, "mergee_contact_id": bruno})),
             &other.api_access_token,
         )
@@ -291,9 +346,18 @@ async fn labels_conversations_and_filter() {
     assert_eq!(out, json!({"payload": ["billing", "vip"]}));
     let out = app.get(&format!("{base}/{ana}/labels")).await;
     assert_eq!(out, json!({"payload": ["billing", "vip"]}));
-    for body in [json!({}), json!({"labels": [1]}), json!({"labels": ["no spaces"]})] {
+    for body in [
+        json!({}),
+        json!({"labels": [1]}),
+        json!({"labels": ["no spaces"]}),
+    ] {
         let (status, out) = app
-            .api("POST", &format!("{base}/{ana}/labels"), Some(body), &app.token)
+            .api(
+                "POST",
+                &format!("{base}/{ana}/labels"),
+                Some(body),
+                &app.token,
+            )
             .await;
         assert_eq!((status, field_of(&out)), (422, "labels"), "{out}");
     }
@@ -312,7 +376,12 @@ async fn labels_conversations_and_filter() {
     // An agent who is not a member of the inbox sees neither the contact nor its threads.
     let (_, ben_token) = app.create_agent("ben@example.com");
     let (status, _) = app
-        .api("GET", &format!("{base}/{sheena}/conversations"), None, &ben_token)
+        .api(
+            "GET",
+            &format!("{base}/{sheena}/conversations"),
+            None,
+            &ben_token,
+        )
         .await;
     assert_eq!(status, 404);
 
@@ -322,7 +391,12 @@ async fn labels_conversations_and_filter() {
         let base = base.clone();
         async move {
             let (status, out) = app
-                .api("POST", &format!("{base}/filter"), Some(json!({"payload": payload})), &app.token)
+                .api(
+                    "POST",
+                    &format!("{base}/filter"),
+                    Some(json!({"payload": payload})),
+                    &app.token,
+                )
                 .await;
             (status, out)
         }
@@ -336,24 +410,63 @@ async fn labels_conversations_and_filter() {
             .collect()
     };
     for (payload, expected) in [
-        (json!([{"attribute_key": "name", "filter_operator": "contains", "values": ["LIMA"]}]), vec![ana]),
-        (json!([{"attribute_key": "email", "filter_operator": "equal_to", "values": ["ANA@example.com"]}]), vec![ana]),
-        (json!([{"attribute_key": "email", "filter_operator": "is_not_present"}]), vec![sheena]),
-        (json!([{"attribute_key": "phone_number", "filter_operator": "contains", "values": ["650555"]}]), vec![sheena]),
-        (json!([{"attribute_key": "city", "filter_operator": "equal_to", "values": ["lisbon"]}]), vec![ana]),
-        (json!([{"attribute_key": "country_code", "filter_operator": "not_equal_to", "values": ["PT"]}]), vec![sheena]),
-        (json!([{"attribute_key": "labels", "filter_operator": "equal_to", "values": ["vip"]}]), vec![ana]),
-        (json!([{"attribute_key": "plan", "filter_operator": "equal_to", "values": ["gold"]}]), vec![ana]),
-        (json!([{"attribute_key": "seats", "filter_operator": "is_greater_than", "values": [10]}]), vec![ana]),
-        (json!([{"attribute_key": "seats", "filter_operator": "is_less_than", "values": ["10"]}]), vec![]),
-        (json!([{"attribute_key": "created_at", "filter_operator": "is_greater_than", "values": ["2000-01-01"]}]), vec![ana, sheena]),
-        (json!([
-            {"attribute_key": "name", "filter_operator": "contains", "values": ["sheena"], "query_operator": "OR"},
-            {"attribute_key": "labels", "filter_operator": "equal_to", "values": ["vip"]},
-        ]), vec![ana, sheena]),
-        (json!([
-            {"attribute_key": "name", "filter_operator": "contains", "values": ["%"], "query_operator": "AND"},
-        ]), vec![]),
+        (
+            json!([{"attribute_key": "name", "filter_operator": "contains", "values": ["LIMA"]}]),
+            vec![ana],
+        ),
+        (
+            json!([{"attribute_key": "email", "filter_operator": "equal_to", "values": ["ANA@example.com"]}]),
+            vec![ana],
+        ),
+        (
+            json!([{"attribute_key": "email", "filter_operator": "is_not_present"}]),
+            vec![sheena],
+        ),
+        (
+            json!([{"attribute_key": "phone_number", "filter_operator": "contains", "values": ["650555"]}]),
+            vec![sheena],
+        ),
+        (
+            json!([{"attribute_key": "city", "filter_operator": "equal_to", "values": ["lisbon"]}]),
+            vec![ana],
+        ),
+        (
+            json!([{"attribute_key": "country_code", "filter_operator": "not_equal_to", "values": ["PT"]}]),
+            vec![sheena],
+        ),
+        (
+            json!([{"attribute_key": "labels", "filter_operator": "equal_to", "values": ["vip"]}]),
+            vec![ana],
+        ),
+        (
+            json!([{"attribute_key": "plan", "filter_operator": "equal_to", "values": ["gold"]}]),
+            vec![ana],
+        ),
+        (
+            json!([{"attribute_key": "seats", "filter_operator": "is_greater_than", "values": [10]}]),
+            vec![ana],
+        ),
+        (
+            json!([{"attribute_key": "seats", "filter_operator": "is_less_than", "values": ["10"]}]),
+            vec![],
+        ),
+        (
+            json!([{"attribute_key": "created_at", "filter_operator": "is_greater_than", "values": ["2000-01-01"]}]),
+            vec![ana, sheena],
+        ),
+        (
+            json!([
+                {"attribute_key": "name", "filter_operator": "contains", "values": ["sheena"], "query_operator": "OR"},
+                {"attribute_key": "labels", "filter_operator": "equal_to", "values": ["vip"]},
+            ]),
+            vec![ana, sheena],
+        ),
+        (
+            json!([
+                {"attribute_key": "name", "filter_operator": "contains", "values": ["%"], "query_operator": "AND"},
+            ]),
+            vec![],
+        ),
     ] {
         let (status, out) = filter(payload.clone()).await;
         assert_eq!(status, 200, "{payload}: {out}");
@@ -363,10 +476,22 @@ async fn labels_conversations_and_filter() {
         assert_eq!(out["meta"]["count"], expected.len(), "{out}");
     }
     for (payload, field) in [
-        (json!([{"attribute_key": "no such key!", "filter_operator": "equal_to", "values": ["x"]}]), "payload[0].attribute_key"),
-        (json!([{"attribute_key": "name", "filter_operator": "is_greater_than", "values": ["x"]}]), "payload[0].filter_operator"),
-        (json!([{"attribute_key": "name", "filter_operator": "equal_to", "values": []}]), "payload[0].values"),
-        (json!([{"attribute_key": "name", "filter_operator": "equal_to", "values": ["x"], "query_operator": "XOR"}]), "payload[0].query_operator"),
+        (
+            json!([{"attribute_key": "no such key!", "filter_operator": "equal_to", "values": ["x"]}]),
+            "payload[0].attribute_key",
+        ),
+        (
+            json!([{"attribute_key": "name", "filter_operator": "is_greater_than", "values": ["x"]}]),
+            "payload[0].filter_operator",
+        ),
+        (
+            json!([{"attribute_key": "name", "filter_operator": "equal_to", "values": []}]),
+            "payload[0].values",
+        ),
+        (
+            json!([{"attribute_key": "name", "filter_operator": "equal_to", "values": ["x"], "query_operator": "XOR"}]),
+            "payload[0].query_operator",
+        ),
         (json!("nope"), "payload"),
     ] {
         let (status, out) = filter(payload.clone()).await;
@@ -406,7 +531,12 @@ async fn delete_removes_the_contact_its_threads_and_media_files() {
     let base = format!("/api/v1/accounts/{acc}/contacts");
     // A note and a label, and a participant, go too.
     let (status, _) = app
-        .api("POST", &format!("{base}/{sheena}/notes"), Some(json!({"content": "VIP"})), &app.token)
+        .api(
+            "POST",
+            &format!("{base}/{sheena}/notes"),
+            Some(json!({"content": "VIP"})),
+            &app.token,
+        )
         .await;
     assert_eq!(status, 200);
 
@@ -427,8 +557,14 @@ async fn delete_removes_the_contact_its_threads_and_media_files() {
     assert_eq!(status, 200, "{out}");
     assert!(!file.exists(), "the media file is removed from disk");
     assert_eq!(app.count(&format!("contacts WHERE id = {sheena}")), 0);
-    assert_eq!(app.count(&format!("contact_inboxes WHERE contact_id = {sheena}")), 0);
-    assert_eq!(app.count(&format!("contact_notes WHERE contact_id = {sheena}")), 0);
+    assert_eq!(
+        app.count(&format!("contact_inboxes WHERE contact_id = {sheena}")),
+        0
+    );
+    assert_eq!(
+        app.count(&format!("contact_notes WHERE contact_id = {sheena}")),
+        0
+    );
     assert_eq!(app.count("attachments"), 0);
     assert_eq!(app.count("conversations"), 1, "Zoë's thread stays");
     assert_eq!(
@@ -442,9 +578,16 @@ async fn delete_removes_the_contact_its_threads_and_media_files() {
         .as_i64()
         .unwrap();
     assert_eq!(counted, 1);
-    let meta = app.get(&format!("/api/v1/accounts/{acc}/conversations/meta?status=all")).await;
+    let meta = app
+        .get(&format!(
+            "/api/v1/accounts/{acc}/conversations/meta?status=all"
+        ))
+        .await;
     assert_eq!(meta["meta"]["all_count"], 1, "{meta}");
-    assert_eq!(app.count("realtime_events WHERE name = 'contact.deleted'"), 1);
+    assert_eq!(
+        app.count("realtime_events WHERE name = 'contact.deleted'"),
+        1
+    );
 
     // The same customer writing again starts afresh.
     let again = String::from_utf8(with_current_timestamps(&webhook_fixture("text.json")))
@@ -472,9 +615,27 @@ async fn merge_keeps_everything_and_the_mergees_next_message_lands_on_the_base()
     let base_id = id_of("+5511987654321");
     let base = format!("/api/v1/accounts/{acc}/contacts");
     // The mergee's note, contact labels, email and a custom attribute; its thread's label.
-    app.api("POST", &format!("{base}/{mergee}/notes"), Some(json!({"content": "Prefers mornings"})), &app.token).await;
-    app.api("POST", &format!("{base}/{mergee}/labels"), Some(json!({"labels": ["vip"]})), &app.token).await;
-    app.api("POST", &format!("{base}/{base_id}/labels"), Some(json!({"labels": ["lead"]})), &app.token).await;
+    app.api(
+        "POST",
+        &format!("{base}/{mergee}/notes"),
+        Some(json!({"content": "Prefers mornings"})),
+        &app.token,
+    )
+    .await;
+    app.api(
+        "POST",
+        &format!("{base}/{mergee}/labels"),
+        Some(json!({"labels": ["vip"]})),
+        &app.token,
+    )
+    .await;
+    app.api(
+        "POST",
+        &format!("{base}/{base_id}/labels"),
+        Some(json!({"labels": ["lead"]})),
+        &app.token,
+    )
+    .await;
     let (status, out) = app
         .api(
             "PATCH",
@@ -485,7 +646,9 @@ async fn merge_keeps_everything_and_the_mergees_next_message_lands_on_the_base()
         .await;
     assert_eq!(status, 200, "{out}");
     let display: i64 = app
-        .query_json(&format!("SELECT to_jsonb(display_id) FROM conversations WHERE contact_id = {mergee}"))
+        .query_json(&format!(
+            "SELECT to_jsonb(display_id) FROM conversations WHERE contact_id = {mergee}"
+        ))
         .as_i64()
         .unwrap();
     app.api(
@@ -500,14 +663,36 @@ async fn merge_keeps_everything_and_the_mergees_next_message_lands_on_the_base()
     // Bad input first.
     let merge_url = format!("/api/v1/accounts/{acc}/actions/contact_merge");
     for (body, status_want, field) in [
-        (json!({"base_contact_id": base_id}), 422, "mergee_contact_id"),
+        (
+            json!({"base_contact_id": base_id}),
+            422,
+            "mergee_contact_id",
+        ),
         (json!({"mergee_contact_id": mergee}), 422, "base_contact_id"),
-        (json!({"base_contact_id": "x", "mergee_contact_id": mergee}), 422, "base_contact_id"),
-        (json!({"base_contact_id": base_id, "mergee_contact_id": base_id}), 422, "mergee_contact_id"),
-        (json!({"base_contact_id": base_id, "mergee_contact_id": 987654321}), 404, ""),
+        (
+            json!({"base_contact_id": "x", "mergee_contact_id": mergee}),
+            422,
+            "base_contact_id",
+        ),
+        (
+            json!({"base_contact_id": base_id, "mergee_contact_id": base_id}),
+            422,
+            "mergee_contact_id",
+        ),
+        (
+            json!({"base_contact_id": base_id, "mergee_contact_id": 987654321}),
+            404,
+            "",
+        ),
     ] {
-        let (status, out) = app.api("POST", &merge_url, Some(body.clone()), &app.token).await;
-        assert_eq!((status, field_of(&out)), (status_want, field), "{body}: {out}");
+        let (status, out) = app
+            .api("POST", &merge_url, Some(body.clone()), &app.token)
+            .await;
+        assert_eq!(
+            (status, field_of(&out)),
+            (status_want, field),
+            "{body}: {out}"
+        );
     }
 
     let (status, out) = app
@@ -519,9 +704,18 @@ async fn merge_keeps_everything_and_the_mergees_next_message_lands_on_the_base()
         )
         .await;
     assert_eq!(status, 200, "{out}");
-    assert_eq!(out["id"], base_id, "the contact object itself, as Chatwoot answers");
-    assert_eq!(out["phone_number"], "+5511987654321", "the base's own values win");
-    assert_eq!(out["email"], "sheena@example.com", "missing values come over");
+    assert_eq!(
+        out["id"], base_id,
+        "the contact object itself, as Chatwoot answers"
+    );
+    assert_eq!(
+        out["phone_number"], "+5511987654321",
+        "the base's own values win"
+    );
+    assert_eq!(
+        out["email"], "sheena@example.com",
+        "missing values come over"
+    );
     assert_eq!(out["custom_attributes"]["plan"], "gold");
     let sources: Vec<&str> = out["contact_inboxes"]
         .as_array()
@@ -529,18 +723,37 @@ async fn merge_keeps_everything_and_the_mergees_next_message_lands_on_the_base()
         .iter()
         .map(|ci| ci["source_id"].as_str().unwrap())
         .collect();
-    for s in ["16505551234", "US.13491208655302741918", "5511987654321", "BR.70000000000000000001"] {
+    for s in [
+        "16505551234",
+        "US.13491208655302741918",
+        "5511987654321",
+        "BR.70000000000000000001",
+    ] {
         assert!(sources.contains(&s), "identity {s} moved: {sources:?}");
     }
-    assert_eq!(app.count(&format!("contacts WHERE id = {mergee}")), 0, "mergee deleted");
-    assert_eq!(app.count(&format!("conversations WHERE contact_id = {base_id}")), 2);
+    assert_eq!(
+        app.count(&format!("contacts WHERE id = {mergee}")),
+        0,
+        "mergee deleted"
+    );
+    assert_eq!(
+        app.count(&format!("conversations WHERE contact_id = {base_id}")),
+        2
+    );
     assert_eq!(app.count("messages"), messages_before, "no message lost");
-    assert_eq!(app.count(&format!("contact_notes WHERE contact_id = {base_id}")), 1);
+    assert_eq!(
+        app.count(&format!("contact_notes WHERE contact_id = {base_id}")),
+        1
+    );
     let labels = app.get(&format!("{base}/{base_id}/labels")).await;
     assert_eq!(labels, json!({"payload": ["lead", "vip"]}));
     assert_eq!(app.count("conversations WHERE labels = '{billing}'"), 1);
     let threads = app.get(&format!("{base}/{base_id}/conversations")).await;
-    assert_eq!(threads["payload"].as_array().unwrap().len(), 2, "one thread list");
+    assert_eq!(
+        threads["payload"].as_array().unwrap().len(),
+        2,
+        "one thread list"
+    );
     assert!(app.count(&format!(
         "realtime_events WHERE name = 'contact.updated' AND (payload->>'contact_id')::bigint = {base_id}"
     )) >= 1);
@@ -551,7 +764,10 @@ async fn merge_keeps_everything_and_the_mergees_next_message_lands_on_the_base()
         .replace("MQA=", "OQA=");
     app.deliver_bytes(again.as_bytes()).await;
     assert_eq!(app.count("contacts"), 1, "no third contact");
-    assert_eq!(app.count(&format!("conversations WHERE contact_id = {base_id}")), 2);
+    assert_eq!(
+        app.count(&format!("conversations WHERE contact_id = {base_id}")),
+        2
+    );
     assert_eq!(app.count("messages"), messages_before + 1);
 }
 
@@ -559,10 +775,17 @@ async fn merge_keeps_everything_and_the_mergees_next_message_lands_on_the_base()
 async fn a_typed_in_contact_is_adopted_by_the_first_message_from_its_phone() {
     let app = TestApp::start();
     app.create_inbox(json!({})).await;
-    let id = create(&app, json!({"name": "Sheena (CRM)", "phone_number": "+16505551234"})).await;
+    let id = create(
+        &app,
+        json!({"name": "Sheena (CRM)", "phone_number": "+16505551234"}),
+    )
+    .await;
     app.deliver("text.json").await;
     assert_eq!(app.count("contacts"), 1, "no duplicate contact");
-    assert_eq!(app.count(&format!("conversations WHERE contact_id = {id}")), 1);
+    assert_eq!(
+        app.count(&format!("conversations WHERE contact_id = {id}")),
+        1
+    );
     let c = &app.contacts()[0];
     assert_eq!(c["name"], "Sheena (CRM)", "the typed name is kept");
     assert_eq!(c["bsuid"], "US.13491208655302741918");
@@ -619,8 +842,13 @@ async fn contact_webhooks_and_label_renames_follow_the_api() {
     let id = create(&app, json!({"name": "Ana", "email": "ana@example.com"})).await;
     let bruno = create(&app, json!({"name": "Bruno"})).await;
     let base = format!("/api/v1/accounts/{acc}/contacts");
-    app.api("PATCH", &format!("{base}/{id}"), Some(json!({"name": "Ana Lima"})), &app.token)
-        .await;
+    app.api(
+        "PATCH",
+        &format!("{base}/{id}"),
+        Some(json!({"name": "Ana Lima"})),
+        &app.token,
+    )
+    .await;
     app.api(
         "POST",
         &format!("/api/v1/accounts/{acc}/actions/contact_merge"),
@@ -639,7 +867,12 @@ async fn contact_webhooks_and_label_renames_follow_the_api() {
         .collect();
     assert_eq!(
         events,
-        ["contact_created", "contact_created", "contact_updated", "contact_updated"],
+        [
+            "contact_created",
+            "contact_created",
+            "contact_updated",
+            "contact_updated"
+        ],
         "create, create, update, merge (for the base)"
     );
     let body = app.query_json(
@@ -657,8 +890,13 @@ async fn contact_webhooks_and_label_renames_follow_the_api() {
         )
         .await;
     assert_eq!(status, 200, "{label}");
-    app.api("POST", &format!("{base}/{id}/labels"), Some(json!({"labels": ["vip", "lead"]})), &app.token)
-        .await;
+    app.api(
+        "POST",
+        &format!("{base}/{id}/labels"),
+        Some(json!({"labels": ["vip", "lead"]})),
+        &app.token,
+    )
+    .await;
     let label_id = label["id"].as_i64().unwrap();
     let (status, _) = app
         .api(
@@ -671,8 +909,13 @@ async fn contact_webhooks_and_label_renames_follow_the_api() {
     assert_eq!(status, 200);
     let out = app.get(&format!("{base}/{id}/labels")).await;
     assert_eq!(out, json!({"payload": ["gold", "lead"]}));
-    app.api("DELETE", &format!("/api/v1/accounts/{acc}/labels/{label_id}"), None, &app.token)
-        .await;
+    app.api(
+        "DELETE",
+        &format!("/api/v1/accounts/{acc}/labels/{label_id}"),
+        None,
+        &app.token,
+    )
+    .await;
     let out = app.get(&format!("{base}/{id}/labels")).await;
     assert_eq!(out, json!({"payload": ["lead"]}));
 }

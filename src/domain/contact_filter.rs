@@ -225,7 +225,9 @@ impl Condition {
                 .collect::<Option<Vec<String>>>()
                 .ok_or_else(|| bad(format!("values of {key} must be strings or numbers")))?;
             if texts.iter().any(|t| t.chars().count() > 255) {
-                return Err(bad(format!("values of {key} may be at most 255 characters")));
+                return Err(bad(format!(
+                    "values of {key} may be at most 255 characters"
+                )));
             }
             match (&attribute, operator) {
                 (Attribute::Time(_), Operator::DaysBefore) => {
@@ -303,12 +305,12 @@ impl Condition {
         let not = if negate { "NOT " } else { "" };
         if self.attribute == Attribute::Labels {
             return match (&self.values, self.operator) {
-                (_, IsPresent) => Box::new(sql::<Nullable<Bool>>(
-                    "(cardinality(contacts.labels) > 0)",
-                )),
-                (_, IsNotPresent) => Box::new(sql::<Nullable<Bool>>(
-                    "(cardinality(contacts.labels) = 0)",
-                )),
+                (_, IsPresent) => {
+                    Box::new(sql::<Nullable<Bool>>("(cardinality(contacts.labels) > 0)"))
+                }
+                (_, IsNotPresent) => {
+                    Box::new(sql::<Nullable<Bool>>("(cardinality(contacts.labels) = 0)"))
+                }
                 (Values::Texts(v), _) => Box::new(
                     sql::<Nullable<Bool>>(&format!("({not}(contacts.labels && "))
                         .bind::<Array<Text>, _>(v.clone())
@@ -339,7 +341,11 @@ impl Condition {
                     .sql("), FALSE))"),
             ),
             (Values::Texts(v), IsGreaterThan | IsLessThan) => {
-                let op = if self.operator == IsGreaterThan { ">" } else { "<" };
+                let op = if self.operator == IsGreaterThan {
+                    ">"
+                } else {
+                    "<"
+                };
                 Box::new(
                     sql::<Nullable<Bool>>(&format!("COALESCE({column} {op} "))
                         .bind::<Text, _>(v[0].clone())
@@ -347,7 +353,11 @@ impl Condition {
                 )
             }
             (Values::Number(n), _) => {
-                let op = if self.operator == IsGreaterThan { ">" } else { "<" };
+                let op = if self.operator == IsGreaterThan {
+                    ">"
+                } else {
+                    "<"
+                };
                 let Attribute::Custom(k) = &self.attribute else {
                     return Box::new(sql::<Nullable<Bool>>("FALSE"));
                 };
@@ -445,9 +455,18 @@ mod tests {
         assert_eq!(ok.conditions[1].values, Values::Number(3.0));
         assert!(ok.conditions[0].or_next);
         for (body, field) in [
-            (json!({"payload": [{"attribute_key": "bad key!", "filter_operator": "equal_to", "values": ["x"]}]}), "payload[0].attribute_key"),
-            (json!({"payload": [{"attribute_key": "created_at", "filter_operator": "contains", "values": ["x"]}]}), "payload[0].filter_operator"),
-            (json!({"payload": [{"attribute_key": "created_at", "filter_operator": "is_less_than", "values": ["soon"]}]}), "payload[0].values"),
+            (
+                json!({"payload": [{"attribute_key": "bad key!", "filter_operator": "equal_to", "values": ["x"]}]}),
+                "payload[0].attribute_key",
+            ),
+            (
+                json!({"payload": [{"attribute_key": "created_at", "filter_operator": "contains", "values": ["x"]}]}),
+                "payload[0].filter_operator",
+            ),
+            (
+                json!({"payload": [{"attribute_key": "created_at", "filter_operator": "is_less_than", "values": ["soon"]}]}),
+                "payload[0].values",
+            ),
             (json!({"payload": []}), "payload"),
         ] {
             let err = Filter::parse(&body).unwrap_err();

@@ -102,7 +102,11 @@ pub fn id_of(value: Option<&Value>, field: &str) -> AppResult<Option<i64>> {
     };
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().filter(|n| *n > 0).map(Some).ok_or_else(|| bad(n)),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| bad(n)),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => s
             .trim()
@@ -230,7 +234,9 @@ fn holder(
         .into_boxed();
     q = match field {
         "phone_number" => q.filter(contacts_t::phone_number.eq(value.to_string())),
-        "email" => q.filter(super::lower(contacts_t::email.assume_not_null()).eq(value.to_lowercase())),
+        "email" => {
+            q.filter(super::lower(contacts_t::email.assume_not_null()).eq(value.to_lowercase()))
+        }
         _ => q.filter(contacts_t::identifier.eq(value.to_string())),
     };
     if let Some(id) = except {

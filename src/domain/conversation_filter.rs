@@ -530,16 +530,14 @@ pub fn raw_values_of(i: usize, item: &Value) -> AppResult<Vec<Value>> {
     Ok(raw)
 }
 
+/// A boxed SQL predicate on any table (`QS`): what [`combine`] joins.
+pub type AnyPredicate<QS> = Box<dyn BoxableExpression<QS, Pg, SqlType = Nullable<Bool>>>;
+
 /// Joins predicates as Chatwoot reads a condition chain: each `(predicate, or_next)` joins
 /// the next with AND unless `or_next`; the AND-groups are joined by OR (SQL precedence).
 /// An empty list is TRUE.
-pub fn combine<QS: 'static>(
-    items: Vec<(
-        Box<dyn BoxableExpression<QS, Pg, SqlType = Nullable<Bool>>>,
-        bool,
-    )>,
-) -> Box<dyn BoxableExpression<QS, Pg, SqlType = Nullable<Bool>>> {
-    type P<QS> = Box<dyn BoxableExpression<QS, Pg, SqlType = Nullable<Bool>>>;
+pub fn combine<QS: 'static>(items: Vec<(AnyPredicate<QS>, bool)>) -> AnyPredicate<QS> {
+    type P<QS> = AnyPredicate<QS>;
     let mut groups: Vec<P<QS>> = vec![];
     let mut current: Option<P<QS>> = None;
     for (p, or_next) in items {

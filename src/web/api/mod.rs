@@ -164,10 +164,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                         "/contacts/{id}/conversations",
                         web::get().to(contacts::conversations),
                     )
-                    .route(
-                        "/actions/contact_merge",
-                        web::post().to(contacts::merge),
-                    )
+                    .route("/actions/contact_merge", web::post().to(contacts::merge))
                     .route("/contacts/{id}/notes", web::get().to(contact_notes::index))
                     .route(
                         "/contacts/{id}/notes",
