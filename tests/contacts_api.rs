@@ -474,6 +474,7 @@ async fn labels_conversations_and_filter() {
         expected.sort_by(|a, b| b.cmp(a));
         assert_eq!(ids(&out), expected, "{payload}: {out}");
         assert_eq!(out["meta"]["count"], expected.len(), "{out}");
+        assert_eq!(out["meta"]["count_is_lower_bound"], false, "{out}");
     }
     for (payload, field) in [
         (
@@ -918,4 +919,87 @@ async fn contact_webhooks_and_label_renames_follow_the_api() {
     .await;
     let out = app.get(&format!("{base}/{id}/labels")).await;
     assert_eq!(out, json!({"payload": ["lead"]}));
+}
+
+/// Figures: `POST /contacts/filter` server time (the domain call: count + page) over
+/// `CONTACTS_BENCH_N` contacts (default 200,000). Run with
+/// `cargo test --test contacts_api bench_filter -- --ignored --nocapture`.
+#[actix_rt::test]
+#[ignore]
+async fn bench_filter() {
+    use diesel::RunQueryDsl;
+    use switchboard::domain::accounts::{Role, Viewer};
+    use switchboard::domain::contact_filter::{self, Filter};
+    let n: i64 = std::env::var("CONTACTS_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
+    let app = TestApp::start();
+    let acc = app.account_id;
+    let mut conn = app.conn();
+    diesel::sql_query(format!(
+        "INSERT INTO contacts (account_id, name, phone_number, email, additional_attributes, custom_attributes, labels, created_at, updated_at) \
+         SELECT {acc}, 'Person ' || g || ' ' || md5(g::text), '+1415' || lpad(g::text, 7, '0'), \
+                CASE WHEN g % 3 = 0 THEN 'p' || g || '@example.com' END, \
+                jsonb_build_object('city', (ARRAY['Lisbon','Porto','Paris','Austin'])[1 + g % 4], 'country_code', (ARRAY['PT','FR','US'])[1 + g % 3]), \
+                jsonb_build_object('plan', (ARRAY['gold','silver','free'])[1 + g % 3], 'seats', g % 50), \
+                CASE WHEN g % 10 = 0 THEN ARRAY['vip'] ELSE '{{}}'::text[] END, \
+                now() - (({n} - g) || ' minutes')::interval, now() \
+         FROM generate_series(1, {n}) g"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("ANALYZE contacts")
+        .execute(&mut conn)
+        .unwrap();
+    let viewer = Viewer {
+        user_id: app.admin_id,
+        account_id: acc,
+        role: Role::Administrator,
+    };
+    for (label, payload) in [
+        (
+            "name contains (rare)",
+            json!([{"attribute_key": "name", "filter_operator": "contains", "values": ["1234 "]}]),
+        ),
+        (
+            "email equal_to",
+            json!([{"attribute_key": "email", "filter_operator": "equal_to", "values": ["p300@example.com"]}]),
+        ),
+        (
+            "phone contains",
+            json!([{"attribute_key": "phone_number", "filter_operator": "contains", "values": ["4150001"]}]),
+        ),
+        (
+            "city equal_to (common)",
+            json!([{"attribute_key": "city", "filter_operator": "equal_to", "values": ["lisbon"]}]),
+        ),
+        (
+            "labels vip",
+            json!([{"attribute_key": "labels", "filter_operator": "equal_to", "values": ["vip"]}]),
+        ),
+        (
+            "custom seats > 45",
+            json!([{"attribute_key": "seats", "filter_operator": "is_greater_than", "values": [45]}]),
+        ),
+        (
+            "created in the last day",
+            json!([{"attribute_key": "created_at", "filter_operator": "is_greater_than", "values": [chrono::Utc::now().timestamp() - 86_400]}]),
+        ),
+    ] {
+        let filter = Filter::parse(&json!({ "payload": payload })).unwrap();
+        let mut times = vec![];
+        let mut count = 0;
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            let (_, total) = contact_filter::page(&mut conn, &viewer, &filter, 1).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            count = total;
+        }
+        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "contacts={n} filter={label:<26} matches={count:<7} p50={:.1} ms max={:.1} ms",
+            times[2], times[4]
+        );
+    }
 }

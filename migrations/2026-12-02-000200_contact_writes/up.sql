@@ -30,3 +30,6 @@ CREATE UNIQUE INDEX contacts_account_identifier_unique
 -- creates one contact per inbox. The API refuses a duplicate phone under an advisory lock
 -- instead (domain::contact_writes). This index serves that check and the merge lookup.
 CREATE INDEX contacts_account_phone ON contacts (account_id, phone_number) WHERE phone_number IS NOT NULL;
+
+-- The contact filter's created_at conditions (created_at never changes: no update cost).
+CREATE INDEX contacts_account_created ON contacts (account_id, created_at);

@@ -311,6 +311,13 @@ impl Condition {
                 (_, IsNotPresent) => {
                     Box::new(sql::<Nullable<Bool>>("(cardinality(contacts.labels) = 0)"))
                 }
+                // `labels <> '{}'` changes nothing but lets the planner use the partial
+                // index `contacts_labels`.
+                (Values::Texts(v), _) if !negate => Box::new(
+                    sql::<Nullable<Bool>>("(contacts.labels <> '{}' AND contacts.labels && ")
+                        .bind::<Array<Text>, _>(v.clone())
+                        .sql(")"),
+                ),
                 (Values::Texts(v), _) => Box::new(
                     sql::<Nullable<Bool>>(&format!("({not}(contacts.labels && "))
                         .bind::<Array<Text>, _>(v.clone())
@@ -326,20 +333,57 @@ impl Condition {
             (_, IsNotPresent) => Box::new(sql::<Nullable<Bool>>(&format!(
                 "(COALESCE({column}, '') = '')"
             ))),
-            (Values::Texts(v), EqualTo | NotEqualTo) => Box::new(
-                sql::<Nullable<Bool>>(&format!("({not}COALESCE(lower({column}) = ANY("))
-                    .bind::<Array<Text>, _>(v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>())
-                    .sql("), FALSE))"),
-            ),
-            (Values::Texts(v), Contains | DoesNotContain) => Box::new(
-                sql::<Nullable<Bool>>(&format!("({not}COALESCE({column} ILIKE ANY("))
-                    .bind::<Array<Text>, _>(
-                        v.iter()
-                            .map(|s| format!("%{}%", like_escape(s)))
-                            .collect::<Vec<_>>(),
+            (Values::Texts(v), EqualTo | NotEqualTo) => {
+                // The positive form without COALESCE can use `lower(email)`'s unique index.
+                let (open, close) = if negate {
+                    (
+                        format!("(NOT COALESCE(lower({column}) = ANY("),
+                        "), FALSE))",
                     )
-                    .sql("), FALSE))"),
-            ),
+                } else {
+                    (format!("(lower({column}) = ANY("), "))")
+                };
+                Box::new(
+                    sql::<Nullable<Bool>>(&open)
+                        .bind::<Array<Text>, _>(
+                            v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>(),
+                        )
+                        .sql(close),
+                )
+            }
+            (Values::Texts(v), Contains | DoesNotContain) => {
+                // One `ILIKE` per value, joined by OR (none of them, for does_not_contain):
+                // each can use a trigram index (`ILIKE ANY` cannot).
+                let mut out: Option<Predicate> = None;
+                for s in v {
+                    // NULL (no value) matches neither; only the negation needs COALESCE,
+                    // and the positive form stays index-friendly.
+                    // Names and emails compare folded (case and accents ignored), as the
+                    // contact search does, on its trigram indexes.
+                    let test = match &self.attribute {
+                        Attribute::Column(c @ ("name" | "email")) => {
+                            format!("switchboard_fold(contacts.{c}) LIKE switchboard_fold(")
+                        }
+                        _ => format!("{column} ILIKE ("),
+                    };
+                    let (open, close) = if negate {
+                        (format!("(NOT COALESCE({test}"), "), FALSE))")
+                    } else {
+                        (format!("({test}"), "))")
+                    };
+                    let p: Predicate = Box::new(
+                        sql::<Nullable<Bool>>(&open)
+                            .bind::<Text, _>(format!("%{}%", like_escape(s)))
+                            .sql(close),
+                    );
+                    out = Some(match out {
+                        None => p,
+                        Some(acc) if negate => Box::new(acc.and(p)),
+                        Some(acc) => Box::new(acc.or(p)),
+                    });
+                }
+                out.unwrap_or_else(|| Box::new(sql::<Nullable<Bool>>("TRUE")))
+            }
             (Values::Texts(v), IsGreaterThan | IsLessThan) => {
                 let op = if self.operator == IsGreaterThan {
                     ">"
@@ -402,9 +446,17 @@ fn like_escape(s: &str) -> String {
     out
 }
 
+/// [`page`] counts matches exactly up to this many; beyond, it answers `COUNT_CAP + 1`
+/// (the API reports `count: 10000` with `count_is_lower_bound: true`).
+pub const COUNT_CAP: i64 = 10_000;
+
+/// Up to this many matches, [`page`] sorts them instead of walking the id index.
+pub const SORT_MATCHES_BELOW: i64 = COUNT_CAP;
+
 /// A page of the account's contacts matching `filter` that `viewer` may see (agents: those
 /// reachable in their inboxes), newest first (`id` descending), [`PER_PAGE`] a page.
-/// Returns the page and the number of matching contacts.
+/// Returns the page and the number of matching contacts, exact up to [`COUNT_CAP`] (more
+/// answers `COUNT_CAP + 1`).
 pub fn page(
     conn: &mut PgConnection,
     viewer: &Viewer,
@@ -429,13 +481,27 @@ pub fn page(
         }
         q
     };
-    let total: i64 = build().count().get_result(conn)?;
-    let rows = build()
-        .select(Contact::as_select())
-        .order(contacts::id.desc())
-        .limit(PER_PAGE)
-        .offset((page.clamp(1, 1_000_000) - 1) * PER_PAGE)
+    // Count at most COUNT_CAP + 1 matches: an exact count of a broad filter (every contact
+    // in a city) would read them all.
+    let counted: Vec<i64> = build()
+        .select(contacts::id)
+        .limit(COUNT_CAP + 1)
         .load(conn)?;
+    let total = counted.len() as i64;
+    let offset = (page.clamp(1, 1_000_000) - 1) * PER_PAGE;
+    if total <= COUNT_CAP && offset >= total {
+        return Ok((vec![], total));
+    }
+    let q = build().select(Contact::as_select());
+    // Few matches: sort them (found through the condition's own index) rather than walk the
+    // id index backwards hoping to meet them: `id + 0` keeps the planner off that walk, which
+    // it misjudges for a rare match (an email) and which would read every contact.
+    let q = if total <= SORT_MATCHES_BELOW {
+        q.order(sql::<diesel::sql_types::BigInt>("contacts.id + 0").desc())
+    } else {
+        q.order(contacts::id.desc())
+    };
+    let rows = q.limit(PER_PAGE).offset(offset).load(conn)?;
     Ok((rows, total))
 }
 

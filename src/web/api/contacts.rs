@@ -281,7 +281,9 @@ pub struct FilterQuery {
 }
 
 /// `POST /contacts/filter` `{"payload": [conditions…]}` (see `domain::contact_filter`) →
-/// `{"meta": {"count", "current_page"}, "payload": [contact…]}`, 15 a page, newest first.
+/// `{"meta": {"count", "count_is_lower_bound", "current_page"}, "payload": [contact…]}`, 15
+/// a page, newest first. `count` is exact up to 10,000 matches; beyond, it is 10,000 with
+/// `count_is_lower_bound: true` (an exact count of a broad filter would read every match).
 /// Errors: 422 naming `payload[i].<key>`.
 pub async fn filter(
     state: web::Data<AppState>,
@@ -296,8 +298,13 @@ pub async fn filter(
     let (rows, total) = state
         .db(move |conn| contact_filter::page(conn, &viewer, &filter, page))
         .await?;
+    let capped = total > contact_filter::COUNT_CAP;
     Ok(HttpResponse::Ok().json(json!({
-        "meta": {"count": total, "current_page": page},
+        "meta": {
+            "count": total.min(contact_filter::COUNT_CAP),
+            "count_is_lower_bound": capped,
+            "current_page": page,
+        },
         "payload": rows.iter().map(|c| views::contact(c, None)).collect::<Vec<_>>(),
     })))
 }
