@@ -505,6 +505,16 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/accounts/{a}/contacts/{id}/notes"),
     ("POST", "/api/v1/accounts/{a}/contacts/{id}/notes"),
     ("PATCH", "/api/v1/accounts/{a}/contacts/{id}/notes/{id}"),
+    // Issue 11 (contacts-api): contact writes.
+    ("POST", "/api/v1/accounts/{a}/contacts"),
+    ("PATCH", "/api/v1/accounts/{a}/contacts/{id}"),
+    ("PUT", "/api/v1/accounts/{a}/contacts/{id}"),
+    ("GET", "/api/v1/accounts/{a}/contacts/{id}/labels"),
+    ("POST", "/api/v1/accounts/{a}/contacts/{id}/labels"),
+    ("GET", "/api/v1/accounts/{a}/contacts/{id}/conversations"),
+    ("POST", "/api/v1/accounts/{a}/contacts/filter"),
+    ("POST", "/api/v1/accounts/{a}/actions/contact_merge"),
+    ("DELETE", "/api/v1/accounts/{a}/contacts/{id}"),
     ("GET", "/api/v1/accounts/{a}/canned_responses"),
     ("POST", "/api/v1/accounts/{a}/canned_responses"),
     ("PATCH", "/api/v1/accounts/{a}/canned_responses/{id}"),
@@ -765,6 +775,7 @@ async fn no_hostile_request_answers_5xx() {
             "GET" => test::TestRequest::get(),
             "POST" => test::TestRequest::post(),
             "PATCH" => test::TestRequest::patch(),
+            "PUT" => test::TestRequest::put(),
             _ => test::TestRequest::delete(),
         }
         .uri(&uri);

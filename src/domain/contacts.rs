@@ -187,9 +187,33 @@ pub fn resolve(
         .or(by_phone.filter(compatible))
         .or(by_parent.filter(compatible));
 
+    // A contact typed in by an agent or imported (no contact inbox yet) with this phone
+    // number is this user: the first message adopts it instead of starting a duplicate.
+    let adopted: Option<Contact> = match (&chosen, &identity.phone) {
+        (None, Some(p)) => {
+            let mut q = contacts::table
+                .filter(contacts::account_id.eq(account_id))
+                .filter(contacts::phone_number.eq(format!("+{p}")))
+                .filter(diesel::dsl::not(diesel::dsl::exists(
+                    contact_inboxes::table.filter(contact_inboxes::contact_id.eq(contacts::id)),
+                )))
+                .select(Contact::as_select())
+                .order(contacts::id)
+                .into_boxed();
+            if let Some(b) = &identity.bsuid {
+                q = q.filter(contacts::bsuid.is_null().or(contacts::bsuid.eq(b.clone())));
+            }
+            q.first(conn).optional()?
+        }
+        _ => None,
+    };
     let mut created = false;
-    let contact: Contact = match chosen.and_then(|id| candidates.iter().find(|c| c.id == id)) {
-        Some(c) => c.clone(),
+    let contact: Contact = match chosen
+        .and_then(|id| candidates.iter().find(|c| c.id == id))
+        .cloned()
+        .or(adopted)
+    {
+        Some(c) => c,
         None => {
             created = true;
             diesel::insert_into(contacts::table)
@@ -316,25 +340,50 @@ pub fn find_contact_inbox(
         .optional()?)
 }
 
-/// Merges contact `from` into `into`: its identifiers, conversations and messages move over,
-/// missing details are copied, and `from` is deleted. Must run in a transaction holding the
-/// identity locks of both.
+/// Merges contact `from` into `into`: its identifiers (contact inboxes), conversations,
+/// messages and notes move over; missing details (phone, BSUID, parent BSUID, username,
+/// email, identifier) are copied; `additional_attributes` and `custom_attributes` are
+/// combined (`into`'s values win); labels are united; then `from` is deleted. Must run in a
+/// transaction holding the identity locks of both (ingest, and the API's merge in
+/// `contact_writes::merge`).
 pub fn merge_into(conn: &mut PgConnection, from: i64, into: i64) -> AppResult<()> {
+    use diesel::sql_types::BigInt;
     diesel::sql_query(
         "WITH moved_ci AS (UPDATE contact_inboxes SET contact_id = $2 WHERE contact_id = $1), \
               moved_conv AS (UPDATE conversations SET contact_id = $2 WHERE contact_id = $1), \
+              moved_notes AS (UPDATE contact_notes SET contact_id = $2 WHERE contact_id = $1), \
               moved_msg AS (UPDATE messages SET sender_id = $2 WHERE sender_type = 'Contact' AND sender_id = $1) \
          UPDATE contacts c SET phone_number = COALESCE(c.phone_number, f.phone_number), \
                 bsuid = COALESCE(c.bsuid, f.bsuid), parent_bsuid = COALESCE(c.parent_bsuid, f.parent_bsuid), \
-                username = COALESCE(c.username, f.username), email = COALESCE(c.email, f.email), \
-                additional_attributes = f.additional_attributes || c.additional_attributes, updated_at = now() \
+                username = COALESCE(c.username, f.username), \
+                additional_attributes = f.additional_attributes || c.additional_attributes, \
+                custom_attributes = f.custom_attributes || c.custom_attributes, \
+                labels = ARRAY(SELECT DISTINCT l FROM unnest(c.labels || f.labels) AS l ORDER BY l), \
+                last_activity_at = GREATEST(c.last_activity_at, f.last_activity_at), \
+                updated_at = now() \
          FROM contacts f WHERE c.id = $2 AND f.id = $1",
     )
-    .bind::<diesel::sql_types::BigInt, _>(from)
-    .bind::<diesel::sql_types::BigInt, _>(into)
+    .bind::<BigInt, _>(from)
+    .bind::<BigInt, _>(into)
     .execute(conn)?;
-    diesel::delete(contacts::table.find(from)).execute(conn)?;
-    tracing::info!(from, into, "merged two contacts of the same WhatsApp user");
+    // Email and identifier are unique per account: the merged contact takes them only once
+    // the other is gone.
+    let (email, identifier): (Option<String>, Option<String>) =
+        diesel::delete(contacts::table.find(from))
+            .returning((contacts::email, contacts::identifier))
+            .get_result(conn)?;
+    if email.is_some() || identifier.is_some() {
+        use diesel::sql_types::{Nullable, Text};
+        diesel::sql_query(
+            "UPDATE contacts SET email = COALESCE(email, $1), \
+             identifier = COALESCE(identifier, $2) WHERE id = $3",
+        )
+        .bind::<Nullable<Text>, _>(email)
+        .bind::<Nullable<Text>, _>(identifier)
+        .bind::<BigInt, _>(into)
+        .execute(conn)?;
+    }
+    tracing::info!(from, into, "merged two contacts");
     Ok(())
 }
 

@@ -159,7 +159,7 @@ fn operators_of(a: Attribute) -> &'static [&'static str] {
 
 /// Reads a JSON value as text (strings and numbers; `{"id"|"name"|"title": …}` objects as
 /// Chatwoot's UI sends them).
-fn text_of(v: &Value) -> Option<String> {
+pub fn text_of(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),
@@ -172,7 +172,7 @@ fn text_of(v: &Value) -> Option<String> {
 }
 
 /// Reads a date value: `YYYY-MM-DD` (midnight UTC), RFC 3339, or unix seconds.
-fn time_of(v: &Value) -> Option<DateTime<Utc>> {
+pub fn time_of(v: &Value) -> Option<DateTime<Utc>> {
     let s = text_of(v)?;
     if let Ok(d) = NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
         return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
@@ -217,36 +217,7 @@ impl Filter {
 
     /// [`Filter::parse`] with the account's conversation attribute `definitions`.
     pub fn parse_with(body: &Value, definitions: &[Definition]) -> AppResult<Filter> {
-        let items = match body {
-            Value::Array(a) => a,
-            Value::Object(o) => match o.get("payload") {
-                Some(Value::Array(a)) => a,
-                _ => {
-                    return Err(AppError::invalid(
-                        "payload",
-                        "payload is required: an array of conditions",
-                    ))
-                }
-            },
-            _ => {
-                return Err(AppError::invalid(
-                    "payload",
-                    "payload is required: an array of conditions",
-                ))
-            }
-        };
-        if items.is_empty() {
-            return Err(AppError::invalid(
-                "payload",
-                "payload must hold at least one condition",
-            ));
-        }
-        if items.len() > MAX_CONDITIONS {
-            return Err(AppError::invalid(
-                "payload",
-                format!("payload may hold at most {MAX_CONDITIONS} conditions"),
-            ));
-        }
+        let items = payload_items(body)?;
         let conditions = items
             .iter()
             .enumerate()
@@ -258,27 +229,12 @@ impl Filter {
     /// The SQL predicate: AND-groups (split at each `OR`) joined by OR. `now` anchors
     /// `days_before` and the customer service window.
     pub fn expression(&self, now: DateTime<Utc>) -> Predicate {
-        let mut groups: Vec<Predicate> = vec![];
-        let mut current: Option<Predicate> = None;
-        for c in &self.conditions {
-            let p = c.expression(now);
-            current = Some(match current {
-                None => p,
-                Some(acc) => Box::new(acc.and(p)),
-            });
-            if c.or_next {
-                groups.extend(current.take());
-            }
-        }
-        groups.extend(current);
-        let mut out: Option<Predicate> = None;
-        for g in groups {
-            out = Some(match out {
-                None => g,
-                Some(acc) => Box::new(acc.or(g)),
-            });
-        }
-        out.unwrap_or_else(|| Box::new(sql::<Nullable<Bool>>("TRUE")))
+        combine(
+            self.conditions
+                .iter()
+                .map(|c| (c.expression(now), c.or_next))
+                .collect(),
+        )
     }
 }
 
@@ -600,4 +556,113 @@ impl Condition {
             (Values::None | Values::Custom(_), _) => Box::new(sql::<Nullable<Bool>>("TRUE")),
         }
     }
+}
+
+// The machinery shared with other filters of the same payload shape (the contact filter,
+// `super::contact_filter`).
+
+/// The conditions of a filter body: `{"payload":[…]}` or the bare array, 1 to
+/// [`MAX_CONDITIONS`] of them. Errors: 422 naming `payload`.
+pub fn payload_items(body: &Value) -> AppResult<&Vec<Value>> {
+    let items = match body {
+        Value::Array(a) => a,
+        Value::Object(o) => match o.get("payload") {
+            Some(Value::Array(a)) => a,
+            _ => {
+                return Err(AppError::invalid(
+                    "payload",
+                    "payload is required: an array of conditions",
+                ))
+            }
+        },
+        _ => {
+            return Err(AppError::invalid(
+                "payload",
+                "payload is required: an array of conditions",
+            ))
+        }
+    };
+    if items.is_empty() {
+        return Err(AppError::invalid(
+            "payload",
+            "payload must hold at least one condition",
+        ));
+    }
+    if items.len() > MAX_CONDITIONS {
+        return Err(AppError::invalid(
+            "payload",
+            format!("payload may hold at most {MAX_CONDITIONS} conditions"),
+        ));
+    }
+    Ok(items)
+}
+
+/// Reads the `i`th condition's `query_operator`: `true` for `OR`, `false` for `AND` (also
+/// when absent, null or blank). Errors: 422 naming `payload[i].query_operator`.
+pub fn or_next_of(i: usize, item: &Value) -> AppResult<bool> {
+    match item.get("query_operator") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("and") => Ok(false),
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("or") => Ok(true),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(false),
+        Some(other) => Err(AppError::invalid(
+            &format!("payload[{i}].query_operator"),
+            format!("query_operator must be AND or OR, not {other}"),
+        )),
+    }
+}
+
+/// Reads the `i`th condition's `values` (an array; a lone string or number is a list of
+/// one; absent or null is empty), at most [`MAX_VALUES`].
+/// Errors: 422 naming `payload[i].values`.
+pub fn raw_values_of(i: usize, item: &Value) -> AppResult<Vec<Value>> {
+    let field = format!("payload[{i}].values");
+    let raw: Vec<Value> = match item.get("values") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(a)) => a.clone(),
+        Some(v @ (Value::String(_) | Value::Number(_))) => vec![v.clone()],
+        Some(other) => {
+            return Err(AppError::invalid(
+                &field,
+                format!("values must be an array, not {other}"),
+            ))
+        }
+    };
+    if raw.len() > MAX_VALUES {
+        return Err(AppError::invalid(
+            &field,
+            format!("values may hold at most {MAX_VALUES} items"),
+        ));
+    }
+    Ok(raw)
+}
+
+/// A boxed SQL predicate on any table (`QS`): what [`combine`] joins.
+pub type AnyPredicate<QS> = Box<dyn BoxableExpression<QS, Pg, SqlType = Nullable<Bool>>>;
+
+/// Joins predicates as Chatwoot reads a condition chain: each `(predicate, or_next)` joins
+/// the next with AND unless `or_next`; the AND-groups are joined by OR (SQL precedence).
+/// An empty list is TRUE.
+pub fn combine<QS: 'static>(items: Vec<(AnyPredicate<QS>, bool)>) -> AnyPredicate<QS> {
+    type P<QS> = AnyPredicate<QS>;
+    let mut groups: Vec<P<QS>> = vec![];
+    let mut current: Option<P<QS>> = None;
+    for (p, or_next) in items {
+        current = Some(match current {
+            None => p,
+            Some(acc) => Box::new(acc.and(p)),
+        });
+        if or_next {
+            groups.extend(current.take());
+        }
+    }
+    groups.extend(current);
+    let mut out: Option<P<QS>> = None;
+    for g in groups {
+        out = Some(match out {
+            None => g,
+            Some(acc) => Box::new(acc.or(g)),
+        });
+    }
+    out.unwrap_or_else(|| Box::new(sql::<Nullable<Bool>>("TRUE")))
 }

@@ -60,6 +60,11 @@ pub const ASSIGNEE_CHANGED: &str = "assignee.changed";
 pub const CONTACT_CREATED: &str = "contact.created";
 /// A contact's name, phone, BSUID or username changed. Webhooks only (`contact_updated`).
 pub const CONTACT_UPDATED: &str = "contact.updated";
+/// A contact was deleted (`DELETE /contacts/{id}`, or merged into another). Recorded for
+/// realtime clients only (Chatwoot sends no webhook for it); payload `{"contact_id"}`.
+/// The API's contact writes (`contact_writes`) also record `contact.created` and
+/// `contact.updated` for realtime clients, account-wide, with the same payload.
+pub const CONTACT_DELETED: &str = "contact.deleted";
 
 /// A contact note was added, changed or deleted (the contact panel of every open browser
 /// follows). Account-wide, ids only; no integration webhook (Chatwoot has none for notes).

@@ -181,6 +181,16 @@ pub fn update(
             .bind::<Text, _>(&current.title)
             .bind::<Text, _>(&title)
             .execute(conn)?;
+            // Contact labels (contacts-api) are stored the same way.
+            diesel::sql_query(
+                "UPDATE contacts SET labels = ARRAY(SELECT DISTINCT l FROM \
+                 unnest(array_replace(labels, $2, $3)) AS l ORDER BY l), updated_at = now() \
+                 WHERE account_id = $1 AND labels @> ARRAY[$2]::text[]",
+            )
+            .bind::<BigInt, _>(account_id)
+            .bind::<Text, _>(&current.title)
+            .bind::<Text, _>(&title)
+            .execute(conn)?;
         }
         Ok(updated)
     })
@@ -201,6 +211,14 @@ pub fn delete(conn: &mut PgConnection, account_id: i64, id: i64) -> AppResult<()
         .ok_or_else(|| AppError::NotFound(format!("label {id} not found")))?;
         diesel::sql_query(
             "UPDATE conversations SET labels = array_remove(labels, $2), updated_at = now() \
+             WHERE account_id = $1 AND labels @> ARRAY[$2]::text[]",
+        )
+        .bind::<BigInt, _>(account_id)
+        .bind::<Text, _>(&title)
+        .execute(conn)?;
+        // Contact labels (contacts-api) are stored the same way.
+        diesel::sql_query(
+            "UPDATE contacts SET labels = array_remove(labels, $2), updated_at = now() \
              WHERE account_id = $1 AND labels @> ARRAY[$2]::text[]",
         )
         .bind::<BigInt, _>(account_id)

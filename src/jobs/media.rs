@@ -143,10 +143,10 @@ pub async fn download(state: &AppState, attachment_id: i64) -> Result<(), Downlo
     let pool = state.pool.clone();
     let size = bytes.len() as i64;
     let mime = attachment.mime_type.clone().or(info.mime_type.clone());
-    actix_web::web::block(move || -> Result<(), DownloadError> {
+    let kept = actix_web::web::block(move || -> Result<bool, DownloadError> {
         let mut conn = pool.get().map_err(|e| transient(e.to_string()))?;
-        conn.transaction(|conn| -> crate::error::AppResult<()> {
-            diesel::update(attachments::table.find(attachment_id))
+        conn.transaction(|conn| -> crate::error::AppResult<bool> {
+            let updated = diesel::update(attachments::table.find(attachment_id))
                 .set((
                     attachments::storage_path.eq(Some(relative.to_string_lossy().to_string())),
                     attachments::download_status.eq("downloaded"),
@@ -156,13 +156,25 @@ pub async fn download(state: &AppState, attachment_id: i64) -> Result<(), Downlo
                     attachments::updated_at.eq(diesel::dsl::now),
                 ))
                 .execute(conn)?;
+            if updated == 0 {
+                // The attachment went meanwhile (its contact was deleted): so does the file.
+                return Ok(false);
+            }
             // Open threads swap "downloading…" for the file.
-            crate::domain::attachments::announce(conn, attachment.message_id)
+            crate::domain::attachments::announce(conn, attachment.message_id)?;
+            Ok(true)
         })
         .map_err(|e| transient(e.to_string()))
     })
     .await
-    .map_err(|e| transient(e.to_string()))?
+    .map_err(|e| transient(e.to_string()))??;
+    if !kept {
+        let _ = tokio::fs::remove_file(&full).await;
+        if let Some(dir) = full.parent() {
+            let _ = tokio::fs::remove_dir(dir).await;
+        }
+    }
+    Ok(())
 }
 
 /// Records a final failure on the attachment (the message itself is untouched) and emits

@@ -306,6 +306,7 @@ impl TestApp {
             "GET" => test::TestRequest::get(),
             "POST" => test::TestRequest::post(),
             "PATCH" => test::TestRequest::patch(),
+            "PUT" => test::TestRequest::put(),
             "DELETE" => test::TestRequest::delete(),
             other => panic!("method {other}"),
         }

@@ -100,3 +100,238 @@ pub async fn show(
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "payload": views::contact(&contact, Some(&cis)) })))
 }
+
+// ---- contacts-api (issue 11): the write paths, labels, conversations, filter, merge. ----
+
+use super::params::{body_object, required_id};
+use crate::domain::accounts::Viewer;
+use crate::domain::contact_filter;
+use crate::domain::contact_writes::{self, ContactInput};
+use crate::domain::contacts::Contact;
+use serde_json::Value;
+
+/// The contact as `GET /contacts/{id}` renders it, with the contact inboxes `viewer` may
+/// see.
+fn render_contact(
+    conn: &mut crate::db::DbConn,
+    viewer: &Viewer,
+    contact: &Contact,
+) -> AppResult<Value> {
+    let only = viewer.visible_inbox_ids(conn)?;
+    let cis = contacts::contact_inboxes_of(conn, contact.id, only.as_deref())?;
+    let mut with_inbox = Vec::with_capacity(cis.len());
+    for ci in cis {
+        let ib = inboxes::find(conn, viewer.account_id, ci.inbox_id).ok();
+        with_inbox.push((ci, ib));
+    }
+    Ok(views::contact(contact, Some(&with_inbox)))
+}
+
+/// `POST /contacts` (Chatwoot: contacts#create) `{name, email, phone_number, identifier,
+/// avatar_url, additional_attributes, custom_attributes, inbox_id}` (bare or wrapped in
+/// `{"contact": …}`) → `{"payload": {"contact": {…}, "contact_inbox": {"inbox", "source_id"}
+/// | null}}`. Errors: 422 naming the field (invalid, or already held by another contact,
+/// named in the message); 404 for another account's inbox.
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
+    let input = ContactInput::from_json(&body_object(&body)?)?;
+    let payload = state
+        .db(move |conn| {
+            let (contact, ci) = contact_writes::create(conn, &viewer, &input)?;
+            let contact_inbox = match ci {
+                Some(ci) => {
+                    let ib = inboxes::find(conn, viewer.account_id, ci.inbox_id)?;
+                    json!({
+                        "source_id": ci.source_id,
+                        "inbox": {"id": ib.0.id, "name": ib.0.name, "channel_type": ib.0.channel_type},
+                    })
+                }
+                None => Value::Null,
+            };
+            Ok(json!({
+                "contact": render_contact(conn, &viewer, &contact)?,
+                "contact_inbox": contact_inbox,
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "payload": payload })))
+}
+
+/// `PATCH|PUT /contacts/{id}` (Chatwoot: contacts#update): the given fields change (see
+/// `contact_writes::update`) → `{"payload": contact}`. Errors: 422 naming the field; 404
+/// for a contact the caller cannot see.
+pub async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let (account_id, contact_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    let input = ContactInput::from_json(&body_object(&body)?)?;
+    let payload = state
+        .db(move |conn| {
+            let contact = contact_writes::update(conn, &viewer, contact_id, &input)?;
+            render_contact(conn, &viewer, &contact)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "payload": payload })))
+}
+
+/// `DELETE /contacts/{id}` (Chatwoot: contacts#destroy, administrators only): deletes the
+/// contact with its conversations, messages and notes, then its media files on disk →
+/// 200 `{}`. Errors: 403 for an agent; 404 for another account's contact.
+pub async fn destroy(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, contact_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    // The transaction has committed when `db` returns: only then do the files go.
+    let paths = state
+        .db(move |conn| contact_writes::delete(conn, &viewer, contact_id))
+        .await?;
+    let full: Vec<std::path::PathBuf> = paths
+        .iter()
+        .map(|p| state.config.storage_dir.join(p))
+        .collect();
+    super::messages::remove_files(&full).await;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// `GET /contacts/{id}/labels` → `{"payload": ["vip", …]}`. Errors: 404.
+pub async fn labels(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, contact_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    let labels = state
+        .db(move |conn| contact_writes::labels(conn, &viewer, contact_id))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "payload": labels })))
+}
+
+/// `POST /contacts/{id}/labels` `{"labels": [...]}`: replaces the list (Chatwoot) →
+/// `{"payload": [...]}`. Errors: 422 naming `labels`; 404.
+pub async fn set_labels(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let (account_id, contact_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    let body = body_object(&body)?;
+    let labels: Vec<String> = match body.get("labels") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(AppError::invalid(
+                    "labels",
+                    format!("labels must be strings, not {other}"),
+                )),
+            })
+            .collect::<AppResult<_>>()?,
+        Some(Value::String(s)) => s.split(',').map(str::to_string).collect(),
+        _ => {
+            return Err(AppError::invalid(
+                "labels",
+                "labels is required: an array of label names",
+            ))
+        }
+    };
+    let labels = state
+        .db(move |conn| contact_writes::set_labels(conn, &viewer, contact_id, &labels))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "payload": labels })))
+}
+
+/// `GET /contacts/{id}/conversations` → `{"payload": [conversation…]}` (as the conversation
+/// list renders them), latest activity first, only those the caller may see. Errors: 404.
+pub async fn conversations(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, contact_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    let st = state.get_ref().clone();
+    let payload = state
+        .db(move |conn| {
+            let rows = contact_writes::conversations_of(conn, &viewer, contact_id)?;
+            super::conversations::render(conn, &st, &rows)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "payload": payload })))
+}
+
+/// `?page=` of `POST /contacts/filter`.
+#[derive(Debug, Deserialize)]
+pub struct FilterQuery {
+    pub page: Option<i64>,
+}
+
+/// `POST /contacts/filter` `{"payload": [conditions…]}` (see `domain::contact_filter`) →
+/// `{"meta": {"count", "count_is_lower_bound", "current_page"}, "payload": [contact…]}`, 15
+/// a page, newest first. `count` is exact up to 10,000 matches; beyond, it is 10,000 with
+/// `count_is_lower_bound: true` (an exact count of a broad filter would read every match).
+/// Errors: 422 naming `payload[i].<key>`.
+pub async fn filter(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    q: web::Query<FilterQuery>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
+    let filter = contact_filter::Filter::parse(&Value::Object(body_object(&body)?))?;
+    let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
+    let (rows, total) = state
+        .db(move |conn| contact_filter::page(conn, &viewer, &filter, page))
+        .await?;
+    let capped = total > contact_filter::COUNT_CAP;
+    Ok(HttpResponse::Ok().json(json!({
+        "meta": {
+            "count": total.min(contact_filter::COUNT_CAP),
+            "count_is_lower_bound": capped,
+            "current_page": page,
+        },
+        "payload": rows.iter().map(|c| views::contact(c, None)).collect::<Vec<_>>(),
+    })))
+}
+
+/// `POST /actions/contact_merge` `{"base_contact_id", "mergee_contact_id"}` (Chatwoot):
+/// the mergee's conversations, notes, labels and identities move to the base, the mergee
+/// is deleted → the base contact (Chatwoot answers the contact object itself). Errors: 422
+/// naming `base_contact_id` / `mergee_contact_id`; 404 for a contact the caller cannot see.
+pub async fn merge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
+    let body = body_object(&body)?;
+    let body = match body.get("contact_merge") {
+        Some(Value::Object(inner)) => inner.clone(),
+        _ => body,
+    };
+    let base = required_id(&body, "base_contact_id")?;
+    let mergee = required_id(&body, "mergee_contact_id")?;
+    let payload = state
+        .db(move |conn| {
+            let contact = contact_writes::merge(conn, &viewer, base, mergee)?;
+            render_contact(conn, &viewer, &contact)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(payload))
+}

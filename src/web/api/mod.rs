@@ -160,6 +160,23 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route("/contacts", web::get().to(contacts::index))
                     .route("/contacts/search", web::get().to(contacts::search))
                     .route("/contacts/{id}", web::get().to(contacts::show))
+                    // Issue 11 (contacts-api): contact writes, labels, conversations,
+                    // filter and merge.
+                    .route("/contacts", web::post().to(contacts::create))
+                    .route("/contacts/filter", web::post().to(contacts::filter))
+                    .route("/contacts/{id}", web::patch().to(contacts::update))
+                    .route("/contacts/{id}", web::put().to(contacts::update))
+                    .route("/contacts/{id}", web::delete().to(contacts::destroy))
+                    .route("/contacts/{id}/labels", web::get().to(contacts::labels))
+                    .route(
+                        "/contacts/{id}/labels",
+                        web::post().to(contacts::set_labels),
+                    )
+                    .route(
+                        "/contacts/{id}/conversations",
+                        web::get().to(contacts::conversations),
+                    )
+                    .route("/actions/contact_merge", web::post().to(contacts::merge))
                     .route("/contacts/{id}/notes", web::get().to(contact_notes::index))
                     .route(
                         "/contacts/{id}/notes",
