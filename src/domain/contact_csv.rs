@@ -192,11 +192,17 @@ pub fn check_file(raw: Vec<u8>) -> AppResult<CheckedFile> {
             line_at(e.valid_up_to())
         )));
     }
-    let mut rdr = reader(&data, true);
-    let headers = rdr
-        .headers()
-        .map_err(|e| file_error(format!("the header line could not be read: {e}")))?
-        .clone();
+    let mut rdr = reader(&data, false);
+    let mut headers = csv::StringRecord::new();
+    match rdr.read_record(&mut headers) {
+        Ok(true) => {}
+        Ok(false) => return Err(file_error("the file is empty")),
+        Err(e) => {
+            return Err(file_error(format!(
+                "the header line could not be read: {e}"
+            )))
+        }
+    }
     if headers.len() > MAX_COLUMNS {
         return Err(file_error(format!(
             "the file has {} columns; at most {MAX_COLUMNS} can be imported",
@@ -253,9 +259,11 @@ pub fn check_file(raw: Vec<u8>) -> AppResult<CheckedFile> {
             "the file has a header line but no rows below it",
         ));
     }
+    let first_row_offset = (first.byte() as usize).min(data.len());
+    let first_row_line = 1 + data[..first_row_offset].iter().filter(|b| **b == b'\n').count() as u64;
     Ok(CheckedFile {
-        first_row_offset: first.byte(),
-        first_row_line: first.line(),
+        first_row_offset: first_row_offset as u64,
+        first_row_line,
         data,
         columns,
         rows_total,
@@ -749,6 +757,21 @@ pub fn run_batch(
             .collect();
         let start = (import.next_offset.max(0) as usize).min(data.len());
         let mut rdr = reader(&data[start..], false);
+        // Line numbers are counted here, from the saved `(next_offset, next_line)`: 1 plus
+        // the line feeds before the record's first byte (the reader may stop between a CR
+        // and its LF, so a record's reported start is moved past line endings first).
+        let (mut cur_off, mut cur_line) = (start, import.next_line);
+        let mut line_of = |pos: u64| -> i64 {
+            let mut at = (start + pos as usize).min(data.len());
+            while at < data.len() && (data[at] == b'\r' || data[at] == b'\n') {
+                at += 1;
+            }
+            if at > cur_off {
+                cur_line += data[cur_off..at].iter().filter(|b| **b == b'\n').count() as i64;
+                cur_off = at;
+            }
+            cur_line
+        };
         let mut rows: Vec<(i64, Result<RowData, Refusal>)> = Vec::new();
         let mut record = csv::StringRecord::new();
         let mut eof = false;
@@ -758,9 +781,7 @@ pub fn run_batch(
                     if record.len() == 1 && record[0].trim().is_empty() {
                         continue;
                     }
-                    let line = import.next_line
-                        + record.position().map(|p| p.line() as i64).unwrap_or(1)
-                        - 1;
+                    let line = line_of(record.position().map(|p| p.byte()).unwrap_or(0));
                     rows.push((line, parse_row(&columns, &record)));
                 }
                 Ok(false) => {
@@ -768,9 +789,7 @@ pub fn run_batch(
                     break;
                 }
                 Err(e) => {
-                    let line = import.next_line
-                        + e.position().map(|p| p.line() as i64).unwrap_or(1)
-                        - 1;
+                    let line = line_of(e.position().map(|p| p.byte()).unwrap_or(0));
                     rows.push((
                         line,
                         Err(Refusal {
@@ -784,8 +803,12 @@ pub fn run_batch(
         if !eof && rdr.position().byte() as usize + start >= data.len() {
             eof = true;
         }
-        let new_offset = start as i64 + rdr.position().byte() as i64;
-        let new_line = import.next_line + rdr.position().line() as i64 - 1;
+        let end = rdr.position().byte();
+        let new_offset = start as i64 + end as i64;
+        let new_line = {
+            let to = (start + end as usize).min(data.len());
+            import.next_line + data[start..to].iter().filter(|b| **b == b'\n').count() as i64
+        };
 
         // Custom attributes through the validation hook.
         let mut rows: Vec<(i64, Result<RowData, Refusal>)> = rows
@@ -1332,8 +1355,14 @@ mod tests {
         let ok = check_file(b"\xEF\xBB\xBFname,email\r\nAna,ana@example.com\r\nBen,\r\n".to_vec())
             .unwrap();
         assert_eq!(ok.rows_total, 2);
-        assert_eq!(ok.first_row_line, 2);
-        assert_eq!(&ok.data[ok.first_row_offset as usize..][..3], b"Ana");
+        // The reader may stop before the header's line ending; rows are read from there.
+        let rest = &ok.data[ok.first_row_offset as usize..];
+        let skipped = rest.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+        assert_eq!(&rest[skipped..][..3], b"Ana");
+        assert_eq!(
+            ok.first_row_line + rest[..skipped].iter().filter(|b| **b == b'\n').count() as u64,
+            2
+        );
         for (bad, needle) in [
             (&b""[..], "empty"),
             (b"name\nA\0na\n", "NUL"),
