@@ -371,6 +371,20 @@ pub fn find_import(
     Ok((import, errors))
 }
 
+/// The account's `limit` newest imports, newest first.
+pub fn recent_imports(
+    conn: &mut PgConnection,
+    account_id: i64,
+    limit: i64,
+) -> AppResult<Vec<ContactImport>> {
+    Ok(contact_imports::table
+        .filter(contact_imports::account_id.eq(account_id))
+        .order(contact_imports::id.desc())
+        .limit(limit)
+        .select(ContactImport::as_select())
+        .load(conn)?)
+}
+
 /// Marks an import failed for good (its job ran out of attempts), dropping its file.
 pub fn mark_failed(conn: &mut PgConnection, import_id: i64, error: &str) -> AppResult<()> {
     diesel::update(

@@ -3,6 +3,7 @@
 //! the session cookie and the CSRF header) and listens to Server-Sent Events for live updates.
 
 pub mod auth;
+pub mod contact_import;
 pub mod inbox;
 pub mod password;
 pub mod profile;
@@ -113,6 +114,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 web::get().to(inbox::matching_ids),
             )
             .route("/accounts/{account_id}/search", web::get().to(search::page))
+            // Issue 11, csv: the contact CSV import page.
+            .route(
+                "/accounts/{account_id}/contacts/import",
+                web::get().to(contact_import::page),
+            )
             .route(
                 "/accounts/{account_id}/settings/inboxes",
                 web::get().to(settings::inboxes_index),
