@@ -141,7 +141,7 @@ async fn import_page_uploads_shows_progress_and_bad_rows() {
     .await;
     let overflow = js(
         &c,
-        "return document.documentElement.scrollWidth > window.innerWidth + 1",
+        "return [document.documentElement, document.querySelector('main.page'), ...document.querySelectorAll('main.page .card')].some(e => e.scrollWidth > e.clientWidth + 1)",
     )
     .await;
     assert_eq!(overflow, false, "the page overflows sideways at 390px");
@@ -164,6 +164,12 @@ async fn import_page_uploads_shows_progress_and_bad_rows() {
     )
     .await;
     assert_eq!(invalid, "true");
+    let overflow = js(
+        &c,
+        "return [document.documentElement, document.querySelector('main.page'), ...document.querySelectorAll('main.page .card')].some(e => e.scrollWidth > e.clientWidth + 1)",
+    )
+    .await;
+    assert_eq!(overflow, false, "the page overflows sideways at 390px with the error");
     screenshot(&c, "csv-import-error-390").await;
     for v in axe_violations(&c).await {
         report.push(format!("error@390: {v}"));

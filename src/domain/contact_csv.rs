@@ -182,13 +182,13 @@ pub fn check_file(raw: Vec<u8>) -> AppResult<CheckedFile> {
     let line_at = |pos: usize| data[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
     if let Some(pos) = data.iter().position(|&b| b == 0) {
         return Err(file_error(format!(
-            "the file is not a CSV text file: it holds a NUL byte on line {}. Save the spreadsheet as \"CSV UTF-8\" and upload that file",
+            "the file is not a CSV text file: it holds a NUL byte on line {}. Save the spreadsheet as \"CSV UTF-8\" and upload that file.",
             line_at(pos)
         )));
     }
     if let Err(e) = std::str::from_utf8(&data) {
         return Err(file_error(format!(
-            "the file is not UTF-8 text (line {} has bytes of another encoding). Save it as \"CSV UTF-8\" and upload it again",
+            "the file is not UTF-8 text (line {} has bytes of another encoding). Save it as \"CSV UTF-8\" and upload it again.",
             line_at(e.valid_up_to())
         )));
     }
