@@ -491,6 +491,10 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/accounts/{a}/contacts/{id}/notes"),
     ("POST", "/api/v1/accounts/{a}/contacts/{id}/notes"),
     ("PATCH", "/api/v1/accounts/{a}/contacts/{id}/notes/{id}"),
+    // Issue 11, csv: contact CSV import and export.
+    ("POST", "/api/v1/accounts/{a}/contacts/import"),
+    ("GET", "/api/v1/accounts/{a}/contacts/imports/{id}"),
+    ("GET", "/api/v1/accounts/{a}/contacts/export"),
     ("GET", "/api/v1/accounts/{a}/canned_responses"),
     ("POST", "/api/v1/accounts/{a}/canned_responses"),
     ("PATCH", "/api/v1/accounts/{a}/canned_responses/{id}"),
@@ -527,6 +531,7 @@ const UI_ROUTES: &[(&str, &str)] = &[
     ),
     ("GET", "/app/accounts/{a}/partials/messages/{id}"),
     ("GET", "/app/accounts/{a}/search"),
+    ("GET", "/app/accounts/{a}/contacts/import"),
     ("GET", "/app/accounts/{a}/settings/inboxes"),
     ("POST", "/app/accounts/{a}/settings/inboxes"),
     ("GET", "/app/accounts/{a}/settings/inboxes/new"),
