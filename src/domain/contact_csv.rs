@@ -722,12 +722,40 @@ pub fn run_batch(
     import_id: i64,
     max_rows: usize,
 ) -> AppResult<BatchOutcome> {
+    match load_file(conn, import_id)? {
+        Some(data) => run_batch_with(conn, import_id, &data, max_rows),
+        None => Ok(BatchOutcome {
+            finished: true,
+            ..Default::default()
+        }),
+    }
+}
+
+/// The stored file of an unfinished import (`None` once it is finished or gone), read once
+/// by the job and handed to every [`run_batch_with`].
+pub fn load_file(conn: &mut PgConnection, import_id: i64) -> AppResult<Option<Vec<u8>>> {
+    Ok(contact_imports::table
+        .find(import_id)
+        .select(contact_imports::data)
+        .first::<Option<Vec<u8>>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// [`run_batch`] with the import's file already read ([`load_file`]), so a large file is not
+/// read from the database again for every batch.
+pub fn run_batch_with(
+    conn: &mut PgConnection,
+    import_id: i64,
+    data: &[u8],
+    max_rows: usize,
+) -> AppResult<BatchOutcome> {
     conn.transaction(|conn| {
         #[derive(Queryable)]
         struct Locked {
             account_id: i64,
             status: String,
-            data: Option<Vec<u8>>,
+            has_data: bool,
             next_offset: i64,
             next_line: i64,
         }
@@ -736,7 +764,7 @@ pub fn run_batch(
             .select((
                 contact_imports::account_id,
                 contact_imports::status,
-                contact_imports::data,
+                contact_imports::data.is_not_null(),
                 contact_imports::next_offset,
                 contact_imports::next_line,
             ))
@@ -749,20 +777,18 @@ pub fn run_batch(
                 ..Default::default()
             });
         };
-        let Some(data) = import.data.filter(|_| {
-            import.status == "pending" || import.status == "processing"
-        }) else {
+        if !import.has_data || !(import.status == "pending" || import.status == "processing") {
             return Ok(BatchOutcome {
                 finished: true,
                 ..Default::default()
             });
-        };
+        }
         let account_id = import.account_id;
         // Imports of one account run their batches one at a time, so two files naming the
         // same person cannot both create them.
         super::xact_lock(conn, &format!("contact_import:{account_id}"))?;
 
-        let mut header_rdr = reader(&data, true);
+        let mut header_rdr = reader(data, true);
         let columns: Vec<Column> = header_rdr
             .headers()
             .map_err(|e| AppError::Internal(format!("stored import unreadable: {e}")))?

@@ -29,9 +29,30 @@ pub async fn run_job(state: &AppState, job: Job) -> AppResult<usize> {
         return Ok(0);
     };
     let mut rows = 0usize;
+    // The file is read once; every batch works on this copy (see `run_batch_with`).
+    let data = match state
+        .db(move |conn| contact_csv::load_file(conn, import_id))
+        .await
+    {
+        Ok(Some(data)) => std::sync::Arc::new(data),
+        Ok(None) => {
+            let id = job.id;
+            state.db(move |conn| complete(conn, id)).await?;
+            return Ok(0);
+        }
+        Err(e) => {
+            let message = e.to_string();
+            let job = job.clone();
+            state
+                .db(move |conn| fail(conn, &job, &message, false, RETRY_BASE_SECONDS))
+                .await?;
+            return Ok(0);
+        }
+    };
     loop {
+        let file = data.clone();
         let outcome = state
-            .db(move |conn| contact_csv::run_batch(conn, import_id, BATCH_ROWS))
+            .db(move |conn| contact_csv::run_batch_with(conn, import_id, &file, BATCH_ROWS))
             .await;
         match outcome {
             Ok(o) => {
