@@ -351,10 +351,10 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
         &app,
         acc,
         &app.token,
-        "name,email,phone_number,identifier,company_name,city,country,tier,note\n\
-         Ana Souza,ana@example.com,+351912345678,crm-1,Acme,Lisboa,Portugal,gold,\"says \"\"hi\"\"\"\n\
-         \"=HYPERLINK(\"\"http://x\"\")\",evil@example.com,,,,,,,@SUM(1)\n\
-         Zoë,,+14155550009,,,,,,-minus\n"
+        "name,email,phone_number,identifier,company_name,city,country,tier,note,labels\n\
+         Ana Souza,ana@example.com,+351912345678,crm-1,Acme,Lisboa,Portugal,gold,\"says \"\"hi\"\"\",\"VIP, billing\"\n\
+         \"=HYPERLINK(\"\"http://x\"\")\",evil@example.com,,,,,,,@SUM(1),\n\
+         Zoë,,+14155550009,,,,,,-minus,lead\n"
             .as_bytes(),
     )
     .await;
@@ -387,6 +387,7 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
     assert_eq!(ana["phone_number"], "+351912345678", "phones are not escaped");
     assert_eq!(ana["note"], "says \"hi\"");
     assert_eq!(ana["country"], "Portugal");
+    assert_eq!(ana["labels"], "billing,vip", "labels normalised: lowercase, sorted");
     assert!(
         by_name("'=HYPERLINK(\"http://x\")").is_some(),
         "formulas get a leading quote: {body}"
@@ -400,6 +401,9 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
     let ana_id = ana["id"].clone();
     let (_, _, one) = export(&app, acc, &app.token, &format!("?ids[]={ana_id}")).await;
     assert_eq!(parse_csv(&one).len(), 1);
+    let (_, _, vip) = export(&app, acc, &app.token, "?labels[]=VIP&labels[]=nope").await;
+    let names: Vec<String> = parse_csv(&vip).into_iter().map(|r| r["name"].clone()).collect();
+    assert_eq!(names, vec!["Ana Souza".to_string()]);
     let (status, _, _) = export(&app, acc, &app.token, "?ids[]=abc").await;
     assert_eq!(status, 422);
 
@@ -415,7 +419,7 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
     let snapshot = |account: i64| {
         app.query_json(&format!(
             "SELECT jsonb_agg(jsonb_build_array(name, email, phone_number, identifier, bsuid, username, \
-             additional_attributes, custom_attributes) ORDER BY name) FROM contacts WHERE account_id = {account}"
+             additional_attributes, custom_attributes, labels) ORDER BY name) FROM contacts WHERE account_id = {account}"
         ))
     };
     assert_eq!(snapshot(acc), snapshot(other.account_id));

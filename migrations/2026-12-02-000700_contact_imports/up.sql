@@ -41,5 +41,12 @@ CREATE TABLE contact_import_errors (
 -- DataImport::ContactManager): equality lookups that stay fast at millions of contacts.
 CREATE INDEX IF NOT EXISTS contacts_account_identifier ON contacts (account_id, identifier) WHERE identifier IS NOT NULL;
 CREATE INDEX IF NOT EXISTS contacts_account_email ON contacts (account_id, email) WHERE email IS NOT NULL;
+-- The same name and definition as the contact write part's (2026-12-02-000200), so only one exists.
 CREATE INDEX IF NOT EXISTS contacts_account_phone ON contacts (account_id, phone_number) WHERE phone_number IS NOT NULL;
 CREATE INDEX IF NOT EXISTS contacts_account_bsuid ON contacts (account_id, bsuid) WHERE bsuid IS NOT NULL;
+
+-- Contact labels (the `labels` column of the export and import): titles in a text array on
+-- the row, as conversation labels are. The contact write part (2026-12-02-000200) adds the
+-- same column and index; IF NOT EXISTS keeps either order working.
+ALTER TABLE contacts ADD COLUMN IF NOT EXISTS labels TEXT[] NOT NULL DEFAULT '{}';
+CREATE INDEX IF NOT EXISTS contacts_labels ON contacts USING gin (labels) WHERE labels <> '{}';

@@ -574,24 +574,46 @@ fn parse_row(columns: &[Column], record: &csv::StringRecord) -> Result<RowData, 
     Ok(row)
 }
 
-/// The hook that stores an imported contact's labels (the `labels` column, replacing the
-/// contact's list as Chatwoot's `POST /contacts/{id}/labels` does). Contact labels are kept
-/// by the contact labels part of issue 11; until that storage exists this stores nothing.
+/// Stores an imported contact's labels (the `labels` column), replacing its list as
+/// Chatwoot's `POST /contacts/{id}/labels` does. Contact labels live in `contacts.labels`
+/// (a text array, as conversation labels), already normalised by
+/// [`super::conversations::normalize_labels`].
 pub fn set_contact_labels(
-    _conn: &mut PgConnection,
-    _contact_id: i64,
-    _labels: &[String],
+    conn: &mut PgConnection,
+    contact_id: i64,
+    labels: &[String],
 ) -> AppResult<()> {
+    diesel::sql_query(
+        "UPDATE contacts SET labels = $1 WHERE id = $2 AND labels IS DISTINCT FROM $1",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(labels)
+    .bind::<diesel::sql_types::BigInt, _>(contact_id)
+    .execute(conn)?;
     Ok(())
 }
 
-/// The hook that reads contacts' labels for the export (see [`set_contact_labels`]): today
-/// none.
+#[derive(QueryableByName)]
+struct LabelsRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+    labels: Vec<String>,
+}
+
+/// The labels of these contacts (only contacts that have some).
 pub fn labels_of(
-    _conn: &mut PgConnection,
-    _contact_ids: &[i64],
+    conn: &mut PgConnection,
+    contact_ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<String>>> {
-    Ok(HashMap::new())
+    if contact_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<LabelsRow> = diesel::sql_query(
+        "SELECT id, labels FROM contacts WHERE id = ANY($1) AND labels <> '{}'",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(contact_ids)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.id, r.labels)).collect())
 }
 
 /// Where a row's contact lives while a batch is processed.
@@ -613,7 +635,8 @@ struct Pending {
     username: Option<String>,
     additional: Value,
     custom: Value,
-    labels: Option<Vec<String>>,
+    labels: Vec<String>,
+    labels_changed: bool,
     changed: bool,
     /// First line that wrote to it (reported if the write fails).
     line: i64,
@@ -639,7 +662,8 @@ impl Pending {
             } else {
                 Value::Object(Map::new())
             },
-            labels: None,
+            labels: Vec::new(),
+            labels_changed: false,
             changed: false,
             line: 0,
         }
@@ -676,8 +700,12 @@ impl Pending {
                 }
             }
         }
-        if row.labels.is_some() {
-            self.labels = row.labels.clone();
+        if let Some(labels) = &row.labels {
+            if &self.labels != labels {
+                self.labels = labels.clone();
+                self.labels_changed = true;
+                changed = true;
+            }
         }
         if self.name.is_empty() {
             self.name = self
@@ -891,6 +919,12 @@ pub fn run_batch_with(
             .order(contacts::id)
             .load(conn)?;
         let mut slots: Vec<Pending> = existing.iter().map(Pending::from_contact).collect();
+        let existing_labels = labels_of(conn, &existing.iter().map(|c| c.id).collect::<Vec<_>>())?;
+        for p in slots.iter_mut() {
+            if let Some(l) = p.id.and_then(|id| existing_labels.get(&id)) {
+                p.labels = l.clone();
+            }
+        }
         let mut new_slots: Vec<Pending> = Vec::new();
         // key kind + value → slot (first contact wins, as `find_by` does).
         let mut index: HashMap<(u8, String), Slot> = HashMap::new();
@@ -967,7 +1001,8 @@ pub fn run_batch_with(
                         username: None,
                         additional: Value::Object(Map::new()),
                         custom: Value::Object(Map::new()),
-                        labels: None,
+                        labels: Vec::new(),
+                        labels_changed: false,
                         changed: true,
                         line: *line,
                     });
@@ -1044,13 +1079,15 @@ pub fn run_batch_with(
             Err(e) => return Err(e.into()),
         };
         for (p, id) in new_slots.iter().zip(&new_ids) {
-            if let (Some(labels), Some(id)) = (&p.labels, id) {
-                set_contact_labels(conn, *id, labels)?;
+            if let (true, Some(id)) = (p.labels_changed, id) {
+                set_contact_labels(conn, *id, &p.labels)?;
             }
         }
         for p in slots.iter() {
-            if let (Some(labels), Some(id)) = (&p.labels, p.id) {
-                set_contact_labels(conn, id, labels)?;
+            if let (true, Some(id)) = (p.labels_changed, p.id) {
+                if updated_ids.contains(&id) {
+                    set_contact_labels(conn, id, &p.labels)?;
+                }
             }
         }
         // `contact_updated` for each existing contact the batch changed (see the module
@@ -1305,6 +1342,15 @@ pub fn export_page(
     if !filter.ids.is_empty() {
         q = q.filter(contacts::id.eq_any(filter.ids.clone()));
     }
+    if !filter.labels.is_empty() {
+        // `labels <> '{}'` repeats the predicate of the partial index contacts_labels.
+        q = q.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "contacts.labels <> '{}' AND contacts.labels && ",
+            )
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(filter.labels.clone()),
+        );
+    }
     if let Some(inboxes) = &filter.only_inboxes {
         use crate::db::schema::contact_inboxes;
         q = q.filter(
@@ -1331,11 +1377,6 @@ pub fn export_page(
     let mut cells: Vec<String> = Vec::with_capacity(EXPORT_COLUMNS.len() + keys.len());
     for c in &rows {
         let contact_labels = labels.get(&c.id);
-        if !filter.labels.is_empty()
-            && !contact_labels.is_some_and(|ls| ls.iter().any(|l| filter.labels.contains(l)))
-        {
-            continue;
-        }
         cells.clear();
         cells.push(c.id.to_string());
         cells.push(c.name.clone());
