@@ -4,9 +4,9 @@
 //! the dark theme (`target/screenshots/csv-import-*.png`), and axe-core's WCAG 2.1 AA rules on
 //! each.
 
-mod common;
 #[path = "common/browser.rs"]
 mod browser_kit;
+mod common;
 use browser_kit::*;
 #[allow(unused_imports)]
 use common::*;
@@ -85,7 +85,12 @@ async fn import_page_uploads_shows_progress_and_bad_rows() {
     let c = env.browser(1440, 900).await;
     env.sign_in(&c, "ana@example.com", "correct horse").await;
     c.goto(&env.url(&page)).await.unwrap();
-    wait_js(&c, "document.getElementById('import-form')", "the import form").await;
+    wait_js(
+        &c,
+        "document.getElementById('import-form')",
+        "the import form",
+    )
+    .await;
     for v in axe_violations(&c).await {
         report.push(format!("empty@1440: {v}"));
     }
@@ -115,7 +120,11 @@ async fn import_page_uploads_shows_progress_and_bad_rows() {
     assert_eq!(lines[1][0], "1502");
     assert!(lines[1][2].contains("E.164"), "{lines:?}");
     assert_eq!(lines[2][0], "2902");
-    let status = js(&c, "return document.getElementById('import-status').textContent").await;
+    let status = js(
+        &c,
+        "return document.getElementById('import-status').textContent",
+    )
+    .await;
     assert!(
         status.as_str().unwrap().contains("2,997 contacts imported"),
         "{status}"
@@ -156,8 +165,15 @@ async fn import_page_uploads_shows_progress_and_bad_rows() {
         "the file error",
     )
     .await;
-    let error = js(&c, "return document.getElementById('import-file-error').textContent").await;
-    assert!(error.as_str().unwrap().contains("not a CSV text file"), "{error}");
+    let error = js(
+        &c,
+        "return document.getElementById('import-file-error').textContent",
+    )
+    .await;
+    assert!(
+        error.as_str().unwrap().contains("not a CSV text file"),
+        "{error}"
+    );
     let invalid = js(
         &c,
         "return document.getElementById('import-file').getAttribute('aria-invalid')",
@@ -169,7 +185,10 @@ async fn import_page_uploads_shows_progress_and_bad_rows() {
         "return [document.documentElement, document.querySelector('main.page'), ...document.querySelectorAll('main.page .card')].some(e => e.scrollWidth > e.clientWidth + 1)",
     )
     .await;
-    assert_eq!(overflow, false, "the page overflows sideways at 390px with the error");
+    assert_eq!(
+        overflow, false,
+        "the page overflows sideways at 390px with the error"
+    );
     screenshot(&c, "csv-import-error-390").await;
     for v in axe_violations(&c).await {
         report.push(format!("error@390: {v}"));
@@ -177,9 +196,7 @@ async fn import_page_uploads_shows_progress_and_bad_rows() {
     c.close().await.unwrap();
 
     // Dark theme.
-    let c = env
-        .browser_with(1440, 900, &["--force-dark-mode"])
-        .await;
+    let c = env.browser_with(1440, 900, &["--force-dark-mode"]).await;
     env.sign_in(&c, "ana@example.com", "correct horse").await;
     c.goto(&import_url).await.unwrap();
     wait_js(
@@ -197,7 +214,9 @@ async fn import_page_uploads_shows_progress_and_bad_rows() {
     // The export the page links to.
     let resp = env
         .http
-        .get(env.url(&format!("/api/v1/accounts/{account}/contacts/export?q=cliente")))
+        .get(env.url(&format!(
+            "/api/v1/accounts/{account}/contacts/export?q=cliente"
+        )))
         .header("api_access_token", &env.token)
         .send()
         .await

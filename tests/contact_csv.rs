@@ -223,17 +223,22 @@ async fn ten_thousand_rows_with_twenty_bad_ones() {
         .collect();
     assert!(reasons[0].contains("not a valid email"), "{reasons:?}");
     assert!(reasons[5].contains("E.164"), "{reasons:?}");
-    assert!(reasons[10].contains("has 2 values but the header has 7"), "{reasons:?}");
+    assert!(
+        reasons[10].contains("has 2 values but the header has 7"),
+        "{reasons:?}"
+    );
     assert!(reasons[14].contains("no name, email"), "{reasons:?}");
     assert!(reasons[17].contains("longer than 255"), "{reasons:?}");
 
-    let c = app.query_json(
-        "SELECT to_jsonb(c) FROM contacts c WHERE email = 'person42@example.com'",
-    );
+    let c =
+        app.query_json("SELECT to_jsonb(c) FROM contacts c WHERE email = 'person42@example.com'");
     assert_eq!(c["name"], "Person 42");
     assert_eq!(c["phone_number"], "+14150000042");
     assert_eq!(c["identifier"], "id-42");
-    assert_eq!(c["additional_attributes"], json!({"company_name": "Acme 0", "city": "City 3"}));
+    assert_eq!(
+        c["additional_attributes"],
+        json!({"company_name": "Acme 0", "city": "City 3"})
+    );
     assert_eq!(c["custom_attributes"], json!({"tier": "tier0"}));
     let multi = app.query_json("SELECT to_jsonb(c) FROM contacts c WHERE identifier = 'id-100'");
     assert_eq!(multi["additional_attributes"]["city"], "Porto\nNorte");
@@ -280,18 +285,27 @@ async fn matching_rows_update_instead_of_duplicating() {
     let bad = &done["failed_rows"][0];
     assert_eq!(bad["line"], 6);
     assert!(
-        bad["reason"].as_str().unwrap().contains("email matches contact"),
+        bad["reason"]
+            .as_str()
+            .unwrap()
+            .contains("email matches contact"),
         "{bad}"
     );
     assert_eq!(app.count("contacts"), 3);
     let ana = app.query_json("SELECT to_jsonb(c) FROM contacts c WHERE identifier = 'crm-1'");
     assert_eq!(ana["name"], "Ana Souza");
-    assert_eq!(ana["email"], "ana@example.com", "an empty cell changes nothing");
+    assert_eq!(
+        ana["email"], "ana@example.com",
+        "an empty cell changes nothing"
+    );
     assert_eq!(ana["custom_attributes"], json!({"plan": "pro"}));
     let clara =
         app.query_json("SELECT to_jsonb(c) FROM contacts c WHERE email = 'clara@example.com'");
     assert_eq!(clara["name"], "Clara Lima");
-    assert_eq!(clara["phone_number"], "+14155550003", "the missing + is added");
+    assert_eq!(
+        clara["phone_number"], "+14155550003",
+        "the missing + is added"
+    );
 }
 
 #[actix_rt::test]
@@ -307,7 +321,10 @@ async fn batches_resume_and_two_workers_never_import_a_row_twice() {
     let id = created["id"].as_i64().unwrap();
     // One batch, then "a crash": the next runs resume at the saved offset.
     let first = contact_csv::run_batch(&mut app.conn(), id, 300).unwrap();
-    assert_eq!((first.rows, first.created, first.finished), (300, 300, false));
+    assert_eq!(
+        (first.rows, first.created, first.finished),
+        (300, 300, false)
+    );
     let progress = import_status(&app, acc, &app.token, id).await;
     assert_eq!(progress["status"], "processing");
     assert_eq!(progress["rows_done"], 300);
@@ -340,7 +357,10 @@ async fn batches_resume_and_two_workers_never_import_a_row_twice() {
     assert_eq!(done["created"], 2_000);
     // The queued job finds the import finished and completes.
     run_imports(&app).await;
-    assert_eq!(app.count("jobs WHERE kind = 'contact_import' AND status = 'done'"), 1);
+    assert_eq!(
+        app.count("jobs WHERE kind = 'contact_import' AND status = 'done'"),
+        1
+    );
 }
 
 #[actix_rt::test]
@@ -374,20 +394,32 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
     let (status, headers, body) = export(&app, acc, &app.token, "").await;
     assert_eq!(status, 200, "{body}");
     assert!(headers.starts_with("text/csv"), "{headers}");
-    assert!(headers.contains("attachment; filename=\"contacts-"), "{headers}");
+    assert!(
+        headers.contains("attachment; filename=\"contacts-"),
+        "{headers}"
+    );
     let rows = parse_csv(&body);
     assert_eq!(rows.len(), 5, "{body}");
     assert!(body.starts_with(
         "id,name,email,phone_number,identifier,bsuid,username,company_name,city,country,labels,created_at,last_activity_at,note,tier\r\n"
     ), "{body}");
     let by_name = |n: &str| rows.iter().find(|r| r["name"] == n).cloned();
-    assert!(by_name("US.1234567890").is_some(), "BSUID-only contact exported: {body}");
+    assert!(
+        by_name("US.1234567890").is_some(),
+        "BSUID-only contact exported: {body}"
+    );
     assert_eq!(by_name("zoe.w").unwrap()["username"], "zoe.w");
     let ana = by_name("Ana Souza").unwrap();
-    assert_eq!(ana["phone_number"], "+351912345678", "phones are not escaped");
+    assert_eq!(
+        ana["phone_number"], "+351912345678",
+        "phones are not escaped"
+    );
     assert_eq!(ana["note"], "says \"hi\"");
     assert_eq!(ana["country"], "Portugal");
-    assert_eq!(ana["labels"], "billing,vip", "labels normalised: lowercase, sorted");
+    assert_eq!(
+        ana["labels"], "billing,vip",
+        "labels normalised: lowercase, sorted"
+    );
     assert!(
         by_name("'=HYPERLINK(\"http://x\")").is_some(),
         "formulas get a leading quote: {body}"
@@ -396,24 +428,48 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
 
     // Filters: q (folded, like the contacts list) and ids[].
     let (_, _, found) = export(&app, acc, &app.token, "?q=zoe").await;
-    let names: Vec<String> = parse_csv(&found).into_iter().map(|r| r["name"].clone()).collect();
+    let names: Vec<String> = parse_csv(&found)
+        .into_iter()
+        .map(|r| r["name"].clone())
+        .collect();
     assert_eq!(names, vec!["Zoë".to_string(), "zoe.w".to_string()]);
     let ana_id = ana["id"].clone();
     let (_, _, one) = export(&app, acc, &app.token, &format!("?ids[]={ana_id}")).await;
     assert_eq!(parse_csv(&one).len(), 1);
     let (_, _, vip) = export(&app, acc, &app.token, "?labels[]=VIP&labels[]=nope").await;
-    let names: Vec<String> = parse_csv(&vip).into_iter().map(|r| r["name"].clone()).collect();
+    let names: Vec<String> = parse_csv(&vip)
+        .into_iter()
+        .map(|r| r["name"].clone())
+        .collect();
     assert_eq!(names, vec!["Ana Souza".to_string()]);
     let (status, _, _) = export(&app, acc, &app.token, "?ids[]=abc").await;
     assert_eq!(status, 422);
 
     // Into another account: the same contacts.
-    let other = accounts::create_admin(&mut app.conn(), "Other", "Olga", "olga@example.com", "pw-olga-123")
-        .unwrap();
-    let (status, again) = upload(&app, other.account_id, &other.api_access_token, body.as_bytes()).await;
+    let other = accounts::create_admin(
+        &mut app.conn(),
+        "Other",
+        "Olga",
+        "olga@example.com",
+        "pw-olga-123",
+    )
+    .unwrap();
+    let (status, again) = upload(
+        &app,
+        other.account_id,
+        &other.api_access_token,
+        body.as_bytes(),
+    )
+    .await;
     assert_eq!(status, 200, "{again}");
     run_imports(&app).await;
-    let done = import_status(&app, other.account_id, &other.api_access_token, again["id"].as_i64().unwrap()).await;
+    let done = import_status(
+        &app,
+        other.account_id,
+        &other.api_access_token,
+        again["id"].as_i64().unwrap(),
+    )
+    .await;
     assert_eq!(done["created"], 5, "{done}");
     assert_eq!(done["failed"], 0, "{done}");
     let snapshot = |account: i64| {
@@ -428,7 +484,11 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
     let (_, same) = upload(&app, acc, &app.token, body.as_bytes()).await;
     run_imports(&app).await;
     let done = import_status(&app, acc, &app.token, same["id"].as_i64().unwrap()).await;
-    assert_eq!((done["created"].as_i64(), done["updated"].as_i64()), (Some(0), Some(0)), "{done}");
+    assert_eq!(
+        (done["created"].as_i64(), done["updated"].as_i64()),
+        (Some(0), Some(0)),
+        "{done}"
+    );
     assert_eq!(app.count(&format!("contacts WHERE account_id = {acc}")), 5);
 }
 
@@ -446,7 +506,10 @@ async fn bad_files_other_accounts_and_agents_are_refused() {
         let (status, body) = upload(&app, acc, &app.token, bytes).await;
         assert_eq!(status, 422, "{body}");
         assert_eq!(body["field"], "import_file", "{body}");
-        assert!(body["error"].as_str().unwrap().contains(needle), "{needle}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(needle),
+            "{needle}: {body}"
+        );
     }
     // No file field.
     let (status, body) = upload_raw(
@@ -457,10 +520,19 @@ async fn bad_files_other_accounts_and_agents_are_refused() {
         None,
     )
     .await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("import_file")), "{body}");
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("import_file")),
+        "{body}"
+    );
     // JSON instead of a file.
     let (status, body) = app
-        .api("POST", &format!("/api/v1/accounts/{acc}/contacts/import"), Some(json!({})), &app.token)
+        .api(
+            "POST",
+            &format!("/api/v1/accounts/{acc}/contacts/import"),
+            Some(json!({})),
+            &app.token,
+        )
         .await;
     assert_eq!(status, 422, "{body}");
     // Streamed over 20 MiB.
@@ -472,19 +544,33 @@ async fn bad_files_other_accounts_and_agents_are_refused() {
     let (status, created) = upload(&app, acc, &app.token, b"name\nAna\n").await;
     assert_eq!(status, 200, "{created}");
     let id = created["id"].as_i64().unwrap();
-    let other = accounts::create_admin(&mut app.conn(), "Other", "Olga", "olga@example.com", "pw-olga-123")
-        .unwrap();
+    let other = accounts::create_admin(
+        &mut app.conn(),
+        "Other",
+        "Olga",
+        "olga@example.com",
+        "pw-olga-123",
+    )
+    .unwrap();
     let (status, body) = app
         .api(
             "GET",
-            &format!("/api/v1/accounts/{}/contacts/imports/{id}", other.account_id),
+            &format!(
+                "/api/v1/accounts/{}/contacts/imports/{id}",
+                other.account_id
+            ),
             None,
             &other.api_access_token,
         )
         .await;
     assert_eq!(status, 404, "{body}");
     let (status, _) = app
-        .api("GET", &format!("/api/v1/accounts/{acc}/contacts/imports/{id}"), None, &other.api_access_token)
+        .api(
+            "GET",
+            &format!("/api/v1/accounts/{acc}/contacts/imports/{id}"),
+            None,
+            &other.api_access_token,
+        )
         .await;
     assert_eq!(status, 404, "another account's member sees no such account");
 

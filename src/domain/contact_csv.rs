@@ -177,7 +177,9 @@ pub fn check_file(raw: Vec<u8>) -> AppResult<CheckedFile> {
         data.drain(..3);
     }
     if data.iter().all(u8::is_ascii_whitespace) {
-        return Err(file_error("the file is empty: choose a CSV file with a header line and at least one row"));
+        return Err(file_error(
+            "the file is empty: choose a CSV file with a header line and at least one row",
+        ));
     }
     let line_at = |pos: usize| data[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
     if let Some(pos) = data.iter().position(|&b| b == 0) {
@@ -251,7 +253,11 @@ pub fn check_file(raw: Vec<u8>) -> AppResult<CheckedFile> {
                 }
             }
             Ok(false) => break,
-            Err(e) => return Err(file_error(format!("the file could not be read as CSV: {e}"))),
+            Err(e) => {
+                return Err(file_error(format!(
+                    "the file could not be read as CSV: {e}"
+                )))
+            }
         }
     }
     if rows_total == 0 {
@@ -260,7 +266,10 @@ pub fn check_file(raw: Vec<u8>) -> AppResult<CheckedFile> {
         ));
     }
     let first_row_offset = (first.byte() as usize).min(data.len());
-    let first_row_line = 1 + data[..first_row_offset].iter().filter(|b| **b == b'\n').count() as u64;
+    let first_row_line = 1 + data[..first_row_offset]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64;
     Ok(CheckedFile {
         first_row_offset: first_row_offset as u64,
         first_row_line,
@@ -412,10 +421,7 @@ pub fn unescape_cell(cell: &str) -> &str {
 }
 
 fn formula_start(s: &str) -> bool {
-    matches!(
-        s.chars().next(),
-        Some('=' | '+' | '-' | '@' | '\t' | '\r')
-    )
+    matches!(s.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'))
 }
 
 /// True for an E.164 phone number or a plain decimal number: text a spreadsheet can only
@@ -431,8 +437,7 @@ fn is_plain_number(s: &str) -> bool {
 }
 
 fn needs_escape(s: &str) -> bool {
-    (formula_start(s) && !is_plain_number(s))
-        || s.strip_prefix('\'').is_some_and(needs_escape)
+    (formula_start(s) && !is_plain_number(s)) || s.strip_prefix('\'').is_some_and(needs_escape)
 }
 
 /// A cell as the export writes it: with a leading `'` when a spreadsheet would otherwise
@@ -608,11 +613,10 @@ pub fn labels_of(
     if contact_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<LabelsRow> = diesel::sql_query(
-        "SELECT id, labels FROM contacts WHERE id = ANY($1) AND labels <> '{}'",
-    )
-    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(contact_ids)
-    .load(conn)?;
+    let rows: Vec<LabelsRow> =
+        diesel::sql_query("SELECT id, labels FROM contacts WHERE id = ANY($1) AND labels <> '{}'")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(contact_ids)
+            .load(conn)?;
     Ok(rows.into_iter().map(|r| (r.id, r.labels)).collect())
 }
 
@@ -946,7 +950,11 @@ pub fn run_batch_with(
             let row = match r {
                 Ok(row) => row,
                 Err(refusal) => {
-                    errors.push((*line, refusal.field.take(), std::mem::take(&mut refusal.reason)));
+                    errors.push((
+                        *line,
+                        refusal.field.take(),
+                        std::mem::take(&mut refusal.reason),
+                    ));
                     continue;
                 }
             };
@@ -1389,7 +1397,10 @@ pub fn export_page(
             cells.push(cell_text(c.additional_attributes.get(k)));
         }
         cells.push(contact_labels.map(|l| l.join(",")).unwrap_or_default());
-        cells.push(c.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        cells.push(
+            c.created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
         cells.push(
             c.last_activity_at
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
@@ -1438,7 +1449,10 @@ mod tests {
         assert_eq!(ok.rows_total, 2);
         // The reader may stop before the header's line ending; rows are read from there.
         let rest = &ok.data[ok.first_row_offset as usize..];
-        let skipped = rest.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+        let skipped = rest
+            .iter()
+            .take_while(|b| **b == b'\r' || **b == b'\n')
+            .count();
         assert_eq!(&rest[skipped..][..3], b"Ana");
         assert_eq!(
             ok.first_row_line + rest[..skipped].iter().filter(|b| **b == b'\n').count() as u64,

@@ -112,7 +112,9 @@ pub async fn run(state: AppState) {
         match run_next(&state).await {
             Ok(true) => continue,
             Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "contact import worker could not reach the database"),
+            Err(e) => {
+                tracing::warn!(error = %e, "contact import worker could not reach the database")
+            }
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }
