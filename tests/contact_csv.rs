@@ -580,3 +580,25 @@ async fn bad_files_other_accounts_and_agents_are_refused() {
     let (status, _, _) = export(&app, acc, &agent_token, "").await;
     assert_eq!(status, 403);
 }
+
+#[actix_rt::test]
+async fn the_example_file_on_the_import_page_imports() {
+    let app = TestApp::start();
+    let acc = app.account_id;
+    let example = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static/contacts-example.csv"),
+    )
+    .unwrap();
+    let (status, created) = upload(&app, acc, &app.token, &example).await;
+    assert_eq!(status, 200, "{created}");
+    run_imports(&app).await;
+    let done = import_status(&app, acc, &app.token, created["id"].as_i64().unwrap()).await;
+    assert_eq!(
+        (done["created"].as_i64(), done["failed"].as_i64()),
+        (Some(2), Some(0)),
+        "{done}"
+    );
+    let ana = app.query_json("SELECT to_jsonb(c) FROM contacts c WHERE identifier = 'crm-1001'");
+    assert_eq!(ana["labels"], json!(["billing", "vip"]));
+    assert_eq!(ana["custom_attributes"], json!({"plan": "gold"}));
+}
