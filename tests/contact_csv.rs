@@ -602,3 +602,52 @@ async fn the_example_file_on_the_import_page_imports() {
     assert_eq!(ana["labels"], json!(["billing", "vip"]));
     assert_eq!(ana["custom_attributes"], json!({"plan": "gold"}));
 }
+
+/// As a live Chatwoot: imported new contacts send no `contact_created`; an existing contact
+/// the import changes sends `contact_updated`, one that it leaves as it was sends nothing.
+#[actix_rt::test]
+async fn webhooks_hear_updates_but_not_bulk_creations() {
+    let app = TestApp::start();
+    let acc = app.account_id;
+    let (status, hook) = app
+        .api(
+            "POST",
+            &format!("/api/v1/accounts/{acc}/webhooks"),
+            Some(
+                json!({"webhook": {"url": "https://93.184.216.34/hook", "name": "CRM",
+                "subscriptions": ["contact_created", "contact_updated"]}}),
+            ),
+            &app.token,
+        )
+        .await;
+    assert_eq!(status, 200, "{hook}");
+    let deliveries = || app.count("jobs WHERE kind = 'webhook_delivery'");
+    let (_, first) = upload(
+        &app,
+        acc,
+        &app.token,
+        b"name,email\nAna,ana@example.com\nBen,ben@example.com\n",
+    )
+    .await;
+    run_imports(&app).await;
+    let done = import_status(&app, acc, &app.token, first["id"].as_i64().unwrap()).await;
+    assert_eq!(done["created"], 2);
+    assert_eq!(deliveries(), 0, "no contact_created for imported contacts");
+    let (_, second) = upload(
+        &app,
+        acc,
+        &app.token,
+        b"name,email\nAna Souza,ana@example.com\nBen,ben@example.com\n",
+    )
+    .await;
+    run_imports(&app).await;
+    let done = import_status(&app, acc, &app.token, second["id"].as_i64().unwrap()).await;
+    assert_eq!(
+        (done["updated"].as_i64(), done["created"].as_i64()),
+        (Some(1), Some(0)),
+        "{done}"
+    );
+    assert_eq!(deliveries(), 1, "one contact_updated, for Ana only");
+    let body = app.query_json("SELECT payload FROM jobs WHERE kind = 'webhook_delivery'");
+    assert_eq!(body["event"], "contact_updated", "{body}");
+}
