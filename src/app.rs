@@ -156,7 +156,7 @@ pub const EVENT_PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_
 
 /// Spawns the background workers on the current tokio runtime: `INGEST_WORKERS` ingest loops,
 /// one media download loop, the send dispatcher, the integration webhook delivery dispatcher,
-/// the template sync loop, the email worker,
+/// the template sync loop, the email worker, the contact import worker,
 /// a thread LISTENing for other processes' journal events and send jobs, the realtime listener
 /// ([`web::realtime::spawn`]) and the loop pruning realtime events older than 24 hours.
 pub fn spawn_workers(state: &AppState) {
@@ -198,6 +198,7 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(jobs::send::run_dispatcher(state.clone()));
     tokio::spawn(jobs::template_sync::run(state.clone()));
     tokio::spawn(jobs::email::run(state.clone()));
+    tokio::spawn(jobs::contact_import::run(state.clone()));
     tokio::spawn(jobs::webhook_delivery::run_dispatcher(state.clone()));
     let st = state.clone();
     tokio::spawn(async move {

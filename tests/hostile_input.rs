@@ -515,6 +515,10 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/accounts/{a}/contacts/filter"),
     ("POST", "/api/v1/accounts/{a}/actions/contact_merge"),
     ("DELETE", "/api/v1/accounts/{a}/contacts/{id}"),
+    // Issue 11, csv: contact CSV import and export.
+    ("POST", "/api/v1/accounts/{a}/contacts/import"),
+    ("GET", "/api/v1/accounts/{a}/contacts/imports/{id}"),
+    ("GET", "/api/v1/accounts/{a}/contacts/export"),
     ("GET", "/api/v1/accounts/{a}/canned_responses"),
     ("POST", "/api/v1/accounts/{a}/canned_responses"),
     ("PATCH", "/api/v1/accounts/{a}/canned_responses/{id}"),
@@ -574,6 +578,7 @@ const UI_ROUTES: &[(&str, &str)] = &[
     ),
     ("GET", "/app/accounts/{a}/partials/messages/{id}"),
     ("GET", "/app/accounts/{a}/search"),
+    ("GET", "/app/accounts/{a}/contacts/import"),
     ("GET", "/app/accounts/{a}/settings/inboxes"),
     ("POST", "/app/accounts/{a}/settings/inboxes"),
     ("GET", "/app/accounts/{a}/settings/inboxes/new"),

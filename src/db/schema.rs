@@ -504,3 +504,40 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+diesel::table! {
+    /// Contact CSV imports and their progress (migration 2026-12-02-000700_contact_imports).
+    contact_imports (id) {
+        id -> Int8,
+        account_id -> Int8,
+        user_id -> Nullable<Int8>,
+        file_name -> Text,
+        data -> Nullable<Bytea>,
+        file_size -> Int8,
+        status -> Text,
+        rows_total -> Int4,
+        rows_done -> Int4,
+        created_count -> Int4,
+        updated_count -> Int4,
+        failed_count -> Int4,
+        next_offset -> Int8,
+        next_line -> Int8,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// The rows a contact import refused (line and reason).
+    contact_import_errors (id) {
+        id -> Int8,
+        import_id -> Int8,
+        line -> Int8,
+        field -> Nullable<Text>,
+        reason -> Text,
+    }
+}
+
+diesel::joinable!(contact_import_errors -> contact_imports (import_id));
+diesel::allow_tables_to_appear_in_same_query!(contact_imports, contact_import_errors);

@@ -6,6 +6,7 @@
 //! poll every [`POLL_INTERVAL`]; the media worker polls.
 //! The webhook journal (`whatsapp_events`) is drained the same way by [`ingest`].
 
+pub mod contact_import;
 pub mod email;
 pub mod ingest;
 pub mod journal_writer;

@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod attachments;
 pub mod canned_responses;
+pub mod contact_csv;
 pub mod contact_notes;
 pub mod contacts;
 pub mod conversation_actions;
@@ -159,6 +160,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     )
                     .route("/contacts", web::get().to(contacts::index))
                     .route("/contacts/search", web::get().to(contacts::search))
+                    // Issue 11, csv: contact CSV import and export (before `/contacts/{id}`).
+                    .route("/contacts/import", web::post().to(contact_csv::import))
+                    .route(
+                        "/contacts/imports/{import_id}",
+                        web::get().to(contact_csv::show_import),
+                    )
+                    .route("/contacts/export", web::get().to(contact_csv::export))
                     .route("/contacts/{id}", web::get().to(contacts::show))
                     // Issue 11 (contacts-api): contact writes, labels, conversations,
                     // filter and merge.

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod custom_attributes;
+pub mod contact_import;
 pub mod inbox;
 pub mod password;
 pub mod profile;
@@ -114,6 +115,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 web::get().to(inbox::matching_ids),
             )
             .route("/accounts/{account_id}/search", web::get().to(search::page))
+            // Issue 11, csv: the contact CSV import page.
+            .route(
+                "/accounts/{account_id}/contacts/import",
+                web::get().to(contact_import::page),
+            )
             .route(
                 "/accounts/{account_id}/settings/inboxes",
                 web::get().to(settings::inboxes_index),
