@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod bulk_actions;
 pub mod canned_responses;
 pub mod contact_fields;
+pub mod contact_list;
 pub mod contact_notes;
 pub mod contacts;
 pub mod conversation_filter;
