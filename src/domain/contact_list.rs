@@ -3,9 +3,9 @@
 //!
 //! - **Search** (`q`): every word of the term, in any order, ignoring case and accents, must
 //!   appear in the contact's name, email, phone number, identifier, BSUID or username. The
-//!   fields are folded together by the SQL function `switchboard_contact_doc` (migration
-//!   2026-12-02-000300) that the trigram index `contacts_doc_trgm` covers, so a search is one
-//!   bitmap index scan. A word of digits and `+ -().` also matches the phone number by its
+//!   fields are folded together by the SQL function `switchboard_contact_doc` into the
+//!   generated column `search_doc` (migration 2026-12-02-000300) that the trigram index
+//!   `contacts_search_doc_trgm` covers, so a search is one bitmap index scan. A word of digits and `+ -().` also matches the phone number by its
 //!   digits (`555-1234` finds `+15551234…`), and a term that is a whole phone number
 //!   (`+1 (555) 123-4567`) matches by all its digits. BSUID-only and username-only contacts
 //!   (no phone) are found like any other (chatwoot#15586).
@@ -183,9 +183,9 @@ impl Where {
     }
 }
 
-/// The search expression, as indexed by `contacts_doc_trgm`.
-const DOC: &str =
-    "switchboard_contact_doc(c.name, c.email, c.phone_number, c.identifier, c.bsuid, c.username)";
+/// The searched text: the generated column `search_doc` (`switchboard_contact_doc` of the six
+/// fields), indexed by `contacts_search_doc_trgm`.
+const DOC: &str = "c.search_doc";
 
 /// The conditions of `query` for `account_id` (contacts of alias `c`), restricted to
 /// contacts reachable in `only` inboxes when given. Errors: 422 naming `q` or `labels`.
@@ -359,10 +359,12 @@ pub fn labels_in_use(conn: &mut PgConnection, account_id: i64) -> AppResult<Vec<
         #[diesel(sql_type = Text)]
         title: String,
     }
-    Ok(diesel::sql_query("SELECT title FROM labels WHERE account_id = $1 ORDER BY title")
-        .bind::<BigInt, _>(account_id)
-        .load::<L>(conn)?
-        .into_iter()
-        .map(|l| l.title)
-        .collect())
+    Ok(
+        diesel::sql_query("SELECT title FROM labels WHERE account_id = $1 ORDER BY title")
+            .bind::<BigInt, _>(account_id)
+            .load::<L>(conn)?
+            .into_iter()
+            .map(|l| l.title)
+            .collect(),
+    )
 }

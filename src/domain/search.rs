@@ -335,13 +335,13 @@ pub fn contact_condition(
 }
 
 /// [`contact_condition`] for [`ContactFields::All`]: each word against the one folded text
-/// of all six fields, `switchboard_contact_doc(…)`, which the trigram index
-/// `contacts_doc_trgm` serves (as `domain::contact_list` does, so the export matches the list).
+/// of all six fields, the generated column `search_doc`, which the trigram index
+/// `contacts_search_doc_trgm` serves (as `domain::contact_list` does, so the export matches the list).
 fn doc_condition(
     term: &str,
 ) -> AppResult<Box<dyn BoxableExpression<contacts::table, Pg, SqlType = Bool>>> {
     type Cond = Box<dyn BoxableExpression<contacts::table, Pg, SqlType = Bool>>;
-    const DOC: &str = "switchboard_contact_doc(contacts.name, contacts.email, contacts.phone_number, contacts.identifier, contacts.bsuid, contacts.username)";
+    const DOC: &str = "contacts.search_doc";
     fn like(pattern: String, fold: bool) -> Cond {
         let (open, close) = if fold {
             (" LIKE switchboard_fold(", ")")
@@ -365,7 +365,9 @@ fn doc_condition(
         all = Box::new(all.and(one));
     }
     if is_phoneish(term) && ws.len() > 1 {
-        Ok(Box::new(like(format!("%{}%", digits_of(term)), false).or(all)))
+        Ok(Box::new(
+            like(format!("%{}%", digits_of(term)), false).or(all),
+        ))
     } else {
         Ok(all)
     }
