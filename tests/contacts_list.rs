@@ -377,7 +377,7 @@ async fn api_lists_and_searches_with_capped_count_and_sort() {
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["field"], "sort");
-    assert!(body["message"].as_str().unwrap().contains("sort"));
+    assert!(body["error"].as_str().unwrap().contains("sort"));
     let (status, body) = app
         .api(
             "GET",
