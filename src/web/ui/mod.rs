@@ -3,6 +3,7 @@
 //! the session cookie and the CSRF header) and listens to Server-Sent Events for live updates.
 
 pub mod auth;
+pub mod contacts;
 pub mod inbox;
 pub mod password;
 pub mod profile;
@@ -113,6 +114,15 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 web::get().to(inbox::matching_ids),
             )
             .route("/accounts/{account_id}/search", web::get().to(search::page))
+            // Issue 11 (contacts-ui): the Contacts screen and a contact's page.
+            .route(
+                "/accounts/{account_id}/contacts",
+                web::get().to(contacts::list),
+            )
+            .route(
+                "/accounts/{account_id}/contacts/{contact_id:\\d+}",
+                web::get().to(contacts::show),
+            )
             .route(
                 "/accounts/{account_id}/settings/inboxes",
                 web::get().to(settings::inboxes_index),
