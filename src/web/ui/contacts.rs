@@ -28,12 +28,17 @@ use serde::Deserialize;
 /// Contacts per page of the screen.
 pub const PER_PAGE: i64 = 50;
 
-/// `(RFC 3339, "Dec 1, 09:00 UTC")`, or empty strings for none.
+/// `(RFC 3339, "Dec 1 2026, 09:00 UTC")`, or empty strings for none.
 fn stamp(t: Option<DateTime<Utc>>) -> (String, String) {
+    stamp_as(t, "%b %-d %Y, %H:%M UTC")
+}
+
+/// `(RFC 3339, t formatted with fmt)`, or empty strings for none.
+fn stamp_as(t: Option<DateTime<Utc>>, fmt: &str) -> (String, String) {
     t.map(|t| {
         (
             t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            t.format("%b %-d %Y, %H:%M UTC").to_string(),
+            t.format(fmt).to_string(),
         )
     })
     .unwrap_or_default()
@@ -315,8 +320,8 @@ pub async fn list(
                                 on: true,
                             })
                             .collect(),
-                        last_activity: stamp(c.last_activity_at),
-                        created: stamp(Some(c.created_at)),
+                        last_activity: stamp_as(c.last_activity_at, "%b %-d %Y, %H:%M"),
+                        created: stamp_as(Some(c.created_at), "%b %-d, %Y"),
                     }
                 })
                 .collect();
