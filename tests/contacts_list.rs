@@ -390,3 +390,94 @@ async fn api_lists_and_searches_with_capped_count_and_sort() {
     assert_eq!(body["field"], "q");
     let _ = json!({});
 }
+
+#[actix_rt::test]
+async fn pages_answer_422_for_bad_filters_and_404_for_contacts_out_of_sight() {
+    use common::session::Browser;
+    let app = TestApp::start();
+    let acc = app.account_id;
+    app.create_inbox(json!({})).await;
+    app.deliver("text.json").await;
+    let reachable = app.contacts()[0]["id"].as_i64().unwrap();
+    let all = seed(&app, acc);
+    let mut ana = Browser::new(&app);
+    ana.sign_in("ana@example.com", "correct horse").await;
+
+    let (status, html, _) = ana.get(&format!("/app/accounts/{acc}/contacts")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Contacts 1–24"),
+        "23 seeded + 1 from the webhook"
+    );
+    let (status, html, _) = ana
+        .get(&format!("/app/accounts/{acc}/contacts?q=ghost"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("ghost_user"));
+    for (query, field) in [
+        ("created_from=2026-13-40", "created_from"),
+        ("active_to=yesterday", "active_to"),
+        ("sort=phone", "sort"),
+        ("dir=up", "dir"),
+        ("after=abc", "after"),
+        ("before=-4", "before"),
+    ] {
+        let (status, html, _) = ana
+            .get(&format!("/app/accounts/{acc}/contacts?{query}"))
+            .await;
+        assert_eq!(status, 422, "{query}");
+        assert!(html.contains(field), "{query}: the message names {field}");
+    }
+    let (status, _, _) = ana
+        .get(&format!(
+            "/app/accounts/{acc}/contacts?q={}",
+            "x".repeat(201)
+        ))
+        .await;
+    assert_eq!(status, 422);
+    let (status, html, _) = ana
+        .get(&format!("/app/accounts/{acc}/contacts/{reachable}"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("US.13491208655302741918") && html.contains("16505551234"));
+    let (status, _, _) = ana
+        .get(&format!("/app/accounts/{acc}/contacts/{}", all[0] + 10_000))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _, _) = ana
+        .get(&format!(
+            "/app/accounts/{acc}/contacts/99999999999999999999"
+        ))
+        .await;
+    assert_eq!(status, 404);
+
+    // An agent of no inbox sees no contact; once a member of the inbox, the webhook's.
+    let (agent_id, _) = app.create_agent("ben@example.com");
+    let mut ben = Browser::new(&app);
+    ben.sign_in("ben@example.com", "agent password").await;
+    let (status, html, _) = ben.get(&format!("/app/accounts/{acc}/contacts")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("No contacts yet"));
+    let (status, _, _) = ben
+        .get(&format!("/app/accounts/{acc}/contacts/{reachable}"))
+        .await;
+    assert_eq!(status, 404);
+    {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "INSERT INTO inbox_members (inbox_id, user_id) SELECT id, {agent_id} FROM inboxes"
+        ))
+        .execute(&mut app.conn())
+        .unwrap();
+    }
+    let (_, html, _) = ben.get(&format!("/app/accounts/{acc}/contacts")).await;
+    assert!(html.contains("Sheena Nelson") && !html.contains("ghost_user"));
+    let (status, _, _) = ben
+        .get(&format!("/app/accounts/{acc}/contacts/{reachable}"))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = ben
+        .get(&format!("/app/accounts/{acc}/contacts/{}", all.last().unwrap()))
+        .await;
+    assert_eq!(status, 404, "a contact of no inbox of Ben's");
+}
