@@ -477,7 +477,10 @@ async fn pages_answer_422_for_bad_filters_and_404_for_contacts_out_of_sight() {
         .await;
     assert_eq!(status, 200);
     let (status, _, _) = ben
-        .get(&format!("/app/accounts/{acc}/contacts/{}", all.last().unwrap()))
+        .get(&format!(
+            "/app/accounts/{acc}/contacts/{}",
+            all.last().unwrap()
+        ))
         .await;
     assert_eq!(status, 404, "a contact of no inbox of Ben's");
 }

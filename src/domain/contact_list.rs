@@ -19,7 +19,9 @@
 //!   `(key, id)` with that contact's, served by the indexes `contacts_account_name_sort`,
 //!   `contacts_account_created` and `contacts_account_activity`.
 //! - **Counting**: never the whole table per request. [`count_capped`] counts at most
-//!   [`COUNT_CAP`] + 1 rows (Chatwoot's `meta.count`: exact up to the cap, the cap above it).
+//!   [`COUNT_CAP`] + 1 rows (Chatwoot's `meta.count` of the plain list: exact up to the cap,
+//!   the cap above it); a search counts its matches in the page's own statement
+//!   ([`page_counted`]), exactly.
 
 use super::contacts::Contact;
 use crate::error::{AppError, AppResult};
@@ -131,6 +133,9 @@ pub struct ListedContact {
     /// The contact's labels.
     #[diesel(sql_type = Array<Text>)]
     pub labels: Vec<String>,
+    /// With [`page_counted`]: how many contacts match in all (the same on every row).
+    #[diesel(sql_type = BigInt)]
+    pub total: i64,
 }
 
 /// One page of the list, in list order.
@@ -242,23 +247,62 @@ fn search_condition(w: &mut Where, term: &str) -> AppResult<String> {
     let words = super::search::words(term)?;
     let mut all = Vec::with_capacity(words.len());
     for word in &words {
-        let p = w.param(Bind::Str(super::search::like_pattern(word)));
-        let mut one = format!("{DOC} LIKE switchboard_fold({p})");
+        let mut one = like_word(w, word, true);
         let digits = phone_digits(word);
         if let Some(d) = digits.filter(|d| d != word) {
-            let p = w.param(Bind::Str(format!("%{d}%")));
-            one = format!("({one} OR {DOC} LIKE {p})");
+            one = format!("({one} OR {})", like_word(w, &d, false));
         }
         all.push(one);
     }
     let all = all.join(" AND ");
     match phone_digits(term) {
-        Some(d) if words.len() > 1 => {
-            let p = w.param(Bind::Str(format!("%{d}%")));
-            Ok(format!("({DOC} LIKE {p} OR ({all}))"))
-        }
+        Some(d) if words.len() > 1 => Ok(format!("({} OR ({all}))", like_word(w, &d, false))),
         _ => Ok(format!("({all})")),
     }
+}
+
+/// Most characters of a word the trigram index is asked for (see [`like_word`]).
+pub const INDEXED_CHARS: usize = 8;
+
+/// The part of `word` the trigram index looks up: the word itself when short; else its last
+/// [`INDEXED_CHARS`] characters, taken from the part before `@` for an email. Long words
+/// share frequent trigrams (`@gmail.com`, the digits of phone numbers and BSUIDs) whose
+/// posting lists cost more to read than the few rows they leave: at 1,000,000 contacts a
+/// whole email read ~2,500 index pages, its last eight characters before `@` a few dozen.
+pub fn indexed_part(word: &str) -> &str {
+    let base = match word.split_once('@') {
+        Some((local, _)) if local.chars().count() >= 3 => local,
+        _ => word,
+    };
+    let n = base.chars().count();
+    if n <= INDEXED_CHARS {
+        return base;
+    }
+    let at = base
+        .char_indices()
+        .nth(n - INDEXED_CHARS)
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    &base[at..]
+}
+
+/// `search_doc LIKE '%word%'` for one word (folded in SQL when `fold`): the trigram index
+/// looks up [`indexed_part`] of it, and when that is not the whole word the whole word is
+/// checked on the rows found (`search_doc || ''` is no indexed expression).
+fn like_word(w: &mut Where, word: &str, fold: bool) -> String {
+    let (open, close) = if fold {
+        ("switchboard_fold(", ")")
+    } else {
+        ("", "")
+    };
+    let part = indexed_part(word);
+    let p = w.param(Bind::Str(super::search::like_pattern(part)));
+    let indexed = format!("{DOC} LIKE {open}{p}{close}");
+    if part == word {
+        return indexed;
+    }
+    let p = w.param(Bind::Str(super::search::like_pattern(word)));
+    format!("({indexed} AND ({DOC} || '') LIKE {open}{p}{close})")
 }
 
 /// The digits of `term` when it is made only of digits and `+ -().` and spaces (a phone
@@ -283,6 +327,39 @@ pub fn page(
     cursor: Cursor,
     limit: i64,
 ) -> AppResult<ContactPage> {
+    page_inner(conn, account_id, only, query, cursor, limit, false)
+}
+
+/// [`page`], and how many contacts match in all, counted in the same statement (a window
+/// over the matches, which a search collects anyway to sort them): for searches, where it
+/// costs one query instead of two. Not for the unfiltered list, where it would count the
+/// whole table (use [`count_capped`]). An empty page past the first counts apart.
+pub fn page_counted(
+    conn: &mut PgConnection,
+    account_id: i64,
+    only: Option<&[i64]>,
+    query: &ContactQuery,
+    cursor: Cursor,
+    limit: i64,
+) -> AppResult<(ContactPage, i64)> {
+    let page = page_inner(conn, account_id, only, query, cursor, limit, true)?;
+    let total = match page.rows.first() {
+        Some(r) => r.total,
+        None if matches!(cursor, Cursor::First | Cursor::Offset(1)) => 0,
+        None => count_capped(conn, account_id, only, query, COUNT_CAP)?.0,
+    };
+    Ok((page, total))
+}
+
+fn page_inner(
+    conn: &mut PgConnection,
+    account_id: i64,
+    only: Option<&[i64]>,
+    query: &ContactQuery,
+    cursor: Cursor,
+    limit: i64,
+    counted: bool,
+) -> AppResult<ContactPage> {
     let limit = limit.clamp(1, 200);
     let mut w = conditions(account_id, only, query)?;
     let key = query.sort.sql("c");
@@ -303,7 +380,8 @@ pub fn page(
         Cursor::First => {}
     }
     let sql = format!(
-        "SELECT c.* FROM contacts c WHERE {} ORDER BY {key} {dir}, c.id {dir} LIMIT {} OFFSET {offset}",
+        "SELECT c.*, {} AS total FROM contacts c WHERE {} ORDER BY {key} {dir}, c.id {dir} LIMIT {} OFFSET {offset}",
+        if counted { "count(*) OVER ()" } else { "0::bigint" },
         w.sql,
         limit + 1
     );

@@ -520,7 +520,8 @@ pub fn contact_inboxes_of(
 /// overlap), optionally matching `query` as [`super::contact_list`] does: every word, in any
 /// order, ignoring case and accents, in the name, phone, email, identifier, BSUID or
 /// username. Limited to contacts with a contact inbox in `only` when given. Returns the page
-/// and the count, exact up to [`super::contact_list::COUNT_CAP`] and capped there (Chatwoot's
+/// and the count: a search's exact number of matches (counted in the page's statement), the
+/// plain list's exact up to [`super::contact_list::COUNT_CAP`] and capped there (Chatwoot's
 /// `meta.count`; never a count of the whole table). Chatwoot's `page` is an `OFFSET`; the
 /// Contacts screen pages on keys instead ([`super::contact_list::page`]).
 /// Errors: 422 naming `q` for a term that is too long or has too many words.
@@ -539,7 +540,12 @@ pub fn search(
         descending: true,
         ..Default::default()
     };
-    let (total, _) = contact_list::count_capped(conn, account_id, only, &q, COUNT_CAP)?;
-    let rows = contact_list::page(conn, account_id, only, &q, Cursor::Offset(page), per_page)?;
+    let (rows, total) = if q.q.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        contact_list::page_counted(conn, account_id, only, &q, Cursor::Offset(page), per_page)?
+    } else {
+        let (total, _) = contact_list::count_capped(conn, account_id, only, &q, COUNT_CAP)?;
+        let rows = contact_list::page(conn, account_id, only, &q, Cursor::Offset(page), per_page)?;
+        (rows, total)
+    };
     Ok((rows.rows.into_iter().map(|r| r.contact).collect(), total))
 }

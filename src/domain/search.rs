@@ -303,7 +303,7 @@ pub fn contact_condition(
     }
     let term = checked_term(q)?;
     if fields == ContactFields::All {
-        return Ok(doc_condition(term)?);
+        return doc_condition(term);
     }
     let mut all: Cond = Box::new(diesel::dsl::sql::<Bool>("TRUE"));
     for w in words(term)? {

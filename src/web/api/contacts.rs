@@ -54,21 +54,24 @@ async fn list(
                 descending,
                 ..Default::default()
             };
-            let (total, _) = contact_list::count_capped(
-                conn,
-                viewer.account_id,
-                only.as_deref(),
-                &query,
-                contact_list::COUNT_CAP,
-            )?;
-            let rows = contact_list::page(
-                conn,
-                viewer.account_id,
-                only.as_deref(),
-                &query,
-                contact_list::Cursor::Offset(page),
-                PER_PAGE,
-            )?;
+            let cursor = contact_list::Cursor::Offset(page);
+            let (rows, total) = if query.q.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+                // A search: the page and the exact count of matches in one statement.
+                let only = only.as_deref();
+                contact_list::page_counted(conn, viewer.account_id, only, &query, cursor, PER_PAGE)?
+            } else {
+                let only = only.as_deref();
+                let (total, _) = contact_list::count_capped(
+                    conn,
+                    viewer.account_id,
+                    only,
+                    &query,
+                    contact_list::COUNT_CAP,
+                )?;
+                let rows =
+                    contact_list::page(conn, viewer.account_id, only, &query, cursor, PER_PAGE)?;
+                (rows, total)
+            };
             Ok((
                 rows.rows.into_iter().map(|r| r.contact).collect::<Vec<_>>(),
                 total,

@@ -211,12 +211,16 @@ pub async fn list(
         export_url = format!("{export_url}?{}", export_params.join("&"));
     }
     let mut page = ListPage {
-        filtered: !p.q.trim().is_empty()
-            || !p.label.trim().is_empty()
-            || !(p.created_from.trim().is_empty()
-                && p.created_to.trim().is_empty()
-                && p.active_from.trim().is_empty()
-                && p.active_to.trim().is_empty()),
+        filtered: [
+            &p.q,
+            &p.label,
+            &p.created_from,
+            &p.created_to,
+            &p.active_from,
+            &p.active_to,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty()),
         layout,
         q: p.q.clone(),
         sort: p.sort.trim().to_string(),
