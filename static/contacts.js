@@ -138,14 +138,18 @@
     if (form.id !== "new-contact-form" && form.id !== "edit-contact-form") return;
     e.preventDefault();
     form.querySelectorAll("[aria-invalid]").forEach((i) => i.removeAttribute("aria-invalid"));
+    // New: the fields filled in. Edit: only what changed (a cleared field is sent as null).
+    const editing = form.id === "edit-contact-form";
     const payload = {};
     const extra = {};
     form.querySelectorAll("input[name]").forEach((i) => {
       const v = i.value.trim();
+      if (editing && v === i.defaultValue.trim()) return;
       if (i.hasAttribute("data-additional")) extra[i.name] = v;
-      else if (v || form.id === "edit-contact-form") payload[i.name] = v || null;
+      else if (v || editing) payload[i.name] = v || null;
     });
-    if (form.id === "edit-contact-form") payload.additional_attributes = extra;
+    if (Object.keys(extra).length) payload.additional_attributes = extra;
+    if (editing && !Object.keys(payload).length) { form.closest("dialog").close(); return; }
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
