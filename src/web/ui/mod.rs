@@ -3,7 +3,6 @@
 //! the session cookie and the CSRF header) and listens to Server-Sent Events for live updates.
 
 pub mod auth;
-pub mod contacts;
 pub mod inbox;
 pub mod password;
 pub mod profile;
@@ -15,6 +14,9 @@ pub mod settings_people;
 pub mod settings_webhooks;
 pub mod sidebar;
 pub mod view;
+
+// Issue 11 (contacts-ui): the Contacts screen and a contact's page.
+pub mod contacts;
 
 use crate::app::AppState;
 use crate::config::Config;
