@@ -6,7 +6,6 @@ pub mod attachments;
 pub mod bulk_actions;
 pub mod canned_responses;
 pub mod contact_fields;
-pub mod contact_list;
 pub mod contact_notes;
 pub mod contacts;
 pub mod conversation_filter;
@@ -25,6 +24,9 @@ pub mod teams;
 pub mod templates;
 pub mod webhook_payloads;
 pub mod webhooks;
+
+// Issue 11 (contacts-ui): the contacts list, search and paging.
+pub mod contact_list;
 
 use crate::error::AppError;
 

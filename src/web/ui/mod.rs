@@ -83,6 +83,15 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route("/login", web::get().to(auth::login_form))
             .route("/login", web::post().to(auth::login))
             .route("/logout", web::post().to(auth::logout))
+            // Issue 11 (contacts-ui): the Contacts screen and a contact's page.
+            .route(
+                "/accounts/{account_id}/contacts",
+                web::get().to(contacts::list),
+            )
+            .route(
+                "/accounts/{account_id}/contacts/{contact_id:\\d+}",
+                web::get().to(contacts::show),
+            )
             .route(
                 "/accounts/{account_id}/conversations",
                 web::get().to(inbox::page),
@@ -116,15 +125,6 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 web::get().to(inbox::matching_ids),
             )
             .route("/accounts/{account_id}/search", web::get().to(search::page))
-            // Issue 11 (contacts-ui): the Contacts screen and a contact's page.
-            .route(
-                "/accounts/{account_id}/contacts",
-                web::get().to(contacts::list),
-            )
-            .route(
-                "/accounts/{account_id}/contacts/{contact_id:\\d+}",
-                web::get().to(contacts::show),
-            )
             .route(
                 "/accounts/{account_id}/settings/inboxes",
                 web::get().to(settings::inboxes_index),
