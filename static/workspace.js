@@ -48,7 +48,7 @@
   document.querySelectorAll(".topnav a[data-nav]").forEach((a) => {
     const nav = a.dataset.nav;
     const here = (nav === "conversations" && /\/conversations(\/|$)/.test(path))
-      || (nav === "search" && path.endsWith("/search"))
+      || (nav === "search" && /\/(search|contacts)(\/|$)/.test(path))
       || (nav === "settings" && path.includes("/settings/"))
       || (nav === "profile" && path.endsWith("/profile"));
     if (here) a.setAttribute("aria-current", "page");

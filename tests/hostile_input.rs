@@ -73,6 +73,7 @@ async fn nul_characters_answer_400_where_input_enters() {
         (format!("/api/v1/accounts/{a}/contacts/search?q=%00"), "q"),
         (format!("/api/v1/accounts/{a}/search?q=a%00b"), "q"),
         (format!("/app/accounts/{a}/search?q=%00"), "q"),
+        (format!("/app/accounts/{a}/contacts?label=%00"), "label"),
     ] {
         assert_nul_refusal(&uri, &send(&svc, get(uri.clone())).await, field);
     }
@@ -611,6 +612,9 @@ const UI_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app/accounts/{a}/settings/webhooks"),
     ("POST", "/app/accounts/{a}/settings/webhooks"),
     ("POST", "/app/accounts/{a}/settings/webhooks/{id}/{action}"),
+    // Issue 11 (contacts-ui): the Contacts screen and a contact's page.
+    ("GET", "/app/accounts/{a}/contacts"),
+    ("GET", "/app/accounts/{a}/contacts/{id}"),
 ];
 
 const FORM_KEYS: &[&str] = &[

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 /// A `contacts` row.
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName, serde::Serialize)]
 #[diesel(table_name = contacts)]
 pub struct Contact {
     pub id: i64,
@@ -566,10 +566,13 @@ pub fn contact_inboxes_of(
 }
 
 /// A page of an account's contacts, newest first (`id` descending: unique, so pages never
-/// overlap), optionally matching `query` as [`super::search::contact_condition`] does with
-/// [`super::search::ContactFields::All`]: every word, in any order, ignoring case and
-/// accents, in the name, phone, email, identifier, BSUID or username. Limited to contacts
-/// with a contact inbox in `only` when given. Returns the page and the total count.
+/// overlap), optionally matching `query` as [`super::contact_list`] does: every word, in any
+/// order, ignoring case and accents, in the name, phone, email, identifier, BSUID or
+/// username. Limited to contacts with a contact inbox in `only` when given. Returns the page
+/// and the count: a search's exact number of matches (counted in the page's statement), the
+/// plain list's exact up to [`super::contact_list::COUNT_CAP`] and capped there (Chatwoot's
+/// `meta.count`; never a count of the whole table). Chatwoot's `page` is an `OFFSET`; the
+/// Contacts screen pages on keys instead ([`super::contact_list::page`]).
 /// Errors: 422 naming `q` for a term that is too long or has too many words.
 pub fn search(
     conn: &mut PgConnection,
@@ -579,34 +582,19 @@ pub fn search(
     page: i64,
     per_page: i64,
 ) -> AppResult<(Vec<Contact>, i64)> {
-    let term = query.map(str::trim).filter(|t| !t.is_empty());
-    let build = || -> AppResult<_> {
-        let mut q = contacts::table
-            .filter(contacts::account_id.eq(account_id))
-            .into_boxed();
-        if let Some(term) = term {
-            q = q.filter(super::search::contact_condition(
-                term,
-                super::search::ContactFields::All,
-            )?);
-        }
-        if let Some(ids) = only {
-            q = q.filter(
-                contacts::id.eq_any(
-                    contact_inboxes::table
-                        .filter(contact_inboxes::inbox_id.eq_any(ids.to_vec()))
-                        .select(contact_inboxes::contact_id),
-                ),
-            );
-        }
-        Ok(q)
+    use super::contact_list::{self, ContactQuery, Cursor, SortKey, COUNT_CAP};
+    let q = ContactQuery {
+        q: query.map(str::to_string),
+        sort: SortKey::Created,
+        descending: true,
+        ..Default::default()
     };
-    let total: i64 = build()?.count().get_result(conn)?;
-    let rows = build()?
-        .select(Contact::as_select())
-        .order(contacts::id.desc())
-        .limit(per_page)
-        .offset((page.clamp(1, 1_000_000) - 1) * per_page)
-        .load(conn)?;
-    Ok((rows, total))
+    let (rows, total) = if q.q.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        contact_list::page_counted(conn, account_id, only, &q, Cursor::Offset(page), per_page)?
+    } else {
+        let (total, _) = contact_list::count_capped(conn, account_id, only, &q, COUNT_CAP)?;
+        let rows = contact_list::page(conn, account_id, only, &q, Cursor::Offset(page), per_page)?;
+        (rows, total)
+    };
+    Ok((rows.rows.into_iter().map(|r| r.contact).collect(), total))
 }

@@ -30,6 +30,9 @@ pub mod templates;
 pub mod webhook_payloads;
 pub mod webhooks;
 
+// Issue 11 (contacts-ui): the contacts list, search and paging.
+pub mod contact_list;
+
 use crate::error::AppError;
 
 use diesel::pg::PgConnection;

@@ -302,6 +302,9 @@ pub fn contact_condition(
         )
     }
     let term = checked_term(q)?;
+    if fields == ContactFields::All {
+        return doc_condition(term);
+    }
     let mut all: Cond = Box::new(diesel::dsl::sql::<Bool>("TRUE"));
     for w in words(term)? {
         let pattern = like_pattern(&w);
@@ -325,6 +328,45 @@ pub fn contact_condition(
     if is_phoneish(term) {
         Ok(Box::new(
             lit("contacts.phone_number LIKE ", phone_pattern(term)).or(all),
+        ))
+    } else {
+        Ok(all)
+    }
+}
+
+/// [`contact_condition`] for [`ContactFields::All`]: each word against the one folded text
+/// of all six fields, the generated column `search_doc`, which the trigram index
+/// `contacts_search_doc_trgm` serves (as `domain::contact_list` does, so the export matches the list).
+fn doc_condition(
+    term: &str,
+) -> AppResult<Box<dyn BoxableExpression<contacts::table, Pg, SqlType = Bool>>> {
+    type Cond = Box<dyn BoxableExpression<contacts::table, Pg, SqlType = Bool>>;
+    const DOC: &str = "contacts.search_doc";
+    fn like(pattern: String, fold: bool) -> Cond {
+        let (open, close) = if fold {
+            (" LIKE switchboard_fold(", ")")
+        } else {
+            (" LIKE ", "")
+        };
+        Box::new(
+            diesel::dsl::sql::<Bool>(&format!("{DOC}{open}"))
+                .bind::<Text, _>(pattern)
+                .sql(close),
+        )
+    }
+    let digits_of = |t: &str| -> String { t.chars().filter(char::is_ascii_digit).collect() };
+    let mut all: Cond = Box::new(diesel::dsl::sql::<Bool>("TRUE"));
+    let ws = words(term)?;
+    for w in &ws {
+        let mut one = like(like_pattern(w), true);
+        if is_phoneish(w) && digits_of(w) != *w {
+            one = Box::new(one.or(like(format!("%{}%", digits_of(w)), false)));
+        }
+        all = Box::new(all.and(one));
+    }
+    if is_phoneish(term) && ws.len() > 1 {
+        Ok(Box::new(
+            like(format!("%{}%", digits_of(term)), false).or(all),
         ))
     } else {
         Ok(all)

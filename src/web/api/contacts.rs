@@ -3,6 +3,7 @@
 
 use super::views;
 use crate::app::AppState;
+use crate::domain::contact_list;
 use crate::domain::contacts;
 use crate::domain::inboxes;
 use crate::error::{AppError, AppResult};
@@ -14,11 +15,14 @@ use serde_json::json;
 /// Contacts per page (Chatwoot's).
 pub const PER_PAGE: i64 = 15;
 
-/// `?page=&q=`.
+/// `?page=&q=&sort=`.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     pub page: Option<i64>,
     pub q: Option<String>,
+    /// Chatwoot's `sort`: `name`, `last_activity_at` or `created_at`, descending with a
+    /// leading `-` (default: `-created_at`). Errors: 422 naming `sort`.
+    pub sort: Option<String>,
 }
 
 async fn list(
@@ -33,17 +37,45 @@ async fn list(
         return Err(AppError::invalid("q", "the search term q is required"));
     }
     let page = q.page.unwrap_or(1).clamp(1, 1_000_000);
+    // contacts-ui (issue 11): sort, one query per page, a capped count (see contact_list).
+    let (sort, descending) = match q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => match s.strip_prefix('-') {
+            Some(key) => (contact_list::SortKey::parse(key)?, true),
+            None => (contact_list::SortKey::parse(s)?, false),
+        },
+        None => (contact_list::SortKey::Created, true),
+    };
     let (rows, total) = state
         .db(move |conn| {
             let only = viewer.visible_inbox_ids(conn)?;
-            contacts::search(
-                conn,
-                viewer.account_id,
-                q.q.as_deref(),
-                only.as_deref(),
-                page,
-                PER_PAGE,
-            )
+            let query = contact_list::ContactQuery {
+                q: q.q,
+                sort,
+                descending,
+                ..Default::default()
+            };
+            let cursor = contact_list::Cursor::Offset(page);
+            let (rows, total) = if query.q.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+                // A search: the page and the exact count of matches in one statement.
+                let only = only.as_deref();
+                contact_list::page_counted(conn, viewer.account_id, only, &query, cursor, PER_PAGE)?
+            } else {
+                let only = only.as_deref();
+                let (total, _) = contact_list::count_capped(
+                    conn,
+                    viewer.account_id,
+                    only,
+                    &query,
+                    contact_list::COUNT_CAP,
+                )?;
+                let rows =
+                    contact_list::page(conn, viewer.account_id, only, &query, cursor, PER_PAGE)?;
+                (rows, total)
+            };
+            Ok((
+                rows.rows.into_iter().map(|r| r.contact).collect::<Vec<_>>(),
+                total,
+            ))
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({

@@ -17,6 +17,9 @@ pub mod settings_webhooks;
 pub mod sidebar;
 pub mod view;
 
+// Issue 11 (contacts-ui): the Contacts screen and a contact's page.
+pub mod contacts;
+
 use crate::app::AppState;
 use crate::config::Config;
 use crate::domain::accounts::{self, Role, User};
@@ -82,6 +85,15 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route("/login", web::get().to(auth::login_form))
             .route("/login", web::post().to(auth::login))
             .route("/logout", web::post().to(auth::logout))
+            // Issue 11 (contacts-ui): the Contacts screen and a contact's page.
+            .route(
+                "/accounts/{account_id}/contacts",
+                web::get().to(contacts::list),
+            )
+            .route(
+                "/accounts/{account_id}/contacts/{contact_id:\\d+}",
+                web::get().to(contacts::show),
+            )
             .route(
                 "/accounts/{account_id}/conversations",
                 web::get().to(inbox::page),

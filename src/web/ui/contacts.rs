@@ -1,0 +1,577 @@
+//! The Contacts screen (issue 11, contacts-ui):
+//!
+//! - `GET /app/accounts/{id}/contacts?q=&sort=&dir=&label=&created_from=&created_to=&active_from=&active_to=&after=|before=&from=`:
+//!   the list, searched, filtered, sorted and paged on keys by `domain::contact_list`
+//!   ([`PER_PAGE`] rows; "1–50" and Next/Prev, never a count of the table). Dates are
+//!   `YYYY-MM-DD` (UTC days, both ends included). Bulk actions, "New contact", Import and
+//!   Export are driven by `static/contacts.js` against the JSON API.
+//! - `GET /app/accounts/{id}/contacts/{contact_id}`: one contact: details, labels, custom
+//!   attributes, notes, the conversations the viewer may see, the inboxes it is reachable
+//!   on, and Edit / Merge / Delete / New conversation.
+//!
+//! Agents see the contacts reachable in their inboxes only (as the API); another account's
+//! contact, or one the agent cannot see, is a 404.
+
+use super::inbox::{LabelChip, PanelNote};
+use super::{html, layout, view, Layout};
+use crate::app::AppState;
+use crate::db::schema::conversations;
+use crate::domain::contact_list::{self, ContactQuery, Cursor, SortKey};
+use crate::domain::{contact_notes, contacts, inboxes};
+use crate::error::{AppError, AppResult};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+
+/// Contacts per page of the screen.
+pub const PER_PAGE: i64 = 50;
+
+/// `(RFC 3339, "Dec 1 2026, 09:00 UTC")`, or empty strings for none.
+fn stamp(t: Option<DateTime<Utc>>) -> (String, String) {
+    stamp_as(t, "%b %-d %Y, %H:%M UTC")
+}
+
+/// `(RFC 3339, t formatted with fmt)`, or empty strings for none.
+fn stamp_as(t: Option<DateTime<Utc>>, fmt: &str) -> (String, String) {
+    t.map(|t| {
+        (
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            t.format(fmt).to_string(),
+        )
+    })
+    .unwrap_or_default()
+}
+
+/// A row of the list.
+#[derive(Debug, Clone)]
+pub struct ContactRow {
+    pub id: i64,
+    pub name: String,
+    pub initials: String,
+    pub phone: String,
+    pub email: String,
+    pub bsuid: String,
+    pub username: String,
+    pub labels: Vec<LabelChip>,
+    /// The labels comma-separated (`data-labels`, for the bulk "Add label").
+    pub labels_text: String,
+    pub last_activity: (String, String),
+    pub created: (String, String),
+}
+
+#[derive(Template)]
+#[template(path = "contacts.html")]
+struct ListPage {
+    layout: Layout,
+    q: String,
+    sort: String,
+    dir: String,
+    label: String,
+    created_from: String,
+    created_to: String,
+    active_from: String,
+    active_to: String,
+    /// The filters as a query string (for Next/Prev, without the cursor), URL-encoded.
+    filter_qs: String,
+    /// The export URL of what the filters show (the csv part's streaming export).
+    export_url: String,
+    /// Whether any filter or search is on (the empty state says so).
+    filtered: bool,
+    error: String,
+    rows: Vec<ContactRow>,
+    /// Position of the first row (1-based), for "1–50".
+    from: i64,
+    to: i64,
+    next_after: Option<i64>,
+    prev_before: Option<i64>,
+    /// The account's labels (filter, bulk "Add label").
+    label_titles: Vec<String>,
+}
+
+/// The list's query string.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub dir: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub created_from: String,
+    #[serde(default)]
+    pub created_to: String,
+    #[serde(default)]
+    pub active_from: String,
+    #[serde(default)]
+    pub active_to: String,
+    pub after: Option<String>,
+    pub before: Option<String>,
+    pub from: Option<String>,
+}
+
+/// A `YYYY-MM-DD` day as its UTC start, plus `days`. Errors: 422 naming `field`.
+fn day(field: &str, value: &str, days: i64) -> AppResult<Option<DateTime<Utc>>> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let d = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| AppError::invalid(field, format!("{field} must be a date like 2026-12-31")))?;
+    let start = d
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc() + chrono::Duration::days(days));
+    Ok(start)
+}
+
+fn id_param(field: &str, v: Option<&str>) -> AppResult<Option<i64>> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| AppError::invalid(field, format!("{field} must be a contact id"))),
+    }
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The query the parameters ask for. Errors: 422 naming the field.
+fn query_of(p: &ListParams) -> AppResult<ContactQuery> {
+    let sort = match p.sort.trim() {
+        "" => SortKey::Created,
+        s => SortKey::parse(s)?,
+    };
+    let descending = match p.dir.trim() {
+        "" => sort.default_descending(),
+        "desc" => true,
+        "asc" => false,
+        _ => return Err(AppError::invalid("dir", "dir must be asc or desc")),
+    };
+    Ok(ContactQuery {
+        q: Some(p.q.clone()).filter(|q| !q.trim().is_empty()),
+        labels: Some(p.label.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .into_iter()
+            .collect(),
+        created_from: day("created_from", &p.created_from, 0)?,
+        created_to: day("created_to", &p.created_to, 1)?,
+        active_from: day("active_from", &p.active_from, 0)?,
+        active_to: day("active_to", &p.active_to, 1)?,
+        sort,
+        descending,
+    })
+}
+
+/// `GET /app/accounts/{id}/contacts`. Bad parameters show the reason instead of rows, 422.
+pub async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    params: web::Query<ListParams>,
+) -> HttpResponse {
+    let (layout, viewer) = match layout(&state, &req, path.into_inner()).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let p = params.into_inner();
+    let account_id = layout.account_id;
+    let filter_qs = [
+        ("q", &p.q),
+        ("sort", &p.sort),
+        ("dir", &p.dir),
+        ("label", &p.label),
+        ("created_from", &p.created_from),
+        ("created_to", &p.created_to),
+        ("active_from", &p.active_from),
+        ("active_to", &p.active_to),
+    ]
+    .iter()
+    .filter(|(_, v)| !v.trim().is_empty())
+    .map(|(k, v)| format!("{k}={}", enc(v.trim())))
+    .collect::<Vec<_>>()
+    .join("&");
+    let mut export_url = format!("/api/v1/accounts/{account_id}/contacts/export");
+    let mut export_params = vec![];
+    if !p.q.trim().is_empty() {
+        export_params.push(format!("q={}", enc(p.q.trim())));
+    }
+    if !p.label.trim().is_empty() {
+        export_params.push(format!("labels[]={}", enc(p.label.trim())));
+    }
+    if !export_params.is_empty() {
+        export_url = format!("{export_url}?{}", export_params.join("&"));
+    }
+    let mut page = ListPage {
+        filtered: [
+            &p.q,
+            &p.label,
+            &p.created_from,
+            &p.created_to,
+            &p.active_from,
+            &p.active_to,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty()),
+        layout,
+        q: p.q.clone(),
+        sort: p.sort.trim().to_string(),
+        dir: p.dir.trim().to_string(),
+        label: p.label.trim().to_string(),
+        created_from: p.created_from.trim().to_string(),
+        created_to: p.created_to.trim().to_string(),
+        active_from: p.active_from.trim().to_string(),
+        active_to: p.active_to.trim().to_string(),
+        filter_qs,
+        export_url,
+        error: String::new(),
+        rows: vec![],
+        from: 0,
+        to: 0,
+        next_after: None,
+        prev_before: None,
+        label_titles: vec![],
+    };
+    let from_param = p
+        .from
+        .as_deref()
+        .and_then(|f| f.trim().parse::<i64>().ok())
+        .filter(|f| (1..=1_000_000_000).contains(f));
+    let result = (|| -> AppResult<_> {
+        let query = query_of(&p)?;
+        let cursor = match (
+            id_param("after", p.after.as_deref())?,
+            id_param("before", p.before.as_deref())?,
+        ) {
+            (Some(a), _) => Cursor::After(a),
+            (None, Some(b)) => Cursor::Before(b),
+            (None, None) => Cursor::First,
+        };
+        Ok((query, cursor))
+    })();
+    let found = match result {
+        Ok((query, cursor)) => {
+            state
+                .db(move |conn| {
+                    let only = viewer.visible_inbox_ids(conn)?;
+                    let rows = contact_list::page(
+                        conn,
+                        viewer.account_id,
+                        only.as_deref(),
+                        &query,
+                        cursor,
+                        PER_PAGE,
+                    )?;
+                    let labels = crate::domain::labels::list(conn, viewer.account_id)?;
+                    Ok((rows, labels, cursor))
+                })
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let mut status = actix_web::http::StatusCode::OK;
+    match found {
+        Ok((rows, labels, cursor)) => {
+            let color_of = |t: &str| {
+                labels
+                    .iter()
+                    .find(|l| l.title.eq_ignore_ascii_case(t))
+                    .map(|l| l.color.clone())
+                    .unwrap_or_else(|| crate::domain::labels::DEFAULT_COLOR.to_string())
+            };
+            let n = rows.rows.len() as i64;
+            page.from = match cursor {
+                Cursor::First => 1,
+                _ => from_param.unwrap_or(1),
+            };
+            page.to = page.from + n - 1;
+            if rows.has_next {
+                page.next_after = rows.rows.last().map(|r| r.contact.id);
+            }
+            if rows.has_prev {
+                page.prev_before = rows.rows.first().map(|r| r.contact.id);
+            }
+            page.label_titles = labels.iter().map(|l| l.title.clone()).collect();
+            page.rows = rows
+                .rows
+                .into_iter()
+                .map(|r| {
+                    let c = r.contact;
+                    let name = view::contact_name(&c);
+                    ContactRow {
+                        id: c.id,
+                        initials: view::initials(&name),
+                        name,
+                        phone: c.phone_number.unwrap_or_default(),
+                        email: c.email.unwrap_or_default(),
+                        bsuid: c.bsuid.unwrap_or_default(),
+                        username: c.username.unwrap_or_default(),
+                        labels_text: r.labels.join(","),
+                        labels: r
+                            .labels
+                            .iter()
+                            .map(|l| LabelChip {
+                                title: l.clone(),
+                                color: color_of(l),
+                                on: true,
+                            })
+                            .collect(),
+                        last_activity: stamp_as(c.last_activity_at, "%b %-d %Y, %H:%M"),
+                        created: stamp_as(Some(c.created_at), "%b %-d, %Y"),
+                    }
+                })
+                .collect();
+        }
+        Err(AppError::Unprocessable { message, .. }) => {
+            page.error = message;
+            status = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    }
+    let mut resp = html(&page).unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
+    if resp.status().is_success() {
+        *resp.status_mut() = status;
+    }
+    resp
+}
+
+/// A conversation of the contact.
+#[derive(Debug, Clone)]
+pub struct ContactConversation {
+    pub display_id: i32,
+    pub status: String,
+    pub inbox_name: String,
+    pub last_activity: (String, String),
+}
+
+/// An inbox the contact is reachable on.
+#[derive(Debug, Clone)]
+pub struct Reachable {
+    pub inbox_name: String,
+    /// The inbox's WhatsApp number.
+    pub inbox_phone: String,
+    /// Chatwoot's `source_id`: phone digits, BSUID or parent BSUID.
+    pub source_id: String,
+    /// `phone`, `bsuid` or `parent_bsuid`.
+    pub kind: String,
+}
+
+#[derive(Template)]
+#[template(path = "contact.html")]
+struct ContactPage {
+    layout: Layout,
+    id: i64,
+    name: String,
+    initials: String,
+    phone: String,
+    email: String,
+    bsuid: String,
+    parent_bsuid: String,
+    username: String,
+    identifier: String,
+    company: String,
+    city: String,
+    country: String,
+    created: (String, String),
+    last_activity: (String, String),
+    label_chips: Vec<LabelChip>,
+    label_choices: Vec<LabelChip>,
+    labels_text: String,
+    /// `custom_attributes` as (key, value as text), by key.
+    custom: Vec<(String, String)>,
+    notes: Vec<PanelNote>,
+    conversations: Vec<ContactConversation>,
+    reachable: Vec<Reachable>,
+    /// What a delete takes: every conversation of the contact (not only those the viewer
+    /// sees) and their media files.
+    delete_conversations: i64,
+    delete_media: i64,
+}
+
+fn attr(v: &serde_json::Value, key: &str) -> String {
+    match v.get(key) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+#[derive(QueryableByName)]
+struct Counts {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    conversations: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    media: i64,
+}
+
+#[derive(QueryableByName)]
+struct LabelsOf {
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+    labels: Vec<String>,
+}
+
+/// `GET /app/accounts/{id}/contacts/{contact_id}`.
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> HttpResponse {
+    let (account_id, contact_id) = path.into_inner();
+    let (layout, viewer) = match layout(&state, &req, account_id).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let found = state
+        .db(move |conn| {
+            contact_notes::check_contact(conn, &viewer, contact_id)?;
+            let c = contacts::find(conn, account_id, contact_id)?;
+            let only = viewer.visible_inbox_ids(conn)?;
+            let labels: Vec<String> =
+                diesel::sql_query("SELECT labels FROM contacts WHERE id = $1")
+                    .bind::<diesel::sql_types::BigInt, _>(contact_id)
+                    .get_result::<LabelsOf>(conn)?
+                    .labels;
+            let defined = crate::domain::labels::list(conn, account_id)?;
+            let mut inbox_names = std::collections::HashMap::new();
+            let mut reachable = vec![];
+            for ci in contacts::contact_inboxes_of(conn, contact_id, only.as_deref())? {
+                if let Ok(ib) = inboxes::find(conn, account_id, ci.inbox_id) {
+                    inbox_names.insert(ib.0.id, ib.0.name.clone());
+                    reachable.push(Reachable {
+                        inbox_name: ib.0.name.clone(),
+                        inbox_phone: ib.1.phone_number.clone(),
+                        source_id: ci.source_id,
+                        kind: ci.source_kind,
+                    });
+                }
+            }
+            let mut convs = conversations::table
+                .filter(conversations::account_id.eq(account_id))
+                .filter(conversations::contact_id.eq(contact_id))
+                .select((
+                    conversations::display_id,
+                    conversations::status,
+                    conversations::inbox_id,
+                    conversations::last_activity_at,
+                ))
+                .order((
+                    conversations::last_activity_at.desc(),
+                    conversations::id.desc(),
+                ))
+                .limit(100)
+                .into_boxed();
+            if let Some(ids) = &only {
+                convs = convs.filter(conversations::inbox_id.eq_any(ids.clone()));
+            }
+            let convs: Vec<(i32, String, i64, DateTime<Utc>)> = convs.load(conn)?;
+            let mut conv_rows = vec![];
+            for (display_id, status, inbox_id, at) in convs {
+                let inbox_name = match inbox_names.get(&inbox_id) {
+                    Some(n) => n.clone(),
+                    None => inboxes::find(conn, account_id, inbox_id)
+                        .map(|ib| ib.0.name)
+                        .unwrap_or_default(),
+                };
+                conv_rows.push(ContactConversation {
+                    display_id,
+                    status,
+                    inbox_name,
+                    last_activity: stamp(Some(at)),
+                });
+            }
+            let counts: Counts = diesel::sql_query(
+                "SELECT (SELECT count(*) FROM conversations WHERE contact_id = $1) AS conversations, \
+                        (SELECT count(*) FROM attachments a JOIN messages m ON m.id = a.message_id \
+                         JOIN conversations v ON v.id = m.conversation_id WHERE v.contact_id = $1) AS media",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(contact_id)
+            .get_result(conn)?;
+            let notes = contact_notes::newest(conn, account_id, contact_id, 50)?;
+            Ok((c, labels, defined, reachable, conv_rows, counts, notes))
+        })
+        .await;
+    let (c, labels, defined, reachable, conv_rows, counts, notes) = match found {
+        Ok(f) => f,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let color_of = |title: &str| {
+        defined
+            .iter()
+            .find(|l| l.title.eq_ignore_ascii_case(title))
+            .map(|l| l.color.clone())
+            .unwrap_or_else(|| crate::domain::labels::DEFAULT_COLOR.to_string())
+    };
+    let name = view::contact_name(&c);
+    let mut custom: Vec<(String, String)> = c
+        .custom_attributes
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), text)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    custom.sort();
+    let page = ContactPage {
+        layout,
+        id: c.id,
+        initials: view::initials(&name),
+        name,
+        phone: c.phone_number.clone().unwrap_or_default(),
+        email: c.email.clone().unwrap_or_default(),
+        bsuid: c.bsuid.clone().unwrap_or_default(),
+        parent_bsuid: c.parent_bsuid.clone().unwrap_or_default(),
+        username: c.username.clone().unwrap_or_default(),
+        identifier: c.identifier.clone().unwrap_or_default(),
+        company: attr(&c.additional_attributes, "company_name"),
+        city: attr(&c.additional_attributes, "city"),
+        country: attr(&c.additional_attributes, "country"),
+        created: stamp(Some(c.created_at)),
+        last_activity: stamp(c.last_activity_at),
+        label_chips: labels
+            .iter()
+            .map(|l| LabelChip {
+                title: l.clone(),
+                color: color_of(l),
+                on: true,
+            })
+            .collect(),
+        label_choices: defined
+            .iter()
+            .map(|l| LabelChip {
+                on: labels.iter().any(|x| x.eq_ignore_ascii_case(&l.title)),
+                title: l.title.clone(),
+                color: l.color.clone(),
+            })
+            .collect(),
+        labels_text: labels.join(", "),
+        custom,
+        notes: notes
+            .into_iter()
+            .map(|n| PanelNote {
+                content: n.note.content,
+                author: n.author_name.unwrap_or_else(|| "A deleted user".into()),
+                written: stamp(Some(n.note.created_at)),
+            })
+            .collect(),
+        conversations: conv_rows,
+        reachable,
+        delete_conversations: counts.conversations,
+        delete_media: counts.media,
+    };
+    html(&page).unwrap_or_else(|e| actix_web::ResponseError::error_response(&e))
+}
