@@ -507,6 +507,8 @@ const API_ROUTES: &[(&str, &str)] = &[
         "POST",
         "/api/v1/accounts/{a}/conversations/{id}/participants",
     ),
+    // Issue 11 (newconv): starting a conversation.
+    ("POST", "/api/v1/accounts/{a}/conversations"),
     ("GET", "/media/attachments/{id}/{id}"),
     ("GET", "/webhooks/whatsapp/{phone}"),
     ("POST", "/webhooks/whatsapp/{phone}"),

@@ -8,6 +8,7 @@ pub mod canned_responses;
 pub mod contact_notes;
 pub mod contacts;
 pub mod conversation_actions;
+pub mod conversation_create;
 pub mod conversation_filters;
 pub mod conversations;
 pub mod inbox_members;
@@ -69,6 +70,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                         web::post().to(inboxes::register_webhook),
                     )
                     .route("/conversations", web::get().to(conversations::index))
+                    // Issue 11 (newconv): starting a conversation, outbound first.
+                    .route(
+                        "/conversations",
+                        web::post().to(conversation_create::create),
+                    )
                     .route("/conversations/meta", web::get().to(conversations::meta))
                     .route(
                         "/conversations/filter",
