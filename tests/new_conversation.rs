@@ -230,9 +230,11 @@ async fn by_contact_id_and_by_source_id_following_the_ingest_rule() {
     assert_eq!(fresh["custom_attributes"]["order"], 4521);
     assert_eq!(fresh["meta"]["sender"]["id"], contact_id);
 
-    // The customer's reply lands in the new conversation.
-    app.deliver_bytes(&with_current_timestamps(&webhook_fixture("text.json")))
-        .await;
+    // The customer's reply (a new wamid) lands in the new conversation.
+    let reply = String::from_utf8(with_current_timestamps(&webhook_fixture("text.json")))
+        .unwrap()
+        .replace("wamid.", "wamid.REPLY");
+    app.deliver_bytes(reply.as_bytes()).await;
     let replies = app.count(&format!(
         "messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.display_id = {} AND m.message_type = 0",
         fresh["id"]
