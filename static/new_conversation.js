@@ -71,7 +71,8 @@
     $("nc-chosen").hidden = !c;
     $("nc-pick").hidden = !!c;
     if (c) {
-      $("nc-chosen-name").textContent = c.phone_number ? `${c.name} · ${c.phone_number}` : c.name;
+      const name = c.name || "Unknown";
+      $("nc-chosen-name").textContent = c.phone_number && c.phone_number !== name ? `${name} · ${c.phone_number}` : name;
       $("nc-phone").value = "";
     }
     updateSend();

@@ -124,6 +124,12 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
     env.sign_in(&c, "ana@example.com", "correct horse").await;
     c.goto(&list_url).await.unwrap();
     fill_dialog(&c).await;
+    let inbox_option = js(
+        &c,
+        "return document.querySelector('#nc-inbox option').textContent",
+    )
+    .await;
+    assert_eq!(inbox_option, json!(format!("Support ({PHONE})")));
     screenshot(&c, "new-conversation-dialog").await;
     let violations = axe_violations(&c, "#new-conversation").await;
     assert!(violations.is_empty(), "axe: {violations:#?}");
@@ -168,6 +174,64 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
         .clone();
     assert_eq!(conv["meta"]["sender"]["phone_number"], "+16505559999");
     assert_eq!(conv["meta"]["assignee"]["email"], "ana@example.com");
+
+    // A contact's button (as the Contacts screen renders it) opens the dialog for that
+    // contact; the contact search finds it too.
+    let contact_id = conv["meta"]["sender"]["id"].as_i64().unwrap();
+    js(
+        &c,
+        &format!(
+            "const b = document.createElement('button'); b.type = 'button'; b.id = 'from-contact'; \
+             b.dataset.newConversation = ''; b.dataset.contactId = '{contact_id}'; b.textContent = 'Message'; \
+             document.body.append(b); return true"
+        ),
+    )
+    .await;
+    c.find(Locator::Id("from-contact"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.getElementById('new-conversation').open && !document.getElementById('nc-chosen').hidden \
+         && document.getElementById('nc-chosen-name').textContent === '+16505559999'",
+        "the dialog with the contact chosen",
+    )
+    .await;
+    c.find(Locator::Id("nc-change"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_into(&c, "nc-contact-search", "5559999").await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('#nc-contact-results .nc-result').length === 1",
+        "the contact search",
+    )
+    .await;
+    c.find(Locator::Css("#nc-contact-results .nc-result"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "!document.getElementById('nc-chosen').hidden",
+        "the contact chosen from the search",
+    )
+    .await;
+    screenshot(&c, "new-conversation-contact-chosen").await;
+    c.execute(
+        "document.getElementById('new-conversation').close(); return true",
+        vec![],
+    )
+    .await
+    .unwrap();
 
     // The other screen got it live.
     wait_js(
