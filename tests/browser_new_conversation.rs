@@ -166,6 +166,15 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["to"], "+16505559999");
     assert_eq!(sent[0]["template"]["name"], "order_update_v1");
+    let note = js(
+        &c,
+        "return document.getElementById('window-closed-note').textContent",
+    )
+    .await;
+    assert_eq!(
+        note,
+        json!("The customer has not written yet: start with an approved template.")
+    );
     screenshot(&c, "new-conversation-sent").await;
 
     // Assigned to the sender.

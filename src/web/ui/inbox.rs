@@ -154,6 +154,18 @@ pub(super) struct Sidebar {
     pub(super) saved_views: Vec<SidebarItem>,
 }
 
+/// The window note of a conversation whose customer never wrote (one the business started
+/// with a template, issue 11).
+pub const NEVER_WROTE: &str = "The customer has not written yet";
+
+impl ThreadView {
+    /// True when the customer never wrote in this conversation: only a template can be sent,
+    /// and the composer's note says so without speaking of "24 hours".
+    pub fn customer_never_wrote(&self) -> bool {
+        self.window_note == NEVER_WROTE
+    }
+}
+
 /// The contact panel and the header of an open conversation.
 #[derive(Debug, Clone)]
 pub struct ThreadView {
@@ -430,7 +442,7 @@ fn thread_view(
             t.format("%b %-d, %H:%M")
         ),
         Some(t) => format!("Window closed since {} UTC", t.format("%b %-d, %H:%M")),
-        None => "The customer has not written yet".into(),
+        None => NEVER_WROTE.into(),
     };
     let page = if with_messages {
         messages::thread_page(conn, c.id, None, None, THREAD_MESSAGES)?
