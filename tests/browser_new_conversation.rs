@@ -1,6 +1,6 @@
-mod common;
 #[path = "common/browser.rs"]
 mod browser_kit;
+mod common;
 use browser_kit::*;
 use common::*;
 
@@ -108,10 +108,9 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
     let list_url = env.url(&format!("/app/accounts/{}/conversations", env.account_id));
 
     // Another agent's screen (a phone, dark theme) watches the list.
-    let other = env
-        .browser_with(390, 844, &["--force-dark-mode"])
+    let other = env.browser_with(390, 844, &["--force-dark-mode"]).await;
+    env.sign_in(&other, "ana@example.com", "correct horse")
         .await;
-    env.sign_in(&other, "ana@example.com", "correct horse").await;
     other.goto(&list_url).await.unwrap();
     wait_js(
         &other,
@@ -152,7 +151,10 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
     )
     .await;
     assert!(
-        bubble.as_str().unwrap().contains("Hi Sheena, your order is on its way"),
+        bubble
+            .as_str()
+            .unwrap()
+            .contains("Hi Sheena, your order is on its way"),
         "{bubble}"
     );
     let started = Instant::now();
@@ -178,9 +180,8 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
     screenshot(&c, "new-conversation-sent").await;
 
     // Assigned to the sender.
-    let conv: Value = env.api("GET", "/conversations?status=all", None).await["data"]["payload"]
-        [0]
-        .clone();
+    let conv: Value =
+        env.api("GET", "/conversations?status=all", None).await["data"]["payload"][0].clone();
     assert_eq!(conv["meta"]["sender"]["phone_number"], "+16505559999");
     assert_eq!(conv["meta"]["assignee"]["email"], "ana@example.com");
 

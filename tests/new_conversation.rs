@@ -152,10 +152,7 @@ async fn a_new_phone_number_gets_a_contact_a_conversation_and_the_template_goes_
     let names = app.query_json(
         "SELECT json_agg(name ORDER BY id)::jsonb FROM realtime_events WHERE name IN ('conversation.created', 'message.created')",
     );
-    assert_eq!(
-        names,
-        json!(["conversation.created", "message.created"])
-    );
+    assert_eq!(names, json!(["conversation.created", "message.created"]));
 
     app.run_send_jobs().await;
     let bodies = sent(&server).await;
@@ -256,7 +253,10 @@ async fn free_text_outside_the_window_and_missing_parameters_are_refused_and_not
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["field"], "message.content");
     let text = err["error"].as_str().unwrap();
-    assert!(text.contains("24-hour") && text.contains("template"), "{text}");
+    assert!(
+        text.contains("24-hour") && text.contains("template"),
+        "{text}"
+    );
 
     let (status, err) = create(
         &app,
@@ -283,18 +283,42 @@ async fn bad_input_names_the_field_and_other_accounts_ids_are_404() {
     for (body, field) in [
         (json!({}), "source_id"),
         (json!({"contact_id": contact_id}), "inbox_id"),
-        (json!({"inbox_id": "two", "contact_id": contact_id}), "inbox_id"),
-        (json!({"inbox_id": inbox_id, "contact_id": 99999999999999999999u128.to_string()}), "contact_id"),
-        (json!({"inbox_id": inbox_id, "contact_id": contact_id, "status": "bogus"}), "status"),
-        (json!({"inbox_id": inbox_id, "phone_number": "6505551234"}), "phone_number"),
-        (json!({"inbox_id": inbox_id, "contact_id": contact_id, "custom_attributes": [1]}), "custom_attributes"),
-        (json!({"inbox_id": inbox_id, "contact_id": contact_id, "message": "hi"}), "message"),
-        (json!({"inbox_id": inbox_id, "contact_id": contact_id, "source_id": "999"}), "source_id"),
+        (
+            json!({"inbox_id": "two", "contact_id": contact_id}),
+            "inbox_id",
+        ),
+        (
+            json!({"inbox_id": inbox_id, "contact_id": 99999999999999999999u128.to_string()}),
+            "contact_id",
+        ),
+        (
+            json!({"inbox_id": inbox_id, "contact_id": contact_id, "status": "bogus"}),
+            "status",
+        ),
+        (
+            json!({"inbox_id": inbox_id, "phone_number": "6505551234"}),
+            "phone_number",
+        ),
+        (
+            json!({"inbox_id": inbox_id, "contact_id": contact_id, "custom_attributes": [1]}),
+            "custom_attributes",
+        ),
+        (
+            json!({"inbox_id": inbox_id, "contact_id": contact_id, "message": "hi"}),
+            "message",
+        ),
+        (
+            json!({"inbox_id": inbox_id, "contact_id": contact_id, "source_id": "999"}),
+            "source_id",
+        ),
     ] {
         let (status, err) = create(&app, body.clone()).await;
         assert_eq!(status, 422, "{body}: {err}");
         assert_eq!(err["field"], field, "{body}: {err}");
-        assert!(err["message"].is_string() || err["error"].is_string(), "{err}");
+        assert!(
+            err["message"].is_string() || err["error"].is_string(),
+            "{err}"
+        );
     }
 
     // An agent who is not a member of the inbox cannot be assigned.
@@ -320,8 +344,14 @@ async fn bad_input_names_the_field_and_other_accounts_ids_are_404() {
     // Another account's contact, inbox, agent and team.
     let other = {
         let mut conn = app.conn();
-        accounts::create_admin(&mut conn, "Other", "Olga", "olga@example.com", "pass word 1")
-            .unwrap()
+        accounts::create_admin(
+            &mut conn,
+            "Other",
+            "Olga",
+            "olga@example.com",
+            "pass word 1",
+        )
+        .unwrap()
     };
     let (other_agent, _) = {
         let mut conn = app.conn();

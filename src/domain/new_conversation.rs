@@ -161,7 +161,7 @@ pub fn start(
             None => None,
             Some(m) => Some(
                 outbox::create(conn, &conversation, viewer.user_id, m, max_attempts, now)
-                    .map_err(|e| under_message(e))?,
+                    .map_err(under_message)?,
             ),
         };
         let conversation = conversations::find_by_id(conn, conversation.id)?;

@@ -38,7 +38,12 @@ fn text_field(m: &Map<String, Value>, field: &str, max: usize) -> AppResult<Opti
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        Some(_) => return Err(AppError::invalid(field, format!("{field} must be a string"))),
+        Some(_) => {
+            return Err(AppError::invalid(
+                field,
+                format!("{field} must be a string"),
+            ))
+        }
     };
     if s.chars().count() > max {
         return Err(AppError::invalid(
@@ -75,8 +80,8 @@ fn read_body(v: Value) -> AppResult<StartInput> {
     }
     let message = match m.get("message") {
         None | Some(Value::Null) => None,
-        Some(v @ Value::Object(_)) => Some(outgoing_input_from_json(v.clone()).map_err(|e| {
-            match e {
+        Some(v @ Value::Object(_)) => {
+            Some(outgoing_input_from_json(v.clone()).map_err(|e| match e {
                 AppError::Unprocessable {
                     field: Some(f),
                     message,
@@ -85,8 +90,8 @@ fn read_body(v: Value) -> AppResult<StartInput> {
                     message,
                 },
                 other => other,
-            }
-        })?),
+            })?)
+        }
         Some(_) => {
             return Err(AppError::invalid(
                 "message",
@@ -129,10 +134,7 @@ pub async fn create(
         .db(move |conn| {
             let started =
                 new_conversation::start(conn, &viewer, input, max_attempts, chrono::Utc::now())?;
-            let queued = started
-                .message
-                .as_ref()
-                .is_some_and(|(m, _)| !m.private);
+            let queued = started.message.as_ref().is_some_and(|(m, _)| !m.private);
             Ok((
                 render(conn, &st, std::slice::from_ref(&started.conversation))?,
                 queued,
