@@ -261,160 +261,60 @@
     refreshListSoon();
   }
 
-  // ---------- template picker ----------
-  let templates = [];
-  let chosen = null;
-
-  function placeholders(text) {
-    const out = [];
-    const re = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
-    let m;
-    while ((m = re.exec(text || "")) !== null) if (!out.includes(m[1])) out.push(m[1]);
-    return out;
-  }
-  const component = (t, type) => (t.components || []).find((c) => (c.type || "").toUpperCase() === type);
-  const fill = (text, values) => (text || "").replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (all, k) => (values[k] ? values[k] : all));
-
-  function field(id, labelText, hint) {
-    const wrap = document.createElement("div");
-    wrap.className = "field";
-    const label = document.createElement("label");
-    label.htmlFor = id;
-    label.textContent = labelText;
-    const input = document.createElement("input");
-    input.id = id;
-    input.autocomplete = "off";
-    input.addEventListener("input", renderPreview);
-    wrap.append(label, input);
-    if (hint) {
-      const p = document.createElement("p");
-      p.className = "muted small";
-      p.textContent = hint;
-      wrap.append(p);
+  // ---------- template picker (the shared static/template_picker.js) ----------
+  // The dialog lives in the thread fragment, which is swapped per conversation: one picker
+  // per dialog element, made when it first opens.
+  function pickerFor(dialog) {
+    if (!dialog.switchboardPicker && window.SwitchboardTemplatePicker) {
+      dialog.switchboardPicker = window.SwitchboardTemplatePicker.create({
+        prefix: "tpl",
+        elements: {
+          search: document.getElementById("template-search"),
+          list: document.getElementById("template-list"),
+          form: document.getElementById("template-form"),
+          name: document.getElementById("template-name"),
+          fields: document.getElementById("template-fields"),
+          preview: document.getElementById("template-preview"),
+        },
+        onChange: (ready) => { document.getElementById("template-send").disabled = !ready; },
+      });
     }
-    return wrap;
-  }
-
-  function renderTemplateList() {
-    const q = document.getElementById("template-search").value.toLowerCase();
-    const list = document.getElementById("template-list");
-    list.replaceChildren();
-    const shown = templates.filter((t) => {
-      const bodyText = (component(t, "BODY") || {}).text || "";
-      return !q || t.name.toLowerCase().includes(q) || bodyText.toLowerCase().includes(q);
-    });
-    if (!shown.length) {
-      const li = document.createElement("li");
-      li.className = "muted";
-      li.textContent = templates.length ? "No template matches." : "No approved templates. An administrator can sync them in Settings.";
-      list.append(li);
-    }
-    shown.forEach((t) => {
-      const li = document.createElement("li");
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "template-choice";
-      const name = document.createElement("strong");
-      name.textContent = `${t.name} (${t.language})`;
-      const text = document.createElement("span");
-      text.className = "muted small";
-      text.textContent = (component(t, "BODY") || {}).text || "";
-      b.append(name, document.createElement("br"), text);
-      b.addEventListener("click", () => chooseTemplate(t));
-      li.append(b);
-      list.append(li);
-    });
-  }
-
-  function chooseTemplate(t) {
-    chosen = t;
-    document.getElementById("template-form").hidden = false;
-    document.getElementById("template-name").textContent = `${t.name} · ${t.language} · ${t.category || ""}`;
-    const fields = document.getElementById("template-fields");
-    fields.replaceChildren();
-    const header = component(t, "HEADER");
-    if (header && (header.format || "").toUpperCase() === "TEXT") {
-      placeholders(header.text).forEach((p) => fields.append(field(`tpl-header-${p}`, `Header {{${p}}}`)));
-    } else if (header && ["IMAGE", "VIDEO", "DOCUMENT"].includes((header.format || "").toUpperCase())) {
-      fields.append(field("tpl-header-media", `Header ${header.format.toLowerCase()} URL`, "A public https link to the file"));
-    }
-    placeholders((component(t, "BODY") || {}).text).forEach((p) => fields.append(field(`tpl-body-${p}`, `Body {{${p}}}`)));
-    ((component(t, "BUTTONS") || {}).buttons || []).forEach((b, i) => {
-      const type = (b.type || "").toUpperCase();
-      if (type === "URL" && placeholders(b.url).length) fields.append(field(`tpl-button-${i}`, `Button “${b.text}” URL suffix`));
-      if (type === "COPY_CODE") fields.append(field(`tpl-button-${i}`, `Button “${b.text || "Copy code"}” code`));
-    });
-    renderPreview();
-    const first = fields.querySelector("input");
-    if (first) first.focus();
-  }
-
-  function collect() {
-    const t = chosen;
-    const value = (id) => { const el = document.getElementById(id); return el ? el.value.trim() : ""; };
-    const bodyText = (component(t, "BODY") || {}).text || "";
-    const body = {};
-    placeholders(bodyText).forEach((p) => { body[p] = value(`tpl-body-${p}`); });
-    const header = {};
-    const h = component(t, "HEADER");
-    if (h && (h.format || "").toUpperCase() === "TEXT") placeholders(h.text).forEach((p) => { header[p] = value(`tpl-header-${p}`); });
-    if (h && ["IMAGE", "VIDEO", "DOCUMENT"].includes((h.format || "").toUpperCase())) {
-      header.media_url = value("tpl-header-media");
-      header.media_type = h.format.toLowerCase();
-    }
-    const buttons = [];
-    ((component(t, "BUTTONS") || {}).buttons || []).forEach((b, i) => {
-      const type = (b.type || "").toUpperCase();
-      if (type === "URL" && placeholders(b.url).length) buttons.push({ type: "url", parameter: value(`tpl-button-${i}`), index: i });
-      if (type === "COPY_CODE") buttons.push({ type: "copy_code", parameter: value(`tpl-button-${i}`), index: i });
-    });
-    const processed = { body };
-    if (Object.keys(header).length) processed.header = header;
-    if (buttons.length) processed.buttons = buttons;
-    return { body, processed, bodyText };
-  }
-
-  function renderPreview() {
-    if (!chosen) return;
-    const { body, processed, bodyText } = collect();
-    document.getElementById("template-preview").textContent = fill(bodyText, body);
-    const missing = Object.entries(body).filter(([, v]) => !v).length
-      + (processed.header && processed.header.media_url === "" ? 1 : 0)
-      + (processed.buttons || []).filter((b) => !b.parameter).length;
-    document.getElementById("template-send").disabled = missing > 0;
+    return dialog.switchboardPicker;
   }
 
   async function openPicker() {
     const dialog = document.getElementById("template-picker");
     const t = thread();
     if (!dialog || !t) return;
+    const picker = pickerFor(dialog);
+    if (!picker) return;
     document.getElementById("template-error").textContent = "";
-    document.getElementById("template-form").hidden = true;
-    chosen = null;
+    picker.reset();
     try {
       const inbox = await api("GET", `/inboxes/${t.dataset.inboxId}`);
-      templates = (inbox.message_templates || []).filter((x) => x.status === "APPROVED");
+      picker.setTemplates(inbox.message_templates || []);
     } catch (err) {
-      templates = [];
+      picker.setTemplates([]);
       document.getElementById("template-error").textContent = err.message;
     }
-    renderTemplateList();
     dialog.showModal();
     document.getElementById("template-search").focus();
   }
 
   async function sendTemplate() {
-    if (!chosen) return;
-    const { body, processed, bodyText } = collect();
+    const dialog = document.getElementById("template-picker");
+    const picker = dialog && dialog.switchboardPicker;
+    const payload = picker && picker.payload();
+    if (!payload) return;
     const error = document.getElementById("template-error");
     error.textContent = "";
     try {
       const msg = await api("POST", `/conversations/${activeId()}/messages`, {
-        content: fill(bodyText, body),
+        content: payload.content,
         message_type: "outgoing",
-        template_params: { name: chosen.name, language: chosen.language, category: chosen.category, processed_params: processed },
+        template_params: payload.template_params,
       });
-      document.getElementById("template-picker").close();
+      dialog.close();
       await upsertMessage(msg.id);
       refreshListSoon();
     } catch (err) {
@@ -426,7 +326,6 @@
     if (e.target.id === "open-templates") openPicker();
     if (e.target.id === "template-send") sendTemplate();
   });
-  document.addEventListener("input", (e) => { if (e.target.id === "template-search") renderTemplateList(); });
 
   // ---------- live updates (Server-Sent Events) ----------
   const connection = document.getElementById("connection");

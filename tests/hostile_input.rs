@@ -559,6 +559,8 @@ const API_ROUTES: &[(&str, &str)] = &[
         "POST",
         "/api/v1/accounts/{a}/contacts/{id}/custom_attributes",
     ),
+    // Issue 11 (newconv): starting a conversation.
+    ("POST", "/api/v1/accounts/{a}/conversations"),
     ("GET", "/media/attachments/{id}/{id}"),
     ("GET", "/webhooks/whatsapp/{phone}"),
     ("POST", "/webhooks/whatsapp/{phone}"),

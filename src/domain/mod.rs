@@ -20,6 +20,7 @@ pub mod inbox_notifications;
 pub mod inboxes;
 pub mod labels;
 pub mod messages;
+pub mod new_conversation;
 pub mod notifications;
 pub mod outbox;
 pub mod profile;

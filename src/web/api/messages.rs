@@ -145,6 +145,14 @@ impl Body {
     }
 }
 
+/// Reads a JSON message body of Chatwoot's create-message call (`content`, `message_type`,
+/// `private`, `content_attributes`, `template_params`) into what [`outbox::create`] takes,
+/// for other calls that carry a message (`POST /conversations`'s `message`).
+/// Errors: 400 when it is not an object; 422 naming the field.
+pub(crate) fn outgoing_input_from_json(v: Value) -> AppResult<OutgoingInput> {
+    Body::from_json(v)?.into_input(vec![])
+}
+
 /// A file name safe to store: letters, digits, `.`, `-`, `_`; never empty or a dot name.
 fn safe_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();

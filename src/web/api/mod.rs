@@ -9,6 +9,7 @@ pub mod contact_csv;
 pub mod contact_notes;
 pub mod contacts;
 pub mod conversation_actions;
+pub mod conversation_create;
 pub mod conversation_filters;
 pub mod conversations;
 pub mod custom_attributes;
@@ -73,6 +74,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                         web::post().to(inboxes::register_webhook),
                     )
                     .route("/conversations", web::get().to(conversations::index))
+                    // Issue 11 (newconv): starting a conversation, outbound first.
+                    .route(
+                        "/conversations",
+                        web::post().to(conversation_create::create),
+                    )
                     .route("/conversations/meta", web::get().to(conversations::meta))
                     .route(
                         "/conversations/filter",

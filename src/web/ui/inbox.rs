@@ -158,6 +158,18 @@ pub(super) struct Sidebar {
     pub(super) saved_views: Vec<SidebarItem>,
 }
 
+/// The window note of a conversation whose customer never wrote (one the business started
+/// with a template, issue 11).
+pub const NEVER_WROTE: &str = "The customer has not written yet";
+
+impl ThreadView {
+    /// True when the customer never wrote in this conversation: only a template can be sent,
+    /// and the composer's note says so without speaking of "24 hours".
+    pub fn customer_never_wrote(&self) -> bool {
+        self.window_note == NEVER_WROTE
+    }
+}
+
 /// The contact panel and the header of an open conversation.
 #[derive(Debug, Clone)]
 pub struct ThreadView {
@@ -450,7 +462,7 @@ fn thread_view(
     let window_note = match closes_at {
         Some(_) if can_reply => "Customer service window open until",
         Some(_) => "Window closed since",
-        None => "The customer has not written yet",
+        None => NEVER_WROTE,
     }
     .to_string();
     let window_at = stamp(closes_at);

@@ -1,0 +1,259 @@
+#[path = "common/browser.rs"]
+mod browser_kit;
+mod common;
+use browser_kit::*;
+use common::*;
+
+// Starting a conversation from the inbox (issue 11): "+ New", a new phone number, an
+// approved template with its parameters, send → the conversation opens with the template
+// bubble, Graph receives the template, and another agent's list shows it live. Screenshots
+// at 1440×900 and 390×844 (dark), axe-core on the dialog.
+
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+/// axe-core's WCAG 2.1 A/AA violations inside `selector`, as `"rule (impact): help — targets"`.
+async fn axe_violations(c: &Client, selector: &str) -> Vec<String> {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js"),
+    )
+    .expect("node_modules/axe-core: run `npm ci` (scripts/test does)");
+    c.execute(&format!("{source}\nreturn true;"), vec![])
+        .await
+        .unwrap();
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document.querySelector(arguments[0]), {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — '
+                    + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![json!(selector)],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+async fn type_into(c: &Client, id: &str, text: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Opens the dialog from the list header, types a new number, picks `order_update_v1` and
+/// fills its parameters.
+async fn fill_dialog(c: &Client) {
+    c.find(Locator::Css(".list-tools [data-new-conversation]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        c,
+        "document.getElementById('new-conversation').open && document.querySelectorAll('#nc-template-list .template-choice').length >= 2",
+        "the dialog with the inbox's approved templates",
+    )
+    .await;
+    type_into(c, "nc-phone", "+1 650 555 9999").await;
+    type_into(c, "nc-template-search", "order is").await;
+    wait_js(
+        c,
+        "document.querySelectorAll('#nc-template-list .template-choice').length === 1",
+        "the template search",
+    )
+    .await;
+    c.find(Locator::Css("#nc-template-list .template-choice"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for (id, value) in [
+        ("nc-tpl-header-1", "#4521"),
+        ("nc-tpl-body-1", "Sheena"),
+        ("nc-tpl-body-2", "on its way"),
+        ("nc-tpl-button-1", "4521"),
+    ] {
+        type_into(c, id, value).await;
+    }
+    wait_js(
+        c,
+        "document.getElementById('nc-template-preview').textContent === 'Hi Sheena, your order is on its way. Reply here if you need anything.' && !document.getElementById('nc-send').disabled",
+        "the preview and an enabled Send",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
+    let _one = SERIAL.lock().await;
+    let env = Env::start().await;
+    Mock::given(method("GET"))
+        .and(path(TEMPLATES_PATH))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(graph_fixture("message_templates_page1.json")),
+        )
+        .with_priority(1)
+        .mount(&env.graph)
+        .await;
+    env.create_inbox().await;
+    let list_url = env.url(&format!("/app/accounts/{}/conversations", env.account_id));
+
+    // Another agent's screen (a phone, dark theme) watches the list.
+    let other = env.browser_with(390, 844, &["--force-dark-mode"]).await;
+    env.sign_in(&other, "ana@example.com", "correct horse")
+        .await;
+    other.goto(&list_url).await.unwrap();
+    wait_js(
+        &other,
+        "document.querySelector('.empty-list')",
+        "an empty list",
+    )
+    .await;
+
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    c.goto(&list_url).await.unwrap();
+    fill_dialog(&c).await;
+    let inbox_option = js(
+        &c,
+        "return document.querySelector('#nc-inbox option').textContent",
+    )
+    .await;
+    assert_eq!(inbox_option, json!(format!("Support ({PHONE})")));
+    screenshot(&c, "new-conversation-dialog").await;
+    let violations = axe_violations(&c, "#new-conversation").await;
+    assert!(violations.is_empty(), "axe: {violations:#?}");
+
+    c.find(Locator::Id("nc-send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "/\\/conversations\\/\\d+$/.test(location.pathname) && document.querySelector('.message.outgoing .template-tag')",
+        "the new conversation with the template bubble",
+    )
+    .await;
+    let bubble = js(
+        &c,
+        "return document.querySelector('.message.outgoing').textContent",
+    )
+    .await;
+    assert!(
+        bubble
+            .as_str()
+            .unwrap()
+            .contains("Hi Sheena, your order is on its way"),
+        "{bubble}"
+    );
+    let started = Instant::now();
+    let sent = loop {
+        let s = env.sent().await;
+        if !s.is_empty() || started.elapsed() > Duration::from_secs(10) {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["to"], "+16505559999");
+    assert_eq!(sent[0]["template"]["name"], "order_update_v1");
+    let note = js(
+        &c,
+        "return document.getElementById('window-closed-note').textContent",
+    )
+    .await;
+    assert_eq!(
+        note,
+        json!("The customer has not written yet: start with an approved template.")
+    );
+    screenshot(&c, "new-conversation-sent").await;
+
+    // Assigned to the sender.
+    let conv: Value =
+        env.api("GET", "/conversations?status=all", None).await["data"]["payload"][0].clone();
+    assert_eq!(conv["meta"]["sender"]["phone_number"], "+16505559999");
+    assert_eq!(conv["meta"]["assignee"]["email"], "ana@example.com");
+
+    // A contact's button (as the Contacts screen renders it) opens the dialog for that
+    // contact; the contact search finds it too.
+    let contact_id = conv["meta"]["sender"]["id"].as_i64().unwrap();
+    js(
+        &c,
+        &format!(
+            "const b = document.createElement('button'); b.type = 'button'; b.id = 'from-contact'; \
+             b.dataset.newConversation = ''; b.dataset.contactId = '{contact_id}'; b.textContent = 'Message'; \
+             document.body.append(b); return true"
+        ),
+    )
+    .await;
+    c.find(Locator::Id("from-contact"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "document.getElementById('new-conversation').open && !document.getElementById('nc-chosen').hidden \
+         && document.getElementById('nc-chosen-name').textContent === '+16505559999'",
+        "the dialog with the contact chosen",
+    )
+    .await;
+    c.find(Locator::Id("nc-change"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_into(&c, "nc-contact-search", "5559999").await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('#nc-contact-results .nc-result').length === 1",
+        "the contact search",
+    )
+    .await;
+    c.find(Locator::Css("#nc-contact-results .nc-result"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "!document.getElementById('nc-chosen').hidden",
+        "the contact chosen from the search",
+    )
+    .await;
+    screenshot(&c, "new-conversation-contact-chosen").await;
+    c.execute(
+        "document.getElementById('new-conversation').close(); return true",
+        vec![],
+    )
+    .await
+    .unwrap();
+
+    // The other screen got it live.
+    wait_js(
+        &other,
+        "document.querySelectorAll('.conversation-row').length === 1",
+        "the new conversation in the other agent's list",
+    )
+    .await;
+    fill_dialog(&other).await;
+    screenshot(&other, "new-conversation-dialog-phone-dark").await;
+    let violations = axe_violations(&other, "#new-conversation").await;
+    assert!(violations.is_empty(), "axe (phone, dark): {violations:#?}");
+    other.close().await.unwrap();
+    c.close().await.unwrap();
+}
