@@ -3,7 +3,7 @@
 //! selection and bulk bar, paging, axe-core (WCAG 2.1 AA) on both pages at 1440×900 and
 //! 390×844 in the light and dark themes, with screenshots in `target/screenshots/contacts-*`.
 //! The create / edit / label / merge / delete steps need contacts-api's routes and are
-//! written below behind `#[ignore = "needs contacts-api"]`, to run once merged.
+//! written below.
 
 #[path = "common/browser.rs"]
 mod browser_kit;
@@ -375,7 +375,6 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
 /// the UI: needs contacts-api's `POST /contacts`, `PUT /contacts/{id}`,
 /// `POST /contacts/{id}/labels`, `POST /actions/contact_merge` and `DELETE /contacts/{id}`.
 #[tokio::test]
-#[ignore = "needs contacts-api"]
 async fn contacts_create_edit_label_merge_delete() {
     let _one = SERIAL.lock().await;
     let env = Env::start().await;

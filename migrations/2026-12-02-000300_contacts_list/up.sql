@@ -28,6 +28,8 @@ CREATE INDEX contacts_search_doc_trgm ON contacts USING gin (search_doc gin_trgm
 -- order has an index on (account_id, key, id), so a page is an index range however deep.
 -- Name: folded (case and accents ignored, as search does).
 CREATE INDEX contacts_account_name_sort ON contacts (account_id, switchboard_fold(name), id);
+-- (replaces 000200's (account_id, created_at), which this one serves as well)
+DROP INDEX IF EXISTS contacts_account_created;
 CREATE INDEX contacts_account_created ON contacts (account_id, created_at, id);
 -- Last activity: never-active contacts sort as the oldest. This index makes the
 -- last_activity_at update of each incoming message a non-HOT update (every contacts index

@@ -39,7 +39,6 @@ CREATE TABLE contact_import_errors (
 
 -- Import matches existing contacts by identifier, email, phone number and BSUID (Chatwoot's
 -- DataImport::ContactManager): equality lookups that stay fast at millions of contacts.
-CREATE INDEX IF NOT EXISTS contacts_account_identifier ON contacts (account_id, identifier) WHERE identifier IS NOT NULL;
 CREATE INDEX IF NOT EXISTS contacts_account_email ON contacts (account_id, email) WHERE email IS NOT NULL;
 -- The same name and definition as the contact write part's (2026-12-02-000200), so only one exists.
 CREATE INDEX IF NOT EXISTS contacts_account_phone ON contacts (account_id, phone_number) WHERE phone_number IS NOT NULL;

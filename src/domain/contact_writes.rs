@@ -356,6 +356,28 @@ fn emit(conn: &mut PgConnection, account_id: i64, name: &str, contact_id: i64) -
     Ok(())
 }
 
+/// `patch` checked against the account's contact attribute definitions
+/// ([`super::custom_attributes::validate`]): values normalised by type, `null` kept (it
+/// removes the key). Errors: 422 naming `custom_attributes.<key>`.
+fn validated_custom(
+    conn: &mut PgConnection,
+    account_id: i64,
+    patch: &Option<Map<String, Value>>,
+) -> AppResult<Option<Map<String, Value>>> {
+    let Some(patch) = patch else {
+        return Ok(None);
+    };
+    match super::custom_attributes::validate(
+        conn,
+        account_id,
+        super::custom_attributes::Model::Contact,
+        &Value::Object(patch.clone()),
+    )? {
+        Value::Object(m) => Ok(Some(m)),
+        _ => Ok(Some(patch.clone())),
+    }
+}
+
 /// Creates a contact (Chatwoot: contacts#create). With `inbox_id`, the contact is also made
 /// reachable in that inbox (a contact inbox keyed by the phone digits, as ingest keys it),
 /// so the customer's next message lands on it. At least one of name, phone, email or
@@ -428,10 +450,8 @@ pub fn create(
         if let Some(u) = input.avatar_url.value() {
             additional["avatar_url"] = json!(u);
         }
-        let custom = merged(
-            &json!({}),
-            input.custom_attributes.as_ref().unwrap_or(&Map::new()),
-        );
+        let custom_patch = validated_custom(conn, account_id, &input.custom_attributes)?;
+        let custom = merged(&json!({}), custom_patch.as_ref().unwrap_or(&Map::new()));
         let contact: Contact = diesel::insert_into(contacts_t::table)
             .values((
                 contacts_t::account_id.eq(account_id),
@@ -550,7 +570,8 @@ pub fn update(
             }
             Change::Set(u) => additional["avatar_url"] = json!(u),
         }
-        let custom = match &input.custom_attributes {
+        let custom_patch = validated_custom(conn, account_id, &input.custom_attributes)?;
+        let custom = match &custom_patch {
             Some(patch) => merged(&base.custom_attributes, patch),
             None => base.custom_attributes.clone(),
         };

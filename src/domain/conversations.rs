@@ -1745,11 +1745,14 @@ pub fn row_details(
     Ok(out)
 }
 
-/// Replaces the conversation's `custom_attributes` with `attrs` (a JSON object, stored as
-/// given; Chatwoot's `custom_attributes` update). No activity line; emits
+/// Replaces the conversation's `custom_attributes` with `attrs` (Chatwoot's
+/// `conversations#update`, which replaces the map), after validating it against the
+/// account's conversation attribute definitions
+/// ([`super::custom_attributes::validate`]). No activity line; emits
 /// `conversation.updated` naming `custom_attributes` when they change. Errors: 404 as
-/// [`find_for_viewer`]; 422 naming `custom_attributes` when `attrs` is not an object.
-pub fn set_custom_attributes(
+/// [`find_for_viewer`]; 422 naming `custom_attributes` when `attrs` is not an object, or
+/// `custom_attributes.<key>` for a value its definition refuses.
+pub fn replace_custom_attributes(
     conn: &mut PgConnection,
     viewer: &Viewer,
     display_id: i32,
@@ -1762,6 +1765,12 @@ pub fn set_custom_attributes(
             "custom_attributes must be a JSON object of names and values",
         ));
     }
+    let attrs = super::custom_attributes::validate(
+        conn,
+        viewer.account_id,
+        super::custom_attributes::Model::Conversation,
+        &attrs,
+    )?;
     act(conn, viewer, &found, |conn, current, _actor| {
         if current.custom_attributes == attrs {
             return Ok(None);
@@ -1788,7 +1797,7 @@ pub struct ConversationPatch {
 
 /// Applies `patch` in one transaction (Chatwoot's `conversations#update`, which takes
 /// `priority`; Switchboard also takes `custom_attributes`, `assignee_id` and `team_id`,
-/// with the rules of [`set_priority`], [`set_custom_attributes`] and [`assign`], their
+/// with the rules of [`set_priority`], [`replace_custom_attributes`] and [`assign`], their
 /// activity lines and events). Returns the conversation as it ends up. Errors: 404 as
 /// [`find_for_viewer`]; 422 naming the first invalid field (nothing is changed then).
 pub fn update(
@@ -1803,7 +1812,7 @@ pub fn update(
             set_priority(conn, viewer, display_id, p)?;
         }
         if let Some(attrs) = patch.custom_attributes.clone() {
-            set_custom_attributes(conn, viewer, display_id, attrs)?;
+            replace_custom_attributes(conn, viewer, display_id, attrs)?;
         }
         if let Some(id) = patch.assignee_id {
             assign(conn, viewer, display_id, AssignTo::Agent(id))?;

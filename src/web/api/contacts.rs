@@ -136,6 +136,7 @@ pub async fn show(
 // ---- contacts-api (issue 11): the write paths, labels, conversations, filter, merge. ----
 
 use super::params::{body_object, required_id};
+use super::wrapped::Wrapped;
 use crate::domain::accounts::Viewer;
 use crate::domain::contact_filter;
 use crate::domain::contact_writes::{self, ContactInput};
@@ -168,7 +169,7 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let input = ContactInput::from_json(&body_object(&body)?)?;
@@ -201,7 +202,7 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, contact_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -257,7 +258,7 @@ pub async fn set_labels(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, contact_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -322,7 +323,7 @@ pub async fn filter(
     req: HttpRequest,
     path: web::Path<i64>,
     q: web::Query<FilterQuery>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let filter = contact_filter::Filter::parse(&Value::Object(body_object(&body)?))?;
@@ -349,7 +350,7 @@ pub async fn merge(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let body = body_object(&body)?;

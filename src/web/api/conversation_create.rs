@@ -5,6 +5,7 @@
 
 use super::conversations::render;
 use super::messages::outgoing_input_from_json;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::new_conversation::{self, StartInput};
 use crate::error::{AppError, AppResult};
@@ -124,10 +125,10 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Json<Value>,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let input = read_body(body.into_inner())?;
+    let input = read_body(Value::Object(super::params::body_object(&body)?))?;
     let st = state.get_ref().clone();
     let max_attempts = state.config.send_max_attempts;
     let (mut rendered, queued) = state

@@ -14,6 +14,7 @@
 //! agents edit different attributes at once, and `null` removes.)
 
 use super::params::body_object;
+use super::wrapped::Wrapped;
 use crate::app::AppState;
 use crate::domain::contacts;
 use crate::domain::custom_attributes::{self as ca, DefinitionInput, Model};
@@ -75,7 +76,7 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let input = DefinitionInput::from_json(body_object(&body)?)?;
@@ -92,7 +93,7 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -121,7 +122,7 @@ pub async fn destroy(
 
 /// The `custom_attributes` object of a body. Errors: 400 for a body that is not a JSON
 /// object; 422 naming `custom_attributes` when it is missing or not an object.
-fn patch_of(body: &web::Bytes) -> AppResult<Value> {
+fn patch_of(body: &Wrapped) -> AppResult<Value> {
     let mut body = body_object(body)?;
     match body.remove("custom_attributes") {
         Some(v @ Value::Object(_)) => Ok(v),
@@ -140,7 +141,7 @@ pub async fn set_for_conversation(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, display_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -162,7 +163,7 @@ pub async fn set_for_contact(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Bytes,
+    body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, contact_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;

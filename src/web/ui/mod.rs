@@ -3,8 +3,8 @@
 //! the session cookie and the CSRF header) and listens to Server-Sent Events for live updates.
 
 pub mod auth;
-pub mod custom_attributes;
 pub mod contact_import;
+pub mod custom_attributes;
 pub mod inbox;
 pub mod password;
 pub mod profile;
