@@ -357,8 +357,9 @@ fn emit(conn: &mut PgConnection, account_id: i64, name: &str, contact_id: i64) -
 }
 
 /// `patch` checked against the account's contact attribute definitions
-/// ([`super::custom_attributes::validate`]): values normalised by type, `null` kept (it
-/// removes the key). Errors: 422 naming `custom_attributes.<key>`.
+/// ([`super::custom_attributes::validate_defined`]): defined keys normalised by type, other
+/// keys kept as given (as Chatwoot), `null` kept (it removes the key). Errors: 422 naming
+/// `custom_attributes.<key>`.
 fn validated_custom(
     conn: &mut PgConnection,
     account_id: i64,
@@ -367,7 +368,7 @@ fn validated_custom(
     let Some(patch) = patch else {
         return Ok(None);
     };
-    match super::custom_attributes::validate(
+    match super::custom_attributes::validate_defined(
         conn,
         account_id,
         super::custom_attributes::Model::Contact,

@@ -1746,9 +1746,8 @@ pub fn row_details(
 }
 
 /// Replaces the conversation's `custom_attributes` with `attrs` (Chatwoot's
-/// `conversations#update`, which replaces the map), after validating it against the
-/// account's conversation attribute definitions
-/// ([`super::custom_attributes::validate`]). No activity line; emits
+/// `conversations#update`, which replaces the map), after validating its defined keys
+/// ([`super::custom_attributes::validate_defined`]; other keys are kept as given). No activity line; emits
 /// `conversation.updated` naming `custom_attributes` when they change. Errors: 404 as
 /// [`find_for_viewer`]; 422 naming `custom_attributes` when `attrs` is not an object, or
 /// `custom_attributes.<key>` for a value its definition refuses.
@@ -1765,7 +1764,7 @@ pub fn replace_custom_attributes(
             "custom_attributes must be a JSON object of names and values",
         ));
     }
-    let attrs = super::custom_attributes::validate(
+    let attrs = super::custom_attributes::validate_defined(
         conn,
         viewer.account_id,
         super::custom_attributes::Model::Conversation,

@@ -980,6 +980,30 @@ pub fn validate(
     validate_with(&definitions, model, patch).map(Value::Object)
 }
 
+/// Validates the keys of `patch` that have a definition for `model` (as [`validate`]) and
+/// keeps the other keys as given: what the Chatwoot-compatible API writes
+/// (`POST|PATCH /contacts`, `PATCH /conversations/{id}`), because Chatwoot stores undefined
+/// keys there and integrations rely on it. The panel's editors use the strict [`validate`].
+/// Errors: as [`validate`], except that an unknown key is not one.
+pub fn validate_defined(
+    conn: &mut PgConnection,
+    account_id: i64,
+    model: Model,
+    patch: &Value,
+) -> AppResult<Value> {
+    let Value::Object(map) = patch else {
+        return validate(conn, account_id, model, patch);
+    };
+    let definitions = list(conn, account_id, Some(model))?;
+    let (defined, other): (Map<String, Value>, Map<String, Value>) = map
+        .clone()
+        .into_iter()
+        .partition(|(k, _)| definitions.iter().any(|d| d.attribute_key == *k));
+    let mut out = validate_with(&definitions, model, &Value::Object(defined))?;
+    out.extend(other);
+    Ok(Value::Object(out))
+}
+
 /// `current` (a JSON object; anything else reads as `{}`) with `patch` applied: each key set
 /// to its value, keys whose value is `null` removed.
 pub fn merge(current: &Value, patch: &Map<String, Value>) -> Value {

@@ -93,7 +93,7 @@ pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: Wrapped,
+    body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let (account_id, id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -122,7 +122,9 @@ pub async fn destroy(
 
 /// The `custom_attributes` object of a body. Errors: 400 for a body that is not a JSON
 /// object; 422 naming `custom_attributes` when it is missing or not an object.
-fn patch_of(body: &Wrapped) -> AppResult<Value> {
+/// (Read from the raw body: the route's last segment is `custom_attributes`, so the generic
+/// Rails unwrapping of [`Wrapped`] would lift the very object this route takes.)
+fn patch_of(body: &web::Bytes) -> AppResult<Value> {
     let mut body = body_object(body)?;
     match body.remove("custom_attributes") {
         Some(v @ Value::Object(_)) => Ok(v),
@@ -141,7 +143,7 @@ pub async fn set_for_conversation(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
-    body: Wrapped,
+    body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let (account_id, display_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
@@ -163,7 +165,7 @@ pub async fn set_for_contact(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: Wrapped,
+    body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let (account_id, contact_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;

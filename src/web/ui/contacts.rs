@@ -385,8 +385,12 @@ struct ContactPage {
     label_chips: Vec<LabelChip>,
     label_choices: Vec<LabelChip>,
     labels_text: String,
-    /// `custom_attributes` as (key, value as text), by key.
+    /// Stored `custom_attributes` with no definition (e.g. a CSV import's extra columns), as
+    /// (key, value as text), by key; read-only.
     custom: Vec<(String, String)>,
+    /// The defined contact attributes with an editor each
+    /// (`templates/partials/custom_attributes.html`).
+    custom_attribute_blocks: Vec<super::custom_attributes::AttributeBlock>,
     notes: Vec<PanelNote>,
     conversations: Vec<ContactConversation>,
     reachable: Vec<Reachable>,
@@ -495,13 +499,28 @@ pub async fn show(
             .bind::<diesel::sql_types::BigInt, _>(contact_id)
             .get_result(conn)?;
             let notes = contact_notes::newest(conn, account_id, contact_id, 50)?;
-            Ok((c, labels, defined, reachable, conv_rows, counts, notes))
+            let attribute_definitions = crate::domain::custom_attributes::list(
+                conn,
+                account_id,
+                Some(crate::domain::custom_attributes::Model::Contact),
+            )?;
+            Ok((
+                c,
+                labels,
+                defined,
+                reachable,
+                conv_rows,
+                counts,
+                notes,
+                attribute_definitions,
+            ))
         })
         .await;
-    let (c, labels, defined, reachable, conv_rows, counts, notes) = match found {
-        Ok(f) => f,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
-    };
+    let (c, labels, defined, reachable, conv_rows, counts, notes, attribute_definitions) =
+        match found {
+            Ok(f) => f,
+            Err(e) => return actix_web::ResponseError::error_response(&e),
+        };
     let color_of = |title: &str| {
         defined
             .iter()
@@ -525,7 +544,14 @@ pub async fn show(
                 .collect()
         })
         .unwrap_or_default();
+    custom.retain(|(k, _)| !attribute_definitions.iter().any(|d| d.attribute_key == *k));
     custom.sort();
+    let custom_attribute_blocks = vec![super::custom_attributes::block(
+        &attribute_definitions,
+        crate::domain::custom_attributes::Model::Contact,
+        c.id,
+        &c.custom_attributes,
+    )];
     let page = ContactPage {
         layout,
         id: c.id,
@@ -560,6 +586,7 @@ pub async fn show(
             .collect(),
         labels_text: labels.join(", "),
         custom,
+        custom_attribute_blocks,
         notes: notes
             .into_iter()
             .map(|n| PanelNote {
