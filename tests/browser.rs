@@ -1516,30 +1516,6 @@ async fn search_shows_contact_conversation_and_highlighted_match_on_desktop_and_
     }
 }
 
-/// axe-core (from npm, `package-lock.json`; `scripts/test` runs `npm ci`) in the page:
-/// the WCAG 2.1 A and AA rules' violations, as `"rule (impact): help — targets"` lines.
-async fn axe_violations(c: &Client) -> Vec<String> {
-    let source = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js"),
-    )
-    .expect("node_modules/axe-core: run `npm ci` (scripts/test does)");
-    c.execute(&format!("{source}\nreturn true;"), vec![])
-        .await
-        .unwrap();
-    let found = c
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
-               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — '
-                    + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', '))))
-               .catch(e => done(['axe failed: ' + e]));",
-            vec![],
-        )
-        .await
-        .unwrap();
-    serde_json::from_value(found).unwrap()
-}
-
 /// The main pages pass axe-core's WCAG 2.1 AA rules at desktop and phone width and in the
 /// dark theme (the system's `prefers-color-scheme: dark`), signed in with a session cookie,
 /// and at phone width the main navigation (Settings, Profile) is still reachable.

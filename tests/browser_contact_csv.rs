@@ -13,29 +13,6 @@ use common::*;
 
 use fantoccini::{Client, Locator};
 
-/// axe-core's WCAG 2.1 A/AA violations on the page (as `tests/browser.rs` runs it).
-async fn axe_violations(c: &Client) -> Vec<String> {
-    let source = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js"),
-    )
-    .expect("node_modules/axe-core: run `npm ci` (scripts/test does)");
-    c.execute(&format!("{source}\nreturn true;"), vec![])
-        .await
-        .unwrap();
-    let found = c
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
-               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — '
-                    + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', '))))
-               .catch(e => done(['axe failed: ' + e]));",
-            vec![],
-        )
-        .await
-        .unwrap();
-    serde_json::from_value(found).unwrap()
-}
-
 fn write_file(env: &Env, name: &str, bytes: &[u8]) -> String {
     std::fs::create_dir_all(&env.storage).unwrap();
     let p = env.storage.join(name);

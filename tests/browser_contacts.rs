@@ -14,29 +14,6 @@ use common::*;
 use fantoccini::{Client, Locator};
 use std::time::Duration;
 
-/// axe-core in the page: the WCAG 2.1 A and AA violations, one line each.
-async fn axe(c: &Client) -> Vec<String> {
-    let source = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js"),
-    )
-    .expect("node_modules/axe-core: run `npm ci` (scripts/test does)");
-    c.execute(&format!("{source}\nreturn true;"), vec![])
-        .await
-        .unwrap();
-    let found = c
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
-               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — '
-                    + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', '))))
-               .catch(e => done(['axe failed: ' + e]));",
-            vec![],
-        )
-        .await
-        .unwrap();
-    serde_json::from_value(found).unwrap()
-}
-
 /// Contacts besides the one the webhook creates: a named one with email, company and
 /// labels; a BSUID-only one; a username-only one; and 60 more so the list has two pages.
 fn seed(env: &Env) {
@@ -335,7 +312,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
             c.goto(url).await.unwrap();
             wait_js(&c, "document.readyState === 'complete'", name).await;
             tokio::time::sleep(Duration::from_millis(300)).await;
-            for v in axe(&c).await {
+            for v in axe_violations(&c).await {
                 report.push(format!("{name}@{tag}: {v}"));
             }
             screenshot(&c, &format!("contacts-{name}-{tag}")).await;
@@ -362,7 +339,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
             "edit dialog",
         )
         .await;
-        for v in axe(&c).await {
+        for v in axe_violations(&c).await {
             report.push(format!("edit-dialog@{tag}: {v}"));
         }
         screenshot(&c, &format!("contacts-edit-dialog-{tag}")).await;

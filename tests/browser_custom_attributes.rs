@@ -13,34 +13,6 @@ use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// axe-core's WCAG 2.1 A/AA violations in the page (as `tests/browser.rs` runs it).
-async fn axe_violations(c: &Client) -> Vec<String> {
-    axe_in(c, "document").await
-}
-
-/// [`axe_violations`] within `context` (an axe context, as JavaScript).
-async fn axe_in(c: &Client, context: &str) -> Vec<String> {
-    let source = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js"),
-    )
-    .expect("node_modules/axe-core: run `npm ci` (scripts/test does)");
-    c.execute(&format!("{source}\nreturn true;"), vec![])
-        .await
-        .unwrap();
-    let found = c
-        .execute_async(
-            &format!("const done = arguments[arguments.length - 1];
-             axe.run({context}, {{runOnly: {{type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}}})
-               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — '
-                    + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', '))))
-               .catch(e => done(['axe failed: ' + e]));"),
-            vec![],
-        )
-        .await
-        .unwrap();
-    serde_json::from_value(found).unwrap()
-}
-
 async fn focus_click(c: &Client, css: &str) {
     let found = js(
         c,

@@ -15,29 +15,6 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-/// axe-core's WCAG 2.1 A/AA violations inside `selector`, as `"rule (impact): help — targets"`.
-async fn axe_violations(c: &Client, selector: &str) -> Vec<String> {
-    let source = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js"),
-    )
-    .expect("node_modules/axe-core: run `npm ci` (scripts/test does)");
-    c.execute(&format!("{source}\nreturn true;"), vec![])
-        .await
-        .unwrap();
-    let found = c
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document.querySelector(arguments[0]), {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
-               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — '
-                    + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', '))))
-               .catch(e => done(['axe failed: ' + e]));",
-            vec![json!(selector)],
-        )
-        .await
-        .unwrap();
-    serde_json::from_value(found).unwrap()
-}
-
 async fn type_into(c: &Client, id: &str, text: &str) {
     c.find(Locator::Id(id))
         .await
@@ -130,7 +107,7 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
     .await;
     assert_eq!(inbox_option, json!(format!("Support ({PHONE})")));
     screenshot(&c, "new-conversation-dialog").await;
-    let violations = axe_violations(&c, "#new-conversation").await;
+    let violations = axe_in(&c, "document.querySelector('#new-conversation')").await;
     assert!(violations.is_empty(), "axe: {violations:#?}");
 
     c.find(Locator::Id("nc-send"))
@@ -252,7 +229,7 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
     .await;
     fill_dialog(&other).await;
     screenshot(&other, "new-conversation-dialog-phone-dark").await;
-    let violations = axe_violations(&other, "#new-conversation").await;
+    let violations = axe_in(&other, "document.querySelector('#new-conversation')").await;
     assert!(violations.is_empty(), "axe (phone, dark): {violations:#?}");
     other.close().await.unwrap();
     c.close().await.unwrap();

@@ -620,3 +620,35 @@ pub async fn wait_js(client: &Client, check: &str, what: &str) {
 pub async fn js(client: &Client, script: &str) -> Value {
     client.execute(script, vec![]).await.unwrap()
 }
+
+/// axe-core (from npm, `package-lock.json`; `scripts/test` runs `npm ci`) over the whole
+/// page: the WCAG 2.1 A and AA rules' violations, as `"rule (impact): help — targets"` lines.
+pub async fn axe_violations(c: &Client) -> Vec<String> {
+    axe_in(c, "document").await
+}
+
+/// [`axe_violations`] within `context`, an axe context written as JavaScript (e.g.
+/// `"document.querySelector('#new-conversation')"`).
+pub async fn axe_in(c: &Client, context: &str) -> Vec<String> {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js"),
+    )
+    .expect("node_modules/axe-core: run `npm ci` (scripts/test does)");
+    c.execute(&format!("{source}\nreturn true;"), vec![])
+        .await
+        .unwrap();
+    let found = c
+        .execute_async(
+            &format!(
+                "const done = arguments[arguments.length - 1];
+                 axe.run({context}, {{runOnly: {{type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}}})
+                   .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — '
+                        + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(', '))))
+                   .catch(e => done(['axe failed: ' + e]));"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
