@@ -93,12 +93,48 @@
     } catch (_) { /* not visible to us */ }
   }
 
+  /** A live update re-renders the header and its contact panel; what the agent is in the
+   *  middle of must survive it. Moves into the fresh fragment, in place of their fresh copies:
+   *  the contact notes section (same contact; static/contact_notes.js keeps it current itself,
+   *  with the typed note and its error), any custom attribute field that has focus or shows an
+   *  error, and whichever element has focus. Returns a function that gives the focus back
+   *  (with the caret) once the fragment is in the page. */
+  function keepWorkInProgress(header, frag) {
+    const active = document.activeElement;
+    const focused = active && active !== document.body && header.contains(active) ? active : null;
+    const caret = focused && typeof focused.selectionStart === "number"
+      ? [focused.selectionStart, focused.selectionEnd] : null;
+    const keep = [];
+    const notes = header.querySelector("#contact-notes");
+    const freshNotes = frag.querySelector("#contact-notes");
+    if (notes && freshNotes && notes.dataset.contactId === freshNotes.dataset.contactId) keep.push(notes);
+    header.querySelectorAll("[data-ca-field]").forEach((f) => {
+      const err = f.querySelector("[data-ca-error]");
+      if (f.contains(focused) || (err && !err.hidden)) keep.push(f);
+    });
+    if (focused && focused.id && !keep.some((k) => k.contains(focused))) keep.push(focused);
+    keep.forEach((old) => {
+      const fresh = old.id ? frag.querySelector(`#${CSS.escape(old.id)}`)
+        : old.dataset.caKey ? frag.querySelector(`[data-ca-field][data-ca-key="${CSS.escape(old.dataset.caKey)}"]`) : null;
+      if (fresh && fresh.parentNode && fresh.closest("[data-ca-block]")?.dataset.caEndpoint
+        === old.closest("[data-ca-block]")?.dataset.caEndpoint) fresh.replaceWith(old);
+    });
+    return () => {
+      if (!focused || !focused.isConnected || document.activeElement === focused) return;
+      focused.focus({ preventScroll: true });
+      if (caret) { try { focused.setSelectionRange(caret[0], caret[1]); } catch (_) { /* not a text field */ } }
+    };
+  }
+
   async function refreshHeader() {
     const t = thread();
     if (!t) return;
     try {
       const frag = await fragment(`/partials/conversations/${t.dataset.displayId}/header`);
-      document.getElementById("thread-header").replaceChildren(frag);
+      const header = document.getElementById("thread-header");
+      const restoreFocus = keepWorkInProgress(header, frag);
+      header.replaceChildren(frag);
+      restoreFocus();
       applyWindowState();
     } catch (_) { /* ignore */ }
   }

@@ -4180,7 +4180,41 @@ async fn an_agent_adds_a_contact_note_in_the_panel_and_reads_it_after_a_reload()
             "the blank-note error",
         )
         .await;
+        // A live update re-renders the header and panel; a half-typed note, its error and
+        // the caret survive it.
         focus_click(&c, "#contact-note-input").await;
+        c.find(Locator::Id("contact-note-input"))
+            .await
+            .unwrap()
+            .send_keys("half-typed")
+            .await
+            .unwrap();
+        let priority = if name == "desktop" { "high" } else { "low" };
+        env.api(
+            "POST",
+            "/conversations/1/toggle_priority",
+            Some(json!({ "priority": priority })),
+        )
+        .await;
+        wait_js(
+            &c,
+            &format!("document.getElementById('priority').value === '{priority}'"),
+            "the header refreshed by the priority change",
+        )
+        .await;
+        assert_eq!(
+            js(
+                &c,
+                "const i = document.getElementById('contact-note-input'); return [i.value, document.activeElement === i]"
+            )
+            .await,
+            json!(["half-typed", true])
+        );
+        js(
+            &c,
+            "document.getElementById('contact-note-input').value = ''; return true",
+        )
+        .await;
         js(
             &c,
             "document.getElementById('contact-note-list').scrollIntoView({block: 'end'}); return true",
