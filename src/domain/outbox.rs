@@ -7,7 +7,9 @@
 //! - the 24-hour customer service window for everything but templates and private notes
 //!   (Meta: messaging/customer-service-windows; DESIGN.md invariant 6);
 //! - templates must exist, be APPROVED and get every parameter (see [`templates::render`]);
-//! - a reply or reaction targets a message of the same conversation that has a wamid.
+//! - a reply or reaction targets a message of the same conversation that has a wamid;
+//! - interactive messages (buttons, list, CTA URL, location request) within Meta's limits
+//!   ([`crate::whatsapp::interactive`]), inside the window like free text, without a file.
 
 use super::conversations::{self, Conversation};
 use super::messages::{self, message_type, Attachment, Message, NewAttachment, NewMessage};
@@ -15,6 +17,7 @@ use super::templates::{self, TemplateParams};
 use crate::db::schema::{contacts, messages as messages_table};
 use crate::error::{AppError, AppResult};
 use crate::jobs;
+use crate::whatsapp::interactive::Interactive;
 use crate::whatsapp::outbound::{self, MediaKind, Recipient};
 use crate::whatsapp::window;
 use chrono::{DateTime, Utc};
@@ -45,6 +48,9 @@ pub struct OutgoingInput {
     pub is_reaction: bool,
     pub template: Option<TemplateParams>,
     pub attachments: Vec<StoredUpload>,
+    /// An interactive message (`content_type` `input_select`, `cta_url`, `location_request`),
+    /// already checked against Meta's limits; its body is the message's content.
+    pub interactive: Option<Interactive>,
     /// Other `content_attributes` the client sent, kept as given.
     pub extra_attributes: Map<String, Value>,
 }
@@ -60,8 +66,8 @@ pub fn send_job_payload(message_id: i64) -> Value {
 /// Validates and stores an outgoing message by user `sender_user_id` in `conversation`, and
 /// queues its send unless it is a private note; emits `message.created` in the same
 /// transaction (private notes too). Returns the stored message and attachments.
-/// Errors: 422 naming the field (`content`, `attachments`, `content_attributes.in_reply_to`,
-/// `template_params…`) with a message a person understands.
+/// Errors: 422 naming the field (`content`, `content_type`, `attachments`,
+/// `content_attributes.in_reply_to`, `template_params…`) with a message a person understands.
 pub fn create(
     conn: &mut PgConnection,
     conversation: &Conversation,
@@ -82,6 +88,20 @@ pub fn create(
     let mut attrs = input.extra_attributes.clone();
     attrs.remove("in_reply_to_external_id");
 
+    if input.interactive.is_some() {
+        let clash = if input.private {
+            Some("a private note is text only: send buttons, lists, links and location requests as a reply")
+        } else if input.template.is_some() {
+            Some("a message is either a template or an interactive message, not both")
+        } else if input.is_reaction {
+            Some("a reaction is an emoji, not an interactive message")
+        } else {
+            None
+        };
+        if let Some(reason) = clash {
+            return Err(AppError::invalid("content_type", reason));
+        }
+    }
     if input.private {
         if content.trim().is_empty() && upload.is_none() {
             return Err(AppError::invalid(
@@ -94,6 +114,7 @@ pub fn create(
             conversation,
             sender_user_id,
             Some(content),
+            "text",
             attrs,
             upload,
             true,
@@ -120,6 +141,7 @@ pub fn create(
     }
 
     let mut stored_content = Some(content.clone());
+    let mut content_type = "text";
     if let Some(params) = &input.template {
         if upload.is_some() {
             return Err(AppError::invalid(
@@ -167,6 +189,16 @@ pub fn create(
                 ));
             }
             attrs.insert("is_reaction".into(), json!(true));
+        } else if let Some(i) = &input.interactive {
+            if upload.is_some() {
+                return Err(AppError::invalid(
+                    "attachments",
+                    "an interactive message cannot carry a file; send the file as its own message",
+                ));
+            }
+            attrs.extend(i.stored_attributes());
+            stored_content = Some(i.body.clone());
+            content_type = i.content_type();
         } else if let (Some(u), Some(k)) = (upload, kind) {
             if u.file_size as usize > k.max_bytes() {
                 return Err(AppError::invalid(
@@ -223,6 +255,7 @@ pub fn create(
         conversation,
         sender_user_id,
         stored_content,
+        content_type,
         attrs,
         upload,
         false,
@@ -237,6 +270,7 @@ fn store(
     conversation: &Conversation,
     sender_user_id: i64,
     content: Option<String>,
+    content_type: &str,
     attrs: Map<String, Value>,
     upload: Option<&StoredUpload>,
     private: bool,
@@ -250,7 +284,7 @@ fn store(
             conversation_id: conversation.id,
             message_type: message_type::OUTGOING,
             content,
-            content_type: "text".into(),
+            content_type: content_type.into(),
             content_attributes: Value::Object(attrs),
             private,
             status: if private { "sent" } else { "progress" }.into(),

@@ -23,6 +23,7 @@ use crate::domain::messages::{self, Attachment, Message, MessageUpdate};
 use crate::domain::{conversations, outbox, templates};
 use crate::error::{AppError, AppResult};
 use crate::whatsapp::graph::{self, GraphError};
+use crate::whatsapp::interactive;
 use crate::whatsapp::outbound::{self, MediaKind, Recipient};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
@@ -319,6 +320,15 @@ async fn send_message(state: &AppState, job: &Job, message_id: i64) -> AppResult
             .await;
         };
         outbound::reaction(&ctx.recipient, target, &content, Some(&callback))
+    } else if interactive::is_interactive(&message.content_type) && attrs["interactive"].is_object()
+    {
+        // Checked against Meta's limits when it was created (`outbox::create`).
+        outbound::interactive(
+            &ctx.recipient,
+            attrs["interactive"].clone(),
+            ctx.reply_to.as_deref(),
+            Some(&callback),
+        )
     } else if let Some(att) = &ctx.attachment {
         let mime = att
             .mime_type

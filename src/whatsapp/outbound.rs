@@ -1,5 +1,6 @@
-//! Bodies of `POST /{phone_number_id}/messages`: text, media, reaction, template and read
-//! receipts, addressed by the recipient rule. Pure functions; the send job calls Graph.
+//! Bodies of `POST /{phone_number_id}/messages`: text, media, reaction, template,
+//! interactive and read receipts, addressed by the recipient rule. Pure functions; the send
+//! job calls Graph.
 //!
 //! Meta: cloud-api/reference/messages and cloud-api/guides/send-messages.
 
@@ -205,6 +206,19 @@ pub fn template(
 ) -> Value {
     let mut m = envelope(recipient, "template", reply_to, callback_data);
     m.insert("template".into(), template);
+    Value::Object(m)
+}
+
+/// An interactive message (reply buttons, list, CTA URL, location request); `interactive` is
+/// the Graph `interactive` object ([`crate::whatsapp::interactive::Interactive::graph_object`]).
+pub fn interactive(
+    recipient: &Recipient,
+    interactive: Value,
+    reply_to: Option<&str>,
+    callback_data: Option<&str>,
+) -> Value {
+    let mut m = envelope(recipient, "interactive", reply_to, callback_data);
+    m.insert("interactive".into(), interactive);
     Value::Object(m)
 }
 

@@ -9,6 +9,7 @@ use crate::domain::outbox::{self, OutgoingInput, StoredUpload};
 use crate::domain::{conversations, templates};
 use crate::error::{AppError, AppResult};
 use crate::web::auth;
+use crate::whatsapp::interactive::Interactive;
 use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -24,6 +25,9 @@ const MAX_FIELD_BYTES: usize = 1024 * 1024;
 struct Body {
     content: Option<String>,
     message_type: Option<String>,
+    /// Chatwoot's `content_type`; `input_select`, `cta_url` and `location_request` make an
+    /// interactive message ([`Interactive::from_request`]), anything else is text.
+    content_type: Option<String>,
     private: bool,
     content_attributes: Map<String, Value>,
     template_params: Option<Value>,
@@ -78,6 +82,16 @@ impl Body {
                 ))
             }
         };
+        let content_type = match m.remove("content_type") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "content_type",
+                    "content_type must be a string such as \"text\" or \"input_select\"",
+                ))
+            }
+        };
         let template_params = match m.remove("template_params") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(serde_json::from_str(&s).map_err(|e| {
@@ -93,6 +107,7 @@ impl Body {
             message_type: m
                 .remove("message_type")
                 .and_then(|v| v.as_str().map(str::to_string)),
+            content_type,
             private: m.get("private").is_some_and(truthy),
             content_attributes,
             template_params,
@@ -122,6 +137,11 @@ impl Body {
             })?),
         };
         let is_reaction = attrs.remove("is_reaction").is_some_and(|v| truthy(&v));
+        let interactive = Interactive::from_request(
+            self.content_type.as_deref(),
+            self.content.as_deref(),
+            &mut attrs,
+        )?;
         let template = match self.template_params {
             None => None,
             Some(v) => Some(
@@ -140,6 +160,7 @@ impl Body {
             is_reaction,
             template,
             attachments,
+            interactive,
             extra_attributes: attrs,
         })
     }
