@@ -142,6 +142,8 @@
 
   function setExpanded(open) {
     if (!textarea) return;
+    // aria-expanded belongs to the combobox role, which the textarea takes when first opened.
+    if (!open && textarea.getAttribute("role") !== "combobox") return;
     textarea.setAttribute("aria-expanded", open ? "true" : "false");
     if (open) {
       textarea.setAttribute("aria-controls", LIST_ID);

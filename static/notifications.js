@@ -266,7 +266,8 @@
     if (list) { list.hidden = true; list.replaceChildren(); }
     const text = document.getElementById("composer-text");
     if (text) {
-      text.setAttribute("aria-expanded", "false");
+      // aria-expanded belongs to the combobox role, which the textarea takes when first opened.
+      if (text.getAttribute("role") === "combobox") text.setAttribute("aria-expanded", "false");
       text.removeAttribute("aria-activedescendant");
     }
   }
@@ -294,6 +295,7 @@
     if (!mention || !text || !list) return;
     renderOptions(list, mention.options, mention.active, "mention-option", insertMention);
     list.hidden = false;
+    text.setAttribute("role", "combobox");
     text.setAttribute("aria-controls", "mention-options");
     text.setAttribute("aria-expanded", "true");
     text.setAttribute("aria-autocomplete", "list");

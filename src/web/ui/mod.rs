@@ -6,6 +6,7 @@ pub mod auth;
 pub mod contact_import;
 pub mod custom_attributes;
 pub mod inbox;
+pub mod interactive_view;
 pub mod password;
 pub mod profile;
 pub mod scope;

@@ -357,6 +357,8 @@ pub struct Bubble {
     pub template_name: Option<String>,
     pub footer: Option<String>,
     pub buttons: Vec<String>,
+    /// An interactive message the business sent: its header, footer, buttons or list.
+    pub interactive: Option<super::interactive_view::InteractiveView>,
 }
 
 fn attachment_view(config: &Config, a: &Attachment) -> AttachmentView {
@@ -552,6 +554,11 @@ pub fn bubble(
             .flatten()
             .filter_map(|b| b["text"].as_str().map(str::to_string))
             .collect(),
+        interactive: if kind == "outgoing" {
+            super::interactive_view::interactive_view(attrs)
+        } else {
+            None
+        },
     }
 }
 
