@@ -93,6 +93,9 @@
     } catch (_) { /* not visible to us */ }
   }
 
+  // Other modules show a message they sent at once (the live stream brings it too).
+  window.switchboardShowMessage = upsertMessage;
+
   /** A live update re-renders the header and its contact panel; what the agent is in the
    *  middle of must survive it. Moves into the fresh fragment, in place of their fresh copies:
    *  the contact notes section (same contact; static/contact_notes.js keeps it current itself,

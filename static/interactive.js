@@ -344,22 +344,6 @@
     $("ib-body").focus();
   }
 
-  async function showSent(id) {
-    // The live stream brings it too; this shows it at once.
-    try {
-      const resp = await fetch(`/app/accounts/${accountId}/partials/messages/${id}`, { credentials: "same-origin" });
-      if (!resp.ok) return;
-      const tpl = document.createElement("template");
-      tpl.innerHTML = await resp.text(); // server-rendered, escaped by askama
-      const li = tpl.content.querySelector("li");
-      const list = $("messages");
-      if (!li || !list) return;
-      const existing = $(`m-${id}`);
-      if (existing) existing.replaceWith(li);
-      else { list.append(li); list.scrollTop = list.scrollHeight; }
-    } catch (_) { /* the live stream brings it */ }
-  }
-
   async function send() {
     clearErrors();
     const problem = localProblem();
@@ -385,7 +369,7 @@
         draft.value = "";
         draft.dispatchEvent(new Event("input", { bubbles: true }));
       }
-      await showSent(json.id);
+      if (window.switchboardShowMessage) await window.switchboardShowMessage(json.id);
       if (window.switchboardToast) window.switchboardToast("Interactive message sent", "success");
     } catch (err) {
       showError(err.message);
