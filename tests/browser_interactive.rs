@@ -5,7 +5,7 @@ use browser_kit::*;
 use common::*;
 
 // Interactive messages from the composer (issue 12): the "Interactive" dialog builds reply
-// buttons and a list with a live preview, the Graph stand-in receives the exact interactive
+// buttons, a list, a location request and a link button with a live preview, the Graph stand-in receives the exact interactive
 // bodies, the thread shows the buttons and the list, and the customer's tap threads back
 // quoting the message. Closed window and private notes: the button says why it is
 // unavailable. Screenshots at 1440×900 and 390×844 (dark), axe-core on the dialog and page.
@@ -81,7 +81,7 @@ async fn open_builder(c: &Client) {
 }
 
 #[tokio::test]
-async fn reply_buttons_and_a_list_from_the_composer() {
+async fn reply_buttons_a_list_a_location_request_and_a_link_from_the_composer() {
     let _one = SERIAL.lock().await;
     let env = Env::start().await;
     // Each send gets its own wamid; the first is the one the fixture's tap answers.
@@ -268,6 +268,31 @@ async fn reply_buttons_and_a_list_from_the_composer() {
                    {"title": "Cheap", "rows": [{"id": "Pick up in store", "title": "Pick up in store"}]}]}})
     );
 
+    // ---- a location request: body only ----
+    open_builder(&c).await;
+    click(&c, "input[name='ib-kind'][value='location']").await;
+    type_into(&c, "#ib-body", "Please share where we should deliver.").await;
+    wait_js(
+        &c,
+        "document.getElementById('ib-header').closest('[hidden]') && document.getElementById('ib-footer').closest('[hidden]') && document.querySelector('#ib-preview .wa-action').textContent === '📍 Send location'",
+        "the location request's editor and preview",
+    )
+    .await;
+    click(&c, "#ib-send").await;
+    wait_js(
+        &c,
+        "!document.getElementById('interactive-builder').open && [...document.querySelectorAll('#messages .message.outgoing .interactive-button')].some(b => b.textContent.includes('Send location'))",
+        "the location request in the thread",
+    )
+    .await;
+    let sent = interactive_sent(&env, 3).await;
+    assert_eq!(
+        sent[2],
+        json!({"type": "location_request_message",
+               "body": {"text": "Please share where we should deliver."},
+               "action": {"name": "send_location"}})
+    );
+
     // ---- the customer's tap threads back, quoting the buttons message ----
     env.post_webhook(with_current_timestamps(&webhook_fixture(
         "interactive_button_reply.json",
@@ -342,9 +367,9 @@ async fn reply_buttons_and_a_list_from_the_composer() {
         "the link button in the thread",
     )
     .await;
-    let sent = interactive_sent(&env, 3).await;
+    let sent = interactive_sent(&env, 4).await;
     assert_eq!(
-        sent[2],
+        sent[3],
         json!({"type": "cta_url", "body": {"text": "Track your order here."},
                "action": {"name": "cta_url", "parameters": {"display_text": "Track order", "url": "https://shop.example.com/track/4521"}}})
     );
@@ -367,5 +392,5 @@ async fn reply_buttons_and_a_list_from_the_composer() {
     )
     .await;
     screenshot(&c, "interactive-window-closed").await;
-    assert_eq!(interactive_sent(&env, 3).await.len(), 3);
+    assert_eq!(interactive_sent(&env, 4).await.len(), 4);
 }
