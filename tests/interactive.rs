@@ -258,6 +258,27 @@ async fn each_kind_reaches_graph_with_the_exact_interactive_body() {
         "cancel-order-42"
     );
 
+    // The customer shares a location in answer to the request (Meta: a `location` message
+    // whose `context.id` is the request's wamid): it quotes the request.
+    let request_wamid = app.query_json(&format!(
+        "SELECT to_jsonb(source_id) FROM messages WHERE id = {}",
+        location["id"]
+    ));
+    let mut shared: Value =
+        serde_json::from_slice(&with_current_timestamps(&webhook_fixture("location.json")))
+            .unwrap();
+    shared["entry"][0]["changes"][0]["value"]["messages"][0]["context"] =
+        json!({"from": "15551234567", "id": request_wamid});
+    app.deliver_bytes(&serde_json::to_vec(&shared).unwrap())
+        .await;
+    let place = app.query_json(
+        "SELECT to_jsonb(m) FROM messages m WHERE message_type = 0 AND content_attributes ? 'location'",
+    );
+    assert_eq!(
+        place["content_attributes"]["in_reply_to"], location["id"],
+        "{place}"
+    );
+
     // A quoted reply carries the context as every free-form message does.
     let incoming = answer["id"].as_i64().unwrap();
     let (status, quoted) = post(
