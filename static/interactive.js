@@ -130,7 +130,9 @@
     const sections = Array.from($("ib-sections").children);
     sections.forEach((sec, s) => {
       sec.querySelector(".ib-section-title input").dataset.field = `content_attributes.sections[${s}].title`;
-      sec.querySelector(".ib-section-title label").textContent = `Section ${s + 1} title`;
+      const sectionLabel = sec.querySelector(".ib-section-title label");
+      if (sections.length === 1) sectionLabel.replaceChildren("Section title ", el("span", { class: "muted small", text: "(optional)" }));
+      else sectionLabel.textContent = `Section ${s + 1} title`;
       const removeSection = sec.querySelector(":scope > .ib-section-head .ib-remove");
       removeSection.hidden = sections.length === 1;
       removeSection.setAttribute("aria-label", `Remove section ${s + 1}`);
@@ -278,7 +280,9 @@
       actions.append(action("☰", a.button_text || "Choose an item"));
       sheet = el("div", { class: "wa-sheet" }, el("p", { class: "wa-sheet-title", text: a.button_text || "Choose an item", dir: "auto" }));
       a.sections.forEach((s) => {
-        if (a.sections.length > 1 || s.title) sheet.append(el("p", { class: "wa-sheet-section", text: s.title || "Section title", dir: "auto" }));
+        // A lone section without a title is sent titled by the list's button (the server's rule).
+        const heading = s.title || (a.sections.length === 1 ? a.button_text || "Choose an item" : "Section title");
+        sheet.append(el("p", { class: "wa-sheet-section", text: heading, dir: "auto" }));
         const ul = el("ul");
         s.items.forEach((r) => ul.append(el("li", {},
           el("span", { class: "wa-row-text" }, el("span", { class: "wa-row-title", text: r.title || "Row title", dir: "auto" }),
@@ -323,7 +327,8 @@
       const max = Number(i.dataset.max);
       const label = (i.labels && i.labels[0] ? i.labels[0].textContent : "This field").replace(/\s*\(optional\)\s*$/, "");
       if (n > max) return [`${label} is limited to ${max} characters on WhatsApp (it has ${n}).`, i.dataset.field];
-      const optional = i.id === "ib-header" || i.id === "ib-footer" || i.dataset.field.endsWith(".description");
+      const loneSection = i.dataset.field === "content_attributes.sections[0].title" && $("ib-sections").children.length === 1;
+      const optional = i.id === "ib-header" || i.id === "ib-footer" || i.dataset.field.endsWith(".description") || loneSection;
       if (!n && !optional) return [`${label} is required.`, i.dataset.field];
     }
     return null;

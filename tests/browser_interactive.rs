@@ -347,6 +347,17 @@ async fn reply_buttons_a_list_a_location_request_and_a_link_from_the_composer() 
     .await;
     screenshot(&phone, "interactive-thread-phone").await;
     open_builder(&phone).await;
+    click(&phone, "input[name='ib-kind'][value='list']").await;
+    type_into(&phone, "#ib-body", "Which size?").await;
+    type_into(&phone, "#ib-sections .ib-row input", "Medium").await;
+    screenshot(&phone, "interactive-list-dialog-phone").await;
+    phone
+        .find(Locator::Id("ib-body"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
     click(&phone, "input[name='ib-kind'][value='cta']").await;
     type_into(&phone, "#ib-body", "Track your order here.").await;
     type_into(&phone, "#ib-cta-text", "Track order").await;
