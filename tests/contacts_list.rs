@@ -484,3 +484,54 @@ async fn pages_answer_422_for_bad_filters_and_404_for_contacts_out_of_sight() {
         .await;
     assert_eq!(status, 404, "a contact of no inbox of Ben's");
 }
+
+/// `contacts::touch` moves `last_activity_at` forwards only, and skips writes within
+/// `ACTIVITY_GRANULARITY_SECS` of the stored time (a burst of messages is one contacts write).
+#[actix_rt::test]
+async fn activity_moves_forward_and_a_burst_is_one_write() {
+    use chrono::{Duration, TimeZone, Utc};
+    use diesel::prelude::*;
+    use switchboard::db::schema::contacts;
+    use switchboard::domain::contacts as domain;
+    let app = TestApp::start();
+    let acc = app.account_id;
+    let id = seed(&app, acc)[2]; // never active (n = 3)
+    let mut conn = app.conn();
+    let read = |conn: &mut diesel::PgConnection| -> (Option<chrono::DateTime<Utc>>, i64) {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+            at: Option<chrono::DateTime<Utc>>,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            xmin: i64,
+        }
+        let r: Row = diesel::sql_query(format!(
+            "SELECT last_activity_at AS at, xmin::text::bigint AS xmin FROM contacts WHERE id = {id}"
+        ))
+        .get_result(conn)
+        .unwrap();
+        (r.at, r.xmin)
+    };
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap();
+    domain::touch(&mut conn, id, t0).unwrap();
+    let (at, v1) = read(&mut conn);
+    assert_eq!(at, Some(t0));
+    // A burst: the next messages within the granularity write nothing (same row version).
+    for s in [1, 30, domain::ACTIVITY_GRANULARITY_SECS] {
+        domain::touch(&mut conn, id, t0 + Duration::seconds(s)).unwrap();
+    }
+    assert_eq!(read(&mut conn), (Some(t0), v1));
+    // Never backwards.
+    domain::touch(&mut conn, id, t0 - Duration::hours(1)).unwrap();
+    assert_eq!(read(&mut conn), (Some(t0), v1));
+    // Past the granularity it moves.
+    let later = t0 + Duration::seconds(domain::ACTIVITY_GRANULARITY_SECS + 1);
+    domain::touch(&mut conn, id, later).unwrap();
+    assert_eq!(read(&mut conn).0, Some(later));
+    let stored: Option<chrono::DateTime<Utc>> = contacts::table
+        .find(id)
+        .select(contacts::last_activity_at)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(stored, Some(later));
+}

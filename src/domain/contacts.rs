@@ -526,13 +526,25 @@ pub fn merge_additional_attributes(
     Ok(())
 }
 
-/// Marks contact activity at `at` (never moves backwards).
+/// How far `contacts.last_activity_at` may lag a contact's newest message, in seconds.
+///
+/// Each write of `last_activity_at` is a non-HOT update (the Contacts screen sorts by it
+/// through `contacts_account_activity`), which re-inserts into every contacts index and
+/// recomputes the stored `search_doc`; skipping writes that would move it by less than this
+/// keeps a customer's burst of messages to one contacts write. Lists sorted by last activity
+/// are then exact to within this many seconds.
+pub const ACTIVITY_GRANULARITY_SECS: i64 = 60;
+
+/// Marks contact activity at `at`: never moves backwards, and writes nothing when the stored
+/// time is already within [`ACTIVITY_GRANULARITY_SECS`] of `at` (or later).
 pub fn touch(conn: &mut PgConnection, contact_id: i64, at: DateTime<Utc>) -> AppResult<()> {
     diesel::sql_query(
-        "UPDATE contacts SET last_activity_at = GREATEST(last_activity_at, $1) WHERE id = $2",
+        "UPDATE contacts SET last_activity_at = $1 WHERE id = $2 \
+         AND (last_activity_at IS NULL OR last_activity_at < $1 - make_interval(secs => $3))",
     )
     .bind::<diesel::sql_types::Timestamptz, _>(at)
     .bind::<diesel::sql_types::BigInt, _>(contact_id)
+    .bind::<diesel::sql_types::Double, _>(ACTIVITY_GRANULARITY_SECS as f64)
     .execute(conn)?;
     Ok(())
 }
