@@ -7,6 +7,8 @@ pub mod ingest;
 pub mod outbound;
 pub mod payload;
 pub mod receive;
+pub mod resumable_upload;
 pub mod setup;
 pub mod signature;
+pub mod template_management;
 pub mod window;
