@@ -1428,7 +1428,11 @@ mod tests {
         );
         assert_eq!(
             fields(base("Hi {{1}} and {{3}} there", json!(["a", "b"]))),
-            ["components.body.text", "components.body.examples.2",]
+            [
+                "components.body.text",
+                "components.body.examples.2",
+                "components.body.examples.3"
+            ]
         );
         assert_eq!(
             fields(base("Hi {{1}} there", json!({}))),
