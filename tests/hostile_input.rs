@@ -432,6 +432,23 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/accounts/{a}/inboxes/{id}"),
     ("PATCH", "/api/v1/accounts/{a}/inboxes/{id}"),
     ("POST", "/api/v1/accounts/{a}/inboxes/{id}/sync_templates"),
+    // Issue 12 (templates): the template builder.
+    (
+        "POST",
+        "/api/v1/accounts/{a}/inboxes/{id}/message_templates",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{a}/inboxes/{id}/message_templates/header_sample",
+    ),
+    (
+        "PATCH",
+        "/api/v1/accounts/{a}/inboxes/{id}/message_templates/{id}",
+    ),
+    (
+        "DELETE",
+        "/api/v1/accounts/{a}/inboxes/{id}/message_templates/{id}",
+    ),
     ("GET", "/api/v1/accounts/{a}/conversations"),
     ("GET", "/api/v1/accounts/{a}/conversations/meta"),
     ("GET", "/api/v1/accounts/{a}/conversations/{id}"),
@@ -581,6 +598,16 @@ const UI_ROUTES: &[(&str, &str)] = &[
     ),
     ("GET", "/app/accounts/{a}/partials/messages/{id}"),
     ("GET", "/app/accounts/{a}/search"),
+    // Issue 12 (templates): the template list and builder.
+    ("GET", "/app/accounts/{a}/settings/inboxes/{id}/templates"),
+    (
+        "GET",
+        "/app/accounts/{a}/settings/inboxes/{id}/templates/new",
+    ),
+    (
+        "GET",
+        "/app/accounts/{a}/settings/inboxes/{id}/templates/{id}/edit",
+    ),
     ("GET", "/app/accounts/{a}/contacts/import"),
     ("GET", "/app/accounts/{a}/settings/inboxes"),
     ("POST", "/app/accounts/{a}/settings/inboxes"),

@@ -27,6 +27,7 @@ pub mod profile;
 pub mod request_memo;
 pub mod search;
 pub mod teams;
+pub mod template_builder;
 pub mod templates;
 pub mod webhook_payloads;
 pub mod webhooks;

@@ -8,6 +8,8 @@ pub mod interactive;
 pub mod outbound;
 pub mod payload;
 pub mod receive;
+pub mod resumable_upload;
 pub mod setup;
 pub mod signature;
+pub mod template_management;
 pub mod window;

@@ -16,6 +16,8 @@ pub mod custom_attributes;
 pub mod inbox_members;
 pub mod inboxes;
 pub mod labels;
+// Issue 12 (templates): the template builder's API.
+pub mod message_templates;
 pub mod messages;
 pub mod notification_settings;
 pub mod notifications;
@@ -72,6 +74,23 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route(
                         "/inboxes/{id}/register_webhook",
                         web::post().to(inboxes::register_webhook),
+                    )
+                    // Issue 12 (templates): create, edit and delete message templates.
+                    .route(
+                        "/inboxes/{inbox_id}/message_templates",
+                        web::post().to(message_templates::create),
+                    )
+                    .route(
+                        "/inboxes/{inbox_id}/message_templates/header_sample",
+                        web::post().to(message_templates::upload_header_sample),
+                    )
+                    .route(
+                        "/inboxes/{inbox_id}/message_templates/{template_id}",
+                        web::patch().to(message_templates::update),
+                    )
+                    .route(
+                        "/inboxes/{inbox_id}/message_templates/{template_id}",
+                        web::delete().to(message_templates::destroy),
                     )
                     .route("/conversations", web::get().to(conversations::index))
                     // Issue 11 (newconv): starting a conversation, outbound first.

@@ -14,6 +14,8 @@ pub mod search;
 pub mod settings;
 pub mod settings_canned;
 pub mod settings_people;
+// Issue 12 (templates): the template list and builder.
+pub mod settings_templates;
 pub mod settings_webhooks;
 pub mod sidebar;
 pub mod view;
@@ -148,6 +150,19 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/settings/inboxes/{inbox_id}",
                 web::get().to(settings::inbox_show),
+            )
+            // Issue 12 (templates): the template list and builder.
+            .route(
+                "/accounts/{account_id}/settings/inboxes/{inbox_id}/templates",
+                web::get().to(settings_templates::index),
+            )
+            .route(
+                "/accounts/{account_id}/settings/inboxes/{inbox_id}/templates/new",
+                web::get().to(settings_templates::new),
+            )
+            .route(
+                "/accounts/{account_id}/settings/inboxes/{inbox_id}/templates/{template_id}/edit",
+                web::get().to(settings_templates::edit),
             )
             .route(
                 "/accounts/{account_id}/settings/inboxes/{inbox_id}/{action}",
