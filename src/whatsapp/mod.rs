@@ -4,6 +4,7 @@
 pub mod content;
 pub mod graph;
 pub mod ingest;
+pub mod management;
 pub mod outbound;
 pub mod payload;
 pub mod receive;

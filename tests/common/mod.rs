@@ -69,6 +69,8 @@ pub fn all_webhook_fixtures() -> Vec<String> {
 pub struct Options {
     pub graph_base_url: Option<String>,
     pub global_app_secret: Option<String>,
+    /// `WHATSAPP_VERIFY_TOKEN` (the app-level callback's handshake).
+    pub app_verify_token: Option<String>,
     pub inactive_numbers: Vec<String>,
     /// Sets `WEBHOOKS_ALLOW_HTTP` and `WEBHOOKS_ALLOW_PRIVATE_TARGETS` (a local receiver).
     pub webhooks_allow_local: bool,
@@ -107,6 +109,7 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
             .unwrap_or_else(|| "http://127.0.0.1:9".into()),
         whatsapp_api_version: "v25.0".into(),
         whatsapp_app_secret: opts.global_app_secret.clone(),
+        whatsapp_verify_token: opts.app_verify_token.clone(),
         storage_dir: storage.to_path_buf(),
         inactive_whatsapp_numbers: opts.inactive_numbers.clone(),
         host: "127.0.0.1".into(),
@@ -120,6 +123,7 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         send_max_attempts: 8,
         send_reconcile_seconds: 2,
         template_sync_interval_seconds: 10800,
+        number_health_interval_seconds: 3600,
         smtp_address: opts.smtp_port.map(|_| "127.0.0.1".to_string()),
         smtp_port: opts.smtp_port.unwrap_or(587),
         smtp_username: None,

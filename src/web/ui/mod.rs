@@ -6,6 +6,7 @@ pub mod auth;
 pub mod contact_import;
 pub mod custom_attributes;
 pub mod inbox;
+pub mod number_health;
 pub mod password;
 pub mod profile;
 pub mod scope;
