@@ -85,7 +85,7 @@ pub fn problem(health: &Health) -> Option<String> {
         let why = if reasons.is_empty() {
             String::new()
         } else {
-            format!(": {}", reasons.join("; "))
+            format!(": {}", reasons.join("; ").trim_end_matches('.'))
         };
         return Some(format!("Sending is {send}{why}"));
     }
@@ -110,10 +110,15 @@ pub fn reasons(health: &Health) -> Vec<String> {
         .and_then(|s| s.get("entities"))
         .and_then(Value::as_array);
     for e in entities.into_iter().flatten() {
-        let kind = e
-            .get("entity_type")
-            .and_then(Value::as_str)
-            .unwrap_or("ENTITY");
+        let kind = match e.get("entity_type").and_then(Value::as_str) {
+            Some("PHONE_NUMBER") => "Phone number",
+            Some("WABA") => "WhatsApp Business Account",
+            Some("BUSINESS") => "Business portfolio",
+            Some("APP") => "App",
+            Some("MESSAGE_TEMPLATE") => "Template",
+            Some(other) => other,
+            None => "Meta",
+        };
         for info in e
             .get("additional_info")
             .and_then(Value::as_array)
@@ -424,7 +429,7 @@ mod tests {
             {"error_code":141002,"error_description":"Not approved","possible_solution":"Appeal"}]}]}));
         assert_eq!(
             problem(&hl).unwrap(),
-            "Sending is BLOCKED: WABA #141002: Not approved (Appeal)"
+            "Sending is BLOCKED: WhatsApp Business Account #141002: Not approved (Appeal)"
         );
     }
 
