@@ -210,8 +210,23 @@ async fn sibling_numbers_share_one_url_and_strangers_are_refused_and_shown() {
         .await;
     assert_eq!(count_messages(&app, sibling), 3);
 
+    // Management events of another WABA: refused too, named by WABA.
+    let foreign = String::from_utf8(dualhook_management("account_alerts.json"))
+        .unwrap()
+        .replace(WABA_ID, "777000777");
+    let (status, text) = app.post_webhook(PHONE, foreign.as_bytes(), None).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(
+        text.contains("WABA 777000777 is not +15551234567"),
+        "{text}"
+    );
+
     let mut b = admin(&app).await;
     let html = settings_page(&mut b, own.id, "").await;
+    assert!(
+        html.contains("Account events for WABA 777000777 arrive here"),
+        "{html}"
+    );
     assert!(
         html.contains(
             "Messages for 1065999999 (WABA 102290129340398) arrive here: create an inbox for it"
