@@ -197,6 +197,7 @@ pub fn spawn_workers(state: &AppState) {
         .expect("spawn the job listener thread");
     tokio::spawn(jobs::send::run_dispatcher(state.clone()));
     tokio::spawn(jobs::template_sync::run(state.clone()));
+    tokio::spawn(jobs::number_health::run(state.clone()));
     tokio::spawn(jobs::email::run(state.clone()));
     tokio::spawn(jobs::contact_import::run(state.clone()));
     tokio::spawn(jobs::webhook_delivery::run_dispatcher(state.clone()));

@@ -53,6 +53,10 @@ pub struct Config {
     /// (`POST /{app_id}/uploads`, graph-api-notes §8) for template header samples and the
     /// profile picture. Unset, those uploads are refused with a message naming it.
     pub whatsapp_app_id: Option<String>,
+    /// `WHATSAPP_VERIFY_TOKEN`, optional: the verify token of the app-level callback
+    /// `GET /webhooks/whatsapp` (Meta's App Dashboard → Webhooks). Unset, that handshake
+    /// answers 401.
+    pub whatsapp_verify_token: Option<String>,
     /// `STORAGE_DIR`, default `./storage`: where downloaded media files are written.
     pub storage_dir: PathBuf,
     /// `INACTIVE_WHATSAPP_NUMBERS`, optional comma-separated E.164 numbers whose webhook POSTs
@@ -85,6 +89,9 @@ pub struct Config {
     /// `TEMPLATE_SYNC_INTERVAL_SECONDS`, default 10800 (3 hours): how often each inbox's
     /// templates are synced from Graph.
     pub template_sync_interval_seconds: u64,
+    /// `NUMBER_HEALTH_INTERVAL_SECONDS`, default 3600 (1 hour, at least 60): how often each
+    /// inbox's number health is refreshed from Graph `GET /{phone_number_id}?fields=…`.
+    pub number_health_interval_seconds: u64,
     /// `SMTP_ADDRESS`, optional: the SMTP server's host name. Unset, every email is written as
     /// an `.eml` file into `MAIL_DIR` instead of being sent (Chatwoot's variable names).
     pub smtp_address: Option<String>,
@@ -137,6 +144,10 @@ impl std::fmt::Debug for Config {
                 &self.whatsapp_app_secret.as_ref().map(|_| "[redacted]"),
             )
             .field("whatsapp_app_id", &self.whatsapp_app_id)
+            .field(
+                "whatsapp_verify_token",
+                &self.whatsapp_verify_token.as_ref().map(|_| "[redacted]"),
+            )
             .field("storage_dir", &self.storage_dir)
             .field("inactive_whatsapp_numbers", &self.inactive_whatsapp_numbers)
             .field("host", &self.host)
@@ -365,6 +376,7 @@ impl Config {
             whatsapp_api_version,
             whatsapp_app_secret: get("WHATSAPP_APP_SECRET"),
             whatsapp_app_id: get("WHATSAPP_APP_ID"),
+            whatsapp_verify_token: get("WHATSAPP_VERIFY_TOKEN").filter(|t| !t.trim().is_empty()),
             storage_dir: PathBuf::from(get("STORAGE_DIR").unwrap_or_else(|| "storage".into())),
             inactive_whatsapp_numbers,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
@@ -408,6 +420,12 @@ impl Config {
                 "TEMPLATE_SYNC_INTERVAL_SECONDS",
                 get("TEMPLATE_SYNC_INTERVAL_SECONDS"),
                 10800,
+            )?
+            .max(60),
+            number_health_interval_seconds: parse_number(
+                "NUMBER_HEALTH_INTERVAL_SECONDS",
+                get("NUMBER_HEALTH_INTERVAL_SECONDS"),
+                3600,
             )?
             .max(60),
             smtp_address: get("SMTP_ADDRESS").map(|v| v.trim().to_string()),

@@ -190,7 +190,8 @@ async fn bad_input_gets_clear_errors_and_nothing_is_stored() {
     let (status, text) = app.post_webhook(PHONE, other_id.as_bytes(), None).await;
     assert_eq!(status, 422);
     assert!(
-        text.contains("phone_number_id 999999999 does not belong to +15551234567"),
+        text.contains("messages for phone_number_id 999999999 arrive at +15551234567")
+            && text.contains("create an inbox for it"),
         "{text}"
     );
 

@@ -541,3 +541,46 @@ diesel::table! {
 
 diesel::joinable!(contact_import_errors -> contact_imports (import_id));
 diesel::allow_tables_to_appear_in_same_query!(contact_imports, contact_import_errors);
+
+// == management ==
+diesel::table! {
+    /// Number health of each WhatsApp inbox (migration 2026-12-03-020000_number_health).
+    whatsapp_number_health (inbox_id) {
+        inbox_id -> Int8,
+        status -> Nullable<Text>,
+        quality_rating -> Nullable<Text>,
+        messaging_limit -> Nullable<Text>,
+        throughput -> Nullable<Text>,
+        name_status -> Nullable<Text>,
+        verified_name -> Nullable<Text>,
+        can_send_message -> Nullable<Text>,
+        health_status -> Nullable<Jsonb>,
+        alerts -> Jsonb,
+        reviews -> Jsonb,
+        events -> Jsonb,
+        refused_routes -> Jsonb,
+        alerted_problem -> Nullable<Text>,
+        refreshed_at -> Nullable<Timestamptz>,
+        refresh_error -> Nullable<Text>,
+        next_refresh_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+diesel::table! {
+    /// Management-webhook facts about a template (migration 2026-12-03-020000_number_health).
+    whatsapp_template_signals (template_id) {
+        template_id -> Int8,
+        rejected_reason -> Nullable<Text>,
+        rejection_detail -> Nullable<Text>,
+        quality_score -> Nullable<Text>,
+        previous_quality_score -> Nullable<Text>,
+        pending_category -> Nullable<Text>,
+        category_change_at -> Nullable<Timestamptz>,
+        previous_category -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+diesel::joinable!(whatsapp_number_health -> inboxes (inbox_id));
+diesel::joinable!(whatsapp_template_signals -> message_templates (template_id));
+diesel::allow_tables_to_appear_in_same_query!(whatsapp_number_health, inboxes);
+diesel::allow_tables_to_appear_in_same_query!(whatsapp_template_signals, message_templates);

@@ -403,6 +403,44 @@ pub fn find_by_phone(
         .optional()?)
 }
 
+/// The inboxes of `account_id` whose WABA (`business_account_id`) is `waba`, by id: a route
+/// inbox and its sibling numbers (DESIGN.md, "Payload routing").
+pub fn same_waba(
+    conn: &mut PgConnection,
+    account_id: i64,
+    waba: &str,
+) -> AppResult<Vec<InboxWithChannel>> {
+    Ok(inboxes::table
+        .inner_join(channel_whatsapp::table)
+        .filter(inboxes::account_id.eq(account_id))
+        .filter(channel_whatsapp::business_account_id.eq(waba))
+        .order(inboxes::id)
+        .select((Inbox::as_select(), Channel::as_select()))
+        .load(conn)?)
+}
+
+/// Every inbox, of any account, whose `phone_number_id` is in `phone_number_ids` or whose WABA
+/// is in `wabas`, by id (the app-level callback's routing).
+pub fn by_ids(
+    conn: &mut PgConnection,
+    phone_number_ids: &[String],
+    wabas: &[String],
+) -> AppResult<Vec<InboxWithChannel>> {
+    if phone_number_ids.is_empty() && wabas.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(inboxes::table
+        .inner_join(channel_whatsapp::table)
+        .filter(
+            channel_whatsapp::phone_number_id
+                .eq_any(phone_number_ids)
+                .or(channel_whatsapp::business_account_id.eq_any(wabas)),
+        )
+        .order(inboxes::id)
+        .select((Inbox::as_select(), Channel::as_select()))
+        .load(conn)?)
+}
+
 /// A short-lived cache of [`find_by_phone`] for the webhook route, so an acknowledged delivery
 /// costs no lookup query. Entries live `ttl`; this process's own inbox changes clear it at
 /// once, another process's within `ttl`. Unknown numbers are cached too (bounded size).

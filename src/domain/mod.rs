@@ -22,6 +22,7 @@ pub mod labels;
 pub mod messages;
 pub mod new_conversation;
 pub mod notifications;
+pub mod number_health;
 pub mod outbox;
 pub mod profile;
 pub mod request_memo;

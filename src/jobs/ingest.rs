@@ -17,9 +17,8 @@
 //! after [`MAX_ATTEMPTS`] it is marked `failed` and kept for inspection.
 
 use crate::db::schema::{inboxes, whatsapp_events};
-use crate::domain::inboxes::{self as inbox_domain, InboxWithChannel};
 use crate::error::{AppError, AppResult};
-use crate::whatsapp::ingest::{self, IngestReport, ItemRange, ParsedBody};
+use crate::whatsapp::ingest::{self, IngestReport, ItemRange, ParsedBody, Routing};
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
@@ -70,10 +69,10 @@ pub const SMALL_EVENT_BYTES: i32 = 2048;
 /// report of the part processed), or the error it will be retried for.
 pub type EventOutcome = (i64, Result<IngestReport, String>);
 
-/// One claimed event, parsed, with the range of items this unit processes.
+/// One claimed event, routed and parsed, with the range of items this unit processes.
 struct Planned {
     event: WhatsappEvent,
-    work: AppResult<(ParsedBody, ItemRange, usize)>,
+    work: AppResult<(Routing, ParsedBody, ItemRange, usize)>,
 }
 
 /// Processes one unit: claims the oldest due event (by `run_after`, `FOR UPDATE SKIP
@@ -134,38 +133,38 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
             .select(WhatsappEvent::as_select())
             .load(conn)?;
 
-        let mut inbox_cache: HashMap<i64, InboxWithChannel> = HashMap::new();
+        let mut routing_cache: HashMap<i64, Routing> = HashMap::new();
         let mut budget = UNIT_ITEMS;
         let mut planned: Vec<Planned> = Vec::with_capacity(events.len());
         for event in events {
             if budget == 0 {
                 break;
             }
-            let work = match event.inbox_id {
+            let routing = match event.inbox_id {
+                None if event.phone_number == ingest::APP_CALLBACK => {
+                    Routing::for_app(conn, &event.raw_body)
+                }
                 None => Err(AppError::NotFound(
                     "the inbox of this event was deleted".into(),
                 )),
-                Some(inbox_id) => {
-                    cached_inbox(conn, &mut inbox_cache, inbox_id).and_then(|(inbox, channel)| {
-                        let parsed = ingest::parse_body(inbox, channel, &event.raw_body)?;
-                        let total = parsed.item_count();
-                        let from = (event.items_done.max(0) as usize).min(total);
-                        let count = budget.min(total - from);
-                        budget = budget.saturating_sub(count.max(1));
-                        Ok((parsed, ItemRange { from, count }, total))
-                    })
-                }
+                Some(inbox_id) => cached_routing(conn, &mut routing_cache, inbox_id),
             };
+            let work = routing.and_then(|routing| {
+                let parsed = ingest::parse_body(&routing, &event.raw_body)?;
+                let total = parsed.item_count();
+                let from = (event.items_done.max(0) as usize).min(total);
+                let count = budget.min(total - from);
+                budget = budget.saturating_sub(count.max(1));
+                Ok((routing, parsed, ItemRange { from, count }, total))
+            });
             planned.push(Planned { event, work });
         }
 
         // Every lock the unit needs, up front, in one global order.
         let mut keys = Vec::new();
         for p in &planned {
-            if let (Ok((parsed, range, _)), Some(inbox_id)) = (&p.work, p.event.inbox_id) {
-                if let Some((inbox, _)) = inbox_cache.get(&inbox_id) {
-                    keys.extend(ingest::lock_keys(inbox, parsed, *range));
-                }
+            if let Ok((routing, parsed, range, _)) = &p.work {
+                keys.extend(ingest::lock_keys(routing, parsed, *range));
             }
         }
         crate::domain::xact_lock_all(conn, &keys)?;
@@ -175,14 +174,10 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
         for Planned { event, work } in planned {
             let (outcome, progress) = match work {
                 Err(e) => (Err(e), None),
-                Ok((parsed, range, total)) => {
-                    let (inbox, channel) = inbox_cache
-                        .get(&event.inbox_id.unwrap_or_default())
-                        .expect("planned events have a cached inbox");
+                Ok((routing, parsed, range, total)) => {
                     // A savepoint: a failing body rolls back alone.
-                    let outcome = conn.transaction(|conn| {
-                        ingest::process_items(conn, inbox, channel, &parsed, range)
-                    });
+                    let outcome = conn
+                        .transaction(|conn| ingest::process_items(conn, &routing, &parsed, range));
                     let done = range.from + range.count;
                     (outcome, Some((done, done >= total)))
                 }
@@ -206,14 +201,15 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
     Ok(outcomes)
 }
 
-fn cached_inbox<'c>(
+/// The routing of a route inbox's events (the inbox and its siblings), loaded once a unit.
+fn cached_routing(
     conn: &mut PgConnection,
-    cache: &'c mut HashMap<i64, InboxWithChannel>,
+    cache: &mut HashMap<i64, Routing>,
     inbox_id: i64,
-) -> AppResult<&'c InboxWithChannel> {
+) -> AppResult<Routing> {
     Ok(match cache.entry(inbox_id) {
-        Entry::Occupied(e) => e.into_mut(),
-        Entry::Vacant(v) => v.insert(inbox_domain::find_by_id(conn, inbox_id)?),
+        Entry::Occupied(e) => e.get().clone(),
+        Entry::Vacant(v) => v.insert(Routing::for_route(conn, inbox_id)?).clone(),
     })
 }
 
@@ -323,6 +319,23 @@ pub fn journal_many(
         // Delivered on commit to every process listening (see `listen_for_work`).
         diesel::sql_query(format!("NOTIFY {}", super::INGEST_CHANNEL)).execute(conn)?;
         Ok(ids)
+    })
+}
+
+/// Journals a body posted to the app-level callback (no route inbox; `phone_number` =
+/// [`ingest::APP_CALLBACK`]); returns its id once committed.
+pub fn journal_app(conn: &mut PgConnection, raw_body: &str) -> AppResult<i64> {
+    conn.transaction(|conn| {
+        let id = diesel::insert_into(whatsapp_events::table)
+            .values((
+                whatsapp_events::inbox_id.eq(None::<i64>),
+                whatsapp_events::phone_number.eq(ingest::APP_CALLBACK),
+                whatsapp_events::raw_body.eq(raw_body),
+            ))
+            .returning(whatsapp_events::id)
+            .get_result(conn)?;
+        diesel::sql_query(format!("NOTIFY {}", super::INGEST_CHANNEL)).execute(conn)?;
+        Ok(id)
     })
 }
 

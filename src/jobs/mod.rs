@@ -11,6 +11,7 @@ pub mod email;
 pub mod ingest;
 pub mod journal_writer;
 pub mod media;
+pub mod number_health;
 pub mod send;
 pub mod template_sync;
 pub mod webhook_delivery;

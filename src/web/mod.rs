@@ -21,6 +21,12 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     cfg.route("/health", web::get().to(health::health))
         .route("/metrics", web::get().to(metrics::scrape))
         .service(
+            // The app-level callback (issue 12): management fields, signed with the app secret.
+            web::resource("/webhooks/whatsapp")
+                .route(web::get().to(webhooks::verify_app))
+                .route(web::post().to(webhooks::receive_app)),
+        )
+        .service(
             web::resource("/webhooks/whatsapp/{phone_number}")
                 .route(web::get().to(webhooks::verify))
                 .route(web::post().to(webhooks::receive)),

@@ -1,11 +1,15 @@
-//! `GET|POST /webhooks/whatsapp/{phone_number}`: Meta's verify-token handshake and deliveries.
+//! `GET|POST /webhooks/whatsapp/{phone_number}`: Meta's verify-token handshake and deliveries;
+//! `GET|POST /webhooks/whatsapp`: the app-level callback (DESIGN.md, "Other routes that
+//! receive").
 //! A POST answers 200 only once its body is committed to the journal (DESIGN.md invariant 1;
 //! Meta retries anything else for up to 7 days).
 
 use crate::app::AppState;
 use crate::domain::inboxes;
 use crate::error::{AppError, AppResult};
+use crate::whatsapp::ingest;
 use crate::whatsapp::receive::{self, MAX_BODY_BYTES};
+use crate::whatsapp::signature;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -154,7 +158,7 @@ async fn receive_inner(
             state.phone_cache.put(&phone, found)
         }
     };
-    let inbox_id = receive::check_delivery(
+    let accepted = receive::check_delivery(
         &state.config,
         &state.secrets,
         found.as_deref(),
@@ -162,10 +166,21 @@ async fn receive_inner(
         signature.as_deref(),
         &body,
     )?;
+    let inbox_id = accepted.inbox_id;
     // Only once the delivery is known to be genuine: the label comes from a fixed list anyway.
     *field = first_field(&body);
     let text = String::from_utf8(body)
         .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
+    if accepted.needs_routing {
+        // Sibling numbers: another inbox of this WABA, or refused (and shown on the inbox).
+        let body = text.clone();
+        state
+            .db(move |conn| {
+                let routing = ingest::Routing::for_route(conn, inbox_id)?;
+                receive::check_routes(conn, &routing, &body)
+            })
+            .await?;
+    }
     let event_id = match state.journal.append(inbox_id, phone, text).await {
         Ok(id) => id,
         Err(e) => {
@@ -175,6 +190,90 @@ async fn receive_inner(
             return Err(e);
         }
     };
+    state.ingest_wakeup.notify_one();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "received", "event_id": event_id})))
+}
+
+/// `GET /webhooks/whatsapp`: the app-level callback's handshake. 200 with the raw
+/// `hub.challenge` when `hub.mode=subscribe` and `hub.verify_token` equals
+/// `WHATSAPP_VERIFY_TOKEN` (constant-time); 401 otherwise, and always while it is unset.
+pub async fn verify_app(
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let token_ok = match (
+        &state.config.whatsapp_verify_token,
+        q.get("hub.verify_token"),
+    ) {
+        (Some(expected), Some(given)) => {
+            crate::crypto::secure_eq(given.as_bytes(), expected.as_bytes())
+        }
+        _ => false,
+    };
+    if q.get("hub.mode").map(String::as_str) != Some("subscribe") || !token_ok {
+        return Err(AppError::Unauthorized(
+            "webhook verification failed: wrong verify token, or WHATSAPP_VERIFY_TOKEN is not set"
+                .into(),
+        ));
+    }
+    tracing::info!("WhatsApp app-level webhook verified");
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(q.get("hub.challenge").cloned().unwrap_or_default()))
+}
+
+/// `POST /webhooks/whatsapp`: a delivery to the app-level callback (management fields, and
+/// messages of numbers whose WABA has no override). Every POST must carry a valid
+/// `X-Hub-Signature-256` made with `WHATSAPP_APP_SECRET`, else 401 (also while it is unset).
+/// Journaled with no route inbox, then routed by ingest: changes by `phone_number_id`,
+/// management fields by WABA. 200 once committed; 400 not UTF-8 JSON; 413 over 3 MB; 503 when
+/// the database cannot take it.
+pub async fn receive_app(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let mut field = String::from("unknown");
+    let result = receive_app_inner(&state, &req, payload, &mut field).await;
+    crate::metrics::record_webhook_received(&field, result_label(&result));
+    result
+}
+
+async fn receive_app_inner(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    field: &mut String,
+) -> AppResult<HttpResponse> {
+    if state.db_breaker.is_open() {
+        return Err(crate::db::Breaker::open_error());
+    }
+    let body = read_body(req, payload).await?;
+    let header = req
+        .headers()
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    let secrets: Vec<&str> = state
+        .config
+        .whatsapp_app_secret
+        .as_deref()
+        .into_iter()
+        .collect();
+    if !signature::verify(header, &body, &secrets) {
+        return Err(AppError::Unauthorized(format!(
+            "X-Hub-Signature-256 is {}: the app-level callback accepts only payloads signed with WHATSAPP_APP_SECRET",
+            if header.is_none() { "missing" } else { "invalid" }
+        )));
+    }
+    *field = first_field(&body);
+    let text = String::from_utf8(body)
+        .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
+    serde_json::from_str::<crate::whatsapp::payload::Envelope>(&text)
+        .map_err(|e| AppError::BadRequest(format!("body is not valid webhook JSON: {e}")))?;
+    let event_id = state
+        .db(move |conn| crate::jobs::ingest::journal_app(conn, &text))
+        .await?;
     state.ingest_wakeup.notify_one();
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "received", "event_id": event_id})))
 }

@@ -231,6 +231,33 @@ pub async fn list_templates(
     Ok(items)
 }
 
+/// The fields number health reads (graph-api-notes.md §9.1).
+pub const HEALTH_FIELDS: &str = "verified_name,display_phone_number,status,quality_rating,name_status,code_verification_status,platform_type,throughput,whatsapp_business_manager_messaging_limit,health_status";
+
+/// The number's health: `GET /{phone_number_id}?fields=`[`HEALTH_FIELDS`]. Returns Graph's
+/// JSON object (read by `domain::number_health::Update::from_graph`). Errors: 100 bad id,
+/// 190 token, 200 (subcodes 1349174/1349175) no access, 803 unknown number, 4/80007 rate limit.
+pub async fn phone_number_health(
+    http: &reqwest::Client,
+    config: &Config,
+    token: &str,
+    phone_number_id: &str,
+) -> Result<serde_json::Value, GraphError> {
+    let url = config.graph_url(phone_number_id);
+    let answer = json_ok(
+        http.get(&url)
+            .bearer_auth(token)
+            .query(&[("fields", HEALTH_FIELDS)]),
+    )
+    .await?;
+    if !answer.is_object() {
+        return Err(GraphError::Invalid(
+            "the phone number answer is not an object".into(),
+        ));
+    }
+    Ok(answer)
+}
+
 /// `POST /{waba_id}/subscribed_apps`: subscribes the app to the WABA's webhooks; with
 /// `override_to = Some((callback_uri, verify_token))` it also points this WABA's webhooks at
 /// `callback_uri` (Meta: embedded-signup/webhooks/override).

@@ -10,28 +10,132 @@
 //! Idempotent: re-processing an event, or a duplicate delivery, leaves the same rows.
 
 use super::content::{self, Built};
+use super::management;
 use super::payload::{
     self, ChangeValue, ContactInfo, Envelope, Message, MetaError, StateSyncItem, Status,
     UserIdUpdate,
 };
 use crate::domain::contacts::{self, Identity, ProfileInfo};
 use crate::domain::conversations;
-use crate::domain::inboxes::{self, Channel, Inbox};
+use crate::domain::inboxes::{self, Channel, Inbox, InboxWithChannel};
 use crate::domain::messages::{self, message_type, MessageUpdate, NewMessage};
 use crate::error::{AppError, AppResult};
 use crate::jobs;
 use diesel::pg::PgConnection;
 use serde_json::{json, Map, Value};
 
-/// Change fields this route acts on (DESIGN.md).
+/// Change fields routed by `metadata.phone_number_id` that this route acts on (DESIGN.md);
+/// the management fields of [`management::FIELDS`] are handled too, routed by WABA.
 pub const HANDLED_FIELDS: &[&str] = &[
     "messages",
     "smb_message_echoes",
     "history",
     "smb_app_state_sync",
     "user_id_update",
-    "message_template_status_update",
 ];
+
+/// `whatsapp_events.phone_number` of a delivery to the app-level callback
+/// (`POST /webhooks/whatsapp`): such an event has no route inbox and is routed by its body.
+pub const APP_CALLBACK: &str = "app";
+
+/// The inboxes one journaled body may write to (DESIGN.md, "Payload routing").
+///
+/// On the message route: the route's inbox (index 0) and its *siblings*, the other inboxes of
+/// the same account with the same WABA. A change for a sibling's `phone_number_id` is
+/// processed for it only when `entry[].id` is that WABA; management fields only when
+/// `entry[].id` is the route inbox's WABA. At the app-level callback: every inbox whose
+/// `phone_number_id` or WABA the body names, of any account.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    /// Index of the route's inbox in `inboxes`; `None` at the app-level callback.
+    pub route: Option<usize>,
+    pub inboxes: Vec<InboxWithChannel>,
+}
+
+impl Routing {
+    /// The route inbox `inbox_id` and its siblings. Errors: 404 when the inbox is gone.
+    pub fn for_route(conn: &mut PgConnection, inbox_id: i64) -> AppResult<Routing> {
+        let own = inboxes::find_by_id(conn, inbox_id)?;
+        let mut all = vec![own.clone()];
+        all.extend(
+            inboxes::same_waba(conn, own.0.account_id, &own.1.business_account_id)?
+                .into_iter()
+                .filter(|(i, _)| i.id != inbox_id),
+        );
+        Ok(Routing {
+            route: Some(0),
+            inboxes: all,
+        })
+    }
+
+    /// Every inbox a body posted to the app-level callback names (by `phone_number_id` or
+    /// WABA). A body that is not an envelope names none.
+    pub fn for_app(conn: &mut PgConnection, raw_body: &str) -> AppResult<Routing> {
+        let (pnids, wabas) = named_ids(raw_body);
+        Ok(Routing {
+            route: None,
+            inboxes: inboxes::by_ids(conn, &pnids, &wabas)?,
+        })
+    }
+
+    /// The route's inbox, if any.
+    pub fn route_inbox(&self) -> Option<&InboxWithChannel> {
+        self.route.map(|i| &self.inboxes[i])
+    }
+
+    /// The inbox a change for `phone_number_id` under `entry[].id = waba` goes to.
+    fn by_phone_number_id(&self, waba: Option<&str>, phone_number_id: &str) -> Option<usize> {
+        self.inboxes
+            .iter()
+            .position(|(_, c)| c.phone_number_id == phone_number_id)
+            .filter(|&i| {
+                // The route's own number is accepted whatever the entry id, as before.
+                Some(i) == self.route
+                    || waba.is_none_or(|w| w == self.inboxes[i].1.business_account_id)
+            })
+    }
+
+    /// The inboxes a management change of `waba` goes to.
+    fn by_waba(&self, waba: Option<&str>) -> Vec<usize> {
+        let Some(waba) = waba else {
+            // No entry id: only the route's own inbox can be meant.
+            return self.route.into_iter().collect();
+        };
+        (0..self.inboxes.len())
+            .filter(|&i| self.inboxes[i].1.business_account_id == waba)
+            .collect()
+    }
+}
+
+/// The `phone_number_id`s (`metadata`) and WABA ids (`entry[].id`) a body names.
+pub fn named_ids(raw_body: &str) -> (Vec<String>, Vec<String>) {
+    let Ok(envelope) = serde_json::from_str::<Envelope>(raw_body) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut pnids = Vec::new();
+    let mut wabas = Vec::new();
+    for entry in &envelope.entry {
+        wabas.extend(entry.id.clone());
+        for change in &entry.changes {
+            if let Some(id) = change_phone_number_id(&change.value) {
+                pnids.push(id);
+            }
+        }
+    }
+    pnids.sort();
+    pnids.dedup();
+    wabas.sort();
+    wabas.dedup();
+    (pnids, wabas)
+}
+
+/// A change value's `metadata.phone_number_id`, written as a string or a number.
+pub fn change_phone_number_id(value: &Value) -> Option<String> {
+    let id = value.get("metadata")?.get("phone_number_id")?;
+    id.as_str()
+        .map(str::to_string)
+        .or_else(|| id.as_u64().map(|n| n.to_string()))
+}
 
 /// What processing one body (or a range of its items) did, for logs and tests.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -71,31 +175,53 @@ impl ItemRange {
 struct Ctx<'a> {
     inbox: &'a Inbox,
     channel: &'a Channel,
-    report: IngestReport,
+    report: &'a mut IngestReport,
 }
 
 /// One change of a body, parsed once.
 enum ParsedChange {
     /// A field this route records but does not act on: no item.
     Unhandled,
-    /// `message_template_status_update` (WABA-level, not a [`ChangeValue`]): one item.
-    Template(Value),
+    /// A management field (routed by WABA, not a [`ChangeValue`]): one item for the
+    /// `targets` (indexes in the [`Routing`]).
+    Management {
+        field: String,
+        value: Value,
+        at: i64,
+        targets: Vec<usize>,
+    },
     /// A value of an unexpected shape: one item, skipped.
     Malformed { field: String, error: String },
-    /// A change for another `phone_number_id`: one item, skipped.
-    Foreign(String),
-    /// A change this route acts on, item by item.
+    /// A change for no inbox this body may reach: one item, recorded on the route inbox's
+    /// health and skipped.
+    Foreign {
+        phone_number_id: Option<String>,
+        waba: Option<String>,
+    },
+    /// A change this route acts on, item by item, for the inbox `target`.
     Value {
         field: String,
         value: Box<ChangeValue>,
+        target: usize,
     },
 }
 
 /// One item of a body.
 enum Item<'a> {
-    Template(&'a Value),
-    Malformed { field: &'a str, error: &'a str },
-    Foreign(&'a str),
+    Management {
+        field: &'a str,
+        value: &'a Value,
+        at: i64,
+        targets: &'a [usize],
+    },
+    Malformed {
+        field: &'a str,
+        error: &'a str,
+    },
+    Foreign {
+        phone_number_id: Option<&'a str>,
+        waba: Option<&'a str>,
+    },
     MetaError(&'a MetaError),
     Incoming(&'a Message, &'a [ContactInfo]),
     Status(&'a Status),
@@ -105,6 +231,9 @@ enum Item<'a> {
     UserIdUpdate(&'a UserIdUpdate),
 }
 
+/// A change refused for want of an inbox: its `(metadata.phone_number_id, entry[].id)`.
+pub type RefusedChange = (Option<String>, Option<String>);
+
 /// A parsed body: its changes, and the fields recorded but not handled.
 pub struct ParsedBody {
     changes: Vec<ParsedChange>,
@@ -112,22 +241,65 @@ pub struct ParsedBody {
 }
 
 impl ParsedBody {
+    /// How many changes go to an inbox (messages and the like, or management changes), and
+    /// the `(phone_number_id, WABA)` of each change refused for want of one.
+    pub fn route_summary(&self) -> (usize, Vec<RefusedChange>) {
+        let mut deliverable = 0;
+        let mut refused = Vec::new();
+        for change in &self.changes {
+            match change {
+                ParsedChange::Value { .. } | ParsedChange::Management { .. } => deliverable += 1,
+                ParsedChange::Foreign {
+                    phone_number_id,
+                    waba,
+                } => refused.push((phone_number_id.clone(), waba.clone())),
+                ParsedChange::Unhandled | ParsedChange::Malformed { .. } => {}
+            }
+        }
+        (deliverable, refused)
+    }
+
     /// Number of items in the body (see the module docs).
     pub fn item_count(&self) -> usize {
         self.items().len()
     }
 
-    fn items(&self) -> Vec<Item<'_>> {
-        let mut items = Vec::new();
+    /// The items in document order, each with the index (in the [`Routing`]) of the inbox it
+    /// is for (`None`: routed by WABA or for no inbox).
+    fn items(&self) -> Vec<(Option<usize>, Item<'_>)> {
+        let mut all = Vec::new();
         for change in &self.changes {
+            let mut items = Vec::new();
+            let mut target = None;
             match change {
                 ParsedChange::Unhandled => {}
-                ParsedChange::Template(v) => items.push(Item::Template(v)),
+                ParsedChange::Management {
+                    field,
+                    value,
+                    at,
+                    targets,
+                } => items.push(Item::Management {
+                    field,
+                    value,
+                    at: *at,
+                    targets,
+                }),
                 ParsedChange::Malformed { field, error } => {
                     items.push(Item::Malformed { field, error })
                 }
-                ParsedChange::Foreign(id) => items.push(Item::Foreign(id)),
-                ParsedChange::Value { field, value } => {
+                ParsedChange::Foreign {
+                    phone_number_id,
+                    waba,
+                } => items.push(Item::Foreign {
+                    phone_number_id: phone_number_id.as_deref(),
+                    waba: waba.as_deref(),
+                }),
+                ParsedChange::Value {
+                    field,
+                    value,
+                    target: t,
+                } => {
+                    target = Some(*t);
                     items.extend(value.errors.iter().map(Item::MetaError));
                     match field.as_str() {
                         "messages" => {
@@ -169,31 +341,54 @@ impl ParsedBody {
                     }
                 }
             }
+            all.extend(items.into_iter().map(|i| (target, i)));
         }
-        items
+        all
     }
 }
 
-/// Parses a raw body for `channel`'s number. No database access. Errors: 400 when the body is
-/// not a webhook envelope (the event is retried, then kept as failed).
-pub fn parse_body(inbox: &Inbox, channel: &Channel, raw_body: &str) -> AppResult<ParsedBody> {
+/// Parses a raw body and routes each change (see [`Routing`]). No database access. Errors:
+/// 400 when the body is not a webhook envelope (the event is retried, then kept as failed).
+pub fn parse_body(routing: &Routing, raw_body: &str) -> AppResult<ParsedBody> {
     let envelope: Envelope = serde_json::from_str(raw_body).map_err(|e| {
         AppError::BadRequest(format!("body is not a WhatsApp webhook envelope: {e}"))
     })?;
+    let log_id = routing.route_inbox().map(|(i, _)| i.id);
     let mut parsed = ParsedBody {
         changes: Vec::new(),
         unhandled_fields: Vec::new(),
     };
     for entry in envelope.entry {
+        let waba = entry.id;
+        let at = entry
+            .time
+            .as_ref()
+            .and_then(|t| t.as_i64().or_else(|| t.as_str()?.parse().ok()))
+            .unwrap_or_else(|| chrono::Utc::now().timestamp());
         for change in entry.changes {
             let field = change.field;
+            if management::is_management(&field) {
+                let targets = routing.by_waba(waba.as_deref());
+                if targets.is_empty() {
+                    parsed.changes.push(ParsedChange::Foreign {
+                        phone_number_id: None,
+                        waba: waba.clone(),
+                    });
+                    continue;
+                }
+                let mut value = change.value;
+                strip_nul(&mut value);
+                parsed.changes.push(ParsedChange::Management {
+                    field,
+                    value,
+                    at,
+                    targets,
+                });
+                continue;
+            }
             if !HANDLED_FIELDS.contains(&field.as_str()) {
                 parsed.unhandled_fields.push(field);
                 parsed.changes.push(ParsedChange::Unhandled);
-                continue;
-            }
-            if field == "message_template_status_update" {
-                parsed.changes.push(ParsedChange::Template(change.value));
                 continue;
             }
             let mut raw_value = change.value;
@@ -201,7 +396,7 @@ pub fn parse_body(inbox: &Inbox, channel: &Channel, raw_body: &str) -> AppResult
             let value: ChangeValue = match serde_json::from_value(raw_value) {
                 Ok(v) => v,
                 Err(e) => {
-                    tracing::warn!(inbox_id = inbox.id, field = %field, error = %e, "change value has an unexpected shape");
+                    tracing::warn!(inbox_id = ?log_id, field = %field, error = %e, "change value has an unexpected shape");
                     parsed.changes.push(ParsedChange::Malformed {
                         field,
                         error: e.to_string(),
@@ -209,20 +404,25 @@ pub fn parse_body(inbox: &Inbox, channel: &Channel, raw_body: &str) -> AppResult
                     continue;
                 }
             };
-            if let Some(id) = value
+            let id = value
                 .metadata
                 .as_ref()
-                .and_then(|m| m.phone_number_id.as_deref())
-            {
-                if id != channel.phone_number_id {
-                    parsed.changes.push(ParsedChange::Foreign(id.to_string()));
-                    continue;
-                }
+                .and_then(|m| m.phone_number_id.clone());
+            let target = match &id {
+                Some(id) => routing.by_phone_number_id(waba.as_deref(), id),
+                None => routing.route,
+            };
+            match target {
+                Some(target) => parsed.changes.push(ParsedChange::Value {
+                    field,
+                    value: Box::new(value),
+                    target,
+                }),
+                None => parsed.changes.push(ParsedChange::Foreign {
+                    phone_number_id: id,
+                    waba: waba.clone(),
+                }),
             }
-            parsed.changes.push(ParsedChange::Value {
-                field,
-                value: Box::new(value),
-            });
         }
     }
     Ok(parsed)
@@ -236,8 +436,12 @@ pub fn process_body(
     channel: &Channel,
     raw_body: &str,
 ) -> AppResult<IngestReport> {
-    let parsed = parse_body(inbox, channel, raw_body)?;
-    process_items(conn, inbox, channel, &parsed, ItemRange::ALL)
+    let routing = Routing::for_route(conn, inbox.id).unwrap_or_else(|_| Routing {
+        route: Some(0),
+        inboxes: vec![(inbox.clone(), channel.clone())],
+    });
+    let parsed = parse_body(&routing, raw_body)?;
+    process_items(conn, &routing, &parsed, ItemRange::ALL)
 }
 
 /// Processes the items of `parsed` in `range` (items outside it are not touched; a range past
@@ -245,39 +449,93 @@ pub fn process_body(
 /// The report's `unhandled_fields` are the whole body's, logged only with the first item.
 pub fn process_items(
     conn: &mut PgConnection,
-    inbox: &Inbox,
-    channel: &Channel,
+    routing: &Routing,
     parsed: &ParsedBody,
     range: ItemRange,
 ) -> AppResult<IngestReport> {
-    let mut ctx = Ctx {
-        inbox,
-        channel,
-        report: IngestReport {
-            unhandled_fields: parsed.unhandled_fields.clone(),
-            ..IngestReport::default()
-        },
+    let mut report = IngestReport {
+        unhandled_fields: parsed.unhandled_fields.clone(),
+        ..IngestReport::default()
     };
+    let route = routing.route_inbox();
     if range.from == 0 {
         for field in &parsed.unhandled_fields {
-            tracing::info!(inbox_id = inbox.id, field = %field, "webhook field recorded, not handled");
+            tracing::info!(inbox_id = ?route.map(|r| r.0.id), field = %field, "webhook field recorded, not handled");
         }
     }
-    for (index, item) in parsed.items().into_iter().enumerate() {
+    for (index, (target, item)) in parsed.items().into_iter().enumerate() {
         if !range.contains(index) {
             continue;
         }
-        process_item(conn, &mut ctx, item)?;
+        match (item, target) {
+            (
+                Item::Management {
+                    field,
+                    value,
+                    at,
+                    targets,
+                },
+                _,
+            ) => {
+                let inboxes: Vec<&InboxWithChannel> =
+                    targets.iter().map(|&i| &routing.inboxes[i]).collect();
+                management::apply(conn, &inboxes, field, value, at)?;
+            }
+            (
+                Item::Foreign {
+                    phone_number_id,
+                    waba,
+                },
+                _,
+            ) => {
+                report.skipped.push(format!(
+                    "change for phone_number_id {} of WABA {} (no inbox here)",
+                    phone_number_id.unwrap_or("-"),
+                    waba.unwrap_or("-")
+                ));
+                if let Some((inbox, _)) = route {
+                    crate::domain::number_health::record_refused_route(
+                        conn,
+                        inbox.id,
+                        phone_number_id,
+                        waba,
+                    )?;
+                }
+            }
+            (item, target) => {
+                let Some((inbox, channel)) = target.or(routing.route).map(|t| &routing.inboxes[t])
+                else {
+                    continue;
+                };
+                let mut ctx = Ctx {
+                    inbox,
+                    channel,
+                    report: &mut report,
+                };
+                process_item(conn, &mut ctx, item)?;
+            }
+        }
     }
-    Ok(ctx.report)
+    Ok(report)
 }
 
 /// The advisory-lock keys (see `contacts::identity_lock_key`, `messages::wamid_lock_key`)
 /// that processing `range` of `parsed` takes: the identifiers of every user named and every
 /// wamid stored or updated. Unsorted, possibly repeated. No database access.
-pub fn lock_keys(inbox: &Inbox, parsed: &ParsedBody, range: ItemRange) -> Vec<String> {
-    let inbox_id = inbox.id;
+pub fn lock_keys(routing: &Routing, parsed: &ParsedBody, range: ItemRange) -> Vec<String> {
     let mut keys = Vec::new();
+    for (index, (target, item)) in parsed.items().into_iter().enumerate() {
+        if !range.contains(index) {
+            continue;
+        }
+        if let Some((inbox, _)) = target.or(routing.route).map(|t| &routing.inboxes[t]) {
+            item_lock_keys(inbox.id, &item, &mut keys);
+        }
+    }
+    keys
+}
+
+fn item_lock_keys(inbox_id: i64, item: &Item<'_>, keys: &mut Vec<String>) {
     let identity_keys = |keys: &mut Vec<String>, identity: &Identity| {
         keys.extend(
             identity
@@ -291,11 +549,8 @@ pub fn lock_keys(inbox: &Inbox, parsed: &ParsedBody, range: ItemRange) -> Vec<St
             keys.push(messages::wamid_lock_key(inbox_id, id));
         }
     };
-    for (index, item) in parsed.items().into_iter().enumerate() {
-        if !range.contains(index) {
-            continue;
-        }
-        let message = match &item {
+    {
+        let message = match item {
             Item::Incoming(m, contacts_info) => {
                 let (identity, _) = identity_and_profile(
                     contacts_info,
@@ -303,7 +558,7 @@ pub fn lock_keys(inbox: &Inbox, parsed: &ParsedBody, range: ItemRange) -> Vec<St
                     m.from_user_id.as_deref(),
                     m.from_parent_user_id.as_deref(),
                 );
-                identity_keys(&mut keys, &identity);
+                identity_keys(keys, &identity);
                 Some(*m)
             }
             Item::Echo(m, contacts_info) => {
@@ -313,22 +568,22 @@ pub fn lock_keys(inbox: &Inbox, parsed: &ParsedBody, range: ItemRange) -> Vec<St
                     m.to_user_id.as_deref(),
                     m.to_parent_user_id.as_deref(),
                 );
-                identity_keys(&mut keys, &identity);
+                identity_keys(keys, &identity);
                 Some(*m)
             }
             Item::History(m, identity) => {
-                identity_keys(&mut keys, identity);
+                identity_keys(keys, identity);
                 Some(*m)
             }
             Item::Status(s) => {
-                wamid(&mut keys, s.id.as_deref());
+                wamid(keys, s.id.as_deref());
                 None
             }
             Item::StateSync(item) => {
                 if let Some(c) = &item.contact {
                     let identity =
                         Identity::new(c.phone_number.as_deref(), c.user_id.as_deref(), None);
-                    identity_keys(&mut keys, &identity);
+                    identity_keys(keys, &identity);
                 }
                 None
             }
@@ -339,19 +594,20 @@ pub fn lock_keys(inbox: &Inbox, parsed: &ParsedBody, range: ItemRange) -> Vec<St
                     change.and_then(|c| c.previous.as_deref()),
                     change.and_then(|c| c.current.as_deref()),
                 );
-                identity_keys(&mut keys, &identity);
+                identity_keys(keys, &identity);
                 None
             }
-            Item::Template(_) | Item::Malformed { .. } | Item::Foreign(_) | Item::MetaError(_) => {
-                None
-            }
+            Item::Management { .. }
+            | Item::Malformed { .. }
+            | Item::Foreign { .. }
+            | Item::MetaError(_) => None,
         };
         if let Some(m) = message {
-            wamid(&mut keys, m.id.as_deref());
+            wamid(keys, m.id.as_deref());
             // Reactions, revokes and edits lock their target; a system message may name a new
             // BSUID or number.
             for field in ["message_id", "original_message_id"] {
-                wamid(&mut keys, m.body_str(field));
+                wamid(keys, m.body_str(field));
             }
             for field in ["user_id", "wa_id"] {
                 if let Some(v) = m.body_str(field) {
@@ -364,7 +620,6 @@ pub fn lock_keys(inbox: &Inbox, parsed: &ParsedBody, range: ItemRange) -> Vec<St
             }
         }
     }
-    keys
 }
 
 fn thread_identity(thread: &payload::HistoryThread) -> Identity {
@@ -381,18 +636,10 @@ fn thread_identity(thread: &payload::HistoryThread) -> Identity {
 
 fn process_item(conn: &mut PgConnection, ctx: &mut Ctx, item: Item) -> AppResult<()> {
     match item {
-        Item::Template(value) => {
-            crate::domain::templates::apply_status_update(conn, ctx.inbox.id, value)?;
-            Ok(())
-        }
+        // Routed by WABA or refused: handled by `process_items` itself.
+        Item::Management { .. } | Item::Foreign { .. } => Ok(()),
         Item::Malformed { field, error } => {
             ctx.report.skipped.push(format!("{field} change: {error}"));
-            Ok(())
-        }
-        Item::Foreign(id) => {
-            ctx.report
-                .skipped
-                .push(format!("change for phone_number_id {id}"));
             Ok(())
         }
         // e.g. the business declined to share its history: visible on the inbox.

@@ -5,6 +5,7 @@ pub mod content;
 pub mod graph;
 pub mod ingest;
 pub mod interactive;
+pub mod management;
 pub mod outbound;
 pub mod payload;
 pub mod receive;

@@ -21,6 +21,9 @@ pub struct Envelope {
 pub struct Entry {
     #[serde(default, deserialize_with = "string_or_number")]
     pub id: Option<String>,
+    /// Unix seconds (a number; some forwarders write a string).
+    #[serde(default)]
+    pub time: Option<Value>,
     #[serde(default)]
     pub changes: Vec<Change>,
 }

@@ -1,11 +1,14 @@
 //! The webhook route's decisions, callable without HTTP: the GET verify-token handshake and
 //! the acceptance of a POST (signature, routing, journal). DESIGN.md, "The webhook route".
 
+use super::ingest;
+use super::management;
 use super::payload::Envelope;
 use super::signature::{self, ChannelFacts, Decision};
 use crate::config::Config;
 use crate::crypto::{self, SecretBox};
 use crate::domain::inboxes::{self, InboxWithChannel};
+use crate::domain::number_health;
 use crate::error::{AppError, AppResult};
 use diesel::pg::PgConnection;
 
@@ -50,11 +53,20 @@ pub fn verify_handshake(
     Ok(challenge.unwrap_or_default().to_string())
 }
 
+/// What [`check_delivery`] found acceptable about a POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// The route's inbox.
+    pub inbox_id: i64,
+    /// True when a change names another `phone_number_id` or a management change another
+    /// WABA: [`check_routes`] must then decide, with the route inbox's siblings.
+    pub needs_routing: bool,
+}
+
 /// Decides whether a POST for `phone_number` may be journaled, given the inbox that number
-/// resolves to (`found`). Returns the inbox id. No database access, so the webhook route can
-/// run it on a cached lookup. Errors: 401 bad or missing signature where one is required;
-/// 404 no inbox for the number (after the signature check); 400 not JSON; 422 a change for
-/// another `phone_number_id`.
+/// resolves to (`found`). No database access, so the webhook route can run it on a cached
+/// lookup. Errors: 401 bad or missing signature where one is required; 404 no inbox for the
+/// number (after the signature check); 400 not JSON.
 pub fn check_delivery(
     config: &Config,
     secrets: &SecretBox,
@@ -62,7 +74,7 @@ pub fn check_delivery(
     phone_number: &str,
     signature_header: Option<&str>,
     body: &[u8],
-) -> AppResult<i64> {
+) -> AppResult<Accepted> {
     let channel_secret = match found {
         Some((_, ch)) => ch.app_secret(secrets)?,
         None => None,
@@ -95,29 +107,75 @@ pub fn check_delivery(
     };
     let envelope: Envelope = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("body is not valid webhook JSON: {e}")))?;
-    for change in envelope.entry.iter().flat_map(|e| e.changes.iter()) {
-        let id = change
-            .value
-            .get("metadata")
-            .and_then(|m| m.get("phone_number_id"));
-        let id = id.and_then(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .or_else(|| v.as_u64().map(|n| n.to_string()))
-        });
-        if let Some(id) = id {
-            if id != channel.phone_number_id {
-                return Err(AppError::invalid(
-                    "metadata.phone_number_id",
-                    format!(
-                        "phone_number_id {id} does not belong to {phone_number} (expected {})",
-                        channel.phone_number_id
-                    ),
-                ));
-            }
+    let mut needs_routing = false;
+    for entry in &envelope.entry {
+        for change in &entry.changes {
+            needs_routing |= if management::is_management(&change.field) {
+                entry
+                    .id
+                    .as_deref()
+                    .is_some_and(|w| w != channel.business_account_id)
+            } else {
+                ingest::change_phone_number_id(&change.value)
+                    .is_some_and(|id| id != channel.phone_number_id)
+            };
         }
     }
-    Ok(inbox.id)
+    Ok(Accepted {
+        inbox_id: inbox.id,
+        needs_routing,
+    })
+}
+
+/// Routes a POST that names other numbers or WABAs (see [`Accepted::needs_routing`]) among
+/// the route inbox's siblings (`routing`). When nothing in it can be delivered, each refused
+/// change is recorded on the route inbox's health and the POST is refused (422 naming the
+/// ids; Meta retries it, so it arrives once an inbox for the number exists). When something
+/// can, it is accepted whole and ingest records the refused changes (a sibling's messages are
+/// never dropped for another's). Errors: 422 as said; 400 not an envelope.
+pub fn check_routes(
+    conn: &mut PgConnection,
+    routing: &ingest::Routing,
+    body: &str,
+) -> AppResult<()> {
+    let parsed = ingest::parse_body(routing, body)?;
+    let (deliverable, refused) = parsed.route_summary();
+    if deliverable > 0 || refused.is_empty() {
+        return Ok(());
+    }
+    let Some((inbox, channel)) = routing.route_inbox() else {
+        return Ok(());
+    };
+    for (pnid, waba) in &refused {
+        number_health::record_refused_route(conn, inbox.id, pnid.as_deref(), waba.as_deref())?;
+    }
+    let (pnid, waba) = &refused[0];
+    let waba_text = waba.as_deref().unwrap_or("unknown");
+    Err(match pnid {
+        Some(pnid) if waba.as_deref() == Some(channel.business_account_id.as_str()) => {
+            AppError::invalid(
+                "metadata.phone_number_id",
+                format!(
+                    "messages for phone_number_id {pnid} arrive at {}'s URL, but no inbox of WABA {waba_text} has that number: create an inbox for it",
+                    channel.phone_number
+                ),
+            )
+        }
+        Some(pnid) => AppError::invalid(
+            "entry.id",
+            format!(
+                "phone_number_id {pnid} of WABA {waba_text} does not belong to {} (WABA {}): only numbers of the same WABA may share its URL",
+                channel.phone_number, channel.business_account_id
+            ),
+        ),
+        None => AppError::invalid(
+            "entry.id",
+            format!(
+                "WABA {waba_text} is not {}'s WABA ({})",
+                channel.phone_number, channel.business_account_id
+            ),
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -71,6 +71,8 @@ pub struct Options {
     pub global_app_secret: Option<String>,
     /// `WHATSAPP_APP_ID` (the Resumable Upload API's app).
     pub app_id: Option<String>,
+    /// `WHATSAPP_VERIFY_TOKEN` (the app-level callback's handshake).
+    pub app_verify_token: Option<String>,
     pub inactive_numbers: Vec<String>,
     /// Sets `WEBHOOKS_ALLOW_HTTP` and `WEBHOOKS_ALLOW_PRIVATE_TARGETS` (a local receiver).
     pub webhooks_allow_local: bool,
@@ -110,6 +112,7 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         whatsapp_api_version: "v25.0".into(),
         whatsapp_app_secret: opts.global_app_secret.clone(),
         whatsapp_app_id: opts.app_id.clone(),
+        whatsapp_verify_token: opts.app_verify_token.clone(),
         storage_dir: storage.to_path_buf(),
         inactive_whatsapp_numbers: opts.inactive_numbers.clone(),
         host: "127.0.0.1".into(),
@@ -123,6 +126,7 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         send_max_attempts: 8,
         send_reconcile_seconds: 2,
         template_sync_interval_seconds: 10800,
+        number_health_interval_seconds: 3600,
         smtp_address: opts.smtp_port.map(|_| "127.0.0.1".to_string()),
         smtp_port: opts.smtp_port.unwrap_or(587),
         smtp_username: None,

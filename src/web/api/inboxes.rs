@@ -6,6 +6,7 @@
 use super::views;
 use crate::app::AppState;
 use crate::domain::inboxes::{self, InboxPatch, NewWhatsappInbox};
+use crate::domain::number_health;
 use crate::domain::templates;
 use crate::error::{AppError, AppResult};
 use crate::jobs::template_sync;
@@ -76,21 +77,42 @@ fn check_channel_kind(channel: &ChannelBody) -> AppResult<()> {
 
 /// Renders one inbox with its templates.
 async fn render(state: &AppState, account_id: i64, inbox_id: i64, admin: bool) -> AppResult<Value> {
-    let (inbox, channel, list) = state
+    let (inbox, channel, list, health) = state
         .db(move |conn| {
             let (i, c) = inboxes::find(conn, account_id, inbox_id)?;
             let t = templates::list(conn, inbox_id)?;
-            Ok((i, c, t))
+            let h = number_health::for_inboxes(conn, &[inbox_id])?;
+            Ok((i, c, t, h))
         })
         .await?;
-    Ok(views::inbox(
+    let mut json = views::inbox(
         &state.config,
         &state.secrets,
         &inbox,
         &channel,
         admin,
         &list,
-    ))
+    );
+    with_health(&mut json, inbox_id, &health);
+    Ok(json)
+}
+
+/// Adds the inbox's own `health` object (issue 12; see `number_health::to_json`), all
+/// values null until the first refresh or management event.
+fn with_health(json: &mut Value, inbox_id: i64, rows: &[number_health::Health]) {
+    let empty = number_health::Health {
+        inbox_id,
+        alerts: Value::Array(Vec::new()),
+        reviews: Value::Array(Vec::new()),
+        events: Value::Array(Vec::new()),
+        refused_routes: Value::Array(Vec::new()),
+        ..Default::default()
+    };
+    let health = rows
+        .iter()
+        .find(|h| h.inbox_id == inbox_id)
+        .unwrap_or(&empty);
+    json["health"] = number_health::to_json(health);
 }
 
 /// `GET /inboxes` → `{"payload":[inbox…]}` (agents see their own inboxes only).
@@ -105,17 +127,24 @@ pub async fn index(
         .db(move |conn| {
             let only = viewer.visible_inbox_ids(conn)?;
             let rows = inboxes::list(conn, viewer.account_id, only.as_deref())?;
+            let ids: Vec<i64> = rows.iter().map(|(i, _)| i.id).collect();
+            let health = number_health::for_inboxes(conn, &ids)?;
             let mut out = Vec::with_capacity(rows.len());
             for (i, c) in rows {
                 let t = templates::list(conn, i.id)?;
                 out.push((i, c, t));
             }
-            Ok(out)
+            Ok((out, health))
         })
         .await?;
+    let (rows, health) = rows;
     let payload: Vec<Value> = rows
         .iter()
-        .map(|(i, c, t)| views::inbox(&state.config, &state.secrets, i, c, admin, t))
+        .map(|(i, c, t)| {
+            let mut json = views::inbox(&state.config, &state.secrets, i, c, admin, t);
+            with_health(&mut json, i.id, &health);
+            json
+        })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "payload": payload })))
 }

@@ -7,6 +7,7 @@ pub mod contact_import;
 pub mod custom_attributes;
 pub mod inbox;
 pub mod interactive_view;
+pub mod number_health;
 pub mod password;
 pub mod profile;
 pub mod scope;

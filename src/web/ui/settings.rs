@@ -78,6 +78,8 @@ pub struct InboxDetail {
     pub templates: Vec<TemplateRow>,
     pub members: Vec<(i64, String, String)>,
     pub candidates: Vec<(i64, String)>,
+    /// Number health and template signals (issue 12, `partials/number_health.html`).
+    pub health: super::number_health::Panel,
 }
 
 #[derive(Template)]
@@ -216,13 +218,19 @@ pub async fn inbox_create(
     }
 }
 
-async fn detail(state: &AppState, account_id: i64, inbox_id: i64) -> Result<InboxDetail, AppError> {
+async fn detail(
+    state: &AppState,
+    account_id: i64,
+    inbox_id: i64,
+    filter: super::number_health::TemplateFilter,
+) -> Result<InboxDetail, AppError> {
     let config = state.config.clone();
     let secrets = state.secrets.clone();
     state
         .db(move |conn| {
             let (i, c) = inboxes::find(conn, account_id, inbox_id)?;
             let list = templates::list(conn, inbox_id)?;
+            let health = super::number_health::panel(conn, inbox_id, &filter)?;
             let member_ids = inboxes::member_ids(conn, inbox_id)?;
             let everyone = accounts::members_of(conn, account_id)?;
             let members = everyone
@@ -283,6 +291,7 @@ async fn detail(state: &AppState, account_id: i64, inbox_id: i64) -> Result<Inbo
                     .collect(),
                 members,
                 candidates,
+                health,
                 name: i.name,
             })
         })
@@ -294,6 +303,9 @@ async fn detail(state: &AppState, account_id: i64, inbox_id: i64) -> Result<Inbo
 pub struct ShowQuery {
     pub created: Option<String>,
     pub notice: Option<String>,
+    /// The template signals' filters (see `number_health::TemplateFilter`).
+    #[serde(flatten)]
+    pub filter: super::number_health::TemplateFilter,
 }
 
 /// `GET …/settings/inboxes/{inbox_id}`.
@@ -304,7 +316,7 @@ pub async fn inbox_show(
 ) -> HttpResponse {
     let layout = scoped.admin.layout;
     let (account_id, inbox_id) = (layout.account_id, scoped.object.0.id);
-    match detail(&state, account_id, inbox_id).await {
+    match detail(&state, account_id, inbox_id, q.filter.clone()).await {
         Ok(inbox) => html(&InboxPage {
             layout,
             inbox,
@@ -332,7 +344,7 @@ pub struct ActionForm {
     pub confirm: Option<String>,
 }
 
-/// `POST …/settings/inboxes/{inbox_id}/{action}`: `update`, `sync_templates`,
+/// `POST …/settings/inboxes/{inbox_id}/{action}`: `update`, `sync_templates`, `refresh_health`,
 /// `register_webhook`, `rotate_token`, `add_member`, `remove_member`, `delete`.
 /// The inbox is resolved within the signed-in administrator's account ([`Scoped`]): another
 /// account's inbox answers 404 and nothing runs (no Graph call with its token).
@@ -371,6 +383,18 @@ pub async fn inbox_action(
                 ),
                 template_sync::SyncError::App(a) => a,
             }),
+        "refresh_health" => match crate::jobs::number_health::refresh_inbox(&state, inbox_id).await
+        {
+            Ok(Ok(_)) => Ok("Number health refreshed from Meta.".to_string()),
+            Ok(Err(g)) => Err(AppError::invalid(
+                "health",
+                format!(
+                    "Meta did not answer the health check: {}",
+                    g.external_error()
+                ),
+            )),
+            Err(e) => Err(e),
+        },
         "register_webhook" => setup::register_webhook(&state, inbox_id)
             .await
             .map(|_| "Webhook setup ran again; see the health section.".to_string()),
@@ -425,7 +449,7 @@ pub async fn inbox_action(
         Ok(notice) => back(&notice),
         Err(e) => {
             let status = actix_web::ResponseError::status_code(&e);
-            match detail(&state, account_id, inbox_id).await {
+            match detail(&state, account_id, inbox_id, Default::default()).await {
                 Ok(inbox) => {
                     let mut resp = html(&InboxPage {
                         layout,
