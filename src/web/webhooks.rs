@@ -35,7 +35,7 @@ pub async fn verify(
 }
 
 /// Reads the body, refusing more than [`MAX_BODY_BYTES`] with 413.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> AppResult<Vec<u8>> {
+pub(crate) async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> AppResult<Vec<u8>> {
     let too_large = || {
         AppError::PayloadTooLarge(format!(
             "webhook bodies are limited to {MAX_BODY_BYTES} bytes (3 MB)"
@@ -97,7 +97,7 @@ pub fn result_label(result: &AppResult<HttpResponse>) -> &'static str {
 
 /// The first change's `field` of a delivery body (`entry[0].changes[0].field`), or "" when
 /// it has none or is not such JSON.
-fn first_field(body: &[u8]) -> String {
+pub(crate) fn first_field(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
     struct Change {
         #[serde(default)]
@@ -164,6 +164,18 @@ async fn receive_inner(
     )?;
     // Only once the delivery is known to be genuine: the label comes from a fixed list anyway.
     *field = first_field(&body);
+    journal_delivery(&state, inbox_id, phone, body).await
+}
+
+/// Journals an accepted delivery for `inbox_id` and answers 200 once committed (503 when
+/// the database cannot take it; 400 when the body is not UTF-8). Shared with the Dualhook
+/// connection route (`web::dualhook`).
+pub(crate) async fn journal_delivery(
+    state: &AppState,
+    inbox_id: i64,
+    phone: String,
+    body: Vec<u8>,
+) -> AppResult<HttpResponse> {
     let text = String::from_utf8(body)
         .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
     let event_id = match state.journal.append(inbox_id, phone, text).await {

@@ -78,6 +78,8 @@ pub struct InboxDetail {
     pub templates: Vec<TemplateRow>,
     pub members: Vec<(i64, String, String)>,
     pub candidates: Vec<(i64, String)>,
+    /// Issue 12: the Dualhook card (`partials/dualhook_inbox.html`).
+    pub dualhook: super::settings_dualhook::DualhookInbox,
 }
 
 #[derive(Template)]
@@ -235,6 +237,8 @@ async fn detail(state: &AppState, account_id: i64, inbox_id: i64) -> Result<Inbo
                 .filter(|m| !member_ids.contains(&m.user.id))
                 .map(|m| (m.user.id, format!("{} ({})", m.user.name, m.user.email)))
                 .collect();
+            let dualhook =
+                super::settings_dualhook::inbox_panel(conn, account_id, inbox_id, &i.name)?;
             let masked = secrets
                 .decrypt(&c.api_key_ciphertext)
                 .map(|k| crate::crypto::mask(&k))
@@ -283,6 +287,7 @@ async fn detail(state: &AppState, account_id: i64, inbox_id: i64) -> Result<Inbo
                     .collect(),
                 members,
                 candidates,
+                dualhook,
                 name: i.name,
             })
         })
