@@ -652,10 +652,18 @@ async fn connect_via_dualhook_end_to_end_receives_and_replies() {
         )
         .await;
     assert_eq!(status, 303);
-    assert_eq!(
-        location.as_deref(),
-        Some("https://dualhook.com/onboard/ot_Jk3Wq8Zr5Tn2Vb6Xc9Md")
+    let location = location.unwrap();
+    assert!(
+        location.contains("/settings/integrations/dualhook?connect="),
+        "{location}"
     );
+    let (_, forward, _) = b.get(&location).await;
+    assert!(
+        forward.contains("<meta http-equiv=\"refresh\" content=\"0;url="),
+        "{forward}"
+    );
+    assert!(forward.contains("onboard") && forward.contains("ot_Jk3Wq8Zr5Tn2Vb6Xc9Md"));
+    assert!(forward.contains("Continue to Dualhook"));
     let sessions: Vec<Request> = dualhook
         .received_requests()
         .await

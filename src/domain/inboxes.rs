@@ -196,7 +196,9 @@ fn check_new(input: &NewWhatsappInbox) -> AppResult<CheckedNew> {
         Some(other) => {
             return Err(AppError::invalid(
                 "channel.provider_config.source",
-                format!("source must be \"embedded_signup\" or absent, got {other:?}"),
+                format!(
+                    "source must be \"embedded_signup\", \"dualhook\" or absent, got {other:?}"
+                ),
             ))
         }
     };

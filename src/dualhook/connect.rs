@@ -13,7 +13,7 @@
 //! - [`InboxState`] keeps the connection mode, the coexistence heartbeat and a disconnect;
 //!   a disconnected inbox refuses sends ([`refuse_send_if_disconnected`]).
 
-use super::client::{self, PlatformError};
+use super::client;
 use super::integration;
 use crate::app::AppState;
 use crate::config::Config;
@@ -366,7 +366,7 @@ pub fn refuse_send_if_disconnected(conn: &mut PgConnection, inbox_id: i64) -> Ap
 }
 
 /// Connect: creates a pending connection and its Dualhook onboarding session, and returns
-/// the onboarding URL to send the browser to. The `Idempotency-Key` is derived from the
+/// the connection's id and the onboarding URL to send the browser to. The `Idempotency-Key` is derived from the
 /// pending connection, so a retried request yields one session. Errors: 422 on `api_key`
 /// when no API key is saved; 422 on `inbox_name`; 502 with Dualhook's refusal in words
 /// (the connection is kept as failed with that reason).
@@ -375,7 +375,7 @@ pub async fn start(
     account_id: i64,
     user_id: Option<i64>,
     inbox_name: &str,
-) -> AppResult<String> {
+) -> AppResult<(i64, String)> {
     let inbox_name = check_inbox_name(inbox_name)?;
     let secrets = state.secrets.clone();
     let name = inbox_name.clone();
@@ -428,7 +428,7 @@ pub async fn start(
                     Ok(())
                 })
                 .await?;
-            Ok(url)
+            Ok((id, url))
         }
         Err(e) => {
             let reason = e.explain();
@@ -439,11 +439,23 @@ pub async fn start(
             );
             let r = reason.clone();
             state.db(move |conn| mark_failed(conn, id, &r)).await?;
-            Err(match e {
-                PlatformError::Api { .. }
-                | PlatformError::Invalid(_)
-                | PlatformError::Network(_) => AppError::BadGateway(reason),
-            })
+            Err(AppError::BadGateway(reason))
         }
     }
+}
+
+/// The onboarding URL of the account's pending connection `id`, if it has one.
+pub fn onboarding_url(
+    conn: &mut PgConnection,
+    account_id: i64,
+    id: i64,
+) -> AppResult<Option<String>> {
+    Ok(dualhook_connections::table
+        .filter(dualhook_connections::account_id.eq(account_id))
+        .filter(dualhook_connections::id.eq(id))
+        .filter(dualhook_connections::status.eq(PENDING))
+        .select(dualhook_connections::onboarding_url)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
 }

@@ -646,9 +646,9 @@ async fn completed(state: &AppState, row: &EventRow, env: &Envelope) -> Result<(
                     conn,
                     row_id,
                     &format!(
-                        "Onboarding completed: {phone}{} connected ({}); access token revealed and stored encrypted; templates sync next.",
+                        "Onboarding completed: {phone}{} connected, mode {}; access token revealed and stored encrypted; templates sync next.",
                         verified_name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
-                        mode_label(&mode)
+                        mode.replace('_', " ")
                     ),
                     Some(inbox_id),
                 )?;

@@ -46,6 +46,8 @@ struct DualhookPage {
     banners: Vec<HeartbeatBanner>,
     connections: Vec<ConnectionRow>,
     dualhook_events: Vec<AuditRow>,
+    /// Set right after Connect: where the browser continues (Dualhook's onboarding page).
+    onboarding_url: String,
 }
 
 /// Heartbeat banners for the account (shared with the inbox settings partial).
@@ -74,6 +76,16 @@ fn row(config: &crate::config::Config, c: Connection) -> ConnectionRow {
 }
 
 async fn render(state: &AppState, layout: Layout, notice: String, error: String) -> HttpResponse {
+    render_with(state, layout, notice, error, None).await
+}
+
+async fn render_with(
+    state: &AppState,
+    layout: Layout,
+    notice: String,
+    error: String,
+    continue_to: Option<i64>,
+) -> HttpResponse {
     let account_id = layout.account_id;
     let secrets = state.secrets.clone();
     let config = state.config.clone();
@@ -84,7 +96,12 @@ async fn render(state: &AppState, layout: Layout, notice: String, error: String)
                 .into_iter()
                 .map(|c| row(&config, c))
                 .collect();
+            let onboarding_url = match continue_to {
+                Some(id) => connect::onboarding_url(conn, account_id, id)?,
+                None => None,
+            };
             Ok((
+                onboarding_url,
                 i,
                 connections,
                 banners(connect::heartbeat_alerts(conn, account_id)?),
@@ -92,36 +109,41 @@ async fn render(state: &AppState, layout: Layout, notice: String, error: String)
             ))
         })
         .await;
-    let page = loaded.and_then(|(i, connections, banners, dualhook_events)| {
-        html(&DualhookPage {
-            notice,
-            error,
-            api_key_masked: i
-                .api_key
-                .as_deref()
-                .map(crate::crypto::mask)
-                .unwrap_or_default(),
-            partner_secret_masked: i
-                .partner_secret
-                .as_deref()
-                .map(crate::crypto::mask)
-                .unwrap_or_default(),
-            event_url: integration::event_url(&state.config, account_id),
-            banners,
-            connections,
-            dualhook_events,
-            layout,
-        })
-    });
+    let page = loaded.and_then(
+        |(onboarding_url, i, connections, banners, dualhook_events)| {
+            html(&DualhookPage {
+                onboarding_url: onboarding_url.unwrap_or_default(),
+                notice,
+                error,
+                api_key_masked: i
+                    .api_key
+                    .as_deref()
+                    .map(crate::crypto::mask)
+                    .unwrap_or_default(),
+                partner_secret_masked: i
+                    .partner_secret
+                    .as_deref()
+                    .map(crate::crypto::mask)
+                    .unwrap_or_default(),
+                event_url: integration::event_url(&state.config, account_id),
+                banners,
+                connections,
+                dualhook_events,
+                layout,
+            })
+        },
+    );
     page.unwrap_or_else(|e| actix_web::ResponseError::error_response(&e))
 }
 
 /// `?notice=` after an action; `?onboarding=completed|failed|cancelled` when Dualhook sends
-/// the browser back.
+/// the browser back; `?connect=<id>` right after Connect (the page then forwards the browser
+/// to Dualhook: the form cannot redirect off-site, the CSP's `form-action` is `'self'`).
 #[derive(Debug, serde::Deserialize)]
 pub struct PageQuery {
     pub notice: Option<String>,
     pub onboarding: Option<String>,
+    pub connect: Option<i64>,
 }
 
 /// `GET /app/accounts/{id}/settings/integrations/dualhook`.
@@ -137,13 +159,23 @@ pub async fn index(
         Some("cancelled") => "The onboarding was cancelled; nothing was connected.".to_string(),
         _ => q.notice.unwrap_or_default(),
     };
-    render(&state, admin.layout, notice, String::new()).await
+    render_with(&state, admin.layout, notice, String::new(), q.connect).await
 }
 
 fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+}
+
+/// The posted form once its CSRF token checks out (the CSRF error otherwise).
+fn checked(
+    req: &HttpRequest,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<Vec<(String, String)>, AppError> {
+    let form = form.into_inner();
+    session::check_csrf(&req.get_session(), field(&form, "csrf_token"))?;
+    Ok(form)
 }
 
 fn back(account_id: i64, notice: &str) -> HttpResponse {
@@ -169,10 +201,10 @@ pub async fn save(
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
     let layout = admin.layout;
-    let form = form.into_inner();
-    if let Err(e) = session::check_csrf(&req.get_session(), field(&form, "csrf_token")) {
-        return actix_web::ResponseError::error_response(&e);
-    }
+    let form = match checked(&req, form) {
+        Ok(form) => form,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
     let keep_or_check = |name: &str| -> Result<Option<String>, AppError> {
         match field(&form, name).map(str::trim) {
             None | Some("") => Ok(None),
@@ -205,8 +237,7 @@ pub async fn send_test(
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
     let layout = admin.layout;
-    let form = form.into_inner();
-    if let Err(e) = session::check_csrf(&req.get_session(), field(&form, "csrf_token")) {
+    if let Err(e) = checked(&req, form) {
         return actix_web::ResponseError::error_response(&e);
     }
     let (secrets, account_id) = (state.secrets.clone(), layout.account_id);
@@ -261,7 +292,8 @@ pub async fn send_test(
 }
 
 /// `POST …/integrations/dualhook/connect`: creates the pending connection and the
-/// onboarding session, then sends the browser to Dualhook's onboarding URL (303).
+/// onboarding session, then sends the browser on to Dualhook's onboarding URL (303 to
+/// `?connect=<id>`, which forwards it).
 pub async fn connect(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -269,14 +301,16 @@ pub async fn connect(
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
     let layout = admin.layout;
-    let form = form.into_inner();
-    if let Err(e) = session::check_csrf(&req.get_session(), field(&form, "csrf_token")) {
-        return actix_web::ResponseError::error_response(&e);
-    }
+    let form = match checked(&req, form) {
+        Ok(form) => form,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
     let name = field(&form, "inbox_name").unwrap_or_default().to_string();
     let (account_id, user_id) = (layout.account_id, layout.user_id);
     match connect::start(&state, account_id, Some(user_id), &name).await {
-        Ok(url) => redirect(&url),
+        Ok((id, _)) => redirect(&format!(
+            "/app/accounts/{account_id}/settings/integrations/dualhook?connect={id}"
+        )),
         Err(e) => failed(&state, layout, e).await,
     }
 }
