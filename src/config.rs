@@ -129,6 +129,10 @@ pub struct Config {
     /// `WEBHOOK_DISABLE_AFTER_FAILURES`, default 10: failed deliveries in a row (each after
     /// all its retries) that disable a webhook and email the account's administrators.
     pub webhook_disable_after_failures: i32,
+    /// `DUALHOOK_API_BASE_URL`, default `https://dualhook.com`: the Dualhook Platform API's
+    /// base (requests go to `{base}/api/v1/…`; tests point it at a stand-in). Dualhook's
+    /// docs, https://dualhook.com/docs/platform-api.
+    pub dualhook_api_base_url: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -168,6 +172,7 @@ impl std::fmt::Debug for Config {
             )
             .field("metrics_address", &self.metrics_address)
             .field("webhooks_allow_http", &self.webhooks_allow_http)
+            .field("dualhook_api_base_url", &self.dualhook_api_base_url)
             .field(
                 "webhooks_allow_private_targets",
                 &self.webhooks_allow_private_targets,
@@ -453,6 +458,10 @@ impl Config {
                 10,
             )?
             .max(1),
+            dualhook_api_base_url: parse_http_base(
+                "DUALHOOK_API_BASE_URL",
+                &get("DUALHOOK_API_BASE_URL").unwrap_or_else(|| "https://dualhook.com".into()),
+            )?,
         })
     }
 
@@ -506,6 +515,7 @@ mod tests {
         assert!(!c.webhooks_allow_http && !c.webhooks_allow_private_targets);
         assert_eq!(c.webhook_retry_base_seconds, 60);
         assert_eq!(c.webhook_disable_after_failures, 10);
+        assert_eq!(c.dualhook_api_base_url, "https://dualhook.com");
         assert_eq!(
             c.webhook_url("+15551234567"),
             "https://support.example.com/webhooks/whatsapp/+15551234567"

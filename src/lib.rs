@@ -10,6 +10,8 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod domain;
+/// Issue 12: everything Dualhook-specific.
+pub mod dualhook;
 pub mod error;
 pub mod jobs;
 pub mod mail;

@@ -584,3 +584,72 @@ diesel::joinable!(whatsapp_number_health -> inboxes (inbox_id));
 diesel::joinable!(whatsapp_template_signals -> message_templates (template_id));
 diesel::allow_tables_to_appear_in_same_query!(whatsapp_number_health, inboxes);
 diesel::allow_tables_to_appear_in_same_query!(whatsapp_template_signals, message_templates);
+// == dualhook (issue 12, migration 2026-12-03-010000_dualhook) ==
+
+diesel::table! {
+    /// An account's Dualhook Platform credentials (both encrypted at rest).
+    dualhook_integrations (account_id) {
+        account_id -> Int8,
+        api_key_ciphertext -> Nullable<Text>,
+        partner_secret_ciphertext -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// A "Connect WhatsApp via Dualhook" request and its WABA-scoped webhook URL.
+    dualhook_connections (id) {
+        id -> Int8,
+        account_id -> Int8,
+        connection_key -> Text,
+        verify_token -> Text,
+        inbox_name -> Text,
+        status -> Text,
+        session_id -> Nullable<Text>,
+        onboarding_url -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        waba_id -> Nullable<Text>,
+        requested_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// The Dualhook state of an inbox Dualhook connected.
+    dualhook_inboxes (inbox_id) {
+        inbox_id -> Int8,
+        account_id -> Int8,
+        connection_row_id -> Nullable<Int8>,
+        dualhook_connection_id -> Text,
+        connection_mode -> Text,
+        mode_at -> Nullable<Timestamptz>,
+        heartbeat_status -> Nullable<Text>,
+        heartbeat_next_due_at -> Nullable<Timestamptz>,
+        heartbeat_last_confirmed_at -> Nullable<Timestamptz>,
+        heartbeat_at -> Nullable<Timestamptz>,
+        disconnected_at -> Nullable<Timestamptz>,
+        disconnected_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// The journal of Dualhook lifecycle events (raw body as received).
+    dualhook_events (id) {
+        id -> Int8,
+        account_id -> Int8,
+        event_id -> Text,
+        event -> Text,
+        raw_body -> Text,
+        status -> Text,
+        summary -> Nullable<Text>,
+        error -> Nullable<Text>,
+        dualhook_connection_id -> Nullable<Text>,
+        inbox_id -> Nullable<Int8>,
+        received_at -> Timestamptz,
+        processed_at -> Nullable<Timestamptz>,
+    }
+}

@@ -98,7 +98,8 @@ pub struct NewWhatsappInbox {
     pub business_account_id: String,
     pub api_key: String,
     pub app_secret: Option<String>,
-    /// `Some("embedded_signup")` for Embedded Signup inboxes.
+    /// `Some("embedded_signup")` for Embedded Signup inboxes, `Some("dualhook")` for
+    /// numbers connected through Dualhook.
     pub source: Option<String>,
 }
 
@@ -189,10 +190,15 @@ fn check_new(input: &NewWhatsappInbox) -> AppResult<CheckedNew> {
     let source = match input.source.as_deref().map(str::trim) {
         None | Some("") => None,
         Some("embedded_signup") => Some("embedded_signup".to_string()),
+        // Issue 12 (dualhook): connected through Dualhook's Embedded Signup; Meta signs with
+        // Dualhook's app secret, so signature step 4 does not apply (see `crate::dualhook`).
+        Some("dualhook") => Some("dualhook".to_string()),
         Some(other) => {
             return Err(AppError::invalid(
                 "channel.provider_config.source",
-                format!("source must be \"embedded_signup\" or absent, got {other:?}"),
+                format!(
+                    "source must be \"embedded_signup\", \"dualhook\" or absent, got {other:?}"
+                ),
             ))
         }
     };

@@ -123,6 +123,9 @@ pub fn create(
         );
     }
 
+    // Issue 12 (dualhook): a number Dualhook disconnected cannot send.
+    crate::dualhook::connect::refuse_send_if_disconnected(conn, conversation.inbox_id)?;
+
     // What the message replies or reacts to.
     let target = match input.in_reply_to {
         Some(id) => Some(reply_target(conn, conversation, id)?),

@@ -7,6 +7,8 @@
 //! The webhook journal (`whatsapp_events`) is drained the same way by [`ingest`].
 
 pub mod contact_import;
+/// Issue 12: Dualhook lifecycle events.
+pub mod dualhook;
 pub mod email;
 pub mod ingest;
 pub mod journal_writer;

@@ -5,6 +5,8 @@ pub mod api;
 /// Parity (issue 11): Rails-style trailing and doubled slashes under `/api/`.
 pub mod api_path;
 pub mod auth;
+/// Issue 12: Dualhook's lifecycle and connection webhook routes.
+pub mod dualhook;
 pub mod health;
 pub mod input_guard;
 pub mod media;
@@ -30,6 +32,16 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             web::resource("/webhooks/whatsapp/{phone_number}")
                 .route(web::get().to(webhooks::verify))
                 .route(web::post().to(webhooks::receive)),
+        )
+        // Issue 12 (dualhook): lifecycle events and the WABA-scoped connection URL.
+        .route(
+            "/webhooks/dualhook/{account_id}",
+            web::post().to(dualhook::lifecycle),
+        )
+        .service(
+            web::resource("/webhooks/whatsapp/c/{connection_key}")
+                .route(web::get().to(dualhook::connection_verify))
+                .route(web::post().to(dualhook::connection_receive)),
         )
         .service(
             // The agent UI's `<img>`/`<audio>`/`<video>` carry the session cookie, not a token.

@@ -39,7 +39,7 @@ pub async fn verify(
 }
 
 /// Reads the body, refusing more than [`MAX_BODY_BYTES`] with 413.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> AppResult<Vec<u8>> {
+pub(crate) async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> AppResult<Vec<u8>> {
     let too_large = || {
         AppError::PayloadTooLarge(format!(
             "webhook bodies are limited to {MAX_BODY_BYTES} bytes (3 MB)"
@@ -101,7 +101,7 @@ pub fn result_label(result: &AppResult<HttpResponse>) -> &'static str {
 
 /// The first change's `field` of a delivery body (`entry[0].changes[0].field`), or "" when
 /// it has none or is not such JSON.
-fn first_field(body: &[u8]) -> String {
+pub(crate) fn first_field(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
     struct Change {
         #[serde(default)]
@@ -166,11 +166,24 @@ async fn receive_inner(
         signature.as_deref(),
         &body,
     )?;
-    let inbox_id = accepted.inbox_id;
     // Only once the delivery is known to be genuine: the label comes from a fixed list anyway.
     *field = first_field(&body);
+    journal_delivery(&state, accepted, phone, body).await
+}
+
+/// Journals an accepted delivery for its route inbox and answers 200 once committed (503
+/// when the database cannot take it; 400 when the body is not UTF-8; 422 when a change names
+/// a number that is neither the route inbox's nor a sibling's of its WABA). Shared with the
+/// Dualhook connection route (`web::dualhook`).
+pub(crate) async fn journal_delivery(
+    state: &AppState,
+    accepted: receive::Accepted,
+    phone: String,
+    body: Vec<u8>,
+) -> AppResult<HttpResponse> {
     let text = String::from_utf8(body)
         .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
+    let inbox_id = accepted.inbox_id;
     if accepted.needs_routing {
         // Sibling numbers: another inbox of this WABA, or refused (and shown on the inbox).
         let body = text.clone();

@@ -82,6 +82,8 @@ pub struct Options {
     pub smtp_port: Option<u16>,
     /// `FRONTEND_URL` (default `https://support.example.com`).
     pub frontend_url: Option<String>,
+    /// `DUALHOOK_API_BASE_URL` (default `http://127.0.0.1:9`, nothing listens).
+    pub dualhook_base_url: Option<String>,
 }
 
 pub struct TestApp {
@@ -144,6 +146,10 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         webhooks_allow_private_targets: opts.webhooks_allow_local,
         webhook_retry_base_seconds: 0,
         webhook_disable_after_failures: opts.webhook_disable_after_failures.unwrap_or(10),
+        dualhook_api_base_url: opts
+            .dualhook_base_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:9".into()),
     }
 }
 

@@ -13,6 +13,8 @@ pub mod conversation_create;
 pub mod conversation_filters;
 pub mod conversations;
 pub mod custom_attributes;
+/// Issue 12: the Dualhook integration settings.
+pub mod dualhook;
 pub mod inbox_members;
 pub mod inboxes;
 pub mod labels;
@@ -369,6 +371,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                         "/teams/{team_id}/team_members",
                         web::delete().to(notifications::remove_team_members),
                     )
+                    // Issue 12 (dualhook): the account's Dualhook integration.
+                    .route("/integrations/dualhook", web::get().to(dualhook::show))
+                    .route("/integrations/dualhook", web::put().to(dualhook::update))
                     .route("/webhooks", web::get().to(webhooks::index))
                     .route("/webhooks", web::post().to(webhooks::create))
                     .route("/webhooks/{id}", web::patch().to(webhooks::update))

@@ -14,6 +14,8 @@ pub mod scope;
 pub mod search;
 pub mod settings;
 pub mod settings_canned;
+/// Issue 12: Settings → Integrations → Dualhook.
+pub mod settings_dualhook;
 pub mod settings_people;
 // Issue 12 (templates): the template list and builder.
 pub mod settings_templates;
@@ -273,6 +275,23 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/settings/custom_attributes",
                 web::get().to(custom_attributes::settings_index),
+            )
+            // Issue 12 (dualhook): Settings → Integrations → Dualhook.
+            .route(
+                "/accounts/{account_id}/settings/integrations/dualhook",
+                web::get().to(settings_dualhook::index),
+            )
+            .route(
+                "/accounts/{account_id}/settings/integrations/dualhook",
+                web::post().to(settings_dualhook::save),
+            )
+            .route(
+                "/accounts/{account_id}/settings/integrations/dualhook/test",
+                web::post().to(settings_dualhook::send_test),
+            )
+            .route(
+                "/accounts/{account_id}/settings/integrations/dualhook/connect",
+                web::post().to(settings_dualhook::connect),
             )
             .route(
                 "/accounts/{account_id}/settings/webhooks",

@@ -80,6 +80,8 @@ pub struct InboxDetail {
     pub candidates: Vec<(i64, String)>,
     /// Number health and template signals (issue 12, `partials/number_health.html`).
     pub health: super::number_health::Panel,
+    /// Issue 12: the Dualhook card (`partials/dualhook_inbox.html`).
+    pub dualhook: super::settings_dualhook::DualhookInbox,
 }
 
 #[derive(Template)]
@@ -243,6 +245,8 @@ async fn detail(
                 .filter(|m| !member_ids.contains(&m.user.id))
                 .map(|m| (m.user.id, format!("{} ({})", m.user.name, m.user.email)))
                 .collect();
+            let dualhook =
+                super::settings_dualhook::inbox_panel(conn, account_id, inbox_id, &i.name)?;
             let masked = secrets
                 .decrypt(&c.api_key_ciphertext)
                 .map(|k| crate::crypto::mask(&k))
@@ -292,6 +296,7 @@ async fn detail(
                 members,
                 candidates,
                 health,
+                dualhook,
                 name: i.name,
             })
         })
