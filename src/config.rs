@@ -49,6 +49,10 @@ pub struct Config {
     /// `WHATSAPP_APP_SECRET`, optional: the global Meta app secret used to verify
     /// X-Hub-Signature-256 when an inbox has no secret of its own.
     pub whatsapp_app_secret: Option<String>,
+    /// `WHATSAPP_APP_ID`, optional: the Meta app's ID, needed by the Resumable Upload API
+    /// (`POST /{app_id}/uploads`, graph-api-notes.md §8) for business profile pictures and
+    /// template header samples. Unset, those uploads are refused with a message naming it.
+    pub whatsapp_app_id: Option<String>,
     /// `STORAGE_DIR`, default `./storage`: where downloaded media files are written.
     pub storage_dir: PathBuf,
     /// `INACTIVE_WHATSAPP_NUMBERS`, optional comma-separated E.164 numbers whose webhook POSTs
@@ -132,6 +136,7 @@ impl std::fmt::Debug for Config {
                 "whatsapp_app_secret",
                 &self.whatsapp_app_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field("whatsapp_app_id", &self.whatsapp_app_id)
             .field("storage_dir", &self.storage_dir)
             .field("inactive_whatsapp_numbers", &self.inactive_whatsapp_numbers)
             .field("host", &self.host)
@@ -281,6 +286,15 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
+        let whatsapp_app_id = get("WHATSAPP_APP_ID").map(|v| v.trim().to_string());
+        if let Some(id) = &whatsapp_app_id {
+            if !id.chars().all(|c| c.is_ascii_digit()) {
+                return Err(invalid(
+                    "WHATSAPP_APP_ID",
+                    format!("must be the numeric Meta app ID, got {id:?}"),
+                ));
+            }
+        }
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -359,6 +373,7 @@ impl Config {
             whatsapp_cloud_base_url,
             whatsapp_api_version,
             whatsapp_app_secret: get("WHATSAPP_APP_SECRET"),
+            whatsapp_app_id,
             storage_dir: PathBuf::from(get("STORAGE_DIR").unwrap_or_else(|| "storage".into())),
             inactive_whatsapp_numbers,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
@@ -501,6 +516,7 @@ mod tests {
             ("SMTP_PORT", "smtp"),
             ("MAILER_SENDER_EMAIL", "not an address"),
             ("WEBHOOKS_ALLOW_HTTP", "maybe"),
+            ("WHATSAPP_APP_ID", "my-app"),
         ] {
             let mut m = base();
             m.insert(var, value);

@@ -10,3 +10,6 @@ pub mod receive;
 pub mod setup;
 pub mod signature;
 pub mod window;
+// Issue 12 (profile-typing): the business profile and the Resumable Upload API.
+pub mod business_profile;
+pub mod resumable_upload;

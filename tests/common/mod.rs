@@ -78,6 +78,8 @@ pub struct Options {
     pub smtp_port: Option<u16>,
     /// `FRONTEND_URL` (default `https://support.example.com`).
     pub frontend_url: Option<String>,
+    /// `WHATSAPP_APP_ID` (unset by default).
+    pub whatsapp_app_id: Option<String>,
 }
 
 pub struct TestApp {
@@ -107,6 +109,7 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
             .unwrap_or_else(|| "http://127.0.0.1:9".into()),
         whatsapp_api_version: "v25.0".into(),
         whatsapp_app_secret: opts.global_app_secret.clone(),
+        whatsapp_app_id: opts.whatsapp_app_id.clone(),
         storage_dir: storage.to_path_buf(),
         inactive_whatsapp_numbers: opts.inactive_numbers.clone(),
         host: "127.0.0.1".into(),
