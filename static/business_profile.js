@@ -71,10 +71,17 @@
       el("vertical").value = "";
     }
     [0, 1].forEach((i) => { el(`website-${i}`).value = (p.websites || [])[i] || ""; });
-    const img = el("picture-img");
-    img.hidden = !p.profile_picture_url;
-    el("picture-none").hidden = !!p.profile_picture_url;
-    if (p.profile_picture_url) img.src = p.profile_picture_url;
+    const pictureNote = el("picture-current");
+    if (/^https:\/\//.test(p.profile_picture_url || "")) {
+      const link = document.createElement("a");
+      link.href = p.profile_picture_url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      link.textContent = "Open the current picture";
+      pictureNote.replaceChildren(link, " (on WhatsApp's servers, in a new tab)");
+    } else {
+      pictureNote.textContent = "No picture yet.";
+    }
     picture.value = "";
     picture.disabled = !p.picture_upload_available;
     el("profile_picture-hint").textContent = p.picture_upload_available
