@@ -108,19 +108,14 @@ async fn read_form(mut form: Multipart) -> AppResult<(Map<String, Value>, Option
         } else {
             MAX_FIELD_BYTES
         };
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk =
-                chunk.map_err(|e| AppError::BadRequest(format!("upload broke off: {e}")))?;
-            if bytes.len() + chunk.len() > cap {
-                return Err(if is_file {
-                    profile::picture_too_large()
-                } else {
-                    AppError::BadRequest(format!("the field {name} is larger than 64 KiB"))
-                });
+        let bytes = super::profile::read_part(&mut field, cap, || {
+            if is_file {
+                profile::picture_too_large()
+            } else {
+                AppError::BadRequest(format!("the field {name} is larger than 64 KiB"))
             }
-            bytes.extend_from_slice(&chunk);
-        }
+        })
+        .await?;
         if is_file {
             let file_name = file_name.unwrap_or_default();
             if !(bytes.is_empty() && file_name.is_empty()) {
