@@ -32,11 +32,7 @@ async fn profile_posts(env: &Env) -> Vec<Value> {
 }
 
 async fn typing_calls(env: &Env) -> usize {
-    env.read_receipts()
-        .await
-        .iter()
-        .filter(|b| b["typing_indicator"] == json!({"type": "text"}))
-        .count()
+    env.typing_indicators().await.len()
 }
 
 async fn set_value(c: &Client, id: &str, value: &str) {
@@ -245,12 +241,7 @@ async fn edit_the_business_profile_and_type_a_reply() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let typed = env
-        .read_receipts()
-        .await
-        .into_iter()
-        .find(|b| b.get("typing_indicator").is_some())
-        .unwrap();
+    let typed = env.typing_indicators().await.remove(0);
     assert_eq!(
         typed,
         json!({"messaging_product": "whatsapp", "status": "read",
