@@ -302,6 +302,15 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
+        let whatsapp_app_id = get("WHATSAPP_APP_ID").map(|v| v.trim().to_string());
+        if let Some(id) = &whatsapp_app_id {
+            if !id.chars().all(|c| c.is_ascii_digit()) {
+                return Err(invalid(
+                    "WHATSAPP_APP_ID",
+                    format!("must be the numeric Meta app ID, got {id:?}"),
+                ));
+            }
+        }
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -380,7 +389,7 @@ impl Config {
             whatsapp_cloud_base_url,
             whatsapp_api_version,
             whatsapp_app_secret: get("WHATSAPP_APP_SECRET"),
-            whatsapp_app_id: get("WHATSAPP_APP_ID"),
+            whatsapp_app_id,
             whatsapp_verify_token: get("WHATSAPP_VERIFY_TOKEN").filter(|t| !t.trim().is_empty()),
             storage_dir: PathBuf::from(get("STORAGE_DIR").unwrap_or_else(|| "storage".into())),
             inactive_whatsapp_numbers,
@@ -535,6 +544,7 @@ mod tests {
             ("SMTP_PORT", "smtp"),
             ("MAILER_SENDER_EMAIL", "not an address"),
             ("WEBHOOKS_ALLOW_HTTP", "maybe"),
+            ("WHATSAPP_APP_ID", "my-app"),
         ] {
             let mut m = base();
             m.insert(var, value);

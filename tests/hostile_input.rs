@@ -449,6 +449,17 @@ const API_ROUTES: &[(&str, &str)] = &[
         "DELETE",
         "/api/v1/accounts/{a}/inboxes/{id}/message_templates/{id}",
     ),
+    // Issue 12 (profile-typing).
+    ("GET", "/api/v1/accounts/{a}/inboxes/{id}/business_profile"),
+    ("PUT", "/api/v1/accounts/{a}/inboxes/{id}/business_profile"),
+    (
+        "POST",
+        "/api/v1/accounts/{a}/conversations/{id}/toggle_typing_status",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{a}/conversations/{id}/typing_status",
+    ),
     ("GET", "/api/v1/accounts/{a}/conversations"),
     ("GET", "/api/v1/accounts/{a}/conversations/meta"),
     ("GET", "/api/v1/accounts/{a}/conversations/{id}"),

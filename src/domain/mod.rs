@@ -36,6 +36,9 @@ pub mod webhooks;
 // Issue 11 (contacts-ui): the contacts list, search and paging.
 pub mod contact_list;
 
+// Issue 12 (profile-typing): the typing indicator's rules and cross-process throttle.
+pub mod typing;
+
 use crate::error::AppError;
 
 use diesel::pg::PgConnection;

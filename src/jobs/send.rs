@@ -472,6 +472,17 @@ async fn send_read_receipt(state: &AppState, job: &Job) -> AppResult<()> {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // A typing indicator (domain::typing) rides on the read receipt; Meta hides it after
+    // 25 s, so one that waited longer is dropped unsent.
+    let typing = job.payload["mark_read"]["typing_indicator"] == Value::Bool(true);
+    if typing
+        && Utc::now() - job.created_at
+            > Duration::seconds(crate::domain::typing::STALE_AFTER_SECONDS)
+    {
+        let id = job.id;
+        tracing::info!(inbox_id, "typing indicator dropped: it waited too long");
+        return state.db(move |conn| super::complete(conn, id)).await;
+    }
     let (_, channel) = state
         .db(move |conn| inboxes::find_by_id(conn, inbox_id))
         .await?;
@@ -480,12 +491,17 @@ async fn send_read_receipt(state: &AppState, job: &Job) -> AppResult<()> {
         .throttle
         .until_key_ready(&channel.phone_number_id)
         .await;
+    let body = if typing {
+        outbound::typing_indicator(&wamid)
+    } else {
+        outbound::mark_read(&wamid)
+    };
     let result = graph::send_message(
         &state.http,
         &state.config,
         &token,
         &channel.phone_number_id,
-        &outbound::mark_read(&wamid),
+        &body,
     )
     .await;
     let job = job.clone();

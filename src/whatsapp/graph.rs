@@ -116,7 +116,7 @@ async fn error_from(resp: reqwest::Response) -> GraphError {
 
 /// Sends a request and turns a non-2xx answer into [`GraphError::Status`] and a 2xx one into
 /// its JSON body.
-async fn json_ok(req: reqwest::RequestBuilder) -> Result<serde_json::Value, GraphError> {
+pub(crate) async fn json_ok(req: reqwest::RequestBuilder) -> Result<serde_json::Value, GraphError> {
     let resp = req
         .send()
         .await

@@ -14,3 +14,5 @@ pub mod setup;
 pub mod signature;
 pub mod template_management;
 pub mod window;
+// Issue 12 (profile-typing): the business profile.
+pub mod business_profile;

@@ -227,6 +227,15 @@ pub fn mark_read(wamid: &str) -> Value {
     json!({ "messaging_product": "whatsapp", "status": "read", "message_id": wamid })
 }
 
+/// The typing indicator: the read receipt for the customer's message `wamid` plus
+/// `"typing_indicator": {"type": "text"}` (graph-api-notes.md §6; Meta:
+/// whatsapp/typing-indicators). Shown until the next message or 25 seconds.
+pub fn typing_indicator(wamid: &str) -> Value {
+    let mut body = mark_read(wamid);
+    body["typing_indicator"] = json!({ "type": "text" });
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

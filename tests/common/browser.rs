@@ -546,8 +546,25 @@ impl Env {
         }
     }
 
-    /// Read receipts Graph received so far.
+    /// Read receipts Graph received so far (typing indicators aside).
     pub async fn read_receipts(&self) -> Vec<Value> {
+        self.read_calls()
+            .await
+            .into_iter()
+            .filter(|b| b.get("typing_indicator").is_none())
+            .collect()
+    }
+
+    /// Typing indicators Graph received so far (read receipts carrying `typing_indicator`).
+    pub async fn typing_indicators(&self) -> Vec<Value> {
+        self.read_calls()
+            .await
+            .into_iter()
+            .filter(|b| b.get("typing_indicator").is_some())
+            .collect()
+    }
+
+    async fn read_calls(&self) -> Vec<Value> {
         self.graph
             .received_requests()
             .await

@@ -233,21 +233,20 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, true).await?))
 }
 
-/// Checks that the caller administers `account_id` and that the inbox is one of its own.
-/// Errors: 401, 403, or 404.
-async fn require_admin_inbox(
+/// Checks that the caller administers `account_id` and that the inbox is one of its own;
+/// returns the inbox with its channel. Errors: 401, 403, or 404.
+pub(crate) async fn require_admin_inbox(
     state: &AppState,
     req: &HttpRequest,
     account_id: i64,
     inbox_id: i64,
-) -> AppResult<()> {
+) -> AppResult<inboxes::InboxWithChannel> {
     auth::viewer(state, req, account_id)
         .await?
         .require_admin()?;
     state
         .db(move |conn| inboxes::find(conn, account_id, inbox_id))
         .await
-        .map(|_| ())
 }
 
 /// `POST /inboxes/{id}/sync_templates`: syncs the templates from Graph now and answers the

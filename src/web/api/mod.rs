@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod attachments;
+pub mod business_profile;
 pub mod canned_responses;
 pub mod contact_csv;
 pub mod contact_notes;
@@ -27,6 +28,7 @@ mod params;
 pub mod profile;
 pub mod search;
 pub mod teams;
+pub mod typing;
 pub mod views;
 pub mod webhooks;
 // Parity (issue 11): one extractor for bare and Rails-wrapped JSON bodies.
@@ -93,6 +95,30 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route(
                         "/inboxes/{inbox_id}/message_templates/{template_id}",
                         web::delete().to(message_templates::destroy),
+                    )
+                    // Issue 12 (profile-typing): the business profile and the typing
+                    // indicator.
+                    .route(
+                        "/inboxes/{id}/business_profile",
+                        web::get().to(business_profile::show),
+                    )
+                    .route(
+                        "/inboxes/{id}/business_profile",
+                        web::put()
+                            .guard(guard::fn_guard(is_multipart))
+                            .to(business_profile::update_multipart),
+                    )
+                    .route(
+                        "/inboxes/{id}/business_profile",
+                        web::put().to(business_profile::update_json),
+                    )
+                    .route(
+                        "/conversations/{display_id}/toggle_typing_status",
+                        web::post().to(typing::toggle),
+                    )
+                    .route(
+                        "/conversations/{display_id}/typing_status",
+                        web::post().to(typing::toggle),
                     )
                     .route("/conversations", web::get().to(conversations::index))
                     // Issue 11 (newconv): starting a conversation, outbound first.

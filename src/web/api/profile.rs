@@ -185,19 +185,14 @@ pub async fn read_form(
         } else {
             MAX_FIELD_BYTES
         };
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk =
-                chunk.map_err(|e| AppError::BadRequest(format!("upload broke off: {e}")))?;
-            if bytes.len() + chunk.len() > cap {
-                return Err(if is_file {
-                    profile::too_large()
-                } else {
-                    AppError::BadRequest(format!("the field {name} is larger than 64 KiB"))
-                });
+        let bytes = read_part(&mut field, cap, || {
+            if is_file {
+                profile::too_large()
+            } else {
+                AppError::BadRequest(format!("the field {name} is larger than 64 KiB"))
             }
-            bytes.extend_from_slice(&chunk);
-        }
+        })
+        .await?;
         if is_file {
             let nothing_chosen = bytes.is_empty() && file_name.as_deref().unwrap_or("").is_empty();
             if name == "avatar" && !nothing_chosen {
@@ -211,6 +206,24 @@ pub async fn read_form(
         }
     }
     Ok((fields, avatar))
+}
+
+/// Reads one multipart part into memory, stopping with `too_large()` as soon as it passes
+/// `cap` bytes. Errors: 400 when the upload breaks off.
+pub(crate) async fn read_part(
+    field: &mut actix_multipart::Field,
+    cap: usize,
+    too_large: impl FnOnce() -> AppError,
+) -> AppResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| AppError::BadRequest(format!("upload broke off: {e}")))?;
+        if bytes.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// What [`apply`] did: the user after the change, and whether the password changed (the
