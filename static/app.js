@@ -397,6 +397,10 @@
     // Contact notes written elsewhere: static/contact_notes.js refreshes the open panel.
     source.addEventListener("contact_note.changed", (e) =>
       document.dispatchEvent(new CustomEvent("switchboard:contact-note", { detail: e.data })));
+    // Contacts created, changed, deleted or imported: static/contacts.js redraws the list.
+    ["contact.created", "contact.updated", "contact.deleted", "contacts.imported"].forEach((name) =>
+      source.addEventListener(name, (e) =>
+        document.dispatchEvent(new CustomEvent("switchboard:contact", { detail: { type: e.type, data: e.data } }))));
     // The bell (static/notifications.js) hears this user's own notification events.
     ["notification.created", "notification.updated"].forEach((name) => source.addEventListener(name, (e) =>
       document.dispatchEvent(new CustomEvent("switchboard:notification", { detail: { type: e.type, data: e.data } }))));

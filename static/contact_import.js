@@ -77,6 +77,7 @@
       }));
     }
     $("import-failures").hidden = failed.length === 0;
+    $("import-failed-csv").href = `/api/v1/accounts/${account}/contacts/imports/${encodeURIComponent(d.id)}/failed_rows`;
     $("import-truncated").hidden = !d.failed_rows_truncated;
     $("import-done").hidden = d.status !== "completed";
     section.dataset.status = d.status;

@@ -64,13 +64,14 @@
   if (list) {
     const checks = () => Array.from(document.querySelectorAll("[data-contact-check]"));
     const selected = () => checks().filter((c) => c.checked).map((c) => Number(c.value));
-    const all = document.getElementById("contacts-all");
+    const allBox = () => document.getElementById("contacts-all");
     const bar = document.getElementById("contacts-bulk");
     const count = document.getElementById("contacts-selected");
     function sync() {
       const n = selected().length;
       if (bar) bar.hidden = n === 0;
       if (count) count.textContent = `${n} selected`;
+      const all = allBox();
       if (all) {
         all.checked = n > 0 && n === checks().length;
         all.indeterminate = n > 0 && n < checks().length;
@@ -78,10 +79,38 @@
       checks().forEach((c) => c.closest("tr").classList.toggle("selected", c.checked));
     }
     document.addEventListener("change", (e) => {
-      if (e.target === all) { checks().forEach((c) => { c.checked = all.checked; }); sync(); }
+      if (e.target.id === "contacts-all") { checks().forEach((c) => { c.checked = e.target.checked; }); sync(); }
       else if (e.target.matches("[data-contact-check]")) sync();
     });
     sync();
+
+    // Live: contacts created or changed elsewhere (ingest, CSV import, the API, another
+    // agent) redraw the rows of this page, read again from the server (static/app.js passes
+    // the stream's contact events on as "switchboard:contact"). Not while contacts are
+    // selected or a dialog is open: the next event after that catches up.
+    const results = document.getElementById("contacts-results");
+    let stale = false;
+    async function redraw() {
+      if (selected().length || document.querySelector("dialog[open]")) { stale = true; return; }
+      stale = false;
+      try {
+        const resp = await fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+        if (!resp.ok) return;
+        const doc = new DOMParser().parseFromString(await resp.text(), "text/html"); // askama-escaped
+        const fresh = doc.getElementById("contacts-results");
+        if (fresh && results) {
+          results.replaceChildren(...Array.from(fresh.childNodes).map((n) => document.importNode(n, true)));
+          results.dataset.refreshed = String(Number(results.dataset.refreshed || 0) + 1);
+          sync();
+        }
+      } catch (_) { /* the next event redraws */ }
+    }
+    let redrawTimer = null;
+    document.addEventListener("switchboard:contact", () => {
+      clearTimeout(redrawTimer);
+      redrawTimer = setTimeout(redraw, 300);
+    });
+    document.addEventListener("change", () => { if (stale && !selected().length) redraw(); });
 
     document.addEventListener("click", async (e) => {
       if (e.target.closest("[data-bulk-export]")) {

@@ -67,11 +67,19 @@ async fn upload_raw(
 
 /// GETs the export; returns status, headers of interest and the body.
 async fn export(app: &TestApp, account_id: i64, token: &str, query: &str) -> (u16, String, String) {
+    get_text(
+        app,
+        &format!("/api/v1/accounts/{account_id}/contacts/export{query}"),
+        token,
+    )
+    .await
+}
+
+/// GETs `path` as text; returns status, `content-type | content-disposition` and the body.
+async fn get_text(app: &TestApp, path: &str, token: &str) -> (u16, String, String) {
     let svc = test::init_service(App::new().configure(app::configure(app.state.clone()))).await;
     let req = test::TestRequest::get()
-        .uri(&format!(
-            "/api/v1/accounts/{account_id}/contacts/export{query}"
-        ))
+        .uri(path)
         .insert_header(("api_access_token", token))
         .to_request();
     let resp = test::call_service(&svc, req).await;
@@ -650,4 +658,109 @@ async fn webhooks_hear_updates_but_not_bulk_creations() {
     assert_eq!(deliveries(), 1, "one contact_updated, for Ana only");
     let body = app.query_json("SELECT payload FROM jobs WHERE kind = 'webhook_delivery'");
     assert_eq!(body["event"], "contact_updated", "{body}");
+}
+
+#[actix_rt::test]
+async fn failed_rows_download_with_line_reason_and_columns_and_import_again() {
+    let app = TestApp::start();
+    let acc = app.account_id;
+    // A number attribute: the importer checks it with the API's validator.
+    let (status, d) = app
+        .api(
+            "POST",
+            &format!("/api/v1/accounts/{acc}/custom_attribute_definitions"),
+            Some(
+                json!({"attribute_display_name": "Seats", "attribute_display_type": 1,
+                        "attribute_key": "seats", "attribute_model": 1}),
+            ),
+            &app.token,
+        )
+        .await;
+    assert_eq!(status, 200, "{d}");
+    let (status, up) = upload(
+        &app,
+        acc,
+        &app.token,
+        b"name,phone_number,seats,note\n\
+          Ana,+14155550001,12,ok\n\
+          Ben,not a phone,3,\"=HYPERLINK(\"\"x\"\")\"\n\
+          Cleo,+14155550003,many,\"two\nlines\"\n\
+          Dan,+14155550004,4.5,\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{up}");
+    run_imports(&app).await;
+    let id = up["id"].as_i64().unwrap();
+    let done = import_status(&app, acc, &app.token, id).await;
+    assert_eq!(done["created"], 2, "{done}");
+    assert_eq!(done["failed"], 2, "{done}");
+    assert_eq!(done["failed_rows"][1]["field"], "custom_attributes.seats");
+    let dan = app.query_json("SELECT custom_attributes FROM contacts WHERE name = 'Dan'");
+    assert_eq!(dan, json!({"seats": 4.5}), "stored as a number, by type");
+    // An open Contacts list hears the batch (one realtime event, no webhook).
+    let imported =
+        app.query_json("SELECT payload FROM realtime_events WHERE name = 'contacts.imported'");
+    assert_eq!(imported, json!({"import_id": id, "created": 2}));
+
+    let path = format!("/api/v1/accounts/{acc}/contacts/imports/{id}/failed_rows");
+    let (status, headers, text) = get_text(&app, &path, &app.token).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(headers.starts_with("text/csv"), "{headers}");
+    assert!(headers.contains("attachment"), "{headers}");
+    let rows = parse_csv(&text);
+    assert_eq!(rows.len(), 2, "{text}");
+    assert_eq!(rows[0]["import_line"], "3");
+    assert!(rows[0]["import_error"].contains("phone"), "{text}");
+    assert_eq!(rows[0]["name"], "Ben");
+    assert_eq!(rows[0]["phone_number"], "not a phone");
+    assert_eq!(
+        rows[0]["note"], "'=HYPERLINK(\"x\")",
+        "a formula is neutralised"
+    );
+    assert_eq!(rows[1]["import_line"], "4");
+    assert!(rows[1]["import_error"].contains("Seats"), "{text}");
+    assert_eq!(rows[1]["note"], "two\nlines");
+
+    // Fixed, the same file imports: the two added columns are ignored.
+    let fixed = text
+        .replace("not a phone", "+14155550002")
+        .replace(",many,", ",7,");
+    let (status, again) = upload(&app, acc, &app.token, fixed.as_bytes()).await;
+    assert_eq!(status, 200, "{again}");
+    run_imports(&app).await;
+    let done = import_status(&app, acc, &app.token, again["id"].as_i64().unwrap()).await;
+    assert_eq!(done["failed"], 0, "{done}");
+    assert_eq!(done["created"], 2, "{done}");
+    let ben = app.query_json("SELECT custom_attributes FROM contacts WHERE name = 'Ben'");
+    assert_eq!(ben, json!({"seats": 3, "note": "=HYPERLINK(\"x\")"}));
+
+    // Another account's import: 404; an agent: 403.
+    let other = accounts::create_admin(
+        &mut app.conn(),
+        "Other",
+        "Olga",
+        "olga@example.com",
+        "pw-olga-123",
+    )
+    .unwrap();
+    let (status, _, _) = get_text(
+        &app,
+        &format!(
+            "/api/v1/accounts/{}/contacts/imports/{id}/failed_rows",
+            other.account_id
+        ),
+        &other.api_access_token,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (_, agent_token) = app.create_agent("ben@example.com");
+    let (status, _, _) = get_text(&app, &path, &agent_token).await;
+    assert_eq!(status, 403);
+    let (status, _, body) = get_text(
+        &app,
+        &format!("/api/v1/accounts/{acc}/contacts/imports/abc/failed_rows"),
+        &app.token,
+    )
+    .await;
+    assert!((400..500).contains(&status), "{status} {body}");
 }

@@ -174,6 +174,14 @@ async fn a_new_phone_number_gets_a_contact_a_conversation_and_the_template_goes_
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["id"], display_id);
     assert_eq!(app.count("contacts WHERE phone_number = '+16505559999'"), 1);
+    // What the inbox says matches: locked to a single (unresolved) conversation.
+    let inbox = app
+        .get(&format!(
+            "/api/v1/accounts/{}/inboxes/{inbox_id}",
+            app.account_id
+        ))
+        .await;
+    assert_eq!(inbox["lock_to_single_conversation"], true, "{inbox}");
 }
 
 #[actix_rt::test]

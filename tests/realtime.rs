@@ -230,8 +230,12 @@ async fn delivered_message_streams_conversation_created_then_message_created() {
     let mut sse = Sse::open(&server, app.account_id, &app.token, None).await;
 
     app.deliver("text.json").await;
-    let created = sse.next().await;
+    // The customer is new: their contact first (an open Contacts list redraws).
+    let contact = sse.next().await;
     assert!(sse.saw_retry, "the stream starts with retry: 2000");
+    assert_eq!(contact.event, "contact.created");
+    assert_eq!(contact.data["inbox_id"], inbox["id"]);
+    let created = sse.next().await;
     assert_eq!(created.event, "conversation.created");
     let d = &created.data;
     assert_eq!(d["event"], "conversation.created");
@@ -321,7 +325,12 @@ async fn agents_only_receive_events_of_their_inboxes() {
 
     app.deliver("text.json").await;
     let b = barrier(&app);
-    let expected = vec!["conversation.created", "message.created", "test.barrier"];
+    let expected = vec![
+        "contact.created",
+        "conversation.created",
+        "message.created",
+        "test.barrier",
+    ];
     assert_eq!(names(&admin.until(b).await), expected);
     assert_eq!(names(&inside.until(b).await), expected);
     // The outsider's first event is the account-wide barrier: nothing of the inbox before.
@@ -357,6 +366,7 @@ async fn reconnecting_with_last_event_id_replays_exactly_the_missed_events() {
     let server = Server::start(&app.state).await;
     let mut sse = Sse::open(&server, app.account_id, &app.token, None).await;
     app.deliver("text.json").await;
+    assert_eq!(sse.next().await.event, "contact.created");
     let first = sse.next().await;
     let second = sse.next().await;
     assert_eq!(
@@ -429,7 +439,10 @@ async fn two_processes_sharing_a_database_each_deliver_every_event() {
     let a = on_a.until(on_a_last(&app)).await;
     let b = on_b.until(on_a_last(&app)).await;
     let ids = |v: &[Msg]| v.iter().map(|m| m.id.unwrap()).collect::<Vec<_>>();
-    assert_eq!(names(&a), ["conversation.created", "message.created"]);
+    assert_eq!(
+        names(&a),
+        ["contact.created", "conversation.created", "message.created"]
+    );
     assert_eq!(ids(&a), ids(&b));
 
     // Emitted through process B's API, seen by A.
@@ -687,9 +700,10 @@ async fn each_conversation_action_emits_its_event() {
     post("update_last_seen", json!({})).await;
     assert!(events_after(&app, mark).is_empty());
 
-    // Every event row carries the account, inbox and conversation.
+    // Every conversation event row carries the account, inbox and conversation (the
+    // customer's new contact is announced in the inbox, without a conversation).
     let rows = app.query_json(
-        "SELECT jsonb_agg(DISTINCT jsonb_build_array(inbox_id, conversation_id)) FROM realtime_events",
+        "SELECT jsonb_agg(DISTINCT jsonb_build_array(inbox_id, conversation_id)) FROM realtime_events WHERE name NOT LIKE 'contact%'",
     );
     let conversation_id = app
         .query_json("SELECT to_jsonb(id) FROM conversations")

@@ -525,6 +525,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+        header -> Nullable<Array<Text>>,
     }
 }
 
@@ -536,6 +537,7 @@ diesel::table! {
         line -> Int8,
         field -> Nullable<Text>,
         reason -> Text,
+        cells -> Nullable<Array<Text>>,
     }
 }
 

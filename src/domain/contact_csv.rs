@@ -18,7 +18,7 @@
 //! | `company` / `company_name`, `city`, `country` | `additional_attributes.company_name`, `.city`, `.country` |
 //! | `labels` | the contact's labels, comma-separated ([`set_contact_labels`]) |
 //! | `id`, `parent_bsuid`, `created_at`, `last_activity_at` | ignored (read-only columns of our export) |
-//! | `custom_attributes.<key>` or any other column `<key>` | `custom_attributes.<key>`, as text ([`coerce_custom_attributes`]) |
+//! | `custom_attributes.<key>` or any other column `<key>` | `custom_attributes.<key>`, checked by type ([`coerce_custom_attributes`]) |
 //!
 //! Empty cells change nothing (Chatwoot's `present?`). A row is matched to an existing
 //! contact of the account by `identifier`, then `email`, then `phone_number` (Chatwoot's
@@ -58,6 +58,7 @@
 
 use super::contact_fields;
 use super::contacts::Contact;
+use super::custom_attributes;
 use crate::db::schema::{contact_import_errors, contact_imports, contacts};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
@@ -126,7 +127,8 @@ impl Column {
             "city" => Column::Additional("city"),
             "country" => Column::Additional("country"),
             "labels" => Column::Labels,
-            "id" | "parent_bsuid" | "created_at" | "last_activity_at" => Column::Ignored,
+            "id" | "parent_bsuid" | "created_at" | "last_activity_at" | FAILED_LINE_COLUMN
+            | FAILED_REASON_COLUMN => Column::Ignored,
             _ => Column::Custom(trimmed.to_string()),
         }
     }
@@ -329,9 +331,15 @@ pub fn create_import(
         .filter(|c| !c.is_control())
         .take(255)
         .collect();
+    // The header's cells, kept for the failed-rows CSV ([`failed_rows_csv`]).
+    let header: Vec<String> = reader(&file.data, true)
+        .headers()
+        .map(|h| h.iter().map(str::to_string).collect())
+        .unwrap_or_default();
     conn.transaction(|conn| {
         let import: ContactImport = diesel::insert_into(contact_imports::table)
             .values((
+                contact_imports::header.eq(&header),
                 contact_imports::account_id.eq(account_id),
                 contact_imports::user_id.eq(user_id),
                 contact_imports::file_name.eq(name),
@@ -412,6 +420,71 @@ pub fn mark_failed(conn: &mut PgConnection, import_id: i64, error: &str) -> AppR
     Ok(())
 }
 
+/// Column of the failed-rows CSV with the row's line in the uploaded file (ignored on import).
+pub const FAILED_LINE_COLUMN: &str = "import_line";
+/// Column of the failed-rows CSV with why the row was refused (ignored on import).
+pub const FAILED_REASON_COLUMN: &str = "import_error";
+
+/// The refused rows of import `import_id` of `account_id` as a CSV to fix and import again:
+/// the header `import_line,import_error,<the uploaded header…>`, then one record per
+/// refused row, by line: its line in the uploaded file, the reason (prefixed with the
+/// column at fault, `phone_number: …`), and its original cells. Both added columns are
+/// ignored by the importer ([`Column::from_header`]), so the fixed file imports as it is.
+/// Cells pass through [`escape_cell`] (no spreadsheet formula runs). Rows refused before
+/// the cells were kept (older imports) have only line and reason.
+/// Errors: 404 when the import does not exist or belongs to another account.
+pub fn failed_rows_csv(
+    conn: &mut PgConnection,
+    account_id: i64,
+    import_id: i64,
+) -> AppResult<Vec<u8>> {
+    let header: Option<Option<Vec<String>>> = contact_imports::table
+        .filter(contact_imports::id.eq(import_id))
+        .filter(contact_imports::account_id.eq(account_id))
+        .select(contact_imports::header)
+        .first(conn)
+        .optional()?;
+    let header = header
+        .ok_or_else(|| AppError::NotFound(format!("import {import_id} not found")))?
+        .unwrap_or_default();
+    /// Line, field, reason and original cells of a refused row.
+    type FailedRow = (i64, Option<String>, String, Option<Vec<String>>);
+    let rows: Vec<FailedRow> = contact_import_errors::table
+        .filter(contact_import_errors::import_id.eq(import_id))
+        .order(contact_import_errors::line)
+        .select((
+            contact_import_errors::line,
+            contact_import_errors::field,
+            contact_import_errors::reason,
+            contact_import_errors::cells,
+        ))
+        .load(conn)?;
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(vec![]);
+    let write_err = |e: csv::Error| AppError::Internal(format!("failed-rows CSV: {e}"));
+    let mut head = vec![
+        FAILED_LINE_COLUMN.to_string(),
+        FAILED_REASON_COLUMN.to_string(),
+    ];
+    head.extend(header.iter().map(|h| escape_cell(h).into_owned()));
+    w.write_record(&head).map_err(write_err)?;
+    for (line, field, reason, cells) in rows {
+        let reason = match field {
+            Some(f) if !reason.contains(&f) => format!("{f}: {reason}"),
+            _ => reason,
+        };
+        let mut record = vec![line.to_string(), escape_cell(&reason).into_owned()];
+        record.extend(
+            cells
+                .unwrap_or_default()
+                .iter()
+                .map(|c| escape_cell(c).into_owned()),
+        );
+        w.write_record(&record).map_err(write_err)?;
+    }
+    w.into_inner()
+        .map_err(|e| AppError::Internal(format!("failed-rows CSV: {e}")))
+}
+
 /// Removes the one leading `'` that [`escape_cell`] adds, so an export imports back unchanged.
 pub fn unescape_cell(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
@@ -487,16 +560,31 @@ fn short(field: &str, value: &str, max: usize) -> Result<String, Refusal> {
     }
 }
 
-/// The validation hook for imported custom attributes: today every value is stored as the
-/// text given (as Chatwoot's importer stores it). When custom attribute definitions exist
-/// (`custom_attributes::validate`), call it here to check and convert values by type; a
-/// refusal names the column and is reported as the row's reason.
+/// Imported custom attributes checked against the account's contact attribute
+/// `definitions` through the one validator the API uses
+/// ([`custom_attributes::validate_defined_with`], i.e. `validate_defined`): a defined key's
+/// text is converted by type (number, date, checkbox, list, link, regex), other keys are
+/// kept as the text given (as Chatwoot's importer stores them). Errors: the field
+/// (`custom_attributes.<key>`) and the reason, reported as the row's.
 pub fn coerce_custom_attributes(
-    _conn: &mut PgConnection,
-    _account_id: i64,
+    definitions: &[custom_attributes::Definition],
     values: Map<String, Value>,
 ) -> Result<Map<String, Value>, (String, String)> {
-    Ok(values)
+    if values.is_empty() {
+        return Ok(values);
+    }
+    custom_attributes::validate_defined_with(
+        definitions,
+        custom_attributes::Model::Contact,
+        &values,
+    )
+    .map_err(|e| match e {
+        AppError::Unprocessable { field, message } => (
+            field.unwrap_or_else(|| "custom_attributes".to_string()),
+            message,
+        ),
+        other => ("custom_attributes".to_string(), other.to_string()),
+    })
 }
 
 fn parse_row(columns: &[Column], record: &csv::StringRecord) -> Result<RowData, Refusal> {
@@ -845,6 +933,8 @@ pub fn run_batch_with(
             cur_line
         };
         let mut rows: Vec<(i64, Result<RowData, Refusal>)> = Vec::new();
+        // Each row's original cells by line, stored with a refusal (the failed-rows CSV).
+        let mut cells_of: HashMap<i64, Vec<String>> = HashMap::new();
         let mut record = csv::StringRecord::new();
         let mut eof = false;
         while rows.len() < max_rows {
@@ -854,7 +944,9 @@ pub fn run_batch_with(
                         continue;
                     }
                     let line = line_of(record.position().map(|p| p.byte()).unwrap_or(0));
-                    rows.push((line, parse_row(&columns, &record)));
+                    let parsed = parse_row(&columns, &record);
+                    cells_of.insert(line, record.iter().map(str::to_string).collect());
+                    rows.push((line, parsed));
                 }
                 Ok(false) => {
                     eof = true;
@@ -882,13 +974,15 @@ pub fn run_batch_with(
             import.next_line + data[start..to].iter().filter(|b| **b == b'\n').count() as i64
         };
 
-        // Custom attributes through the validation hook.
+        // Custom attributes through the API's validator, definitions loaded once a batch.
+        let definitions =
+            custom_attributes::list(conn, account_id, Some(custom_attributes::Model::Contact))?;
         let mut rows: Vec<(i64, Result<RowData, Refusal>)> = rows
             .into_iter()
             .map(|(line, r)| {
                 let r = r.and_then(|mut row| {
                     let custom = std::mem::take(&mut row.custom);
-                    row.custom = coerce_custom_attributes(conn, account_id, custom)
+                    row.custom = coerce_custom_attributes(&definitions, custom)
                         .map_err(|(field, reason)| refuse(&field, reason))?;
                     Ok(row)
                 });
@@ -1113,6 +1207,17 @@ pub fn run_batch_with(
                 }
             }
         }
+        if created > 0 {
+            // One event a batch: an open Contacts list redraws (no webhook for bulk creations).
+            super::events::emit(
+                conn,
+                account_id,
+                None,
+                None,
+                super::events::CONTACTS_IMPORTED,
+                serde_json::json!({ "import_id": import_id, "created": created }),
+            )?;
+        }
         let failed = errors.len();
         if !errors.is_empty() {
             let values: Vec<_> = errors
@@ -1123,6 +1228,7 @@ pub fn run_batch_with(
                         contact_import_errors::line.eq(*line),
                         contact_import_errors::field.eq(field.clone()),
                         contact_import_errors::reason.eq(reason.clone()),
+                        contact_import_errors::cells.eq(cells_of.get(line)),
                     )
                 })
                 .collect();

@@ -314,17 +314,7 @@ fn digits(phone: &str) -> String {
 }
 
 /// `current` with `patch` merged in; a key set to `null` is removed.
-fn merged(current: &Value, patch: &Map<String, Value>) -> Value {
-    let mut out = current.as_object().cloned().unwrap_or_default();
-    for (k, v) in patch {
-        if v.is_null() {
-            out.remove(k);
-        } else {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    Value::Object(out)
-}
+use super::custom_attributes::merge as merged;
 
 /// Fails with 404 unless `viewer` may see the contact: administrators see every contact of
 /// the account, agents those reachable in one of their inboxes (as `GET /contacts/{id}`).

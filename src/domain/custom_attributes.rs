@@ -995,13 +995,24 @@ pub fn validate_defined(
         return validate(conn, account_id, model, patch);
     };
     let definitions = list(conn, account_id, Some(model))?;
+    validate_defined_with(&definitions, model, map).map(Value::Object)
+}
+
+/// [`validate_defined`] against definitions already loaded (`list(conn, account_id,
+/// Some(model))`): for callers that validate many patches at once (CSV import, one batch of
+/// rows per query). Errors: as [`validate_defined`].
+pub fn validate_defined_with(
+    definitions: &[Definition],
+    model: Model,
+    map: &Map<String, Value>,
+) -> AppResult<Map<String, Value>> {
     let (defined, other): (Map<String, Value>, Map<String, Value>) = map
         .clone()
         .into_iter()
         .partition(|(k, _)| definitions.iter().any(|d| d.attribute_key == *k));
-    let mut out = validate_with(&definitions, model, &Value::Object(defined))?;
+    let mut out = validate_with(definitions, model, &Value::Object(defined))?;
     out.extend(other);
-    Ok(Value::Object(out))
+    Ok(out)
 }
 
 /// `current` (a JSON object; anything else reads as `{}`) with `patch` applied: each key set

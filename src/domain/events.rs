@@ -55,8 +55,9 @@ pub const CONVERSATION_UPDATED: &str = "conversation.updated";
 /// A conversation's assignee changed.
 pub const ASSIGNEE_CHANGED: &str = "assignee.changed";
 
-/// A contact was created (by ingest). Not recorded for realtime clients: it only feeds the
-/// integration webhooks (`contact_created`), see [`contact_changed`].
+/// A contact was created (by ingest, the API or "New conversation"): recorded for realtime
+/// clients (an open Contacts list redraws) and the integration webhooks (`contact_created`),
+/// payload `{"contact_id"}`; see [`contact_changed`].
 pub const CONTACT_CREATED: &str = "contact.created";
 /// A contact's name, phone, BSUID or username changed. Webhooks only (`contact_updated`).
 pub const CONTACT_UPDATED: &str = "contact.updated";
@@ -65,6 +66,10 @@ pub const CONTACT_UPDATED: &str = "contact.updated";
 /// The API's contact writes (`contact_writes`) also record `contact.created` and
 /// `contact.updated` for realtime clients, account-wide, with the same payload.
 pub const CONTACT_DELETED: &str = "contact.deleted";
+/// A batch of a CSV import created contacts: one event per batch, for realtime clients only
+/// (an open Contacts list redraws; bulk creations send no webhook, as Chatwoot's importer).
+/// Account-wide; payload `{"import_id", "created"}` (contacts the batch created).
+pub const CONTACTS_IMPORTED: &str = "contacts.imported";
 
 /// A contact note was added, changed or deleted (the contact panel of every open browser
 /// follows). Account-wide, ids only; no integration webhook (Chatwoot has none for notes).
@@ -304,29 +309,31 @@ pub fn message_updated(
     )
 }
 
-/// Announces a created (`created`) or changed contact to the integration webhooks
-/// (`contact_created` / `contact_updated`, payload `{"contact_id"}`), in the caller's
-/// transaction. Contact events are not recorded in `realtime_events`: agents' screens learn
-/// of contacts through their conversations. Returns how many deliveries were queued.
-/// [`contact_updated_with`] also names what changed.
+/// Announces a created (`created`) or changed contact, in the caller's transaction: a
+/// created one is recorded with [`emit`] (realtime clients in `inbox_id`, or account-wide,
+/// and the `contact_created` webhook); a changed one goes to the integration webhooks only
+/// (`contact_updated`, [`contact_updated_with`], which also names what changed). Payload
+/// `{"contact_id"}`.
 pub fn contact_changed(
     conn: &mut PgConnection,
     account_id: i64,
     inbox_id: Option<i64>,
     contact_id: i64,
     created: bool,
-) -> AppResult<usize> {
-    if !created {
-        return contact_updated_with(conn, account_id, inbox_id, contact_id, Value::Null);
+) -> AppResult<()> {
+    if created {
+        emit(
+            conn,
+            account_id,
+            inbox_id,
+            None,
+            CONTACT_CREATED,
+            json!({ "contact_id": contact_id }),
+        )?;
+    } else {
+        contact_updated_with(conn, account_id, inbox_id, contact_id, Value::Null)?;
     }
-    super::webhooks::enqueue_for_event(
-        conn,
-        account_id,
-        inbox_id,
-        None,
-        CONTACT_CREATED,
-        &json!({ "contact_id": contact_id }),
-    )
+    Ok(())
 }
 
 /// Emits [`CONTACT_NOTE_CHANGED`] for note `note_id` of contact `contact_id`; `action` is

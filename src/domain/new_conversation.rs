@@ -24,6 +24,7 @@
 
 use super::accounts::{self, Role, Viewer};
 use super::contact_fields;
+use super::contact_writes::{self, ContactInput};
 use super::contacts::{self, identity_lock_key, Contact, ContactInbox};
 use super::conversations::{self, Conversation};
 use super::events;
@@ -315,27 +316,20 @@ fn contact_inbox_for(
     let (contact, created) = match known {
         Some(c) => (c, false),
         None => {
+            // One path for a new contact (E.164, duplicates, `contact.created`):
+            // `contact_writes::create`, which also makes it reachable in the inbox.
             let name = input
                 .name
                 .as_deref()
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
                 .unwrap_or(&e164);
-            if name.chars().count() > 255 {
-                return Err(AppError::invalid(
-                    "name",
-                    "a contact's name is limited to 255 characters",
-                ));
-            }
-            let c: Contact = diesel::insert_into(contacts_table::table)
-                .values((
-                    contacts_table::account_id.eq(viewer.account_id),
-                    contacts_table::name.eq(name),
-                    contacts_table::phone_number.eq(&e164),
-                ))
-                .returning(Contact::as_returning())
-                .get_result(conn)?;
-            events::contact_changed(conn, viewer.account_id, Some(inbox_id), c.id, true)?;
+            let mut body = Map::new();
+            body.insert("name".into(), json!(name));
+            body.insert("phone_number".into(), json!(e164));
+            let mut new_contact = ContactInput::from_json(&body)?;
+            new_contact.inbox_id = Some(inbox_id);
+            let (c, _) = contact_writes::create(conn, viewer, &new_contact)?;
             (c, true)
         }
     };

@@ -153,6 +153,30 @@ pub async fn show_import(
         .json(import_json(&import, &errors)))
 }
 
+/// `GET /contacts/imports/{import_id}/failed_rows` (administrators): the import's refused
+/// rows as `text/csv` (`contact_csv::failed_rows_csv`: line, reason, original columns), to
+/// fix and import again. Errors: 403 for an agent; 404 for another account's import.
+pub async fn failed_rows(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, import_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    viewer.require_admin()?;
+    let csv = state
+        .db(move |conn| contact_csv::failed_rows_csv(conn, account_id, import_id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"import-{import_id}-failed-rows.csv\""),
+        ))
+        .body(csv))
+}
+
 /// The export's filter from the query string: `q`, `labels[]`/`labels` (comma-separated too)
 /// and `ids[]`/`ids`. Errors: 422 naming `ids` for an id that is not a number, or more than
 /// [`MAX_EXPORT_IDS`].

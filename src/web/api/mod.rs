@@ -219,6 +219,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                         "/contacts/imports/{import_id}",
                         web::get().to(contact_csv::show_import),
                     )
+                    .route(
+                        "/contacts/imports/{import_id}/failed_rows",
+                        web::get().to(contact_csv::failed_rows),
+                    )
                     .route("/contacts/export", web::get().to(contact_csv::export))
                     .route("/contacts/{id}", web::get().to(contacts::show))
                     // Issue 11 (contacts-api): contact writes, labels, conversations,

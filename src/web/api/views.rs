@@ -31,6 +31,12 @@ pub fn ts_or_zero(t: Option<DateTime<Utc>>) -> i64 {
 
 /// An inbox. Secrets appear masked (`••••1234`), never in full; the webhook verify token is
 /// shown to administrators only (`for_admin`).
+///
+/// `lock_to_single_conversation` is always `true`: a WhatsApp inbox keeps one unresolved
+/// conversation per contact, and `POST /conversations` returns that conversation instead of
+/// opening a second one (Chatwoot's `ConversationBuilder#look_up_exising_conversation` runs
+/// only for locked inboxes). Unlike Chatwoot's lock, a resolved conversation is not reopened:
+/// the next message opens a new one ([`crate::domain::new_conversation`]).
 pub fn inbox(
     config: &Config,
     secrets: &SecretBox,
@@ -82,7 +88,7 @@ pub fn inbox(
         "working_hours_enabled": false,
         "csat_survey_enabled": false,
         "allow_messages_after_resolved": true,
-        "lock_to_single_conversation": false,
+        "lock_to_single_conversation": true,
         "last_webhook_at": ts_opt(inbox.last_webhook_at),
         "last_error": last_error,
         "created_at": ts(inbox.created_at),
