@@ -462,12 +462,9 @@ async fn a_phone_shows_one_pane_at_a_time() {
         false
     );
     screenshot(&c, "phone-list").await;
-    c.find(Locator::Css(".conversation-row a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // Found and clicked in one step: a live update may re-render the list or the header
+    // between a WebDriver find and its click.
+    focus_click(&c, ".conversation-row a").await;
     wait_js(&c, &visible(".thread-pane"), "the thread").await;
     wait_js(&c, "document.querySelector('#messages img')", "the photo").await;
     assert_eq!(assert_media_loaded(&c).await, 1);
@@ -483,12 +480,7 @@ async fn a_phone_shows_one_pane_at_a_time() {
     .await;
     assert_eq!(wide, true);
     screenshot(&c, "phone-thread").await;
-    c.find(Locator::Css("[data-back]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    focus_click(&c, "[data-back]").await;
     wait_js(&c, &visible(".list-pane"), "the list again").await;
     screenshot(&c, "phone-back").await;
     c.close().await.unwrap();
