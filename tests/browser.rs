@@ -389,12 +389,7 @@ async fn two_agents_see_new_conversations_and_ticks_live() {
         .await;
     }
     // Ben opens it; Ana replies through the API; Ben's thread shows it, then its ticks.
-    ben.find(Locator::Css(".conversation-row a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    focus_click(&ben, ".conversation-row a").await; // the list re-renders live
     wait_js(&ben, "document.getElementById('thread')", "ben's thread").await;
     assert_media_loaded(&ben).await;
     wait_js(
@@ -1118,12 +1113,7 @@ async fn live_updates_keep_flowing_after_ten_pages_and_back_and_forward() {
         "the message took {took:?} to appear"
     );
     // And sending still works from this page.
-    c.find(Locator::Css(".conversation-row a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    focus_click(&c, ".conversation-row a").await; // the list re-renders live
     wait_js(
         &c,
         "document.getElementById('composer-text')",
