@@ -7,7 +7,7 @@
 //! batch that fails (say, the database went away) is retried with backoff; after
 //! [`MAX_ATTEMPTS`] the import is marked `failed` with the error.
 
-use super::{claim, complete, fail, postpone, Job, POLL_INTERVAL};
+use super::{complete, fail, postpone, worker, Job};
 use crate::app::AppState;
 use crate::domain::contact_csv::{self, BATCH_ROWS, JOB_KIND};
 use crate::error::AppResult;
@@ -94,28 +94,11 @@ pub async fn run_job(state: &AppState, job: Job) -> AppResult<usize> {
 
 /// Claims and runs the oldest due import. Returns false when none was due.
 pub async fn run_next(state: &AppState) -> AppResult<bool> {
-    let job = state
-        .db(|conn| claim(conn, JOB_KIND, LEASE_SECONDS))
-        .await?;
-    match job {
-        None => Ok(false),
-        Some(job) => {
-            run_job(state, job).await?;
-            Ok(true)
-        }
-    }
+    worker::next_of(state, JOB_KIND, LEASE_SECONDS, |job| run_job(state, job)).await
 }
 
-/// The import worker: runs due imports one after another, polling every [`POLL_INTERVAL`].
+/// The import worker: runs due imports one after another, polling every
+/// [`super::POLL_INTERVAL`].
 pub async fn run(state: AppState) {
-    loop {
-        match run_next(&state).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "contact import worker could not reach the database")
-            }
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    }
+    worker::poll("contact import", || run_next(&state)).await
 }

@@ -3,7 +3,7 @@
 //! retried with backoff; after [`events::MAX_ATTEMPTS`] (or at once for a permanent error)
 //! the event is marked `failed` with its error, which the audit list shows.
 
-use super::{claim, complete, fail, Job, POLL_INTERVAL};
+use super::{complete, fail, worker, Job};
 use crate::app::AppState;
 use crate::dualhook::events::{self, ProcessError, JOB_KIND, RETRY_BASE_SECONDS};
 use crate::error::AppResult;
@@ -40,37 +40,15 @@ pub async fn run_job(state: &AppState, job: Job) -> AppResult<()> {
 
 /// Claims and runs the oldest due event job. Returns false when none was due.
 pub async fn run_next(state: &AppState) -> AppResult<bool> {
-    let job = state
-        .db(|conn| claim(conn, JOB_KIND, LEASE_SECONDS))
-        .await?;
-    match job {
-        None => Ok(false),
-        Some(job) => {
-            run_job(state, job).await?;
-            Ok(true)
-        }
-    }
+    worker::next_of(state, JOB_KIND, LEASE_SECONDS, |job| run_job(state, job)).await
 }
 
 /// Runs every due event job (for tests and the worker). Returns how many ran.
 pub async fn run_due(state: &AppState) -> AppResult<usize> {
-    let mut n = 0;
-    while run_next(state).await? {
-        n += 1;
-    }
-    Ok(n)
+    worker::drain(|| run_next(state)).await
 }
 
-/// The worker: runs due events one after another, polling every [`POLL_INTERVAL`].
+/// The worker: runs due events one after another, polling every [`super::POLL_INTERVAL`].
 pub async fn run(state: AppState) {
-    loop {
-        match run_next(&state).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "Dualhook event worker could not reach the database")
-            }
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    }
+    worker::poll("dualhook events", || run_next(&state)).await
 }

@@ -17,6 +17,7 @@ pub mod number_health;
 pub mod send;
 pub mod template_sync;
 pub mod webhook_delivery;
+pub mod worker;
 
 use crate::db::schema::jobs;
 use crate::error::AppResult;

@@ -95,15 +95,14 @@ pub fn claim_due(conn: &mut PgConnection) -> AppResult<Vec<i64>> {
 
 /// Runs forever: every [`CHECK_INTERVAL`], refreshes the inboxes that are due.
 pub async fn run(state: AppState) {
-    loop {
-        match state.db(|conn| claim_due(conn)).await {
-            Ok(ids) => {
-                for id in ids {
-                    let _ = refresh_inbox(&state, id).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "number health could not reach the database"),
-        }
-        tokio::time::sleep(CHECK_INTERVAL).await;
-    }
+    super::worker::every(
+        state,
+        "number health",
+        CHECK_INTERVAL,
+        claim_due,
+        |state, id| async move {
+            let _ = refresh_inbox(&state, id).await;
+        },
+    )
+    .await
 }
