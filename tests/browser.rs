@@ -34,7 +34,7 @@ async fn sign_in_wrong_then_right() {
     )
     .await;
     assert!(text.as_str().unwrap().contains("do not match"));
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     wait_js(
         &c,
         "location.pathname.endsWith('/conversations')",
@@ -55,7 +55,7 @@ async fn reply_from_the_composer_then_ticks_follow_the_statuses() {
         .await;
     env.wait_conversations(1).await;
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
         .await
         .unwrap();
@@ -136,7 +136,7 @@ async fn a_closed_window_disables_the_composer_and_a_template_goes_out() {
     env.post_webhook(webhook_fixture("text.json")).await; // an old message: window closed
     env.wait_conversations(1).await;
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
         .await
         .unwrap();
@@ -164,12 +164,7 @@ async fn a_closed_window_disables_the_composer_and_a_template_goes_out() {
         false
     );
 
-    c.find(Locator::Id("open-templates"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#open-templates").await;
     wait_js(
         &c,
         "document.querySelectorAll('.template-choice').length >= 3",
@@ -195,12 +190,7 @@ async fn a_closed_window_disables_the_composer_and_a_template_goes_out() {
         "the search",
     )
     .await;
-    c.find(Locator::Css(".template-choice"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".template-choice").await;
     for (id, value) in [
         ("tpl-header-1", "#4521"),
         ("tpl-body-1", "Sheena"),
@@ -221,12 +211,7 @@ async fn a_closed_window_disables_the_composer_and_a_template_goes_out() {
     )
     .await;
     screenshot(&c, "template-picker").await;
-    c.find(Locator::Id("template-send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#template-send").await;
     wait_js(
         &c,
         "document.querySelector('.message.outgoing .template-tag')",
@@ -265,7 +250,7 @@ async fn customer_html_shows_as_text_and_runs_nothing() {
     .await;
     env.wait_conversations(1).await;
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
         .await
         .unwrap();
@@ -316,8 +301,7 @@ async fn an_agent_outside_the_inbox_sees_nothing_of_it() {
     )
     .await;
     let admin = env.browser(1440, 900).await;
-    env.sign_in(&admin, "ana@example.com", "correct horse")
-        .await;
+    env.sign_in_admin(&admin).await;
     wait_js(
         &admin,
         "document.body.dataset.live === 'connected'",
@@ -368,7 +352,7 @@ async fn two_agents_see_new_conversations_and_ticks_live() {
     env.add_member("ben@example.com");
     let ana = env.browser(1440, 900).await;
     let ben = env.browser(1440, 900).await;
-    env.sign_in(&ana, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&ana).await;
     env.sign_in(&ben, "ben@example.com", "agent password").await;
     for c in [&ana, &ben] {
         wait_js(
@@ -434,7 +418,7 @@ async fn a_phone_shows_one_pane_at_a_time() {
     env.post_webhook(MEDIA[0].webhook()).await;
     env.wait_conversations(1).await;
     let c = env.browser(390, 844).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     wait_js(
         &c,
         "document.querySelector('.conversation-row')",
@@ -486,7 +470,7 @@ async fn an_admin_creates_an_inbox_through_the_form() {
     let _one = SERIAL.lock().await;
     let env = Env::start().await;
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&env.url(&format!(
         "/app/accounts/{}/settings/inboxes/new",
         env.account_id
@@ -508,12 +492,7 @@ async fn an_admin_creates_an_inbox_through_the_form() {
             .await
             .unwrap();
     }
-    c.find(Locator::Css("#new-inbox button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#new-inbox button[type=submit]").await;
     wait_js(
         &c,
         "document.getElementById('phone_number-error')",
@@ -541,12 +520,7 @@ async fn an_admin_creates_an_inbox_through_the_form() {
         .send_keys("EAAG-from-the-form")
         .await
         .unwrap();
-    c.find(Locator::Css("#new-inbox button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#new-inbox button[type=submit]").await;
     wait_js(
         &c,
         "document.getElementById('verify-token')",
@@ -593,7 +567,7 @@ async fn the_page_reconnects_after_a_server_restart() {
     let env = Env::start().await;
     env.create_inbox().await;
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     wait_js(
         &c,
         "document.body.dataset.live === 'connected'",
@@ -625,8 +599,7 @@ async fn an_invited_agent_sets_a_password_from_the_email() {
     let _one = SERIAL.lock().await;
     let env = Env::start().await;
     let admin = env.browser(1280, 900).await;
-    env.sign_in(&admin, "ana@example.com", "correct horse")
-        .await;
+    env.sign_in_admin(&admin).await;
     wait_js(
         &admin,
         "location.pathname.endsWith('/conversations')",
@@ -744,12 +717,7 @@ async fn an_invited_agent_sets_a_password_from_the_email() {
             .await
             .unwrap();
     }
-    cara.find(Locator::Css("#password-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&cara, "#password-form button[type=submit]").await;
     wait_js(
         &cara,
         "document.getElementById('password_confirmation-error')",
@@ -768,12 +736,7 @@ async fn an_invited_agent_sets_a_password_from_the_email() {
             .unwrap();
     }
     screenshot(&cara, "password-form").await;
-    cara.find(Locator::Css("#password-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&cara, "#password-form button[type=submit]").await;
     wait_js(
         &cara,
         "location.pathname.endsWith('/conversations') && document.querySelector('.list-pane')",
@@ -905,7 +868,7 @@ async fn a_thread_shows_media_cards_links_and_rtl_and_a_failed_download_retries(
     assert_eq!(failed.len(), 1, "{atts:#?}");
 
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
         .await
         .unwrap();
@@ -974,8 +937,7 @@ async fn a_thread_shows_media_cards_links_and_rtl_and_a_failed_download_retries(
 
     // The same thread on a phone: nothing overflows, the media still loads.
     let phone = env.browser(390, 844).await;
-    env.sign_in(&phone, "ana@example.com", "correct horse")
-        .await;
+    env.sign_in_admin(&phone).await;
     phone
         .goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
         .await
@@ -1004,12 +966,7 @@ async fn a_thread_shows_media_cards_links_and_rtl_and_a_failed_download_retries(
         "the live connection",
     )
     .await;
-    c.find(Locator::Css("button[data-retry-download]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "button[data-retry-download]").await;
     wait_js(
         &c,
         "!document.querySelector('.download-failed') && document.querySelectorAll('#messages img').length === 2",
@@ -1044,7 +1001,7 @@ async fn live_updates_keep_flowing_after_ten_pages_and_back_and_forward() {
     let env = Env::start().await;
     env.create_inbox().await;
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     wait_js(
         &c,
         "document.body.dataset.live === 'connected'",
@@ -1141,7 +1098,7 @@ async fn sidebar_counts_follow_a_new_conversation_and_a_snooze() {
     let env = Env::start().await;
     env.create_inbox().await;
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     wait_js(
         &c,
         "document.body.dataset.live === 'connected'",
@@ -1207,12 +1164,7 @@ async fn sidebar_counts_follow_a_new_conversation_and_a_snooze() {
     )
     .await;
     assert_eq!(summary, "Filters: All conversations · Open");
-    c.find(Locator::Css(".phone-filters summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".phone-filters summary").await;
     let phone_entry =
         "[...document.querySelectorAll('.phone-filters a')].find(a => a.textContent.trim().startsWith('Snoozed'))";
     wait_js(
@@ -1244,8 +1196,7 @@ async fn an_admin_copies_an_invitation_link_for_a_pending_agent() {
     let _one = SERIAL.lock().await;
     let env = Env::start().await;
     let admin = env.browser(1440, 900).await;
-    env.sign_in(&admin, "ana@example.com", "correct horse")
-        .await;
+    env.sign_in_admin(&admin).await;
     wait_js(
         &admin,
         "location.pathname.endsWith('/conversations')",
@@ -1264,13 +1215,7 @@ async fn an_admin_copies_an_invitation_link_for_a_pending_agent() {
         "the link button",
     )
     .await;
-    admin
-        .find(Locator::Css(".invite-link-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&admin, ".invite-link-form button[type=submit]").await;
     wait_js(
         &admin,
         "document.querySelector('.invite-link code')",
@@ -1287,13 +1232,7 @@ async fn an_admin_copies_an_invitation_link_for_a_pending_agent() {
         link.starts_with(&format!("{}/app/password/reset?token=", env.base)),
         "{link}"
     );
-    admin
-        .find(Locator::Css(".invite-link button[data-copy]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&admin, ".invite-link button[data-copy]").await;
     wait_js(
         &admin,
         "document.querySelector('.invite-link button[data-copy]').textContent !== 'Copy'",
@@ -1373,7 +1312,7 @@ async fn load_earlier_and_scrolling_back_show_shuffled_history_once_in_order() {
     assert_ne!(by_id, expected, "timestamps run against ids");
 
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
         .await
         .unwrap();
@@ -1466,7 +1405,7 @@ async fn search_shows_contact_conversation_and_highlighted_match_on_desktop_and_
     );
     for (w, h, name) in [(1440, 900, "search"), (390, 844, "search-phone")] {
         let c = env.browser(w, h).await;
-        env.sign_in(&c, "ana@example.com", "correct horse").await;
+        env.sign_in_admin(&c).await;
         wait_js(&c, "document.querySelector('.sidebar')", "the inbox").await;
         c.goto(&env.url(&format!("/app/accounts/{}/search?q=ZOE", env.account_id)))
             .await
@@ -1558,7 +1497,7 @@ async fn the_main_pages_pass_axe_at_desktop_and_phone_width() {
         for v in axe_violations(&c).await {
             report.push(format!("login@{width}: {v}"));
         }
-        env.sign_in(&c, "ana@example.com", "correct horse").await;
+        env.sign_in_admin(&c).await;
         wait_js(
             &c,
             "document.querySelector('.conversation-row')",
@@ -1586,12 +1525,7 @@ async fn the_main_pages_pass_axe_at_desktop_and_phone_width() {
         .await;
         // On a phone the main links are behind the Menu button.
         if width.starts_with("390") {
-            c.find(Locator::Id("menu-button"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click(&c, "#menu-button").await;
         }
         for link in ["Settings", "Profile", "Conversations"] {
             let shown = js(
@@ -1628,19 +1562,6 @@ async fn press(c: &Client, modifiers: &[char], key: char) {
     c.perform_actions(a).await.unwrap();
 }
 
-/// Clicks the element `sel`, again when a live update replaced it meanwhile.
-async fn click(c: &Client, sel: &str) {
-    for _ in 0..20 {
-        if let Ok(e) = c.find(Locator::Css(sel)).await {
-            if e.click().await.is_ok() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-    panic!("could not click {sel}");
-}
-
 /// Types `text` into whatever has the focus; again when a live update replaced the focused
 /// element between finding it and typing (a stale element takes no keys at all).
 async fn type_keys(c: &Client, text: &str) {
@@ -1674,8 +1595,6 @@ fn shown(sel: &str) -> String {
     format!("(() => {{ const e = document.querySelector({sel}); return !!e && e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().height > 0; }})()")
 }
 
-const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
-
 /// The four regions at 1440×900 (rail, sidebar with teams and coloured labels, list, thread
 /// with the contact panel); the panel collapses and stays collapsed after a reload; labels
 /// are chips added from the searchable picker and removed from the chip; a snooze preset
@@ -1705,7 +1624,7 @@ async fn the_workspace_has_four_regions_label_chips_and_snooze_presets() {
     // An earlier, resolved conversation of the same customer shows in the panel.
     let account = env.account_id;
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
         .await
         .unwrap();
@@ -1890,7 +1809,7 @@ async fn the_workspace_has_four_regions_label_chips_and_snooze_presets() {
 
     // The same screens in the dark theme.
     let d = env.browser_with(1440, 900, &["--force-dark-mode"]).await;
-    env.sign_in(&d, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&d).await;
     d.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
         .await
         .unwrap();
@@ -1918,7 +1837,7 @@ async fn a_phone_reaches_every_place_through_the_menu_and_opens_the_panel_as_a_s
             env.browser(390, 844).await
         };
         let suffix = if dark { "-dark" } else { "" };
-        env.sign_in(&c, "ana@example.com", "correct horse").await;
+        env.sign_in_admin(&c).await;
         wait_js(&c, &shown(".conversation-row"), "the list").await;
         assert_eq!(
             js(
@@ -2020,7 +1939,7 @@ async fn keyboard_only_reply_and_resolve_with_shortcut_help_and_command_palette(
     .await;
     env.wait_conversations(2).await;
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     wait_js(&c, &shown(".conversation-row"), "the list").await;
     wait_js(&c, "document.body.dataset.live === 'connected'", "live").await;
 
@@ -2154,15 +2073,6 @@ async fn keyboard_only_reply_and_resolve_with_shortcut_help_and_command_palette(
     c.close().await.unwrap();
 }
 
-/// Axe-core's serious and critical violations on the current page.
-async fn serious_axe_violations(c: &Client) -> Vec<String> {
-    axe_violations(c)
-        .await
-        .into_iter()
-        .filter(|v| v.contains("(serious)") || v.contains("(critical)"))
-        .collect()
-}
-
 /// Canned responses (issue 10): an administrator creates one with `{{contact.name}}` in
 /// Settings (and one with an attachment); an agent types `/gre` in the composer, the list
 /// shows it, Enter inserts it with the contact's real name and Enter again sends it to the
@@ -2186,8 +2096,7 @@ async fn an_agent_inserts_a_canned_response_with_the_contacts_name_and_sends_it(
 
     // The administrator creates them in Settings; a taken short code is named next to it.
     let admin = env.browser(1440, 900).await;
-    env.sign_in(&admin, "ana@example.com", "correct horse")
-        .await;
+    env.sign_in_admin(&admin).await;
     wait_js(&admin, "document.querySelector('.sidebar')", "the inbox").await;
     let menu_file = env.storage.join("menu.txt");
     std::fs::write(&menu_file, "Soup 4€, salad 5€").unwrap();
@@ -2226,13 +2135,7 @@ async fn an_agent_inserts_a_canned_response_with_the_contacts_name_and_sends_it(
                 .await
                 .unwrap();
         }
-        admin
-            .find(Locator::Css("#canned-edit button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&admin, "#canned-edit button[type=submit]").await;
         if code == "GREETING" {
             wait_js(
                 &admin,
@@ -2433,13 +2336,6 @@ async fn an_agent_inserts_a_canned_response_with_the_contacts_name_and_sends_it(
     phone.close().await.unwrap();
 }
 
-/// Fills the input `id` with `value` (clearing it first).
-async fn fill(c: &Client, id: &str, value: &str) {
-    let e = c.find(Locator::Id(id)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(value).await.unwrap();
-}
-
 /// The first `.eml` in `MAIL_DIR` that holds `needle`, decoded (other emails may be there too).
 async fn wait_for_mail_with(env: &Env, needle: &str) -> String {
     let dir = env.storage.join("mail");
@@ -2505,7 +2401,7 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
 
     // A colleague has the list open: Ben's row avatar, online.
     let ana = env.browser(1440, 900).await;
-    env.sign_in(&ana, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&ana).await;
     wait_js(
         &ana,
         "document.querySelector('.conversation-row')",
@@ -2543,12 +2439,7 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
         .send_keys(&png.to_string_lossy())
         .await
         .unwrap();
-    c.find(Locator::Css("#avatar-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#avatar-form button[type=submit]").await;
     wait_js(
         &c,
         "document.getElementById('profile-saved') && document.getElementById('profile-saved').textContent.includes('avatar')",
@@ -2577,18 +2468,8 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
 
     // Busy: his own dot says so, and Ana's list follows without a reload.
     c.goto(&profile).await.unwrap();
-    c.find(Locator::Css("input[name=availability][value=busy]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("#availability-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "input[name=availability][value=busy]").await;
+    click(&c, "#availability-form button[type=submit]").await;
     wait_js(
         &c,
         "document.querySelector('.me .presence') && document.querySelector('.me .presence').dataset.presence === 'busy' && document.querySelector('.me .presence').textContent.trim() === 'busy'",
@@ -2617,15 +2498,10 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
     screenshot(&c, "profile-1440-lower").await;
 
     // Password change, then sign out and in with the new one.
-    fill(&c, "current_password", "agent password").await;
-    fill(&c, "new_password", "ben's new password").await;
-    fill(&c, "password_confirmation", "ben's new password").await;
-    c.find(Locator::Css("#password-change-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&c, "#current_password", "agent password").await;
+    fill(&c, "#new_password", "ben's new password").await;
+    fill(&c, "#password_confirmation", "ben's new password").await;
+    click(&c, "#password-change-form button[type=submit]").await;
     wait_js(
         &c,
         "document.getElementById('profile-saved') && document.getElementById('profile-saved').textContent.includes('password')",
@@ -2654,18 +2530,8 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
     .await;
     screenshot(&c, "profile-390-lower").await;
     // On a phone, Sign out is in the navigation menu.
-    c.find(Locator::Id("menu-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css(".logout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#menu-button").await;
+    click(&c, ".logout button").await;
     wait_js(&c, "location.pathname === '/app/login'", "signed out").await;
     env.sign_in(&c, "ben@example.com", "ben's new password")
         .await;
@@ -2681,12 +2547,7 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
     for (width, height) in [(1440, 900), (390, 844)] {
         let f = env.browser(width, height).await;
         f.goto(&env.url("/app/login")).await.unwrap();
-        f.find(Locator::Id("forgot-password"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&f, "#forgot-password").await;
         wait_js(
             &f,
             "document.getElementById('forgot-form')",
@@ -2698,13 +2559,8 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
             f.close().await.unwrap();
             continue;
         }
-        fill(&f, "email", "ben@example.com").await;
-        f.find(Locator::Css("#forgot-form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        fill(&f, "#email", "ben@example.com").await;
+        click(&f, "#forgot-form button[type=submit]").await;
         wait_js(
             &f,
             "document.getElementById('forgot-notice') && document.getElementById('forgot-notice').textContent.includes('If an account exists')",
@@ -2721,14 +2577,9 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
             .collect();
         assert_eq!(token.len(), 64, "{eml}");
         f.goto(&format!("{prefix}{token}")).await.unwrap();
-        fill(&f, "password", "forgotten and reset").await;
-        fill(&f, "password_confirmation", "forgotten and reset").await;
-        f.find(Locator::Css("#password-form button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        fill(&f, "#password", "forgotten and reset").await;
+        fill(&f, "#password_confirmation", "forgotten and reset").await;
+        click(&f, "#password-form button[type=submit]").await;
         wait_js(
             &f,
             "location.pathname.endsWith('/conversations')",
@@ -2751,22 +2602,6 @@ async fn an_agent_sets_avatar_availability_and_password_and_resets_a_forgotten_o
 }
 
 // ---- The thread and the composer (issue 10) ----
-
-const CUSTOMER_WAMID: &str = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwMQA=";
-
-/// Clicks the element `css` matches with JavaScript after focusing it (the hover toolbar shows
-/// on keyboard focus, as for a keyboard user).
-async fn focus_click(c: &Client, css: &str) {
-    let found = js(
-        c,
-        &format!(
-            "const e = document.querySelector({}); if (!e) return false; e.focus(); e.click(); return true;",
-            serde_json::to_string(css).unwrap()
-        ),
-    )
-    .await;
-    assert_eq!(found, Value::Bool(true), "nothing matches {css}");
-}
 
 /// Graph `messages` bodies matching `pred`, waited for (the send job is asynchronous).
 async fn wait_sent(env: &Env, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
@@ -2796,29 +2631,6 @@ async fn message_id_with(c: &Client, text: &str) -> i64 {
     .await;
     v.as_i64()
         .unwrap_or_else(|| panic!("no message with {text}"))
-}
-
-async fn open_conversation(c: &Client, env: &Env, display_id: i64) {
-    // A sign-in just submitted is still redirecting: let it land first, or its redirect
-    // would replace the conversation opened below.
-    wait_js(
-        c,
-        "!location.pathname.endsWith('/login') && document.readyState === 'complete'",
-        "the sign-in to land",
-    )
-    .await;
-    c.goto(&env.url(&format!(
-        "/app/accounts/{}/conversations/{display_id}",
-        env.account_id
-    )))
-    .await
-    .unwrap();
-    wait_js(
-        c,
-        &format!("document.getElementById('thread') && document.getElementById('thread').dataset.displayId === '{display_id}'"),
-        "the thread",
-    )
-    .await;
 }
 
 #[tokio::test]
@@ -2884,7 +2696,7 @@ async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries(
     env.wait_conversations(2).await;
 
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     open_conversation(&c, &env, 1).await;
     assert_eq!(assert_media_loaded(&c).await, 2);
 
@@ -3161,7 +2973,7 @@ async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries(
 
     // At phone width: the toolbar, the picker and the lightbox fit.
     let p = env.browser(390, 844).await;
-    env.sign_in(&p, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&p).await;
     open_conversation(&p, &env, 1).await;
     assert_media_loaded(&p).await;
     js(
@@ -3223,7 +3035,7 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
     env.wait_conversations(1).await;
     let ana = env.browser(1440, 900).await;
     let ben = env.browser(1440, 900).await;
-    env.sign_in(&ana, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&ana).await;
     env.sign_in(&ben, "ben@example.com", "agent password").await;
     let conversation = env.url(&format!("/app/accounts/{}/conversations/1", env.account_id));
     ana.goto(&conversation).await.unwrap();
@@ -3243,12 +3055,7 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
     .await;
 
     // Ana switches to a private note and types "@Be": the picker lists Ben.
-    ana.find(Locator::Css("input[name=mode][value=note]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&ana, "input[name=mode][value=note]").await;
     let text = ana.find(Locator::Id("composer-text")).await.unwrap();
     text.send_keys("Could you check the size chart @Be")
         .await
@@ -3299,12 +3106,7 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
         "ben's bell at 1",
     )
     .await;
-    ben.find(Locator::Id("bell-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&ben, "#bell-button").await;
     wait_js(
         &ben,
         "document.querySelector('#bell-list .bell-item.unread .bell-title')?.textContent === 'Ana Admin mentioned you in conversation #1'",
@@ -3312,12 +3114,7 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
     )
     .await;
     screenshot(&ben, "bell-panel-desktop").await;
-    ben.find(Locator::Css("#bell-list .bell-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&ben, "#bell-list .bell-link").await;
     wait_js(
         &ben,
         "document.getElementById('thread')?.dataset.displayId === '1' && document.getElementById('bell-button').getAttribute('aria-label') === 'Notifications, 0 unread' && document.getElementById('bell-count').hidden",
@@ -3344,12 +3141,7 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
         "ana removed",
     )
     .await;
-    ben.find(Locator::Id("participant-add"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&ben, "#participant-add").await;
     wait_js(
         &ben,
         "document.querySelector('#participant-options [role=option]')?.textContent.includes('Ana Admin')",
@@ -3389,12 +3181,7 @@ async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
         "the closed picker",
     )
     .await;
-    ben.find(Locator::Id("bell-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&ben, "#bell-button").await;
     wait_js(
         &ben,
         "document.querySelector('#bell-list .bell-item')",
@@ -3479,12 +3266,7 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
     .await;
     assert_eq!(labelled, true);
     // A click on the first row's box, then a shift-click on the third: three selected.
-    c.find(Locator::Css(".conversation-row:nth-child(1) .row-select"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".conversation-row:nth-child(1) .row-select").await;
     js(
         &c,
         "document.querySelector('.conversation-row:nth-child(3) .row-select').dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true, shiftKey: true})); return true",
@@ -3540,24 +3322,14 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
     assert_eq!(assigned, chosen_sorted);
 
     // The filter builder: status open AND label vip, saved as a view.
-    c.find(Locator::Css("[data-open-filter]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-open-filter]").await;
     wait_js(
         &c,
         "document.querySelector('[data-filter-dialog]').open",
         "the filter dialog",
     )
     .await;
-    c.find(Locator::Css("[data-add-condition]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-add-condition]").await;
     js(
         &c,
         "const row = document.querySelectorAll('.filter-condition')[1]; const a = row.querySelector('[data-attribute]'); a.value = 'labels'; a.dispatchEvent(new Event('change')); return true",
@@ -3582,12 +3354,7 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
         .await
         .unwrap();
     screenshot(&c, "filter-dialog-1440").await;
-    c.find(Locator::Css("[data-save-view]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-save-view]").await;
     wait_js(&c, "location.search.includes('view=')", "the saved view").await;
     let expect_rows = |c: &Client| {
         let c = c.clone();
@@ -3603,12 +3370,7 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
     expect_rows(&c).await;
 
     // Sign out, sign in again: the view is in the sidebar and opens the same list.
-    c.find(Locator::Css("form.logout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form.logout button").await;
     wait_js(&c, "document.getElementById('email')", "the sign-in page").await;
     env.sign_in(&c, "ben@example.com", "agent password").await;
     wait_js(
@@ -3623,12 +3385,7 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
     )
     .await;
     assert_eq!(views, json!(["▤Open VIP"]));
-    c.find(Locator::Css("nav.sidebar .saved-views a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "nav.sidebar .saved-views a").await;
     wait_js(&c, "location.search.includes('view=')", "the view's page").await;
     expect_rows(&c).await;
     assert_eq!(
@@ -3659,12 +3416,7 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
         "the phone list",
     )
     .await;
-    p.find(Locator::Css(".conversation-row:nth-child(1) .row-select"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&p, ".conversation-row:nth-child(1) .row-select").await;
     wait_js(
         &p,
         "!document.querySelector('[data-bulk-bar]').hidden",
@@ -3684,24 +3436,14 @@ async fn an_agent_bulk_assigns_builds_a_filter_and_finds_the_saved_view_after_si
     .await;
     assert_eq!(fits, true, "the bulk bar overflows at 390 px");
     screenshot(&p, "bulk-bar-390").await;
-    p.find(Locator::Css("[data-open-filter]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&p, "[data-open-filter]").await;
     wait_js(
         &p,
         "document.querySelector('[data-filter-dialog]').open",
         "the phone filter dialog",
     )
     .await;
-    p.find(Locator::Css("[data-add-condition]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&p, "[data-add-condition]").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     screenshot(&p, "filter-dialog-390").await;
     // Escape closes it.
@@ -3802,7 +3544,7 @@ async fn work_a_morning(width: u32, height: u32) {
 
     // Ana filters to Unassigned.
     let c = env.browser(width, height).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     wait_js(
         &c,
         "document.querySelector('.conversation-row')",
@@ -4074,7 +3816,7 @@ async fn work_a_morning(width: u32, height: u32) {
     // Signs out and in again: the view is in the sidebar and opens the same list.
     focus_click(&c, "form.logout button").await;
     wait_js(&c, "document.getElementById('email')", "the sign-in page").await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     wait_js(
         &c,
         "document.querySelector('nav.sidebar .saved-views a')",
@@ -4122,7 +3864,7 @@ async fn an_agent_adds_a_contact_note_in_the_panel_and_reads_it_after_a_reload()
     env.wait_conversations(1).await;
     for (w, h, name) in [(1440, 900, "desktop"), (390, 844, "phone")] {
         let c = env.browser(w, h).await;
-        env.sign_in(&c, "ana@example.com", "correct horse").await;
+        env.sign_in_admin(&c).await;
         open_conversation(&c, &env, 1).await;
         if w < 760 {
             focus_click(&c, "[data-panel-toggle]").await;

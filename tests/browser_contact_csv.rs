@@ -27,12 +27,7 @@ async fn upload(c: &Client, file: &str) {
         .send_keys(file)
         .await
         .unwrap();
-    c.find(Locator::Id("import-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#import-submit").await;
 }
 
 #[tokio::test]
@@ -60,7 +55,7 @@ async fn import_page_uploads_shows_progress_and_bad_rows() {
 
     // Desktop: upload, progress, bad rows.
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&env.url(&page)).await.unwrap();
     wait_js(
         &c,
@@ -117,7 +112,7 @@ async fn import_page_uploads_shows_progress_and_bad_rows() {
 
     // Phone: the finished import from its address, then a file that is not CSV.
     let c = env.browser(390, 844).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&import_url).await.unwrap();
     wait_js(
         &c,
@@ -174,7 +169,7 @@ async fn import_page_uploads_shows_progress_and_bad_rows() {
 
     // Dark theme.
     let c = env.browser_with(1440, 900, &["--force-dark-mode"]).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&import_url).await.unwrap();
     wait_js(
         &c,

@@ -52,12 +52,7 @@ async fn search(c: &Client, env: &Env, q: &str) {
     c.execute("window.__before = true; return true", vec![])
         .await
         .unwrap();
-    c.find(Locator::Css(".contacts-search button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".contacts-search button[type=submit]").await;
     wait_js(
         c,
         "!window.__before && document.readyState === 'complete'",
@@ -90,7 +85,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
     let mut report = vec![];
 
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     // The rail's Contacts entry leads here.
     let href = js(
         &c,
@@ -118,12 +113,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
 
     // Next page: the other 14 (64 in all), each once; Previous comes back.
     let first_page = row_names(&c).await;
-    c.find(Locator::Css("a[rel=next]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "a[rel=next]").await;
     wait_js(
         &c,
         "document.getElementById('contacts-range') && document.getElementById('contacts-range').textContent === 'Contacts 51–64'",
@@ -133,12 +123,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
     let second = row_names(&c).await;
     assert_eq!(second.len(), 14);
     assert!(second.iter().all(|n| !first_page.contains(n)));
-    c.find(Locator::Css("a[rel=prev]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "a[rel=prev]").await;
     wait_js(
         &c,
         "document.getElementById('contacts-range') && document.getElementById('contacts-range').textContent === 'Contacts 1–50'",
@@ -148,12 +133,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
     assert_eq!(row_names(&c).await, first_page);
 
     // Select-all shows the bulk bar with the count.
-    c.find(Locator::Id("contacts-all"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#contacts-all").await;
     wait_js(
         &c,
         "!document.getElementById('contacts-bulk').hidden && document.getElementById('contacts-selected').textContent === '50 selected'",
@@ -235,12 +215,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
         .send_keys("Prefers email; VIP since 2024")
         .await
         .unwrap();
-    c.find(Locator::Css("#contact-note-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#contact-note-form button[type=submit]").await;
     wait_js(
         &c,
         "document.querySelector('#contact-note-list .contact-note-text') && document.querySelector('#contact-note-list .contact-note-text').textContent === 'Prefers email; VIP since 2024'",
@@ -306,7 +281,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
         } else {
             env.browser(w, h).await
         };
-        env.sign_in(&c, "ana@example.com", "correct horse").await;
+        env.sign_in_admin(&c).await;
         let tag = format!("{w}{}", if dark { "-dark" } else { "" });
         for (name, url) in [("list", &list_url), ("contact", &zoe_url)] {
             c.goto(url).await.unwrap();
@@ -327,12 +302,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
         // The dialogs, open.
         c.goto(&zoe_url).await.unwrap();
         wait_js(&c, "document.readyState === 'complete'", "zoe").await;
-        c.find(Locator::Css("[data-open-dialog=edit-contact-dialog]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "[data-open-dialog=edit-contact-dialog]").await;
         wait_js(
             &c,
             "document.getElementById('edit-contact-dialog').open",
@@ -362,19 +332,14 @@ async fn contacts_create_edit_label_merge_delete() {
     seed(&env);
     let acc = env.account_id;
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&env.url(&format!("/app/accounts/{acc}/contacts")))
         .await
         .unwrap();
     wait_js(&c, "document.querySelector('.contacts-table')", "the list").await;
 
     // Create: a bad phone first, its message next to the field.
-    c.find(Locator::Css("[data-open-dialog=new-contact-dialog]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-open-dialog=new-contact-dialog]").await;
     wait_js(
         &c,
         "document.getElementById('new-contact-dialog').open",
@@ -393,12 +358,7 @@ async fn contacts_create_edit_label_merge_delete() {
         .send_keys("12")
         .await
         .unwrap();
-    c.find(Locator::Css("#new-contact-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#new-contact-form button[type=submit]").await;
     wait_js(
         &c,
         "document.querySelector('[data-field-error=phone_number]').textContent.length > 0",
@@ -412,12 +372,7 @@ async fn contacts_create_edit_label_merge_delete() {
     )
     .await
     .unwrap();
-    c.find(Locator::Css("#new-contact-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#new-contact-form button[type=submit]").await;
     wait_js(
         &c,
         "document.querySelector('[data-contact-page]') && document.querySelector('h1').textContent === 'Renée Dubois'",
@@ -426,24 +381,14 @@ async fn contacts_create_edit_label_merge_delete() {
     .await;
 
     // Edit: the name and the city.
-    c.find(Locator::Css("[data-open-dialog=edit-contact-dialog]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-open-dialog=edit-contact-dialog]").await;
     c.execute(
         "document.getElementById('edit-name').value = 'Renée Dubois-Martin'; document.getElementById('edit-city').value = 'Lyon'; return true",
         vec![],
     )
     .await
     .unwrap();
-    c.find(Locator::Css("#edit-contact-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#edit-contact-form button[type=submit]").await;
     wait_js(
         &c,
         "document.querySelector('h1').textContent === 'Renée Dubois-Martin' && document.querySelector('main').innerText.includes('Lyon')",
@@ -458,12 +403,7 @@ async fn contacts_create_edit_label_merge_delete() {
         .send_keys("vi")
         .await
         .unwrap();
-    c.find(Locator::Css("#label-options [data-label=vip]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#label-options [data-label=vip]").await;
     wait_js(
         &c,
         "document.querySelector('#label-chips [data-label=vip]')",
@@ -479,12 +419,7 @@ async fn contacts_create_edit_label_merge_delete() {
     .await;
 
     // Merge Sheena (who has the conversation) into this contact.
-    c.find(Locator::Css("[data-open-dialog=merge-contact-dialog]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-open-dialog=merge-contact-dialog]").await;
     c.find(Locator::Id("merge-search"))
         .await
         .unwrap()
@@ -497,18 +432,8 @@ async fn contacts_create_edit_label_merge_delete() {
         "a merge candidate",
     )
     .await;
-    c.find(Locator::Css(".merge-pick"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("[data-merge-confirm]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".merge-pick").await;
+    click(&c, "[data-merge-confirm]").await;
     wait_js(
         &c,
         "document.querySelector('main').innerText.includes('#1') && document.querySelector('main').innerText.includes('16505551234')",
@@ -523,18 +448,8 @@ async fn contacts_create_edit_label_merge_delete() {
     )
     .await;
     assert!(text.as_str().unwrap().contains("1 conversation,"), "{text}");
-    c.find(Locator::Css("[data-open-dialog=delete-contact-dialog]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("[data-delete-confirm]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-open-dialog=delete-contact-dialog]").await;
+    click(&c, "[data-delete-confirm]").await;
     wait_js(
         &c,
         "location.pathname.endsWith('/contacts') && document.querySelector('.contacts-table')",

@@ -11,7 +11,7 @@ use common::*;
 // connection, the inbox's audit list and the heartbeat banner. Axe on both pages;
 // screenshots at 1440×900 and 390×844.
 
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
@@ -19,8 +19,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "dh_test_partner_secret_0123456789abcdef";
 const API_KEY: &str = "dh_live_browser_key_0123456789";
-const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
-
 fn dualhook_fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
         "{}/../shared/fixtures/dualhook/{name}",
@@ -59,24 +57,6 @@ async fn post_event(env: &Env, name: &str) {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200, "{name}");
-}
-
-async fn set_value(c: &Client, id: &str, text: &str) {
-    c.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .send_keys(text)
-        .await
-        .unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
 }
 
 /// Reloads `url` until the page's text contains `needle` (the event worker polls).
@@ -148,7 +128,7 @@ async fn connect_through_a_dualhook_standin_and_see_the_connection_audit_and_hea
     wait_for_port(env.port, "the server with the Dualhook stand-in").await;
 
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&page).await.unwrap();
     wait_js(
         &c,
@@ -164,8 +144,8 @@ async fn connect_through_a_dualhook_standin_and_see_the_connection_audit_and_hea
         .await,
         json!("Integrations")
     );
-    set_value(&c, "dh-api-key", API_KEY).await;
-    set_value(&c, "dh-partner-secret", SECRET).await;
+    type_into(&c, "#dh-api-key", API_KEY).await;
+    type_into(&c, "#dh-partner-secret", SECRET).await;
     click(&c, "#dualhook-settings button[type=submit]").await;
     wait_js(&c, "document.getElementById('dualhook-notice')", "saved").await;
     let shown = js(&c, "return document.body.innerText").await;
@@ -190,7 +170,7 @@ async fn connect_through_a_dualhook_standin_and_see_the_connection_audit_and_hea
     .contains("switchboard.test"));
 
     // Connect: through the stand-in's onboarding page and back.
-    set_value(&c, "dh-inbox-name", "Acme Support").await;
+    type_into(&c, "#dh-inbox-name", "Acme Support").await;
     click(&c, "#dh-connect button[type=submit]").await;
     wait_js(
         &c,
@@ -264,7 +244,7 @@ async fn connect_through_a_dualhook_standin_and_see_the_connection_audit_and_hea
 
     // Phone width.
     let m = env.browser(390, 844).await;
-    env.sign_in(&m, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&m).await;
     m.goto(&page).await.unwrap();
     wait_js(
         &m,

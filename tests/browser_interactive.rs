@@ -19,32 +19,6 @@ use wiremock::{Mock, ResponseTemplate};
 /// The wamid `interactive_button_reply.json` answers (its `context.id`).
 const BUTTONS_WAMID: &str = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJPVVRHT0lOR18wMDAwMDIA";
 
-async fn type_into(c: &Client, css: &str, text: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .send_keys(text)
-        .await
-        .unwrap();
-}
-
-/// Clicks the element; one in a dialog is scrolled to the middle first (its Send bar is
-/// sticky and would take the click).
-async fn click(c: &Client, css: &str) {
-    c.execute(
-        "const e = document.querySelector(arguments[0]); if (e.closest('dialog')) e.scrollIntoView({block: 'center'}); return true",
-        vec![json!(css)],
-    )
-    .await
-    .unwrap();
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
 /// Waits until Graph has received `n` interactive sends; returns their `interactive` objects.
 async fn interactive_sent(env: &Env, n: usize) -> Vec<Value> {
     let started = Instant::now();
@@ -115,10 +89,8 @@ async fn reply_buttons_a_list_a_location_request_and_a_link_from_the_composer() 
     env.wait_conversations(2).await;
 
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
-    c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
-        .await
-        .unwrap();
+    env.sign_in_admin(&c).await;
+    open_conversation(&c, &env, 1).await;
     wait_js(
         &c,
         "document.getElementById('open-interactive').getAttribute('aria-disabled') === 'false'",
@@ -327,12 +299,8 @@ async fn reply_buttons_a_list_a_location_request_and_a_link_from_the_composer() 
 
     // ---- the phone, dark: the thread and the dialog ----
     let phone = env.browser_with(390, 844, &["--force-dark-mode"]).await;
-    env.sign_in(&phone, "ana@example.com", "correct horse")
-        .await;
-    phone
-        .goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
-        .await
-        .unwrap();
+    env.sign_in_admin(&phone).await;
+    open_conversation(&phone, &env, 1).await;
     wait_js(
         &phone,
         "document.querySelector('#messages details.interactive-list')",

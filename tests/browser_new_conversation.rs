@@ -9,57 +9,38 @@ use common::*;
 // bubble, Graph receives the template, and another agent's list shows it live. Screenshots
 // at 1440×900 and 390×844 (dark), axe-core on the dialog.
 
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-async fn type_into(c: &Client, id: &str, text: &str) {
-    c.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .send_keys(text)
-        .await
-        .unwrap();
-}
-
 /// Opens the dialog from the list header, types a new number, picks `order_update_v1` and
 /// fills its parameters.
 async fn fill_dialog(c: &Client) {
-    c.find(Locator::Css(".list-tools [data-new-conversation]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".list-tools [data-new-conversation]").await;
     wait_js(
         c,
         "document.getElementById('new-conversation').open && document.querySelectorAll('#nc-template-list .template-choice').length >= 2",
         "the dialog with the inbox's approved templates",
     )
     .await;
-    type_into(c, "nc-phone", "+1 650 555 9999").await;
-    type_into(c, "nc-template-search", "order is").await;
+    type_into(c, "#nc-phone", "+1 650 555 9999").await;
+    type_into(c, "#nc-template-search", "order is").await;
     wait_js(
         c,
         "document.querySelectorAll('#nc-template-list .template-choice').length === 1",
         "the template search",
     )
     .await;
-    c.find(Locator::Css("#nc-template-list .template-choice"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#nc-template-list .template-choice").await;
     for (id, value) in [
         ("nc-tpl-header-1", "#4521"),
         ("nc-tpl-body-1", "Sheena"),
         ("nc-tpl-body-2", "on its way"),
         ("nc-tpl-button-1", "4521"),
     ] {
-        type_into(c, id, value).await;
+        type_into(c, &format!("#{id}"), value).await;
     }
     wait_js(
         c,
@@ -86,8 +67,7 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
 
     // Another agent's screen (a phone, dark theme) watches the list.
     let other = env.browser_with(390, 844, &["--force-dark-mode"]).await;
-    env.sign_in(&other, "ana@example.com", "correct horse")
-        .await;
+    env.sign_in_admin(&other).await;
     other.goto(&list_url).await.unwrap();
     wait_js(
         &other,
@@ -97,7 +77,7 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
     .await;
 
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     c.goto(&list_url).await.unwrap();
     fill_dialog(&c).await;
     let inbox_option = js(
@@ -110,12 +90,7 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
     let violations = axe_in(&c, "document.querySelector('#new-conversation')").await;
     assert!(violations.is_empty(), "axe: {violations:#?}");
 
-    c.find(Locator::Id("nc-send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#nc-send").await;
     wait_js(
         &c,
         "/\\/conversations\\/\\d+$/.test(location.pathname) && document.querySelector('.message.outgoing .template-tag')",
@@ -174,12 +149,7 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
         ),
     )
     .await;
-    c.find(Locator::Id("from-contact"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#from-contact").await;
     wait_js(
         &c,
         "document.getElementById('new-conversation').open && !document.getElementById('nc-chosen').hidden \
@@ -187,25 +157,15 @@ async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
         "the dialog with the contact chosen",
     )
     .await;
-    c.find(Locator::Id("nc-change"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    type_into(&c, "nc-contact-search", "5559999").await;
+    click(&c, "#nc-change").await;
+    type_into(&c, "#nc-contact-search", "5559999").await;
     wait_js(
         &c,
         "document.querySelectorAll('#nc-contact-results .nc-result').length === 1",
         "the contact search",
     )
     .await;
-    c.find(Locator::Css("#nc-contact-results .nc-result"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#nc-contact-results .nc-result").await;
     wait_js(
         &c,
         "!document.getElementById('nc-chosen').hidden",

@@ -64,7 +64,7 @@ async fn number_health_panel_and_quality_drop_banner() {
 
     for (width, height, tag) in [(1440, 900, "desktop"), (390, 844, "phone")] {
         let c = env.browser(width, height).await;
-        env.sign_in(&c, "ana@example.com", "correct horse").await;
+        env.sign_in_admin(&c).await;
         c.goto(&env.url(&format!(
             "/app/accounts/{}/settings/inboxes/{inbox_id}",
             env.account_id

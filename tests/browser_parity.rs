@@ -53,10 +53,8 @@ async fn a_deleted_reply_reads_as_deleted() {
         } else {
             env.browser(width, height).await
         };
-        env.sign_in(&c, "ana@example.com", "correct horse").await;
-        c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
-            .await
-            .unwrap();
+        env.sign_in_admin(&c).await;
+        open_conversation(&c, &env, 1).await;
         wait_js(
             &c,
             "document.querySelector('.message.outgoing.deleted .content')",

@@ -11,45 +11,7 @@ use common::*;
 // loads older notifications. Screenshots at 1440×900 and 390×844 under
 // `target/screenshots/polish-*.png`.
 
-use fantoccini::Client;
 use serde_json::{json, Value};
-
-const CUSTOMER_WAMID: &str = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwMQA=";
-
-async fn focus_click(c: &Client, css: &str) {
-    let found = js(
-        c,
-        &format!(
-            "const e = document.querySelector({}); if (!e) return false; e.focus(); e.click(); return true;",
-            serde_json::to_string(css).unwrap()
-        ),
-    )
-    .await;
-    assert_eq!(found, Value::Bool(true), "nothing matches {css}");
-}
-
-async fn goto(c: &Client, env: &Env, path: &str) {
-    wait_js(
-        c,
-        "!location.pathname.endsWith('/login') && document.readyState === 'complete'",
-        "the sign-in to land",
-    )
-    .await;
-    c.goto(&env.url(&format!("/app/accounts/{}{path}", env.account_id)))
-        .await
-        .unwrap();
-    wait_js(c, "document.readyState === 'complete'", "the page").await;
-}
-
-async fn open_thread(c: &Client, env: &Env, display_id: i64) {
-    goto(c, env, &format!("/conversations/{display_id}")).await;
-    wait_js(
-        c,
-        &format!("document.getElementById('thread') && document.getElementById('thread').dataset.displayId === '{display_id}'"),
-        "the thread",
-    )
-    .await;
-}
 
 /// The customer of `text.json` writes `body` now (a new wamid each time).
 async fn customer_writes(env: &Env, wamid: &str, body: &str) {
@@ -80,8 +42,8 @@ async fn a_reaction_is_a_badge_times_read_one_way_and_the_view_is_named() {
     env.wait_conversations(1).await;
 
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
-    open_thread(&c, &env, 1).await;
+    env.sign_in_admin(&c).await;
+    open_conversation(&c, &env, 1).await;
 
     // One formatter for the bubbles, the window note and the contact panel.
     wait_js(
@@ -170,7 +132,7 @@ async fn a_reaction_is_a_badge_times_read_one_way_and_the_view_is_named() {
         )
         .await;
     let view_id = view["id"].as_i64().unwrap();
-    goto(
+    goto_app(
         &c,
         &env,
         &format!("/conversations?assignee_type=all&view={view_id}"),
@@ -187,8 +149,8 @@ async fn a_reaction_is_a_badge_times_read_one_way_and_the_view_is_named() {
     assert!(violations.is_empty(), "{violations:#?}");
 
     let p = env.browser(390, 844).await;
-    env.sign_in(&p, "ana@example.com", "correct horse").await;
-    goto(
+    env.sign_in_admin(&p).await;
+    goto_app(
         &p,
         &env,
         &format!("/conversations?assignee_type=all&view={view_id}"),
@@ -204,7 +166,7 @@ async fn a_reaction_is_a_badge_times_read_one_way_and_the_view_is_named() {
         "{marker}"
     );
     screenshot(&p, "polish-view-390").await;
-    open_thread(&p, &env, 1).await;
+    open_conversation(&p, &env, 1).await;
     wait_js(
         &p,
         "document.querySelectorAll('#messages time[data-localised]').length >= 2",
@@ -217,8 +179,8 @@ async fn a_reaction_is_a_badge_times_read_one_way_and_the_view_is_named() {
 
     // The dark theme.
     let d = env.browser_with(1440, 900, &["--force-dark-mode"]).await;
-    env.sign_in(&d, "ana@example.com", "correct horse").await;
-    goto(
+    env.sign_in_admin(&d).await;
+    goto_app(
         &d,
         &env,
         &format!("/conversations/1?assignee_type=all&view={view_id}"),
@@ -248,11 +210,11 @@ async fn a_note_appears_in_another_browser_and_the_bell_loads_more() {
     env.wait_conversations(1).await;
 
     let a = env.browser(1440, 900).await;
-    env.sign_in(&a, "ana@example.com", "correct horse").await;
-    open_thread(&a, &env, 1).await;
+    env.sign_in_admin(&a).await;
+    open_conversation(&a, &env, 1).await;
     let b = env.browser(1440, 900).await;
-    env.sign_in(&b, "ana@example.com", "correct horse").await;
-    open_thread(&b, &env, 1).await;
+    env.sign_in_admin(&b).await;
+    open_conversation(&b, &env, 1).await;
     wait_js(
         &b,
         "document.body.dataset.live === 'connected'",
@@ -326,8 +288,8 @@ async fn a_note_appears_in_another_browser_and_the_bell_loads_more() {
         screenshot(c, name).await;
     }
     let p = env.browser(390, 844).await;
-    env.sign_in(&p, "ana@example.com", "correct horse").await;
-    open_thread(&p, &env, 1).await;
+    env.sign_in_admin(&p).await;
+    open_conversation(&p, &env, 1).await;
     focus_click(&p, "#bell-button").await;
     wait_js(
         &p,

@@ -18,8 +18,6 @@ use wiremock::{Mock, ResponseTemplate};
 
 const APP_ID: &str = "670843887433847";
 const PROFILE_PATH: &str = "/v25.0/106540352242922/whatsapp_business_profile";
-const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
-
 async fn profile_posts(env: &Env) -> Vec<Value> {
     env.graph
         .received_requests()
@@ -33,12 +31,6 @@ async fn profile_posts(env: &Env) -> Vec<Value> {
 
 async fn typing_calls(env: &Env) -> usize {
     env.typing_indicators().await.len()
-}
-
-async fn set_value(c: &Client, id: &str, value: &str) {
-    let e = c.find(Locator::Id(id)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(value).await.unwrap();
 }
 
 async fn open_profile(env: &Env, c: &Client, inbox_id: i64) {
@@ -101,7 +93,7 @@ async fn edit_the_business_profile_and_type_a_reply() {
     env.wait_conversations(1).await;
 
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
     open_profile(&env, &c, inbox_id).await;
     assert_eq!(
         js(&c, "return document.getElementById('bp-vertical').value").await,
@@ -116,14 +108,14 @@ async fn edit_the_business_profile_and_type_a_reply() {
     assert!(violations.is_empty(), "axe: {violations:#?}");
 
     // A bad email: refused by the server next to the field, nothing sent to Graph.
-    set_value(&c, "bp-about", "Hardware and garden. Agents reply 7am-9pm.").await;
-    set_value(&c, "bp-email", "help at shop").await;
-    c.find(Locator::Id("bp-save"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(
+        &c,
+        "#bp-about",
+        "Hardware and garden. Agents reply 7am-9pm.",
+    )
+    .await;
+    fill(&c, "#bp-email", "help at shop").await;
+    click(&c, "#bp-save").await;
     wait_js(
         &c,
         "!document.getElementById('bp-email-error').hidden",
@@ -151,13 +143,8 @@ async fn edit_the_business_profile_and_type_a_reply() {
     assert!(profile_posts(&env).await.is_empty());
 
     // Fixed: only the changed field goes to Graph.
-    set_value(&c, "bp-email", "help@shop.example.com").await;
-    c.find(Locator::Id("bp-save"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&c, "#bp-email", "help@shop.example.com").await;
+    click(&c, "#bp-save").await;
     wait_js(
         &c,
         "document.getElementById('bp-saved').textContent.includes('Saved')",
@@ -198,12 +185,7 @@ async fn edit_the_business_profile_and_type_a_reply() {
         "document.getElementById('bp-saved').textContent = ''; return true;",
     )
     .await;
-    c.find(Locator::Id("bp-save"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#bp-save").await;
     wait_js(
         &c,
         "document.getElementById('bp-saved').textContent.includes('Saved')",
@@ -218,8 +200,7 @@ async fn edit_the_business_profile_and_type_a_reply() {
 
     // A phone-sized screen.
     let phone = env.browser(390, 844).await;
-    env.sign_in(&phone, "ana@example.com", "correct horse")
-        .await;
+    env.sign_in_admin(&phone).await;
     open_profile(&env, &phone, inbox_id).await;
     screenshot(&phone, "profile-typing-profile-390").await;
     assert_eq!(js(&phone, &format!("return {NO_OVERFLOW}")).await, true);
@@ -227,9 +208,7 @@ async fn edit_the_business_profile_and_type_a_reply() {
     assert!(violations.is_empty(), "axe at 390: {violations:#?}");
 
     // Typing a reply: one typing indicator, however many keys.
-    c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
-        .await
-        .unwrap();
+    open_conversation(&c, &env, 1).await;
     let text = c.find(Locator::Id("composer-text")).await.unwrap();
     text.send_keys("Yes, we have").await.unwrap();
     text.send_keys(" size M in stock").await.unwrap();
@@ -252,12 +231,8 @@ async fn edit_the_business_profile_and_type_a_reply() {
 
     // A private note on another screen (its own 20-second client throttle): nothing more.
     let other = env.browser(1440, 900).await;
-    env.sign_in(&other, "ana@example.com", "correct horse")
-        .await;
-    other
-        .goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
-        .await
-        .unwrap();
+    env.sign_in_admin(&other).await;
+    open_conversation(&other, &env, 1).await;
     js(
         &other,
         "const n = document.querySelector('input[name=mode][value=note]'); n.click(); return true;",

@@ -18,14 +18,6 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, ResponseTemplate};
 
 const APP_ID: &str = "670843887433847";
-const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
-
-async fn type_into(c: &Client, id: &str, text: &str) {
-    let e = c.find(Locator::Id(id)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(text).await.unwrap();
-}
-
 async fn select(c: &Client, id: &str, value: &str) {
     js(
         c,
@@ -36,15 +28,6 @@ async fn select(c: &Client, id: &str, value: &str) {
         ),
     )
     .await;
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
 }
 
 async fn creates(env: &Env) -> Vec<Value> {
@@ -99,7 +82,7 @@ async fn build_a_template_see_it_pending_then_approved_and_delete_it() {
         "/app/accounts/{account}/settings/inboxes/{inbox_id}/templates"
     ));
     let c = env.browser(1440, 900).await;
-    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&c).await;
 
     // From the inbox's settings to the builder.
     c.goto(&env.url(&format!(
@@ -127,35 +110,35 @@ async fn build_a_template_see_it_pending_then_approved_and_delete_it() {
         .unwrap();
     wait_js(&c, "document.getElementById('tb-form')", "the builder").await;
 
-    type_into(&c, "tb-name", "order_update_v1").await;
-    type_into(&c, "tb-language", "en_US").await;
+    fill(&c, "#tb-name", "order_update_v1").await;
+    fill(&c, "#tb-language", "en_US").await;
     select(&c, "tb-header-format", "TEXT").await;
-    type_into(&c, "tb-header-text", "Order {{1}}").await;
+    fill(&c, "#tb-header-text", "Order {{1}}").await;
     wait_js(
         &c,
         "document.getElementById('tb-ex-header-1')",
         "the header example field",
     )
     .await;
-    type_into(&c, "tb-ex-header-1", "#4521").await;
+    fill(&c, "#tb-ex-header-1", "#4521").await;
     // A body ending with a parameter: Meta refuses it, so the server does before Graph.
-    type_into(&c, "tb-body-text", "Hi {{1}}, your order is {{2}}").await;
+    fill(&c, "#tb-body-text", "Hi {{1}}, your order is {{2}}").await;
     wait_js(
         &c,
         "document.getElementById('tb-ex-body-2')",
         "the body example fields",
     )
     .await;
-    type_into(&c, "tb-ex-body-1", "Sheena").await;
-    type_into(&c, "tb-ex-body-2", "on its way").await;
-    type_into(&c, "tb-footer-text", "Main Street Store").await;
+    fill(&c, "#tb-ex-body-1", "Sheena").await;
+    fill(&c, "#tb-ex-body-2", "on its way").await;
+    fill(&c, "#tb-footer-text", "Main Street Store").await;
     select(&c, "tb-new-button-type", "QUICK_REPLY").await;
     click(&c, "[data-tb-add-button]").await;
-    type_into(&c, "tb-b0-text", "Talk to an agent").await;
+    fill(&c, "#tb-b0-text", "Talk to an agent").await;
     select(&c, "tb-new-button-type", "URL").await;
     click(&c, "[data-tb-add-button]").await;
-    type_into(&c, "tb-b1-text", "Track order").await;
-    type_into(&c, "tb-b1-url", "https://shop.example.com/track/{{1}}").await;
+    fill(&c, "#tb-b1-text", "Track order").await;
+    fill(&c, "#tb-b1-url", "https://shop.example.com/track/{{1}}").await;
     // No example for the URL's variable yet: refused next to that field too.
 
     // The preview fills the examples in, as WhatsApp shows the message.
@@ -232,13 +215,13 @@ async fn build_a_template_see_it_pending_then_approved_and_delete_it() {
     screenshot(&c, "templates-builder-errors").await;
 
     // Fix both; an image header sample through the upload API.
-    type_into(
+    fill(
         &c,
-        "tb-body-text",
+        "#tb-body-text",
         "Hi {{1}}, your order is {{2}}. Reply here if you need anything.",
     )
     .await;
-    type_into(&c, "tb-b1-example", "https://shop.example.com/track/4521").await;
+    fill(&c, "#tb-b1-example", "https://shop.example.com/track/4521").await;
     select(&c, "tb-header-format", "IMAGE").await;
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/template_header_sample.png");
@@ -312,7 +295,7 @@ async fn build_a_template_see_it_pending_then_approved_and_delete_it() {
 
     // Phone width: both pages fit.
     let p = env.browser(390, 844).await;
-    env.sign_in(&p, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&p).await;
     p.goto(&list_url).await.unwrap();
     wait_js(
         &p,
@@ -339,14 +322,14 @@ async fn build_a_template_see_it_pending_then_approved_and_delete_it() {
 
     // Dark theme.
     let d = env.browser_with(1440, 900, &["--force-dark-mode"]).await;
-    env.sign_in(&d, "ana@example.com", "correct horse").await;
+    env.sign_in_admin(&d).await;
     d.goto(&env.url(&format!(
         "/app/accounts/{account}/settings/inboxes/{inbox_id}/templates/new"
     )))
     .await
     .unwrap();
     wait_js(&d, "document.getElementById('tb-form')", "the dark builder").await;
-    type_into(&d, "tb-body-text", "Your *table* is ready, {{1}}!").await;
+    fill(&d, "#tb-body-text", "Your *table* is ready, {{1}}!").await;
     let violations = axe_violations(&d).await;
     assert!(
         violations.is_empty(),

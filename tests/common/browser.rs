@@ -669,3 +669,114 @@ pub async fn axe_in(c: &Client, context: &str) -> Vec<String> {
         .unwrap();
     serde_json::from_value(found).unwrap()
 }
+
+// ---- Steps the scenario files share (one copy each; find and act in one step where the
+// page re-renders live) ----
+
+/// A check (JavaScript) that the page does not scroll sideways.
+pub const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
+
+/// The wamid of the customer's message in `text.json`.
+pub const CUSTOMER_WAMID: &str = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwMQA=";
+
+/// Clicks the element `css` matches with JavaScript after focusing it, in one step (a live
+/// re-render cannot slip in between; the hover toolbars show on keyboard focus, as for a
+/// keyboard user). Panics when nothing matches.
+pub async fn focus_click(c: &Client, css: &str) {
+    let found = js(
+        c,
+        &format!(
+            "const e = document.querySelector({}); if (!e) return false; e.focus(); e.click(); return true;",
+            serde_json::to_string(css).unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(found, Value::Bool(true), "nothing matches {css}");
+}
+
+/// Clicks the element `css` as a mouse would (WebDriver), again when a live update replaced
+/// it meanwhile; one in a dialog is scrolled to the middle first (a sticky bar would take
+/// the click). Panics after 3 s.
+pub async fn click(c: &Client, css: &str) {
+    for _ in 0..20 {
+        c.execute(
+            "const e = document.querySelector(arguments[0]); if (e && e.closest('dialog')) e.scrollIntoView({block: 'center'}); return true",
+            vec![json!(css)],
+        )
+        .await
+        .ok();
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if e.click().await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    panic!("could not click {css}");
+}
+
+/// Types `text` (WebDriver keys: `\u{E007}` is Enter) into the element `css`, again when a
+/// live update replaced it just before. Panics after 3 s.
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    send_keys(c, css, text, false).await;
+}
+
+/// Clears the input `css`, then types `text` into it (see [`type_into`]).
+pub async fn fill(c: &Client, css: &str, text: &str) {
+    send_keys(c, css, text, true).await;
+}
+
+async fn send_keys(c: &Client, css: &str, text: &str, clear_first: bool) {
+    for _ in 0..20 {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if (!clear_first || e.clear().await.is_ok()) && e.send_keys(text).await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    panic!("could not type {text:?} into {css}");
+}
+
+/// Axe-core's serious and critical violations on the current page.
+pub async fn serious_axe_violations(c: &Client) -> Vec<String> {
+    axe_violations(c)
+        .await
+        .into_iter()
+        .filter(|v| v.contains("(serious)") || v.contains("(critical)"))
+        .collect()
+}
+
+impl Env {
+    /// Signs `client` in as the account's administrator (Ana, made by [`Env::start`]).
+    pub async fn sign_in_admin(&self, client: &Client) {
+        self.sign_in(client, "ana@example.com", "correct horse")
+            .await;
+    }
+}
+
+/// Opens `/app/accounts/{account}{path}` once a sign-in just submitted has landed (its
+/// redirect would otherwise replace the page opened here), and waits for it to load.
+pub async fn goto_app(c: &Client, env: &Env, path: &str) {
+    wait_js(
+        c,
+        "!location.pathname.endsWith('/login') && document.readyState === 'complete'",
+        "the sign-in to land",
+    )
+    .await;
+    c.goto(&env.url(&format!("/app/accounts/{}{path}", env.account_id)))
+        .await
+        .unwrap();
+    wait_js(c, "document.readyState === 'complete'", "the page").await;
+}
+
+/// Opens conversation `display_id` (see [`goto_app`]) and waits for its thread.
+pub async fn open_conversation(c: &Client, env: &Env, display_id: i64) {
+    goto_app(c, env, &format!("/conversations/{display_id}")).await;
+    wait_js(
+        c,
+        &format!("document.getElementById('thread') && document.getElementById('thread').dataset.displayId === '{display_id}'"),
+        "the thread",
+    )
+    .await;
+}
