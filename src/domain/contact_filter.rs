@@ -1,7 +1,7 @@
 //! The contact filter of Chatwoot's `POST /api/v1/accounts/{id}/contacts/filter`: the same
 //! payload as the conversation filter (`{"payload":[{"attribute_key","filter_operator",
-//! "values","query_operator"}…]}`, read and joined by the shared machinery of
-//! [`super::conversation_filter`]), translated to a predicate on `contacts`. Values are
+//! "values","query_operator"}…]}`, read, validated and joined by [`super::filter_payload`]),
+//! translated to a predicate on `contacts`. Values are
 //! bind parameters; the SQL text holds fixed fragments and, for a custom attribute, its key,
 //! which must be letters, digits and `_` (Chatwoot's attribute keys).
 //!
@@ -17,8 +17,10 @@
 
 use super::accounts::Viewer;
 use super::contacts::Contact;
-use super::conversation_filter::{
-    combine, or_next_of, payload_items, raw_values_of, text_of, time_of, MAX_VALUES,
+pub use super::filter_payload::Operator;
+use super::filter_payload::{
+    operator_in, or_next_of, parse_conditions, raw_values_of, texts_of, time_values_of, Item,
+    TimeValue, MAX_VALUES,
 };
 use crate::db::schema::{contact_inboxes, contacts};
 use crate::error::{AppError, AppResult};
@@ -49,20 +51,6 @@ pub enum Attribute {
     Labels,
     /// A key of `custom_attributes`.
     Custom(String),
-}
-
-/// The filter operators (Chatwoot's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operator {
-    EqualTo,
-    NotEqualTo,
-    Contains,
-    DoesNotContain,
-    IsPresent,
-    IsNotPresent,
-    IsGreaterThan,
-    IsLessThan,
-    DaysBefore,
 }
 
 /// A condition's values, parsed for its attribute and operator.
@@ -142,53 +130,47 @@ fn operators_of(a: &Attribute) -> &'static [&'static str] {
     }
 }
 
-fn operator(key: &str) -> Option<Operator> {
-    Some(match key {
-        "equal_to" => Operator::EqualTo,
-        "not_equal_to" => Operator::NotEqualTo,
-        "contains" => Operator::Contains,
-        "does_not_contain" => Operator::DoesNotContain,
-        "is_present" => Operator::IsPresent,
-        "is_not_present" => Operator::IsNotPresent,
-        "is_greater_than" => Operator::IsGreaterThan,
-        "is_less_than" => Operator::IsLessThan,
-        "days_before" => Operator::DaysBefore,
-        _ => return None,
-    })
-}
-
 impl Filter {
     /// Reads and validates a filter body. Errors: 422 naming `payload` or
     /// `payload[i].<key>` (see the module documentation).
     pub fn parse(body: &Value) -> AppResult<Filter> {
-        let conditions = payload_items(body)?
-            .iter()
-            .enumerate()
-            .map(|(i, item)| Condition::parse(i, item))
-            .collect::<AppResult<Vec<_>>>()?;
+        let conditions = parse_conditions(body, |item| Condition::parse(&item))?;
         Ok(Filter { conditions })
     }
 
     /// The SQL predicate (AND binds tighter than OR, as in Chatwoot).
     pub fn expression(&self, now: DateTime<Utc>) -> Predicate {
-        combine(
-            self.conditions
-                .iter()
-                .map(|c| (c.expression(now), c.or_next))
-                .collect(),
-        )
+        Box::new(self.sql(now, "contacts"))
+    }
+
+    /// The predicate as SQL text and binds on the contacts table (or alias) `t`: what
+    /// [`Filter::expression`] runs, and what the Contacts screen adds to its own query
+    /// (`domain::contact_list`). Conditions join as [`super::filter_payload::combine`]
+    /// joins them: AND-groups split at each `OR`, joined by OR; no condition is TRUE.
+    pub fn sql(&self, now: DateTime<Utc>, t: &str) -> SqlPredicate {
+        let mut groups: Vec<Vec<SqlPredicate>> = vec![vec![]];
+        for c in &self.conditions {
+            groups.last_mut().unwrap().push(c.sql(now, t));
+            if c.or_next {
+                groups.push(vec![]);
+            }
+        }
+        let groups: Vec<SqlPredicate> = groups
+            .into_iter()
+            .filter(|g| !g.is_empty())
+            .map(|g| SqlPredicate::join(g, " AND "))
+            .collect();
+        SqlPredicate::join(groups, " OR ")
     }
 }
 
 impl Condition {
-    /// Validates the `i`th condition. Errors: 422 naming `payload[i].<key>`.
-    pub fn parse(i: usize, item: &Value) -> AppResult<Condition> {
-        let field = |k: &str| format!("payload[{i}].{k}");
-        let get_str = |k: &str| item.get(k).and_then(Value::as_str).map(str::trim);
-        let key = get_str("attribute_key").unwrap_or("");
+    /// Validates one condition. Errors: 422 naming `payload[i].<key>`.
+    pub fn parse(item: &Item<'_>) -> AppResult<Condition> {
+        let key = item.key;
         let attribute = attribute(key).ok_or_else(|| {
             AppError::invalid(
-                &field("attribute_key"),
+                &item.field("attribute_key"),
                 format!(
                     "unknown attribute_key {key:?}; use name, email, phone_number, identifier, \
                      country_code, city, created_at, last_activity_at, labels or a custom \
@@ -196,68 +178,26 @@ impl Condition {
                 ),
             )
         })?;
-        let op_key = get_str("filter_operator").unwrap_or("");
-        let allowed = operators_of(&attribute);
-        let operator = operator(op_key)
-            .filter(|_| allowed.contains(&op_key))
-            .ok_or_else(|| {
-                AppError::invalid(
-                    &field("filter_operator"),
-                    format!(
-                        "filter_operator {op_key:?} does not apply to {key}; use {}",
-                        allowed.join(", ")
-                    ),
-                )
-            })?;
-        let or_next = or_next_of(i, item)?;
-        let raw = raw_values_of(i, item)?;
-        let vfield = field("values");
-        let bad = |msg: String| AppError::invalid(&vfield, msg);
-        let values = if matches!(operator, Operator::IsPresent | Operator::IsNotPresent) {
+        let operator = operator_in(item, operators_of(&attribute))?;
+        let or_next = or_next_of(item)?;
+        let raw = raw_values_of(item)?;
+        let vfield = item.field("values");
+        let bad = |msg: String| item.bad_values(msg);
+        let values = if operator.takes_no_values() {
             Values::None
-        } else {
-            if raw.is_empty() {
-                return Err(bad(format!("values must not be empty for {key} {op_key}")));
+        } else if let Attribute::Time(_) = attribute {
+            match time_values_of(item, operator, &raw)? {
+                TimeValue::Time(t) => Values::Time(t),
+                TimeValue::Days(n) => Values::Days(n),
             }
-            let texts = raw
-                .iter()
-                .map(|v| text_of(v).filter(|s| !s.is_empty()))
-                .collect::<Option<Vec<String>>>()
-                .ok_or_else(|| bad(format!("values of {key} must be strings or numbers")))?;
+        } else {
+            let texts = texts_of(item, &raw)?;
             if texts.iter().any(|t| t.chars().count() > 255) {
                 return Err(bad(format!(
                     "values of {key} may be at most 255 characters"
                 )));
             }
             match (&attribute, operator) {
-                (Attribute::Time(_), Operator::DaysBefore) => {
-                    if raw.len() != 1 {
-                        return Err(bad(format!("{key} {op_key} takes exactly one value")));
-                    }
-                    Values::Days(
-                        texts[0]
-                            .parse::<i64>()
-                            .ok()
-                            .filter(|n| (0..=36_500).contains(n))
-                            .ok_or_else(|| {
-                                bad(format!(
-                                    "days_before takes a whole number of days (0 to 36500), not {:?}",
-                                    texts[0]
-                                ))
-                            })?,
-                    )
-                }
-                (Attribute::Time(_), _) => {
-                    if raw.len() != 1 {
-                        return Err(bad(format!("{key} {op_key} takes exactly one value")));
-                    }
-                    Values::Time(time_of(&raw[0]).ok_or_else(|| {
-                        bad(format!(
-                            "{key} takes a date (YYYY-MM-DD, RFC 3339 or unix seconds), not {:?}",
-                            texts[0]
-                        ))
-                    })?)
-                }
                 (Attribute::Labels, _) => Values::Texts(
                     texts
                         .iter()
@@ -266,7 +206,10 @@ impl Condition {
                 ),
                 (_, Operator::IsGreaterThan | Operator::IsLessThan) => {
                     if raw.len() != 1 {
-                        return Err(bad(format!("{key} {op_key} takes exactly one value")));
+                        return Err(bad(format!(
+                            "{key} {} takes exactly one value",
+                            item.op_key
+                        )));
                     }
                     match texts[0].parse::<f64>() {
                         Ok(n) if n.is_finite() => Values::Number(n),
@@ -289,50 +232,41 @@ impl Condition {
         })
     }
 
-    /// This condition as a parameterised predicate, NULL-safe (a contact without an email
-    /// is "not equal to" any email).
-    pub fn expression(&self, now: DateTime<Utc>) -> Predicate {
+    /// This condition as a parameterised predicate on the contacts table (or alias) `t`,
+    /// NULL-safe (a contact without an email is "not equal to" any email).
+    pub fn sql(&self, now: DateTime<Utc>, t: &str) -> SqlPredicate {
         use Operator::*;
         let column = match &self.attribute {
-            Attribute::Column(c) => format!("contacts.{c}"),
-            Attribute::Additional(k) => format!("(contacts.additional_attributes->>'{k}')"),
-            Attribute::Time(c) => format!("contacts.{c}"),
-            Attribute::Labels => "contacts.labels".into(),
+            Attribute::Column(c) => format!("{t}.{c}"),
+            Attribute::Additional(k) => format!("({t}.additional_attributes->>'{k}')"),
+            Attribute::Time(c) => format!("{t}.{c}"),
+            Attribute::Labels => format!("{t}.labels"),
             // The key is letters, digits and _ only (checked by `attribute`).
-            Attribute::Custom(k) => format!("(contacts.custom_attributes->>'{k}')"),
+            Attribute::Custom(k) => format!("({t}.custom_attributes->>'{k}')"),
         };
-        let negate = matches!(self.operator, NotEqualTo | DoesNotContain);
+        let negate = self.operator.is_negative();
         let not = if negate { "NOT " } else { "" };
+        let p = SqlPredicate::text;
         if self.attribute == Attribute::Labels {
             return match (&self.values, self.operator) {
-                (_, IsPresent) => {
-                    Box::new(sql::<Nullable<Bool>>("(cardinality(contacts.labels) > 0)"))
-                }
-                (_, IsNotPresent) => {
-                    Box::new(sql::<Nullable<Bool>>("(cardinality(contacts.labels) = 0)"))
-                }
+                (_, IsPresent) => p(&format!("(cardinality({t}.labels) > 0)")),
+                (_, IsNotPresent) => p(&format!("(cardinality({t}.labels) = 0)")),
                 // `labels <> '{}'` changes nothing but lets the planner use the partial
                 // index `contacts_labels`.
-                (Values::Texts(v), _) if !negate => Box::new(
-                    sql::<Nullable<Bool>>("(contacts.labels <> '{}' AND contacts.labels && ")
-                        .bind::<Array<Text>, _>(v.clone())
-                        .sql(")"),
-                ),
-                (Values::Texts(v), _) => Box::new(
-                    sql::<Nullable<Bool>>(&format!("({not}(contacts.labels && "))
-                        .bind::<Array<Text>, _>(v.clone())
-                        .sql("))"),
-                ),
-                _ => Box::new(sql::<Nullable<Bool>>("TRUE")),
+                (Values::Texts(v), _) if !negate => {
+                    p(&format!("({t}.labels <> '{{}}' AND {t}.labels && "))
+                        .bind(Bound::Texts(v.clone()))
+                        .then(")")
+                }
+                (Values::Texts(v), _) => p(&format!("({not}({t}.labels && "))
+                    .bind(Bound::Texts(v.clone()))
+                    .then("))"),
+                _ => p("TRUE"),
             };
         }
         match (&self.values, self.operator) {
-            (_, IsPresent) => Box::new(sql::<Nullable<Bool>>(&format!(
-                "(COALESCE({column}, '') <> '')"
-            ))),
-            (_, IsNotPresent) => Box::new(sql::<Nullable<Bool>>(&format!(
-                "(COALESCE({column}, '') = '')"
-            ))),
+            (_, IsPresent) => p(&format!("(COALESCE({column}, '') <> '')")),
+            (_, IsNotPresent) => p(&format!("(COALESCE({column}, '') = '')")),
             (Values::Texts(v), EqualTo | NotEqualTo) => {
                 // The positive form without COALESCE can use `lower(email)`'s unique index.
                 let (open, close) = if negate {
@@ -343,46 +277,37 @@ impl Condition {
                 } else {
                     (format!("(lower({column}) = ANY("), "))")
                 };
-                Box::new(
-                    sql::<Nullable<Bool>>(&open)
-                        .bind::<Array<Text>, _>(
-                            v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>(),
-                        )
-                        .sql(close),
-                )
+                p(&open)
+                    .bind(Bound::Texts(v.iter().map(|s| s.to_lowercase()).collect()))
+                    .then(close)
             }
             (Values::Texts(v), Contains | DoesNotContain) => {
                 // One `ILIKE` per value, joined by OR (none of them, for does_not_contain):
                 // each can use a trigram index (`ILIKE ANY` cannot).
-                let mut out: Option<Predicate> = None;
-                for s in v {
-                    // NULL (no value) matches neither; only the negation needs COALESCE,
-                    // and the positive form stays index-friendly.
-                    // Names and emails compare folded (case and accents ignored), as the
-                    // contact search does, on its trigram indexes.
-                    let test = match &self.attribute {
-                        Attribute::Column(c @ ("name" | "email")) => {
-                            format!("switchboard_fold(contacts.{c}) LIKE switchboard_fold(")
-                        }
-                        _ => format!("{column} ILIKE ("),
-                    };
-                    let (open, close) = if negate {
-                        (format!("(NOT COALESCE({test}"), "), FALSE))")
-                    } else {
-                        (format!("({test}"), "))")
-                    };
-                    let p: Predicate = Box::new(
-                        sql::<Nullable<Bool>>(&open)
-                            .bind::<Text, _>(format!("%{}%", like_escape(s)))
-                            .sql(close),
-                    );
-                    out = Some(match out {
-                        None => p,
-                        Some(acc) if negate => Box::new(acc.and(p)),
-                        Some(acc) => Box::new(acc.or(p)),
-                    });
-                }
-                out.unwrap_or_else(|| Box::new(sql::<Nullable<Bool>>("TRUE")))
+                let each = v
+                    .iter()
+                    .map(|s| {
+                        // NULL (no value) matches neither; only the negation needs COALESCE,
+                        // and the positive form stays index-friendly.
+                        // Names and emails compare folded (case and accents ignored), as the
+                        // contact search does, on its trigram indexes.
+                        let test = match &self.attribute {
+                            Attribute::Column(c @ ("name" | "email")) => {
+                                format!("switchboard_fold({t}.{c}) LIKE switchboard_fold(")
+                            }
+                            _ => format!("{column} ILIKE ("),
+                        };
+                        let (open, close) = if negate {
+                            (format!("(NOT COALESCE({test}"), "), FALSE))")
+                        } else {
+                            (format!("({test}"), "))")
+                        };
+                        p(&open)
+                            .bind(Bound::Text(format!("%{}%", like_escape(s))))
+                            .then(close)
+                    })
+                    .collect();
+                SqlPredicate::join(each, if negate { " AND " } else { " OR " })
             }
             (Values::Texts(v), IsGreaterThan | IsLessThan) => {
                 let op = if self.operator == IsGreaterThan {
@@ -390,11 +315,9 @@ impl Condition {
                 } else {
                     "<"
                 };
-                Box::new(
-                    sql::<Nullable<Bool>>(&format!("COALESCE({column} {op} "))
-                        .bind::<Text, _>(v[0].clone())
-                        .sql(", FALSE)"),
-                )
+                p(&format!("COALESCE({column} {op} "))
+                    .bind(Bound::Text(v[0].clone()))
+                    .then(", FALSE)")
             }
             (Values::Number(n), _) => {
                 let op = if self.operator == IsGreaterThan {
@@ -403,35 +326,116 @@ impl Condition {
                     "<"
                 };
                 let Attribute::Custom(k) = &self.attribute else {
-                    return Box::new(sql::<Nullable<Bool>>("FALSE"));
+                    return p("FALSE");
                 };
-                Box::new(
-                    sql::<Nullable<Bool>>(&format!(
-                        "(CASE WHEN jsonb_typeof(contacts.custom_attributes->'{k}') = 'number' \
-                         THEN (contacts.custom_attributes->>'{k}')::float8 {op} "
-                    ))
-                    .bind::<Double, _>(*n)
-                    .sql(" ELSE FALSE END)"),
-                )
+                p(&format!(
+                    "(CASE WHEN jsonb_typeof({t}.custom_attributes->'{k}') = 'number' \
+                     THEN ({t}.custom_attributes->>'{k}')::float8 {op} "
+                ))
+                .bind(Bound::Number(*n))
+                .then(" ELSE FALSE END)")
             }
-            (Values::Time(t), IsGreaterThan) => Box::new(
-                sql::<Nullable<Bool>>(&format!("({column} > "))
-                    .bind::<Timestamptz, _>(*t)
-                    .sql(")"),
-            ),
-            (Values::Time(t), _) => Box::new(
-                sql::<Nullable<Bool>>(&format!("({column} < "))
-                    .bind::<Timestamptz, _>(*t)
-                    .sql(")"),
-            ),
-            (Values::Days(n), _) => Box::new(
-                sql::<Nullable<Bool>>(&format!("({column} < "))
-                    .bind::<Timestamptz, _>(now - chrono::Duration::days(*n))
-                    .sql(")"),
-            ),
-            _ => Box::new(sql::<Nullable<Bool>>("TRUE")),
+            (Values::Time(at), IsGreaterThan) => {
+                p(&format!("({column} > ")).bind(Bound::Time(*at)).then(")")
+            }
+            (Values::Time(at), _) => p(&format!("({column} < ")).bind(Bound::Time(*at)).then(")"),
+            (Values::Days(n), _) => p(&format!("({column} < "))
+                .bind(Bound::Time(now - chrono::Duration::days(*n)))
+                .then(")"),
+            _ => p("TRUE"),
         }
     }
+}
+
+/// A bind parameter of a [`SqlPredicate`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    Text(String),
+    Texts(Vec<String>),
+    Number(f64),
+    Time(DateTime<Utc>),
+}
+
+/// A piece of a [`SqlPredicate`]: SQL text, or a bind parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Sql(String),
+    Bind(Bound),
+}
+
+/// A boolean SQL predicate as text and bind parameters in order: a diesel expression on
+/// `contacts` (it writes its pieces and binds its values), or the pieces themselves for a
+/// hand-written query with numbered parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlPredicate {
+    pub pieces: Vec<Piece>,
+}
+
+impl SqlPredicate {
+    fn text(sql: &str) -> SqlPredicate {
+        SqlPredicate {
+            pieces: vec![Piece::Sql(sql.to_string())],
+        }
+    }
+
+    fn bind(mut self, b: Bound) -> SqlPredicate {
+        self.pieces.push(Piece::Bind(b));
+        self
+    }
+
+    fn then(mut self, sql: &str) -> SqlPredicate {
+        self.pieces.push(Piece::Sql(sql.to_string()));
+        self
+    }
+
+    /// `(a <sep> b <sep> …)`; a lone one as it is; none is TRUE.
+    fn join(mut items: Vec<SqlPredicate>, sep: &str) -> SqlPredicate {
+        if items.len() <= 1 {
+            return items.pop().unwrap_or_else(|| SqlPredicate::text("TRUE"));
+        }
+        let mut out = SqlPredicate::text("(");
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.pieces.push(Piece::Sql(sep.to_string()));
+            }
+            out.pieces.extend(item.pieces);
+        }
+        out.then(")")
+    }
+}
+
+impl diesel::expression::Expression for SqlPredicate {
+    type SqlType = Nullable<Bool>;
+}
+
+impl diesel::query_builder::QueryFragment<Pg> for SqlPredicate {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, Pg>,
+    ) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Sql(s) => out.push_sql(s),
+                Piece::Bind(Bound::Text(v)) => out.push_bind_param::<Text, _>(v)?,
+                Piece::Bind(Bound::Texts(v)) => out.push_bind_param::<Array<Text>, _>(v)?,
+                Piece::Bind(Bound::Number(v)) => out.push_bind_param::<Double, _>(v)?,
+                Piece::Bind(Bound::Time(v)) => out.push_bind_param::<Timestamptz, _>(v)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for SqlPredicate {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<QS> diesel::expression::AppearsOnTable<QS> for SqlPredicate {}
+impl<QS> diesel::expression::SelectableExpression<QS> for SqlPredicate {}
+impl diesel::expression::ValidGrouping<()> for SqlPredicate {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.

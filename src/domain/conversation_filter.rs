@@ -22,25 +22,27 @@
 //! Custom attribute keys are known only with the account's definitions: [`Filter::parse_for`]
 //! loads them ([`Filter::parse`] knows the standard keys only).
 //!
-//! Anything else is a 422 naming `payload[i].attribute_key`, `payload[i].filter_operator`,
+//! The payload is read and validated by [`super::filter_payload`] (shared with the contact
+//! filter): anything else is a 422 naming `payload[i].attribute_key`, `payload[i].filter_operator`,
 //! `payload[i].values` or `payload[i].query_operator`.
 
 use super::custom_attributes::{self, CustomCondition, Definition, Model};
+use super::filter_payload::{
+    attribute_keys, operator_in, or_next_of, parse_conditions, raw_values_of, texts_of,
+    time_values_of, Item, TimeValue,
+};
+pub use super::filter_payload::{
+    combine, payload_items, text_of, time_of, AnyPredicate, Operator, MAX_CONDITIONS, MAX_VALUES,
+};
 use crate::db::schema::conversations;
 use crate::error::{AppError, AppResult};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::expression::BoxableExpression;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use serde_json::Value;
-
-/// Most conditions in one filter.
-pub const MAX_CONDITIONS: usize = 20;
-
-/// Most values in one condition.
-pub const MAX_VALUES: usize = 500;
 
 /// A filterable attribute (`attribute_key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,20 +60,6 @@ pub enum Attribute {
     CustomerServiceWindow,
     /// A conversation custom attribute (its key and type are in [`Values::Custom`]).
     Custom,
-}
-
-/// A `filter_operator`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operator {
-    EqualTo,
-    NotEqualTo,
-    Contains,
-    DoesNotContain,
-    IsPresent,
-    IsNotPresent,
-    IsGreaterThan,
-    IsLessThan,
-    DaysBefore,
 }
 
 /// A condition's values, parsed for its attribute.
@@ -121,21 +109,6 @@ fn attribute(key: &str) -> Option<Attribute> {
     })
 }
 
-fn operator(key: &str) -> Option<Operator> {
-    Some(match key {
-        "equal_to" => Operator::EqualTo,
-        "not_equal_to" => Operator::NotEqualTo,
-        "contains" => Operator::Contains,
-        "does_not_contain" => Operator::DoesNotContain,
-        "is_present" => Operator::IsPresent,
-        "is_not_present" => Operator::IsNotPresent,
-        "is_greater_than" => Operator::IsGreaterThan,
-        "is_less_than" => Operator::IsLessThan,
-        "days_before" => Operator::DaysBefore,
-        _ => return None,
-    })
-}
-
 /// The operators `a` accepts.
 fn operators_of(a: Attribute) -> &'static [&'static str] {
     use Attribute::*;
@@ -157,34 +130,6 @@ fn operators_of(a: Attribute) -> &'static [&'static str] {
     }
 }
 
-/// Reads a JSON value as text (strings and numbers; `{"id"|"name"|"title": …}` objects as
-/// Chatwoot's UI sends them).
-pub fn text_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Object(o) => ["id", "name", "title"]
-            .iter()
-            .find_map(|k| o.get(*k))
-            .and_then(text_of),
-        _ => None,
-    }
-}
-
-/// Reads a date value: `YYYY-MM-DD` (midnight UTC), RFC 3339, or unix seconds.
-pub fn time_of(v: &Value) -> Option<DateTime<Utc>> {
-    let s = text_of(v)?;
-    if let Ok(d) = NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
-        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(&s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    s.parse::<i64>()
-        .ok()
-        .and_then(|secs| DateTime::from_timestamp(secs, 0))
-}
-
 impl Filter {
     /// Reads and validates a filter body: `{"payload":[…]}` or the bare array.
     /// Errors: 422 naming `payload` or `payload[i].<key>` (see the module documentation).
@@ -196,17 +141,9 @@ impl Filter {
     /// by key (their definitions are loaded only when a condition names a key that is not a
     /// standard one). Errors as [`Filter::parse`].
     pub fn parse_for(conn: &mut PgConnection, account_id: i64, body: &Value) -> AppResult<Filter> {
-        let items = match body {
-            Value::Array(a) => Some(a),
-            Value::Object(o) => o.get("payload").and_then(Value::as_array),
-            _ => None,
-        };
-        let needs = items.is_some_and(|items| {
-            items.iter().take(MAX_CONDITIONS).any(|i| {
-                let key = i.get("attribute_key").and_then(Value::as_str).unwrap_or("");
-                attribute(key.trim()).is_none()
-            })
-        });
+        let needs = attribute_keys(body)
+            .into_iter()
+            .any(|key| attribute(key).is_none());
         let definitions = if needs {
             custom_attributes::list(conn, account_id, Some(Model::Conversation))?
         } else {
@@ -217,12 +154,7 @@ impl Filter {
 
     /// [`Filter::parse`] with the account's conversation attribute `definitions`.
     pub fn parse_with(body: &Value, definitions: &[Definition]) -> AppResult<Filter> {
-        let items = payload_items(body)?;
-        let conditions = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| Condition::parse_with(i, item, definitions))
-            .collect::<AppResult<Vec<_>>>()?;
+        let conditions = parse_conditions(body, |item| Condition::parse_with(&item, definitions))?;
         Ok(Filter { conditions })
     }
 
@@ -241,73 +173,30 @@ impl Filter {
 impl Condition {
     /// Validates the `i`th condition. Errors: 422 naming `payload[i].<key>`.
     pub fn parse(i: usize, item: &Value) -> AppResult<Condition> {
-        Condition::parse_with(i, item, &[])
+        Condition::parse_with(&Item::new(i, item), &[])
     }
 
     /// [`Condition::parse`], also accepting the keys of `definitions` (conversation custom
     /// attributes). Errors: 422 naming `payload[i].<key>`.
-    pub fn parse_with(i: usize, item: &Value, definitions: &[Definition]) -> AppResult<Condition> {
-        let field = |k: &str| format!("payload[{i}].{k}");
-        let get_str = |k: &str| item.get(k).and_then(Value::as_str).map(str::trim);
-        let key = get_str("attribute_key").unwrap_or("");
-        let op_key = get_str("filter_operator").unwrap_or("");
+    pub fn parse_with(item: &Item<'_>, definitions: &[Definition]) -> AppResult<Condition> {
+        let key = item.key;
         let Some(attribute) = attribute(key) else {
-            return Condition::parse_custom(i, item, key, op_key, definitions);
+            return Condition::parse_custom(item, definitions);
         };
-        let allowed = operators_of(attribute);
-        let operator = operator(op_key)
-            .filter(|_| allowed.contains(&op_key))
-            .ok_or_else(|| {
-                AppError::invalid(
-                    &field("filter_operator"),
-                    format!(
-                        "filter_operator {op_key:?} does not apply to {key}; use {}",
-                        allowed.join(", ")
-                    ),
-                )
-            })?;
-        let or_next = match item.get("query_operator") {
-            None | Some(Value::Null) => false,
-            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("and") => false,
-            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("or") => true,
-            Some(Value::String(s)) if s.trim().is_empty() => false,
-            Some(other) => {
-                return Err(AppError::invalid(
-                    &field("query_operator"),
-                    format!("query_operator must be AND or OR, not {other}"),
-                ))
-            }
-        };
-        let vfield = field("values");
-        let raw: Vec<Value> = match item.get("values") {
-            None | Some(Value::Null) => vec![],
-            Some(Value::Array(a)) => a.clone(),
-            Some(v @ (Value::String(_) | Value::Number(_))) => vec![v.clone()],
-            Some(other) => {
-                return Err(AppError::invalid(
-                    &vfield,
-                    format!("values must be an array, not {other}"),
-                ))
-            }
-        };
-        if raw.len() > MAX_VALUES {
-            return Err(AppError::invalid(
-                &vfield,
-                format!("values may hold at most {MAX_VALUES} items"),
-            ));
-        }
-        let bad = |msg: String| AppError::invalid(&vfield, msg);
-        let values = if matches!(operator, Operator::IsPresent | Operator::IsNotPresent) {
+        let operator = operator_in(item, operators_of(attribute))?;
+        let or_next = or_next_of(item)?;
+        let raw = raw_values_of(item)?;
+        let vfield = item.field("values");
+        let bad = |msg: String| item.bad_values(msg);
+        let values = if operator.takes_no_values() {
             Values::None
-        } else {
-            if raw.is_empty() {
-                return Err(bad(format!("values must not be empty for {key} {op_key}")));
+        } else if matches!(attribute, Attribute::CreatedAt | Attribute::LastActivityAt) {
+            match time_values_of(item, operator, &raw)? {
+                TimeValue::Time(t) => Values::Time(t),
+                TimeValue::Days(n) => Values::Days(n),
             }
-            let texts = raw
-                .iter()
-                .map(|v| text_of(v).filter(|s| !s.is_empty()))
-                .collect::<Option<Vec<String>>>()
-                .ok_or_else(|| bad(format!("values of {key} must be strings or numbers")))?;
+        } else {
+            let texts = texts_of(item, &raw)?;
             use Attribute::*;
             match attribute {
                 Status => {
@@ -353,32 +242,7 @@ impl Condition {
                         })
                         .collect::<AppResult<Vec<_>>>()?,
                 ),
-                CreatedAt | LastActivityAt => {
-                    if raw.len() != 1 {
-                        return Err(bad(format!("{key} {op_key} takes exactly one value")));
-                    }
-                    if operator == Operator::DaysBefore {
-                        let n = texts[0]
-                            .parse::<i64>()
-                            .ok()
-                            .filter(|n| (0..=36_500).contains(n))
-                            .ok_or_else(|| {
-                                bad(format!(
-                                    "days_before takes a whole number of days (0 to 36500), not {:?}",
-                                    texts[0]
-                                ))
-                            })?;
-                        Values::Days(n)
-                    } else {
-                        Values::Time(time_of(&raw[0]).ok_or_else(|| {
-                            bad(format!(
-                                "{key} takes a date (YYYY-MM-DD, RFC 3339 or unix seconds), not {:?}",
-                                texts[0]
-                            ))
-                        })?)
-                    }
-                }
-                Custom => Values::None,
+                CreatedAt | LastActivityAt | Custom => Values::None,
                 CustomerServiceWindow => {
                     let t = texts[0].to_lowercase();
                     if texts.len() != 1 || (t != "open" && t != "closed") {
@@ -398,38 +262,16 @@ impl Condition {
         })
     }
 
-    /// A condition on a conversation custom attribute `key` (see [`Condition::parse_with`]).
-    fn parse_custom(
-        i: usize,
-        item: &Value,
-        key: &str,
-        op_key: &str,
-        definitions: &[Definition],
-    ) -> AppResult<Condition> {
-        let field = format!("payload[{i}]");
-        let raw: Vec<Value> = match item.get("values") {
-            None | Some(Value::Null) => vec![],
-            Some(Value::Array(a)) => a.iter().take(MAX_VALUES + 1).cloned().collect(),
-            Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => vec![v.clone()],
-            Some(other) => {
-                return Err(AppError::invalid(
-                    &format!("{field}.values"),
-                    format!("values must be an array, not {other}"),
-                ))
-            }
-        };
-        if raw.len() > MAX_VALUES {
-            return Err(AppError::invalid(
-                &format!("{field}.values"),
-                format!("values may hold at most {MAX_VALUES} items"),
-            ));
-        }
+    /// A condition on a conversation custom attribute (see [`Condition::parse_with`]).
+    fn parse_custom(item: &Item<'_>, definitions: &[Definition]) -> AppResult<Condition> {
+        let field = format!("payload[{}]", item.index);
+        let raw = raw_values_of(item)?;
         let Some(custom) =
-            custom_attributes::parse_condition(definitions, &field, key, op_key, &raw)?
+            custom_attributes::parse_condition(definitions, &field, item.key, item.op_key, &raw)?
         else {
-            let shown: String = key.chars().take(64).collect();
+            let shown: String = item.key.chars().take(64).collect();
             return Err(AppError::invalid(
-                &format!("{field}.attribute_key"),
+                &item.field("attribute_key"),
                 format!(
                     "unknown attribute_key {shown:?}; use status, inbox_id, team_id, \
                      assignee_id, display_id, labels, priority, created_at, last_activity_at, \
@@ -437,26 +279,11 @@ impl Condition {
                 ),
             ));
         };
-        let or_next = match item.get("query_operator") {
-            None | Some(Value::Null) => false,
-            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("or") => true,
-            Some(Value::String(s))
-                if s.trim().eq_ignore_ascii_case("and") || s.trim().is_empty() =>
-            {
-                false
-            }
-            Some(other) => {
-                return Err(AppError::invalid(
-                    &format!("{field}.query_operator"),
-                    format!("query_operator must be AND or OR, not {other}"),
-                ))
-            }
-        };
         Ok(Condition {
             attribute: Attribute::Custom,
-            operator: operator(op_key).unwrap_or(Operator::EqualTo),
+            operator: Operator::parse(item.op_key).unwrap_or(Operator::EqualTo),
             values: Values::Custom(custom),
-            or_next,
+            or_next: or_next_of(item)?,
         })
     }
 
@@ -471,7 +298,7 @@ impl Condition {
                 c,
             );
         }
-        let negate = matches!(self.operator, NotEqualTo | DoesNotContain);
+        let negate = self.operator.is_negative();
         let not = if negate { "NOT " } else { "" };
         let column = match self.attribute {
             Status => "conversations.status",
@@ -556,113 +383,4 @@ impl Condition {
             (Values::None | Values::Custom(_), _) => Box::new(sql::<Nullable<Bool>>("TRUE")),
         }
     }
-}
-
-// The machinery shared with other filters of the same payload shape (the contact filter,
-// `super::contact_filter`).
-
-/// The conditions of a filter body: `{"payload":[…]}` or the bare array, 1 to
-/// [`MAX_CONDITIONS`] of them. Errors: 422 naming `payload`.
-pub fn payload_items(body: &Value) -> AppResult<&Vec<Value>> {
-    let items = match body {
-        Value::Array(a) => a,
-        Value::Object(o) => match o.get("payload") {
-            Some(Value::Array(a)) => a,
-            _ => {
-                return Err(AppError::invalid(
-                    "payload",
-                    "payload is required: an array of conditions",
-                ))
-            }
-        },
-        _ => {
-            return Err(AppError::invalid(
-                "payload",
-                "payload is required: an array of conditions",
-            ))
-        }
-    };
-    if items.is_empty() {
-        return Err(AppError::invalid(
-            "payload",
-            "payload must hold at least one condition",
-        ));
-    }
-    if items.len() > MAX_CONDITIONS {
-        return Err(AppError::invalid(
-            "payload",
-            format!("payload may hold at most {MAX_CONDITIONS} conditions"),
-        ));
-    }
-    Ok(items)
-}
-
-/// Reads the `i`th condition's `query_operator`: `true` for `OR`, `false` for `AND` (also
-/// when absent, null or blank). Errors: 422 naming `payload[i].query_operator`.
-pub fn or_next_of(i: usize, item: &Value) -> AppResult<bool> {
-    match item.get("query_operator") {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("and") => Ok(false),
-        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("or") => Ok(true),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(false),
-        Some(other) => Err(AppError::invalid(
-            &format!("payload[{i}].query_operator"),
-            format!("query_operator must be AND or OR, not {other}"),
-        )),
-    }
-}
-
-/// Reads the `i`th condition's `values` (an array; a lone string or number is a list of
-/// one; absent or null is empty), at most [`MAX_VALUES`].
-/// Errors: 422 naming `payload[i].values`.
-pub fn raw_values_of(i: usize, item: &Value) -> AppResult<Vec<Value>> {
-    let field = format!("payload[{i}].values");
-    let raw: Vec<Value> = match item.get("values") {
-        None | Some(Value::Null) => vec![],
-        Some(Value::Array(a)) => a.clone(),
-        Some(v @ (Value::String(_) | Value::Number(_))) => vec![v.clone()],
-        Some(other) => {
-            return Err(AppError::invalid(
-                &field,
-                format!("values must be an array, not {other}"),
-            ))
-        }
-    };
-    if raw.len() > MAX_VALUES {
-        return Err(AppError::invalid(
-            &field,
-            format!("values may hold at most {MAX_VALUES} items"),
-        ));
-    }
-    Ok(raw)
-}
-
-/// A boxed SQL predicate on any table (`QS`): what [`combine`] joins.
-pub type AnyPredicate<QS> = Box<dyn BoxableExpression<QS, Pg, SqlType = Nullable<Bool>>>;
-
-/// Joins predicates as Chatwoot reads a condition chain: each `(predicate, or_next)` joins
-/// the next with AND unless `or_next`; the AND-groups are joined by OR (SQL precedence).
-/// An empty list is TRUE.
-pub fn combine<QS: 'static>(items: Vec<(AnyPredicate<QS>, bool)>) -> AnyPredicate<QS> {
-    type P<QS> = AnyPredicate<QS>;
-    let mut groups: Vec<P<QS>> = vec![];
-    let mut current: Option<P<QS>> = None;
-    for (p, or_next) in items {
-        current = Some(match current {
-            None => p,
-            Some(acc) => Box::new(acc.and(p)),
-        });
-        if or_next {
-            groups.extend(current.take());
-        }
-    }
-    groups.extend(current);
-    let mut out: Option<P<QS>> = None;
-    for g in groups {
-        out = Some(match out {
-            None => g,
-            Some(acc) => Box::new(acc.or(g)),
-        });
-    }
-    out.unwrap_or_else(|| Box::new(sql::<Nullable<Bool>>("TRUE")))
 }

@@ -90,3 +90,6 @@ pub fn unique_violation_as(e: diesel::result::Error, field: &str, message: &str)
         other => other.into(),
     }
 }
+
+// h11: Chatwoot's filter payload, read once for the conversation and contact filters.
+pub mod filter_payload;
