@@ -393,7 +393,8 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
     diesel::RunQueryDsl::execute(
         diesel::sql_query(format!(
             "INSERT INTO contacts (account_id, name, bsuid, username) VALUES \
-             ({acc}, 'US.1234567890', 'US.1234567890', NULL), ({acc}, 'zoe.w', 'US.999', 'zoe.w')"
+             ({acc}, 'US.1234567890', 'US.1234567890', NULL), ({acc}, 'zoe.w', 'US.999', 'zoe.w'), \
+             ({acc}, 'quiet.owl', NULL, 'quiet.owl')"
         )),
         &mut app.conn(),
     )
@@ -407,7 +408,7 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
         "{headers}"
     );
     let rows = parse_csv(&body);
-    assert_eq!(rows.len(), 5, "{body}");
+    assert_eq!(rows.len(), 6, "{body}");
     assert!(body.starts_with(
         "id,name,email,phone_number,identifier,bsuid,username,company_name,city,country,labels,created_at,last_activity_at,note,tier\r\n"
     ), "{body}");
@@ -417,6 +418,27 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
         "BSUID-only contact exported: {body}"
     );
     assert_eq!(by_name("zoe.w").unwrap()["username"], "zoe.w");
+    let owl = by_name("quiet.owl").expect("username-only contact exported");
+    assert_eq!(
+        (
+            owl["username"].as_str(),
+            owl["bsuid"].as_str(),
+            owl["phone_number"].as_str()
+        ),
+        ("quiet.owl", "", "")
+    );
+    // The export's search finds them by BSUID and by username (chatwoot#15586).
+    for (q, name) in [
+        ("US.1234567890", "US.1234567890"),
+        ("quiet.owl", "quiet.owl"),
+    ] {
+        let (_, _, found) = export(&app, acc, &app.token, &format!("?q={q}")).await;
+        let names: Vec<String> = parse_csv(&found)
+            .into_iter()
+            .map(|r| r["name"].clone())
+            .collect();
+        assert_eq!(names, vec![name.to_string()], "export ?q={q}");
+    }
     let ana = by_name("Ana Souza").unwrap();
     assert_eq!(
         ana["phone_number"], "+351912345678",

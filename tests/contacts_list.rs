@@ -535,3 +535,66 @@ async fn activity_moves_forward_and_a_burst_is_one_write() {
         .unwrap();
     assert_eq!(stored, Some(later));
 }
+
+/// h11: the Contacts screen's custom attribute filter is a condition of the contact filter
+/// (`POST /contacts/filter`'s payload) in the list's own query: with search, sort and paging.
+#[actix_rt::test]
+async fn a_contact_filter_condition_narrows_the_list_with_search_and_paging() {
+    use diesel::prelude::*;
+    use switchboard::domain::contact_filter::Filter;
+    let app = TestApp::start();
+    let acc = app.account_id;
+    seed(&app, acc);
+    for (name, attrs) in [
+        ("Zoë Nakamura", r#"{"plan": "gold", "seats": 12}"#),
+        ("Person 01", r#"{"plan": "Gold", "seats": 3}"#),
+        ("ghost_user", r#"{"seats": 40}"#),
+        ("Person 02", r#"{"seats": "lots"}"#),
+    ] {
+        diesel::sql_query(format!(
+            "UPDATE contacts SET custom_attributes = '{attrs}' WHERE account_id = {acc} AND name = '{name}'"
+        ))
+        .execute(&mut app.conn())
+        .unwrap();
+    }
+    let run = |q: Option<&str>, payload: serde_json::Value, per: i64| {
+        let query = ContactQuery {
+            q: q.map(str::to_string),
+            sort: SortKey::Name,
+            filter: Some(Filter::parse(&json!({ "payload": payload })).unwrap()),
+            ..Default::default()
+        };
+        let mut out = vec![];
+        let mut cursor = Cursor::First;
+        loop {
+            let p = contact_list::page(&mut app.conn(), acc, None, &query, cursor, per).unwrap();
+            out.extend(names(&p));
+            match (p.has_next, p.rows.last()) {
+                (true, Some(r)) => cursor = Cursor::After(r.contact.id),
+                _ => return out,
+            }
+        }
+    };
+    let gold =
+        json!([{"attribute_key": "plan", "filter_operator": "equal_to", "values": ["GOLD"]}]);
+    assert_eq!(run(None, gold.clone(), 1), ["Person 01", "Zoë Nakamura"]);
+    assert_eq!(run(Some("person"), gold, 50), ["Person 01"]);
+    let many =
+        json!([{"attribute_key": "seats", "filter_operator": "is_greater_than", "values": [10]}]);
+    assert_eq!(
+        run(None, many, 50),
+        ["ghost_user", "Zoë Nakamura"],
+        "numbers as numbers"
+    );
+    let either = json!([
+        {"attribute_key": "plan", "filter_operator": "is_present", "values": [], "query_operator": "OR"},
+        {"attribute_key": "seats", "filter_operator": "equal_to", "values": ["lots"]}
+    ]);
+    assert_eq!(
+        run(None, either, 2),
+        ["Person 01", "Person 02", "Zoë Nakamura"],
+        "OR between conditions"
+    );
+    let unset = json!([{"attribute_key": "plan", "filter_operator": "is_not_present"}]);
+    assert_eq!(run(None, unset, 50).len(), 21);
+}

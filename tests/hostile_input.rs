@@ -74,6 +74,11 @@ async fn nul_characters_answer_400_where_input_enters() {
         (format!("/api/v1/accounts/{a}/search?q=a%00b"), "q"),
         (format!("/app/accounts/{a}/search?q=%00"), "q"),
         (format!("/app/accounts/{a}/contacts?label=%00"), "label"),
+        // h11: the Contacts list's custom attribute filter.
+        (
+            format!("/app/accounts/{a}/contacts?attr=plan&attr_value=%00"),
+            "attr_value",
+        ),
     ] {
         assert_nul_refusal(&uri, &send(&svc, get(uri.clone())).await, field);
     }

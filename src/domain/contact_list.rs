@@ -10,7 +10,9 @@
 //!   (`+1 (555) 123-4567`) matches by all its digits. BSUID-only and username-only contacts
 //!   (no phone) are found like any other (chatwoot#15586).
 //! - **Filters**: labels (any of them), created range and last-activity range
-//!   (`from` inclusive, `to` exclusive).
+//!   (`from` inclusive, `to` exclusive), and any condition of Chatwoot's contact filter
+//!   ([`ContactQuery::filter`], the SQL of `super::contact_filter`: the Contacts screen's
+//!   custom attribute filter).
 //! - **Sort**: name (folded), last activity (never-active contacts count as the oldest) or
 //!   creation, ascending or descending, ties broken by `id` in the same direction: the key
 //!   `(sort key, id)` is unique, so pages never overlap nor skip a row.
@@ -108,6 +110,9 @@ pub struct ContactQuery {
     pub active_to: Option<DateTime<Utc>>,
     pub sort: SortKey,
     pub descending: bool,
+    /// A condition set of Chatwoot's contact filter (`POST /contacts/filter`'s payload,
+    /// `super::contact_filter`), e.g. the screen's custom attribute filter.
+    pub filter: Option<super::contact_filter::Filter>,
 }
 
 /// Where a page starts.
@@ -154,6 +159,7 @@ enum Bind {
     Strs(Vec<String>),
     Ints(Vec<i64>),
     Time(DateTime<Utc>),
+    Double(f64),
 }
 
 /// A WHERE clause under construction, with its numbered parameters.
@@ -182,6 +188,7 @@ impl Where {
                 Bind::Strs(v) => q.bind::<Array<Text>, _>(v),
                 Bind::Ints(v) => q.bind::<Array<BigInt>, _>(v),
                 Bind::Time(v) => q.bind::<Timestamptz, _>(v),
+                Bind::Double(v) => q.bind::<diesel::sql_types::Double, _>(v),
             };
         }
         q
@@ -232,6 +239,23 @@ fn conditions(account_id: i64, only: Option<&[i64]>, query: &ContactQuery) -> Ap
             let p = w.param(Bind::Time(v));
             w.and(&format!("{cond}{p}"));
         }
+    }
+    if let Some(filter) = &query.filter {
+        // The contact filter's own SQL, its binds numbered into this query's.
+        use super::contact_filter::{Bound, Piece};
+        let mut cond = String::new();
+        for piece in filter.sql(Utc::now(), "c").pieces {
+            match piece {
+                Piece::Sql(s) => cond.push_str(&s),
+                Piece::Bind(b) => cond.push_str(&w.param(match b {
+                    Bound::Text(v) => Bind::Str(v),
+                    Bound::Texts(v) => Bind::Strs(v),
+                    Bound::Number(v) => Bind::Double(v),
+                    Bound::Time(v) => Bind::Time(v),
+                })),
+            }
+        }
+        w.and(&format!("({cond})"));
     }
     if let Some(ids) = only {
         let p = w.param(Bind::Ints(ids.to_vec()));

@@ -3,7 +3,10 @@
 //! - `GET /app/accounts/{id}/contacts?q=&sort=&dir=&label=&created_from=&created_to=&active_from=&active_to=&after=|before=&from=`:
 //!   the list, searched, filtered, sorted and paged on keys by `domain::contact_list`
 //!   ([`PER_PAGE`] rows; "1–50" and Next/Prev, never a count of the table). Dates are
-//!   `YYYY-MM-DD` (UTC days, both ends included). Bulk actions, "New contact", Import and
+//!   `YYYY-MM-DD` (UTC days, both ends included). `attr=&attr_op=&attr_value=` filter on a
+//!   contact custom attribute (a definition's key, one of Chatwoot's `filter_operator`s
+//!   fitting its type, a value): read and run by the contact filter of
+//!   `POST /contacts/filter` (`domain::contact_filter`), so both answer alike. Bulk actions, "New contact", Import and
 //!   Export are driven by `static/contacts.js` against the JSON API.
 //! - `GET /app/accounts/{id}/contacts/{contact_id}`: one contact: details, labels, custom
 //!   attributes, notes, the conversations the viewer may see, the inboxes it is reachable
@@ -17,7 +20,7 @@ use super::{html, layout, view, Layout};
 use crate::app::AppState;
 use crate::db::schema::conversations;
 use crate::domain::contact_list::{self, ContactQuery, Cursor, SortKey};
-use crate::domain::{contact_notes, contacts, inboxes};
+use crate::domain::{contact_filter, contact_notes, contacts, custom_attributes, inboxes};
 use crate::error::{AppError, AppResult};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -88,6 +91,70 @@ struct ListPage {
     prev_before: Option<i64>,
     /// The account's labels (filter, bulk "Add label").
     label_titles: Vec<String>,
+    /// The custom attribute filter: key, operator, value (as given, trimmed).
+    attr: String,
+    attr_op: String,
+    attr_value: String,
+    /// The account's contact attribute definitions (the filter's choices).
+    attr_choices: Vec<AttrChoice>,
+    /// [`ATTR_OPERATORS`].
+    attr_operators: &'static [(&'static str, &'static str)],
+}
+
+/// A contact attribute definition as the list's filter offers it.
+#[derive(Debug, Clone)]
+pub struct AttrChoice {
+    pub key: String,
+    pub name: String,
+    /// `text`, `number`, `link`, `date`, `list` or `checkbox`.
+    pub kind: String,
+    /// A list attribute's choices, `|`-separated (`data-values`).
+    pub values: String,
+}
+
+/// The operators the custom attribute filter offers, with their labels.
+pub const ATTR_OPERATORS: &[(&str, &str)] = &[
+    ("equal_to", "is"),
+    ("not_equal_to", "is not"),
+    ("contains", "contains"),
+    ("does_not_contain", "does not contain"),
+    ("is_greater_than", "is greater than / after"),
+    ("is_less_than", "is less than / before"),
+    ("is_present", "is set"),
+    ("is_not_present", "is not set"),
+];
+
+/// The custom attribute filter of the list as a contact filter condition, checked against
+/// the account's contact attribute `definitions`. Errors: 422 naming `attr` (not a
+/// definition), or the contact filter's own (`payload[0].filter_operator`, `.values`).
+fn attr_filter(
+    p: &ListParams,
+    definitions: &[custom_attributes::Definition],
+) -> AppResult<Option<contact_filter::Filter>> {
+    let key = p.attr.trim();
+    if key.is_empty() {
+        return Ok(None);
+    }
+    if !definitions.iter().any(|d| d.attribute_key == key) {
+        return Err(AppError::invalid(
+            "attr",
+            format!("{key:?} is not a contact attribute of this account"),
+        ));
+    }
+    let op = match p.attr_op.trim() {
+        "" => "equal_to",
+        op => op,
+    };
+    let value = p.attr_value.trim();
+    let values = if value.is_empty() {
+        serde_json::json!([])
+    } else {
+        serde_json::json!([value])
+    };
+    contact_filter::Filter::parse(&serde_json::json!({"payload": [
+        {"attribute_key": key, "filter_operator": op, "values": values}
+    ]}))
+    .map(Some)
 }
 
 /// The list's query string.
@@ -112,6 +179,12 @@ pub struct ListParams {
     pub after: Option<String>,
     pub before: Option<String>,
     pub from: Option<String>,
+    #[serde(default)]
+    pub attr: String,
+    #[serde(default)]
+    pub attr_op: String,
+    #[serde(default)]
+    pub attr_value: String,
 }
 
 /// A `YYYY-MM-DD` day as its UTC start, plus `days`. Errors: 422 naming `field`.
@@ -168,6 +241,7 @@ fn query_of(p: &ListParams) -> AppResult<ContactQuery> {
         active_to: day("active_to", &p.active_to, 1)?,
         sort,
         descending,
+        filter: None,
     })
 }
 
@@ -193,6 +267,9 @@ pub async fn list(
         ("created_to", &p.created_to),
         ("active_from", &p.active_from),
         ("active_to", &p.active_to),
+        ("attr", &p.attr),
+        ("attr_op", &p.attr_op),
+        ("attr_value", &p.attr_value),
     ]
     .iter()
     .filter(|(_, v)| !v.trim().is_empty())
@@ -218,6 +295,7 @@ pub async fn list(
             &p.created_to,
             &p.active_from,
             &p.active_to,
+            &p.attr,
         ]
         .iter()
         .any(|v| !v.trim().is_empty()),
@@ -239,6 +317,11 @@ pub async fn list(
         next_after: None,
         prev_before: None,
         label_titles: vec![],
+        attr: p.attr.trim().to_string(),
+        attr_op: p.attr_op.trim().to_string(),
+        attr_value: p.attr_value.trim().to_string(),
+        attr_choices: vec![],
+        attr_operators: ATTR_OPERATORS,
     };
     let from_param = p
         .from
@@ -257,10 +340,15 @@ pub async fn list(
         };
         Ok((query, cursor))
     })();
+    let defs_of = |conn: &mut PgConnection, account_id| {
+        custom_attributes::list(conn, account_id, Some(custom_attributes::Model::Contact))
+    };
     let found = match result {
-        Ok((query, cursor)) => {
+        Ok((mut query, cursor)) => {
             state
                 .db(move |conn| {
+                    let definitions = defs_of(conn, viewer.account_id)?;
+                    query.filter = attr_filter(&p, &definitions)?;
                     let only = viewer.visible_inbox_ids(conn)?;
                     let rows = contact_list::page(
                         conn,
@@ -271,7 +359,7 @@ pub async fn list(
                         PER_PAGE,
                     )?;
                     let labels = crate::domain::labels::list(conn, viewer.account_id)?;
-                    Ok((rows, labels, cursor))
+                    Ok((rows, labels, cursor, definitions))
                 })
                 .await
         }
@@ -279,7 +367,8 @@ pub async fn list(
     };
     let mut status = actix_web::http::StatusCode::OK;
     match found {
-        Ok((rows, labels, cursor)) => {
+        Ok((rows, labels, cursor, definitions)) => {
+            page.attr_choices = attr_choices(&definitions);
             let color_of = |t: &str| {
                 labels
                     .iter()
@@ -332,6 +421,12 @@ pub async fn list(
         }
         Err(AppError::Unprocessable { message, .. }) => {
             page.error = message;
+            // The filter's choices stay on the page, so the person can correct it.
+            page.attr_choices = state
+                .db(move |conn| defs_of(conn, account_id))
+                .await
+                .map(|d| attr_choices(&d))
+                .unwrap_or_default();
             status = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
         }
         Err(e) => return actix_web::ResponseError::error_response(&e),
@@ -341,6 +436,18 @@ pub async fn list(
         *resp.status_mut() = status;
     }
     resp
+}
+
+fn attr_choices(definitions: &[custom_attributes::Definition]) -> Vec<AttrChoice> {
+    definitions
+        .iter()
+        .map(|d| AttrChoice {
+            key: d.attribute_key.clone(),
+            name: d.attribute_display_name.clone(),
+            kind: d.display_type().as_str().to_string(),
+            values: d.attribute_values.join("|"),
+        })
+        .collect()
 }
 
 /// A conversation of the contact.
