@@ -27,7 +27,7 @@ async fn upload(c: &Client, file: &str) {
         .send_keys(file)
         .await
         .unwrap();
-    click(&c, "#import-submit").await;
+    click(c, "#import-submit").await;
 }
 
 #[tokio::test]

@@ -52,7 +52,7 @@ async fn search(c: &Client, env: &Env, q: &str) {
     c.execute("window.__before = true; return true", vec![])
         .await
         .unwrap();
-    click(&c, ".contacts-search button[type=submit]").await;
+    click(c, ".contacts-search button[type=submit]").await;
     wait_js(
         c,
         "!window.__before && document.readyState === 'complete'",

@@ -18,7 +18,7 @@ use wiremock::{Mock, ResponseTemplate};
 /// Opens the dialog from the list header, types a new number, picks `order_update_v1` and
 /// fills its parameters.
 async fn fill_dialog(c: &Client) {
-    click(&c, ".list-tools [data-new-conversation]").await;
+    click(c, ".list-tools [data-new-conversation]").await;
     wait_js(
         c,
         "document.getElementById('new-conversation').open && document.querySelectorAll('#nc-template-list .template-choice').length >= 2",
@@ -33,7 +33,7 @@ async fn fill_dialog(c: &Client) {
         "the template search",
     )
     .await;
-    click(&c, "#nc-template-list .template-choice").await;
+    click(c, "#nc-template-list .template-choice").await;
     for (id, value) in [
         ("nc-tpl-header-1", "#4521"),
         ("nc-tpl-body-1", "Sheena"),
