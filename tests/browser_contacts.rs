@@ -61,17 +61,6 @@ async fn search(c: &Client, env: &Env, q: &str) {
     .await;
 }
 
-async fn row_names(c: &Client) -> Vec<String> {
-    serde_json::from_value(
-        js(
-            c,
-            "return Array.from(document.querySelectorAll('.contact-cell a')).map(a => a.textContent)",
-        )
-        .await,
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn contacts_search_open_note_select_page_and_pass_axe() {
     let _one = SERIAL.lock().await;
@@ -97,7 +86,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
         .await
         .unwrap();
     wait_js(&c, "document.querySelector('.contacts-table')", "the list").await;
-    assert_eq!(row_names(&c).await.len(), 50, "a page of 50");
+    assert_eq!(contact_row_names(&c).await.len(), 50, "a page of 50");
     let range = js(
         &c,
         "return document.getElementById('contacts-range').textContent",
@@ -112,7 +101,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
     assert_eq!(nav_current, "page");
 
     // Next page: the other 14 (64 in all), each once; Previous comes back.
-    let first_page = row_names(&c).await;
+    let first_page = contact_row_names(&c).await;
     click(&c, "a[rel=next]").await;
     wait_js(
         &c,
@@ -120,7 +109,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
         "page 2",
     )
     .await;
-    let second = row_names(&c).await;
+    let second = contact_row_names(&c).await;
     assert_eq!(second.len(), 14);
     assert!(second.iter().all(|n| !first_page.contains(n)));
     click(&c, "a[rel=prev]").await;
@@ -130,7 +119,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
         "page 1 again",
     )
     .await;
-    assert_eq!(row_names(&c).await, first_page);
+    assert_eq!(contact_row_names(&c).await, first_page);
 
     // Select-all shows the bulk bar with the count.
     click(&c, "#contacts-all").await;
@@ -144,13 +133,17 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
 
     // Search: accents and case ignored; BSUID-only and username-only contacts found.
     search(&c, &env, "ZOE naka").await;
-    assert_eq!(row_names(&c).await, ["Zoë Nakamura"]);
+    assert_eq!(contact_row_names(&c).await, ["Zoë Nakamura"]);
     search(&c, &env, "us.onlybsuid").await;
-    assert_eq!(row_names(&c).await, ["US.ONLYBSUID77"]);
+    assert_eq!(contact_row_names(&c).await, ["US.ONLYBSUID77"]);
     search(&c, &env, "quiet_f").await;
-    assert_eq!(row_names(&c).await, ["quiet_fox"]);
+    assert_eq!(contact_row_names(&c).await, ["quiet_fox"]);
     search(&c, &env, "6505551234").await;
-    assert_eq!(row_names(&c).await, ["Sheena Nelson"], "phone digits");
+    assert_eq!(
+        contact_row_names(&c).await,
+        ["Sheena Nelson"],
+        "phone digits"
+    );
     search(&c, &env, "nobody at all").await;
     wait_js(
         &c,
@@ -170,7 +163,7 @@ async fn contacts_search_open_note_select_page_and_pass_axe() {
         "the label filter",
     )
     .await;
-    assert_eq!(row_names(&c).await, ["quiet_fox", "Zoë Nakamura"]);
+    assert_eq!(contact_row_names(&c).await, ["quiet_fox", "Zoë Nakamura"]);
 
     // Open a contact's page from the list.
     search(&c, &env, "zoe").await;
@@ -419,20 +412,7 @@ async fn contacts_create_edit_label_merge_delete() {
     .await;
 
     // Merge Sheena (who has the conversation) into this contact.
-    click(&c, "[data-open-dialog=merge-contact-dialog]").await;
-    c.find(Locator::Id("merge-search"))
-        .await
-        .unwrap()
-        .send_keys("sheena")
-        .await
-        .unwrap();
-    wait_js(
-        &c,
-        "document.querySelector('.merge-pick')",
-        "a merge candidate",
-    )
-    .await;
-    click(&c, ".merge-pick").await;
+    pick_merge_candidate(&c, "sheena").await;
     click(&c, "[data-merge-confirm]").await;
     wait_js(
         &c,
@@ -457,6 +437,6 @@ async fn contacts_create_edit_label_merge_delete() {
     )
     .await;
     search(&c, &env, "renee").await;
-    assert!(row_names(&c).await.is_empty());
+    assert!(contact_row_names(&c).await.is_empty());
     c.close().await.unwrap();
 }

@@ -21,8 +21,6 @@ use common::*;
 use fantoccini::Client;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
 
 const SIZES: [(u32, u32); 2] = [(1440, 900), (390, 844)];
 
@@ -43,18 +41,6 @@ async fn shoot(c: &Client, name: &str) -> Vec<String> {
     }
     c.set_window_size(1440, 900).await.unwrap();
     report
-}
-
-/// The names in the Contacts list.
-async fn row_names(c: &Client) -> Vec<String> {
-    serde_json::from_value(
-        js(
-            c,
-            "return Array.from(document.querySelectorAll('.contact-cell a')).map(a => a.textContent)",
-        )
-        .await,
-    )
-    .unwrap()
 }
 
 /// `text.json` from another customer (`wa_id`, `name`), so it makes another contact.
@@ -83,14 +69,7 @@ async fn define_contact_attribute(env: &Env, key: &str, name: &str, kind: &str, 
 async fn create_a_contact_note_it_start_a_template_conversation_and_merge() {
     let _one = SERIAL.lock().await;
     let env = Env::start().await;
-    Mock::given(method("GET"))
-        .and(path(TEMPLATES_PATH))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(graph_fixture("message_templates_page1.json")),
-        )
-        .with_priority(1)
-        .mount(&env.graph)
-        .await;
+    env.mount_approved_templates().await;
     env.create_inbox().await;
     define_contact_attribute(&env, "plan_tier", "Plan tier", "list", &["Free", "Gold"]).await;
     // Sheena writes: her contact has a conversation (#1), the one merged later.
@@ -178,28 +157,7 @@ async fn create_a_contact_note_it_start_a_template_conversation_and_merge() {
         "the dialog with the contact chosen and the templates",
     )
     .await;
-    type_into(&c, "#nc-template-search", "order is").await;
-    wait_js(
-        &c,
-        "document.querySelectorAll('#nc-template-list .template-choice').length === 1",
-        "the template search",
-    )
-    .await;
-    click(&c, "#nc-template-list .template-choice").await;
-    for (id, value) in [
-        ("#nc-tpl-header-1", "#4521"),
-        ("#nc-tpl-body-1", "Renée"),
-        ("#nc-tpl-body-2", "on its way"),
-        ("#nc-tpl-button-1", "4521"),
-    ] {
-        type_into(&c, id, value).await;
-    }
-    wait_js(
-        &c,
-        "!document.getElementById('nc-send').disabled",
-        "an enabled Send",
-    )
-    .await;
+    pick_order_update_template(&c, "Renée").await;
     report.extend(shoot(&c, "new-conversation-dialog").await);
     click(&c, "#nc-send").await;
     wait_js(
@@ -242,15 +200,7 @@ async fn create_a_contact_note_it_start_a_template_conversation_and_merge() {
         "Renée's page",
     )
     .await;
-    click(&c, "[data-open-dialog=merge-contact-dialog]").await;
-    type_into(&c, "#merge-search", "sheena").await;
-    wait_js(
-        &c,
-        "document.querySelector('.merge-pick')",
-        "a merge candidate",
-    )
-    .await;
-    click(&c, ".merge-pick").await;
+    pick_merge_candidate(&c, "sheena").await;
     report.extend(shoot(&c, "merge-dialog").await);
     click(&c, "[data-merge-confirm]").await;
     wait_js(
@@ -348,7 +298,7 @@ async fn the_contacts_list_filters_on_a_custom_attribute_and_the_url_keeps_it() 
         "the filtered list",
     )
     .await;
-    let mut names = row_names(&c).await;
+    let mut names = contact_row_names(&c).await;
     names.sort();
     assert_eq!(names, ["Ada Gold", "Bo Gold"]);
     let url = c.current_url().await.unwrap();
@@ -385,7 +335,7 @@ async fn the_contacts_list_filters_on_a_custom_attribute_and_the_url_keeps_it() 
     .await;
     c.refresh().await.unwrap();
     wait_js(&c, "document.readyState === 'complete'", "the reload").await;
-    let mut names = row_names(&c).await;
+    let mut names = contact_row_names(&c).await;
     names.sort();
     assert_eq!(names, ["Ada Gold", "Cy Free"]);
     assert_eq!(
@@ -485,7 +435,7 @@ async fn the_open_contacts_list_shows_new_and_imported_contacts_without_a_reload
         json!(true),
         "the page was not reloaded"
     );
-    let names = row_names(&c).await;
+    let names = contact_row_names(&c).await;
     assert_eq!(names.len(), 4, "{names:?}");
     screenshot(&c, "contacts-flow-live-1440").await;
     c.set_window_size(390, 844).await.unwrap();

@@ -12,8 +12,6 @@ use common::*;
 use fantoccini::Client;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
 
 /// Opens the dialog from the list header, types a new number, picks `order_update_v1` and
 /// fills its parameters.
@@ -26,22 +24,7 @@ async fn fill_dialog(c: &Client) {
     )
     .await;
     type_into(c, "#nc-phone", "+1 650 555 9999").await;
-    type_into(c, "#nc-template-search", "order is").await;
-    wait_js(
-        c,
-        "document.querySelectorAll('#nc-template-list .template-choice').length === 1",
-        "the template search",
-    )
-    .await;
-    click(c, "#nc-template-list .template-choice").await;
-    for (id, value) in [
-        ("nc-tpl-header-1", "#4521"),
-        ("nc-tpl-body-1", "Sheena"),
-        ("nc-tpl-body-2", "on its way"),
-        ("nc-tpl-button-1", "4521"),
-    ] {
-        type_into(c, &format!("#{id}"), value).await;
-    }
+    pick_order_update_template(c, "Sheena").await;
     wait_js(
         c,
         "document.getElementById('nc-template-preview').textContent === 'Hi Sheena, your order is on its way. Reply here if you need anything.' && !document.getElementById('nc-send').disabled",
@@ -54,14 +37,7 @@ async fn fill_dialog(c: &Client) {
 async fn new_conversation_from_the_inbox_with_a_template_to_a_new_number() {
     let _one = SERIAL.lock().await;
     let env = Env::start().await;
-    Mock::given(method("GET"))
-        .and(path(TEMPLATES_PATH))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(graph_fixture("message_templates_page1.json")),
-        )
-        .with_priority(1)
-        .mount(&env.graph)
-        .await;
+    env.mount_approved_templates().await;
     env.create_inbox().await;
     let list_url = env.url(&format!("/app/accounts/{}/conversations", env.account_id));
 

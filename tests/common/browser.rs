@@ -780,3 +780,73 @@ pub async fn open_conversation(c: &Client, env: &Env, display_id: i64) {
     )
     .await;
 }
+
+impl Env {
+    /// Makes the Graph stand-in list the approved templates of
+    /// `graph/message_templates_page1.json` (`order_update_v1` among them).
+    pub async fn mount_approved_templates(&self) {
+        Mock::given(method("GET"))
+            .and(path(TEMPLATES_PATH))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(graph_fixture("message_templates_page1.json")),
+            )
+            .with_priority(1)
+            .mount(&self.graph)
+            .await;
+    }
+}
+
+/// In the open "New conversation" dialog: finds `order_update_v1` by searching "order is",
+/// picks it and fills its parameters (header `#4521`, body `name` and `on its way`, button
+/// `4521`); waits for an enabled Send.
+pub async fn pick_order_update_template(c: &Client, name: &str) {
+    type_into(c, "#nc-template-search", "order is").await;
+    wait_js(
+        c,
+        "document.querySelectorAll('#nc-template-list .template-choice').length === 1",
+        "the template search",
+    )
+    .await;
+    click(c, "#nc-template-list .template-choice").await;
+    for (css, value) in [
+        ("#nc-tpl-header-1", "#4521"),
+        ("#nc-tpl-body-1", name),
+        ("#nc-tpl-body-2", "on its way"),
+        ("#nc-tpl-button-1", "4521"),
+    ] {
+        type_into(c, css, value).await;
+    }
+    wait_js(
+        c,
+        "!document.getElementById('nc-send').disabled",
+        "an enabled Send",
+    )
+    .await;
+}
+
+/// The names in the Contacts list, in order.
+pub async fn contact_row_names(c: &Client) -> Vec<String> {
+    serde_json::from_value(
+        js(
+            c,
+            "return Array.from(document.querySelectorAll('.contact-cell a')).map(a => a.textContent)",
+        )
+        .await,
+    )
+    .unwrap()
+}
+
+/// On a contact's page: opens "Merge…", searches `term` and picks the first candidate (the
+/// confirmation, `[data-merge-confirm]`, is left to the caller).
+pub async fn pick_merge_candidate(c: &Client, term: &str) {
+    click(c, "[data-open-dialog=merge-contact-dialog]").await;
+    type_into(c, "#merge-search", term).await;
+    wait_js(
+        c,
+        "document.querySelector('.merge-pick')",
+        "a merge candidate",
+    )
+    .await;
+    click(c, ".merge-pick").await;
+}
