@@ -1,3 +1,4 @@
+DROP INDEX conversations_open_assignee_load;
 DROP TABLE assignment_queue;
 DROP TABLE inbox_auto_assignment;
 DROP INDEX account_users_presence_due;

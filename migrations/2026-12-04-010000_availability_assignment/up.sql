@@ -33,3 +33,8 @@ CREATE TABLE assignment_queue (
   queued_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX assignment_queue_inbox_order ON assignment_queue (inbox_id, queued_at, conversation_id);
+
+-- Each agent's load (open conversations of the inbox assigned to them), read by every
+-- assignment decision.
+CREATE INDEX conversations_open_assignee_load ON conversations (inbox_id, assignee_id)
+  WHERE status = 'open' AND assignee_id IS NOT NULL;

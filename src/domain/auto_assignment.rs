@@ -304,12 +304,14 @@ pub fn pick(candidates: &[Candidate], last: Option<i64>, limit: Option<i32>) -> 
 pub fn candidates(conn: &mut PgConnection, inbox_id: i64) -> AppResult<Vec<Candidate>> {
     Ok(diesel::sql_query(
         "SELECT m.user_id, COALESCE(NULLIF(u.display_name, ''), u.name) AS name, \
-           (SELECT count(*) FROM conversations c WHERE c.inbox_id = m.inbox_id \
-              AND c.assignee_id = m.user_id AND c.status = 'open') AS open \
+           COALESCE(o.n, 0) AS open \
          FROM inbox_members m \
          JOIN inboxes i ON i.id = m.inbox_id \
          JOIN account_users au ON au.account_id = i.account_id AND au.user_id = m.user_id \
          JOIN users u ON u.id = m.user_id \
+         LEFT JOIN (SELECT assignee_id, count(*) AS n FROM conversations \
+           WHERE inbox_id = $1 AND status = 'open' AND assignee_id IS NOT NULL \
+           GROUP BY assignee_id) o ON o.assignee_id = m.user_id \
          WHERE m.inbox_id = $1 AND au.availability = 'online' \
          ORDER BY m.user_id",
     )
