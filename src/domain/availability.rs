@@ -185,16 +185,32 @@ pub fn presences(
         .collect())
 }
 
-/// The user's `auto_offline` in each of their accounts, for `GET /api/v1/profile`.
-pub fn auto_offline_per_account(
+/// The user's [`Presence`] in each of their accounts, for `GET /api/v1/profile`.
+pub fn presence_per_account(
     conn: &mut PgConnection,
     user_id: i64,
-) -> AppResult<HashMap<i64, bool>> {
-    Ok(account_users::table
+) -> AppResult<HashMap<i64, Presence>> {
+    let rows: Vec<(i64, String, Option<String>, bool)> = account_users::table
         .filter(account_users::user_id.eq(user_id))
-        .select((account_users::account_id, account_users::auto_offline))
-        .load::<(i64, bool)>(conn)?
+        .select((
+            account_users::account_id,
+            account_users::availability,
+            account_users::away_from,
+            account_users::auto_offline,
+        ))
+        .load(conn)?;
+    Ok(rows
         .into_iter()
+        .map(|(id, now, away_from, auto_offline)| {
+            (
+                id,
+                Presence {
+                    availability: away_from.unwrap_or_else(|| now.clone()),
+                    availability_status: now,
+                    auto_offline,
+                },
+            )
+        })
         .collect())
 }
 
