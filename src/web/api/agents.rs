@@ -104,16 +104,14 @@ pub async fn update(
     };
     let (member, presence) = state
         .db(move |conn| {
-            let member =
-                accounts::update_agent(conn, account_id, user_id, name.as_deref(), role)?;
+            let member = accounts::update_agent(conn, account_id, user_id, name.as_deref(), role)?;
             if let Some(a) = availability {
                 crate::domain::profile::set_availability(conn, account_id, user_id, a)?;
             }
             if let Some(on) = auto_offline {
                 crate::domain::availability::set_auto_offline(conn, account_id, user_id, on)?;
             }
-            let presence =
-                crate::domain::availability::presences(conn, account_id, &[user_id])?;
+            let presence = crate::domain::availability::presences(conn, account_id, &[user_id])?;
             Ok((member, presence))
         })
         .await?;
