@@ -506,3 +506,105 @@ async fn bench_assignment_decision_latency_with_200_agents() {
         took[took.len() - 1]
     );
 }
+
+/// Kills a spawned server when the test ends (even on a failed assertion).
+struct Server(std::process::Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Two `switchboard serve` processes on one database, each with its own auto-assignment
+/// worker and realtime listener: 400 conversations arriving at once from 4 connections are
+/// each assigned exactly once, evenly, whichever process decides.
+#[actix_rt::test]
+async fn two_server_processes_assign_each_conversation_exactly_once() {
+    let app = TestApp::start();
+    let inbox_id = inbox(&app, None);
+    let team = agents(&app, inbox_id, 6, "two");
+    let storage = app.storage.clone();
+    let mut servers = vec![];
+    let mut ports = vec![];
+    for _ in 0..2 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &app.db.url)
+            .env("FRONTEND_URL", format!("http://127.0.0.1:{port}"))
+            .env(
+                "SECRET_KEY_BASE",
+                "two-process-secret-key-base-0123456789abcdef",
+            )
+            .env("STORAGE_DIR", &storage)
+            .env("MAIL_DIR", storage.join("mail"))
+            .env("PORT", port.to_string())
+            .env("WHATSAPP_CLOUD_BASE_URL", "http://127.0.0.1:9")
+            .env("RUST_LOG", "warn")
+            .arg("serve")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        servers.push(Server(child));
+        ports.push(port);
+    }
+    for port in &ports {
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let url = app.db.url.clone();
+    let acc = app.account_id;
+    let producers: Vec<_> = (0..4)
+        .map(|p| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut conn = PgConnection::establish(&url).unwrap();
+                for k in 0..100 {
+                    conversation(&mut conn, acc, inbox_id, &format!("two{p}-{k}"));
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    let started = Instant::now();
+    loop {
+        let left = app.count(&format!(
+            "conversations WHERE inbox_id = {inbox_id} AND assignee_id IS NULL"
+        ));
+        if left == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{left} conversations still unassigned"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Every drain job ends done (most are answered by an earlier drain of the same inbox),
+    // then nothing was assigned twice.
+    let started = Instant::now();
+    while app.count("jobs WHERE kind = 'auto_assignment' AND status <> 'done'") > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "drain jobs left undone"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    check_fair(&app, inbox_id, &team, 400);
+    drop(servers);
+}

@@ -394,6 +394,17 @@ fn drain_batch(
     let Some(state) = state else {
         return Ok((false, 0));
     };
+    // Drain jobs of this inbox that nobody claimed yet are answered by this drain: the queue
+    // rows their transactions added are visible to the statements below (they committed
+    // with the job), and the decision runs under the lock they would wait for.
+    diesel::sql_query(
+        "UPDATE jobs SET status = 'done', attempts = attempts + 1, updated_at = now() \
+         WHERE id IN (SELECT id FROM jobs WHERE kind = $1 AND status = 'pending' \
+           AND run_at <= now() AND payload->>'inbox_id' = $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<Text, _>(JOB)
+    .bind::<Text, _>(inbox_id.to_string())
+    .execute(conn)?;
     if !state.enabled {
         out.dropped +=
             diesel::delete(assignment_queue::table.filter(assignment_queue::inbox_id.eq(inbox_id)))
