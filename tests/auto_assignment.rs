@@ -608,3 +608,131 @@ async fn two_server_processes_assign_each_conversation_exactly_once() {
     check_fair(&app, inbox_id, &team, 400);
     drop(servers);
 }
+
+/// Chatwoot's fields over the API: the inbox's `enable_auto_assignment` and
+/// `auto_assignment_config.max_assignment_limit`, the agent's and profile's
+/// `availability`, `availability_status` and `auto_offline`; bad values are 422s naming
+/// the field.
+#[actix_rt::test]
+async fn the_api_reads_and_writes_chatwoots_fields() {
+    let app = TestApp::start();
+    let inbox_id = app.create_inbox_direct().0.id;
+    let token = app.token.clone();
+    let base = format!("/api/v1/accounts/{}", app.account_id);
+    let (status, json) = app
+        .api(
+            "PATCH",
+            &format!("{base}/inboxes/{inbox_id}"),
+            Some(serde_json::json!({"inbox": {"enable_auto_assignment": true,
+                "auto_assignment_config": {"max_assignment_limit": 3}}})),
+            &token,
+        )
+        .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["enable_auto_assignment"], true);
+    assert_eq!(json["auto_assignment_config"]["max_assignment_limit"], 3);
+    let listed = app.get(&format!("{base}/inboxes")).await;
+    assert_eq!(
+        listed["payload"][0]["auto_assignment_config"]["max_assignment_limit"],
+        3
+    );
+    for bad in [
+        serde_json::json!({"auto_assignment_config": {"max_assignment_limit": -2}}),
+        serde_json::json!({"auto_assignment_config": {"max_assignment_limit": "lots"}}),
+        serde_json::json!({"auto_assignment_config": {"max_assignment_limit": 1e40}}),
+        serde_json::json!({"auto_assignment_config": 7}),
+    ] {
+        let (status, json) = app
+            .api(
+                "PATCH",
+                &format!("{base}/inboxes/{inbox_id}"),
+                Some(bad.clone()),
+                &token,
+            )
+            .await;
+        assert_eq!(status, 422, "{bad} → {json}");
+        assert!(
+            json["field"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("auto_assignment_config"),
+            "{json}"
+        );
+    }
+    // No limit again.
+    let (_, json) = app
+        .api(
+            "PATCH",
+            &format!("{base}/inboxes/{inbox_id}"),
+            Some(serde_json::json!({"auto_assignment_config": {"max_assignment_limit": null}})),
+            &token,
+        )
+        .await;
+    assert_eq!(
+        json["auto_assignment_config"]["max_assignment_limit"],
+        Value::Null
+    );
+
+    // Profile: auto_offline off, then the effective status while auto-offline.
+    let (status, me) = app
+        .api(
+            "PUT",
+            "/api/v1/profile",
+            Some(serde_json::json!({"profile": {"auto_offline": false}})),
+            &token,
+        )
+        .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["accounts"][0]["auto_offline"], false);
+    let (status, json) = app
+        .api(
+            "PUT",
+            "/api/v1/profile",
+            Some(serde_json::json!({"profile": {"auto_offline": "maybe"}})),
+            &token,
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(json["field"], "auto_offline");
+
+    // An administrator sets an agent's availability and auto_offline.
+    let team = agents(&app, inbox_id, 1, "api");
+    let (status, agent) = app
+        .api(
+            "PATCH",
+            &format!("{base}/agents/{}", team[0]),
+            Some(serde_json::json!({"availability": "busy", "auto_offline": true})),
+            &token,
+        )
+        .await;
+    assert_eq!(status, 200, "{agent}");
+    assert_eq!(agent["availability_status"], "busy");
+    assert_eq!(agent["auto_offline"], true);
+    let mut conn = app.conn();
+    availability::heartbeat(&mut conn, app.account_id, team[0], Duration::from_secs(2)).unwrap();
+    availability::sweep_at(
+        &mut conn,
+        chrono::Utc::now() + chrono::TimeDelta::seconds(3),
+    )
+    .unwrap();
+    let listed = app.get(&format!("{base}/agents")).await;
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == team[0])
+        .unwrap()
+        .clone();
+    assert_eq!(row["availability_status"], "offline");
+    assert_eq!(row["availability"], "busy", "the choice, kept while away");
+    let (status, json) = app
+        .api(
+            "PATCH",
+            &format!("{base}/agents/{}", team[0]),
+            Some(serde_json::json!({"auto_offline": "yes"})),
+            &token,
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(json["field"], "auto_offline");
+}
