@@ -202,6 +202,9 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(jobs::contact_import::run(state.clone()));
     tokio::spawn(jobs::dualhook::run(state.clone()));
     tokio::spawn(jobs::webhook_delivery::run_dispatcher(state.clone()));
+    // Issue 13 (avail): auto-assignment drains and the presence sweep.
+    tokio::spawn(jobs::assignment::run(state.clone()));
+    tokio::spawn(jobs::assignment::run_presence_sweep(state.clone()));
     let st = state.clone();
     tokio::spawn(async move {
         loop {

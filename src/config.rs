@@ -133,6 +133,10 @@ pub struct Config {
     /// base (requests go to `{base}/api/v1/…`; tests point it at a stand-in). Dualhook's
     /// docs, https://dualhook.com/docs/platform-api.
     pub dualhook_api_base_url: String,
+    /// `AUTO_OFFLINE_AFTER_SECONDS`, default 300 (5 minutes, at least 2): how long an agent
+    /// with Chatwoot's `auto_offline` on may have no open realtime stream before they are
+    /// shown offline (issue 13; see `domain::availability`).
+    pub auto_offline_after_seconds: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -173,6 +177,10 @@ impl std::fmt::Debug for Config {
             .field("metrics_address", &self.metrics_address)
             .field("webhooks_allow_http", &self.webhooks_allow_http)
             .field("dualhook_api_base_url", &self.dualhook_api_base_url)
+            .field(
+                "auto_offline_after_seconds",
+                &self.auto_offline_after_seconds,
+            )
             .field(
                 "webhooks_allow_private_targets",
                 &self.webhooks_allow_private_targets,
@@ -471,6 +479,12 @@ impl Config {
                 "DUALHOOK_API_BASE_URL",
                 &get("DUALHOOK_API_BASE_URL").unwrap_or_else(|| "https://dualhook.com".into()),
             )?,
+            auto_offline_after_seconds: parse_number(
+                "AUTO_OFFLINE_AFTER_SECONDS",
+                get("AUTO_OFFLINE_AFTER_SECONDS"),
+                300,
+            )?
+            .max(2),
         })
     }
 

@@ -630,6 +630,11 @@ const UI_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app/accounts/{a}/settings/inboxes/new"),
     ("GET", "/app/accounts/{a}/settings/inboxes/{id}"),
     ("POST", "/app/accounts/{a}/settings/inboxes/{id}/{action}"),
+    // Issue 13 (avail): the inbox's auto-assignment card.
+    (
+        "POST",
+        "/app/accounts/{a}/settings/inboxes/{id}/auto_assignment/save",
+    ),
     ("GET", "/app/accounts/{a}/settings/agents"),
     ("POST", "/app/accounts/{a}/settings/agents"),
     ("POST", "/app/accounts/{a}/settings/agents/{id}/update"),

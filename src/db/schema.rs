@@ -32,6 +32,10 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamptz,
         availability -> Text,
+        auto_offline -> Bool,
+        last_seen_online_at -> Nullable<Timestamptz>,
+        presence_expires_at -> Nullable<Timestamptz>,
+        away_from -> Nullable<Text>,
     }
 }
 
@@ -655,3 +659,26 @@ diesel::table! {
         processed_at -> Nullable<Timestamptz>,
     }
 }
+
+// == avail (issue 13: availability and auto-assignment, migration 2026-12-04-010000) ==
+diesel::table! {
+    /// Auto-assignment settings and round-robin state of an inbox (also its assignment lock).
+    inbox_auto_assignment (inbox_id) {
+        inbox_id -> Int8,
+        max_assignment_limit -> Nullable<Int4>,
+        last_assigned_user_id -> Nullable<Int8>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Conversations waiting for an agent with room, oldest first.
+    assignment_queue (conversation_id) {
+        conversation_id -> Int8,
+        inbox_id -> Int8,
+        queued_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(inbox_auto_assignment, assignment_queue);
+diesel::allow_tables_to_appear_in_same_query!(assignment_queue, conversations);

@@ -460,6 +460,17 @@ fn emit_all(
     .bind::<Array<Text>, _>(events.iter().map(|e| e.2).collect::<Vec<_>>())
     .bind::<Array<Jsonb>, _>(events.iter().map(|e| e.3.clone()).collect::<Vec<_>>())
     .execute(conn)?;
+    // Issue 13: a bulk resolve or reassignment frees slots for queued conversations.
+    for (inbox_id, conversation_id, name, payload) in events {
+        super::auto_assignment::on_event(
+            conn,
+            account_id,
+            Some(*inbox_id),
+            Some(*conversation_id),
+            name,
+            payload,
+        )?;
+    }
     let has_webhooks = diesel::select(diesel::dsl::exists(
         webhooks::table
             .filter(webhooks::account_id.eq(account_id))

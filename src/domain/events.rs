@@ -207,6 +207,15 @@ fn insert(
         name,
         &payload_copy,
     )?;
+    // Issue 13: auto-assignment reacts to four event names; any other costs nothing.
+    super::auto_assignment::on_event(
+        conn,
+        account_id,
+        inbox_id,
+        conversation_id,
+        name,
+        &payload_copy,
+    )?;
     Ok(row.id)
 }
 

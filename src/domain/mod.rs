@@ -39,6 +39,10 @@ pub mod contact_list;
 // Issue 12 (profile-typing): the typing indicator's rules and cross-process throttle.
 pub mod typing;
 
+// Issue 13 (avail): agent presence and auto-assignment.
+pub mod auto_assignment;
+pub mod availability;
+
 use crate::error::AppError;
 
 use diesel::pg::PgConnection;

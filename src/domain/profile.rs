@@ -254,19 +254,20 @@ pub fn set_availability(
     value: Availability,
 ) -> AppResult<()> {
     conn.transaction(|conn| {
-        let previous: Option<String> = account_users::table
+        let previous: Option<(String, Option<String>)> = account_users::table
             .filter(account_users::account_id.eq(account_id))
             .filter(account_users::user_id.eq(user_id))
-            .select(account_users::availability)
+            .select((account_users::availability, account_users::away_from))
             .for_update()
             .first(conn)
             .optional()?;
-        let Some(previous) = previous else {
+        let Some((previous, away_from)) = previous else {
             return Err(AppError::NotFound(format!(
                 "account {account_id} not found"
             )));
         };
-        if previous == value.as_str() {
+        // A choice replaces what the automatic offline remembered (`domain::availability`).
+        if previous == value.as_str() && away_from.is_none() {
             return Ok(());
         }
         diesel::update(
@@ -274,8 +275,14 @@ pub fn set_availability(
                 .filter(account_users::account_id.eq(account_id))
                 .filter(account_users::user_id.eq(user_id)),
         )
-        .set(account_users::availability.eq(value.as_str()))
+        .set((
+            account_users::availability.eq(value.as_str()),
+            account_users::away_from.eq(None::<String>),
+        ))
         .execute(conn)?;
+        if previous == value.as_str() {
+            return Ok(());
+        }
         events::emit(
             conn,
             account_id,

@@ -19,6 +19,9 @@ pub mod template_sync;
 pub mod webhook_delivery;
 pub mod worker;
 
+// Issue 13 (avail): auto-assignment drains and the presence sweep.
+pub mod assignment;
+
 use crate::db::schema::jobs;
 use crate::error::AppResult;
 use chrono::{DateTime, Duration, Utc};

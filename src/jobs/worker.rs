@@ -96,3 +96,28 @@ pub async fn every<W, Fut>(
         tokio::time::sleep(interval).await;
     }
 }
+
+/// [`poll`] that also wakes as soon as `wake` is notified (e.g. by an event that queued
+/// work), instead of only after [`POLL_INTERVAL`]: for workers with a latency target.
+pub async fn poll_woken<F, Fut>(
+    what: &'static str,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    mut next: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = AppResult<bool>>,
+{
+    loop {
+        match next().await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(worker = what, error = %e, "job worker could not reach the database")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(POLL_INTERVAL) => {}
+            _ = wake.notified() => {}
+        }
+    }
+}

@@ -367,7 +367,11 @@ struct Connection {
 
 impl Connection {
     async fn run(mut self, mut receiver: broadcast::Receiver<Arc<Event>>, last: Option<i64>) {
+        self.heartbeat().await;
         let result = self.serve(&mut receiver, last).await;
+        // The last heartbeat: the agent goes offline the configured delay after this stream
+        // closed, unless another opens (issue 13, `domain::availability`).
+        self.heartbeat().await;
         if let Err(Stop::Ended) = result {
             tracing::debug!(
                 user_id = self.viewer.user_id,
@@ -390,9 +394,12 @@ impl Connection {
             tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
         let mut refresh =
             tokio::time::interval_at(tokio::time::Instant::now() + VISIBILITY_TTL, VISIBILITY_TTL);
+        let every = crate::domain::availability::heartbeat_interval(self.offline_after());
+        let mut presence = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tokio::select! {
                 _ = self.tx.closed() => return Err(Stop::Closed),
+                _ = presence.tick() => self.heartbeat().await,
                 _ = keepalive.tick() => self.send(Bytes::from_static(b": ping\n\n")).await?,
                 _ = refresh.tick() => self.refresh_visibility().await?,
                 received = receiver.recv() => match received {
@@ -404,6 +411,27 @@ impl Connection {
                     Err(broadcast::error::RecvError::Closed) => return Err(Stop::Ended),
                 },
             }
+        }
+    }
+
+    /// `AUTO_OFFLINE_AFTER_SECONDS` as a duration.
+    fn offline_after(&self) -> Duration {
+        Duration::from_secs(self.state.config.auto_offline_after_seconds)
+    }
+
+    /// Records the viewer's presence (issue 13); a database failure is logged and the next
+    /// heartbeat tries again.
+    async fn heartbeat(&self) {
+        let (account_id, user_id) = (self.viewer.account_id, self.viewer.user_id);
+        let after = self.offline_after();
+        let result = self
+            .state
+            .db(move |conn| {
+                crate::domain::availability::heartbeat(conn, account_id, user_id, after)
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "realtime stream could not record presence");
         }
     }
 

@@ -150,6 +150,7 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
             .dualhook_base_url
             .clone()
             .unwrap_or_else(|| "http://127.0.0.1:9".into()),
+        auto_offline_after_seconds: 300,
     }
 }
 

@@ -23,7 +23,7 @@ pub async fn index(
             let members = accounts::list_members(conn, viewer.account_id)?;
             let ids: Vec<i64> = members.iter().map(|m| m.user.id).collect();
             let availability =
-                crate::domain::profile::availabilities(conn, viewer.account_id, &ids)?;
+                crate::domain::availability::presences(conn, viewer.account_id, &ids)?;
             Ok((members, availability))
         })
         .await?;
@@ -32,11 +32,15 @@ pub async fn index(
         members
             .iter()
             .map(|m| {
-                let a = availability
-                    .get(&m.user.id)
-                    .map(String::as_str)
-                    .unwrap_or("online");
-                views::member_with(m, a, host)
+                let p = availability.get(&m.user.id);
+                let a = p.map_or("online", |p| p.availability_status.as_str());
+                let mut v = views::member_with(m, a, host);
+                // Issue 13: the chosen availability and Chatwoot's auto_offline.
+                if let Some(p) = p {
+                    v["availability"] = Value::from(p.availability.as_str());
+                    v["auto_offline"] = Value::from(p.auto_offline);
+                }
+                v
             })
             .collect::<Vec<Value>>(),
     ))
@@ -84,10 +88,40 @@ pub async fn update(
     let role = string_field(&body, "role")?
         .map(|r| Role::from_param(&r))
         .transpose()?;
-    let member = state
-        .db(move |conn| accounts::update_agent(conn, account_id, user_id, name.as_deref(), role))
+    // Issue 13: Chatwoot's `availability` and `auto_offline` of `agent_update_payload`.
+    let availability = string_field(&body, "availability")?
+        .map(|a| crate::domain::profile::Availability::from_param(&a))
+        .transpose()?;
+    let auto_offline = match body.get("auto_offline") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            return Err(crate::error::AppError::invalid(
+                "auto_offline",
+                "auto_offline must be true or false",
+            ))
+        }
+    };
+    let (member, presence) = state
+        .db(move |conn| {
+            let member = accounts::update_agent(conn, account_id, user_id, name.as_deref(), role)?;
+            if let Some(a) = availability {
+                crate::domain::profile::set_availability(conn, account_id, user_id, a)?;
+            }
+            if let Some(on) = auto_offline {
+                crate::domain::availability::set_auto_offline(conn, account_id, user_id, on)?;
+            }
+            let presence = crate::domain::availability::presences(conn, account_id, &[user_id])?;
+            Ok((member, presence))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(views::member(&member)))
+    let mut json = views::member(&member);
+    if let Some(p) = presence.get(&user_id) {
+        json["availability_status"] = Value::from(p.availability_status.as_str());
+        json["availability"] = Value::from(p.availability.as_str());
+        json["auto_offline"] = Value::from(p.auto_offline);
+    }
+    Ok(HttpResponse::Ok().json(json))
 }
 
 /// `DELETE /agents/{id}` → 200 with an empty body. The user leaves the account (and its

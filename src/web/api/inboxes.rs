@@ -5,6 +5,7 @@
 
 use super::views;
 use crate::app::AppState;
+use crate::domain::auto_assignment;
 use crate::domain::inboxes::{self, InboxPatch, NewWhatsappInbox};
 use crate::domain::number_health;
 use crate::domain::templates;
@@ -77,12 +78,13 @@ fn check_channel_kind(channel: &ChannelBody) -> AppResult<()> {
 
 /// Renders one inbox with its templates.
 async fn render(state: &AppState, account_id: i64, inbox_id: i64, admin: bool) -> AppResult<Value> {
-    let (inbox, channel, list, health) = state
+    let (inbox, channel, list, health, limit) = state
         .db(move |conn| {
             let (i, c) = inboxes::find(conn, account_id, inbox_id)?;
             let t = templates::list(conn, inbox_id)?;
             let h = number_health::for_inboxes(conn, &[inbox_id])?;
-            Ok((i, c, t, h))
+            let l = auto_assignment::limit(conn, inbox_id)?;
+            Ok((i, c, t, h, l))
         })
         .await?;
     let mut json = views::inbox(
@@ -94,6 +96,7 @@ async fn render(state: &AppState, account_id: i64, inbox_id: i64, admin: bool) -
         &list,
     );
     with_health(&mut json, inbox_id, &health);
+    json["auto_assignment_config"] = auto_assignment::config_json(limit);
     Ok(json)
 }
 
@@ -129,20 +132,23 @@ pub async fn index(
             let rows = inboxes::list(conn, viewer.account_id, only.as_deref())?;
             let ids: Vec<i64> = rows.iter().map(|(i, _)| i.id).collect();
             let health = number_health::for_inboxes(conn, &ids)?;
+            let limits = auto_assignment::limits(conn, &ids)?;
             let mut out = Vec::with_capacity(rows.len());
             for (i, c) in rows {
                 let t = templates::list(conn, i.id)?;
                 out.push((i, c, t));
             }
-            Ok((out, health))
+            Ok((out, health, limits))
         })
         .await?;
-    let (rows, health) = rows;
+    let (rows, health, limits) = rows;
     let payload: Vec<Value> = rows
         .iter()
         .map(|(i, c, t)| {
             let mut json = views::inbox(&state.config, &state.secrets, i, c, admin, t);
             with_health(&mut json, i.id, &health);
+            json["auto_assignment_config"] =
+                auto_assignment::config_json(limits.get(&i.id).copied());
             json
         })
         .collect();
@@ -213,7 +219,13 @@ pub async fn update(
     let (account_id, inbox_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     viewer.require_admin()?;
+    let body_json = body.json_object()?;
     let body: InboxBody = body.typed()?;
+    // Issue 13: Chatwoot's `auto_assignment_config.max_assignment_limit`.
+    let limit = body_json
+        .get("auto_assignment_config")
+        .map(auto_assignment::parse_config)
+        .transpose()?;
     let mut patch = InboxPatch {
         name: body.name,
         enable_auto_assignment: body.enable_auto_assignment,
@@ -230,6 +242,11 @@ pub async fn update(
         patch.app_secret = app_secret(cfg).filter(|k| !k.starts_with("••••"));
     }
     setup::update_inbox(&state, account_id, inbox_id, patch).await?;
+    if let Some(limit) = limit {
+        state
+            .db(move |conn| auto_assignment::set_limit(conn, inbox_id, limit))
+            .await?;
+    }
     Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, true).await?))
 }
 

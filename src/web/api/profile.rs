@@ -21,15 +21,16 @@ const MAX_FIELD_BYTES: usize = 64 * 1024;
 
 /// The user as Chatwoot's `user`: `display_name`, `available_name`, `avatar_url` (absolute,
 /// `{FRONTEND_URL}/media/avatars/…`, or "" without one) and, per account, the configured
-/// `availability` and the effective `availability_status` (the same here: Switchboard has no
-/// auto-offline presence tracking yet).
+/// `availability` (what the agent chose), the effective `availability_status` (offline
+/// while the automatic offline applies) and `auto_offline` (issue 13, `domain::availability`).
 pub async fn profile_json(state: &AppState, user: User) -> AppResult<Value> {
     let user_id = user.id;
-    let (memberships, availability) = state
+    let (memberships, availability, presence) = state
         .db(move |conn| {
             Ok((
                 accounts::memberships(conn, user_id)?,
                 profile::availability_per_account(conn, user_id)?,
+                crate::domain::availability::presence_per_account(conn, user_id)?,
             ))
         })
         .await?;
@@ -53,9 +54,12 @@ pub async fn profile_json(state: &AppState, user: User) -> AppResult<Value> {
         "role": first.as_ref().map(|m| m.2.as_str()),
         "accounts": memberships.iter().map(|(id, name, role)| {
             let a = availability.get(id).map(String::as_str).unwrap_or("online");
+            let p = presence.get(id);
             json!({
                 "id": id, "name": name, "role": role.as_str(), "status": "active",
-                "availability": a, "availability_status": a, "auto_offline": false,
+                "availability": p.map_or(a, |p| p.availability.as_str()),
+                "availability_status": a,
+                "auto_offline": p.is_none_or(|p| p.auto_offline),
             })
         }).collect::<Vec<_>>(),
     }))
@@ -77,6 +81,8 @@ pub struct ProfileChange {
     pub password: Option<String>,
     pub password_confirmation: Option<String>,
     pub availability: Option<String>,
+    /// Chatwoot's `auto_offline` for the account (`true`/`false`; issue 13).
+    pub auto_offline: Option<String>,
     /// The account the availability is for (default: the caller's first account).
     pub account_id: Option<i64>,
     /// The uploaded avatar file's bytes (at most [`profile::MAX_AVATAR_BYTES`]).
@@ -102,6 +108,7 @@ impl ProfileChange {
             password: get("password"),
             password_confirmation: get("password_confirmation"),
             availability: get("availability"),
+            auto_offline: get("auto_offline"),
             account_id,
             avatar: None,
         })
@@ -127,6 +134,7 @@ impl ProfileChange {
                 Value::Null => continue,
                 Value::String(s) => s,
                 Value::Number(n) if k == "account_id" => n.to_string(),
+                Value::Bool(b) if k == "auto_offline" => b.to_string(),
                 other => {
                     return Err(AppError::invalid(
                         &k,
@@ -246,6 +254,17 @@ pub async fn apply(state: &AppState, user_id: i64, change: ProfileChange) -> App
         .as_deref()
         .map(Availability::from_param)
         .transpose()?;
+    let auto_offline = match change.auto_offline.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("true" | "1" | "on") => Some(true),
+        Some("false" | "0" | "off") => Some(false),
+        Some(other) => {
+            return Err(AppError::invalid(
+                "auto_offline",
+                format!("auto_offline must be true or false, not {other:?}"),
+            ))
+        }
+    };
     if let Some(avatar) = &change.avatar {
         if avatar.len() > profile::MAX_AVATAR_BYTES {
             return Err(profile::too_large());
@@ -299,6 +318,15 @@ pub async fn apply(state: &AppState, user_id: i64, change: ProfileChange) -> App
                     })?,
                 };
                 profile::set_availability(conn, account_id, user_id, a)?;
+            }
+            if let Some(on) = auto_offline {
+                let account_id = match change.account_id {
+                    Some(id) => id,
+                    None => accounts::first_account(conn, user_id)?.ok_or_else(|| {
+                        AppError::invalid("account_id", "you belong to no account")
+                    })?,
+                };
+                crate::domain::availability::set_auto_offline(conn, account_id, user_id, on)?;
             }
             Ok(Applied {
                 user: accounts::find_user(conn, user_id)?,

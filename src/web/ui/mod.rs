@@ -16,6 +16,8 @@ pub mod settings;
 pub mod settings_canned;
 /// Issue 12: Settings → Integrations → Dualhook.
 pub mod settings_dualhook;
+// Issue 13 (avail): the inbox's auto-assignment card.
+pub mod settings_assignment;
 pub mod settings_people;
 // Issue 12 (templates): the template list and builder.
 pub mod settings_templates;
@@ -166,6 +168,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/settings/inboxes/{inbox_id}/templates/{template_id}/edit",
                 web::get().to(settings_templates::edit),
+            )
+            // Issue 13 (avail): the inbox's auto-assignment settings.
+            .route(
+                "/accounts/{account_id}/settings/inboxes/{inbox_id}/auto_assignment/save",
+                web::post().to(settings_assignment::save),
             )
             .route(
                 "/accounts/{account_id}/settings/inboxes/{inbox_id}/{action}",

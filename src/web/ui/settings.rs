@@ -82,6 +82,8 @@ pub struct InboxDetail {
     pub health: super::number_health::Panel,
     /// Issue 12: the Dualhook card (`partials/dualhook_inbox.html`).
     pub dualhook: super::settings_dualhook::DualhookInbox,
+    /// Issue 13: the auto-assignment card (`partials/auto_assignment.html`).
+    pub assignment: super::settings_assignment::Panel,
 }
 
 #[derive(Template)]
@@ -247,6 +249,7 @@ async fn detail(
                 .collect();
             let dualhook =
                 super::settings_dualhook::inbox_panel(conn, account_id, inbox_id, &i.name)?;
+            let assignment = super::settings_assignment::panel(conn, &i)?;
             let masked = secrets
                 .decrypt(&c.api_key_ciphertext)
                 .map(|k| crate::crypto::mask(&k))
@@ -297,6 +300,7 @@ async fn detail(
                 candidates,
                 health,
                 dualhook,
+                assignment,
                 name: i.name,
             })
         })
@@ -491,4 +495,32 @@ async fn update_inbox(
     };
     setup::update_inbox(state, account_id, inbox_id, patch).await?;
     Ok("Inbox saved.".into())
+}
+
+// == avail (issue 13): actions of the inbox page handled in their own modules ==
+/// The inbox settings page showing `e` as its error, with `e`'s status (what
+/// [`inbox_action`] answers on a refused action).
+pub(crate) async fn inbox_page_with_error(
+    state: &AppState,
+    layout: Layout,
+    account_id: i64,
+    inbox_id: i64,
+    e: AppError,
+) -> HttpResponse {
+    let status = actix_web::ResponseError::status_code(&e);
+    match detail(state, account_id, inbox_id, Default::default()).await {
+        Ok(inbox) => {
+            let mut resp = html(&InboxPage {
+                layout,
+                inbox,
+                created: false,
+                notice: String::new(),
+                error: e.to_string(),
+            })
+            .unwrap_or_else(error_response);
+            *resp.status_mut() = status;
+            resp
+        }
+        Err(e2) => error_response(e2),
+    }
 }
