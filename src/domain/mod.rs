@@ -90,3 +90,6 @@ pub fn unique_violation_as(e: diesel::result::Error, field: &str, message: &str)
         other => other.into(),
     }
 }
+
+// Issue 12 (h12): inbox alerts at the top of the workspace.
+pub mod workspace_alerts;
