@@ -291,10 +291,10 @@
     const a = p.content_attributes;
     const bubble = el("div", { class: "wa-bubble" });
     if (typeof a.header === "object") {
-      const icon = { image: "🖼", video: "▶", document: "📄" }[a.header.type];
-      const name = a.header.filename || (a.header.link || "").split("/").pop() || a.header.type;
-      bubble.append(el("p", { class: "wa-header wa-media-header", dir: "auto" },
-        el("span", { "aria-hidden": "true", text: `${icon} ` }), `${a.header.type[0].toUpperCase()}${a.header.type.slice(1)}: ${name}`));
+      // The media itself is not loaded here (the CSP loads no image from other sites).
+      const name = a.header.filename || (a.header.link || "").split("/").pop() || "";
+      const label = `${a.header.type[0].toUpperCase()}${a.header.type.slice(1)}`;
+      bubble.append(el("p", { class: "wa-header wa-media-header", dir: "auto", text: name ? `${label}: ${name}` : label }));
     } else if (a.header) bubble.append(el("p", { class: "wa-header", text: a.header, dir: "auto" }));
     bubble.append(el("p", { class: "wa-body", text: p.content || "Body text", dir: "auto" }));
     if (!p.content) bubble.lastChild.classList.add("wa-placeholder");
