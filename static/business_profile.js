@@ -72,13 +72,22 @@
     }
     [0, 1].forEach((i) => { el(`website-${i}`).value = (p.websites || [])[i] || ""; });
     const pictureNote = el("picture-current");
-    if (/^https:\/\//.test(p.profile_picture_url || "")) {
-      const link = document.createElement("a");
-      link.href = p.profile_picture_url;
-      link.target = "_blank";
-      link.rel = "noopener noreferrer";
-      link.textContent = "Open the current picture";
-      pictureNote.replaceChildren(link, " (on WhatsApp's servers, in a new tab)");
+    if (/^https?:\/\//.test(p.profile_picture_url || "")) {
+      // Issue 12 (h12): Switchboard fetches the picture from Meta and serves it (the CSP
+      // loads no image from Meta); the version changes with Meta's URL, so a new picture
+      // is not hidden by the short browser cache.
+      let v = 0;
+      for (const ch of p.profile_picture_url) v = (v * 31 + ch.charCodeAt(0)) >>> 0;
+      const img = document.createElement("img");
+      img.className = "bp-picture";
+      img.src = `${url}/picture?v=${v.toString(36)}`;
+      img.alt = "Current WhatsApp profile picture";
+      img.width = 96;
+      img.height = 96;
+      img.addEventListener("error", () => {
+        pictureNote.textContent = "The current picture could not be loaded from WhatsApp.";
+      });
+      pictureNote.replaceChildren(img);
     } else {
       pictureNote.textContent = "No picture yet.";
     }

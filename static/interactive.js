@@ -201,11 +201,30 @@
     kind = (document.querySelector('input[name="ib-kind"]:checked') || {}).value || "buttons";
     document.querySelectorAll("#ib-fields [data-ib-kind]").forEach((x) => { x.hidden = x.dataset.ibKind !== kind; });
     document.querySelectorAll("#ib-fields [data-ib-not]").forEach((x) => { x.hidden = x.dataset.ibNot === kind; });
+    showHeader();
     const bodyInput = $("ib-body");
     bodyInput.dataset.max = String(BODY_MAX[kind]);
     counters.forEach(([i, c]) => { if (i === bodyInput) updateCount(i, c); });
     clearErrors();
     preview();
+  }
+
+  // h12: a media header (image, video or document by https link) on reply buttons and a
+  // link button; a list's header is text only, a location request has none.
+  const mediaHeaderKinds = ["buttons", "cta"];
+  function headerType() {
+    const select = $("ib-header-type");
+    return select && mediaHeaderKinds.includes(kind) ? select.value : "text";
+  }
+  function showHeader() {
+    const select = $("ib-header-type");
+    if (!select) return;
+    const type = headerType();
+    const hide = (sel, hidden) => document.querySelectorAll(`#ib-fields ${sel}`).forEach((x) => { x.hidden = hidden; });
+    hide("[data-ib-header-kinds]", !mediaHeaderKinds.includes(kind));
+    hide("[data-ib-header-text]", kind === "location" || type !== "text");
+    hide("[data-ib-header-media]", type === "text");
+    hide("[data-ib-header-document]", type !== "document");
   }
 
   function reset() {
@@ -218,6 +237,7 @@
     addButton("", false);
     addSection("", [], false);
     ["ib-header", "ib-body", "ib-footer", "ib-list-button", "ib-cta-text", "ib-cta-url"].forEach((id) => watchCount($(id)));
+    if ($("ib-header-link")) ["ib-header-link", "ib-header-filename"].forEach((id) => watchCount($(id)));
     counters.forEach(([i, c]) => { if (i.isConnected) updateCount(i, c); });
     const draft = $("composer-text");
     if (draft && draft.value.trim()) $("ib-body").value = draft.value.trim();
@@ -230,7 +250,11 @@
   function payload() {
     const attrs = {};
     if (kind !== "location") {
-      if (value("ib-header")) attrs.header = value("ib-header");
+      const type = headerType();
+      if (type !== "text") {
+        attrs.header = { type, link: value("ib-header-link") };
+        if (type === "document" && value("ib-header-filename")) attrs.header.filename = value("ib-header-filename");
+      } else if (value("ib-header")) attrs.header = value("ib-header");
       if (value("ib-footer")) attrs.footer = value("ib-footer");
     }
     const p = { content: value("ib-body"), message_type: "outgoing", private: false, content_attributes: attrs };
@@ -266,7 +290,12 @@
     const p = payload();
     const a = p.content_attributes;
     const bubble = el("div", { class: "wa-bubble" });
-    if (a.header) bubble.append(el("p", { class: "wa-header", text: a.header, dir: "auto" }));
+    if (typeof a.header === "object") {
+      // The media itself is not loaded here (the CSP loads no image from other sites).
+      const name = a.header.filename || (a.header.link || "").split("/").pop() || "";
+      const label = `${a.header.type[0].toUpperCase()}${a.header.type.slice(1)}`;
+      bubble.append(el("p", { class: "wa-header wa-media-header", dir: "auto", text: name ? `${label}: ${name}` : label }));
+    } else if (a.header) bubble.append(el("p", { class: "wa-header", text: a.header, dir: "auto" }));
     bubble.append(el("p", { class: "wa-body", text: p.content || "Body text", dir: "auto" }));
     if (!p.content) bubble.lastChild.classList.add("wa-placeholder");
     if (a.footer) bubble.append(el("p", { class: "wa-footer", text: a.footer, dir: "auto" }));
@@ -328,7 +357,7 @@
       const label = (i.labels && i.labels[0] ? i.labels[0].textContent : "This field").replace(/\s*\(optional\)\s*$/, "");
       if (n > max) return [`${label} is limited to ${max} characters on WhatsApp (it has ${n}).`, i.dataset.field];
       const loneSection = i.dataset.field === "content_attributes.sections[0].title" && $("ib-sections").children.length === 1;
-      const optional = i.id === "ib-header" || i.id === "ib-footer" || i.dataset.field.endsWith(".description") || loneSection;
+      const optional = i.id === "ib-header" || i.id === "ib-footer" || i.id === "ib-header-filename" || i.dataset.field.endsWith(".description") || loneSection;
       if (!n && !optional) return [`${label} is required.`, i.dataset.field];
     }
     return null;
@@ -405,6 +434,7 @@
   });
   document.addEventListener("change", (e) => {
     if (e.target.name === "ib-kind") showKind();
+    if (e.target.id === "ib-header-type") { clearErrors(); showHeader(); preview(); }
     if (e.target.name === "mode") syncButton();
   });
   document.addEventListener("close", (e) => {

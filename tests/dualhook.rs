@@ -333,6 +333,18 @@ async fn every_lifecycle_fixture_verifies_and_every_negative_case_is_refused() {
             0
         );
 
+        // The conflict story is another account's (tenant `account_2`): refused, not
+        // recorded, even though its signature is right.
+        if file.ends_with("onboarding_failed_waba_webhook_conflict.json") {
+            let (status, json) = post_event(&app, &body, Some(&id), Some(&sig)).await;
+            assert_eq!(status, 422, "{file}: {json}");
+            assert_eq!(json["field"], "data.tenantId");
+            assert_eq!(
+                app.count(&format!("dualhook_events WHERE event_id = '{id}'")),
+                0
+            );
+            continue;
+        }
         // The fixture as signed is accepted once; the second delivery is a duplicate.
         let (status, json) = post_event(&app, &body, Some(&id), Some(&sig)).await;
         assert_eq!(
@@ -358,8 +370,8 @@ async fn every_lifecycle_fixture_verifies_and_every_negative_case_is_refused() {
         ));
         assert_eq!(raw.as_str().unwrap().as_bytes(), body.as_slice(), "{file}");
     }
-    // One job per stored event, none for the duplicates.
-    assert_eq!(app.count("jobs WHERE kind = 'dualhook_event'"), 10);
+    // One job per stored event, none for the duplicates or the other tenant's event.
+    assert_eq!(app.count("jobs WHERE kind = 'dualhook_event'"), 9);
 
     // A signed body without an event id, or that is not an event, is a 400.
     let (body, _, sig) = event("onboarding_started");
@@ -569,11 +581,16 @@ async fn onboarding_failures_and_side_stories_are_recorded() {
     let (app, _d, _g) = app_with_standins().await;
     configure(&app).await;
     deliver_event(&app, "onboarding_failed_expired").await;
-    deliver_event(&app, "onboarding_failed_waba_webhook_conflict").await;
+    // The conflict fixture is tenant `account_2`'s: told as this account's own story.
+    let (body, id, _) = event("onboarding_failed_waba_webhook_conflict");
+    let body = as_tenant(&body, app.account_id);
+    let (status, json) = post_event(&app, &body, Some(&id), Some(&sign(SECRET, &body))).await;
+    assert_eq!(status, 200, "{json}");
     // Connection events for a connection without an inbox are recorded, not applied.
     deliver_event(&app, "connection_heartbeat_due_soon").await;
     assert_eq!(run_events(&app).await, 3);
     let summaries = app.query_json("SELECT jsonb_agg(summary ORDER BY id) FROM dualhook_events");
+    assert_eq!(app.count("dualhook_events WHERE status = 'waiting'"), 1);
     let s = summaries.to_string();
     assert!(s.contains("onboarding link expired"), "{s}");
     assert!(
@@ -844,4 +861,154 @@ async fn the_lifecycle_route_answers_503_when_the_database_is_down() {
         .to_request();
     let resp = test::call_service(&svc, req).await;
     assert_eq!(resp.status().as_u16(), 503);
+}
+
+/// The fixture's bytes with its tenant (`account_1` or `account_2`) and
+/// `switchboard_account_id` made `account_id`'s (re-sign before posting).
+fn as_tenant(body: &[u8], account_id: i64) -> Vec<u8> {
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["data"]["tenantId"] = json!(format!("account_{account_id}"));
+    if v["data"]["metadata"].is_object() {
+        v["data"]["metadata"]["switchboard_account_id"] = json!(account_id);
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
+// Issue 12 (h12): connection events that arrive before `onboarding.completed` created their
+// inbox wait, and are applied in order when it is created.
+#[actix_rt::test]
+async fn connection_events_before_their_inbox_are_applied_when_it_is_created() {
+    let (app, _dualhook, _graph) = app_with_standins().await;
+    configure(&app).await;
+    // Dualhook delivers the mode and a heartbeat before the completion (ordering is not
+    // promised); an event naming only the number waits too.
+    deliver_event(&app, "connection_heartbeat_due_soon").await;
+    deliver_event(&app, "connection_mode_resolved").await;
+    let (body, _, _) = event("connection_heartbeat_overdue");
+    let mut only_number: Value = serde_json::from_slice(&body).unwrap();
+    only_number["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("connectionId");
+    let only_number = serde_json::to_vec(&only_number).unwrap();
+    let (status, json) = post_event(
+        &app,
+        &only_number,
+        Some("evt_number_only"),
+        Some(&sign(SECRET, &only_number)),
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(run_events(&app).await, 3);
+    assert_eq!(app.count("inboxes"), 0);
+    assert_eq!(app.count("dualhook_events WHERE status = 'waiting'"), 3);
+    let summary = app.query_json(
+        "SELECT to_jsonb(summary) FROM dualhook_events WHERE event = 'connection.mode_resolved'",
+    );
+    assert!(
+        summary
+            .as_str()
+            .unwrap()
+            .contains("applied when onboarding creates the inbox"),
+        "{summary}"
+    );
+    // Running the jobs again changes nothing.
+    assert_eq!(run_events(&app).await, 0);
+
+    deliver_event(&app, "onboarding_completed_coexistence").await;
+    run_events(&app).await;
+    let state = app.query_json("SELECT to_jsonb(d) FROM dualhook_inboxes d");
+    let inbox_id = state["inbox_id"].as_i64().unwrap();
+    // The mode from `connection.mode_resolved` (10:07:30, after the completion at 10:06:47).
+    assert_eq!(state["connection_mode"], "coexistence");
+    assert!(
+        state["mode_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-05-01T10:07:30"),
+        "{state}"
+    );
+    // The heartbeats in `createdAt` order: due soon (05-11), then overdue (05-14) wins.
+    assert_eq!(state["heartbeat_status"], "OVERDUE", "{state}");
+    assert!(
+        state["heartbeat_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-05-14T10:07:03"),
+        "{state}"
+    );
+    assert_eq!(app.count("dualhook_events WHERE status = 'waiting'"), 0);
+    assert_eq!(
+        app.count(&format!(
+            "dualhook_events WHERE status = 'processed' AND inbox_id = {inbox_id}"
+        )),
+        4
+    );
+    // A disconnection older than a new completion is superseded, not applied.
+    let (body, _, _) = event("connection_disconnected");
+    let mut old: Value = serde_json::from_slice(&body).unwrap();
+    old["createdAt"] = json!("2026-04-30T00:00:00Z");
+    old["data"]["connectionId"] = json!("conn_8Yd4rHs2KuM6");
+    let old = serde_json::to_vec(&old).unwrap();
+    let (status, _) = post_event(&app, &old, Some("evt_old_disc"), Some(&sign(SECRET, &old))).await;
+    assert_eq!(status, 200);
+    run_events(&app).await;
+    let (body, _, _) = event("onboarding_completed_cloud_api");
+    let mut again: Value = serde_json::from_slice(&body).unwrap();
+    again["id"] = json!("evt_again");
+    let again = serde_json::to_vec(&again).unwrap();
+    let (status, _) =
+        post_event(&app, &again, Some("evt_again"), Some(&sign(SECRET, &again))).await;
+    assert_eq!(status, 200);
+    run_events(&app).await;
+    let state = app.query_json("SELECT to_jsonb(d) FROM dualhook_inboxes d");
+    assert_eq!(state["disconnected_at"], Value::Null, "{state}");
+    let summary = app.query_json(
+        "SELECT to_jsonb(summary) FROM dualhook_events WHERE event_id = 'evt_old_disc'",
+    );
+    assert!(
+        summary.as_str().unwrap().starts_with("Superseded"),
+        "{summary}"
+    );
+}
+
+// Issue 12 (h12): `tenantId` is Switchboard's `account_<id>`; an event for another tenant is
+// refused on this account's URL, with nothing recorded or applied.
+#[actix_rt::test]
+async fn an_event_for_another_tenant_is_refused() {
+    let app = TestApp::start();
+    configure(&app).await;
+    let (body, id, _) = event("connection_disconnected");
+    let other = as_tenant(&body, app.account_id + 41);
+    let (status, json) = post_event(&app, &other, Some(&id), Some(&sign(SECRET, &other))).await;
+    assert_eq!(status, 422, "{json}");
+    assert_eq!(json["field"], "data.tenantId");
+    let message = json["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("account_{}", app.account_id + 41))
+            && message.contains(&format!("account_{}", app.account_id)),
+        "{message}"
+    );
+    // A tenantId that is not even a string, and metadata naming another account.
+    let mut v: Value = serde_json::from_slice(&body).unwrap();
+    v["data"]["tenantId"] = json!(7);
+    let odd = serde_json::to_vec(&v).unwrap();
+    let (status, _) = post_event(&app, &odd, Some("evt_odd"), Some(&sign(SECRET, &odd))).await;
+    assert_eq!(status, 422);
+    let (body, _, _) = event("onboarding_started");
+    let mut v: Value = serde_json::from_slice(&as_tenant(&body, app.account_id)).unwrap();
+    v["data"]["metadata"]["switchboard_account_id"] = json!(app.account_id + 1);
+    let meta = serde_json::to_vec(&v).unwrap();
+    let (status, json) =
+        post_event(&app, &meta, Some("evt_meta"), Some(&sign(SECRET, &meta))).await;
+    assert_eq!(status, 422, "{json}");
+    assert_eq!(json["field"], "data.metadata.switchboard_account_id");
+    assert_eq!(app.count("dualhook_events"), 0);
+    assert_eq!(app.count("jobs WHERE kind = 'dualhook_event'"), 0);
+    // Its own tenant is accepted.
+    let own = as_tenant(&body, app.account_id);
+    let (status, _) = post_event(&app, &own, Some(&id), Some(&sign(SECRET, &own))).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.count("dualhook_events"), 1);
 }

@@ -457,6 +457,11 @@ const API_ROUTES: &[(&str, &str)] = &[
     // Issue 12 (profile-typing).
     ("GET", "/api/v1/accounts/{a}/inboxes/{id}/business_profile"),
     ("PUT", "/api/v1/accounts/{a}/inboxes/{id}/business_profile"),
+    // Issue 12 (h12).
+    (
+        "GET",
+        "/api/v1/accounts/{a}/inboxes/{id}/business_profile/picture",
+    ),
     (
         "POST",
         "/api/v1/accounts/{a}/conversations/{id}/toggle_typing_status",

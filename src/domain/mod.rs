@@ -97,3 +97,5 @@ pub fn unique_violation_as(e: diesel::result::Error, field: &str, message: &str)
 
 // h11: Chatwoot's filter payload, read once for the conversation and contact filters.
 pub mod filter_payload;
+// Issue 12 (h12): inbox alerts at the top of the workspace.
+pub mod workspace_alerts;

@@ -1289,7 +1289,8 @@ pub fn input_from_template(t: &Template) -> Value {
     })
 }
 
-/// Stores a template just created through Graph (upsert on inbox, name and language):
+/// Stores a template just created through Graph (the one upsert on inbox, name and
+/// language, [`crate::domain::templates::upsert`]):
 /// Meta's id, the status it answered (`PENDING` until the status webhook), the category it
 /// assigned (else the requested one) and the components sent. Returns the row.
 pub fn store_created(
@@ -1301,37 +1302,24 @@ pub fn store_created(
     status: &str,
     category: Option<&str>,
 ) -> AppResult<Template> {
-    use diesel::upsert::excluded;
-    use message_templates::dsl as t;
     let category = category
         .unwrap_or(draft.category.as_str())
         .to_ascii_uppercase();
-    Ok(diesel::insert_into(t::message_templates)
-        .values((
-            t::account_id.eq(account_id),
-            t::inbox_id.eq(inbox_id),
-            t::external_id.eq(external_id),
-            t::name.eq(&draft.name),
-            t::language.eq(&draft.language),
-            t::status.eq(status.to_ascii_uppercase()),
-            t::category.eq(&category),
-            t::parameter_format.eq(draft.parameter_format.as_str().to_ascii_uppercase()),
-            t::components.eq(draft.components()),
-            t::synced_at.eq(Utc::now()),
-        ))
-        .on_conflict((t::inbox_id, t::name, t::language))
-        .do_update()
-        .set((
-            t::external_id.eq(excluded(t::external_id)),
-            t::status.eq(excluded(t::status)),
-            t::category.eq(excluded(t::category)),
-            t::parameter_format.eq(excluded(t::parameter_format)),
-            t::components.eq(excluded(t::components)),
-            t::synced_at.eq(excluded(t::synced_at)),
-            t::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(Template::as_returning())
-        .get_result(conn)?)
+    crate::domain::templates::upsert(
+        conn,
+        account_id,
+        inbox_id,
+        &crate::domain::templates::SyncedTemplate {
+            external_id: Some(external_id.to_string()),
+            name: draft.name.clone(),
+            language: draft.language.clone(),
+            status: status.to_ascii_uppercase(),
+            category: Some(category),
+            parameter_format: draft.parameter_format.as_str().to_ascii_uppercase(),
+            components: draft.components(),
+        },
+        Utc::now(),
+    )
 }
 
 /// Stores an accepted edit: the new components (and category), and status `PENDING`, since

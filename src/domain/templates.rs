@@ -107,37 +107,11 @@ pub fn replace_all(
     templates: &[SyncedTemplate],
     at: DateTime<Utc>,
 ) -> AppResult<usize> {
-    use diesel::upsert::excluded;
     use message_templates::dsl as t;
     conn.transaction(|conn| {
         let mut kept: Vec<i64> = Vec::with_capacity(templates.len());
         for tpl in templates {
-            let id: i64 = diesel::insert_into(t::message_templates)
-                .values((
-                    t::account_id.eq(account_id),
-                    t::inbox_id.eq(inbox_id),
-                    t::external_id.eq(&tpl.external_id),
-                    t::name.eq(&tpl.name),
-                    t::language.eq(&tpl.language),
-                    t::status.eq(&tpl.status),
-                    t::category.eq(&tpl.category),
-                    t::parameter_format.eq(&tpl.parameter_format),
-                    t::components.eq(&tpl.components),
-                    t::synced_at.eq(at),
-                ))
-                .on_conflict((t::inbox_id, t::name, t::language))
-                .do_update()
-                .set((
-                    t::external_id.eq(excluded(t::external_id)),
-                    t::status.eq(excluded(t::status)),
-                    t::category.eq(excluded(t::category)),
-                    t::parameter_format.eq(excluded(t::parameter_format)),
-                    t::components.eq(excluded(t::components)),
-                    t::synced_at.eq(excluded(t::synced_at)),
-                    t::updated_at.eq(diesel::dsl::now),
-                ))
-                .returning(t::id)
-                .get_result(conn)?;
+            let id = upsert(conn, account_id, inbox_id, tpl, at)?.id;
             if !kept.contains(&id) {
                 kept.push(id);
             }
@@ -156,6 +130,47 @@ pub fn replace_all(
             .execute(conn)?;
         Ok(kept.len())
     })
+}
+
+/// Stores one template of the inbox: inserts it, or updates the row with the same
+/// `(inbox_id, name, language)` (Meta's id, status, category, parameter format, components,
+/// `synced_at = at`). The one upsert behind a sync ([`replace_all`]) and a template created
+/// in Switchboard (`template_builder::store_created`). Returns the row.
+pub fn upsert(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+    tpl: &SyncedTemplate,
+    at: DateTime<Utc>,
+) -> AppResult<Template> {
+    use diesel::upsert::excluded;
+    use message_templates::dsl as t;
+    Ok(diesel::insert_into(t::message_templates)
+        .values((
+            t::account_id.eq(account_id),
+            t::inbox_id.eq(inbox_id),
+            t::external_id.eq(&tpl.external_id),
+            t::name.eq(&tpl.name),
+            t::language.eq(&tpl.language),
+            t::status.eq(&tpl.status),
+            t::category.eq(&tpl.category),
+            t::parameter_format.eq(&tpl.parameter_format),
+            t::components.eq(&tpl.components),
+            t::synced_at.eq(at),
+        ))
+        .on_conflict((t::inbox_id, t::name, t::language))
+        .do_update()
+        .set((
+            t::external_id.eq(excluded(t::external_id)),
+            t::status.eq(excluded(t::status)),
+            t::category.eq(excluded(t::category)),
+            t::parameter_format.eq(excluded(t::parameter_format)),
+            t::components.eq(excluded(t::components)),
+            t::synced_at.eq(excluded(t::synced_at)),
+            t::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Template::as_returning())
+        .get_result(conn)?)
 }
 
 /// Records why the inbox's last template sync failed (`inboxes.templates_sync_error`);

@@ -319,6 +319,30 @@ pub fn states_for_connection(
         .load(conn)?)
 }
 
+/// The Dualhook state of the account's inbox whose channel has `phone_number_id` (a
+/// connection event that names the number under another `connectionId`); empty if none.
+pub fn states_for_phone_number_id(
+    conn: &mut PgConnection,
+    account_id: i64,
+    phone_number_id: &str,
+) -> AppResult<Vec<InboxState>> {
+    use crate::db::schema::channel_whatsapp;
+    let ids: Vec<i64> = inboxes::table
+        .inner_join(channel_whatsapp::table)
+        .filter(inboxes::account_id.eq(account_id))
+        .filter(channel_whatsapp::phone_number_id.eq(phone_number_id))
+        .select(inboxes::id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(dualhook_inboxes::table
+        .filter(dualhook_inboxes::account_id.eq(account_id))
+        .filter(dualhook_inboxes::inbox_id.eq_any(ids))
+        .select(InboxState::as_select())
+        .load(conn)?)
+}
+
 /// The account's Dualhook inboxes whose heartbeat needs an administrator (see
 /// [`InboxState::heartbeat_needs_attention`]), with the inbox name.
 pub fn heartbeat_alerts(

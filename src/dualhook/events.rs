@@ -43,6 +43,12 @@ pub const MAX_EVENT_ID_BYTES: usize = 200;
 /// Event name of Switchboard's own "send test" event (Settings → Integrations → Dualhook).
 pub const TEST_EVENT: &str = "switchboard.test";
 
+/// Status of a connection event (`connection.mode_resolved`, `connection.heartbeat.*`,
+/// `connection.disconnected`) that names no inbox yet: kept until `onboarding.completed`
+/// creates the inbox for its `connectionId` or `phoneNumberId`, then applied in order
+/// ([`replay_waiting`]).
+pub const WAITING: &str = "waiting";
+
 /// A `dualhook_events` row.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = dualhook_events)]
@@ -55,7 +61,8 @@ pub struct EventRow {
     pub event: String,
     /// The body exactly as received (the signed bytes).
     pub raw_body: String,
-    /// `pending`, `processed` or `failed`.
+    /// `pending`, `processed`, `failed`, or [`WAITING`] (a connection event that arrived
+    /// before its inbox existed; replayed when `onboarding.completed` creates it).
     pub status: String,
     /// What it did, in words.
     pub summary: Option<String>,
@@ -110,6 +117,45 @@ pub fn parse(body: &[u8]) -> AppResult<Envelope> {
         return Err(AppError::bad_field("event", "event must name the event"));
     }
     Ok(env)
+}
+
+/// Refuses an event meant for another Switchboard account. `data.tenantId` is the tenant id
+/// Switchboard gave Dualhook when it created the onboarding session (`account_<id>`, see
+/// `crate::dualhook::connect`); Dualhook echoes it on every onboarding and connection event
+/// (`../shared/reference/dualhook.md` §c and §d: "`tenantId` and `metadata` are yours").
+/// `data.metadata.switchboard_account_id`, when a number, must name the account too. An
+/// event without either is accepted (e.g. Switchboard's own test event). Errors: 422 on
+/// `data.tenantId` (or `data.metadata.switchboard_account_id`) naming both accounts, checked
+/// after the signature and before anything is journaled, so nothing is applied.
+pub fn check_tenant(account_id: i64, env: &Envelope) -> AppResult<()> {
+    let ours = format!("account_{account_id}");
+    match &env.data["tenantId"] {
+        Value::Null => {}
+        Value::String(t) if *t == ours => {}
+        other => {
+            let named = match other {
+                Value::String(t) => t.clone(),
+                v => v.to_string(),
+            };
+            return Err(AppError::invalid(
+                "data.tenantId",
+                format!(
+                    "this event is for tenant {named:.100}, but this URL is account {account_id}'s (tenant {ours}); nothing was recorded. Point that tenant's events at its own account's URL"
+                ),
+            ));
+        }
+    }
+    if let Some(n) = env.data["metadata"]["switchboard_account_id"].as_i64() {
+        if n != account_id {
+            return Err(AppError::invalid(
+                "data.metadata.switchboard_account_id",
+                format!(
+                    "this event is for Switchboard account {n}, but this URL is account {account_id}'s; nothing was recorded"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks `X-Dualhook-Event-Id`: present, 1 to [`MAX_EVENT_ID_BYTES`] printable ASCII
@@ -301,10 +347,18 @@ fn apply(conn: &mut PgConnection, account_id: i64, row_id: i64, env: &Envelope) 
         Some(c) => connect::states_for_connection(conn, account_id, c)?,
         None => Vec::new(),
     };
+    // An event that names the number but no connection still finds its inbox (one that
+    // names another connection is that connection's, and waits for it).
+    let states = match (&connection_id, text(d, "phoneNumberId")) {
+        (None, Some(pnid)) => connect::states_for_phone_number_id(conn, account_id, &pnid)?,
+        _ => states,
+    };
     let first_inbox = states.first().map(|s| s.inbox_id);
-    let no_inbox = || {
+    let mut waiting = false;
+    let mut no_inbox = || {
+        waiting = true;
         format!(
-            "No inbox is connected through Dualhook connection {} yet; nothing changed.",
+            "No inbox is connected through Dualhook connection {} yet; it is applied when onboarding creates the inbox.",
             connection_id.clone().unwrap_or_else(|| "(none)".into())
         )
     };
@@ -420,7 +474,74 @@ fn apply(conn: &mut PgConnection, account_id: i64, row_id: i64, env: &Envelope) 
         }
         other => format!("Event {other} recorded; Switchboard does not act on it."),
     };
+    if waiting {
+        return wait_for_inbox(conn, row_id, &summary);
+    }
     finish(conn, row_id, &summary, first_inbox)
+}
+
+/// Marks the event [`WAITING`] with what will happen.
+fn wait_for_inbox(conn: &mut PgConnection, row_id: i64, summary: &str) -> AppResult<()> {
+    diesel::update(dualhook_events::table.find(row_id))
+        .set((
+            dualhook_events::status.eq(WAITING),
+            dualhook_events::summary.eq(summary),
+            dualhook_events::error.eq(None::<String>),
+            dualhook_events::processed_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Applies, in the order Dualhook created them (`createdAt`, then arrival), the account's
+/// [`WAITING`] events for `connection_id` (or, naming no connection, for `phone_number_id`),
+/// once `onboarding.completed` created or updated the inbox in the same transaction. A `connection.disconnected` older
+/// than the completion (`completed_at`) is superseded by it and changes nothing; the others
+/// follow the usual newer-`createdAt`-wins rule. Rows are locked (`FOR UPDATE`), so two
+/// workers never apply one twice. Returns how many were applied.
+pub fn replay_waiting(
+    conn: &mut PgConnection,
+    account_id: i64,
+    connection_id: &str,
+    phone_number_id: &str,
+    completed_at: DateTime<Utc>,
+) -> AppResult<usize> {
+    #[derive(QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        raw_body: String,
+    }
+    let rows: Vec<Waiting> = diesel::sql_query(
+        "SELECT id, raw_body FROM dualhook_events WHERE account_id = $1 AND status = 'waiting' \
+         AND (dualhook_connection_id = $2 OR (dualhook_connection_id IS NULL \
+         AND raw_body::jsonb -> 'data' ->> 'phoneNumberId' = $3)) \
+         ORDER BY raw_body::jsonb ->> 'createdAt', id FOR UPDATE",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(account_id)
+    .bind::<diesel::sql_types::Text, _>(connection_id)
+    .bind::<diesel::sql_types::Text, _>(phone_number_id)
+    .load(conn)?;
+    let n = rows.len();
+    for row in rows {
+        let env = parse(row.raw_body.as_bytes())?;
+        let at = env.created_at.unwrap_or_else(Utc::now);
+        if env.event == "connection.disconnected" && at < completed_at {
+            finish(
+                conn,
+                row.id,
+                &format!(
+                    "Superseded: onboarding completed again at {} after this disconnection; nothing changed.",
+                    completed_at.format("%Y-%m-%d %H:%M UTC")
+                ),
+                None,
+            )?;
+            continue;
+        }
+        apply(conn, account_id, row.id, &env)?;
+    }
+    Ok(n)
 }
 
 /// "coexistence" → "Coexistence (WhatsApp Business app and Cloud API)", etc.
@@ -642,6 +763,8 @@ async fn completed(state: &AppState, row: &EventRow, env: &Envelope) -> Result<(
                     .bind::<diesel::sql_types::Text, _>(sid)
                     .execute(conn)?;
                 }
+                // Connection events that arrived before this inbox existed apply now.
+                replay_waiting(conn, account_id, &connection_id, &phone_number_id, created)?;
                 finish(
                     conn,
                     row_id,

@@ -2,7 +2,8 @@
 //! - `POST /webhooks/dualhook/{account_id}`: a signed lifecycle event. 401 for a missing,
 //!   wrong, altered, unprefixed or uppercase `X-Dualhook-Signature` (or no partner secret
 //!   saved); 400 for a missing `X-Dualhook-Event-Id` or a body that is not an event; 413
-//!   over 3 MB; 503 while the database is down; otherwise 200 once the raw body is
+//!   over 3 MB; 422 for an event whose `data.tenantId` names another account
+//!   ([`events::check_tenant`]: nothing is recorded); 503 while the database is down; otherwise 200 once the raw body is
 //!   committed: `{"status": "received"}`, or `{"status": "duplicate"}` for an event id
 //!   already stored (nothing changes).
 //! - `GET|POST /webhooks/whatsapp/c/{connection_key}`: Meta's message path for a WABA
@@ -62,6 +63,8 @@ pub async fn lifecycle(
     }
     let event_id = events::check_event_id(header(&req, "x-dualhook-event-id"))?;
     let envelope = events::parse(&body)?;
+    // Issue 12 (h12): an event for another account's tenant is refused, not recorded.
+    events::check_tenant(account_id, &envelope)?;
     let text = String::from_utf8(body)
         .map_err(|_| AppError::BadRequest("body is not UTF-8 JSON".into()))?;
     let connection_id = envelope.data["connectionId"].as_str().map(str::to_string);

@@ -18,7 +18,10 @@
 //! - `content_type: "cta_url"` (ours) with `content_attributes.display_text` and `url`;
 //! - `content_type: "location_request"` (ours): the body only;
 //! - `content` is the body; `content_attributes.header` and `footer` (ours) are the optional
-//!   text header and footer (not for a location request).
+//!   header and footer (not for a location request). The header is a string (text), or an
+//!   object (h12): `{"type": "text", "text"}`, or `{"type": "image"|"video"|"document",
+//!   "link": "https://…", "filename"?}` (`filename` for a document only) on reply buttons and
+//!   CTA URL messages (Meta, graph-api-notes.md §2 and §4; a list's header is text only).
 //!
 //! A missing `value` takes the item's `title` (the id WhatsApp sends back with the answer).
 
@@ -101,11 +104,108 @@ pub enum Action {
     LocationRequest,
 }
 
+/// Characters in a media header's document `filename` (Meta names no limit; Switchboard's).
+pub const MAX_FILENAME: usize = 240;
+
+/// The media kinds a header may carry (Meta: reply buttons and CTA URL `header.type`).
+pub const MEDIA_HEADERS: [&str; 3] = ["image", "video", "document"];
+
+/// An interactive message's header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Header {
+    /// `{"type": "text", "text"}`, at most [`MAX_HEADER`] characters.
+    Text(String),
+    /// `{"type": kind, kind: {"link", "filename"?}}`: an https link to the media; `filename`
+    /// only for a document.
+    Media {
+        /// `image`, `video` or `document`.
+        kind: &'static str,
+        link: String,
+        filename: Option<String>,
+    },
+}
+
+/// Reads `content_attributes.header`: a string (text) or an object (see the module
+/// documentation). Errors: 422 naming `content_attributes.header` or its `.type`, `.text`,
+/// `.link` or `.filename`.
+fn header_of(v: Option<&Value>, field: &str) -> AppResult<Option<Header>> {
+    let Some(Value::Object(o)) = v else {
+        return Ok(optional_text(v, field, "a header", MAX_HEADER)?.map(Header::Text));
+    };
+    let kind = o.get("type").and_then(Value::as_str).unwrap_or_default();
+    let sub = |k: &str| format!("{field}.{k}");
+    if let Some(k) = o
+        .keys()
+        .find(|k| !["type", "text", "link", "filename"].contains(&k.as_str()))
+    {
+        return Err(AppError::invalid(
+            &sub(k),
+            format!("{field}.{k} is not a header field: give type with text, or with link (and filename for a document)"),
+        ));
+    }
+    if kind == "text" {
+        if o.contains_key("link") || o.contains_key("filename") {
+            return Err(AppError::invalid(
+                &sub("link"),
+                "a text header has text only, no link or filename",
+            ));
+        }
+        return Ok(Some(Header::Text(required_text(
+            o.get("text"),
+            &sub("text"),
+            "a header",
+            MAX_HEADER,
+        )?)));
+    }
+    let Some(kind) = MEDIA_HEADERS.into_iter().find(|m| *m == kind) else {
+        return Err(AppError::invalid(
+            &sub("type"),
+            "the header's type must be text, image, video or document",
+        ));
+    };
+    if o.get("text").is_some_and(|t| !t.is_null()) {
+        return Err(AppError::invalid(
+            &sub("text"),
+            format!("an {kind} header has no text; put the words in the body"),
+        ));
+    }
+    let link = required_text(o.get("link"), &sub("link"), "the media link", MAX_URL)?;
+    let parsed = url::Url::parse(&link).map_err(|_| {
+        AppError::invalid(
+            &sub("link"),
+            format!("\"{link}\" is not a URL; give a full https:// address of the {kind}"),
+        )
+    })?;
+    if parsed.scheme() != "https" || parsed.host_str().is_none() {
+        return Err(AppError::invalid(
+            &sub("link"),
+            "the media link must start with https:// and name a host (WhatsApp fetches it)",
+        ));
+    }
+    let filename = optional_text(
+        o.get("filename"),
+        &sub("filename"),
+        "the file name",
+        MAX_FILENAME,
+    )?;
+    if filename.is_some() && kind != "document" {
+        return Err(AppError::invalid(
+            &sub("filename"),
+            "only a document header has a file name",
+        ));
+    }
+    Ok(Some(Header::Media {
+        kind,
+        link,
+        filename,
+    }))
+}
+
 /// A validated interactive message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interactive {
-    /// Optional text header (not for a location request).
-    pub header: Option<String>,
+    /// Optional header (not for a location request; text only on a list).
+    pub header: Option<Header>,
     pub body: String,
     /// Optional footer (not for a location request).
     pub footer: Option<String>,
@@ -280,7 +380,7 @@ impl Interactive {
             }
         }
         let field = |k: &str| format!("content_attributes.{k}");
-        let header = optional_text(own.get("header"), &field("header"), "a header", MAX_HEADER)?;
+        let header = header_of(own.get("header"), &field("header"))?;
         let footer = optional_text(own.get("footer"), &field("footer"), "a footer", MAX_FOOTER)?;
         let refuse_others = |allowed: &[&str]| -> AppResult<()> {
             match OWN_KEYS
@@ -395,6 +495,12 @@ impl Interactive {
                 Action::LocationRequest
             }
         };
+        if matches!(header, Some(Header::Media { .. })) && matches!(action, Action::List { .. }) {
+            return Err(AppError::invalid(
+                &field("header"),
+                "a list message's header is text only on WhatsApp; media headers go on reply buttons or a link button",
+            ));
+        }
         let max_body = match action {
             Action::List { .. } => MAX_LIST_BODY,
             _ => MAX_BODY,
@@ -445,8 +551,25 @@ impl Interactive {
             Action::LocationRequest => "location_request_message",
         };
         o.insert("type".into(), json!(kind));
-        if let Some(h) = &self.header {
-            o.insert("header".into(), json!({"type": "text", "text": h}));
+        match &self.header {
+            Some(Header::Text(h)) => {
+                o.insert("header".into(), json!({"type": "text", "text": h}));
+            }
+            Some(Header::Media {
+                kind,
+                link,
+                filename,
+            }) => {
+                let mut media = json!({ "link": link });
+                if let Some(f) = filename {
+                    media["filename"] = json!(f);
+                }
+                let mut h = Map::new();
+                h.insert("type".into(), json!(kind));
+                h.insert((*kind).to_string(), media);
+                o.insert("header".into(), Value::Object(h));
+            }
+            None => {}
         }
         o.insert("body".into(), json!({ "text": self.body }));
         if let Some(f) = &self.footer {
@@ -614,6 +737,109 @@ mod tests {
         match e {
             AppError::Unprocessable { field, .. } => field.unwrap_or_default(),
             other => panic!("not a 422: {other:?}"),
+        }
+    }
+
+    // h12: media headers on reply buttons (Meta, graph-api-notes.md §2), exact Graph bodies.
+    #[test]
+    fn reply_buttons_carry_an_image_video_or_document_header_by_link() {
+        let items = json!([{"title": "Yes", "value": "y"}, {"title": "No", "value": "n"}]);
+        for (header, expected) in [
+            (
+                json!({"type": "image", "link": "https://shop.example.com/banner.png"}),
+                json!({"type": "image", "image": {"link": "https://shop.example.com/banner.png"}}),
+            ),
+            (
+                json!({"type": "video", "link": "https://shop.example.com/unboxing.mp4"}),
+                json!({"type": "video", "video": {"link": "https://shop.example.com/unboxing.mp4"}}),
+            ),
+            (
+                json!({"type": "document", "link": "https://shop.example.com/r.pdf", "filename": "Receipt 4521.pdf"}),
+                json!({"type": "document", "document": {"link": "https://shop.example.com/r.pdf", "filename": "Receipt 4521.pdf"}}),
+            ),
+            (
+                json!({"type": "text", "text": "Order #4521"}),
+                json!({"type": "text", "text": "Order #4521"}),
+            ),
+        ] {
+            let i = read(
+                INPUT_SELECT,
+                "Is this your order?",
+                json!({"header": header, "footer": "Main Street Store", "items": items}),
+            )
+            .unwrap();
+            assert_eq!(
+                i.graph_object(),
+                json!({"type": "button",
+                       "header": expected,
+                       "body": {"text": "Is this your order?"},
+                       "footer": {"text": "Main Street Store"},
+                       "action": {"buttons": [
+                         {"type": "reply", "reply": {"id": "y", "title": "Yes"}},
+                         {"type": "reply", "reply": {"id": "n", "title": "No"}}]}})
+            );
+        }
+    }
+
+    #[test]
+    fn bad_media_headers_are_refused_naming_the_field() {
+        let items = json!([{"title": "Yes"}]);
+        let many = json!([{"title": "a"}, {"title": "b"}, {"title": "c"}, {"title": "d"}]);
+        for (header, items, field) in [
+            (
+                json!({"type": "image", "link": "http://shop.example.com/a.png"}),
+                &items,
+                "content_attributes.header.link",
+            ),
+            (
+                json!({"type": "image", "link": "not a url"}),
+                &items,
+                "content_attributes.header.link",
+            ),
+            (
+                json!({"type": "image"}),
+                &items,
+                "content_attributes.header.link",
+            ),
+            (
+                json!({"type": "audio", "link": "https://a.example/x.ogg"}),
+                &items,
+                "content_attributes.header.type",
+            ),
+            (
+                json!({"type": "image", "link": "https://a.example/x.png", "filename": "x.png"}),
+                &items,
+                "content_attributes.header.filename",
+            ),
+            (
+                json!({"type": "image", "link": "https://a.example/x.png", "text": "hi"}),
+                &items,
+                "content_attributes.header.text",
+            ),
+            (
+                json!({"type": "text", "text": "x".repeat(61)}),
+                &items,
+                "content_attributes.header.text",
+            ),
+            (
+                json!({"type": "image", "link": "https://a.example/x.png", "id": "1"}),
+                &items,
+                "content_attributes.header.id",
+            ),
+            // A list's header is text only.
+            (
+                json!({"type": "image", "link": "https://a.example/x.png"}),
+                &many,
+                "content_attributes.header",
+            ),
+        ] {
+            let e = read(
+                INPUT_SELECT,
+                "Body",
+                json!({"header": header, "items": items}),
+            )
+            .unwrap_err();
+            assert_eq!(field_of(e), field, "{header}");
         }
     }
 

@@ -16,3 +16,6 @@ pub mod template_management;
 pub mod window;
 // Issue 12 (profile-typing): the business profile.
 pub mod business_profile;
+
+// Issue 12 (h12): the business profile picture, fetched for the settings page.
+pub mod profile_picture;

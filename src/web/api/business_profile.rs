@@ -10,6 +10,10 @@
 //!   picture through the Resumable Upload API (needs `WHATSAPP_APP_ID`). Answers the profile
 //!   as read again.
 //!
+//! - `GET …/business_profile/picture` → the current profile picture's bytes (`image/jpeg` or
+//!   `image/png`, `Cache-Control: private, max-age=300`), fetched from `profile_picture_url`
+//!   through `whatsapp::profile_picture` (SSRF guard, 5 MB cap); 404 when there is none.
+//!
 //! Errors: 401/403 (not an administrator), 404 (another account's inbox), 400 (unreadable
 //! body), 422 naming the field for Meta's limits (checked before any Graph call), 422
 //! `business_profile`/`profile_picture` with Meta's refusal in words and its code, 502 when
@@ -39,6 +43,37 @@ pub async fn show(
     let (_, channel) = require_admin_inbox(&state, &req, account_id, inbox_id).await?;
     let p = profile::load(&state, inbox_id, &channel).await?;
     Ok(HttpResponse::Ok().json(profile::view(&state.config, inbox_id, &p)))
+}
+
+/// `GET …/inboxes/{inbox_id}/business_profile/picture` (issue 12, h12): the picture as an
+/// image, so the settings page shows it under its CSP. Errors: 401/403 (not an
+/// administrator of the account), 404 (another account's inbox, or no picture set), 422/502
+/// as [`show`] for reading the profile, 502 when the picture cannot be fetched.
+pub async fn picture(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (account_id, inbox_id) = path.into_inner();
+    let (_, channel) = require_admin_inbox(&state, &req, account_id, inbox_id).await?;
+    let p = profile::load(&state, inbox_id, &channel).await?;
+    let Some(url) = p.profile_picture_url.filter(|u| !u.is_empty()) else {
+        return Err(AppError::NotFound(
+            "this number has no WhatsApp profile picture".into(),
+        ));
+    };
+    let pic = crate::whatsapp::profile_picture::fetch(&state.config, &url).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(pic.mime)
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            format!(
+                "private, max-age={}",
+                crate::whatsapp::profile_picture::CACHE_SECONDS
+            ),
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(pic.bytes))
 }
 
 /// `PUT …/inboxes/{inbox_id}/business_profile` with JSON.

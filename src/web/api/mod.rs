@@ -112,6 +112,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                         "/inboxes/{id}/business_profile",
                         web::put().to(business_profile::update_json),
                     )
+                    // Issue 12 (h12): the profile picture, served from Switchboard.
+                    .route(
+                        "/inboxes/{id}/business_profile/picture",
+                        web::get().to(business_profile::picture),
+                    )
                     .route(
                         "/conversations/{display_id}/toggle_typing_status",
                         web::post().to(typing::toggle),

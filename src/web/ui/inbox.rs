@@ -294,9 +294,9 @@ struct InboxPage {
     /// The name of the saved view the list shows (`?view=`), which the list's filter summary
     /// and the phone's filter marker name ("View: Hot leads").
     active_view: Option<String>,
-    /// Administrators only: `(inbox id, inbox name, problem)` of each number whose health
-    /// dropped (`partials/number_health_banner.html`).
-    health_alerts: Vec<(i64, String, String)>,
+    /// One alert per affected inbox (`partials/number_health_banner.html`): administrators
+    /// see disconnection, heartbeat and number health; agents only refused sends.
+    health_alerts: Vec<crate::domain::workspace_alerts::InboxAlert>,
 }
 
 #[derive(Template)]
@@ -802,12 +802,8 @@ async fn render_page(
                 .iter()
                 .find(|v| v.active)
                 .map(|v| v.label.clone());
-            // One statement, for administrators only (agents' pages are unchanged).
-            let health_alerts = if layout.is_admin {
-                crate::domain::number_health::problems_in_account(conn, layout.account_id)?
-            } else {
-                Vec::new()
-            };
+            // One statement for agents, two for administrators (issue 12).
+            let health_alerts = crate::domain::workspace_alerts::for_viewer(conn, &viewer)?;
             Ok(InboxPage {
                 health_alerts,
                 active_view,

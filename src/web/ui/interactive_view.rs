@@ -58,9 +58,30 @@ pub fn interactive_view(attrs: &Value) -> Option<InteractiveView> {
         "location_request_message" => "Location request",
         _ => return None,
     };
-    let header = (i["header"]["type"] == "text")
-        .then(|| text(&i["header"]["text"]))
-        .flatten();
+    // A media header (h12: image, video or document by link) is named, not loaded.
+    let header = match i["header"]["type"].as_str() {
+        Some("text") => text(&i["header"]["text"]),
+        Some(kind @ ("image" | "video" | "document")) => {
+            let media = &i["header"][kind];
+            let name = text(&media["filename"]).or_else(|| {
+                media["link"]
+                    .as_str()
+                    .and_then(|l| url::Url::parse(l).ok())
+                    .and_then(|u| u.path_segments()?.next_back().map(str::to_string))
+                    .filter(|n| !n.is_empty())
+            });
+            let label = match kind {
+                "image" => "Image",
+                "video" => "Video",
+                _ => "Document",
+            };
+            Some(match name {
+                Some(n) => format!("{label}: {n}"),
+                None => label.to_string(),
+            })
+        }
+        _ => None,
+    };
     let buttons = action["buttons"]
         .as_array()
         .into_iter()
