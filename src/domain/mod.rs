@@ -90,3 +90,9 @@ pub fn unique_violation_as(e: diesel::result::Error, field: &str, message: &str)
         other => other.into(),
     }
 }
+
+// Issue 13 (hours): business hours, greeting, out of office and CSAT.
+pub mod auto_replies;
+pub mod business_hours;
+pub mod csat;
+pub mod inbox_hours;
