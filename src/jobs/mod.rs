@@ -19,6 +19,9 @@ pub mod template_sync;
 pub mod webhook_delivery;
 pub mod worker;
 
+// Issue 13 (hours): greeting, out of office and CSAT.
+pub mod hours;
+
 use crate::db::schema::jobs;
 use crate::error::AppResult;
 use chrono::{DateTime, Duration, Utc};

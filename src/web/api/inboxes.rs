@@ -5,6 +5,7 @@
 
 use super::views;
 use crate::app::AppState;
+use crate::domain::inbox_hours;
 use crate::domain::inboxes::{self, InboxPatch, NewWhatsappInbox};
 use crate::domain::number_health;
 use crate::domain::templates;
@@ -82,9 +83,11 @@ async fn render(state: &AppState, account_id: i64, inbox_id: i64, admin: bool) -
             let (i, c) = inboxes::find(conn, account_id, inbox_id)?;
             let t = templates::list(conn, inbox_id)?;
             let h = number_health::for_inboxes(conn, &[inbox_id])?;
-            Ok((i, c, t, h))
+            let hours = inbox_hours::get(conn, account_id, inbox_id)?;
+            Ok((i, c, t, (h, hours)))
         })
         .await?;
+    let (health, hours) = health;
     let mut json = views::inbox(
         &state.config,
         &state.secrets,
@@ -94,6 +97,7 @@ async fn render(state: &AppState, account_id: i64, inbox_id: i64, admin: bool) -
         &list,
     );
     with_health(&mut json, inbox_id, &health);
+    hours.merge_into(&mut json);
     Ok(json)
 }
 
@@ -129,20 +133,25 @@ pub async fn index(
             let rows = inboxes::list(conn, viewer.account_id, only.as_deref())?;
             let ids: Vec<i64> = rows.iter().map(|(i, _)| i.id).collect();
             let health = number_health::for_inboxes(conn, &ids)?;
+            let hours = inbox_hours::for_inboxes(conn, &ids)?;
             let mut out = Vec::with_capacity(rows.len());
             for (i, c) in rows {
                 let t = templates::list(conn, i.id)?;
                 out.push((i, c, t));
             }
-            Ok((out, health))
+            Ok((out, (health, hours)))
         })
         .await?;
-    let (rows, health) = rows;
+    let (rows, (health, hours)) = rows;
     let payload: Vec<Value> = rows
         .iter()
         .map(|(i, c, t)| {
             let mut json = views::inbox(&state.config, &state.secrets, i, c, admin, t);
             with_health(&mut json, i.id, &health);
+            match hours.iter().find(|h| h.inbox_id == i.id) {
+                Some(h) => h.merge_into(&mut json),
+                None => inbox_hours::Settings::off(i.account_id, i.id).merge_into(&mut json),
+            }
             json
         })
         .collect();
@@ -201,7 +210,8 @@ pub async fn create(
     Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, true).await?))
 }
 
-/// `PATCH /inboxes/{id}`: name, auto assignment, and the channel's number and credentials.
+/// `PATCH /inboxes/{id}`: name, auto assignment, and the channel's number and credentials;
+/// business hours, greeting, out of office and CSAT (`domain::inbox_hours`, 422 naming the field).
 /// New credentials are checked against Graph before they are saved, then the templates are
 /// synced and the webhook set up again (as on create).
 pub async fn update(
@@ -213,7 +223,19 @@ pub async fn update(
     let (account_id, inbox_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     viewer.require_admin()?;
+    let raw = body.json_object()?;
     let body: InboxBody = body.typed()?;
+    // Issue 13 (hours): business hours, greeting, out of office and CSAT fields.
+    if inbox_hours::touches(&raw) {
+        state
+            .db(move |conn| {
+                inboxes::find(conn, account_id, inbox_id)?;
+                let current = inbox_hours::get(conn, account_id, inbox_id)?;
+                let next = inbox_hours::apply_patch(&current, &raw)?;
+                inbox_hours::save(conn, &next)
+            })
+            .await?;
+    }
     let mut patch = InboxPatch {
         name: body.name,
         enable_auto_assignment: body.enable_auto_assignment,
