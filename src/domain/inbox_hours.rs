@@ -632,6 +632,110 @@ pub fn open_state(settings: &Settings, now: DateTime<Utc>) -> Option<OpenState> 
     })
 }
 
+#[derive(QueryableByName)]
+struct PanelRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+    hours: Option<Value>,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    csat: Value,
+}
+
+/// A CSAT rating for the contact panel: ("4/5" or "👍", comment, rated at).
+pub type PanelRating = (String, String, Option<DateTime<Utc>>);
+
+fn state_of(hours: &Value, now: DateTime<Utc>) -> Option<OpenState> {
+    if hours["enabled"] != json!(true) {
+        return None;
+    }
+    let tz = hours["timezone"].as_str().unwrap_or("UTC");
+    let schedule = parse_schedule(tz, &hours["rows"], &hours["holidays"]).ok()?;
+    let open = schedule.is_open(now);
+    Some(OpenState {
+        open,
+        opens_at: if open { None } else { schedule.next_open(now) },
+        closes_at: if open { schedule.next_close(now) } else { None },
+        timezone: tz.to_string(),
+    })
+}
+
+/// For the conversation header and contact panel, in one statement: the inbox's open state
+/// at `now` (None when business hours are off) and the contact's latest answered CSAT
+/// surveys (at most 5, newest first).
+pub fn thread_panel(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    contact_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<(Option<OpenState>, Vec<PanelRating>)> {
+    use diesel::sql_types::BigInt;
+    let row: PanelRow = diesel::sql_query(
+        "SELECT (SELECT jsonb_build_object('enabled', working_hours_enabled, 'timezone', timezone, \
+                  'rows', working_hours, 'holidays', holidays) FROM inbox_hours_settings WHERE inbox_id = $1) AS hours, \
+                (SELECT coalesce(jsonb_agg(jsonb_build_object('rating', rating, 'scale', scale, \
+                  'feedback', feedback_message, 'rated_at', extract(epoch FROM rated_at)::bigint) ORDER BY id DESC), '[]'::jsonb) \
+                 FROM (SELECT * FROM csat_survey_responses WHERE contact_id = $2 AND rating IS NOT NULL \
+                       ORDER BY id DESC LIMIT 5) x) AS csat",
+    )
+    .bind::<BigInt, _>(inbox_id)
+    .bind::<BigInt, _>(contact_id)
+    .get_result(conn)?;
+    let state = row.hours.as_ref().and_then(|h| state_of(h, now));
+    let ratings = row
+        .csat
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                super::csat::rating_label(
+                    r["scale"].as_str().unwrap_or("1-5"),
+                    r["rating"].as_i64().unwrap_or(0) as i32,
+                ),
+                r["feedback"].as_str().unwrap_or_default().to_string(),
+                r["rated_at"]
+                    .as_i64()
+                    .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
+            )
+        })
+        .collect();
+    Ok((state, ratings))
+}
+
+/// For the inbox page, in one statement: (inbox id, inbox name, open state at `now`) of the
+/// account's inboxes in `visible` (None: all) that use business hours, by name.
+pub fn page_states(
+    conn: &mut PgConnection,
+    account_id: i64,
+    visible: Option<&[i64]>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<(i64, String, OpenState)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        hours: Value,
+    }
+    use diesel::sql_types::{Array, BigInt, Bool};
+    let ids = visible.map(<[i64]>::to_vec).unwrap_or_default();
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT i.id, i.name, jsonb_build_object('enabled', s.working_hours_enabled, 'timezone', s.timezone, \
+           'rows', s.working_hours, 'holidays', s.holidays) AS hours \
+         FROM inbox_hours_settings s JOIN inboxes i ON i.id = s.inbox_id \
+         WHERE s.account_id = $1 AND s.working_hours_enabled AND ($2 OR i.id = ANY($3)) ORDER BY i.name, i.id",
+    )
+    .bind::<BigInt, _>(account_id)
+    .bind::<Bool, _>(visible.is_none())
+    .bind::<Array<BigInt>, _>(ids)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| state_of(&r.hours, now).map(|s| (r.id, r.name, s)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
