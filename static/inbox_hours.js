@@ -95,7 +95,7 @@
       }
       const add = document.createElement("button");
       add.type = "button"; add.className = "ih-add"; add.textContent = "Add range";
-      add.setAttribute("aria-label", `Add a range on ${DAY_NAMES[day]}`);
+      add.setAttribute("aria-label", `Add range on ${DAY_NAMES[day]}`);
       add.addEventListener("click", () => { ranges.append(rangeRow(day, "09:00", "17:00")); });
       const closed = document.createElement("span");
       closed.className = "muted ih-closed"; closed.textContent = "Closed";
