@@ -306,6 +306,7 @@ async fn csat_inside_the_window_is_a_list_and_each_answer_kind_is_a_rating_with_
             "list_reply": {"id": format!("csat:{conv}:4"), "title": "4 - Good"}}}),
     ))
     .await;
+    run_jobs(&app).await;
     app.deliver_bytes(&incoming(3, now + 65, text("Quick and friendly")))
         .await;
     run_jobs(&app).await;
@@ -316,6 +317,18 @@ async fn csat_inside_the_window_is_a_list_and_each_answer_kind_is_a_rating_with_
         ))
         .await;
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    // The answer and its comment joined the resolved conversation (no new one opened).
+    assert_eq!(app.count("conversations"), 1);
+    assert_eq!(
+        app.query_json("SELECT to_jsonb(status) FROM conversations"),
+        "resolved"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "messages WHERE conversation_id = {conv} AND message_type = 0"
+        )),
+        3
+    );
     assert_eq!(list[0]["rating"], 4);
     assert_eq!(list[0]["feedback_message"], "Quick and friendly");
     assert_eq!(list[0]["conversation_id"], display);

@@ -329,6 +329,11 @@ pub fn record_answer(
             json!({"csat": {"rating": rating, "response_id": row.id}}),
             message.created_at,
         )?;
+        if conversation.status == "resolved" {
+            // The answer joined the resolved conversation (see `answer_conversation`): nobody
+            // waits for a reply to it.
+            conversations::clear_waiting(conn, conversation.id)?;
+        }
         return Ok(Some("rating"));
     }
     let text = message
@@ -356,7 +361,70 @@ pub fn record_answer(
     .bind::<Timestamptz, _>(since)
     .bind::<Timestamptz, _>(message.created_at)
     .execute(conn)?;
+    if updated > 0 && conversation.status == "resolved" {
+        conversations::clear_waiting(conn, conversation.id)?;
+    }
     Ok((updated > 0).then_some("comment"))
+}
+
+/// Where ingest stores an incoming message that answers a survey, so the answer joins the
+/// surveyed conversation instead of opening a new one (the conversation stays resolved): a
+/// rating (`content_attributes` carrying `csat:<id>:<value>`, see [`parse_answer`]) goes to
+/// conversation `<id>` when it is this contact's in this inbox and was surveyed; a text
+/// (`is_text`) goes to the conversation of the contact's latest rating in the inbox when
+/// that rating is at most [`COMMENT_WINDOW_MINUTES`] old at `at` and has no comment yet.
+/// Either only when the contact has no unresolved conversation in the inbox (one would take
+/// the message, as always). Costs nothing for other messages but one indexed lookup for a
+/// text. Call it in ingest's transaction.
+pub fn answer_conversation(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    contact_id: i64,
+    attrs: &Map<String, Value>,
+    is_text: bool,
+    at: DateTime<Utc>,
+) -> AppResult<Option<Conversation>> {
+    use crate::db::schema::conversations as cv;
+    let answer = if attrs.contains_key("interactive") || attrs.contains_key("button") {
+        parse_answer(&Value::Object(attrs.clone()))
+    } else {
+        None
+    };
+    let target: Option<i64> = if let Some((surveyed, _)) = answer {
+        r::table
+            .filter(r::conversation_id.eq(surveyed))
+            .filter(r::contact_id.eq(contact_id))
+            .filter(r::inbox_id.eq(inbox_id))
+            .select(r::conversation_id)
+            .first(conn)
+            .optional()?
+    } else if is_text {
+        r::table
+            .filter(r::contact_id.eq(contact_id))
+            .filter(r::inbox_id.eq(inbox_id))
+            .filter(r::rating.is_not_null())
+            .filter(r::feedback_message.is_null())
+            .filter(r::rated_at.ge(at - Duration::minutes(COMMENT_WINDOW_MINUTES)))
+            .filter(r::rated_at.le(at))
+            .order(r::id.desc())
+            .select(r::conversation_id)
+            .first(conn)
+            .optional()?
+    } else {
+        None
+    };
+    let Some(id) = target else { return Ok(None) };
+    let open_exists: bool = diesel::select(diesel::dsl::exists(
+        cv::table
+            .filter(cv::inbox_id.eq(inbox_id))
+            .filter(cv::contact_id.eq(contact_id))
+            .filter(cv::status.ne("resolved")),
+    ))
+    .get_result(conn)?;
+    if open_exists {
+        return Ok(None);
+    }
+    Ok(Some(conversations::find_by_id(conn, id)?))
 }
 
 /// "5/5", "👍" or "👎".
