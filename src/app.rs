@@ -200,6 +200,8 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(jobs::number_health::run(state.clone()));
     tokio::spawn(jobs::email::run(state.clone()));
     tokio::spawn(jobs::contact_import::run(state.clone()));
+    // Issue 13 (hours): greeting, out of office and CSAT.
+    tokio::spawn(jobs::hours::run(state.clone()));
     tokio::spawn(jobs::dualhook::run(state.clone()));
     tokio::spawn(jobs::webhook_delivery::run_dispatcher(state.clone()));
     // Issue 13 (avail): auto-assignment drains and the presence sweep.

@@ -435,6 +435,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/accounts/{a}/inboxes"),
     ("POST", "/api/v1/accounts/{a}/inboxes"),
     ("GET", "/api/v1/accounts/{a}/inboxes/{id}"),
+    // Issue 13 (hours): CSAT survey responses.
+    ("GET", "/api/v1/accounts/{a}/csat_survey_responses"),
     ("PATCH", "/api/v1/accounts/{a}/inboxes/{id}"),
     ("POST", "/api/v1/accounts/{a}/inboxes/{id}/sync_templates"),
     // Issue 12 (templates): the template builder.

@@ -671,6 +671,27 @@ diesel::table! {
     }
 }
 
+// Issue 13 (hours): business hours, greeting, out of office and CSAT.
+diesel::table! {
+    inbox_hours_settings (inbox_id) {
+        inbox_id -> Int8,
+        account_id -> Int8,
+        working_hours_enabled -> Bool,
+        timezone -> Text,
+        working_hours -> Jsonb,
+        holidays -> Jsonb,
+        out_of_office_message -> Nullable<Text>,
+        greeting_enabled -> Bool,
+        greeting_message -> Nullable<Text>,
+        csat_survey_enabled -> Bool,
+        csat_question -> Nullable<Text>,
+        csat_scale -> Text,
+        csat_template_name -> Nullable<Text>,
+        csat_template_language -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::table! {
     /// Conversations waiting for an agent with room, oldest first.
     assignment_queue (conversation_id) {
@@ -682,3 +703,37 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(inbox_auto_assignment, assignment_queue);
 diesel::allow_tables_to_appear_in_same_query!(assignment_queue, conversations);
+
+diesel::table! {
+    auto_replies (conversation_id, kind, period_key) {
+        conversation_id -> Int8,
+        kind -> Text,
+        period_key -> Text,
+        message_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    csat_survey_responses (id) {
+        id -> Int8,
+        account_id -> Int8,
+        inbox_id -> Int8,
+        conversation_id -> Int8,
+        contact_id -> Int8,
+        assigned_agent_id -> Nullable<Int8>,
+        message_id -> Nullable<Int8>,
+        scale -> Text,
+        rating -> Nullable<Int4>,
+        feedback_message -> Nullable<Text>,
+        rated_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    inbox_hours_settings,
+    auto_replies,
+    csat_survey_responses,
+);

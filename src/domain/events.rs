@@ -216,6 +216,8 @@ fn insert(
         name,
         &payload_copy,
     )?;
+    // Issue 13 (hours): greeting, out of office and CSAT, only for inboxes that use them.
+    super::auto_replies::enqueue_for_event(conn, inbox_id, conversation_id, name, &payload_copy)?;
     Ok(row.id)
 }
 

@@ -99,3 +99,8 @@ pub fn unique_violation_as(e: diesel::result::Error, field: &str, message: &str)
 pub mod filter_payload;
 // Issue 12 (h12): inbox alerts at the top of the workspace.
 pub mod workspace_alerts;
+// Issue 13 (hours): business hours, greeting, out of office and CSAT.
+pub mod auto_replies;
+pub mod business_hours;
+pub mod csat;
+pub mod inbox_hours;

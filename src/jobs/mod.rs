@@ -21,6 +21,8 @@ pub mod worker;
 
 // Issue 13 (avail): auto-assignment drains and the presence sweep.
 pub mod assignment;
+// Issue 13 (hours): greeting, out of office and CSAT.
+pub mod hours;
 
 use crate::db::schema::jobs;
 use crate::error::AppResult;

@@ -840,15 +840,31 @@ fn store(
         contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, identity, profile)?;
     // A history import opens many old conversations at once: no email for those.
     let notify = !extra_attrs.contains_key("imported_from_history");
-    let conversation = conversations::find_or_open(
-        conn,
-        ctx.inbox.account_id,
-        ctx.inbox.id,
-        contact.id,
-        contact_inbox.id,
-        at,
-        notify,
-    )?;
+    // Issue 13 (hours): a CSAT answer (and its comment) joins the surveyed conversation.
+    let csat_target = if kind == message_type::INCOMING {
+        crate::domain::csat::answer_conversation(
+            conn,
+            ctx.inbox.id,
+            contact.id,
+            &built.content_attributes,
+            built.content_type == "text" && built.attachments.is_empty(),
+            at,
+        )?
+    } else {
+        None
+    };
+    let conversation = match csat_target {
+        Some(c) => c,
+        None => conversations::find_or_open(
+            conn,
+            ctx.inbox.account_id,
+            ctx.inbox.id,
+            contact.id,
+            contact_inbox.id,
+            at,
+            notify,
+        )?,
+    };
     let mut attrs = built.content_attributes;
     attrs.extend(extra_attrs);
     if let Some(reply_to) = attrs.get("in_reply_to_external_id").and_then(Value::as_str) {

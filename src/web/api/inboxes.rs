@@ -6,6 +6,7 @@
 use super::views;
 use crate::app::AppState;
 use crate::domain::auto_assignment;
+use crate::domain::inbox_hours;
 use crate::domain::inboxes::{self, InboxPatch, NewWhatsappInbox};
 use crate::domain::number_health;
 use crate::domain::templates;
@@ -84,9 +85,11 @@ async fn render(state: &AppState, account_id: i64, inbox_id: i64, admin: bool) -
             let t = templates::list(conn, inbox_id)?;
             let h = number_health::for_inboxes(conn, &[inbox_id])?;
             let l = auto_assignment::limit(conn, inbox_id)?;
-            Ok((i, c, t, h, l))
+            let hours = inbox_hours::get(conn, account_id, inbox_id)?;
+            Ok((i, c, t, (h, hours), l))
         })
         .await?;
+    let (health, hours) = health;
     let mut json = views::inbox(
         &state.config,
         &state.secrets,
@@ -97,6 +100,7 @@ async fn render(state: &AppState, account_id: i64, inbox_id: i64, admin: bool) -
     );
     with_health(&mut json, inbox_id, &health);
     json["auto_assignment_config"] = auto_assignment::config_json(limit);
+    hours.merge_into(&mut json);
     Ok(json)
 }
 
@@ -133,15 +137,16 @@ pub async fn index(
             let ids: Vec<i64> = rows.iter().map(|(i, _)| i.id).collect();
             let health = number_health::for_inboxes(conn, &ids)?;
             let limits = auto_assignment::limits(conn, &ids)?;
+            let hours = inbox_hours::for_inboxes(conn, &ids)?;
             let mut out = Vec::with_capacity(rows.len());
             for (i, c) in rows {
                 let t = templates::list(conn, i.id)?;
                 out.push((i, c, t));
             }
-            Ok((out, health, limits))
+            Ok((out, (health, hours), limits))
         })
         .await?;
-    let (rows, health, limits) = rows;
+    let (rows, (health, hours), limits) = rows;
     let payload: Vec<Value> = rows
         .iter()
         .map(|(i, c, t)| {
@@ -149,6 +154,10 @@ pub async fn index(
             with_health(&mut json, i.id, &health);
             json["auto_assignment_config"] =
                 auto_assignment::config_json(limits.get(&i.id).copied());
+            match hours.iter().find(|h| h.inbox_id == i.id) {
+                Some(h) => h.merge_into(&mut json),
+                None => inbox_hours::Settings::off(i.account_id, i.id).merge_into(&mut json),
+            }
             json
         })
         .collect();
@@ -207,7 +216,8 @@ pub async fn create(
     Ok(HttpResponse::Ok().json(render(&state, account_id, inbox_id, true).await?))
 }
 
-/// `PATCH /inboxes/{id}`: name, auto assignment, and the channel's number and credentials.
+/// `PATCH /inboxes/{id}`: name, auto assignment, and the channel's number and credentials;
+/// business hours, greeting, out of office and CSAT (`domain::inbox_hours`, 422 naming the field).
 /// New credentials are checked against Graph before they are saved, then the templates are
 /// synced and the webhook set up again (as on create).
 pub async fn update(
@@ -219,13 +229,24 @@ pub async fn update(
     let (account_id, inbox_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     viewer.require_admin()?;
-    let body_json = body.json_object()?;
+    let raw = body.json_object()?;
     let body: InboxBody = body.typed()?;
     // Issue 13: Chatwoot's `auto_assignment_config.max_assignment_limit`.
-    let limit = body_json
+    let limit = raw
         .get("auto_assignment_config")
         .map(auto_assignment::parse_config)
         .transpose()?;
+    // Issue 13 (hours): business hours, greeting, out of office and CSAT fields.
+    if inbox_hours::touches(&raw) {
+        state
+            .db(move |conn| {
+                inboxes::find(conn, account_id, inbox_id)?;
+                let current = inbox_hours::get(conn, account_id, inbox_id)?;
+                let next = inbox_hours::apply_patch(&current, &raw)?;
+                inbox_hours::save(conn, &next)
+            })
+            .await?;
+    }
     let mut patch = InboxPatch {
         name: body.name,
         enable_auto_assignment: body.enable_auto_assignment,

@@ -33,6 +33,8 @@ pub mod views;
 pub mod webhooks;
 // Parity (issue 11): one extractor for bare and Rails-wrapped JSON bodies.
 pub mod wrapped;
+// Issue 13 (hours): CSAT survey responses.
+pub mod csat;
 
 use actix_web::{guard, web};
 
@@ -68,6 +70,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                 web::scope("/accounts/{account_id}")
                     .route("/events", web::get().to(crate::web::realtime::stream))
                     .route("/inboxes", web::get().to(inboxes::index))
+                    // Issue 13 (hours): CSAT survey responses.
+                    .route("/csat_survey_responses", web::get().to(csat::index))
                     .route("/inboxes", web::post().to(inboxes::create))
                     .route("/inboxes/{id}", web::get().to(inboxes::show))
                     .route("/inboxes/{id}", web::patch().to(inboxes::update))

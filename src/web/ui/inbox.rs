@@ -230,6 +230,13 @@ pub struct ThreadView {
     /// The conversation's and the contact's custom attributes with their editors (issue 11;
     /// `templates/partials/custom_attributes.html`, one query for the definitions).
     pub custom_attribute_blocks: Vec<super::custom_attributes::AttributeBlock>,
+    /// Issue 13 (hours): "Open now · closes 17:00 (Europe/Berlin)" / "Closed now · opens …"
+    /// for the header; empty when the inbox has no business hours.
+    pub hours_note: String,
+    /// Whether the team is open now (the note's style).
+    pub hours_open: bool,
+    /// Issue 13 (hours): the contact's CSAT ratings, newest first: (rating, comment, rated at).
+    pub csat_ratings: Vec<(String, String, (String, String))>,
 }
 
 /// A contact note in the contact panel.
@@ -278,6 +285,8 @@ fn stamp(t: Option<chrono::DateTime<chrono::Utc>>) -> (String, String) {
 #[derive(Template)]
 #[template(path = "inbox.html")]
 struct InboxPage {
+    /// Issue 13 (hours): (inbox name, "Open now · …", open) of inboxes with business hours.
+    hours_states: Vec<(String, String, bool)>,
     layout: Layout,
     rows: Vec<ConversationRow>,
     list_query: ListQuery,
@@ -540,6 +549,9 @@ fn thread_view(
     } else {
         times.waiting_since
     };
+    // Issue 13 (hours): open now / opens at, and the contact's CSAT ratings (one statement).
+    let (hours_state, csat_ratings) =
+        crate::domain::inbox_hours::thread_panel(conn, c.inbox_id, c.contact_id, now)?;
     let (snoozed_until_iso, snoozed_until_text) = if c.status == "snoozed" {
         stamp(c.snoozed_until)
     } else {
@@ -594,6 +606,12 @@ fn thread_view(
             written: stamp(Some(n.note.created_at)),
         })
         .collect(),
+        hours_note: hours_state.as_ref().map(|h| h.label()).unwrap_or_default(),
+        hours_open: hours_state.as_ref().is_some_and(|h| h.open),
+        csat_ratings: csat_ratings
+            .into_iter()
+            .map(|(r, c, at)| (r, c, stamp(at)))
+            .collect(),
         custom_attribute_blocks: {
             use crate::domain::custom_attributes::{self as ca, Model};
             let definitions = ca::list(conn, c.account_id, None)?;
@@ -804,7 +822,19 @@ async fn render_page(
                 .map(|v| v.label.clone());
             // One statement for agents, two for administrators (issue 12).
             let health_alerts = crate::domain::workspace_alerts::for_viewer(conn, &viewer)?;
+            // Issue 13 (hours): one statement for the inboxes' open state.
+            let visible = viewer.visible_inbox_ids(conn)?;
+            let hours_states = crate::domain::inbox_hours::page_states(
+                conn,
+                viewer.account_id,
+                visible.as_deref(),
+                chrono::Utc::now(),
+            )?
+            .into_iter()
+            .map(|(_, name, s)| (name, s.label(), s.open))
+            .collect();
             Ok(InboxPage {
+                hours_states,
                 health_alerts,
                 active_view,
                 layout,
