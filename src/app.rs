@@ -202,6 +202,8 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(jobs::contact_import::run(state.clone()));
     tokio::spawn(jobs::dualhook::run(state.clone()));
     tokio::spawn(jobs::webhook_delivery::run_dispatcher(state.clone()));
+    // Issue 13 (rules): automation rules.
+    tokio::spawn(jobs::automation::run(state.clone()));
     let st = state.clone();
     tokio::spawn(async move {
         loop {

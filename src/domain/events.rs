@@ -207,6 +207,8 @@ fn insert(
         name,
         &payload_copy,
     )?;
+    // Issue 13 (rules): queue the automation rules' job when the account has a rule for it.
+    super::automation::enqueue_for_event(conn, account_id, conversation_id, name, &payload_copy)?;
     Ok(row.id)
 }
 

@@ -39,6 +39,9 @@ pub mod contact_list;
 // Issue 12 (profile-typing): the typing indicator's rules and cross-process throttle.
 pub mod typing;
 
+// Issue 13 (rules): automation rules and macros.
+pub mod automation;
+
 use crate::error::AppError;
 
 use diesel::pg::PgConnection;
