@@ -513,3 +513,132 @@ pub fn holds(c: &Condition, f: &Facts) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn facts() -> Facts {
+        Facts {
+            inbox_id: 7,
+            status: "open".into(),
+            priority: Some("high".into()),
+            labels: vec!["billing".into(), "vip".into()],
+            assignee_id: Some(3),
+            team_id: None,
+            content: Some("Hello, I want a REFUND for order 4521".into()),
+            message_type: Some("incoming".into()),
+            contact_name: "Sheena Nelson".into(),
+            contact_email: Some("sheena@example.com".into()),
+            contact_phone: Some("+16505551234".into()),
+            contact_attributes: json!({"plan": "gold", "orders": 12}),
+            conversation_attributes: json!({"order_id": "4521"}),
+            last_incoming_at: Some(Utc::now()),
+            now: Utc::now(),
+        }
+    }
+
+    fn c(key: &str, op: &str, values: &[&str]) -> Condition {
+        parse(&json!([{"attribute_key": key, "filter_operator": op, "values": values}]))
+            .unwrap()
+            .remove(0)
+    }
+
+    fn custom(kind: &str, key: &str, op: &str, values: &[&str]) -> Condition {
+        parse(&json!([{"attribute_key": key, "filter_operator": op, "values": values,
+            "custom_attribute_type": kind}]))
+        .unwrap()
+        .remove(0)
+    }
+
+    #[test]
+    fn each_attribute_and_operator() {
+        let f = facts();
+        let yes = |c: Condition| assert!(holds(&c, &f), "{c:?} should hold");
+        let no = |c: Condition| assert!(!holds(&c, &f), "{c:?} should not hold");
+        yes(c("inbox_id", "equal_to", &["7"]));
+        no(c("inbox_id", "not_equal_to", &["7"]));
+        yes(c("status", "equal_to", &["open", "pending"]));
+        no(c("status", "equal_to", &["resolved"]));
+        yes(c("status", "not_equal_to", &["resolved"]));
+        yes(c("content", "contains", &["refund"]));
+        no(c("content", "does_not_contain", &["refund"]));
+        yes(c("content", "starts_with", &["hello"]));
+        yes(c("content", "matches", &[r"order \d{4}"]));
+        no(c("content", "matches", &[r"^order"]));
+        no(c("content", "equal_to", &["refund"]));
+        yes(c("labels", "equal_to", &["vip"]));
+        no(c("labels", "not_equal_to", &["vip"]));
+        yes(c("labels", "is_present", &[]));
+        yes(c("assignee_id", "equal_to", &["3"]));
+        yes(c("assignee_id", "is_present", &[]));
+        yes(c("team_id", "is_not_present", &[]));
+        no(c("team_id", "equal_to", &["1"]));
+        yes(c("priority", "equal_to", &["high"]));
+        no(c("priority", "is_not_present", &[]));
+        yes(c("message_type", "equal_to", &["incoming"]));
+        yes(c("name", "contains", &["sheena"]));
+        yes(c("email", "equal_to", &["SHEENA@example.com"]));
+        yes(c("phone_number", "starts_with", &["+1650"]));
+        yes(c("customer_service_window", "equal_to", &["open"]));
+        yes(custom("contact_attribute", "plan", "equal_to", &["gold"]));
+        yes(custom("contact_attribute", "orders", "is_greater_than", &["10"]));
+        no(custom("contact_attribute", "orders", "is_less_than", &["10"]));
+        no(custom("contact_attribute", "missing", "is_present", &[]));
+        yes(custom("conversation_attribute", "order_id", "equal_to", &["4521"]));
+        let mut closed = facts();
+        closed.last_incoming_at = Some(Utc::now() - chrono::Duration::hours(25));
+        assert!(holds(&c("customer_service_window", "equal_to", &["closed"]), &closed));
+    }
+
+    #[test]
+    fn and_binds_tighter_than_or() {
+        let f = facts();
+        // false AND true OR true → true
+        let rows = parse(&json!([
+            {"attribute_key": "status", "filter_operator": "equal_to", "values": ["resolved"], "query_operator": "and"},
+            {"attribute_key": "labels", "filter_operator": "equal_to", "values": ["vip"], "query_operator": "or"},
+            {"attribute_key": "inbox_id", "filter_operator": "equal_to", "values": ["7"]},
+        ]))
+        .unwrap();
+        assert!(matches(&rows, &f));
+        // true AND false → false
+        let rows = parse(&json!([
+            {"attribute_key": "status", "filter_operator": "equal_to", "values": ["open"], "query_operator": "AND"},
+            {"attribute_key": "labels", "filter_operator": "equal_to", "values": ["none"]},
+        ]))
+        .unwrap();
+        assert!(!matches(&rows, &f));
+        assert!(matches(&[], &f));
+    }
+
+    #[test]
+    fn invalid_conditions_name_their_field() {
+        let err = |v: Value| match parse(&v) {
+            Err(AppError::Unprocessable { field, .. }) => field.unwrap(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            err(json!([{"attribute_key": "nope", "filter_operator": "equal_to", "values": ["x"]}])),
+            "conditions[0].attribute_key"
+        );
+        assert_eq!(
+            err(json!([{"attribute_key": "status", "filter_operator": "contains", "values": ["x"]}])),
+            "conditions[0].filter_operator"
+        );
+        assert_eq!(
+            err(json!([{"attribute_key": "status", "filter_operator": "equal_to", "values": ["gone"]}])),
+            "conditions[0].values"
+        );
+        assert_eq!(
+            err(json!([{"attribute_key": "content", "filter_operator": "matches", "values": ["(unclosed"]}])),
+            "conditions[0].values"
+        );
+        assert_eq!(
+            err(json!([{"attribute_key": "business_hours", "filter_operator": "equal_to", "values": ["open"]}])),
+            "conditions[0].attribute_key"
+        );
+        assert_eq!(err(json!("x")), "conditions");
+    }
+}
