@@ -415,9 +415,15 @@
       return;
     }
     if (menus.length) { menus.forEach((m) => m.remove()); btn.setAttribute("aria-expanded", "false"); return; }
+    // Measured before waiting: a live re-render may replace the button meanwhile.
+    const live = btn.isConnected ? btn
+      : document.querySelector(btn.hasAttribute("data-macro-bulk") ? "[data-macro-bulk]" : ".thread-header [data-macro-menu]");
+    const r = (live || btn).getBoundingClientRect();
+    const ids = btn.hasAttribute("data-macro-bulk") ? bulkIds() : [currentDisplayId()];
     const list = await loadMacros();
     const menu = el("ul", { class: "macro-menu", role: "menu", "aria-label": "Macros" });
-    if (btn.hasAttribute("data-macro-bulk")) menu.dataset.ids = bulkIds().join(",");
+    // Kept on <body>, placed under the button: the header re-renders live and would take it.
+    menu.dataset.ids = ids.join(",");
     if (!list.length) {
       const li = el("li", { role: "none" });
       const a = el("a", { href: `/app/accounts/${accountId}/settings/automation`, role: "menuitem" }, "No macros yet — add one in Settings");
@@ -430,7 +436,10 @@
       menu.append(li);
     }
     btn.setAttribute("aria-expanded", "true");
-    btn.after(menu);
+    document.body.append(menu);
+    const w = menu.offsetWidth;
+    menu.style.top = `${Math.round(r.bottom + 4)}px`;
+    menu.style.left = `${Math.round(Math.max(8, Math.min(r.left, window.innerWidth - w - 8)))}px`;
     const first = menu.querySelector("button, a");
     if (first) first.focus();
   });

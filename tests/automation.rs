@@ -120,9 +120,8 @@ async fn keyword_rule_labels_and_assigns_and_logs_its_run() {
         app.query_json("SELECT to_jsonb(assignee_id) FROM conversations WHERE display_id = 1"),
         json!(app.admin_id)
     );
-    let activity = app.query_json(
-        "SELECT jsonb_agg(content ORDER BY id) FROM messages WHERE message_type = 2",
-    );
+    let activity = app
+        .query_json("SELECT jsonb_agg(content ORDER BY id) FROM messages WHERE message_type = 2");
     assert!(
         activity.to_string().contains("by Automation System"),
         "{activity}"
@@ -161,17 +160,47 @@ async fn api_names_the_field_and_hides_other_accounts() {
     let cases: Vec<(Value, &str)> = vec![
         (json!({"name": ""}), "name"),
         (json!({"event_name": "bogus"}), "event_name"),
-        (json!({"event_name": "conversation_unanswered"}), "unanswered_minutes"),
-        (json!({"event_name": "conversation_unanswered", "unanswered_minutes": 0}), "unanswered_minutes"),
+        (
+            json!({"event_name": "conversation_unanswered"}),
+            "unanswered_minutes",
+        ),
+        (
+            json!({"event_name": "conversation_unanswered", "unanswered_minutes": 0}),
+            "unanswered_minutes",
+        ),
         (json!({"actions": []}), "actions"),
-        (json!({"actions": [{"action_name": "fly"}]}), "actions[0].action_name"),
-        (json!({"actions": [{"action_name": "add_sla", "action_params": [1]}]}), "actions[0].action_name"),
-        (json!({"actions": [{"action_name": "assign_agent", "action_params": [999999]}]}), "actions[0].action_params"),
-        (json!({"actions": [{"action_name": "assign_team", "action_params": ["x"]}]}), "actions[0].action_params"),
-        (json!({"actions": [{"action_name": "send_webhook_event", "action_params": ["ftp://x"]}]}), "actions[0].action_params"),
-        (json!({"actions": [{"action_name": "add_label", "action_params": ["a b"]}]}), "actions[0].action_params"),
-        (json!({"conditions": [{"attribute_key": "status", "filter_operator": "contains", "values": ["open"]}]}), "conditions[0].filter_operator"),
-        (json!({"conditions": [{"attribute_key": "content", "filter_operator": "matches", "values": ["("]}]}), "conditions[0].values"),
+        (
+            json!({"actions": [{"action_name": "fly"}]}),
+            "actions[0].action_name",
+        ),
+        (
+            json!({"actions": [{"action_name": "add_sla", "action_params": [1]}]}),
+            "actions[0].action_name",
+        ),
+        (
+            json!({"actions": [{"action_name": "assign_agent", "action_params": [999999]}]}),
+            "actions[0].action_params",
+        ),
+        (
+            json!({"actions": [{"action_name": "assign_team", "action_params": ["x"]}]}),
+            "actions[0].action_params",
+        ),
+        (
+            json!({"actions": [{"action_name": "send_webhook_event", "action_params": ["ftp://x"]}]}),
+            "actions[0].action_params",
+        ),
+        (
+            json!({"actions": [{"action_name": "add_label", "action_params": ["a b"]}]}),
+            "actions[0].action_params",
+        ),
+        (
+            json!({"conditions": [{"attribute_key": "status", "filter_operator": "contains", "values": ["open"]}]}),
+            "conditions[0].filter_operator",
+        ),
+        (
+            json!({"conditions": [{"attribute_key": "content", "filter_operator": "matches", "values": ["("]}]}),
+            "conditions[0].values",
+        ),
         (json!({"conditions": "x"}), "conditions"),
         (json!({"active": "yes"}), "active"),
         (json!({"name": 5}), "name"),
@@ -185,9 +214,7 @@ async fn api_names_the_field_and_hides_other_accounts() {
         assert_eq!(s, 422, "{body} → {v}");
         assert_eq!(v["field"], field, "{body} → {v}");
     }
-    let (s, _) = app
-        .api("POST", &p, Some(json!("[1,2]")), &t)
-        .await;
+    let (s, _) = app.api("POST", &p, Some(json!("[1,2]")), &t).await;
     assert!(s == 400 || s == 422, "{s}");
     let rule = create_rule(&app, base.clone()).await;
     let one = format!("{p}/{}", rule["id"]);
@@ -208,7 +235,12 @@ async fn api_names_the_field_and_hides_other_accounts() {
     );
     for m in ["GET", "PATCH", "DELETE"] {
         let (s, _) = app
-            .api(m, &theirs, Some(json!({"name": "x"})), &other.api_access_token)
+            .api(
+                m,
+                &theirs,
+                Some(json!({"name": "x"})),
+                &other.api_access_token,
+            )
             .await;
         assert_eq!(s, 404, "{m}");
         let (s, _) = app
@@ -237,7 +269,12 @@ async fn api_names_the_field_and_hides_other_accounts() {
         .await;
     assert_eq!(s, 404);
     let (s, v) = app
-        .api("POST", &mp, Some(json!({"name": "x", "visibility": "team", "actions": []})), &t)
+        .api(
+            "POST",
+            &mp,
+            Some(json!({"name": "x", "visibility": "team", "actions": []})),
+            &t,
+        )
         .await;
     assert_eq!((s, v["field"].clone()), (422, json!("visibility")));
     let (s, v) = app
@@ -274,7 +311,8 @@ async fn a_rule_that_would_loop_runs_once() {
                         {"action_name": "add_private_note", "action_params": ["flipped"]}]}),
     )
     .await;
-    app.deliver_bytes(&text("16505550003", "wamid.l1", "hi")).await;
+    app.deliver_bytes(&text("16505550003", "wamid.l1", "hi"))
+        .await;
     for _ in 0..10 {
         if drain(&app).await == 0 {
             break;
@@ -290,7 +328,10 @@ async fn a_rule_that_would_loop_runs_once() {
         "one reply"
     );
     assert_eq!(app.count("automation_runs WHERE outcome = 'done'"), 2);
-    assert_eq!(app.count("jobs WHERE kind = 'automation' AND status = 'pending'"), 0);
+    assert_eq!(
+        app.count("jobs WHERE kind = 'automation' AND status = 'pending'"),
+        0
+    );
     // The reply reached the Graph stand-in.
     app.run_send_jobs().await;
     assert_eq!(sends(&server).await, 1);
@@ -308,8 +349,10 @@ async fn time_based_rule_fires_exactly_once_with_two_processes() {
                         {"action_name": "change_priority", "action_params": ["urgent"]}]}),
     )
     .await;
-    app.deliver_bytes(&text("16505550004", "wamid.t1", "anyone?")).await;
-    app.deliver_bytes(&text("16505550005", "wamid.t2", "hello?")).await;
+    app.deliver_bytes(&text("16505550004", "wamid.t1", "anyone?"))
+        .await;
+    app.deliver_bytes(&text("16505550005", "wamid.t2", "hello?"))
+        .await;
     // Not yet due.
     assert!(automation::sweep(&mut app.conn()).unwrap().is_empty());
     use diesel::RunQueryDsl;
@@ -321,7 +364,12 @@ async fn time_based_rule_fires_exactly_once_with_two_processes() {
     // A second "process": its own pool on the same database; both sweep at once, often.
     let second = switchboard::db::build_pool(&app.db.url, 4, 5000);
     let mut handles = vec![];
-    for pool in [app.state.pool.clone(), second.clone(), app.state.pool.clone(), second] {
+    for pool in [
+        app.state.pool.clone(),
+        second.clone(),
+        app.state.pool.clone(),
+        second,
+    ] {
         handles.push(std::thread::spawn(move || {
             let mut n = 0;
             for _ in 0..20 {
@@ -344,7 +392,10 @@ async fn time_based_rule_fires_exactly_once_with_two_processes() {
 async fn macro_runs_on_three_conversations_and_every_action_works() {
     let (server, app) = graph_app().await;
     app.create_inbox_direct();
-    for (i, from) in ["16505550011", "16505550012", "16505550013"].iter().enumerate() {
+    for (i, from) in ["16505550011", "16505550012", "16505550013"]
+        .iter()
+        .enumerate()
+    {
         app.deliver_bytes(&text(from, &format!("wamid.m{i}"), "hello"))
             .await;
     }
@@ -393,9 +444,18 @@ async fn macro_runs_on_three_conversations_and_every_action_works() {
     for d in 1..=3 {
         assert_eq!(labels_of(&app, d), json!(["vip"]));
     }
-    assert_eq!(app.count("conversations WHERE priority = 'urgent' AND status = 'snoozed'"), 3);
-    assert_eq!(app.count(&format!("conversations WHERE team_id = {}", team["id"])), 3);
-    assert_eq!(app.count("messages WHERE private AND content = 'VIP customer'"), 3);
+    assert_eq!(
+        app.count("conversations WHERE priority = 'urgent' AND status = 'snoozed'"),
+        3
+    );
+    assert_eq!(
+        app.count(&format!("conversations WHERE team_id = {}", team["id"])),
+        3
+    );
+    assert_eq!(
+        app.count("messages WHERE private AND content = 'VIP customer'"),
+        3
+    );
     app.run_send_jobs().await;
     assert_eq!(sends(&server).await, 3);
     // Then resolve, reopen, mute through a second macro.
@@ -423,7 +483,10 @@ async fn macro_runs_on_three_conversations_and_every_action_works() {
         app.query_json("SELECT to_jsonb(status) FROM conversations WHERE display_id = 2"),
         json!("resolved")
     );
-    assert_eq!(app.count("conversations WHERE (additional_attributes->>'muted')::bool"), 1);
+    assert_eq!(
+        app.count("conversations WHERE (additional_attributes->>'muted')::bool"),
+        1
+    );
     // A conversation of another account (or absent) answers 404 and changes nothing.
     let (s, _) = app
         .api(
@@ -448,5 +511,11 @@ async fn macro_runs_on_three_conversations_and_every_action_works() {
         )
         .await;
     assert_eq!(s, 422, "{v}");
-    assert!(v["message"].as_str().unwrap_or("").starts_with("send_message"), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("send_message"),
+        "{v}"
+    );
 }

@@ -54,13 +54,27 @@ async fn create_a_rule_in_settings_see_a_new_conversation_labelled_live_and_run_
     c.goto(&env.url(&format!("/app/accounts/{account}/settings/automation")))
         .await
         .unwrap();
-    wait_js(&c, "document.getElementById('new-rule')", "the automation page").await;
+    wait_js(
+        &c,
+        "document.getElementById('new-rule')",
+        "the automation page",
+    )
+    .await;
     assert_eq!(
-        js(&c, "return document.querySelector('.settings-nav a.active').textContent").await,
+        js(
+            &c,
+            "return document.querySelector('.settings-nav a.active').textContent"
+        )
+        .await,
         json!("Automation")
     );
     click(&c, "#new-rule").await;
-    wait_js(&c, "document.getElementById('automation-editor').open", "the editor").await;
+    wait_js(
+        &c,
+        "document.getElementById('automation-editor').open",
+        "the editor",
+    )
+    .await;
     js(
         &c,
         "document.getElementById('ed-name').value = 'Refund requests';
@@ -90,20 +104,33 @@ async fn create_a_rule_in_settings_see_a_new_conversation_labelled_live_and_run_
     )
     .await;
     let rules = env.api("GET", "/automation_rules", None).await;
-    assert_eq!(rules["payload"][0]["conditions"][0]["values"], json!(["refund", "money back"]));
-    assert_eq!(rules["payload"][0]["actions"][1], json!({"action_name": "change_priority", "action_params": ["high"]}));
+    assert_eq!(
+        rules["payload"][0]["conditions"][0]["values"],
+        json!(["refund", "money back"])
+    );
+    assert_eq!(
+        rules["payload"][0]["actions"][1],
+        json!({"action_name": "change_priority", "action_params": ["high"]})
+    );
 
     // A macro (API), listed on the page.
     env.api(
         "POST",
         "/macros",
-        Some(json!({"name": "Mark VIP", "visibility": "global", "actions": [
+        Some(
+            json!({"name": "Mark VIP", "visibility": "global", "actions": [
             {"action_name": "add_label", "action_params": ["vip"]},
-            {"action_name": "add_private_note", "action_params": ["VIP: answer first"]}]})),
+            {"action_name": "add_private_note", "action_params": ["VIP: answer first"]}]}),
+        ),
     )
     .await;
     c.refresh().await.unwrap();
-    wait_js(&c, "document.querySelector('#macro-list [data-macro-id]')", "the macro").await;
+    wait_js(
+        &c,
+        "document.querySelector('#macro-list [data-macro-id]')",
+        "the macro",
+    )
+    .await;
     screenshot(&c, "automation-settings-1440").await;
     let v = serious(axe_violations(&c).await);
     assert!(v.is_empty(), "axe (settings): {v:?}");
@@ -113,9 +140,18 @@ async fn create_a_rule_in_settings_see_a_new_conversation_labelled_live_and_run_
     c.goto(&env.url(&format!("/app/accounts/{account}/conversations")))
         .await
         .unwrap();
-    wait_js(&c, "document.getElementById('conversation-list')", "the list").await;
-    env.post_webhook(text("16505559876", "wamid.browser-refund", "Hi, I want a refund for my order"))
-        .await;
+    wait_js(
+        &c,
+        "document.getElementById('conversation-list')",
+        "the list",
+    )
+    .await;
+    env.post_webhook(text(
+        "16505559876",
+        "wamid.browser-refund",
+        "Hi, I want a refund for my order",
+    ))
+    .await;
     wait_js(
         &c,
         "document.getElementById('conversation-list').textContent.includes('#refund')",
@@ -128,9 +164,20 @@ async fn create_a_rule_in_settings_see_a_new_conversation_labelled_live_and_run_
     c.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
         .await
         .unwrap();
-    wait_js(&c, "document.querySelector('[data-macro-menu]')", "the header").await;
-    click(&c, "[data-macro-menu]").await;
-    wait_js(&c, "document.querySelector('.macro-menu [data-macro-id]')", "the macro menu").await;
+    wait_js(
+        &c,
+        "document.querySelector('.thread-header [data-macro-menu]')",
+        "the header",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    click(&c, ".thread-header [data-macro-menu]").await;
+    wait_js(
+        &c,
+        "document.querySelector('.macro-menu [data-macro-id]')",
+        "the macro menu",
+    )
+    .await;
     screenshot(&c, "automation-macro-menu-1440").await;
     let v = serious(axe_in(&c, "document.querySelector('.macro-menu')").await);
     assert!(v.is_empty(), "axe (menu): {v:?}");
@@ -143,7 +190,10 @@ async fn create_a_rule_in_settings_see_a_new_conversation_labelled_live_and_run_
     .await;
     let conv = env.api("GET", "/conversations/1", None).await;
     let labels = conv["labels"].as_array().cloned().unwrap_or_default();
-    assert!(labels.contains(&json!("vip")) && labels.contains(&json!("refund")), "{conv}");
+    assert!(
+        labels.contains(&json!("vip")) && labels.contains(&json!("refund")),
+        "{conv}"
+    );
     wait_js(
         &c,
         "document.getElementById('thread').textContent.includes('VIP: answer first')",
@@ -157,7 +207,11 @@ async fn create_a_rule_in_settings_see_a_new_conversation_labelled_live_and_run_
         .await
         .unwrap();
     wait_js(&c, "document.querySelector('.rule-runs')", "the page").await;
-    js(&c, "document.querySelector('.rule-runs').open = true; return true;").await;
+    js(
+        &c,
+        "document.querySelector('.rule-runs').open = true; return true;",
+    )
+    .await;
     wait_js(
         &c,
         "document.querySelector('.rule-runs table') && document.querySelector('.rule-runs').textContent.includes('done')",
@@ -173,22 +227,51 @@ async fn create_a_rule_in_settings_see_a_new_conversation_labelled_live_and_run_
     p.goto(&env.url(&format!("/app/accounts/{account}/settings/automation")))
         .await
         .unwrap();
-    wait_js(&p, "document.getElementById('new-rule')", "the page (phone)").await;
+    wait_js(
+        &p,
+        "document.getElementById('new-rule')",
+        "the page (phone)",
+    )
+    .await;
     assert_eq!(
-        js(&p, "return document.documentElement.scrollWidth <= window.innerWidth + 1").await,
+        js(
+            &p,
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1"
+        )
+        .await,
         json!(true),
         "no sideways scroll"
     );
     screenshot(&p, "automation-settings-390").await;
-    js(&p, "document.querySelector('.rule-edit').click(); return true;").await;
-    wait_js(&p, "document.getElementById('automation-editor').open", "the editor (phone)").await;
+    js(
+        &p,
+        "document.querySelector('.rule-edit').click(); return true;",
+    )
+    .await;
+    wait_js(
+        &p,
+        "document.getElementById('automation-editor').open",
+        "the editor (phone)",
+    )
+    .await;
     screenshot(&p, "automation-editor-390").await;
     p.goto(&env.url(&format!("/app/accounts/{account}/conversations/1")))
         .await
         .unwrap();
-    wait_js(&p, "document.querySelector('[data-macro-menu]')", "the header (phone)").await;
-    click(&p, "[data-macro-menu]").await;
-    wait_js(&p, "document.querySelector('.macro-menu [data-macro-id]')", "the menu (phone)").await;
+    wait_js(
+        &p,
+        "document.querySelector('.thread-header [data-macro-menu]')",
+        "the header (phone)",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    click(&p, ".thread-header [data-macro-menu]").await;
+    wait_js(
+        &p,
+        "document.querySelector('.macro-menu [data-macro-id]')",
+        "the menu (phone)",
+    )
+    .await;
     screenshot(&p, "automation-macro-menu-390").await;
     p.close().await.unwrap();
 }

@@ -546,8 +546,10 @@ mod tests {
     }
 
     fn custom(kind: &str, key: &str, op: &str, values: &[&str]) -> Condition {
-        parse(&json!([{"attribute_key": key, "filter_operator": op, "values": values,
-            "custom_attribute_type": kind}]))
+        parse(
+            &json!([{"attribute_key": key, "filter_operator": op, "values": values,
+            "custom_attribute_type": kind}]),
+        )
         .unwrap()
         .remove(0)
     }
@@ -583,13 +585,31 @@ mod tests {
         yes(c("phone_number", "starts_with", &["+1650"]));
         yes(c("customer_service_window", "equal_to", &["open"]));
         yes(custom("contact_attribute", "plan", "equal_to", &["gold"]));
-        yes(custom("contact_attribute", "orders", "is_greater_than", &["10"]));
-        no(custom("contact_attribute", "orders", "is_less_than", &["10"]));
+        yes(custom(
+            "contact_attribute",
+            "orders",
+            "is_greater_than",
+            &["10"],
+        ));
+        no(custom(
+            "contact_attribute",
+            "orders",
+            "is_less_than",
+            &["10"],
+        ));
         no(custom("contact_attribute", "missing", "is_present", &[]));
-        yes(custom("conversation_attribute", "order_id", "equal_to", &["4521"]));
+        yes(custom(
+            "conversation_attribute",
+            "order_id",
+            "equal_to",
+            &["4521"],
+        ));
         let mut closed = facts();
         closed.last_incoming_at = Some(Utc::now() - chrono::Duration::hours(25));
-        assert!(holds(&c("customer_service_window", "equal_to", &["closed"]), &closed));
+        assert!(holds(
+            &c("customer_service_window", "equal_to", &["closed"]),
+            &closed
+        ));
     }
 
     #[test]
@@ -624,19 +644,27 @@ mod tests {
             "conditions[0].attribute_key"
         );
         assert_eq!(
-            err(json!([{"attribute_key": "status", "filter_operator": "contains", "values": ["x"]}])),
+            err(
+                json!([{"attribute_key": "status", "filter_operator": "contains", "values": ["x"]}])
+            ),
             "conditions[0].filter_operator"
         );
         assert_eq!(
-            err(json!([{"attribute_key": "status", "filter_operator": "equal_to", "values": ["gone"]}])),
+            err(
+                json!([{"attribute_key": "status", "filter_operator": "equal_to", "values": ["gone"]}])
+            ),
             "conditions[0].values"
         );
         assert_eq!(
-            err(json!([{"attribute_key": "content", "filter_operator": "matches", "values": ["(unclosed"]}])),
+            err(
+                json!([{"attribute_key": "content", "filter_operator": "matches", "values": ["(unclosed"]}])
+            ),
             "conditions[0].values"
         );
         assert_eq!(
-            err(json!([{"attribute_key": "business_hours", "filter_operator": "equal_to", "values": ["open"]}])),
+            err(
+                json!([{"attribute_key": "business_hours", "filter_operator": "equal_to", "values": ["open"]}])
+            ),
             "conditions[0].attribute_key"
         );
         assert_eq!(err(json!("x")), "conditions");
