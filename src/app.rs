@@ -207,6 +207,8 @@ pub fn spawn_workers(state: &AppState) {
     // Issue 13 (avail): auto-assignment drains and the presence sweep.
     tokio::spawn(jobs::assignment::run(state.clone()));
     tokio::spawn(jobs::assignment::run_presence_sweep(state.clone()));
+    // Issue 13 (rules): automation rules.
+    tokio::spawn(jobs::automation::run(state.clone()));
     let st = state.clone();
     tokio::spawn(async move {
         loop {

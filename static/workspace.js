@@ -430,6 +430,8 @@
       [["hour", "an hour"], ["tonight", "tonight"], ["tomorrow", "tomorrow"], ["next_week", "next week"]].forEach(([k, name]) => {
         if (presetTime(k, new Date())) out.push({ group: `#${id}`, title: `Snooze until ${name}`, run: () => snoozePreset(k) });
       });
+      // Issue 13 (rules): the macros (static/automation.js keeps them loaded).
+      if (window.switchboardMacros) window.switchboardMacros.commands(id).forEach((c) => out.push(c));
       out.push({ group: `#${id}`, title: "Reply (focus the composer)", run: () => { const t = document.getElementById("composer-text"); if (t) t.focus(); } });
     }
     out.push({ group: "Go", title: "Search contacts and messages", run: () => { location.href = `/app/accounts/${accountId}/search`; } });

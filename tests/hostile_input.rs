@@ -601,6 +601,19 @@ const API_ROUTES: &[(&str, &str)] = &[
     ),
     // Issue 11 (newconv): starting a conversation.
     ("POST", "/api/v1/accounts/{a}/conversations"),
+    // Issue 13 (rules): automation rules and macros.
+    ("GET", "/api/v1/accounts/{a}/automation_rules"),
+    ("POST", "/api/v1/accounts/{a}/automation_rules"),
+    ("GET", "/api/v1/accounts/{a}/automation_rules/{id}"),
+    ("PATCH", "/api/v1/accounts/{a}/automation_rules/{id}"),
+    ("DELETE", "/api/v1/accounts/{a}/automation_rules/{id}"),
+    ("GET", "/api/v1/accounts/{a}/automation_rules/{id}/runs"),
+    ("GET", "/api/v1/accounts/{a}/macros"),
+    ("POST", "/api/v1/accounts/{a}/macros"),
+    ("GET", "/api/v1/accounts/{a}/macros/{id}"),
+    ("PATCH", "/api/v1/accounts/{a}/macros/{id}"),
+    ("DELETE", "/api/v1/accounts/{a}/macros/{id}"),
+    ("POST", "/api/v1/accounts/{a}/macros/{id}/execute"),
     ("GET", "/media/attachments/{id}/{id}"),
     ("GET", "/webhooks/whatsapp/{phone}"),
     ("POST", "/webhooks/whatsapp/{phone}"),
@@ -610,6 +623,8 @@ const API_ROUTES: &[(&str, &str)] = &[
 /// The agent UI's routes (session cookie; POSTs carry the CSRF token).
 const UI_ROUTES: &[(&str, &str)] = &[
     ("GET", "/app"),
+    // Issue 13 (rules): Settings → Automation.
+    ("GET", "/app/accounts/{a}/settings/automation"),
     ("GET", "/app/login"),
     ("POST", "/app/login"),
     ("GET", "/app/accounts/{a}/conversations"),

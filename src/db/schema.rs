@@ -737,3 +737,66 @@ diesel::allow_tables_to_appear_in_same_query!(
     auto_replies,
     csat_survey_responses,
 );
+
+// Issue 13 (rules): automation rules, runs, fires and macros
+// (migration 2026-12-04-030000_automation).
+diesel::table! {
+    automation_rules (id) {
+        id -> Int8,
+        account_id -> Int8,
+        name -> Text,
+        description -> Text,
+        event_name -> Text,
+        conditions -> Jsonb,
+        actions -> Jsonb,
+        active -> Bool,
+        unanswered_minutes -> Nullable<Int4>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    automation_runs (id) {
+        id -> Int8,
+        rule_id -> Int8,
+        account_id -> Int8,
+        conversation_id -> Nullable<Int8>,
+        event_name -> Text,
+        outcome -> Text,
+        actions_done -> Jsonb,
+        error -> Nullable<Text>,
+        depth -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    automation_fires (rule_id, conversation_id, waiting_since) {
+        rule_id -> Int8,
+        conversation_id -> Int8,
+        waiting_since -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    macros (id) {
+        id -> Int8,
+        account_id -> Int8,
+        name -> Text,
+        visibility -> Text,
+        actions -> Jsonb,
+        created_by_id -> Nullable<Int8>,
+        updated_by_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    automation_rules,
+    automation_runs,
+    automation_fires,
+    macros,
+);

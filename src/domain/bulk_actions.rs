@@ -477,6 +477,9 @@ fn emit_all(
             .filter(webhooks::enabled.eq(true)),
     ))
     .get_result::<bool>(conn)?;
+    // Issue 13 (rules): the automation rules' jobs, in one statement.
+    let for_rules: Vec<(i64, &str, &Value)> = events.iter().map(|e| (e.1, e.2, &e.3)).collect();
+    super::automation::enqueue_for_events(conn, account_id, &for_rules)?;
     if has_webhooks {
         for (inbox_id, conversation_id, name, payload) in events {
             super::webhooks::enqueue_for_event(

@@ -218,6 +218,8 @@ fn insert(
     )?;
     // Issue 13 (hours): greeting, out of office and CSAT, only for inboxes that use them.
     super::auto_replies::enqueue_for_event(conn, inbox_id, conversation_id, name, &payload_copy)?;
+    // Issue 13 (rules): queue the automation rules' job when the account has a rule for it.
+    super::automation::enqueue_for_event(conn, account_id, conversation_id, name, &payload_copy)?;
     Ok(row.id)
 }
 

@@ -42,6 +42,8 @@ pub mod typing;
 // Issue 13 (avail): agent presence and auto-assignment.
 pub mod auto_assignment;
 pub mod availability;
+// Issue 13 (rules): automation rules and macros.
+pub mod automation;
 
 use crate::error::AppError;
 

@@ -6,6 +6,8 @@
 //! poll every [`POLL_INTERVAL`]; the media worker polls.
 //! The webhook journal (`whatsapp_events`) is drained the same way by [`ingest`].
 
+/// Issue 13 (rules): automation rules' jobs and time-based sweep.
+pub mod automation;
 pub mod contact_import;
 /// Issue 12: Dualhook lifecycle events.
 pub mod dualhook;

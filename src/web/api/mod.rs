@@ -4,6 +4,8 @@
 
 pub mod agents;
 pub mod attachments;
+// Issue 13 (rules): automation rules and macros.
+pub mod automation;
 pub mod business_profile;
 pub mod canned_responses;
 pub mod contact_csv;
@@ -420,7 +422,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .route(
                         "/webhooks/{id}/deliveries",
                         web::get().to(webhooks::deliveries),
-                    ),
+                    )
+                    // Issue 13 (rules): automation rules and macros.
+                    .configure(automation::routes),
             ),
     );
 }

@@ -14,6 +14,8 @@ pub mod scope;
 pub mod search;
 pub mod settings;
 pub mod settings_canned;
+// Issue 13 (rules): Settings → Automation.
+pub mod settings_automation;
 /// Issue 12: Settings → Integrations → Dualhook.
 pub mod settings_dualhook;
 // Issue 13 (avail): the inbox's auto-assignment card.
@@ -311,6 +313,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/settings/webhooks/{id}/{action}",
                 web::post().to(settings_webhooks::action),
+            )
+            // Issue 13 (rules): Settings → Automation.
+            .route(
+                "/accounts/{account_id}/settings/automation",
+                web::get().to(settings_automation::index),
             ),
     );
 }
