@@ -500,7 +500,7 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
         again["id"].as_i64().unwrap(),
     )
     .await;
-    assert_eq!(done["created"], 5, "{done}");
+    assert_eq!(done["created"], 6, "{done}");
     assert_eq!(done["failed"], 0, "{done}");
     let snapshot = |account: i64| {
         app.query_json(&format!(
@@ -519,7 +519,7 @@ async fn export_round_trips_and_includes_bsuid_only_contacts() {
         (Some(0), Some(0)),
         "{done}"
     );
-    assert_eq!(app.count(&format!("contacts WHERE account_id = {acc}")), 5);
+    assert_eq!(app.count(&format!("contacts WHERE account_id = {acc}")), 6);
 }
 
 #[actix_rt::test]

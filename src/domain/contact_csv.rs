@@ -22,7 +22,8 @@
 //!
 //! Empty cells change nothing (Chatwoot's `present?`). A row is matched to an existing
 //! contact of the account by `identifier`, then `email`, then `phone_number` (Chatwoot's
-//! order), then `bsuid`, and updates it instead of creating a duplicate; a row whose values
+//! order), then `bsuid`, then `username` (so an export of username-only contacts imports
+//! again without duplicates; index `contacts_account_username`), and updates it instead of creating a duplicate; a row whose values
 //! match two different contacts is refused. Rows later in the file match contacts created by
 //! earlier rows, so a file may name one person twice.
 //!
@@ -998,11 +999,12 @@ pub fn run_batch_with(
                 .into_iter()
                 .collect()
         };
-        let (ids, emails, phones, bsuids) = (
+        let (ids, emails, phones, bsuids, usernames) = (
             keys(|r| &r.identifier),
             keys(|r| &r.email),
             keys(|r| &r.phone),
             keys(|r| &r.bsuid),
+            keys(|r| &r.username),
         );
         let existing: Vec<Contact> = contacts::table
             .filter(contacts::account_id.eq(account_id))
@@ -1011,7 +1013,8 @@ pub fn run_batch_with(
                     .eq_any(&ids)
                     .or(contacts::email.eq_any(&emails))
                     .or(contacts::phone_number.eq_any(&phones))
-                    .or(contacts::bsuid.eq_any(&bsuids)),
+                    .or(contacts::bsuid.eq_any(&bsuids))
+                    .or(contacts::username.eq_any(&usernames)),
             )
             .select(Contact::as_select())
             .order(contacts::id)
@@ -1032,6 +1035,7 @@ pub fn run_batch_with(
                 (1, &p.email),
                 (2, &p.phone),
                 (3, &p.bsuid),
+                (4, &p.username),
             ] {
                 if let Some(v) = v {
                     index.entry((kind, v.clone())).or_insert(Slot::Existing(i));
@@ -1057,6 +1061,7 @@ pub fn run_batch_with(
                 (1, "email", &row.email),
                 (2, "phone_number", &row.phone),
                 (3, "bsuid", &row.bsuid),
+                (4, "username", &row.username),
             ];
             let mut found: Vec<(&str, Slot)> = Vec::new();
             for (kind, field, v) in keyed {
@@ -1124,6 +1129,7 @@ pub fn run_batch_with(
                 (1, &target.email),
                 (2, &target.phone),
                 (3, &target.bsuid),
+                (4, &target.username),
             ] {
                 if let Some(v) = v {
                     index.entry((kind, v.clone())).or_insert(slot);
