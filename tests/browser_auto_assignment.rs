@@ -83,6 +83,24 @@ async fn auto_assignment_settings_live_assignment_and_the_availability_menu() {
     )
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    // The open stream recorded the administrator's presence (the automatic offline's heartbeat).
+    {
+        use diesel::{Connection, RunQueryDsl};
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = diesel::PgConnection::establish(&env.db.url).unwrap();
+        let seen: N = diesel::sql_query(
+            "SELECT count(*) AS n FROM account_users au JOIN users u ON u.id = au.user_id \
+             WHERE u.email = 'ana@example.com' AND au.last_seen_online_at IS NOT NULL \
+             AND au.presence_expires_at > now() + interval '4 minutes'",
+        )
+        .get_result(&mut conn)
+        .unwrap();
+        assert_eq!(seen.n, 1, "the realtime stream records presence");
+    }
     env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
         .await;
     let ben_id = env

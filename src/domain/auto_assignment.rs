@@ -150,25 +150,6 @@ pub fn set_limit(conn: &mut PgConnection, inbox_id: i64, limit: Option<i32>) -> 
     })
 }
 
-/// Queues the inbox's open, unassigned conversations (oldest first by creation) and a drain,
-/// when auto-assignment is on: what turning it on does to conversations already waiting.
-/// Returns how many joined the queue.
-pub fn queue_unassigned(conn: &mut PgConnection, inbox_id: i64) -> AppResult<usize> {
-    conn.transaction(|conn| {
-        let n = diesel::sql_query(
-            "INSERT INTO assignment_queue (conversation_id, inbox_id, queued_at) \
-             SELECT c.id, c.inbox_id, c.created_at FROM conversations c \
-             JOIN inboxes i ON i.id = c.inbox_id AND i.enable_auto_assignment \
-             WHERE c.inbox_id = $1 AND c.status = 'open' AND c.assignee_id IS NULL \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind::<BigInt, _>(inbox_id)
-        .execute(conn)?;
-        drain_later(conn, &[inbox_id])?;
-        Ok(n)
-    })
-}
-
 /// Queues one [`JOB`] per inbox of `inbox_ids` that has conversations waiting (one
 /// statement). Call it in the transaction of the change that may free a slot.
 pub fn drain_later(conn: &mut PgConnection, inbox_ids: &[i64]) -> AppResult<usize> {
