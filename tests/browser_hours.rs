@@ -12,6 +12,23 @@ use common::*;
 
 use fantoccini::Client;
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, Request, Respond, ResponseTemplate};
+
+/// Answers each send with its own wamid (the kit's stand-in answers one fixed wamid).
+struct Wamids(AtomicUsize);
+
+impl Respond for Wamids {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": "+16505551234", "wa_id": "16505551234"}],
+            "messages": [{"id": format!("wamid.HOURS.{n}")}],
+        }))
+    }
+}
 
 const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
 
@@ -204,6 +221,12 @@ fn incoming(n: usize, message: Value) -> Vec<u8> {
 #[tokio::test]
 async fn greeting_and_csat_rating_show_in_the_thread_and_contact_panel() {
     let env = Env::start().await;
+    Mock::given(method("POST"))
+        .and(path(MESSAGES_PATH))
+        .respond_with(Wamids(AtomicUsize::new(0)))
+        .with_priority(1)
+        .mount(&env.graph)
+        .await;
     let inbox = env.create_inbox().await;
     let inbox_id = inbox["id"].as_i64().unwrap();
     env.api(
