@@ -12,6 +12,23 @@ use common::*;
 
 use fantoccini::Client;
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, Request, Respond, ResponseTemplate};
+
+/// Answers each send with its own wamid (the kit's stand-in answers one fixed wamid).
+struct Wamids(AtomicUsize);
+
+impl Respond for Wamids {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": "+16505551234", "wa_id": "16505551234"}],
+            "messages": [{"id": format!("wamid.HOURS.{n}")}],
+        }))
+    }
+}
 
 const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
 
@@ -184,6 +201,108 @@ async fn set_business_hours_in_settings_and_see_open_now() {
     wait_js(&p, "document.querySelector('.hours-banner')", "the banner").await;
     assert_eq!(js(&p, &format!("return {NO_OVERFLOW}")).await, true);
     screenshot(&p, "hours-inbox-390").await;
+    let violations = axe_violations(&p).await;
+    assert!(violations.is_empty(), "axe: {violations:#?}");
+}
+
+/// A webhook body with one customer message (`message`: its `type` and payload), now.
+fn incoming(n: usize, message: Value) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&webhook_fixture("text.json")).unwrap();
+    let mut obj = serde_json::json!({"id": format!("wamid.IN.{n}"),
+        "timestamp": chrono::Utc::now().timestamp().to_string(),
+        "from": "16505551234", "from_user_id": "US.13491208655302741918"});
+    for (k, x) in message.as_object().unwrap() {
+        obj[k] = x.clone();
+    }
+    v["entry"][0]["changes"][0]["value"]["messages"][0] = obj;
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[tokio::test]
+async fn greeting_and_csat_rating_show_in_the_thread_and_contact_panel() {
+    let env = Env::start().await;
+    Mock::given(method("POST"))
+        .and(path(MESSAGES_PATH))
+        .respond_with(Wamids(AtomicUsize::new(0)))
+        .with_priority(1)
+        .mount(&env.graph)
+        .await;
+    let inbox = env.create_inbox().await;
+    let inbox_id = inbox["id"].as_i64().unwrap();
+    env.api(
+        "PATCH",
+        &format!("/inboxes/{inbox_id}"),
+        Some(serde_json::json!({"greeting_enabled": true, "greeting_message": "Welcome to Acme! An agent will answer shortly.",
+            "csat_survey_enabled": true, "csat_scale": "thumbs", "csat_question": "Did we solve it?"})),
+    )
+    .await;
+    env.post_webhook(incoming(
+        1,
+        serde_json::json!({"type": "text", "text": {"body": "Hi, my order is late"}}),
+    ))
+    .await;
+    env.wait_conversations(1).await;
+    let c = env.browser(1440, 900).await;
+    env.sign_in(&c, "ana@example.com", "correct horse").await;
+    c.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('.message.outgoing')].some(m => m.textContent.includes('Welcome to Acme'))",
+        "the greeting in the thread",
+    )
+    .await;
+    env.api(
+        "POST",
+        "/conversations/1/toggle_status",
+        Some(serde_json::json!({"status": "resolved"})),
+    )
+    .await;
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('.message.outgoing')].some(m => m.textContent.includes('Did we solve it?'))",
+        "the CSAT survey in the thread",
+    )
+    .await;
+    // The internal id of the first conversation of a fresh database is 1.
+    env.post_webhook(incoming(
+        2,
+        serde_json::json!({"type": "interactive", "interactive": {"type": "button_reply",
+        "button_reply": {"id": "csat:1:up", "title": "Yes"}}}),
+    ))
+    .await;
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('.activity')].some(m => m.textContent.includes('rated the conversation'))",
+        "the rating in the thread",
+    )
+    .await;
+    c.refresh().await.unwrap();
+    wait_js(
+        &c,
+        "document.querySelector('.csat-panel')",
+        "the rating in the contact panel",
+    )
+    .await;
+    screenshot(&c, "hours-csat-thread-1440").await;
+    js(
+        &c,
+        "document.querySelector('.csat-panel').scrollIntoView({block: 'center'}); return true;",
+    )
+    .await;
+    screenshot(&c, "hours-csat-panel-1440").await;
+    let violations = axe_violations(&c).await;
+    assert!(violations.is_empty(), "axe: {violations:#?}");
+
+    let p = env.browser(390, 844).await;
+    env.sign_in(&p, "ana@example.com", "correct horse").await;
+    p.goto(&env.url(&format!("/app/accounts/{}/conversations/1", env.account_id)))
+        .await
+        .unwrap();
+    wait_js(&p, "document.querySelector('.thread-header')", "the thread").await;
+    assert_eq!(js(&p, &format!("return {NO_OVERFLOW}")).await, true);
+    screenshot(&p, "hours-csat-thread-390").await;
     let violations = axe_violations(&p).await;
     assert!(violations.is_empty(), "axe: {violations:#?}");
 }

@@ -367,6 +367,7 @@ impl Env {
         let mut req = match method_ {
             "GET" => self.http.get(url),
             "POST" => self.http.post(url),
+            "PATCH" => self.http.patch(url),
             _ => panic!("{method_}"),
         }
         .header("api_access_token", &self.token);

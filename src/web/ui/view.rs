@@ -456,6 +456,8 @@ pub fn bubble(
             .and_then(|id| agents.get(&id).cloned())
             .unwrap_or_else(|| "Agent".into()),
         _ if attrs["external_echo"] == Value::Bool(true) => "WhatsApp Business app".into(),
+        // Issue 13 (hours): greeting, out of office and CSAT surveys have no sender.
+        _ if attrs["automated"].is_string() => "Automatic reply".into(),
         _ => String::new(),
     };
     let quote_id = attrs["in_reply_to"]
