@@ -656,14 +656,24 @@ pub fn run_trigger(
         let viewer = system_viewer(conn, t.account_id)?;
         let mut out_runs = vec![];
         let mut posts = vec![];
+        let mut known: Option<(
+            crate::domain::conversations::Conversation,
+            conditions::Facts,
+        )> = None;
         for rule in found {
-            // Facts are read again per rule: an earlier rule may have changed the conversation.
-            let Ok((c, f)) = facts(conn, t.conversation_id, t.message_id) else {
-                break;
-            };
-            if c.account_id != t.account_id || !conditions::matches(&rule.condition_list(), &f) {
+            // Facts are read again after a rule ran: it may have changed the conversation.
+            if known.is_none() {
+                match facts(conn, t.conversation_id, t.message_id) {
+                    Ok(v) => known = Some(v),
+                    Err(_) => break,
+                }
+            }
+            let Some((c, f)) = known.as_ref() else { break };
+            let c = c.clone();
+            if c.account_id != t.account_id || !conditions::matches(&rule.condition_list(), f) {
                 continue;
             }
+            known = None;
             let mut chain = t.chain.clone();
             chain.push(rule.id);
             let acts = rule.action_list();
