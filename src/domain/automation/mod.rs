@@ -146,6 +146,10 @@ fn text_of(body: &Map<String, Value>, f: &str) -> AppResult<Option<String>> {
     }
 }
 
+/// A validated rule: `(name, description, event_name, conditions, actions, active,
+/// unanswered_minutes)`.
+pub type Validated = (String, String, String, Value, Value, bool, Option<i32>);
+
 /// Reads a JSON object's `name`, `description`, `event_name`, `conditions`, `actions`,
 /// `active`, `unanswered_minutes` over `current` (create: `None`). Errors: 422 naming the
 /// field: `name` (blank, over 255 characters), `description` (over 1000), `event_name`
@@ -157,7 +161,7 @@ pub fn validate(
     body: &Map<String, Value>,
     current: Option<&Rule>,
     allow_http: bool,
-) -> AppResult<(String, String, String, Value, Value, bool, Option<i32>)> {
+) -> AppResult<Validated> {
     let name = match text_of(body, "name")? {
         Some(n) => n,
         None => current.map(|c| c.name.clone()).unwrap_or_default(),
