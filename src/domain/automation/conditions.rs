@@ -444,7 +444,7 @@ pub fn holds(c: &Condition, f: &Facts) -> bool {
         "assignee_id" => id_op(op, f.assignee_id, &c.values),
         "team_id" => id_op(op, f.team_id, &c.values),
         "status" => {
-            let eq = c.values.iter().any(|v| *v == f.status);
+            let eq = c.values.contains(&f.status);
             if op == "equal_to" {
                 eq
             } else {

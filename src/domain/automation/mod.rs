@@ -146,6 +146,10 @@ fn text_of(body: &Map<String, Value>, f: &str) -> AppResult<Option<String>> {
     }
 }
 
+/// A validated rule: `(name, description, event_name, conditions, actions, active,
+/// unanswered_minutes)`.
+pub type Validated = (String, String, String, Value, Value, bool, Option<i32>);
+
 /// Reads a JSON object's `name`, `description`, `event_name`, `conditions`, `actions`,
 /// `active`, `unanswered_minutes` over `current` (create: `None`). Errors: 422 naming the
 /// field: `name` (blank, over 255 characters), `description` (over 1000), `event_name`
@@ -157,7 +161,7 @@ pub fn validate(
     body: &Map<String, Value>,
     current: Option<&Rule>,
     allow_http: bool,
-) -> AppResult<(String, String, String, Value, Value, bool, Option<i32>)> {
+) -> AppResult<Validated> {
     let name = match text_of(body, "name")? {
         Some(n) => n,
         None => current.map(|c| c.name.clone()).unwrap_or_default(),
@@ -656,14 +660,24 @@ pub fn run_trigger(
         let viewer = system_viewer(conn, t.account_id)?;
         let mut out_runs = vec![];
         let mut posts = vec![];
+        let mut known: Option<(
+            crate::domain::conversations::Conversation,
+            conditions::Facts,
+        )> = None;
         for rule in found {
-            // Facts are read again per rule: an earlier rule may have changed the conversation.
-            let Ok((c, f)) = facts(conn, t.conversation_id, t.message_id) else {
-                break;
-            };
-            if c.account_id != t.account_id || !conditions::matches(&rule.condition_list(), &f) {
+            // Facts are read again after a rule ran: it may have changed the conversation.
+            if known.is_none() {
+                match facts(conn, t.conversation_id, t.message_id) {
+                    Ok(v) => known = Some(v),
+                    Err(_) => break,
+                }
+            }
+            let Some((c, f)) = known.as_ref() else { break };
+            let c = c.clone();
+            if c.account_id != t.account_id || !conditions::matches(&rule.condition_list(), f) {
                 continue;
             }
+            known = None;
             let mut chain = t.chain.clone();
             chain.push(rule.id);
             let acts = rule.action_list();
