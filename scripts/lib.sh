@@ -115,7 +115,10 @@ EOF
 # Installs Debian's Chromium and ChromeDriver for the browser tests when they are missing
 # (tests/browser.rs drives /usr/bin/chromium through /usr/bin/chromedriver).
 ensure_browser() {
-    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    # The emoji font too: without it reactions, 👍/👎 and ticks render as empty boxes in
+    # the screenshots a person reviews.
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
+        && [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then
         return 0
     fi
     command -v apt-get >/dev/null 2>&1 \
@@ -123,7 +126,7 @@ ensure_browser() {
     sb_log "installing chromium and chromium-driver for the browser tests"
     sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
         || sb_die "apt-get update failed"
-    sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null \
+    sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-color-emoji >/dev/null \
         || sb_die "apt-get install chromium chromium-driver failed"
 }
 

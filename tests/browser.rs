@@ -1878,7 +1878,10 @@ async fn a_phone_reaches_every_place_through_the_menu_and_opens_the_panel_as_a_s
             "Profile in the menu",
         )
         .await;
+        // The avatar opens the availability menu (issue 13); its last item is the profile.
         click(&c, ".topnav a[data-nav='profile']").await;
+        wait_js(&c, &shown("#availability-menu"), "the availability menu").await;
+        click(&c, "#availability-menu a[role=menuitem]").await;
         wait_js(&c, "location.pathname.endsWith('/profile')", "Profile").await;
         assert_eq!(js(&c, &format!("return {NO_OVERFLOW}")).await, true);
         screenshot(&c, &format!("phone-workspace-profile{suffix}")).await;
@@ -3027,7 +3030,15 @@ async fn an_agent_reacts_quotes_keeps_a_draft_attaches_views_photos_and_retries(
 async fn a_mention_in_a_note_rings_the_colleagues_bell_live() {
     let _one = SERIAL.lock().await;
     let env = Env::start().await;
-    env.create_inbox().await;
+    let inbox = env.create_inbox().await;
+    // Auto-assignment (on by default, as in Chatwoot) would hand the conversation to Ben,
+    // the only online member, and ring his bell before the mention does.
+    env.api(
+        "PATCH",
+        &format!("/inboxes/{}", inbox["id"]),
+        Some(json!({"enable_auto_assignment": false})),
+    )
+    .await;
     env.create_agent("ben@example.com");
     env.add_member("ben@example.com");
     env.post_webhook(with_current_timestamps(&webhook_fixture("text.json")))
