@@ -345,12 +345,20 @@ async fn demo_mode_works_without_meta() {
 
     let mut serve = Command::new(BIN);
     base_env(&mut serve, &db, port, &storage);
+    // The server's log goes to a file, quoted when a step below times out.
+    std::fs::create_dir_all(&storage).unwrap();
+    let log_path = storage.join("serve.log");
     serve
         .env("WHATSAPP_CLOUD_BASE_URL", &graph_url)
+        .env("RUST_LOG", "info")
         .arg("serve")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()));
     let _server = Server(serve.spawn().unwrap());
+    let server_log = || {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        log[log.len().saturating_sub(4000)..].to_string()
+    };
     let http = reqwest::Client::new();
     wait_healthy(&http, &base).await;
 
@@ -387,8 +395,9 @@ async fn demo_mode_works_without_meta() {
             break thread;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "messages never appeared: {thread}"
+            started.elapsed() < Duration::from_secs(30),
+            "messages never appeared: {thread}\nserver log:\n{}",
+            server_log()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
@@ -418,8 +427,9 @@ async fn demo_mode_works_without_meta() {
             break;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "templates never synced: {inboxes}"
+            started.elapsed() < Duration::from_secs(60),
+            "templates never synced: {inboxes}\nserver log:\n{}",
+            server_log()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

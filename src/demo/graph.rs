@@ -6,7 +6,11 @@
 //!   "messages":[{"id":"wamid.…"}]}` (a fresh wamid per call);
 //! - `GET /{version}/{waba_id}/message_templates` → [`demo_templates`], one page;
 //! - `POST|GET /{version}/{waba_id}/subscribed_apps` → `{"success":true}` / `{"data":[]}`;
-//! - `POST /{version}/{phone_number_id}/media` → `{"id":"<media id>"}`.
+//! - `POST /{version}/{phone_number_id}/media` → `{"id":"<media id>"}`;
+//! - `GET /{version}/{phone_number_id}` → the number's health ([`demo_number`]: connected,
+//!   green quality, able to send), so the inbox page shows a healthy number;
+//! - `GET|POST /{version}/{phone_number_id}/whatsapp_business_profile` → a demo profile /
+//!   `{"success":true}`.
 //!
 //! Every answer waits `latency` first (the send benchmark uses 20 ms).
 
@@ -91,6 +95,27 @@ pub fn demo_templates() -> Value {
     })
 }
 
+/// The demo number's health in Graph's `GET /{phone_number_id}` shape (the fields of
+/// `whatsapp::graph::HEALTH_FIELDS`), echoing the asked `id`.
+pub fn demo_number(id: &str) -> Value {
+    json!({
+        "id": id,
+        "verified_name": "Switchboard Demo",
+        "display_phone_number": "+1 555-123-4567",
+        "status": "CONNECTED",
+        "quality_rating": "GREEN",
+        "name_status": "APPROVED",
+        "code_verification_status": "VERIFIED",
+        "platform_type": "CLOUD_API",
+        "throughput": {"level": "STANDARD"},
+        "whatsapp_business_manager_messaging_limit": "TIER_1K",
+        "health_status": {
+            "can_send_message": "AVAILABLE",
+            "entities": [{"entity_type": "PHONE_NUMBER", "id": id, "can_send_message": "AVAILABLE"}]
+        }
+    })
+}
+
 /// Serves the stand-in on `listen` (`host:port`) until the process ends. Calls `ready` once
 /// the socket is bound. Errors: the address cannot be bound.
 pub async fn serve(
@@ -145,6 +170,32 @@ pub async fn serve(
                 web::post().to(move || async move {
                     tokio::time::sleep(latency).await;
                     HttpResponse::Ok().json(json!({"id": format!("{}", 800_000_000_000_000u64 + now_ms() % 1_000_000_000)}))
+                }),
+            )
+            .route(
+                "/{version}/{id}/whatsapp_business_profile",
+                web::get().to(move || async move {
+                    tokio::time::sleep(latency).await;
+                    HttpResponse::Ok().json(json!({"data": [{
+                        "about": "Try Switchboard without Meta",
+                        "description": "A demo number served by the local Graph stand-in.",
+                        "vertical": "OTHER",
+                        "messaging_product": "whatsapp"
+                    }]}))
+                }),
+            )
+            .route(
+                "/{version}/{id}/whatsapp_business_profile",
+                web::post().to(move || async move {
+                    tokio::time::sleep(latency).await;
+                    HttpResponse::Ok().json(json!({"success": true}))
+                }),
+            )
+            .route(
+                "/{version}/{id}",
+                web::get().to(move |path: web::Path<(String, String)>| async move {
+                    tokio::time::sleep(latency).await;
+                    HttpResponse::Ok().json(demo_number(&path.1))
                 }),
             )
     })

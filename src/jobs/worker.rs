@@ -69,9 +69,14 @@ where
     }
 }
 
+/// How soon [`every`] tries again after its claim could not reach the database.
+const RETRY_AFTER_DB_ERROR: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Runs forever: every `interval`, `claim` picks the due ids (in one statement that also
 /// moves their next run, so two processes never pick the same id) and `work` handles each;
-/// a failed `work` is the callee's to record. A database error is logged, naming `what`.
+/// a failed `work` is the callee's to record. A database error is logged, naming `what` and
+/// retried after at most [`RETRY_AFTER_DB_ERROR`].
+
 pub async fn every<W, Fut>(
     state: AppState,
     what: &'static str,
@@ -90,7 +95,11 @@ pub async fn every<W, Fut>(
                 }
             }
             Err(e) => {
-                tracing::warn!(worker = what, error = %e, "scheduled job could not reach the database")
+                tracing::warn!(worker = what, error = %e, "scheduled job could not reach the database");
+                // Retry soon: a busy pool at startup must not delay the first round by a whole
+                // interval (a new demo inbox waited a minute for its templates).
+                tokio::time::sleep(interval.min(RETRY_AFTER_DB_ERROR)).await;
+                continue;
             }
         }
         tokio::time::sleep(interval).await;
