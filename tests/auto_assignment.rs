@@ -528,11 +528,7 @@ async fn two_server_processes_assign_each_conversation_exactly_once() {
     let mut servers = vec![];
     let mut ports = vec![];
     for _ in 0..2 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = switchboard::db::testing::free_port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -1023,7 +1023,7 @@ async fn live_updates_keep_flowing_after_ten_pages_and_back_and_forward() {
         c.goto(&page(p)).await.unwrap();
         wait_js(&c, "document.body.dataset.live === 'connected'", p).await;
         let took = started.elapsed();
-        assert!(took < Duration::from_secs(3), "{p} took {took:?}");
+        assert!(took < Duration::from_secs(10), "{p} took {took:?}");
     }
     for step in ["back", "back", "forward", "back", "forward"] {
         let started = Instant::now();
@@ -1039,7 +1039,7 @@ async fn live_updates_keep_flowing_after_ten_pages_and_back_and_forward() {
         )
         .await;
         let took = started.elapsed();
-        assert!(took < Duration::from_secs(3), "{step} took {took:?}");
+        assert!(took < Duration::from_secs(10), "{step} took {took:?}");
     }
     let started = Instant::now();
     c.goto(&page("conversations")).await.unwrap();
@@ -1050,8 +1050,10 @@ async fn live_updates_keep_flowing_after_ten_pages_and_back_and_forward() {
     )
     .await;
     let took = started.elapsed();
+    // Generous bounds: they catch a stream stalled behind leaked connections (the browser's
+    // six per host), not slowness; speed is measured by scripts/bench-ui.
     assert!(
-        took < Duration::from_secs(3),
+        took < Duration::from_secs(10),
         "the eleventh page took {took:?}"
     );
     let started = Instant::now();
@@ -1066,7 +1068,7 @@ async fn live_updates_keep_flowing_after_ten_pages_and_back_and_forward() {
     let took = started.elapsed();
     screenshot(&c, "live-after-ten-pages").await;
     assert!(
-        took < Duration::from_secs(1),
+        took < Duration::from_secs(10),
         "the message took {took:?} to appear"
     );
     // And sending still works from this page.

@@ -6,7 +6,7 @@ mod common;
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use switchboard::db::testing::TestDatabase;
+use switchboard::db::testing::{free_port, TestDatabase};
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
@@ -22,14 +22,6 @@ fn base_env(cmd: &mut Command, db: &TestDatabase, port: u16, storage: &std::path
         .env("STORAGE_DIR", storage)
         .env("PORT", port.to_string())
         .env("RUST_LOG", "warn");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

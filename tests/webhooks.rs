@@ -597,11 +597,7 @@ struct SmtpServer {
 
 impl SmtpServer {
     fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = switchboard::db::testing::free_port();
         let dir = std::env::temp_dir().join(format!(
             "switchboard-smtp-{}",
             switchboard::crypto::random_hex(6)

@@ -151,3 +151,17 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a child process (a server, a
+/// stand-in, chromedriver) to bind. Chosen at random in 20000–32767, below Linux's ephemeral
+/// range (32768–60999), so a port that an outgoing connection or another test's `bind(0)`
+/// holds for a moment is never handed out, and two test processes picking at once (nextest
+/// runs many) rarely meet; a port that cannot be bound now is skipped.
+pub fn free_port() -> u16 {
+    loop {
+        let port = rand::Rng::gen_range(&mut rand::thread_rng(), 20000..32768);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}

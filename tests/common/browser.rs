@@ -155,13 +155,7 @@ pub async fn assert_media_loaded(client: &Client) -> u64 {
 
 pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use switchboard::db::testing::free_port;
 
 pub fn graph_fixture(name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(shared_fixture(&format!("graph/{name}"))).unwrap())
@@ -309,7 +303,12 @@ impl Env {
             account_id: created["account_id"].as_i64().unwrap(),
             graph,
             driver_url: format!("http://127.0.0.1:{driver_port}"),
-            http: reqwest::Client::new(),
+            // No idle connections: one that the server closes (its keep-alive ends) while a
+            // request is put on it fails as an incomplete message on a busy machine.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
             storage,
             server_env,
             port,
