@@ -284,6 +284,7 @@ async fn the_template_category_update_fixture_recategorises_the_template() {
             parameter_format: "POSITIONAL".into(),
             components: json!([{"type": "BODY", "text": "Your table is booked"}]),
         }],
+        chrono::Utc::now(),
     )
     .expect("templates");
     let body = std::fs::read(shared_fixture("management/template_category_update.json")).unwrap();
@@ -455,10 +456,10 @@ async fn contact_bulk_actions_are_one_atomic_request() {
         (json!({"type": "Contact", "ids": [silvas[0]], "labels": {"add": []}}), 422, "labels"),
         (json!({"type": "Contact", "ids": [silvas[0]], "labels": {"remove": ["vip"]}}), 422, "labels"),
         (json!({"type": "Contact", "ids": [silvas[0]], "labels": {"add": [7]}}), 422, "labels"),
-        (json!({"type": "Contact", "ids": [silvas[0]], "labels": {"add": ["a\u{0}b"]}}), 422, "labels"),
+        (json!({"type": "Contact", "ids": [silvas[0]], "labels": {"add": ["a\u{0}b"]}}), 400, "labels.add[0]"),
         (json!({"type": "Contact", "ids": [silvas[0]], "action_name": "explode"}), 422, "action_name"),
         (json!({"type": "Contact", "ids": [silvas[0]], "action_name": "delete", "labels": {"add": ["x"]}}), 422, "action_name"),
-        (json!({"type": "Contact", "matching": {"q": "a\u{0}"}, "labels": {"add": ["x"]}}), 422, "q"),
+        (json!({"type": "Contact", "matching": {"q": "a\u{0}"}, "labels": {"add": ["x"]}}), 400, "matching.q"),
     ] {
         let (got, json) = app.api("POST", &url, Some(body.clone()), &token).await;
         assert_eq!(got, status, "{body} → {json}");
