@@ -94,7 +94,9 @@
           ? `All ${matching.exact ? "" : "first "}${matching.total} matching selected`
           : `${n} selected`;
       }
-      if (matchingButton) matchingButton.hidden = !everyOnPage || !!matching || !morePages();
+      // Offered as soon as something is selected (a phone has no header checkbox) and the
+      // search has more than this page.
+      if (matchingButton) matchingButton.hidden = n === 0 || !!matching || !morePages();
       const all = allBox();
       if (all) {
         all.checked = everyOnPage;

@@ -74,6 +74,22 @@ fn count(env: &Env, sql: &str) -> i64 {
         .n
 }
 
+/// The display id of the conversation of "Customer NN".
+fn display_of(env: &Env, n: u32) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct D {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        d: i32,
+    }
+    diesel::sql_query(format!(
+        "SELECT c.display_id AS d FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE k.name = 'Customer {n:02}'"
+    ))
+    .get_result::<D>(&mut conn(env))
+    .unwrap()
+    .d as i64
+}
+
 fn exec(env: &Env, sql: &str) {
     use diesel::RunQueryDsl;
     diesel::sql_query(sql).execute(&mut conn(env)).unwrap();
@@ -181,13 +197,15 @@ async fn copy_palette_select_all_matching_and_live_reorder() {
     env.sign_in_admin(&c).await;
 
     // ---- Copy: the hover action puts the text on the clipboard, or selects it. ----
-    open_conversation(&c, &env, 1).await;
+    let first = display_of(&env, 1);
+    open_conversation(&c, &env, first).await;
     let text = js(
         &c,
         "return document.querySelector('#messages li .bubble > .content').textContent",
     )
     .await;
     assert_eq!(text, "Hello from customer 1");
+    let _ = first;
     focus_click(&c, "#messages li [data-msg-action=copy]").await;
     wait_long(
         &c,
@@ -226,7 +244,7 @@ async fn copy_palette_select_all_matching_and_live_reorder() {
     palette_run(&c, "assign to me", "Assign to me").await;
     let started = Instant::now();
     loop {
-        let conv = api_conversation(&env, 1).await;
+        let conv = api_conversation(&env, first).await;
         if conv["meta"]["assignee"]["id"] == json!(admin_id) {
             break;
         }
@@ -239,14 +257,14 @@ async fn copy_palette_select_all_matching_and_live_reorder() {
     palette_run(&c, "add label vip", "Add label vip").await;
     wait_count(
         &env,
-        "conversations WHERE display_id = 1 AND labels @> ARRAY['vip']",
+        &format!("conversations WHERE display_id = {first} AND labels @> ARRAY['vip']"),
         1,
     )
     .await;
     palette_run(&c, "snooze until tomorrow", "Snooze until tomorrow").await;
     wait_count(
         &env,
-        "conversations WHERE display_id = 1 AND status = 'snoozed' AND snoozed_until > now() + interval '1 hour'",
+        &format!("conversations WHERE display_id = {first} AND status = 'snoozed' AND snoozed_until > now() + interval '1 hour'"),
         1,
     )
     .await;
@@ -321,9 +339,19 @@ async fn copy_palette_select_all_matching_and_live_reorder() {
     .await;
 
     // ---- Live reorder in a second signed-in browser. ----
+    // Customer 2's conversation is older than customer 3's.
+    let (two, three) = (display_of(&env, 2), display_of(&env, 3));
     exec(
         &env,
-        "UPDATE conversations SET status = 'open', snoozed_until = NULL WHERE display_id IN (2, 3)",
+        &format!("UPDATE conversations SET status = 'open', snoozed_until = NULL WHERE display_id IN ({two}, {three})"),
+    );
+    exec(
+        &env,
+        &format!("UPDATE conversations SET last_activity_at = now() - interval '2 hours' WHERE display_id = {two}"),
+    );
+    exec(
+        &env,
+        &format!("UPDATE conversations SET last_activity_at = now() - interval '1 hour' WHERE display_id = {three}"),
     );
     env.create_agent("ben@example.com");
     env.add_member("ben@example.com");
@@ -333,8 +361,8 @@ async fn copy_palette_select_all_matching_and_live_reorder() {
         goto_app(b, &env, "/conversations?assignee_type=all&status=open").await;
         wait_long(
             b,
-            "[...document.querySelectorAll('#conversation-list .conversation-row')].map(r => r.dataset.displayId).join() === '3,2'",
-            "the newest conversation (#3) first",
+            &format!("[...document.querySelectorAll('#conversation-list .conversation-row')].map(r => r.dataset.displayId).join() === '{three},{two}'"),
+            "the newest conversation first",
         )
         .await;
         js(b, "window.__notReloaded = true; return true").await;
@@ -345,8 +373,8 @@ async fn copy_palette_select_all_matching_and_live_reorder() {
     for (b, name) in [(&c2, "second"), (&c, "first")] {
         wait_long(
             b,
-            "window.__notReloaded && (() => { const r = document.querySelector('#conversation-list .conversation-row'); return r && r.dataset.displayId === '2' && r.querySelector('.row-preview').textContent.includes('Any news on my order?'); })()",
-            &format!("#2 on top with its new preview in the {name} browser"),
+            &format!("window.__notReloaded && (() => {{ const r = document.querySelector('#conversation-list .conversation-row'); return r && r.dataset.displayId === '{two}' && r.querySelector('.row-preview').textContent.includes('Any news on my order?'); }})()"),
+            &format!("customer 2 on top with its new preview in the {name} browser"),
         )
         .await;
     }
@@ -355,7 +383,7 @@ async fn copy_palette_select_all_matching_and_live_reorder() {
         "return [...document.querySelectorAll('#conversation-list .conversation-row')].map(r => r.dataset.displayId).join()",
     )
     .await;
-    assert_eq!(order, "2,3");
+    assert_eq!(order, format!("{two},{three}"));
     screenshot(&c2, "gaps-live-reorder").await;
     c2.close().await.unwrap();
     c.close().await.unwrap();
@@ -468,10 +496,10 @@ async fn contacts_bulk_label_select_all_matching_export_and_delete_in_one_reques
         js(&c, "return document.getElementById('contacts-selected').textContent").await,
         json!("2 selected")
     );
-    // Not every row is checked: no "Select all matching" yet.
+    // The search has more than this page: "Select all matching" is offered.
     assert_eq!(
         js(&c, "return document.querySelector('[data-select-matching]').hidden").await,
-        json!(true)
+        json!(false)
     );
     js(
         &c,
@@ -591,7 +619,8 @@ async fn contacts_bulk_label_select_all_matching_export_and_delete_in_one_reques
     let p = env.browser(390, 844).await;
     env.sign_in_admin(&p).await;
     open_contacts(&p, &env, "?q=silva").await;
-    click(&p, "#contacts-all").await;
+    // A phone has no header checkbox: one contact, then "Select all matching".
+    check_rows(&p, &["Silva 10"]).await;
     click(&p, "[data-select-matching]").await;
     wait_long(
         &p,
