@@ -261,19 +261,8 @@ async fn copy_palette_select_all_matching_and_live_reorder() {
         1,
     )
     .await;
-    palette_run(&c, "snooze until tomorrow", "Snooze until tomorrow").await;
-    wait_count(
-        &env,
-        &format!("conversations WHERE display_id = {first} AND status = 'snoozed' AND snoozed_until > now() + interval '1 hour'"),
-        1,
-    )
-    .await;
-    wait_long(
-        &c,
-        "document.querySelector('.thread-header').dataset.status === 'snoozed'",
-        "the header to say snoozed",
-    )
-    .await;
+    // The sidebar lists the labels in use: open the page again to have the vip view there.
+    open_conversation(&c, &env, first).await;
     let vip_view = js(
         &c,
         "const a = [...document.querySelectorAll('nav.sidebar a[href]')].find(a => (a.querySelector('.label-name') || a).textContent.trim().startsWith('vip')); return a ? a.href : null",
@@ -297,6 +286,20 @@ async fn copy_palette_select_all_matching_and_live_reorder() {
     )
     .await;
     screenshot(&c, "gaps-palette-view").await;
+    open_conversation(&c, &env, first).await;
+    palette_run(&c, "snooze until tomorrow", "Snooze until tomorrow").await;
+    wait_count(
+        &env,
+        &format!("conversations WHERE display_id = {first} AND status = 'snoozed' AND snoozed_until > now() + interval '1 hour'"),
+        1,
+    )
+    .await;
+    wait_long(
+        &c,
+        "document.querySelector('.thread-header').dataset.status === 'snoozed'",
+        "the header to say snoozed",
+    )
+    .await;
 
     // ---- Select all matching, beyond the page, then resolve them all at once. ----
     goto_app(&c, &env, "/conversations?assignee_type=all&status=open").await;
