@@ -268,7 +268,10 @@ async fn copy_palette_select_all_matching_and_live_reorder() {
         "const a = [...document.querySelectorAll('nav.sidebar a[href]')].find(a => (a.querySelector('.label-name') || a).textContent.trim().startsWith('vip')); return a ? a.href : null",
     )
     .await;
-    let vip_view = vip_view.as_str().expect("a vip view in the sidebar").to_string();
+    let vip_view = vip_view
+        .as_str()
+        .expect("a vip view in the sidebar")
+        .to_string();
     palette_run(&c, "go to vip", "Go to vip").await;
     wait_long(
         &c,
@@ -490,18 +493,35 @@ async fn contacts_bulk_label_select_all_matching_export_and_delete_in_one_reques
     // ---- Add a label to two selected contacts: one request. ----
     open_contacts(&c, &env, "?q=silva").await;
     assert_eq!(
-        js(&c, "return document.querySelectorAll('[data-contact-check]').length").await,
+        js(
+            &c,
+            "return document.querySelectorAll('[data-contact-check]').length"
+        )
+        .await,
         json!(50)
     );
     check_rows(&c, &["Silva 01", "Silva 02"]).await;
-    wait_long(&c, "!document.getElementById('contacts-bulk').hidden", "the bulk bar").await;
+    wait_long(
+        &c,
+        "!document.getElementById('contacts-bulk').hidden",
+        "the bulk bar",
+    )
+    .await;
     assert_eq!(
-        js(&c, "return document.getElementById('contacts-selected').textContent").await,
+        js(
+            &c,
+            "return document.getElementById('contacts-selected').textContent"
+        )
+        .await,
         json!("2 selected")
     );
     // The search has more than this page: "Select all matching" is offered.
     assert_eq!(
-        js(&c, "return document.querySelector('[data-select-matching]').hidden").await,
+        js(
+            &c,
+            "return document.querySelector('[data-select-matching]').hidden"
+        )
+        .await,
         json!(false)
     );
     js(
@@ -515,7 +535,10 @@ async fn contacts_bulk_label_select_all_matching_export_and_delete_in_one_reques
     wait_long(&c, "document.readyState === 'complete' && !document.querySelector('[data-contact-check]:checked')", "the reload").await;
     assert_eq!(bulk_calls(&c).await, 1, "one request for the two contacts");
     assert_eq!(
-        count(&env, "contacts WHERE labels @> ARRAY['vip'] AND name IN ('Silva 01', 'Silva 02')"),
+        count(
+            &env,
+            "contacts WHERE labels @> ARRAY['vip'] AND name IN ('Silva 01', 'Silva 02')"
+        ),
         2
     );
 
@@ -529,7 +552,11 @@ async fn contacts_bulk_label_select_all_matching_export_and_delete_in_one_reques
     )
     .await;
     assert_eq!(
-        js(&c, "return document.getElementById('contacts-selected').textContent").await,
+        js(
+            &c,
+            "return document.getElementById('contacts-selected').textContent"
+        )
+        .await,
         json!("50 selected")
     );
     click(&c, "[data-select-matching]").await;
@@ -551,14 +578,30 @@ async fn contacts_bulk_label_select_all_matching_export_and_delete_in_one_reques
     click(&c, "[data-bulk-label]").await;
     wait_count(&env, "contacts WHERE labels @> ARRAY['lead']", 70).await;
     assert_eq!(
-        count(&env, "contacts WHERE labels @> ARRAY['lead'] AND name LIKE 'Silva %'"),
+        count(
+            &env,
+            "contacts WHERE labels @> ARRAY['lead'] AND name LIKE 'Silva %'"
+        ),
         70
     );
-    assert_eq!(count(&env, "contacts WHERE labels @> ARRAY['lead'] AND name LIKE 'Other %'"), 0);
+    assert_eq!(
+        count(
+            &env,
+            "contacts WHERE labels @> ARRAY['lead'] AND name LIKE 'Other %'"
+        ),
+        0
+    );
     // The two vip contacts kept vip besides lead.
-    assert_eq!(count(&env, "contacts WHERE labels = ARRAY['lead', 'vip']"), 2);
+    assert_eq!(
+        count(&env, "contacts WHERE labels = ARRAY['lead', 'vip']"),
+        2
+    );
     wait_long(&c, "document.readyState === 'complete' && !document.querySelector('[data-contact-check]:checked')", "the reload").await;
-    assert_eq!(bulk_calls(&c).await, before + 1, "one request for 70 contacts");
+    assert_eq!(
+        bulk_calls(&c).await,
+        before + 1,
+        "one request for 70 contacts"
+    );
 
     // ---- Export selected: the CSV is downloaded; parse it. ----
     open_contacts(&c, &env, "?q=silva").await;
@@ -584,7 +627,10 @@ async fn contacts_bulk_label_select_all_matching_export_and_delete_in_one_reques
     };
     let mut reader = csv::Reader::from_path(&csv_path).unwrap();
     let headers = reader.headers().unwrap().clone();
-    let name_at = headers.iter().position(|h| h == "name").expect("a name column");
+    let name_at = headers
+        .iter()
+        .position(|h| h == "name")
+        .expect("a name column");
     let mut names: Vec<String> = reader
         .records()
         .map(|r| r.unwrap()[name_at].to_string())
@@ -603,7 +649,11 @@ async fn contacts_bulk_label_select_all_matching_export_and_delete_in_one_reques
     )
     .await;
     assert_eq!(
-        js(&c, "return document.getElementById('bulk-delete-title').textContent").await,
+        js(
+            &c,
+            "return document.getElementById('bulk-delete-title').textContent"
+        )
+        .await,
         json!("Delete 2 contacts?")
     );
     screenshot(&c, "gaps-contacts-delete-confirm").await;
@@ -612,8 +662,16 @@ async fn contacts_bulk_label_select_all_matching_export_and_delete_in_one_reques
     let before = bulk_calls(&c).await;
     click(&c, "[data-bulk-delete-confirm]").await;
     wait_count(&env, "contacts WHERE name LIKE 'Silva %'", 68).await;
-    assert_eq!(count(&env, "contacts WHERE name IN ('Silva 06', 'Silva 07')"), 0);
-    wait_long(&c, "document.readyState === 'complete' && !document.getElementById('bulk-delete-dialog').open", "the reload").await;
+    assert_eq!(
+        count(&env, "contacts WHERE name IN ('Silva 06', 'Silva 07')"),
+        0
+    );
+    wait_long(
+        &c,
+        "document.readyState === 'complete' && !document.getElementById('bulk-delete-dialog').open",
+        "the reload",
+    )
+    .await;
     assert_eq!(bulk_calls(&c).await, before + 1);
     assert_eq!(count(&env, "contacts WHERE name LIKE 'Other %'"), 5);
     c.close().await.unwrap();
@@ -637,5 +695,4 @@ async fn contacts_bulk_label_select_all_matching_export_and_delete_in_one_reques
     let _ = std::fs::remove_dir_all(&downloads);
 }
 
-const NO_OVERFLOW_JS: &str =
-    "return document.documentElement.scrollWidth <= window.innerWidth + 1";
+const NO_OVERFLOW_JS: &str = "return document.documentElement.scrollWidth <= window.innerWidth + 1";

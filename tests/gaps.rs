@@ -65,7 +65,11 @@ async fn ui_pages_send_a_content_security_policy_that_forbids_remote_scripts() {
         let scripts = directive(&csp, "script-src")
             .or_else(|| directive(&csp, "default-src"))
             .unwrap_or_else(|| panic!("{page}: no script-src nor default-src in {csp}"));
-        assert_eq!(scripts, vec!["'self'"], "{page}: script sources {scripts:?}");
+        assert_eq!(
+            scripts,
+            vec!["'self'"],
+            "{page}: script sources {scripts:?}"
+        );
         assert_eq!(
             directive(&csp, "default-src"),
             Some(vec!["'self'".to_string()]),
@@ -75,8 +79,18 @@ async fn ui_pages_send_a_content_security_policy_that_forbids_remote_scripts() {
             directive(&csp, "object-src"),
             Some(vec!["'none'".to_string()])
         );
-        assert_eq!(directive(&csp, "base-uri"), Some(vec!["'none'".to_string()]));
-        for s in ["*", "http:", "https:", "'unsafe-inline'", "'unsafe-eval'", "data:"] {
+        assert_eq!(
+            directive(&csp, "base-uri"),
+            Some(vec!["'none'".to_string()])
+        );
+        for s in [
+            "*",
+            "http:",
+            "https:",
+            "'unsafe-inline'",
+            "'unsafe-eval'",
+            "data:",
+        ] {
             assert!(
                 !scripts.iter().any(|x| x == s),
                 "{page}: script-src allows {s}"
@@ -143,7 +157,9 @@ async fn a_dualhook_inbox_keeps_receiving_forwarded_messages_while_whatsapp_app_
             "authorization",
             format!("Bearer {DH_API_KEY}").as_str(),
         ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(rest("reveal_secrets_response.json")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(rest("reveal_secrets_response.json")),
+        )
         .mount(&dualhook)
         .await;
     let graph = MockServer::start().await;
@@ -187,8 +203,8 @@ async fn a_dualhook_inbox_keeps_receiving_forwarded_messages_while_whatsapp_app_
     // The decision order: a channel, provider whatsapp_cloud, no app secret of its own, not
     // Embedded Signup → no signature required, even though WHATSAPP_APP_SECRET is set.
     let text = |suffix: &str| -> Vec<u8> {
-        let raw = String::from_utf8(with_current_timestamps(&webhook_fixture("text.json")))
-            .unwrap();
+        let raw =
+            String::from_utf8(with_current_timestamps(&webhook_fixture("text.json"))).unwrap();
         let mut v: Value = serde_json::from_str(&raw).unwrap();
         let msg = &mut v["entry"][0]["changes"][0]["value"]["messages"][0];
         msg["id"] = json!(format!("wamid.gaps-dualhook-{suffix}"));
@@ -213,9 +229,8 @@ async fn a_dualhook_inbox_keeps_receiving_forwarded_messages_while_whatsapp_app_
         .await;
     assert_eq!(status, 200, "{out}");
     app.ingest();
-    let bodies = app.query_json(
-        "SELECT jsonb_agg(content ORDER BY id) FROM messages WHERE message_type = 0",
-    );
+    let bodies = app
+        .query_json("SELECT jsonb_agg(content ORDER BY id) FROM messages WHERE message_type = 0");
     assert_eq!(
         bodies,
         json!([
@@ -383,7 +398,10 @@ async fn contact_bulk_actions_are_one_atomic_request() {
     assert_eq!(status, 200, "{json}");
     assert_eq!(json, json!({"count": 3, "changed": 3}));
     assert_eq!(
-        app.query_json(&format!("SELECT to_jsonb(labels) FROM contacts WHERE id = {}", silvas[0])),
+        app.query_json(&format!(
+            "SELECT to_jsonb(labels) FROM contacts WHERE id = {}",
+            silvas[0]
+        )),
         json!(["lead", "vip"])
     );
     assert_eq!(app.count("contacts WHERE 'vip' = ANY(labels)"), 3);
@@ -437,29 +455,108 @@ async fn contact_bulk_actions_are_one_atomic_request() {
     assert_eq!(status, 200, "{json}");
     assert_eq!(json["count"], 60, "paging is ignored: every match");
     assert_eq!(app.count("contacts WHERE 'silva' = ANY(labels)"), 60);
-    assert_eq!(app.count("contacts WHERE name LIKE 'Other %' AND labels <> '{}'"), 0);
+    assert_eq!(
+        app.count("contacts WHERE name LIKE 'Other %' AND labels <> '{}'"),
+        0
+    );
 
     // Bad input: 4xx with the field named, never a 5xx.
     for (body, status, field) in [
-        (json!({"type": "Contact", "labels": {"add": ["x"]}}), 422, "ids"),
-        (json!({"type": "Contact", "ids": [], "labels": {"add": ["x"]}}), 422, "ids"),
-        (json!({"type": "Contact", "ids": "1,2", "labels": {"add": ["x"]}}), 422, "ids"),
-        (json!({"type": "Contact", "ids": [1e30], "labels": {"add": ["x"]}}), 422, "ids"),
-        (json!({"type": "Contact", "ids": [-4], "labels": {"add": ["x"]}}), 422, "ids"),
-        (json!({"type": "Contact", "ids": [silvas[0]], "matching": {}, "labels": {"add": ["x"]}}), 422, "ids"),
-        (json!({"type": "Contact", "matching": "q=silva", "labels": {"add": ["x"]}}), 422, "matching"),
-        (json!({"type": "Contact", "matching": {"q": 5}, "labels": {"add": ["x"]}}), 422, "matching.q"),
-        (json!({"type": "Contact", "matching": {"created_from": "yesterday"}, "labels": {"add": ["x"]}}), 422, "created_from"),
-        (json!({"type": "Contact", "matching": {"attr": "nope"}, "labels": {"add": ["x"]}}), 422, "attr"),
-        (json!({"type": "Contact", "matching": {"q": "zzzzzz"}, "labels": {"add": ["x"]}}), 422, "ids"),
-        (json!({"type": "Contact", "ids": [silvas[0]]}), 422, "labels"),
-        (json!({"type": "Contact", "ids": [silvas[0]], "labels": {"add": []}}), 422, "labels"),
-        (json!({"type": "Contact", "ids": [silvas[0]], "labels": {"remove": ["vip"]}}), 422, "labels"),
-        (json!({"type": "Contact", "ids": [silvas[0]], "labels": {"add": [7]}}), 422, "labels"),
-        (json!({"type": "Contact", "ids": [silvas[0]], "labels": {"add": ["a\u{0}b"]}}), 400, "labels.add[0]"),
-        (json!({"type": "Contact", "ids": [silvas[0]], "action_name": "explode"}), 422, "action_name"),
-        (json!({"type": "Contact", "ids": [silvas[0]], "action_name": "delete", "labels": {"add": ["x"]}}), 422, "action_name"),
-        (json!({"type": "Contact", "matching": {"q": "a\u{0}"}, "labels": {"add": ["x"]}}), 400, "matching.q"),
+        (
+            json!({"type": "Contact", "labels": {"add": ["x"]}}),
+            422,
+            "ids",
+        ),
+        (
+            json!({"type": "Contact", "ids": [], "labels": {"add": ["x"]}}),
+            422,
+            "ids",
+        ),
+        (
+            json!({"type": "Contact", "ids": "1,2", "labels": {"add": ["x"]}}),
+            422,
+            "ids",
+        ),
+        (
+            json!({"type": "Contact", "ids": [1e30], "labels": {"add": ["x"]}}),
+            422,
+            "ids",
+        ),
+        (
+            json!({"type": "Contact", "ids": [-4], "labels": {"add": ["x"]}}),
+            422,
+            "ids",
+        ),
+        (
+            json!({"type": "Contact", "ids": [silvas[0]], "matching": {}, "labels": {"add": ["x"]}}),
+            422,
+            "ids",
+        ),
+        (
+            json!({"type": "Contact", "matching": "q=silva", "labels": {"add": ["x"]}}),
+            422,
+            "matching",
+        ),
+        (
+            json!({"type": "Contact", "matching": {"q": 5}, "labels": {"add": ["x"]}}),
+            422,
+            "matching.q",
+        ),
+        (
+            json!({"type": "Contact", "matching": {"created_from": "yesterday"}, "labels": {"add": ["x"]}}),
+            422,
+            "created_from",
+        ),
+        (
+            json!({"type": "Contact", "matching": {"attr": "nope"}, "labels": {"add": ["x"]}}),
+            422,
+            "attr",
+        ),
+        (
+            json!({"type": "Contact", "matching": {"q": "zzzzzz"}, "labels": {"add": ["x"]}}),
+            422,
+            "ids",
+        ),
+        (
+            json!({"type": "Contact", "ids": [silvas[0]]}),
+            422,
+            "labels",
+        ),
+        (
+            json!({"type": "Contact", "ids": [silvas[0]], "labels": {"add": []}}),
+            422,
+            "labels",
+        ),
+        (
+            json!({"type": "Contact", "ids": [silvas[0]], "labels": {"remove": ["vip"]}}),
+            422,
+            "labels",
+        ),
+        (
+            json!({"type": "Contact", "ids": [silvas[0]], "labels": {"add": [7]}}),
+            422,
+            "labels",
+        ),
+        (
+            json!({"type": "Contact", "ids": [silvas[0]], "labels": {"add": ["a\u{0}b"]}}),
+            400,
+            "labels.add[0]",
+        ),
+        (
+            json!({"type": "Contact", "ids": [silvas[0]], "action_name": "explode"}),
+            422,
+            "action_name",
+        ),
+        (
+            json!({"type": "Contact", "ids": [silvas[0]], "action_name": "delete", "labels": {"add": ["x"]}}),
+            422,
+            "action_name",
+        ),
+        (
+            json!({"type": "Contact", "matching": {"q": "a\u{0}"}, "labels": {"add": ["x"]}}),
+            400,
+            "matching.q",
+        ),
     ] {
         let (got, json) = app.api("POST", &url, Some(body.clone()), &token).await;
         assert_eq!(got, status, "{body} → {json}");
@@ -502,7 +599,9 @@ async fn contact_bulk_actions_are_one_atomic_request() {
         .api(
             "POST",
             &url,
-            Some(json!({"type": "Contact", "ids": [others[0], others[1]], "action_name": "delete"})),
+            Some(
+                json!({"type": "Contact", "ids": [others[0], others[1]], "action_name": "delete"}),
+            ),
             &token,
         )
         .await;
@@ -583,10 +682,7 @@ async fn the_contact_count_partial_counts_what_select_all_matching_covers() {
         json!({"total": 60, "exact": true})
     );
     let (_, body, _) = b.get(&format!("{base}?q=silva&label=lead")).await;
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["total"],
-        3
-    );
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["total"], 3);
     let (status, _, _) = b.get(&format!("{base}?created_from=nope")).await;
     assert_eq!(status, 422);
     // Signed out: no answer.
