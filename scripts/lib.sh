@@ -318,14 +318,15 @@ sb_release_binary() {
     printf '%s\n' "$SWITCHBOARD_ROOT/target/release/switchboard"
 }
 
-# Installs the npm packages of package-lock.json (test tooling: axe-core for the browser
-# tests' accessibility checks) with `npm ci` when node_modules/ is missing or older than the
-# lockfile; installs Debian's nodejs and npm first when there is no npm.
+# Installs the npm packages of package-lock.json (the emoji list the server serves to the
+# composer's picker, and test tooling: axe-core for the browser tests' accessibility checks)
+# with `npm ci` when node_modules/ is missing or older than the lockfile; installs Debian's
+# nodejs and npm first when there is no npm. scripts/run and scripts/test both call it.
 ensure_node_modules() {
     if ! command -v npm >/dev/null 2>&1; then
         command -v apt-get >/dev/null 2>&1 \
-            || sb_die "the browser tests need Node.js and npm for axe-core (Debian: apt-get install nodejs npm)"
-        sb_log "installing nodejs and npm for the test tooling"
+            || sb_die "Switchboard needs Node.js and npm to install its emoji data and test tooling (Debian: apt-get install nodejs npm)"
+        sb_log "installing nodejs and npm (emoji data, test tooling)"
         sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
             || sb_die "apt-get update failed"
         sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null \

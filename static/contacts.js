@@ -60,6 +60,10 @@
   });
 
   // ---------- the list: selection and bulk actions ----------
+  // Bulk actions are ONE request each (Chatwoot's POST /bulk_actions, type "Contact"), all
+  // or nothing. "Select all matching" selects every contact of the search and filters, not
+  // only this page: the request then carries the list's own parameters (`matching`) and the
+  // server resolves the ids from the same filter.
   const list = document.querySelector("[data-contacts-list]");
   if (list) {
     const checks = () => Array.from(document.querySelectorAll("[data-contact-check]"));
@@ -67,13 +71,35 @@
     const allBox = () => document.getElementById("contacts-all");
     const bar = document.getElementById("contacts-bulk");
     const count = document.getElementById("contacts-selected");
+    const matchingButton = bar && bar.querySelector("[data-select-matching]");
+    // null, or {total, exact} while every matching contact is selected.
+    let matching = null;
+    /** The list's search and filters (its query string without sort and paging). */
+    function listParams() {
+      const out = {};
+      new URLSearchParams(location.search).forEach((v, k) => {
+        if (!["after", "before", "from", "sort", "dir"].includes(k) && v !== "") out[k] = v;
+      });
+      return out;
+    }
+    const morePages = () => !!document.querySelector('.contacts-pager a[rel="next"], .contacts-pager a[rel="prev"]');
+    const plural = (n) => `${n} contact${n === 1 ? "" : "s"}`;
     function sync() {
       const n = selected().length;
+      const everyOnPage = n > 0 && n === checks().length;
+      if (!everyOnPage) matching = null;
       if (bar) bar.hidden = n === 0;
-      if (count) count.textContent = `${n} selected`;
+      if (count) {
+        count.textContent = matching
+          ? `All ${matching.exact ? "" : "first "}${matching.total} matching selected`
+          : `${n} selected`;
+      }
+      // Offered as soon as something is selected (a phone has no header checkbox) and the
+      // search has more than this page.
+      if (matchingButton) matchingButton.hidden = n === 0 || !!matching || !morePages();
       const all = allBox();
       if (all) {
-        all.checked = n > 0 && n === checks().length;
+        all.checked = everyOnPage;
         all.indeterminate = n > 0 && n < checks().length;
       }
       checks().forEach((c) => c.closest("tr").classList.toggle("selected", c.checked));
@@ -83,6 +109,9 @@
       else if (e.target.matches("[data-contact-check]")) sync();
     });
     sync();
+    /** The selection part of a bulk action body. */
+    const target = () => (matching ? { matching: listParams() } : { ids: selected() });
+    const howMany = () => (matching ? matching.total : selected().length);
 
     // Live: contacts created or changed elsewhere (ingest, CSV import, the API, another
     // agent) redraw the rows of this page, read again from the server (static/app.js passes
@@ -113,7 +142,29 @@
     document.addEventListener("change", () => { if (stale && !selected().length) redraw(); });
 
     document.addEventListener("click", async (e) => {
-      if (e.target.closest("[data-bulk-export]")) {
+      if (e.target.closest("[data-select-matching]")) {
+        const btn = e.target.closest("button");
+        btn.disabled = true;
+        try {
+          const qs = new URLSearchParams(listParams()).toString();
+          const resp = await fetch(`/app/accounts/${accountId}/partials/contact_count?${qs}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+          if (!resp.ok) throw new Error(`The server answered ${resp.status}.`);
+          const data = await resp.json();
+          checks().forEach((c) => { c.checked = true; });
+          matching = { total: data.total, exact: data.exact };
+          sync();
+          if (!data.exact) toast(`More than ${data.total} contacts match: narrow the search to act on all of them.`, "error");
+        } catch (err) {
+          toast(err.message, "error");
+        } finally {
+          btn.disabled = false;
+        }
+      } else if (e.target.closest("[data-bulk-export]")) {
+        if (matching) {
+          const all = document.querySelector("[data-export-all]");
+          if (all) location.href = all.href;
+          return;
+        }
         const ids = selected();
         if (!ids.length) return;
         const qs = ids.map((id) => `ids[]=${id}`).join("&");
@@ -121,39 +172,30 @@
       } else if (e.target.closest("[data-bulk-label]")) {
         const label = document.getElementById("bulk-label").value;
         if (!label) { toast("Choose a label first.", "error"); return; }
-        const ids = selected();
-        let done = 0;
+        const button = e.target.closest("button");
+        button.disabled = true;
         try {
-          for (const id of ids) {
-            const row = document.querySelector(`[data-contact-row="${id}"]`);
-            const have = (row.dataset.labels || "").split(",").filter(Boolean);
-            if (have.some((l) => l.toLowerCase() === label.toLowerCase())) { done += 1; continue; }
-            await api("POST", `/contacts/${id}/labels`, { labels: have.concat([label]) });
-            done += 1;
-          }
-          toast(`Label “${label}” added to ${done} contact${done === 1 ? "" : "s"}.`, "success");
+          const res = await api("POST", "/bulk_actions", Object.assign({ type: "Contact", labels: { add: [label] } }, target()));
+          toast(`Label “${label}” added to ${plural(res ? res.count : howMany())}.`, "success");
           location.reload();
         } catch (err) {
-          toast(`${done} labelled; then: ${err.message}`, "error");
+          toast(`Nothing was labelled: ${err.message}`, "error");
+        } finally {
+          button.disabled = false;
         }
       } else if (e.target.closest("[data-bulk-delete]")) {
-        const n = selected().length;
         const d = document.getElementById("bulk-delete-dialog");
-        document.getElementById("bulk-delete-title").textContent = `Delete ${n} contact${n === 1 ? "" : "s"}?`;
+        document.getElementById("bulk-delete-title").textContent = `Delete ${plural(howMany())}?`;
         document.getElementById("bulk-delete-error").textContent = "";
         d.showModal();
       } else if (e.target.closest("[data-bulk-delete-confirm]")) {
         const button = e.target.closest("button");
         button.disabled = true;
-        let done = 0;
         try {
-          for (const id of selected()) {
-            await api("DELETE", `/contacts/${id}`);
-            done += 1;
-          }
+          await api("POST", "/bulk_actions", Object.assign({ type: "Contact", action_name: "delete" }, target()));
           location.reload();
         } catch (err) {
-          document.getElementById("bulk-delete-error").textContent = `${done} deleted; then: ${err.message}`;
+          document.getElementById("bulk-delete-error").textContent = `Nothing was deleted: ${err.message}`;
         } finally {
           button.disabled = false;
         }

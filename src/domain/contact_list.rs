@@ -470,3 +470,33 @@ pub fn labels_in_use(conn: &mut PgConnection, account_id: i64) -> AppResult<Vec<
             .collect(),
     )
 }
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The ids of `account_id`'s contacts matching `query` (as [`page`], the same conditions),
+/// ascending, at most `cap` + 1 of them (so a caller can tell "more than `cap`"): "select all
+/// matching" on the Contacts screen resolves its selection here, server-side. `only` as
+/// [`page`]. Errors: 422 as [`page`].
+pub fn matching_ids(
+    conn: &mut PgConnection,
+    account_id: i64,
+    only: Option<&[i64]>,
+    query: &ContactQuery,
+    cap: i64,
+) -> AppResult<Vec<i64>> {
+    let w = conditions(account_id, only, query)?;
+    let sql = format!(
+        "SELECT c.id FROM contacts c WHERE {} ORDER BY c.id LIMIT {}",
+        w.sql,
+        cap.max(0) + 1
+    );
+    Ok(w.query(sql)
+        .load::<IdRow>(conn)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect())
+}

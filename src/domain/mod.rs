@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod attachments;
 pub mod bulk_actions;
 pub mod canned_responses;
+pub mod contact_bulk;
 pub mod contact_csv;
 pub mod contact_fields;
 pub mod contact_filter;

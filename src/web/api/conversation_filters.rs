@@ -323,7 +323,8 @@ fn bulk_input(body: &Map<String, Value>) -> AppResult<BulkAction> {
 /// "snoozed_until"?,"assignee_id"?,"team_id"?},"labels":{"add"?:[…],"remove"?:[…]}}` →
 /// `{"updated_ids":[display_id…]}` (Chatwoot answers 200 too). One transaction: all or
 /// nothing. Errors: 404 naming ids the viewer cannot see (nothing changes); 422 naming the
-/// field; 422 naming `ids` past [`bulk_actions::MAX_IDS`].
+/// field; 422 naming `ids` past [`bulk_actions::MAX_IDS`]. A `"type":"Contact"` body is a
+/// contact bulk action instead (`super::contact_bulk`).
 pub async fn bulk(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -331,6 +332,9 @@ pub async fn bulk(
     body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
+    if super::contact_bulk::is_contact_body(&body) {
+        return super::contact_bulk::apply(state, viewer, body).await;
+    }
     let action = bulk_input(&body_object(&body)?)?;
     let out = state
         .db(move |conn| bulk_actions::apply(conn, &viewer, &action))

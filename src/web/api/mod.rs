@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod automation;
 pub mod business_profile;
 pub mod canned_responses;
+pub mod contact_bulk;
 pub mod contact_csv;
 pub mod contact_notes;
 pub mod contacts;

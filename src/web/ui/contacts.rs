@@ -245,6 +245,22 @@ fn query_of(p: &ListParams) -> AppResult<ContactQuery> {
     })
 }
 
+/// The query of the list's parameters `p`, custom attribute filter included (checked
+/// against the account's contact attribute definitions), as the list shows it (sort and
+/// paging aside): what "Select all matching" covers (`POST /bulk_actions` with `matching`).
+/// Errors: 422 naming the field or `attr`.
+pub fn matching_query(
+    conn: &mut PgConnection,
+    account_id: i64,
+    p: &ListParams,
+) -> AppResult<ContactQuery> {
+    let mut query = query_of(p)?;
+    let definitions =
+        custom_attributes::list(conn, account_id, Some(custom_attributes::Model::Contact))?;
+    query.filter = attr_filter(p, &definitions)?;
+    Ok(query)
+}
+
 /// `GET /app/accounts/{id}/contacts`. Bad parameters show the reason instead of rows, 422.
 pub async fn list(
     state: web::Data<AppState>,
@@ -708,4 +724,35 @@ pub async fn show(
         delete_media: counts.media,
     };
     html(&page).unwrap_or_else(|e| actix_web::ResponseError::error_response(&e))
+}
+
+/// `GET /app/accounts/{id}/partials/contact_count?<the list's parameters>`: how many
+/// contacts "Select all matching" covers, `{"total": n, "exact": bool}` (`exact` false when
+/// more than `contact_bulk::MAX_CONTACTS` match; `total` is that cap then), for the bulk
+/// bar's wording and the delete confirmation. Errors: 422 JSON naming a bad parameter.
+pub async fn matching_count(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    params: web::Query<ListParams>,
+) -> HttpResponse {
+    let (_, viewer) = match layout(&state, &req, path.into_inner()).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let p = params.into_inner();
+    let result = state
+        .db(move |conn| {
+            let query = matching_query(conn, viewer.account_id, &p)?;
+            let only = viewer.visible_inbox_ids(conn)?;
+            let cap = crate::domain::contact_bulk::MAX_CONTACTS as i64;
+            let (n, exact) =
+                contact_list::count_capped(conn, viewer.account_id, only.as_deref(), &query, cap)?;
+            Ok(serde_json::json!({"total": n, "exact": exact}))
+        })
+        .await;
+    match result {
+        Ok(v) => HttpResponse::Ok().json(v),
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
 }

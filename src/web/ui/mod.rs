@@ -136,6 +136,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 "/accounts/{account_id}/partials/conversation_ids",
                 web::get().to(inbox::matching_ids),
             )
+            .route(
+                "/accounts/{account_id}/partials/contact_count",
+                web::get().to(contacts::matching_count),
+            )
             .route("/accounts/{account_id}/search", web::get().to(search::page))
             // Issue 11, csv: the contact CSV import page.
             .route(
