@@ -321,8 +321,8 @@ pub fn record_message(
 }
 
 /// Clears `waiting_since`: a reply (an agent's outgoing message or template, or an echo of
-/// one sent from the business's phone) answers the customer. Activity lines and private
-/// notes do not call this. Call it inside the transaction that stores the reply.
+/// one sent from the business's phone) answers the customer. Activity lines, private
+/// notes and automated messages (`content_attributes.automated`) do not call this. Call it inside the transaction that stores the reply.
 pub fn clear_waiting(conn: &mut PgConnection, conversation_id: i64) -> AppResult<()> {
     diesel::update(
         conversations::table
@@ -1287,7 +1287,9 @@ pub fn team_counts(
 #[derive(Debug, Clone, Default, QueryableByName)]
 pub struct ReplyTimes {
     /// When an agent first answered the customer (the first outgoing, non-private message,
-    /// templates included; a reaction is no answer); `None` before any reply.
+    /// templates included; a reaction is no answer, nor is an automated message: greeting,
+    /// out of office, CSAT survey, a rule's message, all marked `content_attributes.automated`,
+    /// as Chatwoot excludes bot and automation messages); `None` before any reply.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
     pub first_reply_at: Option<DateTime<Utc>>,
     /// The customer's first message after the last agent reply (so: unanswered since);
@@ -1300,7 +1302,8 @@ pub struct ReplyTimes {
 pub fn reply_times(conn: &mut PgConnection, conversation_id: i64) -> AppResult<ReplyTimes> {
     Ok(diesel::sql_query(
         "WITH replies AS (SELECT min(created_at) AS first_at, max(created_at) AS last_at            FROM messages WHERE conversation_id = $1 AND message_type IN (1, 3) AND NOT private \
-                AND NOT (content_attributes @> '{\"is_reaction\": true}'))          SELECT (SELECT first_at FROM replies) AS first_reply_at,                 (SELECT min(m.created_at) FROM messages m WHERE m.conversation_id = $1                    AND m.message_type = 0                    AND m.created_at > COALESCE((SELECT last_at FROM replies), '-infinity'))                 AS waiting_since",
+                AND NOT (content_attributes @> '{\"is_reaction\": true}') \
+                AND NOT (content_attributes ? 'automated'))          SELECT (SELECT first_at FROM replies) AS first_reply_at,                 (SELECT min(m.created_at) FROM messages m WHERE m.conversation_id = $1                    AND m.message_type = 0                    AND m.created_at > COALESCE((SELECT last_at FROM replies), '-infinity'))                 AS waiting_since",
     )
     .bind::<diesel::sql_types::BigInt, _>(conversation_id)
     .get_result(conn)?)

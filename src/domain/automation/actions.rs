@@ -16,7 +16,7 @@
 //! | `resolve_conversation`, `open_conversation`, `pending_conversation` | `[]` |
 //! | `snooze_conversation` | `[]` (until the contact's next message) or `[minutes]` |
 //! | `mute_conversation` | `[]`: resolves, and marks `additional_attributes.muted` |
-//! | `send_message` | `[text]` (inside the customer service window only) |
+//! | `send_message` | `[text]` (inside the customer service window only; a rule's message is marked `content_attributes.automated` = `automation_rule`: no first reply, the customer still waits) |
 //! | `send_template` (ours) | `[{name, language, processed_params?}]`, Chatwoot's `template_params` |
 //! | `add_private_note` | `[text]` |
 //! | `send_email_to_team` | `[{team_ids: [id, …], message}]` |
@@ -324,6 +324,12 @@ pub fn execute(
     Ok((done, posts))
 }
 
+/// `content_attributes.automated` of a message an action sends: `"automation_rule"` while a
+/// rule runs (the Automation System), `None` for a macro an agent runs (their reply).
+fn automated_kind() -> Option<String> {
+    super::running_rule().map(|_| "automation_rule".to_string())
+}
+
 fn first_str(a: &Action) -> String {
     a.action_params
         .first()
@@ -425,6 +431,7 @@ fn run_one(
                 OutgoingInput {
                     content: Some(text),
                     private,
+                    automated: automated_kind(),
                     ..Default::default()
                 },
                 settings.send_max_attempts,
@@ -451,6 +458,7 @@ fn run_one(
                 viewer.user_id,
                 OutgoingInput {
                     template: Some(t),
+                    automated: automated_kind(),
                     ..Default::default()
                 },
                 settings.send_max_attempts,

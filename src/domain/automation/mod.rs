@@ -420,6 +420,11 @@ thread_local! {
     static RUNNING: RefCell<Option<Guard>> = const { RefCell::new(None) };
 }
 
+/// The rule whose actions run on this thread now (the last of the guard's chain), if any.
+pub fn running_rule() -> Option<i64> {
+    RUNNING.with(|r| r.borrow().as_ref().and_then(|g| g.chain.last().copied()))
+}
+
 /// Runs `f` with the loop guard's context set (events emitted inside carry it).
 fn with_guard<T>(depth: i32, chain: Vec<i64>, f: impl FnOnce() -> T) -> T {
     struct Reset(Option<Guard>);
