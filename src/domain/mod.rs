@@ -8,6 +8,7 @@ pub mod canned_responses;
 pub mod contact_csv;
 pub mod contact_fields;
 pub mod contact_filter;
+pub mod contact_list_params;
 pub mod contact_notes;
 pub mod contact_writes;
 pub mod contacts;
