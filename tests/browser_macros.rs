@@ -216,11 +216,11 @@ async fn run_a_macro_from_the_palette_and_from_the_bulk_bar_and_see_it_live() {
     goto_app(&p, &env, "/conversations").await;
     wait_js(
         &p,
-        "document.querySelectorAll('input.row-select').length === 4",
-        "the list (phone)",
+        "document.querySelectorAll('input.row-select').length === 3",
+        "the list (phone; #1 stays resolved after its mute)",
     )
     .await;
-    select_rows(&p, &[1, 2, 3]).await;
+    select_rows(&p, &[2, 3, 4]).await;
     focus_click(&p, "[data-macro-bulk]").await;
     wait_js(
         &p,

@@ -610,7 +610,7 @@ fn thread_view(
         .collect(),
         hours_note: hours_state.as_ref().map(|h| h.label()).unwrap_or_default(),
         hours_open: hours_state.as_ref().is_some_and(|h| h.open),
-        muted: crate::domain::conversations::is_muted(&c),
+        muted: crate::domain::conversations::is_muted(c),
         csat_ratings: csat_ratings
             .into_iter()
             .map(|(r, c, at)| (r, c, stamp(at)))
