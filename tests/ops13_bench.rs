@@ -101,7 +101,7 @@ async fn bench_500_rules_200_agents_1000_messages_per_second() {
             let entries: Vec<(i64, String, String)> = (0..per_tick)
                 .map(|_| {
                     n += 1;
-                    let from = if n % 10 == 0 {
+                    let from = if n.is_multiple_of(10) {
                         format!("1650{:07}", n)
                     } else {
                         format!("1651{:07}", n % 100)
@@ -146,10 +146,11 @@ async fn bench_500_rules_200_agents_1000_messages_per_second() {
                     Some(conversation_id),
                     "message.created",
                     &payload,
-                )?;
+                )
+                .expect("enqueue");
                 enqueue.push(t.elapsed().as_secs_f64() * 1000.0);
             }
-            Err::<(), _>(diesel::result::Error::RollbackTransaction)
+            Err::<(), diesel::result::Error>(diesel::result::Error::RollbackTransaction)
         })
         .ok();
         tokio::time::sleep(Duration::from_millis(20)).await;
