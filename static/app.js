@@ -280,6 +280,8 @@
     if (!btn) return;
     if (btn.dataset.action === "status") {
       act(() => api("POST", `/conversations/${activeId()}/toggle_status`, { status: btn.dataset.status }));
+    } else if (btn.dataset.action === "unmute") {
+      act(() => api("POST", `/conversations/${activeId()}/unmute`));
     } else if (btn.dataset.action === "snooze") {
       const input = document.getElementById("snooze-until");
       const until = input && input.value ? Math.floor(new Date(input.value).getTime() / 1000) : null;

@@ -140,7 +140,11 @@ fn on_incoming(
         out.csat_answer = Some(kind);
         return Ok(out);
     }
-    if handled_by_bot(conversation) || !window::is_open(conversation.last_incoming_at, now) {
+    // A muted conversation gets no greeting nor out-of-office reply (its customer is muted).
+    if handled_by_bot(conversation)
+        || conversations::is_muted(conversation)
+        || !window::is_open(conversation.last_incoming_at, now)
+    {
         return Ok(out);
     }
     if let Some(text) = settings.greeting() {

@@ -1357,11 +1357,10 @@ fn update_contact(conn: &mut PgConnection, p: &Pending) -> diesel::QueryResult<(
 /// Which contacts an export holds.
 #[derive(Debug, Clone, Default)]
 pub struct ExportFilter {
-    /// The contacts list's search term (every word, folded; see
-    /// [`super::search::contact_condition`] with `ContactFields::All`).
-    pub q: Option<String>,
-    /// Contacts carrying any of these labels (see [`labels_of`]).
-    pub labels: Vec<String>,
+    /// The Contacts list's query (search, labels, dates, custom attribute filter; its sort
+    /// is ignored: an export goes by id), applied by the list's own conditions
+    /// (`contact_list::export_rows`), so the export holds what the list shows.
+    pub query: super::contact_list::ContactQuery,
     /// Only these contact ids, when not empty.
     pub ids: Vec<i64>,
     /// Only contacts reachable in these inboxes (an agent's), when given.
@@ -1449,43 +1448,15 @@ pub fn export_page(
     limit: i64,
     out: &mut Vec<u8>,
 ) -> AppResult<Option<i64>> {
-    let mut q = contacts::table
-        .filter(contacts::account_id.eq(account_id))
-        .filter(contacts::id.gt(after))
-        .into_boxed();
-    if let Some(term) = filter.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        q = q.filter(super::search::contact_condition(
-            term,
-            super::search::ContactFields::All,
-        )?);
-    }
-    if !filter.ids.is_empty() {
-        q = q.filter(contacts::id.eq_any(filter.ids.clone()));
-    }
-    if !filter.labels.is_empty() {
-        // `labels <> '{}'` repeats the predicate of the partial index contacts_labels.
-        q = q.filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>(
-                "contacts.labels <> '{}' AND contacts.labels && ",
-            )
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(filter.labels.clone()),
-        );
-    }
-    if let Some(inboxes) = &filter.only_inboxes {
-        use crate::db::schema::contact_inboxes;
-        q = q.filter(
-            contacts::id.eq_any(
-                contact_inboxes::table
-                    .filter(contact_inboxes::inbox_id.eq_any(inboxes.clone()))
-                    .select(contact_inboxes::contact_id),
-            ),
-        );
-    }
-    let rows: Vec<Contact> = q
-        .select(Contact::as_select())
-        .order(contacts::id)
-        .limit(limit)
-        .load(conn)?;
+    let rows: Vec<Contact> = super::contact_list::export_rows(
+        conn,
+        account_id,
+        filter.only_inboxes.as_deref(),
+        &filter.query,
+        &filter.ids,
+        after,
+        limit,
+    )?;
     let Some(last) = rows.last().map(|c| c.id) else {
         return Ok(None);
     };

@@ -428,6 +428,34 @@ fn page_inner(
     })
 }
 
+/// The contacts of an export page: those matching `query` (the list's conditions, its sort
+/// ignored) and, when `ids` is not empty, among `ids`, with an id above `after`, by id, at
+/// most `limit`. Errors: 422 as [`page`].
+pub fn export_rows(
+    conn: &mut PgConnection,
+    account_id: i64,
+    only: Option<&[i64]>,
+    query: &ContactQuery,
+    ids: &[i64],
+    after: i64,
+    limit: i64,
+) -> AppResult<Vec<Contact>> {
+    let mut w = conditions(account_id, only, query)?;
+    let p = w.param(Bind::Int(after));
+    w.and(&format!("c.id > {p}"));
+    if !ids.is_empty() {
+        let p = w.param(Bind::Ints(ids.to_vec()));
+        w.and(&format!("c.id = ANY({p})"));
+    }
+    let lim = w.param(Bind::Int(limit.max(1)));
+    let sql = format!(
+        "SELECT c.*, 0::bigint AS total FROM contacts c WHERE {} ORDER BY c.id LIMIT {lim}",
+        w.sql
+    );
+    let rows: Vec<ListedContact> = w.query(sql).load(conn)?;
+    Ok(rows.into_iter().map(|r| r.contact).collect())
+}
+
 #[derive(QueryableByName)]
 struct Counted {
     #[diesel(sql_type = BigInt)]

@@ -67,6 +67,18 @@ pub fn find_or_open(
     if let Some(c) = existing {
         return Ok(c);
     }
+    // A muted conversation (resolved) takes the customer's new messages without reopening.
+    let muted = conversations::table
+        .filter(conversations::inbox_id.eq(inbox_id))
+        .filter(conversations::contact_id.eq(contact_id))
+        .order(conversations::id.desc())
+        .select(Conversation::as_select())
+        .first(conn)
+        .optional()?
+        .filter(is_muted);
+    if let Some(c) = muted {
+        return Ok(c);
+    }
     // display_id comes from the account's sequence (trigger conversations_display_id).
     let created: Conversation = diesel::insert_into(conversations::table)
         .values((
@@ -285,7 +297,8 @@ pub fn latest_for_contact(
 /// `last_incoming_at` too (the customer service window; echoes never call this with
 /// `incoming = true`). A customer's message reopens a snoozed conversation (Chatwoot: snoozed
 /// conversations always reopen on the contact's next reply, emitting
-/// `conversation.status_changed`). Call it inside the transaction that stores the message.
+/// `conversation.status_changed`), unless it is muted ([`is_muted`]: nothing reopens it and
+/// nobody is waiting). Call it inside the transaction that stores the message.
 pub fn record_message(
     conn: &mut PgConnection,
     conversation_id: i64,
@@ -295,25 +308,28 @@ pub fn record_message(
     #[derive(QueryableByName)]
     struct Recorded {
         #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
         previous_status: String,
     }
     // One statement: the row is locked by the UPDATE, and `o` is its state before it.
     let recorded: Option<Recorded> = diesel::sql_query(
         "UPDATE conversations c SET last_activity_at = GREATEST(c.last_activity_at, $1), \
          last_incoming_at = CASE WHEN $2 THEN GREATEST(c.last_incoming_at, $1) ELSE c.last_incoming_at END, \
-         status = CASE WHEN $2 AND c.status = 'snoozed' THEN 'open' ELSE c.status END, \
-         waiting_since = CASE WHEN $2 THEN COALESCE(c.waiting_since, $1) ELSE c.waiting_since END, \
-         snoozed_until = CASE WHEN $2 AND c.status = 'snoozed' THEN NULL ELSE c.snoozed_until END, \
+         status = CASE WHEN $2 AND c.status = 'snoozed' AND NOT o.muted THEN 'open' ELSE c.status END, \
+         waiting_since = CASE WHEN $2 AND NOT o.muted THEN COALESCE(c.waiting_since, $1) ELSE c.waiting_since END, \
+         snoozed_until = CASE WHEN $2 AND c.status = 'snoozed' AND NOT o.muted THEN NULL ELSE c.snoozed_until END, \
          updated_at = now() \
-         FROM (SELECT id, status FROM conversations WHERE id = $3 FOR UPDATE) o \
-         WHERE c.id = o.id RETURNING o.status AS previous_status",
+         FROM (SELECT id, status, additional_attributes @> '{\"muted\": true}' AS muted \
+               FROM conversations WHERE id = $3 FOR UPDATE) o \
+         WHERE c.id = o.id RETURNING c.status AS status, o.status AS previous_status",
     )
     .bind::<diesel::sql_types::Timestamptz, _>(at)
     .bind::<diesel::sql_types::Bool, _>(incoming)
     .bind::<diesel::sql_types::BigInt, _>(conversation_id)
     .get_result(conn)
     .optional()?;
-    if incoming && recorded.is_some_and(|r| r.previous_status == "snoozed") {
+    if incoming && recorded.is_some_and(|r| r.previous_status == "snoozed" && r.status == "open") {
         let c = find_by_id(conn, conversation_id)?;
         emit_status_changed(conn, &c, "snoozed")?;
     }
@@ -321,8 +337,8 @@ pub fn record_message(
 }
 
 /// Clears `waiting_since`: a reply (an agent's outgoing message or template, or an echo of
-/// one sent from the business's phone) answers the customer. Activity lines and private
-/// notes do not call this. Call it inside the transaction that stores the reply.
+/// one sent from the business's phone) answers the customer. Activity lines, private
+/// notes and automated messages (`content_attributes.automated`) do not call this. Call it inside the transaction that stores the reply.
 pub fn clear_waiting(conn: &mut PgConnection, conversation_id: i64) -> AppResult<()> {
     diesel::update(
         conversations::table
@@ -913,6 +929,59 @@ where
     })
 }
 
+/// True when the conversation is muted (`additional_attributes.muted`, set by the
+/// `mute_conversation` action or `POST …/mute`). Chatwoot (`ConversationMuteHelpers`): a
+/// muted conversation is resolved, the customer's new messages join it without reopening
+/// it (no new conversation, no assignment, no auto-reply) and agents get no notification
+/// for them; `POST …/unmute` ends it.
+pub fn is_muted(c: &Conversation) -> bool {
+    c.additional_attributes["muted"] == serde_json::Value::Bool(true)
+}
+
+/// Mutes (`muted = true`: also resolves, as Chatwoot's `mute!`) or unmutes the conversation,
+/// with Chatwoot's activity lines ("{actor} has muted the conversation" / "… has unmuted
+/// the conversation"); nothing when it already is so. Errors: 404 when the viewer cannot
+/// see the conversation.
+pub fn set_muted(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    display_id: i32,
+    muted: bool,
+) -> AppResult<Conversation> {
+    let found = find_for_viewer(conn, viewer, display_id)?;
+    act(conn, viewer, &found, |conn, current, actor| {
+        if is_muted(current) == muted {
+            return Ok(None);
+        }
+        let mut attrs = match &current.additional_attributes {
+            serde_json::Value::Object(m) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        let mut lines = vec![];
+        if muted {
+            attrs.insert("muted".into(), json!(true));
+            if current.status != "resolved" {
+                diesel::update(conversations::table.find(current.id))
+                    .set((
+                        conversations::status.eq("resolved"),
+                        conversations::snoozed_until.eq(None::<DateTime<Utc>>),
+                        conversations::waiting_since.eq(None::<DateTime<Utc>>),
+                    ))
+                    .execute(conn)?;
+                lines.push(status_activity("resolved", actor));
+            }
+            lines.push(format!("{actor} has muted the conversation"));
+        } else {
+            attrs.remove("muted");
+            lines.push(format!("{actor} has unmuted the conversation"));
+        }
+        diesel::update(conversations::table.find(current.id))
+            .set(conversations::additional_attributes.eq(serde_json::Value::Object(attrs)))
+            .execute(conn)?;
+        Ok(Some(lines))
+    })
+}
+
 /// The status `toggle_status` moves to without an explicit one (Chatwoot's
 /// `Conversation#toggle_status`): open → resolved; resolved, pending and snoozed → open.
 pub fn toggled_status(current: &str) -> &'static str {
@@ -1287,7 +1356,9 @@ pub fn team_counts(
 #[derive(Debug, Clone, Default, QueryableByName)]
 pub struct ReplyTimes {
     /// When an agent first answered the customer (the first outgoing, non-private message,
-    /// templates included; a reaction is no answer); `None` before any reply.
+    /// templates included; a reaction is no answer, nor is an automated message: greeting,
+    /// out of office, CSAT survey, a rule's message, all marked `content_attributes.automated`,
+    /// as Chatwoot excludes bot and automation messages); `None` before any reply.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
     pub first_reply_at: Option<DateTime<Utc>>,
     /// The customer's first message after the last agent reply (so: unanswered since);
@@ -1300,7 +1371,8 @@ pub struct ReplyTimes {
 pub fn reply_times(conn: &mut PgConnection, conversation_id: i64) -> AppResult<ReplyTimes> {
     Ok(diesel::sql_query(
         "WITH replies AS (SELECT min(created_at) AS first_at, max(created_at) AS last_at            FROM messages WHERE conversation_id = $1 AND message_type IN (1, 3) AND NOT private \
-                AND NOT (content_attributes @> '{\"is_reaction\": true}'))          SELECT (SELECT first_at FROM replies) AS first_reply_at,                 (SELECT min(m.created_at) FROM messages m WHERE m.conversation_id = $1                    AND m.message_type = 0                    AND m.created_at > COALESCE((SELECT last_at FROM replies), '-infinity'))                 AS waiting_since",
+                AND NOT (content_attributes @> '{\"is_reaction\": true}') \
+                AND NOT (content_attributes ? 'automated'))          SELECT (SELECT first_at FROM replies) AS first_reply_at,                 (SELECT min(m.created_at) FROM messages m WHERE m.conversation_id = $1                    AND m.message_type = 0                    AND m.created_at > COALESCE((SELECT last_at FROM replies), '-infinity'))                 AS waiting_since",
     )
     .bind::<diesel::sql_types::BigInt, _>(conversation_id)
     .get_result(conn)?)

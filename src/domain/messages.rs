@@ -228,6 +228,17 @@ pub fn insert_if_new(
     if let Some(sid) = &new.source_id {
         lock_wamid(conn, new.inbox_id, sid)?;
     }
+    let placed;
+    let new = match after_same_second(conn, new)? {
+        Some(at) => {
+            placed = NewMessage {
+                created_at: at,
+                ..new.clone()
+            };
+            &placed
+        }
+        None => new,
+    };
     let inserted: Option<Message> = diesel::insert_into(messages::table)
         .values(new)
         .on_conflict_do_nothing()
@@ -621,6 +632,31 @@ pub struct ThreadPage {
     pub messages: Vec<Message>,
     /// Whether messages older than the first one of the page exist.
     pub has_earlier: bool,
+}
+
+/// Where an incoming message stamped with a whole second (Graph's `timestamp` has no
+/// fraction) goes in the thread: when the conversation already has a message later in that
+/// same second (e.g. the CSAT survey it answers, stamped with our clock's microseconds),
+/// one microsecond after the latest of them, so the thread's `(created_at, id)` order is the
+/// order of arrival and an answer never sorts above its question. `None`: keep the stamp.
+fn after_same_second(
+    conn: &mut PgConnection,
+    new: &NewMessage,
+) -> AppResult<Option<DateTime<Utc>>> {
+    use chrono::Timelike;
+    if new.message_type != message_type::INCOMING || new.created_at.nanosecond() != 0 {
+        return Ok(None);
+    }
+    let end = new.created_at + chrono::Duration::seconds(1);
+    let latest: Option<DateTime<Utc>> = messages::table
+        .filter(messages::conversation_id.eq(new.conversation_id))
+        .filter(messages::created_at.ge(new.created_at))
+        .filter(messages::created_at.lt(end))
+        .select(diesel::dsl::max(messages::created_at))
+        .first(conn)?;
+    Ok(latest
+        .map(|l| l + chrono::Duration::microseconds(1))
+        .filter(|at| *at < end))
 }
 
 /// The `(created_at, id)` of message `message_id` when it belongs to `conversation_id`.

@@ -9,6 +9,7 @@ pub mod contact_bulk;
 pub mod contact_csv;
 pub mod contact_fields;
 pub mod contact_filter;
+pub mod contact_list_params;
 pub mod contact_notes;
 pub mod contact_writes;
 pub mod contacts;

@@ -51,8 +51,13 @@ pub struct OutgoingInput {
     /// An interactive message (`content_type` `input_select`, `cta_url`, `location_request`),
     /// already checked against Meta's limits; its body is the message's content.
     pub interactive: Option<Interactive>,
-    /// Other `content_attributes` the client sent, kept as given.
+    /// Other `content_attributes` the client sent, kept as given (except `automated`, which
+    /// only [`OutgoingInput::automated`] sets).
     pub extra_attributes: Map<String, Value>,
+    /// Sent by the Automation System (a rule's `send_message` / `send_template`): stored with
+    /// `content_attributes.automated` = this kind (e.g. `"automation_rule"`), it neither
+    /// counts as the first reply nor ends "waiting since" (Chatwoot: only human replies do).
+    pub automated: Option<String>,
 }
 
 /// The text agents see when the window is closed (also used by the UI).
@@ -87,6 +92,10 @@ pub fn create(
     let kind = upload.map(|u| MediaKind::for_mime(&u.mime_type));
     let mut attrs = input.extra_attributes.clone();
     attrs.remove("in_reply_to_external_id");
+    attrs.remove("automated");
+    if let Some(kind) = &input.automated {
+        attrs.insert("automated".into(), json!(kind));
+    }
 
     if input.interactive.is_some() {
         let clash = if input.private {
@@ -309,13 +318,17 @@ fn store(
             })
             .into_iter()
             .collect();
+        // An automated message (a rule's) is no answer: the customer still waits.
+        let automated = new.content_attributes.get("automated").is_some();
         let (message, saved) = messages::insert_if_new(conn, &new, &attachments)?
             .ok_or_else(|| AppError::Internal("outgoing message was not inserted".into()))?;
         conversations::record_message(conn, conversation.id, now, false)?;
         // The sender takes part; a note's @mentions notify (issue 10).
         super::inbox_notifications::agent_message(conn, conversation, &message, sender_user_id)?;
         if !private {
-            conversations::clear_waiting(conn, conversation.id)?;
+            if !automated {
+                conversations::clear_waiting(conn, conversation.id)?;
+            }
             jobs::enqueue_ordered(
                 conn,
                 jobs::WHATSAPP_SEND,

@@ -134,6 +134,38 @@ pub struct DeliveryJob {
     pub event: String,
     /// The JSON body to POST, built when the event happened.
     pub body: Value,
+    /// Set for an automation rule's or macro's `send_webhook_event` (then `webhook_id` is 0):
+    /// the URL to POST to, unsigned (no webhook row, no secret), with the same retries and
+    /// SSRF guard as integration webhooks; attempts are logged, not recorded per webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Queues the `send_webhook_event` POST of an automation rule or macro in the caller's
+/// transaction (durable: it leaves only if the run commits), as a `webhook_delivery` job
+/// with [`MAX_ATTEMPTS`] attempts and the integration webhooks' backoff, ordered per
+/// conversation (`automation:<url>:conversation:<id>`). Event name `automation_event`.
+pub fn enqueue_url(
+    conn: &mut PgConnection,
+    conversation_id: i64,
+    url: &str,
+    body: Value,
+) -> AppResult<()> {
+    let job = DeliveryJob {
+        webhook_id: 0,
+        delivery_id: crypto::random_hex(16),
+        event: "automation_event".into(),
+        body,
+        url: Some(url.to_string()),
+    };
+    crate::jobs::enqueue_ordered(
+        conn,
+        WEBHOOK_DELIVERY,
+        serde_json::to_value(&job).map_err(|e| AppError::Internal(e.to_string()))?,
+        MAX_ATTEMPTS,
+        &format!("automation:{url}:conversation:{conversation_id}"),
+    )?;
+    Ok(())
 }
 
 /// What the API accepts: Chatwoot's `webhook_create_update_payload`.
@@ -500,6 +532,7 @@ pub fn enqueue_for_event(
             delivery_id: crypto::random_hex(16),
             event: event.to_string(),
             body: body.clone(),
+            url: None,
         };
         crate::jobs::enqueue_ordered(
             conn,

@@ -2,9 +2,9 @@
 //! domain event an active rule listens to, and one per time-based fire), and the sweep that
 //! finds time-based rules' conversations every [`SWEEP_INTERVAL`].
 //!
-//! A job runs `automation::run_trigger` (conditions, actions, run log, in one transaction),
-//! then makes the `send_webhook_event` POSTs (unsigned body, through the same SSRF-guarded
-//! client as integration webhooks; one attempt, the outcome logged). A database error
+//! A job runs `automation::run_trigger` (conditions, actions, run log, in one transaction);
+//! a `send_webhook_event` action queues its POST on the durable `webhook_delivery` queue
+//! in that transaction (retried, see `jobs::webhook_delivery`). A database error
 //! retries the job with backoff; a failing action is recorded on its run and not retried.
 
 use super::worker;
@@ -57,10 +57,7 @@ pub async fn run_next(state: &AppState) -> AppResult<bool> {
                 })
                 .await;
             match ran {
-                Ok((_, posts)) => {
-                    post_all(state, posts).await;
-                    Ok(())
-                }
+                Ok(_) => Ok(()),
                 Err(e) => {
                     let text = e.to_string();
                     state
@@ -71,26 +68,6 @@ pub async fn run_next(state: &AppState) -> AppResult<bool> {
         },
     )
     .await
-}
-
-/// Makes the webhook POSTs of a run or a macro (one attempt each, outcome logged).
-pub async fn post_all(state: &AppState, posts: Vec<automation::actions::PendingPost>) {
-    for p in posts {
-        let body = serde_json::to_vec(&p.body).unwrap_or_default();
-        let id = crate::crypto::random_hex(16);
-        let r = super::webhook_delivery::post(
-            &p.url,
-            "",
-            &id,
-            &body,
-            state.config.webhooks_allow_private_targets,
-        )
-        .await;
-        match r.error {
-            None => tracing::info!(url = %p.url, "automation webhook delivered"),
-            Some(e) => tracing::warn!(url = %p.url, error = %e, "automation webhook failed"),
-        }
-    }
 }
 
 /// Runs every due automation job (tests call it). Returns how many ran.

@@ -143,6 +143,9 @@ pub async fn run_job(state: &AppState, job: Job) -> AppResult<()> {
                 .await;
         }
     };
+    if let Some(url) = parsed.url.clone() {
+        return run_url_job(state, job, parsed, url).await;
+    }
     let webhook_id = parsed.webhook_id;
     let hook = state
         .db(move |conn| {
@@ -209,6 +212,47 @@ pub async fn run_job(state: &AppState, job: Job) -> AppResult<()> {
     });
     if let Some(e) = &result.error {
         tracing::info!(webhook_id, attempt, retrying, error = %e, "webhook delivery failed");
+    }
+    Ok(())
+}
+
+/// One attempt of an automation `send_webhook_event` delivery (`DeliveryJob::url`):
+/// unsigned, then done, or retried with the integration webhooks' backoff until
+/// `webhooks::MAX_ATTEMPTS`; each attempt is logged.
+async fn run_url_job(
+    state: &AppState,
+    job: Job,
+    parsed: DeliveryJob,
+    url: String,
+) -> AppResult<()> {
+    let body = serde_json::to_vec(&parsed.body).map_err(|e| AppError::Internal(e.to_string()))?;
+    let result = post(
+        &url,
+        "",
+        &parsed.delivery_id,
+        &body,
+        state.config.webhooks_allow_private_targets,
+    )
+    .await;
+    let attempt = job.attempts + 1;
+    let retry_delay = super::backoff(state.config.webhook_retry_base_seconds, attempt);
+    let error = result.error.clone();
+    let retrying = state
+        .db(move |conn| match &error {
+            None => super::complete(conn, job.id).map(|_| false),
+            Some(e) => super::fail_after(conn, &job, e, true, retry_delay, false),
+        })
+        .await?;
+    crate::metrics::record_webhook_delivery(match (&result.error, retrying) {
+        (None, _) => "success",
+        (Some(_), true) => "retry",
+        (Some(_), false) => "failed",
+    });
+    match &result.error {
+        None => tracing::info!(url = %url, attempt, "automation webhook delivered"),
+        Some(e) => {
+            tracing::warn!(url = %url, attempt, retrying, error = %e, "automation webhook failed")
+        }
     }
     Ok(())
 }

@@ -896,8 +896,9 @@ fn store(
     };
     ctx.report.messages_created += 1;
     conversations::record_message(conn, conversation.id, at, incoming)?;
-    if incoming && notify {
-        // The assignee's and participants' bells (one statement; nothing when nobody).
+    if incoming && notify && !conversations::is_muted(&conversation) {
+        // The assignee's and participants' bells (one statement; nothing when nobody); a
+        // muted conversation notifies nobody (Chatwoot).
         crate::domain::inbox_notifications::customer_message(conn, conversation.id, stored.id)?;
     }
     if !incoming {

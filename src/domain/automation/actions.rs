@@ -15,12 +15,12 @@
 //! | `change_status` | `[status]` |
 //! | `resolve_conversation`, `open_conversation`, `pending_conversation` | `[]` |
 //! | `snooze_conversation` | `[]` (until the contact's next message) or `[minutes]` |
-//! | `mute_conversation` | `[]`: resolves, and marks `additional_attributes.muted` |
-//! | `send_message` | `[text]` (inside the customer service window only) |
+//! | `mute_conversation` | `[]`: mutes (`conversations::set_muted`: resolves, marks `additional_attributes.muted`; new messages don't reopen it nor notify) |
+//! | `send_message` | `[text]` (inside the customer service window only; a rule's message is marked `content_attributes.automated` = `automation_rule`: no first reply, the customer still waits) |
 //! | `send_template` (ours) | `[{name, language, processed_params?}]`, Chatwoot's `template_params` |
 //! | `add_private_note` | `[text]` |
 //! | `send_email_to_team` | `[{team_ids: [id, …], message}]` |
-//! | `send_webhook_event` | `[url]`: POSTs the conversation after the run commits |
+//! | `send_webhook_event` | `[url]`: queues a POST of the conversation on the durable, retried delivery queue (`webhooks::enqueue_url`; leaves only if the run commits) |
 //!
 //! Extension point: `add_sla` (apply an SLA policy) arrives with SLA policies; until then,
 //! saving it answers 422 naming the field.
@@ -67,13 +67,6 @@ pub struct Action {
     pub action_name: String,
     #[serde(default)]
     pub action_params: Vec<Value>,
-}
-
-/// A POST to run after the transaction commits (`send_webhook_event`).
-#[derive(Debug, Clone)]
-pub struct PendingPost {
-    pub url: String,
-    pub body: Value,
 }
 
 fn param_text(v: &Value) -> Option<String> {
@@ -296,7 +289,7 @@ pub struct RunSettings {
 
 /// Executes `actions` on conversation `conversation_id` as `viewer` (an agent for a macro,
 /// [`super::system_viewer`] for a rule), in the caller's transaction. Returns one line per
-/// action saying what it did, and the webhook POSTs to make after commit.
+/// action saying what it did.
 /// Errors: the first failing action's error (e.g. 422 `content` when a message is sent
 /// outside the customer service window); the caller rolls back.
 pub fn execute(
@@ -306,22 +299,26 @@ pub fn execute(
     actions: &[Action],
     settings: RunSettings,
     source: &str,
-) -> AppResult<(Vec<String>, Vec<PendingPost>)> {
+) -> AppResult<Vec<String>> {
     let mut done = vec![];
-    let mut posts = vec![];
     for a in actions {
         let c = conversations::find_by_id(conn, conversation_id)?;
-        let line =
-            run_one(conn, viewer, &c, a, settings, source, &mut posts).map_err(|e| match e {
-                AppError::Unprocessable { field, message } => AppError::Unprocessable {
-                    field,
-                    message: format!("{}: {message}", a.action_name),
-                },
-                other => other,
-            })?;
+        let line = run_one(conn, viewer, &c, a, settings, source).map_err(|e| match e {
+            AppError::Unprocessable { field, message } => AppError::Unprocessable {
+                field,
+                message: format!("{}: {message}", a.action_name),
+            },
+            other => other,
+        })?;
         done.push(line);
     }
-    Ok((done, posts))
+    Ok(done)
+}
+
+/// `content_attributes.automated` of a message an action sends: `"automation_rule"` while a
+/// rule runs (the Automation System), `None` for a macro an agent runs (their reply).
+fn automated_kind() -> Option<String> {
+    super::running_rule().map(|_| "automation_rule".to_string())
 }
 
 fn first_str(a: &Action) -> String {
@@ -338,7 +335,6 @@ fn run_one(
     a: &Action,
     settings: RunSettings,
     source: &str,
-    posts: &mut Vec<PendingPost>,
 ) -> AppResult<String> {
     let d = c.display_id;
     let p = first_str(a);
@@ -398,16 +394,7 @@ fn run_one(
             status(conn, "snoozed", until)
         }
         "mute_conversation" => {
-            use crate::db::schema::conversations as cv;
-            let mut attrs = c.additional_attributes.clone();
-            if !attrs.is_object() {
-                attrs = json!({});
-            }
-            attrs["muted"] = json!(true);
-            diesel::update(cv::table.find(c.id))
-                .set(cv::additional_attributes.eq(attrs))
-                .execute(conn)?;
-            conversations::toggle_status(conn, viewer, d, Some("resolved"), None)?;
+            conversations::set_muted(conn, viewer, d, true)?;
             Ok("muted".into())
         }
         "send_message" | "add_private_note" => {
@@ -425,6 +412,7 @@ fn run_one(
                 OutgoingInput {
                     content: Some(text),
                     private,
+                    automated: automated_kind(),
                     ..Default::default()
                 },
                 settings.send_max_attempts,
@@ -451,6 +439,7 @@ fn run_one(
                 viewer.user_id,
                 OutgoingInput {
                     template: Some(t),
+                    automated: automated_kind(),
                     ..Default::default()
                 },
                 settings.send_max_attempts,
@@ -490,9 +479,11 @@ fn run_one(
             Ok(format!("emailed {} team member(s)", to.len()))
         }
         "send_webhook_event" => {
-            posts.push(PendingPost {
-                url: p.clone(),
-                body: json!({
+            crate::domain::webhooks::enqueue_url(
+                conn,
+                c.id,
+                &p,
+                json!({
                     "event": "automation_event",
                     "source": source,
                     "account": { "id": c.account_id },
@@ -507,7 +498,7 @@ fn run_one(
                         "contact_id": c.contact_id,
                     },
                 }),
-            });
+            )?;
             Ok(format!("webhook to {p} queued"))
         }
         other => Err(AppError::invalid(

@@ -5,7 +5,7 @@
 //! Actions run as the agent who runs the macro, with that agent's access: a conversation they
 //! cannot see answers 404.
 
-use super::actions::{self, Action, PendingPost, RunSettings};
+use super::actions::{self, Action, RunSettings};
 use crate::db::schema::macros;
 use crate::domain::accounts::{Role, Viewer};
 use crate::error::{AppError, AppResult};
@@ -205,7 +205,7 @@ pub struct Executed {
 }
 
 /// Runs macro `id` on the conversations `display_ids` as `viewer`, all in one transaction
-/// (all or nothing). Returns what it did and the webhook POSTs to make after commit.
+/// (all or nothing). Returns what it did.
 /// Errors: 404 for the macro or a conversation the viewer cannot see; 422 naming
 /// `conversation_ids` (none, more than [`MAX_CONVERSATIONS`]) or the failing action's field.
 pub fn execute(
@@ -214,7 +214,7 @@ pub fn execute(
     id: i64,
     display_ids: &[i32],
     settings: RunSettings,
-) -> AppResult<(Vec<Executed>, Vec<PendingPost>)> {
+) -> AppResult<Vec<Executed>> {
     if display_ids.is_empty() || display_ids.len() > MAX_CONVERSATIONS {
         return Err(AppError::invalid(
             "conversation_ids",
@@ -225,18 +225,16 @@ pub fn execute(
     let acts = m.action_list();
     conn.transaction(|conn| {
         let mut out = vec![];
-        let mut posts = vec![];
         let mut ids = display_ids.to_vec();
         ids.dedup();
         for d in ids {
             let c = crate::domain::conversations::find_for_viewer(conn, viewer, d)?;
-            let (done, p) = actions::execute(conn, viewer, c.id, &acts, settings, &m.name)?;
-            posts.extend(p);
+            let done = actions::execute(conn, viewer, c.id, &acts, settings, &m.name)?;
             out.push(Executed {
                 conversation_id: d,
                 actions_done: done,
             });
         }
-        Ok((out, posts))
+        Ok(out)
     })
 }

@@ -29,7 +29,7 @@ pub mod macros;
 use crate::db::schema::{automation_rules as rules, automation_runs as runs, users};
 use crate::domain::accounts::{Role, Viewer};
 use crate::error::{AppError, AppResult};
-use actions::{Action, PendingPost, RunSettings};
+use actions::{Action, RunSettings};
 use chrono::{DateTime, Utc};
 use conditions::Condition;
 use diesel::prelude::*;
@@ -420,6 +420,11 @@ thread_local! {
     static RUNNING: RefCell<Option<Guard>> = const { RefCell::new(None) };
 }
 
+/// The rule whose actions run on this thread now (the last of the guard's chain), if any.
+pub fn running_rule() -> Option<i64> {
+    RUNNING.with(|r| r.borrow().as_ref().and_then(|g| g.chain.last().copied()))
+}
+
 /// Runs `f` with the loop guard's context set (events emitted inside carry it).
 fn with_guard<T>(depth: i32, chain: Vec<i64>, f: impl FnOnce() -> T) -> T {
     struct Reset(Option<Guard>);
@@ -632,12 +637,12 @@ pub fn facts(
 /// conditions hold runs its actions in a savepoint of one transaction, as the Automation
 /// System, with the loop guard set; each writes an `automation_runs` row (`done`, or
 /// `failed` with the error, its actions rolled back). Rules in `t.chain` are skipped.
-/// Returns the runs written and the webhook POSTs to make. Errors: the database only.
+/// Returns the runs written. Errors: the database only.
 pub fn run_trigger(
     conn: &mut PgConnection,
     t: &Trigger,
     settings: RunSettings,
-) -> AppResult<(Vec<Run>, Vec<PendingPost>)> {
+) -> AppResult<Vec<Run>> {
     conn.transaction(|conn| {
         let mut q = rules::table
             .filter(rules::account_id.eq(t.account_id))
@@ -655,11 +660,10 @@ pub fn run_trigger(
             .filter(|r| !t.chain.contains(&r.id))
             .collect();
         if found.is_empty() {
-            return Ok((vec![], vec![]));
+            return Ok(vec![]);
         }
         let viewer = system_viewer(conn, t.account_id)?;
         let mut out_runs = vec![];
-        let mut posts = vec![];
         let mut known: Option<(
             crate::domain::conversations::Conversation,
             conditions::Facts,
@@ -693,10 +697,7 @@ pub fn run_trigger(
                 .cloned()
                 .unwrap_or_default();
             let (outcome, done, error) = match result {
-                Ok((done, p)) => {
-                    posts.extend(p);
-                    ("done", done, None)
-                }
+                Ok(done) => ("done", done, None),
                 Err(e @ (AppError::DatabaseUnavailable(_) | AppError::Internal(_))) => {
                     return Err(e)
                 }
@@ -717,7 +718,7 @@ pub fn run_trigger(
                 .get_result(conn)?;
             out_runs.push(run);
         }
-        Ok((out_runs, posts))
+        Ok(out_runs)
     })
 }
 

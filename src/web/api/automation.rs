@@ -15,109 +15,219 @@
 use super::params::{body_object, required_ids};
 use super::wrapped::Wrapped;
 use crate::app::AppState;
+use crate::domain::accounts::Viewer;
 use crate::domain::automation::{self, actions::RunSettings, macros};
 use crate::error::{AppError, AppResult};
 use crate::web::auth;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use diesel::PgConnection;
+use serde_json::{json, Map, Value};
 
 /// Registers the routes inside `/api/v1/accounts/{account_id}`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/automation_rules", web::get().to(index))
-        .route("/automation_rules", web::post().to(create))
-        .route("/automation_rules/{id}", web::get().to(show))
-        .route("/automation_rules/{id}", web::patch().to(update))
-        .route("/automation_rules/{id}", web::put().to(update))
-        .route("/automation_rules/{id}", web::delete().to(destroy))
-        .route("/automation_rules/{id}/runs", web::get().to(runs))
-        .route("/macros", web::get().to(macro_index))
-        .route("/macros", web::post().to(macro_create))
-        .route("/macros/{id}", web::get().to(macro_show))
-        .route("/macros/{id}", web::patch().to(macro_update))
-        .route("/macros/{id}", web::put().to(macro_update))
-        .route("/macros/{id}", web::delete().to(macro_destroy))
+    crud::<Rules>(cfg, "/automation_rules");
+    crud::<Macros>(cfg, "/macros");
+    cfg.route("/automation_rules/{id}/runs", web::get().to(runs))
         .route("/macros/{id}/execute", web::post().to(macro_execute));
 }
 
-/// `GET /automation_rules` → `{"payload": [rule…]}`. Errors: 403 for agents.
-pub async fn index(
+/// What the shared CRUD handlers need of a resource (automation rules, macros): its domain
+/// calls, its JSON, and who may use it.
+trait Resource: 'static {
+    /// The stored row.
+    type Row: Send + 'static;
+    /// Administrators only (rules, Chatwoot's policy); otherwise every member (macros, whose
+    /// domain checks visibility and ownership).
+    const ADMIN_ONLY: bool;
+    fn list(conn: &mut PgConnection, viewer: &Viewer) -> AppResult<Vec<Self::Row>>;
+    fn find(conn: &mut PgConnection, viewer: &Viewer, id: i64) -> AppResult<Self::Row>;
+    fn create(
+        conn: &mut PgConnection,
+        viewer: &Viewer,
+        body: &Map<String, Value>,
+        allow_http: bool,
+    ) -> AppResult<Self::Row>;
+    fn update(
+        conn: &mut PgConnection,
+        viewer: &Viewer,
+        id: i64,
+        body: &Map<String, Value>,
+        allow_http: bool,
+    ) -> AppResult<Self::Row>;
+    fn delete(conn: &mut PgConnection, viewer: &Viewer, id: i64) -> AppResult<()>;
+    fn to_json(row: &Self::Row) -> Value;
+}
+
+/// Automation rules: `automation::*` on the viewer's account.
+struct Rules;
+
+impl Resource for Rules {
+    type Row = automation::Rule;
+    const ADMIN_ONLY: bool = true;
+    fn list(conn: &mut PgConnection, v: &Viewer) -> AppResult<Vec<Self::Row>> {
+        automation::list(conn, v.account_id)
+    }
+    fn find(conn: &mut PgConnection, v: &Viewer, id: i64) -> AppResult<Self::Row> {
+        automation::find(conn, v.account_id, id)
+    }
+    fn create(
+        conn: &mut PgConnection,
+        v: &Viewer,
+        body: &Map<String, Value>,
+        allow_http: bool,
+    ) -> AppResult<Self::Row> {
+        automation::create(conn, v.account_id, body, allow_http)
+    }
+    fn update(
+        conn: &mut PgConnection,
+        v: &Viewer,
+        id: i64,
+        body: &Map<String, Value>,
+        allow_http: bool,
+    ) -> AppResult<Self::Row> {
+        automation::update(conn, v.account_id, id, body, allow_http)
+    }
+    fn delete(conn: &mut PgConnection, v: &Viewer, id: i64) -> AppResult<()> {
+        automation::delete(conn, v.account_id, id)
+    }
+    fn to_json(row: &Self::Row) -> Value {
+        automation::to_json(row)
+    }
+}
+
+/// Macros: `macros::*` as the viewer (personal ones are their creator's).
+struct Macros;
+
+impl Resource for Macros {
+    type Row = macros::Macro;
+    const ADMIN_ONLY: bool = false;
+    fn list(conn: &mut PgConnection, v: &Viewer) -> AppResult<Vec<Self::Row>> {
+        macros::list(conn, v)
+    }
+    fn find(conn: &mut PgConnection, v: &Viewer, id: i64) -> AppResult<Self::Row> {
+        macros::find(conn, v, id)
+    }
+    fn create(
+        conn: &mut PgConnection,
+        v: &Viewer,
+        body: &Map<String, Value>,
+        allow_http: bool,
+    ) -> AppResult<Self::Row> {
+        macros::create(conn, v, body, allow_http)
+    }
+    fn update(
+        conn: &mut PgConnection,
+        v: &Viewer,
+        id: i64,
+        body: &Map<String, Value>,
+        allow_http: bool,
+    ) -> AppResult<Self::Row> {
+        macros::update(conn, v, id, body, allow_http)
+    }
+    fn delete(conn: &mut PgConnection, v: &Viewer, id: i64) -> AppResult<()> {
+        macros::delete(conn, v, id)
+    }
+    fn to_json(row: &Self::Row) -> Value {
+        macros::to_json(row)
+    }
+}
+
+/// `GET|POST {base}`, `GET|PATCH|PUT|DELETE {base}/{id}` for resource `R`.
+fn crud<R: Resource>(cfg: &mut web::ServiceConfig, base: &str) {
+    let one = format!("{base}/{{id}}");
+    cfg.route(base, web::get().to(index::<R>))
+        .route(base, web::post().to(create::<R>))
+        .route(&one, web::get().to(show::<R>))
+        .route(&one, web::patch().to(update::<R>))
+        .route(&one, web::put().to(update::<R>))
+        .route(&one, web::delete().to(destroy::<R>));
+}
+
+/// The caller in `account_id`, refused with 403 when `R` is for administrators only.
+async fn viewer_for<R: Resource>(
+    state: &AppState,
+    req: &HttpRequest,
+    account_id: i64,
+) -> AppResult<Viewer> {
+    let viewer = auth::viewer(state, req, account_id).await?;
+    if R::ADMIN_ONLY {
+        viewer.require_admin()?;
+    }
+    Ok(viewer)
+}
+
+fn payload<R: Resource>(row: &R::Row) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "payload": R::to_json(row) }))
+}
+
+/// `GET {base}` → `{"payload": [item…]}`. Errors: 403 (rules, for agents).
+async fn index<R: Resource>(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    viewer.require_admin()?;
-    let list = state
-        .db(move |conn| automation::list(conn, viewer.account_id))
-        .await?;
+    let viewer = viewer_for::<R>(&state, &req, path.into_inner()).await?;
+    let list = state.db(move |conn| R::list(conn, &viewer)).await?;
     Ok(HttpResponse::Ok()
-        .json(json!({ "payload": list.iter().map(automation::to_json).collect::<Vec<_>>() })))
+        .json(json!({ "payload": list.iter().map(R::to_json).collect::<Vec<_>>() })))
 }
 
-/// `POST /automation_rules` `{name, description?, event_name, conditions, actions, active?,
-/// unanswered_minutes?}` → `{"payload": rule}`. Errors: 403; 422 naming the field.
-pub async fn create(
+/// `POST {base}` (bare or wrapped body) → `{"payload": item}`. Errors: 403; 422 naming the
+/// field.
+async fn create<R: Resource>(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<i64>,
     body: Wrapped,
 ) -> AppResult<HttpResponse> {
-    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    viewer.require_admin()?;
+    let viewer = viewer_for::<R>(&state, &req, path.into_inner()).await?;
     let body = body_object(&body)?;
     let allow_http = state.config.webhooks_allow_http;
-    let rule = state
-        .db(move |conn| automation::create(conn, viewer.account_id, &body, allow_http))
+    let row = state
+        .db(move |conn| R::create(conn, &viewer, &body, allow_http))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "payload": automation::to_json(&rule) })))
+    Ok(payload::<R>(&row))
 }
 
-/// `GET /automation_rules/{id}` → `{"payload": rule}`. Errors: 403; 404.
-pub async fn show(
+/// `GET {base}/{id}` → `{"payload": item}`. Errors: 403; 404 (also another account's id).
+async fn show<R: Resource>(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
     let (account_id, id) = path.into_inner();
-    let viewer = auth::viewer(&state, &req, account_id).await?;
-    viewer.require_admin()?;
-    let rule = state
-        .db(move |conn| automation::find(conn, account_id, id))
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({ "payload": automation::to_json(&rule) })))
+    let viewer = viewer_for::<R>(&state, &req, account_id).await?;
+    let row = state.db(move |conn| R::find(conn, &viewer, id)).await?;
+    Ok(payload::<R>(&row))
 }
 
-/// `PATCH /automation_rules/{id}` with any create field (e.g. `{"active": false}`) →
-/// `{"payload": rule}`. Errors: 403; 404; 422 naming the field.
-pub async fn update(
+/// `PATCH|PUT {base}/{id}` with any create field → `{"payload": item}`. Errors: 403; 404;
+/// 422 naming the field.
+async fn update<R: Resource>(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
     body: Wrapped,
 ) -> AppResult<HttpResponse> {
     let (account_id, id) = path.into_inner();
-    let viewer = auth::viewer(&state, &req, account_id).await?;
-    viewer.require_admin()?;
+    let viewer = viewer_for::<R>(&state, &req, account_id).await?;
     let body = body_object(&body)?;
     let allow_http = state.config.webhooks_allow_http;
-    let rule = state
-        .db(move |conn| automation::update(conn, account_id, id, &body, allow_http))
+    let row = state
+        .db(move |conn| R::update(conn, &viewer, id, &body, allow_http))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "payload": automation::to_json(&rule) })))
+    Ok(payload::<R>(&row))
 }
 
-/// `DELETE /automation_rules/{id}` → 200, empty body. Errors: 403; 404.
-pub async fn destroy(
+/// `DELETE {base}/{id}` → 200, empty body. Errors: 403; 404.
+async fn destroy<R: Resource>(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
     let (account_id, id) = path.into_inner();
-    let viewer = auth::viewer(&state, &req, account_id).await?;
-    viewer.require_admin()?;
-    state
-        .db(move |conn| automation::delete(conn, account_id, id))
-        .await?;
+    let viewer = viewer_for::<R>(&state, &req, account_id).await?;
+    state.db(move |conn| R::delete(conn, &viewer, id)).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -129,86 +239,12 @@ pub async fn runs(
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
     let (account_id, id) = path.into_inner();
-    let viewer = auth::viewer(&state, &req, account_id).await?;
-    viewer.require_admin()?;
+    let viewer = viewer_for::<Rules>(&state, &req, account_id).await?;
     let list = state
-        .db(move |conn| automation::runs_of(conn, account_id, id, 50))
+        .db(move |conn| automation::runs_of(conn, viewer.account_id, id, 50))
         .await?;
     Ok(HttpResponse::Ok()
         .json(json!({ "payload": list.iter().map(automation::run_json).collect::<Vec<_>>() })))
-}
-
-/// `GET /macros` → `{"payload": [macro…]}`.
-pub async fn macro_index(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let list = state.db(move |conn| macros::list(conn, &viewer)).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "payload": list.iter().map(macros::to_json).collect::<Vec<_>>() })))
-}
-
-/// `POST /macros` `{name, visibility?, actions}` → `{"payload": macro}`. Errors: 422.
-pub async fn macro_create(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<i64>,
-    body: Wrapped,
-) -> AppResult<HttpResponse> {
-    let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let body = body_object(&body)?;
-    let allow_http = state.config.webhooks_allow_http;
-    let m = state
-        .db(move |conn| macros::create(conn, &viewer, &body, allow_http))
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({ "payload": macros::to_json(&m) })))
-}
-
-/// `GET /macros/{id}` → `{"payload": macro}`. Errors: 404.
-pub async fn macro_show(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(i64, i64)>,
-) -> AppResult<HttpResponse> {
-    let (account_id, id) = path.into_inner();
-    let viewer = auth::viewer(&state, &req, account_id).await?;
-    let m = state
-        .db(move |conn| macros::find(conn, &viewer, id))
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({ "payload": macros::to_json(&m) })))
-}
-
-/// `PATCH /macros/{id}` → `{"payload": macro}`. Errors: 403; 404; 422.
-pub async fn macro_update(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(i64, i64)>,
-    body: Wrapped,
-) -> AppResult<HttpResponse> {
-    let (account_id, id) = path.into_inner();
-    let viewer = auth::viewer(&state, &req, account_id).await?;
-    let body = body_object(&body)?;
-    let allow_http = state.config.webhooks_allow_http;
-    let m = state
-        .db(move |conn| macros::update(conn, &viewer, id, &body, allow_http))
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({ "payload": macros::to_json(&m) })))
-}
-
-/// `DELETE /macros/{id}` → 200, empty body. Errors: 403; 404.
-pub async fn macro_destroy(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(i64, i64)>,
-) -> AppResult<HttpResponse> {
-    let (account_id, id) = path.into_inner();
-    let viewer = auth::viewer(&state, &req, account_id).await?;
-    state
-        .db(move |conn| macros::delete(conn, &viewer, id))
-        .await?;
-    Ok(HttpResponse::Ok().finish())
 }
 
 /// `POST /macros/{id}/execute` `{"conversation_ids": [display_id…]}` → `{"payload":
@@ -234,9 +270,8 @@ pub async fn macro_execute(
     let settings = RunSettings {
         send_max_attempts: state.config.send_max_attempts,
     };
-    let (done, posts) = state
+    let done = state
         .db(move |conn| macros::execute(conn, &viewer, id, &ids, settings))
         .await?;
-    crate::jobs::automation::post_all(&state, posts).await;
     Ok(HttpResponse::Ok().json(json!({ "payload": done })))
 }

@@ -9,11 +9,14 @@
 //! - `GET /api/v1/accounts/{id}/contacts/imports/{import_id}`: the import's status and
 //!   progress, and its refused rows (`failed_rows`: `line`, `field`, `reason`). 404 for
 //!   another account's import.
-//! - `GET /api/v1/accounts/{id}/contacts/export?q=&labels[]=&ids[]=`: every matching contact
-//!   as CSV (`text/csv`, an attachment), streamed page by page.
+//! - `GET /api/v1/accounts/{id}/contacts/export?q=&labels[]=&ids[]=` and the Contacts
+//!   list's own filters (`label`, `created_from`, `created_to`, `active_from`, `active_to`,
+//!   `attr`, `attr_op`, `attr_value`): every matching contact as CSV (`text/csv`, an
+//!   attachment), streamed page by page.
 
 use crate::app::AppState;
 use crate::domain::contact_csv::{self, ContactImport, ExportFilter, RowError};
+use crate::domain::contact_list_params::{list_query, ListParams};
 use crate::error::{AppError, AppResult};
 use crate::web::auth;
 use actix_multipart::Multipart;
@@ -177,18 +180,23 @@ pub async fn failed_rows(
         .body(csv))
 }
 
-/// The export's filter from the query string: `q`, `labels[]`/`labels` (comma-separated too)
-/// and `ids[]`/`ids`. Errors: 422 naming `ids` for an id that is not a number, or more than
+/// The export's filter from the query string: the Contacts list's own parameters (`q`,
+/// `label`, `created_from`, `created_to`, `active_from`, `active_to`, `attr`, `attr_op`,
+/// `attr_value`; see `domain::contact_list_params::list_query`, resolved by [`resolve_filter`]), plus
+/// `labels[]`/`labels` (comma-separated too) and `ids[]`/`ids`. Errors: 400 for a malformed
+/// query string; 422 naming `ids` for an id that is not a number, or more than
 /// [`MAX_EXPORT_IDS`].
-pub fn export_filter(req: &HttpRequest) -> AppResult<ExportFilter> {
+pub fn export_filter(req: &HttpRequest) -> AppResult<(ListParams, ExportFilter)> {
+    let params = web::Query::<ListParams>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| AppError::BadRequest(format!("invalid query string: {e}")))?;
     let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .map_err(|e| AppError::BadRequest(format!("invalid query string: {e}")))?;
     let mut filter = ExportFilter::default();
     for (k, v) in pairs {
         match k.as_str() {
-            "q" => filter.q = Some(v),
-            "labels[]" | "labels" => filter.labels.extend(
+            "labels[]" | "labels" => filter.query.labels.extend(
                 v.split(',')
                     .map(|l| l.trim().to_lowercase())
                     .filter(|l| !l.is_empty()),
@@ -210,6 +218,28 @@ pub fn export_filter(req: &HttpRequest) -> AppResult<ExportFilter> {
             _ => {}
         }
     }
+    Ok((params, filter))
+}
+
+/// Completes `filter` with the list's query for `params` (the one filter builder the
+/// Contacts screen uses), against the account's contact attributes. Errors: 422 naming the
+/// field (a bad date, an unknown attribute or operator, too many labels).
+pub fn resolve_filter(
+    conn: &mut diesel::PgConnection,
+    account_id: i64,
+    params: &ListParams,
+    mut filter: ExportFilter,
+) -> AppResult<ExportFilter> {
+    let definitions = crate::domain::custom_attributes::list(
+        conn,
+        account_id,
+        Some(crate::domain::custom_attributes::Model::Contact),
+    )?;
+    let mut query = list_query(params, &definitions)?;
+    query
+        .labels
+        .extend(std::mem::take(&mut filter.query.labels));
+    filter.query = query;
     Ok(filter)
 }
 
@@ -223,11 +253,11 @@ pub async fn export(
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     viewer.require_admin()?;
-    let filter = export_filter(&req)?;
+    let (params, filter) = export_filter(&req)?;
     let account_id = viewer.account_id;
-    let f = filter.clone();
-    let (keys, first, last) = state
+    let (filter, keys, first, last) = state
         .db(move |conn| {
+            let f = resolve_filter(conn, account_id, &params, filter)?;
             let keys = contact_csv::custom_attribute_keys(conn, account_id)?;
             let mut out = contact_csv::export_header(&keys);
             let last = contact_csv::export_page(
@@ -239,7 +269,7 @@ pub async fn export(
                 contact_csv::EXPORT_PAGE_ROWS,
                 &mut out,
             )?;
-            Ok((keys, out, last))
+            Ok((f, keys, out, last))
         })
         .await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);

@@ -123,6 +123,41 @@ pub async fn toggle_status(
     })))
 }
 
+/// `POST …/mute` → 200, empty body (Chatwoot: `head :ok`): resolves and mutes the
+/// conversation (see `conversations::set_muted`). Errors: 404 for a conversation the caller
+/// cannot see.
+pub async fn mute(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: ConversationPath,
+) -> AppResult<HttpResponse> {
+    set_muted(state, req, path, true).await
+}
+
+/// `POST …/unmute` → 200, empty body: the customer's messages reopen it and notify again.
+/// Errors: 404.
+pub async fn unmute(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: ConversationPath,
+) -> AppResult<HttpResponse> {
+    set_muted(state, req, path, false).await
+}
+
+async fn set_muted(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: ConversationPath,
+    muted: bool,
+) -> AppResult<HttpResponse> {
+    let (account_id, display_id) = path.into_inner();
+    let viewer = auth::viewer(&state, &req, account_id).await?;
+    state
+        .db(move |conn| conversations::set_muted(conn, &viewer, display_id, muted))
+        .await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
 /// `POST …/toggle_priority` `{"priority":"urgent|high|medium|low|none"}` → 200 with an empty
 /// body, as Chatwoot answers.
 pub async fn toggle_priority(

@@ -162,6 +162,7 @@ impl Body {
             attachments,
             interactive,
             extra_attributes: attrs,
+            automated: None,
         })
     }
 }

@@ -204,6 +204,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                         web::post().to(conversation_actions::toggle_status),
                     )
                     .route(
+                        "/conversations/{display_id}/mute",
+                        web::post().to(conversation_actions::mute),
+                    )
+                    .route(
+                        "/conversations/{display_id}/unmute",
+                        web::post().to(conversation_actions::unmute),
+                    )
+                    .route(
                         "/conversations/{display_id}/toggle_priority",
                         web::post().to(conversation_actions::toggle_priority),
                     )

@@ -375,7 +375,7 @@ pub fn conversation(
         "contact_last_seen_at": 0,
         "waiting_since": ts_or_zero(c.waiting_since),
         "unread_count": unread_count,
-        "muted": false,
+        "muted": crate::domain::conversations::is_muted(c),
         "labels": c.labels,
         "additional_attributes": c.additional_attributes,
         "custom_attributes": c.custom_attributes,

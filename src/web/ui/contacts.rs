@@ -19,14 +19,14 @@ use super::inbox::{LabelChip, PanelNote};
 use super::{html, layout, view, Layout};
 use crate::app::AppState;
 use crate::db::schema::conversations;
-use crate::domain::contact_list::{self, ContactQuery, Cursor, SortKey};
-use crate::domain::{contact_filter, contact_notes, contacts, custom_attributes, inboxes};
+use crate::domain::contact_list::{self, ContactQuery, Cursor};
+pub use crate::domain::contact_list_params::{list_query, query_of, ListParams};
+use crate::domain::{contact_notes, contacts, custom_attributes, inboxes};
 use crate::error::{AppError, AppResult};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde::Deserialize;
 
 /// Contacts per page of the screen.
 pub const PER_PAGE: i64 = 50;
@@ -124,83 +124,6 @@ pub const ATTR_OPERATORS: &[(&str, &str)] = &[
     ("is_not_present", "is not set"),
 ];
 
-/// The custom attribute filter of the list as a contact filter condition, checked against
-/// the account's contact attribute `definitions`. Errors: 422 naming `attr` (not a
-/// definition), or the contact filter's own (`payload[0].filter_operator`, `.values`).
-fn attr_filter(
-    p: &ListParams,
-    definitions: &[custom_attributes::Definition],
-) -> AppResult<Option<contact_filter::Filter>> {
-    let key = p.attr.trim();
-    if key.is_empty() {
-        return Ok(None);
-    }
-    if !definitions.iter().any(|d| d.attribute_key == key) {
-        return Err(AppError::invalid(
-            "attr",
-            format!("{key:?} is not a contact attribute of this account"),
-        ));
-    }
-    let op = match p.attr_op.trim() {
-        "" => "equal_to",
-        op => op,
-    };
-    let value = p.attr_value.trim();
-    let values = if value.is_empty() {
-        serde_json::json!([])
-    } else {
-        serde_json::json!([value])
-    };
-    contact_filter::Filter::parse(&serde_json::json!({"payload": [
-        {"attribute_key": key, "filter_operator": op, "values": values}
-    ]}))
-    .map(Some)
-}
-
-/// The list's query string.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListParams {
-    #[serde(default)]
-    pub q: String,
-    #[serde(default)]
-    pub sort: String,
-    #[serde(default)]
-    pub dir: String,
-    #[serde(default)]
-    pub label: String,
-    #[serde(default)]
-    pub created_from: String,
-    #[serde(default)]
-    pub created_to: String,
-    #[serde(default)]
-    pub active_from: String,
-    #[serde(default)]
-    pub active_to: String,
-    pub after: Option<String>,
-    pub before: Option<String>,
-    pub from: Option<String>,
-    #[serde(default)]
-    pub attr: String,
-    #[serde(default)]
-    pub attr_op: String,
-    #[serde(default)]
-    pub attr_value: String,
-}
-
-/// A `YYYY-MM-DD` day as its UTC start, plus `days`. Errors: 422 naming `field`.
-fn day(field: &str, value: &str, days: i64) -> AppResult<Option<DateTime<Utc>>> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    let d = NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map_err(|_| AppError::invalid(field, format!("{field} must be a date like 2026-12-31")))?;
-    let start = d
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc() + chrono::Duration::days(days));
-    Ok(start)
-}
-
 fn id_param(field: &str, v: Option<&str>) -> AppResult<Option<i64>> {
     match v.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -217,34 +140,6 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// The query the parameters ask for. Errors: 422 naming the field.
-fn query_of(p: &ListParams) -> AppResult<ContactQuery> {
-    let sort = match p.sort.trim() {
-        "" => SortKey::Created,
-        s => SortKey::parse(s)?,
-    };
-    let descending = match p.dir.trim() {
-        "" => sort.default_descending(),
-        "desc" => true,
-        "asc" => false,
-        _ => return Err(AppError::invalid("dir", "dir must be asc or desc")),
-    };
-    Ok(ContactQuery {
-        q: Some(p.q.clone()).filter(|q| !q.trim().is_empty()),
-        labels: Some(p.label.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .into_iter()
-            .collect(),
-        created_from: day("created_from", &p.created_from, 0)?,
-        created_to: day("created_to", &p.created_to, 1)?,
-        active_from: day("active_from", &p.active_from, 0)?,
-        active_to: day("active_to", &p.active_to, 1)?,
-        sort,
-        descending,
-        filter: None,
-    })
-}
-
 /// The query of the list's parameters `p`, custom attribute filter included (checked
 /// against the account's contact attribute definitions), as the list shows it (sort and
 /// paging aside): what "Select all matching" covers (`POST /bulk_actions` with `matching`).
@@ -254,11 +149,9 @@ pub fn matching_query(
     account_id: i64,
     p: &ListParams,
 ) -> AppResult<ContactQuery> {
-    let mut query = query_of(p)?;
     let definitions =
         custom_attributes::list(conn, account_id, Some(custom_attributes::Model::Contact))?;
-    query.filter = attr_filter(p, &definitions)?;
-    Ok(query)
+    list_query(p, &definitions)
 }
 
 /// `GET /app/accounts/{id}/contacts`. Bad parameters show the reason instead of rows, 422.
@@ -292,16 +185,10 @@ pub async fn list(
     .map(|(k, v)| format!("{k}={}", enc(v.trim())))
     .collect::<Vec<_>>()
     .join("&");
+    // The export takes the list's own parameters (see [`list_query`]).
     let mut export_url = format!("/api/v1/accounts/{account_id}/contacts/export");
-    let mut export_params = vec![];
-    if !p.q.trim().is_empty() {
-        export_params.push(format!("q={}", enc(p.q.trim())));
-    }
-    if !p.label.trim().is_empty() {
-        export_params.push(format!("labels[]={}", enc(p.label.trim())));
-    }
-    if !export_params.is_empty() {
-        export_url = format!("{export_url}?{}", export_params.join("&"));
+    if !filter_qs.is_empty() {
+        export_url = format!("{export_url}?{filter_qs}");
     }
     let mut page = ListPage {
         filtered: [
@@ -345,7 +232,7 @@ pub async fn list(
         .and_then(|f| f.trim().parse::<i64>().ok())
         .filter(|f| (1..=1_000_000_000).contains(f));
     let result = (|| -> AppResult<_> {
-        let query = query_of(&p)?;
+        query_of(&p)?;
         let cursor = match (
             id_param("after", p.after.as_deref())?,
             id_param("before", p.before.as_deref())?,
@@ -354,17 +241,17 @@ pub async fn list(
             (None, Some(b)) => Cursor::Before(b),
             (None, None) => Cursor::First,
         };
-        Ok((query, cursor))
+        Ok(cursor)
     })();
     let defs_of = |conn: &mut PgConnection, account_id| {
         custom_attributes::list(conn, account_id, Some(custom_attributes::Model::Contact))
     };
     let found = match result {
-        Ok((mut query, cursor)) => {
+        Ok(cursor) => {
             state
                 .db(move |conn| {
                     let definitions = defs_of(conn, viewer.account_id)?;
-                    query.filter = attr_filter(&p, &definitions)?;
+                    let query = list_query(&p, &definitions)?;
                     let only = viewer.visible_inbox_ids(conn)?;
                     let rows = contact_list::page(
                         conn,
@@ -475,13 +362,24 @@ pub struct ContactConversation {
     pub last_activity: (String, String),
 }
 
+/// A `source_id` as the contact page shows it: a WhatsApp phone number (`kind` `phone`,
+/// stored as Graph's digits) in E.164 with its `+`; a BSUID as stored.
+pub fn shown_source_id(kind: &str, source_id: String) -> String {
+    if kind == "phone" && !source_id.is_empty() && source_id.bytes().all(|b| b.is_ascii_digit()) {
+        format!("+{source_id}")
+    } else {
+        source_id
+    }
+}
+
 /// An inbox the contact is reachable on.
 #[derive(Debug, Clone)]
 pub struct Reachable {
     pub inbox_name: String,
     /// The inbox's WhatsApp number.
     pub inbox_phone: String,
-    /// Chatwoot's `source_id`: phone digits, BSUID or parent BSUID.
+    /// Chatwoot's `source_id`: the phone number in E.164 (`+` and digits, see
+    /// [`shown_source_id`]), BSUID or parent BSUID.
     pub source_id: String,
     /// `phone`, `bsuid` or `parent_bsuid`.
     pub kind: String,
@@ -575,7 +473,7 @@ pub async fn show(
                     reachable.push(Reachable {
                         inbox_name: ib.0.name.clone(),
                         inbox_phone: ib.1.phone_number.clone(),
-                        source_id: ci.source_id,
+                        source_id: shown_source_id(&ci.source_kind, ci.source_id),
                         kind: ci.source_kind,
                     });
                 }

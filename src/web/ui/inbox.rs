@@ -235,6 +235,8 @@ pub struct ThreadView {
     pub hours_note: String,
     /// Whether the team is open now (the note's style).
     pub hours_open: bool,
+    /// Muted (`conversations::is_muted`): the header says so and offers "Unmute".
+    pub muted: bool,
     /// Issue 13 (hours): the contact's CSAT ratings, newest first: (rating, comment, rated at).
     pub csat_ratings: Vec<(String, String, (String, String))>,
 }
@@ -608,6 +610,7 @@ fn thread_view(
         .collect(),
         hours_note: hours_state.as_ref().map(|h| h.label()).unwrap_or_default(),
         hours_open: hours_state.as_ref().is_some_and(|h| h.open),
+        muted: crate::domain::conversations::is_muted(c),
         csat_ratings: csat_ratings
             .into_iter()
             .map(|(r, c, at)| (r, c, stamp(at)))
