@@ -6,6 +6,8 @@ pub mod agents;
 pub mod attachments;
 // Issue 13 (rules): automation rules and macros.
 pub mod automation;
+// Issue 13 (SLA policies).
+pub mod sla_policies;
 pub mod business_profile;
 pub mod canned_responses;
 pub mod contact_csv;
@@ -424,7 +426,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                         web::get().to(webhooks::deliveries),
                     )
                     // Issue 13 (rules): automation rules and macros.
-                    .configure(automation::routes),
+                    .configure(automation::routes)
+                    // Issue 13 (SLA policies).
+                    .configure(sla_policies::routes),
             ),
     );
 }

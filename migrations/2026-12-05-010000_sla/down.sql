@@ -1,0 +1,3 @@
+DROP TABLE sla_events;
+DROP TABLE applied_slas;
+DROP TABLE sla_policies;
