@@ -954,22 +954,122 @@ pub fn events_json(events: &[SlaEvent]) -> Value {
         .collect::<Vec<_>>())
 }
 
-/// `applied_sla` and `sla_events` of a conversation, to merge into its JSON (`applied_sla`
-/// null and `sla_events` empty without an SLA). Two statements at most.
-pub fn conversation_fields(conn: &mut PgConnection, conversation_id: i64) -> AppResult<(Value, Value)> {
-    let found: Option<(AppliedSla, Policy)> = applied::table
-        .inner_join(pol::table)
-        .filter(applied::conversation_id.eq(conversation_id))
-        .select((AppliedSla::as_select(), Policy::as_select()))
-        .first(conn)
-        .optional()?;
-    match found {
-        None => Ok((Value::Null, json!([]))),
-        Some((a, p)) => {
-            let evs = events_of(conn, a.id)?;
-            Ok((applied_json(&a, &p), events_json(&evs)))
-        }
+/// What a page of conversations carries of their SLAs (loaded by
+/// `conversations::row_details` in its existing statement, see [`ROW_COLUMNS`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaRow {
+    pub chip: Chip,
+    /// The API's `applied_sla` ([`applied_json`]'s shape).
+    pub applied: Value,
+    /// The API's `sla_events` ([`events_json`]'s shape).
+    pub events: Value,
+}
+
+/// SQL columns (for a query over `conversations c` joined with [`ROW_JOINS`]) that carry a
+/// row's SLA: `sla_status`, `sla_due_at`, `sla_due_type`, `sla_breached`, `applied_sla`
+/// (jsonb, [`applied_json`]'s shape) and `sla_events` (jsonb), all null without an SLA.
+pub const ROW_COLUMNS: &str = "a.sla_status, a.due_at AS sla_due_at, a.due_type AS sla_due_type, \
+    a.breached AS sla_breached, \
+    CASE WHEN a.id IS NULL THEN NULL ELSE jsonb_build_object('id', a.id, 'sla_id', a.sla_policy_id, \
+      'sla_status', a.sla_status, 'created_at', extract(epoch FROM a.created_at)::bigint, \
+      'updated_at', extract(epoch FROM a.updated_at)::bigint, 'sla_name', p.name, \
+      'sla_description', p.description, \
+      'sla_first_response_time_threshold', p.first_response_time_threshold, \
+      'sla_next_response_time_threshold', p.next_response_time_threshold, \
+      'sla_resolution_time_threshold', p.resolution_time_threshold, \
+      'sla_only_during_business_hours', p.only_during_business_hours, \
+      'due_at', extract(epoch FROM a.due_at)::bigint, 'due_type', a.due_type, \
+      'breached', a.breached) END AS applied_sla, \
+    CASE WHEN a.id IS NULL THEN NULL ELSE (SELECT coalesce(jsonb_agg(jsonb_build_object( \
+      'id', e.id, 'event_type', e.event_type, 'created_at', extract(epoch FROM e.created_at)::bigint, \
+      'due_at', extract(epoch FROM e.due_at)::bigint) ORDER BY e.id), '[]'::jsonb) \
+      FROM sla_events e WHERE e.applied_sla_id = a.id) END AS sla_events";
+
+/// The joins [`ROW_COLUMNS`] needs (after `FROM conversations c`).
+pub const ROW_JOINS: &str = "LEFT JOIN applied_slas a ON a.conversation_id = c.id \
+    LEFT JOIN sla_policies p ON p.id = a.sla_policy_id";
+
+/// A row read with [`ROW_COLUMNS`] as an [`SlaRow`] (`None` without an SLA).
+pub fn row_of(
+    status: Option<String>,
+    due_at: Option<DateTime<Utc>>,
+    due_type: Option<String>,
+    breached: Option<bool>,
+    applied_sla: Option<Value>,
+    events: Option<Value>,
+) -> Option<SlaRow> {
+    let status = status?;
+    Some(SlaRow {
+        chip: chip_of(status, due_at, due_type.as_deref(), breached.unwrap_or(false)),
+        applied: applied_sla.unwrap_or(Value::Null),
+        events: events.unwrap_or_else(|| json!([])),
+    })
+}
+
+/// Sets `applied_sla` and `sla_events` on a conversation's API JSON (null and `[]`
+/// without an SLA).
+pub fn merge_json(v: &mut Value, row: Option<&SlaRow>) {
+    if let Value::Object(m) = v {
+        m.insert(
+            "applied_sla".into(),
+            row.map(|r| r.applied.clone()).unwrap_or(Value::Null),
+        );
+        m.insert(
+            "sla_events".into(),
+            row.map(|r| r.events.clone()).unwrap_or_else(|| json!([])),
+        );
     }
+}
+
+#[derive(QueryableByName)]
+struct HeaderRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    sla_status: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    due_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    due_type: Option<String>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    breached: Option<bool>,
+}
+
+/// For the thread header and the contact panel's picker, in ONE statement: the account's
+/// policies `(id, name)` by name, and the applied one `(policy id, chip)` if any.
+pub fn header_data(
+    conn: &mut PgConnection,
+    account_id: i64,
+    conversation_id: i64,
+) -> AppResult<(Vec<(i64, String)>, Option<(i64, Chip)>)> {
+    let rows: Vec<HeaderRow> = diesel::sql_query(
+        "SELECT p.id, p.name, a.sla_status, a.due_at, a.due_type, a.breached \
+         FROM sla_policies p LEFT JOIN applied_slas a ON a.sla_policy_id = p.id \
+           AND a.conversation_id = $2 \
+         WHERE p.account_id = $1 ORDER BY lower(p.name), p.id",
+    )
+    .bind::<BigInt, _>(account_id)
+    .bind::<BigInt, _>(conversation_id)
+    .load(conn)?;
+    let mut applied_one = None;
+    let mut list = vec![];
+    for r in rows {
+        if let Some(status) = r.sla_status {
+            applied_one = Some((
+                r.id,
+                chip_of(
+                    status,
+                    r.due_at,
+                    r.due_type.as_deref(),
+                    r.breached.unwrap_or(false),
+                ),
+            ));
+        }
+        list.push((r.id, r.name));
+    }
+    Ok((list, applied_one))
 }
 
 /// The chip of an applied SLA row (see [`Chip`]).
@@ -986,45 +1086,6 @@ pub fn chip_of(
         breached,
         status,
     }
-}
-
-#[derive(QueryableByName)]
-struct ChipRow {
-    #[diesel(sql_type = BigInt)]
-    conversation_id: i64,
-    #[diesel(sql_type = Text)]
-    sla_status: String,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    due_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Text>)]
-    due_type: Option<String>,
-    #[diesel(sql_type = Bool)]
-    breached: bool,
-}
-
-/// The chips of these conversations (those with an SLA), in one statement.
-pub fn chips_for(
-    conn: &mut PgConnection,
-    conversation_ids: &[i64],
-) -> AppResult<std::collections::HashMap<i64, Chip>> {
-    if conversation_ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let rows: Vec<ChipRow> = diesel::sql_query(
-        "SELECT conversation_id, sla_status, due_at, due_type, breached FROM applied_slas \
-         WHERE conversation_id = ANY($1)",
-    )
-    .bind::<diesel::sql_types::Array<BigInt>, _>(conversation_ids)
-    .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            (
-                r.conversation_id,
-                chip_of(r.sla_status, r.due_at, r.due_type.as_deref(), r.breached),
-            )
-        })
-        .collect())
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ pub mod settings;
 pub mod settings_canned;
 // Issue 13 (rules): Settings → Automation.
 pub mod settings_automation;
+// Issue 13 (SLA policies).
+pub mod settings_sla;
 /// Issue 12: Settings → Integrations → Dualhook.
 pub mod settings_dualhook;
 // Issue 13 (avail): the inbox's auto-assignment card.
@@ -318,6 +320,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/settings/automation",
                 web::get().to(settings_automation::index),
+            )
+            .route(
+                "/accounts/{account_id}/settings/sla",
+                web::get().to(settings_sla::index),
             ),
     );
 }
