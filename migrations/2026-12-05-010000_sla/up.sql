@@ -51,3 +51,11 @@ CREATE TABLE sla_events (
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (applied_sla_id, event_type, started_at)
 );
+
+-- The assignee's notifications of a missed deadline (Chatwoot's notification types).
+ALTER TABLE notifications DROP CONSTRAINT notifications_notification_type_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_notification_type_check
+    CHECK (notification_type IN (
+        'conversation_creation', 'conversation_assignment', 'assigned_conversation_new_message',
+        'conversation_mention', 'participating_conversation_new_message',
+        'sla_missed_first_response', 'sla_missed_next_response', 'sla_missed_resolution'));
