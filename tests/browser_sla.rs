@@ -30,7 +30,12 @@ async fn create_a_policy_apply_it_and_watch_the_chip_breach() {
 
     // Create "Gold": first response within 30 minutes, resolution within 1 day.
     click(&c, "#new-sla").await;
-    wait_js(&c, "document.getElementById('sla-editor').open", "the editor").await;
+    wait_js(
+        &c,
+        "document.getElementById('sla-editor').open",
+        "the editor",
+    )
+    .await;
     fill(&c, "#sla-name", "Gold").await;
     fill(&c, "#sla-description", "VIP customers").await;
     fill(&c, "#sla-first_response_time_threshold", "30").await;
@@ -146,5 +151,8 @@ async fn create_a_policy_apply_it_and_watch_the_chip_breach() {
     .await;
     screenshot(&p, "sla-conversation-390").await;
     let violations = serious_axe_violations(&p).await;
-    assert!(violations.is_empty(), "axe (phone conversation): {violations:#?}");
+    assert!(
+        violations.is_empty(),
+        "axe (phone conversation): {violations:#?}"
+    );
 }

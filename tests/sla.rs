@@ -78,7 +78,10 @@ async fn policies_api_crud_bad_input_and_other_accounts() {
     let id = created["id"].as_i64().unwrap();
     let one = format!("{p}/{id}");
     assert_eq!(app.get(&p).await["payload"].as_array().unwrap().len(), 1);
-    assert_eq!(app.get(&one).await["payload"]["description"], "VIP customers");
+    assert_eq!(
+        app.get(&one).await["payload"]["description"],
+        "VIP customers"
+    );
 
     let (s, v) = app
         .api(
@@ -94,17 +97,47 @@ async fn policies_api_crud_bad_input_and_other_accounts() {
     assert_eq!(v["payload"]["first_response_time_threshold"], 900);
 
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"name": "", "first_response_time_threshold": 60}), "name"),
+        (
+            json!({"name": "", "first_response_time_threshold": 60}),
+            "name",
+        ),
         (json!({"name": "X"}), "first_response_time_threshold"),
-        (json!({"name": "X", "first_response_time_threshold": 0}), "first_response_time_threshold"),
-        (json!({"name": "X", "first_response_time_threshold": -5}), "first_response_time_threshold"),
-        (json!({"name": "X", "resolution_time_threshold": 1e300}), "resolution_time_threshold"),
-        (json!({"name": "X", "resolution_time_threshold": "soon"}), "resolution_time_threshold"),
-        (json!({"name": "X", "next_response_time_threshold": [1]}), "next_response_time_threshold"),
-        (json!({"name": "a\u{0}b", "first_response_time_threshold": 60}), "name"),
-        (json!({"name": 7, "first_response_time_threshold": 60}), "name"),
-        (json!({"name": "X", "first_response_time_threshold": 60, "only_during_business_hours": "maybe"}), "only_during_business_hours"),
-        (json!({"name": "X".repeat(300), "first_response_time_threshold": 60}), "name"),
+        (
+            json!({"name": "X", "first_response_time_threshold": 0}),
+            "first_response_time_threshold",
+        ),
+        (
+            json!({"name": "X", "first_response_time_threshold": -5}),
+            "first_response_time_threshold",
+        ),
+        (
+            json!({"name": "X", "resolution_time_threshold": 1e300}),
+            "resolution_time_threshold",
+        ),
+        (
+            json!({"name": "X", "resolution_time_threshold": "soon"}),
+            "resolution_time_threshold",
+        ),
+        (
+            json!({"name": "X", "next_response_time_threshold": [1]}),
+            "next_response_time_threshold",
+        ),
+        (
+            json!({"name": "a\u{0}b", "first_response_time_threshold": 60}),
+            "name",
+        ),
+        (
+            json!({"name": 7, "first_response_time_threshold": 60}),
+            "name",
+        ),
+        (
+            json!({"name": "X", "first_response_time_threshold": 60, "only_during_business_hours": "maybe"}),
+            "only_during_business_hours",
+        ),
+        (
+            json!({"name": "X".repeat(300), "first_response_time_threshold": 60}),
+            "name",
+        ),
     ];
     for (body, field) in cases {
         let (s, v) = app.api("POST", &p, Some(body.clone()), &t).await;
@@ -119,8 +152,13 @@ async fn policies_api_crud_bad_input_and_other_accounts() {
         .await;
     assert!((400..500).contains(&s), "{s}");
     let (s, _) = app
-        .api("PATCH", &one, Some(json!({"first_response_time_threshold": null,
-            "resolution_time_threshold": null})), &t)
+        .api(
+            "PATCH",
+            &one,
+            Some(json!({"first_response_time_threshold": null,
+            "resolution_time_threshold": null})),
+            &t,
+        )
         .await;
     assert_eq!(s, 422, "a policy keeps at least one target");
 
@@ -128,9 +166,18 @@ async fn policies_api_crud_bad_input_and_other_accounts() {
     let (_, agent) = app.create_agent("ben@example.com");
     let (s, _) = app.api("GET", &p, None, &agent).await;
     assert_eq!(s, 200);
-    for (m, path) in [("POST", p.clone()), ("PATCH", one.clone()), ("DELETE", one.clone())] {
+    for (m, path) in [
+        ("POST", p.clone()),
+        ("PATCH", one.clone()),
+        ("DELETE", one.clone()),
+    ] {
         let (s, _) = app
-            .api(m, &path, Some(json!({"name": "x", "first_response_time_threshold": 60})), &agent)
+            .api(
+                m,
+                &path,
+                Some(json!({"name": "x", "first_response_time_threshold": 60})),
+                &agent,
+            )
             .await;
         assert_eq!(s, 403, "{m}");
     }
@@ -147,7 +194,12 @@ async fn policies_api_crud_bad_input_and_other_accounts() {
     let theirs = format!("/api/v1/accounts/{}/sla_policies/{id}", other.account_id);
     for m in ["GET", "PATCH", "DELETE"] {
         let (s, _) = app
-            .api(m, &theirs, Some(json!({"name": "x"})), &other.api_access_token)
+            .api(
+                m,
+                &theirs,
+                Some(json!({"name": "x"})),
+                &other.api_access_token,
+            )
             .await;
         assert_eq!(s, 404, "{m}");
     }
@@ -197,15 +249,26 @@ async fn applied_by_hand_deadlines_follow_replies_and_customer_messages() {
             app.account_id
         ))
         .await;
-    assert_eq!(list["data"]["payload"][0]["applied_sla"]["sla_id"], policy["id"]);
+    assert_eq!(
+        list["data"]["payload"][0]["applied_sla"]["sla_id"],
+        policy["id"]
+    );
 
     // A private note and an automated message are no reply.
     let msgs = format!("{}/messages", conversation(&app, 1));
     let (s, _) = app
-        .api("POST", &msgs, Some(json!({"content": "looking", "private": true})), &app.token.clone())
+        .api(
+            "POST",
+            &msgs,
+            Some(json!({"content": "looking", "private": true})),
+            &app.token.clone(),
+        )
         .await;
     assert_eq!(s, 200);
-    assert_eq!(app.get(&conversation(&app, 1)).await["applied_sla"]["due_type"], "frt");
+    assert_eq!(
+        app.get(&conversation(&app, 1)).await["applied_sla"]["due_type"],
+        "frt"
+    );
     // An agent's reply meets the first response: the resolution is next.
     let (s, r) = app
         .api(
@@ -354,11 +417,17 @@ async fn a_missed_deadline_is_recorded_once_with_two_processes() {
     let v = app.get(&conversation(&app, 1)).await;
     assert_eq!(v["applied_sla"]["sla_status"], "active_with_misses", "{v}");
     assert_eq!(v["applied_sla"]["breached"], true);
-    assert_eq!(v["applied_sla"]["due_type"], "rt", "the next target still counts");
+    assert_eq!(
+        v["applied_sla"]["due_type"], "rt",
+        "the next target still counts"
+    );
     assert_eq!(v["sla_events"][0]["event_type"], "frt");
     // The bell's title.
     let bell = app
-        .get(&format!("/api/v1/accounts/{}/notifications", app.account_id))
+        .get(&format!(
+            "/api/v1/accounts/{}/notifications",
+            app.account_id
+        ))
         .await;
     assert!(
         bell.to_string().contains("sla_missed_first_response"),
@@ -426,7 +495,10 @@ async fn a_rule_applies_an_sla_and_a_rule_runs_on_sla_missed() {
             &t,
         )
         .await;
-    assert_eq!((s, v["field"].clone()), (422, json!("conditions[0].values")));
+    assert_eq!(
+        (s, v["field"].clone()),
+        (422, json!("conditions[0].values"))
+    );
     let (s, v) = app
         .api(
             "POST",
@@ -436,7 +508,10 @@ async fn a_rule_applies_an_sla_and_a_rule_runs_on_sla_missed() {
             &t,
         )
         .await;
-    assert_eq!((s, v["field"].clone()), (422, json!("actions[0].action_params")));
+    assert_eq!(
+        (s, v["field"].clone()),
+        (422, json!("actions[0].action_params"))
+    );
 
     app.deliver_bytes(&text("16505550003", "wamid.c1", "Hi"))
         .await;

@@ -848,4 +848,9 @@ diesel::table! {
 
 diesel::joinable!(applied_slas -> sla_policies (sla_policy_id));
 diesel::joinable!(sla_events -> applied_slas (applied_sla_id));
-diesel::allow_tables_to_appear_in_same_query!(sla_policies, applied_slas, sla_events, conversations);
+diesel::allow_tables_to_appear_in_same_query!(
+    sla_policies,
+    applied_slas,
+    sla_events,
+    conversations
+);

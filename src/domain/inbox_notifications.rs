@@ -147,17 +147,15 @@ pub fn sla_missed(
     assignee_id: i64,
     notification_type: &str,
 ) -> AppResult<usize> {
-    let row: Counts = diesel::sql_query(notify_sql(
-        "SELECT $6::bigint AS user_id, $7::text AS t",
-    ))
-    .bind::<BigInt, _>(conversation_id)
-    .bind::<Nullable<Text>, _>(None::<String>)
-    .bind::<Nullable<BigInt>, _>(None::<i64>)
-    .bind::<Integer, _>(email::MAX_ATTEMPTS)
-    .bind::<Bool, _>(false)
-    .bind::<BigInt, _>(assignee_id)
-    .bind::<Text, _>(notification_type)
-    .get_result(conn)?;
+    let row: Counts = diesel::sql_query(notify_sql("SELECT $6::bigint AS user_id, $7::text AS t"))
+        .bind::<BigInt, _>(conversation_id)
+        .bind::<Nullable<Text>, _>(None::<String>)
+        .bind::<Nullable<BigInt>, _>(None::<i64>)
+        .bind::<Integer, _>(email::MAX_ATTEMPTS)
+        .bind::<Bool, _>(false)
+        .bind::<BigInt, _>(assignee_id)
+        .bind::<Text, _>(notification_type)
+        .get_result(conn)?;
     Ok(row.created as usize)
 }
 

@@ -374,7 +374,10 @@ fn text(body: &Map<String, Value>, key: &str, max: usize) -> AppResult<Option<St
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
             if s.contains('\0') {
-                return Err(AppError::invalid(key, format!("{key} contains a NUL character")));
+                return Err(AppError::invalid(
+                    key,
+                    format!("{key} contains a NUL character"),
+                ));
             }
             let n = s.trim().chars().count();
             if n > max {
@@ -570,14 +573,15 @@ pub fn events_of(conn: &mut PgConnection, applied_sla_id: i64) -> AppResult<Vec<
 }
 
 fn announce(conn: &mut PgConnection, conversation_id: i64, policy: Option<i64>) -> AppResult<()> {
-    let (account_id, inbox_id, display_id): (i64, i64, i32) = crate::db::schema::conversations::table
-        .find(conversation_id)
-        .select((
-            crate::db::schema::conversations::account_id,
-            crate::db::schema::conversations::inbox_id,
-            crate::db::schema::conversations::display_id,
-        ))
-        .first(conn)?;
+    let (account_id, inbox_id, display_id): (i64, i64, i32) =
+        crate::db::schema::conversations::table
+            .find(conversation_id)
+            .select((
+                crate::db::schema::conversations::account_id,
+                crate::db::schema::conversations::inbox_id,
+                crate::db::schema::conversations::display_id,
+            ))
+            .first(conn)?;
     super::events::emit(
         conn,
         account_id,
@@ -709,7 +713,12 @@ fn policy_by_id(conn: &mut PgConnection, id: i64) -> AppResult<Policy> {
 
 /// Records the miss of `d` once (the unique key) and, when it is new, emits [`SLA_MISSED`]
 /// and notifies the assignee. Returns whether it was new.
-fn record_miss(conn: &mut PgConnection, a: &AppliedSla, f: &Facts, d: &Deadline) -> AppResult<bool> {
+fn record_miss(
+    conn: &mut PgConnection,
+    a: &AppliedSla,
+    f: &Facts,
+    d: &Deadline,
+) -> AppResult<bool> {
     let Some(due) = d.due_at else {
         return Ok(false);
     };
@@ -825,8 +834,11 @@ fn settle(conn: &mut PgConnection, a: AppliedSla, now: DateTime<Utc>) -> AppResu
         .filter(sev::applied_sla_id.eq(a.id))
         .select((sev::event_type, sev::started_at))
         .load(conn)?;
-    let is_recorded =
-        |d: &Deadline| recorded.iter().any(|(t, s)| t == d.kind.as_str() && *s == d.started_at);
+    let is_recorded = |d: &Deadline| {
+        recorded
+            .iter()
+            .any(|(t, s)| t == d.kind.as_str() && *s == d.started_at)
+    };
     let next = all
         .iter()
         .filter(|d| d.met_at.is_none() && !is_recorded(d))
@@ -1000,7 +1012,12 @@ pub fn row_of(
 ) -> Option<SlaRow> {
     let status = status?;
     Some(SlaRow {
-        chip: chip_of(status, due_at, due_type.as_deref(), breached.unwrap_or(false)),
+        chip: chip_of(
+            status,
+            due_at,
+            due_type.as_deref(),
+            breached.unwrap_or(false),
+        ),
         applied: applied_sla.unwrap_or(Value::Null),
         events: events.unwrap_or_else(|| json!([])),
     })
@@ -1080,9 +1097,7 @@ pub fn chip_of(
     breached: bool,
 ) -> Chip {
     Chip {
-        due: due_type
-            .and_then(Kind::parse)
-            .zip(due_at),
+        due: due_type.and_then(Kind::parse).zip(due_at),
         breached,
         status,
     }
@@ -1126,7 +1141,11 @@ mod tests {
             rt: Some(86_400),
             ..Default::default()
         };
-        let d = deadlines(&targets, &tl("2026-12-04T10:00:00Z"), &Schedule::always_open());
+        let d = deadlines(
+            &targets,
+            &tl("2026-12-04T10:00:00Z"),
+            &Schedule::always_open(),
+        );
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].kind, Kind::Frt);
         assert_eq!(d[0].due_at, Some(t("2026-12-04T11:00:00Z")));
@@ -1280,7 +1299,10 @@ mod tests {
         timeline.resolved_at = Some(t("2026-12-04T10:30:00Z"));
         let d = deadlines(&targets, &timeline, &Schedule::always_open());
         assert!(d.iter().all(|d| d.met_at.is_some()));
-        assert!(d[0].missed_by(t("2026-12-04T11:00:00Z")), "frt passed before resolve");
+        assert!(
+            d[0].missed_by(t("2026-12-04T11:00:00Z")),
+            "frt passed before resolve"
+        );
         assert!(!d[1].missed_by(t("2026-12-04T11:00:00Z")));
     }
 
@@ -1292,9 +1314,18 @@ mod tests {
             breached,
             status: "active".into(),
         };
-        assert_eq!(chip(Kind::Frt, 14 * 60, false).text(now).unwrap(), "FRT 14m");
-        assert_eq!(chip(Kind::Nrt, 2 * 3600 + 5, false).text(now).unwrap(), "NRT 2h");
-        assert_eq!(chip(Kind::Rt, 3 * 86_400, false).text(now).unwrap(), "RT 3d");
+        assert_eq!(
+            chip(Kind::Frt, 14 * 60, false).text(now).unwrap(),
+            "FRT 14m"
+        );
+        assert_eq!(
+            chip(Kind::Nrt, 2 * 3600 + 5, false).text(now).unwrap(),
+            "NRT 2h"
+        );
+        assert_eq!(
+            chip(Kind::Rt, 3 * 86_400, false).text(now).unwrap(),
+            "RT 3d"
+        );
         assert_eq!(chip(Kind::Frt, 30, false).text(now).unwrap(), "FRT 30s");
         assert_eq!(chip(Kind::Frt, -1, false).text(now).unwrap(), "Breached");
         assert_eq!(chip(Kind::Rt, 600, true).text(now).unwrap(), "Breached");
@@ -1309,14 +1340,27 @@ mod tests {
     #[test]
     fn thresholds_are_validated() {
         let body = |v: Value| v.as_object().unwrap().clone();
-        let ok = parse_input(&body(json!({"name": "Gold", "first_response_time_threshold": 90.4,
-            "resolution_time_threshold": "3600", "next_response_time_threshold": null}))).unwrap();
+        let ok = parse_input(&body(
+            json!({"name": "Gold", "first_response_time_threshold": 90.4,
+            "resolution_time_threshold": "3600", "next_response_time_threshold": null}),
+        ))
+        .unwrap();
         assert_eq!(ok.frt, Some(Some(90)));
         assert_eq!(ok.rt, Some(Some(3600)));
         assert_eq!(ok.nrt, Some(None));
-        for bad in [json!(0), json!(-5), json!(1e12), json!("soon"), json!([1]), json!(true)] {
+        for bad in [
+            json!(0),
+            json!(-5),
+            json!(1e12),
+            json!("soon"),
+            json!([1]),
+            json!(true),
+        ] {
             let e = parse_input(&body(json!({"first_response_time_threshold": bad}))).unwrap_err();
-            assert!(e.to_string().contains("first_response_time_threshold"), "{e}");
+            assert!(
+                e.to_string().contains("first_response_time_threshold"),
+                "{e}"
+            );
         }
         assert!(parse_input(&body(json!({"name": "a\u{0}b"}))).is_err());
         assert!(parse_input(&body(json!({"name": 5}))).is_err());

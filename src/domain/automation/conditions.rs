@@ -504,8 +504,8 @@ pub fn holds(c: &Condition, f: &Facts) -> bool {
         "business_hours" => {
             let want_during = c.values.iter().any(|v| v == "during");
             let want_outside = c.values.iter().any(|v| v == "outside");
-            let eq = (f.business_hours_open && want_during)
-                || (!f.business_hours_open && want_outside);
+            let eq =
+                (f.business_hours_open && want_during) || (!f.business_hours_open && want_outside);
             if op == "equal_to" {
                 eq
             } else {

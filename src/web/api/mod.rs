@@ -7,7 +7,6 @@ pub mod attachments;
 // Issue 13 (rules): automation rules and macros.
 pub mod automation;
 // Issue 13 (SLA policies).
-pub mod sla_policies;
 pub mod business_profile;
 pub mod canned_responses;
 pub mod contact_csv;
@@ -23,6 +22,7 @@ pub mod dualhook;
 pub mod inbox_members;
 pub mod inboxes;
 pub mod labels;
+pub mod sla_policies;
 // Issue 12 (templates): the template builder's API.
 pub mod message_templates;
 pub mod messages;

@@ -572,8 +572,7 @@ fn thread_view(
         Default::default()
     };
     // Issue 13 (SLA): the policies and the applied one, in one statement.
-    let (sla_policies, sla_applied) =
-        crate::domain::sla::header_data(conn, c.account_id, c.id)?;
+    let (sla_policies, sla_applied) = crate::domain::sla::header_data(conn, c.account_id, c.id)?;
     Ok(ThreadView {
         display_id: c.display_id,
         inbox_id: c.inbox_id,

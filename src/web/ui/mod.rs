@@ -17,9 +17,9 @@ pub mod settings_canned;
 // Issue 13 (rules): Settings → Automation.
 pub mod settings_automation;
 // Issue 13 (SLA policies).
-pub mod settings_sla;
 /// Issue 12: Settings → Integrations → Dualhook.
 pub mod settings_dualhook;
+pub mod settings_sla;
 // Issue 13 (avail): the inbox's auto-assignment card.
 pub mod settings_assignment;
 pub mod settings_people;

@@ -115,7 +115,14 @@ pub async fn index(state: web::Data<AppState>, member: AccountMember) -> HttpRes
                 .into_iter()
                 .map(|p| json!({"id": p.id, "name": p.name}))
                 .collect();
-            Ok((rules, macro_list, agents, teams, label_list, (inbox_list, slas)))
+            Ok((
+                rules,
+                macro_list,
+                agents,
+                teams,
+                label_list,
+                (inbox_list, slas),
+            ))
         })
         .await;
     let (rules, macro_list, agents, teams, label_list, (inbox_list, slas)) = match loaded {
