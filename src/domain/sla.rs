@@ -1054,13 +1054,16 @@ struct HeaderRow {
     breached: Option<bool>,
 }
 
+/// [`header_data`]'s answer: the policies `(id, name)` and the applied `(policy id, chip)`.
+pub type HeaderData = (Vec<(i64, String)>, Option<(i64, Chip)>);
+
 /// For the thread header and the contact panel's picker, in ONE statement: the account's
 /// policies `(id, name)` by name, and the applied one `(policy id, chip)` if any.
 pub fn header_data(
     conn: &mut PgConnection,
     account_id: i64,
     conversation_id: i64,
-) -> AppResult<(Vec<(i64, String)>, Option<(i64, Chip)>)> {
+) -> AppResult<HeaderData> {
     let rows: Vec<HeaderRow> = diesel::sql_query(
         "SELECT p.id, p.name, a.sla_status, a.due_at, a.due_type, a.breached \
          FROM sla_policies p LEFT JOIN applied_slas a ON a.sla_policy_id = p.id \
