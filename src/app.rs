@@ -209,6 +209,8 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(jobs::assignment::run_presence_sweep(state.clone()));
     // Issue 13 (rules): automation rules.
     tokio::spawn(jobs::automation::run(state.clone()));
+    // Issue 13 (SLA): missed deadlines.
+    tokio::spawn(jobs::sla::run(state.clone()));
     let st = state.clone();
     tokio::spawn(async move {
         loop {

@@ -272,6 +272,10 @@
       act(() => api("POST", `/conversations/${activeId()}/assignments`, { team_id: id || null }));
     } else if (action === "priority") {
       act(() => api("POST", `/conversations/${activeId()}/toggle_priority`, { priority: e.target.value }));
+    } else if (action === "sla") {
+      // Issue 13 (SLA): apply a policy by hand (0: remove it).
+      const id = Number(e.target.value);
+      act(() => api("PATCH", `/conversations/${activeId()}`, { sla_policy_id: id || null }));
     }
   });
 
@@ -393,7 +397,8 @@
     if (!window.EventSource) return;
     source = new EventSource(`/api/v1/accounts/${accountId}/events`);
     ["message.created", "message.updated", "conversation.created", "conversation.status_changed",
-      "conversation.updated", "assignee.changed", "conversation.read"].forEach((name) => source.addEventListener(name, onEvent));
+      "conversation.updated", "assignee.changed", "conversation.read",
+      "sla.missed", "sla.updated"].forEach((name) => source.addEventListener(name, onEvent));
     // Availability changes: static/profile.js updates the avatar dots.
     source.addEventListener("presence.update", (e) => document.dispatchEvent(new CustomEvent("switchboard:presence", { detail: e.data })));
     // Contact notes written elsewhere: static/contact_notes.js refreshes the open panel.

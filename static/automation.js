@@ -85,6 +85,7 @@
         case "priority": return ["urgent", "high", "medium", "low", "none"].map((s) => [s, s]);
         case "message_type": return [["incoming", "incoming"], ["outgoing", "outgoing"]];
         case "customer_service_window": return [["open", "open"], ["closed", "closed"]];
+        case "business_hours": return [["during", "during business hours"], ["outside", "outside business hours"]];
         case "labels": return opts.labels.map((l) => [l, l]);
         default: return null;
       }
@@ -195,6 +196,7 @@
             box.append(t);
             return;
           }
+          case "add_sla": return select((opts.sla_policies || []).map((x) => [x.id, x.name]), "SLA policy");
           case "send_webhook_event": return input("Webhook URL", "https://example.com/hook", params[0]);
           case "snooze_conversation": return input("Minutes (empty: until the next reply)", "until the next reply", params[0]);
           case "send_template": {

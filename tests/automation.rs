@@ -175,7 +175,7 @@ async fn api_names_the_field_and_hides_other_accounts() {
         ),
         (
             json!({"actions": [{"action_name": "add_sla", "action_params": [1]}]}),
-            "actions[0].action_name",
+            "actions[0].action_params",
         ),
         (
             json!({"actions": [{"action_name": "assign_agent", "action_params": [999999]}]}),

@@ -800,3 +800,57 @@ diesel::allow_tables_to_appear_in_same_query!(
     automation_fires,
     macros,
 );
+
+// == sla (issue 13: SLA policies) ==
+diesel::table! {
+    sla_policies (id) {
+        id -> Int8,
+        account_id -> Int8,
+        name -> Text,
+        description -> Text,
+        first_response_time_threshold -> Nullable<Int8>,
+        next_response_time_threshold -> Nullable<Int8>,
+        resolution_time_threshold -> Nullable<Int8>,
+        only_during_business_hours -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    applied_slas (id) {
+        id -> Int8,
+        account_id -> Int8,
+        conversation_id -> Int8,
+        sla_policy_id -> Int8,
+        sla_status -> Text,
+        due_at -> Nullable<Timestamptz>,
+        due_type -> Nullable<Text>,
+        due_started_at -> Nullable<Timestamptz>,
+        breached -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sla_events (id) {
+        id -> Int8,
+        applied_sla_id -> Int8,
+        account_id -> Int8,
+        conversation_id -> Int8,
+        event_type -> Text,
+        started_at -> Timestamptz,
+        due_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(applied_slas -> sla_policies (sla_policy_id));
+diesel::joinable!(sla_events -> applied_slas (applied_sla_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    sla_policies,
+    applied_slas,
+    sla_events,
+    conversations
+);

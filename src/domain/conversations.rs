@@ -1700,6 +1700,9 @@ pub struct RowDetails {
     pub unread: std::collections::HashMap<i64, i64>,
     pub assignees: std::collections::HashMap<i64, Member>,
     pub teams: std::collections::HashMap<i64, Team>,
+    /// Issue 13 (SLA): the SLA of each conversation that has one (read by the unread
+    /// statement, no extra one).
+    pub sla: std::collections::HashMap<i64, super::sla::SlaRow>,
 }
 
 impl RowDetails {
@@ -1757,20 +1760,47 @@ pub fn row_details(
         id: i64,
         #[diesel(sql_type = BigInt)]
         n: i64,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        sla_status: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+        sla_due_at: Option<DateTime<Utc>>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        sla_due_type: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+        sla_breached: Option<bool>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+        applied_sla: Option<serde_json::Value>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+        sla_events: Option<serde_json::Value>,
     }
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     // One index range per conversation on messages_conversation (conversation_id,
     // created_at, id).
-    let unread: Vec<Unread> = diesel::sql_query(
+    // Issue 13 (SLA): the same statement reads each row's applied SLA.
+    let unread: Vec<Unread> = diesel::sql_query(format!(
         "SELECT c.id, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id \
            AND m.created_at > coalesce(c.agent_last_seen_at, '-infinity') \
-           AND m.message_type = $2) AS n \
-         FROM conversations c WHERE c.id = ANY($1)",
-    )
+           AND m.message_type = $2) AS n, {} \
+         FROM conversations c {} WHERE c.id = ANY($1)",
+        super::sla::ROW_COLUMNS,
+        super::sla::ROW_JOINS
+    ))
     .bind::<Array<BigInt>, _>(&ids)
     .bind::<diesel::sql_types::SmallInt, _>(message_type::INCOMING)
     .load(conn)?;
-    out.unread = unread.into_iter().map(|u| (u.id, u.n)).collect();
+    for u in unread {
+        out.unread.insert(u.id, u.n);
+        if let Some(row) = super::sla::row_of(
+            u.sla_status,
+            u.sla_due_at,
+            u.sla_due_type,
+            u.sla_breached,
+            u.applied_sla,
+            u.sla_events,
+        ) {
+            out.sla.insert(u.id, row);
+        }
+    }
 
     let mut assignee_ids: Vec<i64> = rows.iter().filter_map(|c| c.assignee_id).collect();
     assignee_ids.sort_unstable();
@@ -1864,6 +1894,9 @@ pub struct ConversationPatch {
     pub assignee_id: Option<Option<i64>>,
     /// `Some(None)` removes the team.
     pub team_id: Option<Option<i64>>,
+    /// Issue 13 (SLA): `Some(Some(id))` applies policy `id` (replacing the applied SLA),
+    /// `Some(None)` removes the applied SLA (`domain::sla`).
+    pub sla_policy_id: Option<Option<i64>>,
 }
 
 /// Applies `patch` in one transaction (Chatwoot's `conversations#update`, which takes
@@ -1890,6 +1923,22 @@ pub fn update(
         }
         if let Some(id) = patch.team_id {
             assign(conn, viewer, display_id, AssignTo::Team(id))?;
+        }
+        match patch.sla_policy_id {
+            Some(Some(id)) => {
+                super::sla::apply(
+                    conn,
+                    viewer.account_id,
+                    found.id,
+                    id,
+                    super::sla::IfApplied::Replace,
+                    Utc::now(),
+                )?;
+            }
+            Some(None) => {
+                super::sla::remove(conn, found.id)?;
+            }
+            None => {}
         }
         find_by_id(conn, found.id)
     })

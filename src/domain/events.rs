@@ -23,6 +23,8 @@
 //! | `presence.update` | `user_id`, `availability` (`online`/`busy`/`offline`): an agent's availability in the account changed (account-wide; see `domain::profile`) |
 //! | `notification.created` | `user_id`, `notification_id`, `notification_type`, `display_id`: delivered to that user only (see [`Event::recipient`]) |
 //! | `notification.updated` | `user_id`, `notification_id` (null for all), `unread_count`: that user only |
+//! | `sla.missed` | `display_id`, `applied_sla` (the API's object), `type` (`frt`/`nrt`/`rt`), `due_at` (unix seconds): a deadline of the conversation's SLA was missed (`domain::sla`; webhooks `sla_missed`, automation `sla_missed`) |
+//! | `sla.updated` | `display_id`, `sla_policy_id` (null when removed): an SLA was applied, removed or its policy changed (realtime clients only) |
 //! | `contact_note.changed` | `contact_id`, `note_id`, `action` (`created`, `updated`, `deleted`): account-wide, ids only (clients read the notes through `/contacts/{id}/notes`, which checks who may see the contact) |
 
 use crate::db::schema::realtime_events;
@@ -220,6 +222,8 @@ fn insert(
     super::auto_replies::enqueue_for_event(conn, inbox_id, conversation_id, name, &payload_copy)?;
     // Issue 13 (rules): queue the automation rules' job when the account has a rule for it.
     super::automation::enqueue_for_event(conn, account_id, conversation_id, name, &payload_copy)?;
+    // Issue 13 (SLA): a message or a status change moves the applied SLA's next deadline.
+    super::sla::on_event(conn, conversation_id, name, &payload_copy)?;
     Ok(row.id)
 }
 

@@ -137,6 +137,28 @@ pub fn conversation_assigned(
     Ok(row.created as usize)
 }
 
+/// An SLA deadline of conversation `conversation_id` was missed: notifies `assignee_id`
+/// (Chatwoot's `sla_missed_first_response`, `sla_missed_next_response` or
+/// `sla_missed_resolution`, given as `notification_type`) if they may still see the inbox.
+/// In-app only (no email). Returns how many notifications were created (0 or 1).
+pub fn sla_missed(
+    conn: &mut PgConnection,
+    conversation_id: i64,
+    assignee_id: i64,
+    notification_type: &str,
+) -> AppResult<usize> {
+    let row: Counts = diesel::sql_query(notify_sql("SELECT $6::bigint AS user_id, $7::text AS t"))
+        .bind::<BigInt, _>(conversation_id)
+        .bind::<Nullable<Text>, _>(None::<String>)
+        .bind::<Nullable<BigInt>, _>(None::<i64>)
+        .bind::<Integer, _>(email::MAX_ATTEMPTS)
+        .bind::<Bool, _>(false)
+        .bind::<BigInt, _>(assignee_id)
+        .bind::<Text, _>(notification_type)
+        .get_result(conn)?;
+    Ok(row.created as usize)
+}
+
 /// A new customer message `message_id` in conversation `conversation_id`: notifies its
 /// assignee (`assigned_conversation_new_message`) and every other participant
 /// (`participating_conversation_new_message`) who may still see the inbox, in ONE
@@ -415,6 +437,18 @@ impl NotificationRow {
                 Some(by) => format!("{by} mentioned you in conversation #{}", self.display_id),
                 None => format!("You were mentioned in conversation #{}", self.display_id),
             },
+            "sla_missed_first_response" => format!(
+                "SLA missed: first response in conversation #{}",
+                self.display_id
+            ),
+            "sla_missed_next_response" => format!(
+                "SLA missed: next response in conversation #{}",
+                self.display_id
+            ),
+            "sla_missed_resolution" => format!(
+                "SLA missed: resolution of conversation #{}",
+                self.display_id
+            ),
             _ => match content.filter(|c| !c.is_empty()) {
                 Some(c) => format!("New message in conversation #{}: {c}", self.display_id),
                 None => format!("New message in conversation #{}", self.display_id),

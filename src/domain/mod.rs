@@ -108,3 +108,5 @@ pub mod auto_replies;
 pub mod business_hours;
 pub mod csat;
 pub mod inbox_hours;
+// Issue 13 (SLA policies).
+pub mod sla;

@@ -488,6 +488,19 @@ pub fn build(
             }
             Ok(Some(body))
         }
+        // Issue 13 (SLA): the conversation (as `conversation_*` bodies) with the missed
+        // target: `sla_event_type` (`frt`, `nrt`, `rt`), `applied_sla`, `due_at`.
+        "sla_missed" => {
+            let Some(id) = conversation_id else {
+                return Ok(None);
+            };
+            let c = conversations::find_by_id(conn, id)?;
+            let mut body = with_event(conversation_json(conn, &c)?, event);
+            body["sla_event_type"] = payload["type"].clone();
+            body["applied_sla"] = payload["applied_sla"].clone();
+            body["due_at"] = payload["due_at"].clone();
+            Ok(Some(body))
+        }
         "contact_created" | "contact_updated" => {
             let Some(id) = payload["contact_id"].as_i64() else {
                 return Ok(None);

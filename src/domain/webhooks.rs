@@ -30,7 +30,7 @@ pub const MAX_ATTEMPTS: i32 = 4;
 pub const DELIVERIES_KEPT: i64 = 50;
 
 /// Event names Switchboard delivers, Chatwoot's (`lib/events/types.rb` webhook names).
-pub const DELIVERED: [&str; 7] = [
+pub const DELIVERED: [&str; 8] = [
     "conversation_created",
     "conversation_status_changed",
     "conversation_updated",
@@ -38,12 +38,15 @@ pub const DELIVERED: [&str; 7] = [
     "message_updated",
     "contact_created",
     "contact_updated",
+    // Issue 13 (SLA): a deadline of the conversation's SLA was missed (ours).
+    "sla_missed",
 ];
 
 /// Event names a webhook may subscribe to: [`DELIVERED`] plus the Chatwoot names Switchboard
 /// never produces (`webwidget_triggered`, `conversation_typing_on`,
 /// `conversation_typing_off`), accepted so integrations written for Chatwoot save unchanged.
-pub const SUBSCRIBABLE: [&str; 10] = [
+pub const SUBSCRIBABLE: [&str; 11] = [
+    "sla_missed",
     "conversation_created",
     "conversation_status_changed",
     "conversation_updated",
@@ -469,6 +472,7 @@ pub fn webhook_event_name(domain_event: &str) -> Option<&'static str> {
         e::CONVERSATION_UPDATED | e::ASSIGNEE_CHANGED => "conversation_updated",
         e::CONTACT_CREATED => "contact_created",
         e::CONTACT_UPDATED => "contact_updated",
+        crate::domain::sla::SLA_MISSED => "sla_missed",
         _ => return None,
     })
 }

@@ -25,6 +25,8 @@ pub mod worker;
 pub mod assignment;
 // Issue 13 (hours): greeting, out of office and CSAT.
 pub mod hours;
+// Issue 13 (SLA): missed deadlines.
+pub mod sla;
 
 use crate::db::schema::jobs;
 use crate::error::AppResult;

@@ -22,8 +22,7 @@
 //! | `send_email_to_team` | `[{team_ids: [id, …], message}]` |
 //! | `send_webhook_event` | `[url]`: queues a POST of the conversation on the durable, retried delivery queue (`webhooks::enqueue_url`; leaves only if the run commits) |
 //!
-//! Extension point: `add_sla` (apply an SLA policy) arrives with SLA policies; until then,
-//! saving it answers 422 naming the field.
+//! | `add_sla` | `[sla_policy_id]`: applies the policy (`domain::sla::apply`), unless the conversation already has an SLA (Chatwoot's rule) |
 
 use crate::domain::accounts::{self, Viewer};
 use crate::domain::conversations::{self, AssignTo, Conversation};
@@ -59,6 +58,7 @@ pub const NAMES: &[(&str, &str)] = &[
     ("mute_conversation", "Mute"),
     ("send_email_to_team", "Email a team"),
     ("send_webhook_event", "Send a webhook"),
+    ("add_sla", "Apply an SLA policy"),
 ];
 
 /// One validated action (as stored).
@@ -81,7 +81,7 @@ fn param_text(v: &Value) -> Option<String> {
 /// Validates the `actions` array against the account (agents, teams exist). Fields in errors
 /// are `actions[i].action_name` / `actions[i].action_params`. `allow_http`: accept `http://`
 /// webhook URLs (`WEBHOOKS_ALLOW_HTTP`). Errors: 422 for an empty or over-long list, unknown
-/// names, missing or mistyped params, another account's agent or team, `add_sla`.
+/// names, missing or mistyped params, another account's agent, team or SLA policy.
 pub fn parse(
     conn: &mut PgConnection,
     account_id: i64,
@@ -126,12 +126,6 @@ fn parse_one(
         Some(Value::String(s)) => s.trim().to_string(),
         _ => return Err(AppError::invalid(&nfield, "action_name is required")),
     };
-    if name == "add_sla" {
-        return Err(AppError::invalid(
-            &nfield,
-            "SLA policies are not available yet",
-        ));
-    }
     if !NAMES.iter().any(|(n, _)| *n == name) {
         return Err(AppError::invalid(
             &nfield,
@@ -257,6 +251,15 @@ fn parse_one(
                 return bad(format!("message must be 1 to {MAX_TEXT_CHARS} characters"));
             }
             vec![json!({"team_ids": ids, "message": msg})]
+        }
+        "add_sla" => {
+            let Ok(id) = first_text.parse::<i64>() else {
+                return bad("add_sla needs the id of an SLA policy".into());
+            };
+            if crate::domain::sla::find(conn, account_id, id).is_err() {
+                return bad(format!("no SLA policy with id {id} in this account"));
+            }
+            vec![json!(id)]
         }
         "send_webhook_event" => {
             let ok = url::Url::parse(&first_text).is_ok_and(|u| {
@@ -477,6 +480,23 @@ fn run_one(
                 )?;
             }
             Ok(format!("emailed {} team member(s)", to.len()))
+        }
+        "add_sla" => {
+            let id = p.parse::<i64>().map_err(|_| {
+                AppError::invalid("action_params", "add_sla needs the id of an SLA policy")
+            })?;
+            let applied = crate::domain::sla::apply(
+                conn,
+                c.account_id,
+                c.id,
+                id,
+                crate::domain::sla::IfApplied::Keep,
+                Utc::now(),
+            )?;
+            Ok(match applied {
+                Some(_) => format!("applied SLA policy {id}"),
+                None => "kept the SLA already applied".into(),
+            })
         }
         "send_webhook_event" => {
             crate::domain::webhooks::enqueue_url(

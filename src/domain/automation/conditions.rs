@@ -15,15 +15,13 @@
 //! | `name`, `email`, `phone_number` (the contact's) | `equal_to`, `not_equal_to`, `contains`, `does_not_contain`, `starts_with`, `is_present`, `is_not_present` | texts |
 //! | any key with `custom_attribute_type` `contact_attribute` or `conversation_attribute` | the contact fields' operators plus `is_greater_than`, `is_less_than` | texts or numbers |
 //! | `customer_service_window` (ours) | `equal_to` | `open` or `closed` |
+//! | `business_hours` (ours) | `equal_to`, `not_equal_to` | `during` or `outside`: the business hours of the conversation's inbox, now (an inbox without business hours is always open) |
 //!
 //! Text comparisons ignore case. `content` is the event's message, or for events without
 //! one the conversation's latest incoming message. Conditions combine as SQL would read
 //! Chatwoot's `query_operator` chain: each row's `query_operator` (`and`/`or`, default `and`)
 //! joins it to the next row, and `and` binds tighter than `or`.
 //!
-//! Extension point: `business_hours` (the inbox is open now) belongs to the business hours
-//! module (`domain::business_hours`, issue 13 part 2); until it is wired in here, saving a
-//! rule with it answers 422 naming the field.
 
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
@@ -99,6 +97,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("email", "Contact email"),
     ("phone_number", "Contact phone"),
     ("customer_service_window", "Customer service window"),
+    ("business_hours", "Business hours"),
 ];
 
 /// The operators `key` accepts (custom attributes: `custom` true).
@@ -108,7 +107,7 @@ pub fn operators(key: &str, custom: bool) -> Option<&'static [&'static str]> {
     }
     Some(match key {
         "inbox_id" | "assignee_id" | "team_id" | "priority" | "labels" => ID_OPS,
-        "status" | "message_type" | "customer_service_window" => ENUM_OPS,
+        "status" | "message_type" | "customer_service_window" | "business_hours" => ENUM_OPS,
         "content" => CONTENT_OPS,
         "name" | "email" | "phone_number" => TEXT_OPS,
         _ => return None,
@@ -129,8 +128,7 @@ fn value_text(v: &Value) -> Option<String> {
 
 /// Validates the `conditions` array of a rule. Field names in errors are
 /// `conditions[i].<field>`. Errors: 422 for a non-array, more than [`MAX_CONDITIONS`], an
-/// unknown key or operator, missing or mistyped values, an invalid regular expression, or
-/// the not-yet-available `business_hours`.
+/// unknown key or operator, missing or mistyped values, or an invalid regular expression.
 pub fn parse(raw: &Value) -> AppResult<Vec<Condition>> {
     let items = match raw {
         Value::Null => return Ok(vec![]),
@@ -192,12 +190,6 @@ fn parse_one(i: usize, item: &Value) -> AppResult<Condition> {
             ))
         }
     };
-    if key == "business_hours" {
-        return Err(AppError::invalid(
-            &field("attribute_key"),
-            "business hours conditions are not available yet",
-        ));
-    }
     let ops = operators(&key, custom.is_some()).ok_or_else(|| {
         AppError::invalid(
             &field("attribute_key"),
@@ -273,6 +265,14 @@ fn parse_one(i: usize, item: &Value) -> AppResult<Condition> {
                     ));
                 }
             }
+            "business_hours" => {
+                if let Some(v) = values
+                    .iter()
+                    .find(|v| !matches!(v.as_str(), "during" | "outside"))
+                {
+                    return bad(format!("{v:?}: use during or outside"));
+                }
+            }
             "customer_service_window" => {
                 if let Some(v) = values
                     .iter()
@@ -345,6 +345,8 @@ pub struct Facts {
     pub conversation_attributes: Value,
     pub last_incoming_at: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
+    /// The conversation's inbox is open now (its business hours; always without them).
+    pub business_hours_open: bool,
 }
 
 /// True when `conditions` hold for `facts` (no conditions: always true).
@@ -499,6 +501,17 @@ pub fn holds(c: &Condition, f: &Facts) -> bool {
         "name" => text_op(op, Some(&f.contact_name), &c.values),
         "email" => text_op(op, f.contact_email.as_deref(), &c.values),
         "phone_number" => text_op(op, f.contact_phone.as_deref(), &c.values),
+        "business_hours" => {
+            let want_during = c.values.iter().any(|v| v == "during");
+            let want_outside = c.values.iter().any(|v| v == "outside");
+            let eq =
+                (f.business_hours_open && want_during) || (!f.business_hours_open && want_outside);
+            if op == "equal_to" {
+                eq
+            } else {
+                !eq
+            }
+        }
         "customer_service_window" => {
             let open = crate::whatsapp::window::is_open(f.last_incoming_at, f.now);
             let want_open = c.values.iter().any(|v| v == "open");
@@ -536,6 +549,7 @@ mod tests {
             conversation_attributes: json!({"order_id": "4521"}),
             last_incoming_at: Some(Utc::now()),
             now: Utc::now(),
+            business_hours_open: true,
         }
     }
 
@@ -552,6 +566,17 @@ mod tests {
         )
         .unwrap()
         .remove(0)
+    }
+
+    #[test]
+    fn business_hours_during_and_outside() {
+        let mut f = facts();
+        let during = c("business_hours", "equal_to", &["during"]);
+        let outside = c("business_hours", "equal_to", &["outside"]);
+        let not_during = c("business_hours", "not_equal_to", &["during"]);
+        assert!(holds(&during, &f) && !holds(&outside, &f) && !holds(&not_during, &f));
+        f.business_hours_open = false;
+        assert!(!holds(&during, &f) && holds(&outside, &f) && holds(&not_during, &f));
     }
 
     #[test]
@@ -665,7 +690,7 @@ mod tests {
             err(
                 json!([{"attribute_key": "business_hours", "filter_operator": "equal_to", "values": ["open"]}])
             ),
-            "conditions[0].attribute_key"
+            "conditions[0].values"
         );
         assert_eq!(err(json!("x")), "conditions");
     }

@@ -4,7 +4,8 @@
 //!   assignee, team, priority, labels, custom attributes changed), `conversation_opened`,
 //!   `conversation_resolved`, `message_created` (incoming and outgoing messages, not private
 //!   notes or activity lines), and ours, time-based: `conversation_unanswered`, a conversation
-//!   open with the customer waiting (`waiting_since`) for at least `unanswered_minutes`.
+//!   open with the customer waiting (`waiting_since`) for at least `unanswered_minutes`;
+//!   `sla_missed`: a deadline of the conversation's SLA was missed (`domain::sla`).
 //! - **Conditions**: see [`conditions`]. **Actions**: see [`actions`].
 //! - **Durable trigger:** `events::insert` calls [`enqueue_for_event`] in the transaction of
 //!   the change; it queues one `automation` job for the event only when the account has an
@@ -57,6 +58,7 @@ pub const EVENTS: &[(&str, &str)] = &[
     ("conversation_opened", "Conversation opened"),
     ("conversation_resolved", "Conversation resolved"),
     (UNANSWERED, "Open and unanswered for N minutes"),
+    ("sla_missed", "SLA missed"),
 ];
 
 /// An `automation_rules` row.
@@ -459,6 +461,7 @@ pub fn automation_events(name: &str, payload: &Value) -> Vec<&'static str> {
             _ => vec!["conversation_updated"],
         },
         ev::CONVERSATION_UPDATED | ev::ASSIGNEE_CHANGED => vec!["conversation_updated"],
+        crate::domain::sla::SLA_MISSED => vec!["sla_missed"],
         _ => vec![],
     }
 }
@@ -629,6 +632,9 @@ pub fn facts(
         conversation_attributes: c.custom_attributes.clone(),
         last_incoming_at: c.last_incoming_at,
         now: Utc::now(),
+        business_hours_open: crate::domain::inbox_hours::get(conn, c.account_id, c.inbox_id)?
+            .schedule()
+            .is_open(Utc::now()),
     };
     Ok((c, facts))
 }

@@ -272,7 +272,8 @@ pub async fn set_labels(
 
 /// Reads a `PATCH /conversations/{display_id}` body (bare or `{"conversation": {…}}`):
 /// `priority` (a string, `null` or `none` removes it), `custom_attributes` (an object),
-/// `assignee_id`, `team_id` (ids; `null` or `0` unassigns). Unknown fields are ignored, as
+/// `assignee_id`, `team_id` (ids; `null` or `0` unassigns), `sla_policy_id` (issue 13: applies
+/// the policy, replacing the applied SLA; `null` or `0` removes it). Unknown fields are ignored, as
 /// Rails' permitted params do. Errors: 422 naming the field.
 fn patch_input(body: &Map<String, Value>) -> AppResult<conversations::ConversationPatch> {
     let priority = match body.get("priority") {
@@ -299,11 +300,16 @@ fn patch_input(body: &Map<String, Value>) -> AppResult<conversations::Conversati
         None => None,
         Some(v) => Some(id_field(v, "team_id")?),
     };
+    let sla_policy_id = match body.get("sla_policy_id") {
+        None => None,
+        Some(v) => Some(id_field(v, "sla_policy_id")?.filter(|id| *id != 0)),
+    };
     Ok(conversations::ConversationPatch {
         priority,
         custom_attributes,
         assignee_id,
         team_id,
+        sla_policy_id,
     })
 }
 

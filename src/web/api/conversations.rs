@@ -114,7 +114,7 @@ pub(crate) fn render(
         };
         let unread = details.unread(c);
         let assignment = details.assignment(c);
-        out.push(views::conversation(
+        let mut v = views::conversation(
             c,
             views::contact(contact, None),
             show(&latest),
@@ -122,7 +122,10 @@ pub(crate) fn render(
             unread,
             &assignment,
             now,
-        ));
+        );
+        // Issue 13 (SLA): Chatwoot's `applied_sla` and `sla_events`.
+        crate::domain::sla::merge_json(&mut v, details.sla.get(&c.id));
+        out.push(v);
     }
     Ok(out)
 }

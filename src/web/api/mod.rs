@@ -6,6 +6,7 @@ pub mod agents;
 pub mod attachments;
 // Issue 13 (rules): automation rules and macros.
 pub mod automation;
+// Issue 13 (SLA policies).
 pub mod business_profile;
 pub mod canned_responses;
 pub mod contact_bulk;
@@ -22,6 +23,7 @@ pub mod dualhook;
 pub mod inbox_members;
 pub mod inboxes;
 pub mod labels;
+pub mod sla_policies;
 // Issue 12 (templates): the template builder's API.
 pub mod message_templates;
 pub mod messages;
@@ -433,7 +435,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                         web::get().to(webhooks::deliveries),
                     )
                     // Issue 13 (rules): automation rules and macros.
-                    .configure(automation::routes),
+                    .configure(automation::routes)
+                    // Issue 13 (SLA policies).
+                    .configure(sla_policies::routes),
             ),
     );
 }

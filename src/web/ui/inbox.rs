@@ -239,6 +239,14 @@ pub struct ThreadView {
     pub muted: bool,
     /// Issue 13 (hours): the contact's CSAT ratings, newest first: (rating, comment, rated at).
     pub csat_ratings: Vec<(String, String, (String, String))>,
+    /// Issue 13 (SLA): the account's policies `(id, name)` for the panel's picker.
+    pub sla_policies: Vec<(i64, String)>,
+    /// The applied policy's id (0: none).
+    pub sla_policy_id: i64,
+    /// The applied policy's name.
+    pub sla_name: Option<String>,
+    /// The header's chip (pending deadline or breach).
+    pub sla_chip: Option<super::settings_sla::SlaChipView>,
 }
 
 /// A contact note in the contact panel.
@@ -383,7 +391,7 @@ fn list_rows(
                     .collect()
             })
             .unwrap_or_default();
-        out.push(view::conversation_row(
+        let mut row = view::conversation_row(
             c,
             contact,
             last.map(|m| (m, last_atts.as_slice())),
@@ -397,7 +405,13 @@ fn list_rows(
                 .unwrap_or(""),
             active,
             now,
-        ));
+        );
+        // Issue 13 (SLA): the chip, from the row details' statement.
+        row.sla = details
+            .sla
+            .get(&c.id)
+            .and_then(|s| super::settings_sla::SlaChipView::of(&s.chip, now));
+        out.push(row);
     }
     // Availability dots: one query for every assignee of the page.
     let assignee_ids: Vec<i64> = rows.iter().filter_map(|c| c.assignee_id).collect();
@@ -559,6 +573,8 @@ fn thread_view(
     } else {
         Default::default()
     };
+    // Issue 13 (SLA): the policies and the applied one, in one statement.
+    let (sla_policies, sla_applied) = crate::domain::sla::header_data(conn, c.account_id, c.id)?;
     Ok(ThreadView {
         display_id: c.display_id,
         inbox_id: c.inbox_id,
@@ -611,6 +627,17 @@ fn thread_view(
         hours_note: hours_state.as_ref().map(|h| h.label()).unwrap_or_default(),
         hours_open: hours_state.as_ref().is_some_and(|h| h.open),
         muted: crate::domain::conversations::is_muted(c),
+        sla_policy_id: sla_applied.as_ref().map(|(id, _)| *id).unwrap_or(0),
+        sla_name: sla_applied.as_ref().and_then(|(id, _)| {
+            sla_policies
+                .iter()
+                .find(|(p, _)| p == id)
+                .map(|(_, n)| n.clone())
+        }),
+        sla_chip: sla_applied
+            .as_ref()
+            .and_then(|(_, chip)| super::settings_sla::SlaChipView::of(chip, now)),
+        sla_policies,
         csat_ratings: csat_ratings
             .into_iter()
             .map(|(r, c, at)| (r, c, stamp(at)))

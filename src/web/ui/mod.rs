@@ -16,8 +16,10 @@ pub mod settings;
 pub mod settings_canned;
 // Issue 13 (rules): Settings → Automation.
 pub mod settings_automation;
+// Issue 13 (SLA policies).
 /// Issue 12: Settings → Integrations → Dualhook.
 pub mod settings_dualhook;
+pub mod settings_sla;
 // Issue 13 (avail): the inbox's auto-assignment card.
 pub mod settings_assignment;
 pub mod settings_people;
@@ -322,6 +324,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/settings/automation",
                 web::get().to(settings_automation::index),
+            )
+            .route(
+                "/accounts/{account_id}/settings/sla",
+                web::get().to(settings_sla::index),
             ),
     );
 }

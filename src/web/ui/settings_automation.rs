@@ -110,10 +110,22 @@ pub async fn index(state: web::Data<AppState>, member: AccountMember) -> HttpRes
                 .into_iter()
                 .map(|(i, _)| json!({"id": i.id, "name": i.name}))
                 .collect();
-            Ok((rules, macro_list, agents, teams, label_list, inbox_list))
+            // Issue 13 (SLA): the policies the `add_sla` action offers.
+            let slas: Vec<serde_json::Value> = crate::domain::sla::list(conn, account_id)?
+                .into_iter()
+                .map(|p| json!({"id": p.id, "name": p.name}))
+                .collect();
+            Ok((
+                rules,
+                macro_list,
+                agents,
+                teams,
+                label_list,
+                (inbox_list, slas),
+            ))
         })
         .await;
-    let (rules, macro_list, agents, teams, label_list, inbox_list) = match loaded {
+    let (rules, macro_list, agents, teams, label_list, (inbox_list, slas)) = match loaded {
         Ok(v) => v,
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };
@@ -133,6 +145,7 @@ pub async fn index(state: web::Data<AppState>, member: AccountMember) -> HttpRes
         "teams": teams,
         "labels": label_list,
         "inboxes": inbox_list,
+        "sla_policies": slas,
     });
     let user_id = layout.user_id;
     let page = AutomationPage {

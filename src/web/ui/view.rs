@@ -74,6 +74,8 @@ impl AvatarView {
 /// A row of the conversation list.
 #[derive(Debug, Clone)]
 pub struct ConversationRow {
+    /// Issue 13 (SLA): the next deadline's chip, when the conversation has an SLA pending.
+    pub sla: Option<super::settings_sla::SlaChipView>,
     pub display_id: i32,
     pub name: String,
     pub preview: String,
@@ -155,6 +157,7 @@ pub fn conversation_row(
     now: DateTime<Utc>,
 ) -> ConversationRow {
     ConversationRow {
+        sla: None,
         display_id: c.display_id,
         name: contact_name(contact),
         preview: last.map(|(m, a)| preview(m, a)).unwrap_or_default(),
