@@ -3,8 +3,11 @@
 //!
 //! - A dispatcher claims due jobs in batches and runs up to `SEND_CONCURRENCY` at once. One
 //!   conversation's messages go out one at a time, in order (the job's ordering key).
-//! - Every send waits for its business number's throttle (`SEND_RATE_PER_SECOND`, Meta's
-//!   default throughput is 80 messages/s per number).
+//! - Every send waits for its business number's slot (`SEND_RATE_PER_SECOND`, Meta's
+//!   default throughput is 80 messages/s per number): one reservation statement on the
+//!   number's token bucket in PostgreSQL (`domain::limits::reserve`), so the rate holds
+//!   across every server process. A send still waiting for its slot when the process starts
+//!   draining (SIGTERM) gives its job back at once for another node.
 //! - Success stores the wamid as `source_id` and moves the message to `sent`; statuses that
 //!   arrived first are applied then (DESIGN.md invariant 3).
 //! - Transient failures (network, HTTP 5xx/429, #130429, #131000, #131016, #131056, and the
@@ -27,24 +30,43 @@ use crate::whatsapp::interactive;
 use crate::whatsapp::outbound::{self, MediaKind, Recipient};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 /// Seconds a claimed send job is leased: longer than any Graph call (30 s timeout).
 pub const LEASE_SECONDS: i64 = 120;
 
-/// Per business number (`phone_number_id`) send throttle.
-pub type Throttle = DefaultKeyedRateLimiter<String>;
+/// Waits for a send slot of the business number `phone_number_id`: reserves one token of its
+/// shared bucket ([`crate::domain::limits::reserve`], `SEND_RATE_PER_SECOND` per second,
+/// burst [`crate::domain::limits::send_capacity`]) and sleeps until the slot. Returns false,
+/// without sending, when this process starts draining first. Errors: the database.
+pub async fn wait_for_slot(state: &AppState, phone_number_id: &str) -> AppResult<bool> {
+    use crate::domain::limits;
+    if super::leases::draining() {
+        return Ok(false);
+    }
+    let key = limits::send_key(phone_number_id);
+    let rate = state.config.send_rate_per_second.max(1);
+    let wait = state
+        .db(move |conn| limits::reserve(conn, &key, limits::send_capacity(rate), rate as f64))
+        .await?;
+    if wait.is_zero() {
+        return Ok(true);
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => Ok(!super::leases::draining()),
+        _ = super::leases::until_draining() => Ok(false),
+    }
+}
 
-/// A throttle allowing `rate_per_second` sends per number, with a burst of an eighth of that,
-/// so no one-second window carries much more than the rate.
-pub fn throttle(rate_per_second: u32) -> Throttle {
-    let rate = NonZeroU32::new(rate_per_second.max(1)).expect("non-zero");
-    let burst = NonZeroU32::new((rate_per_second / 8).max(1)).expect("non-zero");
-    RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+/// Gives a claimed job back, due now, for any process to take (this one is draining).
+async fn give_back(state: &AppState, job: &Job) -> AppResult<()> {
+    let id = job.id;
+    tracing::info!(job_id = id, "draining: send job handed back");
+    state
+        .db(move |conn| super::postpone(conn, id, Utc::now()))
+        .await
 }
 
 /// The value of `biz_opaque_callback_data` for a message: Meta echoes it in the message's
@@ -402,10 +424,9 @@ async fn send_message(state: &AppState, job: &Job, message_id: i64) -> AppResult
         )
     };
 
-    state
-        .throttle
-        .until_key_ready(&ctx.channel.phone_number_id)
-        .await;
+    if !wait_for_slot(state, &ctx.channel.phone_number_id).await? {
+        return give_back(state, job).await;
+    }
     let job_id = job.id;
     state
         .db(move |conn| super::mark_started(conn, job_id))
@@ -487,10 +508,9 @@ async fn send_read_receipt(state: &AppState, job: &Job) -> AppResult<()> {
         .db(move |conn| inboxes::find_by_id(conn, inbox_id))
         .await?;
     let token = channel.api_key(&state.secrets)?;
-    state
-        .throttle
-        .until_key_ready(&channel.phone_number_id)
-        .await;
+    if !wait_for_slot(state, &channel.phone_number_id).await? {
+        return give_back(state, job).await;
+    }
     let body = if typing {
         outbound::typing_indicator(&wamid)
     } else {
