@@ -151,8 +151,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     // The servers stopped: when that was a signal, let the drain hand back the leases.
     if switchboard::jobs::leases::draining() {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(SHUTDOWN_SECONDS), drained)
-            .await;
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(SHUTDOWN_SECONDS), drained).await;
     }
     Ok(())
 }
@@ -173,8 +173,7 @@ const SHUTDOWN_SECONDS: u64 = 9;
 ///    without waiting for the lease to expire (`jobs::leases::release_held`).
 async fn drain(state: app::AppState, servers: Vec<actix_web::dev::ServerHandle>) {
     use switchboard::jobs::leases;
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot listen for SIGTERM");
@@ -207,7 +206,9 @@ async fn drain(state: app::AppState, servers: Vec<actix_web::dev::ServerHandle>)
             took_ms = began.elapsed().as_millis() as u64,
             "drained; exiting"
         ),
-        Err(e) => tracing::warn!(error = %e, "could not hand back job leases; they expire on their own"),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not hand back job leases; they expire on their own")
+        }
     }
 }
 

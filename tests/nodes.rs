@@ -86,22 +86,45 @@ async fn start_node(app: &TestApp, name: &str, port: u16, graph: &str, rate: u32
     node
 }
 
-/// Serves the Graph stand-in (`demo::graph`) on a free port with `latency_ms` per answer;
-/// returns its base URL and what it saw.
+/// Serves a Graph stand-in for sends on a free port, answering `POST /{version}/{id}/messages`
+/// with a fresh wamid after `latency_ms` and recording each arrival; returns its base URL and
+/// what it saw. Unlike `demo::graph` it keeps idle connections for 120 s (longer than the
+/// client's pool keeps them, so a reused connection is never closed under it) and never
+/// times a slow request head out: on this loaded machine those showed up as spurious send
+/// errors.
 fn start_graph(latency_ms: u64) -> (String, Arc<Seen>) {
+    use actix_web::{web, App, HttpResponse, HttpServer};
     let port = free_port();
     let seen = Arc::new(Seen::default());
     let seen2 = seen.clone();
-    let listen = format!("127.0.0.1:{port}");
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
     std::thread::spawn(move || {
-        actix_web::rt::System::new()
-            .block_on(switchboard::demo::graph::serve(
-                &listen,
-                Duration::from_millis(latency_ms),
-                seen2,
-                || {},
-            ))
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(move || {
+                let (seen, counter) = (seen2.clone(), counter.clone());
+                App::new().route(
+                    "/{version}/{id}/messages",
+                    web::post().to(move || {
+                        let (seen, counter) = (seen.clone(), counter.clone());
+                        async move {
+                            seen.sends_ms.lock().unwrap().push(now_ms());
+                            tokio::time::sleep(Duration::from_millis(latency_ms)).await;
+                            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            HttpResponse::Ok().json(json!({"messaging_product": "whatsapp",
+                                "messages": [{"id": format!("wamid.NODES{port}_{n}")}]}))
+                        }
+                    }),
+                )
+            })
+            .keep_alive(Duration::from_secs(120))
+            .client_request_timeout(Duration::ZERO)
+            .workers(2)
+            .bind(("127.0.0.1", port))
             .unwrap()
+            .run()
+            .await
+            .unwrap()
+        })
     });
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -220,6 +243,61 @@ async fn wait_all_sent(app: &TestApp, expected: i64, secs: u64) {
     }
 }
 
+/// Opens `customers` conversations (one delivery naming them all, as Meta batches them,
+/// ingested in this process) and queues `n` replies round-robin over them through the
+/// outbox, in this process (which runs no workers): the send jobs wait for the nodes.
+async fn queue_replies(app: &TestApp, inbox_id: i64, customers: usize, n: usize) {
+    use switchboard::domain::{conversations, outbox};
+    let mut body = delivery(0, 1, "hello");
+    let value = &mut body["entry"][0]["changes"][0]["value"];
+    for c in 1..customers {
+        let one = delivery(c, 1, "hello");
+        let v = &one["entry"][0]["changes"][0]["value"];
+        value["contacts"]
+            .as_array_mut()
+            .unwrap()
+            .push(v["contacts"][0].clone());
+        value["messages"]
+            .as_array_mut()
+            .unwrap()
+            .push(v["messages"][0].clone());
+    }
+    let body = serde_json::to_vec(&body).unwrap();
+    assert_eq!(app.post_webhook(PHONE, &body, None).await.0, 200);
+    app.ingest();
+    let mut conn = app.conn();
+    let ids: Vec<i64> = app
+        .query_json(&format!(
+            "SELECT jsonb_agg(id ORDER BY id) FROM conversations WHERE inbox_id = {inbox_id}"
+        ))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), customers);
+    for i in 0..n {
+        let conversation = conversations::find_by_id(&mut conn, ids[i % customers]).unwrap();
+        let input = outbox::OutgoingInput {
+            content: Some(format!("reply {i}")),
+            ..Default::default()
+        };
+        outbox::create(
+            &mut conn,
+            &conversation,
+            app.admin_id,
+            input,
+            8,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        app.count("jobs WHERE kind = 'whatsapp_send' AND status = 'pending'"),
+        n as i64
+    );
+}
+
 /// The largest number of times inside any one-second window.
 fn busiest_second(times_ms: &[u64]) -> usize {
     let mut t = times_ms.to_vec();
@@ -307,39 +385,7 @@ async fn two_nodes_share_the_send_rate_events_jobs_and_sign_in_throttle() {
     let inbox = app.create_inbox_direct();
     // 400 replies to one number wait in the queue (written in this process, which runs no
     // workers) before the nodes start, so both nodes compete for them at once.
-    for c in 0..40 {
-        let body = serde_json::to_vec(&delivery(c, 1, "hello")).unwrap();
-        assert_eq!(app.post_webhook(PHONE, &body, None).await.0, 200);
-    }
-    app.ingest();
-    let display_ids: Vec<i64> = app
-        .query_json(&format!(
-            "SELECT jsonb_agg(display_id ORDER BY id) FROM conversations WHERE inbox_id = {}",
-            inbox.0.id
-        ))
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_i64().unwrap())
-        .collect();
-    assert_eq!(display_ids.len(), 40);
-    let token = app.token.clone();
-    for chunk in (0..400usize).collect::<Vec<_>>().chunks(20) {
-        let (app, token, display_ids) = (&app, &token, &display_ids);
-        let posts = chunk.iter().map(|i| async move {
-            let path = format!(
-                "/api/v1/accounts/{}/conversations/{}/messages",
-                app.account_id,
-                display_ids[i % 40]
-            );
-            let body = json!({"content": format!("reply {i}"), "message_type": "outgoing"});
-            app.api("POST", &path, Some(body), token).await
-        });
-        for (status, body) in futures_util::future::join_all(posts).await {
-            assert_eq!(status, 200, "{body}");
-        }
-    }
-    assert_eq!(app.count("jobs WHERE kind = 'whatsapp_send' AND status = 'pending'"), 400);
+    queue_replies(&app, inbox.0.id, 40, 400).await;
     let a = start_node(&app, "a", free_port(), &graph, 80).await;
     let b = start_node(&app, "b", free_port(), &graph, 80).await;
     let http = reqwest::Client::new();
@@ -392,8 +438,8 @@ async fn two_nodes_share_the_send_rate_events_jobs_and_sign_in_throttle() {
     // three on B, five are checked (401) and two refused (429). At once, because a checked
     // attempt takes seconds here (argon2 in a debug build) and the bucket refills one
     // attempt every 12 s.
-    let attempts = [&a, &b, &a, &b, &a, &b, &a]
-        .map(|node| sign_in_attempt(&http, node, "nobody@example.com"));
+    let attempts =
+        [&a, &b, &a, &b, &a, &b, &a].map(|node| sign_in_attempt(&http, node, "nobody@example.com"));
     let mut statuses = futures_util::future::join_all(attempts).await;
     statuses.sort_unstable();
     assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429, 429]);
@@ -418,7 +464,10 @@ async fn two_nodes_share_the_send_rate_events_jobs_and_sign_in_throttle() {
     // and the arrival at the stand-in.
     assert!(busiest <= 95, "busiest second carried {busiest} sends");
     // (400 - burst 10) / 80 = 4.9 s at least.
-    assert!(span >= 4.5, "400 sends at 80/s take about 4.9 s, took {span}");
+    assert!(
+        span >= 4.5,
+        "400 sends at 80/s take about 4.9 s, took {span}"
+    );
     assert_each_job_ran_once(&app, &seen);
     drop((a, b));
 }
@@ -474,7 +523,10 @@ async fn a_rolling_restart_loses_and_repeats_no_job() {
         .find(|l| l.contains("drained; exiting"))
         .unwrap_or_else(|| panic!("no drain line in node A's log:\n{log}"))
         .to_string();
-    println!("node A exited {:.2} s after SIGTERM: {drained}", took.as_secs_f64());
+    println!(
+        "node A exited {:.2} s after SIGTERM: {drained}",
+        took.as_secs_f64()
+    );
     assert!(
         took < Duration::from_secs(15),
         "node A took {took:?} to exit (its own bound is 9 s)"
@@ -488,12 +540,19 @@ async fn a_rolling_restart_loses_and_repeats_no_job() {
     // Leases run 120 s: everything sent well within that shows A's leases were handed back.
     wait_all_sent(&app, 150, 60).await;
     assert_each_job_ran_once(&app, &seen);
+    // The shared 20/s held through the restart: 20 + a burst of 2, + 5 for the jitter
+    // between a reserved slot and the arrival at the stand-in (a database round trip and
+    // timer lateness on this loaded machine bunch a few sends).
+    let busiest = busiest_second(&seen.sends_ms.lock().unwrap());
+    println!("rolling restart at SEND_RATE_PER_SECOND=20: busiest one-second window {busiest}");
+    assert!(busiest <= 27, "busiest second carried {busiest} sends");
     drop((a2, b));
 }
 
 /// Benchmark (run with `--ignored --nocapture`): send throughput of one number with two
-/// nodes, at `BENCH_RATE` (default 80) per second, `BENCH_N` replies (default 2000) over 100
-/// conversations, Graph stand-in latency 20 ms. Prints messages/s and the busiest second.
+/// nodes, at `BENCH_RATE` (default 80) per second: `BENCH_N` replies (default 1000) over
+/// 100 conversations are queued, then both nodes start and send them to the Graph stand-in
+/// (20 ms per answer). Prints messages/s and the busiest one-second window.
 #[actix_rt::test]
 #[ignore]
 async fn bench_two_nodes_send_throughput_per_number() {
@@ -504,18 +563,16 @@ async fn bench_two_nodes_send_throughput_per_number() {
     let n: usize = std::env::var("BENCH_N")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+        .unwrap_or(1000);
     let (graph, seen) = start_graph(20);
     let app = TestApp::start_with(common::Options {
         graph_base_url: Some(graph.clone()),
         ..Default::default()
     });
     let inbox = app.create_inbox_direct();
+    queue_replies(&app, inbox.0.id, 100, n).await;
     let a = start_node(&app, "bench-a", free_port(), &graph, rate).await;
     let b = start_node(&app, "bench-b", free_port(), &graph, rate).await;
-    let display_ids = open_conversations(&app, &a, inbox.0.id, 100).await;
-    seen.sends_ms.lock().unwrap().clear();
-    post_replies(&app, &[&a, &b], &display_ids, n, "bench").await;
     wait_all_sent(&app, n as i64, 600).await;
     let times = seen.sends_ms.lock().unwrap().clone();
     let span = (times.iter().max().unwrap() - times.iter().min().unwrap()) as f64 / 1000.0;
@@ -524,5 +581,6 @@ async fn bench_two_nodes_send_throughput_per_number() {
         (n - 1) as f64 / span,
         busiest_second(&times)
     );
+    assert_each_job_ran_once(&app, &seen);
     drop((a, b));
 }

@@ -149,7 +149,10 @@ pub fn allow_sign_in(conn: &mut PgConnection, ip: &str, email: &str) -> AppResul
         conn,
         &[
             per_minute(format!("sign_in_ip:{ip}"), SIGN_IN_PER_IP_PER_MINUTE),
-            per_minute(format!("sign_in_email:{email}"), SIGN_IN_PER_EMAIL_PER_MINUTE),
+            per_minute(
+                format!("sign_in_email:{email}"),
+                SIGN_IN_PER_EMAIL_PER_MINUTE,
+            ),
         ],
     )?;
     Ok(ok.iter().all(|b| *b))
@@ -179,7 +182,11 @@ mod tests {
         let mut conn = PgConnection::establish(&db.url).unwrap();
         // Capacity 2 at 10/s: two at once, then 100 ms, 200 ms, ...
         let waits: Vec<f64> = (0..5)
-            .map(|_| reserve(&mut conn, "send:t", 2.0, 10.0).unwrap().as_secs_f64())
+            .map(|_| {
+                reserve(&mut conn, "send:t", 2.0, 10.0)
+                    .unwrap()
+                    .as_secs_f64()
+            })
             .collect();
         assert_eq!(waits[0], 0.0);
         assert_eq!(waits[1], 0.0);

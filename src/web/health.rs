@@ -10,9 +10,10 @@ use actix_web::{web, HttpResponse};
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let backlog = state.db(|conn| crate::jobs::ingest::backlog(conn)).await;
     if let Ok(backlog) = backlog {
-        HttpResponse::Ok()
-            .json(serde_json::json!({"status": "ok", "database": "ok", "ingest_backlog": backlog,
-                "draining": crate::jobs::leases::draining()}))
+        HttpResponse::Ok().json(
+            serde_json::json!({"status": "ok", "database": "ok", "ingest_backlog": backlog,
+                "draining": crate::jobs::leases::draining()}),
+        )
     } else {
         HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "error", "database": "unavailable"}))
