@@ -119,6 +119,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .workers(1)
             .bind(address.as_str())
             .map_err(|e| anyhow::anyhow!("cannot listen on {address} (METRICS_ADDRESS): {e}"))?
+            // Stopped by `drain` with the main server.
+            .disable_signals()
             .run();
             tracing::info!(%address, "Prometheus metrics served at http://{address}/metrics");
             Some(server)
@@ -141,7 +143,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let drained = actix_web::rt::spawn(drain(drain_state, handles));
     match metrics_server {
         None => main_server.await?,
-        // Both stop together on a signal; whichever ends first ends `serve`.
+        // Both stop together on a signal (`drain`); whichever ends first ends `serve`.
         Some(metrics) => {
             tokio::select! {
                 r = main_server => r?,
