@@ -32,10 +32,6 @@ pub struct AppState {
     /// Woken when a send job is queued (here or, through NOTIFY, by another process) or a
     /// send finishes.
     pub send_wakeup: Arc<Notify>,
-    /// Sends per business number per second (`SEND_RATE_PER_SECOND`).
-    pub throttle: Arc<jobs::send::Throttle>,
-    /// Sign-in attempts per IP and per email.
-    pub login_throttle: Arc<web::ui::auth::LoginThrottle>,
     /// The realtime hub: domain events of every process, broadcast to this process's SSE
     /// connections. Fed by the listener [`web::realtime::spawn`] starts.
     pub realtime: Arc<web::realtime::Hub>,
@@ -60,11 +56,8 @@ impl AppState {
             .build()
             .expect("HTTP client");
         let journal = JournalWriter::start(pool.clone(), 2);
-        let throttle = Arc::new(jobs::send::throttle(config.send_rate_per_second));
         AppState {
-            login_throttle: Arc::default(),
             send_wakeup: Arc::new(Notify::new()),
-            throttle,
             config: Arc::new(config),
             journal,
             phone_cache: Arc::new(PhoneLookupCache::new(PHONE_CACHE_TTL)),
@@ -211,6 +204,8 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(jobs::automation::run(state.clone()));
     // Issue 13 (SLA): missed deadlines.
     tokio::spawn(jobs::sla::run(state.clone()));
+    // Issue 15 (limits): idle shared rate-limit buckets.
+    tokio::spawn(jobs::limits::run_prune(state.clone()));
     let st = state.clone();
     tokio::spawn(async move {
         loop {
@@ -230,6 +225,11 @@ pub fn spawn_workers(state: &AppState) {
         let state = state.clone();
         tokio::spawn(async move {
             loop {
+                // Issue 15 (limits): a draining process claims no more journal events.
+                if jobs::leases::draining() {
+                    tokio::time::sleep(jobs::POLL_INTERVAL).await;
+                    continue;
+                }
                 let pool = state.pool.clone();
                 let drained = aw::block(move || -> Result<usize, AppError> {
                     let mut conn = pool.get()?;

@@ -119,21 +119,31 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .workers(1)
             .bind(address.as_str())
             .map_err(|e| anyhow::anyhow!("cannot listen on {address} (METRICS_ADDRESS): {e}"))?
+            // Stopped by `drain` with the main server.
+            .disable_signals()
             .run();
             tracing::info!(%address, "Prometheus metrics served at http://{address}/metrics");
             Some(server)
         }
     };
+    let drain_state = state.clone();
     let main_server = actix_web::HttpServer::new(move || {
         // The access log is written by `web::metrics::track`, inside `configure`.
         actix_web::App::new().configure(app::configure(state.clone()))
     })
     .bind(bind.clone())
     .map_err(|e| anyhow::anyhow!("cannot listen on {}:{} (HOST/PORT): {e}", bind.0, bind.1))?
+    // Signals are ours: see `drain`.
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_HTTP_SECONDS)
     .run();
+    let handles = std::iter::once(main_server.handle())
+        .chain(metrics_server.as_ref().map(|m| m.handle()))
+        .collect();
+    let drained = actix_web::rt::spawn(drain(drain_state, handles));
     match metrics_server {
         None => main_server.await?,
-        // Both stop together on a signal; whichever ends first ends `serve`.
+        // Both stop together on a signal (`drain`); whichever ends first ends `serve`.
         Some(metrics) => {
             tokio::select! {
                 r = main_server => r?,
@@ -141,7 +151,67 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             }
         }
     }
+    // The servers stopped: when that was a signal, let the drain hand back the leases.
+    if switchboard::jobs::leases::draining() {
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(SHUTDOWN_SECONDS), drained).await;
+    }
     Ok(())
+}
+
+/// Seconds in-flight HTTP requests get to finish after SIGTERM (then their connections close,
+/// e.g. open realtime streams, which the browser reopens on another node).
+const SHUTDOWN_HTTP_SECONDS: u64 = 5;
+/// Seconds from SIGTERM to exit, at most.
+const SHUTDOWN_SECONDS: u64 = 9;
+
+/// Waits for SIGTERM or SIGINT, then shuts this node down gracefully (issue 15), within
+/// [`SHUTDOWN_SECONDS`]:
+/// 1. draining starts: `/ready` answers 503 and no job, schedule or journal event is claimed
+///    any more; sends still waiting for their rate-limit slot hand their jobs back at once;
+/// 2. the HTTP servers stop accepting and in-flight requests get [`SHUTDOWN_HTTP_SECONDS`];
+/// 3. running jobs get until 7 s after the signal to finish;
+/// 4. every lease still held and not started is made due now, so another node takes it
+///    without waiting for the lease to expire (`jobs::leases::release_held`).
+async fn drain(state: app::AppState, servers: Vec<actix_web::dev::ServerHandle>) {
+    use switchboard::jobs::leases;
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    let began = std::time::Instant::now();
+    leases::start_draining();
+    tracing::info!(
+        held = leases::held_count(),
+        "shutdown signal: draining (no new work, finishing in-flight requests and jobs)"
+    );
+    let stops = futures_util::future::join_all(servers.iter().map(|s| s.stop(true)));
+    let jobs = async {
+        let deadline = std::time::Duration::from_secs(7);
+        while leases::held_count() > 0 && began.elapsed() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    tokio::join!(stops, jobs);
+    let left = leases::held_count();
+    match state.db(|conn| leases::release_held(conn)).await {
+        Ok(n) => tracing::info!(
+            still_held = left,
+            handed_back = n,
+            took_ms = began.elapsed().as_millis() as u64,
+            "drained; exiting"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not hand back job leases; they expire on their own")
+        }
+    }
 }
 
 fn demo_graph(listen: &str, latency_ms: u64) -> anyhow::Result<()> {

@@ -854,3 +854,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     sla_events,
     conversations
 );
+// == limits (issue 15): shared rate limits ==
+diesel::table! {
+    rate_buckets (key) {
+        key -> Text,
+        capacity -> Float8,
+        per_second -> Float8,
+        tokens -> Float8,
+        updated_at -> Timestamptz,
+    }
+}

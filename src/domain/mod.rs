@@ -46,6 +46,8 @@ pub mod auto_assignment;
 pub mod availability;
 // Issue 13 (rules): automation rules and macros.
 pub mod automation;
+// Issue 15 (limits): rate limits shared across processes.
+pub mod limits;
 
 use crate::error::AppError;
 

@@ -14,6 +14,10 @@ pub mod dualhook;
 pub mod email;
 pub mod ingest;
 pub mod journal_writer;
+/// Issue 15 (limits): draining and the leases this process holds (graceful shutdown).
+pub mod leases;
+/// Issue 15 (limits): pruning of idle shared rate-limit buckets.
+pub mod limits;
 pub mod media;
 pub mod number_health;
 pub mod send;
@@ -91,6 +95,9 @@ pub fn enqueue(
 /// past the lease, so other workers skip it while this one works outside any transaction.
 /// A worker that crashes simply lets the lease run out and the job runs again.
 pub fn claim(conn: &mut PgConnection, kind: &str, lease_seconds: i64) -> AppResult<Option<Job>> {
+    if leases::draining() {
+        return Ok(None);
+    }
     conn.transaction(|conn| {
         let job: Option<Job> = jobs::table
             .filter(jobs::status.eq("pending"))
@@ -103,9 +110,11 @@ pub fn claim(conn: &mut PgConnection, kind: &str, lease_seconds: i64) -> AppResu
             .first(conn)
             .optional()?;
         if let Some(j) = &job {
+            let end = leases::lease_end(lease_seconds);
             diesel::update(jobs::table.find(j.id))
-                .set(jobs::run_at.eq(Utc::now() + Duration::seconds(lease_seconds)))
+                .set(jobs::run_at.eq(end))
                 .execute(conn)?;
+            leases::hold(j.id, end);
         }
         Ok(job)
     })
@@ -141,13 +150,21 @@ pub fn claim_batch(
     lease_seconds: i64,
 ) -> AppResult<Vec<Job>> {
     use diesel::sql_types::{BigInt, Text};
-    Ok(diesel::sql_query(
+    if leases::draining() {
+        return Ok(Vec::new());
+    }
+    let claimed: Vec<Job> = diesel::sql_query(
         "WITH picked AS (            SELECT j.id FROM jobs j            WHERE j.status = 'pending' AND j.kind = $1 AND j.run_at <= now()              AND (j.ordering_key IS NULL OR NOT EXISTS (                SELECT 1 FROM jobs e WHERE e.status = 'pending'                  AND e.ordering_key = j.ordering_key AND e.id < j.id))            ORDER BY j.run_at, j.id LIMIT $2 FOR UPDATE SKIP LOCKED)          UPDATE jobs SET run_at = now() + make_interval(secs => $3)          FROM picked WHERE jobs.id = picked.id          RETURNING jobs.id, jobs.kind, jobs.payload, jobs.status, jobs.attempts,            jobs.max_attempts, jobs.run_at, jobs.last_error, jobs.created_at, jobs.updated_at,            jobs.ordering_key, jobs.started_at",
     )
     .bind::<Text, _>(kind)
     .bind::<BigInt, _>(limit)
     .bind::<BigInt, _>(lease_seconds)
-    .load(conn)?)
+    .load(conn)?;
+    for job in &claimed {
+        // RETURNING gives the new `run_at`: the lease's end.
+        leases::hold(job.id, job.run_at);
+    }
+    Ok(claimed)
 }
 
 /// Records that an attempt of the job is about to do something that cannot be undone (e.g. a
@@ -161,6 +178,7 @@ pub fn mark_started(conn: &mut PgConnection, job_id: i64) -> AppResult<()> {
 
 /// Puts a claimed job back to run at `run_at` without counting an attempt.
 pub fn postpone(conn: &mut PgConnection, job_id: i64, run_at: DateTime<Utc>) -> AppResult<()> {
+    leases::let_go(job_id);
     diesel::update(jobs::table.find(job_id))
         .set((
             jobs::run_at.eq(run_at),
@@ -181,6 +199,7 @@ pub fn fail_after(
     delay: Duration,
     keep_started: bool,
 ) -> AppResult<bool> {
+    leases::let_go(job.id);
     let attempts = job.attempts + 1;
     let retry = retry && attempts < job.max_attempts;
     let started_at: Option<DateTime<Utc>> = if keep_started {
@@ -212,6 +231,7 @@ pub fn backoff_ms(base_ms: u64, attempt: i32) -> Duration {
 
 /// Marks a job done.
 pub fn complete(conn: &mut PgConnection, job_id: i64) -> AppResult<()> {
+    leases::let_go(job_id);
     diesel::update(jobs::table.find(job_id))
         .set((
             jobs::status.eq("done"),
@@ -241,6 +261,7 @@ pub fn fail(
     permanent: bool,
     base_seconds: u64,
 ) -> AppResult<bool> {
+    leases::let_go(job.id);
     let attempts = job.attempts + 1;
     let retry = !permanent && attempts < job.max_attempts;
     diesel::update(jobs::table.find(job.id))

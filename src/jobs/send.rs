@@ -3,14 +3,20 @@
 //!
 //! - A dispatcher claims due jobs in batches and runs up to `SEND_CONCURRENCY` at once. One
 //!   conversation's messages go out one at a time, in order (the job's ordering key).
-//! - Every send waits for its business number's throttle (`SEND_RATE_PER_SECOND`, Meta's
-//!   default throughput is 80 messages/s per number).
+//! - Every send waits for its business number's slot (`SEND_RATE_PER_SECOND`, Meta's
+//!   default throughput is 80 messages/s per number): one reservation statement on the
+//!   number's token bucket in PostgreSQL (`domain::limits::reserve`), so the rate holds
+//!   across every server process. `started_at` is committed with the reservation, so after
+//!   the wait only the Graph call remains. A send still waiting for its slot when the process
+//!   starts draining (SIGTERM) gives its job back at once (`started_at` cleared) for another
+//!   node; a crash during the wait is treated like one during the call (reconciled).
 //! - Success stores the wamid as `source_id` and moves the message to `sent`; statuses that
 //!   arrived first are applied then (DESIGN.md invariant 3).
 //! - Transient failures (network, HTTP 5xx/429, #130429, #131000, #131016, #131056, and the
 //!   throttling codes #4 and #80007) retry with backoff; anything else fails the message at
 //!   once with Meta's error. #190 flags the inbox "reauthorization required".
-//! - Crash safety: `jobs.started_at` is committed just before the Graph call. A job claimed
+//! - Crash safety: `jobs.started_at` is committed before the Graph call (with the slot
+//!   reservation). A job claimed
 //!   with it still set crashed mid-send with an unknown outcome; it waits
 //!   `SEND_RECONCILE_SECONDS` for Meta's status webhook, which carries our
 //!   `biz_opaque_callback_data` and so identifies the message (see `whatsapp::ingest`), and
@@ -27,24 +33,67 @@ use crate::whatsapp::interactive;
 use crate::whatsapp::outbound::{self, MediaKind, Recipient};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 /// Seconds a claimed send job is leased: longer than any Graph call (30 s timeout).
 pub const LEASE_SECONDS: i64 = 120;
 
-/// Per business number (`phone_number_id`) send throttle.
-pub type Throttle = DefaultKeyedRateLimiter<String>;
+/// Waits for a send slot of the business number `phone_number_id`: reserves one token of its
+/// shared bucket ([`crate::domain::limits::reserve`], `SEND_RATE_PER_SECOND` per second,
+/// burst [`crate::domain::limits::send_capacity`]) and sleeps until the slot. With
+/// `mark_started`, that job's `started_at` is committed in the same database call
+/// ([`super::mark_started`]), so after the sleep only the Graph call remains and sends reach
+/// Graph at the pace of their slots. Returns false, without sending, when this process starts
+/// draining first (the caller gives the job back with [`give_back`]). Errors: the database.
+pub async fn wait_for_slot(
+    state: &AppState,
+    phone_number_id: &str,
+    mark_started: Option<i64>,
+) -> AppResult<bool> {
+    use crate::domain::limits;
+    if super::leases::draining() {
+        return Ok(false);
+    }
+    let key = limits::send_key(phone_number_id);
+    let rate = state.config.send_rate_per_second.max(1);
+    let wait = state
+        .db(move |conn| {
+            if let Some(id) = mark_started {
+                super::mark_started(conn, id)?;
+            }
+            limits::reserve(conn, &key, limits::send_capacity(rate), rate as f64)
+        })
+        .await?;
+    if wait.is_zero() {
+        return Ok(true);
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => Ok(!super::leases::draining()),
+        _ = super::leases::until_draining() => Ok(false),
+    }
+}
 
-/// A throttle allowing `rate_per_second` sends per number, with a burst of an eighth of that,
-/// so no one-second window carries much more than the rate.
-pub fn throttle(rate_per_second: u32) -> Throttle {
-    let rate = NonZeroU32::new(rate_per_second.max(1)).expect("non-zero");
-    let burst = NonZeroU32::new((rate_per_second / 8).max(1)).expect("non-zero");
-    RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+/// Gives a claimed job back, due now and with `started_at` cleared (its Graph call never
+/// began), for any process to take: this one is draining.
+async fn give_back(state: &AppState, job: &Job) -> AppResult<()> {
+    use crate::db::schema::jobs;
+    let id = job.id;
+    tracing::info!(job_id = id, "draining: send job handed back");
+    state
+        .db(move |conn| {
+            diesel::update(jobs::table.find(id))
+                .set((
+                    jobs::run_at.eq(diesel::dsl::now),
+                    jobs::started_at.eq(None::<chrono::DateTime<Utc>>),
+                    jobs::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)?;
+            super::leases::let_go(id);
+            Ok(())
+        })
+        .await
 }
 
 /// The value of `biz_opaque_callback_data` for a message: Meta echoes it in the message's
@@ -402,14 +451,10 @@ async fn send_message(state: &AppState, job: &Job, message_id: i64) -> AppResult
         )
     };
 
-    state
-        .throttle
-        .until_key_ready(&ctx.channel.phone_number_id)
-        .await;
     let job_id = job.id;
-    state
-        .db(move |conn| super::mark_started(conn, job_id))
-        .await?;
+    if !wait_for_slot(state, &ctx.channel.phone_number_id, Some(job_id)).await? {
+        return give_back(state, job).await;
+    }
     let sent = graph::send_message(
         &state.http,
         &state.config,
@@ -487,10 +532,9 @@ async fn send_read_receipt(state: &AppState, job: &Job) -> AppResult<()> {
         .db(move |conn| inboxes::find_by_id(conn, inbox_id))
         .await?;
     let token = channel.api_key(&state.secrets)?;
-    state
-        .throttle
-        .until_key_ready(&channel.phone_number_id)
-        .await;
+    if !wait_for_slot(state, &channel.phone_number_id, None).await? {
+        return give_back(state, job).await;
+    }
     let body = if typing {
         outbound::typing_indicator(&wamid)
     } else {

@@ -88,6 +88,11 @@ pub async fn every<W, Fut>(
     Fut: Future<Output = ()>,
 {
     loop {
+        // A draining process (SIGTERM) claims nothing more (`super::leases`).
+        if super::leases::draining() {
+            tokio::time::sleep(interval).await;
+            continue;
+        }
         match state.db(move |conn| claim(conn)).await {
             Ok(ids) => {
                 for id in ids {

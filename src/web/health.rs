@@ -1,4 +1,4 @@
-//! `GET /health`: 200 `{"status":"ok","database":"ok","ingest_backlog":N}` (webhook events
+//! `GET /health`: 200 `{"status":"ok","database":"ok","ingest_backlog":N,"draining":bool}` (webhook events
 //! not yet ingested), or 503 with `"database":"unavailable"`: at once while the database
 //! circuit breaker is open ([`crate::db::Breaker`]), so load balancers see an outage without
 //! waiting for `DATABASE_POOL_TIMEOUT_MS`.
@@ -10,10 +10,39 @@ use actix_web::{web, HttpResponse};
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let backlog = state.db(|conn| crate::jobs::ingest::backlog(conn)).await;
     if let Ok(backlog) = backlog {
-        HttpResponse::Ok()
-            .json(serde_json::json!({"status": "ok", "database": "ok", "ingest_backlog": backlog}))
+        HttpResponse::Ok().json(
+            serde_json::json!({"status": "ok", "database": "ok", "ingest_backlog": backlog,
+                "draining": crate::jobs::leases::draining()}),
+        )
     } else {
         HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "error", "database": "unavailable"}))
+    }
+}
+
+/// `GET /ready` (issue 15): may a load balancer send this node traffic? 200
+/// `{"status":"ready"}` when the database answers, every migration this build embeds is
+/// applied and the node is not draining; otherwise 503 `{"status":"unavailable","reason":…}`
+/// with `reason` one of `draining` (SIGTERM received: finishing in-flight work),
+/// `database_unavailable`, `migrations_pending`. `/health` stays the liveness check.
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let unavailable = |reason: &str| {
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "unavailable", "reason": reason}))
+    };
+    if crate::jobs::leases::draining() {
+        return unavailable("draining");
+    }
+    let pending = state
+        .db(|conn| {
+            use diesel_migrations::MigrationHarness;
+            conn.has_pending_migration(crate::db::MIGRATIONS)
+                .map_err(|e| crate::error::AppError::DatabaseUnavailable(e.to_string()))
+        })
+        .await;
+    match pending {
+        Ok(false) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
+        Ok(true) => unavailable("migrations_pending"),
+        Err(_) => unavailable("database_unavailable"),
     }
 }

@@ -21,6 +21,8 @@ use actix_web::web;
 /// Every route of the server.
 pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     cfg.route("/health", web::get().to(health::health))
+        // Issue 15 (limits): readiness (database, migrations, not draining).
+        .route("/ready", web::get().to(health::ready))
         .route("/metrics", web::get().to(metrics::scrape))
         .service(
             // The app-level callback (issue 12): management fields, signed with the app secret.

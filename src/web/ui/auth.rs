@@ -1,5 +1,6 @@
 //! Sign in and out. Passwords are argon2id; failed and successful attempts alike are
-//! rate-limited per client IP and per email; the error never says whether the email exists.
+//! rate-limited per client IP and per email, across every server process (the counts live in
+//! PostgreSQL, `domain::limits`); the error never says whether the email exists.
 
 use super::{html, redirect, signed_in};
 use crate::app::AppState;
@@ -8,42 +9,14 @@ use crate::web::session;
 use actix_session::SessionExt;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
-use std::num::NonZeroU32;
 
-/// Sign-in attempts allowed per client IP per minute.
-pub const ATTEMPTS_PER_IP_PER_MINUTE: u32 = 20;
-/// Sign-in attempts allowed per email per minute.
-pub const ATTEMPTS_PER_EMAIL_PER_MINUTE: u32 = 5;
-
-/// Per-IP and per-email sign-in limits (in memory, per process).
-pub struct LoginThrottle {
-    per_ip: DefaultKeyedRateLimiter<String>,
-    per_email: DefaultKeyedRateLimiter<String>,
-}
-
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).expect("non-zero"));
-        LoginThrottle {
-            per_ip: RateLimiter::keyed(per_minute(ATTEMPTS_PER_IP_PER_MINUTE)),
-            per_email: RateLimiter::keyed(per_minute(ATTEMPTS_PER_EMAIL_PER_MINUTE)),
-        }
-    }
-}
-
-impl LoginThrottle {
-    /// Counts one attempt; false when the IP or the email is over its limit.
-    pub fn allow(&self, ip: &str, email: &str) -> bool {
-        let ip_ok = self.per_ip.check_key(&ip.to_string()).is_ok();
-        let email_ok = self
-            .per_email
-            .check_key(&email.trim().to_lowercase())
-            .is_ok();
-        ip_ok && email_ok
-    }
-}
+// Sign-in limits are shared by every server process through PostgreSQL
+// (`domain::limits::allow_sign_in`, issue 15).
+pub use crate::domain::limits::{
+    SIGN_IN_PER_EMAIL_PER_MINUTE as ATTEMPTS_PER_EMAIL_PER_MINUTE,
+    SIGN_IN_PER_IP_PER_MINUTE as ATTEMPTS_PER_IP_PER_MINUTE,
+};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -144,7 +117,15 @@ pub async fn login(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    if !state.login_throttle.allow(&ip, &form.email) {
+    let (ip2, email2) = (ip.clone(), form.email.clone());
+    let allowed = match state
+        .db(move |conn| crate::domain::limits::allow_sign_in(conn, &ip2, &email2))
+        .await
+    {
+        Ok(allowed) => allowed,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    if !allowed {
         return again(
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,
             "Too many sign-in attempts. Wait a minute and try again.",
