@@ -190,12 +190,14 @@ impl StorageConfig {
         match (&config.access_key_id, &config.secret_access_key) {
             (Some(_), Some(_)) => {}
             (None, None) if service == StorageService::Amazon => {}
-            (None, _) => return Err(invalid(
-                "AWS_ACCESS_KEY_ID",
-                format!(
+            (None, _) => {
+                return Err(invalid(
+                    "AWS_ACCESS_KEY_ID",
+                    format!(
                     "is required with ACTIVE_STORAGE_SERVICE={which} (with AWS_SECRET_ACCESS_KEY)"
                 ),
-            )),
+                ))
+            }
             (Some(_), None) => {
                 return Err(invalid(
                     "AWS_SECRET_ACCESS_KEY",
