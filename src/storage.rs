@@ -280,16 +280,20 @@ impl std::fmt::Debug for Storage {
 /// Parses a storage key. Errors: [`StorageError::InvalidKey`] for an empty, absolute or
 /// `..`-bearing key, or one with characters outside the safe set.
 pub fn key(raw: &str) -> Result<Key, StorageError> {
-    let bad = raw.is_empty()
-        || raw.starts_with('/')
-        || raw.contains('\\')
-        || raw
-            .split('/')
-            .any(|s| s.is_empty() || s == "." || s == "..");
-    if bad {
+    if unsafe_key(raw) {
         return Err(StorageError::InvalidKey(raw.into()));
     }
     Key::parse(raw).map_err(|_| StorageError::InvalidKey(raw.into()))
+}
+
+fn unsafe_key(raw: &str) -> bool {
+    raw.is_empty()
+        || raw.starts_with('/')
+        || raw.contains('\\')
+        || raw.contains('\0')
+        || raw
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
 }
 
 impl Storage {
@@ -379,10 +383,13 @@ impl Storage {
         self.s3.is_some()
     }
 
-    /// The file behind `key` on the local disk (local backend only).
+    /// The file behind `key` on the local disk (local backend only; `None` for a bucket or a
+    /// key that is absolute or climbs with `..`).
     pub fn local_path(&self, raw_key: &str) -> Option<PathBuf> {
         let root = self.local_root.as_ref()?;
-        key(raw_key).ok()?;
+        if unsafe_key(raw_key) {
+            return None;
+        }
         Some(root.join(raw_key))
     }
 
@@ -544,9 +551,14 @@ impl Storage {
     }
 }
 
+/// Part size of streamed uploads (S3 wants at least 5 MiB per part but the last).
+pub const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
+
 /// A streaming write in progress ([`Storage::upload`]).
 pub struct Upload {
     writer: object_store::buffered::BufWriter,
+    storage: Storage,
+    key: String,
 }
 
 impl Upload {
@@ -568,9 +580,11 @@ impl Upload {
             .map_err(|e| StorageError::Backend(e.to_string()))
     }
 
-    /// Drops what was written (nothing is stored).
+    /// Drops what was written (nothing is stored; on the local disk the directory a
+    /// multipart upload created goes too).
     pub async fn abort(mut self) {
         let _ = self.writer.abort().await;
+        let _ = self.storage.delete(&self.key).await;
     }
 }
 

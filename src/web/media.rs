@@ -156,14 +156,18 @@ pub(crate) async fn serve_stored(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let not_found = |e: crate::storage::StorageError| match e {
-            crate::storage::StorageError::NotFound(_) => AppError::NotFound(missing.to_string()),
+            crate::storage::StorageError::NotFound(_)
+            | crate::storage::StorageError::InvalidKey(_) => {
+                AppError::NotFound(missing.to_string())
+            }
             other => other.into(),
         };
         let mut range = None;
         if let Some(raw) = wanted {
             let size = storage
                 .head(key)
-                .await?
+                .await
+                .map_err(not_found)?
                 .ok_or_else(|| AppError::NotFound(missing.to_string()))?
                 .size;
             match actix_files::HttpRange::parse(&raw, size) {
