@@ -440,17 +440,28 @@ impl Storage {
         Ok(())
     }
 
-    /// A streaming writer for `key` (multipart upload past 10 MiB on a bucket). Call
-    /// [`Upload::finish`] to commit, [`Upload::abort`] to drop what was written.
+    /// A streaming writer for `key`: a file up to [`UPLOAD_PART_BYTES`] is written in one go,
+    /// a larger one as a multipart upload with at most two parts in flight (so an upload
+    /// holds at most about three parts in memory). Call [`Upload::finish`] to commit,
+    /// [`Upload::abort`] to drop what was written.
     pub fn upload(
         &self,
         raw_key: &str,
         content_type: Option<&str>,
     ) -> Result<Upload, StorageError> {
         let location = key(raw_key)?;
-        let writer = object_store::buffered::BufWriter::new(self.store.clone(), location)
-            .with_attributes(self.attributes(content_type, None));
-        Ok(Upload { writer })
+        let writer = object_store::buffered::BufWriter::with_capacity(
+            self.store.clone(),
+            location,
+            UPLOAD_PART_BYTES,
+        )
+        .with_max_concurrency(2)
+        .with_attributes(self.attributes(content_type, None));
+        Ok(Upload {
+            writer,
+            storage: self.clone(),
+            key: raw_key.to_string(),
+        })
     }
 
     /// The whole object in memory (outgoing attachments for Graph's upload, the migrate
