@@ -11,7 +11,6 @@ mod common;
 mod storage_support;
 
 use browser_kit::*;
-use common::*;
 
 #[tokio::test]
 async fn media_from_the_bucket_loads_in_the_thread() {
