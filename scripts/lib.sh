@@ -338,3 +338,38 @@ ensure_node_modules() {
         (cd "$SWITCHBOARD_ROOT" && npm ci --no-audit --no-fund >&2) || sb_die "npm ci failed"
     fi
 }
+
+# Makes sure a real S3-compatible server is available for the object-storage tests
+# (tests/storage*.rs): the server mode of the PyPI package moto (`moto_server`). Uses one on
+# PATH when it runs, else installs `moto[server]` into the project-local virtualenv
+# .data/moto (Debian's python3-venv first when needed). Exports MOTO_SERVER, which the tests
+# start on a free loopback port.
+ensure_s3_server() {
+    local venv="$SWITCHBOARD_ROOT/.data/moto"
+    if [ -n "${MOTO_SERVER:-}" ] && [ -x "$MOTO_SERVER" ]; then
+        return 0
+    fi
+    if [ -x "$venv/bin/moto_server" ]; then
+        export MOTO_SERVER="$venv/bin/moto_server"
+        return 0
+    fi
+    if command -v moto_server >/dev/null 2>&1 && moto_server --help >/dev/null 2>&1; then
+        MOTO_SERVER="$(command -v moto_server)"
+        export MOTO_SERVER
+        return 0
+    fi
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        command -v apt-get >/dev/null 2>&1 \
+            || sb_die "the storage tests need Python 3 with venv to install moto's S3 server (pip install 'moto[server]')"
+        sb_log "installing python3-venv for the S3 test server"
+        sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+            || sb_die "apt-get update failed"
+        sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv python3-pip >/dev/null \
+            || sb_die "apt-get install python3-venv failed"
+    fi
+    sb_log "installing moto[server] (the S3 test server) into .data/moto"
+    mkdir -p "$SWITCHBOARD_ROOT/.data"
+    python3 -m venv "$venv" || sb_die "python3 -m venv $venv failed"
+    "$venv/bin/pip" install --quiet 'moto[server]>=5,<6' >&2 || sb_die "pip install moto[server] failed"
+    export MOTO_SERVER="$venv/bin/moto_server"
+}

@@ -35,6 +35,8 @@ pub struct AppState {
     /// The realtime hub: domain events of every process, broadcast to this process's SSE
     /// connections. Fed by the listener [`web::realtime::spawn`] starts.
     pub realtime: Arc<web::realtime::Hub>,
+    /// Files: `STORAGE_DIR` or the S3 bucket (issue 15, [`crate::storage`]).
+    pub storage: crate::storage::Storage,
 }
 
 /// How long the webhook route trusts a cached inbox lookup.
@@ -56,7 +58,12 @@ impl AppState {
             .build()
             .expect("HTTP client");
         let journal = JournalWriter::start(pool.clone(), 2);
+        // Config::from_lookup has checked the settings; what is left is a STORAGE_DIR that
+        // cannot be created, which `serve` reports before it gets here.
+        let storage = crate::storage::Storage::from_config(&config)
+            .unwrap_or_else(|e| panic!("file storage: {e}"));
         AppState {
+            storage,
             send_wakeup: Arc::new(Notify::new()),
             config: Arc::new(config),
             journal,

@@ -59,6 +59,9 @@ pub struct Config {
     pub whatsapp_verify_token: Option<String>,
     /// `STORAGE_DIR`, default `./storage`: where downloaded media files are written.
     pub storage_dir: PathBuf,
+    /// Where files live: `ACTIVE_STORAGE_SERVICE` and the S3 variables (see
+    /// [`crate::storage::StorageConfig`]); the local `STORAGE_DIR` by default.
+    pub storage: crate::storage::StorageConfig,
     /// `INACTIVE_WHATSAPP_NUMBERS`, optional comma-separated E.164 numbers whose webhook POSTs
     /// answer 422 (Chatwoot's setting of the same name).
     pub inactive_whatsapp_numbers: Vec<String>,
@@ -157,6 +160,7 @@ impl std::fmt::Debug for Config {
                 &self.whatsapp_verify_token.as_ref().map(|_| "[redacted]"),
             )
             .field("storage_dir", &self.storage_dir)
+            .field("storage", &self.storage)
             .field("inactive_whatsapp_numbers", &self.inactive_whatsapp_numbers)
             .field("host", &self.host)
             .field("port", &self.port)
@@ -400,6 +404,7 @@ impl Config {
             whatsapp_app_id,
             whatsapp_verify_token: get("WHATSAPP_VERIFY_TOKEN").filter(|t| !t.trim().is_empty()),
             storage_dir: PathBuf::from(get("STORAGE_DIR").unwrap_or_else(|| "storage".into())),
+            storage: crate::storage::StorageConfig::from_lookup(&get)?,
             inactive_whatsapp_numbers,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port,

@@ -17,6 +17,8 @@ pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod net_guard;
+/// Issue 15: files on the local disk or in an S3 bucket.
+pub mod storage;
 pub mod telemetry;
 pub mod web;
 pub mod whatsapp;

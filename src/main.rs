@@ -59,6 +59,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
     },
+    /// File storage commands (see the README's "File storage").
+    Storage {
+        #[command(subcommand)]
+        action: StorageAction,
+    },
     /// Post a fresh customer text message (new wamid, current time) to a local inbox's
     /// webhook URL, as Meta would, signed when the inbox has an app secret.
     DemoMessage {
@@ -75,6 +80,48 @@ enum Command {
         #[arg(long, default_value = "Sheena Nelson")]
         name: String,
     },
+}
+
+#[derive(Subcommand)]
+enum StorageAction {
+    /// Copy every file under STORAGE_DIR (but MAIL_DIR) to the configured S3 bucket, under the
+    /// same keys. Safe to re-run: files already in the bucket with the same size and sha256
+    /// are skipped. Prints one line per file and a summary; exits non-zero when a file failed.
+    Migrate,
+}
+
+fn storage_migrate(config: &Config) -> anyhow::Result<()> {
+    let target = switchboard::storage::Storage::from_config(config)?;
+    if !target.is_bucket() {
+        anyhow::bail!(
+            "storage migrate copies STORAGE_DIR to a bucket: set ACTIVE_STORAGE_SERVICE=amazon or s3_compatible, S3_BUCKET_NAME and the other S3 variables first"
+        );
+    }
+    println!(
+        "Copying {} to {}",
+        config.storage_dir.display(),
+        target.describe()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let summary = runtime.block_on(switchboard::storage::migrate_local_to(
+        &config.storage_dir,
+        Some(&config.mail_dir),
+        &target,
+        |line| println!("{line}"),
+    ))?;
+    println!(
+        "storage migrate: {} copied ({} bytes), {} already in the bucket, {} failed",
+        summary.copied, summary.bytes, summary.skipped, summary.failed
+    );
+    if summary.failed > 0 {
+        anyhow::bail!(
+            "{} file(s) could not be copied (see above); run it again",
+            summary.failed
+        );
+    }
+    Ok(())
 }
 
 fn connect(config: &Config) -> anyhow::Result<diesel::PgConnection> {
@@ -99,12 +146,9 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     migrate(&config)?;
-    std::fs::create_dir_all(&config.storage_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "STORAGE_DIR {} cannot be created: {e}",
-            config.storage_dir.display()
-        )
-    })?;
+    // Checks the store now, with a clear message, rather than in AppState::new.
+    let storage = switchboard::storage::Storage::from_config(&config)?;
+    tracing::info!(storage = storage.describe(), "file storage");
     let bind = (config.host.clone(), config.port);
     let state = app::AppState::new(config);
     app::spawn_workers(&state);
@@ -399,6 +443,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             from,
             name,
         } => demo_message(&config, &to, &from, &name, &text),
+        Command::Storage {
+            action: StorageAction::Migrate,
+        } => storage_migrate(&config),
     }
 }
 

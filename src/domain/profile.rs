@@ -24,7 +24,6 @@ use crate::error::{AppError, AppResult};
 use diesel::prelude::*;
 use serde_json::json;
 use std::collections::HashMap;
-use std::path::Path;
 
 /// Largest avatar accepted, in bytes: 2 MiB.
 pub const MAX_AVATAR_BYTES: usize = 2 * 1024 * 1024;
@@ -323,16 +322,12 @@ pub fn avatar_mime(file: &str) -> &'static str {
     }
 }
 
-/// Stores `bytes` as the user's avatar under `storage_dir/avatars/{user_id}/{random}.{ext}`
-/// and removes the previous file. Returns the user.
+/// Checks `bytes` as an avatar and names the storage key it is kept under,
+/// `avatars/{user_id}/{random}.{ext}` (the caller stores it, see
+/// `web::media::upload_avatar`, then records it with [`set_avatar`]).
 /// Errors: 422 naming `avatar` when the file is empty, over [`MAX_AVATAR_BYTES`], or not a
 /// PNG, JPEG, WebP or GIF by its content.
-pub fn set_avatar(
-    conn: &mut PgConnection,
-    storage_dir: &Path,
-    user_id: i64,
-    bytes: &[u8],
-) -> AppResult<User> {
+pub fn avatar_key(user_id: i64, bytes: &[u8]) -> AppResult<String> {
     if bytes.is_empty() {
         return Err(AppError::invalid("avatar", "choose an image file"));
     }
@@ -345,33 +340,28 @@ pub fn set_avatar(
             "the avatar must be a PNG, JPEG, WebP or GIF image",
         ));
     };
-    let relative = format!("avatars/{user_id}/{}.{ext}", crypto::random_hex(12));
-    let full = storage_dir.join(&relative);
-    if let Some(dir) = full.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| AppError::Internal(format!("creating {}: {e}", dir.display())))?;
-    }
-    std::fs::write(&full, bytes)
-        .map_err(|e| AppError::Internal(format!("writing {}: {e}", full.display())))?;
+    Ok(format!(
+        "avatars/{user_id}/{}.{ext}",
+        crypto::random_hex(12)
+    ))
+}
+
+/// Records the stored file `key` (from [`avatar_key`]) as the user's avatar. Returns the user
+/// and the previous avatar's key, whose file the caller deletes once this has committed.
+pub fn set_avatar(
+    conn: &mut PgConnection,
+    user_id: i64,
+    key: &str,
+) -> AppResult<(User, Option<String>)> {
     let previous = accounts::find_user(conn, user_id)?.avatar_path;
     let user = diesel::update(users::table.find(user_id))
         .set((
-            users::avatar_path.eq(Some(&relative)),
+            users::avatar_path.eq(Some(key)),
             users::updated_at.eq(diesel::dsl::now),
         ))
         .returning(User::as_returning())
-        .get_result(conn);
-    let user = match user {
-        Ok(u) => u,
-        Err(e) => {
-            let _ = std::fs::remove_file(&full);
-            return Err(e.into());
-        }
-    };
-    if let Some(old) = previous.filter(|p| *p != relative) {
-        let _ = std::fs::remove_file(storage_dir.join(old));
-    }
-    Ok(user)
+        .get_result(conn)?;
+    Ok((user, previous.filter(|p| p != key)))
 }
 
 /// The 422 for an avatar over [`MAX_AVATAR_BYTES`].
@@ -385,8 +375,9 @@ pub fn too_large() -> AppError {
     )
 }
 
-/// Removes the user's avatar (initials are shown again). Returns the user.
-pub fn remove_avatar(conn: &mut PgConnection, storage_dir: &Path, user_id: i64) -> AppResult<User> {
+/// Removes the user's avatar (initials are shown again). Returns the user and the removed
+/// avatar's storage key, whose file the caller deletes.
+pub fn remove_avatar(conn: &mut PgConnection, user_id: i64) -> AppResult<(User, Option<String>)> {
     let previous = accounts::find_user(conn, user_id)?.avatar_path;
     let user = diesel::update(users::table.find(user_id))
         .set((
@@ -395,10 +386,7 @@ pub fn remove_avatar(conn: &mut PgConnection, storage_dir: &Path, user_id: i64) 
         ))
         .returning(User::as_returning())
         .get_result(conn)?;
-    if let Some(old) = previous {
-        let _ = std::fs::remove_file(storage_dir.join(old));
-    }
-    Ok(user)
+    Ok((user, previous))
 }
 
 /// The stored path (relative to `STORAGE_DIR`) of `user_id`'s avatar named `file`, for

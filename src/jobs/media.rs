@@ -12,7 +12,6 @@ use crate::whatsapp::graph;
 use base64::Engine;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
 
 /// Seconds a worker holds a claimed download before another may retry it.
 pub const LEASE_SECONDS: i64 = 300;
@@ -126,29 +125,28 @@ pub async fn download(state: &AppState, attachment_id: i64) -> Result<(), Downlo
             )));
         }
     }
-    let relative = PathBuf::from("attachments")
-        .join(attachment.account_id.to_string())
-        .join(attachment.id.to_string())
-        .join(safe_file_name(&attachment));
-    let full = state.config.storage_dir.join(&relative);
-    if let Some(dir) = full.parent() {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| transient(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    tokio::fs::write(&full, &bytes)
-        .await
-        .map_err(|e| transient(format!("cannot write {}: {e}", full.display())))?;
-
-    let pool = state.pool.clone();
+    let key = format!(
+        "attachments/{}/{}/{}",
+        attachment.account_id,
+        attachment.id,
+        safe_file_name(&attachment)
+    );
     let size = bytes.len() as i64;
     let mime = attachment.mime_type.clone().or(info.mime_type.clone());
+    state
+        .storage
+        .put(&key, bytes.into(), mime.as_deref())
+        .await
+        .map_err(|e| transient(format!("cannot store {key}: {e}")))?;
+
+    let pool = state.pool.clone();
+    let stored = key.clone();
     let kept = actix_web::web::block(move || -> Result<bool, DownloadError> {
         let mut conn = pool.get().map_err(|e| transient(e.to_string()))?;
         conn.transaction(|conn| -> crate::error::AppResult<bool> {
             let updated = diesel::update(attachments::table.find(attachment_id))
                 .set((
-                    attachments::storage_path.eq(Some(relative.to_string_lossy().to_string())),
+                    attachments::storage_path.eq(Some(stored)),
                     attachments::download_status.eq("downloaded"),
                     attachments::download_error.eq(None::<String>),
                     attachments::file_size.eq(Some(size)),
@@ -169,10 +167,7 @@ pub async fn download(state: &AppState, attachment_id: i64) -> Result<(), Downlo
     .await
     .map_err(|e| transient(e.to_string()))??;
     if !kept {
-        let _ = tokio::fs::remove_file(&full).await;
-        if let Some(dir) = full.parent() {
-            let _ = tokio::fs::remove_dir(dir).await;
-        }
+        state.storage.delete_all(&[&key]).await;
     }
     Ok(())
 }

@@ -397,8 +397,8 @@ async fn send_message(state: &AppState, job: &Job, message_id: i64) -> AppResult
                     )
                     .await;
                 };
-                let bytes = match tokio::fs::read(state.config.storage_dir.join(path)).await {
-                    Ok(b) => b,
+                let bytes = match state.storage.read(path).await {
+                    Ok(b) => b.to_vec(),
                     Err(e) => {
                         return fail_message(
                             state,

@@ -32,10 +32,6 @@ pub async fn attachment_file(
             attachment.download_status
         )));
     };
-    let full = state.config.storage_dir.join(relative);
-    let file = actix_files::NamedFile::open_async(&full)
-        .await
-        .map_err(|e| AppError::NotFound(format!("media file missing on disk: {e}")))?;
     // The sender chose the mime type: only images, audio and video render inline; anything
     // else (HTML, SVG, PDF…) downloads, and the response is sandboxed either way.
     let mime: mime::Mime = mime
@@ -51,32 +47,24 @@ pub async fn attachment_file(
         } else {
             actix_web::http::header::DispositionType::Attachment
         },
-        parameters: file
-            .path()
-            .file_name()
-            .map(|n| {
-                actix_web::http::header::DispositionParam::Filename(n.to_string_lossy().into())
-            })
+        parameters: relative
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .map(|n| actix_web::http::header::DispositionParam::Filename(n.to_string()))
             .into_iter()
             .collect(),
     };
-    let mut resp = file
-        .set_content_type(mime)
-        .set_content_disposition(disposition)
-        .into_response(&req);
-    let headers = resp.headers_mut();
-    use actix_web::http::header::{HeaderName, HeaderValue};
-    for (name, value) in [
-        ("cache-control", "private, max-age=3600"),
-        ("x-content-type-options", "nosniff"),
-        ("content-security-policy", "sandbox; default-src 'none'"),
-    ] {
-        headers.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-    Ok(resp)
+    serve_stored(
+        &state,
+        &req,
+        &relative,
+        mime,
+        Some(disposition),
+        "media file missing in storage",
+        CACHE_PRIVATE_HOUR,
+    )
+    .await
 }
 
 /// `GET /media/avatars/{user_id}/{file}`: an agent's uploaded avatar (the profile's
@@ -96,25 +84,196 @@ pub async fn avatar_file(
     let relative = state
         .db(move |conn| crate::domain::profile::avatar_file_for(conn, viewer.id, user_id, &lookup))
         .await?;
-    let full = state.config.storage_dir.join(relative);
-    let named = actix_files::NamedFile::open_async(&full)
-        .await
-        .map_err(|_| AppError::NotFound("avatar not found".into()))?;
     let mime: mime::Mime = crate::domain::profile::avatar_mime(&file)
         .parse()
         .unwrap_or(mime::APPLICATION_OCTET_STREAM);
-    let mut resp = named.set_content_type(mime).into_response(&req);
+    serve_stored(
+        &state,
+        &req,
+        &relative,
+        mime,
+        None,
+        "avatar not found",
+        CACHE_PRIVATE_HOUR,
+    )
+    .await
+}
+
+/// Cache policy of downloaded media and avatars (their keys never change content).
+pub(crate) const CACHE_PRIVATE_HOUR: &str = "private, max-age=3600";
+
+/// Headers of every served file (besides `cache_control`): no sniffing, and a sandbox so a file opened
+/// on its own cannot script our origin.
+const FILE_HEADERS: [(&str, &str); 2] = [
+    ("x-content-type-options", "nosniff"),
+    ("content-security-policy", "sandbox; default-src 'none'"),
+];
+
+/// Answers with the stored file `key` once the caller's authorization has been checked:
+/// - local disk: the file as `actix_files` serves it (Range, ETag, Last-Modified, length);
+/// - bucket with `STORAGE_REDIRECT_PRESIGNED`: `302` to a presigned URL valid for
+///   `STORAGE_PRESIGNED_EXPIRY_SECONDS` (`cache-control: no-store`);
+/// - bucket otherwise: the object streamed from the bucket with `Content-Length`,
+///   `Accept-Ranges: bytes`, and `206`/`Content-Range` for one `Range: bytes=…` (several
+///   ranges get the whole file; an unsatisfiable one answers `416`).
+///
+/// `disposition` None leaves the local default (inline for images) and sends none from a
+/// bucket; `cache_control` goes on every answer but the redirect. Errors: 404 with `missing` when there is no such file.
+pub(crate) async fn serve_stored(
+    state: &AppState,
+    req: &HttpRequest,
+    key: &str,
+    mime: mime::Mime,
+    disposition: Option<actix_web::http::header::ContentDisposition>,
+    missing: &str,
+    cache_control: &'static str,
+) -> AppResult<HttpResponse> {
+    use actix_web::http::header::{self, HeaderName, HeaderValue};
+    let storage = &state.storage;
+    let mut resp = if let Some(full) = storage.local_path(key) {
+        let file = actix_files::NamedFile::open_async(&full)
+            .await
+            .map_err(|e| AppError::NotFound(format!("{missing}: {e}")))?
+            .set_content_type(mime);
+        let file = match disposition {
+            Some(d) => file.set_content_disposition(d),
+            None => file,
+        };
+        file.into_response(req)
+    } else if let Some(expiry) = storage.redirect_expiry() {
+        let url = storage
+            .presigned_get(key, expiry)
+            .await?
+            .ok_or_else(|| AppError::Internal("presigned URLs need a bucket".into()))?;
+        return Ok(HttpResponse::Found()
+            .insert_header((header::LOCATION, url.to_string()))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .finish());
+    } else {
+        let wanted = req
+            .headers()
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let not_found = |e: crate::storage::StorageError| match e {
+            crate::storage::StorageError::NotFound(_)
+            | crate::storage::StorageError::InvalidKey(_) => {
+                AppError::NotFound(missing.to_string())
+            }
+            other => other.into(),
+        };
+        let mut range = None;
+        if let Some(raw) = wanted {
+            let size = storage
+                .head(key)
+                .await
+                .map_err(not_found)?
+                .ok_or_else(|| AppError::NotFound(missing.to_string()))?
+                .size;
+            match actix_files::HttpRange::parse(&raw, size) {
+                Ok(ranges) if ranges.len() == 1 => {
+                    let r = &ranges[0];
+                    range = Some(r.start..r.start + r.length);
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    return Ok(HttpResponse::RangeNotSatisfiable()
+                        .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
+                        .finish())
+                }
+            }
+        }
+        let partial = range.is_some();
+        let object = storage.get(key, range).await.map_err(not_found)?;
+        let length = object.range.end - object.range.start;
+        let mut builder = if partial {
+            let mut b = HttpResponse::PartialContent();
+            b.insert_header((
+                header::CONTENT_RANGE,
+                format!(
+                    "bytes {}-{}/{}",
+                    object.range.start,
+                    object.range.end.saturating_sub(1),
+                    object.size
+                ),
+            ));
+            b
+        } else {
+            HttpResponse::Ok()
+        };
+        builder
+            .content_type(mime)
+            .insert_header((header::ACCEPT_RANGES, "bytes"))
+            .no_chunking(length);
+        if let Some(d) = disposition {
+            builder.insert_header(d);
+        }
+        builder.streaming(object.stream)
+    };
     let headers = resp.headers_mut();
-    use actix_web::http::header::{HeaderName, HeaderValue};
-    for (name, value) in [
-        ("cache-control", "private, max-age=3600"),
-        ("x-content-type-options", "nosniff"),
-        ("content-security-policy", "sandbox; default-src 'none'"),
-    ] {
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    for (name, value) in FILE_HEADERS {
         headers.insert(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),
         );
     }
     Ok(resp)
+}
+
+/// Stores `bytes` as `user_id`'s new avatar and records it: the file goes to storage first,
+/// then the user row points at it, then the previous file is deleted (the new file is
+/// deleted instead when the database refuses). Errors: 422 naming `avatar` (see
+/// [`crate::domain::profile::avatar_key`]), 500 when storage fails.
+pub(crate) async fn upload_avatar(
+    state: &AppState,
+    user_id: i64,
+    bytes: Vec<u8>,
+) -> AppResult<crate::domain::accounts::User> {
+    let key = store_avatar(state, user_id, &bytes).await?;
+    let k = key.clone();
+    match state
+        .db(move |conn| crate::domain::profile::set_avatar(conn, user_id, &k))
+        .await
+    {
+        Ok((user, previous)) => {
+            state.storage.delete_all(previous.as_slice()).await;
+            Ok(user)
+        }
+        Err(e) => {
+            state.storage.delete_all(&[&key]).await;
+            Err(e)
+        }
+    }
+}
+
+/// Checks and stores an avatar file; returns its key, not yet recorded on the user.
+/// Errors as [`upload_avatar`]'s.
+pub(crate) async fn store_avatar(
+    state: &AppState,
+    user_id: i64,
+    bytes: &[u8],
+) -> AppResult<String> {
+    let key = crate::domain::profile::avatar_key(user_id, bytes)?;
+    let mime = crate::domain::profile::avatar_mime(&key);
+    state
+        .storage
+        .put(&key, bytes.to_vec().into(), Some(mime))
+        .await?;
+    Ok(key)
+}
+
+/// Removes `user_id`'s avatar and deletes its file. Errors: 404 for an unknown user.
+pub(crate) async fn remove_avatar(
+    state: &AppState,
+    user_id: i64,
+) -> AppResult<crate::domain::accounts::User> {
+    let (user, previous) = state
+        .db(move |conn| crate::domain::profile::remove_avatar(conn, user_id))
+        .await?;
+    state.storage.delete_all(previous.as_slice()).await;
+    Ok(user)
 }

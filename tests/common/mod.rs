@@ -116,6 +116,7 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         whatsapp_app_id: opts.app_id.clone(),
         whatsapp_verify_token: opts.app_verify_token.clone(),
         storage_dir: storage.to_path_buf(),
+        storage: Default::default(),
         inactive_whatsapp_numbers: opts.inactive_numbers.clone(),
         host: "127.0.0.1".into(),
         port: 0,

@@ -181,13 +181,9 @@ async fn save(
     }
 }
 
-/// Deletes files of removed attachments (paths relative to `STORAGE_DIR`).
+/// Deletes files of removed attachments (storage keys, see [`crate::storage`]).
 pub async fn remove_stored(state: &AppState, paths: &[String]) {
-    let full: Vec<_> = paths
-        .iter()
-        .map(|p| state.config.storage_dir.join(p))
-        .collect();
-    super::messages::remove_files(&full).await;
+    state.storage.delete_all(paths).await;
 }
 
 fn json_body(body: &Wrapped) -> AppResult<Map<String, Value>> {
@@ -281,19 +277,13 @@ pub async fn attachment_file(
     let a = state
         .db(move |conn| canned::find_attachment(conn, viewer.account_id, id, attachment_id))
         .await?;
-    let full = state.config.storage_dir.join(&a.storage_path);
-    let file = actix_files::NamedFile::open_async(&full)
-        .await
-        .map_err(|e| AppError::NotFound(format!("attachment file missing on disk: {e}")))?;
     let mime: mime::Mime = a
         .mime_type
         .parse()
         .unwrap_or(mime::APPLICATION_OCTET_STREAM);
     let inline =
         matches!(mime.type_(), mime::IMAGE | mime::AUDIO | mime::VIDEO) && mime.subtype() != "svg";
-    use actix_web::http::header::{
-        ContentDisposition, DispositionParam, DispositionType, HeaderName, HeaderValue,
-    };
+    use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
     let disposition = ContentDisposition {
         disposition: if inline {
             DispositionType::Inline
@@ -302,20 +292,14 @@ pub async fn attachment_file(
         },
         parameters: vec![DispositionParam::Filename(a.file_name.clone())],
     };
-    let mut resp = file
-        .set_content_type(mime)
-        .set_content_disposition(disposition)
-        .into_response(&req);
-    let headers = resp.headers_mut();
-    for (name, value) in [
-        ("cache-control", "private, no-cache"),
-        ("x-content-type-options", "nosniff"),
-        ("content-security-policy", "sandbox; default-src 'none'"),
-    ] {
-        headers.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-    Ok(resp)
+    crate::web::media::serve_stored(
+        &state,
+        &req,
+        &a.storage_path,
+        mime,
+        Some(disposition),
+        "attachment file missing in storage",
+        "private, no-cache",
+    )
+    .await
 }

@@ -164,13 +164,7 @@ pub async fn apply(
             contact_bulk::apply(conn, &viewer, &selection, &op)
         })
         .await?;
-    if !out.orphan_files.is_empty() {
-        let full: Vec<std::path::PathBuf> = out
-            .orphan_files
-            .iter()
-            .map(|p| state.config.storage_dir.join(p))
-            .collect();
-        super::messages::remove_files(&full).await;
-    }
+    // The deleted contacts' media files go with them, from the disk or the bucket.
+    state.storage.delete_all(&out.orphan_files).await;
     Ok(HttpResponse::Ok().json(json!({"count": out.count, "changed": out.changed})))
 }

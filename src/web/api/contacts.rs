@@ -230,11 +230,7 @@ pub async fn destroy(
     let paths = state
         .db(move |conn| contact_writes::delete(conn, &viewer, contact_id))
         .await?;
-    let full: Vec<std::path::PathBuf> = paths
-        .iter()
-        .map(|p| state.config.storage_dir.join(p))
-        .collect();
-    super::messages::remove_files(&full).await;
+    state.storage.delete_all(&paths).await;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 

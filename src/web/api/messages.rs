@@ -221,7 +221,8 @@ pub(crate) fn refuse_declared_oversize(req: &HttpRequest) -> AppResult<()> {
 
 /// Reads a multipart body: text fields into [`Body`] (`content_attributes[in_reply_to]`
 /// style keys are folded into `content_attributes`), files of `attachments[]` streamed to
-/// `STORAGE_DIR/outgoing/<random>/` chunk by chunk (never held in memory), with a running
+/// storage under `outgoing/<random>/` as they arrive (at most 10 MiB buffered per file, then
+/// a multipart upload), with a running
 /// total. Errors: 413 when the files pass [`MAX_UPLOAD_BYTES`] (or a text field 1 MiB),
 /// 400 unreadable or a text field holding NUL, 422 an empty file; on any error the files
 /// written so far are removed.
@@ -238,7 +239,7 @@ async fn read_multipart(state: &AppState, form: Multipart) -> AppResult<(Body, V
 
 /// Reads a multipart form as [`read_multipart`] does, for other upload forms (canned
 /// responses): the text fields by name (`content_attributes[…]` folded into
-/// `content_attributes`) and the files, stored under `STORAGE_DIR/outgoing/<random>/`.
+/// `content_attributes`) and the files, stored under `outgoing/<random>/` ([`crate::storage`]).
 /// Errors as [`read_multipart`]'s; on any error the files written so far are removed.
 pub(crate) async fn read_form(
     state: &AppState,
@@ -252,30 +253,22 @@ pub(crate) async fn read_form(
     result.map(|fields| (fields, uploads))
 }
 
-/// Removes stored uploads (and their emptied directories) from `STORAGE_DIR`.
+/// Removes stored uploads from storage (and, on the local disk, their emptied directories).
 pub(crate) async fn remove_uploads(state: &AppState, uploads: &[StoredUpload]) {
-    let written: Vec<_> = uploads
-        .iter()
-        .map(|u| state.config.storage_dir.join(&u.storage_path))
-        .collect();
-    remove_files(&written).await;
+    let keys: Vec<&str> = uploads.iter().map(|u| u.storage_path.as_str()).collect();
+    state.storage.delete_all(&keys).await;
 }
 
-/// Streams one file field to `full`, adding its size to `total`. Returns the bytes written.
-/// Removes the partial file on error.
-async fn stream_to_file(
+/// Streams one file field to storage under `key`, adding its size to `total`. Returns the
+/// bytes written. Nothing is stored on error.
+async fn stream_to_storage(
+    state: &AppState,
     field: &mut actix_multipart::Field,
-    full: &std::path::Path,
+    key: &str,
+    mime: &str,
     total: &mut usize,
 ) -> AppResult<usize> {
-    use tokio::io::AsyncWriteExt;
-    let dir = full.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| AppError::Internal(format!("creating {}: {e}", dir.display())))?;
-    let mut file = tokio::fs::File::create(full)
-        .await
-        .map_err(|e| AppError::Internal(format!("creating {}: {e}", full.display())))?;
+    let mut upload = state.storage.upload(key, Some(mime))?;
     let mut written = 0usize;
     let outcome: AppResult<()> = async {
         while let Some(chunk) = field.next().await {
@@ -286,20 +279,22 @@ async fn stream_to_file(
                 return Err(upload_too_large());
             }
             written += chunk.len();
-            file.write_all(&chunk)
+            upload
+                .write(&chunk)
                 .await
-                .map_err(|e| AppError::Internal(format!("writing {}: {e}", full.display())))?;
+                .map_err(|e| AppError::Internal(format!("storing {key}: {e}")))?;
         }
-        file.flush()
-            .await
-            .map_err(|e| AppError::Internal(format!("writing {}: {e}", full.display())))
+        Ok(())
     }
     .await;
-    drop(file);
     if let Err(e) = outcome {
-        remove_files(&[full.to_path_buf()]).await;
+        upload.abort().await;
         return Err(e);
     }
+    upload
+        .finish()
+        .await
+        .map_err(|e| AppError::Internal(format!("storing {key}: {e}")))?;
     Ok(written)
 }
 
@@ -346,10 +341,9 @@ async fn read_multipart_into(
                 crate::crypto::new_verify_token(),
                 stored_name
             );
-            let full = state.config.storage_dir.join(&relative);
-            let size = stream_to_file(&mut field, &full, &mut total).await?;
+            let size = stream_to_storage(state, &mut field, &relative, &mime, &mut total).await?;
             if size == 0 {
-                remove_files(&[full]).await;
+                state.storage.delete_all(&[&relative]).await;
                 return Err(AppError::invalid(
                     "attachments",
                     format!("{stored_name} is empty"),
@@ -423,14 +417,11 @@ async fn create_message(
     uploads: Vec<StoredUpload>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(state, req, account_id).await?;
-    let cleanup: Vec<_> = uploads
-        .iter()
-        .map(|u| state.config.storage_dir.join(&u.storage_path))
-        .collect();
+    let cleanup: Vec<String> = uploads.iter().map(|u| u.storage_path.clone()).collect();
     let input = match body.into_input(uploads) {
         Ok(i) => i,
         Err(e) => {
-            remove_files(&cleanup).await;
+            state.storage.delete_all(&cleanup).await;
             return Err(e);
         }
     };
@@ -459,17 +450,8 @@ async fn create_message(
             Ok(HttpResponse::Ok().json(v))
         }
         Err(e) => {
-            remove_files(&cleanup).await;
+            state.storage.delete_all(&cleanup).await;
             Err(e)
-        }
-    }
-}
-
-pub(crate) async fn remove_files(paths: &[std::path::PathBuf]) {
-    for p in paths {
-        let _ = tokio::fs::remove_file(p).await;
-        if let Some(dir) = p.parent() {
-            let _ = tokio::fs::remove_dir(dir).await;
         }
     }
 }
@@ -582,8 +564,6 @@ pub async fn destroy(
             Ok((views::message(&config, &m, c.display_id, &[], None), files))
         })
         .await?;
-    for f in files {
-        let _ = tokio::fs::remove_file(state.config.storage_dir.join(f)).await;
-    }
+    state.storage.delete_all(&files).await;
     Ok(HttpResponse::Ok().json(v))
 }

@@ -239,6 +239,8 @@ pub(crate) async fn read_part(
 pub struct Applied {
     pub user: User,
     pub password_changed: bool,
+    /// The replaced avatar's storage key (its file is deleted once the change committed).
+    pub old_avatar: Option<String>,
 }
 
 /// Applies a [`ProfileChange`] for `user_id`: the inputs are checked first (availability,
@@ -276,8 +278,12 @@ pub async fn apply(state: &AppState, user_id: i64, change: ProfileChange) -> App
             ));
         }
     }
-    let storage = state.config.storage_dir.clone();
-    state
+    let staged = match &change.avatar {
+        Some(bytes) => Some(crate::web::media::store_avatar(state, user_id, bytes).await?),
+        None => None,
+    };
+    let key = staged.clone();
+    let applied = state
         .db(move |conn| {
             let user = accounts::find_user(conn, user_id)?;
             if let Some(email) = change.email.as_deref().filter(|e| !e.trim().is_empty()) {
@@ -307,8 +313,9 @@ pub async fn apply(state: &AppState, user_id: i64, change: ProfileChange) -> App
                     change.display_name.as_deref(),
                 )?;
             }
-            if let Some(bytes) = &change.avatar {
-                profile::set_avatar(conn, &storage, user_id, bytes)?;
+            let mut old_avatar = None;
+            if let Some(key) = &key {
+                old_avatar = profile::set_avatar(conn, user_id, key)?.1;
             }
             if let Some(a) = availability {
                 let account_id = match change.account_id {
@@ -331,9 +338,15 @@ pub async fn apply(state: &AppState, user_id: i64, change: ProfileChange) -> App
             Ok(Applied {
                 user: accounts::find_user(conn, user_id)?,
                 password_changed,
+                old_avatar,
             })
         })
-        .await
+        .await;
+    match &applied {
+        Ok(a) => state.storage.delete_all(a.old_avatar.as_slice()).await,
+        Err(_) => state.storage.delete_all(staged.as_slice()).await,
+    }
+    applied
 }
 
 /// Keeps the calling browser session signed in after its own password change (other
@@ -383,10 +396,7 @@ pub async fn destroy_avatar(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     let user = auth::current_user(&state, &req).await?;
-    let storage = state.config.storage_dir.clone();
-    let user = state
-        .db(move |conn| profile::remove_avatar(conn, &storage, user.id))
-        .await?;
+    let user = crate::web::media::remove_avatar(&state, user.id).await?;
     Ok(HttpResponse::Ok().json(profile_json(&state, user).await?))
 }
 

@@ -365,10 +365,8 @@ pub async fn avatar(
         return error_response(e);
     }
     let user_id = member.layout.user_id;
-    let storage = state.config.storage_dir.clone();
     let bytes = file.unwrap_or_default();
-    let result = state
-        .db(move |conn| profile::set_avatar(conn, &storage, user_id, &bytes))
+    let result = crate::web::media::upload_avatar(&state, user_id, bytes)
         .await
         .map(|_| ());
     finish(&state, member.layout, "avatar", result).await
@@ -392,9 +390,7 @@ pub async fn avatar_remove(
         return error_response(e);
     }
     let user_id = member.layout.user_id;
-    let storage = state.config.storage_dir.clone();
-    let result = state
-        .db(move |conn| profile::remove_avatar(conn, &storage, user_id))
+    let result = crate::web::media::remove_avatar(&state, user_id)
         .await
         .map(|_| ());
     finish(&state, member.layout, "avatar_removed", result).await
