@@ -220,6 +220,8 @@ fn insert(
     super::auto_replies::enqueue_for_event(conn, inbox_id, conversation_id, name, &payload_copy)?;
     // Issue 13 (rules): queue the automation rules' job when the account has a rule for it.
     super::automation::enqueue_for_event(conn, account_id, conversation_id, name, &payload_copy)?;
+    // Issue 14 (reports): reporting facts and rollups, in the same transaction.
+    super::reporting::on_event(conn, conversation_id, name, &payload_copy)?;
     Ok(row.id)
 }
 

@@ -106,3 +106,6 @@ pub mod auto_replies;
 pub mod business_hours;
 pub mod csat;
 pub mod inbox_hours;
+// Issue 14 (reports): reporting facts and rollups, and the reports computed from them.
+pub mod reporting;
+pub mod reports;
