@@ -37,6 +37,8 @@ pub mod webhooks;
 pub mod wrapped;
 // Issue 13 (hours): CSAT survey responses.
 pub mod csat;
+// Issue 14 (reports): Chatwoot's v2 reports API.
+pub mod reports;
 
 use actix_web::{guard, web};
 
@@ -427,4 +429,5 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .configure(automation::routes),
             ),
     );
+    reports::routes(cfg, config);
 }
