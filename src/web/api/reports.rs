@@ -242,13 +242,31 @@ where
     T: Send + 'static,
     F: FnOnce(&mut PgConnection, Query, &HashMap<String, String>) -> AppResult<T> + Send + 'static,
 {
+    run_with(state, req, account_id, true, f).await
+}
+
+/// [`run`]; without `with_subject`, `type` and `id` are not read as the report's subject
+/// (the live counts use `type` for their own shape).
+async fn run_with<T, F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    account_id: i64,
+    with_subject: bool,
+    f: F,
+) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut PgConnection, Query, &HashMap<String, String>) -> AppResult<T> + Send + 'static,
+{
     let viewer = auth::viewer(state, req, account_id).await?;
     let p = params(req)?;
     let mut q = base_query(&viewer, &p)?;
     state
         .db(move |conn| {
             q.visible_inboxes = viewer.visible_inbox_ids(conn)?;
-            q.subject = subject(conn, q.account_id, q.visible_inboxes.as_deref(), &p)?;
+            if with_subject {
+                q.subject = subject(conn, q.account_id, q.visible_inboxes.as_deref(), &p)?;
+            }
             f(conn, q, &p)
         })
         .await
@@ -316,7 +334,7 @@ pub async fn conversations(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let body = run(&state, &req, path.into_inner(), |conn, q, p| {
+    let body = run_with(&state, &req, path.into_inner(), false, |conn, q, p| {
         let o = reports::live::overview(conn, q.account_id, q.visible_inboxes.as_deref())?;
         match p.get("type").map(|s| s.as_str()).unwrap_or("account") {
             "agent" => {
@@ -356,7 +374,7 @@ pub async fn overview(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let body = run(&state, &req, path.into_inner(), |conn, q, _| {
+    let body = run_with(&state, &req, path.into_inner(), false, |conn, q, _| {
         reports::live::overview(conn, q.account_id, q.visible_inboxes.as_deref())
     })
     .await?;
