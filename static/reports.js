@@ -39,7 +39,7 @@
   function pct(v) { return v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)}%`; }
 
   function table(target, headers, rows, caption) {
-    const t = el("table", { class: "rows reports-data" });
+    const t = el("table", { class: "reports-data" });
     if (caption) t.appendChild(el("caption", { class: "visually-hidden", text: caption }));
     t.appendChild(el("thead", {}, [el("tr", {}, headers.map((h) => el("th", { scope: "col", text: h })))]));
     const tb = el("tbody");

@@ -20,20 +20,20 @@ INSERT INTO teams (account_id, name) SELECT {a}, 'Team ' || g FROM generate_seri
 INSERT INTO labels (account_id, title, description, color, show_on_sidebar)
   SELECT {a}, 'label' || g, '', '#1f93ff', true FROM generate_series(1, 10) g;
 INSERT INTO contacts (account_id, name) SELECT {a}, 'Contact ' || g FROM generate_series(1, 50000) g;
-CREATE TEMP TABLE agents AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM users WHERE email LIKE 'bench%';
-CREATE TEMP TABLE tms AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM teams WHERE account_id = {a};
-CREATE TEMP TABLE ibx AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM inboxes WHERE account_id = {a};
-CREATE TEMP TABLE cts AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM contacts WHERE account_id = {a};
 ALTER TABLE reporting_events DISABLE TRIGGER reporting_events_rollup;
 INSERT INTO conversations (account_id, inbox_id, contact_id, status, assignee_id, team_id, labels, created_at, last_activity_at, waiting_since)
-  SELECT {a}, (SELECT id FROM ibx WHERE n = 1 + g % 5), (SELECT id FROM cts WHERE n = 1 + g % 50000),
+  SELECT {a}, x.ibx[1 + g % 5], x.cts + g % 50000,
     CASE WHEN g % 100 < 95 THEN 'resolved' WHEN g % 100 < 98 THEN 'open' ELSE 'pending' END,
-    CASE WHEN g % 10 = 0 THEN NULL ELSE (SELECT id FROM agents WHERE n = 1 + g % 20) END,
-    CASE WHEN g % 3 = 0 THEN NULL ELSE (SELECT id FROM tms WHERE n = 1 + g % 4) END,
+    CASE WHEN g % 10 = 0 THEN NULL ELSE x.agents[1 + g % 20] END,
+    CASE WHEN g % 3 = 0 THEN NULL ELSE x.tms[1 + g % 4] END,
     CASE WHEN g % 4 = 0 THEN ARRAY[]::text[] ELSE ARRAY['label' || (1 + g % 10)] END,
     now() - (g * interval '315 seconds'), now() - (g * interval '315 seconds'),
     CASE WHEN g % 100 >= 95 AND g % 2 = 0 THEN now() - (g * interval '315 seconds') END
-  FROM generate_series(1, 100000) g;
+  FROM generate_series(1, 100000) g CROSS JOIN (SELECT
+    (SELECT array_agg(id ORDER BY id) FROM inboxes WHERE account_id = {a}) AS ibx,
+    (SELECT min(id) FROM contacts WHERE account_id = {a}) AS cts,
+    (SELECT array_agg(id ORDER BY id) FROM users WHERE email LIKE 'bench%') AS agents,
+    (SELECT array_agg(id ORDER BY id) FROM teams WHERE account_id = {a}) AS tms) x;
 INSERT INTO messages (account_id, inbox_id, conversation_id, message_type, content, content_type, content_attributes, private, status, sender_type, sender_id, created_at, updated_at)
   SELECT c.account_id, c.inbox_id, c.id, (k % 2)::int2, 'message ' || k, 'text', '{}', false, 'delivered',
     CASE WHEN k % 2 = 0 THEN 'Contact' ELSE 'User' END, CASE WHEN k % 2 = 0 THEN c.contact_id ELSE c.assignee_id END,

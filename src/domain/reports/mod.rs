@@ -667,7 +667,7 @@ pub fn breakdown(conn: &mut PgConnection, q: &Query, by: By) -> AppResult<Vec<Ro
             }
         })
         .collect();
-    out.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    out.sort_by_key(|a| a.name.to_lowercase());
     Ok(out)
 }
 
