@@ -382,6 +382,8 @@
     try { d = JSON.parse(e.data); } catch (_) { return; }
     const display = String(d.display_id ?? d.conversation_display_id ?? (d.conversation && d.conversation.display_id) ?? "");
     const messageId = d.message_id ?? (d.message && d.message.id);
+    // Issue 14: the Reports overview (static/reports.js) recounts on conversation events.
+    document.dispatchEvent(new CustomEvent("switchboard:conversation-event", { detail: e.type }));
     refreshListSoon();
     if (SIDEBAR_EVENTS.includes(e.type)) refreshSidebarSoon();
     if (!display || display !== activeId()) return;

@@ -50,6 +50,7 @@
     const here = (nav === "conversations" && /\/conversations(\/|$)/.test(path))
       || (nav === "search" && /\/(search|contacts)(\/|$)/.test(path))
       || (nav === "settings" && path.includes("/settings/"))
+      || (nav === "reports" && /\/reports(\/|$)/.test(path))
       || (nav === "profile" && path.endsWith("/profile"));
     if (here) a.setAttribute("aria-current", "page");
   });

@@ -864,3 +864,54 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+// == reports (issue 14, migration 2026-12-05-030000_reports) ==
+diesel::table! {
+    reporting_events (id) {
+        id -> Int8,
+        account_id -> Int8,
+        inbox_id -> Nullable<Int8>,
+        conversation_id -> Nullable<Int8>,
+        user_id -> Nullable<Int8>,
+        team_id -> Nullable<Int8>,
+        name -> Text,
+        value -> Nullable<Float8>,
+        value_in_business_hours -> Nullable<Float8>,
+        event_start_time -> Nullable<Timestamptz>,
+        event_end_time -> Timestamptz,
+        message_id -> Nullable<Int8>,
+        detail -> Nullable<Text>,
+        category -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reporting_conversations (conversation_id) {
+        conversation_id -> Int8,
+        opened_at -> Timestamptz,
+        first_response_at -> Nullable<Timestamptz>,
+        waiting_since -> Nullable<Timestamptz>,
+        resolved_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    reporting_rollups (account_id, name, hour, inbox_id, team_id, user_id) {
+        account_id -> Int8,
+        hour -> Timestamptz,
+        name -> Text,
+        inbox_id -> Int8,
+        team_id -> Int8,
+        user_id -> Int8,
+        count -> Int8,
+        sum_value -> Float8,
+        sum_value_bh -> Float8,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    reporting_events,
+    reporting_conversations,
+    reporting_rollups,
+);

@@ -470,6 +470,8 @@ fn emit_all(
             name,
             payload,
         )?;
+        // Issue 14 (reports): a bulk resolve or assignment is reported like a single one.
+        super::reporting::on_event(conn, Some(*conversation_id), name, payload)?;
     }
     let has_webhooks = diesel::select(diesel::dsl::exists(
         webhooks::table

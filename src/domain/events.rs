@@ -224,6 +224,8 @@ fn insert(
     super::automation::enqueue_for_event(conn, account_id, conversation_id, name, &payload_copy)?;
     // Issue 13 (SLA): a message or a status change moves the applied SLA's next deadline.
     super::sla::on_event(conn, conversation_id, name, &payload_copy)?;
+    // Issue 14 (reports): reporting facts and rollups, in the same transaction.
+    super::reporting::on_event(conn, conversation_id, name, &payload_copy)?;
     Ok(row.id)
 }
 

@@ -112,3 +112,6 @@ pub mod csat;
 pub mod inbox_hours;
 // Issue 13 (SLA policies).
 pub mod sla;
+// Issue 14 (reports): reporting facts and rollups, and the reports computed from them.
+pub mod reporting;
+pub mod reports;

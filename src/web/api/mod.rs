@@ -40,6 +40,8 @@ pub mod webhooks;
 pub mod wrapped;
 // Issue 13 (hours): CSAT survey responses.
 pub mod csat;
+// Issue 14 (reports): Chatwoot's v2 reports API.
+pub mod reports;
 
 use actix_web::{guard, web};
 
@@ -440,4 +442,5 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     .configure(sla_policies::routes),
             ),
     );
+    reports::routes(cfg, config);
 }

@@ -10,6 +10,8 @@ pub mod interactive_view;
 pub mod number_health;
 pub mod password;
 pub mod profile;
+// Issue 14 (reports): the Reports page.
+pub mod reports;
 pub mod scope;
 pub mod search;
 pub mod settings;
@@ -80,6 +82,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 .finish()
         }),
     )
+    // Issue 14 (reports): uPlot's two files, before `/static`.
+    .configure(reports::routes)
     // Before `/static`: the one npm file the composer's emoji picker loads (lazily).
     .service(
         web::resource(EMOJI_DATA_ROUTE)
@@ -143,6 +147,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 web::get().to(contacts::matching_count),
             )
             .route("/accounts/{account_id}/search", web::get().to(search::page))
+            .route(
+                "/accounts/{account_id}/reports",
+                web::get().to(reports::page),
+            )
             // Issue 11, csv: the contact CSV import page.
             .route(
                 "/accounts/{account_id}/contacts/import",
