@@ -76,7 +76,6 @@ const RETRY_AFTER_DB_ERROR: std::time::Duration = std::time::Duration::from_secs
 /// moves their next run, so two processes never pick the same id) and `work` handles each;
 /// a failed `work` is the callee's to record. A database error is logged, naming `what` and
 /// retried after at most [`RETRY_AFTER_DB_ERROR`].
-
 pub async fn every<W, Fut>(
     state: AppState,
     what: &'static str,
