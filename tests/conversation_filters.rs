@@ -752,8 +752,13 @@ async fn bulk_actions_refuse_invisible_ids_and_bad_fields_changing_nothing() {
             "ids",
         ),
         (
-            json!({"type": "Contact", "ids": [1], "fields": {"status": "resolved"}}),
+            json!({"type": "Ticket", "ids": [1], "fields": {"status": "resolved"}}),
             "type",
+        ),
+        // A contact bulk action takes labels or a delete, not conversation fields.
+        (
+            json!({"type": "Contact", "ids": [1], "fields": {"status": "resolved"}}),
+            "labels",
         ),
         (json!({"ids": [1]}), "fields"),
         (

@@ -42,6 +42,11 @@ pub const DELIVERED: [&str; 8] = [
     "sla_missed",
 ];
 
+/// Delivered events of Switchboard's own that a webhook gets only when it subscribes to them:
+/// a webhook created without `subscriptions` gets Chatwoot's seven, so an integration written
+/// for Chatwoot never sees an event name it does not know.
+pub const OPT_IN: [&str; 1] = ["sla_missed"];
+
 /// Event names a webhook may subscribe to: [`DELIVERED`] plus the Chatwoot names Switchboard
 /// never produces (`webwidget_triggered`, `conversation_typing_on`,
 /// `conversation_typing_off`), accepted so integrations written for Chatwoot save unchanged.
@@ -178,7 +183,8 @@ pub struct WebhookInput {
     pub url: Option<String>,
     /// Optional label.
     pub name: Option<String>,
-    /// Event names; on create, absent means every delivered event ([`DELIVERED`]).
+    /// Event names; on create, absent means every delivered event of Chatwoot's
+    /// ([`DELIVERED`] without [`OPT_IN`]).
     pub subscriptions: Option<Vec<String>>,
     /// `Some(None)` clears the inbox scope; `None` leaves it.
     pub inbox_id: Option<Option<i64>>,
@@ -301,10 +307,13 @@ pub fn create(
         .ok_or_else(|| AppError::invalid("url", "url is required"))?;
     let inbox_id = input.inbox_id.flatten();
     check_inbox(conn, account_id, inbox_id)?;
-    let subscriptions = input
-        .subscriptions
-        .clone()
-        .unwrap_or_else(|| DELIVERED.iter().map(|s| s.to_string()).collect());
+    let subscriptions = input.subscriptions.clone().unwrap_or_else(|| {
+        DELIVERED
+            .iter()
+            .filter(|e| !OPT_IN.contains(e))
+            .map(|s| s.to_string())
+            .collect()
+    });
     Ok(diesel::insert_into(webhooks::table)
         .values((
             webhooks::account_id.eq(account_id),

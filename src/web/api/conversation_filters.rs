@@ -250,7 +250,7 @@ fn bulk_input(body: &Map<String, Value>) -> AppResult<BulkAction> {
         if !t.trim().eq_ignore_ascii_case("conversation") {
             return Err(AppError::invalid(
                 "type",
-                format!("type {t:?} is not supported; use Conversation"),
+                format!("type {t:?} is not supported; use Conversation or Contact"),
             ));
         }
     }
