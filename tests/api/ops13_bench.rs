@@ -1,0 +1,214 @@
+//! Issue 13's speed targets (ops13), as an ignored benchmark that prints its figures:
+//! "with 500 rules, 200 agents and 1,000 messages per second arriving, rules add <= 2 ms p99
+//! to ingest per message, and assignment decisions are made within 100 ms of the event".
+//!
+//! Run in release (`scripts/bench-rules`, or
+//! `cargo test --release --test api ops13_bench:: -- --ignored --nocapture`). It starts every
+//! worker of a server (`app::spawn_workers`: ingest, automation, auto-assignment, realtime
+//! LISTEN/NOTIFY), journals `BENCH_RATE` (1,000) WhatsApp deliveries a second for `BENCH_SECONDS` (10;
+//! one in ten from a new customer, so 100 new conversations per second to assign), and prints:
+//! - what rules add to ingest per message: the time of `automation::enqueue_for_event` (the
+//!   one statement the event's transaction runs for rules), sampled under that load;
+//! - the ingest lag (webhook journaled → processed), with 500 rules;
+//! - assignment: from a conversation's `conversation.created` to its `assignee.changed`
+//!   (both `realtime_events.created_at`, the start of each transaction).
+
+use crate::common::*;
+use diesel::prelude::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use switchboard::domain::automation;
+
+fn body(from: &str, wamid: &str, text: &str) -> String {
+    json!({
+      "object": "whatsapp_business_account",
+      "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15551234567", "phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [{"profile": {"name": format!("Customer {from}")}, "wa_id": from}],
+        "messages": [{"id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
+          "type": "text", "from": from, "text": {"body": text}}]
+      }}]}]
+    })
+    .to_string()
+}
+
+fn pct(v: &mut [f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[(((v.len() as f64) * q).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+#[derive(QueryableByName)]
+struct Ms {
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    ms: f64,
+}
+
+#[actix_rt::test]
+#[ignore]
+async fn bench_500_rules_200_agents_1000_messages_per_second() {
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let rate: u64 = std::env::var("BENCH_RATE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let app = TestApp::start();
+    let inbox = app.create_inbox_direct();
+    let inbox_id = inbox.0.id;
+    let mut conn = app.conn();
+    diesel::sql_query(format!(
+        "UPDATE inboxes SET enable_auto_assignment = true WHERE id = {inbox_id}"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query(format!(
+        "WITH u AS (INSERT INTO users (name, email, encrypted_password, access_token_digest) \
+           SELECT 'Agent ' || k, 'bench' || k || '@example.com', 'x', md5('bench' || k) \
+           FROM generate_series(1, 200) k RETURNING id), \
+         au AS (INSERT INTO account_users (account_id, user_id, role) SELECT {acc}, id, 'agent' FROM u) \
+         INSERT INTO inbox_members (inbox_id, user_id) SELECT {inbox_id}, id FROM u",
+        acc = app.account_id
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    for i in 0..500 {
+        let rule = json!({"name": format!("rule {i}"), "event_name": "message_created",
+            "conditions": [{"attribute_key": "content", "filter_operator": "contains",
+                            "values": [format!("word{i}")]}],
+            "actions": [{"action_name": "add_label", "action_params": [format!("l{i}")]}]});
+        automation::create(&mut conn, app.account_id, rule.as_object().unwrap(), false).unwrap();
+    }
+    switchboard::app::spawn_workers(&app.state);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The load: `rate` deliveries a second, in ticks of 10 ms.
+    let state = app.state.clone();
+    let load = tokio::spawn(async move {
+        let per_tick = (rate / 100).max(1) as usize;
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        let mut n: u64 = 0;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(seconds) {
+            tick.tick().await;
+            let entries: Vec<(i64, String, String)> = (0..per_tick)
+                .map(|_| {
+                    n += 1;
+                    let from = if n.is_multiple_of(10) {
+                        format!("1650{:07}", n)
+                    } else {
+                        format!("1651{:07}", n % 100)
+                    };
+                    let text = format!("hello word{} how are you", n % 700);
+                    (
+                        inbox_id,
+                        PHONE.to_string(),
+                        body(&from, &format!("wamid.b{n}"), &text),
+                    )
+                })
+                .collect();
+            state
+                .db(move |conn| switchboard::jobs::ingest::journal_many(conn, &entries))
+                .await
+                .expect("journal");
+        }
+        n
+    });
+
+    // Under the load: what rules add to one message's ingest transaction.
+    let conversation_id: i64 = loop {
+        let id: Option<i64> = switchboard::db::schema::conversations::table
+            .select(switchboard::db::schema::conversations::id)
+            .first(&mut conn)
+            .optional()
+            .unwrap();
+        if let Some(id) = id {
+            break id;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let payload = json!({"message_id": 1, "message_type": 0, "private": false, "status": "sent"});
+    let mut enqueue = vec![];
+    while !load.is_finished() {
+        conn.transaction(|c| {
+            for _ in 0..20 {
+                let t = Instant::now();
+                automation::enqueue_for_event(
+                    c,
+                    app.account_id,
+                    Some(conversation_id),
+                    "message.created",
+                    &payload,
+                )
+                .expect("enqueue");
+                enqueue.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            Err::<(), diesel::result::Error>(diesel::result::Error::RollbackTransaction)
+        })
+        .ok();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sent = load.await.unwrap();
+    // Let ingest and the workers catch up (at most 60 s).
+    let caught_up = Instant::now();
+    loop {
+        let left: i64 = switchboard::jobs::ingest::backlog(&mut conn).unwrap();
+        let unassigned = app.count("conversations WHERE assignee_id IS NULL AND status = 'open'");
+        if (left == 0 && unassigned == 0) || caught_up.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stored = app.count("messages WHERE message_type = 0");
+    let lag: Vec<Ms> = diesel::sql_query(
+        "SELECT EXTRACT(EPOCH FROM (processed_at - received_at)) * 1000.0 AS ms \
+         FROM whatsapp_events WHERE processed_at IS NOT NULL",
+    )
+    .load(&mut conn)
+    .unwrap_or_default();
+    let mut lag: Vec<f64> = lag.into_iter().map(|m| m.ms).collect();
+    let assign: Vec<Ms> = diesel::sql_query(
+        "SELECT EXTRACT(EPOCH FROM (a.at - c.created_at)) * 1000.0 AS ms \
+         FROM realtime_events c \
+         JOIN LATERAL (SELECT min(created_at) AS at FROM realtime_events a \
+           WHERE a.conversation_id = c.conversation_id AND a.name = 'assignee.changed') a ON a.at IS NOT NULL \
+         WHERE c.name = 'conversation.created'",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let mut assign: Vec<f64> = assign.into_iter().map(|m| m.ms).collect();
+    let conversations = app.count("conversations");
+    let runs = app.count("automation_runs");
+    let pending_rules = app.count("jobs WHERE kind = 'automation' AND status <> 'done'");
+    println!(
+        "load: {sent} deliveries in {seconds} s ({rate}/s offered); {stored} messages stored, \
+         {conversations} conversations, {runs} rule runs, {pending_rules} rule jobs not done"
+    );
+    println!(
+        "rules on the ingest path (enqueue_for_event, 500 rules, under load): n={} p50 {:.3} ms p99 {:.3} ms max {:.3} ms",
+        enqueue.len(),
+        pct(&mut enqueue, 0.5),
+        pct(&mut enqueue, 0.99),
+        pct(&mut enqueue, 1.0)
+    );
+    if !lag.is_empty() {
+        println!(
+            "ingest lag (journaled -> processed): n={} p50 {:.1} ms p99 {:.1} ms",
+            lag.len(),
+            pct(&mut lag, 0.5),
+            pct(&mut lag, 0.99)
+        );
+    }
+    println!(
+        "assignment (conversation.created -> assignee.changed, 200 agents): n={} p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
+        assign.len(),
+        pct(&mut assign, 0.5),
+        pct(&mut assign, 0.99),
+        pct(&mut assign, 1.0)
+    );
+}
