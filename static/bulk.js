@@ -43,13 +43,14 @@
     if (!optionsPromise) {
       const get = (p) => api("GET", p).catch(() => null);
       optionsPromise = Promise.all([get("/agents"), get("/teams"), get("/inboxes"), get("/labels"),
-        get("/custom_attribute_definitions?attribute_model=conversation_attribute")]).then(
-        ([agents, teams, inboxes, labels, custom]) => ({
+        get("/custom_attribute_definitions?attribute_model=conversation_attribute"), get("/sla_policies")]).then(
+        ([agents, teams, inboxes, labels, custom, slas]) => ({
           agents: (agents || []).map((a) => [String(a.id), a.available_name || a.name]),
           teams: (teams || []).map((t) => [String(t.id), t.name]),
           inboxes: ((inboxes && inboxes.payload) || []).map((i) => [String(i.id), i.name]),
           labels: ((labels && labels.payload) || []).map((l) => [l.title, l.title]),
           custom: Array.isArray(custom) ? custom : [],
+          slas: ((slas && slas.payload) || []).map((p) => [String(p.id), p.name]),
         }),
       );
     }
@@ -205,6 +206,8 @@
     labels: [["equal_to", "has"], ["not_equal_to", "has not"], ["is_present", "has any label"], ["is_not_present", "has no label"]],
     priority: [["equal_to", "is"], ["not_equal_to", "is not"]],
     customer_service_window: [["equal_to", "is"]],
+    sla_policy_id: [["equal_to", "is"], ["not_equal_to", "is not"], ["is_present", "is any"], ["is_not_present", "is none"]],
+    sla_status: [["equal_to", "is"], ["not_equal_to", "is not"]],
     created_at: [["is_greater_than", "after"], ["is_less_than", "before"], ["days_before", "more than N days ago"]],
     last_activity_at: [["is_greater_than", "after"], ["is_less_than", "before"], ["days_before", "more than N days ago"]],
   };
@@ -212,6 +215,7 @@
     status: [["open", "Open"], ["pending", "Pending"], ["snoozed", "Snoozed"], ["resolved", "Resolved"]],
     priority: [["urgent", "Urgent"], ["high", "High"], ["medium", "Medium"], ["low", "Low"], ["none", "None"]],
     customer_service_window: [["open", "Open (a free reply may be sent)"], ["closed", "Closed (templates only)"]],
+    sla_status: [["active_with_misses", "Breached, still open"], ["active", "On track"], ["hit", "Hit"], ["missed", "Missed"]],
   };
 
   // Conversation custom attributes (issue 11): operators and values by their type.
@@ -246,7 +250,7 @@
     if (d && d.attribute_display_type === "list") return d.attribute_values.map((v) => [v, v]);
     if (d && d.attribute_display_type === "checkbox") return [["true", "Yes"], ["false", "No"]];
     const o = await accountOptions();
-    return { assignee_id: o.agents, inbox_id: o.inboxes, team_id: o.teams, labels: o.labels }[attribute] || [];
+    return { assignee_id: o.agents, inbox_id: o.inboxes, team_id: o.teams, labels: o.labels, sla_policy_id: o.slas }[attribute] || [];
   }
 
   async function syncRow(li, keep) {

@@ -177,6 +177,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         labels -> Array<Text>,
         waiting_since -> Nullable<Timestamptz>,
+        sla_due_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -16,6 +16,8 @@
 //! | `labels` | `equal_to`/`contains` (any of), `not_equal_to`/`does_not_contain` (none of), `is_present`, `is_not_present` | label names |
 //! | `priority` | `equal_to`, `not_equal_to`, `is_present`, `is_not_present` | `urgent`, `high`, `medium`, `low`, `none` |
 //! | `created_at`, `last_activity_at` | `is_greater_than`, `is_less_than` (one date `YYYY-MM-DD` = its midnight UTC, RFC 3339, or unix seconds), `days_before` (one whole number N: before now − N days) | |
+//! | `sla_policy_id` (Chatwoot's conversation field) | `equal_to`, `not_equal_to`, `is_present`, `is_not_present` | SLA policy ids |
+//! | `sla_status` (ours) | `equal_to`, `not_equal_to` | `active`, `active_with_misses` (breached, still open), `hit`, `missed` |
 //! | `customer_service_window` (ours) | `equal_to`, `not_equal_to` | `open` (the contact wrote in the last 24 hours, so a free-form reply may be sent) or `closed` |
 //! | a conversation custom attribute's `attribute_key` (Chatwoot sends `custom_attribute_type` `conversation_attribute` with it) | by its type, see [`custom_attributes::operators_of`] | values of its type |
 //!
@@ -58,6 +60,10 @@ pub enum Attribute {
     LastActivityAt,
     /// Ours: whether the 24-hour customer service window is `open` or `closed`.
     CustomerServiceWindow,
+    /// The applied SLA policy (Chatwoot's `sla_policy_id`).
+    SlaPolicyId,
+    /// Ours: the applied SLA's `sla_status`.
+    SlaStatus,
     /// A conversation custom attribute (its key and type are in [`Values::Custom`]).
     Custom,
 }
@@ -105,6 +111,8 @@ fn attribute(key: &str) -> Option<Attribute> {
         "created_at" => Attribute::CreatedAt,
         "last_activity_at" => Attribute::LastActivityAt,
         "customer_service_window" => Attribute::CustomerServiceWindow,
+        "sla_policy_id" => Attribute::SlaPolicyId,
+        "sla_status" => Attribute::SlaStatus,
         _ => return None,
     })
 }
@@ -113,8 +121,10 @@ fn attribute(key: &str) -> Option<Attribute> {
 fn operators_of(a: Attribute) -> &'static [&'static str] {
     use Attribute::*;
     match a {
-        Status | InboxId | DisplayId | CustomerServiceWindow => &["equal_to", "not_equal_to"],
-        TeamId | AssigneeId | Priority => {
+        Status | InboxId | DisplayId | CustomerServiceWindow | SlaStatus => {
+            &["equal_to", "not_equal_to"]
+        }
+        TeamId | AssigneeId | Priority | SlaPolicyId => {
             &["equal_to", "not_equal_to", "is_present", "is_not_present"]
         }
         Labels => &[
@@ -231,7 +241,21 @@ impl Condition {
                         .map(|t| super::conversations::normalize_label(&vfield, t))
                         .collect::<AppResult<Vec<_>>>()?,
                 ),
-                InboxId | TeamId | AssigneeId | DisplayId => Values::Ids(
+                SlaStatus => {
+                    let mut out = vec![];
+                    for t in texts {
+                        let t = t.to_lowercase();
+                        if !super::sla::STATUSES.contains(&t.as_str()) {
+                            return Err(bad(format!(
+                                "unknown sla_status {t:?}; use active, active_with_misses, hit \
+                                 or missed"
+                            )));
+                        }
+                        out.push(t);
+                    }
+                    Values::Texts(out)
+                }
+                InboxId | TeamId | AssigneeId | DisplayId | SlaPolicyId => Values::Ids(
                     texts
                         .iter()
                         .map(|t| {
@@ -275,7 +299,8 @@ impl Condition {
                 format!(
                     "unknown attribute_key {shown:?}; use status, inbox_id, team_id, \
                      assignee_id, display_id, labels, priority, created_at, last_activity_at, \
-                     customer_service_window or a conversation custom attribute's key"
+                     customer_service_window, sla_policy_id, sla_status or a conversation \
+                     custom attribute's key"
                 ),
             ));
         };
@@ -311,6 +336,13 @@ impl Condition {
             CreatedAt => "conversations.created_at",
             LastActivityAt => "conversations.last_activity_at",
             CustomerServiceWindow => "conversations.last_incoming_at",
+            SlaPolicyId => {
+                "(SELECT a.sla_policy_id FROM applied_slas a \
+                 WHERE a.conversation_id = conversations.id)"
+            }
+            SlaStatus => {
+                "(SELECT a.sla_status FROM applied_slas a WHERE a.conversation_id = conversations.id)"
+            }
             Custom => "conversations.custom_attributes",
         };
         match (&self.values, self.operator) {
@@ -332,6 +364,11 @@ impl Condition {
                         .sql(")))"),
                 )
             }
+            (Values::Texts(v), _) if self.attribute == SlaStatus => Box::new(
+                sql::<Nullable<Bool>>(&format!("({not}COALESCE({column} = ANY("))
+                    .bind::<Array<Text>, _>(v.clone())
+                    .sql("), FALSE))"),
+            ),
             (Values::Texts(v), _) if self.attribute == Labels => Box::new(
                 sql::<Nullable<Bool>>(&format!("({not}({column} && "))
                     .bind::<Array<Text>, _>(v.clone())

@@ -39,6 +39,10 @@ pub struct Conversation {
     /// (set by an incoming message, cleared by a reply, see [`clear_waiting`]); `None` when
     /// nobody waits. The list's "waiting longest" sort orders on it.
     pub waiting_since: Option<DateTime<Utc>>,
+    /// The most urgent unmet SLA deadline (a missed one still unmet, else the next); `None`
+    /// without an active SLA. Maintained by `sla::settle`; the list's `sla_due_asc` sort
+    /// orders on it.
+    pub sla_due_at: Option<DateTime<Utc>>,
 }
 
 /// The contact's latest unresolved conversation in the inbox, or a new open one with the
@@ -422,6 +426,10 @@ pub enum ListSort {
     /// `priority_desc` (also `sort_on_priority`): urgent, high, medium, low, none, then
     /// latest activity: `(priority rank 4..0, last_activity_at, id)` descending.
     Priority,
+    /// `sla_due_asc` (ours): the most urgent SLA first, `(sla_due_at, id)` ascending: breached
+    /// SLAs still unmet (their deadline passed), then the nearest deadline; conversations
+    /// without an active SLA (read as 9999-12-31) come last.
+    SlaDue,
 }
 
 /// SQL of the priority rank (urgent 4 … low 1, none 0).
@@ -431,6 +439,9 @@ const PRIORITY_RANK: &str = "(CASE conversations.priority WHEN 'urgent' THEN 4 W
 /// index `conversations_account_waiting` repeats it word for word).
 const WAITING_KEY: &str =
     "COALESCE(conversations.waiting_since, '9999-12-31 00:00:00+00'::timestamptz)";
+/// SQL of the SLA key: `sla_due_at`, NULL read as 9999-12-31 (the index
+/// `conversations_account_sla_due` repeats it word for word).
+const SLA_KEY: &str = "COALESCE(conversations.sla_due_at, '9999-12-31 00:00:00+00'::timestamptz)";
 
 /// The waiting-longest key of a conversation where nobody waits: 9999-12-31T00:00:00Z.
 pub fn nobody_waiting() -> DateTime<Utc> {
@@ -446,12 +457,13 @@ impl ListSort {
             "created_at_asc" | "sort_on_created_at" => ListSort::CreatedOldest,
             "waiting_since_asc" | "sort_on_waiting_since" => ListSort::WaitingLongest,
             "priority_desc" | "sort_on_priority" => ListSort::Priority,
+            "sla_due_asc" => ListSort::SlaDue,
             other => {
                 return Err(AppError::invalid(
                     "sort_by",
                     format!(
                         "unknown sort_by {other:?}; use last_activity_at_desc, created_at_desc, \
-                         created_at_asc, waiting_since_asc or priority_desc"
+                         created_at_asc, waiting_since_asc, priority_desc or sla_due_asc"
                     ),
                 ))
             }
@@ -466,16 +478,18 @@ impl ListSort {
             ListSort::CreatedOldest => "created_at_asc",
             ListSort::WaitingLongest => "waiting_since_asc",
             ListSort::Priority => "priority_desc",
+            ListSort::SlaDue => "sla_due_asc",
         }
     }
 
     /// Every sort with its label, in the order the list's picker offers them.
-    pub const ALL: [(ListSort, &'static str); 5] = [
+    pub const ALL: [(ListSort, &'static str); 6] = [
         (ListSort::LatestActivity, "Latest activity"),
         (ListSort::CreatedNewest, "Newest"),
         (ListSort::CreatedOldest, "Oldest"),
         (ListSort::WaitingLongest, "Waiting longest"),
         (ListSort::Priority, "Priority"),
+        (ListSort::SlaDue, "SLA due soonest"),
     ];
 
     /// How many key parts precede the id in this sort's cursor.
@@ -519,6 +533,7 @@ impl ListCursor {
             ListSort::LatestActivity => (None, c.last_activity_at),
             ListSort::CreatedNewest | ListSort::CreatedOldest => (None, c.created_at),
             ListSort::WaitingLongest => (None, c.waiting_since.unwrap_or_else(nobody_waiting)),
+            ListSort::SlaDue => (None, c.sla_due_at.unwrap_or_else(nobody_waiting)),
             ListSort::Priority => (
                 Some(priority_rank(c.priority.as_deref())),
                 c.last_activity_at,
@@ -772,6 +787,7 @@ fn ordered_after(
             sql::<Timestamptz>(WAITING_KEY).asc(),
             conversations::id.asc(),
         )),
+        ListSort::SlaDue => q.order((sql::<Timestamptz>(SLA_KEY).asc(), conversations::id.asc())),
         ListSort::Priority => q.order((
             sql::<BigInt>(PRIORITY_RANK).desc(),
             conversations::last_activity_at.desc(),
@@ -786,6 +802,7 @@ fn ordered_after(
         ListSort::CreatedNewest => ("conversations.created_at", "<"),
         ListSort::CreatedOldest => ("conversations.created_at", ">"),
         ListSort::WaitingLongest => (WAITING_KEY, ">"),
+        ListSort::SlaDue => (SLA_KEY, ">"),
         ListSort::Priority => {
             return Ok(q.filter(
                 sql::<Bool>(&format!(

@@ -32,7 +32,9 @@
 //!   again.
 
 use super::business_hours::Schedule;
-use crate::db::schema::{applied_slas as applied, sla_events as sev, sla_policies as pol};
+use crate::db::schema::{
+    applied_slas as applied, conversations, sla_events as sev, sla_policies as pol,
+};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -45,6 +47,10 @@ pub const SLA_MISSED: &str = "sla.missed";
 /// The domain event of an SLA applied, removed or recomputed by a policy change (realtime
 /// clients only). Payload: `display_id`, `sla_policy_id` (null when removed).
 pub const SLA_UPDATED: &str = "sla.updated";
+
+/// The values of `applied_slas.sla_status` (Chatwoot's): `active`, `active_with_misses` (a
+/// deadline was missed and the conversation is still open), `hit`, `missed` (resolved).
+pub const STATUSES: [&str; 4] = ["active", "active_with_misses", "hit", "missed"];
 
 /// Longest policy name, in characters.
 pub const MAX_NAME_CHARS: usize = 255;
@@ -852,6 +858,23 @@ fn settle(conn: &mut PgConnection, a: AppliedSla, now: DateTime<Utc>) -> AppResu
         (false, true) => "active",
         (false, false) => "active_with_misses",
     };
+    // The list's `sla_due_asc` key: the most urgent unmet deadline (a missed one still unmet
+    // lies in the past, so it sorts first), none once resolved. Written only when it changes.
+    let urgent = if resolved {
+        None
+    } else {
+        all.iter()
+            .filter(|d| d.met_at.is_none())
+            .filter_map(|d| d.due_at)
+            .min()
+    };
+    diesel::update(
+        conversations::table
+            .find(a.conversation_id)
+            .filter(conversations::sla_due_at.is_distinct_from(urgent)),
+    )
+    .set(conversations::sla_due_at.eq(urgent))
+    .execute(conn)?;
     Ok(diesel::update(applied::table.find(a.id))
         .set((
             applied::sla_status.eq(status),

@@ -65,11 +65,21 @@ fn assert_invalid(status: u16, body: &Value, field: &str) {
 #[actix_rt::test]
 async fn every_sort_pages_on_its_own_unique_key_without_repeats_or_gaps() {
     let (app, _) = setup(70).await;
+    // SLA deadlines on every third conversation, with ties (the sort pages on (key, id)).
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE conversations SET sla_due_at = now() + (id % 7) * interval '1 minute' \
+             WHERE id % 3 = 0",
+        ),
+        &mut app.conn(),
+    )
+    .unwrap();
     let base = format!(
         "/api/v1/accounts/{}/conversations?status=all",
         app.account_id
     );
     for (sort, order) in [
+        ("sla_due_asc", "ORDER BY sla_due_at IS NULL, sla_due_at, id"),
         ("", "ORDER BY last_activity_at DESC, id DESC"),
         (
             "last_activity_at_desc",

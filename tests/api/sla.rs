@@ -54,6 +54,20 @@ async fn apply(app: &TestApp, display_id: i32, policy: Value) -> (u16, Value) {
     .await
 }
 
+/// `POST …/conversations/filter?sort_by=sla_due_asc` with `payload`.
+async fn filter(app: &TestApp, payload: Value) -> (u16, Value) {
+    app.api(
+        "POST",
+        &format!(
+            "/api/v1/accounts/{}/conversations/filter?sort_by=sla_due_asc",
+            app.account_id
+        ),
+        Some(json!({ "payload": payload })),
+        &app.token.clone(),
+    )
+    .await
+}
+
 fn exec(app: &TestApp, sql: &str) {
     diesel::sql_query(sql).execute(&mut app.conn()).unwrap();
 }
@@ -535,4 +549,129 @@ async fn a_rule_applies_an_sla_and_a_rule_runs_on_sla_missed() {
     let v = app.get(&conversation(&app, 1)).await;
     assert_eq!(v["labels"], json!(["sla-breached"]), "{v}");
     assert_eq!(v["priority"], "urgent");
+}
+
+#[actix_web::test]
+async fn the_list_sorts_by_sla_urgency_and_filters_by_policy_and_status() {
+    let app = TestApp::start();
+    app.create_inbox_direct();
+    for (i, from) in ["16505550101", "16505550102", "16505550103", "16505550104"]
+        .iter()
+        .enumerate()
+    {
+        app.deliver_bytes(&text(from, &format!("wamid.s{i}"), "Hello"))
+            .await;
+    }
+    let fast = create_policy(
+        &app,
+        json!({"name": "Fast", "first_response_time_threshold": 60,
+            "resolution_time_threshold": 86400}),
+    )
+    .await;
+    let slow = create_policy(
+        &app,
+        json!({"name": "Slow", "first_response_time_threshold": 3600}),
+    )
+    .await;
+    for (display_id, policy) in [(1, &fast), (2, &fast), (3, &slow)] {
+        let (s, v) = apply(&app, display_id, policy["id"].clone()).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    // Conversation 2's first response deadline passed a minute ago: a breach.
+    exec(
+        &app,
+        "UPDATE applied_slas SET created_at = now() - interval '2 minutes', \
+         due_started_at = now() - interval '2 minutes', due_at = now() - interval '1 minute' \
+         WHERE conversation_id = (SELECT id FROM conversations WHERE display_id = 2)",
+    );
+    assert_eq!(
+        sla::process_due(&mut app.conn(), chrono::Utc::now()).unwrap(),
+        1
+    );
+    let list = |q: &str| {
+        format!(
+            "/api/v1/accounts/{}/conversations?status=all&{q}",
+            app.account_id
+        )
+    };
+    let display_ids = |v: &Value| -> Vec<i64> {
+        v["data"]["payload"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    // Breached first (its missed deadline lies in the past), then the nearest deadline, the
+    // later one, and the conversation without an SLA last.
+    let page = app.get(&list("sort_by=sla_due_asc")).await;
+    assert_eq!(display_ids(&page), vec![2, 1, 3, 4]);
+    let (s, v) = filter(
+        &app,
+        json!([{"attribute_key": "sla_policy_id", "filter_operator": "equal_to",
+        "values": [fast["id"]]}]),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["payload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+    let (s, v) = filter(
+        &app,
+        json!([{"attribute_key": "sla_status", "filter_operator": "equal_to",
+        "values": ["active_with_misses"]}]),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["payload"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["payload"][0]["id"], 2);
+    let (s, v) = filter(
+        &app,
+        json!([{"attribute_key": "sla_policy_id", "filter_operator": "is_not_present",
+        "values": []}]),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["payload"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["payload"][0]["id"], 4);
+    // Bad values name the field.
+    let (s, v) = filter(
+        &app,
+        json!([{"attribute_key": "sla_status", "filter_operator": "equal_to",
+        "values": ["late"]}]),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["field"], "payload[0].values", "{v}");
+    // Resolving ends the urgency; removing the SLA (a policy replaced by none) clears it.
+    let (s, _) = app
+        .api(
+            "POST",
+            &format!("{}/toggle_status", conversation(&app, 1)),
+            Some(json!({"status": "resolved"})),
+            &app.token.clone(),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let due = |display_id: i32| {
+        app.query_json(&format!(
+            "SELECT to_jsonb(sla_due_at IS NOT NULL) FROM conversations WHERE display_id = {display_id}"
+        ))
+    };
+    assert_eq!(due(1), json!(false));
+    assert_eq!(due(3), json!(true));
+    exec(
+        &app,
+        "DELETE FROM applied_slas WHERE conversation_id = \
+         (SELECT id FROM conversations WHERE display_id = 3)",
+    );
+    assert_eq!(due(3), json!(false));
+    let page = app.get(&list("sort_by=sla_due_asc")).await;
+    assert_eq!(display_ids(&page), vec![2, 1, 3, 4]);
 }
