@@ -120,6 +120,20 @@ async fn create_a_policy_apply_it_and_watch_the_chip_breach() {
     let conv = env.api("GET", "/conversations/1", None).await;
     assert_eq!(conv["sla_events"][0]["event_type"], "frt", "{conv}");
     screenshot(&c, "sla-breached-1440").await;
+    // The list's sort picker orders by SLA urgency: the breached conversation comes first.
+    js(
+        &c,
+        "const s = document.querySelector('[data-sort]'); s.value = 'sla_due_asc'; \
+         s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+    )
+    .await;
+    wait_js(
+        &c,
+        "location.search.includes('sort_by=sla_due_asc') && !!document.querySelector( \
+           '.conversation-row:first-of-type [data-sla-chip].sla-breached')",
+        "the breached conversation first in the SLA sort",
+    )
+    .await;
 
     // Phone width: the settings page and the conversation.
     let p = env.browser(390, 844).await;
