@@ -442,6 +442,106 @@ fn message_cursor(
         })
 }
 
+/// How many of the account's newest messages (after the cursor) the first pass of the
+/// message search reads in `(created_at, id)` order before it asks the trigram index.
+pub const RECENT_SCAN: i64 = 2000;
+
+/// The message hits of a search, newest first by `(created_at, id)`, at most `want`, in two
+/// passes so that neither a common nor a rare word costs much:
+/// 1. the newest [`RECENT_SCAN`] messages of the account (an index range on
+///    `messages_account_created`), filtered by the words: a common word fills the page here,
+///    without the trigram index handing over (and the query sorting) every one of its matches;
+/// 2. only if the page is not full: the trigram-index query ([`message_sql`]) for messages
+///    older than the last one the first pass read. A word rare enough to need this pass has
+///    few matches there to sort.
+///
+/// The result equals one ordered query over all matches.
+fn message_hits(
+    conn: &mut PgConnection,
+    viewer: &Viewer,
+    visible: &Option<Vec<i64>>,
+    words: &[String],
+    cursor: Option<(DateTime<Utc>, i64)>,
+    want: i64,
+) -> AppResult<Vec<MessageHit>> {
+    #[derive(QueryableByName)]
+    struct Boundary {
+        #[diesel(sql_type = Timestamptz)]
+        created_at: DateTime<Utc>,
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let after = if cursor.is_some() {
+        " AND (r.created_at, r.id) < ($3, $4)"
+    } else {
+        ""
+    };
+    let window = format!(
+        "SELECT * FROM messages r WHERE r.account_id = $1{after} \
+         ORDER BY r.created_at DESC, r.id DESC LIMIT {RECENT_SCAN}"
+    );
+    let mut sql = format!(
+        "SELECT m.*, c.display_id, c.contact_id FROM ({window}) m \
+         JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.message_type IN (0, 1) AND NOT m.private"
+    );
+    let mut n = if cursor.is_some() { 4 } else { 2 };
+    for _ in words {
+        n += 1;
+        sql.push_str(&format!(
+            " AND switchboard_fold(m.content) LIKE switchboard_fold(${n})"
+        ));
+    }
+    if visible.is_some() {
+        n += 1;
+        sql.push_str(&format!(" AND m.inbox_id = ANY(${n})"));
+    }
+    sql.push_str(" ORDER BY m.created_at DESC, m.id DESC LIMIT $2");
+    let mut q = diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<BigInt, _>(viewer.account_id)
+        .bind::<BigInt, _>(want);
+    if let Some((at, id)) = cursor {
+        q = q.bind::<Timestamptz, _>(at).bind::<BigInt, _>(id);
+    }
+    for w in words {
+        q = q.bind::<Text, _>(like_pattern(w));
+    }
+    if let Some(ids) = visible {
+        q = q.bind::<Array<BigInt>, _>(ids.clone());
+    }
+    let mut hits: Vec<MessageHit> = q.load(conn)?;
+    if hits.len() as i64 >= want {
+        return Ok(hits);
+    }
+    // The last message the first pass read, if it read a full window.
+    let mut bq = diesel::sql_query(format!(
+        "SELECT r.created_at, r.id FROM messages r WHERE r.account_id = $1{} \
+         ORDER BY r.created_at DESC, r.id DESC OFFSET {} LIMIT 1",
+        after.replace("$3", "$2").replace("$4", "$3"),
+        RECENT_SCAN - 1
+    ))
+    .into_boxed()
+    .bind::<BigInt, _>(viewer.account_id);
+    if let Some((at, id)) = cursor {
+        bq = bq.bind::<Timestamptz, _>(at).bind::<BigInt, _>(id);
+    }
+    let Some(boundary) = bq.load::<Boundary>(conn)?.into_iter().next() else {
+        return Ok(hits);
+    };
+    let older: Vec<MessageHit> = message_query(
+        "",
+        viewer,
+        visible,
+        words,
+        Some((boundary.created_at, boundary.id)),
+        want - hits.len() as i64,
+    )
+    .load(conn)?;
+    hits.extend(older);
+    Ok(hits)
+}
+
 /// Runs the message query, or `EXPLAIN` of it, with the same parameters.
 fn message_query(
     prefix: &str,
@@ -546,8 +646,7 @@ pub fn search(
         .collect();
     let conversations_out = convs.into_iter().take(limit as usize).collect();
 
-    let mut hits: Vec<MessageHit> =
-        message_query("", viewer, &visible, &words, cursor, limit + 1).load(conn)?;
+    let mut hits = message_hits(conn, viewer, &visible, &words, cursor, limit + 1)?;
     let more = hits.len() as i64 > limit;
     hits.truncate(limit as usize);
     let owner_ids: Vec<i64> = hits.iter().map(|h| h.contact_id).collect();
@@ -579,8 +678,8 @@ pub fn search(
     })
 }
 
-/// PostgreSQL's plan (`EXPLAIN`, one line per row) for the message part of [`search`] with
-/// the same parameters: how tests and operators check that `messages_content_fold_trgm`
+/// PostgreSQL's plan (`EXPLAIN`, one line per row) for the trigram pass of the message part
+/// of [`search`] (the second pass of [`message_hits`]) with the same parameters: how tests and operators check that `messages_content_fold_trgm`
 /// serves it. Errors: 422 as [`search`].
 pub fn explain_message_search(
     conn: &mut PgConnection,

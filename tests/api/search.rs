@@ -205,6 +205,50 @@ async fn message_search_uses_the_trigram_index() {
     assert_eq!(found.messages.len(), 15);
     let found = search::search(&mut conn, &agent, "blue jacket", None, 15).unwrap();
     assert_eq!(found.messages.len(), 1);
+
+    // Two passes (the newest `RECENT_SCAN` messages, then the trigram index for older ones)
+    // give exactly what one ordered query over every match gives, page after page: a common
+    // word, one whose matches straddle the first pass's window, and one found only beyond it.
+    diesel::sql_query(
+        "INSERT INTO messages (account_id, inbox_id, conversation_id, message_type, content, created_at) \
+         SELECT c.account_id, c.inbox_id, c.id, 0, 'a lone needle', now() - interval '30 days' \
+         FROM conversations c \
+         UNION ALL SELECT c.account_id, c.inbox_id, c.id, 0, 'zebra crossing ' || k, \
+                now() - k * interval '150 minutes' \
+         FROM conversations c, generate_series(1, 40) AS k",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    assert!(search::RECENT_SCAN < 2500);
+    for (term, pattern, pages) in [
+        ("shipped", "%shipped%", 3),
+        ("zebra", "%zebra%", 3),
+        ("needle", "%needle%", 1),
+    ] {
+        let expected: Vec<i64> = app
+            .query_json(&format!(
+                "SELECT coalesce(jsonb_agg(id ORDER BY created_at DESC, id DESC), '[]') FROM \
+                 (SELECT id, created_at FROM messages WHERE message_type IN (0, 1) AND NOT private \
+                  AND content LIKE '{pattern}' ORDER BY created_at DESC, id DESC LIMIT {}) t",
+                pages * 15
+            ))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        let mut seen = vec![];
+        let mut before = None;
+        for _ in 0..pages {
+            let found = search::search(&mut conn, &admin, term, before, 15).unwrap();
+            seen.extend(found.messages.iter().map(|m| m.message.id));
+            before = found.next_before;
+            if before.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, expected, "{term}");
+    }
 }
 
 fn enc(q: &str) -> String {
