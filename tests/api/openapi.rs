@@ -1,0 +1,261 @@
+//! Issue 15 (operations): the OpenAPI document (`GET /api/v1/openapi.json`) covers every route
+//! of the routing table, and schemathesis finds no 5xx and no response that contradicts it.
+
+use crate::common::*;
+use regex::Regex;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use switchboard::app;
+
+/// The files that register routes, with the prefix their `routes` function is mounted under
+/// (`""` when the file names its own scopes).
+const ROUTE_FILES: &[(&str, &str)] = &[
+    ("src/web/mod.rs", ""),
+    ("src/web/api/mod.rs", ""),
+    ("src/web/api/reports.rs", ""),
+    ("src/web/api/automation.rs", "/api/v1/accounts/{account_id}"),
+    ("src/web/api/sla_policies.rs", "/api/v1/accounts/{account_id}"),
+];
+
+fn read_source(file: &str) -> String {
+    let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // Drop line comments so a commented-out route does not count.
+    Regex::new(r"//[^\n]*").unwrap().replace_all(&text, "").into_owned()
+}
+
+/// `(METHOD, path)` of every route registered in the `routes` functions of [`ROUTE_FILES`]:
+/// `.route("/p", web::get()…)`, `web::resource("/p").route(web::get()…)`, nested
+/// `web::scope("/p")`, and `crud::<R>(cfg, "/p")` (automation's six CRUD routes). Paths are
+/// compared without a trailing slash, which `web::api_path` strips before routing.
+fn routing_table() -> BTreeSet<(String, String)> {
+    let token = Regex::new(
+        r#"web::(?:scope|resource)\(\s*"([^"]*)"\s*\)|\.route\(\s*"([^"]*)"\s*,\s*web::(get|post|put|patch|delete)\(\)|\.route\(\s*web::(get|post|put|patch|delete)\(\)|crud::<\w+>\(cfg,\s*"([^"]*)"\)|[()]"#,
+    )
+    .unwrap();
+    let mut out = BTreeSet::new();
+    let mut add = |method: &str, path: String| {
+        let path = match path.trim_end_matches('/') {
+            "" => "/".to_string(),
+            p => p.to_string(),
+        };
+        out.insert((method.to_uppercase(), path));
+    };
+    for (file, base) in ROUTE_FILES {
+        let src = read_source(file);
+        let start = src
+            .find("fn routes")
+            .unwrap_or_else(|| panic!("{file} has no `fn routes`"));
+        let mut depth = 0i32;
+        // (prefix, depth of the call that holds the scope)
+        let mut scopes: Vec<(String, i32)> = Vec::new();
+        for m in token.captures_iter(&src[start..]) {
+            let whole = m.get(0).unwrap().as_str();
+            let prefix = || format!("{base}{}", scopes.iter().map(|s| s.0.as_str()).collect::<String>());
+            if whole == "(" {
+                depth += 1;
+            } else if whole == ")" {
+                depth -= 1;
+                while scopes.last().is_some_and(|s| s.1 > depth) {
+                    scopes.pop();
+                }
+            } else if let Some(p) = m.get(1) {
+                scopes.push((p.as_str().to_string(), depth));
+            } else if let (Some(p), Some(method)) = (m.get(2), m.get(3)) {
+                add(method.as_str(), format!("{}{}", prefix(), p.as_str()));
+                depth += 1; // the `.route(` just read
+            } else if let Some(method) = m.get(4) {
+                add(method.as_str(), prefix());
+                depth += 1;
+            } else if let Some(p) = m.get(5) {
+                let base = format!("{}{}", prefix(), p.as_str());
+                let one = format!("{base}/{{id}}");
+                for (method, path) in [
+                    ("get", &base),
+                    ("post", &base),
+                    ("get", &one),
+                    ("patch", &one),
+                    ("put", &one),
+                    ("delete", &one),
+                ] {
+                    add(method, path.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `(METHOD, path)` of every operation in the document.
+fn documented() -> BTreeSet<(String, String)> {
+    let doc = serde_json::to_value(switchboard::web::openapi::openapi()).unwrap();
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                out.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_document_covers_every_route_and_only_routes() {
+    // Every module mounted with `.configure(x::routes)` must be read above.
+    let api = read_source("src/web/api/mod.rs");
+    for m in Regex::new(r"\.configure\((\w+)::routes\)").unwrap().captures_iter(&api) {
+        let file = format!("src/web/api/{}.rs", &m[1]);
+        assert!(
+            ROUTE_FILES.iter().any(|(f, _)| *f == file),
+            "{file} registers routes: add it to ROUTE_FILES"
+        );
+    }
+    let table = routing_table();
+    // The agent UI (HTML pages) is not part of the API; everything else is.
+    let table: BTreeSet<_> = table.into_iter().collect();
+    assert!(table.len() > 150, "the parser read too few routes: {}", table.len());
+    let docs = documented();
+    let undocumented: Vec<_> = table.difference(&docs).collect();
+    let unknown: Vec<_> = docs.difference(&table).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes without an operation in the OpenAPI document (add #[utoipa::path] and list it \
+         in src/web/openapi/mod.rs): {undocumented:#?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "operations in the document that no route serves: {unknown:#?}"
+    );
+}
+
+#[test]
+fn the_document_is_openapi_3_1_with_the_token_scheme() {
+    let doc = serde_json::to_value(switchboard::web::openapi::openapi()).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    let scheme = &doc["components"]["securitySchemes"]["api_access_token"];
+    assert_eq!(scheme["type"], "apiKey");
+    assert_eq!(scheme["in"], "header");
+    assert_eq!(scheme["name"], "api_access_token");
+    assert_eq!(doc["security"][0]["api_access_token"], serde_json::json!([]));
+    // Meta's webhook route needs no token; the API does.
+    let verify = &doc["paths"]["/webhooks/whatsapp/{phone_number}"]["get"];
+    assert_eq!(verify["security"], serde_json::json!([{}]));
+    assert!(doc["paths"]["/api/v1/accounts/{account_id}/inboxes"]["get"]["security"].is_null());
+    // Operation ids are unique.
+    let mut ids = BTreeSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            if let Some(id) = op["operationId"].as_str() {
+                assert!(ids.insert(id.to_string()), "duplicate operationId {id}");
+            }
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn openapi_json_is_served_without_a_token() {
+    let app = TestApp::start();
+    let (status, doc) = app.api("GET", "/api/v1/openapi.json", None, "").await;
+    assert_eq!(status, 200, "{doc}");
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["paths"]["/api/v1/accounts/{account_id}/conversations"].is_object());
+}
+
+/// The schemathesis to run: `$SCHEMATHESIS`, `.data/schemathesis/bin/schemathesis`
+/// (`ensure_schemathesis` in scripts/lib.sh), or `schemathesis` on PATH.
+fn schemathesis_binary() -> String {
+    if let Ok(b) = std::env::var("SCHEMATHESIS") {
+        if !b.trim().is_empty() {
+            return b;
+        }
+    }
+    let local = concat!(env!("CARGO_MANIFEST_DIR"), "/.data/schemathesis/bin/schemathesis");
+    if std::path::Path::new(local).exists() {
+        return local.into();
+    }
+    "schemathesis".into()
+}
+
+/// Examples per operation; `SCHEMATHESIS_MAX_EXAMPLES` overrides.
+const MAX_EXAMPLES: &str = "4";
+
+/// Starts a real server for a seeded account (admin token, an inbox, a conversation with a
+/// message), then runs schemathesis against `/api/v1/openapi.json`: any 5xx, or any JSON
+/// response that contradicts the document, fails the test.
+#[actix_rt::test]
+async fn schemathesis_finds_no_server_error_and_no_schema_mismatch() {
+    let app = TestApp::start();
+    app.create_inbox(serde_json::json!({})).await;
+    app.deliver("text.json").await;
+
+    let st = app.state.clone();
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new().configure(app::configure(st.clone()))
+    })
+    .workers(2)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    let base = format!("http://{addr}");
+
+    let dir = std::env::temp_dir().join(format!("switchboard-schemathesis-{}", app.db.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("schemathesis.toml");
+    // Every account-scoped operation runs in the seeded account.
+    std::fs::write(
+        &config,
+        format!("[parameters]\n\"path.account_id\" = {}\n", app.account_id),
+    )
+    .unwrap();
+    let examples =
+        std::env::var("SCHEMATHESIS_MAX_EXAMPLES").unwrap_or_else(|_| MAX_EXAMPLES.into());
+    let started = std::time::Instant::now();
+    let run = tokio::process::Command::new(schemathesis_binary())
+        .arg("--config-file")
+        .arg(&config)
+        .arg("--no-color")
+        .arg("run")
+        .arg(format!("{base}/api/v1/openapi.json"))
+        .args(["--url", &base])
+        .args(["--checks", "not_a_server_error,response_schema_conformance"])
+        .args(["--max-examples", &examples])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--seed", "15"])
+        .args(["--workers", "2"])
+        .args(["--request-timeout", "30"])
+        .arg("--generation-database=none")
+        // The realtime stream never ends: it is tested in realtime.rs.
+        .args(["--exclude-path-regex", "/events$"])
+        .args(["--header", &format!("api_access_token: {}", app.token)])
+        .arg("--report-junit-path")
+        .arg(dir.join("junit.xml"))
+        .current_dir(&dir)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(600), run)
+        .await
+        .expect("schemathesis ran past 10 minutes")
+        .unwrap_or_else(|e| {
+            panic!(
+                "could not run schemathesis ({e}): run scripts/test, which installs it into \
+                 .data/schemathesis (ensure_schemathesis in scripts/lib.sh), or set SCHEMATHESIS"
+            )
+        });
+    handle.stop(true).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!(
+        "schemathesis: {} examples per operation, {:.1} s\n{stdout}\n{stderr}",
+        examples,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        output.status.success(),
+        "schemathesis found failures (exit {:?}); its report is above",
+        output.status.code()
+    );
+}
