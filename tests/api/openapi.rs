@@ -186,8 +186,10 @@ const MAX_EXAMPLES: &str = "4";
 #[actix_rt::test]
 async fn schemathesis_finds_no_server_error_and_no_schema_mismatch() {
     let app = TestApp::start();
-    app.create_inbox(serde_json::json!({})).await;
+    let inbox = app.create_inbox(serde_json::json!({})).await;
     app.deliver("text.json").await;
+    let (agent_id, _) = app.create_agent("ben@example.com");
+    let seeded = seed(&app).await;
 
     let st = app.state.clone();
     let server = actix_web::HttpServer::new(move || {
@@ -206,11 +208,23 @@ async fn schemathesis_finds_no_server_error_and_no_schema_mismatch() {
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("schemathesis.toml");
     // Every account-scoped operation runs in the seeded account.
+    // Every account-scoped operation runs in the seeded account, on the seeded rows (each
+    // table's first row has id 1: the database is new); agents are tried on the agent, not on
+    // the admin whose token the run uses.
     std::fs::write(
         &config,
-        format!("[parameters]\n\"path.account_id\" = {}\n", app.account_id),
+        format!(
+            "[parameters]\n\"path.account_id\" = {account}\n\"path.display_id\" = 1\n\
+             \"path.id\" = 1\n\"path.inbox_id\" = {inbox}\n\"path.team_id\" = 1\n\
+             \"path.note_id\" = 1\n\"path.message_id\" = 1\n\n\
+             [[operations]]\ninclude-path-regex = \"/agents/\\\\{{id\\\\}}$\"\n\
+             parameters = {{ \"path.id\" = {agent_id} }}\n",
+            account = app.account_id,
+            inbox = inbox["id"],
+        ),
     )
     .unwrap();
+    eprintln!("seeded: {seeded:?}");
     let examples =
         std::env::var("SCHEMATHESIS_MAX_EXAMPLES").unwrap_or_else(|_| MAX_EXAMPLES.into());
     let started = std::time::Instant::now();
@@ -258,4 +272,138 @@ async fn schemathesis_finds_no_server_error_and_no_schema_mismatch() {
         "schemathesis found failures (exit {:?}); its report is above",
         output.status.code()
     );
+}
+
+/// Creates one row of each kind the API manages (label, team, canned response, custom
+/// attribute, custom filter, note, webhook, SLA policy, automation rule, macro), so the
+/// operations that address one by id reach their logic. Returns what was refused, if anything.
+async fn seed(app: &TestApp) -> Vec<String> {
+    let a = format!("/api/v1/accounts/{}", app.account_id);
+    let token = app.token.clone();
+    let rows = [
+        ("/labels", serde_json::json!({"title": "vip", "description": "Very important"})),
+        ("/teams", serde_json::json!({"name": "Sales"})),
+        ("/canned_responses", serde_json::json!({"short_code": "hi", "content": "Hello!"})),
+        (
+            "/custom_attribute_definitions",
+            serde_json::json!({"attribute_display_name": "Plan", "attribute_key": "plan",
+                "attribute_display_type": "text", "attribute_model": "contact_attribute"}),
+        ),
+        (
+            "/custom_filters",
+            serde_json::json!({"name": "Open", "filter_type": "conversation",
+                "query": {"payload": [{"attribute_key": "status", "filter_operator": "equal_to",
+                "values": ["open"], "query_operator": null}]}}),
+        ),
+        ("/contacts/1/notes", serde_json::json!({"content": "Called back"})),
+        (
+            "/webhooks",
+            serde_json::json!({"url": "https://hooks.example.com/switchboard",
+                "subscriptions": ["message_created"]}),
+        ),
+        (
+            "/sla_policies",
+            serde_json::json!({"name": "Gold", "first_response_time_threshold": 3600}),
+        ),
+        (
+            "/automation_rules",
+            serde_json::json!({"name": "Tag", "event_name": "conversation_created",
+                "conditions": [{"attribute_key": "status", "filter_operator": "equal_to",
+                "values": ["open"], "query_operator": null}],
+                "actions": [{"action_name": "add_label", "action_params": ["vip"]}]}),
+        ),
+        (
+            "/macros",
+            serde_json::json!({"name": "Resolve", "visibility": "global",
+                "actions": [{"action_name": "resolve_conversation"}]}),
+        ),
+    ];
+    let mut refused = Vec::new();
+    for (path, body) in rows {
+        let (status, json) = app.api("POST", &format!("{a}{path}"), Some(body), &token).await;
+        if status != 200 {
+            refused.push(format!("{path}: {status} {json}"));
+        }
+    }
+    refused
+}
+
+/// The Python beside schemathesis (its venv has PyYAML, a schemathesis dependency).
+fn python_with_yaml() -> String {
+    let st = schemathesis_binary();
+    let beside = std::path::Path::new(&st).with_file_name("python");
+    if beside.exists() {
+        beside.to_string_lossy().into_owned()
+    } else {
+        "python3".into()
+    }
+}
+
+/// docker-compose.yml parses, has PostgreSQL and Switchboard with health checks on `/ready`
+/// and `pg_isready`, MinIO in the `s3` profile and a second node plus Caddy in `two-nodes`.
+/// Where a Compose CLI exists (`docker compose` or `docker-compose`), `config -q` must accept
+/// the file with every profile. Docker itself is not needed.
+#[test]
+fn docker_compose_file_is_valid() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new(python_with_yaml())
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(format!("{root}/docker-compose.yml"))
+        .output()
+        .expect("python (run scripts/test, which installs schemathesis and PyYAML)");
+    assert!(
+        out.status.success(),
+        "docker-compose.yml does not parse: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let services = &doc["services"];
+    for name in ["postgres", "switchboard"] {
+        assert!(services[name]["profiles"].is_null(), "{name} runs without a profile");
+    }
+    let app_check = services["switchboard"]["healthcheck"]["test"].to_string();
+    assert!(app_check.contains("/ready"), "{app_check}");
+    assert!(services["postgres"]["healthcheck"]["test"].to_string().contains("pg_isready"));
+    assert_eq!(services["minio"]["profiles"], serde_json::json!(["s3"]));
+    assert_eq!(services["minio-init"]["profiles"], serde_json::json!(["s3"]));
+    assert_eq!(services["switchboard-2"]["profiles"], serde_json::json!(["two-nodes"]));
+    assert_eq!(services["proxy"]["profiles"], serde_json::json!(["two-nodes"]));
+    assert!(services["switchboard-2"]["healthcheck"]["test"].to_string().contains("/ready"));
+    let caddy = std::fs::read_to_string(format!("{root}/deploy/Caddyfile")).unwrap();
+    assert!(caddy.contains("switchboard:3000 switchboard-2:3000") && caddy.contains("health_uri /ready"));
+    for v in ["pg-data", "switchboard-data", "minio-data"] {
+        assert!(doc["volumes"].get(v).is_some(), "volume {v}");
+    }
+
+    let clis: [&[&str]; 2] = [&["docker", "compose"], &["docker-compose"]];
+    for cli in clis {
+        let Ok(probe) = std::process::Command::new(cli[0])
+            .args(&cli[1..])
+            .arg("version")
+            .output()
+        else {
+            continue;
+        };
+        if !probe.status.success() {
+            continue;
+        }
+        let out = std::process::Command::new(cli[0])
+            .args(&cli[1..])
+            .args(["--profile", "s3", "--profile", "two-nodes", "config", "-q"])
+            .current_dir(root)
+            .env("SECRET_KEY_BASE", "compose-config-check-0123456789abcdef")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{} config: {}",
+            cli.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("{} config accepted docker-compose.yml", cli.join(" "));
+        break;
+    }
 }

@@ -146,7 +146,7 @@ pub async fn toggle_status(
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -168,7 +168,7 @@ pub async fn mute(
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -204,7 +204,7 @@ async fn set_muted(
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

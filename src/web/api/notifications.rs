@@ -165,7 +165,7 @@ pub async fn unread_count(
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -258,7 +258,7 @@ pub async fn unread(
     operation_id = "notifications_destroy",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -385,7 +385,7 @@ pub async fn replace_participants(
     operation_id = "notifications_remove_participants",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -547,7 +547,7 @@ pub async fn replace_team_members(
     operation_id = "notifications_remove_team_members",
     params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -147,7 +147,7 @@ pub async fn update(
     operation_id = "sla_policies_destroy",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

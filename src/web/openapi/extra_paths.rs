@@ -119,7 +119,7 @@ pub(crate) fn automation_update_rules_put() {}
     operation_id = "automation_destroy_rules",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -212,7 +212,7 @@ pub(crate) fn automation_update_macros_put() {}
     operation_id = "automation_destroy_macros",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
