@@ -218,7 +218,9 @@ async fn schemathesis_finds_no_server_error_and_no_schema_mismatch() {
              \"path.id\" = 1\n\"path.inbox_id\" = {inbox}\n\"path.team_id\" = 1\n\
              \"path.note_id\" = 1\n\"path.message_id\" = 1\n\n\
              [[operations]]\ninclude-path-regex = \"/agents/\\\\{{id\\\\}}$\"\n\
-             parameters = {{ \"path.id\" = {agent_id} }}\n",
+             parameters = {{ \"path.id\" = {agent_id} }}\n\n\
+             [[operations]]\ninclude-method-regex = \"DELETE\"\nexclude-path-regex = \"/agents/\"\n\
+             parameters = {{ \"path.id\" = 2, \"path.team_id\" = 2, \"path.note_id\" = 2 }}\n",
             account = app.account_id,
             inbox = inbox["id"],
         ),
@@ -274,47 +276,53 @@ async fn schemathesis_finds_no_server_error_and_no_schema_mismatch() {
     );
 }
 
-/// Creates one row of each kind the API manages (label, team, canned response, custom
-/// attribute, custom filter, note, webhook, SLA policy, automation rule, macro), so the
-/// operations that address one by id reach their logic. Returns what was refused, if anything.
+/// Creates two rows of each kind the API manages (contact, label, team, canned response,
+/// custom attribute, custom filter, note, SLA policy, automation rule, macro): the
+/// operations that address one by id reach their logic on row 1, and `DELETE`s remove row 2,
+/// so the rest of the run still finds row 1. Returns what was refused, if anything.
 async fn seed(app: &TestApp) -> Vec<String> {
+    let mut refused = seed_once(app, "").await;
+    refused.extend(seed_once(app, "2").await);
+    refused
+}
+
+async fn seed_once(app: &TestApp, n: &str) -> Vec<String> {
     let a = format!("/api/v1/accounts/{}", app.account_id);
     let token = app.token.clone();
     let rows = [
-        ("/labels", serde_json::json!({"title": "vip", "description": "Very important"})),
-        ("/teams", serde_json::json!({"name": "Sales"})),
-        ("/canned_responses", serde_json::json!({"short_code": "hi", "content": "Hello!"})),
+        (
+            "/contacts",
+            serde_json::json!({"name": format!("Extra {n}"), "phone_number": format!("+1555000111{}", n.len())}),
+        ),
+        ("/labels", serde_json::json!({"title": format!("vip{n}"), "description": "Very important"})),
+        ("/teams", serde_json::json!({"name": format!("Sales{n}")})),
+        ("/canned_responses", serde_json::json!({"short_code": format!("hi{n}"), "content": "Hello!"})),
         (
             "/custom_attribute_definitions",
-            serde_json::json!({"attribute_display_name": "Plan", "attribute_key": "plan",
+            serde_json::json!({"attribute_display_name": "Plan", "attribute_key": format!("plan{n}"),
                 "attribute_display_type": "text", "attribute_model": "contact_attribute"}),
         ),
         (
             "/custom_filters",
-            serde_json::json!({"name": "Open", "filter_type": "conversation",
+            serde_json::json!({"name": format!("Open{n}"), "filter_type": "conversation",
                 "query": {"payload": [{"attribute_key": "status", "filter_operator": "equal_to",
                 "values": ["open"], "query_operator": null}]}}),
         ),
         ("/contacts/1/notes", serde_json::json!({"content": "Called back"})),
         (
-            "/webhooks",
-            serde_json::json!({"url": "https://hooks.example.com/switchboard",
-                "subscriptions": ["message_created"]}),
-        ),
-        (
             "/sla_policies",
-            serde_json::json!({"name": "Gold", "first_response_time_threshold": 3600}),
+            serde_json::json!({"name": format!("Gold{n}"), "first_response_time_threshold": 3600}),
         ),
         (
             "/automation_rules",
-            serde_json::json!({"name": "Tag", "event_name": "conversation_created",
+            serde_json::json!({"name": format!("Tag{n}"), "event_name": "conversation_created",
                 "conditions": [{"attribute_key": "status", "filter_operator": "equal_to",
                 "values": ["open"], "query_operator": null}],
                 "actions": [{"action_name": "add_label", "action_params": ["vip"]}]}),
         ),
         (
             "/macros",
-            serde_json::json!({"name": "Resolve", "visibility": "global",
+            serde_json::json!({"name": format!("Resolve{n}"), "visibility": "global",
                 "actions": [{"action_name": "resolve_conversation"}]}),
         ),
     ];

@@ -210,7 +210,7 @@ fn json_body(body: &Wrapped) -> AppResult<Map<String, Value>> {
     tag = "canned_responses",
     operation_id = "canned_responses_create_json",
     params(("account_id" = i64, Path, description = "The account's id")),
-    request_body(content((crate::web::openapi::JsonObject = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
+    request_body(content((crate::web::openapi::schemas::CannedResponseBody = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -251,7 +251,7 @@ pub async fn create_multipart(
     tag = "canned_responses",
     operation_id = "canned_responses_update_json",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
-    request_body(content((crate::web::openapi::JsonObject = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
+    request_body(content((crate::web::openapi::schemas::CannedResponseBody = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),

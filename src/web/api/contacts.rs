@@ -204,7 +204,7 @@ fn render_contact(
     tag = "contacts",
     operation_id = "contacts_create",
     params(("account_id" = i64, Path, description = "The account's id")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::ContactBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -249,7 +249,7 @@ pub async fn create(
     tag = "contacts",
     operation_id = "contacts_update",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::ContactBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -335,7 +335,7 @@ pub async fn labels(
     tag = "contacts",
     operation_id = "contacts_set_labels",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::LabelsBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -462,7 +462,7 @@ pub async fn filter(
     tag = "contacts",
     operation_id = "contacts_merge",
     params(("account_id" = i64, Path, description = "The account's id")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::ContactMergeBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),

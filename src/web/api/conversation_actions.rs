@@ -93,7 +93,7 @@ fn unix_time_field(body: &Map<String, Value>) -> AppResult<Option<DateTime<Utc>>
     tag = "conversation_actions",
     operation_id = "conversation_actions_toggle_status",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::ToggleStatusBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -202,7 +202,7 @@ async fn set_muted(
     tag = "conversation_actions",
     operation_id = "conversation_actions_toggle_priority",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::PriorityBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -242,7 +242,7 @@ pub async fn toggle_priority(
     tag = "conversation_actions",
     operation_id = "conversation_actions_assign",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::AssignmentBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -314,7 +314,7 @@ pub async fn labels(
     tag = "conversation_actions",
     operation_id = "conversation_actions_set_labels",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::LabelsBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -406,7 +406,7 @@ fn patch_input(body: &Map<String, Value>) -> AppResult<conversations::Conversati
     tag = "conversation_actions",
     operation_id = "conversation_actions_update",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::ConversationPatch, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),

@@ -75,7 +75,7 @@ async fn admin_input(
     tag = "inbox_members",
     operation_id = "inbox_members_create",
     params(("account_id" = i64, Path, description = "The account's id")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::InboxMembersBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -103,7 +103,7 @@ pub async fn create(
     tag = "inbox_members",
     operation_id = "inbox_members_update",
     params(("account_id" = i64, Path, description = "The account's id")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::InboxMembersBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -131,6 +131,7 @@ pub async fn update(
     tag = "inbox_members",
     operation_id = "inbox_members_destroy",
     params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::InboxMembersBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),

@@ -216,7 +216,7 @@ pub async fn show(
     tag = "inboxes",
     operation_id = "inboxes_create",
     params(("account_id" = i64, Path, description = "The account's id")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::InboxBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -260,7 +260,7 @@ pub async fn create(
     tag = "inboxes",
     operation_id = "inboxes_update",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::InboxBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),

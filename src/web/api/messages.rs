@@ -464,7 +464,7 @@ async fn create_message(
     tag = "messages",
     operation_id = "messages_create_json",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
-    request_body(content((crate::web::openapi::JsonObject = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
+    request_body(content((crate::web::openapi::schemas::MessageBody = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),

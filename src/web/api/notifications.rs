@@ -336,7 +336,7 @@ async fn change_participants(
     tag = "notifications",
     operation_id = "notifications_add_participants",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -360,7 +360,7 @@ pub async fn add_participants(
     tag = "notifications",
     operation_id = "notifications_replace_participants",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -384,6 +384,7 @@ pub async fn replace_participants(
     tag = "notifications",
     operation_id = "notifications_remove_participants",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -498,7 +499,7 @@ async fn change_team(
     tag = "notifications",
     operation_id = "notifications_add_team_members",
     params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -522,7 +523,7 @@ pub async fn add_team_members(
     tag = "notifications",
     operation_id = "notifications_replace_team_members",
     params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
-    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -546,6 +547,7 @@ pub async fn replace_team_members(
     tag = "notifications",
     operation_id = "notifications_remove_team_members",
     params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
