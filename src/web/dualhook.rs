@@ -118,7 +118,7 @@ pub async fn lifecycle(
     params(("connection_key" = String, Path, description = "The Tech Provider connection's key")),
     security(()),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The `hub.challenge`, verbatim", body = String, content_type = "text/plain"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

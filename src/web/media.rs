@@ -18,7 +18,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
     operation_id = "media_attachment_file",
     params(("id" = i64, Path, description = "The resource's id"), ("file_name" = String, Path, description = "The stored file's name")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The file, with its own Content-Type (or 302 to a presigned URL)", body = String, content_type = "application/octet-stream"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -91,7 +91,7 @@ pub async fn attachment_file(
     operation_id = "media_avatar_file",
     params(("user_id" = i64, Path, description = "The user's id"), ("file" = String, Path, description = "The stored file's name")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The image, with its own Content-Type", body = String, content_type = "application/octet-stream"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

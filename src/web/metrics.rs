@@ -73,7 +73,7 @@ async fn exposition(state: &AppState) -> AppResult<HttpResponse> {
     operation_id = "metrics_scrape",
     security(()),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Prometheus text exposition (needs `Authorization: Bearer <METRICS_TOKEN>`)", body = String, content_type = "text/plain"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -296,7 +296,7 @@ pub fn sse_message(event: &Event) -> Bytes {
     operation_id = "realtime_stream",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Server-sent events: the account's domain events as the caller may see them", body = String, content_type = "text/event-stream"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

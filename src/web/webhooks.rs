@@ -23,7 +23,7 @@ use std::collections::HashMap;
     params(("phone_number" = String, Path, description = "The inbox's number in E.164 (e.g. `+15551234567`)")),
     security(()),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The `hub.challenge`, verbatim", body = String, content_type = "text/plain"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -242,7 +242,7 @@ pub(crate) async fn journal_delivery(
     operation_id = "webhooks_verify_app",
     security(()),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The `hub.challenge`, verbatim", body = String, content_type = "text/plain"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -14,14 +14,20 @@ const ROUTE_FILES: &[(&str, &str)] = &[
     ("src/web/api/mod.rs", ""),
     ("src/web/api/reports.rs", ""),
     ("src/web/api/automation.rs", "/api/v1/accounts/{account_id}"),
-    ("src/web/api/sla_policies.rs", "/api/v1/accounts/{account_id}"),
+    (
+        "src/web/api/sla_policies.rs",
+        "/api/v1/accounts/{account_id}",
+    ),
 ];
 
 fn read_source(file: &str) -> String {
     let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     // Drop line comments so a commented-out route does not count.
-    Regex::new(r"//[^\n]*").unwrap().replace_all(&text, "").into_owned()
+    Regex::new(r"//[^\n]*")
+        .unwrap()
+        .replace_all(&text, "")
+        .into_owned()
 }
 
 /// `(METHOD, path)` of every route registered in the `routes` functions of [`ROUTE_FILES`]:
@@ -51,7 +57,12 @@ fn routing_table() -> BTreeSet<(String, String)> {
         let mut scopes: Vec<(String, i32)> = Vec::new();
         for m in token.captures_iter(&src[start..]) {
             let whole = m.get(0).unwrap().as_str();
-            let prefix = || format!("{base}{}", scopes.iter().map(|s| s.0.as_str()).collect::<String>());
+            let prefix = || {
+                format!(
+                    "{base}{}",
+                    scopes.iter().map(|s| s.0.as_str()).collect::<String>()
+                )
+            };
             if whole == "(" {
                 depth += 1;
             } else if whole == ")" {
@@ -104,7 +115,10 @@ fn documented() -> BTreeSet<(String, String)> {
 fn the_document_covers_every_route_and_only_routes() {
     // Every module mounted with `.configure(x::routes)` must be read above.
     let api = read_source("src/web/api/mod.rs");
-    for m in Regex::new(r"\.configure\((\w+)::routes\)").unwrap().captures_iter(&api) {
+    for m in Regex::new(r"\.configure\((\w+)::routes\)")
+        .unwrap()
+        .captures_iter(&api)
+    {
         let file = format!("src/web/api/{}.rs", &m[1]);
         assert!(
             ROUTE_FILES.iter().any(|(f, _)| *f == file),
@@ -114,7 +128,11 @@ fn the_document_covers_every_route_and_only_routes() {
     let table = routing_table();
     // The agent UI (HTML pages) is not part of the API; everything else is.
     let table: BTreeSet<_> = table.into_iter().collect();
-    assert!(table.len() > 150, "the parser read too few routes: {}", table.len());
+    assert!(
+        table.len() > 150,
+        "the parser read too few routes: {}",
+        table.len()
+    );
     let docs = documented();
     let undocumented: Vec<_> = table.difference(&docs).collect();
     let unknown: Vec<_> = docs.difference(&table).collect();
@@ -132,12 +150,19 @@ fn the_document_covers_every_route_and_only_routes() {
 #[test]
 fn the_document_is_openapi_3_1_with_the_token_scheme() {
     let doc = serde_json::to_value(switchboard::web::openapi::openapi()).unwrap();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
     let scheme = &doc["components"]["securitySchemes"]["api_access_token"];
     assert_eq!(scheme["type"], "apiKey");
     assert_eq!(scheme["in"], "header");
     assert_eq!(scheme["name"], "api_access_token");
-    assert_eq!(doc["security"][0]["api_access_token"], serde_json::json!([]));
+    assert_eq!(
+        doc["security"][0]["api_access_token"],
+        serde_json::json!([])
+    );
     // Meta's webhook route needs no token; the API does.
     let verify = &doc["paths"]["/webhooks/whatsapp/{phone_number}"]["get"];
     assert_eq!(verify["security"], serde_json::json!([{}]));
@@ -170,7 +195,10 @@ fn schemathesis_binary() -> String {
             return b;
         }
     }
-    let local = concat!(env!("CARGO_MANIFEST_DIR"), "/.data/schemathesis/bin/schemathesis");
+    let local = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.data/schemathesis/bin/schemathesis"
+    );
     if std::path::Path::new(local).exists() {
         return local.into();
     }
@@ -294,9 +322,15 @@ async fn seed_once(app: &TestApp, n: &str) -> Vec<String> {
             "/contacts",
             serde_json::json!({"name": format!("Extra {n}"), "phone_number": format!("+1555000111{}", n.len())}),
         ),
-        ("/labels", serde_json::json!({"title": format!("vip{n}"), "description": "Very important"})),
+        (
+            "/labels",
+            serde_json::json!({"title": format!("vip{n}"), "description": "Very important"}),
+        ),
         ("/teams", serde_json::json!({"name": format!("Sales{n}")})),
-        ("/canned_responses", serde_json::json!({"short_code": format!("hi{n}"), "content": "Hello!"})),
+        (
+            "/canned_responses",
+            serde_json::json!({"short_code": format!("hi{n}"), "content": "Hello!"}),
+        ),
         (
             "/custom_attribute_definitions",
             serde_json::json!({"attribute_display_name": "Plan", "attribute_key": format!("plan{n}"),
@@ -308,7 +342,10 @@ async fn seed_once(app: &TestApp, n: &str) -> Vec<String> {
                 "query": {"payload": [{"attribute_key": "status", "filter_operator": "equal_to",
                 "values": ["open"], "query_operator": null}]}}),
         ),
-        ("/contacts/1/notes", serde_json::json!({"content": "Called back"})),
+        (
+            "/contacts/1/notes",
+            serde_json::json!({"content": "Called back"}),
+        ),
         (
             "/sla_policies",
             serde_json::json!({"name": format!("Gold{n}"), "first_response_time_threshold": 3600}),
@@ -328,7 +365,9 @@ async fn seed_once(app: &TestApp, n: &str) -> Vec<String> {
     ];
     let mut refused = Vec::new();
     for (path, body) in rows {
-        let (status, json) = app.api("POST", &format!("{a}{path}"), Some(body), &token).await;
+        let (status, json) = app
+            .api("POST", &format!("{a}{path}"), Some(body), &token)
+            .await;
         if status != 200 {
             refused.push(format!("{path}: {status} {json}"));
         }
@@ -370,18 +409,37 @@ fn docker_compose_file_is_valid() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let services = &doc["services"];
     for name in ["postgres", "switchboard"] {
-        assert!(services[name]["profiles"].is_null(), "{name} runs without a profile");
+        assert!(
+            services[name]["profiles"].is_null(),
+            "{name} runs without a profile"
+        );
     }
     let app_check = services["switchboard"]["healthcheck"]["test"].to_string();
     assert!(app_check.contains("/ready"), "{app_check}");
-    assert!(services["postgres"]["healthcheck"]["test"].to_string().contains("pg_isready"));
+    assert!(services["postgres"]["healthcheck"]["test"]
+        .to_string()
+        .contains("pg_isready"));
     assert_eq!(services["minio"]["profiles"], serde_json::json!(["s3"]));
-    assert_eq!(services["minio-init"]["profiles"], serde_json::json!(["s3"]));
-    assert_eq!(services["switchboard-2"]["profiles"], serde_json::json!(["two-nodes"]));
-    assert_eq!(services["proxy"]["profiles"], serde_json::json!(["two-nodes"]));
-    assert!(services["switchboard-2"]["healthcheck"]["test"].to_string().contains("/ready"));
+    assert_eq!(
+        services["minio-init"]["profiles"],
+        serde_json::json!(["s3"])
+    );
+    assert_eq!(
+        services["switchboard-2"]["profiles"],
+        serde_json::json!(["two-nodes"])
+    );
+    assert_eq!(
+        services["proxy"]["profiles"],
+        serde_json::json!(["two-nodes"])
+    );
+    assert!(services["switchboard-2"]["healthcheck"]["test"]
+        .to_string()
+        .contains("/ready"));
     let caddy = std::fs::read_to_string(format!("{root}/deploy/Caddyfile")).unwrap();
-    assert!(caddy.contains("switchboard:3000 switchboard-2:3000") && caddy.contains("health_uri /ready"));
+    assert!(
+        caddy.contains("switchboard:3000 switchboard-2:3000")
+            && caddy.contains("health_uri /ready")
+    );
     for v in ["pg-data", "switchboard-data", "minio-data"] {
         assert!(doc["volumes"].get(v).is_some(), "volume {v}");
     }

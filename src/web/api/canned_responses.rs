@@ -320,7 +320,7 @@ pub async fn destroy(
     operation_id = "canned_responses_attachment_file",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id"), ("attachment_id" = i64, Path, description = "The attachment's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The file, with its own Content-Type", body = String, content_type = "application/octet-stream"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -189,7 +189,7 @@ pub async fn show_import(
     operation_id = "contact_csv_failed_rows",
     params(("account_id" = i64, Path, description = "The account's id"), ("import_id" = i64, Path, description = "The import's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The rows the import refused, as CSV with an error column", body = String, content_type = "text/csv"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -287,7 +287,7 @@ pub fn resolve_filter(
     operation_id = "contact_csv_export",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The contacts as CSV (an attachment)", body = String, content_type = "text/csv"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

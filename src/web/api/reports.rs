@@ -435,7 +435,7 @@ fn by_path(raw: &str) -> AppResult<By> {
     path = "/api/v2/accounts/{account_id}/summary_reports/{by}",
     tag = "reports",
     operation_id = "reports_summary_report",
-    params(("account_id" = i64, Path, description = "The account's id"), ("by" = String, Path, description = "The breakdown (agent, inbox, label, team)")),
+    params(("account_id" = i64, Path, description = "The account's id"), ("by" = String, Path, description = "The breakdown: agents, inboxes, labels or teams (summary reports: agent, inbox, label, team)", example = "agents")),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -472,9 +472,9 @@ fn csv_response(name: &str, body: Vec<u8>) -> HttpResponse {
     path = "/api/v2/accounts/{account_id}/reports/{by}",
     tag = "reports",
     operation_id = "reports_breakdown_csv",
-    params(("account_id" = i64, Path, description = "The account's id"), ("by" = String, Path, description = "The breakdown (agent, inbox, label, team)")),
+    params(("account_id" = i64, Path, description = "The account's id"), ("by" = String, Path, description = "The breakdown: agents, inboxes, labels or teams (summary reports: agent, inbox, label, team)", example = "agents")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The breakdown as CSV (an attachment)", body = String, content_type = "text/csv"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -503,9 +503,9 @@ pub async fn breakdown_csv(
     path = "/api/v2/accounts/{account_id}/reports/export/{kind}",
     tag = "reports",
     operation_id = "reports_export",
-    params(("account_id" = i64, Path, description = "The account's id"), ("kind" = String, Path, description = "What to export")),
+    params(("account_id" = i64, Path, description = "The account's id"), ("kind" = String, Path, description = "What to export: conversations, agents, inboxes, teams, labels, times, csat or whatsapp", example = "conversations")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The report as CSV (an attachment)", body = String, content_type = "text/csv"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -677,7 +677,7 @@ pub async fn whatsapp(
     operation_id = "reports_conversation_rows",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "One row per conversation, as CSV", body = String, content_type = "text/csv"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -234,4 +234,3 @@ pub(crate) fn automation_destroy_macros() {}
 )]
 #[allow(dead_code)]
 pub(crate) fn sla_policies_update_put() {}
-

@@ -33,7 +33,8 @@ impl Modify for AccessToken {
              `api_access_token` header. The agent UI sends its session cookie instead."
                 .into(),
         );
-        components.add_security_scheme(SECURITY_SCHEME, SecurityScheme::ApiKey(ApiKey::Header(key)));
+        components
+            .add_security_scheme(SECURITY_SCHEME, SecurityScheme::ApiKey(ApiKey::Header(key)));
     }
 }
 

@@ -29,7 +29,9 @@ impl PartialSchema for JsonObject {
         ObjectBuilder::new()
             .schema_type(Type::Object)
             .additional_properties(Some(AdditionalProperties::FreeForm(true)))
-            .description(Some("A JSON object; the operation's text names its fields."))
+            .description(Some(
+                "A JSON object; the operation's text names its fields.",
+            ))
             .into()
     }
 }
@@ -286,4 +288,65 @@ pub struct InboxBody {
     /// "provider_config": {"api_key", "phone_number_id", "business_account_id", "app_secret"?}}`.
     #[schema(value_type = Option<Object>)]
     pub channel: Option<serde_json::Value>,
+}
+
+// Responses with a fixed shape (`web::api::views`), as Chatwoot renders them.
+
+/// A label (`views::label`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Label {
+    pub id: i64,
+    /// Lowercase letters, digits, `-` and `_`; unique per account.
+    pub title: String,
+    /// `""` when none.
+    pub description: String,
+    /// `#rgb` or `#rrggbb`.
+    pub color: String,
+    pub show_on_sidebar: bool,
+}
+
+/// `GET …/labels`: `{"payload": [label]}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LabelList {
+    pub payload: Vec<Label>,
+}
+
+/// A team (`views::team`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub allow_auto_assign: bool,
+    pub account_id: i64,
+    /// Whether the caller is a member of the team.
+    pub is_member: bool,
+}
+
+/// An agent (`views::agent_with`): an account member.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Agent {
+    pub id: i64,
+    pub account_id: i64,
+    /// `online`, `busy` or `offline`, as others see it.
+    pub availability_status: String,
+    /// The agent's own choice.
+    pub availability: String,
+    pub auto_offline: bool,
+    /// False until the invited agent set a password.
+    pub confirmed: bool,
+    pub email: String,
+    pub provider: String,
+    pub available_name: String,
+    pub display_name: Option<String>,
+    pub name: String,
+    /// `administrator` or `agent`.
+    pub role: String,
+    /// The avatar's absolute URL, `""` without one.
+    pub thumbnail: String,
+    pub custom_role_id: Option<i64>,
 }
