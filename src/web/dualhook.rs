@@ -29,7 +29,7 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     path = "/webhooks/dualhook/{account_id}",
     tag = "dualhook",
     operation_id = "dualhook_lifecycle",
-    params(("account_id" = i64, Path, description = "The account's id")),
+    params(("account_id" = i64, Path, description = "The account's id"), ("X-Dualhook-Signature" = Option<String>, Header, description = "Hex HMAC-SHA256 of the raw body with the partner secret"), ("X-Dualhook-Event-Id" = Option<String>, Header, description = "Deduplicates deliveries")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     security(()),
     responses(
@@ -115,7 +115,7 @@ pub async fn lifecycle(
     path = "/webhooks/whatsapp/c/{connection_key}",
     tag = "dualhook",
     operation_id = "dualhook_connection_verify",
-    params(("connection_key" = String, Path, description = "The Tech Provider connection's key")),
+    params(("connection_key" = String, Path, description = "The Tech Provider connection's key"), ("hub.mode" = Option<String>, Query, description = "`subscribe`"), ("hub.verify_token" = Option<String>, Query, description = "The verify token"), ("hub.challenge" = Option<String>, Query, description = "Echoed back on success")),
     security(()),
     responses(
         (status = 200, description = "The `hub.challenge`, verbatim", body = String, content_type = "text/plain"),
@@ -152,7 +152,7 @@ pub async fn connection_verify(
     path = "/webhooks/whatsapp/c/{connection_key}",
     tag = "dualhook",
     operation_id = "dualhook_connection_receive",
-    params(("connection_key" = String, Path, description = "The Tech Provider connection's key")),
+    params(("connection_key" = String, Path, description = "The Tech Provider connection's key"), ("X-Hub-Signature-256" = Option<String>, Header, description = "`sha256=` + hex HMAC-SHA256 of the raw body (DESIGN.md, the webhook route)")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     security(()),
     responses(

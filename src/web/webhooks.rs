@@ -20,7 +20,7 @@ use std::collections::HashMap;
     path = "/webhooks/whatsapp/{phone_number}",
     tag = "webhooks",
     operation_id = "webhooks_verify",
-    params(("phone_number" = String, Path, description = "The inbox's number in E.164 (e.g. `+15551234567`)")),
+    params(("phone_number" = String, Path, description = "The inbox's number in E.164 (e.g. `+15551234567`)"), ("hub.mode" = Option<String>, Query, description = "`subscribe`"), ("hub.verify_token" = Option<String>, Query, description = "The verify token"), ("hub.challenge" = Option<String>, Query, description = "Echoed back on success")),
     security(()),
     responses(
         (status = 200, description = "The `hub.challenge`, verbatim", body = String, content_type = "text/plain"),
@@ -86,7 +86,7 @@ pub(crate) async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> A
     path = "/webhooks/whatsapp/{phone_number}",
     tag = "webhooks",
     operation_id = "webhooks_receive",
-    params(("phone_number" = String, Path, description = "The inbox's number in E.164 (e.g. `+15551234567`)")),
+    params(("phone_number" = String, Path, description = "The inbox's number in E.164 (e.g. `+15551234567`)"), ("X-Hub-Signature-256" = Option<String>, Header, description = "`sha256=` + hex HMAC-SHA256 of the raw body (DESIGN.md, the webhook route)")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     security(()),
     responses(
@@ -240,6 +240,7 @@ pub(crate) async fn journal_delivery(
     path = "/webhooks/whatsapp",
     tag = "webhooks",
     operation_id = "webhooks_verify_app",
+    params(("hub.mode" = Option<String>, Query, description = "`subscribe`"), ("hub.verify_token" = Option<String>, Query, description = "The verify token"), ("hub.challenge" = Option<String>, Query, description = "Echoed back on success")),
     security(()),
     responses(
         (status = 200, description = "The `hub.challenge`, verbatim", body = String, content_type = "text/plain"),
@@ -283,6 +284,7 @@ pub async fn verify_app(
     path = "/webhooks/whatsapp",
     tag = "webhooks",
     operation_id = "webhooks_receive_app",
+    params(("X-Hub-Signature-256" = Option<String>, Header, description = "`sha256=` + hex HMAC-SHA256 of the raw body (DESIGN.md, the webhook route)")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     security(()),
     responses(

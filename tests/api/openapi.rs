@@ -244,7 +244,8 @@ async fn schemathesis_finds_no_server_error_and_no_schema_mismatch() {
         format!(
             "[parameters]\n\"path.account_id\" = {account}\n\"path.display_id\" = 1\n\
              \"path.id\" = 1\n\"path.inbox_id\" = {inbox}\n\"path.team_id\" = 1\n\
-             \"path.note_id\" = 1\n\"path.message_id\" = 1\n\n\
+             \"path.note_id\" = 1\n\"path.message_id\" = 1\n\
+             \"path.phone_number\" = \"{PHONE}\"\n\n\
              [[operations]]\ninclude-path-regex = \"/agents/\\\\{{id\\\\}}$\"\n\
              parameters = {{ \"path.id\" = {agent_id} }}\n\n\
              [[operations]]\ninclude-method-regex = \"DELETE\"\nexclude-path-regex = \"/agents/\"\n\

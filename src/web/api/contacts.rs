@@ -90,7 +90,7 @@ async fn list(
     path = "/api/v1/accounts/{account_id}/contacts",
     tag = "contacts",
     operation_id = "contacts_index",
-    params(("account_id" = i64, Path, description = "The account's id")),
+    params(("account_id" = i64, Path, description = "The account's id"), ("page" = Option<i64>, Query, description = "Page, from 1"), ("sort" = Option<String>, Query, description = "`name`, `last_activity_at` or `created_at`, descending with a leading `-` (default `-created_at`)")),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -111,7 +111,7 @@ pub async fn index(
     path = "/api/v1/accounts/{account_id}/contacts/search",
     tag = "contacts",
     operation_id = "contacts_search",
-    params(("account_id" = i64, Path, description = "The account's id")),
+    params(("account_id" = i64, Path, description = "The account's id"), ("q" = Option<String>, Query, description = "Name, email, phone number or identifier", example = "maria"), ("page" = Option<i64>, Query, description = "Page, from 1")),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),

@@ -282,7 +282,7 @@ fn group_by(p: &HashMap<String, String>) -> AppResult<GroupBy> {
     path = "/api/v2/accounts/{account_id}/reports",
     tag = "reports",
     operation_id = "reports_timeseries",
-    params(("account_id" = i64, Path, description = "The account's id")),
+    params(("account_id" = i64, Path, description = "The account's id"), ("metric" = Option<String>, Query, description = "`conversations_count`, `incoming_messages_count`, `outgoing_messages_count`, `avg_first_response_time`, `avg_resolution_time`, `resolutions_count` or `reply_time`", example = "conversations_count"), ("type" = Option<String>, Query, description = "`account`, `agent`, `inbox`, `label` or `team`"), ("id" = Option<i64>, Query, description = "The agent, inbox, label or team with `type`"), ("group_by" = Option<String>, Query, description = "`day`, `week`, `month` or `year`"), ("since" = Option<i64>, Query, description = "Start of the range, unix seconds"), ("until" = Option<i64>, Query, description = "End of the range, unix seconds (at most 731 days after `since`)"), ("business_hours" = Option<bool>, Query, description = "Count only the inbox's business hours"), ("timezone_offset" = Option<f64>, Query, description = "Hours from UTC for calendar days"), ("timezone" = Option<String>, Query, description = "IANA time zone for calendar days (wins over `timezone_offset`)")),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
@@ -322,7 +322,7 @@ fn totals_json(t: &reports::Totals) -> Value {
     path = "/api/v2/accounts/{account_id}/reports/summary",
     tag = "reports",
     operation_id = "reports_summary",
-    params(("account_id" = i64, Path, description = "The account's id")),
+    params(("account_id" = i64, Path, description = "The account's id"), ("type" = Option<String>, Query, description = "`account`, `agent`, `inbox`, `label` or `team`"), ("id" = Option<i64>, Query, description = "The agent, inbox, label or team with `type`"), ("since" = Option<i64>, Query, description = "Start of the range, unix seconds"), ("until" = Option<i64>, Query, description = "End of the range, unix seconds (at most 731 days after `since`)"), ("business_hours" = Option<bool>, Query, description = "Count only the inbox's business hours"), ("timezone_offset" = Option<f64>, Query, description = "Hours from UTC for calendar days"), ("timezone" = Option<String>, Query, description = "IANA time zone for calendar days (wins over `timezone_offset`)")),
     responses(
         (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
