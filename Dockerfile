@@ -1,4 +1,5 @@
-# Switchboard: one binary, one PostgreSQL.
+# Switchboard: one binary, one PostgreSQL. docker-compose.yml runs it with PostgreSQL (and
+# optionally MinIO, or two nodes behind Caddy): see README, "Docker Compose".
 #
 #   docker build -t switchboard .
 #   docker run --rm -p 3000:3000 \
@@ -37,7 +38,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq5 ca-certificates \
+    && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /data --shell /usr/sbin/nologin switchboard \
     && mkdir -p /data/storage \
@@ -50,5 +51,8 @@ WORKDIR /data
 VOLUME ["/data"]
 ENV HOST=0.0.0.0 PORT=3000 STORAGE_DIR=/data/storage MAIL_DIR=/data/mail
 EXPOSE 3000
+# curl is for health checks (docker-compose.yml probes /ready).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+    CMD curl -fsS -o /dev/null http://127.0.0.1:3000/ready || exit 1
 ENTRYPOINT ["switchboard"]
 CMD ["serve"]

@@ -3,6 +3,7 @@
 #
 #   ensure_packages        installs what the build and the local database need (Debian)
 #   ensure_local_postgres  starts a project-local PostgreSQL in .data/ and exports DATABASE_URL
+#   ensure_schemathesis    installs the pinned schemathesis into .data/ (the OpenAPI test)
 #
 # Everything is relative to the project root (SWITCHBOARD_ROOT), whatever the caller's cwd.
 
@@ -372,4 +373,35 @@ ensure_s3_server() {
     python3 -m venv "$venv" || sb_die "python3 -m venv $venv failed"
     "$venv/bin/pip" install --quiet 'moto[server]>=5,<6' >&2 || sb_die "pip install moto[server] failed"
     export MOTO_SERVER="$venv/bin/moto_server"
+}
+
+# The pinned schemathesis (PyPI) that tests/api/openapi.rs runs against the OpenAPI document,
+# installed into .data/schemathesis (a venv); exports SCHEMATHESIS. `$SCHEMATHESIS` set to an
+# executable is used as it is.
+SB_SCHEMATHESIS_VERSION="4.32.5"
+ensure_schemathesis() {
+    local venv="$SWITCHBOARD_ROOT/.data/schemathesis"
+    if [ -n "${SCHEMATHESIS:-}" ] && [ -x "$SCHEMATHESIS" ]; then
+        return 0
+    fi
+    if [ -x "$venv/bin/schemathesis" ] \
+        && [ "$("$venv/bin/schemathesis" --version 2>/dev/null | awk '{print $NF}')" = "$SB_SCHEMATHESIS_VERSION" ]; then
+        export SCHEMATHESIS="$venv/bin/schemathesis"
+        return 0
+    fi
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        command -v apt-get >/dev/null 2>&1 \
+            || sb_die "the OpenAPI tests need Python 3 with venv to install schemathesis (pip install schemathesis==$SB_SCHEMATHESIS_VERSION)"
+        sb_log "installing python3-venv for schemathesis"
+        sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+            || sb_die "apt-get update failed"
+        sb_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv python3-pip >/dev/null \
+            || sb_die "apt-get install python3-venv failed"
+    fi
+    sb_log "installing schemathesis $SB_SCHEMATHESIS_VERSION into .data/schemathesis"
+    mkdir -p "$SWITCHBOARD_ROOT/.data"
+    python3 -m venv "$venv" || sb_die "python3 -m venv $venv failed"
+    "$venv/bin/pip" install --quiet "schemathesis==$SB_SCHEMATHESIS_VERSION" >&2 \
+        || sb_die "pip install schemathesis==$SB_SCHEMATHESIS_VERSION failed"
+    export SCHEMATHESIS="$venv/bin/schemathesis"
 }

@@ -24,6 +24,19 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 }
 
 /// `POST /webhooks/dualhook/{account_id}` (see the module documentation).
+#[utoipa::path(
+    post,
+    path = "/webhooks/dualhook/{account_id}",
+    tag = "dualhook",
+    operation_id = "dualhook_lifecycle",
+    params(("account_id" = i64, Path, description = "The account's id"), ("X-Dualhook-Signature" = Option<String>, Header, description = "Hex HMAC-SHA256 of the raw body with the partner secret"), ("X-Dualhook-Event-Id" = Option<String>, Header, description = "Deduplicates deliveries")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    security(()),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn lifecycle(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -97,6 +110,18 @@ pub async fn lifecycle(
 }
 
 /// `GET /webhooks/whatsapp/c/{connection_key}`: 200 with the raw `hub.challenge`, or 401.
+#[utoipa::path(
+    get,
+    path = "/webhooks/whatsapp/c/{connection_key}",
+    tag = "dualhook",
+    operation_id = "dualhook_connection_verify",
+    params(("connection_key" = String, Path, description = "The Tech Provider connection's key"), ("hub.mode" = Option<String>, Query, description = "`subscribe`"), ("hub.verify_token" = Option<String>, Query, description = "The verify token"), ("hub.challenge" = Option<String>, Query, description = "Echoed back on success")),
+    security(()),
+    responses(
+        (status = 200, description = "The `hub.challenge`, verbatim", body = String, content_type = "text/plain"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn connection_verify(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -122,6 +147,19 @@ pub async fn connection_verify(
 
 /// `POST /webhooks/whatsapp/c/{connection_key}`: 200 once journaled; 404 unknown URL or
 /// number; 400/422 bad body or another WABA; 413; 503. Counted like the message route.
+#[utoipa::path(
+    post,
+    path = "/webhooks/whatsapp/c/{connection_key}",
+    tag = "dualhook",
+    operation_id = "dualhook_connection_receive",
+    params(("connection_key" = String, Path, description = "The Tech Provider connection's key"), ("X-Hub-Signature-256" = Option<String>, Header, description = "`sha256=` + hex HMAC-SHA256 of the raw body (DESIGN.md, the webhook route)")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    security(()),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn connection_receive(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -7,6 +7,17 @@ use crate::app::AppState;
 use actix_web::{web, HttpResponse};
 
 /// Checks the database by counting the ingest backlog.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    operation_id = "health_health",
+    security(()),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let backlog = state.db(|conn| crate::jobs::ingest::backlog(conn)).await;
     if let Ok(backlog) = backlog {
@@ -25,6 +36,17 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 /// applied and the node is not draining; otherwise 503 `{"status":"unavailable","reason":…}`
 /// with `reason` one of `draining` (SIGTERM received: finishing in-flight work),
 /// `database_unavailable`, `migrations_pending`. `/health` stays the liveness check.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "health",
+    operation_id = "health_ready",
+    security(()),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let unavailable = |reason: &str| {
         HttpResponse::ServiceUnavailable()

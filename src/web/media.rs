@@ -11,6 +11,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 /// Serves the file. Errors: 401 with neither a token nor a session; 404 when the attachment
 /// is unknown, not visible to the caller (another account, an inbox the agent is not a member
 /// of), or not downloaded.
+#[utoipa::path(
+    get,
+    path = "/media/attachments/{id}/{file_name}",
+    tag = "media",
+    operation_id = "media_attachment_file",
+    params(("id" = i64, Path, description = "The resource's id"), ("file_name" = String, Path, description = "The stored file's name")),
+    responses(
+        (status = 200, description = "The file, with its own Content-Type (or 302 to a presigned URL)", body = String, content_type = "application/octet-stream"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn attachment_file(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -73,6 +84,17 @@ pub async fn attachment_file(
 /// was sniffed ([`crate::domain::profile::set_avatar`]).
 /// Errors: 401 unauthenticated; 404 for a caller sharing no account with the user, or a file
 /// that is not the user's current avatar.
+#[utoipa::path(
+    get,
+    path = "/media/avatars/{user_id}/{file}",
+    tag = "media",
+    operation_id = "media_avatar_file",
+    params(("user_id" = i64, Path, description = "The user's id"), ("file" = String, Path, description = "The stored file's name")),
+    responses(
+        (status = 200, description = "The image, with its own Content-Type", body = String, content_type = "application/octet-stream"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn avatar_file(
     state: web::Data<AppState>,
     req: HttpRequest,

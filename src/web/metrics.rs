@@ -66,6 +66,17 @@ async fn exposition(state: &AppState) -> AppResult<HttpResponse> {
 
 /// `GET /metrics` on the main listener: 404 without `METRICS_TOKEN`, 401 without the right
 /// bearer token, otherwise the metrics.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "metrics",
+    operation_id = "metrics_scrape",
+    security(()),
+    responses(
+        (status = 200, description = "Prometheus text exposition (needs `Authorization: Bearer <METRICS_TOKEN>`)", body = String, content_type = "text/plain"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     let Some(token) = state.config.metrics_token.as_deref() else {
         return Err(AppError::NotFound("no such route".into()));

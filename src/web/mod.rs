@@ -11,6 +11,8 @@ pub mod health;
 pub mod input_guard;
 pub mod media;
 pub mod metrics;
+/// Issue 15 (operations): the OpenAPI document of this API.
+pub mod openapi;
 pub mod realtime;
 pub mod session;
 pub mod ui;
@@ -24,6 +26,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
         // Issue 15 (limits): readiness (database, migrations, not draining).
         .route("/ready", web::get().to(health::ready))
         .route("/metrics", web::get().to(metrics::scrape))
+        // Issue 15 (openapi): before the `/api/v1` scope, which would answer 404 for it.
+        .route("/api/v1/openapi.json", web::get().to(openapi::document))
         .service(
             // The app-level callback (issue 12): management fields, signed with the app secret.
             web::resource("/webhooks/whatsapp")

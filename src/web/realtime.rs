@@ -289,6 +289,17 @@ pub fn sse_message(event: &Event) -> Bytes {
 ///
 /// Errors (before the stream starts): 401 without valid credentials, 404 when the user is
 /// not a member of the account, 400 for a non-numeric `Last-Event-ID`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/events",
+    tag = "realtime",
+    operation_id = "realtime_stream",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "Server-sent events: the account's domain events as the caller may see them", body = String, content_type = "text/event-stream"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn stream(
     state: web::Data<AppState>,
     req: HttpRequest,

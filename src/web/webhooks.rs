@@ -15,6 +15,18 @@ use futures_util::StreamExt;
 use std::collections::HashMap;
 
 /// The GET handshake: 200 with the raw `hub.challenge`, or 401.
+#[utoipa::path(
+    get,
+    path = "/webhooks/whatsapp/{phone_number}",
+    tag = "webhooks",
+    operation_id = "webhooks_verify",
+    params(("phone_number" = String, Path, description = "The inbox's number in E.164 (e.g. `+15551234567`)"), ("hub.mode" = Option<String>, Query, description = "`subscribe`"), ("hub.verify_token" = Option<String>, Query, description = "The verify token"), ("hub.challenge" = Option<String>, Query, description = "Echoed back on success")),
+    security(()),
+    responses(
+        (status = 200, description = "The `hub.challenge`, verbatim", body = String, content_type = "text/plain"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn verify(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -69,6 +81,19 @@ pub(crate) async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> A
 /// database cannot take it (at once, before reading the body, while the database circuit
 /// breaker is open). Counted in `switchboard_webhooks_received_total` by change field
 /// and result (see [`result_label`]).
+#[utoipa::path(
+    post,
+    path = "/webhooks/whatsapp/{phone_number}",
+    tag = "webhooks",
+    operation_id = "webhooks_receive",
+    params(("phone_number" = String, Path, description = "The inbox's number in E.164 (e.g. `+15551234567`)"), ("X-Hub-Signature-256" = Option<String>, Header, description = "`sha256=` + hex HMAC-SHA256 of the raw body (DESIGN.md, the webhook route)")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    security(()),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn receive(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -210,6 +235,18 @@ pub(crate) async fn journal_delivery(
 /// `GET /webhooks/whatsapp`: the app-level callback's handshake. 200 with the raw
 /// `hub.challenge` when `hub.mode=subscribe` and `hub.verify_token` equals
 /// `WHATSAPP_VERIFY_TOKEN` (constant-time); 401 otherwise, and always while it is unset.
+#[utoipa::path(
+    get,
+    path = "/webhooks/whatsapp",
+    tag = "webhooks",
+    operation_id = "webhooks_verify_app",
+    params(("hub.mode" = Option<String>, Query, description = "`subscribe`"), ("hub.verify_token" = Option<String>, Query, description = "The verify token"), ("hub.challenge" = Option<String>, Query, description = "Echoed back on success")),
+    security(()),
+    responses(
+        (status = 200, description = "The `hub.challenge`, verbatim", body = String, content_type = "text/plain"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn verify_app(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
@@ -242,6 +279,19 @@ pub async fn verify_app(
 /// Journaled with no route inbox, then routed by ingest: changes by `phone_number_id`,
 /// management fields by WABA. 200 once committed; 400 not UTF-8 JSON; 413 over 3 MB; 503 when
 /// the database cannot take it.
+#[utoipa::path(
+    post,
+    path = "/webhooks/whatsapp",
+    tag = "webhooks",
+    operation_id = "webhooks_receive_app",
+    params(("X-Hub-Signature-256" = Option<String>, Header, description = "`sha256=` + hex HMAC-SHA256 of the raw body (DESIGN.md, the webhook route)")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    security(()),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn receive_app(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -37,6 +37,7 @@ mod nodes;
 mod notifications;
 mod notifications_center;
 mod number_health;
+mod openapi;
 mod ops13;
 mod ops13_bench;
 mod outbound;

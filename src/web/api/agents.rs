@@ -12,6 +12,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 /// `GET /agents` → an array of Chatwoot's `agent`, administrators included, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/agents",
+    tag = "agents",
+    operation_id = "agents_index",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account's members", body = Vec<crate::web::openapi::schemas::Agent>),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -51,6 +62,18 @@ pub async fn index(
 /// user (another account's) joins with their name and password unchanged.
 /// Errors: 403 for agents; 422 naming `name`, `email` (malformed, already in the account) or
 /// `role`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/agents",
+    tag = "agents",
+    operation_id = "agents_create",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::AgentBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The invited agent", body = crate::web::openapi::schemas::Agent),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -74,6 +97,18 @@ pub async fn create(
 /// `PATCH /agents/{id}` `{"name"?, "role"?}` → the `agent`.
 /// Errors: 403 for agents; 404 for a user outside the account; 422 naming `name` (blank) or
 /// `role` (unknown, or demoting the last administrator).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/agents/{id}",
+    tag = "agents",
+    operation_id = "agents_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::schemas::AgentBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The agent", body = crate::web::openapi::schemas::Agent),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -128,6 +163,17 @@ pub async fn update(
 /// inboxes, and their conversations there are unassigned); the user itself stays.
 /// Errors: 403 for agents; 404 for a user outside the account; 422 naming `id` for the last
 /// administrator.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/agents/{id}",
+    tag = "agents",
+    operation_id = "agents_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,

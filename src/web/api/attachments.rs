@@ -12,6 +12,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 /// Answers the attachment (`download_status: "pending"`, as [`views::attachment`]).
 /// Errors: 401 unauthenticated; 403 cookie without CSRF header; 404 an attachment the caller
 /// cannot see; 422 (`field: "download_status"`) when its download has not failed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/attachments/{id}/retry_download",
+    tag = "attachments",
+    operation_id = "attachments_retry_download",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn retry_download(
     state: web::Data<AppState>,
     req: HttpRequest,

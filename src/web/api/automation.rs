@@ -233,6 +233,17 @@ async fn destroy<R: Resource>(
 
 /// `GET /automation_rules/{id}/runs` → `{"payload": [run…]}`, newest first (50).
 /// Errors: 403; 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/automation_rules/{id}/runs",
+    tag = "automation",
+    operation_id = "automation_runs",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn runs(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -250,6 +261,18 @@ pub async fn runs(
 /// `POST /macros/{id}/execute` `{"conversation_ids": [display_id…]}` → `{"payload":
 /// [{conversation_id, actions_done}]}`; all or nothing. Errors: 404 (macro or a
 /// conversation); 422 naming `conversation_ids` or the failing action.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/macros/{id}/execute",
+    tag = "automation",
+    operation_id = "automation_macro_execute",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn macro_execute(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -34,6 +34,17 @@ use serde_json::{Map, Value};
 const MAX_FIELD_BYTES: usize = 64 * 1024;
 
 /// `GET …/inboxes/{inbox_id}/business_profile`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/inboxes/{id}/business_profile",
+    tag = "business_profile",
+    operation_id = "business_profile_show",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -49,6 +60,17 @@ pub async fn show(
 /// image, so the settings page shows it under its CSP. Errors: 401/403 (not an
 /// administrator of the account), 404 (another account's inbox, or no picture set), 422/502
 /// as [`show`] for reading the profile, 502 when the picture cannot be fetched.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/inboxes/{id}/business_profile/picture",
+    tag = "business_profile",
+    operation_id = "business_profile_picture",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "The profile picture, with its own Content-Type", body = String, content_type = "application/octet-stream"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn picture(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -77,6 +99,18 @@ pub async fn picture(
 }
 
 /// `PUT …/inboxes/{inbox_id}/business_profile` with JSON.
+#[utoipa::path(
+    put,
+    path = "/api/v1/accounts/{account_id}/inboxes/{id}/business_profile",
+    tag = "business_profile",
+    operation_id = "business_profile_update_json",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content((crate::web::openapi::JsonObject = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update_json(
     state: web::Data<AppState>,
     req: HttpRequest,

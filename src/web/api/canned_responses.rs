@@ -125,6 +125,17 @@ pub struct SearchQuery {
 
 /// `GET /canned_responses[?search=]` → `[canned_response…]`: all by short code, or the
 /// matches of `search` with short-code prefix matches first. Every member may list.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/canned_responses",
+    tag = "canned_responses",
+    operation_id = "canned_responses_index",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -193,6 +204,18 @@ fn json_body(body: &Wrapped) -> AppResult<Map<String, Value>> {
 /// JSON `POST /canned_responses` `{"short_code","content"}` → the `canned_response`.
 /// Errors: 422 naming `short_code` (blank, has spaces, over 64 characters, taken) or
 /// `content` (blank, over 4096 characters).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/canned_responses",
+    tag = "canned_responses",
+    operation_id = "canned_responses_create_json",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content((crate::web::openapi::schemas::CannedResponseBody = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create_json(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -222,6 +245,18 @@ pub async fn create_multipart(
 /// JSON `PATCH /canned_responses/{id}` with any of `short_code`, `content`,
 /// `remove_attachment_ids` → the `canned_response`. Errors: 404 (another account's id too);
 /// 403 for an agent changing another's response; 422 as [`create_json`].
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/canned_responses/{id}",
+    tag = "canned_responses",
+    operation_id = "canned_responses_update_json",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content((crate::web::openapi::schemas::CannedResponseBody = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update_json(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -250,6 +285,17 @@ pub async fn update_multipart(
 
 /// `DELETE /canned_responses/{id}` → 200, empty body; its files are removed.
 /// Errors: 404; 403 for an agent deleting another's response.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/canned_responses/{id}",
+    tag = "canned_responses",
+    operation_id = "canned_responses_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -267,6 +313,17 @@ pub async fn destroy(
 /// `GET /canned_responses/{id}/attachments/{attachment_id}`: the file, for every member of
 /// the account (images, audio and video inline, anything else as a download; sandboxed).
 /// Errors: 404 when absent, in another account, or missing on disk.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/canned_responses/{id}/attachments/{attachment_id}",
+    tag = "canned_responses",
+    operation_id = "canned_responses_attachment_file",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id"), ("attachment_id" = i64, Path, description = "The attachment's id")),
+    responses(
+        (status = 200, description = "The file, with its own Content-Type", body = String, content_type = "application/octet-stream"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn attachment_file(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -62,6 +62,18 @@ pub fn import_json(import: &ContactImport, errors: &[RowError]) -> Value {
 }
 
 /// `POST /contacts/import` (multipart `import_file`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/contacts/import",
+    tag = "contact_csv",
+    operation_id = "contact_csv_import",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn import(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -140,6 +152,17 @@ pub async fn import(
 }
 
 /// `GET /contacts/imports/{import_id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/contacts/imports/{import_id}",
+    tag = "contact_csv",
+    operation_id = "contact_csv_show_import",
+    params(("account_id" = i64, Path, description = "The account's id"), ("import_id" = i64, Path, description = "The import's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show_import(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -159,6 +182,17 @@ pub async fn show_import(
 /// `GET /contacts/imports/{import_id}/failed_rows` (administrators): the import's refused
 /// rows as `text/csv` (`contact_csv::failed_rows_csv`: line, reason, original columns), to
 /// fix and import again. Errors: 403 for an agent; 404 for another account's import.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/contacts/imports/{import_id}/failed_rows",
+    tag = "contact_csv",
+    operation_id = "contact_csv_failed_rows",
+    params(("account_id" = i64, Path, description = "The account's id"), ("import_id" = i64, Path, description = "The import's id")),
+    responses(
+        (status = 200, description = "The rows the import refused, as CSV with an error column", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn failed_rows(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -246,6 +280,17 @@ pub fn resolve_filter(
 /// `GET /contacts/export`: streams the CSV. The first page is read before the answer starts,
 /// so a bad filter answers 422; later pages follow as the client reads (at most two pages
 /// wait in memory).
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/contacts/export",
+    tag = "contact_csv",
+    operation_id = "contact_csv_export",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The contacts as CSV (an attachment)", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn export(
     state: web::Data<AppState>,
     req: HttpRequest,

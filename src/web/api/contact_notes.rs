@@ -44,6 +44,17 @@ fn content_of(body: &Map<String, Value>) -> AppResult<Option<String>> {
 }
 
 /// `GET /contacts/{contact_id}/notes` → a bare array of notes, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/contacts/{id}/notes",
+    tag = "contact_notes",
+    operation_id = "contact_notes_index",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -58,6 +69,18 @@ pub async fn index(
 }
 
 /// `POST /contacts/{contact_id}/notes` `{"content"}` → the note, written by the caller.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/contacts/{id}/notes",
+    tag = "contact_notes",
+    operation_id = "contact_notes_create",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::schemas::NoteBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -74,6 +97,18 @@ pub async fn create(
 }
 
 /// `PATCH /contacts/{contact_id}/notes/{id}` `{"content"}` → the note.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/contacts/{id}/notes/{note_id}",
+    tag = "contact_notes",
+    operation_id = "contact_notes_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id"), ("note_id" = i64, Path, description = "The note's id")),
+    request_body(content = crate::web::openapi::schemas::NoteBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -92,6 +127,17 @@ pub async fn update(
 }
 
 /// `DELETE /contacts/{contact_id}/notes/{id}` → 200 with an empty body, as Chatwoot.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/contacts/{id}/notes/{note_id}",
+    tag = "contact_notes",
+    operation_id = "contact_notes_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id"), ("note_id" = i64, Path, description = "The note's id")),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -85,6 +85,17 @@ async fn list(
 }
 
 /// `GET /contacts?page=`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/contacts",
+    tag = "contacts",
+    operation_id = "contacts_index",
+    params(("account_id" = i64, Path, description = "The account's id"), ("page" = Option<i64>, Query, description = "Page, from 1"), ("sort" = Option<String>, Query, description = "`name`, `last_activity_at` or `created_at`, descending with a leading `-` (default `-created_at`)")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -95,6 +106,17 @@ pub async fn index(
 }
 
 /// `GET /contacts/search?q=`: name, phone, email, BSUID or username.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/contacts/search",
+    tag = "contacts",
+    operation_id = "contacts_search",
+    params(("account_id" = i64, Path, description = "The account's id"), ("q" = Option<String>, Query, description = "Name, email, phone number or identifier", example = "maria"), ("page" = Option<i64>, Query, description = "Page, from 1")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn search(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -105,6 +127,17 @@ pub async fn search(
 }
 
 /// `GET /contacts/{id}` → `{"payload": contact}` with `contact_inboxes[].source_id`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/contacts/{id}",
+    tag = "contacts",
+    operation_id = "contacts_show",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -165,6 +198,18 @@ fn render_contact(
 /// `{"contact": …}`) → `{"payload": {"contact": {…}, "contact_inbox": {"inbox", "source_id"}
 /// | null}}`. Errors: 422 naming the field (invalid, or already held by another contact,
 /// named in the message); 404 for another account's inbox.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/contacts",
+    tag = "contacts",
+    operation_id = "contacts_create",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::ContactBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -198,6 +243,18 @@ pub async fn create(
 /// `PATCH|PUT /contacts/{id}` (Chatwoot: contacts#update): the given fields change (see
 /// `contact_writes::update`) → `{"payload": contact}`. Errors: 422 naming the field; 404
 /// for a contact the caller cannot see.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/contacts/{id}",
+    tag = "contacts",
+    operation_id = "contacts_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::schemas::ContactBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -219,6 +276,17 @@ pub async fn update(
 /// `DELETE /contacts/{id}` (Chatwoot: contacts#destroy, administrators only): deletes the
 /// contact with its conversations, messages and notes, then its media files on disk →
 /// 200 `{}`. Errors: 403 for an agent; 404 for another account's contact.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/contacts/{id}",
+    tag = "contacts",
+    operation_id = "contacts_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -235,6 +303,17 @@ pub async fn destroy(
 }
 
 /// `GET /contacts/{id}/labels` → `{"payload": ["vip", …]}`. Errors: 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/contacts/{id}/labels",
+    tag = "contacts",
+    operation_id = "contacts_labels",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn labels(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -250,6 +329,18 @@ pub async fn labels(
 
 /// `POST /contacts/{id}/labels` `{"labels": [...]}`: replaces the list (Chatwoot) →
 /// `{"payload": [...]}`. Errors: 422 naming `labels`; 404.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/contacts/{id}/labels",
+    tag = "contacts",
+    operation_id = "contacts_set_labels",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::schemas::LabelsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn set_labels(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -286,6 +377,17 @@ pub async fn set_labels(
 
 /// `GET /contacts/{id}/conversations` → `{"payload": [conversation…]}` (as the conversation
 /// list renders them), latest activity first, only those the caller may see. Errors: 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/contacts/{id}/conversations",
+    tag = "contacts",
+    operation_id = "contacts_conversations",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn conversations(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -314,6 +416,18 @@ pub struct FilterQuery {
 /// a page, newest first. `count` is exact up to 10,000 matches; beyond, it is 10,000 with
 /// `count_is_lower_bound: true` (an exact count of a broad filter would read every match).
 /// Errors: 422 naming `payload[i].<key>`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/contacts/filter",
+    tag = "contacts",
+    operation_id = "contacts_filter",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn filter(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -342,6 +456,18 @@ pub async fn filter(
 /// the mergee's conversations, notes, labels and identities move to the base, the mergee
 /// is deleted → the base contact (Chatwoot answers the contact object itself). Errors: 422
 /// naming `base_contact_id` / `mergee_contact_id`; 404 for a contact the caller cannot see.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/actions/contact_merge",
+    tag = "contacts",
+    operation_id = "contacts_merge",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::ContactMergeBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn merge(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -87,6 +87,18 @@ fn unix_time_field(body: &Map<String, Value>) -> AppResult<Option<DateTime<Utc>>
 
 /// `POST …/toggle_status` `{"status"?, "snoozed_until"?}` →
 /// `{"meta":{},"payload":{"success":true,"current_status":…,"conversation_id":…,"snoozed_until":…}}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/toggle_status",
+    tag = "conversation_actions",
+    operation_id = "conversation_actions_toggle_status",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::schemas::ToggleStatusBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn toggle_status(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -126,6 +138,18 @@ pub async fn toggle_status(
 /// `POST …/mute` → 200, empty body (Chatwoot: `head :ok`): resolves and mutes the
 /// conversation (see `conversations::set_muted`). Errors: 404 for a conversation the caller
 /// cannot see.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/mute",
+    tag = "conversation_actions",
+    operation_id = "conversation_actions_mute",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn mute(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -136,6 +160,18 @@ pub async fn mute(
 
 /// `POST …/unmute` → 200, empty body: the customer's messages reopen it and notify again.
 /// Errors: 404.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/unmute",
+    tag = "conversation_actions",
+    operation_id = "conversation_actions_unmute",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn unmute(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -160,6 +196,18 @@ async fn set_muted(
 
 /// `POST …/toggle_priority` `{"priority":"urgent|high|medium|low|none"}` → 200 with an empty
 /// body, as Chatwoot answers.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/toggle_priority",
+    tag = "conversation_actions",
+    operation_id = "conversation_actions_toggle_priority",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::schemas::PriorityBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn toggle_priority(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -188,6 +236,18 @@ pub async fn toggle_priority(
 /// `POST …/assignments` `{"assignee_id": n}` or `{"team_id": n}` (`assignee_id` wins when both
 /// keys are present; `null` or `0` unassigns) → the assignee as Chatwoot's `agent`, the team,
 /// or `null` when unassigned or when neither key is given (nothing changes then).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/assignments",
+    tag = "conversation_actions",
+    operation_id = "conversation_actions_assign",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::schemas::AssignmentBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn assign(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -222,6 +282,17 @@ pub async fn assign(
 }
 
 /// `GET …/labels` → `{"payload":["billing","support"]}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/labels",
+    tag = "conversation_actions",
+    operation_id = "conversation_actions_labels",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn labels(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -237,6 +308,18 @@ pub async fn labels(
 
 /// `POST …/labels` `{"labels":["support","billing"]}` replaces the list (Chatwoot's semantics)
 /// → the normalised list as `{"payload":[…]}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/labels",
+    tag = "conversation_actions",
+    operation_id = "conversation_actions_set_labels",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::schemas::LabelsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn set_labels(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -317,6 +400,18 @@ fn patch_input(body: &Map<String, Value>) -> AppResult<conversations::Conversati
 /// `custom_attributes`, `assignee_id`, `team_id` (see [`conversations::update`]) → the
 /// conversation as `GET` renders it. Errors: 404 for a conversation the caller cannot see
 /// (before any 422); 422 naming the field.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}",
+    tag = "conversation_actions",
+    operation_id = "conversation_actions_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::schemas::ConversationPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,

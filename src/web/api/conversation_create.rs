@@ -121,6 +121,18 @@ fn read_body(v: Value) -> AppResult<StartInput> {
 /// optional `message` `{content, template_params: {name, category, language,
 /// processed_params}}`, `assignee_id`, `team_id`, `status`, `additional_attributes`,
 /// `custom_attributes`. Errors: see [`new_conversation::start`].
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations",
+    tag = "conversation_create",
+    operation_id = "conversation_create_create",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::NewConversationBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,

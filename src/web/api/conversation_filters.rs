@@ -35,6 +35,18 @@ pub struct FilterQuery {
 /// (Chatwoot's filter answer), 25 per page in `sort_by` order. The payload alone decides
 /// the status (none = any). Errors: 422 naming `payload[i].<key>`, `sort_by`, `cursor` or
 /// `assignee_type`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/filter",
+    tag = "conversation_filters",
+    operation_id = "conversation_filters_filter",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn filter(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -120,6 +132,17 @@ pub struct CustomFilterQuery {
 
 /// `GET /custom_filters[?filter_type=conversation]` → the viewer's saved views, oldest
 /// first (another `filter_type` lists none: only conversation views are kept).
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/custom_filters",
+    tag = "conversation_filters",
+    operation_id = "conversation_filters_custom_filters_index",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn custom_filters_index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -141,6 +164,18 @@ pub async fn custom_filters_index(
 
 /// `POST /custom_filters` `{"name","filter_type":"conversation","query":{"payload":[…]}}` →
 /// the saved view. Errors: 422 naming `name`, `filter_type` or `query`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/custom_filters",
+    tag = "conversation_filters",
+    operation_id = "conversation_filters_custom_filters_create",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn custom_filters_create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -156,6 +191,17 @@ pub async fn custom_filters_create(
 }
 
 /// `GET /custom_filters/{id}` → the saved view. Errors: 404 unless it is the viewer's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/custom_filters/{id}",
+    tag = "conversation_filters",
+    operation_id = "conversation_filters_custom_filters_show",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn custom_filters_show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -171,6 +217,18 @@ pub async fn custom_filters_show(
 
 /// `PATCH /custom_filters/{id}` (any of `name`, `query`) → the saved view.
 /// Errors: 404 unless it is the viewer's; 422 as create.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/custom_filters/{id}",
+    tag = "conversation_filters",
+    operation_id = "conversation_filters_custom_filters_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn custom_filters_update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -192,6 +250,17 @@ pub async fn custom_filters_update(
 
 /// `DELETE /custom_filters/{id}` → 200 with an empty body. Errors: 404 unless it is the
 /// viewer's.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/custom_filters/{id}",
+    tag = "conversation_filters",
+    operation_id = "conversation_filters_custom_filters_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn custom_filters_destroy(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -325,6 +394,18 @@ fn bulk_input(body: &Map<String, Value>) -> AppResult<BulkAction> {
 /// nothing. Errors: 404 naming ids the viewer cannot see (nothing changes); 422 naming the
 /// field; 422 naming `ids` past [`bulk_actions::MAX_IDS`]. A `"type":"Contact"` body is a
 /// contact bulk action instead (`super::contact_bulk`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/bulk_actions",
+    tag = "conversation_filters",
+    operation_id = "conversation_filters_bulk",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn bulk(
     state: web::Data<AppState>,
     req: HttpRequest,

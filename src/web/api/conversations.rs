@@ -133,6 +133,17 @@ pub(crate) fn render(
 /// `GET /conversations` → `{"data":{"meta":{mine_count,unassigned_count,assigned_count,all_count,next_cursor},"payload":[…]}}`,
 /// 25 per page ordered by `(last_activity_at, id)` newest first; `next_cursor` (null on the
 /// last page) is the `cursor=` of the next page.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/conversations",
+    tag = "conversations",
+    operation_id = "conversations_index",
+    params(("account_id" = i64, Path, description = "The account's id"), ("status" = Option<String>, Query, description = "`open`, `pending`, `resolved`, `snoozed` or `all`"), ("assignee_type" = Option<String>, Query, description = "`me`, `unassigned`, `assigned` or `all`"), ("inbox_id" = Option<i64>, Query, description = "Only this inbox"), ("team_id" = Option<i64>, Query, description = "Only this team"), ("sort_by" = Option<String>, Query, description = "`last_activity_at_desc` (default), `created_at_desc`, `created_at_asc`, `waiting_since_asc` or `priority_desc`"), ("page" = Option<i64>, Query, description = "Page (25 a page), from 1"), ("cursor" = Option<String>, Query, description = "`meta.next_cursor` of the previous page")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -158,6 +169,17 @@ pub async fn index(
 }
 
 /// `GET /conversations/meta` → `{"meta": counts}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/conversations/meta",
+    tag = "conversations",
+    operation_id = "conversations_meta",
+    params(("account_id" = i64, Path, description = "The account's id"), ("status" = Option<String>, Query, description = "As for the list"), ("inbox_id" = Option<i64>, Query, description = "Only this inbox")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn meta(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -173,6 +195,17 @@ pub async fn meta(
 }
 
 /// `GET /conversations/{display_id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}",
+    tag = "conversations",
+    operation_id = "conversations_show",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -222,6 +255,17 @@ pub const MESSAGES_AFTER_LIMIT: i64 = 100;
 
 /// `GET /conversations/{display_id}/messages` → `{"meta":{…},"payload":[message…]}`, oldest
 /// first, the latest page unless `before`/`after` is given.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/messages",
+    tag = "conversations",
+    operation_id = "conversations_messages",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)"), ("before" = Option<i64>, Query, description = "Messages older than this message id"), ("after" = Option<i64>, Query, description = "Messages newer than this message id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn messages(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -85,6 +85,17 @@ pub fn parse_query(query: &str) -> AppResult<ListFilter> {
 }
 
 /// `GET /csat_survey_responses`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/csat_survey_responses",
+    tag = "csat",
+    operation_id = "csat_index",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -33,6 +33,17 @@ pub struct ModelQuery {
 
 /// `GET /custom_attribute_definitions[?attribute_model=]` → `[custom_attribute…]`.
 /// Errors: 422 naming `attribute_model` for another value.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/custom_attribute_definitions",
+    tag = "custom_attributes",
+    operation_id = "custom_attributes_index",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -56,6 +67,17 @@ pub async fn index(
 }
 
 /// `GET /custom_attribute_definitions/{id}` → the definition. Errors: 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/custom_attribute_definitions/{id}",
+    tag = "custom_attributes",
+    operation_id = "custom_attributes_show",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -72,6 +94,18 @@ pub async fn show(
 /// `POST /custom_attribute_definitions` (Chatwoot's `custom_attribute_create_update_payload`,
 /// bare or wrapped in `custom_attribute_definition`) → the definition. Errors: 403 for
 /// agents; 422 naming the field (see [`ca::create`]).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/custom_attribute_definitions",
+    tag = "custom_attributes",
+    operation_id = "custom_attributes_create",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -89,6 +123,18 @@ pub async fn create(
 /// `PATCH /custom_attribute_definitions/{id}` → the definition. Errors: 404 (another
 /// account's id too); 403 for agents; 422 as [`create`], and for a changed `attribute_key`
 /// or `attribute_model`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/custom_attribute_definitions/{id}",
+    tag = "custom_attributes",
+    operation_id = "custom_attributes_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -109,6 +155,17 @@ pub async fn update(
 
 /// `DELETE /custom_attribute_definitions/{id}` → 200, empty body (stored values are kept).
 /// Errors: 404; 403 for agents.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/custom_attribute_definitions/{id}",
+    tag = "custom_attributes",
+    operation_id = "custom_attributes_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -139,6 +196,18 @@ fn patch_of(body: &web::Bytes) -> AppResult<Value> {
 /// → `{"custom_attributes":{…}}` (the whole map as stored). Emits `conversation_updated` when
 /// it changed. Errors: 404 (a conversation the viewer cannot see, before any 422); 422 with
 /// `field` `custom_attributes` or `custom_attributes.<key>`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/custom_attributes",
+    tag = "custom_attributes",
+    operation_id = "custom_attributes_set_for_conversation",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn set_for_conversation(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -161,6 +230,18 @@ pub async fn set_for_conversation(
 /// `{"custom_attributes":{…}}` as stored. Emits `contact_updated` when it changed. An agent
 /// reaches only contacts of the inboxes they belong to. Errors: 404 (before any 422); 422 as
 /// [`set_for_conversation`].
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/contacts/{id}/custom_attributes",
+    tag = "custom_attributes",
+    operation_id = "custom_attributes_set_for_contact",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn set_for_contact(
     state: web::Data<AppState>,
     req: HttpRequest,

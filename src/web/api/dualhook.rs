@@ -29,6 +29,17 @@ async fn answer(state: &AppState, account_id: i64) -> AppResult<HttpResponse> {
 }
 
 /// `GET …/integrations/dualhook`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/integrations/dualhook",
+    tag = "dualhook",
+    operation_id = "dualhook_show",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -63,6 +74,18 @@ pub fn input(body: &serde_json::Map<String, Value>) -> AppResult<IntegrationInpu
 }
 
 /// `PUT …/integrations/dualhook`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/accounts/{account_id}/integrations/dualhook",
+    tag = "dualhook",
+    operation_id = "dualhook_update",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -20,6 +20,17 @@ fn payload(members: &[Member]) -> Value {
 
 /// `GET /inbox_members/{inbox_id}` → `{"payload":[agent…]}` by name.
 /// Errors: 404 for another account's inbox, or one an agent is not a member of.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/inbox_members/{inbox_id}",
+    tag = "inbox_members",
+    operation_id = "inbox_members_show",
+    params(("account_id" = i64, Path, description = "The account's id"), ("inbox_id" = i64, Path, description = "The inbox's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -58,6 +69,18 @@ async fn admin_input(
 /// `{"payload":[agent…]}`, every member afterwards.
 /// Errors: 403 for agents; 404 for another account's inbox; 422 naming `inbox_id` or
 /// `user_ids` ("User must exist" for an id outside the account).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/inbox_members",
+    tag = "inbox_members",
+    operation_id = "inbox_members_create",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::InboxMembersBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -74,6 +97,18 @@ pub async fn create(
 
 /// `PATCH /inbox_members` `{"inbox_id","user_ids":[…]}`: those agents become the only
 /// members → `{"payload":[agent…]}`. Errors: as [`create`].
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/inbox_members",
+    tag = "inbox_members",
+    operation_id = "inbox_members_update",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::InboxMembersBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -90,6 +125,18 @@ pub async fn update(
 
 /// `DELETE /inbox_members` `{"inbox_id","user_ids":[…]}` removes those agents → 200 with an
 /// empty body. Errors: as [`create`].
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/inbox_members",
+    tag = "inbox_members",
+    operation_id = "inbox_members_destroy",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::InboxMembersBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,

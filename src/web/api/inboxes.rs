@@ -123,6 +123,17 @@ fn with_health(json: &mut Value, inbox_id: i64, rows: &[number_health::Health]) 
 }
 
 /// `GET /inboxes` → `{"payload":[inbox…]}` (agents see their own inboxes only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/inboxes",
+    tag = "inboxes",
+    operation_id = "inboxes_index",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -165,6 +176,17 @@ pub async fn index(
 }
 
 /// `GET /inboxes/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/inboxes/{id}",
+    tag = "inboxes",
+    operation_id = "inboxes_show",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -188,6 +210,18 @@ pub async fn show(
 /// Graph first, the templates synced, and the webhook set up (a setup failure is kept on the
 /// inbox as `webhook_setup_warning`). Errors: 422 naming the field, including "Invalid
 /// credentials: <Meta's message>"; 502 when Graph cannot be reached.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/inboxes",
+    tag = "inboxes",
+    operation_id = "inboxes_create",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::InboxBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -220,6 +254,18 @@ pub async fn create(
 /// business hours, greeting, out of office and CSAT (`domain::inbox_hours`, 422 naming the field).
 /// New credentials are checked against Graph before they are saved, then the templates are
 /// synced and the webhook set up again (as on create).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/inboxes/{id}",
+    tag = "inboxes",
+    operation_id = "inboxes_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::schemas::InboxBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -290,6 +336,18 @@ pub(crate) async fn require_admin_inbox(
 /// `POST /inboxes/{id}/sync_templates`: syncs the templates from Graph now and answers the
 /// inbox with them. Errors: 422 when Graph refuses (Meta's message; #190 also flags the inbox
 /// "reauthorization required"), 502 when Graph cannot be reached.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/inboxes/{id}/sync_templates",
+    tag = "inboxes",
+    operation_id = "inboxes_sync_templates",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn sync_templates(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -317,6 +375,18 @@ pub async fn sync_templates(
 
 /// `POST /inboxes/{id}/register_webhook`: runs the `subscribed_apps` setup again and answers
 /// the inbox; its `webhook_setup_warning` says what went wrong, if anything.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/inboxes/{id}/register_webhook",
+    tag = "inboxes",
+    operation_id = "inboxes_register_webhook",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn register_webhook(
     state: web::Data<AppState>,
     req: HttpRequest,

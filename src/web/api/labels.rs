@@ -25,6 +25,17 @@ fn input(body: &Wrapped) -> AppResult<LabelInput> {
 }
 
 /// `GET /labels` → `{"payload":[label…]}` by title.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/labels",
+    tag = "labels",
+    operation_id = "labels_index",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account's labels", body = crate::web::openapi::schemas::LabelList),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -41,6 +52,18 @@ pub async fn index(
 /// `POST /labels` `{"title","description"?,"color"?,"show_on_sidebar"?}` → the `label`.
 /// Errors: 403 for agents; 422 naming `title` (missing, not letters/digits/`-`/`_`, or
 /// taken) or `color` (not `#rgb`/`#rrggbb`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/labels",
+    tag = "labels",
+    operation_id = "labels_create",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::LabelBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The new label", body = crate::web::openapi::schemas::Label),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -57,6 +80,17 @@ pub async fn create(
 }
 
 /// `GET /labels/{id}` → the `label`. Errors: 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/labels/{id}",
+    tag = "labels",
+    operation_id = "labels_show",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "The label", body = crate::web::openapi::schemas::Label),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -72,6 +106,18 @@ pub async fn show(
 
 /// `PATCH /labels/{id}` with any of the create fields → the `label`; a new title replaces
 /// the old one in every conversation. Errors: 403 for agents; 404; 422 as [`create`].
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/labels/{id}",
+    tag = "labels",
+    operation_id = "labels_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::schemas::LabelBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The label", body = crate::web::openapi::schemas::Label),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -90,6 +136,17 @@ pub async fn update(
 
 /// `DELETE /labels/{id}` → 200 with an empty body; the label leaves every conversation.
 /// Errors: 403 for agents; 404.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/labels/{id}",
+    tag = "labels",
+    operation_id = "labels_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -85,6 +85,18 @@ async fn admin_inbox(
 /// (`{"id","external_id","name","language","status","category","parameter_format","components",…}`).
 /// Errors: 400 unreadable JSON; 422 naming each refused field (`errors`), or Meta's refusal;
 /// 502 Graph unreachable.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/inboxes/{inbox_id}/message_templates",
+    tag = "message_templates",
+    operation_id = "message_templates_create",
+    params(("account_id" = i64, Path, description = "The account's id"), ("inbox_id" = i64, Path, description = "The inbox's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -131,6 +143,18 @@ pub async fn create(
 /// template is then `PENDING` until the status webhook.
 /// Errors: 404 not the inbox's; 422 as on create (`status` when Meta allows no edit);
 /// 502 Graph unreachable.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/inboxes/{inbox_id}/message_templates/{template_id}",
+    tag = "message_templates",
+    operation_id = "message_templates_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("inbox_id" = i64, Path, description = "The inbox's id"), ("template_id" = i64, Path, description = "The message template's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -181,6 +205,17 @@ pub async fn update(
 /// or `?name=` alone for a template without a Meta id (every language of the name). Answers
 /// `{"deleted": <rows removed>}`. Meta keeps the name of a deleted *approved* template for
 /// 30 days. Errors: 404; 422 Meta's refusal (e.g. DISABLED templates); 502.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/inboxes/{inbox_id}/message_templates/{template_id}",
+    tag = "message_templates",
+    operation_id = "message_templates_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("inbox_id" = i64, Path, description = "The inbox's id"), ("template_id" = i64, Path, description = "The message template's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -217,6 +252,18 @@ pub async fn destroy(
 /// Errors: 400 not multipart or unreadable; 413 over 5 MB (images) or 16 MB; 422 `file`
 /// (missing, empty, wrong type, content not of that type), `WHATSAPP_APP_ID` unset, or
 /// Meta's refusal; 502.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/inboxes/{inbox_id}/message_templates/header_sample",
+    tag = "message_templates",
+    operation_id = "message_templates_upload_header_sample",
+    params(("account_id" = i64, Path, description = "The account's id"), ("inbox_id" = i64, Path, description = "The inbox's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn upload_header_sample(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -458,6 +458,18 @@ async fn create_message(
 
 /// JSON `POST …/messages` → the message (status `progress`, or `sent` for a private note).
 /// Errors: 422 naming the field; 404 for a conversation the caller cannot see.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/messages",
+    tag = "messages",
+    operation_id = "messages_create_json",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content((crate::web::openapi::schemas::MessageBody = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create_json(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -490,6 +502,18 @@ pub async fn create_multipart(
 /// `POST …/conversations/{display_id}/update_last_seen`: the agent has read the
 /// conversation. Sends a read receipt for the latest unread incoming message (Meta shows the
 /// customer blue ticks). Answers `{"agent_last_seen_at": unix seconds, "read_receipt_for": wamid|null}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/update_last_seen",
+    tag = "messages",
+    operation_id = "messages_update_last_seen",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update_last_seen(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -519,6 +543,18 @@ pub async fn update_last_seen(
 /// account's ids too); 422 `message_id` when the message has not failed or is not an
 /// outgoing WhatsApp message; 422 `content` when the 24-hour window is closed (templates
 /// excepted).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/messages/{message_id}/retry",
+    tag = "messages",
+    operation_id = "messages_retry",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)"), ("message_id" = i64, Path, description = "The message's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn retry(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -548,6 +584,17 @@ pub async fn retry(
 /// Errors: 404 for a conversation or message the caller cannot see (another account's ids
 /// too); 403 for another agent's message; 422 `message_id` for a customer's message or an
 /// activity line.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/messages/{message_id}",
+    tag = "messages",
+    operation_id = "messages_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)"), ("message_id" = i64, Path, description = "The message's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,

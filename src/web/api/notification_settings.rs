@@ -49,6 +49,17 @@ pub fn view(viewer: &Viewer, s: &Settings) -> Value {
 }
 
 /// `GET …/notification_settings` → the caller's settings (every kind on until changed).
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/notification_settings",
+    tag = "notification_settings",
+    operation_id = "notification_settings_show",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -112,6 +123,18 @@ pub fn apply(s: &mut Settings, body: &serde_json::Map<String, Value>) -> AppResu
 /// [...]}}` or `{"notification_settings": {"email_conversation_assigned": false, …}}` → the
 /// settings after the change. Errors: 400 for a body that is not a JSON object; 422 naming the
 /// field.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/notification_settings",
+    tag = "notification_settings",
+    operation_id = "notification_settings_update",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -79,6 +79,17 @@ pub struct PageQuery {
 
 /// `GET …/notifications` → Chatwoot's `{"data": {"meta", "payload"}}`.
 /// Errors: 422 naming `page` or `before` when it is not a positive number.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/notifications",
+    tag = "notifications",
+    operation_id = "notifications_index",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -120,6 +131,17 @@ pub async fn index(
 }
 
 /// `GET …/notifications/unread_count` → the count as a bare integer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/notifications/unread_count",
+    tag = "notifications",
+    operation_id = "notifications_unread_count",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn unread_count(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -135,6 +157,18 @@ pub async fn unread_count(
 /// `POST …/notifications/read_all`, optionally `{"primary_actor_type": "Conversation",
 /// "primary_actor_id": <display_id>}` → 200, empty body. Errors: 422 naming
 /// `primary_actor_type` or `primary_actor_id`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/notifications/read_all",
+    tag = "notifications",
+    operation_id = "notifications_read_all",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn read_all(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -165,6 +199,18 @@ pub async fn read_all(
 }
 
 /// `PATCH …/notifications/{id}` → the notification, read.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/notifications/{id}",
+    tag = "notifications",
+    operation_id = "notifications_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -179,6 +225,18 @@ pub async fn update(
 }
 
 /// `POST …/notifications/{id}/unread` → the notification, unread.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/notifications/{id}/unread",
+    tag = "notifications",
+    operation_id = "notifications_unread",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn unread(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -193,6 +251,17 @@ pub async fn unread(
 }
 
 /// `DELETE …/notifications/{id}` → 200, empty body.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/notifications/{id}",
+    tag = "notifications",
+    operation_id = "notifications_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -212,6 +281,17 @@ fn agents(members: &[Member]) -> Value {
 
 /// `GET …/conversations/{display_id}/participants` → an array of agents, by name.
 /// Errors: 404 for a conversation the caller cannot see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/participants",
+    tag = "notifications",
+    operation_id = "notifications_participants",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn participants(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -250,6 +330,18 @@ async fn change_participants(
 /// `POST …/participants` `{"user_ids": […]}` adds them → every participant afterwards.
 /// Errors: 404 for a conversation the caller cannot see; 422 naming `user_ids` for an id
 /// that is not an agent of the account who can see the conversation's inbox.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/participants",
+    tag = "notifications",
+    operation_id = "notifications_add_participants",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn add_participants(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -262,6 +354,18 @@ pub async fn add_participants(
 
 /// `PATCH …/participants` `{"user_ids": […]}`: they become the only participants → every
 /// participant afterwards. Errors: as [`add_participants`].
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/participants",
+    tag = "notifications",
+    operation_id = "notifications_replace_participants",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn replace_participants(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -274,6 +378,18 @@ pub async fn replace_participants(
 
 /// `DELETE …/participants` `{"user_ids": […]}` removes them → 200, empty body.
 /// Errors: 404 for a conversation the caller cannot see; 422 naming `user_ids`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/conversations/{display_id}/participants",
+    tag = "notifications",
+    operation_id = "notifications_remove_participants",
+    params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn remove_participants(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -294,6 +410,17 @@ pub struct AssignableQuery {
 /// `GET …/assignable_agents?inbox_ids[]=N` → `{"payload": [agent…]}`: administrators and
 /// the inbox's members, by name. Errors: 422 naming `inbox_ids` when missing; 404 for an
 /// inbox the caller cannot see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/assignable_agents",
+    tag = "notifications",
+    operation_id = "notifications_assignable_agents",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn assignable_agents(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -321,6 +448,17 @@ pub async fn assignable_agents(
 
 /// `GET …/teams/{team_id}/team_members` → an array of agents. Errors: 404 for another
 /// account's team.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members",
+    tag = "notifications",
+    operation_id = "notifications_team_members",
+    params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn team_members(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -355,6 +493,18 @@ async fn change_team(
 
 /// `POST …/teams/{team_id}/team_members` `{"user_ids": […]}` adds them → every member.
 /// Errors: 403 for agents; 404 for another account's team; 422 naming `user_ids`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members",
+    tag = "notifications",
+    operation_id = "notifications_add_team_members",
+    params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn add_team_members(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -367,6 +517,18 @@ pub async fn add_team_members(
 
 /// `PATCH …/teams/{team_id}/team_members` `{"user_ids": […]}`: they become the only members.
 /// Errors: as [`add_team_members`].
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members",
+    tag = "notifications",
+    operation_id = "notifications_replace_team_members",
+    params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn replace_team_members(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -379,6 +541,18 @@ pub async fn replace_team_members(
 
 /// `DELETE …/teams/{team_id}/team_members` `{"user_ids": […]}` removes them → 200, empty
 /// body. Errors: as [`add_team_members`].
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members",
+    tag = "notifications",
+    operation_id = "notifications_remove_team_members",
+    params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
+    request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn remove_team_members(
     state: web::Data<AppState>,
     req: HttpRequest,

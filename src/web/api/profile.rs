@@ -66,6 +66,16 @@ pub async fn profile_json(state: &AppState, user: User) -> AppResult<Value> {
 }
 
 /// `GET /api/v1/profile`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/profile",
+    tag = "profile",
+    operation_id = "profile_show",
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     let user = auth::current_user(&state, &req).await?;
     Ok(HttpResponse::Ok().json(profile_json(&state, user).await?))
@@ -361,6 +371,17 @@ fn keep_session(req: &HttpRequest, applied: &Applied) -> AppResult<()> {
 }
 
 /// `PUT /api/v1/profile` with JSON → the updated `user`. Errors: see [`apply`].
+#[utoipa::path(
+    put,
+    path = "/api/v1/profile",
+    tag = "profile",
+    operation_id = "profile_update_json",
+    request_body(content((crate::web::openapi::JsonObject = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update_json(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -391,6 +412,16 @@ pub async fn update_multipart(
 }
 
 /// `DELETE /api/v1/profile/avatar` → the `user`, without an avatar.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/profile/avatar",
+    tag = "profile",
+    operation_id = "profile_destroy_avatar",
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy_avatar(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -402,6 +433,17 @@ pub async fn destroy_avatar(
 
 /// `POST /api/v1/profile/availability` `{"profile": {"availability", "account_id"}}`
 /// (Chatwoot's) → the `user`. Errors: 422 naming `availability`; 404 for another account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/profile/availability",
+    tag = "profile",
+    operation_id = "profile_availability",
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn availability(
     state: web::Data<AppState>,
     req: HttpRequest,

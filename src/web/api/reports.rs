@@ -277,6 +277,17 @@ fn group_by(p: &HashMap<String, String>) -> AppResult<GroupBy> {
 }
 
 /// `GET /reports`: one metric per bucket.
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports",
+    tag = "reports",
+    operation_id = "reports_timeseries",
+    params(("account_id" = i64, Path, description = "The account's id"), ("metric" = Option<String>, Query, description = "`conversations_count`, `incoming_messages_count`, `outgoing_messages_count`, `avg_first_response_time`, `avg_resolution_time`, `resolutions_count` or `reply_time`", example = "conversations_count"), ("type" = Option<String>, Query, description = "`account`, `agent`, `inbox`, `label` or `team`"), ("id" = Option<i64>, Query, description = "The agent, inbox, label or team with `type`"), ("group_by" = Option<String>, Query, description = "`day`, `week`, `month` or `year`"), ("since" = Option<i64>, Query, description = "Start of the range, unix seconds"), ("until" = Option<i64>, Query, description = "End of the range, unix seconds (at most 731 days after `since`)"), ("business_hours" = Option<bool>, Query, description = "Count only the inbox's business hours"), ("timezone_offset" = Option<f64>, Query, description = "Hours from UTC for calendar days"), ("timezone" = Option<String>, Query, description = "IANA time zone for calendar days (wins over `timezone_offset`)")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn timeseries(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -306,6 +317,17 @@ fn totals_json(t: &reports::Totals) -> Value {
 }
 
 /// `GET /reports/summary`: the range's figures and the previous range's.
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/summary",
+    tag = "reports",
+    operation_id = "reports_summary",
+    params(("account_id" = i64, Path, description = "The account's id"), ("type" = Option<String>, Query, description = "`account`, `agent`, `inbox`, `label` or `team`"), ("id" = Option<i64>, Query, description = "The agent, inbox, label or team with `type`"), ("since" = Option<i64>, Query, description = "Start of the range, unix seconds"), ("until" = Option<i64>, Query, description = "End of the range, unix seconds (at most 731 days after `since`)"), ("business_hours" = Option<bool>, Query, description = "Count only the inbox's business hours"), ("timezone_offset" = Option<f64>, Query, description = "Hours from UTC for calendar days"), ("timezone" = Option<String>, Query, description = "IANA time zone for calendar days (wins over `timezone_offset`)")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn summary(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -329,6 +351,17 @@ pub async fn summary(
 }
 
 /// `GET /reports/conversations`: live counts (account) or per agent.
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/conversations",
+    tag = "reports",
+    operation_id = "reports_conversations",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn conversations(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -369,6 +402,17 @@ pub async fn conversations(
 }
 
 /// `GET /reports/overview`: the live overview (totals, inboxes, teams, agents).
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/overview",
+    tag = "reports",
+    operation_id = "reports_overview",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn overview(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -386,6 +430,17 @@ fn by_path(raw: &str) -> AppResult<By> {
 }
 
 /// `GET /summary_reports/{agent,inbox,team,label}`.
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/summary_reports/{by}",
+    tag = "reports",
+    operation_id = "reports_summary_report",
+    params(("account_id" = i64, Path, description = "The account's id"), ("by" = String, Path, description = "The breakdown: agents, inboxes, labels or teams (summary reports: agent, inbox, label, team)", example = "agents")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn summary_report(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -412,6 +467,17 @@ fn csv_response(name: &str, body: Vec<u8>) -> HttpResponse {
 }
 
 /// `GET /reports/{agents,inboxes,labels,teams}`: the breakdown as CSV (Chatwoot's).
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/{by}",
+    tag = "reports",
+    operation_id = "reports_breakdown_csv",
+    params(("account_id" = i64, Path, description = "The account's id"), ("by" = String, Path, description = "The breakdown: agents, inboxes, labels or teams (summary reports: agent, inbox, label, team)", example = "agents")),
+    responses(
+        (status = 200, description = "The breakdown as CSV (an attachment)", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn breakdown_csv(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -432,6 +498,17 @@ pub async fn breakdown_csv(
 }
 
 /// `GET /reports/export/{kind}`: any report as CSV.
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/export/{kind}",
+    tag = "reports",
+    operation_id = "reports_export",
+    params(("account_id" = i64, Path, description = "The account's id"), ("kind" = String, Path, description = "What to export: conversations, agents, inboxes, teams, labels, times, csat or whatsapp", example = "conversations")),
+    responses(
+        (status = 200, description = "The report as CSV (an attachment)", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn export(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -456,6 +533,17 @@ pub async fn export(
 
 /// `GET /reports/first_response_time_distribution`: Chatwoot's buckets, per channel type
 /// (every inbox is `Channel::Whatsapp`).
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/first_response_time_distribution",
+    tag = "reports",
+    operation_id = "reports_distribution",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn distribution(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -475,6 +563,17 @@ pub async fn distribution(
 }
 
 /// `GET /reports/outgoing_messages_count?group_by=agent|team|inbox|label`.
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/outgoing_messages_count",
+    tag = "reports",
+    operation_id = "reports_outgoing_messages",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn outgoing_messages(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -495,6 +594,17 @@ pub async fn outgoing_messages(
 }
 
 /// `GET /reports/times`: count, average, median, p90 and distribution of each duration.
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/times",
+    tag = "reports",
+    operation_id = "reports_times",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn times(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -508,6 +618,17 @@ pub async fn times(
 }
 
 /// `GET /reports/csat`.
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/csat",
+    tag = "reports",
+    operation_id = "reports_csat",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn csat(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -521,6 +642,17 @@ pub async fn csat(
 }
 
 /// `GET /reports/whatsapp`: `{templates: [{key, category, count}], failures: [...]}`.
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/whatsapp",
+    tag = "reports",
+    operation_id = "reports_whatsapp",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn whatsapp(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -538,6 +670,17 @@ pub async fn whatsapp(
 
 /// `GET /reports/conversations.csv`: per-conversation rows of conversations created in the
 /// range, streamed page by page.
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/conversations.csv",
+    tag = "reports",
+    operation_id = "reports_conversation_rows",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "One row per conversation, as CSV", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn conversation_rows(
     state: web::Data<AppState>,
     req: HttpRequest,

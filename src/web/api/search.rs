@@ -35,6 +35,17 @@ pub struct SearchQuery {
 /// (`null` on the last page). Matching ignores case and accents and wants every word
 /// (see [`crate::domain::search`]). Errors: 422 naming `q` when blank, too long or too many
 /// words; 422 naming `before` when it is not a message id of the account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/search",
+    tag = "search",
+    operation_id = "search_index",
+    params(("account_id" = i64, Path, description = "The account's id"), ("q" = Option<String>, Query, description = "The search text", example = "invoice")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,

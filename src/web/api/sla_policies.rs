@@ -29,6 +29,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// `GET /sla_policies` → `{"payload": [policy…]}` by id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/sla_policies",
+    tag = "sla_policies",
+    operation_id = "sla_policies_index",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -43,6 +54,17 @@ pub async fn index(
 }
 
 /// `GET /sla_policies/{id}` → `{"payload": policy}`. Errors: 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/sla_policies/{id}",
+    tag = "sla_policies",
+    operation_id = "sla_policies_show",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -58,6 +80,18 @@ pub async fn show(
 
 /// `POST /sla_policies` → `{"payload": policy}`. Errors: 403; 422 (blank name, no target,
 /// a threshold outside 1 s … 365 days, mistyped fields).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/sla_policies",
+    tag = "sla_policies",
+    operation_id = "sla_policies_create",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -75,6 +109,18 @@ pub async fn create(
 
 /// `PATCH /sla_policies/{id}` with any field → `{"payload": policy}`; the deadlines of the
 /// conversations it applies to are recomputed. Errors: 403; 404; 422.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/sla_policies/{id}",
+    tag = "sla_policies",
+    operation_id = "sla_policies_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -94,6 +140,17 @@ pub async fn update(
 
 /// `DELETE /sla_policies/{id}` → 200, empty body (its applied SLAs go with it). Errors: 403;
 /// 404.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/sla_policies/{id}",
+    tag = "sla_policies",
+    operation_id = "sla_policies_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,

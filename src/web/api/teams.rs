@@ -23,6 +23,17 @@ fn input(body: &Wrapped) -> AppResult<TeamInput> {
 }
 
 /// `GET /teams` → an array of Chatwoot's `team`, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/teams",
+    tag = "teams",
+    operation_id = "teams_index",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account's teams", body = Vec<crate::web::openapi::schemas::Team>),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -37,6 +48,18 @@ pub async fn index(
 
 /// `POST /teams` `{"name","description"?,"allow_auto_assign"?}` → the `team`.
 /// Errors: 403 for agents; 422 naming `name` (missing, blank, or taken in any case).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/teams",
+    tag = "teams",
+    operation_id = "teams_create",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::TeamBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The new team", body = crate::web::openapi::schemas::Team),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -53,6 +76,17 @@ pub async fn create(
 }
 
 /// `GET /teams/{team_id}` → the `team`. Errors: 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/teams/{team_id}",
+    tag = "teams",
+    operation_id = "teams_show",
+    params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
+    responses(
+        (status = 200, description = "The team", body = crate::web::openapi::schemas::Team),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -68,6 +102,18 @@ pub async fn show(
 
 /// `PATCH /teams/{team_id}` with any of the create fields → the `team`.
 /// Errors: 403 for agents; 404; 422 as [`create`].
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/teams/{team_id}",
+    tag = "teams",
+    operation_id = "teams_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
+    request_body(content = crate::web::openapi::schemas::TeamBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The team", body = crate::web::openapi::schemas::Team),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -86,6 +132,17 @@ pub async fn update(
 
 /// `DELETE /teams/{team_id}` → 200 with an empty body; its conversations lose their team.
 /// Errors: 403 for agents; 404.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/teams/{team_id}",
+    tag = "teams",
+    operation_id = "teams_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -78,6 +78,17 @@ fn wrapped(state: &AppState, hook: &webhooks::Webhook) -> AppResult<Value> {
 }
 
 /// `GET /webhooks` → `{"payload": {"webhooks": [...]}}`, oldest first. Errors: 401, 403 for agents.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/webhooks",
+    tag = "webhooks",
+    operation_id = "webhooks_index",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -98,6 +109,18 @@ pub async fn index(
 /// `POST /webhooks` → `{"payload": {"webhook": {...}}}`, the new webhook with its `secret`. `subscriptions` defaults to every
 /// event Switchboard delivers. Errors: 401, 403; 422 (HTTPS, subscription, SSRF, missing
 /// `url`, another account's `inbox_id`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{account_id}/webhooks",
+    tag = "webhooks",
+    operation_id = "webhooks_create",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::schemas::WebhookBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -116,6 +139,18 @@ pub async fn create(
 
 /// `PATCH /webhooks/{id}` with any create field → `{"payload": {"webhook": {...}}}`. Saving also enables a
 /// disabled webhook again. Errors: 401, 403, 404 `Webhook not found`, 422 as [`create`].
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "webhooks_update",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    request_body(content = crate::web::openapi::schemas::WebhookBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -136,6 +171,17 @@ pub async fn update(
 }
 
 /// `DELETE /webhooks/{id}` → 200 with an empty body. Errors: 401, 403, 404.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{account_id}/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "webhooks_destroy",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "Done; the body is empty (Chatwoot answers `head :ok`)"),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn destroy(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -153,6 +199,17 @@ pub async fn destroy(
 /// `GET /webhooks/{id}/deliveries` → `{"payload":[attempt…]}`, newest first, at most 50:
 /// `id, delivery_id, event, attempt, status_code, duration_ms, error, success, created_at`.
 /// Errors: 401, 403, 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    operation_id = "webhooks_deliveries",
+    params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn deliveries(
     state: web::Data<AppState>,
     req: HttpRequest,
