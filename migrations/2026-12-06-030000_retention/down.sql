@@ -1,3 +1,6 @@
+DROP INDEX IF EXISTS notifications_created_at;
+DROP INDEX IF EXISTS pending_message_updates_created_at;
+DROP INDEX IF EXISTS messages_failed_created_at;
 -- Back to one plain table holding every row.
 CREATE TABLE whatsapp_events_plain (LIKE whatsapp_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 INSERT INTO whatsapp_events_plain SELECT * FROM whatsapp_events;

@@ -84,3 +84,8 @@ $$;
 
 -- Today and the next week (UTC).
 SELECT switchboard_journal_partition((now() AT TIME ZONE 'UTC')::date + d) FROM generate_series(0, 7) AS d;
+
+-- What the pruning batches look up, oldest first.
+CREATE INDEX notifications_created_at ON notifications (created_at);
+CREATE INDEX pending_message_updates_created_at ON pending_message_updates (created_at);
+CREATE INDEX messages_failed_created_at ON messages (created_at) WHERE status = 'failed';

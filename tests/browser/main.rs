@@ -33,3 +33,4 @@ mod browser_sla;
 mod browser_templates;
 mod browser_workspace_alerts;
 mod storage_browser;
+mod browser_retention;
