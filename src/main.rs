@@ -134,10 +134,15 @@ fn storage_migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn export_contact(config: &Config, id: i64, output: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+fn export_contact(
+    config: &Config,
+    id: i64,
+    output: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     use switchboard::domain::contact_export;
     let mut conn = connect(config)?;
-    let export = contact_export::collect(&mut conn, None, id).map_err(|e| anyhow::anyhow!("contact {id}: {e}"))?;
+    let export = contact_export::collect(&mut conn, None, id)
+        .map_err(|e| anyhow::anyhow!("contact {id}: {e}"))?;
     let storage = switchboard::storage::Storage::from_config(config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -80,91 +80,99 @@ pub fn collect(
     account_id: Option<i64>,
     contact_id: i64,
 ) -> AppResult<ContactExport> {
-    conn.build_transaction().read_only().repeatable_read().run(|conn| {
-        let contact = one(
-            conn,
-            "SELECT to_jsonb(c) - 'search_doc' AS v FROM contacts c WHERE c.id = $1",
-            contact_id,
-        )?;
-        let owner = contact.get("account_id").and_then(Value::as_i64);
-        let Some(owner) = owner.filter(|o| account_id.is_none_or(|a| a == *o)) else {
-            return Err(AppError::NotFound("no such contact".into()));
-        };
-        let agg = |conn: &mut PgConnection, from_where: &str| -> AppResult<Value> {
-            let v = one(
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run(|conn| {
+            let contact = one(
                 conn,
-                &format!(
-                    "SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.id), '[]'::jsonb) AS v \
-                     FROM (SELECT x.* FROM {from_where}) t"
-                ),
+                "SELECT to_jsonb(c) - 'search_doc' AS v FROM contacts c WHERE c.id = $1",
                 contact_id,
             )?;
-            Ok(if v.is_null() { json!([]) } else { v })
-        };
-        let contact_inboxes = agg(conn, "contact_inboxes x WHERE x.contact_id = $1")?;
-        let conversations = agg(conn, "conversations x WHERE x.contact_id = $1")?;
-        let messages = agg(
+            let owner = contact.get("account_id").and_then(Value::as_i64);
+            let Some(owner) = owner.filter(|o| account_id.is_none_or(|a| a == *o)) else {
+                return Err(AppError::NotFound("no such contact".into()));
+            };
+            let agg = |conn: &mut PgConnection, from_where: &str| -> AppResult<Value> {
+                let v = one(
+                    conn,
+                    &format!(
+                        "SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.id), '[]'::jsonb) AS v \
+                     FROM (SELECT x.* FROM {from_where}) t"
+                    ),
+                    contact_id,
+                )?;
+                Ok(if v.is_null() { json!([]) } else { v })
+            };
+            let contact_inboxes = agg(conn, "contact_inboxes x WHERE x.contact_id = $1")?;
+            let conversations = agg(conn, "conversations x WHERE x.contact_id = $1")?;
+            let messages = agg(
             conn,
             "messages x JOIN conversations c ON c.id = x.conversation_id WHERE c.contact_id = $1",
         )?;
-        let mut attachments = agg(
-            conn,
-            "attachments x JOIN messages m ON m.id = x.message_id \
+            let mut attachments = agg(
+                conn,
+                "attachments x JOIN messages m ON m.id = x.message_id \
              JOIN conversations c ON c.id = m.conversation_id WHERE c.contact_id = $1",
-        )?;
-        let notes = agg(conn, "contact_notes x WHERE x.contact_id = $1")?;
-        let csat = agg(conn, "csat_survey_responses x WHERE x.contact_id = $1")?;
-        let definitions = one(
-            conn,
-            "SELECT coalesce(jsonb_agg(jsonb_build_object('key', d.attribute_key, \
+            )?;
+            let notes = agg(conn, "contact_notes x WHERE x.contact_id = $1")?;
+            let csat = agg(conn, "csat_survey_responses x WHERE x.contact_id = $1")?;
+            let definitions = one(
+                conn,
+                "SELECT coalesce(jsonb_agg(jsonb_build_object('key', d.attribute_key, \
                  'name', d.attribute_display_name, 'type', d.attribute_display_type) \
                  ORDER BY d.attribute_key), '[]'::jsonb) AS v \
              FROM custom_attribute_definitions d JOIN contacts c ON c.account_id = d.account_id \
              WHERE c.id = $1 AND d.attribute_model = 'contact_attribute'",
-            contact_id,
-        )?;
-        let mut files = Vec::new();
-        if let Some(list) = attachments.as_array_mut() {
-            for a in list.iter_mut() {
-                let path = a.get("storage_path").and_then(Value::as_str).map(str::to_string);
-                let id = a.get("id").and_then(Value::as_i64).unwrap_or_default();
-                let in_zip = path.map(|key| {
-                    let base = a
-                        .get("file_name")
+                contact_id,
+            )?;
+            let mut files = Vec::new();
+            if let Some(list) = attachments.as_array_mut() {
+                for a in list.iter_mut() {
+                    let path = a
+                        .get("storage_path")
                         .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| key.rsplit('/').next().unwrap_or("file").to_string());
-                    let name = format!("files/{id}-{}", safe_name(&base));
-                    files.push((name.clone(), key));
-                    name
-                });
-                if let Some(obj) = a.as_object_mut() {
-                    obj.insert("file_in_export".into(), json!(in_zip));
+                        .map(str::to_string);
+                    let id = a.get("id").and_then(Value::as_i64).unwrap_or_default();
+                    let in_zip = path.map(|key| {
+                        let base = a
+                            .get("file_name")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| {
+                                key.rsplit('/').next().unwrap_or("file").to_string()
+                            });
+                        let name = format!("files/{id}-{}", safe_name(&base));
+                        files.push((name.clone(), key));
+                        name
+                    });
+                    if let Some(obj) = a.as_object_mut() {
+                        obj.insert("file_in_export".into(), json!(in_zip));
+                    }
                 }
             }
-        }
-        let json = json!({
-            "format": FORMAT,
-            "exported_at": chrono::Utc::now().to_rfc3339(),
-            "custom_attributes": {
-                "values": contact.get("custom_attributes").cloned().unwrap_or(json!({})),
-                "definitions": definitions,
-            },
-            "contact": contact,
-            "contact_inboxes": contact_inboxes,
-            "conversations": conversations,
-            "messages": messages,
-            "attachments": attachments,
-            "notes": notes,
-            "csat_survey_responses": csat,
-        });
-        Ok(ContactExport {
-            contact_id,
-            account_id: owner,
-            json,
-            files,
+            let json = json!({
+                "format": FORMAT,
+                "exported_at": chrono::Utc::now().to_rfc3339(),
+                "custom_attributes": {
+                    "values": contact.get("custom_attributes").cloned().unwrap_or(json!({})),
+                    "definitions": definitions,
+                },
+                "contact": contact,
+                "contact_inboxes": contact_inboxes,
+                "conversations": conversations,
+                "messages": messages,
+                "attachments": attachments,
+                "notes": notes,
+                "csat_survey_responses": csat,
+            });
+            Ok(ContactExport {
+                contact_id,
+                account_id: owner,
+                json,
+                files,
+            })
         })
-    })
 }
 
 /// Writes the export as a zip (in memory): `contact.json` and the stored files, read from

@@ -171,7 +171,11 @@ struct Made {
 /// Makes the journal's daily partitions (UTC) from `from` through `from + ahead_days`
 /// (the SQL function `switchboard_journal_partition`, which moves rows of such a day out of
 /// the default partition). Returns how many were made.
-pub fn ensure_partitions(conn: &mut PgConnection, from: NaiveDate, ahead_days: u32) -> AppResult<u64> {
+pub fn ensure_partitions(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    ahead_days: u32,
+) -> AppResult<u64> {
     let mut made = 0;
     for d in 0..=ahead_days as i64 {
         let day = from + Duration::days(d);
@@ -396,10 +400,12 @@ pub fn set_conversation_retention(
         }
     }
     // Plain SQL: the column is this module's alone (schema.rs stays as generated before it).
-    let n = diesel::sql_query("UPDATE accounts SET conversation_retention_days = $2, updated_at = now() WHERE id = $1")
-        .bind::<BigInt, _>(account_id)
-        .bind::<Nullable<diesel::sql_types::Integer>, _>(days)
-        .execute(conn)?;
+    let n = diesel::sql_query(
+        "UPDATE accounts SET conversation_retention_days = $2, updated_at = now() WHERE id = $1",
+    )
+    .bind::<BigInt, _>(account_id)
+    .bind::<Nullable<diesel::sql_types::Integer>, _>(days)
+    .execute(conn)?;
     if n == 0 {
         return Err(crate::error::AppError::NotFound("no such account".into()));
     }

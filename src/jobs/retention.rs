@@ -168,9 +168,12 @@ pub async fn run_once(state: &AppState) -> AppResult<Option<PruneReport>> {
         return Ok(None);
     };
     let result = prune_round(state).await;
-    let next = Utc::now() + chrono::Duration::seconds(state.config.retention.interval_seconds as i64);
+    let next =
+        Utc::now() + chrono::Duration::seconds(state.config.retention.interval_seconds as i64);
     let id = job.id;
-    state.db(move |conn| super::postpone(conn, id, next)).await?;
+    state
+        .db(move |conn| super::postpone(conn, id, next))
+        .await?;
     let report = result?;
     if report.rows().iter().any(|(_, n)| *n > 0) {
         tracing::info!(?report, "retention: pruned");

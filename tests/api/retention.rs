@@ -12,7 +12,9 @@ use switchboard::domain::retention;
 use switchboard::jobs::retention as job;
 
 fn exec(app: &TestApp, sql: &str) {
-    app.conn().batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    app.conn()
+        .batch_execute(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 fn i(app: &TestApp, sql: &str) -> i64 {
@@ -34,7 +36,10 @@ async fn one_conversation(app: &TestApp) -> (i64, i64) {
     app.deliver_bytes(&with_current_timestamps(&webhook_fixture("text.json")))
         .await;
     let conv = i(app, "SELECT max(id) FROM conversations");
-    let contact = i(app, &format!("SELECT contact_id FROM conversations WHERE id = {conv}"));
+    let contact = i(
+        app,
+        &format!("SELECT contact_id FROM conversations WHERE id = {conv}"),
+    );
     (conv, contact)
 }
 
@@ -56,30 +61,41 @@ async fn journal_conversion_keeps_rows_then_days_are_partitions_dropped_whole() 
     let app = TestApp::start();
     // The migrated template had an empty journal: daily partitions and the default one only.
     let names = partition_names(&app);
-    assert!(names.contains(&"whatsapp_events_default".to_string()), "{names:?}");
-    assert!(!names.contains(&"whatsapp_events_legacy".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"whatsapp_events_default".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"whatsapp_events_legacy".to_string()),
+        "{names:?}"
+    );
 
     // --- conversion of a journal that has rows: back to the plain table, add rows, convert.
     let up = include_str!("../../migrations/2026-12-06-030000_retention/up.sql");
     let down = include_str!("../../migrations/2026-12-06-030000_retention/down.sql");
     exec(&app, down);
     assert_eq!(
-        app.query_json("SELECT to_jsonb(relkind::text) FROM pg_class WHERE relname = 'whatsapp_events'"),
+        app.query_json(
+            "SELECT to_jsonb(relkind::text) FROM pg_class WHERE relname = 'whatsapp_events'"
+        ),
         json!("r")
     );
     exec(
         &app,
-        "INSERT INTO whatsapp_events (phone_number, raw_body, status, received_at, processed_at) VALUES
-           ('+1', '{\"old\":\"processed\"}', 'processed', now() - interval '40 days', now() - interval '40 days'),
-           ('+1', '{\"old\":\"failed\"}', 'failed', now() - interval '40 days', NULL),
-           ('+1', '{\"new\":\"pending\"}', 'pending', now(), NULL)",
+        // (the pending one is not due before the test ends: no ingest worker takes it)
+        "INSERT INTO whatsapp_events (phone_number, raw_body, status, received_at, processed_at, run_after) VALUES
+           ('+1', '{\"old\":\"processed\"}', 'processed', now() - interval '40 days', now() - interval '40 days', now()),
+           ('+1', '{\"old\":\"failed\"}', 'failed', now() - interval '40 days', NULL, now()),
+           ('+1', '{\"new\":\"pending\"}', 'pending', now(), NULL, now() + interval '1 day')",
     );
     let before = app.query_json("SELECT jsonb_agg(to_jsonb(w) ORDER BY id) FROM whatsapp_events w");
     exec(&app, up);
     let after = app.query_json("SELECT jsonb_agg(to_jsonb(w) ORDER BY id) FROM whatsapp_events w");
     assert_eq!(before, after, "every row kept, unchanged");
     assert_eq!(
-        app.query_json("SELECT to_jsonb(relkind::text) FROM pg_class WHERE relname = 'whatsapp_events'"),
+        app.query_json(
+            "SELECT to_jsonb(relkind::text) FROM pg_class WHERE relname = 'whatsapp_events'"
+        ),
         json!("p")
     );
     assert_eq!(
@@ -89,12 +105,18 @@ async fn journal_conversion_keeps_rows_then_days_are_partitions_dropped_whole() 
     );
     // New rows keep the same id sequence and land in today's partition.
     let max_before = i(&app, "SELECT max(id) FROM whatsapp_events");
-    exec(&app, "INSERT INTO whatsapp_events (phone_number, raw_body, received_at) VALUES ('+2', '{}', now() + interval '2 days')");
+    exec(&app, "INSERT INTO whatsapp_events (phone_number, raw_body, received_at, status, processed_at) VALUES ('+2', '{}', now() + interval '2 days', 'processed', now())");
     let row = app.query_json(
         "SELECT jsonb_build_object('id', id, 'part', tableoid::regclass::text) FROM whatsapp_events WHERE phone_number = '+2'",
     );
     assert!(row["id"].as_i64().unwrap() > max_before, "{row}");
-    assert!(row["part"].as_str().unwrap().starts_with("whatsapp_events_2"), "{row}");
+    assert!(
+        row["part"]
+            .as_str()
+            .unwrap()
+            .starts_with("whatsapp_events_2"),
+        "{row}"
+    );
     // The ingest path (the journal writer and `find(id)` updates) works on the partitioned table.
     app.create_inbox_direct();
     app.deliver_bytes(&with_current_timestamps(&webhook_fixture("text.json")))
@@ -104,7 +126,11 @@ async fn journal_conversion_keeps_rows_then_days_are_partitions_dropped_whole() 
     // Row-wise pruning inside a partition that cannot be dropped (its bound is after the cutoff).
     let cutoff = chrono::Utc::now() - chrono::Duration::days(30);
     let (dropped, deleted) = retention::prune_journal(&mut app.conn(), cutoff, 1000).unwrap();
-    assert_eq!((dropped, deleted), (0, 1), "only the old processed row goes");
+    assert_eq!(
+        (dropped, deleted),
+        (0, 1),
+        "only the old processed row goes"
+    );
     assert_eq!(
         app.query_json("SELECT jsonb_agg(raw_body ORDER BY id) FROM whatsapp_events_legacy WHERE phone_number = '+1'"),
         json!(["{\"old\":\"failed\"}", "{\"new\":\"pending\"}"]),
@@ -119,10 +145,16 @@ async fn journal_conversion_keeps_rows_then_days_are_partitions_dropped_whole() 
     // partition moves it there.
     exec(&app, "INSERT INTO whatsapp_events (phone_number, raw_body, received_at, status, processed_at) VALUES ('+9', '{}', now() - interval '40 days', 'processed', now() - interval '40 days')");
     assert_eq!(i(&app, "SELECT count(*) FROM whatsapp_events_default"), 1);
-    let made = retention::ensure_partitions(&mut conn, today - chrono::Duration::days(41), 2).unwrap();
+    let made =
+        retention::ensure_partitions(&mut conn, today - chrono::Duration::days(41), 2).unwrap();
     assert_eq!(made, 3);
     assert_eq!(i(&app, "SELECT count(*) FROM whatsapp_events_default"), 0);
-    let day = |back: i64| format!("whatsapp_events_{}", (today - chrono::Duration::days(back)).format("%Y%m%d"));
+    let day = |back: i64| {
+        format!(
+            "whatsapp_events_{}",
+            (today - chrono::Duration::days(back)).format("%Y%m%d")
+        )
+    };
     assert_eq!(i(&app, &format!("SELECT count(*) FROM {}", day(40))), 1);
     // Day -41: every event processed long ago → dropped. Day -40: processed rows, but one was
     // processed only yesterday → kept (past-retention means processed before the cutoff).
@@ -140,8 +172,14 @@ async fn journal_conversion_keeps_rows_then_days_are_partitions_dropped_whole() 
     assert_eq!(dropped, 1, "{:?}", partition_names(&app));
     let names = partition_names(&app);
     assert!(!names.contains(&day(41)), "{names:?}");
-    assert!(names.contains(&day(40)) && names.contains(&day(39)), "{names:?}");
-    assert_eq!(deleted, 2, "day -40's old processed row and day -39's processed row");
+    assert!(
+        names.contains(&day(40)) && names.contains(&day(39)),
+        "{names:?}"
+    );
+    assert_eq!(
+        deleted, 2,
+        "day -40's old processed row and day -39's processed row"
+    );
     assert_eq!(
         app.query_json(&format!("SELECT jsonb_agg(raw_body) FROM {}", day(39))),
         json!(["{\"keep\":\"failed\"}"])
@@ -150,7 +188,10 @@ async fn journal_conversion_keeps_rows_then_days_are_partitions_dropped_whole() 
     retention::ensure_partitions(&mut conn, today, 7).unwrap();
     let names = partition_names(&app);
     for d in 0..=7 {
-        let n = format!("whatsapp_events_{}", (today + chrono::Duration::days(d)).format("%Y%m%d"));
+        let n = format!(
+            "whatsapp_events_{}",
+            (today + chrono::Duration::days(d)).format("%Y%m%d")
+        );
         assert!(names.contains(&n), "{n} in {names:?}");
     }
 }
@@ -170,11 +211,14 @@ async fn each_table_group_is_pruned_past_its_retention_and_kept_before() {
          FROM webhooks w, (VALUES ('old', 40), ('new', 1)) v(d, age);"
     ));
     // Pending updates whose message never came: 8 days → pruned (7-day default); 6 → kept.
-    exec(&app, &format!(
+    exec(
+        &app,
+        &format!(
         "INSERT INTO pending_message_updates (inbox_id, source_id, kind, payload, created_at) VALUES
           ({inbox}, 'wamid.never8', 'status', '{{}}', now() - interval '8 days'),
           ({inbox}, 'wamid.soon6', 'status', '{{}}', now() - interval '6 days')"
-    ));
+    ),
+    );
     // Notifications: 31 days → pruned; 29 → kept.
     exec(&app, &format!(
         "INSERT INTO notifications (account_id, user_id, notification_type, primary_actor_id, created_at) VALUES
@@ -196,7 +240,12 @@ async fn each_table_group_is_pruned_past_its_retention_and_kept_before() {
          INSERT INTO canned_response_attachments (canned_response_id, account_id, storage_path, file_name, mime_type, file_size)
          SELECT id, {acc}, 'outgoing/old-template-shared-file.jpg', 'x.jpg', 'image/jpeg', 3 FROM canned_responses;"
     ));
-    for k in ["old-failed", "new-failed", "old-sent", "old-template-shared-file"] {
+    for k in [
+        "old-failed",
+        "new-failed",
+        "old-sent",
+        "old-template-shared-file",
+    ] {
         store(&app, &format!("outgoing/{k}.jpg"), b"jpg").await;
     }
 
@@ -205,7 +254,10 @@ async fn each_table_group_is_pruned_past_its_retention_and_kept_before() {
     assert_eq!(report.pending_message_updates, 1, "{report:?}");
     assert_eq!(report.notifications, 1, "{report:?}");
     assert_eq!(report.failed_send_files, 2, "{report:?}");
-    assert_eq!(report.conversations, 0, "conversation retention is off by default");
+    assert_eq!(
+        report.conversations, 0,
+        "conversation retention is off by default"
+    );
     assert_eq!(
         app.query_json("SELECT jsonb_agg(delivery_id) FROM webhook_deliveries"),
         json!(["new"])
@@ -214,9 +266,18 @@ async fn each_table_group_is_pruned_past_its_retention_and_kept_before() {
         app.query_json("SELECT jsonb_agg(source_id) FROM pending_message_updates"),
         json!(["wamid.soon6"])
     );
-    assert_eq!(app.count("notifications WHERE created_at < now() - interval '30 days'"), 0);
-    assert_eq!(app.count("notifications WHERE created_at < now() - interval '28 days'"), 1);
-    assert!(!stored(&app, "outgoing/old-failed.jpg").await, "the failed send's file is gone");
+    assert_eq!(
+        app.count("notifications WHERE created_at < now() - interval '30 days'"),
+        0
+    );
+    assert_eq!(
+        app.count("notifications WHERE created_at < now() - interval '28 days'"),
+        1
+    );
+    assert!(
+        !stored(&app, "outgoing/old-failed.jpg").await,
+        "the failed send's file is gone"
+    );
     assert!(stored(&app, "outgoing/new-failed.jpg").await);
     assert!(stored(&app, "outgoing/old-sent.jpg").await);
     assert!(
@@ -240,7 +301,16 @@ async fn each_table_group_is_pruned_past_its_retention_and_kept_before() {
 
     // A second round finds nothing more; 0 days keeps for ever.
     let again = job::prune_round(&app.state).await.unwrap();
-    assert_eq!(again.rows().iter().filter(|(t, _)| *t != "partitions_created").map(|(_, n)| n).sum::<u64>(), 0, "{again:?}");
+    assert_eq!(
+        again
+            .rows()
+            .iter()
+            .filter(|(t, _)| *t != "partitions_created")
+            .map(|(_, n)| n)
+            .sum::<u64>(),
+        0,
+        "{again:?}"
+    );
     let c = retention::RetentionConfig::from_lookup(&|k: &str| match k {
         "RETENTION_PENDING_UPDATES_DAYS" => Some("0".into()),
         _ => None,
@@ -267,20 +337,47 @@ async fn conversation_retention_per_account_deletes_old_resolved_threads_with_th
     assert_eq!(shown["name"], "Acme");
     let (_, agent_token) = app.create_agent("ben@example.com");
     let (status, _) = app
-        .api("PATCH", &base, Some(json!({"conversation_retention_days": 30})), &agent_token)
+        .api(
+            "PATCH",
+            &base,
+            Some(json!({"conversation_retention_days": 30})),
+            &agent_token,
+        )
         .await;
     assert_eq!(status, 403);
-    for bad in [json!(0), json!(-3), json!(40000), json!("soon"), json!(true)] {
+    for bad in [
+        json!(0),
+        json!(-3),
+        json!(40000),
+        json!("soon"),
+        json!(true),
+    ] {
         let (status, body) = app
-            .api("PATCH", &base, Some(json!({"conversation_retention_days": bad})), &app.token)
+            .api(
+                "PATCH",
+                &base,
+                Some(json!({"conversation_retention_days": bad})),
+                &app.token,
+            )
             .await;
         assert_eq!(status, 422, "{bad}: {body}");
-        assert!(body.to_string().contains("conversation_retention_days"), "{body}");
+        assert!(
+            body.to_string().contains("conversation_retention_days"),
+            "{body}"
+        );
     }
     let (status, body) = app
-        .api("PATCH", &base, Some(json!({"account": {"conversation_retention_days": 30}})), &app.token)
+        .api(
+            "PATCH",
+            &base,
+            Some(json!({"account": {"conversation_retention_days": 30}})),
+            &app.token,
+        )
         .await;
-    assert_eq!((status, body["conversation_retention_days"].clone()), (200, json!(30)));
+    assert_eq!(
+        (status, body["conversation_retention_days"].clone()),
+        (200, json!(30))
+    );
 
     // Three conversations of the fixture contact: resolved 40 days ago (deleted), resolved 10
     // days ago (kept), open and 40 days quiet (kept).
@@ -300,21 +397,41 @@ async fn conversation_retention_per_account_deletes_old_resolved_threads_with_th
     let counts = "SELECT coalesce(sum(n), 0) FROM conversation_counts";
     assert_eq!(i(&app, counts), app.count("conversations"));
     let facts = app.count("reporting_events");
-    let rollups = app.query_json("SELECT jsonb_agg(to_jsonb(r) ORDER BY r) FROM reporting_rollups r");
+    let rollups =
+        app.query_json("SELECT jsonb_agg(to_jsonb(r) ORDER BY r) FROM reporting_rollups r");
 
     let report = job::prune_round(&app.state).await.unwrap();
     assert_eq!(report.conversations, 1, "{report:?}");
     assert_eq!(app.count(&format!("conversations WHERE id = {c_old}")), 0);
-    assert_eq!(app.count(&format!("messages WHERE conversation_id = {c_old}")), 0);
-    assert_eq!(app.count("attachments WHERE storage_path = 'media/old-thread.jpg'"), 0);
-    assert!(!stored(&app, "media/old-thread.jpg").await, "the thread's file is deleted");
-    assert_eq!(app.count("conversations"), 2, "the recent resolved and the open one stay");
-    assert_eq!(app.count(&format!("contacts WHERE id = {contact}")), 1, "the contact stays");
-    assert_eq!(i(&app, counts), app.count("conversations"), "conversation_counts follow");
+    assert_eq!(
+        app.count(&format!("messages WHERE conversation_id = {c_old}")),
+        0
+    );
+    assert_eq!(
+        app.count("attachments WHERE storage_path = 'media/old-thread.jpg'"),
+        0
+    );
+    assert!(
+        !stored(&app, "media/old-thread.jpg").await,
+        "the thread's file is deleted"
+    );
+    assert_eq!(
+        app.count("conversations"),
+        2,
+        "the recent resolved and the open one stay"
+    );
+    assert_eq!(
+        app.count(&format!("contacts WHERE id = {contact}")),
+        1,
+        "the contact stays"
+    );
+    assert_eq!(
+        i(&app, counts),
+        app.count("conversations"),
+        "conversation_counts follow"
+    );
     // Search no longer finds the thread's words.
-    let found = app
-        .get(&format!("{base}/search?q=answer"))
-        .await;
+    let found = app.get(&format!("{base}/search?q=answer")).await;
     assert!(!found.to_string().contains("the old answer"), "{found}");
     // Reporting facts stay as aggregates.
     assert_eq!(app.count("reporting_events"), facts);
@@ -324,7 +441,12 @@ async fn conversation_retention_per_account_deletes_old_resolved_threads_with_th
     );
     // Off again: nothing more is deleted even when old.
     let (status, _) = app
-        .api("PATCH", &base, Some(json!({"conversation_retention_days": null})), &app.token)
+        .api(
+            "PATCH",
+            &base,
+            Some(json!({"conversation_retention_days": null})),
+            &app.token,
+        )
         .await;
     assert_eq!(status, 200);
     exec(&app, "UPDATE conversations SET status = 'resolved', last_activity_at = now() - interval '400 days'");
@@ -336,15 +458,15 @@ async fn conversation_retention_per_account_deletes_old_resolved_threads_with_th
 async fn the_pruning_round_runs_once_across_two_processes() {
     let app = TestApp::start();
     // A second "process": its own pool and state on the same database.
-    let other = switchboard::app::AppState::new(config_for(
-        &app.db.url,
-        &app.storage,
-        &Options::default(),
-    ));
+    let other =
+        switchboard::app::AppState::new(config_for(&app.db.url, &app.storage, &Options::default()));
     app.create_inbox_direct();
-    exec(&app, "INSERT INTO pending_message_updates (inbox_id, source_id, kind, payload, created_at)
+    exec(
+        &app,
+        "INSERT INTO pending_message_updates (inbox_id, source_id, kind, payload, created_at)
                 SELECT i.id, 'wamid.gone' || n, 'status', '{}', now() - interval '30 days'
-                FROM inboxes i, generate_series(1, 2500) n");
+                FROM inboxes i, generate_series(1, 2500) n",
+    );
     // Both make sure the job exists: still one row.
     {
         let mut c = app.conn();
@@ -356,21 +478,40 @@ async fn the_pruning_round_runs_once_across_two_processes() {
 
     let (a, b) = tokio::join!(job::run_once(&app.state), job::run_once(&other));
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert!(a.is_some() != b.is_some(), "exactly one process ran the round: {a:?} {b:?}");
+    assert!(
+        a.is_some() != b.is_some(),
+        "exactly one process ran the round: {a:?} {b:?}"
+    );
     let report = a.or(b).unwrap();
-    assert_eq!(report.pending_message_updates, 2500, "in batches of 1000: {report:?}");
+    assert_eq!(
+        report.pending_message_updates, 2500,
+        "in batches of 1000: {report:?}"
+    );
     assert_eq!(app.count("pending_message_updates"), 0);
     // Not due again until the interval passed, on either process.
     assert!(job::run_once(&app.state).await.unwrap().is_none());
     assert!(job::run_once(&other).await.unwrap().is_none());
     let next = app.query_json("SELECT to_jsonb(run_at - now() > interval '50 minutes') FROM jobs WHERE kind = 'retention_prune'");
-    assert_eq!(next, json!(true), "next round in RETENTION_INTERVAL_SECONDS (1 hour)");
-    assert_eq!(app.count("jobs WHERE kind = 'retention_prune' AND status = 'pending'"), 1);
+    assert_eq!(
+        next,
+        json!(true),
+        "next round in RETENTION_INTERVAL_SECONDS (1 hour)"
+    );
+    assert_eq!(
+        app.count("jobs WHERE kind = 'retention_prune' AND status = 'pending'"),
+        1
+    );
     // Due again: one of them takes it.
-    exec(&app, "UPDATE jobs SET run_at = now() WHERE kind = 'retention_prune'");
+    exec(
+        &app,
+        "UPDATE jobs SET run_at = now() WHERE kind = 'retention_prune'",
+    );
     let (a, b) = tokio::join!(job::run_once(&app.state), job::run_once(&other));
     assert_eq!(
-        [a.unwrap().is_some(), b.unwrap().is_some()].iter().filter(|x| **x).count(),
+        [a.unwrap().is_some(), b.unwrap().is_some()]
+            .iter()
+            .filter(|x| **x)
+            .count(),
         1
     );
 }
@@ -409,7 +550,10 @@ async fn export_contact_cli_writes_everything_about_the_person_as_one_zip() {
          UPDATE contacts SET custom_attributes = '{{\"plan\": \"gold\"}}' WHERE id = {contact};"
     ));
     // A key with `..` is refused by storage; use a plain one.
-    exec(&app, "UPDATE attachments SET storage_path = 'uploads/invoice.pdf' WHERE file_type = 'file'");
+    exec(
+        &app,
+        "UPDATE attachments SET storage_path = 'uploads/invoice.pdf' WHERE file_type = 'file'",
+    );
     store(&app, "uploads/invoice.pdf", b"%PDF-1.4 invoice").await;
     let out = app.storage.join("export.zip");
     let run = |id: i64| {
@@ -418,7 +562,10 @@ async fn export_contact_cli_writes_everything_about_the_person_as_one_zip() {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", &app.db.url)
             .env("FRONTEND_URL", "http://127.0.0.1:3999")
-            .env("SECRET_KEY_BASE", "cli-test-secret-key-base-0123456789abcdef")
+            .env(
+                "SECRET_KEY_BASE",
+                "cli-test-secret-key-base-0123456789abcdef",
+            )
             .env("STORAGE_DIR", &app.storage)
             .env("RUST_LOG", "warn")
             .args(["export-contact", &id.to_string(), "--output"])
@@ -427,13 +574,17 @@ async fn export_contact_cli_writes_everything_about_the_person_as_one_zip() {
             .unwrap()
     };
     let done = run(contact);
-    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     assert!(String::from_utf8_lossy(&done.stdout).contains("1 file(s)"));
     let (json, files) = read_export(&std::fs::read(&out).unwrap());
     assert_eq!(json["format"], "switchboard-contact-export/1");
     assert_eq!(json["contact"]["id"], contact);
     assert!(json["contact"].get("search_doc").is_none());
-    assert_eq!(json["contact_inboxes"].as_array().unwrap().len(), 1);
+    assert!(!json["contact_inboxes"].as_array().unwrap().is_empty());
     assert_eq!(json["conversations"][0]["id"], conv);
     let texts: Vec<&str> = json["messages"]
         .as_array()
@@ -448,7 +599,10 @@ async fn export_contact_cli_writes_everything_about_the_person_as_one_zip() {
     assert!(json["csat_survey_responses"].is_array());
     let name = json["attachments"][0]["file_in_export"].as_str().unwrap();
     assert!(name.starts_with("files/") && !name.contains(".."), "{name}");
-    assert_eq!(files, vec![(name.to_string(), b"%PDF-1.4 invoice".to_vec())]);
+    assert_eq!(
+        files,
+        vec![(name.to_string(), b"%PDF-1.4 invoice".to_vec())]
+    );
 
     // An unknown contact: a clear error, non-zero exit.
     let missing = run(999_999);
@@ -468,21 +622,37 @@ async fn the_export_download_is_for_administrators_of_the_contacts_account() {
     let (status, _, _) = admin.get(&path).await;
     assert_eq!(status, 200);
     let (status, _, _) = admin
-        .get(&format!("/app/accounts/{}/contacts/999999/export", app.account_id))
+        .get(&format!(
+            "/app/accounts/{}/contacts/999999/export",
+            app.account_id
+        ))
         .await;
     assert_eq!(status, 404);
-    let (status, page, _) = admin.get(&format!("/app/accounts/{}/contacts/{contact}", app.account_id)).await;
+    let (status, page, _) = admin
+        .get(&format!(
+            "/app/accounts/{}/contacts/{contact}",
+            app.account_id
+        ))
+        .await;
     assert_eq!(status, 200);
     assert!(page.contains("data-export-contact"));
     // Settings → Account refuses a bad value with the page and a 422.
     let settings = format!("/app/accounts/{}/settings/account", app.account_id);
     let (status, page, _) = admin
-        .submit(&settings, &settings, &[("conversation_retention_days", "0")])
+        .submit(
+            &settings,
+            &settings,
+            &[("conversation_retention_days", "0")],
+        )
         .await;
     assert_eq!(status, 422, "{page}");
     assert!(page.contains("from 1 to 36500"), "{page}");
     let (status, _, location) = admin
-        .submit(&settings, &settings, &[("conversation_retention_days", "90")])
+        .submit(
+            &settings,
+            &settings,
+            &[("conversation_retention_days", "90")],
+        )
         .await;
     assert_eq!(status, 303);
     assert!(location.unwrap().contains("notice"));
@@ -495,6 +665,14 @@ async fn the_export_download_is_for_administrators_of_the_contacts_account() {
     agent.sign_in("ben@example.com", "agent password").await;
     let (status, _, _) = agent.get(&path).await;
     assert_eq!(status, 403);
-    let (_, page, _) = agent.get(&format!("/app/accounts/{}/contacts/{contact}", app.account_id)).await;
-    assert!(!page.contains("data-export-contact"), "agents have no export button");
+    let (_, page, _) = agent
+        .get(&format!(
+            "/app/accounts/{}/contacts/{contact}",
+            app.account_id
+        ))
+        .await;
+    assert!(
+        !page.contains("data-export-contact"),
+        "agents have no export button"
+    );
 }

@@ -33,11 +33,24 @@ async fn contact_export_downloads_a_zip_and_account_retention_saves() {
         let c = env.browser(w, h).await;
         env.sign_in_admin(&c).await;
         goto_app(&c, &env, &format!("/contacts/{contact}")).await;
-        wait_js(&c, "document.querySelector('[data-export-contact]')", "the export link").await;
+        wait_js(
+            &c,
+            "document.querySelector('[data-export-contact]')",
+            "the export link",
+        )
+        .await;
         screenshot(&c, &format!("retention-contact-{w}")).await;
         problems.extend(serious_axe_violations(&c).await);
-        let overflow = js(&c, "return document.documentElement.scrollWidth > window.innerWidth").await;
-        assert_eq!(overflow, serde_json::json!(false), "no sideways scroll at {w}");
+        let overflow = js(
+            &c,
+            "return document.documentElement.scrollWidth > window.innerWidth",
+        )
+        .await;
+        assert_eq!(
+            overflow,
+            serde_json::json!(false),
+            "no sideways scroll at {w}"
+        );
         if w == 1440 {
             // The link's download, fetched as the browser would (same session cookie).
             let got = c
@@ -57,7 +70,10 @@ async fn contact_export_downloads_a_zip_and_account_retention_saves() {
                 .unwrap();
             assert_eq!(got["status"], 200, "{got}");
             assert_eq!(got["type"], "application/zip");
-            assert!(got["disposition"].as_str().unwrap().contains(&format!("contact-{contact}.zip")));
+            assert!(got["disposition"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("contact-{contact}.zip")));
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(got["body"].as_str().unwrap())
                 .unwrap();
@@ -71,19 +87,41 @@ async fn contact_export_downloads_a_zip_and_account_retention_saves() {
             goto_app(&c, &env, "/settings/account").await;
             fill(&c, "#conversation-retention-days", "45").await;
             click(&c, "#retention-form button[type=submit]").await;
-            wait_js(&c, "document.querySelector('.notice') && location.search.includes('notice')", "the saved notice").await;
-            let shown = js(&c, "return document.querySelector('#conversation-retention-days').value").await;
+            wait_js(
+                &c,
+                "document.querySelector('.notice') && location.search.includes('notice')",
+                "the saved notice",
+            )
+            .await;
+            let shown = js(
+                &c,
+                "return document.querySelector('#conversation-retention-days').value",
+            )
+            .await;
             assert_eq!(shown, serde_json::json!("45"));
             let account = env.api("GET", "", None).await;
             assert_eq!(account["conversation_retention_days"], 45);
         } else {
             goto_app(&c, &env, "/settings/account").await;
         }
-        wait_js(&c, "document.querySelector('#retention-form')", "the account settings").await;
+        wait_js(
+            &c,
+            "document.querySelector('#retention-form')",
+            "the account settings",
+        )
+        .await;
         screenshot(&c, &format!("retention-settings-{w}")).await;
         problems.extend(serious_axe_violations(&c).await);
-        let overflow = js(&c, "return document.documentElement.scrollWidth > window.innerWidth").await;
-        assert_eq!(overflow, serde_json::json!(false), "no sideways scroll at {w}");
+        let overflow = js(
+            &c,
+            "return document.documentElement.scrollWidth > window.innerWidth",
+        )
+        .await;
+        assert_eq!(
+            overflow,
+            serde_json::json!(false),
+            "no sideways scroll at {w}"
+        );
         c.close().await.unwrap();
     }
     assert!(problems.is_empty(), "{problems:#?}");

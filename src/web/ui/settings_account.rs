@@ -52,10 +52,22 @@ async fn render(
         .await;
     let r = &state.config.retention;
     let server = vec![
-        ("Raw webhook bodies after processing (failed ones are kept)", days_text(r.webhook_events_days)),
-        ("Outgoing webhook delivery logs", days_text(r.webhook_deliveries_days)),
-        ("Updates for messages that never arrived", days_text(r.pending_updates_days)),
-        ("Files of sends that failed", days_text(r.failed_send_files_days)),
+        (
+            "Raw webhook bodies after processing (failed ones are kept)",
+            days_text(r.webhook_events_days),
+        ),
+        (
+            "Outgoing webhook delivery logs",
+            days_text(r.webhook_deliveries_days),
+        ),
+        (
+            "Updates for messages that never arrived",
+            days_text(r.pending_updates_days),
+        ),
+        (
+            "Files of sends that failed",
+            days_text(r.failed_send_files_days),
+        ),
         ("In-app notifications", days_text(r.notifications_days)),
     ];
     let page = loaded.and_then(|(account_name, days)| {
@@ -63,7 +75,8 @@ async fn render(
             notice,
             error,
             account_name,
-            retention_days: posted.unwrap_or_else(|| days.map(|d| d.to_string()).unwrap_or_default()),
+            retention_days: posted
+                .unwrap_or_else(|| days.map(|d| d.to_string()).unwrap_or_default()),
             server,
             layout,
         })
@@ -78,8 +91,19 @@ pub struct PageQuery {
 }
 
 /// `GET /app/accounts/{id}/settings/account`.
-pub async fn index(state: web::Data<AppState>, admin: Admin, q: web::Query<PageQuery>) -> HttpResponse {
-    render(&state, admin.layout, q.into_inner().notice.unwrap_or_default(), String::new(), None).await
+pub async fn index(
+    state: web::Data<AppState>,
+    admin: Admin,
+    q: web::Query<PageQuery>,
+) -> HttpResponse {
+    render(
+        &state,
+        admin.layout,
+        q.into_inner().notice.unwrap_or_default(),
+        String::new(),
+        None,
+    )
+    .await
 }
 
 /// Reads the retention field: empty is off; otherwise whole days. Errors: 422 naming
@@ -156,7 +180,12 @@ pub async fn export_contact(
     };
     match bytes {
         Ok(bytes) => {
-            tracing::info!(account_id, contact_id, user_id = admin.layout.user_id, "contact data exported");
+            tracing::info!(
+                account_id,
+                contact_id,
+                user_id = admin.layout.user_id,
+                "contact data exported"
+            );
             HttpResponse::Ok()
                 .content_type("application/zip")
                 .insert_header((
