@@ -81,7 +81,10 @@ async fn contact_export_downloads_a_zip_and_account_retention_saves() {
             assert_eq!(json["contact"]["id"], contact);
             let messages = json["messages"].as_array().unwrap();
             assert_eq!(messages.len(), 1, "{json}");
-            assert!(messages[0]["content"].as_str().unwrap_or_default().len() > 0);
+            assert!(!messages[0]["content"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty());
 
             // Settings → Account: set 45 days.
             goto_app(&c, &env, "/settings/account").await;

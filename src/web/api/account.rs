@@ -56,7 +56,7 @@ pub async fn update(
             Value::Number(n) => Some(
                 n.as_i64()
                     .and_then(|d| i32::try_from(d).ok())
-                    .ok_or_else(|| bad_days())?,
+                    .ok_or_else(bad_days)?,
             ),
             Value::String(s) if s.trim().is_empty() => None,
             Value::String(s) => Some(s.trim().parse::<i32>().map_err(|_| bad_days())?),
