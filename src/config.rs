@@ -140,6 +140,8 @@ pub struct Config {
     /// with Chatwoot's `auto_offline` on may have no open realtime stream before they are
     /// shown offline (issue 13; see `domain::availability`).
     pub auto_offline_after_seconds: u64,
+    /// Issue 15: the `RETENTION_*` variables (see `domain::retention`).
+    pub retention: crate::domain::retention::RetentionConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -189,6 +191,7 @@ impl std::fmt::Debug for Config {
                 "webhooks_allow_private_targets",
                 &self.webhooks_allow_private_targets,
             )
+            .field("retention", &self.retention)
             .finish_non_exhaustive()
     }
 }
@@ -490,6 +493,7 @@ impl Config {
                 300,
             )?
             .max(2),
+            retention: crate::domain::retention::RetentionConfig::from_lookup(&get)?,
         })
     }
 

@@ -1,5 +1,5 @@
 //! The `switchboard` command line: `serve` (default), `migrate`, `create-admin`,
-//! `retry-failed-events`, and for trying it without Meta `demo-setup`, `demo-graph` and
+//! `retry-failed-events`, `export-contact`, and for trying it without Meta `demo-setup`, `demo-graph` and
 //! `demo-message` (see `switchboard::demo`).
 
 use clap::{Parser, Subcommand};
@@ -58,6 +58,16 @@ enum Command {
         /// Milliseconds each answer waits.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
+    },
+    /// Write everything held about one contact (JSON plus their files) to a zip, for a
+    /// data-protection request (see the README's "Data retention and export"). Prints the
+    /// path written.
+    ExportContact {
+        /// The contact's id (as in `/app/accounts/{account}/contacts/{id}`).
+        id: i64,
+        /// Where to write the zip; default `contact-{id}.zip` in the current directory.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
     },
     /// File storage commands (see the README's "File storage").
     Storage {
@@ -121,6 +131,34 @@ fn storage_migrate(config: &Config) -> anyhow::Result<()> {
             summary.failed
         );
     }
+    Ok(())
+}
+
+fn export_contact(
+    config: &Config,
+    id: i64,
+    output: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    use switchboard::domain::contact_export;
+    let mut conn = connect(config)?;
+    let export = contact_export::collect(&mut conn, None, id)
+        .map_err(|e| anyhow::anyhow!("contact {id}: {e}"))?;
+    let storage = switchboard::storage::Storage::from_config(config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let files = export.files.len();
+    let bytes = runtime
+        .block_on(contact_export::zip(&storage, export))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let path = output.unwrap_or_else(|| std::path::PathBuf::from(format!("contact-{id}.zip")));
+    std::fs::write(&path, &bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    println!(
+        "Wrote {} ({} bytes, {files} file(s)) for contact {id}",
+        path.display(),
+        bytes.len()
+    );
     Ok(())
 }
 
@@ -411,6 +449,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&created)?);
             Ok(())
         }
+        Command::ExportContact { id, output } => export_contact(&config, id, output),
         Command::RetryFailedEvents => {
             let mut conn = connect(&config)?;
             let n = switchboard::jobs::ingest::retry_failed(&mut conn)

@@ -287,6 +287,14 @@ pub fn refresh_from_db(conn: &mut PgConnection) -> AppResult<()> {
     Ok(())
 }
 
+/// Adds a collector owned by another module (e.g. `jobs::retention`'s counter) to the
+/// registry. Registering the same metric twice is logged and ignored.
+pub fn register(collector: Box<dyn prometheus::core::Collector>) {
+    if let Err(e) = METRICS.registry.register(collector) {
+        tracing::warn!(error = %e, "metric not registered");
+    }
+}
+
 /// The registry in Prometheus' text exposition format.
 /// Errors: 500 when encoding fails (it does not for these metric types).
 pub fn render() -> AppResult<String> {

@@ -115,3 +115,6 @@ pub mod sla;
 // Issue 14 (reports): reporting facts and rollups, and the reports computed from them.
 pub mod reporting;
 pub mod reports;
+// Issue 15 (retention): what is pruned and when; a contact's data export.
+pub mod contact_export;
+pub mod retention;

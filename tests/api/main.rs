@@ -50,6 +50,7 @@ mod realtime;
 mod reports_api;
 mod reports_bench;
 mod reports_scenario;
+mod retention;
 mod search;
 mod settings_pages;
 mod sla;

@@ -29,6 +29,7 @@ mod browser_polish;
 mod browser_profile_picture;
 mod browser_profile_typing;
 mod browser_reports;
+mod browser_retention;
 mod browser_sla;
 mod browser_templates;
 mod browser_workspace_alerts;

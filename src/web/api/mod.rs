@@ -42,6 +42,8 @@ pub mod wrapped;
 pub mod csat;
 // Issue 14 (reports): Chatwoot's v2 reports API.
 pub mod reports;
+// Issue 15 (retention): the account endpoint.
+pub mod account;
 
 use actix_web::{guard, web};
 
@@ -439,7 +441,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
                     // Issue 13 (rules): automation rules and macros.
                     .configure(automation::routes)
                     // Issue 13 (SLA policies).
-                    .configure(sla_policies::routes),
+                    .configure(sla_policies::routes)
+                    // Issue 15 (retention): the account and its data retention.
+                    .route("", web::get().to(account::show))
+                    .route("", web::patch().to(account::update)),
             ),
     );
     reports::routes(cfg, config);

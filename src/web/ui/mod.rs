@@ -33,6 +33,8 @@ pub mod view;
 
 // Issue 11 (contacts-ui): the Contacts screen and a contact's page.
 pub mod contacts;
+// Issue 15 (retention): Settings → Account and the contact export download.
+pub mod settings_account;
 
 use crate::app::AppState;
 use crate::config::Config;
@@ -336,6 +338,19 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/accounts/{account_id}/settings/sla",
                 web::get().to(settings_sla::index),
+            )
+            // Issue 15 (retention): Settings → Account, the contact export.
+            .route(
+                "/accounts/{account_id}/settings/account",
+                web::get().to(settings_account::index),
+            )
+            .route(
+                "/accounts/{account_id}/settings/account",
+                web::post().to(settings_account::save),
+            )
+            .route(
+                "/accounts/{account_id}/contacts/{contact_id:\\d+}/export",
+                web::get().to(settings_account::export_contact),
             ),
     );
 }
