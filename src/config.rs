@@ -140,6 +140,11 @@ pub struct Config {
     /// with Chatwoot's `auto_offline` on may have no open realtime stream before they are
     /// shown offline (issue 13; see `domain::availability`).
     pub auto_offline_after_seconds: u64,
+    /// `INGEST_BACKLOG_ALERT`, default 10000 journal events (0 turns the alarm off): when more
+    /// webhook deliveries than this wait to be ingested, the process says so loudly (a warn
+    /// log line once per crossing, the `switchboard_ingest_backlog_alarm` gauge, a banner for
+    /// administrators) while still acknowledging durably (issue 15; `jobs::ingest_lag`).
+    pub ingest_backlog_alert: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -185,6 +190,7 @@ impl std::fmt::Debug for Config {
                 "auto_offline_after_seconds",
                 &self.auto_offline_after_seconds,
             )
+            .field("ingest_backlog_alert", &self.ingest_backlog_alert)
             .field(
                 "webhooks_allow_private_targets",
                 &self.webhooks_allow_private_targets,
@@ -490,6 +496,12 @@ impl Config {
                 300,
             )?
             .max(2),
+            ingest_backlog_alert: parse_number(
+                "INGEST_BACKLOG_ALERT",
+                get("INGEST_BACKLOG_ALERT"),
+                10_000i64,
+            )?
+            .max(0),
         })
     }
 

@@ -31,6 +31,8 @@ pub mod assignment;
 pub mod hours;
 // Issue 13 (SLA): missed deadlines.
 pub mod sla;
+// Issue 15 (ingest): backlog, lag and the backlog alarm.
+pub mod ingest_lag;
 
 use crate::db::schema::jobs;
 use crate::error::AppResult;

@@ -152,6 +152,7 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
             .clone()
             .unwrap_or_else(|| "http://127.0.0.1:9".into()),
         auto_offline_after_seconds: 300,
+        ingest_backlog_alert: 10_000,
     }
 }
 
