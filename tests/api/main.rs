@@ -62,3 +62,4 @@ mod webhook_route;
 mod webhooks;
 mod workspace_speed;
 mod workspace_statements;
+mod ingest_batch;
