@@ -188,7 +188,7 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
                 .collect();
             let mut seen = ingest::Seen::prefetch(conn, &units)?;
             let fast = conn.transaction(|conn| {
-                planned
+                let reports = planned
                     .iter()
                     .map(|p| match &p.work {
                         Err(_) => Ok(None),
@@ -197,7 +197,9 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
                                 .map(Some)
                         }
                     })
-                    .collect::<AppResult<Vec<Option<IngestReport>>>>()
+                    .collect::<AppResult<Vec<Option<IngestReport>>>>()?;
+                seen.flush(conn)?;
+                Ok(reports)
             });
             match fast {
                 Ok(reports) => {

@@ -190,6 +190,11 @@ struct Ctx<'a> {
 pub struct Seen {
     /// `(inbox_id, wamid)` → `(a message holds it, updates may be waiting for it)`.
     known: std::collections::HashMap<(i64, String), (bool, bool)>,
+    /// Read by [`Seen::prefetch`]: contacts' activity times are then collected in `touched`
+    /// and written by [`Seen::flush`] in one statement.
+    batching: bool,
+    /// Contact id → its latest message time in the unit.
+    touched: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>>,
 }
 
 impl Seen {
@@ -230,7 +235,10 @@ impl Seen {
             }
         }
         if wamids.is_empty() {
-            return Ok(Seen::default());
+            return Ok(Seen {
+                batching: true,
+                ..Seen::default()
+            });
         }
         use diesel::RunQueryDsl;
         let rows: Vec<Row> = diesel::sql_query(
@@ -249,7 +257,47 @@ impl Seen {
                 .into_iter()
                 .map(|r| ((r.inbox_id, r.source_id), (r.stored, r.waiting)))
                 .collect(),
+            batching: true,
+            touched: Default::default(),
         })
+    }
+
+    /// Writes the contacts' activity times collected since [`Seen::prefetch`] (one statement,
+    /// the same rule as `contacts::touch`). Call it before the unit's savepoint ends.
+    pub fn flush(&mut self, conn: &mut PgConnection) -> AppResult<()> {
+        use diesel::sql_types::{Array, BigInt, Double, Timestamptz};
+        use diesel::RunQueryDsl;
+        if self.touched.is_empty() {
+            return Ok(());
+        }
+        let (ids, ats): (Vec<i64>, Vec<chrono::DateTime<chrono::Utc>>) =
+            std::mem::take(&mut self.touched).into_iter().unzip();
+        diesel::sql_query(
+            "UPDATE contacts c SET last_activity_at = v.at \
+             FROM unnest($1::int8[], $2::timestamptz[]) AS v(id, at) \
+             WHERE c.id = v.id AND (c.last_activity_at IS NULL \
+                   OR c.last_activity_at < v.at - make_interval(secs => $3))",
+        )
+        .bind::<Array<BigInt>, _>(&ids)
+        .bind::<Array<Timestamptz>, _>(&ats)
+        .bind::<Double, _>(contacts::ACTIVITY_GRANULARITY_SECS as f64)
+        .execute(conn)?;
+        Ok(())
+    }
+
+    /// Records that `contact_id` wrote at `at`: at once, or collected when batching.
+    fn touch(
+        &mut self,
+        conn: &mut PgConnection,
+        contact_id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<()> {
+        if !self.batching {
+            return contacts::touch(conn, contact_id, at);
+        }
+        let t = self.touched.entry(contact_id).or_insert(at);
+        *t = (*t).max(at);
+        Ok(())
     }
 
     /// Whether a message holds `wamid` (read now when it was not read up front).
@@ -1025,7 +1073,7 @@ fn store(
         // An echo of a reply sent from the business's phone answers the customer.
         conversations::clear_waiting(conn, conversation.id)?;
     }
-    contacts::touch(conn, contact.id, at)?;
+    ctx.seen.touch(conn, contact.id, at)?;
     for a in attachments.iter().filter(|a| a.media_id.is_some()) {
         jobs::enqueue(
             conn,
