@@ -37,6 +37,8 @@ pub struct AppState {
     pub realtime: Arc<web::realtime::Hub>,
     /// Files: `STORAGE_DIR` or the S3 bucket (issue 15, [`crate::storage`]).
     pub storage: crate::storage::Storage,
+    /// Issue 15 (ingest): this process's ingest backlog alarm ([`jobs::ingest_lag`]).
+    pub ingest_alarm: Arc<jobs::ingest_lag::BacklogAlarm>,
 }
 
 /// How long the webhook route trusts a cached inbox lookup.
@@ -74,6 +76,7 @@ impl AppState {
             http,
             ingest_wakeup: Arc::new(Notify::new()),
             realtime: Arc::new(web::realtime::Hub::new()),
+            ingest_alarm: Arc::new(jobs::ingest_lag::BacklogAlarm::new()),
         }
     }
 
@@ -215,6 +218,8 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(jobs::limits::run_prune(state.clone()));
     // Issue 15 (retention): the pruning job (one round at a time across processes).
     tokio::spawn(jobs::retention::run(state.clone()));
+    // Issue 15 (ingest): the backlog alarm.
+    tokio::spawn(jobs::ingest_lag::run(state.clone()));
     let st = state.clone();
     tokio::spawn(async move {
         loop {

@@ -142,6 +142,11 @@ pub struct Config {
     pub auto_offline_after_seconds: u64,
     /// Issue 15: the `RETENTION_*` variables (see `domain::retention`).
     pub retention: crate::domain::retention::RetentionConfig,
+    /// `INGEST_BACKLOG_ALERT`, default 10000 journal events (0 turns the alarm off): when more
+    /// webhook deliveries than this wait to be ingested, the process says so loudly (a warn
+    /// log line once per crossing, the `switchboard_ingest_backlog_alarm` gauge, a banner for
+    /// administrators) while still acknowledging durably (issue 15; `jobs::ingest_lag`).
+    pub ingest_backlog_alert: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -187,6 +192,7 @@ impl std::fmt::Debug for Config {
                 "auto_offline_after_seconds",
                 &self.auto_offline_after_seconds,
             )
+            .field("ingest_backlog_alert", &self.ingest_backlog_alert)
             .field(
                 "webhooks_allow_private_targets",
                 &self.webhooks_allow_private_targets,
@@ -494,6 +500,12 @@ impl Config {
             )?
             .max(2),
             retention: crate::domain::retention::RetentionConfig::from_lookup(&get)?,
+            ingest_backlog_alert: parse_number(
+                "INGEST_BACKLOG_ALERT",
+                get("INGEST_BACKLOG_ALERT"),
+                10_000i64,
+            )?
+            .max(0),
         })
     }
 

@@ -7,6 +7,7 @@
 //! | `switchboard_ingest_lag_seconds` | histogram | | the ingest worker: received → processed, per event ([`observe_ingest_lag`]) |
 //! | `switchboard_ingest_backlog` | gauge | | pending journal events, read at scrape time |
 //! | `switchboard_ingest_oldest_pending_age_seconds` | gauge | | age of the oldest pending journal event (0 when none), at scrape time |
+//! | `switchboard_ingest_backlog_alarm` | gauge | | 1 while the backlog is above `INGEST_BACKLOG_ALERT`, else 0 (the backlog check, [`set_ingest_backlog_alarm`]) |
 //! | `switchboard_whatsapp_sends_total` | counter | `result` (`sent`, `failed`, `retry`) | the send worker ([`record_send`]) |
 //! | `switchboard_webhook_deliveries_total` | counter | `result` | outgoing webhook deliveries ([`record_webhook_delivery`]) |
 //! | `switchboard_job_queue_depth` | gauge | `kind` | pending rows of `jobs` per kind, at scrape time ([`refresh_from_db`]) |
@@ -67,6 +68,7 @@ struct Metrics {
     ingest_lag: Histogram,
     ingest_backlog: IntGauge,
     ingest_oldest_age: Gauge,
+    ingest_alarm: IntGauge,
     sends: IntCounterVec,
     webhook_deliveries: IntCounterVec,
     job_queue_depth: IntGaugeVec,
@@ -101,6 +103,11 @@ fn build() -> Metrics {
     let ingest_oldest_age = Gauge::new(
         "switchboard_ingest_oldest_pending_age_seconds",
         "Age of the oldest unprocessed webhook delivery in seconds (0 when none).",
+    )
+    .expect("metric");
+    let ingest_alarm = IntGauge::new(
+        "switchboard_ingest_backlog_alarm",
+        "1 while more webhook deliveries wait than INGEST_BACKLOG_ALERT allows, else 0.",
     )
     .expect("metric");
     let sends = IntCounterVec::new(
@@ -140,6 +147,7 @@ fn build() -> Metrics {
         Box::new(ingest_lag.clone()),
         Box::new(ingest_backlog.clone()),
         Box::new(ingest_oldest_age.clone()),
+        Box::new(ingest_alarm.clone()),
         Box::new(sends.clone()),
         Box::new(webhook_deliveries.clone()),
         Box::new(job_queue_depth.clone()),
@@ -153,6 +161,7 @@ fn build() -> Metrics {
         ingest_lag,
         ingest_backlog,
         ingest_oldest_age,
+        ingest_alarm,
         sends,
         webhook_deliveries,
         job_queue_depth,
@@ -209,6 +218,11 @@ fn webhook_field_label_or_keep(field: &str) -> &str {
 /// Records the lag of one processed webhook delivery: seconds from its arrival to now.
 pub fn observe_ingest_lag(seconds: f64) {
     METRICS.ingest_lag.observe(seconds.max(0.0));
+}
+
+/// Sets `switchboard_ingest_backlog_alarm` (1 while the ingest backlog is above its bound).
+pub fn set_ingest_backlog_alarm(on: bool) {
+    METRICS.ingest_alarm.set(i64::from(on));
 }
 
 /// Counts one outgoing WhatsApp send attempt by result: [`SEND_SENT`], [`SEND_FAILED`] or

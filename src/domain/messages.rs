@@ -225,6 +225,18 @@ pub fn insert_if_new(
     new: &NewMessage,
     new_attachments: &[NewAttachment],
 ) -> AppResult<Option<(Message, Vec<Attachment>)>> {
+    insert_if_new_hinted(conn, new, new_attachments, true)
+}
+
+/// [`insert_if_new`] for a caller that knows whether updates may be waiting for the wamid
+/// (issue 15, batched ingest: one read for a whole unit, under the wamid locks): with
+/// `may_have_waiting` false the `pending_message_updates` read is skipped.
+pub fn insert_if_new_hinted(
+    conn: &mut PgConnection,
+    new: &NewMessage,
+    new_attachments: &[NewAttachment],
+    may_have_waiting: bool,
+) -> AppResult<Option<(Message, Vec<Attachment>)>> {
     if let Some(sid) = &new.source_id {
         lock_wamid(conn, new.inbox_id, sid)?;
     }
@@ -280,7 +292,9 @@ pub fn insert_if_new(
                 .get_result(conn)?,
         );
     }
-    (message, _) = apply_waiting(conn, message)?;
+    if may_have_waiting {
+        (message, _) = apply_waiting(conn, message)?;
+    }
     super::events::message_created(conn, &message)?;
     Ok(Some((message, saved)))
 }

@@ -33,6 +33,8 @@ pub mod hours;
 pub mod sla;
 // Issue 15 (retention): the pruning job.
 pub mod retention;
+// Issue 15 (ingest): backlog, lag and the backlog alarm.
+pub mod ingest_lag;
 
 use crate::db::schema::jobs;
 use crate::error::AppResult;

@@ -1,12 +1,16 @@
-//! `GET /health`: 200 `{"status":"ok","database":"ok","ingest_backlog":N,"draining":bool}` (webhook events
-//! not yet ingested), or 503 with `"database":"unavailable"`: at once while the database
-//! circuit breaker is open ([`crate::db::Breaker`]), so load balancers see an outage without
-//! waiting for `DATABASE_POOL_TIMEOUT_MS`.
+//! `GET /health`: 200 `{"status":"ok","database":"ok","ingest_backlog":N,"ingest_lag_seconds":S,
+//! "ingest_backlog_alert":B,"ingest_backlog_alarm":bool,"draining":bool}`, where N is the
+//! number of webhook events not yet ingested, S the age in seconds of the oldest of them (0
+//! when none), B the `INGEST_BACKLOG_ALERT` bound (0 = off) and the alarm true when N > B > 0
+//! (see [`crate::jobs::ingest_lag`]); or 503 with `"database":"unavailable"`: at once while
+//! the database circuit breaker is open ([`crate::db::Breaker`]), so load balancers see an
+//! outage without waiting for `DATABASE_POOL_TIMEOUT_MS`. A raised alarm does not make the
+//! node unhealthy: it still acknowledges webhooks durably.
 
 use crate::app::AppState;
 use actix_web::{web, HttpResponse};
 
-/// Checks the database by counting the ingest backlog.
+/// Checks the database by reading the ingest backlog and lag (one statement).
 #[utoipa::path(
     get,
     path = "/health",
@@ -19,12 +23,16 @@ use actix_web::{web, HttpResponse};
     )
 )]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let backlog = state.db(|conn| crate::jobs::ingest::backlog(conn)).await;
-    if let Ok(backlog) = backlog {
-        HttpResponse::Ok().json(
-            serde_json::json!({"status": "ok", "database": "ok", "ingest_backlog": backlog,
-                "draining": crate::jobs::leases::draining()}),
-        )
+    let lag = state.db(|conn| crate::jobs::ingest_lag::read(conn)).await;
+    if let Ok(lag) = lag {
+        let bound = state.config.ingest_backlog_alert;
+        HttpResponse::Ok().json(serde_json::json!({
+            "status": "ok", "database": "ok",
+            "ingest_backlog": lag.backlog,
+            "ingest_lag_seconds": (lag.oldest_age_seconds * 1000.0).round() / 1000.0,
+            "ingest_backlog_alert": bound,
+            "ingest_backlog_alarm": bound > 0 && lag.backlog > bound,
+            "draining": crate::jobs::leases::draining()}))
     } else {
         HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "error", "database": "unavailable"}))

@@ -176,6 +176,157 @@ struct Ctx<'a> {
     inbox: &'a Inbox,
     channel: &'a Channel,
     report: &'a mut IngestReport,
+    seen: &'a mut Seen,
+}
+
+/// What a unit knows about the wamids its items store (issue 15, batched ingest): for each
+/// `(inbox_id, wamid)` read up front, whether a message holds it and whether updates may be
+/// waiting for it. Read once for a whole unit by [`Seen::prefetch`] *after* the unit took its
+/// wamid locks (so no other unit can change either while it runs), and kept current as the
+/// unit stores messages and queues updates. A wamid not read up front is looked up when met,
+/// as before. Must not outlive a rollback of what it saw (start again from
+/// [`Seen::default`]).
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// `(inbox_id, wamid)` → `(a message holds it, updates may be waiting for it)`.
+    known: std::collections::HashMap<(i64, String), (bool, bool)>,
+    /// Read by [`Seen::prefetch`]: contacts' activity times are then collected in `touched`
+    /// and written by [`Seen::flush`] in one statement.
+    batching: bool,
+    /// Contact id → its latest message time in the unit.
+    touched: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>>,
+}
+
+impl Seen {
+    /// Reads, in one statement, every wamid that the `units` (each `(routing, parsed, range)`)
+    /// would store. Errors: database errors only.
+    pub fn prefetch(
+        conn: &mut PgConnection,
+        units: &[(&Routing, &ParsedBody, ItemRange)],
+    ) -> AppResult<Seen> {
+        use diesel::sql_types::{Array, BigInt, Bool, Text};
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = BigInt)]
+            inbox_id: i64,
+            #[diesel(sql_type = Text)]
+            source_id: String,
+            #[diesel(sql_type = Bool)]
+            stored: bool,
+            #[diesel(sql_type = Bool)]
+            waiting: bool,
+        }
+        let mut inbox_ids = Vec::new();
+        let mut wamids = Vec::new();
+        for (routing, parsed, range) in units {
+            for (index, (target, item)) in parsed.items().into_iter().enumerate() {
+                if !range.contains(index) {
+                    continue;
+                }
+                let message = match item {
+                    Item::Incoming(m, _) | Item::Echo(m, _) | Item::History(m, _) => m,
+                    _ => continue,
+                };
+                let (Some(wamid), Some(t)) = (&message.id, target.or(routing.route)) else {
+                    continue;
+                };
+                inbox_ids.push(routing.inboxes[t].0.id);
+                wamids.push(wamid.clone());
+            }
+        }
+        if wamids.is_empty() {
+            return Ok(Seen {
+                batching: true,
+                ..Seen::default()
+            });
+        }
+        use diesel::RunQueryDsl;
+        let rows: Vec<Row> = diesel::sql_query(
+            "SELECT w.inbox_id, w.source_id, \
+                    EXISTS (SELECT 1 FROM messages m \
+                            WHERE m.inbox_id = w.inbox_id AND m.source_id = w.source_id) AS stored, \
+                    EXISTS (SELECT 1 FROM pending_message_updates p \
+                            WHERE p.inbox_id = w.inbox_id AND p.source_id = w.source_id) AS waiting \
+             FROM unnest($1::int8[], $2::text[]) AS w(inbox_id, source_id)",
+        )
+        .bind::<Array<BigInt>, _>(&inbox_ids)
+        .bind::<Array<Text>, _>(&wamids)
+        .load(conn)?;
+        Ok(Seen {
+            known: rows
+                .into_iter()
+                .map(|r| ((r.inbox_id, r.source_id), (r.stored, r.waiting)))
+                .collect(),
+            batching: true,
+            touched: Default::default(),
+        })
+    }
+
+    /// Writes the contacts' activity times collected since [`Seen::prefetch`] (one statement,
+    /// the same rule as `contacts::touch`). Call it before the unit's savepoint ends.
+    pub fn flush(&mut self, conn: &mut PgConnection) -> AppResult<()> {
+        use diesel::sql_types::{Array, BigInt, Double, Timestamptz};
+        use diesel::RunQueryDsl;
+        if self.touched.is_empty() {
+            return Ok(());
+        }
+        let (ids, ats): (Vec<i64>, Vec<chrono::DateTime<chrono::Utc>>) =
+            std::mem::take(&mut self.touched).into_iter().unzip();
+        diesel::sql_query(
+            "UPDATE contacts c SET last_activity_at = v.at \
+             FROM unnest($1::int8[], $2::timestamptz[]) AS v(id, at) \
+             WHERE c.id = v.id AND (c.last_activity_at IS NULL \
+                   OR c.last_activity_at < v.at - make_interval(secs => $3))",
+        )
+        .bind::<Array<BigInt>, _>(&ids)
+        .bind::<Array<Timestamptz>, _>(&ats)
+        .bind::<Double, _>(contacts::ACTIVITY_GRANULARITY_SECS as f64)
+        .execute(conn)?;
+        Ok(())
+    }
+
+    /// Records that `contact_id` wrote at `at`: at once, or collected when batching.
+    fn touch(
+        &mut self,
+        conn: &mut PgConnection,
+        contact_id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<()> {
+        if !self.batching {
+            return contacts::touch(conn, contact_id, at);
+        }
+        let t = self.touched.entry(contact_id).or_insert(at);
+        *t = (*t).max(at);
+        Ok(())
+    }
+
+    /// Whether a message holds `wamid` (read now when it was not read up front).
+    fn stored(&mut self, conn: &mut PgConnection, inbox_id: i64, wamid: &str) -> AppResult<bool> {
+        match self.known.get(&(inbox_id, wamid.to_string())) {
+            Some((stored, _)) => Ok(*stored),
+            None => messages::exists(conn, inbox_id, wamid),
+        }
+    }
+
+    /// False only when the wamid was read up front with no update waiting and none was
+    /// queued since.
+    fn may_have_waiting(&self, inbox_id: i64, wamid: &str) -> bool {
+        self.known
+            .get(&(inbox_id, wamid.to_string()))
+            .is_none_or(|(_, waiting)| *waiting)
+    }
+
+    fn mark_stored(&mut self, inbox_id: i64, wamid: &str) {
+        if let Some(k) = self.known.get_mut(&(inbox_id, wamid.to_string())) {
+            *k = (true, false);
+        }
+    }
+
+    fn mark_waiting(&mut self, inbox_id: i64, wamid: &str) {
+        if let Some(k) = self.known.get_mut(&(inbox_id, wamid.to_string())) {
+            k.1 = true;
+        }
+    }
 }
 
 /// One change of a body, parsed once.
@@ -453,6 +604,17 @@ pub fn process_items(
     parsed: &ParsedBody,
     range: ItemRange,
 ) -> AppResult<IngestReport> {
+    process_items_with(conn, routing, parsed, range, &mut Seen::default())
+}
+
+/// [`process_items`] with what the unit already read about its wamids (see [`Seen`]).
+pub fn process_items_with(
+    conn: &mut PgConnection,
+    routing: &Routing,
+    parsed: &ParsedBody,
+    range: ItemRange,
+    seen: &mut Seen,
+) -> AppResult<IngestReport> {
     let mut report = IngestReport {
         unhandled_fields: parsed.unhandled_fields.clone(),
         ..IngestReport::default()
@@ -511,6 +673,7 @@ pub fn process_items(
                     inbox,
                     channel,
                     report: &mut report,
+                    seen: &mut *seen,
                 };
                 process_item(conn, &mut ctx, item)?;
             }
@@ -803,7 +966,10 @@ fn message_update(
     };
     match messages::update_by_source(conn, ctx.inbox.id, target, &update)? {
         messages::UpdateOutcome::Applied => ctx.report.updates_applied += 1,
-        messages::UpdateOutcome::Pending => ctx.report.updates_pending += 1,
+        messages::UpdateOutcome::Pending => {
+            ctx.seen.mark_waiting(ctx.inbox.id, target);
+            ctx.report.updates_pending += 1
+        }
     }
     Ok(true)
 }
@@ -825,7 +991,7 @@ fn store(
         ctx.report.skipped.push("message without id".into());
         return Ok(());
     };
-    if messages::exists(conn, ctx.inbox.id, &wamid)? {
+    if ctx.seen.stored(conn, ctx.inbox.id, &wamid)? {
         ctx.report.duplicates += 1;
         return Ok(());
     }
@@ -883,14 +1049,16 @@ fn store(
         content_attributes: Value::Object(attrs),
         private: false,
         status: status.to_string(),
-        source_id: Some(wamid),
+        source_id: Some(wamid.clone()),
         external_error: None,
         sender_type: incoming.then(|| "Contact".to_string()),
         sender_id: incoming.then_some(contact.id),
         created_at: at,
     };
-    let Some((stored, attachments)) = messages::insert_if_new(conn, &new, &built.attachments)?
-    else {
+    let waiting = ctx.seen.may_have_waiting(ctx.inbox.id, &wamid);
+    let inserted = messages::insert_if_new_hinted(conn, &new, &built.attachments, waiting)?;
+    ctx.seen.mark_stored(ctx.inbox.id, &wamid);
+    let Some((stored, attachments)) = inserted else {
         ctx.report.duplicates += 1;
         return Ok(());
     };
@@ -905,7 +1073,7 @@ fn store(
         // An echo of a reply sent from the business's phone answers the customer.
         conversations::clear_waiting(conn, conversation.id)?;
     }
-    contacts::touch(conn, contact.id, at)?;
+    ctx.seen.touch(conn, contact.id, at)?;
     for a in attachments.iter().filter(|a| a.media_id.is_some()) {
         jobs::enqueue(
             conn,
@@ -1159,6 +1327,7 @@ fn status(conn: &mut PgConnection, ctx: &mut Ctx, s: &Status) -> AppResult<()> {
                     && m.message_type == message_type::OUTGOING
                 {
                     messages::record_sent(conn, m.id, wamid, update_timestamp(&update))?;
+                    ctx.seen.mark_stored(ctx.inbox.id, wamid);
                     tracing::info!(
                         message_id,
                         wamid,
@@ -1170,7 +1339,10 @@ fn status(conn: &mut PgConnection, ctx: &mut Ctx, s: &Status) -> AppResult<()> {
     }
     match messages::update_by_source(conn, ctx.inbox.id, wamid, &update)? {
         messages::UpdateOutcome::Applied => ctx.report.updates_applied += 1,
-        messages::UpdateOutcome::Pending => ctx.report.updates_pending += 1,
+        messages::UpdateOutcome::Pending => {
+            ctx.seen.mark_waiting(ctx.inbox.id, wamid);
+            ctx.report.updates_pending += 1
+        }
     }
     Ok(())
 }

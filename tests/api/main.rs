@@ -26,6 +26,7 @@ mod gaps;
 mod hostile_input;
 mod hours;
 mod identity_and_statuses;
+mod ingest_batch;
 mod ingest_concurrency;
 mod interactive;
 mod media_download;

@@ -19,6 +19,7 @@ mod browser_custom_attributes;
 mod browser_dualhook;
 mod browser_gaps;
 mod browser_hours;
+mod browser_ingest_backlog;
 mod browser_interactive;
 mod browser_interactive_media_header;
 mod browser_macros;

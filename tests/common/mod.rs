@@ -153,6 +153,7 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
             .unwrap_or_else(|| "http://127.0.0.1:9".into()),
         auto_offline_after_seconds: 300,
         retention: Default::default(),
+        ingest_backlog_alert: 10_000,
     }
 }
 

@@ -316,6 +316,8 @@ struct InboxPage {
     /// One alert per affected inbox (`partials/number_health_banner.html`): administrators
     /// see disconnection, heartbeat and number health; agents only refused sends.
     health_alerts: Vec<crate::domain::workspace_alerts::InboxAlert>,
+    /// Issue 15 (ingest): administrators' banner while the ingest backlog alarm is raised.
+    ingest_alarm: Option<String>,
 }
 
 #[derive(Template)]
@@ -832,6 +834,9 @@ async fn render_page(
         Err(r) => return r,
     };
     let config = state.config.clone();
+    let ingest_alarm = (layout.is_admin)
+        .then(|| state.ingest_alarm.raised().map(|r| r.banner()))
+        .flatten();
     let result = state
         .db(move |conn| {
             // One read of membership, inboxes, teams, labels and counts per request.
@@ -864,6 +869,7 @@ async fn render_page(
             .map(|(_, name, s)| (name, s.label(), s.open))
             .collect();
             Ok(InboxPage {
+                ingest_alarm,
                 hours_states,
                 health_alerts,
                 active_view,

@@ -1,0 +1,457 @@
+//! Issue 15, "Ingest that keeps up": batch invariants (two pools racing on one backlog, one
+//! bad event in a batch, statuses forward-only across batch boundaries), a history chunk
+//! split into bounded units, the statements one message costs, and the backlog alarm
+//! (`/health`, the metric, the administrators' banner).
+
+use crate::common::session::Browser;
+use crate::common::*;
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use switchboard::jobs::ingest;
+use switchboard::jobs::ingest_lag::Transition;
+
+fn wa_id(customer: usize) -> String {
+    format!("4477118{customer:05}")
+}
+
+fn envelope(field: &str, value: Value) -> String {
+    let mut value = value;
+    value["messaging_product"] = json!("whatsapp");
+    value["metadata"] =
+        json!({"display_phone_number": "15551234567", "phone_number_id": PHONE_NUMBER_ID});
+    json!({"object": "whatsapp_business_account",
+           "entry": [{"id": WABA_ID, "changes": [{"field": field, "value": value}]}]})
+    .to_string()
+}
+
+/// One delivery with one text message from each `(customer, wamid, text, unix seconds)`.
+fn incoming(messages: &[(usize, String, String, i64)]) -> String {
+    let contacts: Vec<Value> = messages
+        .iter()
+        .map(|(c, ..)| json!({"profile": {"name": format!("Racer {c}")}, "wa_id": wa_id(*c)}))
+        .collect();
+    let msgs: Vec<Value> = messages
+        .iter()
+        .map(|(c, wamid, text, ts)| {
+            json!({"id": wamid, "timestamp": ts.to_string(), "type": "text",
+                   "from": wa_id(*c), "text": {"body": text}})
+        })
+        .collect();
+    envelope("messages", json!({"contacts": contacts, "messages": msgs}))
+}
+
+/// One delivery of statuses `(wamid, status, customer)`.
+fn statuses(items: &[(String, &str, usize)], ts: i64) -> String {
+    let s: Vec<Value> = items
+        .iter()
+        .map(|(wamid, status, c)| {
+            json!({"id": wamid, "status": status, "timestamp": ts.to_string(),
+                   "recipient_id": wa_id(*c)})
+        })
+        .collect();
+    envelope("messages", json!({"statuses": s}))
+}
+
+/// One echo (a reply sent from the business app) to each customer.
+fn echoes(customers: &[usize], ts: i64) -> String {
+    let e: Vec<Value> = customers
+        .iter()
+        .map(|c| {
+            json!({"from": "15551234567", "to": wa_id(*c), "id": format!("wamid.ECHO{c:05}"),
+                   "timestamp": ts.to_string(), "type": "text", "text": {"body": format!("echo {c}")}})
+        })
+        .collect();
+    envelope("smb_message_echoes", json!({"message_echoes": e}))
+}
+
+fn journal_all(app: &TestApp, inbox_id: i64, bodies: &[String]) -> Vec<i64> {
+    let entries: Vec<(i64, String, String)> = bodies
+        .iter()
+        .map(|b| (inbox_id, PHONE.to_string(), b.clone()))
+        .collect();
+    ingest::journal_many(&mut app.conn(), &entries).unwrap()
+}
+
+/// `n` workers, each with its own connection ("pool"), claiming batches until the journal
+/// is empty and `stop` is set. Returns the errors events reported and units hit.
+fn race(url: &str, n: usize, stop: Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<Vec<String>>> {
+    (0..n)
+        .map(|_| {
+            let url = url.to_string();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut conn = PgConnection::establish(&url).unwrap();
+                let mut errors = Vec::new();
+                loop {
+                    match ingest::process_batch(&mut conn, ingest::BATCH_SIZE) {
+                        Ok(o) if !o.is_empty() => {
+                            errors.extend(o.into_iter().filter_map(|(_, r)| r.err()))
+                        }
+                        Ok(_) => {
+                            if stop.load(Ordering::SeqCst)
+                                && ingest::backlog(&mut conn).unwrap() == 0
+                            {
+                                return errors;
+                            }
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+#[actix_rt::test]
+async fn two_pools_racing_on_one_backlog_keep_every_invariant() {
+    let app = TestApp::start();
+    let (inbox, _) = app.create_inbox_direct();
+    const CUSTOMERS: usize = 30;
+    const ROUNDS: usize = 6;
+    let base = 1_763_712_000i64;
+    let customers: Vec<usize> = (0..CUSTOMERS).collect();
+    let echo_ids: Vec<(String, usize)> = customers
+        .iter()
+        .map(|c| (format!("wamid.ECHO{c:05}"), *c))
+        .collect();
+    let with = |status: &'static str| -> Vec<(String, &'static str, usize)> {
+        echo_ids
+            .iter()
+            .map(|(w, c)| (w.clone(), status, *c))
+            .collect()
+    };
+    let mut bodies = Vec::new();
+    // A status before its message is known: kept, applied when the echo appears.
+    bodies.push(statuses(&with("delivered"), base + 1));
+    for round in 0..ROUNDS {
+        let msgs: Vec<(usize, String, String, i64)> = customers
+            .iter()
+            .map(|&c| {
+                (
+                    c,
+                    format!("wamid.RACE{c:05}R{round}"),
+                    format!("customer {c} message {round}"),
+                    base + 10 * round as i64 + c as i64 % 3,
+                )
+            })
+            .collect();
+        let body = incoming(&msgs);
+        bodies.push(body.clone());
+        // Meta delivers at least once: every round twice.
+        bodies.push(body);
+        if round == 1 {
+            bodies.push(echoes(&customers, base + 15));
+        }
+        if round == 3 {
+            bodies.push(statuses(&with("read"), base + 40));
+        }
+        if round == 4 {
+            // Late, out-of-order statuses in later events (and later batches): ignored.
+            bodies.push(statuses(&with("sent"), base + 16));
+            bodies.push(statuses(&with("delivered"), base + 17));
+        }
+    }
+    journal_all(&app, inbox.id, &bodies);
+
+    let stop = Arc::new(AtomicBool::new(true));
+    let errors: Vec<String> = race(&app.db.url, 2, stop)
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        app.count("whatsapp_events WHERE status = 'processed' AND last_error IS NULL"),
+        bodies.len() as i64
+    );
+    // Dedupe: one message per wamid.
+    let expected = (CUSTOMERS * ROUNDS + CUSTOMERS) as i64;
+    assert_eq!(app.count("messages"), expected);
+    assert_eq!(
+        app.count("(SELECT DISTINCT source_id FROM messages) s"),
+        expected
+    );
+    // BSUID/phone identity: one contact and one conversation per customer.
+    assert_eq!(app.count("contacts"), CUSTOMERS as i64);
+    assert_eq!(app.count("conversations"), CUSTOMERS as i64);
+    // Per-conversation order: the thread reads in the customer's order.
+    let out_of_order = app.count(
+        "(SELECT conversation_id, content, \
+                 lag(content) OVER (PARTITION BY conversation_id ORDER BY created_at, id) AS prev \
+          FROM messages WHERE message_type = 0) t \
+         WHERE prev IS NOT NULL AND \
+               split_part(prev, ' ', 4)::int >= split_part(content, ' ', 4)::int",
+    );
+    assert_eq!(out_of_order, 0);
+    // Forward-only statuses across batch boundaries.
+    assert_eq!(
+        app.count("messages WHERE source_id LIKE 'wamid.ECHO%' AND status = 'read'"),
+        CUSTOMERS as i64
+    );
+    // Domain events in the same transactions: one `message.created` per message.
+    let created = app.count("realtime_events WHERE name = 'message.created'");
+    assert_eq!(created, expected, "one message.created per message");
+}
+
+#[actix_rt::test]
+async fn one_bad_event_does_not_poison_its_batch() {
+    let app = TestApp::start();
+    let (inbox, _) = app.create_inbox_direct();
+    // A database failure in the middle of one event (not a parse error): a trigger refuses
+    // one message's content.
+    diesel::sql_query(
+        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.content = 'POISON' THEN RAISE EXCEPTION 'poisoned message'; END IF; \
+         RETURN NEW; END $$",
+    )
+    .execute(&mut app.conn())
+    .unwrap();
+    diesel::sql_query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON messages \
+         FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+    )
+    .execute(&mut app.conn())
+    .unwrap();
+    let base = 1_763_712_000i64;
+    let mut bodies = Vec::new();
+    for i in 0..12usize {
+        let text = match i {
+            4 => "POISON".to_string(),
+            _ => format!("good {i}"),
+        };
+        bodies.push(incoming(&[(
+            100 + i,
+            format!("wamid.POISON{i:03}"),
+            text,
+            base + i as i64,
+        )]));
+    }
+    // And one body that is not an envelope at all.
+    bodies.insert(8, "{not json".to_string());
+    let ids = journal_all(&app, inbox.id, &bodies);
+
+    let outcomes = ingest::process_batch(&mut app.conn(), ingest::BATCH_SIZE).unwrap();
+    assert_eq!(outcomes.len(), bodies.len(), "one batch took them all");
+    let failed: Vec<i64> = outcomes
+        .iter()
+        .filter(|(_, o)| o.is_err())
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(failed, vec![ids[4], ids[8]]);
+    assert_eq!(app.count("messages"), 11);
+    assert_eq!(app.count("messages WHERE content = 'POISON'"), 0);
+    // The error is recorded on the bad events only; they wait for a retry.
+    assert_eq!(
+        app.count("whatsapp_events WHERE last_error IS NOT NULL"),
+        2,
+        "only the bad events carry an error"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "whatsapp_events WHERE id = {} AND status = 'pending' AND attempts = 1 \
+             AND last_error LIKE '%poisoned message%'",
+            ids[4]
+        )),
+        1
+    );
+    assert_eq!(app.count("whatsapp_events WHERE status = 'processed'"), 11);
+}
+
+#[actix_rt::test]
+async fn a_history_chunk_is_split_into_bounded_units() {
+    let app = TestApp::start();
+    let (inbox, _) = app.create_inbox_direct();
+    let n = ingest::UNIT_ITEMS * 2 + 37;
+    let msgs: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"from": wa_id(7), "id": format!("wamid.HIST{i:05}"),
+                   "timestamp": (1_763_600_000 + i).to_string(), "type": "text",
+                   "text": {"body": format!("old {i}")}, "history_context": {"status": "READ"}})
+        })
+        .collect();
+    let history = envelope(
+        "history",
+        json!({"history": [{"metadata": {"phase": 0, "chunk_order": 1, "progress": 100},
+               "threads": [{"id": wa_id(7), "messages": msgs}]}]}),
+    );
+    let ordinary = incoming(&[(8, "wamid.ORDINARY".into(), "hello".into(), 1_763_712_000)]);
+    let ids = journal_all(&app, inbox.id, &[history, ordinary]);
+    let mut conn = app.conn();
+
+    // First unit: the history event alone (large bodies are claimed alone), one unit's items.
+    let first = ingest::process_batch(&mut conn, ingest::BATCH_SIZE).unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].0, ids[0]);
+    assert_eq!(app.count("messages"), ingest::UNIT_ITEMS as i64);
+    assert_eq!(
+        app.count(&format!(
+            "whatsapp_events WHERE id = {} AND status = 'pending' AND items_done = {}",
+            ids[0],
+            ingest::UNIT_ITEMS
+        )),
+        1
+    );
+    // The ordinary delivery is next, before the rest of the chunk.
+    let second = ingest::process_batch(&mut conn, ingest::BATCH_SIZE).unwrap();
+    assert_eq!(second[0].0, ids[1]);
+    assert_eq!(app.count("messages WHERE source_id = 'wamid.ORDINARY'"), 1);
+    // Then the chunk to its end, unit by unit.
+    let mut units = 0;
+    while !ingest::process_batch(&mut conn, ingest::BATCH_SIZE)
+        .unwrap()
+        .is_empty()
+    {
+        units += 1;
+    }
+    assert_eq!(units, 2);
+    assert_eq!(app.count("messages"), n as i64 + 1);
+    assert_eq!(
+        app.count(&format!(
+            "whatsapp_events WHERE id = {} AND status = 'processed' AND items_done = {n}",
+            ids[0]
+        )),
+        1
+    );
+}
+
+/// Collects the SQL of every statement a connection sends.
+fn recorder(log: Arc<Mutex<Vec<String>>>) -> impl Instrumentation {
+    move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            log.lock().unwrap().push(query.to_string());
+        }
+    }
+}
+
+/// Statements (each one round trip) per message when `deliveries` one-message deliveries
+/// are ingested as one batch; prints the statements of the batch, grouped.
+fn statements_per_message(
+    app: &TestApp,
+    inbox_id: i64,
+    first_customer: usize,
+    round: usize,
+) -> f64 {
+    const DELIVERIES: usize = 20;
+    let bodies: Vec<String> = (0..DELIVERIES)
+        .map(|i| {
+            incoming(&[(
+                first_customer + i,
+                format!("wamid.COUNT{round}C{i:03}"),
+                format!("count {round} {i}"),
+                1_763_712_000 + round as i64 * 100 + i as i64,
+            )])
+        })
+        .collect();
+    journal_all(app, inbox_id, &bodies);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut conn = PgConnection::establish(&app.db.url).unwrap();
+    conn.set_instrumentation(recorder(log.clone()));
+    let outcomes = ingest::process_batch(&mut conn, ingest::BATCH_SIZE).unwrap();
+    assert_eq!(outcomes.len(), DELIVERIES);
+    assert!(outcomes.iter().all(|(_, o)| o.is_ok()), "{outcomes:?}");
+    let log = log.lock().unwrap();
+    let mut grouped: std::collections::BTreeMap<String, usize> = Default::default();
+    for q in log.iter() {
+        let key: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
+        let key: String = key.chars().take(90).collect();
+        *grouped.entry(key).or_default() += 1;
+    }
+    let mut rows: Vec<_> = grouped.into_iter().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+    for (q, n) in rows.iter().take(40) {
+        println!("{n:5}  {q}");
+    }
+    log.len() as f64 / DELIVERIES as f64
+}
+
+#[actix_rt::test]
+async fn statements_per_ingested_message_are_bounded() {
+    let app = TestApp::start();
+    let (inbox, _) = app.create_inbox_direct();
+    let new_customers = statements_per_message(&app, inbox.id, 500, 0);
+    println!("statements per message, 20 new customers in one batch: {new_customers:.1}");
+    let known = statements_per_message(&app, inbox.id, 500, 1);
+    println!("statements per message, 20 known customers in one batch: {known:.1}");
+    assert!(new_customers <= 40.0, "{new_customers}");
+    assert!(known <= 23.0, "{known}");
+}
+
+#[actix_rt::test]
+async fn the_backlog_alarm_is_raised_once_per_crossing_and_shown_to_administrators() {
+    let app = TestApp::start();
+    let (inbox, _) = app.create_inbox_direct();
+    let alarm = app.state.ingest_alarm.clone();
+    let mut conn = app.conn();
+
+    // Nothing waiting: no lag, no alarm.
+    let health = app.get("/health").await;
+    assert_eq!(health["ingest_backlog"], 0, "{health}");
+    assert_eq!(health["ingest_lag_seconds"], 0.0, "{health}");
+    assert_eq!(health["ingest_backlog_alarm"], false);
+    assert_eq!(health["ingest_backlog_alert"], 10_000);
+
+    let bodies: Vec<String> = (0..3)
+        .map(|i| {
+            incoming(&[(
+                900 + i,
+                format!("wamid.ALARM{i}"),
+                "hi".into(),
+                1_763_712_000,
+            )])
+        })
+        .collect();
+    journal_all(&app, inbox.id, &bodies);
+    std::thread::sleep(Duration::from_millis(30));
+    let health = app.get("/health").await;
+    assert_eq!(health["ingest_backlog"], 3, "{health}");
+    assert!(
+        health["ingest_lag_seconds"].as_f64().unwrap() > 0.0,
+        "{health}"
+    );
+    assert_eq!(
+        health["ingest_backlog_alarm"], false,
+        "below the configured bound"
+    );
+
+    // Bound 2: raised once, not again while it stays above.
+    let (lag, t) = alarm.check(&mut conn, 2).unwrap();
+    assert_eq!((lag.backlog, t), (3, Transition::Raised));
+    assert!(lag.oldest_age_seconds > 0.0);
+    let (_, t) = alarm.check(&mut conn, 2).unwrap();
+    assert_eq!(t, Transition::Unchanged);
+    let metrics = switchboard::metrics::render().unwrap();
+    assert!(
+        metrics.contains("switchboard_ingest_backlog_alarm 1"),
+        "{metrics}"
+    );
+    // Bound 0 is off; at the bound is not above it.
+    assert!(!alarm.observe(lag, 0).eq(&Transition::Raised));
+    assert_eq!(alarm.check(&mut conn, 2).unwrap().1, Transition::Raised);
+
+    // Administrators see the banner; agents do not.
+    let ws = format!("/app/accounts/{}/conversations", app.account_id);
+    let mut admin = Browser::new(&app);
+    admin.sign_in("ana@example.com", "correct horse").await;
+    let (_, html, _) = admin.get(&ws).await;
+    assert!(html.contains("data-ingest-backlog-banner"), "{html}");
+    assert!(html.contains("3 deliveries are waiting"), "{html}");
+    app.create_agent("ben@example.com");
+    let mut agent = Browser::new(&app);
+    agent.sign_in("ben@example.com", "agent password").await;
+    let (_, html, _) = agent.get(&ws).await;
+    assert!(!html.contains("data-ingest-backlog-banner"));
+
+    // Drained: cleared once, and the banner is gone.
+    app.ingest();
+    assert_eq!(alarm.check(&mut conn, 2).unwrap().1, Transition::Cleared);
+    assert_eq!(alarm.check(&mut conn, 2).unwrap().1, Transition::Unchanged);
+    assert!(switchboard::metrics::render()
+        .unwrap()
+        .contains("switchboard_ingest_backlog_alarm 0"));
+    let (_, html, _) = admin.get(&ws).await;
+    assert!(!html.contains("data-ingest-backlog-banner"));
+}
