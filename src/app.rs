@@ -213,6 +213,8 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(jobs::sla::run(state.clone()));
     // Issue 15 (limits): idle shared rate-limit buckets.
     tokio::spawn(jobs::limits::run_prune(state.clone()));
+    // Issue 14 (reports): closed customer service windows.
+    tokio::spawn(jobs::reports::run(state.clone()));
     let st = state.clone();
     tokio::spawn(async move {
         loop {

@@ -31,6 +31,8 @@ pub mod assignment;
 pub mod hours;
 // Issue 13 (SLA): missed deadlines.
 pub mod sla;
+// Issue 14 (reports): customer service windows closed unanswered.
+pub mod reports;
 
 use crate::db::schema::jobs;
 use crate::error::AppResult;

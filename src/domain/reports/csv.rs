@@ -4,7 +4,7 @@
 //! Durations are seconds (as the API). Text cells starting with `=`, `+`, `-`, `@`, tab or
 //! carriage return get a leading `'` so a spreadsheet doesn't run them as formulas.
 
-use super::{breakdown, series, times, By, GroupBy, Query, Subject, DISTRIBUTION, METRICS};
+use super::{breakdown, series_many, times, By, GroupBy, Query, Subject, DISTRIBUTION, METRICS};
 use crate::error::AppResult;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -62,10 +62,7 @@ pub fn report(
             let mut header = vec!["timestamp".to_string(), "date".to_string()];
             header.extend(METRICS.iter().map(|m| m.to_string()));
             rows.push(header);
-            let all: Vec<Vec<super::Point>> = METRICS
-                .iter()
-                .map(|m| series(conn, q, m, group_by))
-                .collect::<AppResult<_>>()?;
+            let all = series_many(conn, q, &METRICS, group_by)?;
             for (i, p) in all[0].iter().enumerate() {
                 let local = local_date(q, p.timestamp);
                 let mut r = vec![p.timestamp.to_string(), local];
