@@ -502,12 +502,12 @@ async fn csv_exports_carry_the_same_figures() {
         .is_none());
     // Per-conversation rows, in pages.
     let mut out = reports::csv::conversations_header();
-    let mut after = 0;
+    let mut after = None;
     let mut pages = 0;
     loop {
         pages += 1;
         match reports::csv::conversations_page(&mut conn, &q, after, 3, &mut out).unwrap() {
-            Some(last) => after = last,
+            Some(last) => after = Some(last),
             None => break,
         }
     }

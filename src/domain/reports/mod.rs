@@ -320,6 +320,20 @@ pub fn pieces(b: i32, from: DateTime<Utc>, to: DateTime<Utc>, out: &mut Vec<Piec
     }
 }
 
+/// Runs `f` in a transaction with PostgreSQL's JIT off (`SET LOCAL jit = off`): report
+/// queries are many short index scans whose cost estimates (a LATERAL per piece, a
+/// per-conversation aggregate) would otherwise trigger 100+ ms of JIT compilation for
+/// nothing. The setting ends with the transaction, so pooled connections are unchanged.
+pub fn without_jit<T>(
+    conn: &mut PgConnection,
+    f: impl FnOnce(&mut PgConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    conn.transaction(|conn| {
+        diesel::sql_query("SELECT set_config('jit', 'off', true)").execute(conn)?;
+        f(conn)
+    })
+}
+
 /// Sums of facts `names` over each of `ranges` (`SumRow::b` is the range's index), per
 /// `key` (`inbox_id`, `team_id`, `user_id`, `label`) or not, for `q`'s subject and visible
 /// inboxes. Reads the rollups (see [`pieces`]); labels read the label rollups.
@@ -350,46 +364,70 @@ fn sums(
     } else {
         0
     };
-    let cols = "x.b, r.name, {key} AS key, sum(x.s * r.count)::int8 AS count, \
-                sum(x.s * r.sum_value)::float8 AS sum_value, \
-                sum(x.s * r.sum_value_bh)::float8 AS sum_value_bh";
-    let raw_cols = "x.b, e.name, {key} AS key, sum(x.s)::int8 AS count, \
-                sum(x.s * COALESCE(e.value, 0))::float8 AS sum_value, \
-                sum(x.s * COALESCE(e.value_in_business_hours, 0))::float8 AS sum_value_bh";
-    let x = "(SELECT * FROM unnest($8::int4[], $9::int4[], $10::int2[], $11::timestamptz[], \
-             $12::timestamptz[]) AS x(b, s, src, f, t)) x";
+    // Each piece reads its own rows through a LATERAL subquery (an index range scan per
+    // piece, whatever the planner guesses of the unnest), signed by the piece.
+    let lateral = |src: u8, inner: String| {
+        format!(
+            "SELECT x.b, s.name, s.key, (x.s * s.count)::int8 AS count, \
+               (x.s * s.sum_value)::float8 AS sum_value, (x.s * s.sum_value_bh)::float8 AS sum_value_bh \
+             FROM unnest($8::int4[], $9::int4[], $10::int2[], $11::timestamptz[], $12::timestamptz[]) \
+               AS x(b, s, src, f, t) \
+             CROSS JOIN LATERAL ({inner}) s WHERE x.src = {src}"
+        )
+    };
+    let rolled = |table: &str, key: &str, when: &str, filter: &str| {
+        format!(
+            "SELECT r.name, {key} AS key, sum(r.count)::int8 AS count, \
+               sum(r.sum_value)::float8 AS sum_value, sum(r.sum_value_bh)::float8 AS sum_value_bh \
+             FROM {table} r WHERE {when} AND {filter} GROUP BY 1, 2"
+        )
+    };
+    let days = "r.day >= (x.f AT TIME ZONE 'UTC')::date AND r.day < (x.t AT TIME ZONE 'UTC')::date";
+    let hours = "r.hour >= x.f AND r.hour < x.t";
+    let raw = |key: &str, from: &str, filter: &str| {
+        format!(
+            "SELECT e.name, {key} AS key, count(*)::int8 AS count, \
+               COALESCE(sum(e.value), 0)::float8 AS sum_value, \
+               COALESCE(sum(e.value_in_business_hours), 0)::float8 AS sum_value_bh \
+             FROM {from} WHERE e.account_id = $1 AND e.name = ANY($2) \
+               AND e.event_end_time >= x.f AND e.event_end_time < x.t \
+               AND ($3::int8[] IS NULL OR e.inbox_id = ANY($3)) AND ($4::int8 IS NULL OR e.inbox_id = $4) \
+               AND {filter} GROUP BY 1, 2"
+        )
+    };
     let unused = "$13::int8 IS NOT DISTINCT FROM $13 AND $14::int8 IS NOT DISTINCT FROM $14 \
                   AND $5::int8 IS NOT DISTINCT FROM $5 AND $7::int2 IS NOT DISTINCT FROM $7";
     let sql = if by_label {
-        let key_sql = if key == Some("label") {
-            "r.label"
+        let (key_sql, raw_key) = if key == Some("label") {
+            ("r.label", "l.label")
         } else {
-            "NULL::text"
-        };
-        let raw_key = if key == Some("label") {
-            "l.label"
-        } else {
-            "NULL::text"
+            ("NULL::text", "NULL::text")
         };
         let filter = "r.account_id = $1 AND r.name = ANY($2) \
              AND ($3::int8[] IS NULL OR r.inbox_id = ANY($3)) AND ($4::int8 IS NULL OR r.inbox_id = $4) \
              AND ($6::text IS NULL OR r.label = $6)";
-        format!(
-            "SELECT {day_cols} FROM {x} JOIN reporting_label_daily r ON x.src = 0 \
-               AND r.day >= (x.f AT TIME ZONE 'UTC')::date AND r.day < (x.t AT TIME ZONE 'UTC')::date \
-             WHERE {filter} AND {unused} GROUP BY 1, 2, 3 \
-             UNION ALL SELECT {day_cols} FROM {x} JOIN reporting_label_hourly r ON x.src = 1 \
-               AND r.hour >= x.f AND r.hour < x.t WHERE {filter} GROUP BY 1, 2, 3 \
-             UNION ALL SELECT {raw} FROM {x} JOIN reporting_events e ON x.src = 2 \
-               AND e.event_end_time >= x.f AND e.event_end_time < x.t \
-             JOIN conversations c ON c.id = e.conversation_id \
-             CROSS JOIN LATERAL (SELECT DISTINCT unnest(c.labels) AS label) l \
-             WHERE e.account_id = $1 AND e.name = ANY($2) \
-               AND ($3::int8[] IS NULL OR e.inbox_id = ANY($3)) AND ($4::int8 IS NULL OR e.inbox_id = $4) \
-               AND ($6::text IS NULL OR l.label = $6) GROUP BY 1, 2, 3",
-            day_cols = cols.replace("{key}", key_sql),
-            raw = raw_cols.replace("{key}", raw_key),
-        )
+        [
+            lateral(
+                0,
+                rolled(
+                    "reporting_label_daily",
+                    key_sql,
+                    days,
+                    &format!("{filter} AND {unused}"),
+                ),
+            ),
+            lateral(1, rolled("reporting_label_hourly", key_sql, hours, filter)),
+            lateral(
+                2,
+                raw(
+                    raw_key,
+                    "reporting_events e JOIN conversations c ON c.id = e.conversation_id \
+                     CROSS JOIN LATERAL (SELECT DISTINCT unnest(c.labels) AS label) l",
+                    "($6::text IS NULL OR l.label = $6)",
+                ),
+            ),
+        ]
+        .join(" UNION ALL ")
     } else {
         let (day_key, hour_key, raw_key) = match key {
             Some("inbox_id") => (
@@ -409,46 +447,60 @@ fn sums(
             ),
             _ => ("NULL::text", "NULL::text", "NULL::text"),
         };
-        format!(
-            "SELECT {day_cols} FROM {x} JOIN reporting_daily r ON x.src = 0 AND r.account_id = $1 \
-               AND r.name = ANY($2) AND r.grain = $7 \
-               AND r.day >= (x.f AT TIME ZONE 'UTC')::date AND r.day < (x.t AT TIME ZONE 'UTC')::date \
-             WHERE ($3::int8[] IS NULL OR r.inbox_id = ANY($3)) AND ($4::int8 IS NULL OR r.inbox_id = $4) \
-               AND ($5::int8 IS NULL OR r.dim_id = $5) AND $6::text IS NOT DISTINCT FROM $6 \
-             GROUP BY 1, 2, 3 \
-             UNION ALL SELECT {hour_cols} FROM {x} JOIN reporting_rollups r ON x.src = 1 \
-               AND r.account_id = $1 AND r.name = ANY($2) AND r.hour >= x.f AND r.hour < x.t \
-             WHERE ($3::int8[] IS NULL OR r.inbox_id = ANY($3)) AND ($4::int8 IS NULL OR r.inbox_id = $4) \
-               AND ($13::int8 IS NULL OR r.user_id = $13) AND ($14::int8 IS NULL OR r.team_id = $14) \
-             GROUP BY 1, 2, 3 \
-             UNION ALL SELECT {raw} FROM {x} JOIN reporting_events e ON x.src = 2 \
-               AND e.account_id = $1 AND e.name = ANY($2) \
-               AND e.event_end_time >= x.f AND e.event_end_time < x.t \
-             WHERE ($3::int8[] IS NULL OR e.inbox_id = ANY($3)) AND ($4::int8 IS NULL OR e.inbox_id = $4) \
-               AND ($13::int8 IS NULL OR e.user_id = $13) AND ($14::int8 IS NULL OR e.team_id = $14) \
-             GROUP BY 1, 2, 3",
-            day_cols = cols.replace("{key}", day_key),
-            hour_cols = cols.replace("{key}", hour_key),
-            raw = raw_cols.replace("{key}", raw_key),
-        )
+        let inboxes = "($3::int8[] IS NULL OR r.inbox_id = ANY($3)) AND ($4::int8 IS NULL OR r.inbox_id = $4)";
+        let agent_team =
+            "($13::int8 IS NULL OR {p}.user_id = $13) AND ($14::int8 IS NULL OR {p}.team_id = $14)";
+        [
+            lateral(
+                0,
+                rolled(
+                    "reporting_daily",
+                    day_key,
+                    days,
+                    &format!(
+                        "r.account_id = $1 AND r.name = ANY($2) AND r.grain = $7 AND {inboxes} \
+                         AND ($5::int8 IS NULL OR r.dim_id = $5) AND $6::text IS NOT DISTINCT FROM $6"
+                    ),
+                ),
+            ),
+            lateral(
+                1,
+                rolled(
+                    "reporting_rollups",
+                    hour_key,
+                    hours,
+                    &format!(
+                        "r.account_id = $1 AND r.name = ANY($2) AND {inboxes} AND {}",
+                        agent_team.replace("{p}", "r")
+                    ),
+                ),
+            ),
+            lateral(
+                2,
+                raw(raw_key, "reporting_events e", &agent_team.replace("{p}", "e")),
+            ),
+        ]
+        .join(" UNION ALL ")
     };
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-    Ok(diesel::sql_query(sql)
-        .bind::<BigInt, _>(q.account_id)
-        .bind::<Array<Text>, _>(names)
-        .bind::<Nullable<Array<BigInt>>, _>(q.visible_inboxes.clone())
-        .bind::<Nullable<BigInt>, _>(inbox)
-        .bind::<Nullable<BigInt>, _>(agent.or(team))
-        .bind::<Nullable<Text>, _>(label)
-        .bind::<Int2, _>(grain)
-        .bind::<Array<Int4>, _>(ps.iter().map(|p| p.b).collect::<Vec<_>>())
-        .bind::<Array<Int4>, _>(ps.iter().map(|p| p.sign).collect::<Vec<_>>())
-        .bind::<Array<Int2>, _>(ps.iter().map(|p| p.source as i16).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(ps.iter().map(|p| p.from).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(ps.iter().map(|p| p.to).collect::<Vec<_>>())
-        .bind::<Nullable<BigInt>, _>(agent)
-        .bind::<Nullable<BigInt>, _>(team)
-        .load(conn)?)
+    without_jit(conn, |conn| {
+        Ok(diesel::sql_query(sql)
+            .bind::<BigInt, _>(q.account_id)
+            .bind::<Array<Text>, _>(names)
+            .bind::<Nullable<Array<BigInt>>, _>(q.visible_inboxes.clone())
+            .bind::<Nullable<BigInt>, _>(inbox)
+            .bind::<Nullable<BigInt>, _>(agent.or(team))
+            .bind::<Nullable<Text>, _>(label)
+            .bind::<Int2, _>(grain)
+            .bind::<Array<Int4>, _>(ps.iter().map(|p| p.b).collect::<Vec<_>>())
+            .bind::<Array<Int4>, _>(ps.iter().map(|p| p.sign).collect::<Vec<_>>())
+            .bind::<Array<Int2>, _>(ps.iter().map(|p| p.source as i16).collect::<Vec<_>>())
+            .bind::<Array<Timestamptz>, _>(ps.iter().map(|p| p.from).collect::<Vec<_>>())
+            .bind::<Array<Timestamptz>, _>(ps.iter().map(|p| p.to).collect::<Vec<_>>())
+            .bind::<Nullable<BigInt>, _>(agent)
+            .bind::<Nullable<BigInt>, _>(team)
+            .load(conn)?)
+    })
 }
 
 /// Chatwoot's summary figures over the range (`/reports/summary`); durations in seconds.
@@ -663,7 +715,8 @@ pub fn times(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<TimeStat>> {
         Subject::Team(id) => (None, None, Some(*id), None),
         Subject::Label(l) => (None, None, None, Some(l.clone())),
     };
-    let rows: Vec<StatRow> = diesel::sql_query(
+    let rows: Vec<StatRow> = without_jit(conn, |conn| {
+        Ok(diesel::sql_query(
         "WITH v AS (SELECT e.name, CASE WHEN $10 THEN e.value_in_business_hours ELSE e.value END AS v \
            FROM reporting_events e \
            WHERE e.account_id = $1 AND e.event_end_time >= $2 AND e.event_end_time < $3 \
@@ -693,7 +746,8 @@ pub fn times(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<TimeStat>> {
     .bind::<Nullable<BigInt>, _>(team)
     .bind::<Nullable<Text>, _>(label)
     .bind::<Bool, _>(q.business_hours)
-    .load(conn)?;
+    .load(conn)?)
+    })?;
     Ok([
         (f::FIRST_RESPONSE, "first_response"),
         (f::CONVERSATION_RESOLVED, "resolution"),

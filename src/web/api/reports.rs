@@ -546,7 +546,7 @@ pub async fn conversation_rows(
     let (q, first, last) = run(&state, &req, path.into_inner(), |conn, q, _| {
         let mut out = reports::csv::conversations_header();
         let last =
-            reports::csv::conversations_page(conn, &q, 0, reports::csv::PAGE_ROWS, &mut out)?;
+            reports::csv::conversations_page(conn, &q, None, reports::csv::PAGE_ROWS, &mut out)?;
         Ok((q, out, last))
     })
     .await?;
@@ -566,7 +566,7 @@ pub async fn conversation_rows(
                     let last = reports::csv::conversations_page(
                         conn,
                         &q,
-                        a,
+                        Some(a),
                         reports::csv::PAGE_ROWS,
                         &mut out,
                     )?;
