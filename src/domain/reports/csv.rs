@@ -34,7 +34,8 @@ fn write(rows: Vec<Vec<String>>) -> Vec<u8> {
 }
 
 /// The names [`report`] accepts.
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
+    "sla",
     "conversations",
     "agents",
     "inboxes",
@@ -48,7 +49,9 @@ pub const KINDS: [&str; 8] = [
 /// The CSV of report `kind` (one of [`KINDS`]): `conversations` is every metric per
 /// `group_by` bucket (local date in the first column); `agents`/`inboxes`/`teams`/`labels`
 /// the breakdown (Chatwoot's summary columns); `times` count, average, median, p90 and the
-/// distribution; `csat` the figures then the comments; `whatsapp` templates then failures.
+/// distribution; `csat` the figures then the comments; `whatsapp` templates, failures, then
+/// the customer service windows closed unanswered per `group_by` bucket; `sla` one row per
+/// policy then the total.
 /// `None` for an unknown kind.
 pub fn report(
     conn: &mut PgConnection,
@@ -174,6 +177,63 @@ pub fn report(
                     text(&t.key),
                     String::new(),
                     t.count.to_string(),
+                ]);
+            }
+            rows.push(vec![]);
+            rows.push(vec![
+                "timestamp".into(),
+                "date".into(),
+                "windows_closed_unanswered".into(),
+            ]);
+            for p in super::series(conn, q, "windows_closed_unanswered", group_by)? {
+                rows.push(vec![
+                    p.timestamp.to_string(),
+                    local_date(q, p.timestamp),
+                    p.count.to_string(),
+                ]);
+            }
+        }
+        "sla" => {
+            let r = super::sla::sla(conn, q)?;
+            rows.push(
+                [
+                    "policy_id",
+                    "policy",
+                    "applied",
+                    "hit",
+                    "missed",
+                    "active",
+                    "hit_rate_percent",
+                    "breaches_first_response",
+                    "breaches_next_response",
+                    "breaches_resolution",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            );
+            for p in r.policies.iter().chain(std::iter::once(&r.total)) {
+                rows.push(vec![
+                    if p.id == 0 {
+                        String::new()
+                    } else {
+                        p.id.to_string()
+                    },
+                    if p.id == 0 {
+                        "All policies".into()
+                    } else {
+                        text(&p.name)
+                    },
+                    p.applied.to_string(),
+                    p.hit.to_string(),
+                    p.missed.to_string(),
+                    p.active.to_string(),
+                    p.hit_rate()
+                        .map(|x| format!("{:.1}", x * 100.0))
+                        .unwrap_or_default(),
+                    p.breaches_frt.to_string(),
+                    p.breaches_nrt.to_string(),
+                    p.breaches_rt.to_string(),
                 ]);
             }
         }

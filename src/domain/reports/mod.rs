@@ -10,6 +10,7 @@
 //! - [`breakdown`]: the same per agent, inbox, team or label.
 //! - [`csat`], [`templates`], [`failures`]: CSAT, WhatsApp templates sent by template and
 //!   category, failed messages by Meta error code.
+//! - [`sla::sla`]: SLA hit rate and breaches by policy.
 //! - [`live`] (module `live`): the overview of open work now.
 //!
 //! Ranges are `[since, until)` instants, summed exactly in any zone and for any edges from
@@ -20,6 +21,7 @@
 
 pub mod csv;
 pub mod live;
+pub mod sla;
 
 use crate::domain::reporting as f;
 use crate::error::{AppError, AppResult};
