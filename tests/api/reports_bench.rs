@@ -379,3 +379,98 @@ async fn bench_reports() {
         p95(pages)
     );
 }
+
+/// Issue 14: the rollup trigger keeps up with ingest. Inserts BENCH_FACTS (default 20,000)
+/// message facts one statement at a time, in transactions of BENCH_BATCH (default 50: the
+/// ingest worker commits a claimed batch of webhook events; one commit per fact measures
+/// the disk's fsync instead), into
+/// conversations half of which carry two labels, first with the trigger (hourly, three daily
+/// grains and the label rollups) and then without it; prints facts per second and the
+/// trigger's cost per fact. A WhatsApp message records one fact (received or sent), a reply
+/// at most two, so 1,000 messages/s needs at most ~2,000 facts/s.
+#[actix_rt::test]
+#[ignore]
+async fn bench_rollup_ingest() {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+    use diesel::RunQueryDsl;
+    let app = TestApp::start();
+    let mut conn = app.conn();
+    let a = app.account_id;
+    let inbox = app.create_inbox_direct().0.id;
+    let n: usize = std::env::var("BENCH_FACTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    conn.batch_execute(&format!(
+        "INSERT INTO contacts (account_id, name) VALUES ({a}, 'Ingest');
+         INSERT INTO conversations (account_id, inbox_id, contact_id, labels, last_activity_at)
+           SELECT {a}, {inbox}, (SELECT max(id) FROM contacts),
+             CASE WHEN g % 2 = 0 THEN ARRAY['billing', 'vip'] ELSE ARRAY[]::text[] END, now()
+           FROM generate_series(1, 200) g;"
+    ))
+    .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let convs: Vec<i64> = diesel::sql_query(format!(
+        "SELECT id FROM conversations WHERE account_id = {a} ORDER BY id"
+    ))
+    .load::<Id>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    let start = chrono::Utc::now() - chrono::Duration::days(2);
+    let batch: usize = std::env::var("BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let run = |label: &str, conn: &mut diesel::PgConnection| -> f64 {
+        let t = Instant::now();
+        for i in 0..n {
+            if i % batch == 0 {
+                if i > 0 {
+                    conn.batch_execute("COMMIT").unwrap();
+                }
+                conn.batch_execute("BEGIN").unwrap();
+            }
+            diesel::sql_query(
+                "INSERT INTO reporting_events (account_id, inbox_id, conversation_id, user_id, \
+                 team_id, name, event_end_time) VALUES ($1, $2, $3, $4, NULL, $5, $6)",
+            )
+            .bind::<BigInt, _>(a)
+            .bind::<BigInt, _>(inbox)
+            .bind::<BigInt, _>(convs[i % convs.len()])
+            .bind::<Nullable<BigInt>, _>((i % 3 != 0).then_some((i % 20) as i64 + 1))
+            .bind::<Text, _>(if i % 2 == 0 {
+                "message_received"
+            } else {
+                "message_sent"
+            })
+            .bind::<Timestamptz, _>(start + chrono::Duration::milliseconds(i as i64 * 7))
+            .execute(conn)
+            .unwrap();
+        }
+        conn.batch_execute("COMMIT").unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "{label:<34} {n} facts in {secs:.2} s: {:>7.0} facts/s, {:>6.1} µs per fact",
+            n as f64 / secs,
+            secs * 1e6 / n as f64
+        );
+        secs
+    };
+    let with = run("with the rollup trigger", &mut conn);
+    conn.batch_execute("ALTER TABLE reporting_events DISABLE TRIGGER reporting_events_rollup")
+        .unwrap();
+    let without = run("without it", &mut conn);
+    conn.batch_execute("ALTER TABLE reporting_events ENABLE TRIGGER reporting_events_rollup")
+        .unwrap();
+    let per_fact_us = (with - without) * 1e6 / n as f64;
+    println!(
+        "trigger cost {per_fact_us:.1} µs per fact: at 1,000 messages/s (~2,000 facts/s) it uses {:.1}% of one core's time",
+        per_fact_us * 2000.0 / 1e4
+    );
+}

@@ -655,7 +655,10 @@ async fn sla_figures_closed_windows_and_label_moves_by_hand() {
     assert_eq!(names, ["Bronze", "Gold", "Silver"]);
     let tot = &r.total;
     assert_eq!((tot.applied, tot.hit, tot.missed, tot.active), (4, 1, 1, 2));
-    assert_eq!((tot.breaches_frt, tot.breaches_nrt, tot.breaches_rt), (2, 0, 1));
+    assert_eq!(
+        (tot.breaches_frt, tot.breaches_nrt, tot.breaches_rt),
+        (2, 0, 1)
+    );
     assert_eq!(tot.hit_rate(), Some(0.5));
     let g = &r.policies[1];
     assert_eq!((g.applied, g.hit, g.missed, g.breaches()), (2, 1, 1, 2));

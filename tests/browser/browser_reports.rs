@@ -10,7 +10,8 @@ use crate::common::*;
 use fantoccini::Client;
 
 /// The document itself never scrolls: the Reports pane does (as the other screens).
-const PANE_SCROLLS: &str = "document.documentElement.scrollHeight <= document.documentElement.clientHeight + 1 \
+const PANE_SCROLLS: &str =
+    "document.documentElement.scrollHeight <= document.documentElement.clientHeight + 1 \
      && document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1 \
      && (() => { const m = document.getElementById('main'); return m.scrollHeight > m.clientHeight \
           && getComputedStyle(m).overflowY === 'auto'; })()";
@@ -53,7 +54,12 @@ async fn reports_page_draws_charts_changes_range_and_downloads_csv() {
         .format("%Y-%m-%d")
         .to_string();
 
-    for (w, h, dark) in [(1440u32, 900u32, false), (390, 844, false), (1440, 900, true), (390, 844, true)] {
+    for (w, h, dark) in [
+        (1440u32, 900u32, false),
+        (390, 844, false),
+        (1440, 900, true),
+        (390, 844, true),
+    ] {
         let c = if dark {
             env.browser_with(w, h, &["--force-dark-mode"]).await
         } else {
@@ -113,10 +119,17 @@ async fn reports_page_draws_charts_changes_range_and_downloads_csv() {
             "an inbox name on one line",
         )
         .await;
-        for section in ["times-report", "breakdown-report", "whatsapp-report", "sla-report"] {
+        for section in [
+            "times-report",
+            "breakdown-report",
+            "whatsapp-report",
+            "sla-report",
+        ] {
             js(
                 &c,
-                &format!("document.getElementById('{section}').scrollIntoView(); return true;"),
+                &format!(
+                    "document.getElementById('{section}').scrollIntoView({{behavior: 'instant'}}); return true;"
+                ),
             )
             .await;
             screenshot(&c, &format!("reports-{section}-{w}{theme}")).await;
@@ -157,7 +170,10 @@ async fn reports_page_draws_charts_changes_range_and_downloads_csv() {
         assert_eq!(records.len(), 1, "{rows}");
         assert_eq!(&records[0][2], "open");
         let sla = fetch_text(&c, "[data-export=sla]").await;
-        assert!(sla.starts_with("policy_id,policy,applied,hit,missed"), "{sla}");
+        assert!(
+            sla.starts_with("policy_id,policy,applied,hit,missed"),
+            "{sla}"
+        );
         screenshot(&c, &format!("reports-week-{w}")).await;
         c.close().await.unwrap();
     }
