@@ -3,8 +3,12 @@
 //!
 //! Each fact is a `reporting_events` row (Chatwoot's `reporting_events`, extended); the
 //! trigger `reporting_events_rollup` adds it to (or, on delete, removes it from)
-//! `reporting_rollups`: hourly UTC buckets per account, inbox, team and agent, so a report in
-//! any time zone sums a few thousand rollup rows instead of scanning messages.
+//! `reporting_rollups` (hourly UTC buckets per account, inbox, team and agent),
+//! `reporting_daily` (daily UTC buckets per inbox, per inbox and agent, per inbox and team)
+//! and, for each label of the fact's conversation, `reporting_label_hourly` and
+//! `reporting_label_daily` (a label added or removed later moves the conversation's facts:
+//! trigger `conversations_reporting_labels`). So a report in any time zone sums a few
+//! hundred rollup rows instead of scanning messages (`reports::pieces`).
 //!
 //! | name | when | `value` (seconds) | bucketed at |
 //! |---|---|---|---|
