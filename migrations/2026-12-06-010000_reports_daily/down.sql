@@ -5,12 +5,15 @@ DROP INDEX reporting_conversations_open_windows;
 ALTER TABLE reporting_conversations DROP COLUMN last_incoming_at, DROP COLUMN window_replied,
     DROP COLUMN window_closed_for;
 DROP FUNCTION reporting_rebuild_rollups(BIGINT);
+SELECT reporting_fold(2147483647);
+DROP FUNCTION reporting_fold(INT);
 DROP TRIGGER conversations_reporting_labels ON conversations;
 DROP FUNCTION reporting_labels_changed();
 DROP FUNCTION reporting_label_move(BIGINT, TEXT, INT);
 DROP TABLE reporting_label_hourly;
 DROP TABLE reporting_label_daily;
 DROP TABLE reporting_daily;
+DROP TABLE reporting_pending;
 CREATE OR REPLACE FUNCTION reporting_rollup() RETURNS trigger AS $$
 DECLARE
     r reporting_events;

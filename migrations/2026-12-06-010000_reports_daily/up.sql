@@ -56,7 +56,9 @@ BEGIN
     SELECT account_id, name, date_trunc('hour', event_end_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
            lbl, COALESCE(inbox_id, 0), sign * count(*), sign * COALESCE(sum(value), 0),
            sign * COALESCE(sum(value_in_business_hours), 0)
-    FROM reporting_events WHERE conversation_id = conv GROUP BY 1, 2, 3, 5
+    FROM reporting_events e WHERE conversation_id = conv
+      AND NOT EXISTS (SELECT 1 FROM reporting_pending p WHERE p.fact_id = e.id)
+    GROUP BY 1, 2, 3, 5
     ON CONFLICT (account_id, name, hour, label, inbox_id) DO UPDATE
         SET count = u.count + EXCLUDED.count, sum_value = u.sum_value + EXCLUDED.sum_value,
             sum_value_bh = u.sum_value_bh + EXCLUDED.sum_value_bh;
@@ -65,7 +67,9 @@ BEGIN
     SELECT account_id, name, (event_end_time AT TIME ZONE 'UTC')::date,
            lbl, COALESCE(inbox_id, 0), sign * count(*), sign * COALESCE(sum(value), 0),
            sign * COALESCE(sum(value_in_business_hours), 0)
-    FROM reporting_events WHERE conversation_id = conv GROUP BY 1, 2, 3, 5
+    FROM reporting_events e WHERE conversation_id = conv
+      AND NOT EXISTS (SELECT 1 FROM reporting_pending p WHERE p.fact_id = e.id)
+    GROUP BY 1, 2, 3, 5
     ON CONFLICT (account_id, name, day, label, inbox_id) DO UPDATE
         SET count = u.count + EXCLUDED.count, sum_value = u.sum_value + EXCLUDED.sum_value,
             sum_value_bh = u.sum_value_bh + EXCLUDED.sum_value_bh;
@@ -90,60 +94,100 @@ CREATE TRIGGER conversations_reporting_labels AFTER UPDATE OF labels ON conversa
     FOR EACH ROW WHEN (OLD.labels IS DISTINCT FROM NEW.labels)
     EXECUTE FUNCTION reporting_labels_changed();
 
--- The fact trigger now keeps every rollup: hourly (all dimensions), daily at three grains,
--- and the labels of the fact's conversation.
+-- Facts not yet added to the rollups. The fact trigger only appends here (no row of the
+-- rollups is touched while ingesting, so concurrent writers never queue on the hot
+-- rollup rows of the current hour and day); reporting_fold() moves them into every rollup
+-- in one grouped upsert per rollup: the reports worker every second, and every report
+-- before it reads (domain::reporting::fold), so figures stay exact.
+CREATE TABLE reporting_pending (
+    id BIGSERIAL PRIMARY KEY,
+    fact_id BIGINT NOT NULL,
+    account_id BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    inbox_id BIGINT NOT NULL,
+    team_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    conversation_id BIGINT,
+    event_end_time TIMESTAMPTZ NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    value_bh DOUBLE PRECISION NOT NULL,
+    sign INT NOT NULL
+);
+CREATE INDEX reporting_pending_fact ON reporting_pending (fact_id);
+
 CREATE OR REPLACE FUNCTION reporting_rollup() RETURNS trigger AS $$
 DECLARE
     r reporting_events;
     sign INT;
-    d DATE;
-    h TIMESTAMPTZ;
-    v DOUBLE PRECISION;
-    vb DOUBLE PRECISION;
-    labels TEXT[];
 BEGIN
     IF TG_OP = 'DELETE' THEN r := OLD; sign := -1; ELSE r := NEW; sign := 1; END IF;
-    h := date_trunc('hour', r.event_end_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
-    d := (r.event_end_time AT TIME ZONE 'UTC')::date;
-    v := sign * COALESCE(r.value, 0);
-    vb := sign * COALESCE(r.value_in_business_hours, 0);
-    INSERT INTO reporting_rollups AS u
-        (account_id, hour, name, inbox_id, team_id, user_id, count, sum_value, sum_value_bh)
-    VALUES (r.account_id, h, r.name, COALESCE(r.inbox_id, 0), COALESCE(r.team_id, 0),
-            COALESCE(r.user_id, 0), sign, v, vb)
-    ON CONFLICT (account_id, name, hour, inbox_id, team_id, user_id) DO UPDATE
-        SET count = u.count + EXCLUDED.count,
-            sum_value = u.sum_value + EXCLUDED.sum_value,
-            sum_value_bh = u.sum_value_bh + EXCLUDED.sum_value_bh;
-    INSERT INTO reporting_daily AS u
-        (account_id, name, grain, day, inbox_id, dim_id, count, sum_value, sum_value_bh)
-    VALUES (r.account_id, r.name, 0, d, COALESCE(r.inbox_id, 0), 0, sign, v, vb),
-           (r.account_id, r.name, 1, d, COALESCE(r.inbox_id, 0), COALESCE(r.user_id, 0), sign, v, vb),
-           (r.account_id, r.name, 2, d, COALESCE(r.inbox_id, 0), COALESCE(r.team_id, 0), sign, v, vb)
-    ON CONFLICT (account_id, name, grain, day, inbox_id, dim_id) DO UPDATE
-        SET count = u.count + EXCLUDED.count,
-            sum_value = u.sum_value + EXCLUDED.sum_value,
-            sum_value_bh = u.sum_value_bh + EXCLUDED.sum_value_bh;
-    IF r.conversation_id IS NOT NULL THEN
-        SELECT c.labels INTO labels FROM conversations c WHERE c.id = r.conversation_id;
-        IF labels IS NOT NULL AND labels <> '{}' THEN
-            INSERT INTO reporting_label_hourly AS u
-                (account_id, name, hour, label, inbox_id, count, sum_value, sum_value_bh)
-            SELECT r.account_id, r.name, h, l, COALESCE(r.inbox_id, 0), sign, v, vb
-            FROM (SELECT DISTINCT unnest(labels) AS l) x
-            ON CONFLICT (account_id, name, hour, label, inbox_id) DO UPDATE
-                SET count = u.count + EXCLUDED.count, sum_value = u.sum_value + EXCLUDED.sum_value,
-                    sum_value_bh = u.sum_value_bh + EXCLUDED.sum_value_bh;
-            INSERT INTO reporting_label_daily AS u
-                (account_id, name, day, label, inbox_id, count, sum_value, sum_value_bh)
-            SELECT r.account_id, r.name, d, l, COALESCE(r.inbox_id, 0), sign, v, vb
-            FROM (SELECT DISTINCT unnest(labels) AS l) x
-            ON CONFLICT (account_id, name, day, label, inbox_id) DO UPDATE
-                SET count = u.count + EXCLUDED.count, sum_value = u.sum_value + EXCLUDED.sum_value,
-                    sum_value_bh = u.sum_value_bh + EXCLUDED.sum_value_bh;
-        END IF;
-    END IF;
+    INSERT INTO reporting_pending (fact_id, account_id, name, inbox_id, team_id, user_id,
+        conversation_id, event_end_time, value, value_bh, sign)
+    VALUES (r.id, r.account_id, r.name, COALESCE(r.inbox_id, 0), COALESCE(r.team_id, 0),
+        COALESCE(r.user_id, 0), r.conversation_id, r.event_end_time, COALESCE(r.value, 0),
+        COALESCE(r.value_in_business_hours, 0), sign);
     RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+
+-- Moves up to max_rows pending facts (oldest first, SKIP LOCKED: several folders may run)
+-- into every rollup; returns how many. Labels are those of the conversation at the fold.
+CREATE FUNCTION reporting_fold(max_rows INT) RETURNS INT AS $$
+DECLARE
+    n INT;
+BEGIN
+    WITH d AS (
+        DELETE FROM reporting_pending WHERE id IN (
+            SELECT id FROM reporting_pending ORDER BY id LIMIT max_rows FOR UPDATE SKIP LOCKED)
+        RETURNING *
+    ), h AS (
+        INSERT INTO reporting_rollups AS u
+            (account_id, hour, name, inbox_id, team_id, user_id, count, sum_value, sum_value_bh)
+        SELECT account_id, date_trunc('hour', event_end_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+               name, inbox_id, team_id, user_id, sum(sign), sum(sign * value), sum(sign * value_bh)
+        FROM d GROUP BY 1, 2, 3, 4, 5, 6
+        ON CONFLICT (account_id, name, hour, inbox_id, team_id, user_id) DO UPDATE
+            SET count = u.count + EXCLUDED.count, sum_value = u.sum_value + EXCLUDED.sum_value,
+                sum_value_bh = u.sum_value_bh + EXCLUDED.sum_value_bh
+        RETURNING 1
+    ), dd AS (
+        INSERT INTO reporting_daily AS u
+            (account_id, name, grain, day, inbox_id, dim_id, count, sum_value, sum_value_bh)
+        SELECT account_id, name, g.grain, (event_end_time AT TIME ZONE 'UTC')::date, inbox_id,
+               CASE g.grain WHEN 0 THEN 0 WHEN 1 THEN user_id ELSE team_id END,
+               sum(sign), sum(sign * value), sum(sign * value_bh)
+        FROM d CROSS JOIN (VALUES (0::int2), (1::int2), (2::int2)) AS g(grain)
+        GROUP BY 1, 2, 3, 4, 5, 6
+        ON CONFLICT (account_id, name, grain, day, inbox_id, dim_id) DO UPDATE
+            SET count = u.count + EXCLUDED.count, sum_value = u.sum_value + EXCLUDED.sum_value,
+                sum_value_bh = u.sum_value_bh + EXCLUDED.sum_value_bh
+        RETURNING 1
+    ), dl AS (
+        SELECT d.*, l.label FROM d JOIN conversations c ON c.id = d.conversation_id
+        CROSS JOIN LATERAL (SELECT DISTINCT unnest(c.labels) AS label) l
+    ), lh AS (
+        INSERT INTO reporting_label_hourly AS u
+            (account_id, name, hour, label, inbox_id, count, sum_value, sum_value_bh)
+        SELECT account_id, name, date_trunc('hour', event_end_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+               label, inbox_id, sum(sign), sum(sign * value), sum(sign * value_bh)
+        FROM dl GROUP BY 1, 2, 3, 4, 5
+        ON CONFLICT (account_id, name, hour, label, inbox_id) DO UPDATE
+            SET count = u.count + EXCLUDED.count, sum_value = u.sum_value + EXCLUDED.sum_value,
+                sum_value_bh = u.sum_value_bh + EXCLUDED.sum_value_bh
+        RETURNING 1
+    ), ld AS (
+        INSERT INTO reporting_label_daily AS u
+            (account_id, name, day, label, inbox_id, count, sum_value, sum_value_bh)
+        SELECT account_id, name, (event_end_time AT TIME ZONE 'UTC')::date, label, inbox_id,
+               sum(sign), sum(sign * value), sum(sign * value_bh)
+        FROM dl GROUP BY 1, 2, 3, 4, 5
+        ON CONFLICT (account_id, name, day, label, inbox_id) DO UPDATE
+            SET count = u.count + EXCLUDED.count, sum_value = u.sum_value + EXCLUDED.sum_value,
+                sum_value_bh = u.sum_value_bh + EXCLUDED.sum_value_bh
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM d;
+    RETURN n;
 END
 $$ LANGUAGE plpgsql;
 
@@ -153,6 +197,7 @@ CREATE FUNCTION reporting_rebuild_rollups(acc BIGINT) RETURNS BIGINT AS $$
 DECLARE
     n BIGINT;
 BEGIN
+    DELETE FROM reporting_pending WHERE account_id = acc;
     DELETE FROM reporting_rollups WHERE account_id = acc;
     DELETE FROM reporting_daily WHERE account_id = acc;
     DELETE FROM reporting_label_daily WHERE account_id = acc;

@@ -954,10 +954,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reporting_pending (id) {
+        id -> Int8,
+        fact_id -> Int8,
+        account_id -> Int8,
+        name -> Text,
+        inbox_id -> Int8,
+        team_id -> Int8,
+        user_id -> Int8,
+        conversation_id -> Nullable<Int8>,
+        event_end_time -> Timestamptz,
+        value -> Float8,
+        value_bh -> Float8,
+        sign -> Int4,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     reporting_events,
     reporting_conversations,
     reporting_rollups,
+    reporting_pending,
     reporting_daily,
     reporting_label_daily,
     reporting_label_hourly,

@@ -2,8 +2,9 @@
 //! events in the transaction of the change (`events::insert` calls [`on_event`]).
 //!
 //! Each fact is a `reporting_events` row (Chatwoot's `reporting_events`, extended); the
-//! trigger `reporting_events_rollup` adds it to (or, on delete, removes it from)
-//! `reporting_rollups` (hourly UTC buckets per account, inbox, team and agent),
+//! trigger `reporting_events_rollup` appends it (or, on delete, its removal) to
+//! `reporting_pending`, and [`fold`] (the reports worker every second, and every report
+//! before it reads) adds the pending facts, grouped, to `reporting_rollups` (hourly UTC buckets per account, inbox, team and agent),
 //! `reporting_daily` (daily UTC buckets per inbox, per inbox and agent, per inbox and team)
 //! and, for each label of the fact's conversation, `reporting_label_hourly` and
 //! `reporting_label_daily` (a label added or removed later moves the conversation's facts:
@@ -669,4 +670,31 @@ pub fn close_windows(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) ->
         }
         Ok(n)
     })
+}
+
+#[derive(QueryableByName)]
+struct Folded {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    n: i32,
+}
+
+/// Facts folded per statement by [`fold`].
+pub const FOLD_BATCH: i32 = 5_000;
+
+/// Adds every pending fact (`reporting_pending`) to the rollups: one grouped upsert per
+/// rollup table per [`FOLD_BATCH`] facts, so 1,000 facts of the same hour cost a handful of
+/// row updates instead of thousands, and ingest never waits on a hot rollup row. Pending
+/// rows another process is folding right now are skipped (they land when it commits).
+/// Returns how many were folded.
+pub fn fold(conn: &mut PgConnection) -> AppResult<i64> {
+    let mut total = 0i64;
+    loop {
+        let f: Folded = diesel::sql_query("SELECT reporting_fold($1) AS n")
+            .bind::<diesel::sql_types::Integer, _>(FOLD_BATCH)
+            .get_result(conn)?;
+        total += f.n as i64;
+        if f.n < FOLD_BATCH {
+            return Ok(total);
+        }
+    }
 }

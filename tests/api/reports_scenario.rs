@@ -461,6 +461,7 @@ async fn a_fixed_week_gives_the_hand_computed_figures() {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
+    f::fold(&mut conn).unwrap();
     let facts: N = diesel::sql_query("SELECT count(*) AS n FROM reporting_events")
         .get_result(&mut conn)
         .unwrap();
@@ -600,6 +601,7 @@ async fn facts_follow_the_real_paths() {
         #[diesel(sql_type = BigInt)]
         count: i64,
     }
+    f::fold(&mut conn).unwrap();
     let rolled: Vec<R> = diesel::sql_query(
         "SELECT name, sum(count)::int8 AS count FROM reporting_rollups GROUP BY name ORDER BY name",
     )
@@ -778,6 +780,7 @@ async fn sla_figures_closed_windows_and_label_moves_by_hand() {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         ok: bool,
     }
+    f::fold(&mut conn).unwrap();
     let ok: Check = diesel::sql_query(format!(
         "SELECT (SELECT count(*) FROM reporting_events WHERE account_id = {a}) * 3 \
            = (SELECT sum(count) FROM reporting_daily WHERE account_id = {a}) \

@@ -485,6 +485,8 @@ fn sums(
         .join(" UNION ALL ")
     };
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    // Facts recorded in the last moments are added first, so the figures are exact.
+    f::fold(conn)?;
     without_jit(conn, |conn| {
         Ok(diesel::sql_query(sql)
             .bind::<BigInt, _>(q.account_id)
