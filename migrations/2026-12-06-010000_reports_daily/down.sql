@@ -1,3 +1,5 @@
+CREATE INDEX reporting_events_account_name_time ON reporting_events (account_id, name, event_end_time);
+DROP INDEX reporting_events_account_name_time_values;
 CREATE INDEX reporting_events_conversation ON reporting_events (conversation_id);
 DROP INDEX reporting_events_conversation_facts;
 DROP INDEX reporting_events_window_closed;

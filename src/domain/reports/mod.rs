@@ -484,6 +484,11 @@ fn sums(
         ]
         .join(" UNION ALL ")
     };
+    // Summed per range in SQL: one row per (range, fact, key) comes back, not one per piece.
+    let sql = format!(
+        "SELECT b, name, key, sum(count)::int8 AS count, sum(sum_value)::float8 AS sum_value, \
+           sum(sum_value_bh)::float8 AS sum_value_bh FROM ({sql}) p GROUP BY 1, 2, 3"
+    );
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     // Facts recorded in the last moments are added first, so the figures are exact.
     f::fold(conn)?;
