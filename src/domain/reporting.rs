@@ -685,7 +685,10 @@ pub const FOLD_BATCH: i32 = 5_000;
 /// rollup table per [`FOLD_BATCH`] facts, so 1,000 facts of the same hour cost a handful of
 /// row updates instead of thousands, and ingest never waits on a hot rollup row. Pending
 /// rows another process is folding right now are skipped (they land when it commits).
-/// Returns how many were folded.
+/// Labels are read at the fold; a label change moves only folded facts (the pending ones
+/// get the new labels when folded). Known gap: a label change committed while a fold of the
+/// same conversation's facts is in flight can leave those facts under the old labels;
+/// `SELECT reporting_rebuild_rollups(account_id)` repairs. Returns how many were folded.
 pub fn fold(conn: &mut PgConnection) -> AppResult<i64> {
     let mut total = 0i64;
     loop {
