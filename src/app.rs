@@ -220,6 +220,8 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(jobs::retention::run(state.clone()));
     // Issue 15 (ingest): the backlog alarm.
     tokio::spawn(jobs::ingest_lag::run(state.clone()));
+    // Issue 14 (reports): closed customer service windows.
+    tokio::spawn(jobs::reports::run(state.clone()));
     let st = state.clone();
     tokio::spawn(async move {
         loop {

@@ -122,6 +122,18 @@
 
   const palette = () => [css("--accent", "#1a5fd0"), "#16a34a", "#d97706", "#9333ea"];
 
+  function periodLabel() {
+    const group = $("reports-group").value;
+    return group === "week" ? "Week of" : group === "month" ? "Month" : "Day";
+  }
+
+  function periodText(ts) {
+    const d = new Date(ts * 1000);
+    const opts = zoneSelect.value === "UTC" ? { timeZone: "UTC" } : {};
+    if ($("reports-group").value === "month") return d.toLocaleDateString(undefined, Object.assign({ year: "numeric", month: "short" }, opts));
+    return d.toLocaleDateString(undefined, Object.assign({ year: "numeric", month: "short", day: "numeric" }, opts));
+  }
+
   function drawConversations(series) {
     const names = ["Created", "Resolved", "Received", "Sent"];
     const xs = series[0].map((p) => p.timestamp);
@@ -133,15 +145,8 @@
       axes: [{}, { size: 50 }],
       legend: { show: true },
     }, [xs].concat(series.map((s) => s.map((p) => p.value))));
-    const group = $("reports-group").value;
-    const fmt = (ts) => {
-      const d = new Date(ts * 1000);
-      const opts = zoneSelect.value === "UTC" ? { timeZone: "UTC" } : {};
-      if (group === "month") return d.toLocaleDateString(undefined, Object.assign({ year: "numeric", month: "short" }, opts));
-      return d.toLocaleDateString(undefined, Object.assign({ year: "numeric", month: "short", day: "numeric" }, opts));
-    };
-    table("table-conversations", [group === "week" ? "Week of" : group === "month" ? "Month" : "Day"].concat(names),
-      xs.map((ts, i) => [fmt(ts)].concat(series.map((s) => String(s[i].value)))), "Conversations per period");
+    table("table-conversations", [periodLabel()].concat(names),
+      xs.map((ts, i) => [periodText(ts)].concat(series.map((s) => String(s[i].value)))), "Conversations per period");
   }
 
   function drawDistribution(first) {
@@ -188,8 +193,8 @@
 
   async function loadRange() {
     const metrics = ["conversations_count", "resolutions_count", "incoming_messages_count", "outgoing_messages_count"];
-    const [summary, times, csat, wa, ...series] = await Promise.all([
-      get("/reports/summary"), get("/reports/times"), get("/reports/csat"), get("/reports/whatsapp"),
+    const [summary, times, csat, wa, sla, ...series] = await Promise.all([
+      get("/reports/summary"), get("/reports/times"), get("/reports/csat"), get("/reports/whatsapp"), get("/reports/sla"),
       ...metrics.map((m) => get("/reports", { metric: m })),
     ]);
     const bh = $("reports-bh").checked ? " (business hours)" : "";
@@ -211,6 +216,14 @@
       [el("a", { href: `/app/accounts/${accountId}/conversations/${c.display_id}`, text: `#${c.display_id}` }), String(c.rating), c.feedback_message]), "CSAT comments");
     table("table-templates", ["Template", "Category", "Sent"], wa.templates.map((t) => [t.key, t.category, String(t.count)]), "Templates sent");
     table("table-failures", ["Meta error code", "Messages"], wa.failures.map((t) => [t.key, String(t.count)]), "Failed messages");
+    kpis("windows-kpis", [["Closed unanswered", wa.total_windows_closed_unanswered]]);
+    table("table-windows", [periodLabel(), "Windows"], wa.windows_closed_unanswered.filter((p) => p.count > 0)
+      .map((p) => [periodText(p.timestamp), String(p.count)]), "Service windows closed unanswered per period");
+    kpis("sla-kpis", [["Hit rate", pct(sla.hit_rate), `${sla.hit} hit, ${sla.missed} missed`], ["Breaches", sla.breaches.total, "missed deadlines"],
+      ["Running", sla.active, `of ${sla.number_of_conversations} applied`]]);
+    table("table-sla", ["Policy", "Applied", "Hit rate", "Hit", "Missed", "Running", "First response breaches", "Next response breaches", "Resolution breaches"],
+      sla.policies.map((p) => [p.name, String(p.number_of_conversations), pct(p.hit_rate), String(p.hit), String(p.missed), String(p.active),
+        String(p.breaches.frt), String(p.breaches.nrt), String(p.breaches.rt)]), "SLA by policy");
     setExports();
   }
 

@@ -894,6 +894,9 @@ diesel::table! {
         first_response_at -> Nullable<Timestamptz>,
         waiting_since -> Nullable<Timestamptz>,
         resolved_at -> Nullable<Timestamptz>,
+        last_incoming_at -> Nullable<Timestamptz>,
+        window_replied -> Bool,
+        window_closed_for -> Nullable<Timestamptz>,
     }
 }
 
@@ -911,8 +914,70 @@ diesel::table! {
     }
 }
 
+// (migration 2026-12-06-010000_reports_daily)
+diesel::table! {
+    reporting_daily (account_id, name, grain, day, inbox_id, dim_id) {
+        account_id -> Int8,
+        name -> Text,
+        grain -> Int2,
+        day -> Date,
+        inbox_id -> Int8,
+        dim_id -> Int8,
+        count -> Int8,
+        sum_value -> Float8,
+        sum_value_bh -> Float8,
+    }
+}
+
+diesel::table! {
+    reporting_label_daily (account_id, name, day, label, inbox_id) {
+        account_id -> Int8,
+        name -> Text,
+        day -> Date,
+        label -> Text,
+        inbox_id -> Int8,
+        count -> Int8,
+        sum_value -> Float8,
+        sum_value_bh -> Float8,
+    }
+}
+
+diesel::table! {
+    reporting_label_hourly (account_id, name, hour, label, inbox_id) {
+        account_id -> Int8,
+        name -> Text,
+        hour -> Timestamptz,
+        label -> Text,
+        inbox_id -> Int8,
+        count -> Int8,
+        sum_value -> Float8,
+        sum_value_bh -> Float8,
+    }
+}
+
+diesel::table! {
+    reporting_pending (id) {
+        id -> Int8,
+        fact_id -> Int8,
+        account_id -> Int8,
+        name -> Text,
+        inbox_id -> Int8,
+        team_id -> Int8,
+        user_id -> Int8,
+        conversation_id -> Nullable<Int8>,
+        event_end_time -> Timestamptz,
+        value -> Float8,
+        value_bh -> Float8,
+        sign -> Int4,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     reporting_events,
     reporting_conversations,
     reporting_rollups,
+    reporting_pending,
+    reporting_daily,
+    reporting_label_daily,
+    reporting_label_hourly,
 );

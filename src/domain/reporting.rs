@@ -2,9 +2,14 @@
 //! events in the transaction of the change (`events::insert` calls [`on_event`]).
 //!
 //! Each fact is a `reporting_events` row (Chatwoot's `reporting_events`, extended); the
-//! trigger `reporting_events_rollup` adds it to (or, on delete, removes it from)
-//! `reporting_rollups`: hourly UTC buckets per account, inbox, team and agent, so a report in
-//! any time zone sums a few thousand rollup rows instead of scanning messages.
+//! trigger `reporting_events_rollup` appends it (or, on delete, its removal) to
+//! `reporting_pending`, and [`fold`] (the reports worker every second, and every report
+//! before it reads) adds the pending facts, grouped, to `reporting_rollups` (hourly UTC buckets per account, inbox, team and agent),
+//! `reporting_daily` (daily UTC buckets per inbox, per inbox and agent, per inbox and team)
+//! and, for each label of the fact's conversation, `reporting_label_hourly` and
+//! `reporting_label_daily` (a label added or removed later moves the conversation's facts:
+//! trigger `conversations_reporting_labels`). So a report in any time zone sums a few
+//! hundred rollup rows instead of scanning messages (`reports::pieces`).
 //!
 //! | name | when | `value` (seconds) | bucketed at |
 //! |---|---|---|---|
@@ -17,6 +22,7 @@
 //! | [`TEMPLATE_SENT`] | a template message (`detail` name, `category`) | – | the message |
 //! | [`CONVERSATION_ASSIGNED`] / [`TEAM_ASSIGNED`] | `assignee.changed` to an agent / `conversation.updated` to a team | – | the change |
 //! | [`MESSAGE_FAILED`] | a message's status becomes `failed` (`detail`: Meta's error code) | – | the message's `created_at` (a late status lands on the send day) |
+//! | [`WINDOW_CLOSED`] | 24 h after the customer's last message with no human reply after it | – | the close (`event_start_time`: the customer's message) |
 //!
 //! `value_in_business_hours` is the same duration counting only the inbox's open time
 //! (`business_hours::Schedule::business_duration`; equal to `value` when the inbox has no
@@ -61,8 +67,17 @@ pub const CONVERSATION_ASSIGNED: &str = "conversation_assigned";
 /// A conversation was given to a team (`team_id`; Chatwoot's team `conversations_count`).
 pub const TEAM_ASSIGNED: &str = "team_assigned";
 
+/// A WhatsApp customer service window closed with the customer's last message unanswered:
+/// 24 hours after an incoming message, no human reply came after it (dated at the close;
+/// recorded by [`close_windows`], or by the customer's next message if that comes first).
+pub const WINDOW_CLOSED: &str = "window_closed_unanswered";
+
+/// How long a customer service window stays open after the customer's message (Meta's rule).
+pub const WINDOW_HOURS: i64 = 24;
+
 /// Every fact name.
-pub const ALL: [&str; 11] = [
+pub const ALL: [&str; 12] = [
+    WINDOW_CLOSED,
     CONVERSATION_ASSIGNED,
     TEAM_ASSIGNED,
     CONVERSATION_CREATED,
@@ -98,6 +113,12 @@ struct State {
     first_response_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     waiting_since: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    last_incoming_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Bool)]
+    window_replied: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    window_closed_for: Option<DateTime<Utc>>,
 }
 
 #[derive(QueryableByName)]
@@ -233,8 +254,8 @@ fn state(conn: &mut PgConnection, id: i64, opened_at: DateTime<Utc>) -> AppResul
     .bind::<Timestamptz, _>(opened_at)
     .execute(conn)?;
     Ok(diesel::sql_query(
-        "SELECT opened_at, first_response_at, waiting_since FROM reporting_conversations \
-         WHERE conversation_id = $1 FOR UPDATE",
+        "SELECT opened_at, first_response_at, waiting_since, last_incoming_at, window_replied, \
+         window_closed_for FROM reporting_conversations WHERE conversation_id = $1 FOR UPDATE",
     )
     .bind::<BigInt, _>(id)
     .get_result(conn)?)
@@ -433,6 +454,7 @@ pub fn message_created(conn: &mut PgConnection, message_id: i64) -> AppResult<()
             },
         )?;
         let st = state(conn, m.conversation_id, c.created_at)?;
+        window_incoming(conn, &c, m.conversation_id, &st, m.created_at)?;
         if st.waiting_since.is_none() {
             diesel::sql_query(
                 "UPDATE reporting_conversations SET waiting_since = $2 WHERE conversation_id = $1",
@@ -490,9 +512,13 @@ pub fn message_created(conn: &mut PgConnection, message_id: i64) -> AppResult<()
             },
         )?;
     }
+    // A reply inside the customer's window answers it.
     diesel::sql_query(
         "UPDATE reporting_conversations SET waiting_since = NULL, \
-         first_response_at = COALESCE(first_response_at, $2) WHERE conversation_id = $1",
+         first_response_at = COALESCE(first_response_at, $2), \
+         window_replied = window_replied OR (last_incoming_at <= $2 \
+           AND $2 < last_incoming_at + make_interval(hours => 24)) \
+         WHERE conversation_id = $1",
     )
     .bind::<BigInt, _>(m.conversation_id)
     .bind::<Timestamptz, _>(m.created_at)
@@ -542,4 +568,136 @@ pub fn message_failed(conn: &mut PgConnection, message_id: i64) -> AppResult<()>
         },
     )?;
     Ok(())
+}
+
+/// Records [`WINDOW_CLOSED`] for conversation `conversation_id` whose customer wrote last at
+/// `last_incoming` (once per window: a unique index on the close time).
+fn window_closed(
+    conn: &mut PgConnection,
+    c: &Conv,
+    conversation_id: i64,
+    last_incoming: DateTime<Utc>,
+) -> AppResult<()> {
+    record(
+        conn,
+        &Fact {
+            name: WINDOW_CLOSED,
+            account_id: c.account_id,
+            inbox_id: Some(c.inbox_id),
+            conversation_id: Some(conversation_id),
+            user_id: c.assignee_id,
+            team_id: c.team_id,
+            at: last_incoming + chrono::Duration::hours(WINDOW_HOURS),
+            ..Default::default()
+        },
+    )?;
+    diesel::sql_query(
+        "UPDATE reporting_conversations SET window_closed_for = $2 WHERE conversation_id = $1",
+    )
+    .bind::<BigInt, _>(conversation_id)
+    .bind::<Timestamptz, _>(last_incoming)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// A customer message at `at`: the previous window, if it closed unanswered before `at`, is
+/// recorded now; the window restarts from `at` (unanswered).
+fn window_incoming(
+    conn: &mut PgConnection,
+    c: &Conv,
+    conversation_id: i64,
+    st: &State,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    if let Some(last) = st.last_incoming_at {
+        if at < last {
+            return Ok(()); // an older message arriving late: the window is the newer one's
+        }
+        if !st.window_replied
+            && last + chrono::Duration::hours(WINDOW_HOURS) <= at
+            && st.window_closed_for != Some(last)
+        {
+            window_closed(conn, c, conversation_id, last)?;
+        }
+    }
+    diesel::sql_query(
+        "UPDATE reporting_conversations SET last_incoming_at = $2, window_replied = false \
+         WHERE conversation_id = $1",
+    )
+    .bind::<BigInt, _>(conversation_id)
+    .bind::<Timestamptz, _>(at)
+    .execute(conn)?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct OpenWindow {
+    #[diesel(sql_type = BigInt)]
+    conversation_id: i64,
+    #[diesel(sql_type = Timestamptz)]
+    last_incoming_at: DateTime<Utc>,
+}
+
+/// Records [`WINDOW_CLOSED`] for every window that closed unanswered by `now` and is not
+/// counted yet, at most `limit` (claimed with `SKIP LOCKED`, so several processes may run
+/// it). Returns how many were recorded; the reports worker (`jobs::reports`) calls it every
+/// minute. Served by the partial index `reporting_conversations_open_windows`.
+pub fn close_windows(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> AppResult<usize> {
+    conn.transaction(|conn| {
+        let open: Vec<OpenWindow> = diesel::sql_query(
+            "SELECT conversation_id, last_incoming_at FROM reporting_conversations \
+             WHERE NOT window_replied AND last_incoming_at IS NOT NULL \
+               AND window_closed_for IS DISTINCT FROM last_incoming_at \
+               AND last_incoming_at <= $1 - make_interval(hours => 24) \
+             ORDER BY last_incoming_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<Timestamptz, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?;
+        let n = open.len();
+        for w in open {
+            match conversation(conn, w.conversation_id)? {
+                Some(c) => window_closed(conn, &c, w.conversation_id, w.last_incoming_at)?,
+                None => {
+                    diesel::sql_query(
+                        "UPDATE reporting_conversations SET window_closed_for = last_incoming_at \
+                         WHERE conversation_id = $1",
+                    )
+                    .bind::<BigInt, _>(w.conversation_id)
+                    .execute(conn)?;
+                }
+            }
+        }
+        Ok(n)
+    })
+}
+
+#[derive(QueryableByName)]
+struct Folded {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    n: i32,
+}
+
+/// Facts folded per statement by [`fold`].
+pub const FOLD_BATCH: i32 = 5_000;
+
+/// Adds every pending fact (`reporting_pending`) to the rollups: one grouped upsert per
+/// rollup table per [`FOLD_BATCH`] facts, so 1,000 facts of the same hour cost a handful of
+/// row updates instead of thousands, and ingest never waits on a hot rollup row. Pending
+/// rows another process is folding right now are skipped (they land when it commits).
+/// Labels are read at the fold; a label change moves only folded facts (the pending ones
+/// get the new labels when folded). Known gap: a label change committed while a fold of the
+/// same conversation's facts is in flight can leave those facts under the old labels;
+/// `SELECT reporting_rebuild_rollups(account_id)` repairs. Returns how many were folded.
+pub fn fold(conn: &mut PgConnection) -> AppResult<i64> {
+    let mut total = 0i64;
+    loop {
+        let f: Folded = diesel::sql_query("SELECT reporting_fold($1) AS n")
+            .bind::<diesel::sql_types::Integer, _>(FOLD_BATCH)
+            .get_result(conn)?;
+        total += f.n as i64;
+        if f.n < FOLD_BATCH {
+            return Ok(total);
+        }
+    }
 }

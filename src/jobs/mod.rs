@@ -35,6 +35,8 @@ pub mod sla;
 pub mod retention;
 // Issue 15 (ingest): backlog, lag and the backlog alarm.
 pub mod ingest_lag;
+// Issue 14 (reports): customer service windows closed unanswered.
+pub mod reports;
 
 use crate::db::schema::jobs;
 use crate::error::AppResult;

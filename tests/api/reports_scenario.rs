@@ -461,6 +461,7 @@ async fn a_fixed_week_gives_the_hand_computed_figures() {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
+    f::fold(&mut conn).unwrap();
     let facts: N = diesel::sql_query("SELECT count(*) AS n FROM reporting_events")
         .get_result(&mut conn)
         .unwrap();
@@ -502,12 +503,12 @@ async fn csv_exports_carry_the_same_figures() {
         .is_none());
     // Per-conversation rows, in pages.
     let mut out = reports::csv::conversations_header();
-    let mut after = 0;
+    let mut after = None;
     let mut pages = 0;
     loop {
         pages += 1;
         match reports::csv::conversations_page(&mut conn, &q, after, 3, &mut out).unwrap() {
-            Some(last) => after = last,
+            Some(last) => after = Some(last),
             None => break,
         }
     }
@@ -600,6 +601,7 @@ async fn facts_follow_the_real_paths() {
         #[diesel(sql_type = BigInt)]
         count: i64,
     }
+    f::fold(&mut conn).unwrap();
     let rolled: Vec<R> = diesel::sql_query(
         "SELECT name, sum(count)::int8 AS count FROM reporting_rollups GROUP BY name ORDER BY name",
     )
@@ -611,4 +613,185 @@ async fn facts_follow_the_real_paths() {
         .unwrap();
     assert_eq!(resolved.count, 2);
     let _ = Utc.timestamp_opt(0, 0);
+}
+
+#[actix_rt::test]
+async fn sla_figures_closed_windows_and_label_moves_by_hand() {
+    let w = setup();
+    let mut conn = w.app.conn();
+    let a = w.app.account_id;
+    let [c1, c2, c3, c4] = w.c;
+    // SLAs written as domain::sla leaves them: Gold on C1 (missed: first response and
+    // resolution breached) and C2 (hit); Silver on C3 (running) and C4 (running, first
+    // response breached); Bronze applied nowhere.
+    let gold = id(&mut conn, &format!("INSERT INTO sla_policies (account_id, name, description, first_response_time_threshold) VALUES ({a}, 'Gold', '', 3600) RETURNING id"));
+    let silver = id(&mut conn, &format!("INSERT INTO sla_policies (account_id, name, description, first_response_time_threshold) VALUES ({a}, 'Silver', '', 7200) RETURNING id"));
+    id(&mut conn, &format!("INSERT INTO sla_policies (account_id, name, description) VALUES ({a}, 'Bronze', '') RETURNING id"));
+    let applied = |conn: &mut PgConnection, c: i64, p: i64, status: &str, at: &str| {
+        id(conn, &format!(
+            "INSERT INTO applied_slas (account_id, conversation_id, sla_policy_id, sla_status, breached, created_at, updated_at) \
+             VALUES ({a}, {c}, {p}, '{status}', false, '{at}', '{at}') RETURNING id"))
+    };
+    let breach = |conn: &mut PgConnection, s: i64, c: i64, kind: &str, at: &str| {
+        conn.batch_execute(&format!(
+            "INSERT INTO sla_events (applied_sla_id, account_id, conversation_id, event_type, started_at, due_at, created_at) \
+             VALUES ({s}, {a}, {c}, '{kind}', '{at}', '{at}', '{at}')")).unwrap();
+    };
+    let s1 = applied(&mut conn, c1, gold, "missed", "2026-03-06T21:00:00Z");
+    breach(&mut conn, s1, c1, "frt", "2026-03-06T22:00:00Z");
+    breach(&mut conn, s1, c1, "rt", "2026-03-07T21:00:00Z");
+    applied(&mut conn, c2, gold, "hit", "2026-03-03T10:00:00Z");
+    applied(&mut conn, c3, silver, "active", "2026-03-08T23:30:00Z");
+    let s4 = applied(
+        &mut conn,
+        c4,
+        silver,
+        "active_with_misses",
+        "2026-03-09T04:30:00Z",
+    );
+    breach(&mut conn, s4, c4, "frt", "2026-03-09T06:30:00Z");
+
+    let q = ny_week(&w);
+    let r = reports::sla::sla(&mut conn, &q).unwrap();
+    let names: Vec<&str> = r.policies.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["Bronze", "Gold", "Silver"]);
+    let tot = &r.total;
+    assert_eq!((tot.applied, tot.hit, tot.missed, tot.active), (4, 1, 1, 2));
+    assert_eq!(
+        (tot.breaches_frt, tot.breaches_nrt, tot.breaches_rt),
+        (2, 0, 1)
+    );
+    assert_eq!(tot.hit_rate(), Some(0.5));
+    let g = &r.policies[1];
+    assert_eq!((g.applied, g.hit, g.missed, g.breaches()), (2, 1, 1, 2));
+    let s = &r.policies[2];
+    assert_eq!(
+        (s.applied, s.active, s.hit_rate(), s.breaches_frt),
+        (2, 2, None, 1)
+    );
+    assert_eq!((r.policies[0].applied, r.policies[0].hit_rate()), (0, None));
+    // Inbox NY: C1 and C4.
+    let ny = reports::sla::sla(
+        &mut conn,
+        &Query {
+            subject: Subject::Inbox(w.ny),
+            ..q.clone()
+        },
+    )
+    .unwrap()
+    .total;
+    assert_eq!(
+        (ny.applied, ny.missed, ny.active, ny.breaches()),
+        (2, 1, 1, 3)
+    );
+    assert_eq!(ny.hit_rate(), Some(0.0));
+    let csv = String::from_utf8(
+        reports::csv::report(&mut conn, &q, "sla", GroupBy::Day)
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(csv.contains("Gold,2,1,1,0,50.0,1,0,1"), "{csv}");
+    assert!(csv.contains(",All policies,4,1,1,2,50.0,2,0,1"), "{csv}");
+
+    // Closed windows: C1's (customer 03-06 21:00Z, reply only on 03-09) closed 03-07 21:00Z;
+    // C4's (03-09 04:30Z, never answered) 03-10 04:30Z; C2's and C3's were answered.
+    assert_eq!(
+        f::close_windows(&mut conn, t("2026-03-20T00:00:00Z"), 100).unwrap(),
+        2
+    );
+    assert_eq!(
+        f::close_windows(&mut conn, t("2026-03-21T00:00:00Z"), 100).unwrap(),
+        0
+    );
+    let per_day = |conn: &mut PgConnection, zone: Zone, since: &str, until: &str| -> Vec<f64> {
+        reports::series(
+            conn,
+            &query(&w, zone, since, until),
+            "windows_closed_unanswered",
+            GroupBy::Day,
+        )
+        .unwrap()
+        .iter()
+        .map(|p| p.value)
+        .collect()
+    };
+    // New York, 03-02 .. 03-10: C1's on Sat 03-07 (16:00 EST), C4's on Tue 03-10 (00:30 EDT).
+    assert_eq!(
+        per_day(
+            &mut conn,
+            Zone::Named(chrono_tz::America::New_York),
+            "2026-03-02T05:00:00Z",
+            "2026-03-11T04:00:00Z"
+        ),
+        [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+    );
+    // Kolkata (UTC+5:30, day edges mid-hour): C1's at 02:30 on 03-08, C4's at 10:00 on 03-10.
+    assert_eq!(
+        per_day(
+            &mut conn,
+            Zone::Named(chrono_tz::Asia::Kolkata),
+            "2026-03-01T18:30:00Z",
+            "2026-03-10T18:30:00Z"
+        ),
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0]
+    );
+    // A range of one minute around C1's close, read from the facts themselves.
+    assert_eq!(
+        per_day(
+            &mut conn,
+            Zone::Offset(0),
+            "2026-03-07T20:59:30Z",
+            "2026-03-07T21:00:30Z"
+        ),
+        [1.0]
+    );
+    let wa = String::from_utf8(
+        reports::csv::report(&mut conn, &ny_week(&w), "whatsapp", GroupBy::Day)
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(wa.contains("2026-03-07,1"), "{wa}");
+
+    // A label added to C3 moves its facts into the label's rollups (and back out).
+    let billing = |conn: &mut PgConnection| {
+        reports::breakdown(conn, &ny_week(&w), By::Label)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.name == "billing")
+            .map(|r| (r.conversations_count, r.incoming_messages_count))
+            .unwrap()
+    };
+    assert_eq!(billing(&mut conn), (2, 4)); // C1: 1 incoming, C2: 3
+    conn.batch_execute(&format!(
+        "UPDATE conversations SET labels = ARRAY['vip', 'billing'] WHERE id = {c3}"
+    ))
+    .unwrap();
+    assert_eq!(billing(&mut conn), (3, 5));
+    conn.batch_execute(&format!(
+        "UPDATE conversations SET labels = ARRAY['vip'] WHERE id = {c3}"
+    ))
+    .unwrap();
+    assert_eq!(billing(&mut conn), (2, 4));
+    // Every rollup still adds up to the facts.
+    #[derive(QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ok: bool,
+    }
+    f::fold(&mut conn).unwrap();
+    let ok: Check = diesel::sql_query(format!(
+        "SELECT (SELECT count(*) FROM reporting_events WHERE account_id = {a}) * 3 \
+           = (SELECT sum(count) FROM reporting_daily WHERE account_id = {a}) \
+         AND (SELECT sum(count) FROM reporting_label_daily WHERE account_id = {a}) \
+           = (SELECT sum(count) FROM reporting_label_hourly WHERE account_id = {a}) \
+         AND (SELECT sum(count) FROM reporting_label_daily WHERE account_id = {a}) \
+           = (SELECT count(*) FROM reporting_events e JOIN conversations c ON c.id = e.conversation_id \
+              CROSS JOIN unnest(c.labels) WHERE e.account_id = {a}) AS ok"
+    ))
+    .get_result(&mut conn)
+    .unwrap();
+    assert!(ok.ok);
+    let _ = (c2, w.berlin, w.team, w.ben, w.template_msg);
 }

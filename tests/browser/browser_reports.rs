@@ -9,7 +9,12 @@ use crate::common::*;
 
 use fantoccini::Client;
 
-const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
+/// The document itself never scrolls: the Reports pane does (as the other screens).
+const PANE_SCROLLS: &str =
+    "document.documentElement.scrollHeight <= document.documentElement.clientHeight + 1 \
+     && document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1 \
+     && (() => { const m = document.getElementById('main'); return m.scrollHeight > m.clientHeight \
+          && getComputedStyle(m).overflowY === 'auto'; })()";
 
 async fn fetch_text(c: &Client, selector: &str) -> String {
     let v = c
@@ -49,8 +54,18 @@ async fn reports_page_draws_charts_changes_range_and_downloads_csv() {
         .format("%Y-%m-%d")
         .to_string();
 
-    for (w, h) in [(1440u32, 900u32), (390, 844)] {
-        let c = env.browser(w, h).await;
+    for (w, h, dark) in [
+        (1440u32, 900u32, false),
+        (390, 844, false),
+        (1440, 900, true),
+        (390, 844, true),
+    ] {
+        let c = if dark {
+            env.browser_with(w, h, &["--force-dark-mode"]).await
+        } else {
+            env.browser(w, h).await
+        };
+        let theme = if dark { "-dark" } else { "" };
         env.sign_in_admin(&c).await;
         goto_app(&c, &env, "/reports").await;
         wait_js(
@@ -82,15 +97,49 @@ async fn reports_page_draws_charts_changes_range_and_downloads_csv() {
             .await
             .as_bool()
             .unwrap());
-        screenshot(&c, &format!("reports-{w}")).await;
+        assert!(
+            js(&c, &format!("return {PANE_SCROLLS};"))
+                .await
+                .as_bool()
+                .unwrap(),
+            "the document scrolls instead of the Reports pane"
+        );
+        screenshot(&c, &format!("reports-{w}{theme}")).await;
+        // Inbox names stay whole (the table scrolls inside its box instead).
         js(
             &c,
-            "document.getElementById('times-report').scrollIntoView(); return true;",
+            "const s = document.getElementById('breakdown-by'); s.value = 'inbox'; \
+             s.dispatchEvent(new Event('change')); return true;",
         )
         .await;
-        screenshot(&c, &format!("reports-times-{w}")).await;
+        wait_js(
+            &c,
+            "(() => { const a = document.querySelector('#table-breakdown tbody td a'); \
+               return a && a.getClientRects().length === 1 && a.href.includes('inbox_id='); })()",
+            "an inbox name on one line",
+        )
+        .await;
+        for section in [
+            "times-report",
+            "breakdown-report",
+            "whatsapp-report",
+            "sla-report",
+        ] {
+            js(
+                &c,
+                &format!(
+                    "document.getElementById('{section}').scrollIntoView({{behavior: 'instant'}}); return true;"
+                ),
+            )
+            .await;
+            screenshot(&c, &format!("reports-{section}-{w}{theme}")).await;
+        }
         let axe = serious_axe_violations(&c).await;
         assert!(axe.is_empty(), "{axe:#?}");
+        if dark {
+            c.close().await.unwrap();
+            continue;
+        }
 
         // A month, by week: the table follows and the URL keeps the range.
         js(
@@ -120,6 +169,11 @@ async fn reports_page_draws_charts_changes_range_and_downloads_csv() {
         let records: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
         assert_eq!(records.len(), 1, "{rows}");
         assert_eq!(&records[0][2], "open");
+        let sla = fetch_text(&c, "[data-export=sla]").await;
+        assert!(
+            sla.starts_with("policy_id,policy,applied,hit,missed"),
+            "{sla}"
+        );
         screenshot(&c, &format!("reports-week-{w}")).await;
         c.close().await.unwrap();
     }

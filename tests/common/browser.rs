@@ -673,8 +673,11 @@ pub async fn axe_in(c: &Client, context: &str) -> Vec<String> {
 // ---- Steps the scenario files share (one copy each; find and act in one step where the
 // page re-renders live) ----
 
-/// A check (JavaScript) that the page does not scroll sideways.
-pub const NO_OVERFLOW: &str = "document.documentElement.scrollWidth <= window.innerWidth + 1";
+/// A check (JavaScript) that the page does not scroll sideways: against `clientWidth` (the
+/// viewport without a vertical scrollbar), so an overflow that only fits under the
+/// scrollbar is caught too.
+pub const NO_OVERFLOW: &str =
+    "document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1";
 
 /// The wamid of the customer's message in `text.json`.
 pub const CUSTOMER_WAMID: &str = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTAwMDAwMDAwMDAwMDAwMDAwMQA=";

@@ -4,7 +4,7 @@
 //! Durations are seconds (as the API). Text cells starting with `=`, `+`, `-`, `@`, tab or
 //! carriage return get a leading `'` so a spreadsheet doesn't run them as formulas.
 
-use super::{breakdown, series, times, By, GroupBy, Query, Subject, DISTRIBUTION, METRICS};
+use super::{breakdown, series_many, times, By, GroupBy, Query, Subject, DISTRIBUTION, METRICS};
 use crate::error::AppResult;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -34,7 +34,8 @@ fn write(rows: Vec<Vec<String>>) -> Vec<u8> {
 }
 
 /// The names [`report`] accepts.
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
+    "sla",
     "conversations",
     "agents",
     "inboxes",
@@ -48,7 +49,9 @@ pub const KINDS: [&str; 8] = [
 /// The CSV of report `kind` (one of [`KINDS`]): `conversations` is every metric per
 /// `group_by` bucket (local date in the first column); `agents`/`inboxes`/`teams`/`labels`
 /// the breakdown (Chatwoot's summary columns); `times` count, average, median, p90 and the
-/// distribution; `csat` the figures then the comments; `whatsapp` templates then failures.
+/// distribution; `csat` the figures then the comments; `whatsapp` templates, failures, then
+/// the customer service windows closed unanswered per `group_by` bucket; `sla` one row per
+/// policy then the total.
 /// `None` for an unknown kind.
 pub fn report(
     conn: &mut PgConnection,
@@ -62,10 +65,7 @@ pub fn report(
             let mut header = vec!["timestamp".to_string(), "date".to_string()];
             header.extend(METRICS.iter().map(|m| m.to_string()));
             rows.push(header);
-            let all: Vec<Vec<super::Point>> = METRICS
-                .iter()
-                .map(|m| series(conn, q, m, group_by))
-                .collect::<AppResult<_>>()?;
+            let all = series_many(conn, q, &METRICS, group_by)?;
             for (i, p) in all[0].iter().enumerate() {
                 let local = local_date(q, p.timestamp);
                 let mut r = vec![p.timestamp.to_string(), local];
@@ -179,6 +179,63 @@ pub fn report(
                     t.count.to_string(),
                 ]);
             }
+            rows.push(vec![]);
+            rows.push(vec![
+                "timestamp".into(),
+                "date".into(),
+                "windows_closed_unanswered".into(),
+            ]);
+            for p in super::series(conn, q, "windows_closed_unanswered", group_by)? {
+                rows.push(vec![
+                    p.timestamp.to_string(),
+                    local_date(q, p.timestamp),
+                    p.count.to_string(),
+                ]);
+            }
+        }
+        "sla" => {
+            let r = super::sla::sla(conn, q)?;
+            rows.push(
+                [
+                    "policy_id",
+                    "policy",
+                    "applied",
+                    "hit",
+                    "missed",
+                    "active",
+                    "hit_rate_percent",
+                    "breaches_first_response",
+                    "breaches_next_response",
+                    "breaches_resolution",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            );
+            for p in r.policies.iter().chain(std::iter::once(&r.total)) {
+                rows.push(vec![
+                    if p.id == 0 {
+                        String::new()
+                    } else {
+                        p.id.to_string()
+                    },
+                    if p.id == 0 {
+                        "All policies".into()
+                    } else {
+                        text(&p.name)
+                    },
+                    p.applied.to_string(),
+                    p.hit.to_string(),
+                    p.missed.to_string(),
+                    p.active.to_string(),
+                    p.hit_rate()
+                        .map(|x| format!("{:.1}", x * 100.0))
+                        .unwrap_or_default(),
+                    p.breaches_frt.to_string(),
+                    p.breaches_nrt.to_string(),
+                    p.breaches_rt.to_string(),
+                ]);
+            }
         }
         _ => return Ok(None),
     }
@@ -266,24 +323,10 @@ struct ConvRow {
     reopened: i64,
 }
 
-/// Appends to `out` the CSV rows of conversations created in `q`'s range (visible inboxes,
-/// `q.subject`: the inbox, team, current assignee or label) with id above `after_id`, at most
-/// `limit`, in id order. Returns the last id written when a next page may exist.
-pub fn conversations_page(
-    conn: &mut PgConnection,
-    q: &Query,
-    after_id: i64,
-    limit: i64,
-    out: &mut Vec<u8>,
-) -> AppResult<Option<i64>> {
-    let (inbox, agent, team, label) = match &q.subject {
-        Subject::Account => (None, None, None, None),
-        Subject::Agent(id) => (None, Some(*id), None, None),
-        Subject::Inbox(id) => (Some(*id), None, None, None),
-        Subject::Team(id) => (None, None, Some(*id), None),
-        Subject::Label(l) => (None, None, None, Some(l.clone())),
-    };
-    let rows: Vec<ConvRow> = diesel::sql_query(
+/// The query of [`conversations_page`]: `$1` account, `$2`/`$3` range, `$4`/`$11` the cursor
+/// (id, created_at; `$11` NULL from the start), `$5` visible inboxes, `$6` inbox, `$7` assignee,
+/// `$8` team, `$9` label, `$10` the page size (public for the benchmark's EXPLAIN).
+pub const CONVERSATION_ROWS_SQL: &str =
         "SELECT c.id, c.display_id::int8 AS display_id, i.name AS inbox, c.status, \
            COALESCE(u.name, '') AS assignee, COALESCE(t.name, '') AS team, \
            array_to_string(c.labels, ' ') AS labels, c.created_at, \
@@ -302,24 +345,53 @@ pub fn conversations_page(
              count(*) FILTER (WHERE name = 'message_sent') AS outgoing, \
              count(*) FILTER (WHERE name = 'conversation_opened') AS reopened \
            FROM reporting_events WHERE conversation_id = c.id) e ON true \
-         WHERE c.account_id = $1 AND c.created_at >= $2 AND c.created_at < $3 AND c.id > $4 \
+         WHERE c.account_id = $1 AND c.created_at >= $2 AND c.created_at < $3 \
+           AND ($11::timestamptz IS NULL OR (c.created_at, c.id) > ($11, $4)) \
            AND ($5::int8[] IS NULL OR c.inbox_id = ANY($5)) AND ($6::int8 IS NULL OR c.inbox_id = $6) \
            AND ($7::int8 IS NULL OR c.assignee_id = $7) AND ($8::int8 IS NULL OR c.team_id = $8) \
            AND ($9::text IS NULL OR $9 = ANY(c.labels)) \
-         ORDER BY c.id LIMIT $10",
-    )
-    .bind::<BigInt, _>(q.account_id)
-    .bind::<Timestamptz, _>(q.since)
-    .bind::<Timestamptz, _>(q.until)
-    .bind::<BigInt, _>(after_id)
-    .bind::<Nullable<Array<BigInt>>, _>(q.visible_inboxes.clone())
-    .bind::<Nullable<BigInt>, _>(inbox)
-    .bind::<Nullable<BigInt>, _>(agent)
-    .bind::<Nullable<BigInt>, _>(team)
-    .bind::<Nullable<Text>, _>(label)
-    .bind::<BigInt, _>(limit)
-    .load(conn)?;
-    let last = rows.last().map(|r| r.id);
+         ORDER BY c.created_at, c.id LIMIT $10";
+
+/// Where a page of [`conversations_page`] ends: the last row's `(created_at, id)`.
+pub type Cursor = (DateTime<Utc>, i64);
+
+/// Appends to `out` the CSV rows of conversations created in `q`'s range (visible inboxes,
+/// `q.subject`: the inbox, team, current assignee or label) after `after` (`None`: from
+/// the start), at most `limit`, oldest first (created_at, then id). Returns where the page
+/// ended when a next page may exist. Each page is one range scan of the index
+/// `conversations_account_created` and the conversations' facts from the covering index
+/// `reporting_events_conversation_facts`, so an export of any size streams at a steady cost
+/// per page.
+pub fn conversations_page(
+    conn: &mut PgConnection,
+    q: &Query,
+    after: Option<Cursor>,
+    limit: i64,
+    out: &mut Vec<u8>,
+) -> AppResult<Option<Cursor>> {
+    let (inbox, agent, team, label) = match &q.subject {
+        Subject::Account => (None, None, None, None),
+        Subject::Agent(id) => (None, Some(*id), None, None),
+        Subject::Inbox(id) => (Some(*id), None, None, None),
+        Subject::Team(id) => (None, None, Some(*id), None),
+        Subject::Label(l) => (None, None, None, Some(l.clone())),
+    };
+    let rows: Vec<ConvRow> = super::without_jit(conn, |conn| {
+        Ok(diesel::sql_query(CONVERSATION_ROWS_SQL)
+            .bind::<BigInt, _>(q.account_id)
+            .bind::<Timestamptz, _>(q.since)
+            .bind::<Timestamptz, _>(q.until)
+            .bind::<BigInt, _>(after.map(|a| a.1).unwrap_or(0))
+            .bind::<Nullable<Array<BigInt>>, _>(q.visible_inboxes.clone())
+            .bind::<Nullable<BigInt>, _>(inbox)
+            .bind::<Nullable<BigInt>, _>(agent)
+            .bind::<Nullable<BigInt>, _>(team)
+            .bind::<Nullable<Text>, _>(label)
+            .bind::<BigInt, _>(limit)
+            .bind::<Nullable<Timestamptz>, _>(after.map(|a| a.0))
+            .load(conn)?)
+    })?;
+    let last = rows.last().map(|r| (r.created_at, r.id));
     let full = rows.len() as i64 == limit;
     let lines: Vec<Vec<String>> = rows
         .into_iter()

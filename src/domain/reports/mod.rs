@@ -10,22 +10,25 @@
 //! - [`breakdown`]: the same per agent, inbox, team or label.
 //! - [`csat`], [`templates`], [`failures`]: CSAT, WhatsApp templates sent by template and
 //!   category, failed messages by Meta error code.
+//! - [`sla::sla`]: SLA hit rate and breaches by policy.
 //! - [`live`] (module `live`): the overview of open work now.
 //!
-//! Ranges are `[since, until)` instants. Counts come from hourly UTC rollups, so a range
-//! edge inside an hour counts that whole hour (ranges on local midnights of whole-hour zones
-//! are exact). Durations come from the facts themselves (`reporting_events`), exact.
+//! Ranges are `[since, until)` instants, summed exactly in any zone and for any edges from
+//! daily and hourly UTC rollups and, for parts of an hour, the facts themselves (see
+//! [`pieces`]); labels from the label rollups. Durations' medians and percentiles come from
+//! the facts (`reporting_events`), exact.
 //! Visibility: [`Query::visible_inboxes`] limits everything to an agent's inboxes.
 
 pub mod csv;
 pub mod live;
+pub mod sla;
 
 use crate::domain::reporting as f;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Double, Int2, Int4, Nullable, Text, Timestamptz};
 use serde::Serialize;
 
 /// The time zone of the buckets: an IANA zone (DST-aware) or a fixed offset in minutes east
@@ -153,7 +156,9 @@ pub const METRICS: [&str; 7] = [
     "reply_time",
 ];
 
-/// `(fact, is_average)` of a metric name; `None` for an unknown one.
+/// `(fact, is_average)` of a metric name (one of [`METRICS`], or
+/// `windows_closed_unanswered`: WhatsApp customer service windows that closed with no reply);
+/// `None` for an unknown one.
 pub fn metric_fact(metric: &str) -> Option<(&'static str, bool)> {
     Some(match metric {
         "conversations_count" => (f::CONVERSATION_CREATED, false),
@@ -163,6 +168,7 @@ pub fn metric_fact(metric: &str) -> Option<(&'static str, bool)> {
         "avg_resolution_time" => (f::CONVERSATION_RESOLVED, true),
         "resolutions_count" => (f::CONVERSATION_RESOLVED, false),
         "reply_time" => (f::REPLY_TIME, true),
+        "windows_closed_unanswered" => (f::WINDOW_CLOSED, false),
         _ => return None,
     })
 }
@@ -202,10 +208,11 @@ impl Sum {
 
 #[derive(QueryableByName)]
 struct SumRow {
+    /// The index of the range (bucket) the sums belong to.
+    #[diesel(sql_type = Int4)]
+    b: i32,
     #[diesel(sql_type = Text)]
     name: String,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    bucket: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Text>)]
     key: Option<String>,
     #[diesel(sql_type = BigInt)]
@@ -216,14 +223,127 @@ struct SumRow {
     sum_value_bh: f64,
 }
 
-/// Where the sums come from, and the filters. `$1` account, `$2` since, `$3` until, `$4`
-/// fact names, `$5` visible inboxes (NULL: all), `$6` inbox, `$7` agent, `$8` team, `$9`
-/// label, `$10` zone, `$11` group_by.
+/// Which stored sums a [`Piece`] of a range is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Whole UTC days: `reporting_daily` (`reporting_label_daily` for labels).
+    Day = 0,
+    /// Whole UTC hours: `reporting_rollups` (`reporting_label_hourly`).
+    Hour = 1,
+    /// The facts themselves (`reporting_events`): less than an hour, or two.
+    Raw = 2,
+}
+
+/// A part of range number `b`, added (`sign` 1) or taken away (-1): `[from, to)` read from
+/// `source`. See [`pieces`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    pub b: i32,
+    pub sign: i32,
+    pub source: Source,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+fn floor_secs(t: DateTime<Utc>, unit: i64) -> DateTime<Utc> {
+    let s = t.timestamp().div_euclid(unit) * unit;
+    Utc.timestamp_opt(s, 0).single().unwrap_or(t)
+}
+
+fn ceil_secs(t: DateTime<Utc>, unit: i64) -> DateTime<Utc> {
+    let f = floor_secs(t, unit);
+    if f == t {
+        t
+    } else {
+        f + chrono::Duration::seconds(unit)
+    }
+}
+
+fn round_secs(t: DateTime<Utc>, unit: i64) -> DateTime<Utc> {
+    floor_secs(t + chrono::Duration::seconds(unit / 2), unit)
+}
+
+fn hour_pieces(b: i32, from: DateTime<Utc>, to: DateTime<Utc>, sign: i32, out: &mut Vec<Piece>) {
+    let (hf, ht) = (ceil_secs(from, 3600), floor_secs(to, 3600));
+    let mut push = |source, from, to| {
+        if from < to {
+            out.push(Piece {
+                b,
+                sign,
+                source,
+                from,
+                to,
+            })
+        }
+    };
+    if hf < ht {
+        push(Source::Hour, hf, ht);
+        push(Source::Raw, from, hf);
+        push(Source::Raw, ht, to);
+    } else {
+        push(Source::Raw, from, to);
+    }
+}
+
+fn edge_pieces(b: i32, x: DateTime<Utc>, y: DateTime<Utc>, out: &mut Vec<Piece>) {
+    if x < y {
+        hour_pieces(b, x, y, 1, out);
+    } else if y < x {
+        hour_pieces(b, y, x, -1, out);
+    }
+}
+
+/// How a range is summed, exactly, in any time zone (IANA or offset, DST included) and for
+/// any edges: the whole UTC days between the UTC midnights NEAREST to each edge come from
+/// the daily rollups, and the stretch between each edge and its nearest midnight (at most 12
+/// hours) is added or taken away, read as whole UTC hours from the hourly rollups plus the
+/// facts themselves for any part of an hour. A local day in Berlin
+/// (`[23:00Z, 23:00Z)`) is one day row, plus one hour, minus one hour; in India
+/// (`[18:30Z, 18:30Z)`) one day row, plus five hours and a half hour of facts, minus the
+/// same. So a year by day reads ~365 day rows per dimension and a few hours per day, where
+/// hourly rows alone would read 8,760. Ranges shorter than about a day use hours and facts.
+pub fn pieces(b: i32, from: DateTime<Utc>, to: DateTime<Utc>, out: &mut Vec<Piece>) {
+    if from >= to {
+        return;
+    }
+    let (df, dt) = (round_secs(from, 86_400), round_secs(to, 86_400));
+    if df < dt {
+        out.push(Piece {
+            b,
+            sign: 1,
+            source: Source::Day,
+            from: df,
+            to: dt,
+        });
+        edge_pieces(b, from, df, out);
+        edge_pieces(b, dt, to, out);
+    } else {
+        hour_pieces(b, from, to, 1, out);
+    }
+}
+
+/// Runs `f` in a transaction with PostgreSQL's JIT off (`SET LOCAL jit = off`): report
+/// queries are many short index scans whose cost estimates (a LATERAL per piece, a
+/// per-conversation aggregate) would otherwise trigger 100+ ms of JIT compilation for
+/// nothing. The setting ends with the transaction, so pooled connections are unchanged.
+pub fn without_jit<T>(
+    conn: &mut PgConnection,
+    f: impl FnOnce(&mut PgConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    conn.transaction(|conn| {
+        diesel::sql_query("SELECT set_config('jit', 'off', true)").execute(conn)?;
+        f(conn)
+    })
+}
+
+/// Sums of facts `names` over each of `ranges` (`SumRow::b` is the range's index), per
+/// `key` (`inbox_id`, `team_id`, `user_id`, `label`) or not, for `q`'s subject and visible
+/// inboxes. Reads the rollups (see [`pieces`]); labels read the label rollups.
 fn sums(
     conn: &mut PgConnection,
     q: &Query,
     names: &[&str],
-    bucket: Option<GroupBy>,
+    ranges: &[(DateTime<Utc>, DateTime<Utc>)],
     key: Option<&str>,
 ) -> AppResult<Vec<SumRow>> {
     let (inbox, agent, team, label) = match &q.subject {
@@ -233,69 +353,163 @@ fn sums(
         Subject::Team(id) => (None, None, Some(*id), None),
         Subject::Label(l) => (None, None, None, Some(l.clone())),
     };
+    let mut ps = vec![];
+    for (i, (from, to)) in ranges.iter().enumerate() {
+        pieces(i as i32, *from, *to, &mut ps);
+    }
     let by_label = label.is_some() || key == Some("label");
-    let bucket_sql = if bucket.is_some() {
-        "(date_trunc($11, t AT TIME ZONE $10) AT TIME ZONE $10)"
+    // Daily grain: 1 per agent, 2 per team, 0 per inbox only.
+    let grain: i16 = if agent.is_some() || key == Some("user_id") {
+        1
+    } else if team.is_some() || key == Some("team_id") {
+        2
     } else {
-        "NULL::timestamptz"
+        0
     };
-    let sql = if by_label {
-        // Labels change: a label's figures are those of the conversations carrying it now
-        // (as Chatwoot), from the facts joined with the conversations.
-        let key_sql = if key == Some("label") {
-            "l.label"
-        } else {
-            "NULL"
-        };
+    // Each piece reads its own rows through a LATERAL subquery (an index range scan per
+    // piece, whatever the planner guesses of the unnest), signed by the piece.
+    let lateral = |src: u8, inner: String| {
         format!(
-            "SELECT e.name, {bucket} AS bucket, {key_sql}::text AS key, count(*)::int8 AS count, \
+            "SELECT x.b, s.name, s.key, (x.s * s.count)::int8 AS count, \
+               (x.s * s.sum_value)::float8 AS sum_value, (x.s * s.sum_value_bh)::float8 AS sum_value_bh \
+             FROM unnest($8::int4[], $9::int4[], $10::int2[], $11::timestamptz[], $12::timestamptz[]) \
+               AS x(b, s, src, f, t) \
+             CROSS JOIN LATERAL ({inner}) s WHERE x.src = {src}"
+        )
+    };
+    let rolled = |table: &str, key: &str, when: &str, filter: &str| {
+        format!(
+            "SELECT r.name, {key} AS key, sum(r.count)::int8 AS count, \
+               sum(r.sum_value)::float8 AS sum_value, sum(r.sum_value_bh)::float8 AS sum_value_bh \
+             FROM {table} r WHERE {when} AND {filter} GROUP BY 1, 2"
+        )
+    };
+    let days = "r.day >= (x.f AT TIME ZONE 'UTC')::date AND r.day < (x.t AT TIME ZONE 'UTC')::date";
+    let hours = "r.hour >= x.f AND r.hour < x.t";
+    let raw = |key: &str, from: &str, filter: &str| {
+        format!(
+            "SELECT e.name, {key} AS key, count(*)::int8 AS count, \
                COALESCE(sum(e.value), 0)::float8 AS sum_value, \
                COALESCE(sum(e.value_in_business_hours), 0)::float8 AS sum_value_bh \
-             FROM (SELECT *, event_end_time AS t FROM reporting_events) e \
-             JOIN conversations c ON c.id = e.conversation_id \
-             CROSS JOIN LATERAL unnest(c.labels) AS l(label) \
-             WHERE e.account_id = $1 AND e.event_end_time >= $2 AND e.event_end_time < $3 \
-               AND e.name = ANY($4) AND ($5::int8[] IS NULL OR e.inbox_id = ANY($5)) \
-               AND ($6::int8 IS NULL OR e.inbox_id = $6) AND ($7::int8 IS NULL OR e.user_id = $7) \
-               AND ($8::int8 IS NULL OR e.team_id = $8) AND ($9::text IS NULL OR l.label = $9) \
-               AND $11::text IS NOT DISTINCT FROM $11 AND $10::text IS NOT DISTINCT FROM $10 \
-             GROUP BY 1, 2, 3",
-            bucket = bucket_sql.replace("t AT", "e.t AT"),
-        )
-    } else {
-        let key_sql = match key {
-            Some("inbox_id") => "NULLIF(r.inbox_id, 0)::text",
-            Some("team_id") => "NULLIF(r.team_id, 0)::text",
-            Some("user_id") => "NULLIF(r.user_id, 0)::text",
-            _ => "NULL::text",
-        };
-        format!(
-            "SELECT r.name, {bucket} AS bucket, {key_sql} AS key, sum(r.count)::int8 AS count, \
-               sum(r.sum_value)::float8 AS sum_value, sum(r.sum_value_bh)::float8 AS sum_value_bh \
-             FROM (SELECT *, hour AS t FROM reporting_rollups) r \
-             WHERE r.account_id = $1 AND r.hour >= date_trunc('hour', $2 AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' \
-               AND r.hour < $3 AND r.name = ANY($4) AND ($5::int8[] IS NULL OR r.inbox_id = ANY($5)) \
-               AND ($6::int8 IS NULL OR r.inbox_id = $6) AND ($7::int8 IS NULL OR r.user_id = $7) \
-               AND ($8::int8 IS NULL OR r.team_id = $8) AND ($9::text IS NULL OR $9 = $9) \
-               AND $11::text IS NOT DISTINCT FROM $11 AND $10::text IS NOT DISTINCT FROM $10 \
-             GROUP BY 1, 2, 3",
-            bucket = bucket_sql.replace("t AT", "r.t AT"),
+             FROM {from} WHERE e.account_id = $1 AND e.name = ANY($2) \
+               AND e.event_end_time >= x.f AND e.event_end_time < x.t \
+               AND ($3::int8[] IS NULL OR e.inbox_id = ANY($3)) AND ($4::int8 IS NULL OR e.inbox_id = $4) \
+               AND {filter} GROUP BY 1, 2"
         )
     };
+    let unused = "$13::int8 IS NOT DISTINCT FROM $13 AND $14::int8 IS NOT DISTINCT FROM $14 \
+                  AND $5::int8 IS NOT DISTINCT FROM $5 AND $7::int2 IS NOT DISTINCT FROM $7";
+    let sql = if by_label {
+        let (key_sql, raw_key) = if key == Some("label") {
+            ("r.label", "l.label")
+        } else {
+            ("NULL::text", "NULL::text")
+        };
+        let filter = "r.account_id = $1 AND r.name = ANY($2) \
+             AND ($3::int8[] IS NULL OR r.inbox_id = ANY($3)) AND ($4::int8 IS NULL OR r.inbox_id = $4) \
+             AND ($6::text IS NULL OR r.label = $6)";
+        [
+            lateral(
+                0,
+                rolled(
+                    "reporting_label_daily",
+                    key_sql,
+                    days,
+                    &format!("{filter} AND {unused}"),
+                ),
+            ),
+            lateral(1, rolled("reporting_label_hourly", key_sql, hours, filter)),
+            lateral(
+                2,
+                raw(
+                    raw_key,
+                    "reporting_events e JOIN conversations c ON c.id = e.conversation_id \
+                     CROSS JOIN LATERAL (SELECT DISTINCT unnest(c.labels) AS label) l",
+                    "($6::text IS NULL OR l.label = $6)",
+                ),
+            ),
+        ]
+        .join(" UNION ALL ")
+    } else {
+        let (day_key, hour_key, raw_key) = match key {
+            Some("inbox_id") => (
+                "NULLIF(r.inbox_id, 0)::text",
+                "NULLIF(r.inbox_id, 0)::text",
+                "e.inbox_id::text",
+            ),
+            Some("team_id") => (
+                "NULLIF(r.dim_id, 0)::text",
+                "NULLIF(r.team_id, 0)::text",
+                "e.team_id::text",
+            ),
+            Some("user_id") => (
+                "NULLIF(r.dim_id, 0)::text",
+                "NULLIF(r.user_id, 0)::text",
+                "e.user_id::text",
+            ),
+            _ => ("NULL::text", "NULL::text", "NULL::text"),
+        };
+        let inboxes = "($3::int8[] IS NULL OR r.inbox_id = ANY($3)) AND ($4::int8 IS NULL OR r.inbox_id = $4)";
+        let agent_team =
+            "($13::int8 IS NULL OR {p}.user_id = $13) AND ($14::int8 IS NULL OR {p}.team_id = $14)";
+        [
+            lateral(
+                0,
+                rolled(
+                    "reporting_daily",
+                    day_key,
+                    days,
+                    &format!(
+                        "r.account_id = $1 AND r.name = ANY($2) AND r.grain = $7 AND {inboxes} \
+                         AND ($5::int8 IS NULL OR r.dim_id = $5) AND $6::text IS NOT DISTINCT FROM $6"
+                    ),
+                ),
+            ),
+            lateral(
+                1,
+                rolled(
+                    "reporting_rollups",
+                    hour_key,
+                    hours,
+                    &format!(
+                        "r.account_id = $1 AND r.name = ANY($2) AND {inboxes} AND {}",
+                        agent_team.replace("{p}", "r")
+                    ),
+                ),
+            ),
+            lateral(
+                2,
+                raw(raw_key, "reporting_events e", &agent_team.replace("{p}", "e")),
+            ),
+        ]
+        .join(" UNION ALL ")
+    };
+    // Summed per range in SQL: one row per (range, fact, key) comes back, not one per piece.
+    let sql = format!(
+        "SELECT b, name, key, sum(count)::int8 AS count, sum(sum_value)::float8 AS sum_value, \
+           sum(sum_value_bh)::float8 AS sum_value_bh FROM ({sql}) p GROUP BY 1, 2, 3"
+    );
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-    Ok(diesel::sql_query(sql)
-        .bind::<BigInt, _>(q.account_id)
-        .bind::<Timestamptz, _>(q.since)
-        .bind::<Timestamptz, _>(q.until)
-        .bind::<Array<Text>, _>(names)
-        .bind::<Nullable<Array<BigInt>>, _>(q.visible_inboxes.clone())
-        .bind::<Nullable<BigInt>, _>(inbox)
-        .bind::<Nullable<BigInt>, _>(agent)
-        .bind::<Nullable<BigInt>, _>(team)
-        .bind::<Nullable<Text>, _>(label)
-        .bind::<Text, _>(q.zone.pg())
-        .bind::<Text, _>(bucket.map(|b| b.as_str()).unwrap_or("day"))
-        .load(conn)?)
+    // Facts recorded in the last moments are added first, so the figures are exact.
+    f::fold(conn)?;
+    without_jit(conn, |conn| {
+        Ok(diesel::sql_query(sql)
+            .bind::<BigInt, _>(q.account_id)
+            .bind::<Array<Text>, _>(names)
+            .bind::<Nullable<Array<BigInt>>, _>(q.visible_inboxes.clone())
+            .bind::<Nullable<BigInt>, _>(inbox)
+            .bind::<Nullable<BigInt>, _>(agent.or(team))
+            .bind::<Nullable<Text>, _>(label)
+            .bind::<Int2, _>(grain)
+            .bind::<Array<Int4>, _>(ps.iter().map(|p| p.b).collect::<Vec<_>>())
+            .bind::<Array<Int4>, _>(ps.iter().map(|p| p.sign).collect::<Vec<_>>())
+            .bind::<Array<Int2>, _>(ps.iter().map(|p| p.source as i16).collect::<Vec<_>>())
+            .bind::<Array<Timestamptz>, _>(ps.iter().map(|p| p.from).collect::<Vec<_>>())
+            .bind::<Array<Timestamptz>, _>(ps.iter().map(|p| p.to).collect::<Vec<_>>())
+            .bind::<Nullable<BigInt>, _>(agent)
+            .bind::<Nullable<BigInt>, _>(team)
+            .load(conn)?)
+    })
 }
 
 /// Chatwoot's summary figures over the range (`/reports/summary`); durations in seconds.
@@ -345,7 +559,7 @@ fn fold_totals(rows: &[SumRow], subject: &Subject, bh: bool) -> Totals {
 
 /// The summary figures of `q`'s range.
 pub fn totals(conn: &mut PgConnection, q: &Query) -> AppResult<Totals> {
-    let rows = sums(conn, q, &all_facts(&q.subject), None, None)?;
+    let rows = sums(conn, q, &all_facts(&q.subject), &[(q.since, q.until)], None)?;
     Ok(fold_totals(&rows, &q.subject, q.business_hours))
 }
 
@@ -390,34 +604,71 @@ pub fn series(
     metric: &str,
     group_by: GroupBy,
 ) -> AppResult<Vec<Point>> {
-    let (mut fact, avg) = metric_fact(metric).ok_or_else(|| {
-        AppError::invalid("metric", format!("must be one of {}", METRICS.join(", ")))
-    })?;
-    if metric == "conversations_count" {
-        fact = conversations_fact(&q.subject);
+    Ok(series_many(conn, q, &[metric], group_by)?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// [`series`] of several metrics at once (one read of the rollups), in the order asked.
+pub fn series_many(
+    conn: &mut PgConnection,
+    q: &Query,
+    metrics: &[&str],
+    group_by: GroupBy,
+) -> AppResult<Vec<Vec<Point>>> {
+    let mut facts = vec![];
+    for metric in metrics {
+        let (mut fact, avg) = metric_fact(metric).ok_or_else(|| {
+            AppError::invalid("metric", format!("must be one of {}", METRICS.join(", ")))
+        })?;
+        if *metric == "conversations_count" {
+            fact = conversations_fact(&q.subject);
+        }
+        facts.push((fact, avg));
     }
-    let rows = sums(conn, q, &[fact], Some(group_by), None)?;
+    let mut names: Vec<&str> = facts.iter().map(|f| f.0).collect();
+    names.sort_unstable();
+    names.dedup();
     let starts = buckets(conn, q, group_by)?;
-    Ok(starts
-        .into_iter()
-        .map(|b| {
-            let s = rows
+    let ranges: Vec<(DateTime<Utc>, DateTime<Utc>)> = starts
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let end = starts.get(i + 1).copied().unwrap_or(q.until).min(q.until);
+            ((*s).max(q.since), end)
+        })
+        .collect();
+    let rows = sums(conn, q, &names, &ranges, None)?;
+    // Sums per (bucket, fact).
+    let mut acc: std::collections::HashMap<(i32, &str), Sum> = Default::default();
+    for r in &rows {
+        let Some(name) = names.iter().find(|n| **n == r.name) else {
+            continue;
+        };
+        let a = acc.entry((r.b, *name)).or_default();
+        a.count += r.count;
+        a.sum_value += r.sum_value;
+        a.sum_value_bh += r.sum_value_bh;
+    }
+    Ok(facts
+        .iter()
+        .map(|(fact, avg)| {
+            starts
                 .iter()
-                .filter(|r| r.bucket == Some(b))
-                .fold(Sum::default(), |a, r| Sum {
-                    count: a.count + r.count,
-                    sum_value: a.sum_value + r.sum_value,
-                    sum_value_bh: a.sum_value_bh + r.sum_value_bh,
-                });
-            Point {
-                timestamp: b.timestamp(),
-                value: if avg {
-                    s.avg(q.business_hours)
-                } else {
-                    s.count as f64
-                },
-                count: s.count,
-            }
+                .enumerate()
+                .map(|(i, b)| {
+                    let s = acc.get(&(i as i32, *fact)).copied().unwrap_or_default();
+                    Point {
+                        timestamp: b.timestamp(),
+                        value: if *avg {
+                            s.avg(q.business_hours)
+                        } else {
+                            s.count as f64
+                        },
+                        count: s.count,
+                    }
+                })
+                .collect()
         })
         .collect())
 }
@@ -473,7 +724,8 @@ pub fn times(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<TimeStat>> {
         Subject::Team(id) => (None, None, Some(*id), None),
         Subject::Label(l) => (None, None, None, Some(l.clone())),
     };
-    let rows: Vec<StatRow> = diesel::sql_query(
+    let rows: Vec<StatRow> = without_jit(conn, |conn| {
+        Ok(diesel::sql_query(
         "WITH v AS (SELECT e.name, CASE WHEN $10 THEN e.value_in_business_hours ELSE e.value END AS v \
            FROM reporting_events e \
            WHERE e.account_id = $1 AND e.event_end_time >= $2 AND e.event_end_time < $3 \
@@ -503,7 +755,8 @@ pub fn times(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<TimeStat>> {
     .bind::<Nullable<BigInt>, _>(team)
     .bind::<Nullable<Text>, _>(label)
     .bind::<Bool, _>(q.business_hours)
-    .load(conn)?;
+    .load(conn)?)
+    })?;
     Ok([
         (f::FIRST_RESPONSE, "first_response"),
         (f::CONVERSATION_RESOLVED, "resolution"),
@@ -600,7 +853,7 @@ pub fn breakdown(conn: &mut PgConnection, q: &Query, by: By) -> AppResult<Vec<Ro
         f::CONVERSATION_RESOLVED,
         f::REPLY_TIME,
     ];
-    let rows = sums(conn, &q, &names, None, Some(key))?;
+    let rows = sums(conn, &q, &names, &[(q.since, q.until)], Some(key))?;
     let list_sql = match by {
         By::Agent => {
             "SELECT u.id::text AS key, u.id, COALESCE(NULLIF(u.display_name, ''), u.name) AS name \

@@ -10,7 +10,8 @@
 //! | `GET /reports/first_response_time_distribution` | `{"Channel::Whatsapp": {"0-1h", "1-4h", "4-8h", "8-24h", "24h+"}}` |
 //! | `GET /reports/outgoing_messages_count?group_by=agent\|team\|inbox\|label` | `[{id, name, outgoing_messages_count}]` |
 //! | Switchboard: `GET /reports/times` | `[{metric, count, avg, median, p90, distribution}]` (seconds) |
-//! | Switchboard: `GET /reports/csat`, `/reports/whatsapp`, `/reports/overview` | CSAT figures; `{templates, failures}`; the live overview |
+//! | Switchboard: `GET /reports/csat`, `/reports/whatsapp`, `/reports/overview` | CSAT figures; `{templates, failures, windows_closed_unanswered, total_windows_closed_unanswered}`; the live overview |
+//! | Switchboard: `GET /reports/sla` | `{number_of_conversations, number_of_sla_misses, hit_rate, hit, missed, active, breaches: {frt, nrt, rt, total}, policies: [… with id, name]}` (Chatwoot has no SLA report in its API reference) |
 //! | Switchboard: `GET /reports/export/{kind}` | CSV of a report (`domain::reports::csv::KINDS`) |
 //! | Switchboard: `GET /reports/conversations.csv` | per-conversation rows, streamed |
 //!
@@ -61,6 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
             .route("/reports/times", web::get().to(times))
             .route("/reports/csat", web::get().to(csat))
             .route("/reports/whatsapp", web::get().to(whatsapp))
+            .route("/reports/sla", web::get().to(sla))
             .route("/reports/overview", web::get().to(overview))
             .route("/reports/export/{kind}", web::get().to(export))
             .route("/reports/{by}", web::get().to(breakdown_csv))
@@ -641,7 +643,33 @@ pub async fn csat(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// `GET /reports/whatsapp`: `{templates: [{key, category, count}], failures: [...]}`.
+/// `GET /reports/sla`: the account's SLA figures and each policy's (`reports::sla`).
+#[utoipa::path(
+    get,
+    path = "/api/v2/accounts/{account_id}/reports/sla",
+    tag = "reports",
+    operation_id = "reports_sla",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
+pub async fn sla(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let body = run(&state, &req, path.into_inner(), |conn, q, _| {
+        Ok(reports::sla::sla(conn, &q)?.json())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `GET /reports/whatsapp`: `{templates: [{key, category, count}], failures: [...],
+/// windows_closed_unanswered: [{timestamp, value, count}] per `group_by` bucket (default
+/// day), total_windows_closed_unanswered}`.
 #[utoipa::path(
     get,
     path = "/api/v2/accounts/{account_id}/reports/whatsapp",
@@ -658,10 +686,13 @@ pub async fn whatsapp(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let body = run(&state, &req, path.into_inner(), |conn, q, _| {
+    let body = run(&state, &req, path.into_inner(), |conn, q, p| {
+        let windows = reports::series(conn, &q, "windows_closed_unanswered", group_by(p)?)?;
         Ok(json!({
             "templates": reports::templates(conn, &q)?,
             "failures": reports::failures(conn, &q)?,
+            "total_windows_closed_unanswered": windows.iter().map(|w| w.count).sum::<i64>(),
+            "windows_closed_unanswered": windows,
         }))
     })
     .await?;
@@ -689,7 +720,7 @@ pub async fn conversation_rows(
     let (q, first, last) = run(&state, &req, path.into_inner(), |conn, q, _| {
         let mut out = reports::csv::conversations_header();
         let last =
-            reports::csv::conversations_page(conn, &q, 0, reports::csv::PAGE_ROWS, &mut out)?;
+            reports::csv::conversations_page(conn, &q, None, reports::csv::PAGE_ROWS, &mut out)?;
         Ok((q, out, last))
     })
     .await?;
@@ -709,7 +740,7 @@ pub async fn conversation_rows(
                     let last = reports::csv::conversations_page(
                         conn,
                         &q,
-                        a,
+                        Some(a),
                         reports::csv::PAGE_ROWS,
                         &mut out,
                     )?;

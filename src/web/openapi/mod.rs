@@ -192,6 +192,7 @@ impl Modify for AccessToken {
         crate::web::api::reports::times,
         crate::web::api::reports::csat,
         crate::web::api::reports::whatsapp,
+        crate::web::api::reports::sla,
         crate::web::api::reports::overview,
         crate::web::api::reports::export,
         crate::web::api::reports::breakdown_csv,
