@@ -25,6 +25,17 @@ async fn view(state: &AppState, account_id: i64) -> AppResult<Value> {
 }
 
 /// `GET /accounts/{id}` → `{"id","name","conversation_retention_days"}` (any member).
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{account_id}",
+    tag = "account",
+    operation_id = "account_show",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -38,6 +49,18 @@ pub async fn show(
 /// `account`) → the account as [`show`]. A body without the field changes nothing.
 /// Errors: 403 for agents; 400 for a non-object body; 422 naming
 /// `conversation_retention_days` when it is not null or a whole number from 1 to 36500.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{account_id}",
+    tag = "account",
+    operation_id = "account_update",
+    params(("account_id" = i64, Path, description = "The account's id")),
+    request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,

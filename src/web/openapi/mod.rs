@@ -64,6 +64,8 @@ impl Modify for AccessToken {
         crate::web::dualhook::connection_receive,
         crate::web::media::attachment_file,
         crate::web::media::avatar_file,
+        crate::web::api::account::show,
+        crate::web::api::account::update,
         crate::web::api::profile::show,
         crate::web::api::profile::update_json,
         crate::web::api::profile::destroy_avatar,
