@@ -290,6 +290,15 @@ fn store(
     now: DateTime<Utc>,
 ) -> AppResult<(Message, Vec<Attachment>)> {
     conn.transaction(|conn| {
+        // The conversation row first, before the message's foreign key and the hooks lock
+        // anything else: two replies to one conversation (two agents, two nodes) queue here
+        // instead of deadlocking on the locks they would otherwise take in turn.
+        crate::db::schema::conversations::table
+            .find(conversation.id)
+            .select(crate::db::schema::conversations::id)
+            .for_no_key_update()
+            .first::<i64>(conn)
+            .optional()?;
         let new = NewMessage {
             account_id: conversation.account_id,
             inbox_id: conversation.inbox_id,

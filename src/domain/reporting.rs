@@ -234,10 +234,13 @@ pub fn on_event(
     }
 }
 
+/// The conversation's reporting fields, its row locked (`FOR NO KEY UPDATE`, the lock its
+/// updates take) before [`state`] locks the per-conversation reporting row: every writer
+/// takes the conversation first, so two racing on one conversation never deadlock.
 fn conversation(conn: &mut PgConnection, id: i64) -> AppResult<Option<Conv>> {
     Ok(diesel::sql_query(
         "SELECT account_id, inbox_id, assignee_id, team_id, created_at FROM conversations \
-         WHERE id = $1",
+         WHERE id = $1 FOR NO KEY UPDATE",
     )
     .bind::<BigInt, _>(id)
     .get_result(conn)
@@ -645,11 +648,12 @@ struct OpenWindow {
 pub fn close_windows(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> AppResult<usize> {
     conn.transaction(|conn| {
         let open: Vec<OpenWindow> = diesel::sql_query(
-            "SELECT conversation_id, last_incoming_at FROM reporting_conversations \
-             WHERE NOT window_replied AND last_incoming_at IS NOT NULL \
-               AND window_closed_for IS DISTINCT FROM last_incoming_at \
-               AND last_incoming_at <= $1 - make_interval(hours => 24) \
-             ORDER BY last_incoming_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            "SELECT r.conversation_id, r.last_incoming_at FROM reporting_conversations r \
+             JOIN conversations c ON c.id = r.conversation_id \
+             WHERE NOT r.window_replied AND r.last_incoming_at IS NOT NULL \
+               AND r.window_closed_for IS DISTINCT FROM r.last_incoming_at \
+               AND r.last_incoming_at <= $1 - make_interval(hours => 24) \
+             ORDER BY r.last_incoming_at LIMIT $2 FOR NO KEY UPDATE OF c, r SKIP LOCKED",
         )
         .bind::<Timestamptz, _>(now)
         .bind::<BigInt, _>(limit)

@@ -782,6 +782,23 @@ pub fn recompute(
     conversation_id: i64,
     now: DateTime<Utc>,
 ) -> AppResult<Option<AppliedSla>> {
+    // Locks in the order every writer of a conversation takes them (the conversation row,
+    // then what hangs off it), so a reply and a customer message racing on one conversation
+    // wait for each other instead of deadlocking; a conversation without an SLA pays one read.
+    let has: Option<i64> = applied::table
+        .filter(applied::conversation_id.eq(conversation_id))
+        .select(applied::id)
+        .first(conn)
+        .optional()?;
+    if has.is_none() {
+        return Ok(None);
+    }
+    conversations::table
+        .find(conversation_id)
+        .select(conversations::id)
+        .for_no_key_update()
+        .first::<i64>(conn)
+        .optional()?;
     let a: Option<AppliedSla> = applied::table
         .filter(applied::conversation_id.eq(conversation_id))
         .select(AppliedSla::as_select())
@@ -931,8 +948,23 @@ pub fn process_due(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<usi
             .for_update()
             .skip_locked()
             .load(conn)?;
+        // Their conversations too, without waiting (a row another transaction holds is left
+        // for the next sweep): settling writes the conversation's `sla_due_at`, and waiting
+        // for it while holding the applied SLAs could close a cycle with a writer of the
+        // conversation that waits for one of them.
+        let ids: Vec<i64> = due.iter().map(|a| a.conversation_id).collect();
+        let locked: Vec<i64> = conversations::table
+            .filter(conversations::id.eq_any(&ids))
+            .select(conversations::id)
+            .order(conversations::id)
+            .for_no_key_update()
+            .skip_locked()
+            .load(conn)?;
         let mut n = 0;
-        for a in due {
+        for a in due
+            .into_iter()
+            .filter(|a| locked.contains(&a.conversation_id))
+        {
             let before = sev::table
                 .filter(sev::applied_sla_id.eq(a.id))
                 .count()

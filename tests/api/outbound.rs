@@ -1283,3 +1283,43 @@ async fn malformed_and_oversize_message_bodies_get_clear_errors_and_store_nothin
     assert_eq!((status, err["field"].as_str()), (422, Some("content")));
     assert_eq!(app.count("messages"), before);
 }
+
+/// Issue 15: simultaneous replies to one conversation (agents on several nodes, or one agent
+/// double-clicking) all land, in order, with no deadlock: each answers 200, and PostgreSQL
+/// detected no deadlock in this database.
+#[actix_rt::test]
+async fn simultaneous_replies_to_one_conversation_all_land_without_deadlock() {
+    let server = graph().await;
+    let app = app_for(&server);
+    let display_id = open_conversation(&app).await;
+    let deadlocks = || {
+        app.query_json(
+            "SELECT to_jsonb(deadlocks) FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .as_i64()
+        .unwrap_or(0)
+    };
+    let before = deadlocks();
+    let replies = (0..16).map(|i| {
+        let app = &app;
+        async move {
+            post_message(
+                app,
+                display_id,
+                json!({"content": format!("Reply {i}"), "message_type": "outgoing"}),
+            )
+            .await
+        }
+    });
+    let answers = futures_util::future::join_all(replies).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    let stored = app.query_json(
+        "SELECT to_jsonb(count(*)) FROM messages WHERE message_type = 1 AND content LIKE 'Reply %'",
+    );
+    assert_eq!(stored, json!(16));
+    // Statistics reach pg_stat_database a moment later.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(deadlocks() - before, 0, "PostgreSQL detected deadlocks");
+}
