@@ -166,14 +166,14 @@ async fn bench_500_rules_200_agents_1000_messages_per_second() {
     }
     let stored = app.count("messages WHERE message_type = 0");
     let lag: Vec<Ms> = diesel::sql_query(
-        "SELECT EXTRACT(EPOCH FROM (processed_at - received_at)) * 1000.0 AS ms \
+        "SELECT (EXTRACT(EPOCH FROM (processed_at - received_at)) * 1000.0)::float8 AS ms \
          FROM whatsapp_events WHERE processed_at IS NOT NULL",
     )
     .load(&mut conn)
     .unwrap_or_default();
     let mut lag: Vec<f64> = lag.into_iter().map(|m| m.ms).collect();
     let assign: Vec<Ms> = diesel::sql_query(
-        "SELECT EXTRACT(EPOCH FROM (a.at - c.created_at)) * 1000.0 AS ms \
+        "SELECT (EXTRACT(EPOCH FROM (a.at - c.created_at)) * 1000.0)::float8 AS ms \
          FROM realtime_events c \
          JOIN LATERAL (SELECT min(created_at) AS at FROM realtime_events a \
            WHERE a.conversation_id = c.conversation_id AND a.name = 'assignee.changed') a ON a.at IS NOT NULL \
