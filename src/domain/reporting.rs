@@ -515,12 +515,13 @@ pub fn message_created(conn: &mut PgConnection, message_id: i64) -> AppResult<()
             },
         )?;
     }
-    // A reply inside the customer's window answers it.
+    // A reply inside the customer's window answers it (no customer message yet, e.g. a
+    // conversation we started with a template, or history: no window to answer).
     diesel::sql_query(
         "UPDATE reporting_conversations SET waiting_since = NULL, \
          first_response_at = COALESCE(first_response_at, $2), \
-         window_replied = window_replied OR (last_incoming_at <= $2 \
-           AND $2 < last_incoming_at + make_interval(hours => 24)) \
+         window_replied = window_replied OR COALESCE(last_incoming_at <= $2 \
+           AND $2 < last_incoming_at + make_interval(hours => 24), false) \
          WHERE conversation_id = $1",
     )
     .bind::<BigInt, _>(m.conversation_id)
