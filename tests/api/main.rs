@@ -51,6 +51,7 @@ mod realtime;
 mod reports_api;
 mod reports_bench;
 mod reports_scenario;
+mod reports_times;
 mod retention;
 mod search;
 mod settings_pages;

@@ -16,19 +16,23 @@
 //! Ranges are `[since, until)` instants, summed exactly in any zone and for any edges from
 //! daily and hourly UTC rollups and, for parts of an hour, the facts themselves (see
 //! [`pieces`]); labels from the label rollups. Durations' medians and percentiles come from
-//! the facts (`reporting_events`), exact.
+//! the facts, exact, for ranges of up to [`times::EXACT_LIMIT`] facts, and from monthly
+//! histograms within 2% beyond (see [`times`]).
 //! Visibility: [`Query::visible_inboxes`] limits everything to an agent's inboxes.
 
 pub mod csv;
 pub mod live;
 pub mod sla;
+pub mod times;
+
+pub use times::{times, TimeStat, DISTRIBUTION};
 
 use crate::domain::reporting as f;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Double, Int2, Int4, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Double, Int2, Int4, Nullable, Text, Timestamptz};
 use serde::Serialize;
 
 /// The time zone of the buckets: an IANA zone (DST-aware) or a fixed offset in minutes east
@@ -671,115 +675,6 @@ pub fn series_many(
                 .collect()
         })
         .collect())
-}
-
-/// Count, average, median and 90th percentile (seconds) of one duration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct TimeStat {
-    /// `first_response`, `resolution` or `reply_time`.
-    pub metric: String,
-    pub count: i64,
-    pub avg: Option<f64>,
-    pub median: Option<f64>,
-    pub p90: Option<f64>,
-    /// Counts in Chatwoot's buckets `0-1h`, `1-4h`, `4-8h`, `8-24h`, `24h+`.
-    pub distribution: [i64; 5],
-}
-
-/// Labels of [`TimeStat::distribution`].
-pub const DISTRIBUTION: [&str; 5] = ["0-1h", "1-4h", "4-8h", "8-24h", "24h+"];
-
-#[derive(QueryableByName)]
-struct StatRow {
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-    #[diesel(sql_type = Nullable<Double>)]
-    avg: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    median: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    p90: Option<f64>,
-    #[diesel(sql_type = BigInt)]
-    d0: i64,
-    #[diesel(sql_type = BigInt)]
-    d1: i64,
-    #[diesel(sql_type = BigInt)]
-    d2: i64,
-    #[diesel(sql_type = BigInt)]
-    d3: i64,
-    #[diesel(sql_type = BigInt)]
-    d4: i64,
-}
-
-/// First response, resolution and reply times of `q` (business hours per
-/// `q.business_hours`), in that order. Medians and percentiles are PostgreSQL's
-/// `percentile_cont` (linear interpolation).
-pub fn times(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<TimeStat>> {
-    let (inbox, agent, team, label) = match &q.subject {
-        Subject::Account => (None, None, None, None),
-        Subject::Agent(id) => (None, Some(*id), None, None),
-        Subject::Inbox(id) => (Some(*id), None, None, None),
-        Subject::Team(id) => (None, None, Some(*id), None),
-        Subject::Label(l) => (None, None, None, Some(l.clone())),
-    };
-    let rows: Vec<StatRow> = without_jit(conn, |conn| {
-        Ok(diesel::sql_query(
-        "WITH v AS (SELECT e.name, CASE WHEN $10 THEN e.value_in_business_hours ELSE e.value END AS v \
-           FROM reporting_events e \
-           WHERE e.account_id = $1 AND e.event_end_time >= $2 AND e.event_end_time < $3 \
-             AND e.name IN ('first_response', 'conversation_resolved', 'reply_time') \
-             AND ($5::int8[] IS NULL OR e.inbox_id = ANY($5)) AND ($6::int8 IS NULL OR e.inbox_id = $6) \
-             AND ($7::int8 IS NULL OR e.user_id = $7) AND ($8::int8 IS NULL OR e.team_id = $8) \
-             AND ($9::text IS NULL OR EXISTS (SELECT 1 FROM conversations c \
-                  WHERE c.id = e.conversation_id AND $9 = ANY(c.labels))) \
-             AND $4::int8 IS NOT DISTINCT FROM $4) \
-         SELECT name, count(*)::int8 AS count, avg(v)::float8 AS avg, \
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY v)::float8 AS median, \
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY v)::float8 AS p90, \
-           count(*) FILTER (WHERE v < 3600)::int8 AS d0, \
-           count(*) FILTER (WHERE v >= 3600 AND v < 14400)::int8 AS d1, \
-           count(*) FILTER (WHERE v >= 14400 AND v < 28800)::int8 AS d2, \
-           count(*) FILTER (WHERE v >= 28800 AND v < 86400)::int8 AS d3, \
-           count(*) FILTER (WHERE v >= 86400)::int8 AS d4 \
-         FROM v GROUP BY name",
-    )
-    .bind::<BigInt, _>(q.account_id)
-    .bind::<Timestamptz, _>(q.since)
-    .bind::<Timestamptz, _>(q.until)
-    .bind::<Nullable<BigInt>, _>(None::<i64>)
-    .bind::<Nullable<Array<BigInt>>, _>(q.visible_inboxes.clone())
-    .bind::<Nullable<BigInt>, _>(inbox)
-    .bind::<Nullable<BigInt>, _>(agent)
-    .bind::<Nullable<BigInt>, _>(team)
-    .bind::<Nullable<Text>, _>(label)
-    .bind::<Bool, _>(q.business_hours)
-    .load(conn)?)
-    })?;
-    Ok([
-        (f::FIRST_RESPONSE, "first_response"),
-        (f::CONVERSATION_RESOLVED, "resolution"),
-        (f::REPLY_TIME, "reply_time"),
-    ]
-    .iter()
-    .map(
-        |(fact, metric)| match rows.iter().find(|r| r.name == *fact) {
-            Some(r) => TimeStat {
-                metric: metric.to_string(),
-                count: r.count,
-                avg: r.avg,
-                median: r.median,
-                p90: r.p90,
-                distribution: [r.d0, r.d1, r.d2, r.d3, r.d4],
-            },
-            None => TimeStat {
-                metric: metric.to_string(),
-                ..Default::default()
-            },
-        },
-    )
-    .collect())
 }
 
 /// What a [`breakdown`] groups by.
