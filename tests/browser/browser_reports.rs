@@ -104,6 +104,19 @@ async fn reports_page_draws_charts_changes_range_and_downloads_csv() {
                 .unwrap(),
             "the document scrolls instead of the Reports pane"
         );
+        // The live overview and the times table fit the width, phone included (no sideways
+        // scroll inside their boxes).
+        assert_eq!(
+            js(
+                &c,
+                "return ['overview-inboxes', 'overview-teams', 'overview-agents', 'table-times'] \
+                   .filter(id => { const t = document.getElementById(id); \
+                                   return t.scrollWidth > t.clientWidth + 1; });"
+            )
+            .await,
+            serde_json::json!([]),
+            "tables that scroll sideways at {w} px"
+        );
         screenshot(&c, &format!("reports-{w}{theme}")).await;
         // Inbox names stay whole (the table scrolls inside its box instead).
         js(
