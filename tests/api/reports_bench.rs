@@ -121,6 +121,10 @@ async fn bench_reports() {
         ),
         ("reporting_daily", "SELECT count(*) FROM reporting_daily"),
         (
+            "reporting_time_monthly",
+            "SELECT count(*) FROM reporting_time_monthly",
+        ),
+        (
             "reporting_label_daily",
             "SELECT count(*) FROM reporting_label_daily",
         ),
@@ -136,6 +140,10 @@ async fn bench_reports() {
     }
     let now = chrono::Utc::now();
     let zone = Zone::Named(chrono_tz::Europe::Berlin);
+    let agent_id: i64 = serde_json::from_value(
+        app.query_json("SELECT to_jsonb((SELECT min(id) FROM users WHERE email LIKE 'bench%'))"),
+    )
+    .unwrap();
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -218,6 +226,32 @@ async fn bench_reports() {
                         c,
                         &Query {
                             business_hours: true,
+                            ..q.clone()
+                        },
+                    )
+                    .unwrap();
+                }),
+            ),
+            (
+                "times, one agent",
+                Box::new(|c| {
+                    reports::times(
+                        c,
+                        &Query {
+                            subject: Subject::Agent(agent_id),
+                            ..q.clone()
+                        },
+                    )
+                    .unwrap();
+                }),
+            ),
+            (
+                "times, label subject",
+                Box::new(|c| {
+                    reports::times(
+                        c,
+                        &Query {
+                            subject: Subject::Label("label3".into()),
                             ..q.clone()
                         },
                     )

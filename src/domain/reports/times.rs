@@ -113,28 +113,59 @@ fn filters(subject: &Subject) -> (Option<i64>, Option<i64>, Option<i64>, Option<
     }
 }
 
+/// The rollup grain of a subject and its `dim_id` (see the migration): 0 per inbox, 1 per
+/// agent, 2 per team.
+fn grain_of(subject: &Subject) -> (i16, Option<i64>) {
+    match subject {
+        Subject::Agent(id) => (1, Some(*id)),
+        Subject::Team(id) => (2, Some(*id)),
+        _ => (0, None),
+    }
+}
+
 /// First response, resolution and reply times of `q` (business hours per
 /// `q.business_hours`), in that order; exact or from histograms as the module says.
 pub fn times(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<TimeStat>> {
-    let (inbox, agent, team, label) = filters(&q.subject);
+    times_within(conn, q, EXACT_LIMIT)
+}
+
+/// [`times`] with another threshold: exact up to `exact_limit` facts, histograms beyond.
+pub fn times_within(
+    conn: &mut PgConnection,
+    q: &Query,
+    exact_limit: i64,
+) -> AppResult<Vec<TimeStat>> {
+    let (inbox, _, _, label) = filters(&q.subject);
     without_jit(conn, |conn| {
-        let many: CountRow = diesel::sql_query(format!(
-            "SELECT count(*)::int8 AS n FROM (SELECT 1 FROM reporting_events e \
-             WHERE {FACTS_WHERE} AND e.event_end_time >= $2 AND e.event_end_time < $3 \
-             LIMIT {}) x",
-            EXACT_LIMIT + 1
-        ))
+        // How many facts, roughly (whole UTC days around the range, from the daily rollups,
+        // folded first): only to choose the way.
+        f::fold(conn)?;
+        let (grain, dim) = grain_of(&q.subject);
+        let many: CountRow = diesel::sql_query(
+            "SELECT COALESCE(sum(count), 0)::int8 AS n FROM ( \
+               SELECT count FROM reporting_daily \
+               WHERE $4::text IS NULL AND account_id = $1 AND grain = $5 \
+                 AND name IN ('first_response', 'conversation_resolved', 'reply_time') \
+                 AND day >= ($2 AT TIME ZONE 'UTC')::date AND day <= ($3 AT TIME ZONE 'UTC')::date \
+                 AND ($6::int8[] IS NULL OR inbox_id = ANY($6)) AND ($7::int8 IS NULL OR inbox_id = $7) \
+                 AND ($8::int8 IS NULL OR dim_id = $8) \
+               UNION ALL \
+               SELECT count FROM reporting_label_daily \
+               WHERE $4::text IS NOT NULL AND account_id = $1 AND label = $4 \
+                 AND name IN ('first_response', 'conversation_resolved', 'reply_time') \
+                 AND day >= ($2 AT TIME ZONE 'UTC')::date AND day <= ($3 AT TIME ZONE 'UTC')::date \
+                 AND ($6::int8[] IS NULL OR inbox_id = ANY($6))) x",
+        )
         .bind::<BigInt, _>(q.account_id)
         .bind::<Timestamptz, _>(q.since)
         .bind::<Timestamptz, _>(q.until)
-        .bind::<Nullable<BigInt>, _>(None::<i64>)
+        .bind::<Nullable<Text>, _>(label)
+        .bind::<Int2, _>(grain)
         .bind::<Nullable<Array<BigInt>>, _>(q.visible_inboxes.clone())
         .bind::<Nullable<BigInt>, _>(inbox)
-        .bind::<Nullable<BigInt>, _>(agent)
-        .bind::<Nullable<BigInt>, _>(team)
-        .bind::<Nullable<Text>, _>(label.clone())
+        .bind::<Nullable<BigInt>, _>(dim)
         .get_result(conn)?;
-        if many.n <= EXACT_LIMIT {
+        if many.n <= exact_limit {
             exact(conn, q)
         } else {
             Ok(from_buckets(&histogram(conn, q)?))
@@ -210,7 +241,9 @@ fn month_start(d: NaiveDate) -> DateTime<Utc> {
 pub fn whole_months(since: DateTime<Utc>, until: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
     let mut first = month_floor(since);
     if month_start(first) < since {
-        first = first.checked_add_months(chrono::Months::new(1)).unwrap_or(first);
+        first = first
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(first);
     }
     let last = month_floor(until);
     if month_start(first) >= until || first >= last {
@@ -231,11 +264,7 @@ pub fn histogram(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<BucketRow>
     } else {
         (month_start(first), month_start(last))
     };
-    let (grain, dim) = match q.subject {
-        Subject::Agent(id) => (1i16, Some(id)),
-        Subject::Team(id) => (2, Some(id)),
-        _ => (0, None),
-    };
+    let (grain, dim) = grain_of(&q.subject);
     Ok(diesel::sql_query(format!(
         "SELECT name, bucket, sum(n)::int8 AS n, sum(s)::float8 AS s FROM ( \
            SELECT name, bucket, count AS n, sum_value AS s FROM reporting_time_monthly \
