@@ -122,6 +122,20 @@ BEGIN
 END
 $$ LANGUAGE plpgsql;
 
+CREATE OR REPLACE FUNCTION reporting_labels_changed() RETURNS trigger AS $$
+DECLARE
+    l TEXT;
+BEGIN
+    FOR l IN SELECT DISTINCT x FROM unnest(OLD.labels) x WHERE NOT x = ANY(NEW.labels) LOOP
+        PERFORM reporting_label_move(NEW.id, l, -1);
+    END LOOP;
+    FOR l IN SELECT DISTINCT x FROM unnest(NEW.labels) x WHERE NOT x = ANY(OLD.labels) LOOP
+        PERFORM reporting_label_move(NEW.id, l, 1);
+    END LOOP;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+
 DROP FUNCTION reporting_rebuild_time_rollups(BIGINT);
 DROP TABLE reporting_label_time_monthly;
 DROP TABLE reporting_time_monthly;

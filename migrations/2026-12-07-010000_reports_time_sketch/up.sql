@@ -83,13 +83,44 @@ BEGIN
 END
 $$ LANGUAGE plpgsql;
 
+-- A label change and a fold of the same conversation's facts no longer race (the gap the
+-- previous migration documented: a fold in flight when labels changed left its facts under
+-- the old labels). The label trigger takes an exclusive advisory lock on the conversation
+-- before it moves folded facts; a fold first claims, in a statement of its own, only the
+-- pending facts whose conversation it can lock shared without waiting, then folds them in a
+-- second statement (a new snapshot). Either the fold holds the lock first (the label change
+-- waits, then moves what the fold added) or the change does (the fold leaves that
+-- conversation's facts pending until it commits, then folds them under the new labels).
+CREATE OR REPLACE FUNCTION reporting_labels_changed() RETURNS trigger AS $$
+DECLARE
+    l TEXT;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('reporting_labels:' || NEW.id, 0));
+    FOR l IN SELECT DISTINCT x FROM unnest(OLD.labels) x WHERE NOT x = ANY(NEW.labels) LOOP
+        PERFORM reporting_label_move(NEW.id, l, -1);
+    END LOOP;
+    FOR l IN SELECT DISTINCT x FROM unnest(NEW.labels) x WHERE NOT x = ANY(OLD.labels) LOOP
+        PERFORM reporting_label_move(NEW.id, l, 1);
+    END LOOP;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+
 CREATE OR REPLACE FUNCTION reporting_fold(max_rows INT) RETURNS INT AS $$
 DECLARE
     n INT;
+    ids BIGINT[];
 BEGIN
+    SELECT array_agg(c.id) INTO ids FROM (
+        SELECT id, conversation_id FROM reporting_pending ORDER BY id LIMIT max_rows
+        FOR UPDATE SKIP LOCKED) c
+    WHERE c.conversation_id IS NULL
+       OR pg_try_advisory_xact_lock_shared(hashtextextended('reporting_labels:' || c.conversation_id, 0));
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
     WITH d AS (
-        DELETE FROM reporting_pending WHERE id IN (
-            SELECT id FROM reporting_pending ORDER BY id LIMIT max_rows FOR UPDATE SKIP LOCKED)
+        DELETE FROM reporting_pending WHERE id = ANY(ids)
         RETURNING *
     ), h AS (
         INSERT INTO reporting_rollups AS u

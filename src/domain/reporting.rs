@@ -691,9 +691,11 @@ pub const FOLD_BATCH: i32 = 5_000;
 /// row updates instead of thousands, and ingest never waits on a hot rollup row. Pending
 /// rows another process is folding right now are skipped (they land when it commits).
 /// Labels are read at the fold; a label change moves only folded facts (the pending ones
-/// get the new labels when folded). Known gap: a label change committed while a fold of the
-/// same conversation's facts is in flight can leave those facts under the old labels;
-/// `SELECT reporting_rebuild_rollups(account_id)` repairs. Returns how many were folded.
+/// get the new labels when folded). A fold and a label change of the same conversation are
+/// ordered by an advisory lock on the conversation (migration
+/// `2026-12-07-010000_reports_time_sketch`): the change waits for a fold holding it, and a
+/// fold leaves the facts of a conversation whose labels are changing pending until that
+/// change commits. Returns how many were folded.
 pub fn fold(conn: &mut PgConnection) -> AppResult<i64> {
     let mut total = 0i64;
     loop {

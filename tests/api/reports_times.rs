@@ -1,7 +1,8 @@
 //! Issue 14: medians and percentiles of long ranges come from monthly histograms
 //! (`domain::reports::times`). These tests hold the histogram answer to the exact one for
 //! every subject, with part-month edges, business hours on and off, after a label move and a
-//! removed fact, and after a full rebuild.
+//! removed fact, and after a full rebuild; and a label change racing a fold leaves every
+//! label rollup equal to a rebuild.
 
 use crate::common::*;
 use chrono::{DateTime, TimeZone, Utc};
@@ -260,4 +261,109 @@ fn a_bucket_stands_within_two_percent_of_anything_in_it() {
             );
         }
     }
+}
+
+/// Every label rollup of the account, as JSON, for comparing with a rebuild.
+fn label_rollups(app: &TestApp) -> serde_json::Value {
+    let a = app.account_id;
+    app.query_json(&format!(
+        "SELECT jsonb_build_array( \
+           (SELECT jsonb_agg(jsonb_build_array(label, name, day, inbox_id, count) \
+              ORDER BY label, name, day, inbox_id) FROM reporting_label_daily \
+              WHERE account_id = {a} AND count <> 0), \
+           (SELECT jsonb_agg(jsonb_build_array(label, name, hour, inbox_id, count) \
+              ORDER BY label, name, hour, inbox_id) FROM reporting_label_hourly \
+              WHERE account_id = {a} AND count <> 0), \
+           (SELECT jsonb_agg(jsonb_build_array(label, bh, name, month, inbox_id, bucket, count) \
+              ORDER BY label, bh, name, month, inbox_id, bucket) FROM reporting_label_time_monthly \
+              WHERE account_id = {a} AND count <> 0))"
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_label_change_racing_a_fold_leaves_label_rollups_right() {
+    use diesel::prelude::*;
+    let app = TestApp::start();
+    seed(&app);
+    let a = app.account_id;
+    let conv: i64 = scalar(
+        &app,
+        &format!(
+            "SELECT min(id) FROM conversations WHERE account_id = {a} AND labels = ARRAY['vip']"
+        ),
+    );
+    let new_fact = format!(
+        "INSERT INTO reporting_events (account_id, inbox_id, conversation_id, user_id, team_id, name, \
+           value, value_in_business_hours, event_end_time) \
+         SELECT account_id, inbox_id, id, assignee_id, team_id, 'reply_time', 700, 350, \
+           timestamptz '2026-04-02 10:00Z' FROM conversations WHERE id = {conv}"
+    );
+
+    // 1. The fold goes first: it folds the conversation's new fact under `vip` and holds its
+    //    transaction open; the label change must wait for it, then move the folded fact.
+    let mut folder = app.conn();
+    let mut other = app.conn();
+    other.batch_execute(&new_fact).unwrap();
+    folder.batch_execute("BEGIN").unwrap();
+    assert!(switchboard::domain::reporting::fold(&mut folder).unwrap() >= 1);
+    let pool = app.state.pool.clone();
+    let change = std::thread::spawn(move || {
+        let mut c = pool.get().unwrap();
+        diesel::sql_query(format!(
+            "UPDATE conversations SET labels = ARRAY['gold'] WHERE id = {conv}"
+        ))
+        .execute(&mut c)
+        .unwrap();
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !change.is_finished(),
+        "the label change waits for the fold in flight"
+    );
+    folder.batch_execute("COMMIT").unwrap();
+    change.join().unwrap();
+    let incremental = label_rollups(&app);
+    assert!(
+        incremental.to_string().contains("\"gold\""),
+        "the folded fact moved to the new label"
+    );
+    folder
+        .batch_execute(&format!("SELECT reporting_rebuild_rollups({a})"))
+        .unwrap();
+    assert_eq!(incremental, label_rollups(&app), "after a fold went first");
+
+    // 2. The label change goes first (uncommitted): a fold leaves that conversation's new
+    //    fact pending instead of filing it under the labels it can see.
+    other.batch_execute(&new_fact).unwrap();
+    other.batch_execute("BEGIN").unwrap();
+    other
+        .batch_execute(&format!(
+            "UPDATE conversations SET labels = ARRAY['vip', 'late'] WHERE id = {conv}"
+        ))
+        .unwrap();
+    switchboard::domain::reporting::fold(&mut folder).unwrap();
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("SELECT count(*) FROM reporting_pending WHERE conversation_id = {conv}")
+        ),
+        1,
+        "the fact waits for the label change"
+    );
+    other.batch_execute("COMMIT").unwrap();
+    switchboard::domain::reporting::fold(&mut folder).unwrap();
+
+    let incremental = label_rollups(&app);
+    folder
+        .batch_execute(&format!("SELECT reporting_rebuild_rollups({a})"))
+        .unwrap();
+    assert_eq!(
+        incremental,
+        label_rollups(&app),
+        "after a label change went first"
+    );
+    assert!(
+        incremental.to_string().contains("\"late\""),
+        "the new label carries the fact"
+    );
 }
