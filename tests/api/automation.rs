@@ -608,3 +608,67 @@ async fn bench_500_rules_ingest_overhead() {
     // p99 on a shared, loaded CI machine is noise (the same with or without rules); p50 is the cost.
     assert!(p(&with, 0.5) < std::time::Duration::from_millis(2));
 }
+
+#[actix_web::test]
+async fn a_rule_changed_elsewhere_takes_effect_at_the_next_job() {
+    let app = TestApp::start();
+    app.create_inbox_direct();
+    let rule = create_rule(
+        &app,
+        json!({"name": "Refunds", "event_name": "message_created",
+            "conditions": [{"attribute_key": "content", "filter_operator": "contains", "values": ["refund"]}],
+            "actions": [{"action_name": "add_label", "action_params": ["refund"]}]}),
+    )
+    .await;
+    app.deliver_bytes(&text("16505550101", "wamid.c1", "refund please"))
+        .await;
+    drain(&app).await;
+    assert_eq!(labels_of(&app, 1), json!(["refund"]));
+    let version = || {
+        app.query_json(&format!(
+            "SELECT to_jsonb(version) FROM automation_rule_versions WHERE account_id = {}",
+            app.account_id
+        ))
+    };
+    let before = version();
+
+    // Another process (here: plain SQL on its own pool) rewrites the rule's action; this
+    // process's cached copy must not be used for the next message.
+    let other = switchboard::db::build_pool(&app.db.url, 1, 5000);
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!(
+        "UPDATE automation_rules SET actions = '[{{\"action_name\": \"add_label\", \"action_params\": [\"money\"]}}]' \
+         WHERE id = {}",
+        rule["id"]
+    ))
+    .execute(&mut other.get().unwrap())
+    .unwrap();
+    assert_ne!(
+        version(),
+        before,
+        "a change bumps the account's rules version"
+    );
+    app.deliver_bytes(&text("16505550102", "wamid.c2", "refund now"))
+        .await;
+    drain(&app).await;
+    assert_eq!(labels_of(&app, 2), json!(["money"]));
+
+    // Deleted elsewhere: gone here too (a second rule keeps the account's jobs coming).
+    create_rule(
+        &app,
+        json!({"name": "Hello", "event_name": "message_created",
+            "conditions": [{"attribute_key": "content", "filter_operator": "contains", "values": ["hello"]}],
+            "actions": [{"action_name": "add_label", "action_params": ["greeting"]}]}),
+    )
+    .await;
+    diesel::sql_query(format!(
+        "DELETE FROM automation_rules WHERE id = {}",
+        rule["id"]
+    ))
+    .execute(&mut other.get().unwrap())
+    .unwrap();
+    app.deliver_bytes(&text("16505550103", "wamid.c3", "hello, refund"))
+        .await;
+    drain(&app).await;
+    assert_eq!(labels_of(&app, 3), json!(["greeting"]));
+}

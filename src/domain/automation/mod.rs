@@ -12,7 +12,8 @@
 //!   active rule for it (one conditional INSERT, no row when none). The worker
 //!   (`jobs::automation`) runs [`run_trigger`]. Time-based rules are found by [`sweep`]
 //!   (every 30 s); `automation_fires`' primary key makes each fire once per conversation per
-//!   unanswered stretch, whatever the number of processes.
+//!   unanswered stretch, whatever the number of processes. The rules themselves come parsed
+//!   from a per-process cache checked against the account's rules version ([`rule_cache`]).
 //! - **Loop guard:** while a rule's actions run, a thread-local context holds the run's
 //!   depth and the chain of rules that led to it; the events those actions emit queue jobs
 //!   carrying `depth + 1` and the chain. A rule never runs on an event its own actions (or a
@@ -26,6 +27,7 @@
 pub mod actions;
 pub mod conditions;
 pub mod macros;
+pub mod rule_cache;
 
 use crate::db::schema::{automation_rules as rules, automation_runs as runs, users};
 use crate::domain::accounts::{Role, Viewer};
@@ -38,6 +40,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Text};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
+use std::sync::Arc;
 
 /// Job kind of a rule run (payload: a [`Trigger`]).
 pub const JOB_KIND: &str = "automation";
@@ -650,20 +653,12 @@ pub fn run_trigger(
     settings: RunSettings,
 ) -> AppResult<Vec<Run>> {
     conn.transaction(|conn| {
-        let mut q = rules::table
-            .filter(rules::account_id.eq(t.account_id))
-            .filter(rules::active.eq(true))
-            .filter(rules::event_name.eq_any(&t.events))
-            .order(rules::id)
-            .select(Rule::as_select())
-            .into_boxed();
-        if let Some(id) = t.rule_id {
-            q = q.filter(rules::id.eq(id));
-        }
-        let found: Vec<Rule> = q.load(conn)?;
-        let found: Vec<Rule> = found
-            .into_iter()
-            .filter(|r| !t.chain.contains(&r.id))
+        let all = rule_cache::active_rules(conn, t.account_id)?;
+        let found: Vec<&Arc<rule_cache::Compiled>> = all
+            .iter()
+            .filter(|c| t.events.contains(&c.rule.event_name))
+            .filter(|c| t.rule_id.is_none_or(|id| c.rule.id == id))
+            .filter(|c| !t.chain.contains(&c.rule.id))
             .collect();
         if found.is_empty() {
             return Ok(vec![]);
@@ -674,7 +669,8 @@ pub fn run_trigger(
             crate::domain::conversations::Conversation,
             conditions::Facts,
         )> = None;
-        for rule in found {
+        for compiled in found {
+            let rule = &compiled.rule;
             // Facts are read again after a rule ran: it may have changed the conversation.
             if known.is_none() {
                 match facts(conn, t.conversation_id, t.message_id) {
@@ -684,16 +680,16 @@ pub fn run_trigger(
             }
             let Some((c, f)) = known.as_ref() else { break };
             let c = c.clone();
-            if c.account_id != t.account_id || !conditions::matches(&rule.condition_list(), f) {
+            if c.account_id != t.account_id || !conditions::matches(&compiled.conditions, f) {
                 continue;
             }
             known = None;
             let mut chain = t.chain.clone();
             chain.push(rule.id);
-            let acts = rule.action_list();
+            let acts = &compiled.actions;
             let result = with_guard(t.depth, chain, || {
                 conn.transaction(|conn| {
-                    actions::execute(conn, &viewer, c.id, &acts, settings, &rule.name)
+                    actions::execute(conn, &viewer, c.id, acts, settings, &rule.name)
                 })
             });
             let event = t
