@@ -33,9 +33,12 @@ pub struct Compiled {
 /// Every active rule of an account, by id.
 pub type Rules = Arc<Vec<Arc<Compiled>>>;
 
+/// (database name, account id).
+type CacheKey = (String, i64);
+
 /// Keyed by (database name, account): a process serves one database, but tests run several
 /// databases in one process.
-static CACHE: LazyLock<Mutex<HashMap<(String, i64), (i64, Rules)>>> =
+static CACHE: LazyLock<Mutex<HashMap<CacheKey, (i64, Rules)>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 #[derive(QueryableByName)]
