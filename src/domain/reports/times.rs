@@ -18,7 +18,9 @@ use super::{without_jit, Query, Subject};
 use crate::domain::reporting as f;
 use crate::error::AppResult;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Int2, Nullable, Text, Timestamptz};
 use serde::Serialize;
 
@@ -163,8 +165,8 @@ pub fn times_within(
 
 /// [`times`] from the facts, exact (`percentile_cont`).
 pub fn exact(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<TimeStat>> {
-    let (inbox, agent, team, label) = filters(&q.subject);
-    let rows: Vec<StatRow> = diesel::sql_query(format!(
+    let rows: Vec<StatRow> = with_facts_binds(
+        format!(
         "WITH v AS (SELECT e.name, CASE WHEN $10 THEN e.value_in_business_hours ELSE e.value END AS v \
            FROM reporting_events e \
            WHERE {FACTS_WHERE} AND e.event_end_time >= $2 AND e.event_end_time < $3) \
@@ -177,17 +179,9 @@ pub fn exact(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<TimeStat>> {
            count(*) FILTER (WHERE v >= 28800 AND v < 86400)::int8 AS d3, \
            count(*) FILTER (WHERE v >= 86400)::int8 AS d4 \
          FROM v GROUP BY name"
-    ))
-    .bind::<BigInt, _>(q.account_id)
-    .bind::<Timestamptz, _>(q.since)
-    .bind::<Timestamptz, _>(q.until)
-    .bind::<Nullable<BigInt>, _>(None::<i64>)
-    .bind::<Nullable<Array<BigInt>>, _>(q.visible_inboxes.clone())
-    .bind::<Nullable<BigInt>, _>(inbox)
-    .bind::<Nullable<BigInt>, _>(agent)
-    .bind::<Nullable<BigInt>, _>(team)
-    .bind::<Nullable<Text>, _>(label)
-    .bind::<Bool, _>(q.business_hours)
+        ),
+        q,
+    )
     .load(conn)?;
     Ok(in_order(|fact| {
         rows.iter().find(|r| r.name == fact).map(|r| TimeStat {
@@ -225,6 +219,24 @@ fn month_start(d: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
 }
 
+/// `sql` with the parameters of [`FACTS_WHERE`] bound from `q` (`$1`..`$9`) and `$10`, business
+/// hours; the caller binds any further ones.
+fn with_facts_binds<'a>(sql: String, q: &Query) -> BoxedSqlQuery<'a, Pg, SqlQuery> {
+    let (inbox, agent, team, label) = filters(&q.subject);
+    diesel::sql_query(sql)
+        .into_boxed::<Pg>()
+        .bind::<BigInt, _>(q.account_id)
+        .bind::<Timestamptz, _>(q.since)
+        .bind::<Timestamptz, _>(q.until)
+        .bind::<Nullable<BigInt>, _>(None::<i64>)
+        .bind::<Nullable<Array<BigInt>>, _>(q.visible_inboxes.clone())
+        .bind::<Nullable<BigInt>, _>(inbox)
+        .bind::<Nullable<BigInt>, _>(agent)
+        .bind::<Nullable<BigInt>, _>(team)
+        .bind::<Nullable<Text>, _>(label)
+        .bind::<Bool, _>(q.business_hours)
+}
+
 /// The UTC months wholly inside `[since, until)` as `[first, last)` (equal when none).
 pub fn whole_months(since: DateTime<Utc>, until: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
     let mut first = month_floor(since);
@@ -244,7 +256,6 @@ pub fn whole_months(since: DateTime<Utc>, until: DateTime<Utc>) -> (NaiveDate, N
 /// the monthly rollups (folded first), part-months from the facts.
 pub fn histogram(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<BucketRow>> {
     f::fold(conn)?;
-    let (inbox, agent, team, label) = filters(&q.subject);
     let (first, last) = whole_months(q.since, q.until);
     // Facts are read for [since, edge1) and [edge2, until).
     let (edge1, edge2) = if first == last {
@@ -253,8 +264,9 @@ pub fn histogram(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<BucketRow>
         (month_start(first), month_start(last))
     };
     let (grain, dim) = grain_of(&q.subject);
-    Ok(diesel::sql_query(format!(
-        "SELECT name, bucket, sum(n)::int8 AS n, sum(s)::float8 AS s FROM ( \
+    Ok(with_facts_binds(
+        format!(
+            "SELECT name, bucket, sum(n)::int8 AS n, sum(s)::float8 AS s FROM ( \
            SELECT name, bucket, count AS n, sum_value AS s FROM reporting_time_monthly \
            WHERE $9::text IS NULL AND account_id = $1 AND grain = $11 AND bh = $10 \
              AND name IN ('first_response', 'conversation_resolved', 'reply_time') \
@@ -274,17 +286,9 @@ pub fn histogram(conn: &mut PgConnection, q: &Query) -> AppResult<Vec<BucketRow>
                AND ((e.event_end_time >= $2 AND e.event_end_time < $15) \
                  OR (e.event_end_time >= $16 AND e.event_end_time < $3))) f \
          ) x GROUP BY name, bucket HAVING sum(n) > 0 ORDER BY name, bucket"
-    ))
-    .bind::<BigInt, _>(q.account_id)
-    .bind::<Timestamptz, _>(q.since)
-    .bind::<Timestamptz, _>(q.until)
-    .bind::<Nullable<BigInt>, _>(None::<i64>)
-    .bind::<Nullable<Array<BigInt>>, _>(q.visible_inboxes.clone())
-    .bind::<Nullable<BigInt>, _>(inbox)
-    .bind::<Nullable<BigInt>, _>(agent)
-    .bind::<Nullable<BigInt>, _>(team)
-    .bind::<Nullable<Text>, _>(label)
-    .bind::<Bool, _>(q.business_hours)
+        ),
+        q,
+    )
     .bind::<Int2, _>(grain)
     .bind::<Date, _>(first)
     .bind::<Date, _>(last)
