@@ -54,6 +54,7 @@ mod reports_scenario;
 mod reports_times;
 mod retention;
 mod search;
+mod search_bench;
 mod settings_pages;
 mod sla;
 mod storage_s3;
