@@ -316,7 +316,9 @@ sb_runtime_env() {
 sb_release_binary() {
     sb_log "building switchboard (release)"
     (cd "$SWITCHBOARD_ROOT" && cargo build --release --bin switchboard >&2)
-    printf '%s\n' "$SWITCHBOARD_ROOT/target/release/switchboard"
+    local target="${CARGO_TARGET_DIR:-$SWITCHBOARD_ROOT/target}"
+    case "$target" in /*) ;; *) target="$SWITCHBOARD_ROOT/$target" ;; esac
+    printf '%s\n' "$target/release/switchboard"
 }
 
 # Installs the npm packages of package-lock.json (the emoji list the server serves to the
