@@ -4,7 +4,7 @@
 //! Before, every automation job read every active rule of its event from the database and
 //! parsed each rule's conditions from JSON, for every message: at 200 messages/s with 500
 //! rules, 100,000 rule rows a second. Now a job reads one row, the account's version in
-//! `automation_rule_versions` (bumped by a statement trigger in the transaction of any
+//! `automation_rule_versions` (bumped by a row trigger in the transaction of any
 //! insert, update or delete of its rules, migration
 //! `2026-12-07-030000_automation_rule_versions`), and reuses the parsed rules when the version
 //! is the one it cached. Each process keeps its own cache; the version check makes a change
