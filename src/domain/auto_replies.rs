@@ -44,6 +44,15 @@ pub const MAX_ATTEMPTS: i32 = 8;
 /// Send attempts of the replies themselves.
 pub const SEND_ATTEMPTS: i32 = 8;
 
+/// True when domain event `name` (with `payload`) may queue an auto-reply job: an incoming
+/// message (greeting, out of office, a CSAT answer) or a resolve (the CSAT survey).
+pub fn may_enqueue(name: &str, payload: &Value) -> bool {
+    (name == super::events::MESSAGE_CREATED
+        && payload["message_type"].as_i64() == Some(i64::from(message_type::INCOMING)))
+        || (name == super::events::CONVERSATION_STATUS_CHANGED
+            && payload["status"].as_str() == Some("resolved"))
+}
+
 /// Queues the job for an event when the inbox has greeting, business hours or CSAT on (see
 /// the module documentation). Call it in the event's transaction.
 pub fn enqueue_for_event(

@@ -150,11 +150,14 @@ pub fn resolve(
     lock_sources(conn, inbox_id, identity)?;
     let sources = identity.sources();
     let ids: Vec<String> = sources.iter().map(|(s, _)| s.clone()).collect();
-    let existing: Vec<ContactInbox> = contact_inboxes::table
+    // The identifiers already known and the contacts holding them, in one round trip.
+    let rows: Vec<(ContactInbox, Contact)> = contact_inboxes::table
+        .inner_join(contacts::table)
         .filter(contact_inboxes::inbox_id.eq(inbox_id))
         .filter(contact_inboxes::source_id.eq_any(&ids))
-        .select(ContactInbox::as_select())
+        .select((ContactInbox::as_select(), Contact::as_select()))
         .load(conn)?;
+    let existing: Vec<ContactInbox> = rows.iter().map(|(ci, _)| ci.clone()).collect();
     let owner = |source: &Option<String>| {
         source
             .as_ref()
@@ -170,10 +173,11 @@ pub fn resolve(
         .into_iter()
         .flatten()
         .collect();
-    let candidates: Vec<Contact> = contacts::table
-        .filter(contacts::id.eq_any(&candidate_ids))
-        .select(Contact::as_select())
-        .load(conn)?;
+    let candidates: Vec<Contact> = rows
+        .into_iter()
+        .map(|(_, c)| c)
+        .filter(|c| candidate_ids.contains(&c.id))
+        .collect();
     // A contact known by phone or parent BSUID is this user unless it carries another BSUID
     // (then the phone number was recycled, or belongs to someone else now).
     let compatible = |id: &i64| {

@@ -60,27 +60,19 @@ pub fn find_or_open(
     notify: bool,
 ) -> AppResult<Conversation> {
     super::xact_lock(conn, &format!("conv:{inbox_id}:{contact_id}"))?;
-    let existing = conversations::table
+    // The newest unresolved conversation, else the newest of all (one round trip): a muted
+    // conversation (resolved) takes the customer's new messages without reopening.
+    let latest = conversations::table
         .filter(conversations::inbox_id.eq(inbox_id))
         .filter(conversations::contact_id.eq(contact_id))
-        .filter(conversations::status.ne("resolved"))
-        .order(conversations::id.desc())
+        .order((
+            diesel::dsl::sql::<diesel::sql_types::Bool>("status <> 'resolved'").desc(),
+            conversations::id.desc(),
+        ))
         .select(Conversation::as_select())
         .first(conn)
         .optional()?;
-    if let Some(c) = existing {
-        return Ok(c);
-    }
-    // A muted conversation (resolved) takes the customer's new messages without reopening.
-    let muted = conversations::table
-        .filter(conversations::inbox_id.eq(inbox_id))
-        .filter(conversations::contact_id.eq(contact_id))
-        .order(conversations::id.desc())
-        .select(Conversation::as_select())
-        .first(conn)
-        .optional()?
-        .filter(is_muted);
-    if let Some(c) = muted {
+    if let Some(c) = latest.filter(|c| c.status != "resolved" || is_muted(c)) {
         return Ok(c);
     }
     // display_id comes from the account's sequence (trigger conversations_display_id).

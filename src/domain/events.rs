@@ -145,10 +145,25 @@ impl Event {
     }
 }
 
+/// The stored event's id, and which of the hooks that follow have anything to do, read by
+/// the same statement that stores it (issue 15: one round trip instead of one per hook on
+/// the ingest path, where usually no webhook, rule, auto-reply or SLA is concerned).
 #[derive(QueryableByName)]
 struct EmittedId {
     #[diesel(sql_type = BigInt)]
     id: i64,
+    /// An enabled webhook of the account (or of the event's inbox) subscribes to it.
+    #[diesel(sql_type = Bool)]
+    webhooks: bool,
+    /// The account has an active automation rule for one of its automation events.
+    #[diesel(sql_type = Bool)]
+    rules: bool,
+    /// The inbox sends a greeting, out-of-office or CSAT message, and the event may call one.
+    #[diesel(sql_type = Bool)]
+    auto_replies: bool,
+    /// The conversation has an applied SLA, and the event may move its deadline.
+    #[diesel(sql_type = Bool)]
+    sla: bool,
 }
 
 /// Records event `name` with `payload` (a JSON object) and announces it with
@@ -188,11 +203,29 @@ fn insert(
     add_display_id: bool,
 ) -> AppResult<i64> {
     let payload_copy = payload.clone();
+    let webhook_event = super::webhooks::webhook_event_name(name);
+    let rule_events = if conversation_id.is_some() {
+        super::automation::automation_events(name, &payload_copy)
+    } else {
+        Vec::new()
+    };
+    let may_auto_reply = super::auto_replies::may_enqueue(name, &payload_copy);
+    let may_move_sla = super::sla::is_relevant(name, &payload_copy);
     let row: EmittedId = diesel::sql_query(
         "WITH e AS (INSERT INTO realtime_events (account_id, inbox_id, conversation_id, name, payload) \
          VALUES ($1, $2, $3, $4, CASE WHEN $6 THEN $5 || jsonb_build_object('display_id', \
            (SELECT display_id FROM conversations WHERE id = $3)) ELSE $5 END) RETURNING id) \
-         SELECT e.id FROM e CROSS JOIN LATERAL pg_notify('switchboard_events', e.id::text) AS n",
+         SELECT e.id, \
+           ($7::text IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w WHERE w.account_id = $1 \
+             AND w.enabled AND (w.inbox_id IS NULL OR w.inbox_id = $2) \
+             AND $7 = ANY(w.subscriptions))) AS webhooks, \
+           (cardinality($8::text[]) > 0 AND EXISTS (SELECT 1 FROM automation_rules r \
+             WHERE r.account_id = $1 AND r.active AND r.event_name = ANY($8))) AS rules, \
+           ($9 AND EXISTS (SELECT 1 FROM inbox_hours_settings h WHERE h.inbox_id = $2 \
+             AND (h.greeting_enabled OR h.working_hours_enabled OR h.csat_survey_enabled))) \
+             AS auto_replies, \
+           ($10 AND EXISTS (SELECT 1 FROM applied_slas a WHERE a.conversation_id = $3)) AS sla \
+         FROM e CROSS JOIN LATERAL pg_notify('switchboard_events', e.id::text) AS n",
     )
     .bind::<BigInt, _>(account_id)
     .bind::<Nullable<BigInt>, _>(inbox_id)
@@ -200,15 +233,21 @@ fn insert(
     .bind::<Text, _>(name)
     .bind::<Jsonb, _>(payload)
     .bind::<Bool, _>(add_display_id)
+    .bind::<Nullable<Text>, _>(webhook_event)
+    .bind::<diesel::sql_types::Array<Text>, _>(&rule_events)
+    .bind::<Bool, _>(may_auto_reply)
+    .bind::<Bool, _>(may_move_sla)
     .get_result(conn)?;
-    super::webhooks::enqueue_for_event(
-        conn,
-        account_id,
-        inbox_id,
-        conversation_id,
-        name,
-        &payload_copy,
-    )?;
+    if row.webhooks {
+        super::webhooks::enqueue_for_event(
+            conn,
+            account_id,
+            inbox_id,
+            conversation_id,
+            name,
+            &payload_copy,
+        )?;
+    }
     // Issue 13: auto-assignment reacts to four event names; any other costs nothing.
     super::auto_assignment::on_event(
         conn,
@@ -219,11 +258,29 @@ fn insert(
         &payload_copy,
     )?;
     // Issue 13 (hours): greeting, out of office and CSAT, only for inboxes that use them.
-    super::auto_replies::enqueue_for_event(conn, inbox_id, conversation_id, name, &payload_copy)?;
+    if row.auto_replies {
+        super::auto_replies::enqueue_for_event(
+            conn,
+            inbox_id,
+            conversation_id,
+            name,
+            &payload_copy,
+        )?;
+    }
     // Issue 13 (rules): queue the automation rules' job when the account has a rule for it.
-    super::automation::enqueue_for_event(conn, account_id, conversation_id, name, &payload_copy)?;
+    if row.rules {
+        super::automation::enqueue_for_event(
+            conn,
+            account_id,
+            conversation_id,
+            name,
+            &payload_copy,
+        )?;
+    }
     // Issue 13 (SLA): a message or a status change moves the applied SLA's next deadline.
-    super::sla::on_event(conn, conversation_id, name, &payload_copy)?;
+    if row.sla {
+        super::sla::on_event(conn, conversation_id, name, &payload_copy)?;
+    }
     // Issue 14 (reports): reporting facts and rollups, in the same transaction.
     super::reporting::on_event(conn, conversation_id, name, &payload_copy)?;
     Ok(row.id)

@@ -180,19 +180,30 @@ mod tests {
     fn reservations_space_out_after_the_burst_and_sign_in_refuses_past_the_limit() {
         let db = TestDatabase::create();
         let mut conn = PgConnection::establish(&db.url).unwrap();
-        // Capacity 2 at 10/s: two at once, then 100 ms, 200 ms, ...
-        let waits: Vec<f64> = (0..5)
-            .map(|_| {
-                reserve(&mut conn, "send:t", 2.0, 10.0)
-                    .unwrap()
-                    .as_secs_f64()
-            })
-            .collect();
-        assert_eq!(waits[0], 0.0);
-        assert_eq!(waits[1], 0.0);
-        for (i, w) in waits.iter().enumerate().skip(2) {
-            let expect = (i - 1) as f64 * 0.1;
-            assert!((w - expect).abs() < 0.05, "wait {i}: {w} (want ≈ {expect})");
+        // Capacity 2 at 10/s: two at once, then one slot every 100 ms. Each wait counts from
+        // its own call, so a slot is the call's moment plus its wait, bracketed by the clock
+        // around the call (on a loaded machine a call itself takes tens of milliseconds).
+        let start = std::time::Instant::now();
+        let mut slots = Vec::new();
+        for _ in 0..5 {
+            let before = start.elapsed().as_secs_f64();
+            let wait = reserve(&mut conn, "send:t", 2.0, 10.0)
+                .unwrap()
+                .as_secs_f64();
+            slots.push((before + wait, start.elapsed().as_secs_f64() + wait, wait));
+        }
+        assert_eq!(slots[0].2, 0.0);
+        assert_eq!(slots[1].2, 0.0);
+        // The third waits (unless its call came 100 ms after the first anyway).
+        assert!(slots[2].2 > 0.0 || slots[2].0 >= 0.1, "{slots:?}");
+        for i in 2..5 {
+            // At least 100 ms after the previous slot, and no later than needed.
+            let (earliest, latest, wait) = slots[i];
+            let (prev_earliest, prev_latest) = (slots[i - 1].0, slots[i - 1].1);
+            assert!(
+                latest - prev_earliest >= 0.09 && (wait == 0.0 || earliest - prev_latest <= 0.11),
+                "slot {i}: {slots:?}"
+            );
         }
         let allowed = (0..7)
             .filter(|_| allow_sign_in(&mut conn, "10.0.0.1", " Ana@Example.com").unwrap())

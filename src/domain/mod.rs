@@ -55,9 +55,53 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::Text;
 use diesel::RunQueryDsl;
 
+thread_local! {
+    /// Advisory locks the current thread's transaction already holds (see [`HeldLocks`]).
+    static HELD: std::cell::RefCell<Option<std::collections::HashSet<String>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Marks advisory locks the caller's transaction has just taken (with [`xact_lock_all`]) as
+/// held, until the guard drops: while it lives, [`xact_lock`] and [`xact_lock_all`] on this
+/// thread skip those keys instead of asking PostgreSQL again (issue 15: an ingest unit locks
+/// every identity and wamid of its items up front, and the per-message code would otherwise
+/// take each of them a second time, one round trip per message each). A lock taken
+/// transaction-wide stays until the transaction ends, so the guard must not outlive the
+/// transaction that took the locks; the ingest worker drops it inside the transaction's
+/// closure. Guards do not nest: a second one replaces the first's set until it drops.
+#[must_use = "the keys count as held only while the guard lives"]
+pub struct HeldLocks(());
+
+impl HeldLocks {
+    /// Records `keys` as held by the current transaction on this thread.
+    pub fn hold(keys: &[String]) -> HeldLocks {
+        HELD.with(|h| *h.borrow_mut() = Some(keys.iter().cloned().collect()));
+        HeldLocks(())
+    }
+}
+
+impl Drop for HeldLocks {
+    fn drop(&mut self) {
+        HELD.with(|h| *h.borrow_mut() = None);
+    }
+}
+
+/// The keys of `keys` not held under a [`HeldLocks`] guard.
+fn not_held<'k>(keys: impl IntoIterator<Item = &'k String>) -> Vec<&'k String> {
+    HELD.with(|h| match &*h.borrow() {
+        None => keys.into_iter().collect(),
+        Some(held) => keys.into_iter().filter(|k| !held.contains(*k)).collect(),
+    })
+}
+
 /// Takes a transaction-scoped advisory lock on `key` (hashed to 64 bits by PostgreSQL).
-/// Serialises work on one contact identity or one wamid across workers and processes.
+/// Serialises work on one contact identity or one wamid across workers and processes. No
+/// round trip when a [`HeldLocks`] guard says the transaction holds it already.
 pub fn xact_lock(conn: &mut PgConnection, key: &str) -> diesel::QueryResult<()> {
+    let key = key.to_string();
+    if not_held([&key]).is_empty() {
+        return Ok(());
+    }
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind::<Text, _>(key)
         .execute(conn)
@@ -68,8 +112,9 @@ pub fn xact_lock(conn: &mut PgConnection, key: &str) -> diesel::QueryResult<()> 
 /// (the 64-bit hash [`xact_lock`] uses), each distinct lock once, whatever the order of
 /// `keys`. Every caller that holds more than one such lock at a time takes them this way, so
 /// two transactions never wait on each other in a cycle (PostgreSQL's deadlock detector
-/// would otherwise abort one of them).
+/// would otherwise abort one of them). Keys held under a [`HeldLocks`] guard are skipped.
 pub fn xact_lock_all(conn: &mut PgConnection, keys: &[String]) -> diesel::QueryResult<()> {
+    let keys = not_held(keys);
     if keys.is_empty() {
         return Ok(());
     }

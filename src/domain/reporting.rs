@@ -247,20 +247,17 @@ fn conversation(conn: &mut PgConnection, id: i64) -> AppResult<Option<Conv>> {
     .optional()?)
 }
 
-/// The per-conversation state, locked, created (opened at `opened_at`) when missing.
+/// The per-conversation state, locked, created (opened at `opened_at`) when missing: one
+/// statement (the no-op `DO UPDATE` locks and returns an existing row like `FOR UPDATE`).
 fn state(conn: &mut PgConnection, id: i64, opened_at: DateTime<Utc>) -> AppResult<State> {
-    diesel::sql_query(
-        "INSERT INTO reporting_conversations (conversation_id, opened_at) VALUES ($1, $2) \
-         ON CONFLICT DO NOTHING",
+    Ok(diesel::sql_query(
+        "INSERT INTO reporting_conversations AS r (conversation_id, opened_at) VALUES ($1, $2) \
+         ON CONFLICT (conversation_id) DO UPDATE SET opened_at = r.opened_at \
+         RETURNING opened_at, first_response_at, waiting_since, last_incoming_at, \
+           window_replied, window_closed_for",
     )
     .bind::<BigInt, _>(id)
     .bind::<Timestamptz, _>(opened_at)
-    .execute(conn)?;
-    Ok(diesel::sql_query(
-        "SELECT opened_at, first_response_at, waiting_since, last_incoming_at, window_replied, \
-         window_closed_for FROM reporting_conversations WHERE conversation_id = $1 FOR UPDATE",
-    )
-    .bind::<BigInt, _>(id)
     .get_result(conn)?)
 }
 
@@ -419,19 +416,59 @@ fn load_message(conn: &mut PgConnection, id: i64) -> AppResult<Option<Msg>> {
     .optional()?)
 }
 
+/// The message and its conversation's reporting fields, the conversation row locked as
+/// [`conversation`] locks it: one round trip for [`message_created`].
+fn load_message_and_conversation(
+    conn: &mut PgConnection,
+    id: i64,
+) -> AppResult<Option<(Msg, Conv)>> {
+    #[derive(QueryableByName)]
+    struct Both {
+        #[diesel(embed)]
+        m: Msg,
+        #[diesel(sql_type = BigInt)]
+        account_id: i64,
+        #[diesel(sql_type = BigInt)]
+        inbox_id: i64,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        assignee_id: Option<i64>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        team_id: Option<i64>,
+        #[diesel(sql_type = Timestamptz)]
+        conv_created_at: DateTime<Utc>,
+    }
+    let both: Option<Both> = diesel::sql_query(
+        "SELECT m.conversation_id, m.message_type, m.private, m.content_attributes, \
+           m.sender_type, m.sender_id, m.external_error, m.created_at, \
+           c.account_id, c.inbox_id, c.assignee_id, c.team_id, c.created_at AS conv_created_at \
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.id = $1 FOR NO KEY UPDATE OF c",
+    )
+    .bind::<BigInt, _>(id)
+    .get_result(conn)
+    .optional()?;
+    Ok(both.map(|b| {
+        let c = Conv {
+            account_id: b.account_id,
+            inbox_id: b.inbox_id,
+            assignee_id: b.assignee_id,
+            team_id: b.team_id,
+            created_at: b.conv_created_at,
+        };
+        (b.m, c)
+    }))
+}
+
 /// Records the facts of stored message `message_id`: received / sent / template sent, and,
 /// for a human reply, the first response or reply time.
 pub fn message_created(conn: &mut PgConnection, message_id: i64) -> AppResult<()> {
     use super::messages::message_type as mt;
-    let Some(m) = load_message(conn, message_id)? else {
+    let Some((m, c)) = load_message_and_conversation(conn, message_id)? else {
         return Ok(());
     };
     if m.private || m.message_type == mt::ACTIVITY {
         return Ok(());
     }
-    let Some(c) = conversation(conn, m.conversation_id)? else {
-        return Ok(());
-    };
     let agent = if m.sender_type.as_deref() == Some("User") {
         m.sender_id
     } else {
@@ -458,14 +495,6 @@ pub fn message_created(conn: &mut PgConnection, message_id: i64) -> AppResult<()
         )?;
         let st = state(conn, m.conversation_id, c.created_at)?;
         window_incoming(conn, &c, m.conversation_id, &st, m.created_at)?;
-        if st.waiting_since.is_none() {
-            diesel::sql_query(
-                "UPDATE reporting_conversations SET waiting_since = $2 WHERE conversation_id = $1",
-            )
-            .bind::<BigInt, _>(m.conversation_id)
-            .bind::<Timestamptz, _>(m.created_at)
-            .execute(conn)?;
-        }
         return Ok(());
     }
     record(conn, &base)?;
@@ -613,10 +642,9 @@ fn window_incoming(
     st: &State,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
-    if let Some(last) = st.last_incoming_at {
-        if at < last {
-            return Ok(()); // an older message arriving late: the window is the newer one's
-        }
+    // An older message arriving late leaves the window to the newer one's.
+    let newer = st.last_incoming_at.is_none_or(|last| at >= last);
+    if let Some(last) = st.last_incoming_at.filter(|_| newer) {
         if !st.window_replied
             && last + chrono::Duration::hours(WINDOW_HOURS) <= at
             && st.window_closed_for != Some(last)
@@ -624,13 +652,23 @@ fn window_incoming(
             window_closed(conn, c, conversation_id, last)?;
         }
     }
-    diesel::sql_query(
-        "UPDATE reporting_conversations SET last_incoming_at = $2, window_replied = false \
-         WHERE conversation_id = $1",
-    )
-    .bind::<BigInt, _>(conversation_id)
-    .bind::<Timestamptz, _>(at)
-    .execute(conn)?;
+    // The customer now waits for an answer (since their first unanswered message), and a
+    // newer message opens a new window: one statement for both.
+    let waiting = st.waiting_since.is_none();
+    if newer || waiting {
+        diesel::sql_query(
+            "UPDATE reporting_conversations SET \
+               last_incoming_at = CASE WHEN $3 THEN $2 ELSE last_incoming_at END, \
+               window_replied = CASE WHEN $3 THEN false ELSE window_replied END, \
+               waiting_since = CASE WHEN $4 THEN $2 ELSE waiting_since END \
+             WHERE conversation_id = $1",
+        )
+        .bind::<BigInt, _>(conversation_id)
+        .bind::<Timestamptz, _>(at)
+        .bind::<Bool, _>(newer)
+        .bind::<Bool, _>(waiting)
+        .execute(conn)?;
+    }
     Ok(())
 }
 

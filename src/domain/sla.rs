@@ -905,29 +905,34 @@ fn settle(conn: &mut PgConnection, a: AppliedSla, now: DateTime<Utc>) -> AppResu
         .get_result(conn)?)
 }
 
-/// Called by `events::insert` for every domain event, in its transaction: a message
-/// created (not private, not an activity line) or a status change recomputes the
-/// conversation's applied SLA; anything else costs nothing. A conversation without an SLA
-/// costs one index probe.
-pub fn on_event(
-    conn: &mut PgConnection,
-    conversation_id: Option<i64>,
-    name: &str,
-    payload: &Value,
-) -> AppResult<()> {
+/// True when domain event `name` (with `payload`) may move an applied SLA's deadline: a
+/// message that is not a private note (incoming, outgoing or template), or a status change.
+pub fn is_relevant(name: &str, payload: &Value) -> bool {
     use super::events as ev;
-    let Some(id) = conversation_id else {
-        return Ok(());
-    };
-    let relevant = match name {
+    match name {
         ev::MESSAGE_CREATED => {
             !payload["private"].as_bool().unwrap_or(false)
                 && matches!(payload["message_type"].as_i64(), Some(0 | 1 | 3))
         }
         ev::CONVERSATION_STATUS_CHANGED => true,
         _ => false,
+    }
+}
+
+/// Called by `events::insert` for every domain event, in its transaction: a message
+/// created (not private, not an activity line) or a status change recomputes the
+/// conversation's applied SLA; anything else costs nothing. `events::insert` calls it only
+/// when the conversation has an applied SLA (read by the statement that stores the event).
+pub fn on_event(
+    conn: &mut PgConnection,
+    conversation_id: Option<i64>,
+    name: &str,
+    payload: &Value,
+) -> AppResult<()> {
+    let Some(id) = conversation_id else {
+        return Ok(());
     };
-    if relevant {
+    if is_relevant(name, payload) {
         recompute(conn, id, Utc::now())?;
     }
     Ok(())

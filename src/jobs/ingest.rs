@@ -173,6 +173,8 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
             }
         }
         crate::domain::xact_lock_all(conn, &keys)?;
+        // Held until this transaction's closure returns: the per-message code skips them.
+        let _held = crate::domain::HeldLocks::hold(&keys);
 
         let mut last_seen: HashMap<i64, DateTime<Utc>> = HashMap::new();
         let mut outcomes = Vec::with_capacity(planned.len());

@@ -376,8 +376,10 @@ async fn statements_per_ingested_message_are_bounded() {
     println!("statements per message, 20 new customers in one batch: {new_customers:.1}");
     let known = statements_per_message(&app, inbox.id, 500, 1);
     println!("statements per message, 20 known customers in one batch: {known:.1}");
-    assert!(new_customers <= 40.0, "{new_customers}");
-    assert!(known <= 23.0, "{known}");
+    // 39.7 and 22.7 before the unit's locks counted as held, the hooks' "anything to do?"
+    // reads joined the event's insert and the reporting hook merged its reads and writes.
+    assert!(new_customers <= 26.0, "{new_customers}");
+    assert!(known <= 14.5, "{known}");
 }
 
 #[actix_rt::test]

@@ -107,7 +107,7 @@ async fn four_workers_ingest_batched_deliveries_from_overlapping_customers_witho
     let app = TestApp::start();
     let (inbox, _) = app.create_inbox_direct();
     const CUSTOMERS: usize = 100;
-    const DELIVERIES: usize = 24;
+    const DELIVERIES: usize = 12;
     let before = deadlocks(&app.db.url);
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -161,7 +161,7 @@ async fn four_workers_ingest_batched_deliveries_from_overlapping_customers_witho
     assert_eq!(app.count("contacts"), CUSTOMERS as i64);
     assert_eq!(app.count("conversations"), CUSTOMERS as i64);
     assert_eq!(
-        app.count("conversations WHERE (SELECT count(*) FROM messages m WHERE m.conversation_id = conversations.id) <> 24"),
+        app.count(&format!("conversations WHERE (SELECT count(*) FROM messages m WHERE m.conversation_id = conversations.id) <> {DELIVERIES}")),
         0
     );
 }
@@ -185,7 +185,9 @@ fn huge_body(tag: &str, n: usize) -> Vec<u8> {
     body
 }
 
-const HUGE_MESSAGES: usize = 1200;
+/// Messages in each huge body: six units of [`ingest::UNIT_ITEMS`] (the body is padded to
+/// the 3 MiB limit whatever the count).
+const HUGE_MESSAGES: usize = 600;
 
 #[actix_rt::test]
 async fn an_ordinary_message_is_not_queued_behind_two_huge_deliveries() {

@@ -169,12 +169,21 @@ async fn define_a_list_attribute_set_it_in_the_panel_and_see_a_bad_number_refuse
         "the contact attribute editor",
     )
     .await;
-    c.find(Locator::Id("ca-contact-plan_tier"))
-        .await
-        .unwrap()
-        .select_by_value("Gold")
-        .await
-        .unwrap();
+    // The panel may re-render once more as the page's live stream connects, leaving the
+    // element found a moment ago stale: find it again until the choice is made.
+    let mut chosen = false;
+    for _ in 0..50 {
+        let picked = match c.find(Locator::Id("ca-contact-plan_tier")).await {
+            Ok(select) => select.select_by_value("Gold").await,
+            Err(e) => Err(e),
+        };
+        if picked.is_ok() {
+            chosen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(chosen, "the plan select could be used");
     // "Saved" shows under it (unless a live update re-rendered the panel meanwhile).
     let conv = env.api("GET", "/conversations/1", None).await;
     let contact_id = conv["meta"]["sender"]["id"]

@@ -170,6 +170,32 @@ impl Drop for Killed {
     }
 }
 
+/// chromedriver, started in a process group of its own, and killed with every Chromium it
+/// started when dropped: killing chromedriver alone left each test's Chromium (and its
+/// renderer and GPU processes, ~300 MB) running to the end of the suite, sixty of them by
+/// the end of a run, competing with the tests for the two cores and the memory.
+pub struct DriverGroup(Child);
+
+impl DriverGroup {
+    /// Starts `command` as the leader of a new process group.
+    pub fn spawn(command: &mut Command) -> std::io::Result<DriverGroup> {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0).spawn().map(DriverGroup)
+    }
+}
+
+impl Drop for DriverGroup {
+    fn drop(&mut self) {
+        // The group's id is the leader's pid; `kill -KILL -<pgid>` reaches every member.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
 /// A running server with its database, Graph stand-in and chromedriver.
 pub struct Env {
     pub db: TestDatabase,
@@ -183,7 +209,7 @@ pub struct Env {
     pub server_env: Vec<(String, String)>,
     pub port: u16,
     pub server: std::sync::Mutex<Option<Killed>>,
-    pub _driver: Killed,
+    pub _driver: DriverGroup,
 }
 
 pub async fn wait_for_port(port: u16, what: &str) {
@@ -287,14 +313,13 @@ impl Env {
         wait_for_port(port, "the server").await;
 
         let driver_port = free_port();
-        let driver = Killed(
+        let driver = DriverGroup::spawn(
             Command::new("chromedriver")
                 .arg(format!("--port={driver_port}"))
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("chromedriver (apt-get install chromium-driver; scripts/test installs it)"),
-        );
+                .stderr(Stdio::null()),
+        )
+        .expect("chromedriver (apt-get install chromium-driver; scripts/test installs it)");
         wait_for_port(driver_port, "chromedriver").await;
         Env {
             db,
