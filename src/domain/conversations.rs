@@ -113,7 +113,7 @@ fn emit_for(
     c: &Conversation,
     name: &str,
     payload: serde_json::Value,
-) -> AppResult<i64> {
+) -> AppResult<()> {
     events::emit(
         conn,
         c.account_id,
@@ -125,11 +125,7 @@ fn emit_for(
 }
 
 /// Emits `conversation.status_changed` for a move from `previous` to `c.status`.
-fn emit_status_changed(
-    conn: &mut PgConnection,
-    c: &Conversation,
-    previous: &str,
-) -> AppResult<i64> {
+fn emit_status_changed(conn: &mut PgConnection, c: &Conversation, previous: &str) -> AppResult<()> {
     emit_for(
         conn,
         c,

@@ -145,13 +145,42 @@ impl Event {
     }
 }
 
-/// The stored event's id, and which of the hooks that follow have anything to do, read by
-/// the same statement that stores it (issue 15: one round trip instead of one per hook on
-/// the ingest path, where usually no webhook, rule, auto-reply or SLA is concerned).
+/// Records event `name` with `payload` (a JSON object) and announces it with
+/// `pg_notify('switchboard_events', '<id>')`, in one statement on `conn` (or, inside
+/// [`batched`], with the batch's other events at its end). Call it inside the transaction of
+/// the change it describes: a rollback then emits nothing, and PostgreSQL delivers the
+/// notification exactly when the change commits. Then, on the same connection, runs the
+/// event's hooks (see [`batched`]).
+pub fn emit(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: Option<i64>,
+    conversation_id: Option<i64>,
+    name: &str,
+    payload: Value,
+) -> AppResult<()> {
+    insert(
+        conn,
+        NewEvent {
+            account_id,
+            inbox_id,
+            conversation_id,
+            name: name.to_string(),
+            payload,
+            add_display_id: false,
+            webhooks_queued: false,
+        },
+    )
+}
+
+/// Which of the hooks that follow an event have anything to do, read by the statement that
+/// stores it (issue 15: one round trip instead of one per hook on the ingest path, where
+/// usually no webhook, rule, auto-reply or SLA is concerned). `ord` is the event's 1-based
+/// place in the statement's rows.
 #[derive(QueryableByName)]
-struct EmittedId {
+struct HookFlags {
     #[diesel(sql_type = BigInt)]
-    id: i64,
+    ord: i64,
     /// An enabled webhook of the account (or of the event's inbox) subscribes to it.
     #[diesel(sql_type = Bool)]
     webhooks: bool,
@@ -166,78 +195,248 @@ struct EmittedId {
     sla: bool,
 }
 
-/// Records event `name` with `payload` (a JSON object) and announces it with
-/// `pg_notify('switchboard_events', '<id>')`, in one statement on `conn`. Call it inside the
-/// transaction of the change it describes: a rollback then emits nothing, and PostgreSQL
-/// delivers the notification exactly when the change commits. Returns the event id.
-pub fn emit(
-    conn: &mut PgConnection,
+/// An event to store: what [`emit`] and its siblings were given.
+#[derive(Debug, Clone)]
+struct NewEvent {
     account_id: i64,
     inbox_id: Option<i64>,
     conversation_id: Option<i64>,
-    name: &str,
+    name: String,
     payload: Value,
-) -> AppResult<i64> {
-    insert(
-        conn,
-        account_id,
-        inbox_id,
-        conversation_id,
-        name,
-        payload,
-        false,
-    )
+    /// Merge the conversation's `display_id` into the payload (read by the insert).
+    add_display_id: bool,
+    /// Its integration webhooks were queued when it was emitted (see [`batched`]).
+    webhooks_queued: bool,
 }
 
-/// The one statement behind [`emit`]; with `add_display_id`, the conversation's
-/// `display_id` is merged into the payload by the same statement (no extra round trip).
-/// Then, on the same connection and so in the same transaction, queues the integration
-/// webhook deliveries of the event (`webhooks::enqueue_for_event`).
-fn insert(
+/// An enabled webhook's `(inbox_id, subscriptions)` (`None`: every inbox of the account).
+type Subscription = (Option<i64>, Vec<String>);
+
+/// The batch open on this thread (see [`batched`]).
+#[derive(Default)]
+struct Batch {
+    /// Events to store, in emission order.
+    events: Vec<NewEvent>,
+    /// Per account, its enabled webhooks as `(inbox_id, subscriptions)`, read once a batch.
+    webhooks: std::collections::HashMap<i64, Vec<Subscription>>,
+}
+
+thread_local! {
+    static BATCH: std::cell::RefCell<Option<Batch>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Ends the thread's batch when dropped (also when the batch's work failed or panicked).
+struct BatchGuard;
+
+impl Drop for BatchGuard {
+    fn drop(&mut self) {
+        BATCH.with(|b| *b.borrow_mut() = None);
+    }
+}
+
+/// Runs `work` with the events it emits on this thread collected instead of stored one by
+/// one, then stores them all with one multi-row statement and runs their hooks
+/// (auto-assignment, auto-replies, automation rules, SLA, reporting), in emission order, on
+/// the same connection; events the hooks emit are stored the same way, until none is left.
+/// Issue 15: an ingest unit of 50 one-message deliveries emits about 150 events, one round
+/// trip each before. The integration webhooks are queued when the event is emitted, as
+/// without a batch: their bodies are read from the database then (Chatwoot's
+/// `conversation_created` has no message yet); the account's webhooks are read once a batch.
+///
+/// Call it inside the transaction (or savepoint) of the work: the events commit or roll back
+/// with it. Hooks run after the whole of `work` instead of right after each change, so
+/// `work` must not read what a hook writes (ingest does not: hooks write jobs, queues,
+/// reporting facts and SLA deadlines), and must not swallow the error of a savepoint of its
+/// own that emitted events (they would be stored anyway). Rows other statements write to
+/// `realtime_events` themselves (a bell notification's, `inbox_notifications`) are not part
+/// of the batch and get lower ids than the batch's events. Nested calls join the outer batch,
+/// which stores everything at its end. Errors: `work`'s, or database errors of the store and
+/// the hooks; nothing is stored then.
+pub fn batched<T>(
     conn: &mut PgConnection,
-    account_id: i64,
-    inbox_id: Option<i64>,
-    conversation_id: Option<i64>,
-    name: &str,
-    payload: Value,
-    add_display_id: bool,
-) -> AppResult<i64> {
-    let payload_copy = payload.clone();
-    let webhook_event = super::webhooks::webhook_event_name(name);
-    let rule_events = if conversation_id.is_some() {
-        super::automation::automation_events(name, &payload_copy)
-    } else {
-        Vec::new()
+    work: impl FnOnce(&mut PgConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    if BATCH.with(|b| b.borrow().is_some()) {
+        return work(conn);
+    }
+    BATCH.with(|b| *b.borrow_mut() = Some(Batch::default()));
+    let _guard = BatchGuard;
+    let out = work(conn)?;
+    loop {
+        let pending = BATCH.with(|b| {
+            b.borrow_mut()
+                .as_mut()
+                .map(|b| std::mem::take(&mut b.events))
+                .unwrap_or_default()
+        });
+        if pending.is_empty() {
+            return Ok(out);
+        }
+        store(conn, pending)?;
+    }
+}
+
+/// Stores `event`, or adds it to the thread's open batch after queuing its webhooks (see
+/// [`batched`]).
+fn insert(conn: &mut PgConnection, mut event: NewEvent) -> AppResult<()> {
+    let Some(known) = BATCH.with(|b| {
+        b.borrow()
+            .as_ref()
+            .map(|b| b.webhooks.contains_key(&event.account_id))
+    }) else {
+        return store(conn, vec![event]);
     };
-    let may_auto_reply = super::auto_replies::may_enqueue(name, &payload_copy);
-    let may_move_sla = super::sla::is_relevant(name, &payload_copy);
-    let row: EmittedId = diesel::sql_query(
-        "WITH e AS (INSERT INTO realtime_events (account_id, inbox_id, conversation_id, name, payload) \
-         VALUES ($1, $2, $3, $4, CASE WHEN $6 THEN $5 || jsonb_build_object('display_id', \
-           (SELECT display_id FROM conversations WHERE id = $3)) ELSE $5 END) RETURNING id) \
-         SELECT e.id, \
-           ($7::text IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w WHERE w.account_id = $1 \
-             AND w.enabled AND (w.inbox_id IS NULL OR w.inbox_id = $2) \
-             AND $7 = ANY(w.subscriptions))) AS webhooks, \
-           (cardinality($8::text[]) > 0 AND EXISTS (SELECT 1 FROM automation_rules r \
-             WHERE r.account_id = $1 AND r.active AND r.event_name = ANY($8))) AS rules, \
-           ($9 AND EXISTS (SELECT 1 FROM inbox_hours_settings h WHERE h.inbox_id = $2 \
+    if !known {
+        let rows: Vec<Subscription> = crate::db::schema::webhooks::table
+            .filter(crate::db::schema::webhooks::account_id.eq(event.account_id))
+            .filter(crate::db::schema::webhooks::enabled.eq(true))
+            .select((
+                crate::db::schema::webhooks::inbox_id,
+                crate::db::schema::webhooks::subscriptions,
+            ))
+            .load(conn)?;
+        BATCH.with(|b| {
+            if let Some(b) = b.borrow_mut().as_mut() {
+                b.webhooks.insert(event.account_id, rows);
+            }
+        });
+    }
+    let subscribed = super::webhooks::webhook_event_name(&event.name).is_some_and(|wanted| {
+        BATCH.with(|b| {
+            b.borrow().as_ref().is_some_and(|b| {
+                b.webhooks[&event.account_id].iter().any(|(inbox, subs)| {
+                    (inbox.is_none() || *inbox == event.inbox_id)
+                        && subs.iter().any(|s| s == wanted)
+                })
+            })
+        })
+    });
+    if subscribed {
+        super::webhooks::enqueue_for_event(
+            conn,
+            event.account_id,
+            event.inbox_id,
+            event.conversation_id,
+            &event.name,
+            &event.payload,
+        )?;
+    }
+    event.webhooks_queued = true;
+    BATCH.with(|b| {
+        if let Some(b) = b.borrow_mut().as_mut() {
+            b.events.push(event);
+        }
+    });
+    Ok(())
+}
+
+/// Stores `events` (one statement: the rows, one `pg_notify('switchboard_events', '<id>')`
+/// each, and their [`HookFlags`]), then runs each event's hooks in order on the same
+/// connection, so in the same transaction.
+fn store(conn: &mut PgConnection, events: Vec<NewEvent>) -> AppResult<()> {
+    use diesel::sql_types::Array;
+    let n = events.len();
+    let mut account_ids = Vec::with_capacity(n);
+    let mut inbox_ids = Vec::with_capacity(n);
+    let mut conversation_ids = Vec::with_capacity(n);
+    let mut names = Vec::with_capacity(n);
+    let mut payloads = Vec::with_capacity(n);
+    let mut add_display_ids = Vec::with_capacity(n);
+    let mut webhook_events = Vec::with_capacity(n);
+    let mut rule_events = Vec::with_capacity(n);
+    let mut auto_replies = Vec::with_capacity(n);
+    let mut slas = Vec::with_capacity(n);
+    for e in &events {
+        account_ids.push(e.account_id);
+        inbox_ids.push(e.inbox_id);
+        conversation_ids.push(e.conversation_id);
+        names.push(e.name.as_str());
+        payloads.push(&e.payload);
+        add_display_ids.push(e.add_display_id);
+        webhook_events.push(if e.webhooks_queued {
+            None
+        } else {
+            super::webhooks::webhook_event_name(&e.name)
+        });
+        let rules = if e.conversation_id.is_some() {
+            super::automation::automation_events(&e.name, &e.payload)
+        } else {
+            Vec::new()
+        };
+        rule_events.push(json!(rules));
+        auto_replies.push(super::auto_replies::may_enqueue(&e.name, &e.payload));
+        slas.push(super::sla::is_relevant(&e.name, &e.payload));
+    }
+    // The rows go in in emission order (ids increase with it); the flags are computed from
+    // the inputs, so they need not be matched to the inserted rows.
+    let mut flags: Vec<HookFlags> = diesel::sql_query(
+        "WITH v AS (SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::text[], \
+             $5::jsonb[], $6::bool[], $7::text[], $8::jsonb[], $9::bool[], $10::bool[]) \
+           WITH ORDINALITY AS v(account_id, inbox_id, conversation_id, name, payload, \
+             add_display_id, webhook_event, rule_events, may_auto_reply, may_move_sla, ord)), \
+         e AS (INSERT INTO realtime_events (account_id, inbox_id, conversation_id, name, payload) \
+           SELECT v.account_id, v.inbox_id, v.conversation_id, v.name, \
+             CASE WHEN v.add_display_id THEN v.payload || jsonb_build_object('display_id', \
+               (SELECT c.display_id FROM conversations c WHERE c.id = v.conversation_id)) \
+             ELSE v.payload END \
+           FROM v ORDER BY v.ord RETURNING id), \
+         n AS (SELECT count(*) AS notified FROM e CROSS JOIN LATERAL \
+           pg_notify('switchboard_events', e.id::text) AS x) \
+         SELECT v.ord, \
+           (v.webhook_event IS NOT NULL AND EXISTS (SELECT 1 FROM webhooks w \
+             WHERE w.account_id = v.account_id AND w.enabled \
+             AND (w.inbox_id IS NULL OR w.inbox_id = v.inbox_id) \
+             AND v.webhook_event = ANY(w.subscriptions))) AS webhooks, \
+           (jsonb_array_length(v.rule_events) > 0 AND EXISTS (SELECT 1 FROM automation_rules r \
+             WHERE r.account_id = v.account_id AND r.active \
+             AND v.rule_events ? r.event_name)) AS rules, \
+           (v.may_auto_reply AND EXISTS (SELECT 1 FROM inbox_hours_settings h \
+             WHERE h.inbox_id = v.inbox_id \
              AND (h.greeting_enabled OR h.working_hours_enabled OR h.csat_survey_enabled))) \
              AS auto_replies, \
-           ($10 AND EXISTS (SELECT 1 FROM applied_slas a WHERE a.conversation_id = $3)) AS sla \
-         FROM e CROSS JOIN LATERAL pg_notify('switchboard_events', e.id::text) AS n",
+           (v.may_move_sla AND EXISTS (SELECT 1 FROM applied_slas a \
+             WHERE a.conversation_id = v.conversation_id)) AS sla \
+         FROM v CROSS JOIN n ORDER BY v.ord",
     )
-    .bind::<BigInt, _>(account_id)
-    .bind::<Nullable<BigInt>, _>(inbox_id)
-    .bind::<Nullable<BigInt>, _>(conversation_id)
-    .bind::<Text, _>(name)
-    .bind::<Jsonb, _>(payload)
-    .bind::<Bool, _>(add_display_id)
-    .bind::<Nullable<Text>, _>(webhook_event)
-    .bind::<diesel::sql_types::Array<Text>, _>(&rule_events)
-    .bind::<Bool, _>(may_auto_reply)
-    .bind::<Bool, _>(may_move_sla)
-    .get_result(conn)?;
+    .bind::<Array<BigInt>, _>(&account_ids)
+    .bind::<Array<Nullable<BigInt>>, _>(&inbox_ids)
+    .bind::<Array<Nullable<BigInt>>, _>(&conversation_ids)
+    .bind::<Array<Text>, _>(&names)
+    .bind::<Array<Jsonb>, _>(&payloads)
+    .bind::<Array<Bool>, _>(&add_display_ids)
+    .bind::<Array<Nullable<Text>>, _>(&webhook_events)
+    .bind::<Array<Jsonb>, _>(&rule_events)
+    .bind::<Array<Bool>, _>(&auto_replies)
+    .bind::<Array<Bool>, _>(&slas)
+    .load(conn)?;
+    flags.sort_by_key(|f| f.ord);
+    if flags.len() != n {
+        return Err(crate::error::AppError::Internal(format!(
+            "stored {} event flags for {n} events",
+            flags.len()
+        )));
+    }
+    for (e, row) in events.iter().zip(&flags) {
+        run_hooks(conn, e, row)?;
+    }
+    // Issue 14 (reports): reporting facts and rollups, in the same transaction, after the
+    // other hooks of these events (set-wise where it can, see `reporting::on_events`).
+    let refs: Vec<super::reporting::EventRef<'_>> = events
+        .iter()
+        .map(|e| (e.conversation_id, e.name.as_str(), &e.payload))
+        .collect();
+    super::reporting::on_events(conn, &refs)
+}
+
+/// The hooks of one stored event but reporting's (see [`store`]), in the order they always ran.
+fn run_hooks(conn: &mut PgConnection, e: &NewEvent, row: &HookFlags) -> AppResult<()> {
+    let (account_id, inbox_id, conversation_id, name, payload) = (
+        e.account_id,
+        e.inbox_id,
+        e.conversation_id,
+        e.name.as_str(),
+        &e.payload,
+    );
     if row.webhooks {
         super::webhooks::enqueue_for_event(
             conn,
@@ -245,45 +444,24 @@ fn insert(
             inbox_id,
             conversation_id,
             name,
-            &payload_copy,
+            payload,
         )?;
     }
     // Issue 13: auto-assignment reacts to four event names; any other costs nothing.
-    super::auto_assignment::on_event(
-        conn,
-        account_id,
-        inbox_id,
-        conversation_id,
-        name,
-        &payload_copy,
-    )?;
+    super::auto_assignment::on_event(conn, account_id, inbox_id, conversation_id, name, payload)?;
     // Issue 13 (hours): greeting, out of office and CSAT, only for inboxes that use them.
     if row.auto_replies {
-        super::auto_replies::enqueue_for_event(
-            conn,
-            inbox_id,
-            conversation_id,
-            name,
-            &payload_copy,
-        )?;
+        super::auto_replies::enqueue_for_event(conn, inbox_id, conversation_id, name, payload)?;
     }
     // Issue 13 (rules): queue the automation rules' job when the account has a rule for it.
     if row.rules {
-        super::automation::enqueue_for_event(
-            conn,
-            account_id,
-            conversation_id,
-            name,
-            &payload_copy,
-        )?;
+        super::automation::enqueue_for_event(conn, account_id, conversation_id, name, payload)?;
     }
     // Issue 13 (SLA): a message or a status change moves the applied SLA's next deadline.
     if row.sla {
-        super::sla::on_event(conn, conversation_id, name, &payload_copy)?;
+        super::sla::on_event(conn, conversation_id, name, payload)?;
     }
-    // Issue 14 (reports): reporting facts and rollups, in the same transaction.
-    super::reporting::on_event(conn, conversation_id, name, &payload_copy)?;
-    Ok(row.id)
+    Ok(())
 }
 
 /// The account's events with id greater than `after_id`, oldest first, at most `limit`.
@@ -346,20 +524,23 @@ pub fn prune(conn: &mut PgConnection, older_than: DateTime<Utc>) -> AppResult<us
 pub fn message_created(
     conn: &mut PgConnection,
     message: &super::messages::Message,
-) -> AppResult<i64> {
+) -> AppResult<()> {
     insert(
         conn,
-        message.account_id,
-        Some(message.inbox_id),
-        Some(message.conversation_id),
-        MESSAGE_CREATED,
-        json!({
-            "message_id": message.id,
-            "message_type": message.message_type,
-            "private": message.private,
-            "status": message.status,
-        }),
-        true,
+        NewEvent {
+            account_id: message.account_id,
+            inbox_id: Some(message.inbox_id),
+            conversation_id: Some(message.conversation_id),
+            name: MESSAGE_CREATED.into(),
+            payload: json!({
+                "message_id": message.id,
+                "message_type": message.message_type,
+                "private": message.private,
+                "status": message.status,
+            }),
+            add_display_id: true,
+            webhooks_queued: false,
+        },
     )
 }
 
@@ -369,19 +550,22 @@ pub fn message_updated(
     conn: &mut PgConnection,
     message: &super::messages::Message,
     update: &str,
-) -> AppResult<i64> {
+) -> AppResult<()> {
     insert(
         conn,
-        message.account_id,
-        Some(message.inbox_id),
-        Some(message.conversation_id),
-        MESSAGE_UPDATED,
-        json!({
-            "message_id": message.id,
-            "status": message.status,
-            "update": update,
-        }),
-        true,
+        NewEvent {
+            account_id: message.account_id,
+            inbox_id: Some(message.inbox_id),
+            conversation_id: Some(message.conversation_id),
+            name: MESSAGE_UPDATED.into(),
+            payload: json!({
+                "message_id": message.id,
+                "status": message.status,
+                "update": update,
+            }),
+            add_display_id: true,
+            webhooks_queued: false,
+        },
     )
 }
 
@@ -420,7 +604,7 @@ pub fn contact_note_changed(
     contact_id: i64,
     note_id: i64,
     action: &str,
-) -> AppResult<i64> {
+) -> AppResult<()> {
     emit(
         conn,
         account_id,

@@ -39,6 +39,9 @@
 
 use super::events;
 use crate::error::AppResult;
+
+mod batch;
+pub use batch::{on_events, EventRef};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Double, Int2, Jsonb, Nullable, Text, Timestamptz};

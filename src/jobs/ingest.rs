@@ -19,6 +19,10 @@
 //! trips per message). When any event fails, that savepoint rolls back and the unit runs again
 //! with one savepoint per event: the failing event rolls back alone, records the error and is
 //! retried with backoff; after [`MAX_ATTEMPTS`] it is marked `failed` and kept for inspection.
+//!
+//! Inside each savepoint the domain events are batched (`domain::events::batched`): stored
+//! with one multi-row insert when the savepoint's work is done, their hooks run then, and
+//! their reporting facts recorded set-wise (`domain::reporting::on_events`).
 
 use crate::db::schema::{inboxes, whatsapp_events};
 use crate::error::{AppError, AppResult};
@@ -189,7 +193,9 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
                 .map(|(routing, parsed, range, _)| (routing, parsed, *range))
                 .collect();
             let mut seen = ingest::Seen::prefetch(conn, &units)?;
+            // The domain events of the whole unit are stored together (`events::batched`).
             let fast = conn.transaction(|conn| {
+                crate::domain::events::batched(conn, |conn| {
                 let reports = planned
                     .iter()
                     .map(|p| match &p.work {
@@ -202,6 +208,7 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
                     .collect::<AppResult<Vec<Option<IngestReport>>>>()?;
                 seen.flush(conn)?;
                 Ok(reports)
+                })
             });
             match fast {
                 Ok(reports) => {
@@ -244,8 +251,11 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
                 Err(e) => (Err(e), None),
                 Ok((routing, parsed, range, total)) => {
                     // A savepoint: a failing body rolls back alone.
-                    let outcome = conn
-                        .transaction(|conn| ingest::process_items(conn, &routing, &parsed, range));
+                    let outcome = conn.transaction(|conn| {
+                        crate::domain::events::batched(conn, |conn| {
+                            ingest::process_items(conn, &routing, &parsed, range)
+                        })
+                    });
                     let done = range.from + range.count;
                     (outcome, Some((done, done >= total)))
                 }
