@@ -49,7 +49,8 @@ pub struct Conversation {
 /// account's next `display_id` (emitting `conversation.created` and, with `notify`, queuing
 /// the inbox members' "new conversation" emails, see `notifications`; a history import passes
 /// false). Must run in a transaction
-/// (takes a per-contact lock).
+/// (takes a per-contact lock). [`latest`] and [`open`] are its two halves, for a caller
+/// that decides something in between (ingest: a CSAT answer joins the surveyed conversation).
 pub fn find_or_open(
     conn: &mut PgConnection,
     account_id: i64,
@@ -59,10 +60,30 @@ pub fn find_or_open(
     at: DateTime<Utc>,
     notify: bool,
 ) -> AppResult<Conversation> {
+    if let Some(c) = latest(conn, inbox_id, contact_id)?.filter(takes_new_messages) {
+        return Ok(c);
+    }
+    open(
+        conn,
+        account_id,
+        inbox_id,
+        contact_id,
+        contact_inbox_id,
+        at,
+        notify,
+    )
+}
+
+/// The contact's newest unresolved conversation in the inbox, else its newest of all (one
+/// round trip), after taking the per-contact lock that [`open`] needs held. Must run in a
+/// transaction.
+pub fn latest(
+    conn: &mut PgConnection,
+    inbox_id: i64,
+    contact_id: i64,
+) -> AppResult<Option<Conversation>> {
     super::xact_lock(conn, &format!("conv:{inbox_id}:{contact_id}"))?;
-    // The newest unresolved conversation, else the newest of all (one round trip): a muted
-    // conversation (resolved) takes the customer's new messages without reopening.
-    let latest = conversations::table
+    Ok(conversations::table
         .filter(conversations::inbox_id.eq(inbox_id))
         .filter(conversations::contact_id.eq(contact_id))
         .order((
@@ -71,10 +92,27 @@ pub fn find_or_open(
         ))
         .select(Conversation::as_select())
         .first(conn)
-        .optional()?;
-    if let Some(c) = latest.filter(|c| c.status != "resolved" || is_muted(c)) {
-        return Ok(c);
-    }
+        .optional()?)
+}
+
+/// Whether the contact's new message goes to `c` rather than a new conversation: `c` is
+/// unresolved, or muted (a muted conversation is resolved and takes the customer's new
+/// messages without reopening).
+pub fn takes_new_messages(c: &Conversation) -> bool {
+    c.status != "resolved" || is_muted(c)
+}
+
+/// Opens a new conversation for the contact (see [`find_or_open`]). Call it only under the
+/// lock [`latest`] takes, after it found no conversation that [`takes_new_messages`].
+pub fn open(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+    contact_id: i64,
+    contact_inbox_id: i64,
+    at: DateTime<Utc>,
+    notify: bool,
+) -> AppResult<Conversation> {
     // display_id comes from the account's sequence (trigger conversations_display_id).
     let created: Conversation = diesel::insert_into(conversations::table)
         .values((

@@ -1006,22 +1006,27 @@ fn store(
         contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, identity, profile)?;
     // A history import opens many old conversations at once: no email for those.
     let notify = !extra_attrs.contains_key("imported_from_history");
-    // Issue 13 (hours): a CSAT answer (and its comment) joins the surveyed conversation.
-    let csat_target = if kind == message_type::INCOMING {
-        crate::domain::csat::answer_conversation(
-            conn,
-            ctx.inbox.id,
-            contact.id,
-            &built.content_attributes,
-            built.content_type == "text" && built.attachments.is_empty(),
-            at,
-        )?
-    } else {
-        None
+    let latest = conversations::latest(conn, ctx.inbox.id, contact.id)?;
+    // Issue 13 (hours): a CSAT answer (and its comment) joins the surveyed conversation. Only
+    // when the contact has no unresolved conversation (one takes the message): looked up only
+    // when the latest one is resolved, so an ordinary message costs no CSAT query.
+    let csat_target = match &latest {
+        Some(c) if kind == message_type::INCOMING && c.status == "resolved" => {
+            crate::domain::csat::answer_conversation(
+                conn,
+                ctx.inbox.id,
+                contact.id,
+                &built.content_attributes,
+                built.content_type == "text" && built.attachments.is_empty(),
+                at,
+            )?
+        }
+        _ => None,
     };
-    let conversation = match csat_target {
-        Some(c) => c,
-        None => conversations::find_or_open(
+    let conversation = match (csat_target, latest) {
+        (Some(c), _) => c,
+        (None, Some(c)) if conversations::takes_new_messages(&c) => c,
+        (None, _) => conversations::open(
             conn,
             ctx.inbox.account_id,
             ctx.inbox.id,

@@ -379,9 +379,10 @@ async fn statements_per_ingested_message_are_bounded() {
     // 39.7 and 22.7 before the unit's locks counted as held, the hooks' "anything to do?"
     // reads joined the event's insert and the reporting hook merged its reads and writes;
     // 24.7 and 13.7 before the unit's events and their reporting facts were stored together
-    // (`events::batched`, `reporting::on_events`): 15.0 and 9.0.
-    assert!(new_customers <= 16.0, "{new_customers}");
-    assert!(known <= 9.5, "{known}");
+    // (`events::batched`, `reporting::on_events`): 15.0 and 9.0; 14.1 and 8.1 once the CSAT
+    // answer lookup ran only for a contact whose latest conversation is resolved.
+    assert!(new_customers <= 15.0, "{new_customers}");
+    assert!(known <= 8.5, "{known}");
 }
 
 #[actix_rt::test]
