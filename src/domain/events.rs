@@ -168,7 +168,6 @@ pub fn emit(
             name: name.to_string(),
             payload,
             add_display_id: false,
-            webhooks_queued: false,
         },
     )
 }
@@ -205,8 +204,6 @@ struct NewEvent {
     payload: Value,
     /// Merge the conversation's `display_id` into the payload (read by the insert).
     add_display_id: bool,
-    /// Its integration webhooks were queued when it was emitted (see [`batched`]).
-    webhooks_queued: bool,
 }
 
 /// An enabled webhook's `(inbox_id, subscriptions)` (`None`: every inbox of the account).
@@ -272,19 +269,19 @@ pub fn batched<T>(
         if pending.is_empty() {
             return Ok(out);
         }
-        store(conn, pending)?;
+        store(conn, pending, true)?;
     }
 }
 
 /// Stores `event`, or adds it to the thread's open batch after queuing its webhooks (see
 /// [`batched`]).
-fn insert(conn: &mut PgConnection, mut event: NewEvent) -> AppResult<()> {
+fn insert(conn: &mut PgConnection, event: NewEvent) -> AppResult<()> {
     let Some(known) = BATCH.with(|b| {
         b.borrow()
             .as_ref()
             .map(|b| b.webhooks.contains_key(&event.account_id))
     }) else {
-        return store(conn, vec![event]);
+        return store(conn, vec![event], false);
     };
     if !known {
         let rows: Vec<Subscription> = crate::db::schema::webhooks::table
@@ -321,7 +318,6 @@ fn insert(conn: &mut PgConnection, mut event: NewEvent) -> AppResult<()> {
             &event.payload,
         )?;
     }
-    event.webhooks_queued = true;
     BATCH.with(|b| {
         if let Some(b) = b.borrow_mut().as_mut() {
             b.events.push(event);
@@ -332,8 +328,9 @@ fn insert(conn: &mut PgConnection, mut event: NewEvent) -> AppResult<()> {
 
 /// Stores `events` (one statement: the rows, one `pg_notify('switchboard_events', '<id>')`
 /// each, and their [`HookFlags`]), then runs each event's hooks in order on the same
-/// connection, so in the same transaction.
-fn store(conn: &mut PgConnection, events: Vec<NewEvent>) -> AppResult<()> {
+/// connection, so in the same transaction. `webhooks_queued`: the events come from a batch,
+/// whose webhooks were queued when they were emitted (see [`insert`]).
+fn store(conn: &mut PgConnection, events: Vec<NewEvent>, webhooks_queued: bool) -> AppResult<()> {
     use diesel::sql_types::Array;
     let n = events.len();
     let mut account_ids = Vec::with_capacity(n);
@@ -353,7 +350,7 @@ fn store(conn: &mut PgConnection, events: Vec<NewEvent>) -> AppResult<()> {
         names.push(e.name.as_str());
         payloads.push(&e.payload);
         add_display_ids.push(e.add_display_id);
-        webhook_events.push(if e.webhooks_queued {
+        webhook_events.push(if webhooks_queued {
             None
         } else {
             super::webhooks::webhook_event_name(&e.name)
@@ -539,7 +536,6 @@ pub fn message_created(
                 "status": message.status,
             }),
             add_display_id: true,
-            webhooks_queued: false,
         },
     )
 }
@@ -564,7 +560,6 @@ pub fn message_updated(
                 "update": update,
             }),
             add_display_id: true,
-            webhooks_queued: false,
         },
     )
 }
