@@ -1,6 +1,7 @@
 //! Database access: the r2d2 connection pool, embedded migrations, and helpers that give each
 //! test its own database cloned from a migrated template.
 
+pub mod prepared;
 pub mod schema;
 pub mod testing;
 

@@ -28,6 +28,7 @@
 
 use super::events;
 use super::messages::{self, message_type, NewMessage};
+use crate::db::prepared::Prepare;
 use crate::db::schema::{assignment_queue, inbox_auto_assignment};
 use crate::error::{AppError, AppResult};
 use chrono::Utc;
@@ -164,6 +165,7 @@ pub fn drain_later(conn: &mut PgConnection, inbox_ids: &[i64]) -> AppResult<usiz
     .bind::<Text, _>(JOB)
     .bind::<diesel::sql_types::Integer, _>(MAX_ATTEMPTS)
     .bind::<Array<BigInt>, _>(inbox_ids)
+    .prepared()
     .execute(conn)?)
 }
 
@@ -195,6 +197,7 @@ pub fn enqueue_conversation(
     .bind::<BigInt, _>(inbox_id)
     .bind::<Text, _>(JOB)
     .bind::<diesel::sql_types::Integer, _>(MAX_ATTEMPTS)
+    .prepared()
     .load(conn)?;
     Ok(!queued.is_empty())
 }
@@ -249,6 +252,7 @@ pub fn on_event(
                 .bind::<diesel::sql_types::Integer, _>(MAX_ATTEMPTS)
                 .bind::<BigInt, _>(user_id)
                 .bind::<BigInt, _>(account_id)
+                .prepared()
                 .execute(conn)?;
             }
         }
@@ -297,6 +301,7 @@ pub fn candidates(conn: &mut PgConnection, inbox_id: i64) -> AppResult<Vec<Candi
          ORDER BY m.user_id",
     )
     .bind::<BigInt, _>(inbox_id)
+    .prepared()
     .load(conn)?)
 }
 
@@ -370,6 +375,7 @@ fn drain_batch(
          WHERE s.inbox_id = $1 FOR UPDATE OF s",
     )
     .bind::<BigInt, _>(inbox_id)
+    .prepared()
     .get_result(conn)
     .optional()?;
     let Some(state) = state else {
@@ -385,6 +391,7 @@ fn drain_batch(
     )
     .bind::<Text, _>(JOB)
     .bind::<Text, _>(inbox_id.to_string())
+    .prepared()
     .execute(conn)?;
     if !state.enabled {
         out.dropped +=
@@ -400,6 +407,7 @@ fn drain_batch(
     )
     .bind::<BigInt, _>(inbox_id)
     .bind::<BigInt, _>(DRAIN_BATCH)
+    .prepared()
     .load(conn)?;
     if waiting.is_empty() {
         return Ok((false, 0));

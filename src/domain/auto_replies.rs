@@ -27,6 +27,7 @@ use super::conversations::{self, Conversation};
 use super::csat;
 use super::inbox_hours::{self, Settings};
 use super::messages::{self, message_type, Message, NewMessage};
+use crate::db::prepared::Prepare;
 use crate::db::schema::auto_replies;
 use crate::error::{AppError, AppResult};
 use crate::jobs;
@@ -202,6 +203,7 @@ fn is_first_contact_message(
     .bind::<BigInt, _>(c.contact_id)
     .bind::<BigInt, _>(c.id)
     .bind::<BigInt, _>(m.id)
+    .prepared()
     .get_result(conn)?;
     Ok(row.first)
 }

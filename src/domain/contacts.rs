@@ -4,6 +4,7 @@
 //! (`wa_id`, Chatwoot's `source_id`), the BSUID (`user_id`) or the parent BSUID. A contact may
 //! hold all three, so a message with any of them lands on the same contact.
 
+use crate::db::prepared::Prepare;
 use crate::db::schema::{contact_inboxes, contacts};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
@@ -95,6 +96,10 @@ impl Identity {
 pub struct ProfileInfo {
     pub name: Option<String>,
     pub username: Option<String>,
+    /// When the message that names the person was sent: a contact [`resolve`] creates for it
+    /// starts with `last_activity_at` there, so the activity update that follows the message
+    /// rewrites no row (issue 15: a contact row and its fifteen index entries written once).
+    pub message_at: Option<DateTime<Utc>>,
 }
 
 /// The advisory-lock key guarding one identifier (`source_id`: phone digits, BSUID or parent
@@ -228,6 +233,7 @@ pub fn resolve(
                     contacts::bsuid.eq(&identity.bsuid),
                     contacts::parent_bsuid.eq(&identity.parent_bsuid),
                     contacts::username.eq(&profile.username),
+                    contacts::last_activity_at.eq(profile.message_at),
                 ))
                 .returning(Contact::as_returning())
                 .get_result(conn)?
@@ -369,6 +375,7 @@ pub fn merge_into(conn: &mut PgConnection, from: i64, into: i64) -> AppResult<()
     )
     .bind::<BigInt, _>(from)
     .bind::<BigInt, _>(into)
+    .prepared()
     .execute(conn)?;
     // Email and identifier are unique per account: the merged contact takes them only once
     // the other is gone.
@@ -385,6 +392,7 @@ pub fn merge_into(conn: &mut PgConnection, from: i64, into: i64) -> AppResult<()
         .bind::<Nullable<Text>, _>(email)
         .bind::<Nullable<Text>, _>(identifier)
         .bind::<BigInt, _>(into)
+        .prepared()
         .execute(conn)?;
     }
     tracing::info!(from, into, "merged two contacts");
@@ -526,6 +534,7 @@ pub fn merge_additional_attributes(
     )
     .bind::<diesel::sql_types::Jsonb, _>(patch)
     .bind::<diesel::sql_types::BigInt, _>(contact_id)
+    .prepared()
     .execute(conn)?;
     Ok(())
 }
@@ -549,6 +558,7 @@ pub fn touch(conn: &mut PgConnection, contact_id: i64, at: DateTime<Utc>) -> App
     .bind::<diesel::sql_types::Timestamptz, _>(at)
     .bind::<diesel::sql_types::BigInt, _>(contact_id)
     .bind::<diesel::sql_types::Double, _>(ACTIVITY_GRANULARITY_SECS as f64)
+    .prepared()
     .execute(conn)?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 use super::accounts::{self, Member, Role, Team, Viewer};
 use super::events;
 use super::messages::{self, message_type, NewMessage};
+use crate::db::prepared::Prepare;
 use crate::db::schema::{conversations, users};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
@@ -91,7 +92,9 @@ pub fn latest(
             conversations::id.desc(),
         ))
         .select(Conversation::as_select())
-        .first(conn)
+        .limit(1)
+        .prepared()
+        .get_result(conn)
         .optional()?)
 }
 
@@ -357,6 +360,7 @@ pub fn record_message(
     .bind::<diesel::sql_types::Timestamptz, _>(at)
     .bind::<diesel::sql_types::Bool, _>(incoming)
     .bind::<diesel::sql_types::BigInt, _>(conversation_id)
+    .prepared()
     .get_result(conn)
     .optional()?;
     if incoming && recorded.is_some_and(|r| r.previous_status == "snoozed" && r.status == "open") {
@@ -1418,6 +1422,7 @@ pub fn reply_times(conn: &mut PgConnection, conversation_id: i64) -> AppResult<R
                 AND NOT (content_attributes ? 'automated'))          SELECT (SELECT first_at FROM replies) AS first_reply_at,                 (SELECT min(m.created_at) FROM messages m WHERE m.conversation_id = $1                    AND m.message_type = 0                    AND m.created_at > COALESCE((SELECT last_at FROM replies), '-infinity'))                 AS waiting_since",
     )
     .bind::<diesel::sql_types::BigInt, _>(conversation_id)
+    .prepared()
     .get_result(conn)?)
 }
 
@@ -1507,6 +1512,7 @@ fn load_count_snapshot(conn: &mut PgConnection, account_id: i64) -> AppResult<Co
          FROM conversation_counts WHERE account_id = $1 GROUP BY 1, 2, 3, 4",
     )
     .bind::<diesel::sql_types::BigInt, _>(account_id)
+    .prepared()
     .load(conn)?;
     let raw: i64 = rows.iter().map(|r| r.raw).sum();
     if raw > 2 * rows.len() as i64 + FOLD_SLACK {
@@ -1537,6 +1543,7 @@ pub fn fold_counts(conn: &mut PgConnection, account_id: i64) -> AppResult<bool> 
              AS locked",
         )
         .bind::<diesel::sql_types::Text, _>(account_id.to_string())
+        .prepared()
         .get_result(conn)?;
         if !got.locked {
             return Ok(false);
@@ -1549,6 +1556,7 @@ pub fn fold_counts(conn: &mut PgConnection, account_id: i64) -> AppResult<bool> 
              GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0",
         )
         .bind::<diesel::sql_types::BigInt, _>(account_id)
+        .prepared()
         .execute(conn)?;
         Ok(true)
     })
@@ -1677,6 +1685,7 @@ fn counts_of(
     .bind::<Nullable<BigInt>, _>(inbox_id)
     .bind::<Nullable<Array<BigInt>>, _>(visible.map(<[i64]>::to_vec))
     .bind::<Array<Text>, _>(labels)
+    .prepared()
     .get_result(conn)?;
     Ok(ListCounts {
         mine_count: c.mine,

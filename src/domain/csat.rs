@@ -27,6 +27,7 @@ use super::conversations::{self, Conversation};
 use super::inbox_hours;
 use super::messages::Message;
 use super::templates::{self, ButtonParam, ProcessedParams, TemplateParams};
+use crate::db::prepared::Prepare;
 use crate::db::schema::csat_survey_responses as r;
 use crate::error::{AppError, AppResult};
 use crate::whatsapp::interactive::Interactive;
@@ -360,6 +361,7 @@ pub fn record_answer(
     .bind::<BigInt, _>(conversation.inbox_id)
     .bind::<Timestamptz, _>(since)
     .bind::<Timestamptz, _>(message.created_at)
+    .prepared()
     .execute(conn)?;
     if updated > 0 && conversation.status == "resolved" {
         conversations::clear_waiting(conn, conversation.id)?;

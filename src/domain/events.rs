@@ -27,6 +27,7 @@
 //! | `sla.updated` | `display_id`, `sla_policy_id` (null when removed): an SLA was applied, removed or its policy changed (realtime clients only) |
 //! | `contact_note.changed` | `contact_id`, `note_id`, `action` (`created`, `updated`, `deleted`): account-wide, ids only (clients read the notes through `/contacts/{id}/notes`, which checks who may see the contact) |
 
+use crate::db::prepared::Prepare;
 use crate::db::schema::realtime_events;
 use crate::error::AppResult;
 use chrono::{DateTime, Utc};
@@ -405,6 +406,7 @@ fn store(conn: &mut PgConnection, events: Vec<NewEvent>, webhooks_queued: bool) 
     .bind::<Array<Jsonb>, _>(&rule_events)
     .bind::<Array<Bool>, _>(&auto_replies)
     .bind::<Array<Bool>, _>(&slas)
+    .prepared()
     .load(conn)?;
     flags.sort_by_key(|f| f.ord);
     if flags.len() != n {

@@ -28,6 +28,7 @@
 use super::accounts::{Member, Role, Viewer};
 use super::conversations::Conversation;
 use super::messages::Message;
+use crate::db::prepared::Prepare;
 use crate::error::{AppError, AppResult};
 use crate::jobs::email;
 use chrono::{DateTime, Utc};
@@ -183,6 +184,7 @@ pub fn customer_message(
            AS anyone",
     )
     .bind::<BigInt, _>(conversation_id)
+    .prepared()
     .get_result(conn)?;
     if !anyone.anyone {
         return Ok(0);
@@ -262,6 +264,7 @@ fn add_participant_quietly(
     .bind::<BigInt, _>(conversation.account_id)
     .bind::<BigInt, _>(conversation.id)
     .bind::<BigInt, _>(user_id)
+    .prepared()
     .execute(conn)?;
     Ok(())
 }
@@ -520,6 +523,7 @@ fn list_page(
     )
     .bind::<BigInt, _>(viewer.user_id)
     .bind::<BigInt, _>(viewer.account_id)
+    .prepared()
     .get_result(conn)?;
     // One more than a page tells whether an older page exists.
     let mut notifications: Vec<NotificationRow> = diesel::sql_query(format!(
@@ -557,6 +561,7 @@ pub fn unread_count(conn: &mut PgConnection, viewer: &Viewer) -> AppResult<i64> 
     )
     .bind::<BigInt, _>(viewer.user_id)
     .bind::<BigInt, _>(viewer.account_id)
+    .prepared()
     .get_result(conn)?;
     Ok(one.n)
 }
@@ -616,6 +621,7 @@ pub fn set_read(
         .bind::<BigInt, _>(viewer.user_id)
         .bind::<BigInt, _>(viewer.account_id)
         .bind::<Bool, _>(read)
+        .prepared()
         .execute(conn)?;
         if changed == 0 {
             return Err(AppError::NotFound(format!("notification {id} not found")));
@@ -643,6 +649,7 @@ pub fn read_all(
         .bind::<BigInt, _>(viewer.user_id)
         .bind::<BigInt, _>(viewer.account_id)
         .bind::<Nullable<Integer>, _>(display_id)
+        .prepared()
         .execute(conn)?;
         if changed > 0 {
             emit_updated(conn, viewer, None)?;
@@ -661,6 +668,7 @@ pub fn delete(conn: &mut PgConnection, viewer: &Viewer, id: i64) -> AppResult<()
         .bind::<BigInt, _>(id)
         .bind::<BigInt, _>(viewer.user_id)
         .bind::<BigInt, _>(viewer.account_id)
+        .prepared()
         .execute(conn)?;
         if gone == 0 {
             return Err(AppError::NotFound(format!("notification {id} not found")));
@@ -711,6 +719,7 @@ pub fn participant_names(
     )
     .bind::<BigInt, _>(conversation.id)
     .bind::<BigInt, _>(conversation.account_id)
+    .prepared()
     .load(conn)?;
     Ok(rows.into_iter().map(|p| (p.user_id, p.name)).collect())
 }
@@ -780,6 +789,7 @@ pub fn change_participants(
             )
             .bind::<BigInt, _>(conversation.id)
             .bind::<Array<BigInt>, _>(user_ids)
+            .prepared()
             .execute(conn)?;
         }
         if change == ParticipantChange::Remove {
@@ -789,6 +799,7 @@ pub fn change_participants(
             )
             .bind::<BigInt, _>(conversation.id)
             .bind::<Array<BigInt>, _>(user_ids)
+            .prepared()
             .execute(conn)?;
         } else {
             diesel::sql_query(
@@ -799,6 +810,7 @@ pub fn change_participants(
             .bind::<BigInt, _>(conversation.account_id)
             .bind::<BigInt, _>(conversation.id)
             .bind::<Array<BigInt>, _>(user_ids)
+            .prepared()
             .execute(conn)?;
         }
         participants(conn, conversation)
@@ -863,6 +875,7 @@ pub fn change_team_members(
             .bind::<BigInt, _>(team_id)
             .bind::<Array<BigInt>, _>(user_ids)
             .bind::<Bool, _>(change == ParticipantChange::Replace)
+            .prepared()
             .execute(conn)?;
         }
         if change != ParticipantChange::Remove {
@@ -872,6 +885,7 @@ pub fn change_team_members(
             )
             .bind::<BigInt, _>(team_id)
             .bind::<Array<BigInt>, _>(user_ids)
+            .prepared()
             .execute(conn)?;
         }
         team_members(conn, account_id, team_id)

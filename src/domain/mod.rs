@@ -49,6 +49,7 @@ pub mod automation;
 // Issue 15 (limits): rate limits shared across processes.
 pub mod limits;
 
+use crate::db::prepared::Prepare;
 use crate::error::AppError;
 
 use diesel::pg::PgConnection;
@@ -104,6 +105,7 @@ pub fn xact_lock(conn: &mut PgConnection, key: &str) -> diesel::QueryResult<()> 
     }
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind::<Text, _>(key)
+        .prepared()
         .execute(conn)
         .map(|_| ())
 }
@@ -124,6 +126,7 @@ pub fn xact_lock_all(conn: &mut PgConnection, keys: &[String]) -> diesel::QueryR
          FROM unnest($1::text[]) AS t(k) ORDER BY h) AS ordered",
     )
     .bind::<diesel::sql_types::Array<Text>, _>(keys)
+    .prepared()
     .execute(conn)
     .map(|_| ())
 }

@@ -19,6 +19,7 @@
 
 use super::accounts::{self, User};
 use crate::config::Config;
+use crate::db::prepared::Prepare;
 use crate::error::AppResult;
 use crate::jobs::email::{self, EmailJob, Rendered};
 use crate::mail::escape_html;
@@ -279,6 +280,7 @@ pub fn conversation_created(
     .bind::<diesel::sql_types::Integer, _>(email::MAX_ATTEMPTS)
     .bind::<BigInt, _>(account_id)
     .bind::<BigInt, _>(inbox_id)
+    .prepared()
     .execute(conn)?)
 }
 
@@ -308,6 +310,7 @@ pub fn webhook_disabled(
     .bind::<Text, _>(webhook_name)
     .bind::<Text, _>(reason)
     .bind::<diesel::sql_types::Integer, _>(email::MAX_ATTEMPTS)
+    .prepared()
     .execute(conn)?)
 }
 
@@ -338,6 +341,7 @@ fn conversation_info(
          JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = $1",
     )
     .bind::<BigInt, _>(conversation_id)
+    .prepared()
     .get_result(conn)
     .optional()?)
 }
@@ -575,6 +579,7 @@ fn render_notification(
         diesel::sql_query("SELECT account_id FROM notifications WHERE id = $1 AND user_id = $2")
             .bind::<BigInt, _>(notification_id)
             .bind::<BigInt, _>(user_id)
+            .prepared()
             .get_result(conn)
             .optional()?;
     let Some(Owner { account_id }) = owner else {

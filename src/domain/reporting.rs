@@ -38,6 +38,7 @@
 //! per-conversation state row is locked (`FOR UPDATE`) and rollups are upserts.
 
 use super::events;
+use crate::db::prepared::Prepare;
 use crate::error::AppResult;
 
 mod batch;
@@ -189,6 +190,7 @@ pub fn record(conn: &mut PgConnection, fact: &Fact<'_>) -> AppResult<bool> {
     .bind::<Nullable<BigInt>, _>(fact.message_id)
     .bind::<Nullable<Text>, _>(fact.detail.as_deref())
     .bind::<Nullable<Text>, _>(fact.category.as_deref())
+    .prepared()
     .execute(conn)?;
     Ok(n > 0)
 }
@@ -246,6 +248,7 @@ fn conversation(conn: &mut PgConnection, id: i64) -> AppResult<Option<Conv>> {
          WHERE id = $1 FOR NO KEY UPDATE",
     )
     .bind::<BigInt, _>(id)
+    .prepared()
     .get_result(conn)
     .optional()?)
 }
@@ -261,6 +264,7 @@ fn state(conn: &mut PgConnection, id: i64, opened_at: DateTime<Utc>) -> AppResul
     )
     .bind::<BigInt, _>(id)
     .bind::<Timestamptz, _>(opened_at)
+    .prepared()
     .get_result(conn)?)
 }
 
@@ -371,6 +375,7 @@ pub fn status_changed(
         )
         .bind::<BigInt, _>(conversation_id)
         .bind::<Timestamptz, _>(at)
+        .prepared()
         .execute(conn)?;
     } else if previous == "resolved" {
         record(
@@ -392,6 +397,7 @@ pub fn status_changed(
         )
         .bind::<BigInt, _>(conversation_id)
         .bind::<Timestamptz, _>(at)
+        .prepared()
         .execute(conn)?;
     }
     Ok(())
@@ -415,6 +421,7 @@ fn load_message(conn: &mut PgConnection, id: i64) -> AppResult<Option<Msg>> {
          sender_id, external_error, created_at FROM messages WHERE id = $1",
     )
     .bind::<BigInt, _>(id)
+    .prepared()
     .get_result(conn)
     .optional()?)
 }
@@ -448,6 +455,7 @@ fn load_message_and_conversation(
          WHERE m.id = $1 FOR NO KEY UPDATE OF c",
     )
     .bind::<BigInt, _>(id)
+    .prepared()
     .get_result(conn)
     .optional()?;
     Ok(both.map(|b| {
@@ -558,6 +566,7 @@ pub fn message_created(conn: &mut PgConnection, message_id: i64) -> AppResult<()
     )
     .bind::<BigInt, _>(m.conversation_id)
     .bind::<Timestamptz, _>(m.created_at)
+    .prepared()
     .execute(conn)?;
     Ok(())
 }
@@ -632,6 +641,7 @@ fn window_closed(
     )
     .bind::<BigInt, _>(conversation_id)
     .bind::<Timestamptz, _>(last_incoming)
+    .prepared()
     .execute(conn)?;
     Ok(())
 }
@@ -670,6 +680,7 @@ fn window_incoming(
         .bind::<Timestamptz, _>(at)
         .bind::<Bool, _>(newer)
         .bind::<Bool, _>(waiting)
+        .prepared()
         .execute(conn)?;
     }
     Ok(())
@@ -699,6 +710,7 @@ pub fn close_windows(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) ->
         )
         .bind::<Timestamptz, _>(now)
         .bind::<BigInt, _>(limit)
+        .prepared()
         .load(conn)?;
         let n = open.len();
         for w in open {
@@ -710,6 +722,7 @@ pub fn close_windows(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) ->
                          WHERE conversation_id = $1",
                     )
                     .bind::<BigInt, _>(w.conversation_id)
+                    .prepared()
                     .execute(conn)?;
                 }
             }
@@ -742,6 +755,7 @@ pub fn fold(conn: &mut PgConnection) -> AppResult<i64> {
     loop {
         let f: Folded = diesel::sql_query("SELECT reporting_fold($1) AS n")
             .bind::<diesel::sql_types::Integer, _>(FOLD_BATCH)
+            .prepared()
             .get_result(conn)?;
         total += f.n as i64;
         if f.n < FOLD_BATCH {

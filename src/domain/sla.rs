@@ -32,6 +32,7 @@
 //!   again.
 
 use super::business_hours::Schedule;
+use crate::db::prepared::Prepare;
 use crate::db::schema::{
     applied_slas as applied, conversations, sla_events as sev, sla_policies as pol,
 };
@@ -1132,6 +1133,7 @@ pub fn header_data(
     )
     .bind::<BigInt, _>(account_id)
     .bind::<BigInt, _>(conversation_id)
+    .prepared()
     .load(conn)?;
     let mut applied_one = None;
     let mut list = vec![];

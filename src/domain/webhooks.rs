@@ -14,6 +14,7 @@
 //!   webhook is disabled and every administrator is emailed ([`record_outcome`]).
 
 use crate::crypto::{self, SecretBox};
+use crate::db::prepared::Prepare;
 use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
@@ -413,6 +414,7 @@ pub fn record_attempt(
     )
     .bind::<diesel::sql_types::BigInt, _>(job.webhook_id)
     .bind::<diesel::sql_types::BigInt, _>(DELIVERIES_KEPT)
+    .prepared()
     .execute(conn)?;
     Ok(())
 }
@@ -518,6 +520,7 @@ pub fn enqueue_for_event(
     .bind::<diesel::sql_types::BigInt, _>(account_id)
     .bind::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>, _>(inbox_id)
     .bind::<diesel::sql_types::Text, _>(event)
+    .prepared()
     .load(conn)?;
     if subscribers.is_empty() {
         return Ok(0);

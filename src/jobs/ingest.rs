@@ -24,6 +24,7 @@
 //! with one multi-row insert when the savepoint's work is done, their hooks run then, and
 //! their reporting facts recorded set-wise (`domain::reporting::on_events`).
 
+use crate::db::prepared::Prepare;
 use crate::db::schema::{inboxes, whatsapp_events};
 use crate::error::{AppError, AppResult};
 use crate::whatsapp::ingest::{self, IngestReport, ItemRange, ParsedBody, Routing};
@@ -133,6 +134,7 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
                 .for_update()
                 .skip_locked()
                 .select(whatsapp_events::id)
+                .prepared()
                 .load(conn)?;
             ids.extend(more);
         }
@@ -332,6 +334,7 @@ fn record_processed(
     .bind::<Array<BigInt>, _>(&ids)
     .bind::<Array<Integer>, _>(&items)
     .bind::<Timestamptz, _>(Utc::now())
+    .prepared()
     .execute(conn)?;
     Ok(done
         .into_iter()

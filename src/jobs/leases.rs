@@ -14,6 +14,7 @@
 //!   irreversible call began: a send whose Graph call began keeps its lease and is reconciled,
 //!   see `jobs::send`).
 
+use crate::db::prepared::Prepare;
 use crate::error::AppResult;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -80,6 +81,7 @@ pub fn release_held(conn: &mut PgConnection) -> AppResult<usize> {
     )
     .bind::<Array<BigInt>, _>(&ids)
     .bind::<Array<Timestamptz>, _>(&ends)
+    .prepared()
     .execute(conn)?)
 }
 

@@ -38,6 +38,7 @@ pub mod ingest_lag;
 // Issue 14 (reports): customer service windows closed unanswered.
 pub mod reports;
 
+use crate::db::prepared::Prepare;
 use crate::db::schema::jobs;
 use crate::error::AppResult;
 use chrono::{DateTime, Duration, Utc};
@@ -165,6 +166,7 @@ pub fn claim_batch(
     .bind::<Text, _>(kind)
     .bind::<BigInt, _>(limit)
     .bind::<BigInt, _>(lease_seconds)
+    .prepared()
     .load(conn)?;
     for job in &claimed {
         // RETURNING gives the new `run_at`: the lease's end.

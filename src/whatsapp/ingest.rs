@@ -15,6 +15,7 @@ use super::payload::{
     self, ChangeValue, ContactInfo, Envelope, Message, MetaError, StateSyncItem, Status,
     UserIdUpdate,
 };
+use crate::db::prepared::Prepare;
 use crate::domain::contacts::{self, Identity, ProfileInfo};
 use crate::domain::conversations;
 use crate::domain::inboxes::{self, Channel, Inbox, InboxWithChannel};
@@ -251,6 +252,7 @@ impl Seen {
         )
         .bind::<Array<BigInt>, _>(&inbox_ids)
         .bind::<Array<Text>, _>(&wamids)
+        .prepared()
         .load(conn)?;
         Ok(Seen {
             known: rows
@@ -281,6 +283,7 @@ impl Seen {
         .bind::<Array<BigInt>, _>(&ids)
         .bind::<Array<Timestamptz>, _>(&ats)
         .bind::<Double, _>(contacts::ACTIVITY_GRANULARITY_SECS as f64)
+        .prepared()
         .execute(conn)?;
         Ok(())
     }
@@ -895,6 +898,7 @@ fn identity_and_profile(
         username: info
             .and_then(|c| c.profile.as_ref())
             .and_then(|p| p.username.clone()),
+        message_at: None,
     };
     (identity, profile)
 }
@@ -1002,6 +1006,10 @@ fn store(
         return Ok(());
     }
     let at = payload::parse_timestamp(m.timestamp.as_deref());
+    let profile = &ProfileInfo {
+        message_at: Some(at),
+        ..profile.clone()
+    };
     let (contact, contact_inbox) =
         contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, identity, profile)?;
     // A history import opens many old conversations at once: no email for those.
@@ -1402,6 +1410,7 @@ fn state_sync(conn: &mut PgConnection, ctx: &mut Ctx, item: &StateSyncItem) -> A
             let profile = ProfileInfo {
                 name: name.clone(),
                 username: None,
+                message_at: None,
             };
             let (contact, _) = contacts::resolve(
                 conn,

@@ -29,6 +29,7 @@ pub mod conditions;
 pub mod macros;
 pub mod rule_cache;
 
+use crate::db::prepared::Prepare;
 use crate::db::schema::{automation_rules as rules, automation_runs as runs, users};
 use crate::domain::accounts::{Role, Viewer};
 use crate::error::{AppError, AppResult};
@@ -376,6 +377,7 @@ pub fn system_viewer(conn: &mut PgConnection, account_id: i64) -> AppResult<View
             .bind::<Text, _>(SYSTEM_NAME)
             .bind::<Text, _>(SYSTEM_EMAIL)
             .bind::<Text, _>(format!("!automation-{}", crate::crypto::random_hex(16)))
+            .prepared()
             .execute(conn)?;
             users::table
                 .filter(users::email.eq(SYSTEM_EMAIL))
@@ -521,6 +523,7 @@ pub fn enqueue_for_event(
     .bind::<Integer, _>(MAX_ATTEMPTS)
     .bind::<BigInt, _>(account_id)
     .bind::<Array<Text>, _>(&trigger.events)
+    .prepared()
     .execute(conn)?;
     Ok(n > 0)
 }
@@ -574,6 +577,7 @@ pub fn enqueue_for_events(
     .bind::<Integer, _>(MAX_ATTEMPTS)
     .bind::<Array<Jsonb>, _>(payloads)
     .bind::<BigInt, _>(account_id)
+    .prepared()
     .execute(conn)?)
 }
 
@@ -761,6 +765,7 @@ pub fn sweep(conn: &mut PgConnection) -> AppResult<Vec<i64>> {
     .bind::<Text, _>(UNANSWERED)
     .bind::<Text, _>(JOB_KIND)
     .bind::<Integer, _>(MAX_ATTEMPTS)
+    .prepared()
     .load(conn)?;
     Ok(ids.into_iter().map(|i| i.id).collect())
 }

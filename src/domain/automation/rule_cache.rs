@@ -15,6 +15,7 @@
 use super::actions::Action;
 use super::conditions::Condition;
 use super::Rule;
+use crate::db::prepared::Prepare;
 use crate::db::schema::automation_rules as rules;
 use crate::error::AppResult;
 use diesel::prelude::*;
@@ -56,6 +57,7 @@ fn version(conn: &mut PgConnection, account_id: i64) -> AppResult<(i64, String)>
          AS version, current_database()::text AS db",
     )
     .bind::<BigInt, _>(account_id)
+    .prepared()
     .get_result(conn)?;
     Ok((v.version, v.db))
 }

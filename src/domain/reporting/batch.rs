@@ -11,6 +11,7 @@
 use super::{
     Conv, Fact, State, CONVERSATION_CREATED, MESSAGE_RECEIVED, WINDOW_CLOSED, WINDOW_HOURS,
 };
+use crate::db::prepared::Prepare;
 use crate::domain::events;
 use crate::domain::messages::message_type as mt;
 use crate::error::AppResult;
@@ -137,6 +138,7 @@ fn flush(conn: &mut PgConnection, run: Vec<Step>) -> AppResult<()> {
          WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
     )
     .bind::<Array<BigInt>, _>(&conversation_ids)
+    .prepared()
     .load::<ConvRow>(conn)?
     .into_iter()
     .map(|r| (r.id, r.c))
@@ -156,6 +158,7 @@ fn flush(conn: &mut PgConnection, run: Vec<Step>) -> AppResult<()> {
              WHERE id = ANY($1)",
         )
         .bind::<Array<BigInt>, _>(&message_ids)
+        .prepared()
         .load::<Incoming>(conn)?
         .into_iter()
         .map(|m| (m.id, m))
@@ -175,6 +178,7 @@ fn flush(conn: &mut PgConnection, run: Vec<Step>) -> AppResult<()> {
     )
     .bind::<Array<BigInt>, _>(&ids)
     .bind::<Array<Timestamptz>, _>(&opened)
+    .prepared()
     .load::<StateRow>(conn)?
     .into_iter()
     .map(|r| (r.conversation_id, r.st))
@@ -280,6 +284,7 @@ fn flush(conn: &mut PgConnection, run: Vec<Step>) -> AppResult<()> {
                 .map(|(_, s)| s.window_closed_for)
                 .collect::<Vec<_>>(),
         )
+        .prepared()
         .execute(conn)?;
     }
     Ok(())
@@ -357,6 +362,7 @@ fn record_all(conn: &mut PgConnection, facts: &[Fact<'_>]) -> AppResult<()> {
             .map(|f| f.category.as_deref())
             .collect::<Vec<_>>(),
     )
+    .prepared()
     .execute(conn)?;
     Ok(())
 }
