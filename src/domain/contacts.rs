@@ -9,6 +9,7 @@ use crate::db::schema::{contact_inboxes, contacts};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use std::collections::HashMap;
 
 /// A `contacts` row.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, serde::Serialize)]
@@ -43,7 +44,7 @@ pub struct ContactInbox {
 }
 
 /// The identifiers a payload carries for one WhatsApp user. Any subset may be present.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Identity {
     /// Phone digits without '+', as Meta's `wa_id`/`from`.
     pub phone: Option<String>,
@@ -284,6 +285,144 @@ pub fn resolve(
     }
     let primary = known.swap_remove(0);
     Ok((contact, primary))
+}
+
+/// Creates, set-wise, the contacts of the people an ingest unit is about to store messages
+/// from whom inbox `inbox_id` has never seen (issue 15, batched ingest): one multi-row insert
+/// of contacts and one of their contact inboxes for the whole unit, where [`resolve`] spends
+/// four statements on each. `people` are `(identity, profile)` pairs (the profile's
+/// `message_at` becomes the contact's `last_activity_at`, as in [`resolve`]).
+///
+/// Only plain first contacts are created here; everyone else is left to [`resolve`], which
+/// handles them as before: a person whose identifiers (phone, BSUID, parent BSUID) the inbox
+/// already holds, one whose phone number an agent's or imported contact without a contact
+/// inbox carries (that contact is adopted), one with an empty identity, and one sharing an
+/// identifier with an earlier entry of `people`. Returns `(index in people, contact, contact
+/// inbox of its preferred identifier)` for each contact created, and emits its
+/// `contact_created` event, as [`resolve`] does. Must run in a transaction that holds the
+/// identities' locks (see [`identity_lock_key`]). Errors: database errors only.
+pub fn create_many(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+    people: &[(Identity, ProfileInfo)],
+) -> AppResult<Vec<(usize, Contact, ContactInbox)>> {
+    // Entries whose identifiers no earlier entry claims.
+    let mut claimed = std::collections::HashSet::new();
+    let mut fresh: Vec<usize> = Vec::new();
+    for (i, (identity, _)) in people.iter().enumerate() {
+        let sources = identity.sources();
+        if sources.is_empty() || sources.iter().any(|(s, _)| claimed.contains(s)) {
+            continue;
+        }
+        claimed.extend(sources.into_iter().map(|(s, _)| s));
+        fresh.push(i);
+    }
+    if fresh.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Identifiers the inbox already holds, and phone numbers a contact without a contact
+    // inbox carries: those people go through `resolve`.
+    let all: Vec<String> = claimed.into_iter().collect();
+    let known: std::collections::HashSet<String> = contact_inboxes::table
+        .filter(contact_inboxes::inbox_id.eq(inbox_id))
+        .filter(contact_inboxes::source_id.eq_any(&all))
+        .select(contact_inboxes::source_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    fresh.retain(|&i| !people[i].0.sources().iter().any(|(s, _)| known.contains(s)));
+    let phones: Vec<String> = fresh
+        .iter()
+        .filter_map(|&i| people[i].0.phone.as_ref().map(|p| format!("+{p}")))
+        .collect();
+    if !phones.is_empty() {
+        let adoptable: std::collections::HashSet<Option<String>> = contacts::table
+            .filter(contacts::account_id.eq(account_id))
+            .filter(contacts::phone_number.eq_any(&phones))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                contact_inboxes::table.filter(contact_inboxes::contact_id.eq(contacts::id)),
+            )))
+            .select(contacts::phone_number)
+            .load::<Option<String>>(conn)?
+            .into_iter()
+            .collect();
+        fresh.retain(|&i| {
+            let phone = people[i].0.phone.as_ref().map(|p| format!("+{p}"));
+            phone.is_none() || !adoptable.contains(&phone)
+        });
+    }
+    if fresh.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<_> = fresh
+        .iter()
+        .map(|&i| {
+            let (identity, profile) = &people[i];
+            (
+                contacts::account_id.eq(account_id),
+                contacts::name.eq(placeholder_name(identity, profile)),
+                contacts::phone_number.eq(identity.phone.as_ref().map(|p| format!("+{p}"))),
+                contacts::bsuid.eq(identity.bsuid.clone()),
+                contacts::parent_bsuid.eq(identity.parent_bsuid.clone()),
+                contacts::username.eq(profile.username.clone()),
+                contacts::last_activity_at.eq(profile.message_at),
+            )
+        })
+        .collect();
+    let created: Vec<Contact> = diesel::insert_into(contacts::table)
+        .values(&rows)
+        .returning(Contact::as_returning())
+        .get_results(conn)?;
+    // Matched back by their identifiers (distinct across `fresh`), not by the order of the
+    // rows PostgreSQL returns.
+    let key = |phone: &Option<String>, bsuid: &Option<String>, parent: &Option<String>| {
+        (phone.clone(), bsuid.clone(), parent.clone())
+    };
+    let by_identity: HashMap<_, Contact> = created
+        .into_iter()
+        .map(|c| (key(&c.phone_number, &c.bsuid, &c.parent_bsuid), c))
+        .collect();
+    let mut contacts_in_order = Vec::with_capacity(fresh.len());
+    let mut inbox_rows = Vec::new();
+    for &i in &fresh {
+        let identity = &people[i].0;
+        let phone = identity.phone.as_ref().map(|p| format!("+{p}"));
+        let contact = by_identity
+            .get(&key(&phone, &identity.bsuid, &identity.parent_bsuid))
+            .cloned()
+            .ok_or_else(|| AppError::Internal("a created contact was not returned".into()))?;
+        for (source_id, kind) in identity.sources() {
+            inbox_rows.push((
+                contact_inboxes::contact_id.eq(contact.id),
+                contact_inboxes::inbox_id.eq(inbox_id),
+                contact_inboxes::source_id.eq(source_id),
+                contact_inboxes::source_kind.eq(kind),
+            ));
+        }
+        contacts_in_order.push((i, contact));
+    }
+    let inboxes: HashMap<String, ContactInbox> = diesel::insert_into(contact_inboxes::table)
+        .values(&inbox_rows)
+        .returning(ContactInbox::as_returning())
+        .get_results(conn)?
+        .into_iter()
+        .map(|ci: ContactInbox| (ci.source_id.clone(), ci))
+        .collect();
+    let mut out = Vec::with_capacity(contacts_in_order.len());
+    for (i, contact) in contacts_in_order {
+        // The preferred identifier comes first (see `Identity::sources`).
+        let primary = people[i]
+            .0
+            .sources()
+            .first()
+            .and_then(|(s, _)| inboxes.get(s))
+            .cloned()
+            .ok_or_else(|| AppError::Internal("a created contact inbox was not returned".into()))?;
+        super::events::contact_changed(conn, account_id, Some(inbox_id), contact.id, true)?;
+        out.push((i, contact, primary));
+    }
+    Ok(out)
 }
 
 /// Completes what the contact lacks from a newer payload. A name the agent (or the Business

@@ -274,6 +274,12 @@ pub fn batched<T>(
     }
 }
 
+/// Whether this thread is inside [`batched`]: the hooks of the events emitted now run only
+/// at its end, so nothing they write (an assignee, a participant, a job) exists yet.
+pub fn batching() -> bool {
+    BATCH.with(|b| b.borrow().is_some())
+}
+
 /// Stores `event`, or adds it to the thread's open batch after queuing its webhooks (see
 /// [`batched`]).
 fn insert(conn: &mut PgConnection, event: NewEvent) -> AppResult<()> {

@@ -225,23 +225,46 @@ pub fn insert_if_new(
     new: &NewMessage,
     new_attachments: &[NewAttachment],
 ) -> AppResult<Option<(Message, Vec<Attachment>)>> {
-    insert_if_new_hinted(conn, new, new_attachments, true)
+    insert_if_new_hinted(
+        conn,
+        new,
+        new_attachments,
+        InsertHints {
+            may_have_waiting: true,
+            empty_conversation: false,
+        },
+    )
 }
 
-/// [`insert_if_new`] for a caller that knows whether updates may be waiting for the wamid
-/// (issue 15, batched ingest: one read for a whole unit, under the wamid locks): with
-/// `may_have_waiting` false the `pending_message_updates` read is skipped.
+/// What a caller of [`insert_if_new_hinted`] already knows (issue 15, batched ingest), each
+/// saving a read.
+#[derive(Debug, Clone, Copy)]
+pub struct InsertHints {
+    /// False when the wamid was read with no update waiting for it (one read for a whole
+    /// unit, under the wamid locks): the `pending_message_updates` read is skipped.
+    pub may_have_waiting: bool,
+    /// True when the conversation was opened in this transaction and holds no message yet:
+    /// the thread-order read (see `after_same_second`) is skipped.
+    pub empty_conversation: bool,
+}
+
+/// [`insert_if_new`] with what the caller already knows (see [`InsertHints`]).
 pub fn insert_if_new_hinted(
     conn: &mut PgConnection,
     new: &NewMessage,
     new_attachments: &[NewAttachment],
-    may_have_waiting: bool,
+    hints: InsertHints,
 ) -> AppResult<Option<(Message, Vec<Attachment>)>> {
     if let Some(sid) = &new.source_id {
         lock_wamid(conn, new.inbox_id, sid)?;
     }
     let placed;
-    let new = match after_same_second(conn, new)? {
+    let later_in_second = if hints.empty_conversation {
+        None
+    } else {
+        after_same_second(conn, new)?
+    };
+    let new = match later_in_second {
         Some(at) => {
             placed = NewMessage {
                 created_at: at,
@@ -292,7 +315,7 @@ pub fn insert_if_new_hinted(
                 .get_result(conn)?,
         );
     }
-    if may_have_waiting {
+    if hints.may_have_waiting {
         (message, _) = apply_waiting(conn, message)?;
     }
     super::events::message_created(conn, &message)?;

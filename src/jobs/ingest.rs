@@ -198,6 +198,8 @@ pub fn process_batch(conn: &mut PgConnection, limit: usize) -> AppResult<Vec<Eve
             // The domain events of the whole unit are stored together (`events::batched`).
             let fast = conn.transaction(|conn| {
                 crate::domain::events::batched(conn, |conn| {
+                // The contacts of new people's first messages, two inserts per inbox.
+                seen.create_contacts(conn, &units)?;
                 let reports = planned
                     .iter()
                     .map(|p| match &p.work {

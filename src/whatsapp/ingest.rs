@@ -196,6 +196,10 @@ pub struct Seen {
     batching: bool,
     /// Contact id → its latest message time in the unit.
     touched: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>>,
+    /// Contacts [`Seen::create_contacts`] made for the unit's first messages from new
+    /// people, by `(inbox_id, identity)`: taken by the message they were made for.
+    created:
+        std::collections::HashMap<(i64, Identity), (contacts::Contact, contacts::ContactInbox)>,
 }
 
 impl Seen {
@@ -261,7 +265,104 @@ impl Seen {
                 .collect(),
             batching: true,
             touched: Default::default(),
+            created: Default::default(),
         })
+    }
+
+    /// Creates, set-wise (`contacts::create_many`, two inserts per inbox), the contacts of the
+    /// people whose first message the `units` store: plain incoming messages not stored yet,
+    /// from people the inbox does not know. Call it after [`Seen::prefetch`], in the unit's
+    /// savepoint, before the items run; [`store`] then takes each contact instead of
+    /// resolving it. A person any other item of the unit names (an echo, a history thread, a
+    /// system message, a reaction, a state sync or a BSUID change) is left to run in order,
+    /// so creating contacts early changes nothing those items see. Errors: database errors.
+    pub fn create_contacts(
+        &mut self,
+        conn: &mut PgConnection,
+        units: &[(&Routing, &ParsedBody, ItemRange)],
+    ) -> AppResult<()> {
+        // Per inbox: the candidates in item order, and the lock keys other items take.
+        let mut candidates: std::collections::BTreeMap<i64, (i64, Vec<(Identity, ProfileInfo)>)> =
+            Default::default();
+        let mut others: std::collections::HashSet<String> = Default::default();
+        for (routing, parsed, range) in units {
+            for (index, (target, item)) in parsed.items().into_iter().enumerate() {
+                if !range.contains(index) {
+                    continue;
+                }
+                let Some((inbox, _)) = target.or(routing.route).map(|t| &routing.inboxes[t]) else {
+                    continue;
+                };
+                let plain = match &item {
+                    Item::Incoming(m, contacts_info)
+                        if !matches!(
+                            m.kind.as_deref(),
+                            Some("reaction" | "revoke" | "edit" | "system")
+                        ) && m.id.as_ref().is_some_and(|w| {
+                            matches!(self.known.get(&(inbox.id, w.clone())), Some((false, _)))
+                        }) =>
+                    {
+                        Some(identity_and_profile(
+                            contacts_info,
+                            m.from.as_deref(),
+                            m.from_user_id.as_deref(),
+                            m.from_parent_user_id.as_deref(),
+                        ))
+                        .map(|(identity, profile)| {
+                            let at = payload::parse_timestamp(m.timestamp.as_deref());
+                            (
+                                identity,
+                                ProfileInfo {
+                                    message_at: Some(at),
+                                    ..profile
+                                },
+                            )
+                        })
+                    }
+                    _ => None,
+                };
+                match plain {
+                    Some(person) if !person.0.is_empty() => candidates
+                        .entry(inbox.id)
+                        .or_insert_with(|| (inbox.account_id, Vec::new()))
+                        .1
+                        .push(person),
+                    Some(_) => {}
+                    None => {
+                        let mut keys = Vec::new();
+                        item_lock_keys(inbox.id, &item, &mut keys);
+                        others.extend(keys);
+                    }
+                }
+            }
+        }
+        for (inbox_id, (account_id, mut people)) in candidates {
+            people.retain(|(identity, _)| {
+                identity
+                    .sources()
+                    .iter()
+                    .all(|(s, _)| !others.contains(&contacts::identity_lock_key(inbox_id, s)))
+            });
+            for (i, contact, contact_inbox) in
+                contacts::create_many(conn, account_id, inbox_id, &people)?
+            {
+                self.created
+                    .insert((inbox_id, people[i].0.clone()), (contact, contact_inbox));
+            }
+        }
+        Ok(())
+    }
+
+    /// The contact [`Seen::create_contacts`] made for `identity`'s first message, once.
+    fn take_created(
+        &mut self,
+        inbox_id: i64,
+        identity: &Identity,
+    ) -> Option<(contacts::Contact, contacts::ContactInbox)> {
+        if self.created.is_empty() {
+            return None;
+        }
+        self.created.remove(&(inbox_id, identity.clone()))
     }
 
     /// Writes the contacts' activity times collected since [`Seen::prefetch`] (one statement,
@@ -1010,11 +1111,24 @@ fn store(
         message_at: Some(at),
         ..profile.clone()
     };
-    let (contact, contact_inbox) =
-        contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, identity, profile)?;
+    // A contact created for this unit (`Seen::create_contacts`) is visible to no other
+    // transaction and has no conversation yet: nothing to look up or lock.
+    let (contact, contact_inbox, new_contact) = match ctx.seen.take_created(ctx.inbox.id, identity)
+    {
+        Some((contact, contact_inbox)) => (contact, contact_inbox, true),
+        None => {
+            let (contact, contact_inbox) =
+                contacts::resolve(conn, ctx.inbox.account_id, ctx.inbox.id, identity, profile)?;
+            (contact, contact_inbox, false)
+        }
+    };
     // A history import opens many old conversations at once: no email for those.
     let notify = !extra_attrs.contains_key("imported_from_history");
-    let latest = conversations::latest(conn, ctx.inbox.id, contact.id)?;
+    let latest = if new_contact {
+        None
+    } else {
+        conversations::latest(conn, ctx.inbox.id, contact.id)?
+    };
     // Issue 13 (hours): a CSAT answer (and its comment) joins the surveyed conversation. Only
     // when the contact has no unresolved conversation (one takes the message): looked up only
     // when the latest one is resolved, so an ordinary message costs no CSAT query.
@@ -1031,18 +1145,21 @@ fn store(
         }
         _ => None,
     };
-    let conversation = match (csat_target, latest) {
-        (Some(c), _) => c,
-        (None, Some(c)) if conversations::takes_new_messages(&c) => c,
-        (None, _) => conversations::open(
-            conn,
-            ctx.inbox.account_id,
-            ctx.inbox.id,
-            contact.id,
-            contact_inbox.id,
-            at,
-            notify,
-        )?,
+    let (conversation, opened) = match (csat_target, latest) {
+        (Some(c), _) => (c, false),
+        (None, Some(c)) if conversations::takes_new_messages(&c) => (c, false),
+        (None, _) => (
+            conversations::open(
+                conn,
+                ctx.inbox.account_id,
+                ctx.inbox.id,
+                contact.id,
+                contact_inbox.id,
+                at,
+                notify,
+            )?,
+            true,
+        ),
     };
     let mut attrs = built.content_attributes;
     attrs.extend(extra_attrs);
@@ -1069,7 +1186,15 @@ fn store(
         created_at: at,
     };
     let waiting = ctx.seen.may_have_waiting(ctx.inbox.id, &wamid);
-    let inserted = messages::insert_if_new_hinted(conn, &new, &built.attachments, waiting)?;
+    // A conversation this message opened holds nothing else while the unit's hooks (the
+    // greeting, auto-assignment, rules: everything that could add a message, an assignee or
+    // a participant) wait for the unit's end (`events::batched`).
+    let untouched = opened && crate::domain::events::batching();
+    let hints = messages::InsertHints {
+        may_have_waiting: waiting,
+        empty_conversation: untouched,
+    };
+    let inserted = messages::insert_if_new_hinted(conn, &new, &built.attachments, hints)?;
     ctx.seen.mark_stored(ctx.inbox.id, &wamid);
     let Some((stored, attachments)) = inserted else {
         ctx.report.duplicates += 1;
@@ -1077,7 +1202,7 @@ fn store(
     };
     ctx.report.messages_created += 1;
     conversations::record_message(conn, conversation.id, at, incoming)?;
-    if incoming && notify && !conversations::is_muted(&conversation) {
+    if incoming && notify && !untouched && !conversations::is_muted(&conversation) {
         // The assignee's and participants' bells (one statement; nothing when nobody); a
         // muted conversation notifies nobody (Chatwoot).
         crate::domain::inbox_notifications::customer_message(conn, conversation.id, stored.id)?;
