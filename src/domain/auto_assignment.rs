@@ -202,6 +202,41 @@ pub fn enqueue_conversation(
     Ok(!queued.is_empty())
 }
 
+/// [`enqueue_conversation`] for the new conversations of a batch of events (issue 15: the
+/// `conversation.created` events `events::batched` stores together), in ONE statement: each
+/// conversation (in the order given) joins its inbox's queue when the inbox has
+/// auto-assignment on and the conversation is still open and unassigned, and one drain is
+/// queued per inbox that gained one (a drain takes the whole queue). Returns how many joined.
+pub fn enqueue_conversations(conn: &mut PgConnection, conversation_ids: &[i64]) -> AppResult<i64> {
+    #[derive(QueryableByName)]
+    struct Joined {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    if conversation_ids.is_empty() {
+        return Ok(0);
+    }
+    let joined: Joined = diesel::sql_query(
+        "WITH q AS (INSERT INTO assignment_queue (conversation_id, inbox_id) \
+           SELECT c.id, c.inbox_id FROM unnest($1::int8[]) WITH ORDINALITY AS v(id, ord) \
+           JOIN conversations c ON c.id = v.id \
+           JOIN inboxes i ON i.id = c.inbox_id AND i.enable_auto_assignment \
+           WHERE c.status = 'open' AND c.assignee_id IS NULL \
+           ORDER BY v.ord \
+           ON CONFLICT DO NOTHING RETURNING conversation_id, inbox_id), \
+         j AS (INSERT INTO jobs (kind, payload, max_attempts) \
+           SELECT $2, jsonb_build_object('inbox_id', d.inbox_id), $3 \
+           FROM (SELECT DISTINCT inbox_id FROM q) d RETURNING id) \
+         SELECT count(*) AS n FROM q",
+    )
+    .bind::<Array<BigInt>, _>(conversation_ids)
+    .bind::<Text, _>(JOB)
+    .bind::<diesel::sql_types::Integer, _>(MAX_ATTEMPTS)
+    .prepared()
+    .get_result(conn)?;
+    Ok(joined.n)
+}
+
 /// The hook `events::insert` (and bulk actions) call for every recorded event, in its
 /// transaction. Only four names do anything (others cost nothing):
 /// - `conversation.created` → [`enqueue_conversation`] (one statement, a no-op when the inbox

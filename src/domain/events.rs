@@ -421,6 +421,14 @@ fn store(conn: &mut PgConnection, events: Vec<NewEvent>, webhooks_queued: bool) 
             flags.len()
         )));
     }
+    // Issue 13: the new conversations join their inboxes' assignment queues, all in one
+    // statement (the other names auto-assignment reacts to go through `run_hooks`).
+    let created: Vec<i64> = events
+        .iter()
+        .filter(|e| e.name == CONVERSATION_CREATED && e.inbox_id.is_some())
+        .filter_map(|e| e.conversation_id)
+        .collect();
+    super::auto_assignment::enqueue_conversations(conn, &created)?;
     for (e, row) in events.iter().zip(&flags) {
         run_hooks(conn, e, row)?;
     }
@@ -452,8 +460,18 @@ fn run_hooks(conn: &mut PgConnection, e: &NewEvent, row: &HookFlags) -> AppResul
             payload,
         )?;
     }
-    // Issue 13: auto-assignment reacts to four event names; any other costs nothing.
-    super::auto_assignment::on_event(conn, account_id, inbox_id, conversation_id, name, payload)?;
+    // Issue 13: auto-assignment reacts to four event names; any other costs nothing (the
+    // new conversations joined the queue set-wise in `store`).
+    if name != CONVERSATION_CREATED {
+        super::auto_assignment::on_event(
+            conn,
+            account_id,
+            inbox_id,
+            conversation_id,
+            name,
+            payload,
+        )?;
+    }
     // Issue 13 (hours): greeting, out of office and CSAT, only for inboxes that use them.
     if row.auto_replies {
         super::auto_replies::enqueue_for_event(conn, inbox_id, conversation_id, name, payload)?;
