@@ -127,24 +127,20 @@ pub fn open(
         ))
         .returning(Conversation::as_returning())
         .get_result(conn)?;
-    emit_for(
+    // The members' "new conversation" emails are queued with the event (set-wise when the
+    // event is part of a batch, see `events::batched`).
+    events::conversation_created(
         conn,
-        &created,
-        events::CONVERSATION_CREATED,
+        created.account_id,
+        created.inbox_id,
+        created.id,
         json!({
             "display_id": created.display_id,
             "status": created.status,
             "contact_id": created.contact_id,
         }),
+        notify,
     )?;
-    if notify {
-        super::notifications::conversation_created(
-            conn,
-            created.account_id,
-            created.inbox_id,
-            created.id,
-        )?;
-    }
     Ok(created)
 }
 

@@ -169,6 +169,34 @@ pub fn emit(
             name: name.to_string(),
             payload,
             add_display_id: false,
+            email_members: false,
+        },
+    )
+}
+
+/// Emits [`CONVERSATION_CREATED`] for conversation `conversation_id` with `payload`; with
+/// `email_members`, storing the event also queues the "new conversation" email to every
+/// member of the inbox who wants it (`notifications::conversations_created`: one statement
+/// for all the new conversations of a batch, issue 15). Call it in the transaction that
+/// opened the conversation. Errors: database errors.
+pub fn conversation_created(
+    conn: &mut PgConnection,
+    account_id: i64,
+    inbox_id: i64,
+    conversation_id: i64,
+    payload: Value,
+    email_members: bool,
+) -> AppResult<()> {
+    insert(
+        conn,
+        NewEvent {
+            account_id,
+            inbox_id: Some(inbox_id),
+            conversation_id: Some(conversation_id),
+            name: CONVERSATION_CREATED.to_string(),
+            payload,
+            add_display_id: false,
+            email_members,
         },
     )
 }
@@ -205,6 +233,9 @@ struct NewEvent {
     payload: Value,
     /// Merge the conversation's `display_id` into the payload (read by the insert).
     add_display_id: bool,
+    /// For `conversation.created`: queue the inbox members' "new conversation" emails when
+    /// the event is stored (set-wise for a batch, see [`conversation_created`]).
+    email_members: bool,
 }
 
 /// An enabled webhook's `(inbox_id, subscriptions)` (`None`: every inbox of the account).
@@ -429,6 +460,12 @@ fn store(conn: &mut PgConnection, events: Vec<NewEvent>, webhooks_queued: bool) 
         .filter_map(|e| e.conversation_id)
         .collect();
     super::auto_assignment::enqueue_conversations(conn, &created)?;
+    let emails: Vec<i64> = events
+        .iter()
+        .filter(|e| e.email_members)
+        .filter_map(|e| e.conversation_id)
+        .collect();
+    super::notifications::conversations_created(conn, &emails)?;
     for (e, row) in events.iter().zip(&flags) {
         run_hooks(conn, e, row)?;
     }
@@ -562,6 +599,7 @@ pub fn message_created(
                 "status": message.status,
             }),
             add_display_id: true,
+            email_members: false,
         },
     )
 }
@@ -586,6 +624,7 @@ pub fn message_updated(
                 "update": update,
             }),
             add_display_id: true,
+            email_members: false,
         },
     )
 }

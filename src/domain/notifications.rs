@@ -284,6 +284,36 @@ pub fn conversation_created(
     .execute(conn)?)
 }
 
+/// [`conversation_created`] for many new conversations at once (the ones a batch of events
+/// opened, see `events::conversation_created`), in ONE statement: the emails go in the order
+/// of `conversation_ids`, each conversation's by user id. Returns how many were queued.
+pub fn conversations_created(
+    conn: &mut PgConnection,
+    conversation_ids: &[i64],
+) -> AppResult<usize> {
+    if conversation_ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::sql_query(
+        "INSERT INTO jobs (kind, payload, max_attempts) \
+         SELECT $1, jsonb_build_object('type', 'conversation_created', 'user_id', im.user_id, \
+           'conversation_id', c.id), $2 \
+         FROM unnest($3::int8[]) WITH ORDINALITY AS v(id, ord) \
+         JOIN conversations c ON c.id = v.id \
+         JOIN inbox_members im ON im.inbox_id = c.inbox_id \
+         JOIN account_users au ON au.user_id = im.user_id AND au.account_id = c.account_id \
+         LEFT JOIN notification_settings ns \
+           ON ns.user_id = im.user_id AND ns.account_id = c.account_id \
+         WHERE COALESCE(ns.email_conversation_created, TRUE) \
+         ORDER BY v.ord, im.user_id",
+    )
+    .bind::<Text, _>(email::EMAIL)
+    .bind::<diesel::sql_types::Integer, _>(email::MAX_ATTEMPTS)
+    .bind::<diesel::sql_types::Array<BigInt>, _>(conversation_ids)
+    .prepared()
+    .execute(conn)?)
+}
+
 /// Queues "Webhook <name> was disabled" to every administrator of `account_id` who has not
 /// turned the email off. `webhook_name` names the webhook (its name, or its URL's host when
 /// unnamed: never a URL with credentials) and `reason` says why, e.g. "10 deliveries in a row
