@@ -294,6 +294,10 @@ pub fn conversations_created(
     if conversation_ids.is_empty() {
         return Ok(0);
     }
+    // Planned at each call (once a batch), not kept as a prepared statement: a generic plan
+    // made while `conversations` was nearly empty joins it by a sequential scan, and kept
+    // that way it halved a backlog's drain rate (measured 2026-12-02: 944 against 468
+    // messages/s by `scripts/bench-ingest`).
     Ok(diesel::sql_query(
         "INSERT INTO jobs (kind, payload, max_attempts) \
          SELECT $1, jsonb_build_object('type', 'conversation_created', 'user_id', im.user_id, \
@@ -310,7 +314,6 @@ pub fn conversations_created(
     .bind::<Text, _>(email::EMAIL)
     .bind::<diesel::sql_types::Integer, _>(email::MAX_ATTEMPTS)
     .bind::<diesel::sql_types::Array<BigInt>, _>(conversation_ids)
-    .prepared()
     .execute(conn)?)
 }
 
