@@ -22,7 +22,9 @@
 //!
 //! Inside each savepoint the domain events are batched (`domain::events::batched`): stored
 //! with one multi-row insert when the savepoint's work is done, their hooks run then, and
-//! their reporting facts recorded set-wise (`domain::reporting::on_events`).
+//! their reporting facts recorded set-wise (`domain::reporting::on_events`). In the
+//! one-savepoint path, the contacts of new people's first messages are created set-wise
+//! before the items run ([`ingest::Seen::create_contacts`]).
 
 use crate::db::prepared::Prepare;
 use crate::db::schema::{inboxes, whatsapp_events};
