@@ -366,6 +366,33 @@ pub fn record_message(
     Ok(())
 }
 
+/// [`record_message`] of incoming messages for conversations opened in this transaction
+/// (open, not snoozed, not muted: nothing to reopen), in ONE statement for a whole ingest
+/// unit (issue 15); each entry is `(conversation_id, latest message time)`. Call it in the
+/// transaction of the messages, before anything reads the conversations' activity or
+/// waiting times (the ingest unit calls it before its events' hooks run). Errors: database
+/// errors.
+pub fn record_first_messages(
+    conn: &mut PgConnection,
+    entries: &[(i64, DateTime<Utc>)],
+) -> AppResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (ids, ats): (Vec<i64>, Vec<DateTime<Utc>>) = entries.iter().copied().unzip();
+    diesel::sql_query(
+        "UPDATE conversations c SET last_activity_at = GREATEST(c.last_activity_at, v.at), \
+         last_incoming_at = GREATEST(c.last_incoming_at, v.at), \
+         waiting_since = COALESCE(c.waiting_since, v.at), updated_at = now() \
+         FROM unnest($1::int8[], $2::timestamptz[]) AS v(id, at) WHERE c.id = v.id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(&ats)
+    .prepared()
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Clears `waiting_since`: a reply (an agent's outgoing message or template, or an echo of
 /// one sent from the business's phone) answers the customer. Activity lines, private
 /// notes and automated messages (`content_attributes.automated`) do not call this. Call it inside the transaction that stores the reply.

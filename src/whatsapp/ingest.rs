@@ -196,6 +196,11 @@ pub struct Seen {
     batching: bool,
     /// Contact id → its latest message time in the unit.
     touched: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>>,
+    /// Conversation id → its latest incoming message time, for conversations the unit opened
+    /// and gave one message so far: their activity update is written by [`Seen::flush`] in
+    /// one statement (`conversations::record_first_messages`), or at once when another
+    /// message of the unit joins the conversation.
+    first_messages: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>>,
     /// Contacts [`Seen::create_contacts`] made for the unit's first messages from new
     /// people, by `(inbox_id, identity)`: taken by the message they were made for.
     created:
@@ -265,6 +270,7 @@ impl Seen {
                 .collect(),
             batching: true,
             touched: Default::default(),
+            first_messages: Default::default(),
             created: Default::default(),
         })
     }
@@ -370,6 +376,10 @@ impl Seen {
     pub fn flush(&mut self, conn: &mut PgConnection) -> AppResult<()> {
         use diesel::sql_types::{Array, BigInt, Double, Timestamptz};
         use diesel::RunQueryDsl;
+        let first: Vec<_> = std::mem::take(&mut self.first_messages)
+            .into_iter()
+            .collect();
+        conversations::record_first_messages(conn, &first)?;
         if self.touched.is_empty() {
             return Ok(());
         }
@@ -387,6 +397,28 @@ impl Seen {
         .prepared()
         .execute(conn)?;
         Ok(())
+    }
+
+    /// Records message activity in `conversation_id` at `at` (`conversations::record_message`):
+    /// collected when batching and the unit just opened the conversation for this incoming
+    /// message (`first`), else written at once, after any collected update of the same
+    /// conversation (so what the message's own statements read is as without batching).
+    fn record_message(
+        &mut self,
+        conn: &mut PgConnection,
+        conversation_id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+        incoming: bool,
+        first: bool,
+    ) -> AppResult<()> {
+        if self.batching && first && incoming {
+            self.first_messages.insert(conversation_id, at);
+            return Ok(());
+        }
+        if let Some(earlier) = self.first_messages.remove(&conversation_id) {
+            conversations::record_first_messages(conn, &[(conversation_id, earlier)])?;
+        }
+        conversations::record_message(conn, conversation_id, at, incoming)
     }
 
     /// Records that `contact_id` wrote at `at`: at once, or collected when batching.
@@ -1201,7 +1233,8 @@ fn store(
         return Ok(());
     };
     ctx.report.messages_created += 1;
-    conversations::record_message(conn, conversation.id, at, incoming)?;
+    ctx.seen
+        .record_message(conn, conversation.id, at, incoming, untouched)?;
     if incoming && notify && !untouched && !conversations::is_muted(&conversation) {
         // The assignee's and participants' bells (one statement; nothing when nobody); a
         // muted conversation notifies nobody (Chatwoot).
