@@ -206,23 +206,18 @@ fn open(
         ))
         .returning(Conversation::as_returning())
         .get_result(conn)?;
-    events::emit(
+    // The members' "new conversation" emails are queued with the event.
+    events::conversation_created(
         conn,
         created.account_id,
-        Some(created.inbox_id),
-        Some(created.id),
-        events::CONVERSATION_CREATED,
+        created.inbox_id,
+        created.id,
         json!({
             "display_id": created.display_id,
             "status": created.status,
             "contact_id": created.contact_id,
         }),
-    )?;
-    super::notifications::conversation_created(
-        conn,
-        created.account_id,
-        created.inbox_id,
-        created.id,
+        true,
     )?;
     if let Some(a) = assignee.filter(|&a| a != viewer.user_id) {
         super::notifications::conversation_assigned(

@@ -9,7 +9,7 @@
 //! | mentioned in a private note | the mentioned agent (Chatwoot's `conversation_mention`) | `inbox_notifications`, with the in-app notification |
 //! | new message in a conversation assigned to me | the assignee (off by default) | `inbox_notifications::customer_message` |
 //! | new message in a conversation I take part in | each participant (off by default) | `inbox_notifications::customer_message` |
-//! | conversation created | every member of the conversation's inbox (Chatwoot's rule) | [`conversation_created`], from `conversations::find_or_open` |
+//! | conversation created | every member of the conversation's inbox (Chatwoot's rule) | [`conversations_created`], when `conversation.created` is stored (`events::conversation_created`) |
 //! | webhook disabled | every administrator of the account | [`webhook_disabled`], for the outgoing webhooks to call |
 //!
 //! Every function here only *queues* `email` jobs ([`crate::jobs::email`]), on the
@@ -255,38 +255,12 @@ pub fn conversation_assigned(
     Ok(true)
 }
 
-/// Queues "New conversation #N in <inbox>" to every member of the inbox of the new
-/// conversation `conversation_id` (who still belongs to the account and has not turned the
-/// email off), in one statement. Returns how many emails were queued. Call it in the
-/// transaction that opened the conversation.
-pub fn conversation_created(
-    conn: &mut PgConnection,
-    account_id: i64,
-    inbox_id: i64,
-    conversation_id: i64,
-) -> AppResult<usize> {
-    Ok(diesel::sql_query(
-        "INSERT INTO jobs (kind, payload, max_attempts) \
-         SELECT $1, jsonb_build_object('type', 'conversation_created', 'user_id', im.user_id, \
-           'conversation_id', $2::bigint), $3 \
-         FROM inbox_members im \
-         JOIN account_users au ON au.user_id = im.user_id AND au.account_id = $4 \
-         LEFT JOIN notification_settings ns ON ns.user_id = im.user_id AND ns.account_id = $4 \
-         WHERE im.inbox_id = $5 AND COALESCE(ns.email_conversation_created, TRUE) \
-         ORDER BY im.user_id",
-    )
-    .bind::<Text, _>(email::EMAIL)
-    .bind::<BigInt, _>(conversation_id)
-    .bind::<diesel::sql_types::Integer, _>(email::MAX_ATTEMPTS)
-    .bind::<BigInt, _>(account_id)
-    .bind::<BigInt, _>(inbox_id)
-    .prepared()
-    .execute(conn)?)
-}
-
-/// [`conversation_created`] for many new conversations at once (the ones a batch of events
-/// opened, see `events::conversation_created`), in ONE statement: the emails go in the order
-/// of `conversation_ids`, each conversation's by user id. Returns how many were queued.
+/// Queues "New conversation #N in <inbox>" to every member of the inbox of each new
+/// conversation in `conversation_ids` (who still belongs to the account and has not turned
+/// the email off), in ONE statement for all of them (the conversations a batch of events
+/// opened, see `events::conversation_created`, which calls it when the events are stored):
+/// the emails go in the order of `conversation_ids`, each conversation's by user id.
+/// Returns how many were queued.
 pub fn conversations_created(
     conn: &mut PgConnection,
     conversation_ids: &[i64],
