@@ -10,6 +10,7 @@ use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::json;
+use std::collections::HashMap;
 
 /// A `conversations` row. The API addresses it by `display_id`.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -142,6 +143,75 @@ pub fn open(
         notify,
     )?;
     Ok(created)
+}
+
+/// One conversation for [`open_many`] to open: `(account_id, inbox_id, contact_id,
+/// contact_inbox_id, at)`, `at` being the time of the incoming message that opens it.
+pub type FirstMessage = (i64, i64, i64, i64, DateTime<Utc>);
+
+/// Opens, in ONE statement, a conversation for each entry (issue 15, batched ingest): the
+/// conversations of new customers' first messages in an ingest unit. Each is [`open`]'s
+/// conversation with that incoming message's activity already recorded (as
+/// [`record_message`] would: `last_activity_at`, `last_incoming_at` and `waiting_since` are
+/// `at`), and emits `conversation.created` with the members' emails, as [`open`] does.
+/// Returns the conversations in `entries`' order. Only for contacts that have no conversation
+/// in the inbox and that no other transaction can see yet (made in the same transaction).
+/// Errors: database errors only.
+pub fn open_many(
+    conn: &mut PgConnection,
+    entries: &[FirstMessage],
+) -> AppResult<Vec<Conversation>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<_> = entries
+        .iter()
+        .map(
+            |&(account_id, inbox_id, contact_id, contact_inbox_id, at)| {
+                (
+                    conversations::account_id.eq(account_id),
+                    conversations::inbox_id.eq(inbox_id),
+                    conversations::contact_id.eq(contact_id),
+                    conversations::contact_inbox_id.eq(contact_inbox_id),
+                    conversations::last_activity_at.eq(at),
+                    conversations::last_incoming_at.eq(at),
+                    conversations::waiting_since.eq(at),
+                )
+            },
+        )
+        .collect();
+    // display_id comes from the account's sequence (trigger conversations_display_id), in
+    // the rows' order.
+    let created: Vec<Conversation> = diesel::insert_into(conversations::table)
+        .values(&rows)
+        .returning(Conversation::as_returning())
+        .get_results(conn)?;
+    let mut by_key: HashMap<(i64, i64), Conversation> = created
+        .into_iter()
+        .map(|c| ((c.inbox_id, c.contact_id), c))
+        .collect();
+    let mut out = Vec::with_capacity(entries.len());
+    for &(_, inbox_id, contact_id, _, _) in entries {
+        let c = by_key.remove(&(inbox_id, contact_id)).ok_or_else(|| {
+            AppError::Internal(format!(
+                "open_many: no conversation returned for contact {contact_id} (one per contact)"
+            ))
+        })?;
+        events::conversation_created(
+            conn,
+            c.account_id,
+            c.inbox_id,
+            c.id,
+            json!({
+                "display_id": c.display_id,
+                "status": c.status,
+                "contact_id": c.contact_id,
+            }),
+            true,
+        )?;
+        out.push(c);
+    }
+    Ok(out)
 }
 
 /// Emits `name` for conversation `c` (its account, inbox and id) with `payload`.

@@ -554,13 +554,19 @@ pub fn rotate_verify_token(
     Ok(token)
 }
 
-/// Deletes the inbox, its channel and everything in it (conversations, messages, templates).
-/// The webhook journal keeps its rows with `inbox_id` cleared.
+/// Deletes the inbox, its channel and everything in it (conversations, messages, templates,
+/// its realtime events). The webhook journal keeps its rows with `inbox_id` cleared.
 pub fn delete(conn: &mut PgConnection, account_id: i64, inbox_id: i64) -> AppResult<()> {
+    use crate::db::schema::realtime_events;
     let (_, channel) = find(conn, account_id, inbox_id)?;
-    // The channel row cascades to the inbox and on to its conversations and messages.
-    diesel::delete(channel_whatsapp::table.find(channel.id)).execute(conn)?;
-    Ok(())
+    conn.transaction(|conn| {
+        // The channel row cascades to the inbox and on to its conversations and messages.
+        diesel::delete(channel_whatsapp::table.find(channel.id)).execute(conn)?;
+        // No foreign key on realtime events (migration `ingest_foreign_keys`).
+        diesel::delete(realtime_events::table.filter(realtime_events::inbox_id.eq(inbox_id)))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 fn require_inbox(conn: &mut PgConnection, account_id: i64, inbox_id: i64) -> AppResult<()> {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// Chatwoot's `message_type` integers.
 pub mod message_type {
@@ -320,6 +321,38 @@ pub fn insert_if_new_hinted(
     }
     super::events::message_created(conn, &message)?;
     Ok(Some((message, saved)))
+}
+
+/// Inserts, in ONE statement, messages known to be new (issue 15, batched ingest: the first
+/// messages of an ingest unit's new customers, each the only message of a conversation
+/// [`super::conversations::open_many`] just opened) and emits `message.created` for each, in
+/// `news`' order. What [`insert_if_new_hinted`] reads first is known here: each wamid was read
+/// as unstored, with no update waiting, under the unit's wamid locks; the conversations are
+/// empty (no thread-order placement); the messages have no attachments. A wamid stored after
+/// all is skipped (`ON CONFLICT DO NOTHING`, no event). Returns the messages stored, in
+/// `news`' order. Errors: database errors only.
+pub fn insert_many_new(conn: &mut PgConnection, news: &[NewMessage]) -> AppResult<Vec<Message>> {
+    if news.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stored: Vec<Message> = diesel::insert_into(messages::table)
+        .values(news)
+        .on_conflict_do_nothing()
+        .returning(Message::as_returning())
+        .get_results(conn)?;
+    let mut by_wamid: HashMap<(i64, String), Message> = stored
+        .into_iter()
+        .filter_map(|m| Some(((m.inbox_id, m.source_id.clone()?), m)))
+        .collect();
+    let mut out = Vec::with_capacity(news.len());
+    for new in news {
+        let Some(sid) = &new.source_id else { continue };
+        if let Some(m) = by_wamid.remove(&(new.inbox_id, sid.clone())) {
+            super::events::message_created(conn, &m)?;
+            out.push(m);
+        }
+    }
+    Ok(out)
 }
 
 /// Applies, in arrival order, the updates that were waiting for this message's wamid, and

@@ -291,6 +291,16 @@ pub fn contact_condition(
     fn lit(sql: &str, bind: String) -> Cond {
         Box::new(diesel::dsl::sql::<Bool>(sql).bind::<Text, _>(bind))
     }
+    /// `lower(<column>) LIKE lower(<pattern>)`: served by the column's trigram index on
+    /// `lower(…)`, which an equality lookup never uses (see the migration
+    /// `search_trigrams_off_equality`).
+    fn lowered(column: &str, pattern: String) -> Cond {
+        Box::new(
+            diesel::dsl::sql::<Bool>(&format!("lower({column}) LIKE lower("))
+                .bind::<Text, _>(pattern)
+                .sql(")"),
+        )
+    }
     /// `switchboard_fold(<column>) LIKE switchboard_fold(<pattern>)`.
     fn folded(column: &str, pattern: String) -> Cond {
         Box::new(
@@ -309,12 +319,14 @@ pub fn contact_condition(
     for w in words(term)? {
         let pattern = like_pattern(&w);
         let mut one: Cond = Box::new(
-            folded("contacts.name", pattern.clone())
-                .or(lit("contacts.bsuid ILIKE ", pattern.clone())),
+            folded("contacts.name", pattern.clone()).or(lowered("contacts.bsuid", pattern.clone())),
         );
         if is_phoneish(&w) {
             let digits: String = w.chars().filter(char::is_ascii_digit).collect();
-            one = Box::new(one.or(lit("contacts.phone_number LIKE ", format!("%{digits}%"))));
+            one = Box::new(one.or(lit(
+                "lower(contacts.phone_number) LIKE ",
+                format!("%{digits}%"),
+            )));
         }
         if fields == ContactFields::All {
             one = Box::new(
@@ -327,7 +339,7 @@ pub fn contact_condition(
     }
     if is_phoneish(term) {
         Ok(Box::new(
-            lit("contacts.phone_number LIKE ", phone_pattern(term)).or(all),
+            lit("lower(contacts.phone_number) LIKE ", phone_pattern(term)).or(all),
         ))
     } else {
         Ok(all)

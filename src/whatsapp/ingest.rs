@@ -205,6 +205,15 @@ pub struct Seen {
     /// people, by `(inbox_id, identity)`: taken by the message they were made for.
     created:
         std::collections::HashMap<(i64, Identity), (contacts::Contact, contacts::ContactInbox)>,
+    /// The lock keys of the items [`Seen::create_contacts`] left to run in order: a first
+    /// message whose wamid one of them names is not deferred.
+    others: std::collections::HashSet<String>,
+    /// First messages of contacts made by [`Seen::create_contacts`], waiting for their
+    /// conversations and messages to be written set-wise ([`Seen::write_deferred`]):
+    /// `(contact_inbox_id, message)`, the message's `conversation_id` not yet known.
+    deferred: Vec<(i64, messages::NewMessage)>,
+    /// The contacts of `deferred`.
+    deferred_contacts: std::collections::HashSet<i64>,
 }
 
 impl Seen {
@@ -269,9 +278,7 @@ impl Seen {
                 .map(|r| ((r.inbox_id, r.source_id), (r.stored, r.waiting)))
                 .collect(),
             batching: true,
-            touched: Default::default(),
-            first_messages: Default::default(),
-            created: Default::default(),
+            ..Seen::default()
         })
     }
 
@@ -342,6 +349,8 @@ impl Seen {
                 }
             }
         }
+        self.others = others;
+        let others = &self.others;
         for (inbox_id, (account_id, mut people)) in candidates {
             people.retain(|(identity, _)| {
                 identity
@@ -371,11 +380,73 @@ impl Seen {
         self.created.remove(&(inbox_id, identity.clone()))
     }
 
-    /// Writes the contacts' activity times collected since [`Seen::prefetch`] (one statement,
-    /// the same rule as `contacts::touch`). Call it before the unit's savepoint ends.
+    /// Whether the first message `wamid` of a contact [`Seen::create_contacts`] made may wait
+    /// for [`Seen::write_deferred`]: only while batching, and when no item left to run in
+    /// order names the wamid (a status, a reaction, an edit…), so nothing reads it first.
+    fn may_defer(&self, inbox_id: i64, wamid: &str) -> bool {
+        self.batching
+            && crate::domain::events::batching()
+            && !self
+                .others
+                .contains(&messages::wamid_lock_key(inbox_id, wamid))
+    }
+
+    /// Holds `message`, the first message of a contact [`Seen::create_contacts`] made, for
+    /// [`Seen::write_deferred`].
+    fn defer(&mut self, contact_id: i64, contact_inbox_id: i64, message: messages::NewMessage) {
+        self.deferred_contacts.insert(contact_id);
+        self.deferred.push((contact_inbox_id, message));
+    }
+
+    /// Whether `contact_id`'s first message waits in [`Seen::defer`]: its conversation does
+    /// not exist yet, so [`Seen::write_deferred`] must run before anything looks it up.
+    fn has_deferred(&self, contact_id: i64) -> bool {
+        self.deferred_contacts.contains(&contact_id)
+    }
+
+    /// Writes the deferred first messages (see [`Seen::defer`]): their conversations in one
+    /// statement (`conversations::open_many`, the message's activity included) and the
+    /// messages in another (`messages::insert_many_new`), with their events, in item order.
+    /// Errors: database errors only.
+    fn write_deferred(&mut self, conn: &mut PgConnection) -> AppResult<()> {
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        self.deferred_contacts.clear();
+        let deferred = std::mem::take(&mut self.deferred);
+        let entries: Vec<conversations::FirstMessage> = deferred
+            .iter()
+            .map(|(contact_inbox_id, m)| {
+                (
+                    m.account_id,
+                    m.inbox_id,
+                    m.sender_id.unwrap_or_default(),
+                    *contact_inbox_id,
+                    m.created_at,
+                )
+            })
+            .collect();
+        let opened = conversations::open_many(conn, &entries)?;
+        let news: Vec<messages::NewMessage> = deferred
+            .into_iter()
+            .zip(&opened)
+            .map(|((_, m), c)| messages::NewMessage {
+                conversation_id: c.id,
+                ..m
+            })
+            .collect();
+        messages::insert_many_new(conn, &news)?;
+        Ok(())
+    }
+
+    /// Writes what the unit collected: the deferred first messages ([`Seen::write_deferred`]),
+    /// the activity of conversations opened with one message, and the contacts' activity
+    /// times (one statement, the same rule as `contacts::touch`). Call it before the unit's
+    /// savepoint ends.
     pub fn flush(&mut self, conn: &mut PgConnection) -> AppResult<()> {
         use diesel::sql_types::{Array, BigInt, Double, Timestamptz};
         use diesel::RunQueryDsl;
+        self.write_deferred(conn)?;
         let first: Vec<_> = std::mem::take(&mut self.first_messages)
             .into_iter()
             .collect();
@@ -1154,6 +1225,48 @@ fn store(
             (contact, contact_inbox, false)
         }
     };
+    // The person's first message is still waiting (`Seen::defer`): write it, so that this
+    // one finds its conversation.
+    if !new_contact && ctx.seen.has_deferred(contact.id) {
+        ctx.seen.write_deferred(conn)?;
+    }
+    let incoming = kind == message_type::INCOMING;
+    let waiting = ctx.seen.may_have_waiting(ctx.inbox.id, &wamid);
+    // A new person's plain first message waits for the unit's end, when the conversations and
+    // messages of all of them are written with one statement each (`Seen::write_deferred`).
+    if new_contact
+        && incoming
+        && !waiting
+        && built.attachments.is_empty()
+        && !built
+            .content_attributes
+            .contains_key("in_reply_to_external_id")
+        && !extra_attrs.contains_key("in_reply_to_external_id")
+        && ctx.seen.may_defer(ctx.inbox.id, &wamid)
+    {
+        let mut attrs = built.content_attributes;
+        attrs.extend(extra_attrs);
+        let new = NewMessage {
+            account_id: ctx.inbox.account_id,
+            inbox_id: ctx.inbox.id,
+            conversation_id: 0,
+            message_type: kind,
+            content: built.content,
+            content_type: built.content_type,
+            content_attributes: Value::Object(attrs),
+            private: false,
+            status: status.to_string(),
+            source_id: Some(wamid.clone()),
+            external_error: None,
+            sender_type: Some("Contact".to_string()),
+            sender_id: Some(contact.id),
+            created_at: at,
+        };
+        ctx.seen.defer(contact.id, contact_inbox.id, new);
+        ctx.seen.mark_stored(ctx.inbox.id, &wamid);
+        ctx.report.messages_created += 1;
+        return Ok(());
+    }
     // A history import opens many old conversations at once: no email for those.
     let notify = !extra_attrs.contains_key("imported_from_history");
     let latest = if new_contact {
@@ -1196,11 +1309,12 @@ fn store(
     let mut attrs = built.content_attributes;
     attrs.extend(extra_attrs);
     if let Some(reply_to) = attrs.get("in_reply_to_external_id").and_then(Value::as_str) {
+        // The original may be a first message still waiting (`Seen::defer`).
+        ctx.seen.write_deferred(conn)?;
         if let Some(original) = messages::find_by_source(conn, ctx.inbox.id, reply_to)? {
             attrs.insert("in_reply_to".into(), json!(original.id));
         }
     }
-    let incoming = kind == message_type::INCOMING;
     let new = NewMessage {
         account_id: ctx.inbox.account_id,
         inbox_id: ctx.inbox.id,
@@ -1217,7 +1331,6 @@ fn store(
         sender_id: incoming.then_some(contact.id),
         created_at: at,
     };
-    let waiting = ctx.seen.may_have_waiting(ctx.inbox.id, &wamid);
     // A conversation this message opened holds nothing else while the unit's hooks (the
     // greeting, auto-assignment, rules: everything that could add a message, an assignee or
     // a participant) wait for the unit's end (`events::batched`).
@@ -1244,7 +1357,10 @@ fn store(
         // An echo of a reply sent from the business's phone answers the customer.
         conversations::clear_waiting(conn, conversation.id)?;
     }
-    ctx.seen.touch(conn, contact.id, at)?;
+    // A contact made for this message already holds its time (`contacts::create_many`).
+    if !new_contact {
+        ctx.seen.touch(conn, contact.id, at)?;
+    }
     for a in attachments.iter().filter(|a| a.media_id.is_some()) {
         jobs::enqueue(
             conn,

@@ -419,3 +419,56 @@ async fn health_reports_the_database() {
     assert_eq!(status, 404);
     assert!(body["error"].is_string());
 }
+
+/// Deleting an inbox removes everything in it, though some of its rows name the inbox (and
+/// the account) without a foreign key of their own (migration `ingest_foreign_keys`): they
+/// go with their conversation or message, and its realtime events are deleted explicitly.
+#[actix_rt::test]
+async fn deleting_an_inbox_removes_its_conversations_messages_attachments_and_events() {
+    use diesel::prelude::*;
+    let app = TestApp::start();
+    let (inbox, _) = app.create_inbox_direct();
+    app.deliver("text.json").await;
+    app.deliver("image.json").await;
+    let mut conn = app.conn();
+    let count = |conn: &mut switchboard::db::DbConn, table: &str| -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let column = match table {
+            "attachments" => "message_id IN (SELECT id FROM messages WHERE inbox_id = $1)",
+            _ => "inbox_id = $1",
+        };
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {table} WHERE {column}"))
+            .bind::<diesel::sql_types::BigInt, _>(inbox.id)
+            .get_result::<N>(conn)
+            .unwrap()
+            .n
+    };
+    let tables = [
+        "conversations",
+        "messages",
+        "attachments",
+        "realtime_events",
+        "contact_inboxes",
+    ];
+    for table in tables {
+        assert!(count(&mut conn, table) > 0, "{table} holds rows before");
+    }
+    let attachments_before: i64 = {
+        use switchboard::db::schema::attachments;
+        attachments::table.count().get_result(&mut conn).unwrap()
+    };
+    assert!(attachments_before > 0);
+    switchboard::domain::inboxes::delete(&mut conn, app.account_id, inbox.id).unwrap();
+    for table in tables {
+        assert_eq!(count(&mut conn, table), 0, "{table} after the delete");
+    }
+    let attachments_after: i64 = {
+        use switchboard::db::schema::attachments;
+        attachments::table.count().get_result(&mut conn).unwrap()
+    };
+    assert_eq!(attachments_after, 0);
+}

@@ -479,3 +479,86 @@ async fn message_results_page_on_created_at_and_id_without_overlaps() {
     assert_eq!(all, expected);
     assert_eq!(second.next_before, None);
 }
+
+/// The `QUERY PLAN` lines of `EXPLAIN <sql>`.
+fn plan(conn: &mut switchboard::db::DbConn, sql: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    diesel::sql_query(format!("EXPLAIN {sql}"))
+        .load::<Line>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[actix_rt::test]
+async fn a_list_of_phone_numbers_is_looked_up_by_btree_and_search_keeps_its_trigram_index() {
+    let app = TestApp::start();
+    let acc = app.account_id;
+    let mut conn = app.conn();
+    // Numbers that share most of their trigrams, as a country's numbers do.
+    diesel::sql_query(format!(
+        "INSERT INTO contacts (account_id, name, phone_number, bsuid) \
+         SELECT {acc}, 'Customer ' || n, '+44700000' || lpad(n::text, 4, '0'), \
+                'GB.' || (9000000000 + n) FROM generate_series(1, 6000) AS n"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("VACUUM ANALYZE contacts")
+        .execute(&mut conn)
+        .unwrap();
+    // An ingest unit's new customers (`contacts::create_many`) or a CSV chunk: the list
+    // never goes to a trigram index (it cost 200 ms for 50 numbers at this size).
+    let numbers: Vec<String> = (1..=200).map(|n| format!("'+44700000{n:04}'")).collect();
+    for list in [&numbers[..50], &numbers[..]] {
+        let p = plan(
+            &mut conn,
+            &format!(
+                "SELECT id FROM contacts WHERE account_id = {acc} AND phone_number = ANY(ARRAY[{}])",
+                list.join(",")
+            ),
+        );
+        assert!(!p.contains("trgm"), "{p}");
+        let p = plan(
+            &mut conn,
+            &format!(
+                "SELECT id FROM contacts WHERE account_id = {acc} AND bsuid = ANY(ARRAY[{}])",
+                list.join(",").replace("'+44700000", "'GB.900000")
+            ),
+        );
+        assert!(!p.contains("trgm"), "{p}");
+    }
+    // Search by a part of a number or a BSUID still takes the trigram indexes.
+    let p = plan(
+        &mut conn,
+        "SELECT id FROM contacts WHERE lower(phone_number) LIKE '%7000001234%'",
+    );
+    assert!(p.contains("contacts_phone_number_lower_trgm"), "{p}");
+    let p = plan(
+        &mut conn,
+        "SELECT id FROM contacts WHERE lower(bsuid) LIKE lower('%GB.9000001234%')",
+    );
+    assert!(p.contains("contacts_bsuid_lower_trgm"), "{p}");
+    // And the search's own conditions find by both.
+    use diesel::prelude::*;
+    use switchboard::db::schema::contacts;
+    for q in [
+        "0000 1234",
+        "+44 7000001234",
+        "gb.9000001234",
+        "Customer 1234",
+    ] {
+        let found: Vec<String> = contacts::table
+            .filter(contacts::account_id.eq(acc))
+            .filter(search::contact_condition(q, search::ContactFields::Identity).unwrap())
+            .select(contacts::name)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(found, vec!["Customer 1234".to_string()], "{q}");
+    }
+}
