@@ -437,6 +437,20 @@ fn drain_batch(
                 .execute(conn)?;
         return Ok((false, 0));
     }
+    // Nobody online with room (at night, or every agent at capacity): the queue stays as it
+    // is, unread and unlocked. Reading and locking it (up to DRAIN_BATCH conversations, each
+    // lock a write) on every drain kept the waiting conversations' rows locked against
+    // ingest's activity updates while new messages arrived (issue 15, bench-ingest).
+    let mut people = candidates(conn, inbox_id)?;
+    if pick(
+        &people,
+        state.last_assigned_user_id,
+        state.max_assignment_limit,
+    )
+    .is_none()
+    {
+        return Ok((false, queue_length(conn, inbox_id)?));
+    }
     let waiting: Vec<Waiting> = diesel::sql_query(
         "SELECT c.id, c.display_id, c.status, c.assignee_id FROM assignment_queue q \
          JOIN conversations c ON c.id = q.conversation_id \
@@ -451,7 +465,6 @@ fn drain_batch(
         return Ok((false, 0));
     }
     let full = waiting.len() as i64 == DRAIN_BATCH;
-    let mut people = candidates(conn, inbox_id)?;
     let mut last = state.last_assigned_user_id;
     let mut done: Vec<i64> = vec![];
     let mut blocked = false;
@@ -487,11 +500,15 @@ fn drain_batch(
             ))
             .execute(conn)?;
     }
-    let left: i64 = assignment_queue::table
+    Ok((full && !blocked, queue_length(conn, inbox_id)?))
+}
+
+/// How many conversations wait in the inbox's queue.
+fn queue_length(conn: &mut PgConnection, inbox_id: i64) -> AppResult<i64> {
+    Ok(assignment_queue::table
         .filter(assignment_queue::inbox_id.eq(inbox_id))
         .count()
-        .get_result(conn)?;
-    Ok((full && !blocked, left))
+        .get_result(conn)?)
 }
 
 /// Assigns one locked, open, unassigned conversation to `agent`: the row, `assignee.changed`,

@@ -436,31 +436,70 @@ pub fn record_message(
     Ok(())
 }
 
-/// [`record_message`] of incoming messages for conversations opened in this transaction
-/// (open, not snoozed, not muted: nothing to reopen), in ONE statement for a whole ingest
-/// unit (issue 15); each entry is `(conversation_id, latest message time)`. Call it in the
-/// transaction of the messages, before anything reads the conversations' activity or
-/// waiting times (the ingest unit calls it before its events' hooks run). Errors: database
-/// errors.
-pub fn record_first_messages(
+/// [`record_message`] of incoming messages, in ONE statement for a whole ingest unit (issue
+/// 15); each entry is `(conversation_id, earliest, latest)`: the times of the first and the
+/// last incoming message the unit stored in that conversation (one entry per conversation).
+/// The same rule as calling [`record_message`] for each message in order: activity and the
+/// last incoming time move to `latest`, `waiting_since` becomes `earliest` when nobody was
+/// waiting, and a snoozed conversation that is not muted reopens (emitting
+/// `conversation.status_changed`). Call it in the transaction of the messages, before
+/// anything else writes or reads those conversations' activity, status or waiting time
+/// (the ingest unit calls it before its events' hooks run, and before another message of
+/// the same conversation is recorded). Errors: database errors.
+pub fn record_incoming(
     conn: &mut PgConnection,
-    entries: &[(i64, DateTime<Utc>)],
+    entries: &[(i64, DateTime<Utc>, DateTime<Utc>)],
 ) -> AppResult<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let (ids, ats): (Vec<i64>, Vec<DateTime<Utc>>) = entries.iter().copied().unzip();
-    diesel::sql_query(
-        "UPDATE conversations c SET last_activity_at = GREATEST(c.last_activity_at, v.at), \
-         last_incoming_at = GREATEST(c.last_incoming_at, v.at), \
-         waiting_since = COALESCE(c.waiting_since, v.at), updated_at = now() \
-         FROM unnest($1::int8[], $2::timestamptz[]) AS v(id, at) WHERE c.id = v.id",
+    let mut ids = Vec::with_capacity(entries.len());
+    let mut firsts = Vec::with_capacity(entries.len());
+    let mut lasts = Vec::with_capacity(entries.len());
+    for &(id, first, last) in entries {
+        ids.push(id);
+        firsts.push(first);
+        lasts.push(last);
+    }
+    // `o` is each row's state before the update (locked in id order).
+    let reopened: Vec<i64> = diesel::sql_query(
+        "UPDATE conversations c SET last_activity_at = GREATEST(c.last_activity_at, v.last), \
+         last_incoming_at = GREATEST(c.last_incoming_at, v.last), \
+         status = CASE WHEN c.status = 'snoozed' AND NOT o.muted THEN 'open' ELSE c.status END, \
+         waiting_since = CASE WHEN NOT o.muted THEN COALESCE(c.waiting_since, v.first) ELSE c.waiting_since END, \
+         snoozed_until = CASE WHEN c.status = 'snoozed' AND NOT o.muted THEN NULL ELSE c.snoozed_until END, \
+         updated_at = now() \
+         FROM unnest($1::int8[], $2::timestamptz[], $3::timestamptz[]) AS v(id, first, last), \
+              (SELECT id, status, additional_attributes @> '{\"muted\": true}' AS muted \
+               FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE) o \
+         WHERE c.id = v.id AND o.id = v.id \
+         RETURNING c.id, c.status AS status, o.status AS previous_status",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&ids)
-    .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(&ats)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(&firsts)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(&lasts)
     .prepared()
-    .execute(conn)?;
+    .load::<ReopenedRow>(conn)?
+    .into_iter()
+    .filter(|r| r.previous_status == "snoozed" && r.status == "open")
+    .map(|r| r.id)
+    .collect();
+    for id in reopened {
+        let c = find_by_id(conn, id)?;
+        emit_status_changed(conn, &c, "snoozed")?;
+    }
     Ok(())
+}
+
+/// A row of [`record_incoming`]'s update.
+#[derive(QueryableByName)]
+struct ReopenedRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    previous_status: String,
 }
 
 /// Clears `waiting_since`: a reply (an agent's outgoing message or template, or an echo of

@@ -189,6 +189,15 @@ pub fn customer_message(
     if !anyone.anyone {
         return Ok(0);
     }
+    notify_customer_message(conn, conversation_id, message_id)
+}
+
+/// The notifying statement of [`customer_message`], without its "anyone?" read.
+fn notify_customer_message(
+    conn: &mut PgConnection,
+    conversation_id: i64,
+    message_id: i64,
+) -> AppResult<usize> {
     let row: Counts = diesel::sql_query(notify_sql(&format!(
         "SELECT c.assignee_id AS user_id, '{ASSIGNED_CONVERSATION_NEW_MESSAGE}'::text AS t \
            FROM c WHERE c.assignee_id IS NOT NULL \
@@ -204,6 +213,42 @@ pub fn customer_message(
     .bind::<Bool, _>(false)
     .get_result(conn)?;
     Ok(row.created as usize)
+}
+
+/// [`customer_message`] for each `(conversation_id, message_id)` of an ingest unit (issue
+/// 15): ONE read finds the conversations with an assignee or a participant, and only those
+/// messages take the notifying statement. Returns how many notifications were created.
+/// Errors: database errors.
+pub fn customer_messages(conn: &mut PgConnection, messages: &[(i64, i64)]) -> AppResult<usize> {
+    #[derive(QueryableByName)]
+    struct Hit {
+        #[diesel(sql_type = BigInt)]
+        conversation_id: i64,
+        #[diesel(sql_type = BigInt)]
+        message_id: i64,
+    }
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let (conversations, ids): (Vec<i64>, Vec<i64>) = messages.iter().copied().unzip();
+    let hits: Vec<Hit> = diesel::sql_query(
+        "SELECT v.conversation_id, v.message_id \
+         FROM unnest($1::int8[], $2::int8[]) WITH ORDINALITY AS v(conversation_id, message_id, ord) \
+         WHERE EXISTS (SELECT 1 FROM conversations c WHERE c.id = v.conversation_id \
+                       AND c.assignee_id IS NOT NULL) \
+            OR EXISTS (SELECT 1 FROM conversation_participants p \
+                       WHERE p.conversation_id = v.conversation_id) \
+         ORDER BY v.ord",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(&conversations)
+    .bind::<diesel::sql_types::Array<BigInt>, _>(&ids)
+    .prepared()
+    .load(conn)?;
+    let mut created = 0;
+    for h in hits {
+        created += notify_customer_message(conn, h.conversation_id, h.message_id)?;
+    }
+    Ok(created)
 }
 
 /// After an agent (`sender_id`) stored `message` (a reply or a private note) in

@@ -196,11 +196,18 @@ pub struct Seen {
     batching: bool,
     /// Contact id → its latest message time in the unit.
     touched: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>>,
-    /// Conversation id → its latest incoming message time, for conversations the unit opened
-    /// and gave one message so far: their activity update is written by [`Seen::flush`] in
-    /// one statement (`conversations::record_first_messages`), or at once when another
-    /// message of the unit joins the conversation.
-    first_messages: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>>,
+    /// Conversation id → the times of the first and the last incoming message the unit
+    /// stored in it: their activity update is written by [`Seen::flush`] in one statement
+    /// (`conversations::record_incoming`), or at once before anything else is recorded for
+    /// that conversation (an echo).
+    incoming: std::collections::BTreeMap<
+        i64,
+        (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    >,
+    /// `(conversation_id, message_id)` of the customers' messages whose assignee and
+    /// participants are notified by [`Seen::flush`] (`inbox_notifications::customer_messages`,
+    /// one read for the unit).
+    notify: Vec<(i64, i64)>,
     /// Contacts [`Seen::create_contacts`] made for the unit's first messages from new
     /// people, by `(inbox_id, identity)`: taken by the message they were made for.
     created:
@@ -447,10 +454,15 @@ impl Seen {
         use diesel::sql_types::{Array, BigInt, Double, Timestamptz};
         use diesel::RunQueryDsl;
         self.write_deferred(conn)?;
-        let first: Vec<_> = std::mem::take(&mut self.first_messages)
+        let incoming: Vec<_> = std::mem::take(&mut self.incoming)
             .into_iter()
+            .map(|(id, (first, last))| (id, first, last))
             .collect();
-        conversations::record_first_messages(conn, &first)?;
+        conversations::record_incoming(conn, &incoming)?;
+        crate::domain::inbox_notifications::customer_messages(
+            conn,
+            &std::mem::take(&mut self.notify),
+        )?;
         if self.touched.is_empty() {
             return Ok(());
         }
@@ -471,25 +483,42 @@ impl Seen {
     }
 
     /// Records message activity in `conversation_id` at `at` (`conversations::record_message`):
-    /// collected when batching and the unit just opened the conversation for this incoming
-    /// message (`first`), else written at once, after any collected update of the same
-    /// conversation (so what the message's own statements read is as without batching).
+    /// collected for an incoming message when batching (see `incoming`), else written at
+    /// once, after any collected update of the same conversation (so what the message's own
+    /// statements read is as without batching).
     fn record_message(
         &mut self,
         conn: &mut PgConnection,
         conversation_id: i64,
         at: chrono::DateTime<chrono::Utc>,
         incoming: bool,
-        first: bool,
     ) -> AppResult<()> {
-        if self.batching && first && incoming {
-            self.first_messages.insert(conversation_id, at);
+        if self.batching && incoming {
+            let e = self.incoming.entry(conversation_id).or_insert((at, at));
+            e.0 = e.0.min(at);
+            e.1 = e.1.max(at);
             return Ok(());
         }
-        if let Some(earlier) = self.first_messages.remove(&conversation_id) {
-            conversations::record_first_messages(conn, &[(conversation_id, earlier)])?;
+        if let Some((first, last)) = self.incoming.remove(&conversation_id) {
+            conversations::record_incoming(conn, &[(conversation_id, first, last)])?;
         }
         conversations::record_message(conn, conversation_id, at, incoming)
+    }
+
+    /// Notifies the assignee and participants of a customer's message (see
+    /// `inbox_notifications::customer_message`): collected when batching, else at once.
+    fn notify(
+        &mut self,
+        conn: &mut PgConnection,
+        conversation_id: i64,
+        message_id: i64,
+    ) -> AppResult<()> {
+        if self.batching {
+            self.notify.push((conversation_id, message_id));
+            return Ok(());
+        }
+        crate::domain::inbox_notifications::customer_message(conn, conversation_id, message_id)?;
+        Ok(())
     }
 
     /// Records that `contact_id` wrote at `at`: at once, or collected when batching.
@@ -1347,11 +1376,11 @@ fn store(
     };
     ctx.report.messages_created += 1;
     ctx.seen
-        .record_message(conn, conversation.id, at, incoming, untouched)?;
+        .record_message(conn, conversation.id, at, incoming)?;
     if incoming && notify && !untouched && !conversations::is_muted(&conversation) {
-        // The assignee's and participants' bells (one statement; nothing when nobody); a
-        // muted conversation notifies nobody (Chatwoot).
-        crate::domain::inbox_notifications::customer_message(conn, conversation.id, stored.id)?;
+        // The assignee's and participants' bells (nothing when nobody); a muted conversation
+        // notifies nobody (Chatwoot).
+        ctx.seen.notify(conn, conversation.id, stored.id)?;
     }
     if !incoming {
         // An echo of a reply sent from the business's phone answers the customer.
@@ -1570,7 +1599,7 @@ fn system(
     };
     if messages::insert_if_new(conn, &new, &[])?.is_some() {
         ctx.report.messages_created += 1;
-        conversations::record_message(conn, conversation.id, at, false)?;
+        ctx.seen.record_message(conn, conversation.id, at, false)?;
     }
     Ok(())
 }

@@ -389,7 +389,10 @@ async fn statements_per_ingested_message_are_bounded() {
     // 1.4 once their conversations and messages were written set-wise too
     // (`Seen::write_deferred`): every statement left is once a unit.
     assert!(new_customers <= 1.6, "{new_customers}");
-    assert!(known <= 8.5, "{known}");
+    // Known customers: 8.1 until their messages' activity updates and "anyone to notify?"
+    // reads were collected for the unit too (`conversations::record_incoming`,
+    // `inbox_notifications::customer_messages`): 6.2.
+    assert!(known <= 6.5, "{known}");
 }
 
 #[actix_rt::test]
