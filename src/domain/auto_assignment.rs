@@ -216,16 +216,18 @@ pub fn enqueue_conversations(conn: &mut PgConnection, conversation_ids: &[i64]) 
     if conversation_ids.is_empty() {
         return Ok(0);
     }
-    // Planned at each call (once a batch), not kept as a prepared statement: a generic plan
-    // made while `conversations` was nearly empty joins it by a sequential scan, and kept
-    // that way it halved a backlog's drain rate (measured 2026-12-02: 944 against 468
-    // messages/s by `scripts/bench-ingest`).
+    // Each conversation is looked up by its id (a LATERAL subquery with LIMIT, which the
+    // planner cannot flatten into a join). As a plain join, while `conversations` had never
+    // been analysed (a new install's first minute, every benchmark) PostgreSQL took
+    // `status = 'open'` for rare and scanned every open conversation for each batch: 50 to
+    // 150 ms a call at 20,000 conversations, half the backlog's drain rate. Planned at each
+    // call as before (a generic plan made while the table was nearly empty did the same).
     let joined: Joined = diesel::sql_query(
         "WITH q AS (INSERT INTO assignment_queue (conversation_id, inbox_id) \
            SELECT c.id, c.inbox_id FROM unnest($1::int8[]) WITH ORDINALITY AS v(id, ord) \
-           JOIN conversations c ON c.id = v.id \
+           CROSS JOIN LATERAL (SELECT c.id, c.inbox_id FROM conversations c \
+             WHERE c.id = v.id AND c.status = 'open' AND c.assignee_id IS NULL LIMIT 1) c \
            JOIN inboxes i ON i.id = c.inbox_id AND i.enable_auto_assignment \
-           WHERE c.status = 'open' AND c.assignee_id IS NULL \
            ORDER BY v.ord \
            ON CONFLICT DO NOTHING RETURNING conversation_id, inbox_id), \
          j AS (INSERT INTO jobs (kind, payload, max_attempts) \

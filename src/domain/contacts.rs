@@ -324,29 +324,47 @@ pub fn create_many(
     // Identifiers the inbox already holds, and phone numbers a contact without a contact
     // inbox carries: those people go through `resolve`.
     let all: Vec<String> = claimed.into_iter().collect();
-    let known: std::collections::HashSet<String> = contact_inboxes::table
-        .filter(contact_inboxes::inbox_id.eq(inbox_id))
-        .filter(contact_inboxes::source_id.eq_any(&all))
-        .select(contact_inboxes::source_id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
+    // Both reads look each key up on its own (a LATERAL subquery with LIMIT, which the
+    // planner cannot turn into a join), planned at each call (twice a unit). Kept as
+    // prepared statements, the generic plans PostgreSQL settled on while the tables were
+    // nearly empty (a new install, a benchmark's first seconds) scanned every row of the
+    // inbox or the account and filtered: 16 to 60 ms a call at 20,000 contacts (issue 15,
+    // `auto_explain`).
+    #[derive(QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        key: String,
+    }
+    let known: std::collections::HashSet<String> = diesel::sql_query(
+        "SELECT k.key FROM unnest($2::text[]) AS s(source_id) \
+         CROSS JOIN LATERAL (SELECT ci.source_id AS key FROM contact_inboxes ci \
+           WHERE ci.inbox_id = $1 AND ci.source_id = s.source_id LIMIT 1) k",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(inbox_id)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&all)
+    .load::<Key>(conn)?
+    .into_iter()
+    .map(|k| k.key)
+    .collect();
     fresh.retain(|&i| !people[i].0.sources().iter().any(|(s, _)| known.contains(s)));
     let phones: Vec<String> = fresh
         .iter()
         .filter_map(|&i| people[i].0.phone.as_ref().map(|p| format!("+{p}")))
         .collect();
     if !phones.is_empty() {
-        let adoptable: std::collections::HashSet<Option<String>> = contacts::table
-            .filter(contacts::account_id.eq(account_id))
-            .filter(contacts::phone_number.eq_any(&phones))
-            .filter(diesel::dsl::not(diesel::dsl::exists(
-                contact_inboxes::table.filter(contact_inboxes::contact_id.eq(contacts::id)),
-            )))
-            .select(contacts::phone_number)
-            .load::<Option<String>>(conn)?
-            .into_iter()
-            .collect();
+        let adoptable: std::collections::HashSet<Option<String>> = diesel::sql_query(
+            "SELECT k.key FROM unnest($2::text[]) AS p(phone) \
+             CROSS JOIN LATERAL (SELECT c.phone_number AS key FROM contacts c \
+               WHERE c.account_id = $1 AND c.phone_number = p.phone \
+                 AND NOT EXISTS (SELECT 1 FROM contact_inboxes ci WHERE ci.contact_id = c.id) \
+               LIMIT 1) k",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(account_id)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&phones)
+        .load::<Key>(conn)?
+        .into_iter()
+        .map(|k| Some(k.key))
+        .collect();
         fresh.retain(|&i| {
             let phone = people[i].0.phone.as_ref().map(|p| format!("+{p}"));
             phone.is_none() || !adoptable.contains(&phone)
