@@ -1261,43 +1261,45 @@ fn store(
     }
     let incoming = kind == message_type::INCOMING;
     let waiting = ctx.seen.may_have_waiting(ctx.inbox.id, &wamid);
+    // A history import opens many old conversations at once: no email for those.
+    let notify = !extra_attrs.contains_key("imported_from_history");
+    let mut attrs = built.content_attributes;
+    attrs.extend(extra_attrs);
+    let reply_to = attrs
+        .get("in_reply_to_external_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    // Its conversation is known below (or, deferred, when the unit's end writes it).
+    let mut new = NewMessage {
+        account_id: ctx.inbox.account_id,
+        inbox_id: ctx.inbox.id,
+        conversation_id: 0,
+        message_type: kind,
+        content: built.content,
+        content_type: built.content_type,
+        content_attributes: Value::Object(attrs),
+        private: false,
+        status: status.to_string(),
+        source_id: Some(wamid.clone()),
+        external_error: None,
+        sender_type: incoming.then(|| "Contact".to_string()),
+        sender_id: incoming.then_some(contact.id),
+        created_at: at,
+    };
     // A new person's plain first message waits for the unit's end, when the conversations and
     // messages of all of them are written with one statement each (`Seen::write_deferred`).
     if new_contact
         && incoming
         && !waiting
         && built.attachments.is_empty()
-        && !built
-            .content_attributes
-            .contains_key("in_reply_to_external_id")
-        && !extra_attrs.contains_key("in_reply_to_external_id")
+        && reply_to.is_none()
         && ctx.seen.may_defer(ctx.inbox.id, &wamid)
     {
-        let mut attrs = built.content_attributes;
-        attrs.extend(extra_attrs);
-        let new = NewMessage {
-            account_id: ctx.inbox.account_id,
-            inbox_id: ctx.inbox.id,
-            conversation_id: 0,
-            message_type: kind,
-            content: built.content,
-            content_type: built.content_type,
-            content_attributes: Value::Object(attrs),
-            private: false,
-            status: status.to_string(),
-            source_id: Some(wamid.clone()),
-            external_error: None,
-            sender_type: Some("Contact".to_string()),
-            sender_id: Some(contact.id),
-            created_at: at,
-        };
         ctx.seen.defer(contact.id, contact_inbox.id, new);
         ctx.seen.mark_stored(ctx.inbox.id, &wamid);
         ctx.report.messages_created += 1;
         return Ok(());
     }
-    // A history import opens many old conversations at once: no email for those.
-    let notify = !extra_attrs.contains_key("imported_from_history");
     let latest = if new_contact {
         None
     } else {
@@ -1308,12 +1310,14 @@ fn store(
     // when the latest one is resolved, so an ordinary message costs no CSAT query.
     let csat_target = match &latest {
         Some(c) if kind == message_type::INCOMING && c.status == "resolved" => {
+            // An incoming message's attributes are its content's alone (no extra ones).
+            let empty = Map::new();
             crate::domain::csat::answer_conversation(
                 conn,
                 ctx.inbox.id,
                 contact.id,
-                &built.content_attributes,
-                built.content_type == "text" && built.attachments.is_empty(),
+                new.content_attributes.as_object().unwrap_or(&empty),
+                new.content_type == "text" && built.attachments.is_empty(),
                 at,
             )?
         }
@@ -1335,31 +1339,16 @@ fn store(
             true,
         ),
     };
-    let mut attrs = built.content_attributes;
-    attrs.extend(extra_attrs);
-    if let Some(reply_to) = attrs.get("in_reply_to_external_id").and_then(Value::as_str) {
+    if let Some(reply_to) = reply_to {
         // The original may be a first message still waiting (`Seen::defer`).
         ctx.seen.write_deferred(conn)?;
-        if let Some(original) = messages::find_by_source(conn, ctx.inbox.id, reply_to)? {
-            attrs.insert("in_reply_to".into(), json!(original.id));
+        if let Some(original) = messages::find_by_source(conn, ctx.inbox.id, &reply_to)? {
+            if let Value::Object(attrs) = &mut new.content_attributes {
+                attrs.insert("in_reply_to".into(), json!(original.id));
+            }
         }
     }
-    let new = NewMessage {
-        account_id: ctx.inbox.account_id,
-        inbox_id: ctx.inbox.id,
-        conversation_id: conversation.id,
-        message_type: kind,
-        content: built.content,
-        content_type: built.content_type,
-        content_attributes: Value::Object(attrs),
-        private: false,
-        status: status.to_string(),
-        source_id: Some(wamid.clone()),
-        external_error: None,
-        sender_type: incoming.then(|| "Contact".to_string()),
-        sender_id: incoming.then_some(contact.id),
-        created_at: at,
-    };
+    new.conversation_id = conversation.id;
     // A conversation this message opened holds nothing else while the unit's hooks (the
     // greeting, auto-assignment, rules: everything that could add a message, an assignee or
     // a participant) wait for the unit's end (`events::batched`).
