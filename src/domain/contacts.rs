@@ -136,6 +136,40 @@ fn placeholder_name(identity: &Identity, profile: &ProfileInfo) -> String {
         .unwrap_or_else(|| "Unknown".into())
 }
 
+/// The contacts holding phone number `$2` in any account, found through the phone number's
+/// own index (`contacts_phone_number`), for the adoption lookups of [`resolve`] and
+/// [`create_many`], which then keep the caller's account. `OFFSET 0` keeps the account's
+/// condition out of this subquery: with it, on statistics taken before the account had
+/// contacts (a new account, until autovacuum analyses the table again) the planner expects
+/// one row for the account and scans all of its contacts by `contacts_account`, filtering
+/// on the phone number (5.9 ms a unit at 3,000 contacts, 56 ms at worst: issue 15,
+/// `auto_explain`).
+pub const BY_PHONE: &str = "SELECT c.* FROM contacts c WHERE c.phone_number = $2 OFFSET 0";
+
+/// [`resolve`]'s adoption read: the oldest contact of account `$1` holding phone number
+/// `$2` (and BSUID `$3` or none, when `$3` is set) that has no contact inbox yet.
+pub fn adopt_one_sql() -> String {
+    format!(
+        "SELECT f.* FROM ({BY_PHONE}) f WHERE f.account_id = $1 \
+           AND ($3::text IS NULL OR f.bsuid IS NULL OR f.bsuid = $3) \
+           AND NOT EXISTS (SELECT 1 FROM contact_inboxes ci WHERE ci.contact_id = f.id) \
+         ORDER BY f.id LIMIT 1"
+    )
+}
+
+/// [`create_many`]'s adoption read: which of the phone numbers `$2` (a text array) a
+/// contact of account `$1` without a contact inbox holds (column `key`).
+pub fn adoptable_phones_sql() -> String {
+    format!(
+        "SELECT k.key FROM unnest($2::text[]) AS p(phone) \
+         CROSS JOIN LATERAL (SELECT f.phone_number AS key \
+           FROM ({}) f WHERE f.account_id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM contact_inboxes ci WHERE ci.contact_id = f.id) \
+           LIMIT 1) k",
+        BY_PHONE.replace("$2", "p.phone")
+    )
+}
+
 /// Finds or creates the contact for `identity` in `inbox_id`, records every identifier as a
 /// contact inbox, and fills in missing phone, BSUID, username and name.
 /// Returns the contact and the contact inbox of its preferred identifier.
@@ -200,21 +234,13 @@ pub fn resolve(
     // A contact typed in by an agent or imported (no contact inbox yet) with this phone
     // number is this user: the first message adopts it instead of starting a duplicate.
     let adopted: Option<Contact> = match (&chosen, &identity.phone) {
-        (None, Some(p)) => {
-            let mut q = contacts::table
-                .filter(contacts::account_id.eq(account_id))
-                .filter(contacts::phone_number.eq(format!("+{p}")))
-                .filter(diesel::dsl::not(diesel::dsl::exists(
-                    contact_inboxes::table.filter(contact_inboxes::contact_id.eq(contacts::id)),
-                )))
-                .select(Contact::as_select())
-                .order(contacts::id)
-                .into_boxed();
-            if let Some(b) = &identity.bsuid {
-                q = q.filter(contacts::bsuid.is_null().or(contacts::bsuid.eq(b.clone())));
-            }
-            q.first(conn).optional()?
-        }
+        (None, Some(p)) => diesel::sql_query(adopt_one_sql())
+            .bind::<diesel::sql_types::BigInt, _>(account_id)
+            .bind::<diesel::sql_types::Text, _>(format!("+{p}"))
+            .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(&identity.bsuid)
+            .prepared()
+            .get_result::<Contact>(conn)
+            .optional()?,
         _ => None,
     };
     let mut created = false;
@@ -325,11 +351,11 @@ pub fn create_many(
     // inbox carries: those people go through `resolve`.
     let all: Vec<String> = claimed.into_iter().collect();
     // Both reads look each key up on its own (a LATERAL subquery with LIMIT, which the
-    // planner cannot turn into a join), planned at each call (twice a unit). Kept as
-    // prepared statements, the generic plans PostgreSQL settled on while the tables were
-    // nearly empty (a new install, a benchmark's first seconds) scanned every row of the
-    // inbox or the account and filtered: 16 to 60 ms a call at 20,000 contacts (issue 15,
-    // `auto_explain`).
+    // planner cannot turn into a join). The first is planned at each call: kept as a
+    // prepared statement, the generic plan PostgreSQL settled on while the table was nearly
+    // empty (a new install, a benchmark's first seconds) scanned every row of the inbox and
+    // filtered (16 to 60 ms a call at 20,000 contacts; issue 15, `auto_explain`). The phone
+    // read goes through [`BY_PHONE`], whose plan depends on no account's statistics.
     #[derive(QueryableByName)]
     struct Key {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -352,19 +378,15 @@ pub fn create_many(
         .filter_map(|&i| people[i].0.phone.as_ref().map(|p| format!("+{p}")))
         .collect();
     if !phones.is_empty() {
-        let adoptable: std::collections::HashSet<Option<String>> = diesel::sql_query(
-            "SELECT k.key FROM unnest($2::text[]) AS p(phone) \
-             CROSS JOIN LATERAL (SELECT c.phone_number AS key FROM contacts c \
-               WHERE c.account_id = $1 AND c.phone_number = p.phone \
-                 AND NOT EXISTS (SELECT 1 FROM contact_inboxes ci WHERE ci.contact_id = c.id) \
-               LIMIT 1) k",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(account_id)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&phones)
-        .load::<Key>(conn)?
-        .into_iter()
-        .map(|k| Some(k.key))
-        .collect();
+        let adoptable: std::collections::HashSet<Option<String>> =
+            diesel::sql_query(adoptable_phones_sql())
+                .bind::<diesel::sql_types::BigInt, _>(account_id)
+                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&phones)
+                .prepared()
+                .load::<Key>(conn)?
+                .into_iter()
+                .map(|k| Some(k.key))
+                .collect();
         fresh.retain(|&i| {
             let phone = people[i].0.phone.as_ref().map(|p| format!("+{p}"));
             phone.is_none() || !adoptable.contains(&phone)

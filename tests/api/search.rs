@@ -562,3 +562,82 @@ async fn a_list_of_phone_numbers_is_looked_up_by_btree_and_search_keeps_its_trig
         assert_eq!(found, vec!["Customer 1234".to_string()], "{q}");
     }
 }
+
+#[actix_rt::test]
+async fn the_adoption_lookups_of_an_account_absent_from_the_statistics_use_the_phone_index() {
+    // Statistics taken while a second account had no contacts: the planner expects one row
+    // for it, and the lookups by (account, phone number) scanned all of its contacts by
+    // `contacts_account` (issue 15). They go by the phone number's own index now.
+    let app = TestApp::start();
+    let mut conn = app.conn();
+    diesel::sql_query(format!(
+        "INSERT INTO contacts (account_id, name, phone_number) \
+         SELECT {}, 'Customer ' || n, '+44700000' || lpad(n::text, 4, '0') \
+         FROM generate_series(1, 3000) AS n",
+        app.account_id
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("VACUUM ANALYZE contacts")
+        .execute(&mut conn)
+        .unwrap();
+    let other = switchboard::domain::accounts::create_admin(
+        &mut conn,
+        "New Co",
+        "Nina New",
+        "nina@example.com",
+        "nina's password",
+    )
+    .unwrap()
+    .account_id;
+    diesel::sql_query(format!(
+        "INSERT INTO contacts (account_id, name, phone_number) \
+         SELECT {other}, 'New ' || n, '+45700000' || lpad(n::text, 4, '0') \
+         FROM generate_series(1, 3000) AS n"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    use switchboard::domain::contacts;
+    for sql in [
+        contacts::adopt_one_sql()
+            .replace("$1", &other.to_string())
+            .replace("$2", "'+457000001234'")
+            .replace("$3::text", "NULL::text")
+            .replace("$3", "NULL"),
+        contacts::adoptable_phones_sql()
+            .replace("$1", &other.to_string())
+            .replace("$2::text[]", "ARRAY['+457000001234', '+457000002345']"),
+    ] {
+        let p = plan(&mut conn, &sql);
+        assert!(p.contains("contacts_phone_number "), "{p}");
+        assert!(!p.contains("contacts_account "), "{p}");
+    }
+    use diesel::OptionalExtension;
+    // And they find what they look for: the new account's contact without a contact inbox.
+    #[derive(diesel::QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        key: String,
+    }
+    let found: Vec<Key> = diesel::sql_query(contacts::adoptable_phones_sql())
+        .bind::<diesel::sql_types::BigInt, _>(other)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(vec![
+            "+457000001234".to_string(),
+            "+447000001234".to_string(),
+            "+457000009999".to_string(),
+        ])
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(
+        found.into_iter().map(|k| k.key).collect::<Vec<_>>(),
+        vec!["+457000001234".to_string()]
+    );
+    let adopted: Option<contacts::Contact> = diesel::sql_query(contacts::adopt_one_sql())
+        .bind::<diesel::sql_types::BigInt, _>(other)
+        .bind::<diesel::sql_types::Text, _>("+457000001234")
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(None::<String>)
+        .get_result(&mut conn)
+        .optional()
+        .unwrap();
+    assert_eq!(adopted.map(|c| c.name), Some("New 1234".to_string()));
+}
