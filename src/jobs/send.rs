@@ -45,16 +45,17 @@ pub const LEASE_SECONDS: i64 = 120;
 /// burst [`crate::domain::limits::send_capacity`]) and sleeps until the slot. With
 /// `mark_started`, that job's `started_at` is committed in the same database call
 /// ([`super::mark_started`]), so after the sleep only the Graph call remains and sends reach
-/// Graph at the pace of their slots. Returns false, without sending, when this process starts
-/// draining first (the caller gives the job back with [`give_back`]). Errors: the database.
+/// Graph at the pace of their slots. Returns the slot (this process's clock at the
+/// reservation plus the wait), or `None`, without sending, when this process starts draining
+/// first (the caller gives the job back with [`give_back`]). Errors: the database.
 pub async fn wait_for_slot(
     state: &AppState,
     phone_number_id: &str,
     mark_started: Option<i64>,
-) -> AppResult<bool> {
+) -> AppResult<Option<chrono::DateTime<Utc>>> {
     use crate::domain::limits;
     if super::leases::draining() {
-        return Ok(false);
+        return Ok(None);
     }
     let key = limits::send_key(phone_number_id);
     let rate = state.config.send_rate_per_second.max(1);
@@ -66,12 +67,13 @@ pub async fn wait_for_slot(
             limits::reserve(conn, &key, limits::send_capacity(rate), rate as f64)
         })
         .await?;
+    let slot = Utc::now() + wait;
     if wait.is_zero() {
-        return Ok(true);
+        return Ok(Some(slot));
     }
     tokio::select! {
-        _ = tokio::time::sleep(wait) => Ok(!super::leases::draining()),
-        _ = super::leases::until_draining() => Ok(false),
+        _ = tokio::time::sleep(wait) => Ok((!super::leases::draining()).then_some(slot)),
+        _ = super::leases::until_draining() => Ok(None),
     }
 }
 
@@ -452,9 +454,9 @@ async fn send_message(state: &AppState, job: &Job, message_id: i64) -> AppResult
     };
 
     let job_id = job.id;
-    if !wait_for_slot(state, &ctx.channel.phone_number_id, Some(job_id)).await? {
+    let Some(slot) = wait_for_slot(state, &ctx.channel.phone_number_id, Some(job_id)).await? else {
         return give_back(state, job).await;
-    }
+    };
     let sent = graph::send_message(
         &state.http,
         &state.config,
@@ -493,7 +495,12 @@ async fn send_message(state: &AppState, job: &Job, message_id: i64) -> AppResult
                 })
                 .await?;
             crate::metrics::record_send(crate::metrics::SEND_SENT);
-            tracing::info!(message_id, wamid = %sent.wamid, "message sent");
+            tracing::info!(
+                message_id,
+                wamid = %sent.wamid,
+                slot_ms = slot.timestamp_millis(),
+                "message sent"
+            );
             Ok(())
         }
         Ok(_) => {
@@ -532,7 +539,10 @@ async fn send_read_receipt(state: &AppState, job: &Job) -> AppResult<()> {
         .db(move |conn| inboxes::find_by_id(conn, inbox_id))
         .await?;
     let token = channel.api_key(&state.secrets)?;
-    if !wait_for_slot(state, &channel.phone_number_id, None).await? {
+    if wait_for_slot(state, &channel.phone_number_id, None)
+        .await?
+        .is_none()
+    {
         return give_back(state, job).await;
     }
     let body = if typing {

@@ -453,14 +453,40 @@ async fn two_nodes_share_the_send_rate_events_jobs_and_sign_in_throttle() {
     let times = seen.sends_ms.lock().unwrap().clone();
     let busiest = busiest_second(&times);
     let span = (times.iter().max().unwrap() - times.iter().min().unwrap()) as f64 / 1000.0;
+    // The slots both nodes reserved from the shared bucket, as each logged them.
+    let slots: Vec<u64> = [&a, &b]
+        .iter()
+        .flat_map(|node| {
+            let log = std::fs::read_to_string(&node.log).unwrap();
+            log.lines()
+                .filter(|l| l.contains("message sent"))
+                .filter_map(|l| {
+                    let rest = &l[l.find("slot_ms=")? + "slot_ms=".len()..];
+                    rest.split(|c: char| !c.is_ascii_digit())
+                        .next()?
+                        .parse()
+                        .ok()
+                })
+                .collect::<Vec<u64>>()
+        })
+        .collect();
+    assert_eq!(slots.len(), 400, "every send logged its slot");
+    let busiest_slots = busiest_second(&slots);
     println!(
         "two nodes, one number at SEND_RATE_PER_SECOND=80: 400 sends in {span:.2} s \
-         ({:.1}/s), busiest one-second window {busiest}",
+         ({:.1}/s), busiest one-second window {busiest_slots} by the reserved slots, \
+         {busiest} by the arrivals at the stand-in",
         399.0 / span
     );
-    // The bucket's burst (80 / 8 = 10) plus 5 for timing jitter between the reservation
-    // and the arrival at the stand-in.
-    assert!(busiest <= 95, "busiest second carried {busiest} sends");
+    // The shared bucket's guarantee: 80 a second plus its burst (80 / 8 = 10). Exact at the
+    // reservations; the arrivals add this machine's scheduling delays (a reply reserved at
+    // the end of one second can arrive in the next: 96 and 98 were seen under load), so
+    // they only get a loose bound that a send ignoring its slot (400 at once) would break.
+    assert!(
+        busiest_slots <= 90,
+        "busiest second reserved {busiest_slots} sends"
+    );
+    assert!(busiest <= 110, "busiest second carried {busiest} sends");
     // (400 - burst 10) / 80 = 4.9 s at least.
     assert!(
         span >= 4.5,
