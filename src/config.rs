@@ -71,7 +71,8 @@ pub struct Config {
     pub port: u16,
     /// `LOG_FORMAT`, `text` (default) or `json`. Levels come from `RUST_LOG`.
     pub log_format: LogFormat,
-    /// `INGEST_WORKERS`, default 2: concurrent ingest workers per process.
+    /// `INGEST_WORKERS`, default 2: concurrent ingest workers per process. 0 makes a node that
+    /// only journals and acknowledges webhooks, leaving ingest to the other nodes.
     pub ingest_workers: usize,
     /// `MEDIA_RETRY_BASE_SECONDS`, default 30: first retry delay of a failed media download,
     /// doubled on every further attempt.
@@ -418,7 +419,7 @@ impl Config {
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port,
             log_format,
-            ingest_workers: ingest_workers.max(1),
+            ingest_workers,
             media_retry_base_seconds: parse_number(
                 "MEDIA_RETRY_BASE_SECONDS",
                 get("MEDIA_RETRY_BASE_SECONDS"),

@@ -35,6 +35,18 @@ fn free_port() -> u16 {
 /// Starts a node on `port` against the test's database and the Graph stand-in `graph`, and
 /// waits (up to 60 s) until its `/ready` answers 200. Its log goes to `target/nodes/NAME.log`.
 async fn start_node(app: &TestApp, name: &str, port: u16, graph: &str, rate: u32) -> Node {
+    start_node_with(app, name, port, graph, rate, &[]).await
+}
+
+/// [`start_node`] with further environment variables.
+async fn start_node_with(
+    app: &TestApp,
+    name: &str,
+    port: u16,
+    graph: &str,
+    rate: u32,
+    env: &[(&str, &str)],
+) -> Node {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/nodes");
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join(format!("{name}-{}.log", app.db.name));
@@ -56,6 +68,7 @@ async fn start_node(app: &TestApp, name: &str, port: u16, graph: &str, rate: u32
         .env("SEND_RECONCILE_SECONDS", "5")
         .env("LOG_FORMAT", "text")
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .arg("serve")
         .stdout(out.try_clone().unwrap())
         .stderr(out)
@@ -497,6 +510,50 @@ async fn two_nodes_share_the_send_rate_events_jobs_and_sign_in_throttle() {
 }
 
 /// Sends SIGTERM to a node and waits for it to exit; returns how long that took.
+/// Scaling out by role (README "Scaling out"): a node with `INGEST_WORKERS=0` journals and
+/// acknowledges webhooks and processes none of them; another node processes them.
+#[actix_rt::test]
+async fn an_acknowledge_only_node_journals_and_another_node_ingests() {
+    let (graph, _seen) = start_graph(0);
+    let app = TestApp::start_with(crate::common::Options {
+        graph_base_url: Some(graph.clone()),
+        ..Default::default()
+    });
+    app.create_inbox_direct();
+    let front = start_node_with(
+        &app,
+        "ack-only",
+        free_port(),
+        &graph,
+        80,
+        &[("INGEST_WORKERS", "0")],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    for c in 0..20 {
+        post_webhook(&http, &front, &delivery(c, 7, &format!("ack only {c}"))).await;
+    }
+    // Acknowledged (200 above) and journaled, and nothing processed: this process runs no
+    // workers, and the only node ingests nothing.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(app.count("whatsapp_events WHERE status = 'pending'"), 20);
+    assert_eq!(app.count("messages"), 0);
+    // A node that ingests takes them all, once.
+    let worker = start_node(&app, "ingest", free_port(), &graph, 80).await;
+    let started = Instant::now();
+    while app.count("messages") < 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the ingesting node stored {} of 20",
+            app.count("messages")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.count("whatsapp_events WHERE status = 'processed'"), 20);
+    assert_eq!(app.count("messages WHERE content LIKE 'ack only %'"), 20);
+    drop((front, worker));
+}
+
 fn terminate(node: &mut Node) -> Duration {
     let began = Instant::now();
     let pid = node.child.id().to_string();
