@@ -51,18 +51,31 @@ struct Tokens {
     tokens: f64,
     #[diesel(sql_type = Double)]
     per_second: f64,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A token taken by [`reserve`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reservation {
+    /// How long the caller must wait before acting (zero when a token was there).
+    pub wait: std::time::Duration,
+    /// When the token is the caller's, by the database's clock: the reservation's time plus
+    /// `wait`. The slots of one bucket, from any number of processes, keep its promise
+    /// exactly: at most `capacity + per_second` in any one-second window.
+    pub slot: chrono::DateTime<chrono::Utc>,
 }
 
 /// Takes one token from `key`'s bucket (created full with `capacity` tokens, refilled at
 /// `per_second`), going into debt if needed, and returns how long the caller must wait before
-/// acting (zero when a token was there). One statement; safe with any number of processes.
+/// acting and the slot that wait leads to. One statement; safe with any number of processes.
 /// Errors: the database.
 pub fn reserve(
     conn: &mut PgConnection,
     key: &str,
     capacity: f64,
     per_second: f64,
-) -> AppResult<std::time::Duration> {
+) -> AppResult<Reservation> {
     let row: Tokens = diesel::sql_query(
         "INSERT INTO rate_buckets AS b (key, capacity, per_second, tokens, updated_at) \
          VALUES ($1, $2, $3, $2 - 1, clock_timestamp()) \
@@ -71,14 +84,18 @@ pub fn reserve(
            tokens = least(EXCLUDED.capacity, b.tokens + EXCLUDED.per_second * \
              greatest(0, extract(epoch FROM clock_timestamp() - b.updated_at)::float8)) - 1, \
            updated_at = greatest(b.updated_at, clock_timestamp()) \
-         RETURNING b.tokens, b.per_second",
+         RETURNING b.tokens, b.per_second, b.updated_at",
     )
     .bind::<Text, _>(key)
     .bind::<Double, _>(capacity.max(1.0))
     .bind::<Double, _>(per_second.max(f64::MIN_POSITIVE))
     .get_result(conn)?;
-    let wait = (-row.tokens).max(0.0) / row.per_second;
-    Ok(std::time::Duration::from_secs_f64(wait.min(3600.0)))
+    let wait =
+        std::time::Duration::from_secs_f64(((-row.tokens).max(0.0) / row.per_second).min(3600.0));
+    Ok(Reservation {
+        wait,
+        slot: row.updated_at + wait,
+    })
 }
 
 /// One bucket to check with [`try_take`].
@@ -185,12 +202,29 @@ mod tests {
         // around the call (on a loaded machine a call itself takes tens of milliseconds).
         let start = std::time::Instant::now();
         let mut slots = Vec::new();
+        let mut db_slots = Vec::new();
         for _ in 0..5 {
             let before = start.elapsed().as_secs_f64();
-            let wait = reserve(&mut conn, "send:t", 2.0, 10.0)
-                .unwrap()
-                .as_secs_f64();
+            let r = reserve(&mut conn, "send:t", 2.0, 10.0).unwrap();
+            let wait = r.wait.as_secs_f64();
             slots.push((before + wait, start.elapsed().as_secs_f64() + wait, wait));
+            db_slots.push((r.slot, r.wait));
+        }
+        // By the database's clock the slots keep the bucket's promise exactly: no three
+        // within 100 ms (capacity 2 at 10/s), and once in debt one every 100 ms (to a few
+        // microseconds: the refill and the stored time read the clock separately).
+        let micros =
+            |i: usize, j: usize| (db_slots[i].0 - db_slots[j].0).num_microseconds().unwrap();
+        for i in 2..5 {
+            assert!(micros(i, i - 2) >= 99_950, "slot {i}: {db_slots:?}");
+        }
+        for i in 3..5 {
+            if !db_slots[i - 1].1.is_zero() {
+                assert!(
+                    (micros(i, i - 1) - 100_000).abs() <= 50,
+                    "slot {i}: {db_slots:?}"
+                );
+            }
         }
         assert_eq!(slots[0].2, 0.0);
         assert_eq!(slots[1].2, 0.0);

@@ -45,9 +45,10 @@ pub const LEASE_SECONDS: i64 = 120;
 /// burst [`crate::domain::limits::send_capacity`]) and sleeps until the slot. With
 /// `mark_started`, that job's `started_at` is committed in the same database call
 /// ([`super::mark_started`]), so after the sleep only the Graph call remains and sends reach
-/// Graph at the pace of their slots. Returns the slot (this process's clock at the
-/// reservation plus the wait), or `None`, without sending, when this process starts draining
-/// first (the caller gives the job back with [`give_back`]). Errors: the database.
+/// Graph at the pace of their slots. Returns the slot (by the database's clock, see
+/// [`crate::domain::limits::Reservation`]), or `None`, without sending, when this process
+/// starts draining first (the caller gives the job back with [`give_back`]). Errors: the
+/// database.
 pub async fn wait_for_slot(
     state: &AppState,
     phone_number_id: &str,
@@ -59,7 +60,7 @@ pub async fn wait_for_slot(
     }
     let key = limits::send_key(phone_number_id);
     let rate = state.config.send_rate_per_second.max(1);
-    let wait = state
+    let limits::Reservation { wait, slot } = state
         .db(move |conn| {
             if let Some(id) = mark_started {
                 super::mark_started(conn, id)?;
@@ -67,7 +68,6 @@ pub async fn wait_for_slot(
             limits::reserve(conn, &key, limits::send_capacity(rate), rate as f64)
         })
         .await?;
-    let slot = Utc::now() + wait;
     if wait.is_zero() {
         return Ok(Some(slot));
     }

@@ -491,12 +491,15 @@ async fn two_nodes_share_the_send_rate_events_jobs_and_sign_in_throttle() {
          {busiest} by the arrivals at the stand-in",
         399.0 / span
     );
-    // The shared bucket's guarantee: 80 a second plus its burst (80 / 8 = 10). Exact at the
-    // reservations; the arrivals add this machine's scheduling delays (a reply reserved at
-    // the end of one second can arrive in the next: 96 and 98 were seen under load), so
-    // they only get a loose bound that a send ignoring its slot (400 at once) would break.
+    // The shared bucket's guarantee: 80 a second plus its burst (80 / 8 = 10), checked at
+    // the slots, which are the database's times (`limits::Reservation`): in debt they come
+    // exactly 12.5 ms apart, so the 81st after a slot falls 1,000 ms later, at the edge of
+    // its window; the refill and the stored time read the clock microseconds apart, which
+    // can put it just inside (+1). The arrivals add this machine's scheduling delays (a reply
+    // reserved at the end of one second can arrive in the next: 96 and 98 were seen under
+    // load), so they only get a loose bound that a send ignoring its slot would break.
     assert!(
-        busiest_slots <= 90,
+        busiest_slots <= 91,
         "busiest second reserved {busiest_slots} sends"
     );
     assert!(busiest <= 110, "busiest second carried {busiest} sends");
