@@ -453,13 +453,19 @@ fn store(conn: &mut PgConnection, events: Vec<NewEvent>, webhooks_queued: bool) 
         )));
     }
     // Issue 13: the new conversations join their inboxes' assignment queues, all in one
-    // statement (the other names auto-assignment reacts to go through `run_hooks`).
+    // statement (the other names auto-assignment reacts to go through `run_hooks`). A batch
+    // (ingest) decides them here too, after its messages, so a conversation becomes visible
+    // assigned; an event stored on its own (an agent's new conversation, whose first message
+    // may come after it) leaves the decision to the drain job queued with it.
     let created: Vec<i64> = events
         .iter()
         .filter(|e| e.name == CONVERSATION_CREATED && e.inbox_id.is_some())
         .filter_map(|e| e.conversation_id)
         .collect();
-    super::auto_assignment::enqueue_conversations(conn, &created)?;
+    let gained = super::auto_assignment::enqueue_conversations(conn, &created, !webhooks_queued)?;
+    if webhooks_queued {
+        super::auto_assignment::assign_now(conn, &gained)?;
+    }
     let emails: Vec<i64> = events
         .iter()
         .filter(|e| e.email_members)

@@ -148,6 +148,180 @@ async fn round_robin_assigns_online_members_in_turn_with_an_activity_line() {
     );
 }
 
+/// One journal entry of `inbox_id` per customer `(wa_id, wamid)`: one text message each.
+fn deliveries(inbox_id: i64, customers: &[(&str, &str)]) -> Vec<(i64, String, String)> {
+    customers
+        .iter()
+        .map(|(from, wamid)| {
+            let body = serde_json::json!({
+              "object": "whatsapp_business_account",
+              "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15551234567", "phone_number_id": PHONE_NUMBER_ID},
+                "contacts": [{"profile": {"name": format!("Customer {from}")}, "wa_id": from}],
+                "messages": [{"id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
+                  "type": "text", "from": from, "text": {"body": "hello"}}]
+              }}]}]
+            });
+            (inbox_id, PHONE.to_string(), body.to_string())
+        })
+        .collect()
+}
+
+/// Journals one delivery per customer into `inbox_id` and ingests them as one unit.
+fn ingest_unit(app: &TestApp, inbox_id: i64, customers: &[(&str, &str)]) {
+    let mut conn = app.conn();
+    let entries = deliveries(inbox_id, customers);
+    switchboard::jobs::ingest::journal_many(&mut conn, &entries).unwrap();
+    let outcomes = switchboard::jobs::ingest::process_batch(&mut conn, 50).unwrap();
+    assert_eq!(outcomes.len(), customers.len());
+    assert!(outcomes.iter().all(|(_, r)| r.is_ok()), "{outcomes:?}");
+}
+
+fn pending_drains(app: &TestApp) -> i64 {
+    app.count(&format!(
+        "jobs WHERE kind = '{}' AND status = 'pending'",
+        auto_assignment::JOB
+    ))
+}
+
+/// Ingest decides new conversations in the transaction that makes them visible (issue 13,
+/// "assignment decisions within 100 ms of the event"): the unit commits them assigned in
+/// round-robin order, each activity line after the customer's first message, with no drain
+/// job left. While another transaction holds the inbox's lock, ingest does not wait for it:
+/// it queues a drain job, which assigns them once that transaction ends.
+#[actix_rt::test]
+async fn ingest_assigns_new_conversations_in_the_unit_that_opens_them() {
+    let app = TestApp::start();
+    let inbox_id = inbox(&app, None);
+    let team = agents(&app, inbox_id, 3, "now");
+    ingest_unit(
+        &app,
+        inbox_id,
+        &[
+            ("447700900001", "wamid.NOW1"),
+            ("447700900002", "wamid.NOW2"),
+            ("447700900003", "wamid.NOW3"),
+        ],
+    );
+    let got = app.query_json(&format!(
+        "SELECT jsonb_agg(assignee_id ORDER BY id) FROM conversations WHERE inbox_id = {inbox_id}"
+    ));
+    assert_eq!(got, serde_json::json!(team), "assigned at once, in turn");
+    assert_eq!(pending_drains(&app), 0, "no drain job left");
+    assert_eq!(
+        app.count(&format!(
+            "conversations c WHERE c.inbox_id = {inbox_id} AND (SELECT m.message_type FROM messages m \
+               WHERE m.conversation_id = c.id ORDER BY m.id LIMIT 1) <> 0"
+        )),
+        0,
+        "the customer's message comes first, then the activity line"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "messages WHERE inbox_id = {inbox_id} AND message_type = 2 AND content LIKE '%by round-robin'"
+        )),
+        3
+    );
+    assert_eq!(
+        app.count("realtime_events WHERE name = 'assignee.changed'"),
+        3
+    );
+
+    // Another transaction holds the inbox's lock (a drain job deciding, say).
+    let mut holder = app.conn();
+    holder
+        .transaction(|h| {
+            diesel::sql_query(format!(
+                "SELECT 1 FROM inbox_auto_assignment WHERE inbox_id = {inbox_id} FOR UPDATE"
+            ))
+            .execute(h)?;
+            ingest_unit(&app, inbox_id, &[("447700900004", "wamid.NOW4")]);
+            assert_eq!(
+                app.count(&format!(
+                    "conversations WHERE inbox_id = {inbox_id} AND assignee_id IS NULL"
+                )),
+                1,
+                "left waiting, not blocked"
+            );
+            assert_eq!(pending_drains(&app), 1, "its drain job is queued");
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    assert_eq!(run_jobs(&app).await, 1);
+    assert_eq!(
+        app.count(&format!(
+            "conversations WHERE inbox_id = {inbox_id} AND assignee_id IS NULL"
+        )),
+        0
+    );
+    assert_eq!(
+        app.query_json(&format!(
+            "SELECT to_jsonb(assignee_id) FROM conversations WHERE inbox_id = {inbox_id} \
+             ORDER BY id DESC LIMIT 1"
+        )),
+        serde_json::json!(team[0]),
+        "round-robin continues"
+    );
+}
+
+/// Deciding at once never lets a new conversation pass an older waiting one: when the oldest
+/// waiting conversation's row is held by another transaction, ingest assigns nothing and
+/// queues a drain, which takes them oldest first once the row is free.
+#[actix_rt::test]
+async fn ingest_deciding_at_once_keeps_the_oldest_first_when_a_waiting_row_is_held() {
+    let app = TestApp::start();
+    let inbox_id = inbox(&app, None);
+    let team = agents(&app, inbox_id, 2, "held");
+    let set_all = |availability: &str| {
+        diesel::sql_query(format!(
+            "UPDATE account_users SET availability = '{availability}' WHERE user_id IN ({}, {})",
+            team[0], team[1]
+        ))
+        .execute(&mut app.conn())
+        .unwrap();
+    };
+    // Nobody online: two conversations wait in the queue.
+    set_all("offline");
+    let mut conn = app.conn();
+    let old: Vec<i64> = (0..2)
+        .map(|k| conversation(&mut conn, app.account_id, inbox_id, &format!("held{k}")))
+        .collect();
+    run_jobs(&app).await;
+    assert_eq!(
+        auto_assignment::queued_count(&mut conn, inbox_id).unwrap(),
+        2
+    );
+    // Both come back (no presence event, so no drain is queued) and the oldest waiting row
+    // is locked by someone else while a new customer writes.
+    set_all("online");
+    let mut holder = app.conn();
+    holder
+        .transaction(|h| {
+            diesel::sql_query(format!(
+                "SELECT 1 FROM conversations WHERE id = {} FOR UPDATE",
+                old[0]
+            ))
+            .execute(h)?;
+            ingest_unit(&app, inbox_id, &[("447700900011", "wamid.HELD1")]);
+            assert_eq!(
+                app.count(&format!(
+                    "conversations WHERE inbox_id = {inbox_id} AND assignee_id IS NOT NULL"
+                )),
+                0,
+                "nobody passes the oldest"
+            );
+            assert_eq!(pending_drains(&app), 1);
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    run_jobs(&app).await;
+    let got = app.query_json(&format!(
+        "SELECT jsonb_agg(assignee_id ORDER BY id) FROM conversations WHERE inbox_id = {inbox_id}"
+    ));
+    assert_eq!(got, serde_json::json!([team[0], team[1], team[0]]));
+}
+
 #[actix_rt::test]
 async fn capacity_queues_the_rest_and_a_freed_slot_takes_the_oldest_first() {
     let app = TestApp::start();
