@@ -160,10 +160,13 @@ pub fn drain_later(conn: &mut PgConnection, inbox_ids: &[i64]) -> AppResult<usiz
     if inbox_ids.is_empty() {
         return Ok(0);
     }
+    // One `EXISTS` probe of the queue's index per inbox (`OFFSET 0` keeps it one): as a
+    // `DISTINCT` over the queue the cached plan read every waiting conversation.
     Ok(diesel::sql_query(
         "INSERT INTO jobs (kind, payload, max_attempts) \
-         SELECT $1, jsonb_build_object('inbox_id', q.inbox_id), $2 \
-         FROM (SELECT DISTINCT inbox_id FROM assignment_queue WHERE inbox_id = ANY($3)) q",
+         SELECT $1, jsonb_build_object('inbox_id', i.inbox_id), $2 \
+         FROM (SELECT DISTINCT inbox_id FROM unnest($3::int8[]) AS v(inbox_id)) i \
+         WHERE EXISTS (SELECT 1 FROM assignment_queue q WHERE q.inbox_id = i.inbox_id OFFSET 0)",
     )
     .bind::<Text, _>(JOB)
     .bind::<diesel::sql_types::Integer, _>(MAX_ATTEMPTS)

@@ -2,8 +2,8 @@
 //! events in the transaction of the change (`events::insert` calls [`on_event`]).
 //!
 //! Each fact is a `reporting_events` row (Chatwoot's `reporting_events`, extended); the
-//! trigger `reporting_events_rollup` appends it (or, on delete, its removal) to
-//! `reporting_pending`, and [`fold`] (the reports worker every second, and every report
+//! statement triggers `reporting_events_added` / `reporting_events_removed` append it (or,
+//! on delete, its removal) to `reporting_pending`, one INSERT per statement, and [`fold`] (the reports worker every second, and every report
 //! before it reads) adds the pending facts, grouped, to `reporting_rollups` (hourly UTC buckets per account, inbox, team and agent),
 //! `reporting_daily` (daily UTC buckets per inbox, per inbox and agent, per inbox and team)
 //! and, for each label of the fact's conversation, `reporting_label_hourly` and

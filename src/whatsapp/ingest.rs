@@ -268,11 +268,16 @@ impl Seen {
         }
         use diesel::RunQueryDsl;
         let rows: Vec<Row> = diesel::sql_query(
+            // `OFFSET 0` keeps each EXISTS a lookup of the wamid's unique index: as semi-joins
+            // the cached plan (made while `messages` was small) hashed a sequential scan of
+            // every message for each unit.
             "SELECT w.inbox_id, w.source_id, \
                     EXISTS (SELECT 1 FROM messages m \
-                            WHERE m.inbox_id = w.inbox_id AND m.source_id = w.source_id) AS stored, \
+                            WHERE m.inbox_id = w.inbox_id AND m.source_id = w.source_id \
+                            OFFSET 0) AS stored, \
                     EXISTS (SELECT 1 FROM pending_message_updates p \
-                            WHERE p.inbox_id = w.inbox_id AND p.source_id = w.source_id) AS waiting \
+                            WHERE p.inbox_id = w.inbox_id AND p.source_id = w.source_id \
+                            OFFSET 0) AS waiting \
              FROM unnest($1::int8[], $2::text[]) AS w(inbox_id, source_id)",
         )
         .bind::<Array<BigInt>, _>(&inbox_ids)

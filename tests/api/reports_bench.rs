@@ -18,7 +18,7 @@ INSERT INTO teams (account_id, name) SELECT {a}, 'Team ' || g FROM generate_seri
 INSERT INTO labels (account_id, title, description, color, show_on_sidebar)
   SELECT {a}, 'label' || g, '', '#1f93ff', true FROM generate_series(1, 10) g;
 INSERT INTO contacts (account_id, name) SELECT {a}, 'Contact ' || g FROM generate_series(1, 50000) g;
-ALTER TABLE reporting_events DISABLE TRIGGER reporting_events_rollup;
+ALTER TABLE reporting_events DISABLE TRIGGER reporting_events_added;
 INSERT INTO conversations (account_id, inbox_id, contact_id, status, assignee_id, team_id, labels, created_at, last_activity_at, waiting_since)
   SELECT {a}, x.ibx[1 + g % 5], x.cts + g % 50000,
     CASE WHEN g % 100 < 95 THEN 'resolved' WHEN g % 100 < 98 THEN 'open' ELSE 'pending' END,
@@ -61,7 +61,7 @@ INSERT INTO reporting_events (account_id, inbox_id, conversation_id, user_id, te
   SELECT account_id, inbox_id, id, assignee_id, team_id, 'window_closed_unanswered', created_at + interval '1 day'
   FROM conversations WHERE account_id = {a} AND id % 20 = 0;
 SELECT reporting_rebuild_rollups({a});
-ALTER TABLE reporting_events ENABLE TRIGGER reporting_events_rollup;
+ALTER TABLE reporting_events ENABLE TRIGGER reporting_events_added;
 INSERT INTO csat_survey_responses (account_id, inbox_id, conversation_id, contact_id, assigned_agent_id, scale, rating, feedback_message, rated_at, created_at)
   SELECT account_id, inbox_id, id, contact_id, assignee_id, '1-5', CASE WHEN id % 3 = 0 THEN NULL ELSE 1 + id % 5 END,
     CASE WHEN id % 7 = 0 THEN 'comment ' || id END, created_at + interval '2 hours', created_at + interval '1 hour'
@@ -507,10 +507,10 @@ async fn bench_rollup_ingest() {
         fold_secs * 1000.0,
         fold_secs * 1e6 / folded.max(1) as f64
     );
-    conn.batch_execute("ALTER TABLE reporting_events DISABLE TRIGGER reporting_events_rollup")
+    conn.batch_execute("ALTER TABLE reporting_events DISABLE TRIGGER reporting_events_added")
         .unwrap();
     let without = run("without it", &mut conn);
-    conn.batch_execute("ALTER TABLE reporting_events ENABLE TRIGGER reporting_events_rollup")
+    conn.batch_execute("ALTER TABLE reporting_events ENABLE TRIGGER reporting_events_added")
         .unwrap();
     let per_fact_us = (with - without + fold_secs) * 1e6 / n as f64;
     println!(

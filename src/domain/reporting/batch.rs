@@ -133,9 +133,14 @@ fn flush(conn: &mut PgConnection, run: Vec<Step>) -> AppResult<()> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // Each row by its key (a LATERAL lookup the planner cannot flatten): as `id = ANY($1)`
+    // the plan cached while the tables were small scanned every conversation (and, below,
+    // every message) for each ingest unit (seen with auto_explain under bench-ingest). The
+    // rows are locked in the order of `conversation_ids`, which is sorted (the lock order).
     let convs: HashMap<i64, Conv> = diesel::sql_query(
-        "SELECT id, account_id, inbox_id, assignee_id, team_id, created_at FROM conversations \
-         WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+        "SELECT c.id, c.account_id, c.inbox_id, c.assignee_id, c.team_id, c.created_at \
+         FROM unnest($1::int8[]) AS v(id) CROSS JOIN LATERAL (SELECT * FROM conversations c \
+           WHERE c.id = v.id OFFSET 0) c ORDER BY c.id FOR NO KEY UPDATE OF c",
     )
     .bind::<Array<BigInt>, _>(&conversation_ids)
     .prepared()
@@ -154,8 +159,9 @@ fn flush(conn: &mut PgConnection, run: Vec<Step>) -> AppResult<()> {
         HashMap::new()
     } else {
         diesel::sql_query(
-            "SELECT id, conversation_id, message_type, private, created_at FROM messages \
-             WHERE id = ANY($1)",
+            "SELECT m.id, m.conversation_id, m.message_type, m.private, m.created_at \
+             FROM unnest($1::int8[]) AS v(id) CROSS JOIN LATERAL (SELECT * FROM messages m \
+               WHERE m.id = v.id OFFSET 0) m",
         )
         .bind::<Array<BigInt>, _>(&message_ids)
         .prepared()
@@ -250,6 +256,8 @@ fn flush(conn: &mut PgConnection, run: Vec<Step>) -> AppResult<()> {
         .filter(|(id, _)| changed.contains(id))
         .collect();
     if !changed.is_empty() {
+        // Planned at each call, with the real number of rows: the plan cached while the table
+        // was small hashed a sequential scan of every conversation's state for each unit.
         diesel::sql_query(
             "UPDATE reporting_conversations r SET last_incoming_at = v.last_incoming_at, \
                window_replied = v.window_replied, waiting_since = v.waiting_since, \
@@ -284,7 +292,6 @@ fn flush(conn: &mut PgConnection, run: Vec<Step>) -> AppResult<()> {
                 .map(|(_, s)| s.window_closed_for)
                 .collect::<Vec<_>>(),
         )
-        .prepared()
         .execute(conn)?;
     }
     Ok(())
