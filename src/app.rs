@@ -240,16 +240,24 @@ pub fn spawn_workers(state: &AppState) {
     for worker in 0..state.config.ingest_workers {
         let state = state.clone();
         tokio::spawn(async move {
+            let mut gate = jobs::ingest::AckPriority::new(state.config.ingest_yield_in_flight);
             loop {
                 // Issue 15 (limits): a draining process claims no more journal events.
                 if jobs::leases::draining() {
                     tokio::time::sleep(jobs::POLL_INTERVAL).await;
                     continue;
                 }
+                // Issue 15: acknowledgements first during a flood (see `AckPriority`).
+                if let Some(wait) = gate.wait(state.journal.in_flight(), std::time::Instant::now())
+                {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
                 let pool = state.pool.clone();
+                // One unit per turn, so the gate is looked at between units.
                 let drained = aw::block(move || -> Result<usize, AppError> {
                     let mut conn = pool.get()?;
-                    jobs::ingest::drain(&mut conn, 200)
+                    jobs::ingest::drain(&mut conn, jobs::ingest::BATCH_SIZE)
                 })
                 .await;
                 match drained {

@@ -74,6 +74,10 @@ pub struct Config {
     /// `INGEST_WORKERS`, default 2: concurrent ingest workers per process. 0 makes a node that
     /// only journals and acknowledges webhooks, leaving ingest to the other nodes.
     pub ingest_workers: usize,
+    /// `INGEST_YIELD_IN_FLIGHT`, default 16: while this many webhook deliveries of the process
+    /// wait for their journal commit (a flood), its ingest workers wait between units (at most
+    /// 1 s) so acknowledgements keep the CPU (`jobs::ingest::AckPriority`). 0: never wait.
+    pub ingest_yield_in_flight: usize,
     /// `MEDIA_RETRY_BASE_SECONDS`, default 30: first retry delay of a failed media download,
     /// doubled on every further attempt.
     pub media_retry_base_seconds: u64,
@@ -350,6 +354,8 @@ impl Config {
             return Err(invalid("DATABASE_POOL_SIZE", "must be at least 1"));
         }
         let ingest_workers: usize = parse_number("INGEST_WORKERS", get("INGEST_WORKERS"), 2)?;
+        let ingest_yield_in_flight: usize =
+            parse_number("INGEST_YIELD_IN_FLIGHT", get("INGEST_YIELD_IN_FLIGHT"), 16)?;
         let smtp_tls = match get("SMTP_TLS")
             .map(|v| v.trim().to_ascii_lowercase())
             .as_deref()
@@ -420,6 +426,7 @@ impl Config {
             port,
             log_format,
             ingest_workers,
+            ingest_yield_in_flight,
             media_retry_base_seconds: parse_number(
                 "MEDIA_RETRY_BASE_SECONDS",
                 get("MEDIA_RETRY_BASE_SECONDS"),

@@ -9,6 +9,7 @@
 
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -32,6 +33,23 @@ struct Pending {
 #[derive(Clone)]
 pub struct JournalWriter {
     queue: mpsc::Sender<Pending>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts a delivery as in flight until it is answered, or until its request is dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        InFlight(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl JournalWriter {
@@ -65,7 +83,17 @@ impl JournalWriter {
                 }
             });
         }
-        JournalWriter { queue }
+        JournalWriter {
+            queue,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Deliveries handed to [`Self::append`] in this process and not yet answered: the
+    /// webhook requests waiting for their commit. The ingest workers read it to give
+    /// acknowledgements the machine during a flood (`jobs::ingest::AckPriority`).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Commits one raw body to the journal and returns its event id once it is durable.
@@ -76,6 +104,7 @@ impl JournalWriter {
         phone_number: String,
         raw_body: String,
     ) -> AppResult<i64> {
+        let _counted = InFlight::new(&self.in_flight);
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Pending {

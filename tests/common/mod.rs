@@ -122,6 +122,7 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         port: 0,
         log_format: LogFormat::Text,
         ingest_workers: 1,
+        ingest_yield_in_flight: 16,
         media_retry_base_seconds: 0,
         send_rate_per_second: 80,
         send_concurrency: 4,
