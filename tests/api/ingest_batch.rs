@@ -261,6 +261,54 @@ async fn one_bad_event_does_not_poison_its_batch() {
     assert_eq!(app.count("whatsapp_events WHERE status = 'processed'"), 11);
 }
 
+/// A full unit whose fast path fails runs at most `FALLBACK_EVENTS` events one savepoint
+/// each (PostgreSQL caches 64 subtransactions); the others stay pending, untouched, and the
+/// next unit takes them.
+#[actix_rt::test]
+async fn a_failed_full_unit_falls_back_to_at_most_fifty_savepoints() {
+    let app = TestApp::start();
+    let (inbox, _) = app.create_inbox_direct();
+    let n = ingest::BATCH_SIZE;
+    assert!(n > ingest::FALLBACK_EVENTS);
+    let mut bodies: Vec<String> = (0..n)
+        .map(|i| {
+            incoming(&[(
+                300 + i,
+                format!("wamid.FALL{i:03}"),
+                format!("hello {i}"),
+                1_763_712_000 + i as i64,
+            )])
+        })
+        .collect();
+    // A database failure inside one event (a parse error would not fail the fast path).
+    diesel::sql_query(
+        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.content = 'POISON' THEN RAISE EXCEPTION 'poisoned message'; END IF; \
+         RETURN NEW; END $$",
+    )
+    .execute(&mut app.conn())
+    .unwrap();
+    diesel::sql_query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON messages \
+         FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+    )
+    .execute(&mut app.conn())
+    .unwrap();
+    bodies[3] = incoming(&[(303, "wamid.FALL003".into(), "POISON".into(), 1_763_712_003)]);
+    journal_all(&app, inbox.id, &bodies);
+    let first = ingest::process_batch(&mut app.conn(), ingest::BATCH_SIZE).unwrap();
+    assert_eq!(first.len(), ingest::FALLBACK_EVENTS);
+    assert_eq!(
+        app.count("whatsapp_events WHERE status = 'pending' AND attempts = 0"),
+        (n - ingest::FALLBACK_EVENTS) as i64,
+        "the rest untouched"
+    );
+    let rest = ingest::process_batch(&mut app.conn(), ingest::BATCH_SIZE).unwrap();
+    assert_eq!(rest.len(), n - ingest::FALLBACK_EVENTS);
+    assert!(rest.iter().all(|(_, o)| o.is_ok()));
+    assert_eq!(app.count("messages"), n as i64 - 1);
+}
+
 #[actix_rt::test]
 async fn a_history_chunk_is_split_into_bounded_units() {
     let app = TestApp::start();
