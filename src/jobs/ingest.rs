@@ -17,8 +17,13 @@
 //! which have updates waiting ([`ingest::Seen`]), runs all its events in ONE savepoint and
 //! marks the finished ones `processed` with one multi-row `UPDATE` (issue 15: fewer round
 //! trips per message). When any event fails, that savepoint rolls back and the unit runs again
-//! with one savepoint per event: the failing event rolls back alone, records the error and is
-//! retried with backoff; after [`MAX_ATTEMPTS`] it is marked `failed` and kept for inspection.
+//! with one savepoint per event (at most [`FALLBACK_EVENTS`]): the failing event rolls back
+//! alone, records the error and is retried with backoff; after [`MAX_ATTEMPTS`] it is marked
+//! `failed` and kept for inspection.
+//!
+//! The claim is one call of the SQL function `switchboard_claim_events` (it walks the due
+//! index whatever the statistics say), and the workers give way to acknowledgements during a
+//! flood ([`AckPriority`]).
 //!
 //! Inside each savepoint the domain events are batched (`domain::events::batched`): stored
 //! with one multi-row insert when the savepoint's work is done, their hooks run then, and
