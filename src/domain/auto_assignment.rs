@@ -530,12 +530,14 @@ fn drain_batch(
     // The oldest waiting conversations, numbered in queue order (`ord` from 1) with how many
     // the batch holds (`total`), their rows locked. Skipping, rows another transaction holds
     // are missing: the decision stops at the first gap so the oldest still go first.
+    // (The window functions run over the batch read, after its LIMIT: over the whole queue
+    // they would count every waiting conversation.)
     const WAITING: &str = "SELECT c.id, c.display_id, c.status, c.assignee_id, q.ord, q.total \
-         FROM (SELECT conversation_id, queued_at, \
-             row_number() OVER (ORDER BY queued_at, conversation_id) AS ord, \
+         FROM (SELECT b.conversation_id, \
+             row_number() OVER (ORDER BY b.queued_at, b.conversation_id) AS ord, \
              count(*) OVER () AS total \
-           FROM assignment_queue WHERE inbox_id = $1 \
-           ORDER BY queued_at, conversation_id LIMIT $2) q \
+           FROM (SELECT conversation_id, queued_at FROM assignment_queue WHERE inbox_id = $1 \
+             ORDER BY queued_at, conversation_id LIMIT $2) b) q \
          JOIN conversations c ON c.id = q.conversation_id \
          ORDER BY q.ord FOR UPDATE OF c";
     let sql = match locking {

@@ -265,6 +265,45 @@ async fn ingest_assigns_new_conversations_in_the_unit_that_opens_them() {
     );
 }
 
+/// A queue longer than one drain batch is assigned whole by one drain (batch after batch,
+/// oldest first), e.g. when the only agent comes back online to 250 waiting conversations.
+#[actix_rt::test]
+async fn one_drain_assigns_a_queue_longer_than_a_batch() {
+    let app = TestApp::start();
+    let inbox_id = inbox(&app, None);
+    let team = agents(&app, inbox_id, 1, "long");
+    let set = |availability: &str| {
+        diesel::sql_query(format!(
+            "UPDATE account_users SET availability = '{availability}' WHERE user_id = {}",
+            team[0]
+        ))
+        .execute(&mut app.conn())
+        .unwrap();
+    };
+    set("offline");
+    let mut conn = app.conn();
+    let n = auto_assignment::DRAIN_BATCH as usize + 50;
+    for k in 0..n {
+        conversation(&mut conn, app.account_id, inbox_id, &format!("long{k}"));
+    }
+    run_jobs(&app).await;
+    assert_eq!(
+        auto_assignment::queued_count(&mut conn, inbox_id).unwrap(),
+        n as i64
+    );
+    set("online");
+    let drained = auto_assignment::drain(&mut conn, inbox_id).unwrap();
+    assert_eq!(drained.assigned.len(), n);
+    assert_eq!(
+        auto_assignment::queued_count(&mut conn, inbox_id).unwrap(),
+        0
+    );
+    let ids: Vec<i64> = drained.assigned.iter().map(|(c, _)| *c).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "oldest first");
+}
+
 /// Deciding at once never lets a new conversation pass an older waiting one: when the oldest
 /// waiting conversation's row is held by another transaction, ingest assigns nothing and
 /// queues a drain, which takes them oldest first once the row is free.
