@@ -265,6 +265,7 @@ async fn assignment_email_reaches_the_assignee_unless_self_assigned_or_opted_out
 async fn a_new_conversation_emails_the_inbox_members_who_want_it() {
     let (app, sink) = app_with_smtp().await;
     let inbox = app.create_inbox_direct().0;
+    app.auto_assignment_off(inbox.id);
     let (ben, _) = app.create_agent("ben@example.com");
     let (cy, cy_token) = app.create_agent("cy@example.com");
     app.create_agent("dee@example.com"); // not a member of the inbox

@@ -104,6 +104,7 @@ fn customer_message(n: u32, text: &str) -> Vec<u8> {
 async fn the_notifications_api_speaks_chatwoot_and_only_to_the_owner() {
     let app = TestApp::start();
     let inbox = app.create_inbox_direct().0;
+    app.auto_assignment_off(inbox.id);
     let (ben, ben_token) = agent(&app, "ben@example.com", "Ben Agent", Some(inbox.id));
     app.deliver("text.json").await;
 
@@ -262,6 +263,7 @@ async fn the_notifications_api_speaks_chatwoot_and_only_to_the_owner() {
 async fn a_note_mentioning_an_agent_or_a_team_notifies_them_and_makes_them_participants() {
     let app = TestApp::start();
     let inbox = app.create_inbox_direct().0;
+    app.auto_assignment_off(inbox.id);
     let (ben, _) = agent(&app, "ben@example.com", "Ben Agent", Some(inbox.id));
     let (cy, cy_token) = agent(&app, "cy@example.com", "Cy Night", Some(inbox.id));
     let (dee, _) = agent(&app, "dee@example.com", "Dee Outside", None); // cannot see the inbox
@@ -395,6 +397,7 @@ async fn a_note_mentioning_an_agent_or_a_team_notifies_them_and_makes_them_parti
 async fn a_customer_message_notifies_the_assignee_and_the_participants_once() {
     let app = TestApp::start();
     let inbox = app.create_inbox_direct().0;
+    app.auto_assignment_off(inbox.id);
     let (ben, ben_token) = agent(&app, "ben@example.com", "Ben Agent", Some(inbox.id));
     let (cy, cy_token) = agent(&app, "cy@example.com", "Cy Night", Some(inbox.id));
     app.deliver("text.json").await;
@@ -625,6 +628,7 @@ async fn events_until(resp: &mut reqwest::Response, stop: &str) -> Vec<(String, 
 async fn notification_events_reach_only_their_users_stream() {
     let app = TestApp::start();
     let inbox = app.create_inbox_direct().0;
+    app.auto_assignment_off(inbox.id);
     let (ben, ben_token) = agent(&app, "ben@example.com", "Ben Agent", Some(inbox.id));
     let (_, cy_token) = agent(&app, "cy@example.com", "Cy Night", Some(inbox.id));
     app.deliver("text.json").await;

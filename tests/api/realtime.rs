@@ -324,6 +324,7 @@ async fn status_webhook_streams_message_updated() {
 async fn agents_only_receive_events_of_their_inboxes() {
     let app = TestApp::start();
     let inbox = app.create_inbox(json!({})).await;
+    app.auto_assignment_off(inbox["id"].as_i64().unwrap());
     let (_, outsider_token) = app.create_agent("out@example.com");
     let (member, member_token) = app.create_agent("in@example.com");
     switchboard::domain::inboxes::add_member(

@@ -288,6 +288,18 @@ impl TestApp {
         json
     }
 
+    /// Turns auto-assignment off for `inbox_id`. Ingest assigns a new conversation in its own
+    /// transaction when the inbox has online members (issue 13), so a test about something
+    /// else (notifications, event streams) turns it off to see only what it checks.
+    pub fn auto_assignment_off(&self, inbox_id: i64) {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "UPDATE inboxes SET enable_auto_assignment = false WHERE id = {inbox_id}"
+        ))
+        .execute(&mut self.conn())
+        .unwrap();
+    }
+
     /// Creates the fixtures' inbox (+15551234567) directly through the domain, without the
     /// API (and so without any Graph check); returns it with its channel.
     pub fn create_inbox_direct(&self) -> switchboard::domain::inboxes::InboxWithChannel {
