@@ -12,7 +12,7 @@
 //! - the ingest lag (webhook journaled → processed), with 500 rules;
 //! - assignment: from a conversation's `conversation.created` to its `assignee.changed`
 //!   (both `realtime_events.created_at`, the start of each transaction: this includes the
-//!   rest of the ingest unit that created the conversation, up to 50 deliveries), and from
+//!   rest of the ingest unit that created the conversation, up to 100 deliveries), and from
 //!   the moment the conversation is visible (its unit committed) to the moment it is seen
 //!   assigned, both polled every 10 ms.
 
