@@ -148,22 +148,27 @@ async fn round_robin_assigns_online_members_in_turn_with_an_activity_line() {
     );
 }
 
+/// Sets the availability of `users` in the account by SQL (no presence event, so no drain).
+fn set_availability(app: &TestApp, users: &[i64], availability: &str) {
+    let ids: Vec<String> = users.iter().map(|u| u.to_string()).collect();
+    diesel::sql_query(format!(
+        "UPDATE account_users SET availability = '{availability}' WHERE user_id IN ({})",
+        ids.join(", ")
+    ))
+    .execute(&mut app.conn())
+    .unwrap();
+}
+
 /// One journal entry of `inbox_id` per customer `(wa_id, wamid)`: one text message each.
 fn deliveries(inbox_id: i64, customers: &[(&str, &str)]) -> Vec<(i64, String, String)> {
     customers
         .iter()
         .map(|(from, wamid)| {
-            let body = serde_json::json!({
-              "object": "whatsapp_business_account",
-              "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15551234567", "phone_number_id": PHONE_NUMBER_ID},
-                "contacts": [{"profile": {"name": format!("Customer {from}")}, "wa_id": from}],
-                "messages": [{"id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
-                  "type": "text", "from": from, "text": {"body": "hello"}}]
-              }}]}]
-            });
-            (inbox_id, PHONE.to_string(), body.to_string())
+            (
+                inbox_id,
+                PHONE.to_string(),
+                text_delivery(from, wamid, "hello"),
+            )
         })
         .collect()
 }
@@ -272,14 +277,7 @@ async fn one_drain_assigns_a_queue_longer_than_a_batch() {
     let app = TestApp::start();
     let inbox_id = inbox(&app, None);
     let team = agents(&app, inbox_id, 1, "long");
-    let set = |availability: &str| {
-        diesel::sql_query(format!(
-            "UPDATE account_users SET availability = '{availability}' WHERE user_id = {}",
-            team[0]
-        ))
-        .execute(&mut app.conn())
-        .unwrap();
-    };
+    let set = |availability: &str| set_availability(&app, &team, availability);
     set("offline");
     let mut conn = app.conn();
     let n = auto_assignment::DRAIN_BATCH as usize + 50;
@@ -312,14 +310,7 @@ async fn ingest_deciding_at_once_keeps_the_oldest_first_when_a_waiting_row_is_he
     let app = TestApp::start();
     let inbox_id = inbox(&app, None);
     let team = agents(&app, inbox_id, 2, "held");
-    let set_all = |availability: &str| {
-        diesel::sql_query(format!(
-            "UPDATE account_users SET availability = '{availability}' WHERE user_id IN ({}, {})",
-            team[0], team[1]
-        ))
-        .execute(&mut app.conn())
-        .unwrap();
-    };
+    let set_all = |availability: &str| set_availability(&app, &team, availability);
     // Nobody online: two conversations wait in the queue.
     set_all("offline");
     let mut conn = app.conn();

@@ -197,12 +197,9 @@ async fn two_pools_racing_on_one_backlog_keep_every_invariant() {
     assert_eq!(created, expected, "one message.created per message");
 }
 
-#[actix_rt::test]
-async fn one_bad_event_does_not_poison_its_batch() {
-    let app = TestApp::start();
-    let (inbox, _) = app.create_inbox_direct();
-    // A database failure in the middle of one event (not a parse error): a trigger refuses
-    // one message's content.
+/// A database failure in the middle of one event (not a parse error): a trigger refuses any
+/// message whose content is `POISON`.
+fn refuse_poison(app: &TestApp) {
     diesel::sql_query(
         "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ \
          BEGIN IF NEW.content = 'POISON' THEN RAISE EXCEPTION 'poisoned message'; END IF; \
@@ -216,6 +213,13 @@ async fn one_bad_event_does_not_poison_its_batch() {
     )
     .execute(&mut app.conn())
     .unwrap();
+}
+
+#[actix_rt::test]
+async fn one_bad_event_does_not_poison_its_batch() {
+    let app = TestApp::start();
+    let (inbox, _) = app.create_inbox_direct();
+    refuse_poison(&app);
     let base = 1_763_712_000i64;
     let mut bodies = Vec::new();
     for i in 0..12usize {
@@ -281,19 +285,7 @@ async fn a_failed_full_unit_falls_back_to_at_most_fifty_savepoints() {
         })
         .collect();
     // A database failure inside one event (a parse error would not fail the fast path).
-    diesel::sql_query(
-        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ \
-         BEGIN IF NEW.content = 'POISON' THEN RAISE EXCEPTION 'poisoned message'; END IF; \
-         RETURN NEW; END $$",
-    )
-    .execute(&mut app.conn())
-    .unwrap();
-    diesel::sql_query(
-        "CREATE TRIGGER refuse_poison BEFORE INSERT ON messages \
-         FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
-    )
-    .execute(&mut app.conn())
-    .unwrap();
+    refuse_poison(&app);
     bodies[3] = incoming(&[(303, "wamid.FALL003".into(), "POISON".into(), 1_763_712_003)]);
     journal_all(&app, inbox.id, &bodies);
     let first = ingest::process_batch(&mut app.conn(), ingest::BATCH_SIZE).unwrap();

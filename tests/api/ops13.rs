@@ -6,17 +6,7 @@ use serde_json::{json, Value};
 
 /// An incoming text from `from` with `body` (a new contact per `from`).
 fn text(from: &str, wamid: &str, body: &str) -> Vec<u8> {
-    let v = json!({
-      "object": "whatsapp_business_account",
-      "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15551234567", "phone_number_id": PHONE_NUMBER_ID},
-        "contacts": [{"profile": {"name": format!("Customer {from}")}, "wa_id": from}],
-        "messages": [{"id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
-          "type": "text", "from": from, "text": {"body": body}}]
-      }}]}]
-    });
-    serde_json::to_vec(&v).unwrap()
+    text_delivery(from, wamid, body).into_bytes()
 }
 
 fn rules_path(app: &TestApp) -> String {

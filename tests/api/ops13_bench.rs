@@ -23,17 +23,7 @@ use std::time::{Duration, Instant};
 use switchboard::domain::automation;
 
 fn body(from: &str, wamid: &str, text: &str) -> String {
-    json!({
-      "object": "whatsapp_business_account",
-      "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15551234567", "phone_number_id": PHONE_NUMBER_ID},
-        "contacts": [{"profile": {"name": format!("Customer {from}")}, "wa_id": from}],
-        "messages": [{"id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
-          "type": "text", "from": from, "text": {"body": text}}]
-      }}]}]
-    })
-    .to_string()
+    text_delivery(from, wamid, text)
 }
 
 fn pct(v: &mut [f64], q: f64) -> f64 {

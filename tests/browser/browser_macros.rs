@@ -12,17 +12,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 fn text(from: &str, wamid: &str, body: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-      "object": "whatsapp_business_account",
-      "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15551234567", "phone_number_id": PHONE_NUMBER_ID},
-        "contacts": [{"profile": {"name": format!("Customer {from}")}, "wa_id": from}],
-        "messages": [{"id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
-          "type": "text", "from": from, "text": {"body": body}}]
-      }}]}]
-    }))
-    .unwrap()
+    text_delivery(from, wamid, body).into_bytes()
 }
 
 fn serious(v: Vec<String>) -> Vec<String> {

@@ -513,6 +513,22 @@ impl Drop for TestApp {
     }
 }
 
+/// One delivery to the fixtures' number (`PHONE_NUMBER_ID`) with one text message `body` from
+/// `from` (also its `wa_id`, so a new contact per `from`), timestamped now: a webhook body.
+pub fn text_delivery(from: &str, wamid: &str, body: &str) -> String {
+    json!({
+      "object": "whatsapp_business_account",
+      "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15551234567", "phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [{"profile": {"name": format!("Customer {from}")}, "wa_id": from}],
+        "messages": [{"id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
+          "type": "text", "from": from, "text": {"body": body}}]
+      }}]}]
+    })
+    .to_string()
+}
+
 /// `sha256=…` for a body.
 pub fn sign(secret: &str, body: &[u8]) -> String {
     signature::sign(secret, body)
