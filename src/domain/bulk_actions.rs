@@ -123,12 +123,13 @@ pub fn apply(
         ));
     }
     conn.transaction(|conn| {
-        // Locked in id order, as every other writer of several rows would.
+        // Locked in id order, as every other writer of several rows would
+        // (`FOR NO KEY UPDATE`, as `conversations::lock`: foreign-key checks pass).
         let rows: Vec<Conversation> = conv::table
             .filter(conv::account_id.eq(viewer.account_id))
             .filter(conv::display_id.eq_any(&ids))
             .order(conv::id)
-            .for_update()
+            .for_no_key_update()
             .select(Conversation::as_select())
             .load(conn)?;
         let visible = viewer.visible_inbox_ids(conn)?;
@@ -480,8 +481,11 @@ fn emit_all(
     ))
     .get_result::<bool>(conn)?;
     // Issue 13 (rules): the automation rules' jobs, in one statement.
-    let for_rules: Vec<(i64, &str, &Value)> = events.iter().map(|e| (e.1, e.2, &e.3)).collect();
-    super::automation::enqueue_for_events(conn, account_id, &for_rules)?;
+    let for_rules: Vec<super::automation::RuleEvent<'_>> = events
+        .iter()
+        .map(|e| (account_id, e.1, e.2, &e.3))
+        .collect();
+    super::automation::enqueue_for_events(conn, &for_rules)?;
     if has_webhooks {
         for (inbox_id, conversation_id, name, payload) in events {
             super::webhooks::enqueue_for_event(

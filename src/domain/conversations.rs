@@ -1028,10 +1028,14 @@ pub(crate) fn actor_name(conn: &mut PgConnection, viewer: &Viewer) -> AppResult<
 }
 
 /// Locks the conversation row for the rest of the transaction and returns it as stored.
+/// `FOR NO KEY UPDATE`: it serializes writers of the row, and never blocks the foreign-key
+/// checks (`FOR KEY SHARE`) of rows that point at it: an ingest unit inserting messages and
+/// events of this conversation does not wait for a rule or an agent changing its labels
+/// (`FOR UPDATE` made it wait; seen under `scripts/bench-rules`).
 fn lock(conn: &mut PgConnection, id: i64) -> AppResult<Conversation> {
     Ok(conversations::table
         .find(id)
-        .for_update()
+        .for_no_key_update()
         .select(Conversation::as_select())
         .first(conn)?)
 }

@@ -401,7 +401,7 @@ pub fn record_sent(
     lock_wamid(conn, current.inbox_id, wamid)?;
     let message: Message = messages::table
         .find(message_id)
-        .for_update()
+        .for_no_key_update()
         .select(Message::as_select())
         .first(conn)?;
     if message.source_id.is_some() {
@@ -564,7 +564,7 @@ fn apply_quietly(
     // Lock the row: concurrent updates to one message read-modify-write its attributes.
     let message: Message = messages::table
         .find(message.id)
-        .for_update()
+        .for_no_key_update()
         .select(Message::as_select())
         .first(conn)?;
     let mut attrs = match message.content_attributes.clone() {

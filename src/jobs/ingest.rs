@@ -571,9 +571,14 @@ pub fn retry_failed(conn: &mut PgConnection) -> AppResult<usize> {
 
 /// Events not yet processed (the ingest backlog).
 pub fn backlog(conn: &mut PgConnection) -> AppResult<i64> {
+    // `'pending'` in the text, so the generic plan counts from the partial index
+    // `whatsapp_events_pending` (see `jobs::PENDING`).
     Ok(whatsapp_events::table
-        .filter(whatsapp_events::status.eq("pending"))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "whatsapp_events.status = 'pending'",
+        ))
         .count()
+        .prepared()
         .get_result(conn)?)
 }
 

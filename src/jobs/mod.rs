@@ -98,6 +98,14 @@ pub fn enqueue(
         .get_result(conn)?)
 }
 
+/// The pending jobs, as SQL text. Every index that finds due jobs is partial
+/// (`… WHERE status = 'pending'`), and PostgreSQL uses a partial index only when the query
+/// itself implies its predicate: with `status = $1` (a bind), the generic plan a prepared
+/// statement switches to after five calls cannot, and scans the whole table. Under the rules
+/// benchmark (`scripts/bench-rules`: 10,000 automation jobs queued in 10 s) the claim took
+/// 10.8 ms on average that way (`pg_stat_statements`).
+pub const PENDING: &str = "jobs.status = 'pending'";
+
 /// Claims the oldest due job of `kind` by leasing it for `lease_seconds`: its `run_at` moves
 /// past the lease, so other workers skip it while this one works outside any transaction.
 /// A worker that crashes simply lets the lease run out and the job runs again.
@@ -106,15 +114,19 @@ pub fn claim(conn: &mut PgConnection, kind: &str, lease_seconds: i64) -> AppResu
         return Ok(None);
     }
     conn.transaction(|conn| {
+        // `'pending'` is in the SQL text, not a bind: the cached generic plan must see it to
+        // use the partial index `jobs_kind_due` (see [`PENDING`]).
         let job: Option<Job> = jobs::table
-            .filter(jobs::status.eq("pending"))
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(PENDING))
             .filter(jobs::kind.eq(kind))
             .filter(jobs::run_at.le(diesel::dsl::now))
             .order((jobs::run_at, jobs::id))
+            .limit(1)
             .for_update()
             .skip_locked()
             .select(Job::as_select())
-            .first(conn)
+            .prepared()
+            .get_result(conn)
             .optional()?;
         if let Some(j) = &job {
             let end = leases::lease_end(lease_seconds);
@@ -287,9 +299,10 @@ pub fn fail(
 /// Number of jobs waiting to run, by kind.
 pub fn pending_count(conn: &mut PgConnection, kind: &str) -> AppResult<i64> {
     Ok(jobs::table
-        .filter(jobs::status.eq("pending"))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(PENDING))
         .filter(jobs::kind.eq(kind))
         .count()
+        .prepared()
         .get_result(conn)?)
 }
 

@@ -138,6 +138,57 @@ async fn keyword_rule_labels_and_assigns_and_logs_its_run() {
     assert_eq!(labels_of(&app, 2), json!([]));
 }
 
+/// One ingest unit of several messages queues its rule jobs in one statement
+/// (`automation::enqueue_for_events` from `events::store`): one job per message, in the
+/// messages' order, none for what is no automation event; each job then runs its rule.
+#[actix_web::test]
+async fn an_ingest_unit_queues_one_rule_job_per_message_in_order() {
+    let app = TestApp::start();
+    let inbox = app.create_inbox_direct();
+    app.auto_assignment_off(inbox.0.id);
+    create_rule(
+        &app,
+        json!({"name": "Refunds", "event_name": "message_created",
+            "conditions": [{"attribute_key": "content", "filter_operator": "contains", "values": ["refund"]}],
+            "actions": [{"action_name": "add_label", "action_params": ["refund"]}]}),
+    )
+    .await;
+    let entries: Vec<(i64, String, String)> = [
+        ("16505550011", "refund one"),
+        ("16505550012", "hello"),
+        ("16505550011", "refund two"),
+        ("16505550013", "a refund"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (from, body))| {
+        (
+            inbox.0.id,
+            PHONE.to_string(),
+            text_delivery(from, &format!("wamid.u{i}"), body),
+        )
+    })
+    .collect();
+    let mut conn = app.conn();
+    switchboard::jobs::ingest::journal_many(&mut conn, &entries).unwrap();
+    let done = switchboard::jobs::ingest::process_batch(&mut conn, 100).unwrap();
+    assert_eq!(done.len(), 4, "one unit");
+    // One job per incoming message (conversation.created is no rule's event here), in order.
+    assert_eq!(
+        app.query_json(
+            "SELECT jsonb_agg((j.payload->>'message_id')::int8 ORDER BY j.id) FROM jobs j \
+             WHERE j.kind = 'automation'"
+        ),
+        app.query_json("SELECT jsonb_agg(id ORDER BY id) FROM messages WHERE message_type = 0")
+    );
+    assert_eq!(drain(&app).await, 4);
+    assert_eq!(
+        app.query_json("SELECT jsonb_agg(to_jsonb(labels) ORDER BY display_id) FROM conversations"),
+        json!([["refund"], [], ["refund"]])
+    );
+    assert_eq!(app.count("automation_runs"), 3);
+}
+
 #[actix_web::test]
 async fn api_names_the_field_and_hides_other_accounts() {
     let app = TestApp::start();

@@ -433,6 +433,22 @@ async fn statements_per_ingested_message_are_bounded() {
     // reads were collected for the unit too (`conversations::record_incoming`,
     // `inbox_notifications::customer_messages`): 6.2.
     assert!(known <= 6.5, "{known}");
+    // Issue 13: with an active rule for every message, the unit queues its rule jobs in one
+    // statement (`automation::enqueue_for_events`), not one per message.
+    let rule = json!({"name": "any", "event_name": "message_created",
+        "conditions": [{"attribute_key": "content", "filter_operator": "contains", "values": ["count"]}],
+        "actions": [{"action_name": "add_label", "action_params": ["counted"]}]});
+    switchboard::domain::automation::create(
+        &mut app.conn(),
+        app.account_id,
+        rule.as_object().unwrap(),
+        false,
+    )
+    .unwrap();
+    let with_rule = statements_per_message(&app, inbox.id, 500, 2);
+    println!("statements per message, 20 known customers, an active rule: {with_rule:.2}");
+    assert!(with_rule - known <= 0.06, "{known} -> {with_rule}");
+    assert_eq!(app.count("jobs WHERE kind = 'automation'"), 20);
 }
 
 #[actix_rt::test]
@@ -838,4 +854,60 @@ async fn a_batched_unit_makes_the_same_contacts_as_one_delivery_at_a_time() {
         "contact_created: 5 (before), 3 (its echo), 1, 6, 7 and 8"
     );
     assert_eq!(got.1.len(), 11, "{:?}", got.1);
+}
+
+/// The job claim, the pending-jobs count and the ingest backlog count keep to their partial
+/// indexes (`… WHERE status = 'pending'`) in the generic plan a prepared statement switches to
+/// after five calls: with `status = $1` that plan cannot prove the index's predicate and scans
+/// the whole table (10.8 ms a claim under `scripts/bench-rules`). Forced generic plans here,
+/// and the transaction's own scan counters (`pg_stat_get_xact_numscans`) must show no
+/// sequential scan of `jobs` or of any journal partition.
+#[actix_rt::test]
+async fn job_claims_and_backlog_counts_keep_to_the_pending_indexes_in_a_generic_plan() {
+    let app = TestApp::start();
+    let mut conn = PgConnection::establish(&app.db.url).unwrap();
+    diesel::sql_query(
+        "INSERT INTO jobs (kind, payload, max_attempts, status) \
+         SELECT 'automation', '{}', 1, 'done' FROM generate_series(1, 5000)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO jobs (kind, payload, max_attempts) \
+         SELECT 'automation', '{}', 1 FROM generate_series(1, 3)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query("ANALYZE jobs")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut conn)
+        .unwrap();
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Scans {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        jobs: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        journal: i64,
+    }
+    let (claimed, scans) = conn
+        .transaction(|c| {
+            let mut claimed = 0;
+            for _ in 0..7 {
+                claimed += usize::from(switchboard::jobs::claim(c, "automation", 60)?.is_some());
+                switchboard::jobs::pending_count(c, "automation")?;
+                ingest::backlog(c)?;
+            }
+            let scans: Scans = diesel::sql_query(
+                "SELECT pg_stat_get_xact_numscans('jobs'::regclass) AS jobs, \
+                   (SELECT COALESCE(sum(pg_stat_get_xact_numscans(i.inhrelid)), 0)::int8 \
+                    FROM pg_inherits i WHERE i.inhparent = 'whatsapp_events'::regclass) AS journal",
+            )
+            .get_result(c)?;
+            Ok::<_, switchboard::error::AppError>((claimed, scans))
+        })
+        .unwrap();
+    assert_eq!(claimed, 3, "the three pending jobs, one per claim");
+    assert_eq!((scans.jobs, scans.journal), (0, 0), "{scans:?}");
 }
