@@ -39,6 +39,7 @@ mod notifications;
 mod notifications_center;
 mod number_health;
 mod openapi;
+mod openapi_shapes;
 mod ops13;
 mod ops13_bench;
 mod outbound;

@@ -32,7 +32,7 @@ async fn view(state: &AppState, account_id: i64) -> AppResult<Value> {
     operation_id = "account_show",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The account", body = crate::web::openapi::schemas::Account),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -57,7 +57,7 @@ pub async fn show(
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The account", body = crate::web::openapi::schemas::Account),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

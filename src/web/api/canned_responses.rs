@@ -132,7 +132,7 @@ pub struct SearchQuery {
     operation_id = "canned_responses_index",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The account's canned responses", body = Vec<crate::web::openapi::schemas::CannedResponse>),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -212,7 +212,7 @@ fn json_body(body: &Wrapped) -> AppResult<Map<String, Value>> {
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content((crate::web::openapi::schemas::CannedResponseBody = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The new canned response", body = crate::web::openapi::schemas::CannedResponse),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -253,7 +253,7 @@ pub async fn create_multipart(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     request_body(content((crate::web::openapi::schemas::CannedResponseBody = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The canned response", body = crate::web::openapi::schemas::CannedResponse),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

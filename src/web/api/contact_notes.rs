@@ -51,7 +51,7 @@ fn content_of(body: &Map<String, Value>) -> AppResult<Option<String>> {
     operation_id = "contact_notes_index",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The contact's notes, newest first", body = Vec<crate::web::openapi::schemas::ContactNote>),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -77,7 +77,7 @@ pub async fn index(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     request_body(content = crate::web::openapi::schemas::NoteBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The new note", body = crate::web::openapi::schemas::ContactNote),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -105,7 +105,7 @@ pub async fn create(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id"), ("note_id" = i64, Path, description = "The note's id")),
     request_body(content = crate::web::openapi::schemas::NoteBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The note", body = crate::web::openapi::schemas::ContactNote),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -92,7 +92,7 @@ async fn list(
     operation_id = "contacts_index",
     params(("account_id" = i64, Path, description = "The account's id"), ("page" = Option<i64>, Query, description = "Page, from 1"), ("sort" = Option<String>, Query, description = "`name`, `last_activity_at` or `created_at`, descending with a leading `-` (default `-created_at`)")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "A page of contacts", body = crate::web::openapi::schemas::ContactList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -113,7 +113,7 @@ pub async fn index(
     operation_id = "contacts_search",
     params(("account_id" = i64, Path, description = "The account's id"), ("q" = Option<String>, Query, description = "Name, email, phone number or identifier", example = "maria"), ("page" = Option<i64>, Query, description = "Page, from 1")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "A page of matching contacts", body = crate::web::openapi::schemas::ContactList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -134,7 +134,7 @@ pub async fn search(
     operation_id = "contacts_show",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The contact, with its contact inboxes", body = crate::web::openapi::schemas::ContactPayload),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -206,7 +206,7 @@ fn render_contact(
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::schemas::ContactBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The new contact, and the contact inbox opened on `inbox_id`", body = crate::web::openapi::schemas::ContactCreatedPayload),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -251,7 +251,7 @@ pub async fn create(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     request_body(content = crate::web::openapi::schemas::ContactBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The contact", body = crate::web::openapi::schemas::ContactPayload),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -283,7 +283,7 @@ pub async fn update(
     operation_id = "contacts_destroy",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Deleted: `{}`", body = crate::web::openapi::schemas::EmptyObject),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -310,7 +310,7 @@ pub async fn destroy(
     operation_id = "contacts_labels",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The contact's labels", body = crate::web::openapi::schemas::LabelTitles),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -337,7 +337,7 @@ pub async fn labels(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     request_body(content = crate::web::openapi::schemas::LabelsBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The contact's labels now", body = crate::web::openapi::schemas::LabelTitles),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -384,7 +384,7 @@ pub async fn set_labels(
     operation_id = "contacts_conversations",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The contact's conversations the caller may see", body = crate::web::openapi::schemas::ConversationPayloadList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -424,7 +424,7 @@ pub struct FilterQuery {
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "A page of matching contacts", body = crate::web::openapi::schemas::ContactFilterResult),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -464,7 +464,7 @@ pub async fn filter(
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::schemas::ContactMergeBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The base contact, after the merge", body = crate::web::openapi::schemas::Contact),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -129,7 +129,7 @@ fn read_body(v: Value) -> AppResult<StartInput> {
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::schemas::NewConversationBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The conversation (an existing unresolved one of the contact, or the new one)", body = crate::web::openapi::schemas::Conversation),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

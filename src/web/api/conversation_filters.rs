@@ -43,7 +43,7 @@ pub struct FilterQuery {
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "A page of matching conversations with the list's counts", body = crate::web::openapi::schemas::ConversationFilterResult),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -139,7 +139,7 @@ pub struct CustomFilterQuery {
     operation_id = "conversation_filters_custom_filters_index",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The caller's saved views, oldest first", body = Vec<crate::web::openapi::schemas::CustomFilter>),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -172,7 +172,7 @@ pub async fn custom_filters_index(
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The saved view", body = crate::web::openapi::schemas::CustomFilter),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -198,7 +198,7 @@ pub async fn custom_filters_create(
     operation_id = "conversation_filters_custom_filters_show",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The saved view", body = crate::web::openapi::schemas::CustomFilter),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -225,7 +225,7 @@ pub async fn custom_filters_show(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The saved view", body = crate::web::openapi::schemas::CustomFilter),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -402,7 +402,7 @@ fn bulk_input(body: &Map<String, Value>) -> AppResult<BulkAction> {
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "What changed", body = crate::web::openapi::schemas::BulkActionResult),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

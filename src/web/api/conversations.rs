@@ -140,7 +140,7 @@ pub(crate) fn render(
     operation_id = "conversations_index",
     params(("account_id" = i64, Path, description = "The account's id"), ("status" = Option<String>, Query, description = "`open`, `pending`, `resolved`, `snoozed` or `all`"), ("assignee_type" = Option<String>, Query, description = "`me`, `unassigned`, `assigned` or `all`"), ("inbox_id" = Option<i64>, Query, description = "Only this inbox"), ("team_id" = Option<i64>, Query, description = "Only this team"), ("sort_by" = Option<String>, Query, description = "`last_activity_at_desc` (default), `created_at_desc`, `created_at_asc`, `waiting_since_asc` or `priority_desc`"), ("page" = Option<i64>, Query, description = "Page (25 a page), from 1"), ("cursor" = Option<String>, Query, description = "`meta.next_cursor` of the previous page")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "A page of conversations with the list's counts", body = crate::web::openapi::schemas::ConversationList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -176,7 +176,7 @@ pub async fn index(
     operation_id = "conversations_meta",
     params(("account_id" = i64, Path, description = "The account's id"), ("status" = Option<String>, Query, description = "As for the list"), ("inbox_id" = Option<i64>, Query, description = "Only this inbox")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The list's counts", body = crate::web::openapi::schemas::ConversationCountsMeta),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -202,7 +202,7 @@ pub async fn meta(
     operation_id = "conversations_show",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The conversation", body = crate::web::openapi::schemas::Conversation),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -262,7 +262,7 @@ pub const MESSAGES_AFTER_LIMIT: i64 = 100;
     operation_id = "conversations_messages",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)"), ("before" = Option<i64>, Query, description = "Messages older than this message id"), ("after" = Option<i64>, Query, description = "Messages newer than this message id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "A page of the thread, oldest first", body = crate::web::openapi::schemas::MessageList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -40,7 +40,7 @@ pub struct ModelQuery {
     operation_id = "custom_attributes_index",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The account's definitions", body = Vec<crate::web::openapi::schemas::CustomAttributeDefinition>),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -74,7 +74,7 @@ pub async fn index(
     operation_id = "custom_attributes_show",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The definition", body = crate::web::openapi::schemas::CustomAttributeDefinition),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -102,7 +102,7 @@ pub async fn show(
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The new definition", body = crate::web::openapi::schemas::CustomAttributeDefinition),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -131,7 +131,7 @@ pub async fn create(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The definition", body = crate::web::openapi::schemas::CustomAttributeDefinition),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -204,7 +204,7 @@ fn patch_of(body: &web::Bytes) -> AppResult<Value> {
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The conversation's custom attributes now", body = crate::web::openapi::schemas::CustomAttributeValues),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -238,7 +238,7 @@ pub async fn set_for_conversation(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The contact's custom attributes now", body = crate::web::openapi::schemas::CustomAttributeValues),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

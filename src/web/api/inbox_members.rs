@@ -27,7 +27,7 @@ fn payload(members: &[Member]) -> Value {
     operation_id = "inbox_members_show",
     params(("account_id" = i64, Path, description = "The account's id"), ("inbox_id" = i64, Path, description = "The inbox's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The inbox's members, by name", body = crate::web::openapi::schemas::AgentList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -77,7 +77,7 @@ async fn admin_input(
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::schemas::InboxMembersBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The inbox's members now", body = crate::web::openapi::schemas::AgentList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -105,7 +105,7 @@ pub async fn create(
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::schemas::InboxMembersBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The inbox's members now", body = crate::web::openapi::schemas::AgentList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

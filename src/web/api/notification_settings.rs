@@ -56,7 +56,7 @@ pub fn view(viewer: &Viewer, s: &Settings) -> Value {
     operation_id = "notification_settings_show",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The caller's settings", body = crate::web::openapi::schemas::NotificationSettings),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -131,7 +131,7 @@ pub fn apply(s: &mut Settings, body: &serde_json::Map<String, Value>) -> AppResu
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The caller's settings", body = crate::web::openapi::schemas::NotificationSettings),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -86,7 +86,7 @@ pub struct PageQuery {
     operation_id = "notifications_index",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "A page of the caller's notifications", body = crate::web::openapi::schemas::NotificationList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -138,7 +138,7 @@ pub async fn index(
     operation_id = "notifications_unread_count",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The caller's unread notifications, a bare integer", body = i64, content_type = "application/json"),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -207,7 +207,7 @@ pub async fn read_all(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The notification", body = crate::web::openapi::schemas::Notification),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -233,7 +233,7 @@ pub async fn update(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The notification", body = crate::web::openapi::schemas::Notification),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -288,7 +288,7 @@ fn agents(members: &[Member]) -> Value {
     operation_id = "notifications_participants",
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The participants, by name", body = Vec<crate::web::openapi::schemas::Agent>),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -338,7 +338,7 @@ async fn change_participants(
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
     request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The participants now", body = Vec<crate::web::openapi::schemas::Agent>),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -362,7 +362,7 @@ pub async fn add_participants(
     params(("account_id" = i64, Path, description = "The account's id"), ("display_id" = i64, Path, description = "The conversation's number in its account (Chatwoot's `display_id`)")),
     request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The participants now", body = Vec<crate::web::openapi::schemas::Agent>),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -417,7 +417,7 @@ pub struct AssignableQuery {
     operation_id = "notifications_assignable_agents",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The agents who may be assigned", body = crate::web::openapi::schemas::AgentList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -455,7 +455,7 @@ pub async fn assignable_agents(
     operation_id = "notifications_team_members",
     params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The team's members", body = Vec<crate::web::openapi::schemas::Agent>),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -501,7 +501,7 @@ async fn change_team(
     params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
     request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The team's members now", body = Vec<crate::web::openapi::schemas::Agent>),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -525,7 +525,7 @@ pub async fn add_team_members(
     params(("account_id" = i64, Path, description = "The account's id"), ("team_id" = i64, Path, description = "The team's id")),
     request_body(content = crate::web::openapi::schemas::UserIdsBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The team's members now", body = Vec<crate::web::openapi::schemas::Agent>),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

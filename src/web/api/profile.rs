@@ -72,7 +72,7 @@ pub async fn profile_json(state: &AppState, user: User) -> AppResult<Value> {
     tag = "profile",
     operation_id = "profile_show",
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The caller", body = crate::web::openapi::schemas::Profile),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -378,7 +378,7 @@ fn keep_session(req: &HttpRequest, applied: &Applied) -> AppResult<()> {
     operation_id = "profile_update_json",
     request_body(content((crate::web::openapi::JsonObject = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The caller", body = crate::web::openapi::schemas::Profile),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -418,7 +418,7 @@ pub async fn update_multipart(
     tag = "profile",
     operation_id = "profile_destroy_avatar",
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The caller", body = crate::web::openapi::schemas::Profile),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -440,7 +440,7 @@ pub async fn destroy_avatar(
     operation_id = "profile_availability",
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The caller", body = crate::web::openapi::schemas::Profile),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

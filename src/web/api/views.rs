@@ -66,9 +66,15 @@ pub fn inbox(
         provider_config["source"] = json!(s);
     }
     let webhook_url = config.webhook_url(&channel.phone_number);
-    let last_error = inbox.last_error.clone().map(|mut e| {
-        e["at"] = ts_opt(inbox.last_error_at);
-        e
+    // Stored as Graph's error object; anything else is shown as its `message`, never indexed
+    // as an object (which panics on an array or a string).
+    let last_error = inbox.last_error.clone().map(|e| {
+        let mut e = match e {
+            Value::Object(o) => o,
+            other => serde_json::Map::from_iter([("message".to_string(), other)]),
+        };
+        e.insert("at".into(), ts_opt(inbox.last_error_at));
+        Value::Object(e)
     });
     json!({
         "id": inbox.id,

@@ -85,7 +85,7 @@ fn wrapped(state: &AppState, hook: &webhooks::Webhook) -> AppResult<Value> {
     operation_id = "webhooks_index",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The account's webhooks, oldest first", body = crate::web::openapi::schemas::WebhookListPayload),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -117,7 +117,7 @@ pub async fn index(
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::schemas::WebhookBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The new webhook, with its secret", body = crate::web::openapi::schemas::WebhookPayload),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -147,7 +147,7 @@ pub async fn create(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     request_body(content = crate::web::openapi::schemas::WebhookBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The webhook", body = crate::web::openapi::schemas::WebhookPayload),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -206,7 +206,7 @@ pub async fn destroy(
     operation_id = "webhooks_deliveries",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The webhook's delivery attempts", body = crate::web::openapi::schemas::WebhookDeliveryList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -1,6 +1,28 @@
 //! The schemas the document names: the error body every handler answers with
-//! (`crate::error::AppError`), and the generic JSON shapes of operations whose bodies are read
-//! field by field (`web::api::wrapped`, `web::api::params`) rather than into one struct.
+//! (`crate::error::AppError`), the generic JSON shapes of operations whose bodies are read
+//! field by field (`web::api::wrapped`, `web::api::params`) rather than into one struct, and
+//! the response shapes of `web::api::views` and the handlers, one submodule per resource
+//! ([`contacts`], [`conversations`], [`messages`], [`inboxes`], [`notifications`],
+//! [`settings`]), re-exported here.
+//!
+//! The response schemas mirror the views field for field: a field always present is
+//! required (nullable when it can be `null`), one present only sometimes is not, and no
+//! object forbids additional properties. `tests/api/openapi_shapes.rs` validates real
+//! responses against them.
+
+pub mod contacts;
+pub mod conversations;
+pub mod inboxes;
+pub mod messages;
+pub mod notifications;
+pub mod settings;
+
+pub use contacts::*;
+pub use conversations::*;
+pub use inboxes::*;
+pub use messages::*;
+pub use notifications::*;
+pub use settings::*;
 
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -51,6 +73,20 @@ impl PartialSchema for JsonValue {
 }
 
 impl ToSchema for JsonValue {}
+
+/// The empty object `{}`, answered where Chatwoot renders nothing but JSON is expected.
+pub struct EmptyObject;
+
+impl PartialSchema for EmptyObject {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some("`{}`."))
+            .into()
+    }
+}
+
+impl ToSchema for EmptyObject {}
 
 /// A `multipart/form-data` form: the JSON body's fields as parts, plus files
 /// (`attachments[]`, `avatar`, `file`).
