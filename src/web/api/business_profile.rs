@@ -41,7 +41,7 @@ const MAX_FIELD_BYTES: usize = 64 * 1024;
     operation_id = "business_profile_show",
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The business profile", body = crate::web::openapi::schemas::BusinessProfile),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -107,7 +107,7 @@ pub async fn picture(
     params(("account_id" = i64, Path, description = "The account's id"), ("id" = i64, Path, description = "The resource's id")),
     request_body(content((crate::web::openapi::JsonObject = "application/json"), (crate::web::openapi::MultipartForm = "multipart/form-data"))),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The business profile as changed", body = crate::web::openapi::schemas::BusinessProfile),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

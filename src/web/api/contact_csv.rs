@@ -70,7 +70,7 @@ pub fn import_json(import: &ContactImport, errors: &[RowError]) -> Value {
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The new import (`pending`)", body = crate::web::openapi::schemas::ContactImport),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -159,7 +159,7 @@ pub async fn import(
     operation_id = "contact_csv_show_import",
     params(("account_id" = i64, Path, description = "The account's id"), ("import_id" = i64, Path, description = "The import's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The import", body = crate::web::openapi::schemas::ContactImport),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -92,7 +92,7 @@ pub fn parse_query(query: &str) -> AppResult<ListFilter> {
     operation_id = "csat_index",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The answered surveys (total in `X-Total-Count`)", body = crate::web::openapi::schemas::CsatResponseList),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

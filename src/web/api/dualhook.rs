@@ -36,7 +36,7 @@ async fn answer(state: &AppState, account_id: i64) -> AppResult<HttpResponse> {
     operation_id = "dualhook_show",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The integration (secrets masked)", body = crate::web::openapi::schemas::DualhookIntegration),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -82,7 +82,7 @@ pub fn input(body: &serde_json::Map<String, Value>) -> AppResult<IntegrationInpu
     params(("account_id" = i64, Path, description = "The account's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The integration as changed (secrets masked)", body = crate::web::openapi::schemas::DualhookIntegration),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -93,7 +93,7 @@ async fn admin_inbox(
     params(("account_id" = i64, Path, description = "The account's id"), ("inbox_id" = i64, Path, description = "The inbox's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The stored template (usually `PENDING`)", body = crate::web::openapi::schemas::StoredMessageTemplate),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -151,7 +151,7 @@ pub async fn create(
     params(("account_id" = i64, Path, description = "The account's id"), ("inbox_id" = i64, Path, description = "The inbox's id"), ("template_id" = i64, Path, description = "The message template's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The stored template, `PENDING` again", body = crate::web::openapi::schemas::StoredMessageTemplate),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -212,7 +212,7 @@ pub async fn update(
     operation_id = "message_templates_destroy",
     params(("account_id" = i64, Path, description = "The account's id"), ("inbox_id" = i64, Path, description = "The inbox's id"), ("template_id" = i64, Path, description = "The message template's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "How many stored templates were removed", body = crate::web::openapi::schemas::TemplatesDeleted),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -260,7 +260,7 @@ pub async fn destroy(
     params(("account_id" = i64, Path, description = "The account's id"), ("inbox_id" = i64, Path, description = "The inbox's id")),
     request_body(content = crate::web::openapi::JsonObject, content_type = "application/json"),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The sample's upload handle", body = crate::web::openapi::schemas::HeaderSample),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

@@ -286,7 +286,7 @@ fn group_by(p: &HashMap<String, String>) -> AppResult<GroupBy> {
     operation_id = "reports_timeseries",
     params(("account_id" = i64, Path, description = "The account's id"), ("metric" = Option<String>, Query, description = "`conversations_count`, `incoming_messages_count`, `outgoing_messages_count`, `avg_first_response_time`, `avg_resolution_time`, `resolutions_count` or `reply_time`", example = "conversations_count"), ("type" = Option<String>, Query, description = "`account`, `agent`, `inbox`, `label` or `team`"), ("id" = Option<i64>, Query, description = "The agent, inbox, label or team with `type`"), ("group_by" = Option<String>, Query, description = "`day`, `week`, `month` or `year`"), ("since" = Option<i64>, Query, description = "Start of the range, unix seconds"), ("until" = Option<i64>, Query, description = "End of the range, unix seconds (at most 731 days after `since`)"), ("business_hours" = Option<bool>, Query, description = "Count only the inbox's business hours"), ("timezone_offset" = Option<f64>, Query, description = "Hours from UTC for calendar days"), ("timezone" = Option<String>, Query, description = "IANA time zone for calendar days (wins over `timezone_offset`)")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The metric per bucket", body = crate::web::openapi::schemas::ReportSeries),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -326,7 +326,7 @@ fn totals_json(t: &reports::Totals) -> Value {
     operation_id = "reports_summary",
     params(("account_id" = i64, Path, description = "The account's id"), ("type" = Option<String>, Query, description = "`account`, `agent`, `inbox`, `label` or `team`"), ("id" = Option<i64>, Query, description = "The agent, inbox, label or team with `type`"), ("since" = Option<i64>, Query, description = "Start of the range, unix seconds"), ("until" = Option<i64>, Query, description = "End of the range, unix seconds (at most 731 days after `since`)"), ("business_hours" = Option<bool>, Query, description = "Count only the inbox's business hours"), ("timezone_offset" = Option<f64>, Query, description = "Hours from UTC for calendar days"), ("timezone" = Option<String>, Query, description = "IANA time zone for calendar days (wins over `timezone_offset`)")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The range's figures and the previous range's", body = crate::web::openapi::schemas::ReportSummary),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -360,7 +360,7 @@ pub async fn summary(
     operation_id = "reports_conversations",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Live counts of the account or per agent", body = crate::web::openapi::schemas::ReportConversations),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -411,7 +411,7 @@ pub async fn conversations(
     operation_id = "reports_overview",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The live overview", body = crate::web::openapi::schemas::ReportOverview),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -439,7 +439,7 @@ fn by_path(raw: &str) -> AppResult<By> {
     operation_id = "reports_summary_report",
     params(("account_id" = i64, Path, description = "The account's id"), ("by" = String, Path, description = "The breakdown: agents, inboxes, labels or teams (summary reports: agent, inbox, label, team)", example = "agents")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "One row per agent, inbox, team or label", body = crate::web::openapi::schemas::ReportRows),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -542,7 +542,7 @@ pub async fn export(
     operation_id = "reports_distribution",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "First response times in Chatwoot's buckets", body = crate::web::openapi::schemas::ResponseTimeDistribution),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -572,7 +572,7 @@ pub async fn distribution(
     operation_id = "reports_outgoing_messages",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "Outgoing messages per agent, team, inbox or label", body = crate::web::openapi::schemas::ReportOutgoingCounts),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -603,7 +603,7 @@ pub async fn outgoing_messages(
     operation_id = "reports_times",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The figures of each duration", body = crate::web::openapi::schemas::ReportTimes),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -627,7 +627,7 @@ pub async fn times(
     operation_id = "reports_csat",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The CSAT figures", body = crate::web::openapi::schemas::ReportCsat),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -651,7 +651,7 @@ pub async fn csat(
     operation_id = "reports_sla",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The SLA figures", body = crate::web::openapi::schemas::ReportSla),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]
@@ -677,7 +677,7 @@ pub async fn sla(
     operation_id = "reports_whatsapp",
     params(("account_id" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "The WhatsApp figures", body = crate::web::openapi::schemas::ReportWhatsapp),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

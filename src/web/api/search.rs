@@ -42,7 +42,7 @@ pub struct SearchQuery {
     operation_id = "search_index",
     params(("account_id" = i64, Path, description = "The account's id"), ("q" = Option<String>, Query, description = "The search text", example = "invoice")),
     responses(
-        (status = 200, description = "OK", body = crate::web::openapi::JsonValue),
+        (status = 200, description = "What the search found", body = crate::web::openapi::schemas::SearchAnswer),
         (status = "4XX", description = "Refused: unreadable (400) or invalid (422) input, no or a wrong token (401), not allowed (403), not found (404)", body = crate::web::openapi::ErrorBody),
     )
 )]

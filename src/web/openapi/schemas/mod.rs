@@ -3,26 +3,39 @@
 //! field by field (`web::api::wrapped`, `web::api::params`) rather than into one struct, and
 //! the response shapes of `web::api::views` and the handlers, one submodule per resource
 //! ([`contacts`], [`conversations`], [`messages`], [`inboxes`], [`notifications`],
-//! [`settings`]), re-exported here.
+//! [`settings`], [`automation`], [`csat`], [`search`], [`templates`], [`integrations`],
+//! [`reports`]), re-exported here.
 //!
 //! The response schemas mirror the views field for field: a field always present is
 //! required (nullable when it can be `null`), one present only sometimes is not, and no
 //! object forbids additional properties. `tests/api/openapi_shapes.rs` validates real
 //! responses against them.
 
+pub mod automation;
 pub mod contacts;
 pub mod conversations;
+pub mod csat;
 pub mod inboxes;
+pub mod integrations;
 pub mod messages;
 pub mod notifications;
+pub mod reports;
+pub mod search;
 pub mod settings;
+pub mod templates;
 
+pub use automation::*;
 pub use contacts::*;
 pub use conversations::*;
+pub use csat::*;
 pub use inboxes::*;
+pub use integrations::*;
 pub use messages::*;
 pub use notifications::*;
+pub use reports::*;
+pub use search::*;
 pub use settings::*;
+pub use templates::*;
 
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
