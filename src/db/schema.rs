@@ -280,6 +280,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         ordering_key -> Nullable<Text>,
         started_at -> Nullable<Timestamptz>,
+        progress -> Int4,
     }
 }
 

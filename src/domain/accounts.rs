@@ -383,7 +383,7 @@ pub fn users_by_ids(conn: &mut PgConnection, ids: &[i64]) -> AppResult<Vec<User>
         .load(conn)?)
 }
 
-/// A member of an account: the user and their role there.
+/// A member of an account: the user, their role and their presence there.
 #[derive(Debug, Clone)]
 pub struct Member {
     pub user: User,
@@ -391,22 +391,52 @@ pub struct Member {
     pub account_id: i64,
     /// The user's role in that account.
     pub role: Role,
+    /// Their availability in that account (Chatwoot's `availability_status`,
+    /// `availability`, `auto_offline`), read with the membership.
+    pub presence: super::availability::Presence,
+}
+
+/// The membership columns a [`Member`] is read from, beside the user's.
+type MembershipRow = (String, String, Option<String>, bool);
+
+/// [`MembershipRow`]'s columns (role, availability, availability chosen before automatic
+/// offline, auto_offline), to select beside `User::as_select()`.
+#[allow(clippy::type_complexity)]
+fn membership_columns() -> (
+    account_users::role,
+    account_users::availability,
+    account_users::away_from,
+    account_users::auto_offline,
+) {
+    (
+        account_users::role,
+        account_users::availability,
+        account_users::away_from,
+        account_users::auto_offline,
+    )
+}
+
+/// A [`Member`] from a user and their [`MembershipRow`] in `account_id`.
+fn member_from(user: User, account_id: i64, row: MembershipRow) -> Member {
+    let (role, now, away_from, auto_offline) = row;
+    Member {
+        user,
+        account_id,
+        role: Role::parse(&role),
+        presence: super::availability::Presence::from_row(now, away_from, auto_offline),
+    }
 }
 
 /// The user `user_id` as a member of `account_id`, or `None` when no such user belongs to it.
 pub fn member(conn: &mut PgConnection, account_id: i64, user_id: i64) -> AppResult<Option<Member>> {
-    let row: Option<(User, String)> = users::table
+    let row: Option<(User, MembershipRow)> = users::table
         .inner_join(account_users::table)
         .filter(account_users::account_id.eq(account_id))
         .filter(users::id.eq(user_id))
-        .select((User::as_select(), account_users::role))
+        .select((User::as_select(), membership_columns()))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(user, role)| Member {
-        user,
-        account_id,
-        role: Role::parse(&role),
-    }))
+    Ok(row.map(|(user, m)| member_from(user, account_id, m)))
 }
 
 /// True when `user_id` is a member of `inbox_id` (`inbox_members`).
@@ -478,19 +508,33 @@ pub fn has_password(user: &User) -> bool {
 
 /// Every member of `account_id` (Chatwoot's agents, administrators included), by name.
 pub fn list_members(conn: &mut PgConnection, account_id: i64) -> AppResult<Vec<Member>> {
-    let rows: Vec<(User, String)> = users::table
+    let rows: Vec<(User, MembershipRow)> = users::table
         .inner_join(account_users::table)
         .filter(account_users::account_id.eq(account_id))
-        .select((User::as_select(), account_users::role))
+        .select((User::as_select(), membership_columns()))
         .order((super::lower(users::name), users::id))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(user, role)| Member {
-            user,
-            account_id,
-            role: Role::parse(&role),
-        })
+        .map(|(user, m)| member_from(user, account_id, m))
+        .collect())
+}
+
+/// The members of `account_id` among `user_ids` (others are left out), in one query.
+pub fn members_by_ids(
+    conn: &mut PgConnection,
+    account_id: i64,
+    user_ids: &[i64],
+) -> AppResult<Vec<Member>> {
+    let rows: Vec<(User, MembershipRow)> = users::table
+        .inner_join(account_users::table)
+        .filter(account_users::account_id.eq(account_id))
+        .filter(users::id.eq_any(user_ids))
+        .select((User::as_select(), membership_columns()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, m)| member_from(user, account_id, m))
         .collect())
 }
 
@@ -582,11 +626,7 @@ pub fn invite_agent(
             },
         )?;
         Ok(Invitation {
-            member: Member {
-                user,
-                account_id,
-                role,
-            },
+            member: find_member(conn, account_id, user.id)?,
             new_user,
         })
     })
@@ -849,19 +889,15 @@ pub fn first_account(conn: &mut PgConnection, user_id: i64) -> AppResult<Option<
 
 /// Every member of the account, by name.
 pub fn members_of(conn: &mut PgConnection, account_id: i64) -> AppResult<Vec<Member>> {
-    let rows: Vec<(User, String)> = users::table
+    let rows: Vec<(User, MembershipRow)> = users::table
         .inner_join(account_users::table)
         .filter(account_users::account_id.eq(account_id))
         .order(users::name)
-        .select((User::as_select(), account_users::role))
+        .select((User::as_select(), membership_columns()))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(user, role)| Member {
-            user,
-            account_id,
-            role: Role::parse(&role),
-        })
+        .map(|(user, m)| member_from(user, account_id, m))
         .collect())
 }
 

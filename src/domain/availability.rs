@@ -151,6 +151,18 @@ pub struct Presence {
     pub auto_offline: bool,
 }
 
+impl Presence {
+    /// From `account_users`' `availability` (now), `away_from` (the choice automatic
+    /// offline replaced) and `auto_offline`.
+    pub fn from_row(now: String, away_from: Option<String>, auto_offline: bool) -> Presence {
+        Presence {
+            availability: away_from.unwrap_or_else(|| now.clone()),
+            availability_status: now,
+            auto_offline,
+        }
+    }
+}
+
 /// The presence of each of `user_ids` in `account_id`, in one query (members only).
 pub fn presences(
     conn: &mut PgConnection,
@@ -173,14 +185,7 @@ pub fn presences(
     Ok(rows
         .into_iter()
         .map(|(id, now, away_from, auto_offline)| {
-            (
-                id,
-                Presence {
-                    availability: away_from.unwrap_or_else(|| now.clone()),
-                    availability_status: now,
-                    auto_offline,
-                },
-            )
+            (id, Presence::from_row(now, away_from, auto_offline))
         })
         .collect())
 }
@@ -202,14 +207,7 @@ pub fn presence_per_account(
     Ok(rows
         .into_iter()
         .map(|(id, now, away_from, auto_offline)| {
-            (
-                id,
-                Presence {
-                    availability: away_from.unwrap_or_else(|| now.clone()),
-                    availability_status: now,
-                    auto_offline,
-                },
-            )
+            (id, Presence::from_row(now, away_from, auto_offline))
         })
         .collect())
 }

@@ -1924,7 +1924,7 @@ pub fn row_details(
     account_id: i64,
     rows: &[Conversation],
 ) -> AppResult<RowDetails> {
-    use crate::db::schema::{account_users, contacts, teams};
+    use crate::db::schema::{contacts, teams};
     use diesel::sql_types::{Array, BigInt};
     let mut out = RowDetails::default();
     if rows.is_empty() {
@@ -1994,29 +1994,9 @@ pub fn row_details(
     assignee_ids.sort_unstable();
     assignee_ids.dedup();
     if !assignee_ids.is_empty() {
-        let found: Vec<(accounts::User, String)> = users::table
-            .inner_join(account_users::table)
-            .filter(account_users::account_id.eq(account_id))
-            .filter(users::id.eq_any(&assignee_ids))
-            .select((accounts::User::as_select(), account_users::role))
-            .load(conn)?;
-        out.assignees = found
+        out.assignees = accounts::members_by_ids(conn, account_id, &assignee_ids)?
             .into_iter()
-            .map(|(user, role)| {
-                (
-                    user.id,
-                    Member {
-                        user,
-                        account_id,
-                        // As accounts::member reads it (Role::parse).
-                        role: if role == "administrator" {
-                            Role::Administrator
-                        } else {
-                            Role::Agent
-                        },
-                    },
-                )
-            })
+            .map(|m| (m.user.id, m))
             .collect();
     }
     let mut team_ids: Vec<i64> = rows.iter().filter_map(|c| c.team_id).collect();

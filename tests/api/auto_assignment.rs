@@ -913,16 +913,50 @@ async fn the_api_reads_and_writes_chatwoots_fields() {
         chrono::Utc::now() + chrono::TimeDelta::seconds(3),
     )
     .unwrap();
-    let listed = app.get(&format!("{base}/agents")).await;
-    let row = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == team[0])
-        .unwrap()
-        .clone();
+    // The agent `id` in a JSON array of agents.
+    let find = |list: &Value, id: i64| -> Value {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let row = find(&app.get(&format!("{base}/agents")).await, team[0]);
     assert_eq!(row["availability_status"], "offline");
     assert_eq!(row["availability"], "busy", "the choice, kept while away");
+    // Every other answer that carries an agent shows the same presence (it said "online"
+    // for everyone before): the inbox's members, an assignment, the conversation's assignee.
+    let presence = |a: &Value| {
+        (
+            a["availability_status"].clone(),
+            a["availability"].clone(),
+            a["auto_offline"].clone(),
+        )
+    };
+    let away = (
+        Value::from("offline"),
+        Value::from("busy"),
+        Value::from(true),
+    );
+    let members = app.get(&format!("{base}/inbox_members/{inbox_id}")).await;
+    assert_eq!(presence(&find(&members["payload"], team[0])), away);
+    app.deliver_bytes(text_delivery("16505550777", "wamid.presence", "hi").as_bytes())
+        .await;
+    let (status, assigned) = app
+        .api(
+            "POST",
+            &format!("{base}/conversations/1/assignments"),
+            Some(serde_json::json!({"assignee_id": team[0]})),
+            &token,
+        )
+        .await;
+    assert_eq!(status, 200, "{assigned}");
+    assert_eq!(presence(&assigned), away);
+    let conversation = app.get(&format!("{base}/conversations/1")).await;
+    assert_eq!(presence(&conversation["meta"]["assignee"]), away);
+    let thread = app.get(&format!("{base}/conversations/1/messages")).await;
+    assert_eq!(presence(&thread["meta"]["assignee"]), away);
     let (status, json) = app
         .api(
             "PATCH",

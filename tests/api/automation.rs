@@ -120,6 +120,10 @@ async fn keyword_rule_labels_and_assigns_and_logs_its_run() {
     let runs = runs["payload"].as_array().unwrap();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0]["outcome"], "done");
+    assert_eq!(
+        runs[0]["conversation_id"], 1,
+        "the display_id, as in the rest of the API"
+    );
     assert_eq!(runs[0]["actions_done"].as_array().unwrap().len(), 2);
 
     // Turned off, the rule no longer runs, and no job is queued at all.
@@ -138,11 +142,33 @@ async fn keyword_rule_labels_and_assigns_and_logs_its_run() {
     assert_eq!(labels_of(&app, 2), json!([]));
 }
 
-/// One ingest unit of several messages queues its rule jobs in one statement
-/// (`automation::enqueue_for_events` from `events::store`): one job per message, in the
-/// messages' order, none for what is no automation event; each job then runs its rule.
+/// Journals one delivery per `(from, body)` and ingests them as one unit.
+fn ingest_one_unit(app: &TestApp, inbox_id: i64, prefix: &str, texts: &[(&str, String)]) {
+    let entries: Vec<(i64, String, String)> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, (from, body))| {
+            (
+                inbox_id,
+                PHONE.to_string(),
+                text_delivery(from, &format!("wamid.{prefix}{i}"), body),
+            )
+        })
+        .collect();
+    let mut conn = app.conn();
+    switchboard::jobs::ingest::journal_many(&mut conn, &entries).unwrap();
+    let done = switchboard::jobs::ingest::process_batch(&mut conn, 100).unwrap();
+    assert_eq!(done.len(), texts.len(), "one unit");
+}
+
+/// One ingest unit of several messages queues its rules' triggers in ONE job
+/// (`automation::enqueue_for_events` from `events::store`): a trigger per message, in the
+/// messages' order, none for what is no automation event. The worker runs them in order, each
+/// in a transaction that also moves the job's `progress`: a job found with progress 1 (its
+/// worker stopped after the first trigger) runs only the rest, and a trigger whose transaction
+/// fails is split off into a job of its own, retried later, while the others run.
 #[actix_web::test]
-async fn an_ingest_unit_queues_one_rule_job_per_message_in_order() {
+async fn an_ingest_unit_queues_one_rule_job_listing_its_messages_in_order() {
     let app = TestApp::start();
     let inbox = app.create_inbox_direct();
     app.auto_assignment_off(inbox.0.id);
@@ -153,40 +179,137 @@ async fn an_ingest_unit_queues_one_rule_job_per_message_in_order() {
             "actions": [{"action_name": "add_label", "action_params": ["refund"]}]}),
     )
     .await;
-    let entries: Vec<(i64, String, String)> = [
+    let texts = [
         ("16505550011", "refund one"),
         ("16505550012", "hello"),
         ("16505550011", "refund two"),
         ("16505550013", "a refund"),
     ]
-    .iter()
-    .enumerate()
-    .map(|(i, (from, body))| {
-        (
-            inbox.0.id,
-            PHONE.to_string(),
-            text_delivery(from, &format!("wamid.u{i}"), body),
-        )
-    })
-    .collect();
-    let mut conn = app.conn();
-    switchboard::jobs::ingest::journal_many(&mut conn, &entries).unwrap();
-    let done = switchboard::jobs::ingest::process_batch(&mut conn, 100).unwrap();
-    assert_eq!(done.len(), 4, "one unit");
-    // One job per incoming message (conversation.created is no rule's event here), in order.
+    .map(|(f, t)| (f, t.to_string()));
+    ingest_one_unit(&app, inbox.0.id, "u", &texts);
+    // One job; a trigger per incoming message (conversation.created is no rule's event here),
+    // in order.
+    assert_eq!(app.count("jobs WHERE kind = 'automation'"), 1);
     assert_eq!(
         app.query_json(
-            "SELECT jsonb_agg((j.payload->>'message_id')::int8 ORDER BY j.id) FROM jobs j \
+            "SELECT jsonb_agg((x.t->>'message_id')::int8 ORDER BY x.o) FROM jobs j, \
+             jsonb_array_elements(j.payload->'triggers') WITH ORDINALITY AS x(t, o) \
              WHERE j.kind = 'automation'"
         ),
         app.query_json("SELECT jsonb_agg(id ORDER BY id) FROM messages WHERE message_type = 0")
     );
-    assert_eq!(drain(&app).await, 4);
+    // As if a worker had done the first trigger and stopped; and the third customer's
+    // conversation refuses its run log row (a database error in that trigger's transaction).
+    app.exec("UPDATE jobs SET progress = 1 WHERE kind = 'automation'");
+    app.exec(
+        "CREATE FUNCTION refuse_run() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.conversation_id = (SELECT id FROM conversations WHERE display_id = 3) \
+         THEN RAISE EXCEPTION 'refused run'; END IF; RETURN NEW; END $$",
+    );
+    app.exec(
+        "CREATE TRIGGER refuse_run BEFORE INSERT ON automation_runs \
+         FOR EACH ROW EXECUTE FUNCTION refuse_run()",
+    );
+    // The batch (which splits the failing trigger off), then the split job's first attempt.
+    assert_eq!(drain(&app).await, 2);
+    assert_eq!(
+        app.query_json("SELECT jsonb_agg(to_jsonb(labels) ORDER BY display_id) FROM conversations"),
+        json!([["refund"], [], []])
+    );
+    assert_eq!(app.count("automation_runs"), 1, "only \"refund two\" ran");
+    assert_eq!(
+        app.query_json(
+            "SELECT jsonb_agg(jsonb_build_array(status, progress, attempts, \
+               jsonb_array_length(payload->'triggers'), last_error IS NOT NULL) ORDER BY id) \
+             FROM jobs WHERE kind = 'automation'"
+        ),
+        json!([["done", 4, 1, 4, false], ["pending", 0, 1, 1, true]])
+    );
+    // Once the cause is gone, the split job's retry runs the trigger, once.
+    app.exec("DROP TRIGGER refuse_run ON automation_runs");
+    app.exec("UPDATE jobs SET run_at = now() WHERE kind = 'automation' AND status = 'pending'");
+    assert_eq!(drain(&app).await, 1);
     assert_eq!(
         app.query_json("SELECT jsonb_agg(to_jsonb(labels) ORDER BY display_id) FROM conversations"),
         json!([["refund"], [], ["refund"]])
     );
-    assert_eq!(app.count("automation_runs"), 3);
+    assert_eq!(app.count("automation_runs"), 2);
+    assert_eq!(
+        app.count("jobs WHERE kind = 'automation' AND status <> 'done'"),
+        0
+    );
+}
+
+/// A job whose lease ran out while its worker was still on it is claimed again: two workers
+/// then run the same list at once. Each trigger still runs exactly once (the progress is
+/// taken before the trigger runs, so the slower worker waits and then stops).
+#[actix_web::test]
+async fn two_workers_on_one_job_run_each_trigger_once() {
+    let app = TestApp::start();
+    let inbox = app.create_inbox_direct();
+    app.auto_assignment_off(inbox.0.id);
+    create_rule(
+        &app,
+        json!({"name": "Every message", "event_name": "message_created",
+            "conditions": [{"attribute_key": "content", "filter_operator": "contains", "values": ["order"]}],
+            "actions": [{"action_name": "add_private_note", "action_params": ["seen"]}]}),
+    )
+    .await;
+    let texts: Vec<(&str, String)> = (0..40)
+        .map(|i| {
+            (
+                ["16505550021", "16505550022", "16505550023"][i % 3],
+                format!("order {i}"),
+            )
+        })
+        .collect();
+    ingest_one_unit(&app, inbox.0.id, "two", &texts);
+    let job: (i64, Value) = {
+        let v = app.query_json(
+            "SELECT jsonb_build_array(id, payload) FROM jobs WHERE kind = 'automation'",
+        );
+        (v[0].as_i64().unwrap(), v[1].clone())
+    };
+    let triggers = serde_json::from_value::<automation::JobPayload>(job.1)
+        .unwrap()
+        .into_triggers();
+    assert_eq!(triggers.len(), 40);
+    let ends: Vec<switchboard::jobs::automation::BatchEnd> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let triggers = &triggers;
+                let url = app.db.url.clone();
+                s.spawn(move || {
+                    use diesel::Connection;
+                    let mut conn = diesel::PgConnection::establish(&url).unwrap();
+                    switchboard::jobs::automation::run_triggers(
+                        &mut conn,
+                        job.0,
+                        triggers,
+                        automation::actions::RunSettings {
+                            send_max_attempts: 3,
+                        },
+                    )
+                    .unwrap()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert!(
+        ends.contains(&switchboard::jobs::automation::BatchEnd::Done),
+        "{ends:?}"
+    );
+    assert_eq!(app.count("automation_runs"), 40);
+    assert_eq!(
+        app.count("messages WHERE private AND content = 'seen'"),
+        40,
+        "one note per trigger"
+    );
+    assert_eq!(
+        app.query_json("SELECT to_jsonb(progress) FROM jobs WHERE kind = 'automation'"),
+        json!(40)
+    );
 }
 
 #[actix_web::test]

@@ -433,8 +433,8 @@ async fn statements_per_ingested_message_are_bounded() {
     // reads were collected for the unit too (`conversations::record_incoming`,
     // `inbox_notifications::customer_messages`): 6.2.
     assert!(known <= 6.5, "{known}");
-    // Issue 13: with an active rule for every message, the unit queues its rule jobs in one
-    // statement (`automation::enqueue_for_events`), not one per message.
+    // Issue 13: with an active rule for every message, the unit queues its rules' triggers in
+    // one statement writing one job (`automation::enqueue_for_events`), not one per message.
     let rule = json!({"name": "any", "event_name": "message_created",
         "conditions": [{"attribute_key": "content", "filter_operator": "contains", "values": ["count"]}],
         "actions": [{"action_name": "add_label", "action_params": ["counted"]}]});
@@ -448,7 +448,14 @@ async fn statements_per_ingested_message_are_bounded() {
     let with_rule = statements_per_message(&app, inbox.id, 500, 2);
     println!("statements per message, 20 known customers, an active rule: {with_rule:.2}");
     assert!(with_rule - known <= 0.06, "{known} -> {with_rule}");
-    assert_eq!(app.count("jobs WHERE kind = 'automation'"), 20);
+    // One job row for the unit, listing its 20 messages.
+    assert_eq!(app.count("jobs WHERE kind = 'automation'"), 1);
+    assert_eq!(
+        app.query_json(
+            "SELECT to_jsonb(jsonb_array_length(payload->'triggers')) FROM jobs WHERE kind = 'automation'"
+        ),
+        serde_json::json!(20)
+    );
 }
 
 #[actix_rt::test]

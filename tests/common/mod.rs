@@ -491,6 +491,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Runs one SQL statement (setup and fault injection in tests); panics on error.
+    pub fn exec(&self, sql: &str) {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(sql).execute(&mut self.conn()).expect(sql);
+    }
+
     /// All messages as JSON rows, oldest first.
     pub fn messages(&self) -> Vec<Value> {
         let v = self.query_json(

@@ -29,30 +29,14 @@ pub async fn index(
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
-    let (members, availability) = state
-        .db(move |conn| {
-            let members = accounts::list_members(conn, viewer.account_id)?;
-            let ids: Vec<i64> = members.iter().map(|m| m.user.id).collect();
-            let availability =
-                crate::domain::availability::presences(conn, viewer.account_id, &ids)?;
-            Ok((members, availability))
-        })
+    let members = state
+        .db(move |conn| accounts::list_members(conn, viewer.account_id))
         .await?;
     let host = state.config.frontend_url.as_str();
     Ok(HttpResponse::Ok().json(
         members
             .iter()
-            .map(|m| {
-                let p = availability.get(&m.user.id);
-                let a = p.map_or("online", |p| p.availability_status.as_str());
-                let mut v = views::member_with(m, a, host);
-                // Issue 13: the chosen availability and Chatwoot's auto_offline.
-                if let Some(p) = p {
-                    v["availability"] = Value::from(p.availability.as_str());
-                    v["auto_offline"] = Value::from(p.auto_offline);
-                }
-                v
-            })
+            .map(|m| views::member(m, host))
             .collect::<Vec<Value>>(),
     ))
 }
@@ -91,7 +75,10 @@ pub async fn create(
             accounts::invite_agent(conn, viewer.account_id, viewer.user_id, &name, &email, role)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(views::member(&invitation.member)))
+    Ok(HttpResponse::Ok().json(views::member(
+        &invitation.member,
+        &state.config.frontend_url,
+    )))
 }
 
 /// `PATCH /agents/{id}` `{"name"?, "role"?}` → the `agent`.
@@ -137,7 +124,7 @@ pub async fn update(
             ))
         }
     };
-    let (member, presence) = state
+    let member = state
         .db(move |conn| {
             let member = accounts::update_agent(conn, account_id, user_id, name.as_deref(), role)?;
             if let Some(a) = availability {
@@ -146,17 +133,11 @@ pub async fn update(
             if let Some(on) = auto_offline {
                 crate::domain::availability::set_auto_offline(conn, account_id, user_id, on)?;
             }
-            let presence = crate::domain::availability::presences(conn, account_id, &[user_id])?;
-            Ok((member, presence))
+            // Read again: the presence changed after the membership row was read.
+            accounts::find_member(conn, account_id, member.user.id)
         })
         .await?;
-    let mut json = views::member(&member);
-    if let Some(p) = presence.get(&user_id) {
-        json["availability_status"] = Value::from(p.availability_status.as_str());
-        json["availability"] = Value::from(p.availability.as_str());
-        json["auto_offline"] = Value::from(p.auto_offline);
-    }
-    Ok(HttpResponse::Ok().json(json))
+    Ok(HttpResponse::Ok().json(views::member(&member, &state.config.frontend_url)))
 }
 
 /// `DELETE /agents/{id}` → 200 with an empty body. The user leaves the account (and its

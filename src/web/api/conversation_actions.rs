@@ -266,6 +266,7 @@ pub async fn assign(
             None
         })
     });
+    let host = state.config.frontend_url.clone();
     let answer = state
         .db(move |conn| {
             let Some(to) = visible(conn, &viewer, display_id, input)? else {
@@ -273,7 +274,10 @@ pub async fn assign(
             };
             let (_, assignment) = conversations::assign(conn, &viewer, display_id, to)?;
             Ok(match to {
-                AssignTo::Agent(_) => assignment.assignee.as_ref().map(views::member),
+                AssignTo::Agent(_) => assignment
+                    .assignee
+                    .as_ref()
+                    .map(|m| views::member(m, &host)),
                 AssignTo::Team(_) => assignment.team.as_ref().map(views::team),
             })
         })

@@ -332,7 +332,8 @@ pub async fn messages(
                     "labels": c.labels,
                     "additional_attributes": c.additional_attributes,
                     "contact": views::contact(&contact, None),
-                    "assignee": assignment.assignee.as_ref().map(views::member),
+                    "assignee": assignment.assignee.as_ref()
+                        .map(|m| views::member(m, &config.frontend_url)),
                     "agent_last_seen_at": c.agent_last_seen_at.map(|t| t.timestamp()),
                     "assignee_last_seen_at": c.agent_last_seen_at.map(|t| t.timestamp()),
                 },

@@ -14,8 +14,9 @@ use crate::web::auth;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-fn payload(members: &[Member]) -> Value {
-    json!({ "payload": members.iter().map(views::member).collect::<Vec<_>>() })
+fn payload(state: &AppState, members: &[Member]) -> Value {
+    let host = state.config.frontend_url.as_str();
+    json!({ "payload": members.iter().map(|m| views::member(m, host)).collect::<Vec<_>>() })
 }
 
 /// `GET /inbox_members/{inbox_id}` → `{"payload":[agent…]}` by name.
@@ -46,7 +47,7 @@ pub async fn show(
             inboxes::members(conn, account_id, inbox_id)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(payload(&members)))
+    Ok(HttpResponse::Ok().json(payload(&state, &members)))
 }
 
 /// The `{"inbox_id", "user_ids":[…]}` of the write requests, for an administrator.
@@ -92,7 +93,7 @@ pub async fn create(
     let members = state
         .db(move |conn| inboxes::add_members(conn, account_id, inbox_id, &ids))
         .await?;
-    Ok(HttpResponse::Ok().json(payload(&members)))
+    Ok(HttpResponse::Ok().json(payload(&state, &members)))
 }
 
 /// `PATCH /inbox_members` `{"inbox_id","user_ids":[…]}`: those agents become the only
@@ -120,7 +121,7 @@ pub async fn update(
     let members = state
         .db(move |conn| inboxes::set_members(conn, account_id, inbox_id, &ids))
         .await?;
-    Ok(HttpResponse::Ok().json(payload(&members)))
+    Ok(HttpResponse::Ok().json(payload(&state, &members)))
 }
 
 /// `DELETE /inbox_members` `{"inbox_id","user_ids":[…]}` removes those agents → 200 with an

@@ -275,8 +275,8 @@ pub async fn destroy(
     Ok(HttpResponse::Ok().finish())
 }
 
-fn agents(members: &[Member]) -> Value {
-    Value::Array(members.iter().map(views::member).collect())
+fn agents(host: &str, members: &[Member]) -> Value {
+    Value::Array(members.iter().map(|m| views::member(m, host)).collect())
 }
 
 /// `GET …/conversations/{display_id}/participants` → an array of agents, by name.
@@ -297,6 +297,7 @@ pub async fn participants(
     req: HttpRequest,
     path: web::Path<(i64, i32)>,
 ) -> AppResult<HttpResponse> {
+    let host = state.config.frontend_url.clone();
     let (account_id, display_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     let members = state
@@ -305,7 +306,7 @@ pub async fn participants(
             inbox::participants(conn, &c)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(agents(&members)))
+    Ok(HttpResponse::Ok().json(agents(&host, &members)))
 }
 
 async fn change_participants(
@@ -348,8 +349,9 @@ pub async fn add_participants(
     path: web::Path<(i64, i32)>,
     body: Wrapped,
 ) -> AppResult<HttpResponse> {
+    let host = state.config.frontend_url.clone();
     let members = change_participants(state, req, path, body, ParticipantChange::Add).await?;
-    Ok(HttpResponse::Ok().json(agents(&members)))
+    Ok(HttpResponse::Ok().json(agents(&host, &members)))
 }
 
 /// `PATCH …/participants` `{"user_ids": […]}`: they become the only participants → every
@@ -372,8 +374,9 @@ pub async fn replace_participants(
     path: web::Path<(i64, i32)>,
     body: Wrapped,
 ) -> AppResult<HttpResponse> {
+    let host = state.config.frontend_url.clone();
     let members = change_participants(state, req, path, body, ParticipantChange::Replace).await?;
-    Ok(HttpResponse::Ok().json(agents(&members)))
+    Ok(HttpResponse::Ok().json(agents(&host, &members)))
 }
 
 /// `DELETE …/participants` `{"user_ids": […]}` removes them → 200, empty body.
@@ -427,6 +430,7 @@ pub async fn assignable_agents(
     path: web::Path<i64>,
     query: web::Query<AssignableQuery>,
 ) -> AppResult<HttpResponse> {
+    let host = state.config.frontend_url.clone();
     let viewer = auth::viewer(&state, &req, path.into_inner()).await?;
     let inbox_id: i64 = query
         .inbox_ids
@@ -443,7 +447,7 @@ pub async fn assignable_agents(
             inbox::eligible_users(conn, viewer.account_id, inbox_id)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "payload": agents(&members) })))
+    Ok(HttpResponse::Ok().json(json!({ "payload": agents(&host, &members) })))
 }
 
 /// `GET …/teams/{team_id}/team_members` → an array of agents. Errors: 404 for another
@@ -464,12 +468,13 @@ pub async fn team_members(
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
+    let host = state.config.frontend_url.clone();
     let (account_id, team_id) = path.into_inner();
     let viewer = auth::viewer(&state, &req, account_id).await?;
     let members = state
         .db(move |conn| inbox::team_members(conn, viewer.account_id, team_id))
         .await?;
-    Ok(HttpResponse::Ok().json(agents(&members)))
+    Ok(HttpResponse::Ok().json(agents(&host, &members)))
 }
 
 async fn change_team(
@@ -511,8 +516,9 @@ pub async fn add_team_members(
     path: web::Path<(i64, i64)>,
     body: Wrapped,
 ) -> AppResult<HttpResponse> {
+    let host = state.config.frontend_url.clone();
     let m = change_team(state, req, path, body, ParticipantChange::Add).await?;
-    Ok(HttpResponse::Ok().json(agents(&m)))
+    Ok(HttpResponse::Ok().json(agents(&host, &m)))
 }
 
 /// `PATCH …/teams/{team_id}/team_members` `{"user_ids": […]}`: they become the only members.
@@ -535,8 +541,9 @@ pub async fn replace_team_members(
     path: web::Path<(i64, i64)>,
     body: Wrapped,
 ) -> AppResult<HttpResponse> {
+    let host = state.config.frontend_url.clone();
     let m = change_team(state, req, path, body, ParticipantChange::Replace).await?;
-    Ok(HttpResponse::Ok().json(agents(&m)))
+    Ok(HttpResponse::Ok().json(agents(&host, &m)))
 }
 
 /// `DELETE …/teams/{team_id}/team_members` `{"user_ids": […]}` removes them → 200, empty

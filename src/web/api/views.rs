@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::crypto::{self, SecretBox};
 use crate::domain::accounts::{self, Member, Role, Team, User};
+use crate::domain::availability::Presence;
 use crate::domain::contacts::{Contact, ContactInbox};
 use crate::domain::conversations::{Assignment, Conversation};
 use crate::domain::inboxes::{Channel, Inbox};
@@ -283,29 +284,26 @@ pub fn set_user_sender(v: &mut Value, m: &Message, agents: &std::collections::Ha
     }
 }
 
-/// A user as Chatwoot's `agent` (the assignee in `meta.assignee`, the answer of
-/// `POST …/assignments`). Switchboard tracks no presence: `availability_status` is `offline`.
-/// `confirmed` is false while an invited user has not set a password yet.
-pub fn agent(user: &User, account_id: i64, role: Role) -> Value {
-    agent_with(user, account_id, role, "online", "")
-}
-
-/// Chatwoot's `agent` with the member's `availability_status` (`online`/`busy`/`offline`,
-/// `account_users.availability`) and `thumbnail` (absolute avatar URL under `frontend_url`,
-/// "" without an avatar).
+/// Chatwoot's `agent`: `id`, `account_id`, `availability_status` (what the member is now:
+/// `online`/`busy`/`offline`, automatic offline included), `availability` (what they
+/// chose), `auto_offline`, `confirmed` (false while an invited user has not set a password),
+/// `email`, `provider`, `available_name`, `display_name`, `name`, `role`, `thumbnail`
+/// (absolute avatar URL under `frontend_url`, "" without an avatar), `custom_role_id`.
+/// Without a presence (no membership row), `offline`.
 pub fn agent_with(
     user: &User,
     account_id: i64,
     role: Role,
-    availability: &str,
+    presence: Option<&Presence>,
     frontend_url: &str,
 ) -> Value {
+    let now = presence.map_or("offline", |p| p.availability_status.as_str());
     json!({
         "id": user.id,
         "account_id": account_id,
-        "availability_status": availability,
-        "availability": availability,
-        "auto_offline": false,
+        "availability_status": now,
+        "availability": presence.map_or(now, |p| p.availability.as_str()),
+        "auto_offline": presence.is_some_and(|p| p.auto_offline),
         "confirmed": accounts::has_password(user),
         "email": user.email,
         "provider": "email",
@@ -318,15 +316,15 @@ pub fn agent_with(
     })
 }
 
-/// [`agent`] for an account member (availability `online` and no thumbnail host: use
-/// [`member_with`] where those matter).
-pub fn member(m: &Member) -> Value {
-    agent(&m.user, m.account_id, m.role)
-}
-
-/// [`agent_with`] for an account member.
-pub fn member_with(m: &Member, availability: &str, frontend_url: &str) -> Value {
-    agent_with(&m.user, m.account_id, m.role, availability, frontend_url)
+/// [`agent_with`] for an account member, with the presence read with it.
+pub fn member(m: &Member, frontend_url: &str) -> Value {
+    agent_with(
+        &m.user,
+        m.account_id,
+        m.role,
+        Some(&m.presence),
+        frontend_url,
+    )
 }
 
 /// A team as Chatwoot's `team`. Switchboard has no team membership yet: `is_member` is false.
@@ -394,7 +392,8 @@ pub fn conversation(
         "meta": {
             "sender": contact_json,
             "channel": "Channel::Whatsapp",
-            "assignee": assignment.assignee.as_ref().map(member),
+            // Thumbnail as a path (no host here), as before.
+            "assignee": assignment.assignee.as_ref().map(|m| member(m, "")),
             "team": assignment.team.as_ref().map(team),
             "hmac_verified": false,
         },

@@ -97,7 +97,7 @@ pub struct AutomationRuleList {
 pub struct AutomationRun {
     pub id: i64,
     pub rule_id: i64,
-    /// The conversation's internal id (not its `display_id`); null when it was deleted.
+    /// The conversation's `display_id` (its number in the account); null when it was deleted.
     #[schema(required = true)]
     pub conversation_id: Option<i64>,
     /// The event that triggered the run.
