@@ -9,13 +9,13 @@
 //! | mentioned in a private note | the mentioned agent (Chatwoot's `conversation_mention`) | `inbox_notifications`, with the in-app notification |
 //! | new message in a conversation assigned to me | the assignee (off by default) | `inbox_notifications::customer_message` |
 //! | new message in a conversation I take part in | each participant (off by default) | `inbox_notifications::customer_message` |
-//! | conversation created | every member of the conversation's inbox (Chatwoot's rule) | [`conversations_created`], when `conversation.created` is stored (`events::conversation_created`) |
+//! | conversation created | every member of the conversation's inbox who turned it on (off by default, as in Chatwoot) | [`conversations_created`], when `conversation.created` is stored (`events::conversation_created`) |
 //! | webhook disabled | every administrator of the account | [`webhook_disabled`], for the outgoing webhooks to call |
 //!
 //! Every function here only *queues* `email` jobs ([`crate::jobs::email`]), on the
 //! connection it is given: call it inside the transaction of the change, so the emails
 //! commit (or roll back) with it. Mail is rendered and sent by the email worker, which retries
-//! SMTP failures. A missing `notification_settings` row means every kind is on.
+//! SMTP failures. A missing `notification_settings` row means the defaults ([`Settings::default`]).
 
 use super::accounts::{self, User};
 use crate::config::Config;
@@ -122,11 +122,14 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// Every kind on except the two new-message kinds (one email per customer message).
+    /// Every kind on except "conversation created" and the two new-message kinds. Chatwoot
+    /// emails a new agent on assignment only (`AccountUser#create_notification_setting`); an
+    /// email to every inbox member for every new conversation is too much for a team of any
+    /// size (200 agents: 200 emails per new customer), so it is each agent's choice.
     fn default() -> Self {
         Settings {
             email_conversation_assigned: true,
-            email_conversation_created: true,
+            email_conversation_created: false,
             email_webhook_disabled: true,
             email_conversation_mention: true,
             email_assigned_conversation_new_message: false,
@@ -282,7 +285,7 @@ pub fn conversations_created(
          JOIN account_users au ON au.user_id = im.user_id AND au.account_id = c.account_id \
          LEFT JOIN notification_settings ns \
            ON ns.user_id = im.user_id AND ns.account_id = c.account_id \
-         WHERE COALESCE(ns.email_conversation_created, TRUE) \
+         WHERE COALESCE(ns.email_conversation_created, FALSE) \
          ORDER BY v.ord, im.user_id",
     )
     .bind::<Text, _>(email::EMAIL)

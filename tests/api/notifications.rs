@@ -206,7 +206,6 @@ async fn assignment_email_reaches_the_assignee_unless_self_assigned_or_opted_out
         before["selected_email_flags"],
         json!([
             "email_conversation_assignment",
-            "email_conversation_creation",
             "email_webhook_disabled",
             "email_conversation_mention"
         ])
@@ -266,19 +265,21 @@ async fn a_new_conversation_emails_the_inbox_members_who_want_it() {
     let (app, sink) = app_with_smtp().await;
     let inbox = app.create_inbox_direct().0;
     app.auto_assignment_off(inbox.id);
-    let (ben, _) = app.create_agent("ben@example.com");
-    let (cy, cy_token) = app.create_agent("cy@example.com");
-    app.create_agent("dee@example.com"); // not a member of the inbox
+    let (ben, ben_token) = app.create_agent("ben@example.com");
+    let (cy, _) = app.create_agent("cy@example.com"); // keeps the default: off
+    let (_, dee_token) = app.create_agent("dee@example.com"); // not a member of the inbox
     add_inbox_member(&app, inbox.id, &[ben, cy]).await;
-    let (status, _) = app
-        .api(
-            "PATCH",
-            &format!("/api/v1/accounts/{}/notification_settings", app.account_id),
-            Some(json!({"notification_settings": {"email_conversation_created": false}})),
-            &cy_token,
-        )
-        .await;
-    assert_eq!(status, 200);
+    for token in [&ben_token, &dee_token] {
+        let (status, _) = app
+            .api(
+                "PATCH",
+                &format!("/api/v1/accounts/{}/notification_settings", app.account_id),
+                Some(json!({"notification_settings": {"email_conversation_created": true}})),
+                token,
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
 
     app.deliver("text.json").await;
     app.run_email_jobs().await;
@@ -421,14 +422,15 @@ async fn the_profile_page_turns_emails_off() {
     let (status, page, _) =
         call(&app, &mut cookies, test::TestRequest::get().uri(&page_path)).await;
     assert_eq!(status, 200);
-    for id in [
-        "email_conversation_assigned",
-        "email_conversation_created",
-        "email_webhook_disabled",
+    for (id, on) in [
+        ("email_conversation_assigned", true),
+        ("email_conversation_created", false),
+        ("email_webhook_disabled", true),
     ] {
         assert!(page.contains(&format!("<label for=\"{id}\">")), "{id}");
-        assert!(
+        assert_eq!(
             page.contains(&format!("id=\"{id}\" name=\"{id}\" value=\"1\" checked")),
+            on,
             "{id}"
         );
     }

@@ -1,0 +1,1 @@
+ALTER TABLE notification_settings ALTER COLUMN email_conversation_created SET DEFAULT TRUE;
