@@ -62,6 +62,15 @@ impl AppError {
             message: message.into(),
         }
     }
+
+    /// The text for a log line or a job's `last_error`: the detail of an internal or database
+    /// error (which [`Display`](std::fmt::Display) hides from HTTP clients), else the message.
+    pub fn detail(&self) -> String {
+        match self {
+            AppError::Internal(d) | AppError::DatabaseUnavailable(d) => d.clone(),
+            other => other.to_string(),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for AppError {

@@ -420,7 +420,7 @@ pub fn record_message(
          snoozed_until = CASE WHEN $2 AND c.status = 'snoozed' AND NOT o.muted THEN NULL ELSE c.snoozed_until END, \
          updated_at = now() \
          FROM (SELECT id, status, additional_attributes @> '{\"muted\": true}' AS muted \
-               FROM conversations WHERE id = $3 FOR UPDATE) o \
+               FROM conversations WHERE id = $3 FOR NO KEY UPDATE) o \
          WHERE c.id = o.id RETURNING c.status AS status, o.status AS previous_status",
     )
     .bind::<diesel::sql_types::Timestamptz, _>(at)
@@ -471,7 +471,7 @@ pub fn record_incoming(
          updated_at = now() \
          FROM unnest($1::int8[], $2::timestamptz[], $3::timestamptz[]) AS v(id, first, last), \
               (SELECT id, status, additional_attributes @> '{\"muted\": true}' AS muted \
-               FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE) o \
+               FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE) o \
          WHERE c.id = v.id AND o.id = v.id \
          RETURNING c.id, c.status AS status, o.status AS previous_status",
     )

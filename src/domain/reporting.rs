@@ -737,8 +737,12 @@ struct Folded {
     n: i32,
 }
 
-/// Facts folded per statement by [`fold`].
-pub const FOLD_BATCH: i32 = 5_000;
+/// Facts folded per statement by [`fold`]. Each statement holds the advisory locks of its
+/// facts' conversations until it commits, and a label change of one of them (a rule's
+/// `add_label`, holding that conversation's row, which ingest then waits for) waits for it:
+/// 5,000 facts took 350 ms a statement under `scripts/bench-rules` (1,000 messages a second
+/// from 100 customers), and stalled ingest behind it; 500 keep each wait near 35 ms.
+pub const FOLD_BATCH: i32 = 500;
 
 /// Adds every pending fact (`reporting_pending`) to the rollups: one grouped upsert per
 /// rollup table per [`FOLD_BATCH`] facts, so 1,000 facts of the same hour cost a handful of

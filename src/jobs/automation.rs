@@ -78,7 +78,7 @@ pub fn run_triggers(
         if leases::draining() {
             return Ok(BatchEnd::Draining);
         }
-        let ran = conn.transaction(|conn| {
+        let ran = conn.transaction::<bool, crate::error::AppError, _>(|conn| {
             if !advance(conn, job_id, done)? {
                 return Ok(false);
             }
@@ -91,7 +91,7 @@ pub fn run_triggers(
                 tracing::warn!(
                     job_id,
                     conversation_id = t.conversation_id,
-                    error = %e,
+                    error = %e.detail(),
                     "automation trigger failed; queued on its own to retry"
                 );
                 conn.transaction(|conn| {
@@ -161,7 +161,7 @@ async fn run_job(state: &AppState, job: Job) -> AppResult<()> {
     match ran {
         Ok(_) => Ok(()),
         Err(e) => {
-            let text = e.to_string();
+            let text = e.detail();
             state
                 .db(move |conn| super::fail(conn, &job, &text, false, 5).map(|_| ()))
                 .await
