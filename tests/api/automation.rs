@@ -837,13 +837,16 @@ async fn a_rule_changed_elsewhere_takes_effect_at_the_next_job() {
     assert_eq!(labels_of(&app, 3), json!(["greeting"]));
 }
 
-/// Two ingest workers and the rule worker on the same busy conversations at once: ingest
-/// records each unit's activity on its conversations, while rules label them and write their
-/// activity lines. Every conversation row lock they take is `FOR NO KEY UPDATE`; when the
+/// Two ingest workers, the rule worker and the reports fold on the same busy conversations at
+/// once: ingest records each unit's activity on its conversations, rules add and remove two
+/// labels and write activity lines, and the fold adds the facts to the rollups that label
+/// changes move. Every conversation row lock they take is `FOR NO KEY UPDATE`; when the
 /// activity update asked for `FOR UPDATE` while a rule held the row `FOR NO KEY UPDATE`,
 /// the two waited on each other and PostgreSQL broke a deadlock about once a second (under
-/// `scripts/bench-rules`, 147 in a minute: ingest fell to a tenth of its rate). No unit
-/// and no trigger may lose such a race here.
+/// `scripts/bench-rules`, 147 in a minute: ingest fell to a tenth of its rate). A label
+/// change and a fold upserting the same label rollup rows in different orders deadlocked too
+/// (now an account's rollups are the fold's alone while it runs: migration
+/// `2026-12-11-000300_reporting_rollup_lock`). No unit, trigger or fold may lose a race here.
 #[actix_web::test]
 async fn ingest_and_rules_on_the_same_conversations_do_not_deadlock() {
     let app = TestApp::start();
@@ -853,8 +856,15 @@ async fn ingest_and_rules_on_the_same_conversations_do_not_deadlock() {
         &app,
         json!({"name": "Orders", "event_name": "message_created",
             "conditions": [{"attribute_key": "content", "filter_operator": "contains", "values": ["order"]}],
-            "actions": [{"action_name": "add_label", "action_params": ["order"]},
+            "actions": [{"action_name": "add_label", "action_params": ["order", "vip"]},
                         {"action_name": "add_private_note", "action_params": ["seen"]}]}),
+    )
+    .await;
+    create_rule(
+        &app,
+        json!({"name": "Cancels", "event_name": "message_created",
+            "conditions": [{"attribute_key": "content", "filter_operator": "contains", "values": ["cancel"]}],
+            "actions": [{"action_name": "remove_label", "action_params": ["order", "vip"]}]}),
     )
     .await;
     const CUSTOMERS: usize = 6;
@@ -896,7 +906,10 @@ async fn ingest_and_rules_on_the_same_conversations_do_not_deadlock() {
                                 text_delivery(
                                     &customer(i + worker),
                                     &format!("wamid.w{worker}r{round}i{i}"),
-                                    &format!("order {round} {i}"),
+                                    &format!(
+                                        "{} {round} {i}",
+                                        if i % 2 == 0 { "order" } else { "cancel" }
+                                    ),
                                 ),
                             )
                         })
@@ -910,6 +923,17 @@ async fn ingest_and_rules_on_the_same_conversations_do_not_deadlock() {
                 ingesting.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             });
         }
+        // The reports fold, alongside.
+        let fold_url = url.clone();
+        let folding = &ingesting;
+        s.spawn(move || {
+            use diesel::Connection;
+            let mut conn = diesel::PgConnection::establish(&fold_url).unwrap();
+            while folding.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                switchboard::domain::reporting::fold(&mut conn).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+        });
         // The rule worker, alongside.
         let url = url.clone();
         let ingesting = &ingesting;
@@ -961,7 +985,8 @@ async fn ingest_and_rules_on_the_same_conversations_do_not_deadlock() {
     );
     assert_eq!(
         app.count("messages WHERE private AND content = 'seen'") as usize,
-        messages,
-        "one rule run per message"
+        messages / 2,
+        "one run of the first rule per \"order\""
     );
+    assert_eq!(app.count("automation_runs") as usize, messages);
 }
