@@ -107,7 +107,19 @@ struct Checker<'a> {
     schemas: std::collections::BTreeSet<String>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    /// A checker of `app`'s responses against the document it serves.
+    async fn new(app: &'a TestApp) -> Checker<'a> {
+        let (_, doc) = app.api("GET", "/api/v1/openapi.json", None, "").await;
+        Checker {
+            app,
+            doc,
+            failures: Vec::new(),
+            checked: Vec::new(),
+            schemas: Default::default(),
+        }
+    }
+
     /// Calls `method real_path` (the operation `method path`), expects 200, and validates
     /// the body against the operation's 200 schema. Returns the body.
     async fn call(
@@ -164,14 +176,7 @@ async fn core_responses_match_their_openapi_schemas() {
             .await;
     }
     let (agent_id, agent_token) = app.create_agent("ben@example.com");
-    let (_, doc) = app.api("GET", "/api/v1/openapi.json", None, "").await;
-    let mut c = Checker {
-        app: &app,
-        doc,
-        failures: Vec::new(),
-        checked: Vec::new(),
-        schemas: Default::default(),
-    };
+    let mut c = Checker::new(&app).await;
     let a = format!("/api/v1/accounts/{}", app.account_id);
     let p = "/api/v1/accounts/{account_id}";
 
@@ -814,14 +819,7 @@ async fn other_responses_match_their_openapi_schemas() {
         ..Default::default()
     });
     let inbox_id = app.create_inbox_direct().0.id;
-    let (_, doc) = app.api("GET", "/api/v1/openapi.json", None, "").await;
-    let mut c = Checker {
-        app: &app,
-        doc,
-        failures: Vec::new(),
-        checked: Vec::new(),
-        schemas: Default::default(),
-    };
+    let mut c = Checker::new(&app).await;
     let a = format!("/api/v1/accounts/{}", app.account_id);
     let p = "/api/v1/accounts/{account_id}";
 
