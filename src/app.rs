@@ -248,7 +248,8 @@ pub fn spawn_workers(state: &AppState) {
                     continue;
                 }
                 // Issue 15: acknowledgements first during a flood (see `AckPriority`).
-                if let Some(wait) = gate.wait(state.journal.in_flight(), std::time::Instant::now())
+                if let Some(wait) =
+                    gate.wait(state.journal.recent_peak(), std::time::Instant::now())
                 {
                     tokio::time::sleep(wait).await;
                     continue;

@@ -75,7 +75,7 @@ pub struct Config {
     /// only journals and acknowledges webhooks, leaving ingest to the other nodes.
     pub ingest_workers: usize,
     /// `INGEST_YIELD_IN_FLIGHT`, default 16: while this many webhook deliveries of the process
-    /// wait for their journal commit (a flood), its ingest workers wait between units (at most
+    /// waited for their journal commit at once in the last 100 ms (a flood), its ingest workers wait between units (at most
     /// 1 s) so acknowledgements keep the CPU (`jobs::ingest::AckPriority`). 0: never wait.
     pub ingest_yield_in_flight: usize,
     /// `MEDIA_RETRY_BASE_SECONDS`, default 30: first retry delay of a failed media download,

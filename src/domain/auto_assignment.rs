@@ -160,13 +160,17 @@ pub fn drain_later(conn: &mut PgConnection, inbox_ids: &[i64]) -> AppResult<usiz
     if inbox_ids.is_empty() {
         return Ok(0);
     }
-    // One `EXISTS` probe of the queue's index per inbox (`OFFSET 0` keeps it one): as a
-    // `DISTINCT` over the queue the cached plan read every waiting conversation.
+    // One probe of the queue's index per inbox: as a `DISTINCT` over the queue the cached
+    // plan read every waiting conversation, and as a plain `EXISTS` the planner scans the
+    // table expecting an early match (each inbox holds half the rows of two), but the rows of
+    // the inbox asked for sit behind the other's: 8 ms an ingest unit with 265,000 waiting.
+    // `ORDER BY` the index's columns with `LIMIT 1` keeps it on the index.
     Ok(diesel::sql_query(
         "INSERT INTO jobs (kind, payload, max_attempts) \
          SELECT $1, jsonb_build_object('inbox_id', i.inbox_id), $2 \
          FROM (SELECT DISTINCT inbox_id FROM unnest($3::int8[]) AS v(inbox_id)) i \
-         WHERE EXISTS (SELECT 1 FROM assignment_queue q WHERE q.inbox_id = i.inbox_id OFFSET 0)",
+         WHERE EXISTS (SELECT 1 FROM assignment_queue q WHERE q.inbox_id = i.inbox_id \
+           ORDER BY q.inbox_id, q.queued_at LIMIT 1)",
     )
     .bind::<Text, _>(JOB)
     .bind::<diesel::sql_types::Integer, _>(MAX_ATTEMPTS)
@@ -296,10 +300,12 @@ pub fn on_event(
             if let Some(user_id) = payload["user_id"].as_i64() {
                 diesel::sql_query(
                     "INSERT INTO jobs (kind, payload, max_attempts) \
-                     SELECT $1, jsonb_build_object('inbox_id', q.inbox_id), $2 \
-                     FROM (SELECT DISTINCT q.inbox_id FROM assignment_queue q \
-                       JOIN inbox_members m ON m.inbox_id = q.inbox_id AND m.user_id = $3 \
-                       JOIN inboxes i ON i.id = q.inbox_id AND i.account_id = $4) q",
+                     SELECT $1, jsonb_build_object('inbox_id', m.inbox_id), $2 \
+                     FROM inbox_members m \
+                     JOIN inboxes i ON i.id = m.inbox_id AND i.account_id = $4 \
+                     WHERE m.user_id = $3 \
+                       AND EXISTS (SELECT 1 FROM assignment_queue q \
+                         WHERE q.inbox_id = m.inbox_id ORDER BY q.inbox_id, q.queued_at LIMIT 1)",
                 )
                 .bind::<Text, _>(JOB)
                 .bind::<diesel::sql_types::Integer, _>(MAX_ATTEMPTS)

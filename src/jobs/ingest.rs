@@ -440,10 +440,31 @@ fn record_outcome(
     }
 }
 
-/// Appends raw webhook bodies to the journal in one multi-row insert; returns their ids in
-/// order. Its commit is what lets the webhook answer 200 (DESIGN.md invariant 1; see
-/// [`super::journal_writer`]). Each entry is `(inbox_id, phone_number, raw_body)`.
+/// Appends raw webhook bodies to the journal in one multi-row insert and announces them to
+/// every process (`NOTIFY` [`super::INGEST_CHANNEL`], delivered on commit); returns their ids
+/// in order. Each entry is `(inbox_id, phone_number, raw_body)`. For callers outside the
+/// webhook route (tools, tests); the route goes through [`super::journal_writer`], which
+/// uses [`journal_quietly`] and announces outside the commit.
 pub fn journal_many(
+    conn: &mut PgConnection,
+    entries: &[(i64, String, String)],
+) -> AppResult<Vec<i64>> {
+    conn.transaction(|conn| {
+        let ids = journal_quietly(conn, entries)?;
+        announce(conn)?;
+        Ok(ids)
+    })
+}
+
+/// Appends raw webhook bodies to the journal in one multi-row insert (one statement, so
+/// atomic on its own); returns their ids in order. Its commit is what lets the webhook answer
+/// 200 (DESIGN.md invariant 1). Sends no `NOTIFY`: PostgreSQL serializes the commits of every
+/// transaction that notifies, WAL flush included (one database-wide lock from pre-commit to
+/// the end of commit, `PreCommit_Notify`), so a journal commit that notified could not share
+/// a WAL flush with the other writer's or an ingest unit's commit; under
+/// `scripts/bench-ingest` commits waited on that lock (`Lock:object`) a fifth as often as on
+/// the flush itself. The caller announces the rows afterwards ([`announce`]).
+pub fn journal_quietly(
     conn: &mut PgConnection,
     entries: &[(i64, String, String)],
 ) -> AppResult<Vec<i64>> {
@@ -457,15 +478,18 @@ pub fn journal_many(
             )
         })
         .collect();
-    conn.transaction(|conn| {
-        let ids = diesel::insert_into(whatsapp_events::table)
-            .values(&rows)
-            .returning(whatsapp_events::id)
-            .get_results(conn)?;
-        // Delivered on commit to every process listening (see `listen_for_work`).
-        diesel::sql_query(format!("NOTIFY {}", super::INGEST_CHANNEL)).execute(conn)?;
-        Ok(ids)
-    })
+    Ok(diesel::insert_into(whatsapp_events::table)
+        .values(&rows)
+        .returning(whatsapp_events::id)
+        .get_results(conn)?)
+}
+
+/// Tells the ingest workers of every process that journal events are waiting: `NOTIFY`
+/// [`super::INGEST_CHANNEL`] (delivered when `conn`'s transaction commits; in autocommit, at
+/// once). A wake-up only: workers also poll every [`super::POLL_INTERVAL`].
+pub fn announce(conn: &mut PgConnection) -> AppResult<()> {
+    diesel::sql_query(format!("NOTIFY {}", super::INGEST_CHANNEL)).execute(conn)?;
+    Ok(())
 }
 
 /// Journals a body posted to the app-level callback (no route inbox; `phone_number` =
@@ -480,7 +504,7 @@ pub fn journal_app(conn: &mut PgConnection, raw_body: &str) -> AppResult<i64> {
             ))
             .returning(whatsapp_events::id)
             .get_result(conn)?;
-        diesel::sql_query(format!("NOTIFY {}", super::INGEST_CHANNEL)).execute(conn)?;
+        announce(conn)?;
         Ok(id)
     })
 }
@@ -492,7 +516,9 @@ pub fn process_next(conn: &mut PgConnection) -> AppResult<Option<EventOutcome>> 
 }
 
 /// Acknowledgements first (issue 15): while at least `threshold` webhook deliveries of this
-/// process wait for their journal commit (`JournalWriter::in_flight`, a flood), an ingest
+/// process waited for their journal commit at once within the last 100 ms
+/// (`JournalWriter::recent_peak`, a flood; the count itself drops to nearly 0 at every
+/// commit, and a worker looking then took it for calm), an ingest
 /// worker waits between units instead of taking CPU from them, checking again every
 /// [`ACK_PRIORITY_RECHECK`], and still runs one unit per [`ACK_PRIORITY_MAX_DEFER`] so ingest
 /// never stops. Meta needs the 200 quickly (it retries what is slow to answer) and a delivery

@@ -55,7 +55,12 @@ async fn bench_500_rules_200_agents_1000_messages_per_second() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
-    let app = TestApp::start();
+    // A server's defaults (`INGEST_WORKERS` 2, `DATABASE_POOL_SIZE` 16), not the tests' 1 and 6.
+    let app = TestApp::start_with(Options {
+        ingest_workers: Some(2),
+        database_pool_size: Some(16),
+        ..Default::default()
+    });
     let inbox = app.create_inbox_direct();
     let inbox_id = inbox.0.id;
     let mut conn = app.conn();

@@ -393,4 +393,12 @@ async fn journal_commits_wake_listeners_in_other_processes() {
     .unwrap();
     rx.recv_timeout(std::time::Duration::from_secs(5))
         .expect("the listener was woken");
+    // Through the webhook route: the journal writer commits without NOTIFY (it would
+    // serialize commits) and its announcer notifies once the batch is durable.
+    while rx.try_recv().is_ok() {}
+    let body = text_delivery("15550001111", "wamid.ANNOUNCED", "hello");
+    let (status, text) = app.post_webhook(PHONE, body.as_bytes(), None).await;
+    assert_eq!(status, 200, "{text}");
+    rx.recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the announcer woke the listener");
 }

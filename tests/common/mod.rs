@@ -84,6 +84,10 @@ pub struct Options {
     pub frontend_url: Option<String>,
     /// `DUALHOOK_API_BASE_URL` (default `http://127.0.0.1:9`, nothing listens).
     pub dualhook_base_url: Option<String>,
+    /// `INGEST_WORKERS` (default here 1; a server's default is 2).
+    pub ingest_workers: Option<usize>,
+    /// `DATABASE_POOL_SIZE` (default here 6; a server's default is 16).
+    pub database_pool_size: Option<u32>,
 }
 
 pub struct TestApp {
@@ -100,7 +104,7 @@ pub struct TestApp {
 pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Config {
     Config {
         database_url: db_url.to_string(),
-        database_pool_size: 6,
+        database_pool_size: opts.database_pool_size.unwrap_or(6),
         database_pool_timeout_ms: 1500,
         frontend_url: opts
             .frontend_url
@@ -121,7 +125,7 @@ pub fn config_for(db_url: &str, storage: &std::path::Path, opts: &Options) -> Co
         host: "127.0.0.1".into(),
         port: 0,
         log_format: LogFormat::Text,
-        ingest_workers: 1,
+        ingest_workers: opts.ingest_workers.unwrap_or(1),
         ingest_yield_in_flight: 16,
         media_retry_base_seconds: 0,
         send_rate_per_second: 80,
