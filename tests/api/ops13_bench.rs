@@ -5,7 +5,7 @@
 //! Run in release (`scripts/bench-rules`, or
 //! `cargo test --release --test api ops13_bench:: -- --ignored --nocapture`). It starts every
 //! worker of a server (`app::spawn_workers`: ingest, automation, auto-assignment, realtime
-//! LISTEN/NOTIFY), journals `BENCH_RATE` (1,000) WhatsApp deliveries a second for `BENCH_SECONDS` (10;
+//! LISTEN/NOTIFY) with a server's defaults (2 ingest workers, 16 connections), journals `BENCH_RATE` (1,000) WhatsApp deliveries a second for `BENCH_SECONDS` (10;
 //! one in ten from a new customer, so 100 new conversations per second to assign), and prints:
 //! - what rules add to ingest per message: the time of `automation::enqueue_for_events` for a
 //!   unit of 100 messages (the one statement an ingest unit runs for rules; every message of
