@@ -398,7 +398,9 @@ fn store(conn: &mut PgConnection, events: Vec<NewEvent>, webhooks_queued: bool) 
         } else {
             Vec::new()
         };
-        rule_events.push(json!(rules));
+        // Comma-separated (no name holds a comma), so the probe below can use
+        // `automation_rules (account_id, event_name)` with `= ANY (string_to_array(…))`.
+        rule_events.push(rules.join(","));
         auto_replies.push(super::auto_replies::may_enqueue(&e.name, &e.payload));
         slas.push(super::sla::is_relevant(&e.name, &e.payload));
     }
@@ -406,7 +408,7 @@ fn store(conn: &mut PgConnection, events: Vec<NewEvent>, webhooks_queued: bool) 
     // the inputs, so they need not be matched to the inserted rows.
     let mut flags: Vec<HookFlags> = diesel::sql_query(
         "WITH v AS (SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::text[], \
-             $5::jsonb[], $6::bool[], $7::text[], $8::jsonb[], $9::bool[], $10::bool[]) \
+             $5::jsonb[], $6::bool[], $7::text[], $8::text[], $9::bool[], $10::bool[]) \
            WITH ORDINALITY AS v(account_id, inbox_id, conversation_id, name, payload, \
              add_display_id, webhook_event, rule_events, may_auto_reply, may_move_sla, ord)), \
          e AS (INSERT INTO realtime_events (account_id, inbox_id, conversation_id, name, payload) \
@@ -422,9 +424,9 @@ fn store(conn: &mut PgConnection, events: Vec<NewEvent>, webhooks_queued: bool) 
              WHERE w.account_id = v.account_id AND w.enabled \
              AND (w.inbox_id IS NULL OR w.inbox_id = v.inbox_id) \
              AND v.webhook_event = ANY(w.subscriptions))) AS webhooks, \
-           (jsonb_array_length(v.rule_events) > 0 AND EXISTS (SELECT 1 FROM automation_rules r \
+           (v.rule_events <> '' AND EXISTS (SELECT 1 FROM automation_rules r \
              WHERE r.account_id = v.account_id AND r.active \
-             AND v.rule_events ? r.event_name)) AS rules, \
+             AND r.event_name = ANY (string_to_array(v.rule_events, ',')))) AS rules, \
            (v.may_auto_reply AND EXISTS (SELECT 1 FROM inbox_hours_settings h \
              WHERE h.inbox_id = v.inbox_id \
              AND (h.greeting_enabled OR h.working_hours_enabled OR h.csat_survey_enabled))) \
@@ -440,7 +442,7 @@ fn store(conn: &mut PgConnection, events: Vec<NewEvent>, webhooks_queued: bool) 
     .bind::<Array<Jsonb>, _>(&payloads)
     .bind::<Array<Bool>, _>(&add_display_ids)
     .bind::<Array<Nullable<Text>>, _>(&webhook_events)
-    .bind::<Array<Jsonb>, _>(&rule_events)
+    .bind::<Array<Text>, _>(&rule_events)
     .bind::<Array<Bool>, _>(&auto_replies)
     .bind::<Array<Bool>, _>(&slas)
     .prepared()
@@ -476,8 +478,8 @@ fn store(conn: &mut PgConnection, events: Vec<NewEvent>, webhooks_queued: bool) 
         run_hooks(conn, e, row)?;
     }
     // Issue 13 (rules): the automation rules' jobs of the events whose account has a rule
-    // for them, in one statement for the whole batch (an ingest unit's 100 messages pay one
-    // round trip, not 100).
+    // for them (the `rules` flag above), in one single-row insert for the whole batch (an
+    // ingest unit's 100 messages pay one round trip, not 100).
     let for_rules: Vec<super::automation::RuleEvent<'_>> = events
         .iter()
         .zip(&flags)
@@ -488,7 +490,7 @@ fn store(conn: &mut PgConnection, events: Vec<NewEvent>, webhooks_queued: bool) 
         })
         .collect();
     if !for_rules.is_empty() {
-        super::automation::enqueue_for_events(conn, &for_rules)?;
+        super::automation::enqueue_matched(conn, &for_rules)?;
     }
     // Issue 14 (reports): reporting facts and rollups, in the same transaction, after the
     // other hooks of these events (set-wise where it can, see `reporting::on_events`).

@@ -271,6 +271,24 @@ pub fn conversations_created(
     if conversation_ids.is_empty() {
         return Ok(0);
     }
+    // Nobody asked for the email (the default since migration `new_conversation_email_off`):
+    // one cached single-table probe instead of planning the five-way join below, which cost
+    // 1.25 ms of planning an ingest unit (issue 15: `pg_stat_statements` over
+    // `scripts/bench-ingest`'s paced phase, a seventh of PostgreSQL's planning time).
+    #[derive(QueryableByName)]
+    struct Wanted {
+        #[diesel(sql_type = Bool)]
+        wanted: bool,
+    }
+    let wanted: Wanted = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM notification_settings WHERE email_conversation_created) \
+         AS wanted",
+    )
+    .prepared()
+    .get_result(conn)?;
+    if !wanted.wanted {
+        return Ok(0);
+    }
     // Planned at each call (once a batch), not kept as a prepared statement: a generic plan
     // made while `conversations` was nearly empty joins it by a sequential scan, and kept
     // that way it halved a backlog's drain rate (measured 2026-12-02: 944 against 468

@@ -162,7 +162,7 @@ fn ingest_one_unit(app: &TestApp, inbox_id: i64, prefix: &str, texts: &[(&str, S
 }
 
 /// One ingest unit of several messages queues its rules' triggers in ONE job
-/// (`automation::enqueue_for_events` from `events::store`): a trigger per message, in the
+/// (`automation::enqueue_matched` from `events::store`): a trigger per message, in the
 /// messages' order, none for what is no automation event. The worker runs them in order, each
 /// in a transaction that also moves the job's `progress`: a job found with progress 1 (its
 /// worker stopped after the first trigger) runs only the rest, and a trigger whose transaction

@@ -434,7 +434,7 @@ async fn statements_per_ingested_message_are_bounded() {
     // `inbox_notifications::customer_messages`): 6.2.
     assert!(known <= 6.5, "{known}");
     // Issue 13: with an active rule for every message, the unit queues its rules' triggers in
-    // one statement writing one job (`automation::enqueue_for_events`), not one per message.
+    // one statement writing one job (`automation::enqueue_matched`), not one per message.
     let rule = json!({"name": "any", "event_name": "message_created",
         "conditions": [{"attribute_key": "content", "filter_operator": "contains", "values": ["count"]}],
         "actions": [{"action_name": "add_label", "action_params": ["counted"]}]});
