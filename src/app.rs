@@ -25,6 +25,9 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Woken after a webhook is journaled, so ingest starts at once.
     pub ingest_wakeup: Arc<Notify>,
+    /// Woken after an ingest unit left a new conversation's assignment to a drain job
+    /// (`domain::auto_assignment::take_left`), so the auto-assignment worker runs it at once.
+    pub assignment_wakeup: Arc<Notify>,
     /// Inbox lookups by webhook path number (5 s).
     pub phone_cache: Arc<PhoneLookupCache>,
     /// Group commit of accepted webhook bodies.
@@ -75,6 +78,7 @@ impl AppState {
             secrets,
             http,
             ingest_wakeup: Arc::new(Notify::new()),
+            assignment_wakeup: Arc::new(Notify::new()),
             realtime: Arc::new(web::realtime::Hub::new()),
             ingest_alarm: Arc::new(jobs::ingest_lag::BacklogAlarm::new()),
         }
@@ -255,10 +259,18 @@ pub fn spawn_workers(state: &AppState) {
                     continue;
                 }
                 let pool = state.pool.clone();
+                let assignment_wakeup = state.assignment_wakeup.clone();
                 // One unit per turn, so the gate is looked at between units.
                 let drained = aw::block(move || -> Result<usize, AppError> {
                     let mut conn = pool.get()?;
-                    jobs::ingest::drain(&mut conn, jobs::ingest::BATCH_SIZE)
+                    let _ = crate::domain::auto_assignment::take_left();
+                    let n = jobs::ingest::drain(&mut conn, jobs::ingest::BATCH_SIZE)?;
+                    // Issue 13: a drain job the unit queued (another transaction held the
+                    // inbox's lock) runs now, not when the realtime hub catches up.
+                    if !crate::domain::auto_assignment::take_left().is_empty() {
+                        assignment_wakeup.notify_one();
+                    }
+                    Ok(n)
                 })
                 .await;
                 match drained {

@@ -14,8 +14,6 @@ use super::{complete, fail, worker, Job};
 use crate::app::AppState;
 use crate::domain::{auto_assignment, availability, events, profile};
 use crate::error::AppResult;
-use std::sync::Arc;
-use tokio::sync::Notify;
 
 /// Seconds a worker holds a drain job (a drain of 1,000 conversations takes well under it).
 pub const LEASE_SECONDS: i64 = 60;
@@ -72,7 +70,8 @@ fn wakes(name: &str) -> bool {
 /// The drain worker: runs due jobs, woken by the hub's events (see the module
 /// documentation) or every [`super::POLL_INTERVAL`].
 pub async fn run(state: AppState) {
-    let wake = Arc::new(Notify::new());
+    // This process's ingest workers wake it directly too (`AppState::assignment_wakeup`).
+    let wake = state.assignment_wakeup.clone();
     let mut events = state.realtime.subscribe();
     let notify = wake.clone();
     tokio::spawn(async move {

@@ -194,7 +194,8 @@ fn pending_drains(app: &TestApp) -> i64 {
 /// "assignment decisions within 100 ms of the event"): the unit commits them assigned in
 /// round-robin order, each activity line after the customer's first message, with no drain
 /// job left. While another transaction holds the inbox's lock, ingest does not wait for it:
-/// it queues a drain job, which assigns them once that transaction ends.
+/// it queues a drain job, which assigns them once that transaction ends, and names the inbox
+/// (`auto_assignment::take_left`) so the ingest worker wakes the drain worker at once.
 #[actix_rt::test]
 async fn ingest_assigns_new_conversations_in_the_unit_that_opens_them() {
     let app = TestApp::start();
@@ -214,6 +215,10 @@ async fn ingest_assigns_new_conversations_in_the_unit_that_opens_them() {
     ));
     assert_eq!(got, serde_json::json!(team), "assigned at once, in turn");
     assert_eq!(pending_drains(&app), 0, "no drain job left");
+    assert!(
+        auto_assignment::take_left().is_empty(),
+        "nothing for the worker to wake the drain worker for"
+    );
     assert_eq!(
         app.count(&format!(
             "conversations c WHERE c.inbox_id = {inbox_id} AND (SELECT m.message_type FROM messages m \
@@ -250,6 +255,9 @@ async fn ingest_assigns_new_conversations_in_the_unit_that_opens_them() {
                 "left waiting, not blocked"
             );
             assert_eq!(pending_drains(&app), 1, "its drain job is queued");
+            // The ingest worker learns which inbox, to wake the drain worker at once.
+            assert_eq!(auto_assignment::take_left(), vec![inbox_id]);
+            assert!(auto_assignment::take_left().is_empty(), "taken once");
             Ok::<_, diesel::result::Error>(())
         })
         .unwrap();
